@@ -1,0 +1,64 @@
+# sluice build. `make` builds build/sluice; `make check` installs what is missing and runs
+# every test; `make demo` runs the demo. SANITIZE=address,undefined builds into build-san/.
+CC       ?= gcc
+SANITIZE ?=
+BUILD    := build$(if $(SANITIZE),-san)
+CFLAGS   := -std=gnu11 -O2 -g -D_GNU_SOURCE -Isrc \
+            -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
+LDLIBS   := -levent_openssl -levent_pthreads -levent_core -lssl -lcrypto -lunbound \
+            -llmdb -lconfig -lpthread -lm
+ifneq ($(SANITIZE),)
+CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=$(SANITIZE)
+endif
+
+LIB_SRC  := $(sort $(shell find src -name '*.c' ! -path src/main.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TOOL_SRC := $(sort $(wildcard tools/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps unit check check-unit check-san check-scenario demo clean fuzz fuzz-smoke bench-smoke
+all: $(BUILD)/sluice
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libsluice.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/sluice: $(BUILD)/src/main.o $(TOOL_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libsluice.a
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libsluice.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsluice.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libsluice.a $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+
+deps:
+	@scripts/install-deps
+
+# Unit tests (plain), unit tests under ASan+UBSan, then the scenario tests.
+check: deps
+	$(MAKE) check-unit
+	$(MAKE) check-san
+	$(MAKE) check-scenario
+
+check-unit: $(UNIT_BIN) $(BUILD)/sluice
+	@scripts/run-unit $(UNIT_BIN)
+
+check-san:
+	$(MAKE) SANITIZE=address,undefined check-unit
+
+check-scenario: $(BUILD)/sluice
+	@tests/scenario/run $(SCENARIOS)
+
+demo: deps $(BUILD)/sluice
+	@scripts/demo
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

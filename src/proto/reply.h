@@ -1,0 +1,42 @@
+/* reply: parses SMTP server replies (RFC 5321 §4.2), single and multiline, from a byte
+ * buffer that may hold a partial reply (TCP segments split anywhere). Pure.
+ * Limits: one line at most REPLY_LINE_MAX bytes including CRLF, one reply at most
+ * REPLY_LINES_MAX lines; beyond either the reply is invalid. Bare LF is accepted as a line
+ * end. All lines of one reply must carry the same code. */
+#ifndef SLUICE_REPLY_H
+#define SLUICE_REPLY_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define REPLY_LINE_MAX 2048
+#define REPLY_LINES_MAX 128
+#define REPLY_TEXT_MAX 4096
+
+/* One delivery outcome (the single enum of STYLE.md). */
+enum outcome { OUTCOME_OK, OUTCOME_TEMPFAIL, OUTCOME_PERMFAIL };
+
+struct reply {
+    int code;                  /* 200..599 */
+    char enh[16];              /* enhanced status "x.y.z" of the first line, or "" */
+    size_t nlines;
+    char text[REPLY_TEXT_MAX]; /* the text of the lines after "NNN[- ]", joined by '\n',
+                                  truncated to fit, NUL-terminated, control bytes -> '?' */
+};
+
+/* Parses one complete reply at buf. Returns bytes consumed (> 0) and fills *r; 0 when more
+ * bytes are needed; -1 when the bytes are not a valid reply or exceed the limits. */
+ssize_t reply_parse(const char *buf, size_t len, struct reply *r);
+/* 2xx -> OK, 4xx -> TEMPFAIL, everything else -> PERMFAIL. */
+enum outcome reply_outcome(const struct reply *r);
+/* Formats "CODE ENH text" on one line (lines joined by ' ') into buf; returns buf. */
+char *reply_to_text(const struct reply *r, char *buf, size_t buflen);
+
+/* ESMTP capabilities from an EHLO reply (keywords matched case-insensitively). */
+struct ehlo_caps {
+    bool pipelining, size, eightbitmime, enhancedstatuscodes, starttls, smtputf8, dsn, chunking;
+    unsigned long long size_max; /* SIZE parameter; 0 = none announced */
+};
+/* Fills *caps from the lines of a 250 EHLO reply (first line is the greeting name). */
+void reply_ehlo_caps(const struct reply *r, struct ehlo_caps *caps);
+#endif

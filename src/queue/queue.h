@@ -1,0 +1,75 @@
+/* queue: the durable store, one LMDB environment under `spool` (file spool/queue.mdb).
+ * Databases: "msg" (id -> envelope record), "rcpt" (id+index -> recipient record),
+ * "body" (id -> content bytes as they go on the wire, CRLF, not dot-stuffed),
+ * "incoming" (id -> empty: messages written by other processes, e.g. `sluice submit`, that
+ * the daemon has not loaded yet). Keys are ids big-endian so iteration is arrival order.
+ *
+ * Daemon mode (queue_open with an event_base): every write is queued to one writer thread
+ * that applies everything waiting in ONE write transaction and commits it (LMDB commit =
+ * fdatasync), then reports completions back on the event loop. So one fsync covers every
+ * session waiting at that moment (group commit) and the loop never blocks on disk.
+ * Operations are applied in call order. Tool mode (event_base NULL): only the *_sync calls,
+ * queue_scan and queue_body may be used.
+ *
+ * Errors: functions returning int return 0 or -1 with errno (ENOSPC/EDQUOT/MDB_MAP_FULL are
+ * reported as ENOSPC; a duplicate id as EEXIST). */
+#ifndef SLUICE_QUEUE_H
+#define SLUICE_QUEUE_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "queue/record.h"
+
+struct event_base;
+struct evbuffer;
+struct queue;
+
+struct queue_stats {
+    uint64_t commits;        /* write transactions committed */
+    uint64_t msgs_committed; /* messages stored by those commits */
+    uint64_t ops_committed;  /* all operations (puts, updates, deletes) */
+};
+
+/* Called on the event loop once the put is durable (err 0) or has failed (err = errno). */
+typedef void (*queue_done_fn)(void *arg, int err);
+/* Called for each message by scan/recover/take_incoming; m is only valid during the call
+ * (take ownership of its strings by copying). Return 0 to go on, -1 to stop. */
+typedef int (*queue_msg_fn)(void *arg, const struct qmsg *m);
+
+/* Opens (creating spool and the environment if needed, mode 0700). NULL base = tool mode.
+ * Returns NULL with a message in err on failure. */
+struct queue *queue_open(const char *spool, struct event_base *base, char *err, size_t errlen);
+/* Waits for every queued operation to commit, stops the writer, closes. */
+void queue_close(struct queue *q);
+
+/* Daemon mode. Stores message m (all recipients in m->rcpts, usually RCPT_PENDING) and its
+ * content; body (malloc'ed, len bytes) is taken over and freed by the queue. m is encoded
+ * before returning, so the caller keeps m. done is called exactly once. */
+void queue_put(struct queue *q, const struct qmsg *m, char *body, size_t len, queue_done_fn done,
+               void *arg);
+/* Daemon mode. Records a recipient's new state (grouped with other writes, no callback). */
+void queue_set_rcpt(struct queue *q, uint64_t id, uint32_t idx, const struct qrcpt *r);
+/* Daemon mode. Removes message id with its nrcpt recipient records and content. */
+void queue_delete(struct queue *q, uint64_t id, uint32_t nrcpt);
+/* Daemon mode. Calls done (may be NULL) on the loop once everything queued before it is
+ * committed. */
+void queue_barrier(struct queue *q, queue_done_fn done, void *arg);
+
+/* Both modes. Appends the content of message id to out. 0, or -1 (ENOENT when absent). */
+int queue_body(struct queue *q, uint64_t id, struct evbuffer *out);
+/* Both modes. Calls fn for every message with its recipients, in id order. Returns 0, or -1. */
+int queue_scan(struct queue *q, queue_msg_fn fn, void *arg);
+/* Daemon mode. Calls fn for every message marked incoming and then clears those marks
+ * (grouped write). Returns the number of messages passed to fn, or -1. */
+int queue_take_incoming(struct queue *q, queue_msg_fn fn, void *arg);
+/* Daemon mode. Binds the datagram socket spool/incoming.sock; cb runs on the loop whenever
+ * a tool signals a new message. 0 or -1. */
+int queue_watch_incoming(struct queue *q, void (*cb)(void *arg), void *arg);
+
+/* Tool mode. Stores m + content in one committed transaction and marks it incoming. */
+int queue_put_sync(struct queue *q, const struct qmsg *m, const char *body, size_t len);
+/* Tool mode helper: wakes a running daemon (best effort; no daemon is not an error). */
+void queue_notify_incoming(const char *spool);
+
+void queue_get_stats(const struct queue *q, struct queue_stats *st);
+#endif

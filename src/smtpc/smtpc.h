@@ -1,0 +1,74 @@
+/* smtpc: one outbound ESMTP connection's state machine (libevent bufferevent).
+ *
+ * The connection tries peers[] in order: on connect failure, timeout, or a non-2xx greeting
+ * or EHLO/HELO reply it moves to the next peer. Once a session is established it asks
+ * ops->next() for a transaction, runs it, reports, and asks again (RSET between
+ * transactions) until next() returns NULL, then ends with QUIT per sendQUIT/waitQUIT.
+ * Settings come from conf_client_for(conf, peer, peer name) (remotenets).
+ *
+ * Protocol: EHLO (HELO with sayHELO; HELO after a rejected EHLO with fallbackHELO);
+ * PIPELINING when announced, at most maxpipeline commands in flight (1 = none) per RFC 2920;
+ * MAIL FROM (with SIZE= when announced; a message larger than the announced SIZE fails
+ * 5.3.4 without being sent), RCPT TO per recipient, DATA only when at least one RCPT got 2xx;
+ * body dot-stuffed; `timeout` per reply, during DATA extended to size*8/mindatarate seconds
+ * when that is longer.
+ *
+ * Outcomes: the client reports and never decides retries. For every recipient of every
+ * transaction it took, exactly one ops->rcpt_done() is called (OK, TEMPFAIL or PERMFAIL
+ * with the reply text), then ops->txn_done(). A 421, a drop, a timeout or garbage at any
+ * stage gives TEMPFAIL to every recipient not yet confirmed. ops->closed() is called exactly
+ * once, last; after it the smtpc is freed and must not be touched. */
+#ifndef SLUICE_SMTPC_H
+#define SLUICE_SMTPC_H
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "proto/reply.h"
+
+struct event_base;
+struct evbuffer;
+struct conf;
+struct smtpc;
+
+struct smtpc_peer {
+    struct sockaddr_storage sa; /* with port */
+    socklen_t salen;
+    char *name; /* MX or relay host name, for logs and remotenets ("" for literals) */
+};
+
+/* One transaction: one message to some of its recipients. Owned by the caller. */
+struct smtpc_txn {
+    uint64_t msgid;
+    const char *sender; /* "" = null sender */
+    size_t nrcpt;
+    const char **rcpts;
+    struct evbuffer *body; /* content, CRLF, not dot-stuffed; drained by the client */
+    uint64_t size;         /* body length */
+    void *owner;           /* caller's */
+};
+
+struct smtpc_ops {
+    /* Next transaction for this established session, or NULL to end it. */
+    struct smtpc_txn *(*next)(void *arg, struct smtpc *c);
+    /* Outcome for t->rcpts[i]; reply is the server's reply (or our reason) as one line;
+     * relay is "name[ip]:port". */
+    void (*rcpt_done)(void *arg, struct smtpc_txn *t, size_t i, enum outcome o, const char *reply,
+                      const char *relay);
+    /* Every recipient of t has been reported; t goes back to its owner. */
+    void (*txn_done)(void *arg, struct smtpc_txn *t);
+    /* The connection is over. o: OK when a session was established with some peer;
+     * otherwise TEMPFAIL/PERMFAIL (5xx greeting or EHLO from the last peer) with why. */
+    void (*closed)(void *arg, struct smtpc *c, enum outcome o, const char *why);
+};
+
+/* Starts connecting. peers (npeers >= 1) are copied. Never calls ops synchronously. */
+struct smtpc *smtpc_start(struct event_base *base, const struct conf *conf,
+                          const struct smtpc_peer *peers, size_t npeers,
+                          const struct smtpc_ops *ops, void *arg);
+/* Abandons the connection now (shutdown): unconfirmed recipients get TEMPFAIL, then
+ * txn_done and closed are called before this returns. */
+void smtpc_abort(struct smtpc *c);
+/* "name[ip]:port" of the current peer (valid until closed). */
+const char *smtpc_relay(const struct smtpc *c);
+#endif
