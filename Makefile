@@ -3,7 +3,7 @@
 CC       ?= gcc
 SANITIZE ?=
 BUILD    := build$(if $(SANITIZE),-san)
-CFLAGS   := -std=gnu11 -O2 -g -D_GNU_SOURCE -Isrc \
+CFLAGS   := -std=gnu11 -O2 -g -D_GNU_SOURCE -Isrc -I. \
             -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 LDLIBS   := -levent_openssl -levent_pthreads -levent_core -lssl -lcrypto -lunbound \
             -llmdb -lconfig -lpthread -lm

@@ -1,0 +1,212 @@
+/* main: wiring only. `sluice run` builds the daemon from its modules (queue, dns, route,
+ * sched, smtpd) on one libevent loop; the other subcommands are in tools/.
+ *
+ *   sluice run -c FILE [-v]        daemon in the foreground, logs to stderr
+ *   sluice check-config -c FILE    "ok" or "FILE:LINE: message" (exit 1)
+ *   sluice submit -c FILE [-f SENDER] [-t] [-i] [RCPT...]
+ *   sluice mailq -c FILE
+ *   sluice --version
+ * Invoked as `sendmail` it is `sluice submit`; as `mailq`, `sluice mailq`.
+ * SIGTERM/SIGINT: stop accepting, let transactions finish for up to 10 s, keep the queue.
+ * SIGUSR1: log statistics. */
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "core/log.h"
+#include "core/qid.h"
+#include "dns/dns.h"
+#include "queue/queue.h"
+#include "route/route.h"
+#include "sched/sched.h"
+#include "smtpd/smtpd.h"
+#include "tools/tools.h"
+
+#define MAIN_GRACE_MS 10000
+
+struct daemon {
+    struct event_base *base;
+    struct conf conf;
+    struct queue *q;
+    struct dns *dns;
+    struct route *route;
+    struct sched *sched;
+    struct smtpd *smtpd;
+    struct event *sigterm, *sigint, *sigusr1;
+    int stopping;
+};
+
+/* SMTP server: a durable message goes to the scheduler. */
+static void main_on_accepted(void *arg, const struct qmsg *m)
+{
+    struct daemon *d = arg;
+    sched_add(d->sched, m, 0);
+}
+
+/* A tool wrote to the queue: load it now. */
+static void main_on_incoming(void *arg)
+{
+    struct daemon *d = arg;
+    sched_poll_incoming(d->sched);
+}
+
+/* Logs one statistics line. */
+static void main_stats(struct daemon *d)
+{
+    struct sched_stats ss;
+    struct queue_stats qs;
+    sched_get_stats(d->sched, &ss);
+    queue_get_stats(d->q, &qs);
+    log_info("stats: delivered=%" PRIu64 " deferred=%" PRIu64 " bounced=%" PRIu64
+             " connections=%" PRIu64 " transactions=%" PRIu64 " messages=%" PRIu64
+             " waiting=%" PRIu64 " active=%" PRIu64 " commits=%" PRIu64 " msgs_per_commit=%.2f",
+             ss.delivered, ss.deferred, ss.bounced, ss.connections, ss.transactions, ss.messages,
+             ss.waiting, ss.active, qs.commits,
+             qs.commits ? (double)qs.msgs_committed / (double)qs.commits : 0.0);
+}
+
+/* Every connection is gone: leave the loop. */
+static void main_on_stopped(void *arg)
+{
+    struct daemon *d = arg;
+    event_base_loopexit(d->base, NULL);
+}
+
+/* SIGTERM/SIGINT: begin an orderly stop; a second signal leaves at once. */
+static void main_on_term(evutil_socket_t sig, short what, void *arg)
+{
+    struct daemon *d = arg;
+    (void)what;
+    if (d->stopping++) {
+        log_warn("signal %d again: stopping now", (int)sig);
+        event_base_loopexit(d->base, NULL);
+        return;
+    }
+    log_info("signal %d: stopping", (int)sig);
+    smtpd_stop_listening(d->smtpd);
+    sched_shutdown(d->sched, MAIN_GRACE_MS, main_on_stopped, d);
+}
+
+/* SIGUSR1: statistics. */
+static void main_on_usr1(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    main_stats(arg);
+}
+
+/* Builds every module; fatal on failure. */
+static void main_setup(struct daemon *d)
+{
+    char err[1024];
+    evthread_use_pthreads();
+    d->base = event_base_new();
+    if (!d->base)
+        log_fatal("cannot create the event loop");
+    d->q = queue_open(d->conf.spool, d->base, err, sizeof err);
+    if (!d->q)
+        log_fatal("queue: %s", err);
+    d->dns = dns_create(d->base, &d->conf, err, sizeof err);
+    if (!d->dns)
+        log_fatal("resolver: %s", err);
+    d->route = route_create(d->base, &d->conf, d->dns);
+    d->sched = sched_create(d->base, &d->conf, d->q, d->route);
+    d->smtpd = smtpd_create(d->base, &d->conf, d->q, main_on_accepted, d, err, sizeof err);
+    if (!d->smtpd)
+        log_fatal("smtpd: %s", err);
+    if (queue_watch_incoming(d->q, main_on_incoming, d) < 0)
+        log_fatal("queue: cannot bind %s/incoming.sock", d->conf.spool);
+    d->sigterm = evsignal_new(d->base, SIGTERM, main_on_term, d);
+    d->sigint = evsignal_new(d->base, SIGINT, main_on_term, d);
+    d->sigusr1 = evsignal_new(d->base, SIGUSR1, main_on_usr1, d);
+    event_add(d->sigterm, NULL);
+    event_add(d->sigint, NULL);
+    event_add(d->sigusr1, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Tears everything down in dependency order; the queue drains its last commits. */
+static void main_teardown(struct daemon *d)
+{
+    main_stats(d);
+    smtpd_free(d->smtpd);
+    queue_close(d->q);
+    sched_free(d->sched);
+    route_free(d->route);
+    dns_free(d->dns);
+    event_free(d->sigterm);
+    event_free(d->sigint);
+    event_free(d->sigusr1);
+    event_base_free(d->base);
+    conf_free(&d->conf);
+}
+
+/* sluice run -c FILE [-v] */
+static int main_run(int argc, char **argv)
+{
+    const char *path = SLUICE_DEFAULT_CONF;
+    int ch;
+    while ((ch = getopt(argc, argv, "c:v")) != -1) {
+        if (ch == 'c')
+            path = optarg;
+        else if (ch == 'v')
+            log_set_verbose(1);
+        else
+            return 64;
+    }
+    struct daemon d = {0};
+    if (tool_load_conf(path, &d.conf) < 0)
+        return 78;
+    main_setup(&d);
+    if (sched_recover(d.sched) < 0)
+        log_fatal("queue: recovery failed");
+    sched_poll_incoming(d.sched);
+    log_info("sluice %s started: hostname=%s spool=%s", SLUICE_VERSION, d.conf.hostname, d.conf.spool);
+    event_base_dispatch(d.base);
+    main_teardown(&d);
+    log_info("stopped");
+    return 0;
+}
+
+/* Prints the usage summary. */
+static int main_usage(void)
+{
+    fprintf(stderr, "usage: sluice run|check-config|submit|mailq -c FILE [...] | --version\n");
+    return 64;
+}
+
+/* Dispatches on the program name, then on the subcommand. */
+int main(int argc, char **argv)
+{
+    char *prog = basename(argv[0]);
+    log_init("sluice");
+    srandom((unsigned)(clock_wall_ms() ^ getpid()));
+    if (strcmp(prog, "sendmail") == 0)
+        return tool_submit(argc, argv, 1);
+    if (strcmp(prog, "mailq") == 0)
+        return tool_mailq(argc, argv);
+    if (argc < 2)
+        return main_usage();
+    const char *cmd = argv[1];
+    argv[1] = argv[0];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("sluice %s\n", SLUICE_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "run") == 0)
+        return main_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "check-config") == 0)
+        return tool_check_config(argc - 1, argv + 1);
+    if (strcmp(cmd, "submit") == 0)
+        return tool_submit(argc - 1, argv + 1, 0);
+    if (strcmp(cmd, "mailq") == 0)
+        return tool_mailq(argc - 1, argv + 1);
+    return main_usage();
+}

@@ -1,0 +1,426 @@
+/* route: relay rules, per-domain MX resolution with caching, and shared destinations.
+ * See route.h for the contract. Invariants: an entry in `entries` (keyed by domain or
+ * "relay#N") is RESOLVING while exactly one DNS query for it is outstanding, and its
+ * waiters are answered when that query ends; `dests` owns every struct dest by key. Every
+ * answer goes through the note FIFO so callbacks never run inside route_lookup(). */
+#include "route/route.h"
+
+#include <arpa/inet.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conf/conf.h"
+#include "core/dict.h"
+#include "core/log.h"
+#include "core/qid.h"
+#include "core/xalloc.h"
+#include "dns/dns.h"
+#include "proto/addr.h"
+#include "proto/cidr.h"
+#include "smtpc/smtpc.h"
+
+#define ROUTE_WHY_MAX 640
+#define ROUTE_TTL_MIN 60
+#define ROUTE_TTL_MAX 3600
+#define ROUTE_NEG_TTL_MAX 300
+
+enum route_state { ROUTE_EMPTY, ROUTE_RESOLVING, ROUTE_READY };
+
+struct route_waiter {
+    route_fn cb;
+    void *arg;
+    struct route_waiter *next;
+};
+
+struct route_entry {
+    struct route *r;
+    char *name;  /* domain, or relay host */
+    int relay;   /* relay index or -1 */
+    enum route_state state;
+    struct dest *dest;   /* READY and OK */
+    enum outcome o;      /* READY: OK or PERMFAIL */
+    char why[ROUTE_WHY_MAX];
+    int64_t expires;     /* mono ms */
+    struct route_waiter *waiters;
+};
+
+struct route_note {
+    struct route_note *next;
+    route_fn cb;
+    void *arg;
+    struct dest *dest;
+    enum outcome o;
+    char why[];
+};
+
+struct route {
+    struct event_base *base;
+    const struct conf *conf;
+    struct dns *dns;
+    struct dict *entries;
+    struct dict *dests;
+    struct event *flush_ev;
+    struct route_note *notes, **notes_tail;
+};
+
+/* Runs every queued answer (new ones queued meanwhile wait for the next round). */
+static void route_on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    struct route *r = arg;
+    struct route_note *n = r->notes;
+    (void)fd;
+    (void)what;
+    r->notes = NULL;
+    r->notes_tail = &r->notes;
+    while (n) {
+        struct route_note *next = n->next;
+        n->cb(n->arg, n->dest, n->o, n->why);
+        free(n);
+        n = next;
+    }
+}
+
+/* Queues one answer for the next loop iteration. */
+static void route_note(struct route *r, route_fn cb, void *arg, struct dest *d, enum outcome o,
+                       const char *why)
+{
+    size_t wl = strlen(why);
+    struct route_note *n = xmalloc(sizeof *n + wl + 1);
+    n->next = NULL;
+    n->cb = cb;
+    n->arg = arg;
+    n->dest = d;
+    n->o = o;
+    memcpy(n->why, why, wl + 1);
+    *r->notes_tail = n;
+    r->notes_tail = &n->next;
+    event_active(r->flush_ev, 0, 0);
+}
+
+/* Creates the router. */
+struct route *route_create(struct event_base *base, const struct conf *c, struct dns *dns)
+{
+    struct route *r = xcalloc(1, sizeof *r);
+    r->base = base;
+    r->conf = c;
+    r->dns = dns;
+    r->entries = dict_create();
+    r->dests = dict_create();
+    r->notes_tail = &r->notes;
+    r->flush_ev = event_new(base, -1, 0, route_on_flush, r);
+    return r;
+}
+
+/* Frees a host array with its names and addresses. */
+static void route_hosts_free(struct mx_host *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(h[i].name);
+        free(h[i].addrs);
+    }
+    free(h);
+}
+
+/* dict_free callback for destinations. */
+static void route_dest_free(void *p)
+{
+    struct dest *d = p;
+    route_hosts_free(d->hosts, d->nhosts);
+    free(d->key);
+    free(d);
+}
+
+/* dict_free callback for cache entries (waiters are gone by the time we free). */
+static void route_entry_free(void *p)
+{
+    struct route_entry *e = p;
+    while (e->waiters) {
+        struct route_waiter *w = e->waiters;
+        e->waiters = w->next;
+        free(w);
+    }
+    free(e->name);
+    free(e);
+}
+
+/* Frees the router, its cache and every destination. */
+void route_free(struct route *r)
+{
+    if (!r)
+        return;
+    while (r->notes) {
+        struct route_note *n = r->notes;
+        r->notes = n->next;
+        free(n);
+    }
+    event_free(r->flush_ev);
+    dict_free(r->entries, route_entry_free);
+    dict_free(r->dests, route_dest_free);
+    free(r);
+}
+
+/* True when sender matches one of a relay's sender rules ("domain" or "local@domain"). */
+static bool route_sender_match(const struct relay *rl, const char *sender)
+{
+    const char *dom = addr_domain(sender);
+    for (size_t i = 0; i < rl->nsenders; i++) {
+        const char *rule = rl->senders[i];
+        if (strchr(rule, '@') ? strcasecmp(rule, sender) == 0 : strcasecmp(rule, dom) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* True when the client's IP lies in the relay's sendernets. */
+static bool route_net_match(const struct relay *rl, const char *client_ip)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (rl->nsendernets == 0 || !client_ip || !*client_ip)
+        return false;
+    if (cidr_sockaddr_parse(client_ip, 0, &ss, &len) < 0)
+        return false;
+    return cidr_match_any(rl->sendernets, rl->nsendernets, (struct sockaddr *)&ss);
+}
+
+/* Relay selection: sender rules, then destdomains, then the default relay. */
+int route_relay_select(const struct conf *c, const char *sender, const char *client_ip,
+                       const char *domain)
+{
+    int dflt = -1;
+    for (size_t i = 0; i < c->deliver.nrelays; i++) {
+        const struct relay *rl = &c->deliver.relays[i];
+        if ((*sender && route_sender_match(rl, sender)) || route_net_match(rl, client_ip))
+            return (int)i;
+    }
+    for (size_t i = 0; i < c->deliver.nrelays; i++) {
+        const struct relay *rl = &c->deliver.relays[i];
+        for (size_t j = 0; j < rl->ndestdomains; j++)
+            if (strcasecmp(rl->destdomains[j], domain) == 0)
+                return (int)i;
+        if (dflt < 0 && rl->ndestdomains == 0 && rl->nsenders == 0 && rl->nsendernets == 0)
+            dflt = (int)i;
+    }
+    return dflt;
+}
+
+/* The shared destination for key, created on first use; takes over hosts either way. */
+static struct dest *route_dest_set(struct route *r, const char *key, struct mx_host *hosts,
+                                   size_t nhosts, uint16_t port)
+{
+    struct dest *d = dict_find(r->dests, key);
+    if (!d) {
+        d = xcalloc(1, sizeof *d);
+        d->key = xstrdup(key);
+        dict_put(r->dests, key, d);
+    } else {
+        route_hosts_free(d->hosts, d->nhosts);
+    }
+    d->hosts = hosts;
+    d->nhosts = nhosts;
+    d->port = port;
+    return d;
+}
+
+/* Answers every waiter of e with its current result. */
+static void route_entry_answer(struct route_entry *e)
+{
+    struct route_waiter *w = e->waiters;
+    e->waiters = NULL;
+    while (w) {
+        struct route_waiter *next = w->next;
+        route_note(e->r, w->cb, w->arg, e->o == OUTCOME_OK ? e->dest : NULL, e->o, e->why);
+        free(w);
+        w = next;
+    }
+}
+
+/* Clamps a TTL in seconds and turns it into an expiry time. */
+static int64_t route_expiry(uint32_t ttl, uint32_t lo, uint32_t hi)
+{
+    if (ttl < lo)
+        ttl = lo;
+    if (ttl > hi)
+        ttl = hi;
+    return clock_mono_ms() + (int64_t)ttl * 1000;
+}
+
+/* Turns a DNS status into the entry's outcome and reason text. */
+static void route_entry_fail(struct route_entry *e, const struct mx_result *res)
+{
+    const char *what = e->relay >= 0 ? "relay host" : "domain";
+    switch (res->status) {
+    case DNS_NXDOMAIN:
+        e->o = OUTCOME_PERMFAIL;
+        snprintf(e->why, sizeof e->why, "5.1.2 %s %s not found (NXDOMAIN)", what, e->name);
+        break;
+    case DNS_NULLMX:
+        e->o = OUTCOME_PERMFAIL;
+        snprintf(e->why, sizeof e->why, "5.1.10 domain %s accepts no mail (null MX)", e->name);
+        break;
+    case DNS_NOMX:
+        e->o = OUTCOME_PERMFAIL;
+        snprintf(e->why, sizeof e->why, "5.1.2 domain %s has no MX records", e->name);
+        break;
+    default:
+        e->o = OUTCOME_TEMPFAIL;
+        snprintf(e->why, sizeof e->why, "4.4.3 DNS lookup for %s %s failed: %s", what, e->name,
+                 res->why[0] ? res->why : "temporary failure");
+        break;
+    }
+}
+
+/* DNS answer for an entry: build or update the destination, cache, answer waiters. */
+static void route_on_dns(void *arg, struct mx_result *res)
+{
+    struct route_entry *e = arg;
+    struct route *r = e->r;
+    if (res->status == DNS_OK) {
+        char key[4096];
+        const struct relay *rl = e->relay >= 0 ? &r->conf->deliver.relays[e->relay] : NULL;
+        if (rl)
+            snprintf(key, sizeof key, "relay:%s", rl->address);
+        else if (mx_key(res->hosts, res->nhosts, key, sizeof key) < 0)
+            snprintf(key, sizeof key, "domain:%s", e->name);
+        e->dest = route_dest_set(r, key, res->hosts, res->nhosts, rl ? rl->port : r->conf->deliver.port);
+        res->hosts = NULL;
+        res->nhosts = 0;
+        e->o = OUTCOME_OK;
+        e->why[0] = '\0';
+        e->state = ROUTE_READY;
+        e->expires = route_expiry(res->ttl, ROUTE_TTL_MIN, ROUTE_TTL_MAX);
+    } else {
+        route_entry_fail(e, res);
+        e->state = e->o == OUTCOME_PERMFAIL ? ROUTE_READY : ROUTE_EMPTY;
+        e->expires = route_expiry(res->ttl, ROUTE_TTL_MIN, ROUTE_NEG_TTL_MAX);
+        if (res->status != DNS_TEMPFAIL)
+            log_info("route: %s", e->why);
+        else
+            log_warn("route: %s", e->why);
+    }
+    mx_result_free(res);
+    route_entry_answer(e);
+}
+
+/* A relay given as "[ip]:port": its destination needs no lookup. */
+static void route_relay_literal(struct route *r, struct route_entry *e, const struct relay *rl)
+{
+    struct mx_host *h = xcalloc(1, sizeof *h);
+    socklen_t len;
+    h->name = xstrdup("");
+    h->addrs = xcalloc(1, sizeof *h->addrs);
+    if (cidr_sockaddr_parse(rl->host, 0, h->addrs, &len) == 0)
+        h->naddrs = 1;
+    char key[512];
+    snprintf(key, sizeof key, "relay:%s", rl->address);
+    e->dest = route_dest_set(r, key, h, 1, rl->port);
+    e->o = h->naddrs ? OUTCOME_OK : OUTCOME_PERMFAIL;
+    snprintf(e->why, sizeof e->why, "%s", h->naddrs ? "" : "5.4.4 bad relay address");
+    e->state = ROUTE_READY;
+    e->expires = INT64_MAX;
+}
+
+/* Starts resolving an entry (which has at least one waiter). */
+static void route_entry_resolve(struct route *r, struct route_entry *e)
+{
+    e->state = ROUTE_RESOLVING;
+    if (e->relay < 0) {
+        dns_mx(r->dns, e->name, r->conf->deliver.fallbackMX_A, route_on_dns, e);
+        return;
+    }
+    const struct relay *rl = &r->conf->deliver.relays[e->relay];
+    if (rl->literal) {
+        route_relay_literal(r, e, rl);
+        route_entry_answer(e);
+    } else {
+        dns_host(r->dns, rl->host, route_on_dns, e);
+    }
+}
+
+/* Resolves one recipient: relay rules first, then the domain's MX set (cached). */
+void route_lookup(struct route *r, const char *sender, const char *client_ip, const char *rcpt,
+                  route_fn cb, void *arg)
+{
+    const char *domain = addr_domain(rcpt);
+    int relay = route_relay_select(r->conf, sender, client_ip, domain);
+    char name[300];
+    if (relay >= 0)
+        snprintf(name, sizeof name, "relay#%d", relay);
+    else
+        snprintf(name, sizeof name, "%s", domain);
+    struct route_entry *e = dict_find(r->entries, name);
+    if (!e) {
+        e = xcalloc(1, sizeof *e);
+        e->r = r;
+        e->relay = relay;
+        e->name = xstrdup(relay >= 0 ? r->conf->deliver.relays[relay].host : domain);
+        dict_put(r->entries, name, e);
+    }
+    if (e->state == ROUTE_READY && e->expires > clock_mono_ms()) {
+        route_note(r, cb, arg, e->o == OUTCOME_OK ? e->dest : NULL, e->o, e->why);
+        return;
+    }
+    struct route_waiter *w = xmalloc(sizeof *w);
+    w->cb = cb;
+    w->arg = arg;
+    w->next = e->waiters;
+    e->waiters = w;
+    if (e->state != ROUTE_RESOLVING)
+        route_entry_resolve(r, e);
+}
+
+/* Uniform random 32-bit numbers for tie shuffling. */
+static uint32_t route_rand(void *arg)
+{
+    (void)arg;
+    return (uint32_t)random() ^ ((uint32_t)random() << 16);
+}
+
+/* Peers for one connection: hosts by preference (ties shuffled), each address with port. */
+size_t route_peers(const struct dest *d, struct smtpc_peer *peers, size_t max)
+{
+    struct mx_host tmp[64];
+    size_t nh = d->nhosts < 64 ? d->nhosts : 64, n = 0;
+    memcpy(tmp, d->hosts, nh * sizeof *tmp);
+    mx_order(tmp, nh, route_rand, NULL);
+    for (size_t i = 0; i < nh && n < max; i++) {
+        for (size_t j = 0; j < tmp[i].naddrs && n < max; j++) {
+            struct smtpc_peer *p = &peers[n++];
+            memset(p, 0, sizeof *p);
+            p->sa = tmp[i].addrs[j];
+            if (p->sa.ss_family == AF_INET6) {
+                ((struct sockaddr_in6 *)&p->sa)->sin6_port = htons(d->port);
+                p->salen = sizeof(struct sockaddr_in6);
+            } else {
+                ((struct sockaddr_in *)&p->sa)->sin_port = htons(d->port);
+                p->salen = sizeof(struct sockaddr_in);
+            }
+            p->name = tmp[i].name;
+        }
+    }
+    return n;
+}
+
+struct route_walk {
+    void (*fn)(void *arg, struct dest *d);
+    void *arg;
+};
+
+/* dict_foreach adapter. */
+static void route_on_walk(void *arg, const char *key, void *value)
+{
+    struct route_walk *w = arg;
+    (void)key;
+    w->fn(w->arg, value);
+}
+
+/* Visits every destination. */
+void route_foreach_dest(struct route *r, void (*fn)(void *arg, struct dest *d), void *arg)
+{
+    struct route_walk w = {fn, arg};
+    dict_foreach(r->dests, route_on_walk, &w);
+}

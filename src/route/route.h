@@ -1,0 +1,57 @@
+/* route: recipient -> destination.
+ *
+ * route_relay_select() (pure) applies the relays block exactly as seed 000 §4.5.4: sender
+ * rules (senders: "domain" matches the sender's domain, "local@domain" the whole address;
+ * sendernets: the client's IP) take precedence over destdomains; otherwise the first relay
+ * whose destdomains hold the recipient's domain; otherwise the default relay (a relay with
+ * neither destdomains nor sender rules), if any. -1 means: look up the MX records.
+ *
+ * route_lookup() resolves asynchronously to a struct dest: for a relay, its literal IP or the
+ * addresses of its host name; otherwise the domain's MX set. Destinations are shared by key:
+ * every domain whose MX set is identical (same names and preferences, mx_key()) maps to the
+ * same struct dest, so their recipients ride the same transactions and connections and
+ * maxserverconnections counts per destination (seed 001 §3.4). Results are cached per
+ * domain for the DNS TTL (60 s .. 1 h; permanent failures 60 s .. 5 min; temporary failures
+ * are not cached); concurrent lookups of one domain share one query. Callbacks always run
+ * later on the loop, never inside route_lookup(). Destinations live until route_free(). */
+#ifndef SLUICE_ROUTE_H
+#define SLUICE_ROUTE_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dns/mx.h"
+#include "proto/reply.h"
+
+struct event_base;
+struct conf;
+struct dns;
+struct route;
+struct smtpc_peer;
+
+struct dest {
+    char *key;             /* "mx:10:a.test,20:b.test" or "relay:ADDRESS" */
+    struct mx_host *hosts; /* in preference order (ties shuffled again per connection) */
+    size_t nhosts;
+    uint16_t port;
+    void *sched;           /* the scheduler's per-destination state */
+};
+
+/* o == OUTCOME_OK: d is the destination. Otherwise d is NULL and why says what failed
+ * (TEMPFAIL: retry later; PERMFAIL: the recipient fails, with the given enhanced reason). */
+typedef void (*route_fn)(void *arg, struct dest *d, enum outcome o, const char *why);
+
+struct route *route_create(struct event_base *base, const struct conf *c, struct dns *dns);
+void route_free(struct route *r);
+/* sender: envelope sender ("" = null); client_ip: text or "" (local); rcpt: "local@domain". */
+void route_lookup(struct route *r, const char *sender, const char *client_ip, const char *rcpt,
+                  route_fn cb, void *arg);
+/* Pure relay selection (see above). Returns an index into c->deliver.relays or -1. */
+int route_relay_select(const struct conf *c, const char *sender, const char *client_ip,
+                       const char *domain);
+/* Fills peers (capacity max) for one connection to d: hosts in order, equal preferences
+ * shuffled, every address of each host with d->port. Returns the count. Peer names point
+ * into d (valid while d lives). */
+size_t route_peers(const struct dest *d, struct smtpc_peer *peers, size_t max);
+/* Every destination, for statistics: calls fn for each. */
+void route_foreach_dest(struct route *r, void (*fn)(void *arg, struct dest *d), void *arg);
+#endif

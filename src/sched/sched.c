@@ -1,0 +1,737 @@
+/* sched: waiting heap -> active window -> routing -> batches per destination -> connections.
+ * See sched.h for the rules. Invariants:
+ *  - every unfinished recipient is in exactly one place: the heap (S_WAIT) or the active
+ *    window (S_ACTIVE: routing, in a batch, or in a transaction); s->active counts the
+ *    latter and never exceeds queuecache;
+ *  - a struct smsg lives while it has unfinished recipients or batches referring to it;
+ *  - sd->nconnecting counts connections of sd that have not yet asked for their first
+ *    transaction; a destination starts a new connection only while it has more ready
+ *    batches than such connections (so no connection is opened for nothing). */
+#include "sched/sched.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "core/dict.h"
+#include "core/heap.h"
+#include "core/log.h"
+#include "core/qid.h"
+#include "core/xalloc.h"
+#include "queue/queue.h"
+#include "route/route.h"
+#include "sched/retry.h"
+#include "smtpc/smtpc.h"
+
+#define SCHED_PEERS_MAX 10
+#define SCHED_WHY_MAX 512
+
+enum { S_WAIT, S_ACTIVE, S_FINAL };
+
+struct smsg;
+
+struct srcpt {
+    struct heap_node hn; /* key: due time (wall ms) */
+    struct smsg *m;
+    char *addr;
+    char *last_reply;
+    uint32_t idx;
+    uint32_t attempts;
+    uint8_t state; /* enum rcpt_state */
+    uint8_t where; /* S_* */
+};
+
+struct batch;
+
+struct smsg {
+    struct sched *s;
+    uint64_t id;
+    int64_t arrival;
+    char *sender;
+    char *client_ip;
+    char qid[QID_TEXT_LEN + 1];
+    uint32_t nrcpt, unfinished, nfailed, routing, nbatches;
+    struct batch *open; /* batches being filled, linked by mnext */
+    struct srcpt *rcpts;
+};
+
+struct sdest;
+
+struct batch {
+    struct smsg *m;
+    struct sdest *sd;
+    struct batch *next;  /* destination's ready FIFO */
+    struct batch *mnext; /* message's open list */
+    size_t n;
+    struct srcpt **r;
+    const char **addrs;
+    struct smtpc_txn txn;
+};
+
+struct sdest {
+    struct dest *dest;
+    struct batch *ready, **ready_tail;
+    size_t nready;
+    unsigned nconn, nconnecting;
+    unsigned cap;    /* learned concurrency limit (0 = maxserverconnections) */
+    unsigned okcount; /* sessions established since cap last changed */
+    int waiting; /* queued in s->wait for a connection slot */
+    struct sdest *wnext;
+};
+
+struct sconn {
+    struct sched *s;
+    struct sdest *sd;
+    struct smtpc *c;
+    unsigned nmsgs;
+    int took;
+    struct sconn *prev, *next; /* s->conns */
+};
+
+struct sched {
+    struct event_base *base;
+    const struct conf *conf;
+    struct queue *q;
+    struct route *route;
+    struct heap wait;
+    struct dict *msgs; /* qid text -> smsg */
+    struct event *due_ev, *poll_ev, *grace_ev;
+    uint64_t active;
+    unsigned nconn;
+    struct sconn *conns;
+    struct sdest *wait_head, **wait_tail;
+    int stopping;
+    void (*stopped)(void *arg);
+    void *stopped_arg;
+    struct sched_stats st;
+};
+
+static void sched_pump(struct sched *s);
+static void sched_dispatch(struct sched *s, struct sdest *sd);
+static void sched_stopped(struct sched *s);
+
+/* ---- messages ---------------------------------------------------------------------- */
+
+/* Frees a message's memory (not its queue records); the caller unlinks it. */
+static void sched_msg_destroy(struct smsg *m)
+{
+    for (uint32_t i = 0; i < m->nrcpt; i++) {
+        free(m->rcpts[i].addr);
+        free(m->rcpts[i].last_reply);
+    }
+    free(m->rcpts);
+    free(m->sender);
+    free(m->client_ip);
+    free(m);
+}
+
+/* Unlinks and frees a message. */
+static void sched_msg_free(struct sched *s, struct smsg *m)
+{
+    dict_remove(s->msgs, m->qid);
+    sched_msg_destroy(m);
+}
+
+/* Frees m once nothing refers to it any more. */
+static void sched_msg_release(struct sched *s, struct smsg *m)
+{
+    if (m->unfinished == 0 && m->nbatches == 0)
+        sched_msg_free(s, m);
+}
+
+/* Copies a durable message into memory and schedules its unfinished recipients. */
+void sched_add(struct sched *s, const struct qmsg *qm, int64_t not_before)
+{
+    char qid[QID_TEXT_LEN + 1];
+    qid_to_text(qm->id, qid);
+    if (dict_find(s->msgs, qid))
+        return;
+    struct smsg *m = xcalloc(1, sizeof *m);
+    m->s = s;
+    m->id = qm->id;
+    memcpy(m->qid, qid, sizeof qid);
+    m->arrival = qm->arrival;
+    m->sender = xstrdup(qm->sender);
+    m->client_ip = xstrdup(qm->client_ip);
+    m->nrcpt = qm->nrcpt;
+    m->rcpts = xcalloc(qm->nrcpt, sizeof *m->rcpts);
+    for (uint32_t i = 0; i < qm->nrcpt; i++) {
+        const struct qrcpt *q = &qm->rcpts[i];
+        struct srcpt *r = &m->rcpts[i];
+        r->m = m;
+        r->idx = i;
+        r->addr = xstrdup(q->addr);
+        r->last_reply = xstrdup(q->last_reply ? q->last_reply : "");
+        r->attempts = q->attempts;
+        r->state = q->state;
+        r->hn.idx = HEAP_NONE;
+        if (q->state == RCPT_DELIVERED || q->state == RCPT_FAILED) {
+            r->where = S_FINAL;
+            m->nfailed += q->state == RCPT_FAILED;
+            continue;
+        }
+        r->where = S_WAIT;
+        r->hn.key = q->next_attempt > not_before ? q->next_attempt : not_before;
+        m->unfinished++;
+        heap_push(&s->wait, &r->hn);
+    }
+    dict_put(s->msgs, qid, m);
+    s->st.messages++;
+    sched_pump(s);
+}
+
+/* ---- outcomes ---------------------------------------------------------------------- */
+
+/* Extracts the enhanced status code of a reply ("250 2.0.0 Ok" or "5.1.2 text"). */
+static void sched_dsn(const char *reply, enum outcome o, char *dsn, size_t len)
+{
+    const char *p = reply;
+    if (p[0] >= '2' && p[0] <= '5' && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' &&
+        (p[3] == ' ' || p[3] == '-'))
+        p += 4;
+    size_t n = strspn(p, "0123456789.");
+    if (n >= 5 && n < len && (p[0] == '2' || p[0] == '4' || p[0] == '5') && p[1] == '.') {
+        memcpy(dsn, p, n);
+        dsn[n] = '\0';
+        return;
+    }
+    snprintf(dsn, len, "%s", o == OUTCOME_OK ? "2.0.0" : o == OUTCOME_TEMPFAIL ? "4.0.0" : "5.0.0");
+}
+
+/* One Postfix-style log line per recipient per attempt. */
+static void sched_log(const struct srcpt *r, const char *relay, const char *status, enum outcome o,
+                      const char *reply)
+{
+    char dsn[32];
+    double delay = (double)(clock_wall_ms() - r->m->arrival) / 1000.0;
+    sched_dsn(reply, o, dsn, sizeof dsn);
+    log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", r->m->qid, r->addr, relay,
+             delay < 0 ? 0.0 : delay, dsn, status, reply);
+}
+
+/* Writes a recipient's state to the queue, or deletes the message once all are delivered. */
+static void sched_persist(struct sched *s, struct srcpt *r, int64_t next)
+{
+    struct smsg *m = r->m;
+    if (m->unfinished == 0 && m->nfailed == 0) {
+        queue_delete(s->q, m->id, m->nrcpt);
+        return;
+    }
+    struct qrcpt q = {.addr = r->addr, .state = r->state, .attempts = r->attempts,
+                      .next_attempt = next, .last_reply = r->last_reply};
+    queue_set_rcpt(s->q, m->id, r->idx, &q);
+}
+
+/* Applies one attempt's outcome to an active recipient: the one policy of sched.h. */
+static void sched_outcome(struct sched *s, struct srcpt *r, enum outcome o, const char *reply,
+                          const char *relay)
+{
+    struct smsg *m = r->m;
+    int64_t now = clock_wall_ms(), next = 0;
+    free(r->last_reply);
+    r->last_reply = xstrdup(reply);
+    if (r->where == S_ACTIVE)
+        s->active--;
+    if (o == OUTCOME_TEMPFAIL) {
+        r->attempts++;
+        if (retry_expired(m->arrival, s->conf->deliver.expiry, now)) {
+            char why[SCHED_WHY_MAX];
+            snprintf(why, sizeof why, "message expired, last reply: %s", reply);
+            free(r->last_reply);
+            r->last_reply = xstrdup(why);
+            o = OUTCOME_PERMFAIL;
+        }
+    } else {
+        r->attempts++;
+    }
+    if (o == OUTCOME_TEMPFAIL) {
+        next = retry_next(s->conf->deliver.retries, s->conf->deliver.nretries,
+                          s->conf->deliver.interval, s->conf->deliver.skew, r->attempts, now,
+                          (uint32_t)random());
+        r->state = RCPT_DEFERRED;
+        r->where = S_WAIT;
+        r->hn.key = next;
+        heap_push(&s->wait, &r->hn);
+        s->st.deferred++;
+        sched_log(r, relay, "deferred", o, r->last_reply);
+    } else {
+        r->state = o == OUTCOME_OK ? RCPT_DELIVERED : RCPT_FAILED;
+        r->where = S_FINAL;
+        m->unfinished--;
+        m->nfailed += o != OUTCOME_OK;
+        if (o == OUTCOME_OK)
+            s->st.delivered++;
+        else
+            s->st.bounced++;
+        sched_log(r, relay, o == OUTCOME_OK ? "sent" : "bounced", o, r->last_reply);
+    }
+    sched_persist(s, r, next);
+    sched_msg_release(s, m);
+}
+
+/* ---- batches ----------------------------------------------------------------------- */
+
+/* A new empty batch of m for sd, on m's open list. */
+static struct batch *sched_batch_new(struct sched *s, struct smsg *m, struct sdest *sd)
+{
+    struct batch *b = xcalloc(1, sizeof *b);
+    b->m = m;
+    b->sd = sd;
+    b->r = xcalloc(s->conf->deliver.maxrecips, sizeof *b->r);
+    b->addrs = xcalloc(s->conf->deliver.maxrecips, sizeof *b->addrs);
+    b->mnext = m->open;
+    m->open = b;
+    m->nbatches++;
+    return b;
+}
+
+/* Frees a batch and drops its reference on the message. */
+static void sched_batch_free(struct sched *s, struct batch *b)
+{
+    struct smsg *m = b->m;
+    if (b->txn.body)
+        evbuffer_free(b->txn.body);
+    free(b->r);
+    free(b->addrs);
+    free(b);
+    m->nbatches--;
+    sched_msg_release(s, m);
+}
+
+/* Reports the same outcome for every recipient of a batch, then frees it. */
+static void sched_batch_fail(struct sched *s, struct batch *b, enum outcome o, const char *why)
+{
+    for (size_t i = 0; i < b->n; i++)
+        sched_outcome(s, b->r[i], o, why, "none");
+    sched_batch_free(s, b);
+}
+
+/* The per-destination state of d, created on first use. */
+static struct sdest *sched_sdest(struct dest *d)
+{
+    struct sdest *sd = d->sched;
+    if (!sd) {
+        sd = xcalloc(1, sizeof *sd);
+        sd->dest = d;
+        sd->ready_tail = &sd->ready;
+        d->sched = sd;
+    }
+    return sd;
+}
+
+/* Moves every open batch of m to its destination's ready queue and dispatches. */
+static void sched_release(struct sched *s, struct smsg *m)
+{
+    struct batch *b = m->open;
+    m->open = NULL;
+    while (b) {
+        struct batch *next = b->mnext;
+        struct sdest *sd = b->sd;
+        b->mnext = NULL;
+        b->next = NULL;
+        *sd->ready_tail = b;
+        sd->ready_tail = &b->next;
+        sd->nready++;
+        sched_dispatch(s, sd);
+        b = next;
+    }
+}
+
+/* Route answer for an active recipient: add it to its message's batch for the destination;
+ * once the message has no recipient left in routing, its batches become ready. */
+static void sched_on_route(void *arg, struct dest *d, enum outcome o, const char *why)
+{
+    struct srcpt *r = arg;
+    struct smsg *m = r->m;
+    struct sched *s = m->s;
+    m->routing--;
+    m->nbatches++; /* hold m while we work on it */
+    if (o != OUTCOME_OK) {
+        sched_outcome(s, r, o, why, "none");
+    } else {
+        struct sdest *sd = sched_sdest(d);
+        struct batch *b = m->open;
+        while (b && (b->sd != sd || b->n >= s->conf->deliver.maxrecips))
+            b = b->mnext;
+        if (!b)
+            b = sched_batch_new(s, m, sd);
+        b->r[b->n] = r;
+        b->addrs[b->n++] = r->addr;
+    }
+    if (m->routing == 0)
+        sched_release(s, m);
+    m->nbatches--;
+    sched_msg_release(s, m);
+}
+
+/* ---- the waiting heap and the active window ---------------------------------------- */
+
+/* Moves due recipients into the active window (up to queuecache) and arms the timer. */
+static void sched_pump(struct sched *s)
+{
+    int64_t now = clock_wall_ms();
+    struct heap_node *top;
+    if (s->stopping)
+        return;
+    while (s->active < s->conf->deliver.queuecache && (top = heap_top(&s->wait)) && top->key <= now) {
+        heap_pop(&s->wait);
+        struct srcpt *r = (struct srcpt *)top;
+        r->where = S_ACTIVE;
+        s->active++;
+        r->m->routing++;
+        route_lookup(s->route, r->m->sender, r->m->client_ip, r->addr, sched_on_route, r);
+    }
+    top = heap_top(&s->wait);
+    if (top && s->active < s->conf->deliver.queuecache) {
+        int64_t ms = top->key - now;
+        struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+        event_add(s->due_ev, &tv);
+    }
+}
+
+/* Timer: recipients became due. */
+static void sched_on_due(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sched_pump(arg);
+}
+
+/* ---- connections ------------------------------------------------------------------- */
+
+/* A session was established: after `cap` successes, allow one more connection again. */
+static void sched_dest_ok(struct sched *s, struct sdest *sd)
+{
+    if (sd->cap && ++sd->okcount >= sd->cap) {
+        sd->okcount = 0;
+        if (++sd->cap >= s->conf->deliver.maxserverconnections)
+            sd->cap = 0;
+    }
+}
+
+/* smtpc asks for the next transaction of this connection. */
+static struct smtpc_txn *sched_on_next(void *arg, struct smtpc *c)
+{
+    struct sconn *cn = arg;
+    struct sched *s = cn->s;
+    struct sdest *sd = cn->sd;
+    (void)c;
+    if (!cn->took) {
+        cn->took = 1;
+        sd->nconnecting--;
+        sched_dest_ok(s, sd);
+    }
+    while (!s->stopping && cn->nmsgs < s->conf->deliver.maxmessages && sd->ready) {
+        struct batch *b = sd->ready;
+        sd->ready = b->next;
+        if (!sd->ready)
+            sd->ready_tail = &sd->ready;
+        sd->nready--;
+        b->txn.body = evbuffer_new();
+        if (queue_body(s->q, b->m->id, b->txn.body) < 0) {
+            log_warn("%s: cannot read message content from the queue", b->m->qid);
+            sched_batch_fail(s, b, OUTCOME_TEMPFAIL, "4.3.0 queue read error");
+            continue;
+        }
+        b->txn.msgid = b->m->id;
+        b->txn.sender = b->m->sender;
+        b->txn.nrcpt = b->n;
+        b->txn.rcpts = b->addrs;
+        b->txn.size = evbuffer_get_length(b->txn.body);
+        b->txn.owner = b;
+        cn->nmsgs++;
+        s->st.transactions++;
+        return &b->txn;
+    }
+    return NULL;
+}
+
+/* smtpc reports one recipient's outcome. */
+static void sched_on_rcpt(void *arg, struct smtpc_txn *t, size_t i, enum outcome o,
+                          const char *reply, const char *relay)
+{
+    struct sconn *cn = arg;
+    struct batch *b = t->owner;
+    sched_outcome(cn->s, b->r[i], o, reply, relay);
+}
+
+/* smtpc is done with a transaction. */
+static void sched_on_txn(void *arg, struct smtpc_txn *t)
+{
+    struct sconn *cn = arg;
+    sched_batch_free(cn->s, t->owner);
+    sched_pump(cn->s);
+}
+
+/* Defers (or fails) every ready batch of a destination none of whose hosts would talk. */
+static void sched_dest_fail(struct sched *s, struct sdest *sd, enum outcome o, const char *why)
+{
+    while (sd->ready) {
+        struct batch *b = sd->ready;
+        sd->ready = b->next;
+        sd->nready--;
+        sched_batch_fail(s, b, o, why);
+    }
+    sd->ready_tail = &sd->ready;
+}
+
+/* Gives free connection slots to destinations waiting for one, in FIFO order. */
+static void sched_serve_waiting(struct sched *s)
+{
+    while (s->wait_head && s->nconn < s->conf->deliver.maxconnections) {
+        struct sdest *sd = s->wait_head;
+        s->wait_head = sd->wnext;
+        if (!s->wait_head)
+            s->wait_tail = &s->wait_head;
+        sd->waiting = 0;
+        sd->wnext = NULL;
+        sched_dispatch(s, sd);
+    }
+}
+
+/* The connection ended. */
+static void sched_on_closed(void *arg, struct smtpc *c, enum outcome o, const char *why)
+{
+    struct sconn *cn = arg;
+    struct sched *s = cn->s;
+    struct sdest *sd = cn->sd;
+    (void)c;
+    sd->nconn--;
+    s->nconn--;
+    if (cn->prev)
+        cn->prev->next = cn->next;
+    else
+        s->conns = cn->next;
+    if (cn->next)
+        cn->next->prev = cn->prev;
+    if (!cn->took) {
+        sd->nconnecting--;
+        if (o != OUTCOME_OK && sd->nconn > sd->nconnecting) {
+            /* Others are in session: the destination limits us. Stay at what works. */
+            sd->cap = sd->nconn - sd->nconnecting;
+            sd->okcount = 0;
+            log_info("%s: concurrency limited to %u: %s", sd->dest->key, sd->cap, why);
+        } else if (o != OUTCOME_OK && sd->nconnecting == 0) {
+            sched_dest_fail(s, sd, o, why);
+        }
+    }
+    free(cn);
+    if (s->stopping) {
+        if (s->nconn == 0)
+            sched_stopped(s);
+        return;
+    }
+    sched_dispatch(s, sd);
+    sched_serve_waiting(s);
+    sched_pump(s);
+}
+
+static const struct smtpc_ops sched_smtpc_ops = {
+    .next = sched_on_next,
+    .rcpt_done = sched_on_rcpt,
+    .txn_done = sched_on_txn,
+    .closed = sched_on_closed,
+};
+
+/* Opens connections for a destination while it has unclaimed ready batches and limits allow. */
+static void sched_dispatch(struct sched *s, struct sdest *sd)
+{
+    unsigned limit = sd->cap ? sd->cap : s->conf->deliver.maxserverconnections;
+    while (!s->stopping && sd->nready > sd->nconnecting && sd->nconn < limit) {
+        if (s->nconn >= s->conf->deliver.maxconnections) {
+            if (!sd->waiting) {
+                sd->waiting = 1;
+                *s->wait_tail = sd;
+                s->wait_tail = &sd->wnext;
+            }
+            return;
+        }
+        struct smtpc_peer peers[SCHED_PEERS_MAX];
+        size_t np = route_peers(sd->dest, peers, SCHED_PEERS_MAX);
+        if (np == 0) {
+            sched_dest_fail(s, sd, OUTCOME_TEMPFAIL, "4.4.4 no address for any host of the destination");
+            return;
+        }
+        struct sconn *cn = xcalloc(1, sizeof *cn);
+        cn->s = s;
+        cn->sd = sd;
+        sd->nconn++;
+        sd->nconnecting++;
+        s->nconn++;
+        s->st.connections++;
+        cn->next = s->conns;
+        if (s->conns)
+            s->conns->prev = cn;
+        s->conns = cn;
+        cn->c = smtpc_start(s->base, s->conf, peers, np, &sched_smtpc_ops, cn);
+    }
+}
+
+/* ---- life cycle -------------------------------------------------------------------- */
+
+/* Creates the scheduler (nothing scheduled yet). */
+struct sched *sched_create(struct event_base *base, const struct conf *c, struct queue *q,
+                           struct route *r)
+{
+    struct sched *s = xcalloc(1, sizeof *s);
+    s->base = base;
+    s->conf = c;
+    s->q = q;
+    s->route = r;
+    heap_init(&s->wait);
+    s->msgs = dict_create();
+    s->wait_tail = &s->wait_head;
+    s->due_ev = evtimer_new(base, sched_on_due, s);
+    return s;
+}
+
+/* dict_free callback: frees a message and its recipients. */
+static void sched_on_free_msg(void *p)
+{
+    sched_msg_destroy(p);
+}
+
+/* Frees one destination's scheduler state (batches are gone by now). */
+static void sched_on_free_dest(void *arg, struct dest *d)
+{
+    (void)arg;
+    free(d->sched);
+    d->sched = NULL;
+}
+
+/* Frees everything (after shutdown: no connection left). */
+void sched_free(struct sched *s)
+{
+    if (!s)
+        return;
+    route_foreach_dest(s->route, sched_on_free_dest, NULL);
+    event_free(s->due_ev);
+    if (s->poll_ev)
+        event_free(s->poll_ev);
+    if (s->grace_ev)
+        event_free(s->grace_ev);
+    heap_clear(&s->wait);
+    dict_free(s->msgs, sched_on_free_msg);
+    free(s);
+}
+
+struct sched_scan {
+    struct sched *s;
+    int64_t not_before;
+    long loaded;
+    uint64_t removed;
+};
+
+/* Recovery: schedule a message, or remove it when nothing is left to do. */
+static int sched_on_recover(void *arg, const struct qmsg *m)
+{
+    struct sched_scan *sc = arg;
+    uint32_t open = 0;
+    for (uint32_t i = 0; i < m->nrcpt; i++)
+        open += m->rcpts[i].state == RCPT_PENDING || m->rcpts[i].state == RCPT_DEFERRED;
+    if (open == 0) {
+        queue_delete(sc->s->q, m->id, m->nrcpt);
+        sc->removed++;
+        return 0;
+    }
+    sched_add(sc->s, m, sc->not_before);
+    sc->loaded++;
+    return 0;
+}
+
+/* Loads the queue at start. */
+long sched_recover(struct sched *s)
+{
+    struct sched_scan sc = {s, clock_wall_ms() + (int64_t)s->conf->deliver.delay_start, 0, 0};
+    int64_t t0 = clock_mono_ms();
+    if (queue_scan(s->q, sched_on_recover, &sc) < 0)
+        return -1;
+    log_info("recovery: %ld messages scheduled, %" PRIu64 " finished messages removed, %" PRId64 " ms",
+             sc.loaded, sc.removed, clock_mono_ms() - t0);
+    return sc.loaded;
+}
+
+/* Incoming callback: a message written by another process. */
+static int sched_on_incoming(void *arg, const struct qmsg *m)
+{
+    sched_add(arg, m, 0);
+    return 0;
+}
+
+/* Polling timer for the incoming table. */
+static void sched_on_poll(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sched_poll_incoming(arg);
+}
+
+/* Loads incoming messages and re-arms the poll at interval_low/high/error. */
+void sched_poll_incoming(struct sched *s)
+{
+    if (s->stopping)
+        return;
+    int n = queue_take_incoming(s->q, sched_on_incoming, s);
+    uint64_t ms = n < 0 ? s->conf->deliver.interval_error
+                : n > 0 ? s->conf->deliver.interval_low : s->conf->deliver.interval_high;
+    if (n < 0)
+        log_warn("queue: cannot read incoming messages; retrying in %" PRIu64 " ms", ms);
+    if (!s->poll_ev)
+        s->poll_ev = evtimer_new(s->base, sched_on_poll, s);
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
+    event_add(s->poll_ev, &tv);
+}
+
+/* Grace period over: abandon the connections still open (their recipients are deferred). */
+static void sched_on_grace(evutil_socket_t fd, short what, void *arg)
+{
+    struct sched *s = arg;
+    (void)fd;
+    (void)what;
+    log_warn("shutdown: abandoning %u connections after the grace period", s->nconn);
+    while (s->conns)
+        smtpc_abort(s->conns->c); /* calls sched_on_closed, which unlinks it */
+}
+
+/* Every connection is gone: report once. */
+static void sched_stopped(struct sched *s)
+{
+    void (*done)(void *) = s->stopped;
+    s->stopped = NULL;
+    if (s->grace_ev)
+        event_del(s->grace_ev);
+    if (done)
+        done(s->stopped_arg);
+}
+
+/* Stops dispatching; connections finish their transaction (next() returns NULL). */
+void sched_shutdown(struct sched *s, int64_t grace_ms, void (*done)(void *arg), void *arg)
+{
+    s->stopping = 1;
+    s->stopped = done;
+    s->stopped_arg = arg;
+    event_del(s->due_ev);
+    if (s->poll_ev)
+        event_del(s->poll_ev);
+    if (s->nconn == 0) {
+        sched_stopped(s);
+        return;
+    }
+    log_info("shutdown: waiting up to %lld ms for %u connections", (long long)grace_ms, s->nconn);
+    s->grace_ev = evtimer_new(s->base, sched_on_grace, s);
+    struct timeval tv = {grace_ms / 1000, (grace_ms % 1000) * 1000};
+    event_add(s->grace_ev, &tv);
+}
+
+/* Counters and sizes. */
+void sched_get_stats(const struct sched *s, struct sched_stats *st)
+{
+    *st = s->st;
+    st->messages = dict_count(s->msgs);
+    st->waiting = s->wait.n;
+    st->active = s->active;
+}

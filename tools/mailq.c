@@ -1,0 +1,77 @@
+/* mailq: `sluice mailq -c FILE` prints one TAB-separated line per queued recipient:
+ * QID ARRIVAL SENDER RECIPIENT STATE ATTEMPTS NEXT LAST. Times are UTC ISO 8601 ("-" when
+ * none), the null sender is "<>", LAST is the last reply ("-" when none), sanitized.
+ * It reads the queue directly (LMDB readers never block the daemon). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "core/log.h"
+#include "core/qid.h"
+#include "queue/queue.h"
+#include "tools/tools.h"
+
+/* "2026-11-23T07:50:00Z", or "-" for 0. */
+static const char *mailq_time(int64_t ms, char *buf, size_t len)
+{
+    if (ms <= 0)
+        return "-";
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+/* One line per recipient of m. */
+static int mailq_on_msg(void *arg, const struct qmsg *m)
+{
+    char qid[QID_TEXT_LEN + 1], at[32], nt[32], last[1024], snd[300], rcpt[300];
+    (void)arg;
+    qid_to_text(m->id, qid);
+    log_sanitize(snd, sizeof snd, m->sender, strlen(m->sender));
+    for (uint32_t i = 0; i < m->nrcpt; i++) {
+        const struct qrcpt *r = &m->rcpts[i];
+        const char *lr = r->last_reply ? r->last_reply : "";
+        log_sanitize(last, sizeof last, lr, strlen(lr));
+        log_sanitize(rcpt, sizeof rcpt, r->addr, strlen(r->addr));
+        printf("%s\t%s\t%s\t%s\t%s\t%" PRIu32 "\t%s\t%s\n", qid, mailq_time(m->arrival, at, sizeof at),
+               *snd ? snd : "<>", rcpt, record_state_to_text(r->state), r->attempts,
+               r->state == RCPT_PENDING || r->state == RCPT_DEFERRED
+                   ? mailq_time(r->next_attempt, nt, sizeof nt)
+                   : "-",
+               *last ? last : "-");
+    }
+    return 0;
+}
+
+/* Lists the queue. */
+int tool_mailq(int argc, char **argv)
+{
+    const char *path = SLUICE_DEFAULT_CONF;
+    int ch;
+    while ((ch = getopt(argc, argv, "c:")) != -1) {
+        if (ch != 'c') {
+            fprintf(stderr, "usage: sluice mailq -c FILE\n");
+            return 64;
+        }
+        path = optarg;
+    }
+    struct conf c;
+    if (tool_load_conf(path, &c) < 0)
+        return 78;
+    char err[512];
+    struct queue *q = queue_open(c.spool, NULL, err, sizeof err);
+    if (!q) {
+        fprintf(stderr, "sluice mailq: %s\n", err);
+        conf_free(&c);
+        return 75;
+    }
+    int rc = queue_scan(q, mailq_on_msg, NULL) < 0 ? 75 : 0;
+    queue_close(q);
+    conf_free(&c);
+    return rc;
+}
