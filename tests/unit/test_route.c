@@ -1,0 +1,106 @@
+/* Unit tests: relay selection (seed 000 §4.5.4 precedence) and peer lists (route/route.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <cmocka.h>
+
+#include "conf/conf.h"
+#include "route/route.h"
+#include "smtpc/smtpc.h"
+
+static char *dd1[] = {"a.test", "b.test"};
+static char *dd3[] = {"c.test"};
+static char *snd2[] = {"vip.test", "boss@corp.test"};
+
+/* Relays: 0 = default relay, 1 = destdomains a/b, 2 = senders, 3 = sendernets + destdomain c. */
+static void route_fixture(struct conf *c, struct relay *rl, struct cidr *net)
+{
+    memset(c, 0, sizeof *c);
+    memset(rl, 0, 4 * sizeof *rl);
+    rl[0].address = rl[0].host = "smarthost.test";
+    rl[1].address = rl[1].host = "r1.test";
+    rl[1].destdomains = dd1;
+    rl[1].ndestdomains = 2;
+    rl[2].address = rl[2].host = "r2.test";
+    rl[2].senders = snd2;
+    rl[2].nsenders = 2;
+    assert_int_equal(cidr_parse("192.168/16", 10, net), 0);
+    rl[3].address = rl[3].host = "r3.test";
+    rl[3].sendernets = net;
+    rl[3].nsendernets = 1;
+    rl[3].destdomains = dd3;
+    rl[3].ndestdomains = 1;
+    c->deliver.relays = rl;
+    c->deliver.nrelays = 4;
+}
+
+/* Sender rules beat destination rules; the default relay catches the rest. */
+static void test_relay_select(void **state)
+{
+    (void)state;
+    struct conf c;
+    struct relay rl[4];
+    struct cidr net;
+    route_fixture(&c, rl, &net);
+    struct { const char *sender, *ip, *domain; int want; } cases[] = {
+        {"x@y.test", "10.0.0.1", "a.test", 1},
+        {"x@y.test", "10.0.0.1", "B.TEST", 1},
+        {"x@vip.test", "10.0.0.1", "a.test", 2},     /* sender domain beats destdomains */
+        {"boss@corp.test", "", "b.test", 2},         /* whole address */
+        {"other@corp.test", "", "b.test", 1},
+        {"x@y.test", "192.168.4.5", "a.test", 3},   /* sendernets beats destdomains */
+        {"x@y.test", "10.0.0.1", "c.test", 3},
+        {"x@y.test", "10.0.0.1", "elsewhere.test", 0},
+        {"", "10.0.0.1", "elsewhere.test", 0},      /* null sender */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = route_relay_select(&c, cases[i].sender, cases[i].ip, cases[i].domain);
+        if (got != cases[i].want)
+            fail_msg("case %zu: got %d, want %d", i, got, cases[i].want);
+    }
+    c.deliver.nrelays = 0;
+    assert_int_equal(route_relay_select(&c, "x@y.test", "", "a.test"), -1);
+    c.deliver.relays = &rl[1]; /* no default relay: MX for the rest */
+    c.deliver.nrelays = 1;
+    assert_int_equal(route_relay_select(&c, "x@y.test", "", "z.test"), -1);
+}
+
+/* Peers follow preference order, every address, with the destination's port. */
+static void test_peers(void **state)
+{
+    (void)state;
+    struct sockaddr_storage a[3];
+    memset(a, 0, sizeof a);
+    for (int i = 0; i < 3; i++) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&a[i];
+        sin->sin_family = AF_INET;
+        sin->sin_addr.s_addr = htonl(0x7f000002 + (uint32_t)i);
+    }
+    struct mx_host h[2] = {{"mx2.test", 20, &a[2], 1}, {"mx1.test", 10, &a[0], 2}};
+    struct dest d = {"k", h, 2, 2525, NULL};
+    struct smtpc_peer p[8];
+    size_t n = route_peers(&d, p, 8);
+    assert_int_equal(n, 3);
+    assert_string_equal(p[0].name, "mx1.test");
+    assert_string_equal(p[1].name, "mx1.test");
+    assert_string_equal(p[2].name, "mx2.test");
+    assert_int_equal(ntohs(((struct sockaddr_in *)&p[2].sa)->sin_port), 2525);
+    assert_int_equal(ntohl(((struct sockaddr_in *)&p[2].sa)->sin_addr.s_addr), 0x7f000004);
+    assert_int_equal(route_peers(&d, p, 2), 2);
+    /* the destination's own order is untouched */
+    assert_string_equal(h[0].name, "mx2.test");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_relay_select),
+        cmocka_unit_test(test_peers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
