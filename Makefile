@@ -62,3 +62,12 @@ clean:
 	rm -rf build build-san
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+fuzz:
+	$(MAKE) -C fuzz run FUZZ_SECONDS=$(or $(FUZZ_SECONDS),600)
+
+fuzz-smoke:
+	$(MAKE) -C fuzz smoke FUZZ_SECONDS=$(or $(FUZZ_SECONDS),30)
+
+bench-smoke: $(BUILD)/sluice
+	@bench/smoke
