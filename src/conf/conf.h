@@ -92,7 +92,9 @@ struct conf {
 
 /* Fills c with every default (hostname from gethostname()). */
 void conf_defaults(struct conf *c);
-/* Loads path over the defaults. Returns 0, or -1 with "FILE:LINE: message" in err. */
+/* Loads path over the defaults (c must have been filled by conf_defaults()). Returns 0, or -1
+ * with "FILE:LINE: message" in err (err may be NULL); after -1, c is partly loaded but
+ * consistent: conf_free() it. */
 int conf_load(const char *path, struct conf *c, char *err, size_t errlen);
 /* Frees everything conf_defaults/conf_load allocated. */
 void conf_free(struct conf *c);
@@ -101,6 +103,6 @@ void conf_free(struct conf *c);
 const struct client_conf *conf_client_for(const struct conf *c, const struct sockaddr *sa,
                                           const char *host);
 /* Parses a ZMailer retries string ("1 1 2 3 5 8 13 21 34": 1..64 positive factors, each
- * <= 100000, separated by blanks). Returns 0 and a malloc'ed array, or -1. */
+ * <= 100000, separated by blanks; at most 1024 bytes). Returns 0 and a malloc'ed array, or -1. */
 int conf_retries_parse(const char *s, unsigned **out, size_t *n);
 #endif

@@ -12,7 +12,19 @@
  *   - SERVFAIL, timeout, bogus, any other error -> DNS_TEMPFAIL
  *   - MX hosts without any address are kept with naddrs 0; when no host has an address
  *     the status is DNS_TEMPFAIL with why "no address for any MX host".
- * dns_host(name): A and AAAA of one host (relays): DNS_OK with one host, or an error. */
+ *   - implicit MX whose A and AAAA both answer definitively with no address -> DNS_NOMX
+ *     (RFC 5321 §5.1: neither MX nor address records; a lookup failure stays TEMPFAIL)
+ *   - MX targets "." other than a lone "0 ." are dropped; only "." targets -> DNS_NULLMX
+ *   - a syntactically invalid name (not letters/digits/'-'/'_' labels, over 253) -> NXDOMAIN
+ * Limits: at most DNS_MX_MAX hosts (the lowest preferences; duplicates keep the lowest) and
+ * DNS_ADDR_MAX addresses per host (A first, then AAAA). Names are lower-case without the
+ * trailing dot; ttl is the smallest TTL of every answer used, including negative ones.
+ * A lookup that has not finished after DNS_DEADLINE_MS is cancelled: DNS_TEMPFAIL.
+ * Non-OK results carry no hosts.
+ * dns_host(name): A and AAAA of one host (relays): DNS_OK with one host (pref 0), an IP
+ * literal without any query; DNS_NXDOMAIN when both answer NXDOMAIN; else DNS_TEMPFAIL.
+ * dns_free() cancels every pending lookup; their callbacks are never called. The context
+ * runs a resolver thread: create it after any daemonizing fork. */
 #ifndef SLUICE_DNS_H
 #define SLUICE_DNS_H
 #include <stdbool.h>
@@ -24,14 +36,18 @@ struct event_base;
 struct conf;
 struct dns;
 
+#define DNS_MX_MAX 32
+#define DNS_ADDR_MAX 16
+#define DNS_DEADLINE_MS 20000
+
 enum dns_status { DNS_OK, DNS_NXDOMAIN, DNS_NULLMX, DNS_NOMX, DNS_TEMPFAIL };
 
 struct mx_result {
     enum dns_status status;
-    char why[256];          /* human-readable reason when status != DNS_OK */
-    struct mx_host *hosts;  /* sorted with mx_order() */
+    char why[256];         /* human-readable reason when status != DNS_OK */
+    struct mx_host *hosts; /* sorted with mx_order() */
     size_t nhosts;
-    uint32_t ttl;           /* smallest TTL seen, seconds (for caching) */
+    uint32_t ttl; /* smallest TTL seen, seconds (for caching) */
 };
 
 typedef void (*dns_mx_fn)(void *arg, struct mx_result *res); /* callee owns res */

@@ -2,7 +2,9 @@
  * Input: one line without its CRLF, at most CMD_LINE_MAX (1000 incl. CRLF, RFC 5321
  * §4.5.3.1.4) bytes. Verbs are case-insensitive. For MAIL and RCPT the path is parsed with
  * addr_parse_path() and the ESMTP parameters after it are split into name[=value] pairs
- * (at most CMD_PARAMS_MAX). */
+ * (at most CMD_PARAMS_MAX). The opts' sloppy/utf8 apply; null_ok is implied by the verb
+ * ("<>" for MAIL only). "RCPT TO:<Postmaster>" gives addr "postmaster" (no domain).
+ * Arguments holding control bytes other than HTAB are CMD_ERR_ARGS. */
 #ifndef SLUICE_CMD_H
 #define SLUICE_CMD_H
 #include <stdbool.h>

@@ -18,10 +18,12 @@ enum outcome { OUTCOME_OK, OUTCOME_TEMPFAIL, OUTCOME_PERMFAIL };
 
 struct reply {
     int code;                  /* 200..599 */
-    char enh[16];              /* enhanced status "x.y.z" of the first line, or "" */
+    char enh[16];              /* enhanced status "x.y.z" of the first line, or "" (its
+                                  class x must equal the code's first digit) */
     size_t nlines;
     char text[REPLY_TEXT_MAX]; /* the text of the lines after "NNN[- ]", joined by '\n',
-                                  truncated to fit, NUL-terminated, control bytes -> '?' */
+                                  truncated to fit, NUL-terminated, control bytes -> '?';
+                                  a leading enh (and its spaces) is removed from each line */
 };
 
 /* Parses one complete reply at buf. Returns bytes consumed (> 0) and fills *r; 0 when more

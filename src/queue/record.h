@@ -34,12 +34,17 @@ struct qmsg {
 };
 
 /* Envelope (without recipients' states: those are separate records). Encodes into buf when
- * cap is large enough; always returns the size needed. */
+ * cap is large enough; always returns the size needed. NULL strings encode as "". Returns 0
+ * (writes nothing) when m breaks a limit the decoder enforces (a string over RECORD_STR_MAX,
+ * nrcpt over RECORD_RCPT_MAX); a valid record is never empty. */
 size_t record_msg_encode(const struct qmsg *m, uint8_t *buf, size_t cap);
 /* Decodes an envelope; on success fills id-less fields of *m (strings malloc'ed, nrcpt set,
  * rcpts NULL) and returns 0; -1 on any damage (nothing left allocated). */
 int record_msg_decode(const uint8_t *buf, size_t len, struct qmsg *m);
+/* Same contract as record_msg_encode (0 also for a state above RCPT_FAILED). */
 size_t record_rcpt_encode(const struct qrcpt *r, uint8_t *buf, size_t cap);
+/* Decodes a recipient record into *r (strings malloc'ed); 0, or -1 on any damage (nothing
+ * left allocated). Decoding then encoding gives back the same bytes. */
 int record_rcpt_decode(const uint8_t *buf, size_t len, struct qrcpt *r);
 /* Frees the strings and recipients of m (not m itself). */
 void record_msg_clear(struct qmsg *m);

@@ -43,7 +43,8 @@ struct smtpc_txn {
     const char *sender; /* "" = null sender */
     size_t nrcpt;
     const char **rcpts;
-    struct evbuffer *body; /* content, CRLF, not dot-stuffed; drained by the client */
+    struct evbuffer *body; /* content, CRLF, not dot-stuffed; drained by the client when it
+                              sends it (left alone when the message is not sent) */
     uint64_t size;         /* body length */
     void *owner;           /* caller's */
 };
@@ -57,8 +58,9 @@ struct smtpc_ops {
                       const char *relay);
     /* Every recipient of t has been reported; t goes back to its owner. */
     void (*txn_done)(void *arg, struct smtpc_txn *t);
-    /* The connection is over. o: OK when a session was established with some peer;
-     * otherwise TEMPFAIL/PERMFAIL (5xx greeting or EHLO from the last peer) with why. */
+    /* The connection is over. o: OK when a session was established with some peer (why ""
+     * after a normal end, else what cut it short); otherwise TEMPFAIL/PERMFAIL (5xx greeting
+     * or EHLO from the last peer) with why. */
     void (*closed)(void *arg, struct smtpc *c, enum outcome o, const char *why);
 };
 
@@ -67,7 +69,8 @@ struct smtpc *smtpc_start(struct event_base *base, const struct conf *conf,
                           const struct smtpc_peer *peers, size_t npeers,
                           const struct smtpc_ops *ops, void *arg);
 /* Abandons the connection now (shutdown): unconfirmed recipients get TEMPFAIL, then
- * txn_done and closed are called before this returns. */
+ * txn_done and closed are called before this returns. Not to be called from inside one of
+ * this connection's own ops callbacks (a broken invariant: panics). */
 void smtpc_abort(struct smtpc *c);
 /* "name[ip]:port" of the current peer (valid until closed). */
 const char *smtpc_relay(const struct smtpc *c);

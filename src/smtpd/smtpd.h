@@ -25,8 +25,11 @@ struct smtpd *smtpd_create(struct event_base *base, const struct conf *c, struct
                            smtpd_accepted_fn accepted, void *arg, char *err, size_t errlen);
 /* Stops accepting new connections; sessions in progress go on. */
 void smtpd_stop_listening(struct smtpd *s);
-/* Number of sessions still open. */
+/* Number of sessions still open, counting one whose client left while its message is
+ * being committed (it ends when the queue reports). */
 size_t smtpd_sessions(const struct smtpd *s);
-/* Closes every session and frees. */
+/* Closes every session and frees. A session whose queue_put is pending is detached: no
+ * reply, no accepted() call; it frees itself when the queue reports (queue_close() runs the
+ * last callbacks), so call this before queue_close(). */
 void smtpd_free(struct smtpd *s);
 #endif

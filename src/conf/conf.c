@@ -1,0 +1,1059 @@
+/* conf: sluice's configuration, one libconfig file loaded into struct conf (conf.h).
+ * Owns: the parameter tables (name, type, default, bounds) and their validation.
+ * Public functions:
+ *   conf_defaults()      every default; hostname from gethostname() ("localhost" if none).
+ *   conf_load()          reads FILE over a struct filled by conf_defaults(). Returns 0, or -1
+ *                        with "FILE:LINE: message" in err; on -1 the struct is partly loaded
+ *                        but still consistent (conf_free() releases it).
+ *   conf_free()          releases everything; the struct may then be filled again.
+ *   conf_client_for()    the remotenet override for a peer, else the base client settings.
+ *   conf_retries_parse() ZMailer "retries" factors.
+ * What counts as an error: an unknown key at any level, a value of the wrong type, a value out
+ * of its bounds, a malformed duration / CIDR / address / host name, a list longer than its
+ * hard maximum, an integer literal that libconfig 1.5 would silently truncate (it keeps
+ * 32 bits of integers written without the L suffix) and "@include" (one file, one pre-scan):
+ * a pre-scan of the text rejects those two, and NUL bytes.
+ * Keys are applied in table order, not file order, so that hostname is known before
+ * announcehost, the base client before its remotenets, and deliver.client.port before the
+ * relays that default to it. */
+#include "conf/conf.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "proto/duration.h"
+
+#define CONF_MAX_FILE (1024 * 1024) /* bytes of configuration file */
+#define CONF_MAX_LIST 1024          /* entries in any list */
+#define CONF_MAX_ITEM 512           /* bytes of one string value */
+#define CONF_MAX_RETRIES_TEXT 1024  /* bytes of a retries string */
+#define CONF_KEY_MAX 160            /* bytes of a key path in messages */
+
+enum conf_kind {
+    CONF_PATH,       /* char *, non-empty, no control bytes */
+    CONF_HOST,       /* char *, host name (or "[ip]" when CONF_F_LITERAL) */
+    CONF_UINT,       /* unsigned */
+    CONF_U64,        /* uint64_t */
+    CONF_PORT,       /* uint16_t */
+    CONF_DURATION,   /* uint64_t ms */
+    CONF_BOOL,       /* bool */
+    CONF_RETRIES,    /* unsigned *retries + size_t nretries (adjacent in struct conf) */
+    CONF_GROUP,      /* nested table, same base */
+    CONF_LISTEN,     /* char ** + size_t */
+    CONF_CIDRS,      /* struct cidr * + size_t */
+    CONF_FORWARDERS, /* char ** + size_t */
+    CONF_DOMAINS,    /* char ** + size_t, lower-cased */
+    CONF_SENDERS,    /* char ** + size_t, lower-cased */
+    CONF_RNET_IP,    /* struct remotenet nets/hosts */
+    CONF_RELAY_ADDR, /* struct relay address/host/port/literal */
+    CONF_REMOTENETS, /* struct conf deliver.remotenets */
+    CONF_RELAYS,     /* struct conf deliver.relays */
+};
+
+#define CONF_F_ZERO_IS_ONE 0x1 /* maxpipeline: 0 means 1 */
+#define CONF_F_LITERAL 0x2     /* announcehost: "[ip]" allowed */
+#define CONF_F_HOSTNAME 0x4    /* hostname: announcehost follows it unless set */
+#define CONF_F_NONEMPTY 0x8    /* list must have at least one entry */
+
+struct conf_param {
+    const char *name;
+    enum conf_kind kind;
+    size_t off; /* value (or array pointer) within the base object */
+    size_t cnt; /* element count within the base object, for lists */
+    uint64_t min, max;
+    unsigned flags;
+    const struct conf_param *sub; /* CONF_GROUP */
+};
+
+struct conf_ctx {
+    struct conf *c;
+    const char *path;
+    char *err;
+    size_t errlen;
+};
+
+/* A list item collector: validates item[0..len) and appends it to the list at base. */
+typedef int (*conf_item_fn)(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                            const char *item, size_t len, void *base,
+                            const struct conf_param *p);
+
+#define DUR_S UINT64_C(1000)
+#define DUR_M (60 * DUR_S)
+#define DUR_H (60 * DUR_M)
+#define DUR_D (24 * DUR_H)
+#define FIELD(T, f) offsetof(T, f)
+#define LIST(T, a, n) offsetof(T, a), offsetof(T, n)
+
+/* The settings a remotenet may override, relative to struct type T at member path P. */
+#define CONF_CLIENT_KEYS(T, P)                                                                  \
+    {"announcehost", CONF_HOST, FIELD(T, P.announcehost), 0, 0, 0, CONF_F_LITERAL, NULL},       \
+        {"maxpipeline", CONF_UINT, FIELD(T, P.maxpipeline), 0, 0, 1000, CONF_F_ZERO_IS_ONE, NULL}, \
+        {"timeout", CONF_DURATION, FIELD(T, P.timeout), 0, DUR_S, DUR_H, 0, NULL},              \
+        {"mindatarate", CONF_U64, FIELD(T, P.mindatarate), 0, 1, UINT64_C(1000000000000), 0, NULL}, \
+        {"sayHELO", CONF_BOOL, FIELD(T, P.sayHELO), 0, 0, 0, 0, NULL},                          \
+        {"fallbackHELO", CONF_BOOL, FIELD(T, P.fallbackHELO), 0, 0, 0, 0, NULL},                \
+        {"sendQUIT", CONF_BOOL, FIELD(T, P.sendQUIT), 0, 0, 0, 0, NULL},                        \
+        {"waitQUIT", CONF_BOOL, FIELD(T, P.waitQUIT), 0, 0, 0, 0, NULL}
+
+static const struct conf_param conf_remotenet_keys[] = {
+    {"ip", CONF_RNET_IP, 0, 0, 0, 0, 0, NULL},
+    CONF_CLIENT_KEYS(struct remotenet, client),
+    {NULL, 0, 0, 0, 0, 0, 0, NULL},
+};
+
+static const struct conf_param conf_relay_keys[] = {
+    {"address", CONF_RELAY_ADDR, 0, 0, 0, 0, 0, NULL},
+    {"destdomains", CONF_DOMAINS, LIST(struct relay, destdomains, ndestdomains), 0, 0, 0, NULL},
+    {"senders", CONF_SENDERS, LIST(struct relay, senders, nsenders), 0, 0, 0, NULL},
+    {"sendernets", CONF_CIDRS, LIST(struct relay, sendernets, nsendernets), 0, 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL},
+};
+
+static const struct conf_param conf_client_keys[] = {
+    CONF_CLIENT_KEYS(struct conf, deliver.client),
+    {"port", CONF_PORT, FIELD(struct conf, deliver.port), 0, 1, 65535, 0, NULL},
+    {"fallbackMX_A", CONF_BOOL, FIELD(struct conf, deliver.fallbackMX_A), 0, 0, 0, 0, NULL},
+    {"remotenets", CONF_REMOTENETS, 0, 0, 0, 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL},
+};
+
+#define DELIVER_UINT(n, lo, hi) {#n, CONF_UINT, FIELD(struct conf, deliver.n), 0, lo, hi, 0, NULL}
+#define DELIVER_DUR(n, lo, hi) {#n, CONF_DURATION, FIELD(struct conf, deliver.n), 0, lo, hi, 0, NULL}
+static const struct conf_param conf_deliver_keys[] = {
+    DELIVER_UINT(queuecache, 1, 10000000),
+    DELIVER_UINT(maxconnections, 1, 100000),
+    DELIVER_UINT(maxserverconnections, 1, 100000),
+    DELIVER_UINT(maxmessages, 1, 100000),
+    DELIVER_UINT(maxrecips, 1, 100000),
+    DELIVER_DUR(interval_low, 1, DUR_H),
+    DELIVER_DUR(interval_high, 1, DUR_D),
+    DELIVER_DUR(interval_error, 1, DUR_D),
+    DELIVER_DUR(delay_start, 0, DUR_D),
+    {"retries", CONF_RETRIES, LIST(struct conf, deliver.retries, deliver.nretries), 0, 0, 0, NULL},
+    DELIVER_DUR(interval, DUR_S, DUR_D),
+    DELIVER_UINT(skew, 0, 1000),
+    DELIVER_DUR(expiry, DUR_S, 365 * DUR_D),
+    {"client", CONF_GROUP, 0, 0, 0, 0, 0, conf_client_keys},
+    {"relays", CONF_RELAYS, 0, 0, 0, 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL},
+};
+
+static const struct conf_param conf_smtpd_keys[] = {
+    {"listen", CONF_LISTEN, LIST(struct conf, smtpd.listen, smtpd.nlisten), 0, 64, CONF_F_NONEMPTY,
+     NULL},
+    {"trusted_networks", CONF_CIDRS,
+     LIST(struct conf, smtpd.trusted_networks, smtpd.ntrusted_networks), 0, 0, 0, NULL},
+    {"max_message_size", CONF_U64, FIELD(struct conf, smtpd.max_message_size), 0, 1024,
+     UINT64_C(1) << 40, 0, NULL},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL},
+};
+
+static const struct conf_param conf_resolver_keys[] = {
+    {"forwarders", CONF_FORWARDERS, LIST(struct conf, resolver.forwarders, resolver.nforwarders),
+     0, 16, 0, NULL},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL},
+};
+
+static const struct conf_param conf_root_keys[] = {
+    {"spool", CONF_PATH, FIELD(struct conf, spool), 0, 0, 0, 0, NULL},
+    {"hostname", CONF_HOST, FIELD(struct conf, hostname), 0, 0, 0, CONF_F_HOSTNAME, NULL},
+    {"smtpd", CONF_GROUP, 0, 0, 0, 0, 0, conf_smtpd_keys},
+    {"resolver", CONF_GROUP, 0, 0, 0, 0, 0, conf_resolver_keys},
+    {"deliver", CONF_GROUP, 0, 0, 0, 0, 0, conf_deliver_keys},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL},
+};
+
+static int conf_group(struct conf_ctx *x, const config_setting_t *g, const char *prefix,
+                      const struct conf_param *tab, void *base);
+
+/* ---- messages ---- */
+
+/* Writes "FILE:LINE: message" for setting s (line 0 when s is NULL) and returns -1. */
+static int __attribute__((format(printf, 3, 4)))
+conf_error(struct conf_ctx *x, const config_setting_t *s, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const char *file = s ? config_setting_source_file(s) : NULL;
+    unsigned line = s ? config_setting_source_line(s) : 0;
+    snprintf(x->err, x->errlen, "%s:%u: %s", file ? file : x->path, line, msg);
+    return -1;
+}
+
+/* Quotes untrusted text for a message: sanitized, at most 64 bytes. */
+static const char *conf_quote(char *buf, size_t buflen, const char *s, size_t len)
+{
+    char clean[72];
+    log_sanitize(clean, sizeof clean, s, len > 64 ? 64 : len);
+    snprintf(buf, buflen, "\"%s%s\"", clean, len > 64 ? "..." : "");
+    return buf;
+}
+
+/* The libconfig type name used in "wrong type" messages. */
+static const char *conf_type_name(const config_setting_t *s)
+{
+    switch (config_setting_type(s)) {
+    case CONFIG_TYPE_GROUP: return "group";
+    case CONFIG_TYPE_INT: return "integer";
+    case CONFIG_TYPE_INT64: return "integer";
+    case CONFIG_TYPE_FLOAT: return "float";
+    case CONFIG_TYPE_STRING: return "string";
+    case CONFIG_TYPE_BOOL: return "boolean";
+    case CONFIG_TYPE_ARRAY: return "array";
+    case CONFIG_TYPE_LIST: return "list";
+    default: return "nothing";
+    }
+}
+
+/* Reports a wrong type for key. */
+static int conf_wrong_type(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                           const char *want)
+{
+    return conf_error(x, s, "wrong type for '%s': want %s, got %s", key, want, conf_type_name(s));
+}
+
+/* Builds "prefix.name" (or "name" at the root) into buf. */
+static void conf_key(char *buf, size_t buflen, const char *prefix, const char *name)
+{
+    char clean[64];
+    log_sanitize(clean, sizeof clean, name, strlen(name));
+    snprintf(buf, buflen, "%s%s%s", prefix, *prefix ? "." : "", clean);
+}
+
+/* ---- syntax of values ---- */
+
+/* True for a DNS host name: labels of [A-Za-z0-9_-], 1..63 bytes, 253 bytes in all. */
+static bool conf_is_hostname(const char *s, size_t len)
+{
+    if (len == 0 || len > 253)
+        return false;
+    size_t label = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '.') {
+            if (label == 0 || s[i - 1] == '-')
+                return false;
+            label = 0;
+        } else if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                   (ch >= '0' && ch <= '9') || ch == '_' || (ch == '-' && label > 0)) {
+            if (++label > 63)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return label > 0 && s[len - 1] != '-';
+}
+
+/* Parses a decimal port 1..65535 (no sign, no leading zero) filling all of s. */
+static int conf_port_parse(const char *s, size_t len, uint16_t *port)
+{
+    unsigned v = 0;
+    if (len == 0 || len > 5 || s[0] == '0')
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    if (v == 0 || v > 65535)
+        return -1;
+    *port = (uint16_t)v;
+    return 0;
+}
+
+/* Returns AF_INET / AF_INET6 when s[0..len) is a textual IP address, else 0. */
+static int conf_ip_family(const char *s, size_t len)
+{
+    char tmp[64];
+    unsigned char bin[16];
+    if (len == 0 || len >= sizeof tmp)
+        return 0;
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    if (inet_pton(AF_INET, tmp, bin) == 1)
+        return AF_INET;
+    if (inet_pton(AF_INET6, tmp, bin) == 1)
+        return AF_INET6;
+    return 0;
+}
+
+/* Validates a listen address: "a.b.c.d:port" or "[v6]:port". */
+static bool conf_is_listen(const char *s, size_t len)
+{
+    uint16_t port;
+    const char *colon = memrchr(s, ':', len);
+    if (colon == NULL || conf_port_parse(colon + 1, len - (size_t)(colon - s) - 1, &port) < 0)
+        return false;
+    size_t alen = (size_t)(colon - s);
+    if (alen >= 2 && s[0] == '[' && s[alen - 1] == ']')
+        return conf_ip_family(s + 1, alen - 2) == AF_INET6;
+    return conf_ip_family(s, alen) == AF_INET;
+}
+
+/* Validates a resolver forwarder: "ip" or "ip@port" (unbound's syntax). */
+static bool conf_is_forwarder(const char *s, size_t len)
+{
+    uint16_t port;
+    const char *at = memchr(s, '@', len);
+    size_t alen = at ? (size_t)(at - s) : len;
+    if (at != NULL && conf_port_parse(at + 1, len - alen - 1, &port) < 0)
+        return false;
+    return conf_ip_family(s, alen) != 0;
+}
+
+/* Validates a sender pattern: "domain" or "local@domain" (unquoted local part). */
+static bool conf_is_sender(const char *s, size_t len)
+{
+    const char *at = memchr(s, '@', len);
+    if (at == NULL)
+        return conf_is_hostname(s, len);
+    size_t llen = (size_t)(at - s);
+    if (llen == 0 || llen > 64)
+        return false;
+    for (size_t i = 0; i < llen; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch <= ' ' || ch >= 0x7f || strchr("@<>\"(),;:\\[]", ch) != NULL)
+            return false;
+    }
+    return conf_is_hostname(at + 1, len - llen - 1);
+}
+
+/* ---- scalar values ---- */
+
+/* Fetches a string value (type-checked). */
+static int conf_string(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                       const char **out)
+{
+    if (config_setting_type(s) != CONFIG_TYPE_STRING)
+        return conf_wrong_type(x, s, key, "string");
+    *out = config_setting_get_string(s);
+    return 0;
+}
+
+/* Fetches an integer value (32 or 64 bit) and checks it against min..max. */
+static int conf_integer(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                        const struct conf_param *p, uint64_t *out)
+{
+    int t = config_setting_type(s);
+    if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
+        return conf_wrong_type(x, s, key, "integer");
+    long long v = config_setting_get_int64(s);
+    if (v < 0 || (uint64_t)v < p->min || (uint64_t)v > p->max)
+        return conf_error(x, s, "'%s' out of range: %lld not in %llu..%llu", key, v,
+                          (unsigned long long)p->min, (unsigned long long)p->max);
+    *out = (uint64_t)v;
+    return 0;
+}
+
+/* Reads a duration: a string for duration_parse() or an integer count of ms. */
+static int conf_duration(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                         const struct conf_param *p, uint64_t *out)
+{
+    char q[96], a[32], b[32], v[32];
+    int t = config_setting_type(s);
+    uint64_t ms;
+    if (t == CONFIG_TYPE_STRING) {
+        const char *str = config_setting_get_string(s);
+        if (duration_parse(str, strlen(str), &ms) < 0)
+            return conf_error(x, s, "bad duration for '%s': %s", key,
+                              conf_quote(q, sizeof q, str, strlen(str)));
+    } else if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64) {
+        long long iv = config_setting_get_int64(s);
+        if (iv < 0)
+            return conf_error(x, s, "'%s' out of range: %lld not in %s..%s", key, iv,
+                              duration_to_text(p->min, a, sizeof a),
+                              duration_to_text(p->max, b, sizeof b));
+        ms = (uint64_t)iv;
+    } else {
+        return conf_wrong_type(x, s, key, "duration (string or integer ms)");
+    }
+    if (ms < p->min || ms > p->max)
+        return conf_error(x, s, "'%s' out of range: %s not in %s..%s", key,
+                          duration_to_text(ms, v, sizeof v), duration_to_text(p->min, a, sizeof a),
+                          duration_to_text(p->max, b, sizeof b));
+    *out = ms;
+    return 0;
+}
+
+/* Reads a boolean: libconfig true/false, or the seed's "Y"/"N"/"yes"/"no" (any case). */
+static int conf_bool(struct conf_ctx *x, const config_setting_t *s, const char *key, bool *out)
+{
+    static const char *const yes[] = {"y", "yes", "true"}, *const no[] = {"n", "no", "false"};
+    char q[96];
+    if (config_setting_type(s) == CONFIG_TYPE_BOOL) {
+        *out = config_setting_get_bool(s) != 0;
+        return 0;
+    }
+    if (config_setting_type(s) != CONFIG_TYPE_STRING)
+        return conf_wrong_type(x, s, key, "boolean");
+    const char *str = config_setting_get_string(s);
+    for (size_t i = 0; i < 3; i++) {
+        if (strcasecmp(str, yes[i]) == 0 || strcasecmp(str, no[i]) == 0) {
+            *out = strcasecmp(str, yes[i]) == 0;
+            return 0;
+        }
+    }
+    return conf_error(x, s, "bad boolean for '%s': %s (want true/false, Y/N, yes/no)", key,
+                      conf_quote(q, sizeof q, str, strlen(str)));
+}
+
+/* Reads a path or host name string into the char * at dst (replacing the old value). */
+static int conf_text(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                     const struct conf_param *p, char **dst)
+{
+    const char *str = NULL;
+    char q[96];
+    if (conf_string(x, s, key, &str) < 0)
+        return -1;
+    size_t len = strlen(str);
+    bool ok = len > 0 && len <= CONF_MAX_ITEM;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = (unsigned char)str[i] >= ' ' && (unsigned char)str[i] != 0x7f;
+    if (ok && p->kind == CONF_HOST) {
+        bool literal = (p->flags & CONF_F_LITERAL) && len > 2 && str[0] == '[' &&
+                       str[len - 1] == ']' && conf_ip_family(str + 1, len - 2) != 0;
+        ok = literal || conf_is_hostname(str, len);
+    }
+    if (!ok)
+        return conf_error(x, s, "bad %s for '%s': %s", p->kind == CONF_HOST ? "host name" : "path",
+                          key, conf_quote(q, sizeof q, str, len));
+    free(*dst);
+    *dst = xstrdup(str);
+    if (p->flags & CONF_F_HOSTNAME) {
+        free(x->c->deliver.client.announcehost);
+        x->c->deliver.client.announcehost = xstrdup(str);
+    }
+    return 0;
+}
+
+/* Reads the retries string into the array/count pair at base. */
+static int conf_retries(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                        const struct conf_param *p, void *base)
+{
+    const char *str = NULL;
+    char q[96];
+    unsigned *arr;
+    size_t n;
+    if (conf_string(x, s, key, &str) < 0)
+        return -1;
+    if (conf_retries_parse(str, &arr, &n) < 0)
+        return conf_error(x, s,
+                          "bad retries for '%s': %s (want 1..64 factors 1..100000 "
+                          "separated by blanks)",
+                          key, conf_quote(q, sizeof q, str, strlen(str)));
+    unsigned **dst = (unsigned **)((char *)base + p->off);
+    free(*dst);
+    *dst = arr;
+    *(size_t *)((char *)base + p->cnt) = n;
+    return 0;
+}
+
+/* ---- lists ---- */
+
+/* Appends one element of size elsz to the array at *arrp holding *n elements. */
+static void *conf_push(void *arrp, size_t *n, size_t elsz)
+{
+    void **arr = arrp;
+    *arr = xrealloc(*arr, (*n + 1) * elsz);
+    void *slot = (char *)*arr + *n * elsz;
+    memset(slot, 0, elsz);
+    (*n)++;
+    return slot;
+}
+
+/* Frees a string array and zeroes it. */
+static void conf_free_strings(char ***arr, size_t *n)
+{
+    for (size_t i = 0; i < *n; i++)
+        free((*arr)[i]);
+    free(*arr);
+    *arr = NULL;
+    *n = 0;
+}
+
+/* Appends a copy (lower-cased when asked) of item to the string list of p at base. */
+static void conf_push_string(void *base, const struct conf_param *p, const char *item, size_t len,
+                             bool lower)
+{
+    char ***arr = (char ***)((char *)base + p->off);
+    char **slot = conf_push(arr, (size_t *)((char *)base + p->cnt), sizeof(char *));
+    *slot = xstrndup(item, len);
+    for (size_t i = 0; lower && i < len; i++)
+        (*slot)[i] = (char)tolower((unsigned char)(*slot)[i]);
+}
+
+/* Collects a listen address, forwarder, domain or sender after validating it. */
+static int conf_item_string(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                            const char *item, size_t len, void *base, const struct conf_param *p)
+{
+    char q[96];
+    bool ok;
+    const char *what;
+    switch (p->kind) {
+    case CONF_LISTEN: ok = conf_is_listen(item, len), what = "listen address"; break;
+    case CONF_FORWARDERS: ok = conf_is_forwarder(item, len), what = "forwarder"; break;
+    case CONF_DOMAINS: ok = conf_is_hostname(item, len), what = "domain"; break;
+    default: ok = conf_is_sender(item, len), what = "sender"; break;
+    }
+    if (!ok)
+        return conf_error(x, s, "bad %s in '%s': %s", what, key, conf_quote(q, sizeof q, item, len));
+    conf_push_string(base, p, item, len, p->kind == CONF_DOMAINS || p->kind == CONF_SENDERS);
+    return 0;
+}
+
+/* Collects a CIDR block. */
+static int conf_item_cidr(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                          const char *item, size_t len, void *base, const struct conf_param *p)
+{
+    char q[96];
+    struct cidr c;
+    if (cidr_parse(item, len, &c) < 0)
+        return conf_error(x, s, "bad CIDR in '%s': %s", key, conf_quote(q, sizeof q, item, len));
+    struct cidr *slot = conf_push((char *)base + p->off, (size_t *)((char *)base + p->cnt),
+                                  sizeof c);
+    *slot = c;
+    return 0;
+}
+
+/* Collects a remotenet "ip" entry: a CIDR block, else a host name. */
+static int conf_item_rnet(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                          const char *item, size_t len, void *base, const struct conf_param *p)
+{
+    struct remotenet *rn = base;
+    struct cidr c;
+    char q[96];
+    (void)p;
+    if (cidr_parse(item, len, &c) == 0) {
+        *(struct cidr *)conf_push(&rn->nets, &rn->nnets, sizeof c) = c;
+        return 0;
+    }
+    if (!conf_is_hostname(item, len))
+        return conf_error(x, s, "bad CIDR or host name in '%s': %s", key,
+                          conf_quote(q, sizeof q, item, len));
+    char **slot = conf_push(&rn->hosts, &rn->nhosts, sizeof(char *));
+    *slot = xstrndup(item, len);
+    for (char *h = *slot; *h; h++)
+        *h = (char)tolower((unsigned char)*h);
+    return 0;
+}
+
+/* Splits a seed-style single string on seps and feeds each non-empty piece to fn. */
+static int conf_split(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                      const char *str, const char *seps, conf_item_fn fn, void *base,
+                      const struct conf_param *p, size_t *count)
+{
+    size_t i = 0, len = strlen(str);
+    while (i < len) {
+        size_t n = strcspn(str + i, seps);
+        if (n > 0) {
+            if (n > CONF_MAX_ITEM)
+                return conf_error(x, s, "too long (max %d bytes) entry in '%s'", CONF_MAX_ITEM,
+                                  key);
+            if (++*count > (p->max ? p->max : CONF_MAX_LIST))
+                return 0; /* the caller reports the count */
+            if (fn(x, s, key, str + i, n, base, p) < 0)
+                return -1;
+        }
+        i += n + (i + n < len);
+    }
+    return 0;
+}
+
+/* Feeds every string of an array/list (or of one seed-style separated string) to fn. */
+static int conf_list(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                     const char *seps, conf_item_fn fn, void *base, const struct conf_param *p)
+{
+    size_t count = 0, max = p->max ? p->max : CONF_MAX_LIST;
+    int t = config_setting_type(s);
+    if (t == CONFIG_TYPE_STRING) {
+        if (conf_split(x, s, key, config_setting_get_string(s), seps, fn, base, p, &count) < 0)
+            return -1;
+    } else if (t == CONFIG_TYPE_ARRAY || t == CONFIG_TYPE_LIST) {
+        for (int i = 0; i < config_setting_length(s); i++) {
+            const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+            if (config_setting_type(e) != CONFIG_TYPE_STRING)
+                return conf_error(x, s, "wrong type for '%s': want list of strings, got %s in it",
+                                  key, conf_type_name(e));
+            const char *str = config_setting_get_string(e);
+            size_t len = strlen(str);
+            if (len == 0 || len > CONF_MAX_ITEM)
+                return conf_error(x, s, "empty or too long (max %d bytes) entry in '%s'",
+                                  CONF_MAX_ITEM, key);
+            if (++count > max)
+                break;
+            if (fn(x, s, key, str, len, base, p) < 0)
+                return -1;
+        }
+    } else {
+        return conf_wrong_type(x, s, key, "list of strings");
+    }
+    if (count > max)
+        return conf_error(x, s, "more than %zu entries in '%s'", max, key);
+    if (count == 0 && (p->flags & CONF_F_NONEMPTY))
+        return conf_error(x, s, "'%s' must not be empty", key);
+    return 0;
+}
+
+/* Replaces a whole list value of p at base with the entries of s. */
+static int conf_list_value(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                           const struct conf_param *p, void *base)
+{
+    void *arr = (char *)base + p->off;
+    size_t *n = (size_t *)((char *)base + p->cnt);
+    if (p->kind == CONF_CIDRS) {
+        free(*(struct cidr **)arr);
+        *(struct cidr **)arr = NULL;
+        *n = 0;
+        return conf_list(x, s, key, ", \t", conf_item_cidr, base, p);
+    }
+    conf_free_strings(arr, n);
+    return conf_list(x, s, key, ", \t", conf_item_string, base, p);
+}
+
+/* ---- relays and remotenets ---- */
+
+/* Parses "host", "host:port", "[ip]", "[ip]:port" (or a bare IP) into r. */
+static int conf_relay_parse(struct relay *r, const char *s, uint16_t defport)
+{
+    size_t len = strlen(s), hlen = len;
+    const char *host = s, *port = NULL;
+    bool literal = false;
+    if (len == 0 || len > 300)
+        return -1;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (close == NULL || (close[1] != '\0' && close[1] != ':'))
+            return -1;
+        host = s + 1, hlen = (size_t)(close - s) - 1, literal = true;
+        port = close[1] == ':' ? close + 2 : NULL;
+    } else if (conf_ip_family(s, len) == AF_INET6) {
+        literal = true;
+    } else if ((port = strchr(s, ':')) != NULL) {
+        hlen = (size_t)(port++ - s);
+    }
+    if (literal ? conf_ip_family(host, hlen) == 0 : !conf_is_hostname(host, hlen))
+        return -1;
+    r->port = defport;
+    if (port != NULL && conf_port_parse(port, strlen(port), &r->port) < 0)
+        return -1;
+    r->literal = literal || conf_ip_family(host, hlen) == AF_INET;
+    r->host = xstrndup(host, hlen);
+    r->address = xstrdup(s);
+    return 0;
+}
+
+/* Reads a relay's "address" key. */
+static int conf_relay_address(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                              struct relay *r)
+{
+    const char *str = NULL;
+    char q[96];
+    if (conf_string(x, s, key, &str) < 0)
+        return -1;
+    if (conf_relay_parse(r, str, x->c->deliver.port) < 0)
+        return conf_error(x, s,
+                          "bad relay address for '%s': %s (want host, host:port, [ip] or "
+                          "[ip]:port)",
+                          key, conf_quote(q, sizeof q, str, strlen(str)));
+    return 0;
+}
+
+/* Reads deliver.client.remotenets: a list of groups, each inheriting the base client. */
+static int conf_remotenets(struct conf_ctx *x, const config_setting_t *s, const char *key)
+{
+    struct conf *c = x->c;
+    if (config_setting_type(s) != CONFIG_TYPE_LIST)
+        return conf_wrong_type(x, s, key, "list of groups");
+    if (config_setting_length(s) > CONF_MAX_LIST)
+        return conf_error(x, s, "more than %d entries in '%s'", CONF_MAX_LIST, key);
+    for (int i = 0; i < config_setting_length(s); i++) {
+        const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
+        char k[CONF_KEY_MAX + 16];
+        snprintf(k, sizeof k, "%s[%d]", key, i);
+        if (!config_setting_is_group(g))
+            return conf_wrong_type(x, g, k, "group");
+        struct remotenet *rn = conf_push(&c->deliver.remotenets, &c->deliver.nremotenets,
+                                         sizeof *rn);
+        rn->client = c->deliver.client;
+        rn->client.announcehost = xstrdup(c->deliver.client.announcehost);
+        if (conf_group(x, g, k, conf_remotenet_keys, rn) < 0)
+            return -1;
+        if (rn->nnets + rn->nhosts == 0)
+            return conf_error(x, g, "missing key '%s.ip'", k);
+    }
+    return 0;
+}
+
+/* Reads deliver.relays: a list of groups, each with an address. */
+static int conf_relays(struct conf_ctx *x, const config_setting_t *s, const char *key)
+{
+    struct conf *c = x->c;
+    if (config_setting_type(s) != CONFIG_TYPE_LIST)
+        return conf_wrong_type(x, s, key, "list of groups");
+    if (config_setting_length(s) > CONF_MAX_LIST)
+        return conf_error(x, s, "more than %d entries in '%s'", CONF_MAX_LIST, key);
+    for (int i = 0; i < config_setting_length(s); i++) {
+        const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
+        char k[CONF_KEY_MAX + 16];
+        snprintf(k, sizeof k, "%s[%d]", key, i);
+        if (!config_setting_is_group(g))
+            return conf_wrong_type(x, g, k, "group");
+        struct relay *r = conf_push(&c->deliver.relays, &c->deliver.nrelays, sizeof *r);
+        if (conf_group(x, g, k, conf_relay_keys, r) < 0)
+            return -1;
+        if (r->address == NULL)
+            return conf_error(x, g, "missing key '%s.address'", k);
+    }
+    return 0;
+}
+
+/* ---- tables ---- */
+
+/* Applies one known key to its field at base. */
+static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                      const struct conf_param *p, void *base)
+{
+    char *field = (char *)base + p->off;
+    uint64_t v;
+    switch (p->kind) {
+    case CONF_PATH:
+    case CONF_HOST: return conf_text(x, s, key, p, (char **)field);
+    case CONF_UINT:
+        if (conf_integer(x, s, key, p, &v) < 0)
+            return -1;
+        *(unsigned *)field = (v == 0 && (p->flags & CONF_F_ZERO_IS_ONE)) ? 1 : (unsigned)v;
+        return 0;
+    case CONF_U64: return conf_integer(x, s, key, p, (uint64_t *)field);
+    case CONF_PORT:
+        if (conf_integer(x, s, key, p, &v) < 0)
+            return -1;
+        *(uint16_t *)field = (uint16_t)v;
+        return 0;
+    case CONF_DURATION: return conf_duration(x, s, key, p, (uint64_t *)field);
+    case CONF_BOOL: return conf_bool(x, s, key, (bool *)field);
+    case CONF_RETRIES: return conf_retries(x, s, key, p, base);
+    case CONF_GROUP:
+        if (!config_setting_is_group(s))
+            return conf_wrong_type(x, s, key, "group");
+        return conf_group(x, s, key, p->sub, base);
+    case CONF_LISTEN:
+    case CONF_CIDRS:
+    case CONF_FORWARDERS:
+    case CONF_DOMAINS:
+    case CONF_SENDERS: return conf_list_value(x, s, key, p, base);
+    case CONF_RNET_IP: return conf_list(x, s, key, "| \t", conf_item_rnet, base, p);
+    case CONF_RELAY_ADDR: return conf_relay_address(x, s, key, base);
+    case CONF_REMOTENETS: return conf_remotenets(x, s, key);
+    case CONF_RELAYS: return conf_relays(x, s, key);
+    }
+    log_panic("conf: unhandled kind %d", (int)p->kind);
+}
+
+/* Rejects unknown keys in g, then applies the known ones in table order. */
+static int conf_group(struct conf_ctx *x, const config_setting_t *g, const char *prefix,
+                      const struct conf_param *tab, void *base)
+{
+    char key[CONF_KEY_MAX];
+    for (int i = 0; i < config_setting_length(g); i++) {
+        const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+        const struct conf_param *p = tab;
+        while (p->name != NULL && strcmp(p->name, config_setting_name(s)) != 0)
+            p++;
+        if (p->name == NULL) {
+            conf_key(key, sizeof key, prefix, config_setting_name(s));
+            return conf_error(x, s, "unknown key '%s'", key);
+        }
+    }
+    for (const struct conf_param *p = tab; p->name != NULL; p++) {
+        const config_setting_t *s = config_setting_get_member(g, p->name);
+        conf_key(key, sizeof key, prefix, p->name);
+        if (s != NULL && conf_apply(x, s, key, p, base) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- file ---- */
+
+/* Reads the whole file (at most CONF_MAX_FILE bytes) into a NUL-terminated buffer. */
+static char *conf_slurp(struct conf_ctx *x, const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        conf_error(x, NULL, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    char *buf = xmalloc(CONF_MAX_FILE + 1);
+    size_t n = fread(buf, 1, CONF_MAX_FILE + 1, f);
+    bool bad = ferror(f) != 0;
+    fclose(f);
+    if (bad || n > CONF_MAX_FILE) {
+        conf_error(x, NULL, bad ? "read error" : "file larger than %d bytes", CONF_MAX_FILE);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+/* Skips a comment or string starting at p (libconfig lexical rules); returns the next byte. */
+static const char *conf_scan_skip(const char *p, unsigned *line)
+{
+    if (*p == '#' || (p[0] == '/' && p[1] == '/'))
+        return p + strcspn(p, "\n");
+    if (p[0] == '/' && p[1] == '*') {
+        for (p += 2; *p && !(p[0] == '*' && p[1] == '/'); p++)
+            *line += *p == '\n';
+        return *p ? p + 2 : p;
+    }
+    for (p++; *p && *p != '"'; p++) {
+        if (*p == '\\' && p[1])
+            p++;
+        *line += *p == '\n';
+    }
+    return *p ? p + 1 : p;
+}
+
+/* True when a numeric token would not survive libconfig 1.5 unchanged. */
+static bool conf_scan_too_big(const char *t, size_t n)
+{
+    bool hex = n > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X');
+    if (memchr(t, '.', n) || (!hex && (memchr(t, 'e', n) || memchr(t, 'E', n))))
+        return false; /* a float */
+    bool l64 = t[n - 1] == 'L';
+    size_t digits = n - l64 - (hex ? 2 : 0);
+    if (l64)
+        return hex ? digits > 16 : digits > 19 || (digits == 19 && strncmp(t, "9223372036854775807", 19) > 0);
+    if (hex)
+        return digits > 8 || (digits == 8 && strchr("01234567", t[2]) == NULL);
+    return digits > 10 || (digits == 10 && strncmp(t, "2147483647", 10) > 0);
+}
+
+/* Finds the first integer literal that libconfig would truncate (*include false) or the
+ * first "@include" (*include true); returns its line, or 0 when there is none. */
+static unsigned conf_scan(const char *p, bool *include)
+{
+    unsigned line = 1;
+    while (*p) {
+        if (*p == '"' || *p == '#' || (p[0] == '/' && (p[1] == '/' || p[1] == '*'))) {
+            p = conf_scan_skip(p, &line);
+        } else if (*p >= '0' && *p <= '9') {
+            const char *t = p;
+            while (((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') || (*p >= '0' && *p <= '9') ||
+                   *p == '.' || ((*p == '+' || *p == '-') && (p[-1] | 0x20) == 'e'))
+                p++;
+            if (conf_scan_too_big(t, (size_t)(p - t)))
+                return *include = false, line;
+        } else if (((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') || *p == '*') {
+            while (((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') || (*p >= '0' && *p <= '9') ||
+                   *p == '_' || *p == '-' || *p == '*')
+                p++;
+        } else if (*p == '@') {
+            return *include = true, line;
+        } else {
+            line += *p++ == '\n';
+        }
+    }
+    return 0;
+}
+
+/* Parses the file with libconfig after the pre-scan; 0/-1. Includes are refused so that the
+ * whole configuration is one file that the pre-scan has seen. */
+static int conf_read(struct conf_ctx *x, config_t *cfg)
+{
+    bool include = false;
+    size_t len = 0;
+    char *text = conf_slurp(x, x->path, &len);
+    if (text == NULL)
+        return -1;
+    unsigned bad = conf_scan(text, &include);
+    size_t nul = strlen(text);
+    unsigned nul_line = 1;
+    for (size_t i = 0; i < nul; i++)
+        nul_line += text[i] == '\n';
+    free(text);
+    if (nul != len) { /* libconfig 1.5 leaks on a NUL byte in a string, and no text has one */
+        snprintf(x->err, x->errlen, "%s:%u: NUL byte in file", x->path, nul_line);
+        return -1;
+    }
+    if (bad != 0 && include) {
+        snprintf(x->err, x->errlen, "%s:%u: @include is not supported", x->path, bad);
+        return -1;
+    }
+    if (!config_read_file(cfg, x->path)) {
+        const char *file = config_error_file(cfg);
+        snprintf(x->err, x->errlen, "%s:%d: %s", file ? file : x->path, config_error_line(cfg),
+                 config_error_text(cfg) ? config_error_text(cfg) : "parse error");
+        return -1;
+    }
+    if (bad != 0) {
+        snprintf(x->err, x->errlen,
+                 "%s:%u: integer out of range for libconfig (write 64-bit integers with an L "
+                 "suffix, e.g. 1099511627776L)",
+                 x->path, bad);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- public ---- */
+
+/* Fills c with the seed defaults. */
+void conf_defaults(struct conf *c)
+{
+    char host[256] = "";
+    memset(c, 0, sizeof *c);
+    if (gethostname(host, sizeof host - 1) < 0 || host[0] == '\0')
+        snprintf(host, sizeof host, "localhost");
+    host[sizeof host - 1] = '\0';
+    c->spool = xstrdup("/var/spool/sluice");
+    c->hostname = xstrdup(host);
+    *(char **)conf_push(&c->smtpd.listen, &c->smtpd.nlisten, sizeof(char *)) =
+        xstrdup("127.0.0.1:25");
+    c->smtpd.trusted_networks = xcalloc(2, sizeof(struct cidr));
+    c->smtpd.ntrusted_networks = 2;
+    if (cidr_parse("127.0.0.0/8", 11, &c->smtpd.trusted_networks[0]) < 0 ||
+        cidr_parse("::1/128", 7, &c->smtpd.trusted_networks[1]) < 0 ||
+        conf_retries_parse("1 1 2 3 5 8 13 21 34", &c->deliver.retries, &c->deliver.nretries) < 0)
+        log_panic("conf: built-in defaults do not parse");
+    c->smtpd.max_message_size = 10240000;
+    c->deliver.queuecache = 2500;
+    c->deliver.maxconnections = 2500;
+    c->deliver.maxserverconnections = 20;
+    c->deliver.maxmessages = 100;
+    c->deliver.maxrecips = 50;
+    c->deliver.interval_low = 100;
+    c->deliver.interval_high = 15 * DUR_S;
+    c->deliver.interval_error = 3 * DUR_M;
+    c->deliver.delay_start = 30 * DUR_S;
+    c->deliver.interval = DUR_M;
+    c->deliver.skew = 1;
+    c->deliver.expiry = 3 * DUR_D;
+    c->deliver.port = 25;
+    c->deliver.client = (struct client_conf){.announcehost = xstrdup(host), .maxpipeline = 25,
+                                             .timeout = DUR_M, .mindatarate = 1000000,
+                                             .sendQUIT = true, .waitQUIT = true};
+}
+
+/* Loads path over c (which conf_defaults() filled). */
+int conf_load(const char *path, struct conf *c, char *err, size_t errlen)
+{
+    char dummy[8];
+    struct conf_ctx x = {c, path, err ? err : dummy, err ? errlen : sizeof dummy};
+    if (x.errlen > 0)
+        x.err[0] = '\0';
+    free(c->path);
+    c->path = xstrdup(path);
+    config_t cfg;
+    config_init(&cfg);
+    int rc = conf_read(&x, &cfg);
+    if (rc == 0)
+        rc = conf_group(&x, config_root_setting(&cfg), "", conf_root_keys, c);
+    config_destroy(&cfg);
+    return rc;
+}
+
+/* Frees one client's strings. */
+static void conf_free_client(struct client_conf *cc)
+{
+    free(cc->announcehost);
+    cc->announcehost = NULL;
+}
+
+/* Frees everything and zeroes c. */
+void conf_free(struct conf *c)
+{
+    free(c->path);
+    free(c->spool);
+    free(c->hostname);
+    conf_free_strings(&c->smtpd.listen, &c->smtpd.nlisten);
+    free(c->smtpd.trusted_networks);
+    conf_free_strings(&c->resolver.forwarders, &c->resolver.nforwarders);
+    free(c->deliver.retries);
+    conf_free_client(&c->deliver.client);
+    for (size_t i = 0; i < c->deliver.nremotenets; i++) {
+        struct remotenet *rn = &c->deliver.remotenets[i];
+        free(rn->nets);
+        conf_free_strings(&rn->hosts, &rn->nhosts);
+        conf_free_client(&rn->client);
+    }
+    free(c->deliver.remotenets);
+    for (size_t i = 0; i < c->deliver.nrelays; i++) {
+        struct relay *r = &c->deliver.relays[i];
+        free(r->address);
+        free(r->host);
+        conf_free_strings(&r->destdomains, &r->ndestdomains);
+        conf_free_strings(&r->senders, &r->nsenders);
+        free(r->sendernets);
+    }
+    free(c->deliver.relays);
+    memset(c, 0, sizeof *c);
+}
+
+/* True when peer host name `host` equals h, ignoring case and one trailing dot. */
+static bool conf_host_equal(const char *h, const char *host)
+{
+    size_t hl = strlen(h), pl = strlen(host);
+    if (pl > 0 && host[pl - 1] == '.')
+        pl--;
+    return hl == pl && strncasecmp(h, host, pl) == 0;
+}
+
+/* First remotenet matching the peer's address or name, else the base client. */
+const struct client_conf *conf_client_for(const struct conf *c, const struct sockaddr *sa,
+                                          const char *host)
+{
+    for (size_t i = 0; i < c->deliver.nremotenets; i++) {
+        const struct remotenet *rn = &c->deliver.remotenets[i];
+        if (sa != NULL && cidr_match_any(rn->nets, rn->nnets, sa))
+            return &rn->client;
+        for (size_t j = 0; host != NULL && j < rn->nhosts; j++)
+            if (conf_host_equal(rn->hosts[j], host))
+                return &rn->client;
+    }
+    return &c->deliver.client;
+}
+
+/* Parses blank-separated positive factors; see conf.h. */
+int conf_retries_parse(const char *s, unsigned **out, size_t *n)
+{
+    unsigned v[64];
+    size_t count = 0;
+    if (s == NULL || strnlen(s, CONF_MAX_RETRIES_TEXT + 1) > CONF_MAX_RETRIES_TEXT)
+        return -1;
+    for (const char *p = s; *p;) {
+        if (*p == ' ' || *p == '\t') {
+            p++;
+            continue;
+        }
+        unsigned f = 0;
+        const char *start = p;
+        while (*p >= '0' && *p <= '9' && p - start < 7)
+            f = f * 10 + (unsigned)(*p++ - '0');
+        if (p == start || f == 0 || f > 100000 || count == 64 ||
+            (*p != '\0' && *p != ' ' && *p != '\t'))
+            return -1;
+        v[count++] = f;
+    }
+    if (count == 0)
+        return -1;
+    *out = xmalloc(count * sizeof **out);
+    memcpy(*out, v, count * sizeof **out);
+    *n = count;
+    return 0;
+}

@@ -1,0 +1,672 @@
+/* dns: MX and address lookups through libunbound used as a stub resolver, on the loop.
+ *
+ * dns_create(base, conf, err)  one ub_ctx: ub_ctx_set_fwd() per resolver.forwarders entry
+ *     (else ub_ctx_resolvconf()), the stub options below, a resolver thread
+ *     (ub_ctx_async), and a persistent read event on ub_fd() that calls ub_process(). Any
+ *     libunbound failure -> NULL and ub_strerror() text in err. ub_ctx_zone_*() is never
+ *     called: it finalizes the context, after which forwarders would be ignored.
+ * dns_mx / dns_host  start a request; the answer is always handed to the callback from a
+ *     zero-delay event of the loop, never from inside dns_mx()/dns_host() nor from inside
+ *     ub_process() (so a callback may call dns_free()).
+ * dns_free  deletes the context first (no libunbound callback can run after it), then the
+ *     pending requests without calling their callbacks.
+ *
+ * A request is a small state machine: the MX query, then A and AAAA for every kept host in
+ * parallel; each query slot (struct dns_q) is the libunbound callback argument and stays
+ * valid until the request is freed. A deadline timer (DNS_DEADLINE_MS) cancels whatever is
+ * still outstanding, so every request ends even if libunbound never answered.
+ * Everything that comes back from DNS is hostile: MX rdata goes through mx_rdata_parse(),
+ * address rdata must have the exact length, counts are capped (DNS_MX_MAX, DNS_ADDR_MAX). */
+#include "dns/dns.h"
+
+#include <arpa/inet.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unbound.h>
+
+#include "conf/conf.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+
+#define DNS_T_A 1
+#define DNS_T_MX 15
+#define DNS_T_AAAA 28
+#define DNS_C_IN 1
+#define DNS_RCODE_NXDOMAIN 3
+#define DNS_LITERAL_TTL 86400
+
+/* Stub settings. The infra-* values bound how long an unanswered forwarder takes to fail
+ * (about 5 s instead of 17 s) and let a forwarder that was down be used again within a
+ * minute; "test." is an RFC 6761 default local zone that would otherwise never reach the
+ * forwarders; the iterator alone means no DNSSEC validation (no trust anchor is loaded). */
+static const char *const dns_options[][2] = {
+    {"do-not-query-localhost:", "no"}, {"local-zone:", "test. transparent"},
+    {"module-config:", "iterator"},    {"infra-cache-max-rtt:", "3000"},
+    {"infra-keep-probing:", "yes"},    {"infra-host-ttl:", "60"},
+};
+
+struct dns_req;
+
+/* One libunbound query: the callback argument of ub_resolve_async(). */
+struct dns_q {
+    struct dns_req *req;
+    int id; /* libunbound async id while active */
+    int type;
+    size_t host; /* index into req->res->hosts (address queries) */
+    bool active;
+    struct sockaddr_storage *addrs; /* address answers, merged when all are in */
+    size_t naddrs;
+};
+
+struct dns_req {
+    struct dns *d;
+    struct dns_req *prev, *next;
+    dns_mx_fn cb;
+    void *arg;
+    char name[MX_NAME_MAX + 1];
+    bool fallback_a, implicit, host_only, finished;
+    struct mx_result *res;
+    struct dns_q mxq;
+    struct dns_q *aq; /* 2 per host: A at 2i, AAAA at 2i+1 */
+    size_t naq, pending;
+    unsigned nsoft, nnx; /* address queries that failed / answered NXDOMAIN */
+    struct event *ev_done, *ev_deadline;
+};
+
+struct dns {
+    struct event_base *base;
+    struct ub_ctx *ub;
+    struct event *ev_ub;
+    struct dns_req *reqs;
+};
+
+/* A candidate MX host while the answer is being read. */
+struct dns_cand {
+    uint16_t pref;
+    char name[MX_NAME_MAX + 1];
+};
+
+/* Uniform 32-bit random source for mx_order(). */
+static uint32_t dns_rnd(void *rarg)
+{
+    (void)rarg;
+    uint32_t v;
+    if (RAND_bytes((unsigned char *)&v, sizeof v) != 1)
+        v = (uint32_t)random() ^ ((uint32_t)random() << 16);
+    return v;
+}
+
+/* Lower-cases name into out without one trailing dot; 0, or -1 if not a host name. */
+static int dns_name_canon(const char *in, char *out, size_t outlen)
+{
+    size_t len = strlen(in);
+    if (len > 0 && in[len - 1] == '.')
+        len--;
+    if (len == 0 || len > MX_NAME_MAX || len >= outlen)
+        return -1;
+    size_t label = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c == '.') {
+            if (label == 0)
+                return -1;
+            label = 0;
+        } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_') {
+            label++;
+        } else if (c >= 'A' && c <= 'Z') {
+            c = (unsigned char)(c - 'A' + 'a');
+            label++;
+        } else {
+            return -1;
+        }
+        if (label > 63)
+            return -1;
+        out[i] = (char)c;
+    }
+    out[len] = '\0';
+    return label == 0 ? -1 : 0;
+}
+
+/* Text for a DNS rcode in reasons. */
+static const char *dns_rcode_text(int rcode, char *buf, size_t buflen)
+{
+    switch (rcode) {
+    case 1:
+        return "FORMERR";
+    case 2:
+        return "SERVFAIL";
+    case 4:
+        return "NOTIMP";
+    case 5:
+        return "REFUSED";
+    default:
+        snprintf(buf, buflen, "rcode %d", rcode);
+        return buf;
+    }
+}
+
+/* Frees the hosts of a result (names and addresses). */
+static void dns_hosts_free(struct mx_result *res)
+{
+    for (size_t i = 0; i < res->nhosts; i++) {
+        free(res->hosts[i].name);
+        free(res->hosts[i].addrs);
+    }
+    free(res->hosts);
+    res->hosts = NULL;
+    res->nhosts = 0;
+}
+
+/* Frees a result handed to a callback. NULL is fine. */
+void mx_result_free(struct mx_result *res)
+{
+    if (!res)
+        return;
+    dns_hosts_free(res);
+    free(res);
+}
+
+/* Keeps the smallest TTL of every answer used. */
+static void dns_ttl_seen(struct dns_req *req, int ttl)
+{
+    uint32_t t = ttl < 0 ? 0 : (uint32_t)ttl;
+    if (t < req->res->ttl)
+        req->res->ttl = t;
+}
+
+/* Ends a request with status and reason; the callback runs from the loop (ev_done). */
+__attribute__((format(printf, 3, 4))) static void
+dns_finish(struct dns_req *req, enum dns_status status, const char *fmt, ...)
+{
+    if (req->finished)
+        return;
+    req->finished = true;
+    struct mx_result *res = req->res;
+    res->status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(res->why, sizeof res->why, fmt, ap);
+    va_end(ap);
+    if (status != DNS_OK)
+        dns_hosts_free(res);
+    if (res->ttl == UINT32_MAX)
+        res->ttl = 0;
+    event_del(req->ev_deadline);
+    event_active(req->ev_done, EV_TIMEOUT, 1);
+}
+
+/* Frees a request, its query slots and (if still owned) its result. */
+static void dns_req_free(struct dns_req *req)
+{
+    for (size_t i = 0; i < req->naq; i++)
+        free(req->aq[i].addrs);
+    free(req->aq);
+    mx_result_free(req->res);
+    event_free(req->ev_done);
+    event_free(req->ev_deadline);
+    free(req);
+}
+
+/* Loop event after dns_finish(): unlinks the request and hands the result over. */
+static void dns_req_on_done(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct dns_req *req = arg;
+    struct dns *d = req->d;
+    if (req->prev)
+        req->prev->next = req->next;
+    else
+        d->reqs = req->next;
+    if (req->next)
+        req->next->prev = req->prev;
+    struct mx_result *res = req->res;
+    req->res = NULL;
+    dns_mx_fn cb = req->cb;
+    void *cbarg = req->arg;
+    dns_req_free(req);
+    cb(cbarg, res); /* last: it may call dns_free() */
+}
+
+/* Cancels one query if it is still in flight. */
+static void dns_q_cancel(struct dns *d, struct dns_q *q)
+{
+    if (!q->active)
+        return;
+    q->active = false;
+    int rc = ub_cancel(d->ub, q->id);
+    if (rc != 0 && rc != UB_NOID)
+        log_warn("dns: ub_cancel: %s", ub_strerror(rc));
+}
+
+/* Deadline timer: cancels what is outstanding and fails the request temporarily. */
+static void dns_req_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct dns_req *req = arg;
+    dns_q_cancel(req->d, &req->mxq);
+    for (size_t i = 0; i < req->naq; i++)
+        dns_q_cancel(req->d, &req->aq[i]);
+    dns_finish(req, DNS_TEMPFAIL, "DNS lookup for %s timed out after %d ms", req->name,
+               DNS_DEADLINE_MS);
+}
+
+/* Allocates a request, links it and arms its deadline. */
+static struct dns_req *dns_req_new(struct dns *d, dns_mx_fn cb, void *arg)
+{
+    struct dns_req *req = xcalloc(1, sizeof *req);
+    req->d = d;
+    req->cb = cb;
+    req->arg = arg;
+    req->res = xcalloc(1, sizeof *req->res);
+    req->res->ttl = UINT32_MAX;
+    req->mxq.req = req;
+    req->mxq.type = DNS_T_MX;
+    req->ev_done = event_new(d->base, -1, 0, dns_req_on_done, req);
+    req->ev_deadline = evtimer_new(d->base, dns_req_on_deadline, req);
+    if (!req->ev_done || !req->ev_deadline)
+        log_panic("dns: event_new failed");
+    struct timeval tv = {DNS_DEADLINE_MS / 1000, (DNS_DEADLINE_MS % 1000) * 1000};
+    if (evtimer_add(req->ev_deadline, &tv) < 0)
+        log_panic("dns: evtimer_add failed");
+    req->next = d->reqs;
+    if (d->reqs)
+        d->reqs->prev = req;
+    d->reqs = req;
+    return req;
+}
+
+static void dns_on_answer(void *arg, int err, struct ub_result *r);
+
+/* Starts one query for name; 0, or -1 (logged) when libunbound refuses it. */
+static int dns_q_start(struct dns_req *req, struct dns_q *q, const char *name)
+{
+    int rc = ub_resolve_async(req->d->ub, name, q->type, DNS_C_IN, q, dns_on_answer, &q->id);
+    if (rc != 0) {
+        log_warn("dns: ub_resolve_async %s type %d: %s", name, q->type, ub_strerror(rc));
+        return -1;
+    }
+    q->active = true;
+    req->pending++;
+    return 0;
+}
+
+/* Copies the A or AAAA rdata of r into q->addrs (exact lengths only, capped). */
+static void dns_addr_collect(struct dns_q *q, const struct ub_result *r)
+{
+    size_t want = q->type == DNS_T_A ? 4 : 16, n = 0;
+    for (size_t i = 0; r->data && r->data[i]; i++)
+        if (r->len[i] >= 0 && (size_t)r->len[i] == want)
+            n++;
+    if (n > DNS_ADDR_MAX)
+        n = DNS_ADDR_MAX;
+    if (n == 0)
+        return;
+    q->addrs = xcalloc(n, sizeof *q->addrs);
+    for (size_t i = 0; r->data[i] && q->naddrs < n; i++) {
+        if (r->len[i] < 0 || (size_t)r->len[i] != want)
+            continue;
+        struct sockaddr_storage *ss = &q->addrs[q->naddrs++];
+        if (want == 4) {
+            struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+            sin->sin_family = AF_INET;
+            memcpy(&sin->sin_addr, r->data[i], 4);
+        } else {
+            struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+            sin6->sin6_family = AF_INET6;
+            memcpy(&sin6->sin6_addr, r->data[i], 16);
+        }
+    }
+}
+
+/* Merges the A then AAAA answers of every host (at most DNS_ADDR_MAX each); returns how
+ * many hosts have at least one address. */
+static size_t dns_addr_merge(struct dns_req *req)
+{
+    size_t with = 0;
+    for (size_t i = 0; i < req->res->nhosts; i++) {
+        struct mx_host *h = &req->res->hosts[i];
+        struct dns_q *a = &req->aq[2 * i], *aaaa = &req->aq[2 * i + 1];
+        size_t n = a->naddrs + aaaa->naddrs;
+        if (n > DNS_ADDR_MAX)
+            n = DNS_ADDR_MAX;
+        if (n == 0)
+            continue;
+        h->addrs = xcalloc(n, sizeof *h->addrs);
+        for (size_t k = 0; k < a->naddrs && h->naddrs < n; k++)
+            h->addrs[h->naddrs++] = a->addrs[k];
+        for (size_t k = 0; k < aaaa->naddrs && h->naddrs < n; k++)
+            h->addrs[h->naddrs++] = aaaa->addrs[k];
+        with++;
+    }
+    return with;
+}
+
+/* All address queries are in: orders the hosts and decides the status. */
+static void dns_addr_finish(struct dns_req *req)
+{
+    struct mx_result *res = req->res;
+    if (dns_addr_merge(req) > 0) {
+        mx_order(res->hosts, res->nhosts, dns_rnd, NULL);
+        dns_finish(req, DNS_OK, "%s", "");
+    } else if (req->host_only && req->nnx == 2) {
+        dns_finish(req, DNS_NXDOMAIN, "host %s does not exist", req->name);
+    } else if (req->host_only) {
+        dns_finish(req, DNS_TEMPFAIL, "no address for host %s%s", req->name,
+                   req->nsoft ? " (lookup failed)" : "");
+    } else if (req->implicit && req->nsoft == 0) {
+        dns_finish(req, DNS_NOMX, "no MX and no address records for %s", req->name);
+    } else {
+        dns_finish(req, DNS_TEMPFAIL, "no address for any MX host");
+    }
+}
+
+/* Starts A and AAAA for every host of req->res. */
+static void dns_addr_start(struct dns_req *req)
+{
+    struct mx_result *res = req->res;
+    req->naq = res->nhosts * 2;
+    req->aq = xcalloc(req->naq, sizeof *req->aq);
+    for (size_t i = 0; i < req->naq; i++) {
+        struct dns_q *q = &req->aq[i];
+        q->req = req;
+        q->host = i / 2;
+        q->type = i % 2 ? DNS_T_AAAA : DNS_T_A;
+        if (dns_q_start(req, q, res->hosts[q->host].name) < 0)
+            req->nsoft++;
+    }
+    if (req->pending == 0)
+        dns_addr_finish(req);
+}
+
+/* One A or AAAA answer. */
+static void dns_addr_on_answer(struct dns_req *req, struct dns_q *q, int err, struct ub_result *r)
+{
+    if (err || r->bogus) {
+        req->nsoft++;
+    } else if (r->rcode == DNS_RCODE_NXDOMAIN) {
+        req->nnx++;
+        dns_ttl_seen(req, r->ttl);
+    } else if (r->rcode != 0) {
+        req->nsoft++;
+    } else {
+        dns_ttl_seen(req, r->ttl);
+        if (r->havedata)
+            dns_addr_collect(q, r);
+    }
+    if (req->pending == 0)
+        dns_addr_finish(req);
+}
+
+/* Adds a candidate host, keeping the lowest preference of a name seen twice and, when
+ * full, the DNS_MX_MAX lowest preferences. */
+static void dns_cand_add(struct dns_cand *c, size_t *n, uint16_t pref, const char *name)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp(c[i].name, name) == 0) {
+            if (pref < c[i].pref)
+                c[i].pref = pref;
+            return;
+        }
+    }
+    size_t slot = *n;
+    if (*n == DNS_MX_MAX) {
+        slot = 0;
+        for (size_t i = 1; i < *n; i++)
+            if (c[i].pref > c[slot].pref)
+                slot = i;
+        if (pref >= c[slot].pref)
+            return;
+    } else {
+        (*n)++;
+    }
+    c[slot].pref = pref;
+    snprintf(c[slot].name, sizeof c[slot].name, "%s", name);
+}
+
+/* Builds the host list from the MX rdata of r, or ends the request (null MX, garbage). */
+static void dns_mx_collect(struct dns_req *req, const struct ub_result *r)
+{
+    struct dns_cand cand[DNS_MX_MAX];
+    size_t n = 0, nrec = 0, nbad = 0, nroot = 0;
+    uint16_t rootpref = 1;
+    for (size_t i = 0; r->data[i]; i++) {
+        uint16_t pref;
+        char name[MX_NAME_MAX + 1];
+        nrec++;
+        if (r->len[i] < 0 || mx_rdata_parse((const uint8_t *)r->data[i], (size_t)r->len[i], &pref,
+                                            name, sizeof name) < 0) {
+            nbad++;
+        } else if (strcmp(name, ".") == 0) {
+            nroot++;
+            rootpref = pref;
+        } else {
+            dns_cand_add(cand, &n, pref, name);
+        }
+    }
+    if ((nrec == 1 && nroot == 1 && rootpref == 0) || (n == 0 && nbad == 0)) {
+        dns_finish(req, DNS_NULLMX, "domain %s accepts no mail (null MX)", req->name);
+        return;
+    }
+    if (n == 0) {
+        dns_finish(req, DNS_TEMPFAIL, "no usable MX record for %s (%zu malformed)", req->name,
+                   nbad);
+        return;
+    }
+    struct mx_result *res = req->res;
+    res->hosts = xcalloc(n, sizeof *res->hosts);
+    res->nhosts = n;
+    for (size_t i = 0; i < n; i++) {
+        res->hosts[i].name = xstrdup(cand[i].name);
+        res->hosts[i].pref = cand[i].pref;
+    }
+    dns_addr_start(req);
+}
+
+/* NODATA with fallback_a: the domain itself is the one host, preference 0. */
+static void dns_mx_implicit(struct dns_req *req)
+{
+    req->implicit = true;
+    req->res->hosts = xcalloc(1, sizeof *req->res->hosts);
+    req->res->nhosts = 1;
+    req->res->hosts[0].name = xstrdup(req->name);
+    dns_addr_start(req);
+}
+
+/* The MX answer: classifies it, or moves on to the address queries. */
+static void dns_mx_on_answer(struct dns_req *req, int err, struct ub_result *r)
+{
+    char buf[32];
+    if (!err)
+        dns_ttl_seen(req, r->ttl);
+    if (err) {
+        dns_finish(req, DNS_TEMPFAIL, "MX lookup for %s failed: %s", req->name, ub_strerror(err));
+    } else if (r->bogus) {
+        dns_finish(req, DNS_TEMPFAIL, "MX lookup for %s: DNSSEC bogus", req->name);
+    } else if (r->rcode == DNS_RCODE_NXDOMAIN) {
+        dns_finish(req, DNS_NXDOMAIN, "domain %s does not exist", req->name);
+    } else if (r->rcode != 0) {
+        dns_finish(req, DNS_TEMPFAIL, "MX lookup for %s: %s", req->name,
+                   dns_rcode_text(r->rcode, buf, sizeof buf));
+    } else if (r->havedata && r->data && r->data[0]) {
+        dns_mx_collect(req, r);
+    } else if (!req->fallback_a) {
+        dns_finish(req, DNS_NOMX, "no MX records for %s", req->name);
+    } else {
+        dns_mx_implicit(req);
+    }
+}
+
+/* libunbound callback (from ub_process() on the loop): routes the answer to its stage. */
+static void dns_on_answer(void *arg, int err, struct ub_result *r)
+{
+    struct dns_q *q = arg;
+    struct dns_req *req = q->req;
+    q->active = false;
+    req->pending--;
+    if (!err && !r)
+        err = UB_NOMEM;
+    if (!req->finished) {
+        if (q == &req->mxq)
+            dns_mx_on_answer(req, err, r);
+        else
+            dns_addr_on_answer(req, q, err, r);
+    }
+    if (r)
+        ub_resolve_free(r);
+}
+
+/* The ub_fd() is readable: let libunbound deliver the answers that are in. */
+static void dns_on_readable(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct dns *d = arg;
+    int rc = ub_process(d->ub);
+    if (rc != 0)
+        log_warn("dns: ub_process: %s", ub_strerror(rc));
+}
+
+/* Applies forwarders (or resolv.conf) and the stub options; 0, or -1 with err set. */
+static int dns_configure(struct ub_ctx *ub, const struct conf *c, char *err, size_t errlen)
+{
+    int rc;
+    size_t nfwd = c ? c->resolver.nforwarders : 0;
+    for (size_t i = 0; i < nfwd; i++) {
+        const char *f = c->resolver.forwarders[i];
+        if (!f || (rc = ub_ctx_set_fwd(ub, f)) != 0) {
+            snprintf(err, errlen, "resolver forwarder \"%s\": %s", f ? f : "(null)",
+                     f ? ub_strerror(rc) : "missing");
+            return -1;
+        }
+    }
+    if (nfwd == 0 && (rc = ub_ctx_resolvconf(ub, NULL)) != 0) {
+        snprintf(err, errlen, "reading /etc/resolv.conf: %s", ub_strerror(rc));
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof dns_options / sizeof dns_options[0]; i++) {
+        if ((rc = ub_ctx_set_option(ub, dns_options[i][0], dns_options[i][1])) != 0) {
+            snprintf(err, errlen, "libunbound option %s %s: %s", dns_options[i][0],
+                     dns_options[i][1], ub_strerror(rc));
+            return -1;
+        }
+    }
+    if ((rc = ub_ctx_async(ub, 1)) != 0) {
+        snprintf(err, errlen, "libunbound resolver thread: %s", ub_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* Creates the stub resolver context and hooks its result pipe into the loop. */
+struct dns *dns_create(struct event_base *base, const struct conf *c, char *err, size_t errlen)
+{
+    struct dns *d = xcalloc(1, sizeof *d);
+    d->base = base;
+    d->ub = ub_ctx_create();
+    if (!d->ub) {
+        snprintf(err, errlen, "ub_ctx_create failed");
+        goto fail;
+    }
+    if (dns_configure(d->ub, c, err, errlen) < 0)
+        goto fail;
+    int fd = ub_fd(d->ub);
+    if (fd < 0) {
+        snprintf(err, errlen, "libunbound has no result descriptor");
+        goto fail;
+    }
+    d->ev_ub = event_new(base, fd, EV_READ | EV_PERSIST, dns_on_readable, d);
+    if (!d->ev_ub || event_add(d->ev_ub, NULL) < 0) {
+        snprintf(err, errlen, "cannot watch the libunbound descriptor");
+        goto fail;
+    }
+    return d;
+fail:
+    if (d->ev_ub)
+        event_free(d->ev_ub);
+    if (d->ub)
+        ub_ctx_delete(d->ub);
+    free(d);
+    return NULL;
+}
+
+/* Deletes the context (stopping its thread), then drops pending requests silently. */
+void dns_free(struct dns *d)
+{
+    if (!d)
+        return;
+    event_free(d->ev_ub);
+    ub_ctx_delete(d->ub);
+    while (d->reqs) {
+        struct dns_req *req = d->reqs;
+        d->reqs = req->next;
+        dns_req_free(req);
+    }
+    free(d);
+}
+
+/* MX lookup of domain, then the addresses of its hosts. */
+void dns_mx(struct dns *d, const char *domain, bool fallback_a, dns_mx_fn cb, void *arg)
+{
+    struct dns_req *req = dns_req_new(d, cb, arg);
+    req->fallback_a = fallback_a;
+    if (!domain || dns_name_canon(domain, req->name, sizeof req->name) < 0) {
+        char safe[80];
+        log_sanitize(safe, sizeof safe, domain ? domain : "", domain ? strlen(domain) : 0);
+        snprintf(req->name, sizeof req->name, "%s", safe);
+        dns_finish(req, DNS_NXDOMAIN, "invalid domain name \"%s\"", safe);
+        return;
+    }
+    if (dns_q_start(req, &req->mxq, req->name) < 0)
+        dns_finish(req, DNS_TEMPFAIL, "MX lookup for %s could not be started", req->name);
+}
+
+/* Fills the one host of an IP-literal result; true when host is a literal. */
+static bool dns_host_literal(struct dns_req *req, const char *host)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, host, &sin->sin_addr) == 1)
+        ss.ss_family = AF_INET;
+    else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1)
+        ss.ss_family = AF_INET6;
+    else
+        return false;
+    struct mx_result *res = req->res;
+    res->hosts = xcalloc(1, sizeof *res->hosts);
+    res->nhosts = 1;
+    res->hosts[0].name = xstrdup(host);
+    res->hosts[0].addrs = xcalloc(1, sizeof ss);
+    res->hosts[0].addrs[0] = ss;
+    res->hosts[0].naddrs = 1;
+    res->ttl = DNS_LITERAL_TTL;
+    return true;
+}
+
+/* A and AAAA of one host (a relay); an IP literal answers without any query. */
+void dns_host(struct dns *d, const char *host, dns_mx_fn cb, void *arg)
+{
+    struct dns_req *req = dns_req_new(d, cb, arg);
+    req->host_only = true;
+    if (host && strlen(host) < INET6_ADDRSTRLEN && dns_host_literal(req, host)) {
+        snprintf(req->name, sizeof req->name, "%s", host);
+        dns_finish(req, DNS_OK, "%s", "");
+        return;
+    }
+    if (!host || dns_name_canon(host, req->name, sizeof req->name) < 0) {
+        char safe[80];
+        log_sanitize(safe, sizeof safe, host ? host : "", host ? strlen(host) : 0);
+        snprintf(req->name, sizeof req->name, "%s", safe);
+        dns_finish(req, DNS_NXDOMAIN, "invalid host name \"%s\"", safe);
+        return;
+    }
+    req->res->hosts = xcalloc(1, sizeof *req->res->hosts);
+    req->res->nhosts = 1;
+    req->res->hosts[0].name = xstrdup(req->name);
+    dns_addr_start(req);
+}

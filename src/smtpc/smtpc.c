@@ -1,0 +1,940 @@
+/* smtpc: one outbound ESMTP connection's state machine over a libevent bufferevent.
+ *
+ * Owns: the socket to the current peer, one timer (deferred start, connect timeout, reply
+ * timeouts), the FIFO of replies still expected, and the one transaction in progress.
+ * Public: smtpc_start(), smtpc_abort(), smtpc_relay() (contracts in smtpc.h).
+ *
+ * Life of a connection: INIT (deferred by a zero timer so smtpc_start never calls ops)
+ * -> CONNECT -> GREETING -> EHLO [-> HELO] -> SESSION (transactions) -> QUIT_WAIT /
+ * QUIT_FLUSH -> DONE. Any failure before SESSION moves to the next peer; once every peer
+ * failed, closed() gets TEMPFAIL (PERMFAIL when the last failure was a 5xx greeting or
+ * EHLO/HELO reply). In SESSION a 421, a drop, a timeout or an invalid reply TEMPFAILs every
+ * recipient not yet confirmed and closes.
+ *
+ * Transactions: commands go out through txn_pump(), which keeps at most `window` replies
+ * outstanding (maxpipeline with PIPELINING, else 1) and never sends anything after DATA in
+ * one group (RFC 2920). Replies are matched in order against the FIFO. A transaction ends
+ * when every recipient has been reported and no reply of it is outstanding. RSET is sent
+ * lazily, before the next MAIL, only when the previous transaction did not end with a 2xx
+ * to the end of data.
+ *
+ * Invariants: every entry point runs between smtpc_enter()/smtpc_leave(); closed() is
+ * called once by smtpc_finish(), which sets DONE; the struct is freed by the outermost
+ * smtpc_leave(), so code may test c->state after any call that can finish. ops callbacks
+ * must not call smtpc_abort() on the same connection (checked: panic). */
+#include "smtpc/smtpc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "conf/conf.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+
+#define SMTPC_RELAY_MAX 600
+#define SMTPC_WHY_MAX (REPLY_TEXT_MAX + 700)
+#define SMTPC_TEXT_MAX (REPLY_TEXT_MAX + 64)
+#define SMTPC_ADDR_MAX 900 /* longest sender/recipient we put on a command line */
+#define SMTPC_CMD_MAX (SMTPC_ADDR_MAX + 128)
+#define SMTPC_INPUT_MAX ((size_t)REPLY_LINE_MAX * REPLY_LINES_MAX + 1024)
+#define SMTPC_TIMEOUT_MAX_MS (7ULL * 24 * 3600 * 1000)
+
+enum smtpc_state {
+    SMTPC_INIT,
+    SMTPC_CONNECT,
+    SMTPC_GREETING,
+    SMTPC_EHLO,
+    SMTPC_HELO,
+    SMTPC_SESSION,
+    SMTPC_QUIT_WAIT,
+    SMTPC_QUIT_FLUSH,
+    SMTPC_DONE
+};
+
+/* What an expected reply answers. */
+enum smtpc_exp { EXP_RSET, EXP_MAIL, EXP_RCPT, EXP_DATA, EXP_DOT, EXP_DOT_IGNORE };
+
+/* Per-recipient progress within the current transaction. */
+enum smtpc_rst { RST_PENDING, RST_ACCEPTED, RST_DONE };
+
+struct smtpc_expect {
+    enum smtpc_exp kind;
+    size_t idx; /* recipient index for EXP_RCPT */
+};
+
+struct smtpc {
+    struct event_base *base;
+    const struct conf *conf;
+    struct smtpc_peer *peers;
+    size_t npeers, cur;
+    const struct smtpc_ops *ops;
+    void *arg;
+    const struct client_conf *cc;
+    struct bufferevent *bev;
+    struct event *timer;
+    enum smtpc_state state;
+    int depth;        /* nesting of entry points; the struct is freed at 0 once DONE */
+    bool established; /* some peer got as far as SESSION */
+    bool dirty;       /* the server may hold transaction state: RSET before next MAIL */
+    struct ehlo_caps caps;
+    size_t scan_off;   /* input bytes known to hold no further line end */
+    size_t line_start; /* input offset where the last (partial) line starts */
+    int connect_errno; /* errno left by bufferevent_socket_connect() */
+    enum outcome fail_o;
+    char fail_why[SMTPC_WHY_MAX];
+    char relay[SMTPC_RELAY_MAX];
+    struct smtpc_expect *fifo;
+    size_t fhead, ftail, fcap;
+    /* the transaction in progress (t == NULL: none) */
+    struct smtpc_txn *t;
+    unsigned char *rst;
+    size_t rcpt_sent, rcpt_outstanding, naccepted, nleft;
+    bool mail_sent, mail_failed, data_sent;
+};
+
+static void smtpc_peer_try(struct smtpc *c);
+static void smtpc_session_next(struct smtpc *c);
+
+/* Marks the start of an entry point (callback or public call). */
+static void smtpc_enter(struct smtpc *c)
+{
+    c->depth++;
+}
+
+/* Frees everything c owns. */
+static void smtpc_free(struct smtpc *c)
+{
+    if (c->timer)
+        event_free(c->timer);
+    if (c->bev)
+        bufferevent_free(c->bev);
+    for (size_t i = 0; i < c->npeers; i++)
+        free(c->peers[i].name);
+    free(c->peers);
+    free(c->fifo);
+    free(c->rst);
+    free(c);
+}
+
+/* Ends an entry point; the outermost one frees a finished connection. */
+static void smtpc_leave(struct smtpc *c)
+{
+    if (--c->depth == 0 && c->state == SMTPC_DONE)
+        smtpc_free(c);
+}
+
+/* Human name of what an expected reply answers, for timeouts and logs. */
+static const char *smtpc_exp_name(enum smtpc_exp k)
+{
+    switch (k) {
+    case EXP_RSET:
+        return "RSET";
+    case EXP_MAIL:
+        return "MAIL FROM";
+    case EXP_RCPT:
+        return "RCPT TO";
+    case EXP_DATA:
+        return "DATA";
+    case EXP_DOT:
+    case EXP_DOT_IGNORE:
+        return "end of data";
+    }
+    return "?";
+}
+
+/* Arms the timer for ms milliseconds (clamped to [1 ms, 7 days]). */
+static void smtpc_timer_arm(struct smtpc *c, uint64_t ms)
+{
+    if (ms == 0)
+        ms = 1;
+    if (ms > SMTPC_TIMEOUT_MAX_MS)
+        ms = SMTPC_TIMEOUT_MAX_MS;
+    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(c->timer, &tv);
+}
+
+/* The reply timeout for the end of data: timeout, or size*8/mindatarate s if longer. */
+static uint64_t smtpc_data_timeout(const struct smtpc *c)
+{
+    uint64_t ms = c->cc->timeout, size = c->t ? c->t->size : 0, rate = c->cc->mindatarate;
+    if (rate == 0)
+        return ms;
+    uint64_t ext = size > UINT64_MAX / 8000 ? UINT64_MAX : size * 8000 / rate;
+    return ext > ms ? ext : ms;
+}
+
+/* Logs one protocol line when verbose; dir is ">>>" or "<<<". */
+static void smtpc_log_line(const struct smtpc *c, const char *dir, const char *s, size_t len)
+{
+    if (!log_verbose())
+        return;
+    char safe[1024];
+    log_sanitize(safe, sizeof safe, s, len);
+    log_debug("smtpc %s %s %s", c->relay, dir, safe);
+}
+
+/* Number of replies outstanding. */
+static size_t smtpc_fifo_len(const struct smtpc *c)
+{
+    return c->ftail - c->fhead;
+}
+
+/* Appends an expected reply. */
+static void smtpc_fifo_push(struct smtpc *c, enum smtpc_exp kind, size_t idx)
+{
+    if (c->ftail == c->fcap && c->fhead > 0) {
+        memmove(c->fifo, c->fifo + c->fhead, smtpc_fifo_len(c) * sizeof *c->fifo);
+        c->ftail -= c->fhead;
+        c->fhead = 0;
+    }
+    xgrow(&c->fifo, &c->fcap, c->ftail, sizeof *c->fifo);
+    c->fifo[c->ftail++] = (struct smtpc_expect){.kind = kind, .idx = idx};
+}
+
+/* Writes one command line (CRLF added) and, when kind >= 0, expects its reply. */
+static void smtpc_send(struct smtpc *c, int kind, size_t idx, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void smtpc_send(struct smtpc *c, int kind, size_t idx, const char *fmt, ...)
+{
+    char line[SMTPC_CMD_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line - 2, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof line - 2)
+        log_panic("smtpc: command too long"); /* addresses are bounded before this */
+    smtpc_log_line(c, ">>>", line, (size_t)n);
+    memcpy(line + n, "\r\n", 2);
+    bufferevent_write(c->bev, line, (size_t)n + 2);
+    if (kind >= 0)
+        smtpc_fifo_push(c, (enum smtpc_exp)kind, idx);
+}
+
+/* Calls closed() once and marks the connection DONE (freed by the outermost leave). */
+static void smtpc_finish(struct smtpc *c, enum outcome o, const char *why)
+{
+    if (c->state == SMTPC_DONE)
+        return;
+    c->state = SMTPC_DONE;
+    evtimer_del(c->timer);
+    if (c->bev) {
+        bufferevent_free(c->bev);
+        c->bev = NULL;
+    }
+    log_debug("smtpc %s closed: %s", c->relay, *why ? why : "session ended");
+    c->ops->closed(c->arg, c, o, why);
+}
+
+/* Reports recipient i (once) to the owner. */
+static void smtpc_rcpt_report(struct smtpc *c, size_t i, enum outcome o, const char *text)
+{
+    if (c->rst[i] == RST_DONE)
+        return;
+    if (c->rst[i] == RST_ACCEPTED)
+        c->naccepted--;
+    c->rst[i] = RST_DONE;
+    c->nleft--;
+    c->ops->rcpt_done(c->arg, c->t, i, o, text, c->relay);
+}
+
+/* Reports every recipient not yet reported. */
+static void smtpc_rcpt_report_rest(struct smtpc *c, enum outcome o, const char *text)
+{
+    for (size_t i = 0; c->t && i < c->t->nrcpt; i++)
+        smtpc_rcpt_report(c, i, o, text);
+}
+
+/* Hands the current transaction back to its owner. */
+static void smtpc_txn_release(struct smtpc *c)
+{
+    struct smtpc_txn *t = c->t;
+    c->t = NULL;
+    free(c->rst);
+    c->rst = NULL;
+    c->ops->txn_done(c->arg, t);
+}
+
+/* Session-level failure: TEMPFAIL what is unconfirmed, close without QUIT. */
+static void smtpc_conn_fail(struct smtpc *c, const char *why)
+{
+    log_debug("smtpc %s: %s", c->relay, why);
+    if (c->t) {
+        smtpc_rcpt_report_rest(c, OUTCOME_TEMPFAIL, why);
+        smtpc_txn_release(c);
+    }
+    smtpc_finish(c, OUTCOME_OK, why);
+}
+
+/* Drops the current peer after a failure and tries the next one. */
+static void smtpc_peer_fail(struct smtpc *c, enum outcome o, const char *why)
+{
+    log_debug("smtpc %s: %s", c->relay, why);
+    c->fail_o = o;
+    snprintf(c->fail_why, sizeof c->fail_why, "%s", why);
+    evtimer_del(c->timer);
+    if (c->bev) {
+        bufferevent_free(c->bev);
+        c->bev = NULL;
+    }
+    c->cur++;
+    smtpc_peer_try(c);
+}
+
+/* Formats "name[ip]:port" of peer p into c->relay. */
+static void smtpc_relay_format(struct smtpc *c, const struct smtpc_peer *p)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (p->sa.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&p->sa;
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+        port = ntohs(in->sin_port);
+    } else if (p->sa.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&p->sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+        port = ntohs(in6->sin6_port);
+    }
+    char name[256];
+    log_sanitize(name, sizeof name, p->name, strlen(p->name));
+    snprintf(c->relay, sizeof c->relay, "%s[%s]:%u", name, ip, port);
+}
+
+static void smtpc_on_read(struct bufferevent *bev, void *arg);
+static void smtpc_on_write(struct bufferevent *bev, void *arg);
+static void smtpc_on_event(struct bufferevent *bev, short what, void *arg);
+
+/* Starts connecting to peers[cur]; 0, or -1 with fail_why set. */
+static int smtpc_peer_connect(struct smtpc *c)
+{
+    const struct smtpc_peer *p = &c->peers[c->cur];
+    c->cc = conf_client_for(c->conf, (const struct sockaddr *)&p->sa, p->name);
+    smtpc_relay_format(c, p);
+    c->scan_off = c->line_start = 0;
+    memset(&c->caps, 0, sizeof c->caps);
+    c->fail_o = OUTCOME_TEMPFAIL;
+    if (p->sa.ss_family != AF_INET && p->sa.ss_family != AF_INET6) {
+        snprintf(c->fail_why, sizeof c->fail_why, "connect to %s: unsupported address family",
+                 c->relay);
+        return -1;
+    }
+    c->bev = bufferevent_socket_new(c->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (!c->bev) {
+        snprintf(c->fail_why, sizeof c->fail_why, "connect to %s: cannot create socket", c->relay);
+        return -1;
+    }
+    bufferevent_setcb(c->bev, smtpc_on_read, smtpc_on_write, smtpc_on_event, c);
+    c->state = SMTPC_INIT; /* a callback from inside the connect call changes nothing */
+    errno = 0;
+    if (bufferevent_socket_connect(c->bev, (const struct sockaddr *)&p->sa, (int)p->salen) < 0) {
+        int err = errno;
+        snprintf(c->fail_why, sizeof c->fail_why, "connect to %s: %s", c->relay,
+                 err ? strerror(err) : "cannot connect");
+        bufferevent_free(c->bev);
+        c->bev = NULL;
+        return -1;
+    }
+    c->connect_errno = errno;
+    log_debug("smtpc connecting to %s", c->relay);
+    c->state = SMTPC_CONNECT;
+    smtpc_timer_arm(c, c->cc->timeout);
+    return 0;
+}
+
+/* Connects to the first remaining peer that accepts a connect attempt, or finishes. */
+static void smtpc_peer_try(struct smtpc *c)
+{
+    for (; c->cur < c->npeers; c->cur++)
+        if (smtpc_peer_connect(c) == 0)
+            return;
+    smtpc_finish(c, c->fail_o, c->fail_why);
+}
+
+/* The name we announce in EHLO/HELO: announcehost, else the hostname, else "localhost". */
+static const char *smtpc_helo_name(const struct smtpc *c)
+{
+    const char *h = c->cc->announcehost;
+    if (!h || !*h)
+        h = c->conf->hostname;
+    if (!h || !*h || strlen(h) > 255 || strpbrk(h, " \t\r\n"))
+        h = "localhost";
+    return h;
+}
+
+/* Outcome of a failed setup reply: 5xx is permanent, anything else temporary. */
+static enum outcome smtpc_fail_outcome(int code)
+{
+    return code >= 500 ? OUTCOME_PERMFAIL : OUTCOME_TEMPFAIL;
+}
+
+/* Greeting received: 2xx -> EHLO (or HELO with sayHELO), else next peer. */
+static void smtpc_on_greeting(struct smtpc *c, const struct reply *r, const char *text)
+{
+    if (r->code / 100 != 2) {
+        smtpc_peer_fail(c, smtpc_fail_outcome(r->code), text);
+        return;
+    }
+    c->state = c->cc->sayHELO ? SMTPC_HELO : SMTPC_EHLO;
+    smtpc_send(c, -1, 0, "%s %s", c->cc->sayHELO ? "HELO" : "EHLO", smtpc_helo_name(c));
+    smtpc_timer_arm(c, c->cc->timeout);
+}
+
+/* Session established (EHLO or HELO accepted): start asking for transactions. */
+static void smtpc_session_start(struct smtpc *c)
+{
+    c->state = SMTPC_SESSION;
+    c->established = true;
+    c->dirty = false;
+    evtimer_del(c->timer);
+    smtpc_session_next(c);
+}
+
+/* EHLO reply: 2xx -> session; 5xx with fallbackHELO -> HELO; else next peer. */
+static void smtpc_on_ehlo(struct smtpc *c, const struct reply *r, const char *text)
+{
+    if (r->code / 100 == 2) {
+        reply_ehlo_caps(r, &c->caps);
+        smtpc_session_start(c);
+    } else if (r->code >= 500 && c->cc->fallbackHELO) {
+        c->state = SMTPC_HELO;
+        smtpc_send(c, -1, 0, "HELO %s", smtpc_helo_name(c));
+        smtpc_timer_arm(c, c->cc->timeout);
+    } else {
+        smtpc_peer_fail(c, smtpc_fail_outcome(r->code), text);
+    }
+}
+
+/* HELO reply: 2xx -> session without extensions; else next peer. */
+static void smtpc_on_helo(struct smtpc *c, const struct reply *r, const char *text)
+{
+    if (r->code / 100 != 2) {
+        smtpc_peer_fail(c, smtpc_fail_outcome(r->code), text);
+        return;
+    }
+    memset(&c->caps, 0, sizeof c->caps);
+    smtpc_session_start(c);
+}
+
+/* Ends the session: QUIT per sendQUIT/waitQUIT, then closed(OK). */
+static void smtpc_session_quit(struct smtpc *c)
+{
+    if (!c->cc->sendQUIT) {
+        smtpc_finish(c, OUTCOME_OK, "");
+        return;
+    }
+    smtpc_send(c, -1, 0, "QUIT");
+    c->state = c->cc->waitQUIT ? SMTPC_QUIT_WAIT : SMTPC_QUIT_FLUSH;
+    smtpc_timer_arm(c, c->cc->timeout);
+}
+
+/* True when s can go on a command line inside <>: bounded, no control bytes, no <>. */
+static bool smtpc_addr_ok(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        unsigned char ch = (unsigned char)s[n];
+        if (ch < 0x20 || ch == 0x7f || ch == '<' || ch == '>' || n >= SMTPC_ADDR_MAX)
+            return false;
+    }
+    return true;
+}
+
+/* True when the body holds a byte with the high bit set. */
+static bool smtpc_body_8bit(struct evbuffer *body)
+{
+    int n = evbuffer_peek(body, -1, NULL, NULL, 0);
+    if (n <= 0)
+        return false;
+    struct evbuffer_iovec *v = xcalloc((size_t)n, sizeof *v);
+    evbuffer_peek(body, -1, NULL, v, n);
+    bool found = false;
+    for (int i = 0; i < n && !found; i++) {
+        const unsigned char *p = v[i].iov_base;
+        for (size_t k = 0; k < v[i].iov_len; k++)
+            if (p[k] & 0x80) {
+                found = true;
+                break;
+            }
+    }
+    free(v);
+    return found;
+}
+
+/* Sends MAIL FROM with SIZE= and BODY=8BITMIME as the server's extensions allow. */
+static void smtpc_send_mail(struct smtpc *c)
+{
+    char params[64] = "";
+    size_t off = 0;
+    if (c->caps.size)
+        off +=
+            (size_t)snprintf(params, sizeof params, " SIZE=%llu", (unsigned long long)c->t->size);
+    if (c->caps.eightbitmime && c->t->body && smtpc_body_8bit(c->t->body))
+        snprintf(params + off, sizeof params - off, " BODY=8BITMIME");
+    smtpc_send(c, EXP_MAIL, 0, "MAIL FROM:<%s>%s", c->t->sender ? c->t->sender : "", params);
+    c->mail_sent = true;
+}
+
+/* Sends as many transaction commands as the pipelining window allows; DATA ends a group
+ * and is skipped when no recipient was or can still be accepted. */
+static void smtpc_txn_pump(struct smtpc *c)
+{
+    size_t window = c->caps.pipelining && c->cc->maxpipeline > 1 ? c->cc->maxpipeline : 1;
+    while (c->t && smtpc_fifo_len(c) < window) {
+        if (!c->mail_sent) {
+            smtpc_send_mail(c);
+            continue;
+        }
+        if (c->mail_failed || c->data_sent)
+            return;
+        while (c->rcpt_sent < c->t->nrcpt && c->rst[c->rcpt_sent] == RST_DONE)
+            c->rcpt_sent++; /* rejected locally */
+        if (c->rcpt_sent < c->t->nrcpt) {
+            smtpc_send(c, EXP_RCPT, c->rcpt_sent, "RCPT TO:<%s>", c->t->rcpts[c->rcpt_sent]);
+            c->rcpt_sent++;
+            c->rcpt_outstanding++;
+            continue;
+        }
+        if (c->naccepted == 0 && c->rcpt_outstanding == 0)
+            return;
+        smtpc_send(c, EXP_DATA, 0, "DATA");
+        c->data_sent = true;
+    }
+}
+
+/* Takes transaction t: local checks (addresses, SIZE), then RSET if needed and the first
+ * commands. Returns -1 when t was settled locally (already handed back). */
+static int smtpc_txn_start(struct smtpc *c, struct smtpc_txn *t)
+{
+    c->t = t;
+    c->rst = xcalloc(t->nrcpt ? t->nrcpt : 1, 1);
+    c->nleft = t->nrcpt;
+    c->rcpt_sent = c->rcpt_outstanding = c->naccepted = 0;
+    c->mail_sent = c->mail_failed = c->data_sent = false;
+    if (!smtpc_addr_ok(t->sender ? t->sender : ""))
+        smtpc_rcpt_report_rest(c, OUTCOME_PERMFAIL, "501 5.1.7 invalid sender address");
+    else if (c->caps.size && c->caps.size_max && t->size > c->caps.size_max)
+        smtpc_rcpt_report_rest(c, OUTCOME_PERMFAIL, "552 5.3.4 message size exceeds remote limit");
+    for (size_t i = 0; i < t->nrcpt; i++)
+        if (!t->rcpts[i] || !smtpc_addr_ok(t->rcpts[i]))
+            smtpc_rcpt_report(c, i, OUTCOME_PERMFAIL, "501 5.1.3 invalid recipient address");
+    if (c->nleft == 0) {
+        smtpc_txn_release(c);
+        return -1;
+    }
+    if (c->dirty)
+        smtpc_send(c, EXP_RSET, 0, "RSET");
+    smtpc_txn_pump(c);
+    return 0;
+}
+
+/* Asks the owner for the next transaction until one goes on the wire, or quits. */
+static void smtpc_session_next(struct smtpc *c)
+{
+    for (;;) {
+        struct smtpc_txn *t = c->ops->next(c->arg, c);
+        if (!t) {
+            smtpc_session_quit(c);
+            return;
+        }
+        if (smtpc_txn_start(c, t) == 0) {
+            smtpc_timer_arm(c, c->cc->timeout);
+            return;
+        }
+    }
+}
+
+/* Streams the body dot-stuffed, ending in CRLF, then the terminating ".". The body's
+ * chains are moved, not copied, between the "\n." spots that need an extra dot. */
+static void smtpc_body_send(struct smtpc *c)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev), *body = c->t->body;
+    size_t len = body ? evbuffer_get_length(body) : 0;
+    if (len > 0) {
+        char tail[2] = {0, 0}, first = 0;
+        struct evbuffer_ptr end;
+        evbuffer_ptr_set(body, &end, len >= 2 ? len - 2 : 0, EVBUFFER_PTR_SET);
+        evbuffer_copyout_from(body, &end, tail, len >= 2 ? 2 : 1);
+        bool crlf = len >= 2 && tail[0] == '\r' && tail[1] == '\n';
+        evbuffer_copyout(body, &first, 1);
+        if (first == '.')
+            evbuffer_add(out, ".", 1);
+        for (;;) {
+            struct evbuffer_ptr p = evbuffer_search(body, "\n.", 2, NULL);
+            if (p.pos < 0)
+                break;
+            evbuffer_remove_buffer(body, out, (size_t)p.pos + 1);
+            evbuffer_add(out, ".", 1);
+        }
+        evbuffer_add_buffer(out, body);
+        if (!crlf)
+            evbuffer_add(out, "\r\n", 2);
+    }
+    evbuffer_add(out, ".\r\n", 3);
+    log_debug("smtpc %s >>> (%zu body bytes) .", c->relay, len);
+    smtpc_fifo_push(c, EXP_DOT, 0);
+}
+
+/* Reply to RSET: 2xx clears the state; anything else ends the connection. */
+static void smtpc_on_rset(struct smtpc *c, const struct reply *r, const char *text)
+{
+    if (r->code / 100 == 2)
+        c->dirty = false;
+    else
+        smtpc_conn_fail(c, text);
+}
+
+/* Reply to MAIL: a rejection settles every recipient with it. */
+static void smtpc_on_mail(struct smtpc *c, const struct reply *r, const char *text)
+{
+    if (r->code / 100 == 2)
+        return;
+    c->mail_failed = true;
+    smtpc_rcpt_report_rest(c, r->code >= 500 ? OUTCOME_PERMFAIL : OUTCOME_TEMPFAIL, text);
+}
+
+/* Reply to RCPT i: 2xx accepts it, anything else settles it. */
+static void smtpc_on_rcpt(struct smtpc *c, size_t i, const struct reply *r, const char *text)
+{
+    c->rcpt_outstanding--;
+    if (c->rst[i] != RST_PENDING)
+        return; /* settled by a MAIL rejection */
+    if (r->code / 100 == 2) {
+        c->rst[i] = RST_ACCEPTED;
+        c->naccepted++;
+    } else {
+        smtpc_rcpt_report(c, i, r->code >= 500 ? OUTCOME_PERMFAIL : OUTCOME_TEMPFAIL, text);
+    }
+}
+
+/* Reply to DATA: 3xx sends the body (or just "." when nobody was accepted); a rejection
+ * settles the accepted recipients with it. */
+static void smtpc_on_data(struct smtpc *c, const struct reply *r, const char *text)
+{
+    if (r->code / 100 == 3) {
+        if (c->naccepted > 0 && !c->mail_failed) {
+            smtpc_body_send(c);
+        } else {
+            smtpc_send(c, EXP_DOT_IGNORE, 0, ".");
+        }
+        return;
+    }
+    smtpc_rcpt_report_rest(c, r->code >= 500 ? OUTCOME_PERMFAIL : OUTCOME_TEMPFAIL, text);
+}
+
+/* Reply to the end of data: the accepted recipients get its outcome. */
+static void smtpc_on_dot(struct smtpc *c, const struct reply *r, const char *text)
+{
+    enum outcome o = r->code / 100 == 2   ? OUTCOME_OK
+                     : r->code / 100 == 5 ? OUTCOME_PERMFAIL
+                                          : OUTCOME_TEMPFAIL;
+    smtpc_rcpt_report_rest(c, o, text);
+    if (o == OUTCOME_OK)
+        c->dirty = false;
+}
+
+/* Dispatches a session reply to the handler of the command it answers. */
+static void smtpc_on_session_reply(struct smtpc *c, const struct reply *r, const char *text)
+{
+    if (r->code == 421 || smtpc_fifo_len(c) == 0 || !c->t) {
+        smtpc_conn_fail(c, r->code == 421 ? text : "unexpected reply from server");
+        return;
+    }
+    struct smtpc_expect e = c->fifo[c->fhead++];
+    switch (e.kind) {
+    case EXP_RSET:
+        smtpc_on_rset(c, r, text);
+        break;
+    case EXP_MAIL:
+        c->dirty = true;
+        smtpc_on_mail(c, r, text);
+        break;
+    case EXP_RCPT:
+        smtpc_on_rcpt(c, e.idx, r, text);
+        break;
+    case EXP_DATA:
+        smtpc_on_data(c, r, text);
+        break;
+    case EXP_DOT:
+        smtpc_on_dot(c, r, text);
+        break;
+    case EXP_DOT_IGNORE:
+        break;
+    }
+}
+
+/* After a session reply: send what the window now allows, end a settled transaction,
+ * and re-arm the reply timer for the reply now awaited. */
+static void smtpc_session_progress(struct smtpc *c)
+{
+    if (c->state != SMTPC_SESSION || !c->t)
+        return;
+    smtpc_txn_pump(c);
+    if (c->nleft == 0 && smtpc_fifo_len(c) == 0) {
+        smtpc_txn_release(c);
+        if (c->state != SMTPC_SESSION)
+            return;
+        smtpc_session_next(c);
+        return;
+    }
+    if (smtpc_fifo_len(c) == 0)
+        log_panic("smtpc %s: transaction stalled with %zu recipients open", c->relay, c->nleft);
+    {
+        enum smtpc_exp k = c->fifo[c->fhead].kind;
+        smtpc_timer_arm(c, k == EXP_DOT ? smtpc_data_timeout(c) : c->cc->timeout);
+    }
+}
+
+/* One complete reply arrived: route it by state. */
+static void smtpc_on_reply(struct smtpc *c, const struct reply *r)
+{
+    char text[SMTPC_TEXT_MAX];
+    reply_to_text(r, text, sizeof text);
+    smtpc_log_line(c, "<<<", text, strlen(text));
+    switch (c->state) {
+    case SMTPC_GREETING:
+        smtpc_on_greeting(c, r, text);
+        break;
+    case SMTPC_EHLO:
+        smtpc_on_ehlo(c, r, text);
+        break;
+    case SMTPC_HELO:
+        smtpc_on_helo(c, r, text);
+        break;
+    case SMTPC_SESSION:
+        smtpc_on_session_reply(c, r, text);
+        smtpc_session_progress(c);
+        break;
+    case SMTPC_QUIT_WAIT:
+        smtpc_finish(c, OUTCOME_OK, "");
+        break;
+    default:
+        break;
+    }
+}
+
+/* A reply we cannot parse (or too long): before the session, next peer; else TEMPFAIL. */
+static void smtpc_on_garbage(struct smtpc *c)
+{
+    char why[SMTPC_WHY_MAX];
+    snprintf(why, sizeof why, "invalid reply from %s", c->relay);
+    if (c->state == SMTPC_SESSION)
+        smtpc_conn_fail(c, why);
+    else if (c->state == SMTPC_QUIT_WAIT)
+        smtpc_finish(c, OUTCOME_OK, "");
+    else
+        smtpc_peer_fail(c, OUTCOME_TEMPFAIL, why);
+}
+
+/* True when a line end arrived since the last look; tracks where the last line starts so
+ * that an overlong line is refused without waiting for the whole input limit. */
+static bool smtpc_scan_lines(struct smtpc *c, struct evbuffer *in)
+{
+    bool found = false;
+    struct evbuffer_ptr pos;
+    if (evbuffer_ptr_set(in, &pos, c->scan_off, EVBUFFER_PTR_SET) < 0)
+        return false;
+    for (;;) {
+        struct evbuffer_ptr nl = evbuffer_search(in, "\n", 1, &pos);
+        if (nl.pos < 0)
+            break;
+        found = true;
+        c->line_start = (size_t)nl.pos + 1;
+        pos = nl;
+        if (evbuffer_ptr_set(in, &pos, 1, EVBUFFER_PTR_ADD) < 0)
+            break;
+    }
+    c->scan_off = evbuffer_get_length(in);
+    return found;
+}
+
+/* Parses one reply from the input if a complete one is there; false when no more. Parsing
+ * waits for a new line end, so a peer dribbling bytes costs linear time. */
+static bool smtpc_read_one(struct smtpc *c, struct evbuffer *in)
+{
+    size_t len = evbuffer_get_length(in);
+    if (len == 0 || c->scan_off >= len)
+        return false;
+    ssize_t n = 0;
+    struct reply r;
+    if (smtpc_scan_lines(c, in))
+        n = reply_parse((const char *)evbuffer_pullup(in, (ssize_t)len), len, &r);
+    if (n == 0) {
+        if (len > SMTPC_INPUT_MAX || len - c->line_start > REPLY_LINE_MAX)
+            smtpc_on_garbage(c);
+        return false;
+    }
+    if (n < 0) {
+        smtpc_on_garbage(c);
+        return false;
+    }
+    evbuffer_drain(in, (size_t)n);
+    c->scan_off = c->line_start = 0;
+    smtpc_on_reply(c, &r);
+    return true;
+}
+
+/* Input arrived: handle every complete reply in it. */
+static void smtpc_on_read(struct bufferevent *bev, void *arg)
+{
+    struct smtpc *c = arg;
+    smtpc_enter(c);
+    struct evbuffer *in = bufferevent_get_input(bev);
+    while (c->state != SMTPC_DONE) {
+        if (c->state < SMTPC_GREETING || c->state > SMTPC_QUIT_WAIT) {
+            evbuffer_drain(in, evbuffer_get_length(in));
+            break;
+        }
+        if (!smtpc_read_one(c, in))
+            break;
+    }
+    smtpc_leave(c);
+}
+
+/* Output drained: with waitQUIT off, the QUIT is out and we are done. */
+static void smtpc_on_write(struct bufferevent *bev, void *arg)
+{
+    struct smtpc *c = arg;
+    (void)bev;
+    smtpc_enter(c);
+    if (c->state == SMTPC_QUIT_FLUSH)
+        smtpc_finish(c, OUTCOME_OK, "");
+    smtpc_leave(c);
+}
+
+/* The socket error of a failed connect, as text. libevent sets errno before reporting an
+ * asynchronous failure; a refusal already seen by connect() itself is reported later with
+ * errno unset, which connect_errno remembers. */
+static const char *smtpc_connect_error(const struct smtpc *c)
+{
+    int err = c->connect_errno == ECONNREFUSED ? ECONNREFUSED : EVUTIL_SOCKET_ERROR();
+    if (err == 0 || err == EINPROGRESS || err == EAGAIN || err == EINTR)
+        return "connection failed";
+    return strerror(err);
+}
+
+/* Connected, or the connection failed or was closed by the peer. */
+static void smtpc_on_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct smtpc *c = arg;
+    char why[SMTPC_WHY_MAX];
+    smtpc_enter(c);
+    if ((what & BEV_EVENT_CONNECTED) && c->state == SMTPC_CONNECT) {
+        c->state = SMTPC_GREETING;
+        bufferevent_enable(bev, EV_READ | EV_WRITE);
+        smtpc_timer_arm(c, c->cc->timeout);
+    } else if (c->state == SMTPC_CONNECT) {
+        snprintf(why, sizeof why, "connect to %s: %s", c->relay, smtpc_connect_error(c));
+        smtpc_peer_fail(c, OUTCOME_TEMPFAIL, why);
+    } else if (c->state >= SMTPC_GREETING && c->state <= SMTPC_HELO) {
+        snprintf(why, sizeof why, "lost connection with %s during %s", c->relay,
+                 c->state == SMTPC_GREETING ? "greeting" : "EHLO/HELO");
+        smtpc_peer_fail(c, OUTCOME_TEMPFAIL, why);
+    } else if (c->state == SMTPC_SESSION) {
+        snprintf(why, sizeof why, "lost connection with %s while waiting for reply to %s", c->relay,
+                 smtpc_fifo_len(c) ? smtpc_exp_name(c->fifo[c->fhead].kind) : "nothing");
+        smtpc_conn_fail(c, why);
+    } else if (c->state == SMTPC_QUIT_WAIT || c->state == SMTPC_QUIT_FLUSH) {
+        smtpc_finish(c, OUTCOME_OK, "");
+    }
+    smtpc_leave(c);
+}
+
+/* Timer: deferred start, or a connect/reply timeout. */
+static void smtpc_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct smtpc *c = arg;
+    char why[SMTPC_WHY_MAX];
+    (void)fd;
+    (void)what;
+    smtpc_enter(c);
+    switch (c->state) {
+    case SMTPC_INIT:
+        smtpc_peer_try(c);
+        break;
+    case SMTPC_CONNECT:
+        snprintf(why, sizeof why, "connect to %s: timeout", c->relay);
+        smtpc_peer_fail(c, OUTCOME_TEMPFAIL, why);
+        break;
+    case SMTPC_GREETING:
+    case SMTPC_EHLO:
+    case SMTPC_HELO:
+        snprintf(why, sizeof why, "timeout waiting for %s from %s",
+                 c->state == SMTPC_GREETING ? "greeting"
+                 : c->state == SMTPC_EHLO   ? "reply to EHLO"
+                                            : "reply to HELO",
+                 c->relay);
+        smtpc_peer_fail(c, OUTCOME_TEMPFAIL, why);
+        break;
+    case SMTPC_SESSION:
+        snprintf(why, sizeof why, "timeout waiting for reply to %s from %s",
+                 smtpc_fifo_len(c) ? smtpc_exp_name(c->fifo[c->fhead].kind) : "nothing", c->relay);
+        smtpc_conn_fail(c, why);
+        break;
+    default:
+        smtpc_finish(c, OUTCOME_OK, "");
+        break;
+    }
+    smtpc_leave(c);
+}
+
+/* Copies the peers and schedules the first connect on the event loop. */
+struct smtpc *smtpc_start(struct event_base *base, const struct conf *conf,
+                          const struct smtpc_peer *peers, size_t npeers,
+                          const struct smtpc_ops *ops, void *arg)
+{
+    if (npeers == 0)
+        log_panic("smtpc_start: no peers");
+    struct smtpc *c = xcalloc(1, sizeof *c);
+    c->base = base;
+    c->conf = conf;
+    c->ops = ops;
+    c->arg = arg;
+    c->npeers = npeers;
+    c->peers = xcalloc(npeers, sizeof *c->peers);
+    for (size_t i = 0; i < npeers; i++) {
+        c->peers[i] = peers[i];
+        c->peers[i].name = xstrdup(peers[i].name ? peers[i].name : "");
+    }
+    c->fail_o = OUTCOME_TEMPFAIL;
+    snprintf(c->fail_why, sizeof c->fail_why, "no peer could be tried");
+    smtpc_relay_format(c, &c->peers[0]);
+    c->timer = evtimer_new(base, smtpc_on_timer, c);
+    if (!c->timer)
+        log_panic("smtpc_start: evtimer_new failed");
+    c->state = SMTPC_INIT;
+    struct timeval zero = {0, 0};
+    evtimer_add(c->timer, &zero);
+    return c;
+}
+
+/* Shutdown: TEMPFAIL the unconfirmed, hand the transaction back, close, free. */
+void smtpc_abort(struct smtpc *c)
+{
+    if (c->depth > 0)
+        log_panic("smtpc_abort called from inside its own callback");
+    smtpc_enter(c);
+    if (c->t) {
+        smtpc_rcpt_report_rest(c, OUTCOME_TEMPFAIL, "connection aborted (shutdown)");
+        smtpc_txn_release(c);
+    }
+    smtpc_finish(c, c->established ? OUTCOME_OK : OUTCOME_TEMPFAIL,
+                 "connection aborted (shutdown)");
+    smtpc_leave(c);
+}
+
+/* "name[ip]:port" of the current peer. */
+const char *smtpc_relay(const struct smtpc *c)
+{
+    return c->relay;
+}

@@ -1,0 +1,501 @@
+/* test_conf: conf_defaults/conf_load/conf_client_for/conf_retries_parse, table-driven.
+ * Every case writes a temporary file and loads it over the defaults. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conf/conf.h"
+
+static char conf_tmp[64];
+
+/* Writes text to a fresh temporary file named in conf_tmp. */
+static void write_tmp(const char *text)
+{
+    snprintf(conf_tmp, sizeof conf_tmp, "/tmp/sluice-test-conf-XXXXXX");
+    int fd = mkstemp(conf_tmp);
+    assert_true(fd >= 0);
+    size_t len = strlen(text);
+    assert_int_equal(write(fd, text, len), (ssize_t)len);
+    close(fd);
+}
+
+/* Loads text over the defaults into c; returns conf_load's result, error in err. */
+static int load_text(const char *text, struct conf *c, char *err, size_t errlen)
+{
+    write_tmp(text);
+    conf_defaults(c);
+    int rc = conf_load(conf_tmp, c, err, errlen);
+    unlink(conf_tmp);
+    return rc;
+}
+
+/* Checks that every field of c holds the documented default. */
+static void check_defaults(const struct conf *c, const char *hostname)
+{
+    assert_string_equal(c->spool, "/var/spool/sluice");
+    assert_string_equal(c->hostname, hostname);
+    assert_int_equal(c->smtpd.nlisten, 1);
+    assert_string_equal(c->smtpd.listen[0], "127.0.0.1:25");
+    assert_int_equal(c->smtpd.ntrusted_networks, 2);
+    assert_int_equal(c->smtpd.trusted_networks[0].prefix, 8);
+    assert_int_equal(c->smtpd.trusted_networks[1].family, AF_INET6);
+    assert_int_equal(c->smtpd.max_message_size, 10240000);
+    assert_int_equal(c->resolver.nforwarders, 0);
+    assert_int_equal(c->deliver.queuecache, 2500);
+    assert_int_equal(c->deliver.maxconnections, 2500);
+    assert_int_equal(c->deliver.maxserverconnections, 20);
+    assert_int_equal(c->deliver.maxmessages, 100);
+    assert_int_equal(c->deliver.maxrecips, 50);
+    assert_int_equal(c->deliver.interval_low, 100);
+    assert_int_equal(c->deliver.interval_high, 15000);
+    assert_int_equal(c->deliver.interval_error, 180000);
+    assert_int_equal(c->deliver.delay_start, 30000);
+    assert_int_equal(c->deliver.nretries, 9);
+    assert_int_equal(c->deliver.retries[8], 34);
+    assert_int_equal(c->deliver.interval, 60000);
+    assert_int_equal(c->deliver.skew, 1);
+    assert_int_equal(c->deliver.expiry, 3 * 86400000);
+    assert_string_equal(c->deliver.client.announcehost, hostname);
+    assert_int_equal(c->deliver.client.maxpipeline, 25);
+    assert_int_equal(c->deliver.client.timeout, 60000);
+    assert_int_equal(c->deliver.client.mindatarate, 1000000);
+    assert_false(c->deliver.client.sayHELO);
+    assert_false(c->deliver.client.fallbackHELO);
+    assert_true(c->deliver.client.sendQUIT);
+    assert_true(c->deliver.client.waitQUIT);
+    assert_int_equal(c->deliver.port, 25);
+    assert_false(c->deliver.fallbackMX_A);
+    assert_int_equal(c->deliver.nremotenets, 0);
+    assert_int_equal(c->deliver.nrelays, 0);
+}
+
+/* conf_defaults() alone, and an empty file, give the defaults; hostname = gethostname(). */
+static void test_defaults(void **state)
+{
+    (void)state;
+    char host[256] = "", err[512];
+    struct conf c;
+    gethostname(host, sizeof host - 1);
+    conf_defaults(&c);
+    check_defaults(&c, host[0] ? host : "localhost");
+    conf_free(&c);
+    assert_int_equal(load_text("# nothing\n", &c, err, sizeof err), 0);
+    check_defaults(&c, host[0] ? host : "localhost");
+    conf_free(&c);
+}
+
+/* The shipped etc/sluice.conf loads without error and holds exactly the defaults. */
+static void test_shipped_file(void **state)
+{
+    (void)state;
+    char path[4096], err[512], host[256] = "";
+    const char *me = __FILE__, *cut = strstr(me, "tests/unit/test_conf.c");
+    assert_non_null(cut);
+    snprintf(path, sizeof path, "%.*setc/sluice.conf", (int)(cut - me), me);
+    gethostname(host, sizeof host - 1);
+    struct conf c;
+    conf_defaults(&c);
+    if (conf_load(path, &c, err, sizeof err) != 0)
+        fail_msg("%s: got error \"%s\", want success", path, err);
+    check_defaults(&c, host[0] ? host : "localhost");
+    conf_free(&c);
+}
+
+static const char full_text[] =
+    "spool = \"/tmp/spool\";\n"
+    "hostname = \"MX.Example.org\";\n"
+    "smtpd = { listen = [\"127.0.0.1:2525\", \"[::1]:2526\"];\n"
+    "  trusted_networks = [\"192.168/16\"]; max_message_size = 1099511627776L; };\n"
+    "resolver = { forwarders = [\"127.0.0.1@5353\", \"::1\"]; };\n"
+    "deliver = {\n"
+    "  queuecache = 10; maxconnections = 11; maxserverconnections = 12; maxmessages = 13;\n"
+    "  maxrecips = 14; interval_low = \"250\"; interval_high = 2000; interval_error = \"2h\";\n"
+    "  delay_start = \"0\"; retries = \" 2  4\t8 \"; interval = \"15s\"; skew = 0; expiry = \"1m\";\n"
+    "  client = { maxpipeline = 0; timeout = \"30s\"; mindatarate = 5000000000L;\n"
+    "    sayHELO = \"Y\"; fallbackHELO = \"yes\"; sendQUIT = \"N\"; waitQUIT = false;\n"
+    "    fallbackMX_A = true; port = 2525;\n"
+    "    remotenets = ( { ip = [\"127.0.0.0/8\", \"Slow.Example\"]; maxpipeline = 1; },\n"
+    "                   { ip = \"10/8|::1/128\"; announcehost = \"[192.0.2.1]\"; timeout = 5000; } );\n"
+    "  };\n"
+    "  relays = ( { address = \"relay.example:2500\"; destdomains = [\"A.Test\", \"b.test\"]; },\n"
+    "             { address = \"[127.0.0.1]\"; senders = \"SrcDomain, User@Dom.Test\";\n"
+    "               sendernets = \"192.168/16, 127.0.0.1\"; },\n"
+    "             { address = \"smarthost\"; } );\n"
+    "};\n";
+
+/* Every key set: the values land in the right fields, converted and resolved. */
+static void test_full(void **state)
+{
+    (void)state;
+    char err[512];
+    struct conf c;
+    if (load_text(full_text, &c, err, sizeof err) != 0)
+        fail_msg("got error \"%s\", want success", err);
+    assert_string_equal(c.spool, "/tmp/spool");
+    assert_string_equal(c.hostname, "MX.Example.org");
+    assert_int_equal(c.smtpd.nlisten, 2);
+    assert_string_equal(c.smtpd.listen[1], "[::1]:2526");
+    assert_int_equal(c.smtpd.ntrusted_networks, 1);
+    assert_int_equal(c.smtpd.trusted_networks[0].prefix, 16);
+    assert_int_equal(c.smtpd.max_message_size, UINT64_C(1) << 40);
+    assert_int_equal(c.resolver.nforwarders, 2);
+    assert_string_equal(c.resolver.forwarders[0], "127.0.0.1@5353");
+    assert_int_equal(c.deliver.queuecache, 10);
+    assert_int_equal(c.deliver.maxrecips, 14);
+    assert_int_equal(c.deliver.interval_low, 250);
+    assert_int_equal(c.deliver.interval_high, 2000);
+    assert_int_equal(c.deliver.interval_error, 7200000);
+    assert_int_equal(c.deliver.delay_start, 0);
+    assert_int_equal(c.deliver.nretries, 3);
+    assert_int_equal(c.deliver.retries[2], 8);
+    assert_int_equal(c.deliver.interval, 15000);
+    assert_int_equal(c.deliver.skew, 0);
+    assert_int_equal(c.deliver.expiry, 60000);
+    const struct client_conf *b = &c.deliver.client;
+    assert_string_equal(b->announcehost, "MX.Example.org"); /* follows hostname */
+    assert_int_equal(b->maxpipeline, 1);                     /* 0 is stored as 1 */
+    assert_int_equal(b->timeout, 30000);
+    assert_int_equal(b->mindatarate, UINT64_C(5000000000));
+    assert_true(b->sayHELO && b->fallbackHELO && !b->sendQUIT && !b->waitQUIT);
+    assert_true(c.deliver.fallbackMX_A);
+    assert_int_equal(c.deliver.port, 2525);
+    assert_int_equal(c.deliver.nremotenets, 2);
+    const struct remotenet *r0 = &c.deliver.remotenets[0], *r1 = &c.deliver.remotenets[1];
+    assert_int_equal(r0->nnets, 1);
+    assert_int_equal(r0->nhosts, 1);
+    assert_string_equal(r0->hosts[0], "slow.example");
+    assert_int_equal(r0->client.maxpipeline, 1);
+    assert_int_equal(r0->client.timeout, 30000); /* inherited */
+    assert_string_equal(r0->client.announcehost, "MX.Example.org");
+    assert_true(r0->client.sayHELO);
+    assert_int_equal(r1->nnets, 2);
+    assert_string_equal(r1->client.announcehost, "[192.0.2.1]");
+    assert_int_equal(r1->client.timeout, 5000);
+    assert_int_equal(r1->client.maxpipeline, 1);
+    assert_int_equal(c.deliver.nrelays, 3);
+    const struct relay *a = &c.deliver.relays[0], *l = &c.deliver.relays[1];
+    assert_string_equal(a->host, "relay.example");
+    assert_int_equal(a->port, 2500);
+    assert_false(a->literal);
+    assert_int_equal(a->ndestdomains, 2);
+    assert_string_equal(a->destdomains[0], "a.test");
+    assert_string_equal(l->host, "127.0.0.1");
+    assert_true(l->literal);
+    assert_int_equal(l->port, 2525); /* deliver.client.port */
+    assert_int_equal(l->nsenders, 2);
+    assert_string_equal(l->senders[0], "srcdomain");
+    assert_string_equal(l->senders[1], "user@dom.test");
+    assert_int_equal(l->nsendernets, 2);
+    assert_string_equal(c.deliver.relays[2].address, "smarthost");
+    conf_free(&c);
+}
+
+/* Remotenets are picked by address or host name, first match wins, else the base. */
+static void test_client_for(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *ip, *host;
+        int want; /* remotenet index, -1 = base */
+    } cases[] = {
+        {"127.0.0.5", NULL, 0},         {"10.9.9.9", NULL, 1},
+        {"::1", "slow.example", 0},     {"::ffff:10.0.0.1", NULL, 1},
+        {"192.0.2.1", NULL, -1},        {"192.0.2.1", "SLOW.example.", 0},
+        {"192.0.2.1", "other", -1},     {NULL, "slow.example", 0},
+        {NULL, NULL, -1},
+    };
+    char err[512];
+    struct conf c;
+    if (load_text(full_text, &c, err, sizeof err) != 0)
+        fail_msg("got error \"%s\", want success", err);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sockaddr_storage ss;
+        const struct sockaddr *sa = NULL;
+        if (cases[i].ip) {
+            assert_int_equal(cidr_sockaddr_parse(cases[i].ip, 25, &ss, NULL), 0);
+            sa = (const struct sockaddr *)&ss;
+        }
+        const struct client_conf *got = conf_client_for(&c, sa, cases[i].host);
+        const struct client_conf *want = cases[i].want < 0
+                                             ? &c.deliver.client
+                                             : &c.deliver.remotenets[cases[i].want].client;
+        if (got != want)
+            fail_msg("%s/%s: got client %p, want remotenet %d", cases[i].ip, cases[i].host,
+                     (const void *)got, cases[i].want);
+    }
+    conf_free(&c);
+}
+
+struct relay_case {
+    const char *address;
+    const char *host;
+    int port;
+    bool literal;
+};
+
+static const struct relay_case relay_cases[] = {
+    {"relay.example", "relay.example", 25, false},
+    {"relay.example:2525", "relay.example", 2525, false},
+    {"[127.0.0.1]:2525", "127.0.0.1", 2525, true},
+    {"[127.0.0.1]", "127.0.0.1", 25, true},
+    {"[::1]:26", "::1", 26, true},
+    {"192.168.101.1:8025", "192.168.101.1", 8025, true},
+    {"2001:db8::1", "2001:db8::1", 25, true},
+    {"host", "host", 25, false},
+};
+
+/* Each relay address form gives host, port and literal as wanted. */
+static void test_relay_forms(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof relay_cases / sizeof relay_cases[0]; i++) {
+        char text[256], err[512];
+        struct conf c;
+        snprintf(text, sizeof text, "deliver = { relays = ( { address = \"%s\"; } ); };\n",
+                 relay_cases[i].address);
+        if (load_text(text, &c, err, sizeof err) != 0)
+            fail_msg("%s: got error \"%s\", want success", relay_cases[i].address, err);
+        const struct relay *r = &c.deliver.relays[0];
+        if (strcmp(r->host, relay_cases[i].host) != 0 || r->port != relay_cases[i].port ||
+            r->literal != relay_cases[i].literal)
+            fail_msg("%s: got %s port %u literal %d, want %s port %d literal %d",
+                     relay_cases[i].address, r->host, r->port, r->literal, relay_cases[i].host,
+                     relay_cases[i].port, relay_cases[i].literal);
+        conf_free(&c);
+    }
+}
+
+struct bool_case {
+    const char *value;
+    int want; /* 1 true, 0 false, -1 error */
+};
+
+static const struct bool_case bool_cases[] = {
+    {"true", 1},   {"false", 0}, {"\"Y\"", 1},  {"\"N\"", 0},     {"\"yes\"", 1},
+    {"\"no\"", 0}, {"\"y\"", 1}, {"\"NO\"", 0}, {"\"maybe\"", -1}, {"1", -1},
+};
+
+/* Each boolean spelling for sayHELO. */
+static void test_bool_forms(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof bool_cases / sizeof bool_cases[0]; i++) {
+        char text[256], err[512];
+        struct conf c;
+        snprintf(text, sizeof text, "deliver = { client = { sayHELO = %s; }; };\n",
+                 bool_cases[i].value);
+        int rc = load_text(text, &c, err, sizeof err);
+        int got = rc < 0 ? -1 : c.deliver.client.sayHELO;
+        if (got != bool_cases[i].want)
+            fail_msg("%s: got %d (%s), want %d", bool_cases[i].value, got, err,
+                     bool_cases[i].want);
+        conf_free(&c);
+    }
+}
+
+struct err_case {
+    const char *text;
+    const char *want; /* after "FILE:" */
+};
+
+static const struct err_case err_cases[] = {
+    {"spool = \"/x\";\nfoo = 1;\n", "2: unknown key 'foo'"},
+    {"deliver = {\n  queuecache = 5;\n  foo = 1;\n};\n", "3: unknown key 'deliver.foo'"},
+    {"deliver = { client = {\n bar = 1; }; };\n", "2: unknown key 'deliver.client.bar'"},
+    {"deliver = { client = { remotenets = (\n { ip = \"10/8\";\n port = 1; } ); }; };\n",
+     "3: unknown key 'deliver.client.remotenets[0].port'"},
+    {"deliver = { relays = ( { address = \"a\"; },\n { address = \"b\"; auth = 1; } ); };\n",
+     "2: unknown key 'deliver.relays[1].auth'"},
+    {"deliver = {\n maxconnections = \"10\"; };\n",
+     "2: wrong type for 'deliver.maxconnections': want integer, got string"},
+    {"smtpd = 1;\n", "1: wrong type for 'smtpd': want group, got integer"},
+    {"spool = 5;\n", "1: wrong type for 'spool': want string, got integer"},
+    {"deliver = { interval = 1.5; };\n",
+     "1: wrong type for 'deliver.interval': want duration (string or integer ms), got float"},
+    {"smtpd = { listen = [ 1 ]; };\n",
+     "1: wrong type for 'smtpd.listen': want list of strings, got integer in it"},
+    {"deliver = { relays = { address = \"a\"; }; };\n",
+     "1: wrong type for 'deliver.relays': want list of groups, got group"},
+    {"\n\ndeliver = { maxconnections = 0; };\n",
+     "3: 'deliver.maxconnections' out of range: 0 not in 1..100000"},
+    {"deliver = { maxrecips = 100001; };\n",
+     "1: 'deliver.maxrecips' out of range: 100001 not in 1..100000"},
+    {"deliver = { client = { port = 65536; }; };\n",
+     "1: 'deliver.client.port' out of range: 65536 not in 1..65535"},
+    {"deliver = { client = { maxpipeline = -1; }; };\n",
+     "1: 'deliver.client.maxpipeline' out of range: -1 not in 0..1000"},
+    {"deliver = { skew = 1001; };\n", "1: 'deliver.skew' out of range: 1001 not in 0..1000"},
+    {"deliver = { queuecache = 10000001; };\n",
+     "1: 'deliver.queuecache' out of range: 10000001 not in 1..10000000"},
+    {"smtpd = { max_message_size = 1023; };\n",
+     "1: 'smtpd.max_message_size' out of range: 1023 not in 1024..1099511627776"},
+    {"deliver = { interval = \"500ms\"; };\n",
+     "1: 'deliver.interval' out of range: 500ms not in 1s..1d"},
+    {"deliver = { expiry = -5; };\n", "1: 'deliver.expiry' out of range: -5 not in 1s..365d"},
+    {"deliver = {\n interval_high = \"15 s\"; };\n",
+     "2: bad duration for 'deliver.interval_high': \"15 s\""},
+    {"deliver = { client = { timeout = \"1w\"; }; };\n",
+     "1: bad duration for 'deliver.client.timeout': \"1w\""},
+    {"smtpd = {\n trusted_networks = [\"10.0.0.0/33\"]; };\n",
+     "2: bad CIDR in 'smtpd.trusted_networks': \"10.0.0.0/33\""},
+    {"deliver = { relays = ( { address = \"r\";\n sendernets = \"192.168\"; } ); };\n",
+     "2: bad CIDR in 'deliver.relays[0].sendernets': \"192.168\""},
+    {"deliver = { client = { remotenets = ( { ip = \"10/8 | bad!host\"; } ); }; };\n",
+     "1: bad CIDR or host name in 'deliver.client.remotenets[0].ip': \"bad!host\""},
+    {"deliver = { relays = (\n { address = \"relay:0\"; } ); };\n",
+     "2: bad relay address for 'deliver.relays[0].address': \"relay:0\" (want host, "
+     "host:port, [ip] or [ip]:port)"},
+    {"deliver = { relays = ( { address = \"[relay]:25\"; } ); };\n",
+     "1: bad relay address for 'deliver.relays[0].address': \"[relay]:25\" (want host, "
+     "host:port, [ip] or [ip]:port)"},
+    {"deliver = { relays = ( { address = \"a:b:c\"; } ); };\n",
+     "1: bad relay address for 'deliver.relays[0].address': \"a:b:c\" (want host, host:port, "
+     "[ip] or [ip]:port)"},
+    {"deliver = { relays = ( { address = \"\"; } ); };\n",
+     "1: bad relay address for 'deliver.relays[0].address': \"\" (want host, host:port, [ip] "
+     "or [ip]:port)"},
+    {"deliver = { relays = (\n { destdomains = [\"a.test\"]; } ); };\n",
+     "2: missing key 'deliver.relays[0].address'"},
+    {"deliver = { client = { remotenets = (\n { maxpipeline = 1; } ); }; };\n",
+     "2: missing key 'deliver.client.remotenets[0].ip'"},
+    {"smtpd = { listen = [\"127.0.0.1\"]; };\n",
+     "1: bad listen address in 'smtpd.listen': \"127.0.0.1\""},
+    {"smtpd = { listen = [\"::1:25\"]; };\n", "1: bad listen address in 'smtpd.listen': \"::1:25\""},
+    {"smtpd = { listen = []; };\n", "1: 'smtpd.listen' must not be empty"},
+    {"resolver = { forwarders = [\"dns.example\"]; };\n",
+     "1: bad forwarder in 'resolver.forwarders': \"dns.example\""},
+    {"resolver = { forwarders = [\"1.1.1.1@99999\"]; };\n",
+     "1: bad forwarder in 'resolver.forwarders': \"1.1.1.1@99999\""},
+    {"deliver = { client = { sendQUIT = \"maybe\"; }; };\n",
+     "1: bad boolean for 'deliver.client.sendQUIT': \"maybe\" (want true/false, Y/N, yes/no)"},
+    {"deliver = { retries = \"1 0 2\"; };\n",
+     "1: bad retries for 'deliver.retries': \"1 0 2\" (want 1..64 factors 1..100000 separated "
+     "by blanks)"},
+    {"hostname = \"bad_host!\";\n", "1: bad host name for 'hostname': \"bad_host!\""},
+    {"spool = \"\";\n", "1: bad path for 'spool': \"\""},
+    {"deliver = { relays = ( { address = \"r\"; senders = [\"a b@c\"]; } ); };\n",
+     "1: bad sender in 'deliver.relays[0].senders': \"a b@c\""},
+    {"deliver = {\n  queuecache = 5;\n  maxrecips = ;\n};\n", "3: syntax error"},
+    {"a = 1;\na = 2;\n", "2: duplicate setting name"},
+    {"spool = \"/x\";\n@include \"/etc/passwd\"\n", "2: @include is not supported"},
+    {"smtpd = {\n max_message_size = 4294977296; };\n",
+     "2: integer out of range for libconfig (write 64-bit integers with an L suffix, e.g. "
+     "1099511627776L)"},
+};
+
+/* A NUL byte anywhere is refused with its line (libconfig itself mishandles it). */
+static void test_nul_byte(void **state)
+{
+    (void)state;
+    static const char text[] = "spool = \"/x\";\nhostname = \"a\0b\";\n";
+    char err[512], want[640];
+    struct conf c;
+    snprintf(conf_tmp, sizeof conf_tmp, "/tmp/sluice-test-conf-XXXXXX");
+    int fd = mkstemp(conf_tmp);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    conf_defaults(&c);
+    int rc = conf_load(conf_tmp, &c, err, sizeof err);
+    unlink(conf_tmp);
+    snprintf(want, sizeof want, "%s:2: NUL byte in file", conf_tmp);
+    if (rc != -1 || strcmp(err, want) != 0)
+        fail_msg("got rc %d \"%s\", want \"%s\"", rc, err, want);
+    conf_free(&c);
+}
+
+/* Each broken file gives exactly "FILE:LINE: message". */
+static void test_errors(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof err_cases / sizeof err_cases[0]; i++) {
+        char err[512], want[640];
+        struct conf c;
+        int rc = load_text(err_cases[i].text, &c, err, sizeof err);
+        snprintf(want, sizeof want, "%s:%s", conf_tmp, err_cases[i].want);
+        if (rc != -1 || strcmp(err, want) != 0)
+            fail_msg("case %zu: got rc %d \"%s\", want \"%s\"", i, rc, err, want);
+        conf_free(&c);
+    }
+}
+
+/* A missing file is "FILE:0: cannot open: ..."; a NULL err buffer is allowed. */
+static void test_missing_file(void **state)
+{
+    (void)state;
+    char err[512];
+    struct conf c;
+    conf_defaults(&c);
+    assert_int_equal(conf_load("/nonexistent/sluice.conf", &c, err, sizeof err), -1);
+    assert_string_equal(err, "/nonexistent/sluice.conf:0: cannot open: No such file or directory");
+    assert_int_equal(conf_load("/nonexistent/sluice.conf", &c, NULL, 0), -1);
+    conf_free(&c);
+}
+
+struct retries_case {
+    const char *in;
+    int rc;
+    size_t n;
+    unsigned last;
+};
+
+static const struct retries_case retries_cases[] = {
+    {"1 1 2 3 5 8 13 21 34", 0, 9, 34},
+    {"12", 0, 1, 12},
+    {"\t 7  9 ", 0, 2, 9},
+    {"100000", 0, 1, 100000},
+    {"100001", -1, 0, 0},
+    {"0", -1, 0, 0},
+    {"", -1, 0, 0},
+    {"   ", -1, 0, 0},
+    {"1,2", -1, 0, 0},
+    {"-1", -1, 0, 0},
+    {"1 2x", -1, 0, 0},
+    {"99999999999999999999", -1, 0, 0},
+    {"1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 "
+     "1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 5",
+     0, 64, 5},
+    {"1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 "
+     "1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1",
+     -1, 0, 0},
+};
+
+/* Each retries string: rc, count and last factor as wanted. */
+static void test_retries_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof retries_cases / sizeof retries_cases[0]; i++) {
+        const struct retries_case *rc = &retries_cases[i];
+        unsigned *arr = NULL;
+        size_t n = 0;
+        int got = conf_retries_parse(rc->in, &arr, &n);
+        if (got != rc->rc)
+            fail_msg("\"%s\": got rc %d, want %d", rc->in, got, rc->rc);
+        if (got == 0 && (n != rc->n || arr[n - 1] != rc->last))
+            fail_msg("\"%s\": got %zu factors ending %u, want %zu ending %u", rc->in, n,
+                     arr[n - 1], rc->n, rc->last);
+        free(arr);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),      cmocka_unit_test(test_shipped_file),
+        cmocka_unit_test(test_full),          cmocka_unit_test(test_client_for),
+        cmocka_unit_test(test_relay_forms),   cmocka_unit_test(test_bool_forms),
+        cmocka_unit_test(test_errors),        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_nul_byte),
+        cmocka_unit_test(test_retries_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1155 @@
+/* test_smtpc: the outbound client against an in-process scripted SMTP server (a libevent
+ * listener on 127.0.0.1:0 in the same event_base). Each case scripts the greeting, the
+ * EHLO/HELO replies and one reply per later command ("" = never answer, "DROP" = close),
+ * and checks what the server received (commands, raw body, grouping per read) and what the
+ * client reported (per-recipient outcomes, txn_done, closed). Event-driven, no sleeps: a
+ * run ends when the client has closed and the server has seen every connection end. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "conf/conf.h"
+#include "core/log.h"
+#include "proto/cidr.h"
+#include "smtpc/smtpc.h"
+
+#define MAXCMD 24
+#define MAXTXN 3
+#define MAXRCPT 5
+#define MAXREADS 64
+
+/* What one scripted server says. */
+struct script {
+    const char *greeting;        /* raw; "" = never greet */
+    const char *ehlo;            /* raw reply to EHLO; NULL = "250 ok" */
+    const char *helo;            /* raw reply to HELO; NULL = "250 ok" */
+    const char *replies[MAXCMD]; /* raw reply to command k after EHLO/HELO; NULL = default */
+    bool split;                  /* send replies one byte per write */
+    bool drop_in_data;           /* close on the first body line */
+    int delay_at;                /* 1-based command whose reply is delayed by delay_ms */
+    int delay_ms;
+};
+
+struct harness;
+
+struct srv {
+    struct harness *h;
+    const struct script *sc;
+    struct evconnlistener *l;
+    uint16_t port;
+    int nconn, nopen;
+    char cmds[8192];    /* every command line received, joined by '|' */
+    char body[1 << 21]; /* raw body bytes received (still dot-stuffed), all transactions */
+    size_t bodylen;
+    char *reads[MAXREADS]; /* input seen at each read (command mode only) */
+    int nreads;
+    int max_cmds_per_read;
+};
+
+struct sconn {
+    struct srv *s;
+    struct bufferevent *bev;
+    struct evbuffer *pending; /* split mode: bytes still to send */
+    struct event *delay;
+    char *delayed;
+    int cmdno;
+    bool in_data;
+};
+
+struct harness {
+    struct event_base *base;
+    struct conf conf;
+    struct srv srv[2];
+    int nsrv;
+    struct smtpc_txn txns[MAXTXN];
+    size_t ntxn, next_i;
+    int out[MAXTXN][MAXRCPT]; /* -1 = not reported */
+    char text[MAXTXN][MAXRCPT][256];
+    int rcpt_calls, txn_done_calls, next_calls;
+    bool closed, timed_out;
+    enum outcome closed_o;
+    char why[1024];
+    struct event *safety;
+};
+
+/* ---------------------------------------------------------------- scripted server */
+
+static void srv_maybe_done(struct harness *h);
+
+/* Appends s to the server's command log. */
+static void srv_log_cmd(struct srv *s, const char *line)
+{
+    size_t n = strlen(s->cmds);
+    snprintf(s->cmds + n, sizeof s->cmds - n, "%s%s", n ? "|" : "", line);
+}
+
+/* Closes one server-side connection. */
+static void sconn_free(struct sconn *sc)
+{
+    struct srv *s = sc->s;
+    bufferevent_free(sc->bev);
+    evbuffer_free(sc->pending);
+    if (sc->delay)
+        event_free(sc->delay);
+    free(sc->delayed);
+    free(sc);
+    s->nopen--;
+    srv_maybe_done(s->h);
+}
+
+/* Sends one byte of the pending split output. */
+static void sconn_pump(struct sconn *sc)
+{
+    struct evbuffer *out = bufferevent_get_output(sc->bev);
+    if (evbuffer_get_length(out) == 0 && evbuffer_get_length(sc->pending) > 0)
+        evbuffer_remove_buffer(sc->pending, out, 1);
+}
+
+/* Sends a raw reply, split byte by byte when the script says so. */
+static void sconn_reply(struct sconn *sc, const char *text)
+{
+    if (!sc->s->sc->split) {
+        bufferevent_write(sc->bev, text, strlen(text));
+        return;
+    }
+    evbuffer_add(sc->pending, text, strlen(text));
+    sconn_pump(sc);
+}
+
+/* Delay timer: the postponed reply goes out. */
+static void sconn_on_delay(evutil_socket_t fd, short what, void *arg)
+{
+    struct sconn *sc = arg;
+    (void)fd;
+    (void)what;
+    sconn_reply(sc, sc->delayed);
+}
+
+/* The default reply to a command line. */
+static const char *srv_default_reply(const char *line)
+{
+    if (!strncasecmp(line, "MAIL", 4) || !strncasecmp(line, "RCPT", 4) ||
+        !strncasecmp(line, "RSET", 4))
+        return "250 2.0.0 ok\r\n";
+    if (!strncasecmp(line, "DATA", 4))
+        return "354 go ahead\r\n";
+    if (!strcmp(line, "."))
+        return "250 2.0.0 queued as X\r\n";
+    if (!strncasecmp(line, "QUIT", 4))
+        return "221 2.0.0 bye\r\n";
+    return "500 5.5.1 what\r\n";
+}
+
+/* Handles one command line; returns false when the connection was closed. */
+static bool sconn_command(struct sconn *sc, const char *line)
+{
+    const struct script *sp = sc->s->sc;
+    const char *rep;
+    srv_log_cmd(sc->s, line);
+    if (!strncasecmp(line, "EHLO", 4)) {
+        rep = sp->ehlo ? sp->ehlo : "250 ok\r\n";
+    } else if (!strncasecmp(line, "HELO", 4)) {
+        rep = sp->helo ? sp->helo : "250 ok\r\n";
+    } else {
+        sc->cmdno++;
+        rep = sc->cmdno <= MAXCMD && sp->replies[sc->cmdno - 1] ? sp->replies[sc->cmdno - 1]
+                                                                : srv_default_reply(line);
+        if (!strncasecmp(line, "DATA", 4) && rep[0] == '3')
+            sc->in_data = true;
+    }
+    if (!strcmp(rep, "DROP")) {
+        sconn_free(sc);
+        return false;
+    }
+    if (sp->delay_at && sc->cmdno == sp->delay_at && !sc->in_data) {
+        struct timeval tv = {sp->delay_ms / 1000, (sp->delay_ms % 1000) * 1000};
+        sc->delayed = strdup(rep);
+        sc->delay = evtimer_new(sc->s->h->base, sconn_on_delay, sc);
+        evtimer_add(sc->delay, &tv);
+        return true;
+    }
+    sconn_reply(sc, rep);
+    return true;
+}
+
+/* Handles one body line; returns false when the connection was closed. */
+static bool sconn_body_line(struct sconn *sc, const char *line, size_t n)
+{
+    struct srv *s = sc->s;
+    if (n == 1 && line[0] == '.') {
+        sc->in_data = false;
+        return sconn_command(sc, line);
+    }
+    if (s->sc->drop_in_data) {
+        sconn_free(sc);
+        return false;
+    }
+    if (s->bodylen + n + 2 < sizeof s->body) {
+        memcpy(s->body + s->bodylen, line, n);
+        memcpy(s->body + s->bodylen + n, "\r\n", 2);
+        s->bodylen += n + 2;
+    }
+    return true;
+}
+
+/* Server input: record the read, then handle every complete line. */
+static void sconn_on_read(struct bufferevent *bev, void *arg)
+{
+    struct sconn *sc = arg;
+    struct srv *s = sc->s;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    if (!sc->in_data && s->nreads < MAXREADS) {
+        size_t len = evbuffer_get_length(in);
+        s->reads[s->nreads] = calloc(1, len + 1);
+        evbuffer_copyout(in, s->reads[s->nreads++], len);
+    }
+    int ncmd = 0;
+    char *line;
+    size_t n;
+    while ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF)) != NULL) {
+        bool was_data = sc->in_data, alive;
+        if (!was_data)
+            ncmd++;
+        alive = was_data ? sconn_body_line(sc, line, n) : sconn_command(sc, line);
+        free(line);
+        if (!alive)
+            break;
+    }
+    if (ncmd > s->max_cmds_per_read)
+        s->max_cmds_per_read = ncmd;
+}
+
+/* Split mode: the previous byte is out, send the next. */
+static void sconn_on_write(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    sconn_pump(arg);
+}
+
+/* Client closed (or error): drop our side. */
+static void sconn_on_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+        sconn_free(arg);
+}
+
+/* New connection: greet per script. */
+static void srv_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                          int salen, void *arg)
+{
+    struct srv *s = arg;
+    (void)l;
+    (void)sa;
+    (void)salen;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct sconn *sc = calloc(1, sizeof *sc);
+    sc->s = s;
+    sc->bev = bufferevent_socket_new(s->h->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    sc->pending = evbuffer_new();
+    bufferevent_setcb(sc->bev, sconn_on_read, sconn_on_write, sconn_on_event, sc);
+    bufferevent_enable(sc->bev, EV_READ | EV_WRITE);
+    s->nconn++;
+    s->nopen++;
+    if (s->sc->greeting[0])
+        sconn_reply(sc, s->sc->greeting);
+}
+
+/* Starts server i with script sp on an ephemeral loopback port. */
+static void srv_start(struct harness *h, int i, const struct script *sp)
+{
+    struct srv *s = &h->srv[i];
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    s->h = h;
+    s->sc = sp;
+    s->l = evconnlistener_new_bind(h->base, srv_on_accept, s,
+                                   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 16,
+                                   (struct sockaddr *)&sin, sizeof sin);
+    assert_non_null(s->l);
+    socklen_t sl = sizeof sin;
+    getsockname(evconnlistener_get_fd(s->l), (struct sockaddr *)&sin, &sl);
+    s->port = ntohs(sin.sin_port);
+    if (i + 1 > h->nsrv)
+        h->nsrv = i + 1;
+}
+
+/* ---------------------------------------------------------------- client side */
+
+/* The run is over once the client closed and no server connection is left. */
+static void srv_maybe_done(struct harness *h)
+{
+    if (!h->closed)
+        return;
+    for (int i = 0; i < h->nsrv; i++)
+        if (h->srv[i].nopen > 0)
+            return;
+    event_base_loopexit(h->base, NULL);
+}
+
+static struct smtpc_txn *h_next(void *arg, struct smtpc *c)
+{
+    struct harness *h = arg;
+    (void)c;
+    h->next_calls++;
+    return h->next_i < h->ntxn ? &h->txns[h->next_i++] : NULL;
+}
+
+static void h_rcpt_done(void *arg, struct smtpc_txn *t, size_t i, enum outcome o, const char *reply,
+                        const char *relay)
+{
+    struct harness *h = arg;
+    size_t ti = (size_t)(t - h->txns);
+    assert_true(ti < h->ntxn && i < t->nrcpt);
+    assert_int_equal(h->out[ti][i], -1); /* exactly once */
+    assert_non_null(strstr(relay, "[127.0.0.1]:"));
+    h->out[ti][i] = (int)o;
+    snprintf(h->text[ti][i], sizeof h->text[ti][i], "%s", reply);
+    h->rcpt_calls++;
+}
+
+static void h_txn_done(void *arg, struct smtpc_txn *t)
+{
+    struct harness *h = arg;
+    size_t ti = (size_t)(t - h->txns);
+    for (size_t i = 0; i < t->nrcpt; i++)
+        assert_int_not_equal(h->out[ti][i], -1); /* every recipient before txn_done */
+    h->txn_done_calls++;
+}
+
+static void h_closed(void *arg, struct smtpc *c, enum outcome o, const char *why)
+{
+    struct harness *h = arg;
+    (void)c;
+    assert_false(h->closed);
+    h->closed = true;
+    h->closed_o = o;
+    snprintf(h->why, sizeof h->why, "%s", why);
+    srv_maybe_done(h);
+}
+
+static const struct smtpc_ops h_ops = {h_next, h_rcpt_done, h_txn_done, h_closed};
+
+/* Safety net: a run that does not end in 5 s fails. */
+static void h_on_safety(evutil_socket_t fd, short what, void *arg)
+{
+    struct harness *h = arg;
+    (void)fd;
+    (void)what;
+    h->timed_out = true;
+    event_base_loopexit(h->base, NULL);
+}
+
+/* Fresh harness with the seed's client defaults (timeout 5 s for tests). */
+static struct harness *h_new(void)
+{
+    struct harness *h = calloc(1, sizeof *h);
+    h->base = event_base_new();
+    h->conf.hostname = "host.example";
+    h->conf.deliver.client = (struct client_conf){.announcehost = "client.example",
+                                                  .maxpipeline = 25,
+                                                  .timeout = 5000,
+                                                  .mindatarate = 1000000,
+                                                  .sendQUIT = true,
+                                                  .waitQUIT = true};
+    memset(h->out, -1, sizeof h->out);
+    return h;
+}
+
+/* Adds a transaction; body is copied into a fresh evbuffer. */
+static void h_txn(struct harness *h, const char *sender, const char **rcpts, size_t nrcpt,
+                  const char *body, size_t bodylen)
+{
+    struct smtpc_txn *t = &h->txns[h->ntxn++];
+    t->msgid = h->ntxn;
+    t->sender = sender;
+    t->rcpts = rcpts;
+    t->nrcpt = nrcpt;
+    t->body = evbuffer_new();
+    evbuffer_add(t->body, body, bodylen);
+    t->size = bodylen;
+}
+
+/* Peer for server i, or a refused port when i < 0 (bound, not listening: fd in *hold). */
+static struct smtpc_peer h_peer(struct harness *h, int i, int *hold)
+{
+    struct smtpc_peer p = {.name = "mx.example"};
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (i >= 0) {
+        sin.sin_port = htons(h->srv[i].port);
+    } else {
+        *hold = socket(AF_INET, SOCK_STREAM, 0);
+        assert_int_equal(bind(*hold, (struct sockaddr *)&sin, sizeof sin), 0);
+        socklen_t sl = sizeof sin;
+        getsockname(*hold, (struct sockaddr *)&sin, &sl);
+    }
+    memcpy(&p.sa, &sin, sizeof sin);
+    p.salen = sizeof sin;
+    return p;
+}
+
+/* Runs the client over peers until everything has ended. */
+static void h_run(struct harness *h, const struct smtpc_peer *peers, size_t npeers)
+{
+    struct timeval five = {5, 0};
+    h->safety = evtimer_new(h->base, h_on_safety, h);
+    evtimer_add(h->safety, &five);
+    smtpc_start(h->base, &h->conf, peers, npeers, &h_ops, h);
+    assert_false(h->closed); /* never synchronous */
+    event_base_dispatch(h->base);
+    assert_false(h->timed_out);
+    assert_true(h->closed);
+}
+
+static void h_free(struct harness *h)
+{
+    for (int i = 0; i < h->nsrv; i++) {
+        evconnlistener_free(h->srv[i].l);
+        for (int k = 0; k < h->srv[i].nreads; k++)
+            free(h->srv[i].reads[k]);
+    }
+    for (size_t i = 0; i < h->ntxn; i++)
+        evbuffer_free(h->txns[i].body);
+    event_free(h->safety);
+    event_base_free(h->base);
+    free(h);
+}
+
+/* ---------------------------------------------------------------- table-driven cases */
+
+#define OK OUTCOME_OK
+#define TF OUTCOME_TEMPFAIL
+#define PF OUTCOME_PERMFAIL
+#define EHLO_PIPE "250-mx.example\r\n250-PIPELINING\r\n250-SIZE 100000\r\n250 8BITMIME\r\n"
+
+static const char *R1[] = {"a@x.example"};
+static const char *R3[] = {"a@x.example", "b@x.example", "c@x.example"};
+static const char *R2[] = {"a@x.example", "b@x.example"};
+
+struct tcase {
+    const char *name;
+    struct script srv;
+    bool refused_first; /* peer list = refused port, then the server */
+    void (*tweak)(struct client_conf *cc);
+    size_t ntxn;
+    const char **rcpts[MAXTXN];
+    size_t nrcpt[MAXTXN];
+    const char *body[MAXTXN];
+    int want[MAXTXN][MAXRCPT];
+    const char *want_text[MAXTXN][MAXRCPT]; /* substring of the reported reply, or NULL */
+    enum outcome want_closed;
+    const char *want_why; /* substring, or NULL */
+    const char *want_cmds;
+    const char *want_body; /* raw body the server saw, or NULL */
+    int want_conns;
+};
+
+static void tw_pipe1(struct client_conf *cc)
+{
+    cc->maxpipeline = 1;
+}
+static void tw_sayhelo(struct client_conf *cc)
+{
+    cc->sayHELO = true;
+}
+static void tw_fallback(struct client_conf *cc)
+{
+    cc->fallbackHELO = true;
+}
+static void tw_noquit(struct client_conf *cc)
+{
+    cc->sendQUIT = false;
+}
+static void tw_short(struct client_conf *cc)
+{
+    cc->timeout = 200;
+}
+static void tw_slowdata(struct client_conf *cc)
+{
+    cc->timeout = 200;
+    cc->mindatarate = 8000; /* 2000 bytes -> 2 s for the final reply */
+}
+
+static const struct tcase cases[] = {
+    {.name = "plain delivery, dot-stuffed, no pipelining",
+     .srv = {.greeting = "220 mx ESMTP\r\n", .ehlo = "250-mx\r\n250 HELP\r\n"},
+     .ntxn = 1,
+     .rcpts = {R2},
+     .nrcpt = {2},
+     .body = {".lead\r\nSubject: x\r\n\r\n.hidden\r\nmid\r\n..two\r\n.\r\nend"},
+     .want = {{OK, OK}},
+     .want_text = {{"250 2.0.0 queued", "250 2.0.0 queued"}},
+     .want_closed = OK,
+     .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example>|RCPT TO:<a@x.example>|"
+                  "RCPT TO:<b@x.example>|DATA|.|QUIT",
+     .want_body = "..lead\r\nSubject: x\r\n\r\n..hidden\r\nmid\r\n...two\r\n..\r\nend\r\n",
+     .want_conns = 1},
+    {.name = "pipelined, SIZE and 8BITMIME",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = EHLO_PIPE},
+     .ntxn = 1,
+     .rcpts = {R1},
+     .nrcpt = {1},
+     .body = {"caf\xc3\xa9\r\n"},
+     .want = {{OK}},
+     .want_closed = OK,
+     .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example> SIZE=7 BODY=8BITMIME|"
+                  "RCPT TO:<a@x.example>|DATA|.|QUIT",
+     .want_body = "caf\xc3\xa9\r\n",
+     .want_conns = 1},
+    {.name = "PIPELINING announced, maxpipeline 1: lock-step, no DATA without a recipient",
+     .srv = {.greeting = "220 mx\r\n",
+             .ehlo = EHLO_PIPE,
+             .replies = {NULL, "550 5.1.1 no\r\n", "550 5.1.1 no\r\n"}},
+     .tweak = tw_pipe1,
+     .ntxn = 1,
+     .rcpts = {R2},
+     .nrcpt = {2},
+     .body = {"x\r\n"},
+     .want = {{PF, PF}},
+     .want_closed = OK,
+     .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example> SIZE=3|RCPT TO:<a@x.example>|"
+                  "RCPT TO:<b@x.example>|QUIT",
+     .want_body = "",
+     .want_conns = 1},
+    {.name = "mixed RCPT outcomes 250/450/550",
+     .srv = {.greeting = "220 mx\r\n",
+             .ehlo = EHLO_PIPE,
+             .replies = {NULL, "250 ok\r\n", "450 4.2.1 busy\r\n", "550 5.1.1 unknown\r\n"}},
+     .ntxn = 1,
+     .rcpts = {R3},
+     .nrcpt = {3},
+     .body = {"x\r\n"},
+     .want = {{OK, TF, PF}},
+     .want_text = {{"250 2.0.0 queued", "450 4.2.1 busy", "550 5.1.1 unknown"}},
+     .want_closed = OK,
+     .want_body = "x\r\n",
+     .want_conns = 1},
+    {.name = "no RCPT accepted, not pipelined: no DATA, no body",
+     .srv = {.greeting = "220 mx\r\n",
+             .replies = {NULL, "550 5.1.1 no\r\n", "450 4.1.1 later\r\n"}},
+     .ntxn = 1,
+     .rcpts = {R2},
+     .nrcpt = {2},
+     .body = {"x\r\n"},
+     .want = {{PF, TF}},
+     .want_closed = OK,
+     .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example>|RCPT TO:<a@x.example>|"
+                  "RCPT TO:<b@x.example>|QUIT",
+     .want_body = "",
+     .want_conns = 1},
+    {.name = "no RCPT accepted, pipelined DATA refused",
+     .srv = {.greeting = "220 mx\r\n",
+             .ehlo = EHLO_PIPE,
+             .replies = {NULL, "550 5.1.1 no\r\n", "554 5.5.1 no valid recipients\r\n"}},
+     .ntxn = 1,
+     .rcpts = {R1},
+     .nrcpt = {1},
+     .body = {"x\r\n"},
+     .want = {{PF}},
+     .want_text = {{"550 5.1.1 no"}},
+     .want_closed = OK,
+     .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example> SIZE=3|RCPT TO:<a@x.example>|"
+                  "DATA|QUIT",
+     .want_body = "",
+     .want_conns = 1},
+    {.name = "no RCPT accepted, pipelined DATA 354 anyway: just the dot",
+     .srv = {.greeting = "220 mx\r\n",
+             .ehlo = EHLO_PIPE,
+             .replies = {NULL, "550 5.1.1 no\r\n", "354 go\r\n", "554 no message\r\n"}},
+     .ntxn = 1,
+     .rcpts = {R1},
+     .nrcpt = {1},
+     .body = {"x\r\n"},
+     .want = {{PF}},
+     .want_text = {{"550 5.1.1 no"}},
+     .want_closed = OK,
+     .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example> SIZE=3|RCPT TO:<a@x.example>|"
+                  "DATA|.|QUIT",
+     .want_body = "",
+     .want_conns = 1},
+    {.name = "two transactions, no RSET after a clean end",
+     .srv = {.greeting = "220 mx\r\n"},
+     .ntxn = 2,
+     .rcpts = {R1, R2},
+     .nrcpt = {1, 2},
+     .body = {"one\r\n", "two\r\n"},
+     .want = {{OK}, {OK, OK}},
+     .want_closed = OK,
+     .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example>|RCPT TO:<a@x.example>|DATA|.|"
+                  "MAIL FROM:<s@y.example>|RCPT TO:<a@x.example>|RCPT TO:<b@x.example>|DATA|.|"
+                  "QUIT",
+     .want_body = "one\r\ntwo\r\n",
+     .want_conns = 1},
+    {.name = "RSET after a transaction without accepted recipients",
+     .srv = {.greeting = "220 mx\r\n", .replies = {NULL, "550 5.1.1 no\r\n"}},
+     .ntxn = 2,
+     .rcpts = {R1, R1},
+     .nrcpt = {1, 1},
+     .body = {"one\r\n", "two\r\n"},
+     .want = {{PF}, {OK}},
+     .want_closed = OK,
+     .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example>|RCPT TO:<a@x.example>|RSET|"
+                  "MAIL FROM:<s@y.example>|RCPT TO:<a@x.example>|DATA|.|QUIT",
+     .want_body = "two\r\n",
+     .want_conns = 1},
+    {.name = "MAIL rejected (pipelined): every recipient gets its outcome",
+     .srv = {.greeting = "220 mx\r\n",
+             .ehlo = EHLO_PIPE,
+             .replies = {"451 4.3.0 try later\r\n", "503 need MAIL\r\n", "503 need MAIL\r\n",
+                         "503 need MAIL\r\n"}},
+     .ntxn = 1,
+     .rcpts = {R2},
+     .nrcpt = {2},
+     .body = {"x\r\n"},
+     .want = {{TF, TF}},
+     .want_text = {{"451 4.3.0 try later", "451 4.3.0 try later"}},
+     .want_closed = OK,
+     .want_body = "",
+     .want_conns = 1},
+    {.name = "first peer refuses the connection, second delivers",
+     .srv = {.greeting = "220 mx\r\n"},
+     .refused_first = true,
+     .ntxn = 1,
+     .rcpts = {R1},
+     .nrcpt = {1},
+     .body = {"x\r\n"},
+     .want = {{OK}},
+     .want_closed = OK,
+     .want_conns = 1},
+    {.name = "5xx after the body is PERMFAIL, 4xx RCPT kept",
+     .srv = {.greeting = "220 mx\r\n",
+             .replies = {NULL, "250 ok\r\n", "451 4.1.0 later\r\n", NULL, "554 5.7.1 spam\r\n"}},
+     .ntxn = 1,
+     .rcpts = {R2},
+     .nrcpt = {2},
+     .body = {"x\r\n"},
+     .want = {{PF, TF}},
+     .want_text = {{"554 5.7.1 spam", "451 4.1.0 later"}},
+     .want_closed = OK,
+     .want_conns = 1},
+    {.name = "4xx after the body is TEMPFAIL",
+     .srv = {.greeting = "220 mx\r\n",
+             .ehlo = EHLO_PIPE,
+             .replies = {NULL, NULL, NULL, "452 4.3.1 full\r\n"}},
+     .ntxn = 1,
+     .rcpts = {R1},
+     .nrcpt = {1},
+     .body = {"x\r\n"},
+     .want = {{TF}},
+     .want_text = {{"452 4.3.1 full"}},
+     .want_closed = OK,
+     .want_conns = 1},
+    {.name = "DATA refused after accepted RCPT",
+     .srv = {.greeting = "220 mx\r\n", .replies = {NULL, NULL, "554 5.3.0 no data\r\n"}},
+     .ntxn = 1,
+     .rcpts = {R1},
+     .nrcpt = {1},
+     .body = {"x\r\n"},
+     .want = {{PF}},
+     .want_text = {{"554 5.3.0 no data"}},
+     .want_closed = OK,
+     .want_body = "",
+     .want_conns = 1},
+    {.name = "connection dropped mid-DATA: TEMPFAIL",
+     .srv = {.greeting = "220 mx\r\n", .drop_in_data = true},
+     .ntxn = 1,
+     .rcpts = {R2},
+     .nrcpt = {2},
+     .body = {"line one\r\nline two\r\n"},
+     .want = {{TF, TF}},
+     .want_text = {{"lost connection", "lost connection"}},
+     .want_closed = OK,
+     .want_why = "lost connection",
+     .want_conns = 1},
+    {.name = "connection dropped at RCPT",
+     .srv = {.greeting = "220 mx\r\n", .replies = {NULL, "DROP"}},
+     .ntxn = 1,
+     .rcpts = {R1},
+     .nrcpt = {1},
+     .body = {"x\r\n"},
+     .want = {{TF}},
+     .want_text = {{"RCPT TO"}},
+     .want_closed = OK,
+     .want_conns = 1},
+    {.name = "421 at RCPT: TEMPFAIL, close without QUIT",
+     .srv = {.greeting = "220 mx\r\n", .replies = {NULL, "421 4.3.2 shutting down\r\n"}},
+     .ntxn = 1,
+     .rcpts = {R2},
+     .nrcpt = {2},
+     .body = {"x\r\n"},
+     .want = {{TF, TF}},
+     .want_text = {{"421 4.3.2", "421 4.3.2"}},
+     .want_closed = OK,
+     .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example>|RCPT TO:<a@x.example>",
+     .want_conns = 1},
+    {.name = "invalid reply: TEMPFAIL",
+     .srv = {.greeting = "220 mx\r\n", .replies = {"hello there\r\n"}},
+     .ntxn = 1,
+     .rcpts = {R1},
+     .nrcpt = {1},
+     .body = {"x\r\n"},
+     .want = {{TF}},
+     .want_text = {{"invalid reply"}},
+     .want_closed = OK,
+     .want_conns = 1},
+    {.name = "replies split byte by byte",
+     .srv = {.greeting = "220-mx\r\n220 ESMTP\r\n", .ehlo = EHLO_PIPE, .split = true},
+     .ntxn = 2,
+     .rcpts = {R3, R1},
+     .nrcpt = {3, 1},
+     .body = {"a\r\n", ".b\r\n"},
+     .want = {{OK, OK, OK}, {OK}},
+     .want_closed = OK,
+     .want_body = "a\r\n..b\r\n",
+     .want_conns = 1},
+    {.name = "timeout waiting for RCPT reply: TEMPFAIL",
+     .srv = {.greeting = "220 mx\r\n", .replies = {NULL, ""}},
+     .tweak = tw_short,
+     .ntxn = 1,
+     .rcpts = {R1},
+     .nrcpt = {1},
+     .body = {"x\r\n"},
+     .want = {{TF}},
+     .want_text = {{"timeout waiting for reply to RCPT TO"}},
+     .want_closed = OK,
+     .want_why = "timeout",
+     .want_conns = 1},
+    {.name = "final reply within the mindatarate extension",
+     .srv = {.greeting = "220 mx\r\n", .delay_at = 4, .delay_ms = 600},
+     .tweak = tw_slowdata,
+     .ntxn = 1,
+     .rcpts = {R1},
+     .nrcpt = {1},
+     .body = {NULL},
+     .want = {{OK}},
+     .want_closed = OK,
+     .want_conns = 1},
+    {.name = "sayHELO",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = "500 no EHLO here\r\n"},
+     .tweak = tw_sayhelo,
+     .ntxn = 1,
+     .rcpts = {R1},
+     .nrcpt = {1},
+     .body = {"x\r\n"},
+     .want = {{OK}},
+     .want_closed = OK,
+     .want_cmds = "HELO client.example|MAIL FROM:<s@y.example>|RCPT TO:<a@x.example>|DATA|.|"
+                  "QUIT",
+     .want_conns = 1},
+    {.name = "fallbackHELO after 500 to EHLO",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = "500 5.5.1 unknown\r\n"},
+     .tweak = tw_fallback,
+     .ntxn = 1,
+     .rcpts = {R1},
+     .nrcpt = {1},
+     .body = {"x\r\n"},
+     .want = {{OK}},
+     .want_closed = OK,
+     .want_cmds = "EHLO client.example|HELO client.example|MAIL FROM:<s@y.example>|"
+                  "RCPT TO:<a@x.example>|DATA|.|QUIT",
+     .want_conns = 1},
+    {.name = "EHLO 5xx without fallbackHELO: PERMFAIL close",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = "554 5.7.1 go away\r\n"},
+     .ntxn = 1,
+     .rcpts = {R1},
+     .nrcpt = {1},
+     .body = {"x\r\n"},
+     .want = {{-1}},
+     .want_closed = PF,
+     .want_why = "554 5.7.1 go away",
+     .want_cmds = "EHLO client.example",
+     .want_conns = 1},
+    {.name = "SIZE too big: PERMFAIL without MAIL",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = "250-mx\r\n250 SIZE 4\r\n"},
+     .ntxn = 1,
+     .rcpts = {R2},
+     .nrcpt = {2},
+     .body = {"12345\r\n"},
+     .want = {{PF, PF}},
+     .want_text = {{"552 5.3.4 message size exceeds remote limit", "552 5.3.4"}},
+     .want_closed = OK,
+     .want_cmds = "EHLO client.example|QUIT",
+     .want_conns = 1},
+    {.name = "sendQUIT off: just close",
+     .srv = {.greeting = "220 mx\r\n"},
+     .tweak = tw_noquit,
+     .ntxn = 1,
+     .rcpts = {R1},
+     .nrcpt = {1},
+     .body = {"x\r\n"},
+     .want = {{OK}},
+     .want_closed = OK,
+     .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example>|RCPT TO:<a@x.example>|DATA|.",
+     .want_conns = 1},
+    {.name = "bad recipient address rejected locally",
+     .srv = {.greeting = "220 mx\r\n"},
+     .ntxn = 1,
+     .rcpts = {(const char *[]){"a@x.example", "b@x\r\nRSET"}},
+     .nrcpt = {2},
+     .body = {"x\r\n"},
+     .want = {{OK, PF}},
+     .want_text = {{NULL, "501 5.1.3"}},
+     .want_closed = OK,
+     .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example>|RCPT TO:<a@x.example>|DATA|.|"
+                  "QUIT",
+     .want_conns = 1},
+};
+
+/* Runs one table case. */
+static void run_case(const struct tcase *tc)
+{
+    struct harness *h = h_new();
+    if (tc->tweak)
+        tc->tweak(&h->conf.deliver.client);
+    srv_start(h, 0, &tc->srv);
+    char big[2001];
+    for (size_t i = 0; i < tc->ntxn; i++) {
+        const char *b = tc->body[i];
+        if (!b) { /* 2000 bytes */
+            memset(big, 'z', sizeof big - 1);
+            memcpy(big + sizeof big - 3, "\r\n", 2);
+            big[sizeof big - 1] = 0;
+            b = big;
+        }
+        h_txn(h, "s@y.example", tc->rcpts[i], tc->nrcpt[i], b, strlen(b));
+    }
+    int hold = -1;
+    struct smtpc_peer peers[2];
+    size_t np = 0;
+    if (tc->refused_first)
+        peers[np++] = h_peer(h, -1, &hold);
+    peers[np++] = h_peer(h, 0, NULL);
+    h_run(h, peers, np);
+    if (hold >= 0)
+        close(hold);
+    if (tc->want_cmds && strcmp(h->srv[0].cmds, tc->want_cmds))
+        fail_msg("%s: commands got \"%s\", want \"%s\"", tc->name, h->srv[0].cmds, tc->want_cmds);
+    if (tc->want_body && (h->srv[0].bodylen != strlen(tc->want_body) ||
+                          memcmp(h->srv[0].body, tc->want_body, h->srv[0].bodylen)))
+        fail_msg("%s: body got \"%.*s\", want \"%s\"", tc->name, (int)h->srv[0].bodylen,
+                 h->srv[0].body, tc->want_body);
+    size_t calls = 0;
+    for (size_t t = 0; t < tc->ntxn; t++)
+        for (size_t i = 0; i < tc->nrcpt[t]; i++) {
+            if (tc->want[t][i] != -1)
+                calls++;
+            if (h->out[t][i] != tc->want[t][i])
+                fail_msg("%s: txn %zu rcpt %zu got outcome %d (%s), want %d", tc->name, t, i,
+                         h->out[t][i], h->text[t][i], tc->want[t][i]);
+            if (tc->want_text[t][i] && !strstr(h->text[t][i], tc->want_text[t][i]))
+                fail_msg("%s: txn %zu rcpt %zu got \"%s\", want \"%s\"", tc->name, t, i,
+                         h->text[t][i], tc->want_text[t][i]);
+        }
+    if ((size_t)h->rcpt_calls != calls)
+        fail_msg("%s: got %d rcpt_done, want %zu", tc->name, h->rcpt_calls, calls);
+    if (h->closed_o != tc->want_closed || (tc->want_why && !strstr(h->why, tc->want_why)))
+        fail_msg("%s: closed got %d \"%s\", want %d \"%s\"", tc->name, h->closed_o, h->why,
+                 tc->want_closed, tc->want_why ? tc->want_why : "");
+    if (h->srv[0].nconn != tc->want_conns)
+        fail_msg("%s: got %d connections, want %d", tc->name, h->srv[0].nconn, tc->want_conns);
+    assert_int_equal(h->txn_done_calls, calls ? (int)tc->ntxn : 0);
+    h_free(h);
+}
+
+static void test_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        run_case(&cases[i]);
+}
+
+/* ---------------------------------------------------------------- special cases */
+
+/* With PIPELINING and maxpipeline 25, MAIL + RCPTs + DATA arrive in one read. */
+static void test_pipelining_one_group(void **state)
+{
+    (void)state;
+    static const struct script sp = {.greeting = "220 mx\r\n", .ehlo = EHLO_PIPE};
+    struct harness *h = h_new();
+    srv_start(h, 0, &sp);
+    h_txn(h, "s@y.example", R3, 3, "x\r\n", 3);
+    struct smtpc_peer p = h_peer(h, 0, NULL);
+    h_run(h, &p, 1);
+    const char *want = "MAIL FROM:<s@y.example> SIZE=3\r\nRCPT TO:<a@x.example>\r\n"
+                       "RCPT TO:<b@x.example>\r\nRCPT TO:<c@x.example>\r\nDATA\r\n";
+    bool found = false;
+    for (int i = 0; i < h->srv[0].nreads; i++)
+        found |= !strcmp(h->srv[0].reads[i], want);
+    if (!found)
+        fail_msg("no read held the whole group; got max %d commands per read",
+                 h->srv[0].max_cmds_per_read);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(h->out[0][i], OK);
+    h_free(h);
+}
+
+/* maxpipeline 1 (or 2) bounds the commands outstanding, even with PIPELINING. */
+static void test_pipelining_window(void **state)
+{
+    (void)state;
+    static const struct script sp = {.greeting = "220 mx\r\n", .ehlo = EHLO_PIPE};
+    static const unsigned windows[] = {1, 2};
+    static const char *r5[] = {"1@x", "2@x", "3@x", "4@x", "5@x"};
+    for (size_t w = 0; w < 2; w++) {
+        struct harness *h = h_new();
+        h->conf.deliver.client.maxpipeline = windows[w];
+        srv_start(h, 0, &sp);
+        h_txn(h, "s@y.example", r5, 5, "x\r\n", 3);
+        h_txn(h, "s@y.example", r5, 2, "y\r\n", 3);
+        struct smtpc_peer p = h_peer(h, 0, NULL);
+        h_run(h, &p, 1);
+        if (h->srv[0].max_cmds_per_read > (int)windows[w])
+            fail_msg("maxpipeline %u: got %d commands in one read, want <= %u", windows[w],
+                     h->srv[0].max_cmds_per_read, windows[w]);
+        assert_int_equal(h->rcpt_calls, 7);
+        for (int i = 0; i < 5; i++)
+            assert_int_equal(h->out[0][i], OK);
+        assert_int_equal(h->txn_done_calls, 2);
+        h_free(h);
+    }
+}
+
+/* Greeting 421 from the first peer: the second (same server, next connection) is used. */
+static void test_greeting_421_next_peer(void **state)
+{
+    (void)state;
+    static const struct script bad = {.greeting = "421 4.3.2 busy\r\n"};
+    static const struct script good = {.greeting = "220 mx\r\n"};
+    struct harness *h = h_new();
+    srv_start(h, 0, &bad);
+    srv_start(h, 1, &good);
+    h_txn(h, "s@y.example", R1, 1, "x\r\n", 3);
+    struct smtpc_peer p[2] = {h_peer(h, 0, NULL), h_peer(h, 1, NULL)};
+    h_run(h, p, 2);
+    assert_int_equal(h->srv[0].nconn, 1);
+    assert_string_equal(h->srv[0].cmds, "");
+    assert_int_equal(h->srv[1].nconn, 1);
+    assert_int_equal(h->out[0][0], OK);
+    assert_int_equal(h->closed_o, OK);
+    h_free(h);
+}
+
+/* Every peer fails: closed TEMPFAIL with the connect error, or PERMFAIL for a last 5xx. */
+static void test_all_peers_fail(void **state)
+{
+    (void)state;
+    struct harness *h = h_new();
+    int hold1 = -1, hold2 = -1;
+    h_txn(h, "s@y.example", R1, 1, "x\r\n", 3);
+    struct smtpc_peer p[2] = {h_peer(h, -1, &hold1), h_peer(h, -1, &hold2)};
+    h_run(h, p, 2);
+    assert_int_equal(h->closed_o, TF);
+    if (!strstr(h->why, "connect to mx.example[127.0.0.1]:") ||
+        !strstr(h->why, ": Connection refused"))
+        fail_msg("got why \"%s\", want \"connect to mx.example[127.0.0.1]:N: Connection "
+                 "refused\"",
+                 h->why);
+    assert_int_equal(h->next_calls, 0);
+    assert_int_equal(h->txn_done_calls, 0);
+    h_free(h);
+    close(hold1);
+    close(hold2);
+
+    static const struct script rej = {.greeting = "554 5.7.1 no service\r\n"};
+    h = h_new();
+    srv_start(h, 0, &rej);
+    int hold = -1;
+    struct smtpc_peer q[2] = {h_peer(h, -1, &hold), h_peer(h, 0, NULL)};
+    h_run(h, q, 2);
+    assert_int_equal(h->closed_o, PF);
+    assert_string_equal(h->why, "554 5.7.1 no service");
+    h_free(h);
+    close(hold);
+}
+
+/* A server that never greets: timeout with one peer -> closed TEMPFAIL. */
+static void test_greeting_timeout(void **state)
+{
+    (void)state;
+    static const struct script mute = {.greeting = ""};
+    struct harness *h = h_new();
+    h->conf.deliver.client.timeout = 200;
+    srv_start(h, 0, &mute);
+    struct smtpc_peer p = h_peer(h, 0, NULL);
+    h_run(h, &p, 1);
+    assert_int_equal(h->closed_o, TF);
+    assert_non_null(strstr(h->why, "timeout waiting for greeting"));
+    h_free(h);
+}
+
+/* waitQUIT off: the QUIT is written and the connection closed without waiting (the
+ * server never answers QUIT and the timeout is far beyond the 5 s safety net). */
+static void test_waitquit_off(void **state)
+{
+    (void)state;
+    static const struct script sp = {.greeting = "220 mx\r\n",
+                                     .replies = {NULL, NULL, NULL, NULL, ""}};
+    struct harness *h = h_new();
+    h->conf.deliver.client.waitQUIT = false;
+    h->conf.deliver.client.timeout = 60000;
+    srv_start(h, 0, &sp);
+    h_txn(h, "s@y.example", R1, 1, "x\r\n", 3);
+    struct smtpc_peer p = h_peer(h, 0, NULL);
+    h_run(h, &p, 1);
+    assert_string_equal(h->srv[0].cmds, "EHLO client.example|MAIL FROM:<s@y.example>|"
+                                        "RCPT TO:<a@x.example>|DATA|.|QUIT");
+    assert_int_equal(h->closed_o, OK);
+    h_free(h);
+}
+
+/* A remotenet matching the peer overrides announcehost. */
+static void test_remotenet(void **state)
+{
+    (void)state;
+    static const struct script sp = {.greeting = "220 mx\r\n"};
+    struct harness *h = h_new();
+    struct cidr net;
+    assert_int_equal(cidr_parse("127.0.0.0/8", 11, &net), 0);
+    struct remotenet rn = {.nets = &net, .nnets = 1, .client = h->conf.deliver.client};
+    rn.client.announcehost = "inside.example";
+    h->conf.deliver.remotenets = &rn;
+    h->conf.deliver.nremotenets = 1;
+    srv_start(h, 0, &sp);
+    struct smtpc_peer p = h_peer(h, 0, NULL);
+    h_run(h, &p, 1);
+    assert_string_equal(h->srv[0].cmds, "EHLO inside.example|QUIT");
+    assert_int_equal(h->closed_o, OK);
+    h_free(h);
+}
+
+/* A 1 MB body full of dot lines arrives intact and correctly stuffed. */
+static void test_big_body(void **state)
+{
+    (void)state;
+    static const struct script sp = {.greeting = "220 mx\r\n",
+                                     .ehlo = "250-mx\r\n250-PIPELINING\r\n250 SIZE 2000000\r\n"};
+    const char *unit = ".dot line\r\nplain line of text here\r\n";
+    size_t ulen = strlen(unit), n = (1 << 20) / ulen;
+    char *body = malloc(n * ulen), *want = malloc(n * (ulen + 1));
+    for (size_t i = 0; i < n; i++) {
+        memcpy(body + i * ulen, unit, ulen);
+        want[i * (ulen + 1)] = '.';
+        memcpy(want + i * (ulen + 1) + 1, unit, ulen);
+    }
+    struct harness *h = h_new();
+    srv_start(h, 0, &sp);
+    h_txn(h, "s@y.example", R1, 1, body, n * ulen);
+    struct smtpc_peer p = h_peer(h, 0, NULL);
+    h_run(h, &p, 1);
+    assert_int_equal(h->out[0][0], OK);
+    assert_int_equal(h->srv[0].bodylen, n * (ulen + 1));
+    assert_memory_equal(h->srv[0].body, want, n * (ulen + 1));
+    assert_int_equal(evbuffer_get_length(h->txns[0].body), 0); /* drained */
+    free(body);
+    free(want);
+    h_free(h);
+}
+
+/* A reply line beyond REPLY_LINE_MAX is refused at once (not after the 60 s timeout). */
+static void test_overlong_line(void **state)
+{
+    (void)state;
+    static char greet[REPLY_LINE_MAX + 200];
+    memset(greet, 'x', sizeof greet - 1);
+    memcpy(greet, "220 ", 4);
+    greet[sizeof greet - 1] = 0;
+    static struct script sp;
+    sp.greeting = greet;
+    struct harness *h = h_new();
+    h->conf.deliver.client.timeout = 60000;
+    srv_start(h, 0, &sp);
+    struct smtpc_peer p = h_peer(h, 0, NULL);
+    h_run(h, &p, 1);
+    assert_int_equal(h->closed_o, TF);
+    assert_non_null(strstr(h->why, "invalid reply"));
+    h_free(h);
+}
+
+/* Abort before anything happened, and abort in the middle of a transaction. */
+static struct smtpc *abort_target;
+static bool abort_done;
+static void abort_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct harness *h = arg;
+    (void)fd;
+    (void)what;
+    smtpc_abort(abort_target);
+    abort_done = true;
+    assert_true(h->closed); /* before smtpc_abort returned */
+}
+
+static void test_abort(void **state)
+{
+    (void)state;
+    struct harness *h = h_new();
+    int hold = -1;
+    struct smtpc_peer p = h_peer(h, -1, &hold);
+    struct smtpc *c = smtpc_start(h->base, &h->conf, &p, 1, &h_ops, h);
+    assert_int_equal(strncmp(smtpc_relay(c), "mx.example[127.0.0.1]:", 22), 0);
+    smtpc_abort(c);
+    assert_true(h->closed);
+    assert_int_equal(h->closed_o, TF);
+    assert_int_equal(h->next_calls, 0);
+    event_base_loop(h->base, EVLOOP_NONBLOCK); /* nothing left scheduled for c */
+    close(hold);
+    event_base_free(h->base);
+    free(h);
+
+    /* mid-transaction: the server never answers RCPT; abort 100 ms in */
+    static const struct script sp = {.greeting = "220 mx\r\n", .replies = {NULL, ""}};
+    h = h_new();
+    srv_start(h, 0, &sp);
+    h_txn(h, "s@y.example", R2, 2, "x\r\n", 3);
+    struct smtpc_peer q = h_peer(h, 0, NULL);
+    abort_target = smtpc_start(h->base, &h->conf, &q, 1, &h_ops, h);
+    struct timeval tv = {0, 100000}, five = {5, 0};
+    event_base_once(h->base, -1, EV_TIMEOUT, abort_on_timer, h, &tv);
+    h->safety = evtimer_new(h->base, h_on_safety, h);
+    evtimer_add(h->safety, &five);
+    event_base_dispatch(h->base);
+    assert_false(h->timed_out);
+    assert_true(abort_done);
+    assert_int_equal(h->out[0][0], TF);
+    assert_int_equal(h->out[0][1], TF);
+    assert_int_equal(h->txn_done_calls, 1);
+    assert_int_equal(h->closed_o, OK);
+    h_free(h);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    if (getenv("SMTPC_VERBOSE"))
+        log_set_verbose(1);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table),
+        cmocka_unit_test(test_pipelining_one_group),
+        cmocka_unit_test(test_pipelining_window),
+        cmocka_unit_test(test_greeting_421_next_peer),
+        cmocka_unit_test(test_all_peers_fail),
+        cmocka_unit_test(test_greeting_timeout),
+        cmocka_unit_test(test_waitquit_off),
+        cmocka_unit_test(test_remotenet),
+        cmocka_unit_test(test_big_body),
+        cmocka_unit_test(test_overlong_line),
+        cmocka_unit_test(test_abort),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

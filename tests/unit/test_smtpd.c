@@ -1,0 +1,1302 @@
+/* test_smtpd: the inbound server over real loopback sockets with a real queue.
+ * Each scenario starts smtpd on 127.0.0.1 (or ::1) with a fresh spool, runs a scripted
+ * client in a thread with blocking sockets while the event loop runs in the main thread,
+ * then checks the exact reply transcript (queue ids shown as "QID"), the queue contents
+ * read back with queue_scan/queue_body (Received header, unstuffed content, envelope) and
+ * the accepted() calls. The loop stops once the client is done and no session is left. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <lmdb.h>
+
+#include "conf/conf.h"
+#include "core/qid.h"
+#include "core/xalloc.h"
+#include "proto/cidr.h"
+#include "queue/queue.h"
+#include "smtpd/smtpd.h"
+
+#define HOST "mx.test"
+#define GREET "220 " HOST " ESMTP sluice\r\n"
+#define EHLO_CAPS(size)                                                                            \
+    "250-" HOST "\r\n250-PIPELINING\r\n250-SIZE " size "\r\n250-8BITMIME\r\n"                      \
+    "250 ENHANCEDSTATUSCODES\r\n"
+#define EHLO_R EHLO_CAPS("100000")
+#define OK_MAIL "250 2.1.0 Ok\r\n"
+#define OK_RCPT "250 2.1.5 Ok\r\n"
+#define GO_DATA "354 End data with <CR><LF>.<CR><LF>\r\n"
+#define QUEUED "250 2.0.0 Ok: queued as QID\r\n"
+#define BYE "221 2.0.0 Bye\r\n"
+#define X10(s) s s s s s s s s s s
+#define LINE50 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n" /* 48 + CRLF */
+#define BODY1000 X10(LINE50 LINE50)                                   /* exactly 1000 bytes */
+
+static const int64_t TEST_DEADLINE_MS = 30000;
+static const int CLIENT_WAIT_MS = 15000;
+
+enum { STEP_SHUTWR = 1, STEP_CLOSE = 2, STEP_PAUSE = 4 };
+
+/* One client action: send (len 0 = strlen), then read `replies` complete replies. */
+struct step {
+    const char *send;
+    size_t len;
+    int replies;
+    int flags;
+};
+
+struct scenario {
+    const char *name;
+    bool untrusted;    /* trusted_networks empty */
+    uint64_t max_size; /* 0: 100000 */
+    bool v6;           /* listen and connect on ::1 */
+    bool small_rcvbuf; /* the client's receive buffer is 4 KiB (server output backs up) */
+    struct step steps[16];
+    const char *want; /* the whole transcript the client receives, QIDs as "QID" */
+    int nmsgs;        /* messages in the queue afterwards (all accepted()); -1: any */
+    /* the first message: */
+    const char *sender;
+    const char *rcpts; /* comma-separated; NULL: only nrcpt is checked */
+    unsigned nrcpt;
+    const char *helo;
+    const char *with;    /* "ESMTP" or "SMTP" */
+    const char *content; /* after the Received header */
+    size_t content_len;  /* 0 = strlen */
+};
+
+struct client {
+    const struct scenario *sc;
+    uint16_t port;
+    char *got;
+    size_t gotlen, gotcap, scan;
+    atomic_int complete;
+    char err[160];
+    atomic_int done;
+};
+
+struct got_msg {
+    uint64_t id;
+    char *sender, *client_ip, *helo;
+    uint64_t size;
+    uint32_t nrcpt;
+    struct qrcpt *rcpts;
+    char *body;
+    size_t bodylen;
+};
+
+struct harness {
+    struct event_base *base;
+    struct queue *q;
+    struct smtpd *sd;
+    struct conf conf;
+    char *listen[1];
+    char listenbuf[64];
+    struct cidr trusted[2];
+    char spool[64];
+    struct event *tick;
+    struct client *cl;
+    int64_t deadline;
+    int64_t deadline_mark;
+    bool timed_out;
+    int naccepted;
+    uint64_t accepted_ids[4];
+    struct got_msg msgs[4];
+    int nmsgs;
+};
+
+/* ---- the client thread ---- */
+
+/* Appends received bytes and counts the replies completed so far. */
+static void client_take(struct client *c, const char *p, size_t n)
+{
+    if (c->gotlen + n + 1 > c->gotcap) {
+        c->gotcap = (c->gotlen + n + 1) * 2;
+        c->got = xrealloc(c->got, c->gotcap);
+    }
+    memcpy(c->got + c->gotlen, p, n);
+    c->gotlen += n;
+    c->got[c->gotlen] = '\0';
+    for (;;) {
+        char *eol = memmem(c->got + c->scan, c->gotlen - c->scan, "\r\n", 2);
+        if (!eol)
+            break;
+        size_t len = (size_t)(eol - (c->got + c->scan));
+        if (len == 3 || (len > 3 && c->got[c->scan + 3] == ' '))
+            c->complete++;
+        c->scan += len + 2;
+    }
+}
+
+/* Reads once (waiting at most CLIENT_WAIT_MS). 1 data, 0 EOF, -1 error/timeout. */
+static int client_read(struct client *c, int fd)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    char buf[65536];
+    if (poll(&pfd, 1, CLIENT_WAIT_MS) <= 0) {
+        snprintf(c->err, sizeof c->err, "timeout after %d replies", c->complete);
+        return -1;
+    }
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == ECONNRESET)
+        return 0;
+    if (n < 0) {
+        snprintf(c->err, sizeof c->err, "read: %s", strerror(errno));
+        return -1;
+    }
+    client_take(c, buf, (size_t)n);
+    return n > 0;
+}
+
+/* Sends everything, reading replies meanwhile (RFC 2920 §3.1: a pipelining client must
+ * not block on writes while the server's replies back up). 0 or -1. */
+static int client_write(struct client *c, int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN | POLLOUT};
+        if (poll(&pfd, 1, CLIENT_WAIT_MS) <= 0) {
+            snprintf(c->err, sizeof c->err, "timeout while writing");
+            return -1;
+        }
+        if ((pfd.revents & POLLIN) && client_read(c, fd) < 0)
+            return -1;
+        if (!(pfd.revents & (POLLOUT | POLLERR | POLLHUP)))
+            continue;
+        ssize_t w = send(fd, p, n, MSG_DONTWAIT);
+        if (w < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+        if (w < 0) {
+            snprintf(c->err, sizeof c->err, "write: %s", strerror(errno));
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Connects to the server. The fd or -1. */
+static int client_connect(struct client *c)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    cidr_sockaddr_parse(c->sc->v6 ? "::1" : "127.0.0.1", c->port, &ss, &len);
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    int small = 4096;
+    if (fd >= 0 && c->sc->small_rcvbuf)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) < 0) {
+        snprintf(c->err, sizeof c->err, "connect: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Runs the steps of one step list; returns the fd still open, or -1. */
+static int client_steps(struct client *c, int fd)
+{
+    int want = 0;
+    for (const struct step *st = c->sc->steps; st->send || st->replies; st++) {
+        if (st->flags & STEP_PAUSE)
+            usleep(50000);
+        if (st->send && client_write(c, fd, st->send, st->len ? st->len : strlen(st->send)) < 0)
+            return fd;
+        if (st->flags & STEP_SHUTWR)
+            shutdown(fd, SHUT_WR);
+        if (st->flags & STEP_CLOSE) {
+            close(fd);
+            return -1;
+        }
+        want += st->replies;
+        while (c->complete < want) {
+            if (client_read(c, fd) <= 0) {
+                if (!c->err[0])
+                    snprintf(c->err, sizeof c->err, "EOF after %d replies", c->complete);
+                return fd;
+            }
+        }
+    }
+    return fd;
+}
+
+/* Thread body: connect, run the steps, then read whatever comes until the server closes. */
+static void *client_main(void *arg)
+{
+    struct client *c = arg;
+    int fd = client_connect(c);
+    if (fd >= 0)
+        fd = client_steps(c, fd);
+    if (fd >= 0) {
+        while (!c->err[0] && client_read(c, fd) > 0)
+            ;
+        close(fd);
+    }
+    atomic_store(&c->done, 1);
+    return NULL;
+}
+
+/* ---- the server side ---- */
+
+/* Finds a free loopback port (v4 or v6). */
+static uint16_t free_port(bool v6)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    assert_int_equal(cidr_sockaddr_parse(v6 ? "::1" : "127.0.0.1", 0, &ss, &len), 0);
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&ss, len), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
+    close(fd);
+    return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                          : ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* accepted(): remembers the ids handed to the scheduler. */
+static void on_accepted(void *arg, const struct qmsg *m)
+{
+    struct harness *h = arg;
+    if (h->naccepted < 4)
+        h->accepted_ids[h->naccepted] = m->id;
+    h->naccepted++;
+}
+
+/* Periodic check: stop once the client is done and every session is gone, or too late. */
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct harness *h = arg;
+    (void)fd;
+    (void)what;
+    if (atomic_load(&h->cl->done) && smtpd_sessions(h->sd) == 0)
+        event_base_loopbreak(h->base);
+    else if (clock_mono_ms() > h->deadline) {
+        h->timed_out = true;
+        event_base_loopbreak(h->base);
+    }
+}
+
+/* Creates the event base, a fresh spool with its queue, and the configuration. */
+static void harness_open(struct harness *h, const struct scenario *sc, uint16_t port)
+{
+    char err[256] = "";
+    memset(h, 0, sizeof *h);
+    h->base = event_base_new();
+    assert_non_null(h->base);
+    snprintf(h->spool, sizeof h->spool, "/tmp/test_smtpd.XXXXXX");
+    assert_non_null(mkdtemp(h->spool));
+    h->q = queue_open(h->spool, h->base, err, sizeof err);
+    if (!h->q)
+        fail_msg("queue_open: %s", err);
+    h->conf.hostname = HOST;
+    snprintf(h->listenbuf, sizeof h->listenbuf, sc->v6 ? "[::1]:%u" : "127.0.0.1:%u", port);
+    h->listen[0] = h->listenbuf;
+    h->conf.smtpd.listen = h->listen;
+    h->conf.smtpd.nlisten = 1;
+    assert_int_equal(cidr_parse("127.0.0.0/8", 11, &h->trusted[0]), 0);
+    assert_int_equal(cidr_parse("::1/128", 7, &h->trusted[1]), 0);
+    h->conf.smtpd.trusted_networks = sc->untrusted ? NULL : h->trusted;
+    h->conf.smtpd.ntrusted_networks = sc->untrusted ? 0 : 2;
+    h->conf.smtpd.max_message_size = sc->max_size ? sc->max_size : 100000;
+}
+
+/* Removes one spool entry (nftw callback). */
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Frees what queue_scan copied. */
+static void got_msg_free(struct got_msg *g)
+{
+    free(g->sender);
+    free(g->client_ip);
+    free(g->helo);
+    for (uint32_t i = 0; i < g->nrcpt; i++) {
+        free(g->rcpts[i].addr);
+        free(g->rcpts[i].last_reply);
+    }
+    free(g->rcpts);
+    free(g->body);
+}
+
+/* Closes the queue and removes the spool. */
+static void harness_close(struct harness *h)
+{
+    for (int i = 0; i < h->nmsgs && i < 4; i++)
+        got_msg_free(&h->msgs[i]);
+    if (h->tick)
+        event_free(h->tick);
+    queue_close(h->q);
+    event_base_free(h->base);
+    nftw(h->spool, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* queue_scan callback: copies the message. */
+static int scan_one(void *arg, const struct qmsg *m)
+{
+    struct harness *h = arg;
+    if (h->nmsgs < 4) {
+        struct got_msg *g = &h->msgs[h->nmsgs];
+        g->id = m->id;
+        g->sender = xstrdup(m->sender);
+        g->client_ip = xstrdup(m->client_ip);
+        g->helo = xstrdup(m->helo);
+        g->size = m->size;
+        g->nrcpt = m->nrcpt;
+        g->rcpts = xcalloc(m->nrcpt + 1, sizeof *g->rcpts);
+        for (uint32_t i = 0; i < m->nrcpt; i++) {
+            g->rcpts[i] = m->rcpts[i];
+            g->rcpts[i].addr = xstrdup(m->rcpts[i].addr);
+            g->rcpts[i].last_reply = xstrdup(m->rcpts[i].last_reply);
+        }
+    }
+    h->nmsgs++;
+    return 0;
+}
+
+/* Reads every message and its content back from the queue. */
+static void harness_read_queue(struct harness *h)
+{
+    assert_int_equal(queue_scan(h->q, scan_one, h), 0);
+    for (int i = 0; i < h->nmsgs && i < 4; i++) {
+        struct evbuffer *b = evbuffer_new();
+        assert_int_equal(queue_body(h->q, h->msgs[i].id, b), 0);
+        h->msgs[i].bodylen = evbuffer_get_length(b);
+        h->msgs[i].body = xmalloc(h->msgs[i].bodylen + 1);
+        evbuffer_remove(b, h->msgs[i].body, h->msgs[i].bodylen);
+        h->msgs[i].body[h->msgs[i].bodylen] = '\0';
+        evbuffer_free(b);
+    }
+}
+
+/* Runs the client against a server until both are finished. */
+static void harness_run(struct harness *h, struct client *cl, uint16_t port)
+{
+    char err[256] = "";
+    h->sd = smtpd_create(h->base, &h->conf, h->q, on_accepted, h, err, sizeof err);
+    if (!h->sd)
+        fail_msg("smtpd_create: %s", err);
+    cl->port = port;
+    h->cl = cl;
+    h->deadline = clock_mono_ms() + TEST_DEADLINE_MS;
+    h->tick = event_new(h->base, -1, EV_PERSIST, on_tick, h);
+    struct timeval tv = {0, 5000};
+    event_add(h->tick, &tv);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, client_main, cl), 0);
+    event_base_dispatch(h->base);
+    pthread_join(t, NULL);
+    size_t left = smtpd_sessions(h->sd);
+    smtpd_free(h->sd);
+    h->sd = NULL;
+    if (h->timed_out)
+        fail_msg("timed out: client done %d, sessions %zu, error \"%s\"", atomic_load(&cl->done),
+                 left, cl->err);
+}
+
+/* ---- checks ---- */
+
+/* Shows CR and LF visibly, shortening long text. */
+static void show(char *dst, size_t cap, const char *s, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 8 < cap; i++) {
+        if (s[i] == '\r')
+            o += (size_t)snprintf(dst + o, cap - o, "\\r");
+        else if (s[i] == '\n')
+            o += (size_t)snprintf(dst + o, cap - o, "\\n\n");
+        else
+            dst[o++] = s[i];
+    }
+    if (o + 8 >= cap)
+        o += (size_t)snprintf(dst + o, cap - o, "...");
+    dst[o] = '\0';
+}
+
+/* Compares bytes, printing both when they differ. */
+static void expect_bytes(const char *name, const char *what, const char *got, size_t gotlen,
+                         const char *want, size_t wantlen)
+{
+    if (gotlen == wantlen && memcmp(got, want, gotlen) == 0)
+        return;
+    static char g[8192], w[8192];
+    show(g, sizeof g, got, gotlen);
+    show(w, sizeof w, want, wantlen);
+    fail_msg("%s: %s: got (%zu bytes)\n%s\nwant (%zu bytes)\n%s", name, what, gotlen, g, wantlen,
+             w);
+}
+
+/* Replaces each 16-hex-digit id after "queued as " with "QID" (in place), collecting ids. */
+static size_t mask_qids(char *t, size_t len, uint64_t *ids, int *nids)
+{
+    static const char k[] = "queued as ";
+    size_t o = 0;
+    *nids = 0;
+    for (size_t i = 0; i < len;) {
+        if (len - i >= sizeof k - 1 + QID_TEXT_LEN && memcmp(t + i, k, sizeof k - 1) == 0) {
+            char hex[QID_TEXT_LEN + 1];
+            memcpy(hex, t + i + sizeof k - 1, QID_TEXT_LEN);
+            hex[QID_TEXT_LEN] = '\0';
+            uint64_t id = 0;
+            if (qid_from_text(hex, &id) == 0 && *nids < 4)
+                ids[(*nids)++] = id;
+            memcpy(t + o, "queued as QID", 13);
+            o += 13;
+            i += sizeof k - 1 + QID_TEXT_LEN;
+        } else {
+            t[o++] = t[i++];
+        }
+    }
+    t[o] = '\0';
+    return o;
+}
+
+/* Checks the Received header at the start of g's content; returns the content after it. */
+static const char *check_received(const struct scenario *sc, const struct got_msg *g)
+{
+    char want[1024], qid[QID_TEXT_LEN + 1];
+    qid_to_text(g->id, qid);
+    int n = snprintf(want, sizeof want,
+                     "Received: from %s ([%s%s])\r\n\tby " HOST " (sluice) with %s id %s", sc->helo,
+                     sc->v6 ? "IPv6:" : "", sc->v6 ? "::1" : "127.0.0.1", sc->with, qid);
+    if (g->nrcpt == 1)
+        n += snprintf(want + n, sizeof want - (size_t)n, "\r\n\tfor <%s>", g->rcpts[0].addr);
+    n += snprintf(want + n, sizeof want - (size_t)n, "; ");
+    if (g->bodylen < (size_t)n || memcmp(g->body, want, (size_t)n) != 0)
+        expect_bytes(sc->name, "Received header", g->body, g->bodylen < 300 ? g->bodylen : 300,
+                     want, (size_t)n);
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *end = strptime(g->body + n, "%a, %d %b %Y %H:%M:%S %z", &tm);
+    if (!end || strncmp(end, "\r\n", 2) != 0)
+        fail_msg("%s: Received date: got \"%.40s\", want an RFC 5322 date then CRLF", sc->name,
+                 g->body + n);
+    return end + 2;
+}
+
+/* Checks the envelope of the first queued message against the scenario. */
+static void check_envelope(const struct scenario *sc, const struct got_msg *g)
+{
+    char rcpts[4096] = "";
+    size_t o = 0;
+    assert_string_equal(g->sender, sc->sender);
+    assert_string_equal(g->client_ip, sc->v6 ? "::1" : "127.0.0.1");
+    assert_string_equal(g->helo, sc->helo);
+    assert_int_equal(g->size, g->bodylen);
+    for (uint32_t i = 0; i < g->nrcpt; i++) {
+        if (o < sizeof rcpts)
+            o += (size_t)snprintf(rcpts + o, sizeof rcpts - o, "%s%s", i ? "," : "",
+                                  g->rcpts[i].addr);
+        assert_int_equal(g->rcpts[i].state, RCPT_PENDING);
+        assert_int_equal(g->rcpts[i].attempts, 0);
+        assert_int_equal(g->rcpts[i].next_attempt, 0);
+        assert_string_equal(g->rcpts[i].last_reply, "");
+    }
+    if (sc->rcpts)
+        assert_string_equal(rcpts, sc->rcpts);
+    if (sc->nrcpt)
+        assert_int_equal(g->nrcpt, sc->nrcpt);
+}
+
+/* Runs one scenario and checks transcript, queue and accepted() calls. */
+static void run_scenario(const struct scenario *sc)
+{
+    struct harness h;
+    struct client cl;
+    uint16_t port = free_port(sc->v6);
+    memset(&cl, 0, sizeof cl);
+    cl.sc = sc;
+    harness_open(&h, sc, port);
+    harness_run(&h, &cl, port);
+    if (cl.err[0] && sc->want) {
+        static char shown[8192];
+        show(shown, sizeof shown, cl.got ? cl.got : "", cl.gotlen);
+        free(cl.got);
+        fail_msg("%s: client: %s; got so far:\n%s", sc->name, cl.err, shown);
+    }
+    uint64_t ids[4];
+    int nids = 0;
+    size_t len = cl.got ? mask_qids(cl.got, cl.gotlen, ids, &nids) : 0;
+    if (sc->want)
+        expect_bytes(sc->name, "transcript", cl.got ? cl.got : "", len, sc->want, strlen(sc->want));
+    harness_read_queue(&h);
+    if (sc->nmsgs < 0 && h.nmsgs == h.naccepted)
+        goto done;
+    if (h.nmsgs != sc->nmsgs || h.naccepted != sc->nmsgs)
+        fail_msg("%s: got %d queued / %d accepted, want %d", sc->name, h.nmsgs, h.naccepted,
+                 sc->nmsgs);
+    for (int i = 0; i < h.nmsgs && i < 4; i++) {
+        assert_int_equal(h.accepted_ids[i], h.msgs[i].id);
+        if (sc->want)
+            assert_int_equal(ids[i], h.msgs[i].id);
+    }
+    if (sc->nmsgs > 0) {
+        check_envelope(sc, &h.msgs[0]);
+        const char *content = check_received(sc, &h.msgs[0]);
+        size_t clen = h.msgs[0].bodylen - (size_t)(content - h.msgs[0].body);
+        expect_bytes(sc->name, "content", content, clen, sc->content,
+                     sc->content_len ? sc->content_len : strlen(sc->content));
+    }
+done:
+    free(cl.got);
+    harness_close(&h);
+}
+
+/* ---- table-driven dialogues ---- */
+
+static const struct scenario scenarios[] = {
+    {.name = "ehlo_lists_extensions",
+     .steps = {{NULL, 0, 1, 0}, {"EHLO client.test\r\n", 0, 1, 0}, {"QUIT\r\n", 0, 1, 0}},
+     .want = GREET EHLO_R BYE},
+    {.name = "transaction_is_queued_dot_unstuffed",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO client.test\r\n", 0, 1, 0},
+               {"MAIL FROM:<alice@client.test>\r\n", 0, 1, 0},
+               {"RCPT TO:<bob@dest.test>\r\n", 0, 1, 0},
+               {"DATA\r\n", 0, 1, 0},
+               {"Subject: hi\r\n\r\n..leading dot\r\n...\r\n.x\r\nlast\r\n.\r\n", 0, 1, 0},
+               {"QUIT\r\n", 0, 1, 0}},
+     .want = GREET EHLO_R OK_MAIL OK_RCPT GO_DATA QUEUED BYE,
+     .nmsgs = 1,
+     .sender = "alice@client.test",
+     .rcpts = "bob@dest.test",
+     .helo = "client.test",
+     .with = "ESMTP",
+     .content = "Subject: hi\r\n\r\n.leading dot\r\n..\r\nx\r\nlast\r\n"},
+    {.name = "pipelined_transaction_in_one_write",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO client.test\r\nMAIL FROM:<>\r\nRCPT TO:<a@one.test>\r\n"
+                "RCPT TO:<b@two.test>\r\nDATA\r\nhello\r\n.\r\nNOOP\r\nQUIT\r\n",
+                0, 8, 0}},
+     .want = GREET EHLO_R OK_MAIL OK_RCPT OK_RCPT GO_DATA QUEUED "250 2.0.0 Ok\r\n" BYE,
+     .nmsgs = 1,
+     .sender = "",
+     .rcpts = "a@one.test,b@two.test",
+     .helo = "client.test",
+     .with = "ESMTP",
+     .content = "hello\r\n"},
+    {.name = "two_messages_in_one_session",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<b@d.test>\r\nDATA\r\n"
+                "one\r\n.\r\nMAIL FROM:<a2@c.test>\r\nRCPT TO:<b2@d.test>\r\nDATA\r\n"
+                "two\r\n.\r\nQUIT\r\n",
+                0, 10, 0}},
+     .want = GREET EHLO_R OK_MAIL OK_RCPT GO_DATA QUEUED OK_MAIL OK_RCPT GO_DATA QUEUED BYE,
+     .nmsgs = 2,
+     .sender = "a@c.test",
+     .rcpts = "b@d.test",
+     .helo = "c.test",
+     .with = "ESMTP",
+     .content = "one\r\n"},
+    {.name = "relay_denied_for_untrusted_client",
+     .untrusted = true,
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO client.test\r\n", 0, 1, 0},
+               {"MAIL FROM:<alice@client.test>\r\n", 0, 1, 0},
+               {"RCPT TO:<bob@dest.test>\r\n", 0, 1, 0},
+               {"DATA\r\n", 0, 1, 0},
+               {"QUIT\r\n", 0, 1, 0}},
+     .want = GREET EHLO_R OK_MAIL "554 5.7.1 <bob@dest.test>: Relay access denied\r\n"
+                                  "503 5.5.1 Error: need RCPT command\r\n" BYE},
+    {.name = "sequence_errors",
+     .steps = {{NULL, 0, 1, 0},
+               {"MAIL FROM:<a@b.test>\r\n", 0, 1, 0},
+               {"RCPT TO:<c@d.test>\r\n", 0, 1, 0},
+               {"DATA\r\n", 0, 1, 0},
+               {"HELO\r\n", 0, 1, 0},
+               {"EHLO \r\n", 0, 1, 0},
+               {"HELO old.test\r\n", 0, 1, 0},
+               {"MAIL FROM:<a@b.test>\r\nMAIL FROM:<a@b.test>\r\nDATA\r\nFOO bar\r\n"
+                "VRFY bob\r\nEXPN list\r\nRCPT TO:<>\r\nMAIL FROM:a@b.test\r\nDATA x\r\n"
+                "NOOP\r\nRSET\r\nDATA\r\nQUIT\r\n",
+                0, 13, 0}},
+     .want = GREET "503 5.5.1 Error: send HELO/EHLO first\r\n"
+                   "503 5.5.1 Error: need MAIL command\r\n"
+                   "503 5.5.1 Error: need MAIL command\r\n"
+                   "501 5.5.4 Syntax: HELO hostname\r\n"
+                   "501 5.5.4 Syntax: EHLO hostname\r\n"
+                   "250 " HOST "\r\n" OK_MAIL "503 5.5.1 Error: nested MAIL command\r\n"
+                   "503 5.5.1 Error: need RCPT command\r\n"
+                   "500 5.5.1 Error: command not recognized\r\n"
+                   "252 2.5.0 VRFY is disabled\r\n"
+                   "502 5.5.1 Error: command not supported\r\n"
+                   "501 5.5.4 Syntax: RCPT TO:<address> [parameters]\r\n"
+                   "501 5.5.4 Syntax: MAIL FROM:<address> [parameters]\r\n"
+                   "501 5.5.4 Syntax error in parameters or arguments\r\n"
+                   "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n"
+                   "503 5.5.1 Error: need MAIL command\r\n" BYE},
+    {.name = "mail_parameters",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO client.test\r\n", 0, 1, 0},
+               {"MAIL FROM:<a@b.test> SIZE=100001\r\n", 0, 1, 0},
+               {"MAIL FROM:<a@b.test> SIZE=99999999999999999999999\r\n", 0, 1, 0},
+               {"MAIL FROM:<a@b.test> SIZE=12x\r\n", 0, 1, 0},
+               {"MAIL FROM:<a@b.test> FOO=1\r\n", 0, 1, 0},
+               {"MAIL FROM:<a@b.test> BODY=BINARYMIME\r\n", 0, 1, 0},
+               {"MAIL FROM:<a@b.test> SIZE=100000 BODY=8BITMIME\r\n", 0, 1, 0},
+               {"RCPT TO:<c@d.test> NOTIFY=NEVER\r\n", 0, 1, 0},
+               {"QUIT\r\n", 0, 1, 0}},
+     .want = GREET EHLO_R "552 5.3.4 Message size exceeds fixed limit\r\n"
+                          "552 5.3.4 Message size exceeds fixed limit\r\n"
+                          "501 5.5.4 Bad SIZE parameter\r\n"
+                          "555 5.5.4 Unsupported option: FOO\r\n"
+                          "501 5.5.4 Unsupported BODY type\r\n" OK_MAIL
+                          "555 5.5.4 Unsupported option: NOTIFY\r\n" BYE},
+    {.name = "message_at_size_limit_is_queued",
+     .max_size = 1000,
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO client.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n", 0, 4,
+                0},
+               {BODY1000 ".\r\n", 0, 1, 0},
+               {"QUIT\r\n", 0, 1, 0}},
+     .want = GREET EHLO_CAPS("1000") OK_MAIL OK_RCPT GO_DATA QUEUED BYE,
+     .nmsgs = 1,
+     .sender = "a@b.test",
+     .rcpts = "c@d.test",
+     .helo = "client.test",
+     .with = "ESMTP",
+     .content = BODY1000},
+    {.name = "message_over_size_limit_is_refused",
+     .max_size = 1000,
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO client.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n", 0, 4,
+                0},
+               {BODY1000 "x\r\n.\r\n", 0, 1, 0},
+               {"DATA\r\n", 0, 1, 0},
+               {"MAIL FROM:<a@b.test>\r\n", 0, 1, 0},
+               {"QUIT\r\n", 0, 1, 0}},
+     .want = GREET EHLO_CAPS("1000") OK_MAIL OK_RCPT GO_DATA
+     "552 5.3.4 Error: message exceeds fixed maximum message size\r\n"
+     "503 5.5.1 Error: need MAIL command\r\n" OK_MAIL BYE},
+    {.name = "bare_lf_lines_are_normalised",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO client.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\nDATA\n", 0, 4, 0},
+               {"a\nb\r\n..c\n\nd\r\n.\n", 0, 1, 0},
+               {"QUIT\n", 0, 1, 0}},
+     .want = GREET EHLO_R OK_MAIL OK_RCPT GO_DATA QUEUED BYE,
+     .nmsgs = 1,
+     .sender = "a@b.test",
+     .rcpts = "c@d.test",
+     .helo = "client.test",
+     .with = "ESMTP",
+     .content = "a\r\nb\r\n.c\r\n\r\nd\r\n"},
+    {.name = "rset_discards_transaction",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO client.test\r\n", 0, 1, 0},
+               {"MAIL FROM:<alice@b.test>\r\n", 0, 1, 0},
+               {"RCPT TO:<bob@d.test>\r\n", 0, 1, 0},
+               {"RSET\r\n", 0, 1, 0},
+               {"DATA\r\n", 0, 1, 0},
+               {"MAIL FROM:<carol@b.test>\r\n", 0, 1, 0},
+               {"RCPT TO:<dave@d.test>\r\n", 0, 1, 0},
+               {"DATA\r\n", 0, 1, 0},
+               {".\r\n", 0, 1, 0},
+               {"QUIT\r\n", 0, 1, 0}},
+     .want = GREET EHLO_R OK_MAIL OK_RCPT
+     "250 2.0.0 Ok\r\n"
+     "503 5.5.1 Error: need MAIL command\r\n" OK_MAIL OK_RCPT GO_DATA QUEUED BYE,
+     .nmsgs = 1,
+     .sender = "carol@b.test",
+     .rcpts = "dave@d.test",
+     .helo = "client.test",
+     .with = "ESMTP",
+     .content = ""},
+    {.name = "helo_gives_smtp_protocol",
+     .steps = {{NULL, 0, 1, 0},
+               {"HELO old.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<Postmaster>\r\nDATA\r\n", 0, 4,
+                0},
+               {"x\r\n.\r\nQUIT\r\n", 0, 2, 0}},
+     .want = GREET "250 " HOST "\r\n" OK_MAIL OK_RCPT GO_DATA QUEUED BYE,
+     .nmsgs = 1,
+     .sender = "a@b.test",
+     .rcpts = "postmaster",
+     .helo = "old.test",
+     .with = "SMTP",
+     .content = "x\r\n"},
+    {.name = "ehlo_resets_transaction",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO a.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nEHLO b.test\r\n"
+                "DATA\r\nQUIT\r\n",
+                0, 6, 0}},
+     .want = GREET EHLO_R OK_MAIL OK_RCPT EHLO_R "503 5.5.1 Error: need MAIL command\r\n" BYE},
+    {.name = "half_close_after_pipelined_quit",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n"
+                "body\r\n.\r\nQUIT\r\n",
+                0, 6, STEP_SHUTWR}},
+     .want = GREET EHLO_R OK_MAIL OK_RCPT GO_DATA QUEUED BYE,
+     .nmsgs = 1,
+     .sender = "a@b.test",
+     .rcpts = "c@d.test",
+     .helo = "c.test",
+     .with = "ESMTP",
+     .content = "body\r\n"},
+    {.name = "half_close_without_quit_closes",
+     .steps = {{NULL, 0, 1, 0}, {"EHLO c.test\r\nNOOP\r\nNOO", 0, 2, STEP_SHUTWR}},
+     .want = GREET EHLO_R "250 2.0.0 Ok\r\n"},
+    {.name = "disconnect_while_queueing_still_queues",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n", 0, 4, 0},
+               {"body\r\n.\r\n", 0, 0, STEP_CLOSE}},
+     .nmsgs = 1,
+     .sender = "a@b.test",
+     .rcpts = "c@d.test",
+     .helo = "c.test",
+     .with = "ESMTP",
+     .content = "body\r\n"},
+    {.name = "disconnect_mid_data_queues_nothing",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n", 0, 4, 0},
+               {"body\r\n.", 0, 0, STEP_CLOSE}}},
+    {.name = "data_terminator_split_across_writes",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n", 0, 4, 0},
+               {"one\r", 0, 0, 0},
+               {"\n.", 0, 0, STEP_PAUSE},
+               {"\r", 0, 0, STEP_PAUSE},
+               {"\n", 0, 1, STEP_PAUSE},
+               {"QUIT\r\n", 0, 1, 0}},
+     .want = GREET EHLO_R OK_MAIL OK_RCPT GO_DATA QUEUED BYE,
+     .nmsgs = 1,
+     .sender = "a@b.test",
+     .rcpts = "c@d.test",
+     .helo = "c.test",
+     .with = "ESMTP",
+     .content = "one\r\n"},
+    {.name = "ipv6_client",
+     .v6 = true,
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO six.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n"
+                "v6\r\n.\r\nQUIT\r\n",
+                0, 6, 0}},
+     .want = GREET EHLO_R OK_MAIL OK_RCPT GO_DATA QUEUED BYE,
+     .nmsgs = 1,
+     .sender = "a@b.test",
+     .rcpts = "c@d.test",
+     .helo = "six.test",
+     .with = "ESMTP",
+     .content = "v6\r\n"},
+};
+
+/* True when ::1 can be bound (IPv6 may be disabled where the tests run). */
+static bool ipv6_available(void)
+{
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* One table scenario (the cmocka state points at it). */
+static void test_dialogue(void **state)
+{
+    const struct scenario *sc = *state;
+    if (sc->v6 && !ipv6_available())
+        skip();
+    run_scenario(sc);
+}
+
+/* ---- scenarios built at run time ---- */
+
+/* Growable text for building inputs and expected transcripts. */
+struct text {
+    char *p;
+    size_t len, cap;
+};
+
+/* Appends n bytes of s (or n copies of the byte c when s is NULL). */
+static void text_add(struct text *t, const char *s, size_t n, char c)
+{
+    if (t->len + n + 1 > t->cap) {
+        t->cap = (t->len + n + 1) * 2;
+        t->p = xrealloc(t->p, t->cap);
+    }
+    if (s)
+        memcpy(t->p + t->len, s, n);
+    else
+        memset(t->p + t->len, c, n);
+    t->len += n;
+    t->p[t->len] = '\0';
+}
+
+/* Appends a C string. */
+static void text_str(struct text *t, const char *s)
+{
+    text_add(t, s, strlen(s), 0);
+}
+
+/* Command lines of 998 bytes are taken; 999 and far longer ones get one 500 5.5.2 each. */
+static void test_long_command_lines(void **state)
+{
+    (void)state;
+    struct text a = {0}, b = {0}, c = {0};
+    text_str(&a, "NOOP ");
+    text_add(&a, NULL, 993, 'x');
+    text_str(&a, "\r\n"); /* 1000 bytes with CRLF */
+    text_str(&b, "NOOP ");
+    text_add(&b, NULL, 994, 'x');
+    text_str(&b, "\r\n"); /* 1001 */
+    text_add(&c, NULL, 300000, 'y');
+    text_str(&c, "\r\nNOOP\r\n");
+    struct scenario sc = {
+        .name = "long_command_lines",
+        .steps = {{NULL, 0, 1, 0},
+                  {"EHLO client.test\r\n", 0, 1, 0},
+                  {a.p, a.len, 1, 0},
+                  {b.p, b.len, 1, 0},
+                  {c.p, c.len, 2, 0},
+                  {"NOOP\r\nQUIT\r\n", 0, 2, 0}},
+        .want = GREET EHLO_R "250 2.0.0 Ok\r\n500 5.5.2 line too long\r\n"
+                             "500 5.5.2 line too long\r\n250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n" BYE,
+    };
+    run_scenario(&sc);
+    free(a.p);
+    free(b.p);
+    free(c.p);
+}
+
+/* The 1001st recipient gets 452 4.5.3; the message keeps 1000. */
+static void test_too_many_recipients(void **state)
+{
+    (void)state;
+    struct text in = {0}, want = {0};
+    char line[64];
+    text_str(&in, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\n");
+    text_str(&want, GREET EHLO_R OK_MAIL);
+    for (int i = 0; i < 1001; i++) {
+        snprintf(line, sizeof line, "RCPT TO:<r%d@d.test>\r\n", i);
+        text_str(&in, line);
+        text_str(&want, i < 1000 ? OK_RCPT : "452 4.5.3 Error: too many recipients\r\n");
+    }
+    text_str(&in, "DATA\r\nhi\r\n.\r\nQUIT\r\n");
+    text_str(&want, GO_DATA QUEUED BYE);
+    struct scenario sc = {.name = "too_many_recipients",
+                          .steps = {{NULL, 0, 1, 0}, {in.p, in.len, 1006, 0}},
+                          .want = want.p,
+                          .nmsgs = 1,
+                          .sender = "a@b.test",
+                          .nrcpt = 1000,
+                          .helo = "c.test",
+                          .with = "ESMTP",
+                          .content = "hi\r\n"};
+    run_scenario(&sc);
+    free(in.p);
+    free(want.p);
+}
+
+/* After 50 error replies the server says 421 and closes. */
+static void test_too_many_errors(void **state)
+{
+    (void)state;
+    struct text in = {0}, want = {0};
+    text_str(&want, GREET);
+    for (int i = 0; i < 60; i++)
+        text_str(&in, "FOO\r\n");
+    for (int i = 0; i < 50; i++)
+        text_str(&want, "500 5.5.1 Error: command not recognized\r\n");
+    text_str(&want, "421 4.7.0 " HOST " Error: too many errors\r\n");
+    struct scenario sc = {.name = "too_many_errors",
+                          .steps = {{NULL, 0, 1, 0}, {in.p, in.len, 51, 0}},
+                          .want = want.p};
+    run_scenario(&sc);
+    free(in.p);
+    free(want.p);
+}
+
+/* Thousands of pipelined commands: replies stay in order even when output backs up. */
+static void test_many_pipelined_commands(void **state)
+{
+    (void)state;
+    struct text in = {0}, want = {0};
+    text_str(&want, GREET);
+    for (int i = 0; i < 8000; i++) {
+        text_str(&in, "NOOP\r\n");
+        text_str(&want, "250 2.0.0 Ok\r\n");
+    }
+    text_str(&in, "QUIT\r\n");
+    text_str(&want, BYE);
+    struct scenario sc = {.name = "many_pipelined_commands",
+                          .steps = {{NULL, 0, 1, 0}, {in.p, in.len, 8001, 0}},
+                          .want = want.p};
+    run_scenario(&sc);
+    free(in.p);
+    free(want.p);
+}
+
+/* Replies far larger than the commands, to a client with a small receive buffer: the
+ * server stops reading while its output backs up, and every reply still comes in order. */
+static void test_output_backpressure(void **state)
+{
+    (void)state;
+    struct text in = {0}, want = {0};
+    text_str(&want, GREET);
+    for (int i = 0; i < 20000; i++) {
+        text_str(&in, "EHLO c.test\r\n");
+        text_str(&want, EHLO_R);
+    }
+    text_str(&in, "QUIT\r\n");
+    text_str(&want, BYE);
+    struct scenario sc = {.name = "output_backpressure",
+                          .small_rcvbuf = true,
+                          .steps = {{NULL, 0, 1, 0}, {in.p, in.len, 20001, 0}},
+                          .want = want.p};
+    run_scenario(&sc);
+    free(in.p);
+    free(want.p);
+}
+
+/* Content lines far longer than the read chunk, dot-stuffed or not, a CR split from its LF
+ * at a chunk edge, are stored exactly. */
+static void test_long_data_lines(void **state)
+{
+    (void)state;
+    struct text in1 = {0}, in2 = {0}, content = {0};
+    text_add(&in1, NULL, 100000, 'z');
+    text_str(&in1, "\r\n..");
+    text_add(&in1, NULL, 20000, 'y');
+    text_str(&in1, "\r\n.");
+    text_add(&in1, NULL, 20000, 'w');
+    text_str(&in1, "\r\n");
+    text_add(&in1, NULL, 9000, 'v');
+    text_str(&in1, "\r"); /* the LF comes in the next write */
+    text_str(&in2, "\n.\r\n");
+    text_add(&content, NULL, 100000, 'z');
+    text_str(&content, "\r\n.");
+    text_add(&content, NULL, 20000, 'y');
+    text_str(&content, "\r\n");
+    text_add(&content, NULL, 20000, 'w');
+    text_str(&content, "\r\n");
+    text_add(&content, NULL, 9000, 'v');
+    text_str(&content, "\r\n");
+    struct scenario sc = {
+        .name = "long_data_lines",
+        .max_size = 200000,
+        .steps = {{NULL, 0, 1, 0},
+                  {"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n", 0, 4,
+                   0},
+                  {in1.p, in1.len, 0, 0},
+                  {in2.p, in2.len, 1, STEP_PAUSE},
+                  {"QUIT\r\n", 0, 1, 0}},
+        .want = GREET EHLO_CAPS("200000") OK_MAIL OK_RCPT GO_DATA QUEUED BYE,
+        .nmsgs = 1,
+        .sender = "a@b.test",
+        .rcpts = "c@d.test",
+        .helo = "c.test",
+        .with = "ESMTP",
+        .content = content.p,
+        .content_len = content.len};
+    run_scenario(&sc);
+    free(in1.p);
+    free(in2.p);
+    free(content.p);
+}
+
+/* A huge message is refused with 552 without being buffered; the session goes on. */
+static void test_huge_message_refused(void **state)
+{
+    (void)state;
+    struct text in = {0};
+    for (int i = 0; i < 40000; i++)
+        text_str(&in, LINE50);
+    text_str(&in, ".\r\nNOOP\r\nQUIT\r\n");
+    struct scenario sc = {
+        .name = "huge_message_refused",
+        .max_size = 10000,
+        .steps = {{NULL, 0, 1, 0},
+                  {"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n", 0, 4,
+                   0},
+                  {in.p, in.len, 3, 0}},
+        .want = GREET EHLO_CAPS("10000") OK_MAIL OK_RCPT GO_DATA
+        "552 5.3.4 Error: message exceeds fixed maximum message size\r\n"
+        "250 2.0.0 Ok\r\n" BYE};
+    run_scenario(&sc);
+    free(in.p);
+}
+
+/* Next value of a xorshift64 generator (deterministic inputs). */
+static uint64_t rnd(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* Random mixes of commands, dots, CR/LF and junk bytes: the server answers or closes, never
+ * crashes, and whatever it queued was acknowledged. */
+static void test_random_input(void **state)
+{
+    (void)state;
+    static const char *const tok[] = {"EHLO x.test\r\n",
+                                      "HELO y\r\n",
+                                      "MAIL FROM:<a@b.test>\r\n",
+                                      "RCPT TO:<c@d.test>\r\n",
+                                      "DATA\r\n",
+                                      ".\r\n",
+                                      "..",
+                                      ".",
+                                      "\r",
+                                      "\n",
+                                      "\r\n",
+                                      "RSET\r\n",
+                                      "NOOP\r\n",
+                                      "MAIL FROM:<> SIZE=99\r\n",
+                                      "BDAT 10\r\n",
+                                      "\0",
+                                      "\xff\xfe",
+                                      "x"};
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    for (int round = 0; round < 12; round++) {
+        struct text in = {0};
+        while (in.len < 30000) {
+            uint64_t r = rnd(&x);
+            size_t k = r % (sizeof tok / sizeof tok[0]);
+            if (r % 97 == 0)
+                text_add(&in, NULL, (size_t)(rnd(&x) % 20000), (char)rnd(&x));
+            else
+                text_add(&in, tok[k], k == 15 ? 1 : strlen(tok[k]), 0);
+        }
+        text_str(&in, "\r\n.\r\nQUIT\r\n");
+        struct scenario sc = {.name = "random_input",
+                              .steps = {{NULL, 0, 1, 0}, {in.p, in.len, 0, STEP_SHUTWR}},
+                              .nmsgs = -1};
+        run_scenario(&sc);
+        free(in.p);
+    }
+}
+
+/* ---- lifecycle ---- */
+
+/* Child process: holds the spool's LMDB write lock from "L" until "U" on `in`, so the
+ * daemon's commit (and so queue_put's callback) waits as long as the test wants. */
+static void lock_holder(const char *spool, int in, int out)
+{
+    char path[128], c;
+    MDB_env *env;
+    MDB_txn *txn;
+    snprintf(path, sizeof path, "%s/queue.mdb", spool);
+    if (read(in, &c, 1) != 1 || mdb_env_create(&env) != 0 ||
+        mdb_env_open(env, path, MDB_NOSUBDIR, 0600) != 0 || mdb_txn_begin(env, NULL, 0, &txn) != 0)
+        _exit(1);
+    if (write(out, "k", 1) != 1 || read(in, &c, 1) != 1)
+        _exit(1);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    _exit(0);
+}
+
+struct detach {
+    struct harness h;
+    struct client cl;
+    int to_child;
+    int64_t freed_at; /* 0 until smtpd_free ran */
+};
+
+/* Tick of the detach test: 300 ms after the client sent its message, free the server while
+ * the message waits on the held lock, then release the lock; stop once it is committed. */
+static void detach_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct detach *d = arg;
+    struct queue_stats st;
+    (void)fd;
+    (void)what;
+    if (clock_mono_ms() > d->h.deadline) {
+        d->h.timed_out = true;
+        event_base_loopbreak(d->h.base);
+        return;
+    }
+    if (!d->freed_at && atomic_load(&d->cl.done) == 0 && d->cl.complete >= 5) {
+        if (!d->h.deadline_mark)
+            d->h.deadline_mark = clock_mono_ms() + 300;
+        if (clock_mono_ms() < d->h.deadline_mark)
+            return;
+        assert_int_equal(smtpd_sessions(d->h.sd), 1);
+        smtpd_free(d->h.sd);
+        d->h.sd = NULL;
+        d->freed_at = clock_mono_ms();
+        assert_int_equal(write(d->to_child, "U", 1), 1);
+        return;
+    }
+    queue_get_stats(d->h.q, &st);
+    if (d->freed_at && atomic_load(&d->cl.done) && st.msgs_committed == 1)
+        event_base_loopbreak(d->h.base);
+}
+
+/* smtpd_free() while a message waits on the queue: the client gets no 250 (nothing was
+ * acknowledged), the message is committed anyway, the detached session frees itself in
+ * the queue callback, and accepted() is not called on the freed server. */
+static void test_free_while_queueing(void **state)
+{
+    (void)state;
+    static const struct scenario sc = {
+        .name = "free_while_queueing",
+        .steps = {
+            {NULL, 0, 1, 0},
+            {"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n", 0, 4, 0},
+            {"body\r\n.\r\n", 0, 0, 0}}};
+    struct detach *d = xcalloc(1, sizeof *d);
+    int down[2], up[2];
+    char err[256] = "", k;
+    assert_int_equal(pipe(down), 0);
+    assert_int_equal(pipe(up), 0);
+    uint16_t port = free_port(false);
+    harness_open(&d->h, &sc, port);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        lock_holder(d->h.spool, down[0], up[1]);
+    d->to_child = down[1];
+    assert_int_equal(write(down[1], "L", 1), 1);
+    assert_int_equal(read(up[0], &k, 1), 1);
+    d->h.sd = smtpd_create(d->h.base, &d->h.conf, d->h.q, on_accepted, &d->h, err, sizeof err);
+    if (!d->h.sd)
+        fail_msg("smtpd_create: %s", err);
+    d->cl.sc = &sc;
+    d->cl.port = port;
+    d->h.cl = &d->cl;
+    d->h.deadline = clock_mono_ms() + TEST_DEADLINE_MS;
+    d->h.tick = event_new(d->h.base, -1, EV_PERSIST, detach_tick, d);
+    struct timeval tv = {0, 5000};
+    event_add(d->h.tick, &tv);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, client_main, &d->cl), 0);
+    event_base_dispatch(d->h.base);
+    pthread_join(t, NULL);
+    int status = -1;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_false(d->h.timed_out);
+    expect_bytes(sc.name, "transcript", d->cl.got, d->cl.gotlen,
+                 GREET EHLO_R OK_MAIL OK_RCPT GO_DATA,
+                 strlen(GREET EHLO_R OK_MAIL OK_RCPT GO_DATA));
+    harness_read_queue(&d->h);
+    assert_int_equal(d->h.nmsgs, 1);
+    assert_int_equal(d->h.naccepted, 0);
+    assert_string_equal(d->h.msgs[0].sender, "a@b.test");
+    free(d->cl.got);
+    harness_close(&d->h);
+    close(down[0]);
+    close(down[1]);
+    close(up[0]);
+    close(up[1]);
+    free(d);
+}
+
+/* Malformed or unusable listen addresses make smtpd_create fail with a message. */
+static void test_bad_listen_addresses(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "nonsense",     "127.0.0.1", "127.0.0.1:",    "127.0.0.1:99999",
+        "127.0.0.1:2x", "[::1:25",   "[::1]25",       "::1:25",
+        "1.2.3.4.5:25", ":25",       "example.com:25"};
+    struct event_base *base = event_base_new();
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct conf c;
+        char *listen[1] = {(char *)bad[i]};
+        char err[256] = "";
+        memset(&c, 0, sizeof c);
+        c.hostname = HOST;
+        c.smtpd.listen = listen;
+        c.smtpd.nlisten = 1;
+        struct smtpd *sd = smtpd_create(base, &c, NULL, NULL, NULL, err, sizeof err);
+        if (sd || !err[0])
+            fail_msg("listen \"%s\": got %p \"%s\", want NULL and a message", bad[i], (void *)sd,
+                     err);
+    }
+    /* the same address twice: the second bind fails, the first listener is released */
+    char addr[64], err[256] = "";
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", free_port(false));
+    char *listen[2] = {addr, addr};
+    struct conf c;
+    memset(&c, 0, sizeof c);
+    c.hostname = HOST;
+    c.smtpd.listen = listen;
+    c.smtpd.nlisten = 2;
+    assert_null(smtpd_create(base, &c, NULL, NULL, NULL, err, sizeof err));
+    if (!strstr(err, "in use"))
+        fail_msg("duplicate listen: got \"%s\", want \"address already in use\"", err);
+    event_base_free(base);
+}
+
+/* After smtpd_stop_listening new connections are refused. */
+static void test_stop_listening(void **state)
+{
+    (void)state;
+    char addr[64], err[256] = "";
+    uint16_t port = free_port(false);
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", port);
+    char *listen[1] = {addr};
+    struct conf c;
+    memset(&c, 0, sizeof c);
+    c.hostname = HOST;
+    c.smtpd.listen = listen;
+    c.smtpd.nlisten = 1;
+    struct event_base *base = event_base_new();
+    struct smtpd *sd = smtpd_create(base, &c, NULL, NULL, NULL, err, sizeof err);
+    if (!sd)
+        fail_msg("smtpd_create: %s", err);
+    smtpd_stop_listening(sd);
+    assert_int_equal(smtpd_sessions(sd), 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int rc = connect(fd, (struct sockaddr *)&a, sizeof a);
+    int e = errno;
+    close(fd);
+    if (rc == 0 || e != ECONNREFUSED)
+        fail_msg("connect after stop: got rc %d errno %d, want ECONNREFUSED", rc, e);
+    smtpd_free(sd);
+    event_base_free(base);
+}
+
+int main(void)
+{
+    enum { NS = sizeof scenarios / sizeof scenarios[0] };
+    struct CMUnitTest tests[NS + 16];
+    size_t n = 0;
+    signal(SIGPIPE, SIG_IGN);
+    evthread_use_pthreads();
+    for (size_t i = 0; i < NS; i++) {
+        struct CMUnitTest t = {scenarios[i].name, test_dialogue, NULL, NULL, (void *)&scenarios[i]};
+        tests[n++] = t;
+    }
+    struct CMUnitTest extra[] = {
+        cmocka_unit_test(test_long_command_lines),   cmocka_unit_test(test_too_many_recipients),
+        cmocka_unit_test(test_too_many_errors),      cmocka_unit_test(test_many_pipelined_commands),
+        cmocka_unit_test(test_output_backpressure),  cmocka_unit_test(test_long_data_lines),
+        cmocka_unit_test(test_huge_message_refused), cmocka_unit_test(test_bad_listen_addresses),
+        cmocka_unit_test(test_stop_listening),       cmocka_unit_test(test_free_while_queueing),
+        cmocka_unit_test(test_random_input),
+    };
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+        tests[n++] = extra[i];
+    return _cmocka_run_group_tests("smtpd", tests, n, NULL, NULL);
+}
