@@ -143,6 +143,7 @@ static const struct conf_param conf_deliver_keys[] = {
     DELIVER_DUR(interval, DUR_S, DUR_D),
     DELIVER_UINT(skew, 0, 1000),
     DELIVER_DUR(expiry, DUR_S, 365 * DUR_D),
+    DELIVER_DUR(idlemax, 0, DUR_H),
     {"client", CONF_GROUP, 0, 0, 0, 0, 0, conf_client_keys},
     {"relays", CONF_RELAYS, 0, 0, 0, 0, 0, NULL},
     {NULL, 0, 0, 0, 0, 0, 0, NULL},
@@ -941,6 +942,7 @@ void conf_defaults(struct conf *c)
     c->deliver.interval_high = 15 * DUR_S;
     c->deliver.interval_error = 3 * DUR_M;
     c->deliver.delay_start = 30 * DUR_S;
+    c->deliver.idlemax = 2 * DUR_S;
     c->deliver.interval = DUR_M;
     c->deliver.skew = 1;
     c->deliver.expiry = 3 * DUR_D;

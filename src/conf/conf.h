@@ -80,6 +80,7 @@ struct conf {
         uint64_t interval; /* 1 m (ZMailer scheduler.conf) */
         unsigned skew;     /* 1 */
         uint64_t expiry;   /* 3 d */
+        uint64_t idlemax;  /* 2 s: how long an idle connection waits for more mail */
         struct client_conf client;
         uint16_t port;     /* deliver.client.port, default 25 */
         bool fallbackMX_A; /* deliver.client.fallbackMX_A, default false */

@@ -79,6 +79,7 @@ struct sdest {
     unsigned nconn, nconnecting;
     unsigned cap;    /* learned concurrency limit (0 = maxserverconnections) */
     unsigned okcount; /* sessions established since cap last changed */
+    struct sconn *idle; /* parked connections */
     int waiting; /* queued in s->wait for a connection slot */
     struct sdest *wnext;
 };
@@ -89,7 +90,12 @@ struct sconn {
     struct smtpc *c;
     unsigned nmsgs;
     int took;
-    struct sconn *prev, *next; /* s->conns */
+    int idle;   /* parked in sd->idle and s->idle, waiting for work (idlemax) */
+    int expire; /* next() must end the session */
+    struct event *idle_ev;
+    struct sconn *prev, *next;   /* s->conns */
+    struct sconn *dprev, *dnext; /* sd->idle */
+    struct sconn *gprev, *gnext; /* s->idle */
 };
 
 struct sched {
@@ -103,6 +109,7 @@ struct sched {
     uint64_t active;
     unsigned nconn;
     struct sconn *conns;
+    struct sconn *idle; /* every parked connection, oldest last */
     struct sdest *wait_head, **wait_tail;
     int stopping;
     void (*stopped)(void *arg);
@@ -113,6 +120,7 @@ struct sched {
 static void sched_pump(struct sched *s);
 static void sched_dispatch(struct sched *s, struct sdest *sd);
 static void sched_stopped(struct sched *s);
+static void sched_on_idle(evutil_socket_t fd, short what, void *arg);
 
 /* ---- messages ---------------------------------------------------------------------- */
 
@@ -413,6 +421,66 @@ static void sched_dest_ok(struct sched *s, struct sdest *sd)
     }
 }
 
+/* Parks an established connection with nothing to send for up to idlemax. */
+static void sched_park(struct sched *s, struct sconn *cn)
+{
+    struct sdest *sd = cn->sd;
+    cn->idle = 1;
+    cn->dprev = NULL;
+    cn->dnext = sd->idle;
+    if (sd->idle)
+        sd->idle->dprev = cn;
+    sd->idle = cn;
+    cn->gprev = NULL;
+    cn->gnext = s->idle;
+    if (s->idle)
+        s->idle->gprev = cn;
+    s->idle = cn;
+    if (!cn->idle_ev)
+        cn->idle_ev = evtimer_new(s->base, sched_on_idle, cn);
+    uint64_t ms = s->conf->deliver.idlemax;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
+    evtimer_add(cn->idle_ev, &tv);
+}
+
+/* Takes a connection out of the idle lists. */
+static void sched_unpark(struct sched *s, struct sconn *cn)
+{
+    if (!cn->idle)
+        return;
+    cn->idle = 0;
+    if (cn->dprev)
+        cn->dprev->dnext = cn->dnext;
+    else
+        cn->sd->idle = cn->dnext;
+    if (cn->dnext)
+        cn->dnext->dprev = cn->dprev;
+    if (cn->gprev)
+        cn->gprev->gnext = cn->gnext;
+    else
+        s->idle = cn->gnext;
+    if (cn->gnext)
+        cn->gnext->gprev = cn->gprev;
+    evtimer_del(cn->idle_ev);
+}
+
+/* Wakes a parked connection: it takes ready work, or ends when expire is set. */
+static void sched_wake(struct sched *s, struct sconn *cn, int expire)
+{
+    sched_unpark(s, cn);
+    cn->expire = expire;
+    smtpc_resume(cn->c);
+}
+
+/* idlemax passed without work: end the session. */
+static void sched_on_idle(evutil_socket_t fd, short what, void *arg)
+{
+    struct sconn *cn = arg;
+    (void)fd;
+    (void)what;
+    sched_wake(cn->s, cn, 1);
+}
+
 /* smtpc asks for the next transaction of this connection. */
 static struct smtpc_txn *sched_on_next(void *arg, struct smtpc *c)
 {
@@ -447,7 +515,11 @@ static struct smtpc_txn *sched_on_next(void *arg, struct smtpc *c)
         s->st.transactions++;
         return &b->txn;
     }
-    return NULL;
+    if (s->stopping || cn->expire || cn->nmsgs >= s->conf->deliver.maxmessages ||
+        s->conf->deliver.idlemax == 0)
+        return NULL;
+    sched_park(s, cn);
+    return SMTPC_TXN_WAIT;
 }
 
 /* smtpc reports one recipient's outcome. */
@@ -500,6 +572,9 @@ static void sched_on_closed(void *arg, struct smtpc *c, enum outcome o, const ch
     struct sched *s = cn->s;
     struct sdest *sd = cn->sd;
     (void)c;
+    sched_unpark(s, cn);
+    if (cn->idle_ev)
+        event_free(cn->idle_ev);
     sd->nconn--;
     s->nconn--;
     if (cn->prev)
@@ -541,7 +616,16 @@ static const struct smtpc_ops sched_smtpc_ops = {
 static void sched_dispatch(struct sched *s, struct sdest *sd)
 {
     unsigned limit = sd->cap ? sd->cap : s->conf->deliver.maxserverconnections;
+    while (sd->nready && sd->idle && !s->stopping)
+        sched_wake(s, sd->idle, 0);
     while (!s->stopping && sd->nready > sd->nconnecting && sd->nconn < limit) {
+        if (s->nconn >= s->conf->deliver.maxconnections && s->idle) {
+            /* Free a slot: close the connection idle the longest (end of the list). */
+            struct sconn *old = s->idle;
+            while (old->gnext)
+                old = old->gnext;
+            sched_wake(s, old, 1);
+        }
         if (s->nconn >= s->conf->deliver.maxconnections) {
             if (!sd->waiting) {
                 sd->waiting = 1;
@@ -717,6 +801,8 @@ void sched_shutdown(struct sched *s, int64_t grace_ms, void (*done)(void *arg), 
     event_del(s->due_ev);
     if (s->poll_ev)
         event_del(s->poll_ev);
+    while (s->idle)
+        sched_wake(s, s->idle, 1);
     if (s->nconn == 0) {
         sched_stopped(s);
         return;

@@ -58,6 +58,7 @@ enum smtpc_state {
     SMTPC_EHLO,
     SMTPC_HELO,
     SMTPC_SESSION,
+    SMTPC_IDLE,
     SMTPC_QUIT_WAIT,
     SMTPC_QUIT_FLUSH,
     SMTPC_DONE
@@ -543,6 +544,11 @@ static void smtpc_session_next(struct smtpc *c)
 {
     for (;;) {
         struct smtpc_txn *t = c->ops->next(c->arg, c);
+        if (t == SMTPC_TXN_WAIT) {
+            c->state = SMTPC_IDLE;
+            evtimer_del(c->timer);
+            return;
+        }
         if (!t) {
             smtpc_session_quit(c);
             return;
@@ -716,6 +722,7 @@ static void smtpc_on_reply(struct smtpc *c, const struct reply *r)
         smtpc_session_progress(c);
         break;
     case SMTPC_QUIT_WAIT:
+    case SMTPC_IDLE: /* e.g. "421 idle timeout" while we had nothing to send */
         smtpc_finish(c, OUTCOME_OK, "");
         break;
     default:
@@ -844,7 +851,8 @@ static void smtpc_on_event(struct bufferevent *bev, short what, void *arg)
         snprintf(why, sizeof why, "lost connection with %s while waiting for reply to %s", c->relay,
                  smtpc_fifo_len(c) ? smtpc_exp_name(c->fifo[c->fhead].kind) : "nothing");
         smtpc_conn_fail(c, why);
-    } else if (c->state == SMTPC_QUIT_WAIT || c->state == SMTPC_QUIT_FLUSH) {
+    } else if (c->state == SMTPC_QUIT_WAIT || c->state == SMTPC_QUIT_FLUSH ||
+               c->state == SMTPC_IDLE) {
         smtpc_finish(c, OUTCOME_OK, "");
     }
     smtpc_leave(c);
@@ -930,6 +938,21 @@ void smtpc_abort(struct smtpc *c)
     }
     smtpc_finish(c, c->established ? OUTCOME_OK : OUTCOME_TEMPFAIL,
                  "connection aborted (shutdown)");
+    smtpc_leave(c);
+}
+
+struct smtpc_txn smtpc_txn_wait;
+
+/* The owner has work for an idle session: ask next() again. */
+void smtpc_resume(struct smtpc *c)
+{
+    if (c->depth > 0)
+        log_panic("smtpc_resume called from inside its own callback");
+    if (c->state != SMTPC_IDLE)
+        return;
+    smtpc_enter(c);
+    c->state = SMTPC_SESSION;
+    smtpc_session_next(c);
     smtpc_leave(c);
 }
 

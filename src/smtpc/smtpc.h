@@ -64,6 +64,14 @@ struct smtpc_ops {
     void (*closed)(void *arg, struct smtpc *c, enum outcome o, const char *why);
 };
 
+/* next() may return SMTPC_TXN_WAIT: the session stays open, idle, until the owner calls
+ * smtpc_resume() (which calls next() again). A server that closes or sends 421 meanwhile
+ * ends the connection with closed(OK). */
+extern struct smtpc_txn smtpc_txn_wait;
+#define SMTPC_TXN_WAIT (&smtpc_txn_wait)
+/* Wakes an idle session (never from inside one of its own callbacks). */
+void smtpc_resume(struct smtpc *c);
+
 /* Starts connecting. peers (npeers >= 1) are copied. Never calls ops synchronously. */
 struct smtpc *smtpc_start(struct event_base *base, const struct conf *conf,
                           const struct smtpc_peer *peers, size_t npeers,
