@@ -594,13 +594,17 @@ static void sched_on_closed(void *arg, struct smtpc *c, enum outcome o, const ch
             sched_dest_fail(s, sd, o, why);
         }
     }
+    /* A connection that never reached a session is not replaced while its siblings are
+     * still trying: that would hammer a dead destination with connects. */
+    int redispatch = cn->took || o == OUTCOME_OK;
     free(cn);
     if (s->stopping) {
         if (s->nconn == 0)
             sched_stopped(s);
         return;
     }
-    sched_dispatch(s, sd);
+    if (redispatch)
+        sched_dispatch(s, sd);
     sched_serve_waiting(s);
     sched_pump(s);
 }

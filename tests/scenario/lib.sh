@@ -1,0 +1,414 @@
+# lib.sh: helpers for sluice's scenario tests. Sourced by every tests/scenario/*.sh (bash).
+#
+# The runner (tests/scenario/run) starts each test in its own network and pid namespace with
+# only lo up, in a fresh directory $T, with $SLUICE, $SCN (this directory) exported. So every
+# 127.0.0.0/8 address is ours: DNS on 127.0.0.1:53, sluice on 127.0.0.1:2525, sinks and
+# peers on 127.0.0.2 and up, port 25. A test may also be run by hand the same way:
+#   unshare --net --pid --fork --mount-proc bash -c 'ip link set lo up; T=$(mktemp -d) bash X.sh'
+#
+# Conventions: helpers fail the test (fail: message to stderr, exit 1) instead of returning
+# errors; tests wait for conditions (wait_until), never for fixed times; every process a
+# helper starts is recorded and killed on exit (and the pid namespace kills the rest).
+#
+# DNS:   zone_mx DOMAIN "PREF HOST"...; zone_a HOST IP; zone_nullmx DOMAIN; zone_rr TEXT;
+#        dns_drop SUFFIX (queries time out); dns_servfail SUFFIX; dns_start.
+#        Names are relative to the zone "example." unless they end in a dot.
+# Sinks: sink_start NAME IP [smtp-sink options]; sink_msgs NAME; sink_rcpts NAME;
+#        sink_rcpt_list NAME; sink_txn_rcpts NAME (one line per transaction).
+# Peers: peer_start NAME IP[:PORT] [peer.py options]; peer_stat NAME KEY; peer_rcpt_list NAME.
+# sluice: conf_set KEY VALUE; sluice_conf; sluice_start; sluice_stop; sluice_kill9;
+#        mailq; mailq_count [STATE]; queue_empty; log_has REGEX; log_count REGEX.
+# Inject: inject_swaks FROM TO[,TO...] [swaks options]; inject_many [inject.py options];
+#        inject_source [smtp-source options];
+#        submit FROM RCPT... < message.
+set -u
+export LC_ALL=C
+
+: "${T:?T (the test directory) must be set}"
+: "${SCN:=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}"
+: "${SLUICE:=$SCN/../../build/sluice}"
+SMTP_PORT=2525
+ZONE=example
+CONF="$T/sluice.conf"
+SLUICE_LOG="$T/sluice.log"
+SLUICE_PID=""
+SCN_PIDS=()
+mkdir -p "$T/dns" "$T/sinks" "$T/peers"
+: >"$T/dns/records"
+: >"$T/dns/rules"
+: >"$T/conf.kv"
+
+# Prints a message and ends the test as failed.
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# Progress line in the test log.
+note() {
+    echo "--- $*"
+}
+
+# Kills everything this test started (TERM, then KILL for what is left).
+scn_cleanup() {
+    local pid
+    for pid in "${SCN_PIDS[@]}" $SLUICE_PID; do kill -TERM "$pid" 2>/dev/null; done
+    for pid in "${SCN_PIDS[@]}" $SLUICE_PID; do
+        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null
+    done
+    wait 2>/dev/null
+}
+trap scn_cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+# Runs "$@" in the background with output to $T/NAME.out and records its pid.
+bg_start() {
+    local name=$1
+    shift
+    "$@" >"$T/$name.out" 2>&1 &
+    SCN_PIDS+=($!)
+}
+
+# wait_until 'shell condition' TIMEOUT_S [what]: polls every 50 ms until the condition holds.
+wait_until() {
+    local cond=$1 limit=$2 what=${3:-$1}
+    local deadline=$(($(date +%s%N) / 1000000 + limit * 1000))
+    until eval "$cond"; do
+        if [ $(($(date +%s%N) / 1000000)) -ge $deadline ]; then
+            fail "timed out after ${limit}s waiting for: $what"
+        fi
+        sleep 0.05
+    done
+}
+
+# expect_eq GOT WANT WHAT: fails with "WHAT: got X, want Y" unless equal.
+expect_eq() {
+    [ "$1" = "$2" ] || fail "$3: got '$1', want '$2'"
+}
+
+# expect_le GOT MAX WHAT: fails unless GOT <= MAX (integers).
+expect_le() {
+    [ "$1" -le "$2" ] || fail "$3: got $1, want <= $2"
+}
+
+# True when something accepts TCP connections on IP:PORT.
+port_open() {
+    (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
+}
+
+# --- DNS: one authoritative zone "example." served by nsd, fronted by dns.py ---------------
+
+# The absolute form of a name: relative names get ".example.".
+fqdn() {
+    case $1 in *.) echo "$1" ;; *) echo "$1.$ZONE." ;; esac
+}
+
+# zone_rr 'owner TTL CLASS TYPE rdata': one raw record line.
+zone_rr() {
+    echo "$*" >>"$T/dns/records"
+}
+
+# zone_a HOST IP: an A record.
+zone_a() {
+    zone_rr "$(fqdn "$1") 60 IN A $2"
+}
+
+# zone_mx DOMAIN "PREF HOST" [...]: the MX set of DOMAIN.
+zone_mx() {
+    local d=$1 mx
+    shift
+    for mx in "$@"; do zone_rr "$(fqdn "$d") 60 IN MX ${mx%% *} $(fqdn "${mx#* }")"; done
+}
+
+# zone_nullmx DOMAIN: RFC 7505 "0 ." (the domain accepts no mail).
+zone_nullmx() {
+    zone_rr "$(fqdn "$1") 60 IN MX 0 ."
+}
+
+# dns_drop SUFFIX: queries for SUFFIX and names below it are never answered.
+dns_drop() {
+    echo "--drop $(fqdn "$1")" >>"$T/dns/rules"
+}
+
+# dns_servfail SUFFIX: queries for SUFFIX and names below it get SERVFAIL.
+dns_servfail() {
+    echo "--servfail $(fqdn "$1")" >>"$T/dns/rules"
+}
+
+# Writes nsd.conf and the zone file from the records given so far.
+dns_write() {
+    local d=$T/dns
+    cat >"$d/nsd.conf" <<EOF
+server:
+  ip-address: 127.0.0.1@5300
+  username: ""
+  zonesdir: "$d"
+  database: ""
+  pidfile: "$d/nsd.pid"
+  xfrdfile: "$d/xfrd.state"
+  xfrdir: "$d"
+  zonelistfile: "$d/zone.list"
+  server-count: 1
+  verbosity: 1
+  hide-version: yes
+remote-control:
+  control-enable: no
+zone:
+  name: "$ZONE."
+  zonefile: "$ZONE.zone"
+EOF
+    {
+        echo "\$TTL 60"
+        echo "$ZONE. 60 IN SOA ns.$ZONE. hostmaster.$ZONE. 1 3600 600 86400 60"
+        echo "$ZONE. 60 IN NS ns.$ZONE."
+        echo "ns.$ZONE. 60 IN A 127.0.0.1"
+        cat "$d/records"
+    } >"$d/$ZONE.zone"
+    nsd-checkzone "$ZONE." "$d/$ZONE.zone" >/dev/null || fail "bad zone: $(nsd-checkzone "$ZONE." "$d/$ZONE.zone" 2>&1)"
+}
+
+# Starts nsd (127.0.0.1:5300) and the fault-injecting front (127.0.0.1:53); waits for answers.
+dns_start() {
+    dns_write
+    bg_start nsd /usr/sbin/nsd -d -c "$T/dns/nsd.conf"
+    # shellcheck disable=SC2046
+    bg_start dnsproxy python3 "$SCN/dns.py" proxy --listen 127.0.0.1:53 --upstream 127.0.0.1:5300 \
+        $(cat "$T/dns/rules")
+    wait_until 'python3 "$SCN/dns.py" query ns.$ZONE A --timeout 0.2 | grep -q "^A 127.0.0.1$"' 10 \
+        "nsd answering through dns.py"
+}
+
+# dns_query NAME TYPE: prints what the resolver side sees (rcode line, answers).
+dns_query() {
+    python3 "$SCN/dns.py" query "$1" "$2"
+}
+
+# --- smtp-sink -----------------------------------------------------------------------------
+
+# sink_start NAME IP [smtp-sink options]: smtp-sink on IP:25 dumping each transaction to
+# one file in $T/sinks/NAME/ (X-Rcpt-Args lines are that transaction's recipients).
+sink_start() {
+    local name=$1 ip=$2
+    shift 2
+    mkdir -p "$T/sinks/$name"
+    bg_start "sink-$name" /usr/sbin/smtp-sink -u root "$@" -d "$T/sinks/$name/t." "$ip:25" 256
+    wait_until "port_open $ip 25" 10 "smtp-sink $name on $ip:25"
+}
+
+# Number of transactions (dump files) sink NAME received.
+sink_msgs() {
+    find "$T/sinks/$1" -type f -name 't.*' | wc -l
+}
+
+# Number of recipients over all transactions of sink NAME.
+sink_rcpts() {
+    sink_rcpt_list "$1" | wc -l
+}
+
+# Every recipient sink NAME received, one per line, lower-case, without <>, in file order.
+sink_rcpt_list() {
+    find "$T/sinks/$1" -type f -name 't.*' -exec cat {} + 2>/dev/null |
+        sed -n 's/^X-Rcpt-Args: <\([^>]*\)>.*/\1/p' | tr '[:upper:]' '[:lower:]'
+}
+
+# One line per transaction of sink NAME: its recipients, sorted, separated by spaces.
+sink_txn_rcpts() {
+    local f
+    for f in "$T/sinks/$1"/t.*; do
+        [ -f "$f" ] || continue
+        sed -n 's/^X-Rcpt-Args: <\([^>]*\)>.*/\1/p' "$f" | tr '[:upper:]' '[:lower:]' | sort | tr '\n' ' ' |
+            sed 's/ $//'
+        echo
+    done
+}
+
+# --- peer.py -------------------------------------------------------------------------------
+
+# peer_start NAME IP[:PORT] [peer.py serve options]: log in $T/peers/NAME.jsonl. More
+# addresses for the same server (shared counters, e.g. peak over all): --listen IP:PORT.
+peer_start() {
+    local name=$1 addr=$2
+    shift 2
+    case $addr in *:*) ;; *) addr=$addr:25 ;; esac
+    rm -f "$T/peers/$name.ready"
+    bg_start "peer-$name" python3 "$SCN/peer.py" serve --listen "$addr" \
+        --log "$T/peers/$name.jsonl" --ready "$T/peers/$name.ready" "$@"
+    case " $* " in *" --refuse "*) return 0 ;; esac
+    wait_until "[ -e '$T/peers/$name.ready' ]" 10 "peer $name on $addr"
+}
+
+# peer_stat NAME KEY: one total from `peer.py report` (conns, peak, messages, rcpts, ...).
+peer_stat() {
+    [ -f "$T/peers/$1.jsonl" ] || { echo 0; return; }
+    python3 "$SCN/peer.py" report "$T/peers/$1.jsonl" | sed -n "s/^$2=//p"
+}
+
+# Every recipient peer NAME accepted in a delivered message, one per line.
+peer_rcpt_list() {
+    [ -f "$T/peers/$1.jsonl" ] || return 0
+    python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r["type"] == "msg":
+        print("\n".join(r["rcpts"]))' "$T/peers/$1.jsonl"
+}
+
+# --- sluice --------------------------------------------------------------------------------
+
+# conf_set KEY VALUE: a config setting; KEY is dotted (deliver.client.maxpipeline), VALUE is
+# libconfig text ('"1s"', '5', '[ "a" ]', '( { ... } )', newlines allowed). A later call for a
+# key wins.
+conf_set() {
+    printf '%s\t%s\n' "$1" "$(printf '%s' "$2" | tr '\n' ' ')" >>"$T/conf.kv"
+}
+
+# The test defaults; tests override them with conf_set before sluice_conf.
+conf_defaults() {
+    conf_set spool "\"$T/spool\""
+    conf_set hostname '"sluice.example"'
+    conf_set smtpd.listen "[ \"127.0.0.1:$SMTP_PORT\" ]"
+    conf_set resolver.forwarders '[ "127.0.0.1@53" ]'
+    conf_set deliver.delay_start '"0"'
+    conf_set deliver.interval_low '"50"'
+    conf_set deliver.interval_high '"200"'
+    conf_set deliver.interval_error '"1s"'
+    conf_set deliver.interval '"1s"'
+    conf_set deliver.retries '"1"'
+}
+conf_defaults
+
+# Writes $CONF (libconfig) from the settings: nested groups from the dotted keys.
+sluice_conf() {
+    python3 - "$T/conf.kv" >"$CONF" <<'EOF' || fail "cannot write config"
+import sys
+tree = {}
+for line in open(sys.argv[1]):
+    key, _, value = line.rstrip("\n").partition("\t")
+    node, parts = tree, key.split(".")
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+    node.pop(parts[-1], None)
+    node[parts[-1]] = value
+def emit(node, depth):
+    pad = "    " * depth
+    for k, v in node.items():
+        if isinstance(v, dict):
+            print(f"{pad}{k} = {{")
+            emit(v, depth + 1)
+            print(f"{pad}}};")
+        else:
+            print(f"{pad}{k} = {v};")
+emit(tree, 0)
+EOF
+}
+
+# Runs `sluice run` in the background (log: $SLUICE_LOG) and waits for its SMTP port.
+sluice_start() {
+    [ -x "$SLUICE" ] || fail "no sluice binary at $SLUICE (make first)"
+    [ -f "$CONF" ] || sluice_conf
+    local out
+    out=$("$SLUICE" check-config -c "$CONF" 2>&1) || fail "check-config: $out"
+    echo "=== sluice run $(date +%T.%N)" >>"$SLUICE_LOG"
+    "$SLUICE" run -c "$CONF" >>"$SLUICE_LOG" 2>&1 &
+    SLUICE_PID=$!
+    wait_until 'sluice_alive || fail "sluice exited: $(tail -5 "$SLUICE_LOG")"; port_open 127.0.0.1 $SMTP_PORT' \
+        20 "sluice listening on 127.0.0.1:$SMTP_PORT"
+}
+
+# True while the daemon started by sluice_start runs.
+sluice_alive() {
+    [ -n "$SLUICE_PID" ] && kill -0 "$SLUICE_PID" 2>/dev/null
+}
+
+# SIGTERM, then waits (20 s at most) for the daemon to exit; it must exit 0.
+sluice_stop() {
+    sluice_alive || fail "sluice is not running"
+    kill -TERM "$SLUICE_PID"
+    wait_until '! sluice_alive' 20 "sluice exiting after SIGTERM"
+    local rc=0
+    wait "$SLUICE_PID" || rc=$?
+    SLUICE_PID=""
+    expect_eq "$rc" 0 "sluice exit status after SIGTERM"
+}
+
+# SIGKILL: no chance to flush or clean anything.
+sluice_kill9() {
+    sluice_alive || fail "sluice is not running"
+    kill -KILL "$SLUICE_PID"
+    wait "$SLUICE_PID" 2>/dev/null
+    SLUICE_PID=""
+}
+
+# mq: runs `sluice mailq` into $T/mailq.txt in the current shell (fails the test if it fails).
+mq() {
+    "$SLUICE" mailq -c "$CONF" >"$T/mailq.txt" 2>"$T/mailq.err" ||
+        fail "sluice mailq failed: $(cat "$T/mailq.err")"
+}
+
+# The queue as `sluice mailq` prints it.
+mailq() {
+    mq
+    cat "$T/mailq.txt"
+}
+
+# mailq_count [STATE]: queued recipients (in STATE).
+mailq_count() {
+    mq
+    awk -F'\t' -v s="${1:-}" 's == "" || $5 == s' "$T/mailq.txt" | grep -c .
+}
+
+# mailq_field RCPT N: field N (1-based) of RCPT's mailq line (RCPT with or without <>).
+mailq_field() {
+    mq
+    awk -F'\t' -v r="$1" -v n="$2" 'BEGIN { r = tolower(r) }
+        tolower($4) == r || tolower($4) == "<" r ">" { print $n; exit }' "$T/mailq.txt"
+}
+
+# True when mailq prints nothing.
+queue_empty() {
+    mq
+    [ ! -s "$T/mailq.txt" ]
+}
+
+# log_has REGEX: true when a sluice log line matches (extended regex).
+log_has() {
+    grep -Eq -- "$1" "$SLUICE_LOG" 2>/dev/null
+}
+
+# log_count REGEX: number of matching sluice log lines.
+log_count() {
+    grep -Ec -- "$1" "$SLUICE_LOG" 2>/dev/null
+}
+
+# --- injection -----------------------------------------------------------------------------
+
+# inject_swaks FROM TO[,TO...] [swaks options]: one message; must be accepted.
+inject_swaks() {
+    local from=$1 to=$2
+    shift 2
+    swaks --server "127.0.0.1:$SMTP_PORT" --helo inject.example --from "$from" --to "$to" \
+        --silent 2 "$@" >"$T/swaks.out" 2>&1 || fail "swaks $from -> $to: $(cat "$T/swaks.out")"
+}
+
+# inject_many [inject.py options]: many messages (see inject.py); all must be accepted.
+inject_many() {
+    python3 "$SCN/inject.py" --server "127.0.0.1:$SMTP_PORT" "$@" >"$T/inject.out" 2>&1 ||
+        fail "inject.py $*: $(tail -5 "$T/inject.out")"
+}
+
+# inject_source [smtp-source options]: Postfix's smtp-source against sluice (e.g. -s 4 -m 100
+# -f FROM -t TO; -r N adds numbered recipients); every reply must be positive.
+inject_source() {
+    smtp-source -M inject.example "$@" "127.0.0.1:$SMTP_PORT" >"$T/smtp-source.out" 2>&1 ||
+        fail "smtp-source $*: $(tail -5 "$T/smtp-source.out")"
+}
+
+# submit FROM RCPT... < message: `sluice submit`; must exit 0.
+submit() {
+    local from=$1
+    shift
+    "$SLUICE" submit -c "$CONF" -f "$from" "$@" >"$T/submit.out" 2>&1 ||
+        fail "sluice submit -f $from $*: $(cat "$T/submit.out")"
+}

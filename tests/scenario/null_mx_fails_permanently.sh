@@ -1,0 +1,13 @@
+# A domain with a null MX ("0 .", RFC 7505) accepts no mail: its recipient fails
+# permanently at once (log status=bounced), never deferred, never connected to.
+. "$SCN/lib.sh"
+
+zone_nullmx nomail
+dns_start
+sluice_start
+
+inject_swaks sender@src.example u1@nomail.example
+wait_until "log_has 'to=<u1@nomail\.example>.*status=bounced'" 30 "log: to=<u1@nomail.example> ... status=bounced"
+expect_eq "$(log_count 'to=<u1@nomail\.example>.*status=deferred')" 0 "deferrals of u1@nomail.example"
+state=$(mailq_field u1@nomail.example 5)
+case $state in "" | failed) ;; *) fail "mailq state of u1@nomail.example: got '$state', want failed or gone" ;; esac

@@ -1,0 +1,376 @@
+#!/usr/bin/env python3
+"""peer.py: a scriptable SMTP server for sluice's scenario tests (stdlib only).
+
+It shows what Postfix's smtp-sink cannot: connections per peer, peak concurrent connections,
+messages per connection, recipients per transaction, how many commands arrived before their
+replies were due (pipelining depth), and it answers chosen recipients with 4xx/5xx.
+
+  peer.py serve --listen IP:PORT --log FILE [options]     run the server (foreground)
+  peer.py report FILE                                      print key=value totals of a log
+
+Log: JSON lines, flushed at once.
+  {"type":"msg", "conn":N, "local":IP, "mail":S, "rcpts":[...], "size":N, "subject":S,
+   "max_outstanding":N, "errors":N, "peak":N}   per accepted message (the last three: so far)
+  {"type":"conn", "conn":N, "peer":IP, "refused":B, "active_at_open":N, "peak":N, "ehlo":B,
+   "helo":S, "transactions":[{"mail":S, "rcpts":[...], "rejected":[[rcpt, reply]...],
+   "delivered":B}], "messages":N, "max_outstanding":N, "quit":B, "errors":[...]}
+   one per connection, written when it closes.
+Pipelining depth ("max_outstanding"): commands (and end-of-data dots) received whose reply had
+not been written yet, maximum over the connection. A client that waits for every reply
+scores 1. Replies are written in order by one worker per connection, after --delay-ms.
+"""
+import argparse
+import asyncio
+import json
+import re
+import sys
+import time
+
+MAX_LINE = 4096
+MAX_MSG = 64 * 1024 * 1024
+
+
+def parse_rules(specs):
+    """'regex=reply text' -> [(compiled regex, reply)]."""
+    rules = []
+    for spec in specs or []:
+        rx, sep, reply = spec.partition("=")
+        if not sep or not re.match(r"^[245]\d\d ", reply):
+            sys.exit(f"peer.py: bad rule {spec!r}, want 'regex=NNN text'")
+        rules.append((re.compile(rx, re.I), reply))
+    return rules
+
+
+def addr_of(arg):
+    """'TO:<a@b> X=Y' -> 'a@b' (lower-case); None when malformed."""
+    m = re.match(r"^(?:FROM|TO):\s*<([^>]*)>", arg, re.I)
+    return m.group(1).lower() if m else None
+
+
+class Server:
+    """Shared state: options, connection counters, log file."""
+
+    def __init__(self, opts):
+        self.o = opts
+        self.reject = parse_rules(opts.reject_rcpt)
+        self.tempfail = parse_rules(opts.tempfail_rcpt)
+        self.tempfail_seen = {}
+        self.next_id = 0
+        self.active = 0
+        self.peak = 0
+        self.log = open(opts.log, "a", buffering=1)
+
+    def write(self, rec):
+        self.log.write(json.dumps(rec, sort_keys=True) + "\n")
+
+    def rcpt_reply(self, rcpt):
+        """The reply for RCPT TO:<rcpt> under the reject/tempfail rules."""
+        for rx, reply in self.reject:
+            if rx.search(rcpt):
+                return reply
+        for rx, reply in self.tempfail:
+            if rx.search(rcpt):
+                n = self.tempfail_seen.get(rcpt, 0)
+                self.tempfail_seen[rcpt] = n + 1
+                if self.o.tempfail_times == 0 or n < self.o.tempfail_times:
+                    return reply
+        return "250 2.1.5 Ok"
+
+
+class Conn(asyncio.Protocol):
+    """One SMTP session. data_received splits lines; a worker task answers them in order."""
+
+    def __init__(self, srv):
+        self.srv = srv
+        self.buf = b""
+        self.queue = asyncio.Queue()
+        self.outstanding = 0
+        self.in_data = False
+        self.body = []
+        self.body_size = 0
+        self.closed = False
+        self.worker = None
+        self.rec = None
+        self.txn = None
+
+    def connection_made(self, transport):
+        srv = self.srv
+        self.t = transport
+        srv.next_id += 1
+        peer = transport.get_extra_info("peername")
+        refused = srv.o.max_connections > 0 and srv.active >= srv.o.max_connections
+        if not refused:
+            srv.active += 1
+            srv.peak = max(srv.peak, srv.active)
+        local = transport.get_extra_info("sockname")
+        self.rec = {"type": "conn", "conn": srv.next_id, "peer": peer[0] if peer else "?",
+                    "local": local[0] if local else "?",
+                    "refused": refused, "active_at_open": srv.active, "peak": srv.peak,
+                    "ehlo": False, "helo": None, "transactions": [], "messages": 0,
+                    "max_outstanding": 0, "quit": False, "errors": []}
+        if refused:
+            transport.write(b"421 4.7.0 too many connections\r\n")
+            transport.close()
+            return
+        self.worker = asyncio.get_running_loop().create_task(self.run())
+        self.queue.put_nowait(("GREETING", None))
+
+    def connection_lost(self, exc):
+        self.closed = True
+        if self.worker:
+            self.worker.cancel()
+        if not self.rec["refused"]:
+            self.srv.active -= 1
+        self.rec["peak"] = self.srv.peak
+        self.srv.write(self.rec)
+
+    def data_received(self, data):
+        self.buf += data
+        while True:
+            i = self.buf.find(b"\n")
+            if i < 0:
+                if len(self.buf) > MAX_LINE and not self.in_data:
+                    self.rec["errors"].append("line too long")
+                    self.t.close()
+                return
+            line, self.buf = self.buf[:i + 1], self.buf[i + 1:]
+            self.line(line)
+
+    def line(self, raw):
+        """Body lines are collected here; commands and the final dot go to the worker."""
+        text = raw.rstrip(b"\r\n")
+        if self.in_data:
+            if text == b".":
+                self.in_data = False
+                self.enqueue(("EOM", None))
+                return
+            self.body_size += len(raw)
+            if self.body_size <= MAX_MSG:
+                self.body.append(text[1:] if text.startswith(b"..") else text)
+            return
+        self.enqueue(("CMD", text.decode("latin-1")))
+
+    def enqueue(self, item):
+        self.outstanding += 1
+        self.rec["max_outstanding"] = max(self.rec["max_outstanding"], self.outstanding)
+        self.queue.put_nowait(item)
+
+    def reply(self, text):
+        if not self.closed:
+            self.t.write(text.encode() + b"\r\n")
+
+    async def run(self):
+        delay = self.srv.o.delay_ms / 1000.0
+        while True:
+            kind, arg = await self.queue.get()
+            if delay:
+                await asyncio.sleep(delay)
+            if kind == "GREETING":
+                if not self.greet():
+                    return
+                continue
+            if kind == "EOM":
+                self.end_of_data()
+            elif not self.command(arg):
+                self.outstanding -= 1
+                self.t.close()
+                return
+            self.outstanding -= 1
+
+    def greet(self):
+        code = self.srv.o.greeting_code
+        if code >= 400:
+            self.reply(f"{code} peer.example service not available")
+            self.t.close()
+            return False
+        self.reply(f"{code} peer.example ESMTP peer.py")
+        return True
+
+    def ehlo_lines(self):
+        caps = ["peer.example"]
+        if not self.srv.o.no_pipelining:
+            caps.append("PIPELINING")
+        caps += [f"SIZE {self.srv.o.size}", "8BITMIME", "ENHANCEDSTATUSCODES"]
+        return "\r\n".join(("250-" if i < len(caps) - 1 else "250 ") + c
+                           for i, c in enumerate(caps))
+
+    def command(self, line):
+        """Answers one command. Returns False when the session must end."""
+        verb, _, arg = line.partition(" ")
+        verb = verb.upper()
+        handler = {"EHLO": self.do_ehlo, "HELO": self.do_helo, "MAIL": self.do_mail,
+                   "RCPT": self.do_rcpt, "DATA": self.do_data, "RSET": self.do_rset,
+                   "NOOP": self.do_noop, "QUIT": self.do_quit}.get(verb)
+        if handler is None:
+            self.rec["errors"].append(f"unknown command {line[:80]!r}")
+            self.reply("502 5.5.2 command not recognized")
+            return True
+        return handler(arg.strip())
+
+    def do_ehlo(self, arg):
+        self.rec["ehlo"], self.rec["helo"], self.txn = True, arg, None
+        self.reply(self.ehlo_lines())
+        return True
+
+    def do_helo(self, arg):
+        self.rec["helo"], self.txn = arg, None
+        self.reply("250 peer.example")
+        return True
+
+    def do_mail(self, arg):
+        if self.rec["helo"] is None:
+            self.rec["errors"].append("MAIL before EHLO/HELO")
+            self.reply("503 5.5.1 send EHLO first")
+        elif self.txn is not None:
+            self.rec["errors"].append("nested MAIL")
+            self.reply("503 5.5.1 nested MAIL command")
+        elif addr_of(arg) is None:
+            self.rec["errors"].append(f"bad MAIL {arg[:80]!r}")
+            self.reply("501 5.5.4 syntax: MAIL FROM:<address>")
+        else:
+            self.txn = {"mail": addr_of(arg), "rcpts": [], "rejected": [], "delivered": False}
+            self.rec["transactions"].append(self.txn)
+            self.reply("250 2.1.0 Ok")
+        return True
+
+    def do_rcpt(self, arg):
+        rcpt = addr_of(arg)
+        if self.txn is None:
+            self.rec["errors"].append("RCPT without MAIL")
+            self.reply("503 5.5.1 need MAIL command")
+        elif rcpt is None:
+            self.rec["errors"].append(f"bad RCPT {arg[:80]!r}")
+            self.reply("501 5.5.4 syntax: RCPT TO:<address>")
+        else:
+            reply = self.srv.rcpt_reply(rcpt)
+            if reply.startswith("2"):
+                self.txn["rcpts"].append(rcpt)
+            else:
+                self.txn["rejected"].append([rcpt, reply])
+            self.reply(reply)
+        return True
+
+    def do_data(self, arg):
+        if self.txn is None or not self.txn["rcpts"]:
+            self.reply("554 5.5.1 no valid recipients")
+            return True
+        self.in_data, self.body, self.body_size = True, [], 0
+        self.reply("354 End data with <CR><LF>.<CR><LF>")
+        return True
+
+    def end_of_data(self):
+        txn, subject = self.txn, ""
+        for b in self.body:
+            if not b:
+                break
+            if b.lower().startswith(b"subject:"):
+                subject = b[8:].strip().decode("latin-1")
+        txn["delivered"] = True
+        self.rec["messages"] += 1
+        self.srv.write({"type": "msg", "conn": self.rec["conn"], "local": self.rec["local"],
+                        "mail": txn["mail"],
+                        "rcpts": txn["rcpts"], "size": self.body_size, "subject": subject,
+                        "max_outstanding": self.rec["max_outstanding"], "peak": self.srv.peak,
+                        "errors": len(self.rec["errors"])})
+        self.txn = None
+        self.reply("250 2.0.0 Ok: queued")
+
+    def do_rset(self, arg):
+        self.txn = None
+        self.reply("250 2.0.0 Ok")
+        return True
+
+    def do_noop(self, arg):
+        self.reply("250 2.0.0 Ok")
+        return True
+
+    def do_quit(self, arg):
+        self.rec["quit"] = True
+        self.reply("221 2.0.0 Bye")
+        return False
+
+
+async def serve(opts):
+    if opts.refuse:
+        # Nothing listens: connections to this address are refused by the kernel.
+        await asyncio.Event().wait()
+    srv = Server(opts)
+    loop = asyncio.get_running_loop()
+    servers = []
+    for addr in opts.listen:
+        host, _, port = addr.rpartition(":")
+        servers.append(await loop.create_server(lambda: Conn(srv), host.strip("[]"), int(port),
+                                                reuse_address=True, backlog=512))
+    if opts.ready:
+        open(opts.ready, "w").close()
+    await asyncio.gather(*(sv.serve_forever() for sv in servers))
+
+
+def report(path):
+    """Totals over a log: the numbers the scenario tests assert on."""
+    conns = refused = peak = msgs = rcpts = txns = 0
+    max_msgs = max_rcpts = max_out = rejected = errors = 0
+    msg_errors, conn_errors = {}, {}  # errors per connection: running (msg) and final (conn)
+    with open(path) as f:
+        for line in f:
+            r = json.loads(line)
+            if r["type"] == "msg":
+                msgs += 1
+                rcpts += len(r["rcpts"])
+                max_out = max(max_out, r["max_outstanding"])
+                peak = max(peak, r["peak"])
+                msg_errors[r["conn"]] = r["errors"]
+                continue
+            if r["refused"]:
+                refused += 1
+                continue
+            conns += 1
+            peak = max(peak, r["peak"])
+            max_msgs = max(max_msgs, r["messages"])
+            max_out = max(max_out, r["max_outstanding"])
+            conn_errors[r["conn"]] = len(r["errors"])
+            for t in r["transactions"]:
+                txns += 1
+                rejected += len(t["rejected"])
+                max_rcpts = max(max_rcpts, len(t["rcpts"]) + len(t["rejected"]))
+    msg_errors.update(conn_errors)
+    errors = sum(msg_errors.values())
+    for k, v in (("conns", conns), ("refused", refused), ("peak", peak), ("messages", msgs),
+                 ("rcpts", rcpts), ("transactions", txns), ("max_msgs_per_conn", max_msgs),
+                 ("max_rcpts_per_txn", max_rcpts), ("max_outstanding", max_out),
+                 ("rejected", rejected), ("errors", errors)):
+        print(f"{k}={v}")
+
+
+def main():
+    ap = argparse.ArgumentParser(prog="peer.py")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("serve")
+    s.add_argument("--listen", required=True, action="append",
+                   help="IP:PORT (repeatable: one server, counters shared by all addresses)")
+    s.add_argument("--log", required=True)
+    s.add_argument("--ready", help="file created once listening")
+    s.add_argument("--reject-rcpt", action="append", help="'regex=550 5.1.1 text'")
+    s.add_argument("--tempfail-rcpt", action="append", help="'regex=451 4.3.0 text'")
+    s.add_argument("--tempfail-times", type=int, default=0,
+                   help="tempfail each matching recipient only its first N times (0: always)")
+    s.add_argument("--refuse", action="store_true", help="do not listen at all")
+    s.add_argument("--greeting-code", type=int, default=220)
+    s.add_argument("--no-pipelining", action="store_true")
+    s.add_argument("--max-connections", type=int, default=0, help="421 beyond N concurrent")
+    s.add_argument("--delay-ms", type=int, default=0, help="delay before every reply")
+    s.add_argument("--size", type=int, default=10240000)
+    r = sub.add_parser("report")
+    r.add_argument("log")
+    opts = ap.parse_args()
+    if opts.cmd == "report":
+        report(opts.log)
+        return
+    try:
+        asyncio.run(serve(opts))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
