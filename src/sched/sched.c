@@ -187,6 +187,12 @@ void sched_add(struct sched *s, const struct qmsg *qm, int64_t not_before)
         m->unfinished++;
         heap_push(&s->wait, &r->hn);
     }
+    if (m->unfinished == 0) {
+        if (m->nfailed == 0)
+            queue_delete(s->q, m->id, m->nrcpt);
+        sched_msg_destroy(m);
+        return;
+    }
     dict_put(s->msgs, qid, m);
     s->st.messages++;
     sched_pump(s);
@@ -297,15 +303,21 @@ static struct batch *sched_batch_new(struct sched *s, struct smsg *m, struct sde
     return b;
 }
 
-/* Frees a batch and drops its reference on the message. */
-static void sched_batch_free(struct sched *s, struct batch *b)
+/* Frees a batch's memory only (sched_free: messages go away with it). */
+static void sched_batch_destroy(struct batch *b)
 {
-    struct smsg *m = b->m;
     if (b->txn.body)
         evbuffer_free(b->txn.body);
     free(b->r);
     free(b->addrs);
     free(b);
+}
+
+/* Frees a batch and drops its reference on the message. */
+static void sched_batch_free(struct sched *s, struct batch *b)
+{
+    struct smsg *m = b->m;
+    sched_batch_destroy(b);
     m->nbatches--;
     sched_msg_release(s, m);
 }
@@ -374,6 +386,7 @@ static void sched_on_route(void *arg, struct dest *d, enum outcome o, const char
         sched_release(s, m);
     m->nbatches--;
     sched_msg_release(s, m);
+    sched_pump(s); /* a routing failure freed a slot and may have queued a retry */
 }
 
 /* ---- the waiting heap and the active window ---------------------------------------- */
@@ -503,6 +516,7 @@ static struct smtpc_txn *sched_on_next(void *arg, struct smtpc *c)
         if (queue_body(s->q, b->m->id, b->txn.body) < 0) {
             log_warn("%s: cannot read message content from the queue", b->m->qid);
             sched_batch_fail(s, b, OUTCOME_TEMPFAIL, "4.3.0 queue read error");
+            sched_pump(s);
             continue;
         }
         b->txn.msgid = b->m->id;
@@ -516,7 +530,7 @@ static struct smtpc_txn *sched_on_next(void *arg, struct smtpc *c)
         return &b->txn;
     }
     if (s->stopping || cn->expire || cn->nmsgs >= s->conf->deliver.maxmessages ||
-        s->conf->deliver.idlemax == 0)
+        s->conf->deliver.idlemax == 0 || s->wait_head)
         return NULL;
     sched_park(s, cn);
     return SMTPC_TXN_WAIT;
@@ -590,7 +604,7 @@ static void sched_on_closed(void *arg, struct smtpc *c, enum outcome o, const ch
             sd->cap = sd->nconn - sd->nconnecting;
             sd->okcount = 0;
             log_info("%s: concurrency limited to %u: %s", sd->dest->key, sd->cap, why);
-        } else if (o != OUTCOME_OK && sd->nconnecting == 0) {
+        } else if (o != OUTCOME_OK && sd->nconnecting == 0 && !s->stopping) {
             sched_dest_fail(s, sd, o, why);
         }
     }
@@ -623,7 +637,7 @@ static void sched_dispatch(struct sched *s, struct sdest *sd)
     while (sd->nready && sd->idle && !s->stopping)
         sched_wake(s, sd->idle, 0);
     while (!s->stopping && sd->nready > sd->nconnecting && sd->nconn < limit) {
-        if (s->nconn >= s->conf->deliver.maxconnections && s->idle) {
+        if (s->nconn >= s->conf->deliver.maxconnections && s->idle && !sd->waiting) {
             /* Free a slot: close the connection idle the longest (end of the list). */
             struct sconn *old = s->idle;
             while (old->gnext)
@@ -677,16 +691,28 @@ struct sched *sched_create(struct event_base *base, const struct conf *c, struct
     return s;
 }
 
-/* dict_free callback: frees a message and its recipients. */
+/* dict_free callback: frees a message, its open batches and its recipients. */
 static void sched_on_free_msg(void *p)
 {
-    sched_msg_destroy(p);
+    struct smsg *m = p;
+    while (m->open) {
+        struct batch *b = m->open;
+        m->open = b->mnext;
+        sched_batch_destroy(b);
+    }
+    sched_msg_destroy(m);
 }
 
-/* Frees one destination's scheduler state (batches are gone by now). */
+/* Frees one destination's scheduler state and the batches still waiting in it. */
 static void sched_on_free_dest(void *arg, struct dest *d)
 {
+    struct sdest *sd = d->sched;
     (void)arg;
+    while (sd && sd->ready) {
+        struct batch *b = sd->ready;
+        sd->ready = b->next;
+        sched_batch_destroy(b);
+    }
     free(d->sched);
     d->sched = NULL;
 }
