@@ -3,8 +3,10 @@
 # The runner (tests/scenario/run) starts each test in its own network and pid namespace with
 # only lo up, in a fresh directory $T, with $SLUICE, $SCN (this directory) exported. So every
 # 127.0.0.0/8 address is ours: DNS on 127.0.0.1:53, sluice on 127.0.0.1:2525, sinks and
-# peers on 127.0.0.2 and up, port 25. A test may also be run by hand the same way:
-#   unshare --net --pid --fork --mount-proc bash -c 'ip link set lo up; T=$(mktemp -d) bash X.sh'
+# peers on 127.0.0.2 and up, port 25. A test may also be run by hand the same way (from the
+# repository root):
+#   unshare --net --pid --fork --mount-proc bash -c \
+#       'ip link set lo up; T=$(mktemp -d) SCN=$PWD/tests/scenario bash tests/scenario/X.sh'
 #
 # Conventions: helpers fail the test (fail: message to stderr, exit 1) instead of returning
 # errors; tests wait for conditions (wait_until), never for fixed times; every process a
