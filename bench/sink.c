@@ -1,0 +1,484 @@
+/* bench/sink.c: the benchmark's SMTP sink (one process, many listening addresses).
+ *
+ * Usage: sink [-d delay_ms] [-m maxconn] [-i interval_ms] -o series_file ADDR:PORT...
+ *
+ * Speaks enough ESMTP for an MTA's client: greeting, EHLO/HELO (PIPELINING, SIZE, 8BITMIME,
+ * ENHANCEDSTATUSCODES), MAIL, RCPT, DATA, RSET, NOOP, QUIT; everything else gets 502. It
+ * throws every message away and counts:
+ *   conns    connections accepted and served
+ *   refused  connections answered "421" because maxconn (per listening address) were open
+ *   mesg     messages received (the "." of a DATA with at least one recipient)
+ *   rcpt     recipients of those messages
+ *   peak     most connections open at once on one listening address
+ * -d delays every reply (greeting included) by delay_ms after the command it answers was
+ * read, keeping replies in order: pipelined commands read together are answered together,
+ * like a link with that much latency. -m caps simultaneous connections per address; the
+ * excess gets "421 4.7.0 too many connections" and is closed, as a real server does.
+ * Every interval_ms (default 100) in which a counter changed, and once at SIGTERM/SIGINT, it
+ * appends one line to series_file:
+ *   wall_ms conns refused mesg rcpt peak first_ms last_ms
+ * where first_ms / last_ms are the wall-clock times (ms) the first / last message was
+ * received (0 before any). The process
+ * exits on SIGTERM/SIGINT after writing the final line. Input is untrusted: command lines
+ * longer than the buffer are answered 500 and skipped, nothing is ever stored. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SINK_BUF 65536
+#define SINK_MAXLISTEN 64
+#define SINK_MAXREPLIES 256
+
+struct sink_reply {
+    int64_t due_ms;
+    const char *text;
+};
+
+struct sink_conn {
+    int fd, lidx, indata, datast, nrcpt, skipping, closing;
+    size_t inlen, outlen, outoff;
+    char in[SINK_BUF];
+    char out[SINK_BUF];
+    struct sink_reply q[SINK_MAXREPLIES]; /* delayed replies, in order */
+    int qhead, qlen;
+};
+
+static struct {
+    uint64_t conns, refused, mesg, rcpt, peak;
+    int64_t first_ms, last_ms;
+} sink_st;
+static int sink_open[SINK_MAXLISTEN];
+static int sink_delay_ms, sink_maxconn = 100000, sink_epfd;
+static volatile sig_atomic_t sink_stop;
+
+/* Wall-clock time in milliseconds. */
+static int64_t sink_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Monotonic time in milliseconds. */
+static int64_t sink_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* SIGTERM/SIGINT: leave the loop. */
+static void sink_on_signal(int sig)
+{
+    (void)sig;
+    sink_stop = 1;
+}
+
+/* Opens one listening socket on "a.b.c.d:port". */
+static int sink_listen(const char *spec)
+{
+    char host[64];
+    const char *colon = strrchr(spec, ':');
+    if (!colon || (size_t)(colon - spec) >= sizeof host)
+        return -1;
+    memcpy(host, spec, (size_t)(colon - spec));
+    host[colon - spec] = 0;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+        return -1;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 1024) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Appends bytes to the output buffer (replies are tiny; a full buffer closes the conn). */
+static void sink_emit(struct sink_conn *c, const char *s)
+{
+    size_t n = strlen(s);
+    if (c->outlen + n > sizeof c->out) {
+        c->closing = 1;
+        return;
+    }
+    memcpy(c->out + c->outlen, s, n);
+    c->outlen += n;
+}
+
+/* Queues a reply: at once without delay, else due delay_ms after now. */
+static void sink_reply(struct sink_conn *c, const char *s)
+{
+    if (sink_delay_ms == 0 && c->qlen == 0) {
+        sink_emit(c, s);
+        return;
+    }
+    if (c->qlen == SINK_MAXREPLIES) {
+        c->closing = 1;
+        return;
+    }
+    struct sink_reply *r = &c->q[(c->qhead + c->qlen++) % SINK_MAXREPLIES];
+    r->due_ms = sink_mono_ms() + sink_delay_ms;
+    r->text = s;
+}
+
+/* Moves due delayed replies to the output buffer; returns ms until the next, or -1. */
+static int64_t sink_release(struct sink_conn *c, int64_t now)
+{
+    while (c->qlen > 0) {
+        struct sink_reply *r = &c->q[c->qhead];
+        if (r->due_ms > now)
+            return r->due_ms - now;
+        sink_emit(c, r->text);
+        c->qhead = (c->qhead + 1) % SINK_MAXREPLIES;
+        c->qlen--;
+    }
+    return -1;
+}
+
+/* Writes what the output buffer holds; arms EPOLLOUT when the socket is full. */
+static int sink_flush(struct sink_conn *c)
+{
+    while (c->outoff < c->outlen) {
+        ssize_t n = write(c->fd, c->out + c->outoff, c->outlen - c->outoff);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            break;
+        if (n <= 0)
+            return -1;
+        c->outoff += (size_t)n;
+    }
+    if (c->outoff == c->outlen)
+        c->outoff = c->outlen = 0;
+    struct epoll_event ev = {.events = EPOLLIN | (c->outlen ? EPOLLOUT : 0), .data.ptr = c};
+    epoll_ctl(sink_epfd, EPOLL_CTL_MOD, c->fd, &ev);
+    return 0;
+}
+
+/* True when the line starts with the command word w (case-insensitive). */
+static int sink_is(const char *line, size_t len, const char *w)
+{
+    size_t n = strlen(w);
+    return len >= n && strncasecmp(line, w, n) == 0 && (len == n || line[n] == ' ' || line[n] == ':');
+}
+
+/* Answers one command line (without CRLF). */
+static void sink_command(struct sink_conn *c, const char *line, size_t len)
+{
+    if (sink_is(line, len, "EHLO"))
+        sink_reply(c, "250-sink\r\n250-PIPELINING\r\n250-SIZE 1073741824\r\n"
+                      "250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n");
+    else if (sink_is(line, len, "HELO"))
+        sink_reply(c, "250 sink\r\n");
+    else if (sink_is(line, len, "MAIL")) {
+        c->nrcpt = 0;
+        sink_reply(c, "250 2.1.0 Ok\r\n");
+    } else if (sink_is(line, len, "RCPT")) {
+        c->nrcpt++;
+        sink_reply(c, "250 2.1.5 Ok\r\n");
+    } else if (sink_is(line, len, "DATA")) {
+        if (c->nrcpt == 0) {
+            sink_reply(c, "503 5.5.1 Error: need RCPT command\r\n");
+            return;
+        }
+        c->indata = 1;
+        c->datast = 2;
+        sink_reply(c, "354 End data with <CR><LF>.<CR><LF>\r\n");
+    } else if (sink_is(line, len, "RSET") || sink_is(line, len, "NOOP")) {
+        c->nrcpt = 0;
+        sink_reply(c, "250 2.0.0 Ok\r\n");
+    } else if (sink_is(line, len, "QUIT")) {
+        sink_reply(c, "221 2.0.0 Bye\r\n");
+        c->closing = 1;
+    } else
+        sink_reply(c, "502 5.5.2 Error: command not recognized\r\n");
+}
+
+/* Consumes message bytes; returns bytes used, sets indata=0 after the final ".". The state
+ * datast: 0 mid-line, 1 saw CR, 2 at line start, 3 saw "." at line start, 4 saw ".\r". */
+static size_t sink_data(struct sink_conn *c, const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (c->datast == 0) {
+            const char *cr = memchr(p + i, '\r', n - i);
+            if (!cr)
+                return n;
+            i = (size_t)(cr - p) + 1;
+            c->datast = 1;
+            continue;
+        }
+        char ch = p[i++];
+        if (c->datast == 1)
+            c->datast = ch == '\n' ? 2 : ch == '\r' ? 1 : 0;
+        else if (c->datast == 2)
+            c->datast = ch == '.' ? 3 : ch == '\r' ? 1 : 0;
+        else if (c->datast == 3)
+            c->datast = ch == '\r' ? 4 : 0;
+        else if (ch == '\n') {
+            c->indata = 0;
+            sink_st.mesg++;
+            sink_st.rcpt += (uint64_t)c->nrcpt;
+            sink_st.last_ms = sink_wall_ms();
+            if (sink_st.first_ms == 0)
+                sink_st.first_ms = sink_st.last_ms;
+            c->nrcpt = 0;
+            sink_reply(c, "250 2.0.0 Ok: queued\r\n");
+            return i;
+        } else
+            c->datast = ch == '\r' ? 1 : 0;
+    }
+    return n;
+}
+
+/* Processes whatever complete input the buffer holds. */
+static void sink_input(struct sink_conn *c)
+{
+    size_t off = 0;
+    while (off < c->inlen && !c->closing) {
+        if (c->indata) {
+            off += sink_data(c, c->in + off, c->inlen - off);
+            continue;
+        }
+        char *nl = memchr(c->in + off, '\n', c->inlen - off);
+        if (!nl)
+            break;
+        size_t len = (size_t)(nl - (c->in + off));
+        if (len > 0 && c->in[off + len - 1] == '\r')
+            len--;
+        if (c->skipping)
+            c->skipping = 0;
+        else
+            sink_command(c, c->in + off, len);
+        off = (size_t)(nl - c->in) + 1;
+    }
+    memmove(c->in, c->in + off, c->inlen - off);
+    c->inlen -= off;
+    if (c->inlen == sizeof c->in && !c->indata) { /* an endless command line */
+        c->inlen = 0;
+        c->skipping = 1;
+        sink_reply(c, "500 5.5.0 Error: line too long\r\n");
+    }
+}
+
+static void sink_track(struct sink_conn *c);
+
+/* Closes a connection and frees it. */
+static void sink_close(struct sink_conn *c)
+{
+    close(c->fd);
+    sink_open[c->lidx]--;
+    free(c);
+}
+
+/* Accepts every pending connection on listening socket fd (index lidx). */
+static void sink_accept(int fd, int lidx)
+{
+    for (;;) {
+        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0)
+            return;
+        if (sink_open[lidx] >= sink_maxconn) {
+            static const char busy[] = "421 4.7.0 Error: too many connections\r\n";
+            ssize_t w = write(cfd, busy, sizeof busy - 1);
+            (void)w;
+            close(cfd);
+            sink_st.refused++;
+            continue;
+        }
+        struct sink_conn *c = calloc(1, sizeof *c);
+        if (!c) {
+            close(cfd);
+            continue;
+        }
+        int one = 1;
+        setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        c->fd = cfd;
+        c->lidx = lidx;
+        if (++sink_open[lidx] > (int)sink_st.peak)
+            sink_st.peak = (uint64_t)sink_open[lidx];
+        sink_st.conns++;
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+        epoll_ctl(sink_epfd, EPOLL_CTL_ADD, cfd, &ev);
+        sink_reply(c, "220 sink ESMTP\r\n");
+        if (sink_flush(c) < 0) {
+            epoll_ctl(sink_epfd, EPOLL_CTL_DEL, cfd, NULL);
+            sink_close(c);
+        } else if (c->qlen > 0)
+            sink_track(c);
+    }
+}
+
+/* Handles readiness of one connection; returns 0 if it stays open. */
+static int sink_ready(struct sink_conn *c, uint32_t events)
+{
+    if (events & EPOLLIN) {
+        for (int rounds = 0; rounds < 16 && !c->closing; rounds++) {
+            ssize_t n = read(c->fd, c->in + c->inlen, sizeof c->in - c->inlen);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && errno == EAGAIN)
+                break;
+            if (n <= 0)
+                return -1;
+            c->inlen += (size_t)n;
+            sink_input(c);
+        }
+    } else if (events & (EPOLLERR | EPOLLHUP))
+        return -1;
+    sink_release(c, sink_mono_ms());
+    if (sink_flush(c) < 0)
+        return -1;
+    return c->closing && c->qlen == 0 && c->outlen == 0 ? -1 : 0;
+}
+
+/* Appends the counters line to the series file. */
+static void sink_write_series(FILE *f)
+{
+    fprintf(f, "%lld %llu %llu %llu %llu %llu %lld %lld\n", (long long)sink_wall_ms(),
+            (unsigned long long)sink_st.conns, (unsigned long long)sink_st.refused,
+            (unsigned long long)sink_st.mesg, (unsigned long long)sink_st.rcpt,
+            (unsigned long long)sink_st.peak, (long long)sink_st.first_ms,
+            (long long)sink_st.last_ms);
+    fflush(f);
+}
+
+/* Connections with delayed replies waiting (only used when -d is set). */
+static struct sink_conn *sink_waiting[65536];
+static int sink_nwaiting;
+
+/* Releases delayed replies that are due; returns ms until the next one (or 1000). */
+static int sink_tick_delayed(void)
+{
+    int64_t now = sink_mono_ms(), next = 1000;
+    int keep = 0;
+    for (int i = 0; i < sink_nwaiting; i++) {
+        struct sink_conn *c = sink_waiting[i];
+        int64_t left = sink_release(c, now);
+        if (sink_flush(c) < 0 || (c->closing && c->qlen == 0 && c->outlen == 0)) {
+            epoll_ctl(sink_epfd, EPOLL_CTL_DEL, c->fd, NULL);
+            sink_close(c);
+            continue;
+        }
+        if (left >= 0 && left < next)
+            next = left;
+        if (c->qlen > 0)
+            sink_waiting[keep++] = c;
+    }
+    sink_nwaiting = keep;
+    return (int)next;
+}
+
+/* Remembers a connection that has delayed replies pending. */
+static void sink_track(struct sink_conn *c)
+{
+    for (int i = 0; i < sink_nwaiting; i++)
+        if (sink_waiting[i] == c)
+            return;
+    if (sink_nwaiting < (int)(sizeof sink_waiting / sizeof sink_waiting[0]))
+        sink_waiting[sink_nwaiting++] = c;
+}
+
+/* Forgets a connection about to be freed. */
+static void sink_untrack(struct sink_conn *c)
+{
+    for (int i = 0; i < sink_nwaiting; i++)
+        if (sink_waiting[i] == c) {
+            sink_waiting[i] = sink_waiting[--sink_nwaiting];
+            return;
+        }
+}
+
+/* Parses options, opens the listeners, runs the loop. */
+int main(int argc, char **argv)
+{
+    const char *series = NULL;
+    int interval = 100, ch, lfd[SINK_MAXLISTEN], nl = 0;
+    while ((ch = getopt(argc, argv, "d:m:i:o:")) != -1) {
+        if (ch == 'd')
+            sink_delay_ms = atoi(optarg);
+        else if (ch == 'm')
+            sink_maxconn = atoi(optarg);
+        else if (ch == 'i')
+            interval = atoi(optarg);
+        else if (ch == 'o')
+            series = optarg;
+        else
+            return 64;
+    }
+    if (!series || optind >= argc || interval < 1 || sink_delay_ms < 0 || sink_maxconn < 1) {
+        fprintf(stderr, "usage: sink [-d delay_ms] [-m maxconn] [-i ms] -o series ADDR:PORT...\n");
+        return 64;
+    }
+    FILE *f = fopen(series, "a");
+    if (!f) {
+        perror(series);
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGTERM, sink_on_signal);
+    signal(SIGINT, sink_on_signal);
+    sink_epfd = epoll_create1(EPOLL_CLOEXEC);
+    for (int i = optind; i < argc && nl < SINK_MAXLISTEN; i++, nl++) {
+        if ((lfd[nl] = sink_listen(argv[i])) < 0) {
+            fprintf(stderr, "sink: cannot listen on %s: %s\n", argv[i], strerror(errno));
+            return 1;
+        }
+        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)nl};
+        epoll_ctl(sink_epfd, EPOLL_CTL_ADD, lfd[nl], &ev);
+    }
+    uint64_t seen = UINT64_MAX;
+    int64_t next_tick = sink_mono_ms() + interval;
+    sink_write_series(f);
+    while (!sink_stop) {
+        struct epoll_event evs[256];
+        int wait = sink_delay_ms ? sink_tick_delayed() : 1000;
+        int64_t to_tick = next_tick - sink_mono_ms();
+        if (to_tick < wait)
+            wait = to_tick < 0 ? 0 : (int)to_tick;
+        int n = epoll_wait(sink_epfd, evs, 256, wait);
+        for (int i = 0; i < n; i++) {
+            if (evs[i].data.u64 < (uint64_t)nl) {
+                sink_accept(lfd[evs[i].data.u64], (int)evs[i].data.u64);
+                continue;
+            }
+            struct sink_conn *c = evs[i].data.ptr;
+            if (sink_ready(c, evs[i].events) < 0) {
+                sink_untrack(c);
+                epoll_ctl(sink_epfd, EPOLL_CTL_DEL, c->fd, NULL);
+                sink_close(c);
+            } else if (c->qlen > 0)
+                sink_track(c);
+        }
+        if (sink_mono_ms() >= next_tick) {
+            next_tick = sink_mono_ms() + interval;
+            uint64_t sum = sink_st.conns + sink_st.refused + sink_st.mesg + sink_st.rcpt;
+            if (sum != seen) {
+                seen = sum;
+                sink_write_series(f);
+            }
+        }
+    }
+    sink_write_series(f);
+    fclose(f);
+    return 0;
+}
