@@ -11,6 +11,12 @@
  * SIGUSR1: log statistics. */
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <signal.h>
@@ -102,6 +108,45 @@ static void main_on_usr1(evutil_socket_t sig, short what, void *arg)
     main_stats(arg);
 }
 
+/* Gives the spool and every file directly in it to uid/gid, directory mode 0700. */
+static void main_chown_spool(const char *spool, uid_t uid, gid_t gid)
+{
+    DIR *d = opendir(spool);
+    if (!d)
+        log_fatal("cannot open spool %s: %s", spool, strerror(errno));
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (fchownat(dirfd(d), e->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+            log_fatal("cannot chown %s/%s: %s", spool, e->d_name, strerror(errno));
+    }
+    closedir(d);
+    if (chown(spool, uid, gid) < 0 || chmod(spool, 0700) < 0)
+        log_fatal("cannot give spool %s to uid %d: %s", spool, (int)uid, strerror(errno));
+}
+
+/* Started as root: listeners are bound, so become `user` for good (all threads: glibc
+ * applies set*id process-wide). Fatal when the user is missing or the switch fails. */
+static void main_drop_privileges(const struct conf *c)
+{
+    if (geteuid() != 0)
+        return;
+    if (strcmp(c->user, "root") == 0) {
+        log_warn("user = \"root\": running as root");
+        return;
+    }
+    struct passwd *pw = getpwnam(c->user);
+    if (!pw)
+        log_fatal("user %s does not exist (create it: useradd --system %s)", c->user, c->user);
+    main_chown_spool(c->spool, pw->pw_uid, pw->pw_gid);
+    if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+        log_fatal("cannot become user %s: %s", c->user, strerror(errno));
+    if (setuid(0) == 0)
+        log_panic("privileges could be regained after dropping them");
+    log_info("running as user %s (uid %d)", c->user, (int)pw->pw_uid);
+}
+
 /* Builds every module; fatal on failure. */
 static void main_setup(struct daemon *d)
 {
@@ -123,6 +168,7 @@ static void main_setup(struct daemon *d)
         log_fatal("smtpd: %s", err);
     if (queue_watch_incoming(d->q, main_on_incoming, d) < 0)
         log_fatal("queue: cannot bind %s/incoming.sock", d->conf.spool);
+    main_drop_privileges(&d->conf);
     d->sigterm = evsignal_new(d->base, SIGTERM, main_on_term, d);
     d->sigint = evsignal_new(d->base, SIGINT, main_on_term, d);
     d->sigusr1 = evsignal_new(d->base, SIGUSR1, main_on_usr1, d);

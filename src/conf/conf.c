@@ -168,6 +168,7 @@ static const struct conf_param conf_resolver_keys[] = {
 static const struct conf_param conf_root_keys[] = {
     {"spool", CONF_PATH, FIELD(struct conf, spool), 0, 0, 0, 0, NULL},
     {"hostname", CONF_HOST, FIELD(struct conf, hostname), 0, 0, 0, CONF_F_HOSTNAME, NULL},
+    {"user", CONF_PATH, FIELD(struct conf, user), 0, 0, 0, 0, NULL},
     {"smtpd", CONF_GROUP, 0, 0, 0, 0, 0, conf_smtpd_keys},
     {"resolver", CONF_GROUP, 0, 0, 0, 0, 0, conf_resolver_keys},
     {"deliver", CONF_GROUP, 0, 0, 0, 0, 0, conf_deliver_keys},
@@ -924,6 +925,7 @@ void conf_defaults(struct conf *c)
     host[sizeof host - 1] = '\0';
     c->spool = xstrdup("/var/spool/sluice");
     c->hostname = xstrdup(host);
+    c->user = xstrdup("sluice");
     *(char **)conf_push(&c->smtpd.listen, &c->smtpd.nlisten, sizeof(char *)) =
         xstrdup("127.0.0.1:25");
     c->smtpd.trusted_networks = xcalloc(2, sizeof(struct cidr));
@@ -983,6 +985,7 @@ void conf_free(struct conf *c)
     free(c->path);
     free(c->spool);
     free(c->hostname);
+    free(c->user);
     conf_free_strings(&c->smtpd.listen, &c->smtpd.nlisten);
     free(c->smtpd.trusted_networks);
     conf_free_strings(&c->resolver.forwarders, &c->resolver.nforwarders);

@@ -54,6 +54,7 @@ struct conf {
     char *path;
     char *spool;    /* default "/var/spool/sluice" */
     char *hostname; /* default: gethostname() */
+    char *user;     /* default "sluice": started as root, the daemon runs as this user */
     struct {
         char **listen; /* "addr:port" / "[v6]:port"; default { "127.0.0.1:25" } */
         size_t nlisten;
