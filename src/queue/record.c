@@ -2,8 +2,10 @@
  *
  * Envelope record (key = message id, kept outside the record):
  *   u8 version | i64 arrival | u64 size | u32 nrcpt | str sender | str client_ip | str helo
+ *     | u32 flags | i64 deliver_by | str envid
  * Recipient record (key = id + index):
  *   u8 version | u8 state | u32 attempts | i64 next_attempt | str addr | str last_reply
+ *     | u8 notify | u8 flags | str orcpt
  * Integers are little-endian, fixed width; str = u32 length + bytes, no NUL.
  *
  * Contracts:
@@ -106,10 +108,11 @@ static char *record_get_str(struct record_in *in)
 size_t record_msg_encode(const struct qmsg *m, uint8_t *buf, size_t cap)
 {
     if (m->nrcpt > RECORD_RCPT_MAX || record_strlen(m->sender) > RECORD_STR_MAX ||
-        record_strlen(m->client_ip) > RECORD_STR_MAX || record_strlen(m->helo) > RECORD_STR_MAX)
+        record_strlen(m->client_ip) > RECORD_STR_MAX || record_strlen(m->helo) > RECORD_STR_MAX ||
+        record_strlen(m->envid) > RECORD_STR_MAX)
         return 0;
-    size_t need = RECORD_MSG_FIXED + 12 + record_strlen(m->sender) + record_strlen(m->client_ip) +
-                  record_strlen(m->helo);
+    size_t need = RECORD_MSG_FIXED + 12 + 12 + 4 + record_strlen(m->sender) +
+                  record_strlen(m->client_ip) + record_strlen(m->helo) + record_strlen(m->envid);
     struct record_out o = {need <= cap ? buf : NULL, cap, 0};
     record_put_uint(&o, RECORD_VERSION, 1);
     record_put_uint(&o, (uint64_t)m->arrival, 8);
@@ -118,6 +121,9 @@ size_t record_msg_encode(const struct qmsg *m, uint8_t *buf, size_t cap)
     record_put_str(&o, m->sender);
     record_put_str(&o, m->client_ip);
     record_put_str(&o, m->helo);
+    record_put_uint(&o, m->flags, 4);
+    record_put_uint(&o, (uint64_t)m->deliver_by, 8);
+    record_put_str(&o, m->envid);
     return o.len;
 }
 
@@ -135,6 +141,9 @@ int record_msg_decode(const uint8_t *buf, size_t len, struct qmsg *m)
     t.sender = record_get_str(&in);
     t.client_ip = record_get_str(&in);
     t.helo = record_get_str(&in);
+    t.flags = (uint32_t)record_get_uint(&in, 4);
+    t.deliver_by = (int64_t)record_get_uint(&in, 8);
+    t.envid = record_get_str(&in);
     if (in.bad || nrcpt > RECORD_RCPT_MAX || in.pos != len) {
         record_msg_clear(&t);
         return -1;
@@ -149,9 +158,10 @@ int record_msg_decode(const uint8_t *buf, size_t len, struct qmsg *m)
 size_t record_rcpt_encode(const struct qrcpt *r, uint8_t *buf, size_t cap)
 {
     if (r->state > RCPT_FAILED || record_strlen(r->addr) > RECORD_STR_MAX ||
-        record_strlen(r->last_reply) > RECORD_STR_MAX)
+        record_strlen(r->last_reply) > RECORD_STR_MAX || record_strlen(r->orcpt) > RECORD_STR_MAX)
         return 0;
-    size_t need = RECORD_RCPT_FIXED + 8 + record_strlen(r->addr) + record_strlen(r->last_reply);
+    size_t need = RECORD_RCPT_FIXED + 8 + 2 + 4 + record_strlen(r->addr) +
+                  record_strlen(r->last_reply) + record_strlen(r->orcpt);
     struct record_out o = {need <= cap ? buf : NULL, cap, 0};
     record_put_uint(&o, RECORD_VERSION, 1);
     record_put_uint(&o, r->state, 1);
@@ -159,6 +169,9 @@ size_t record_rcpt_encode(const struct qrcpt *r, uint8_t *buf, size_t cap)
     record_put_uint(&o, (uint64_t)r->next_attempt, 8);
     record_put_str(&o, r->addr);
     record_put_str(&o, r->last_reply);
+    record_put_uint(&o, r->notify, 1);
+    record_put_uint(&o, r->flags, 1);
+    record_put_str(&o, r->orcpt);
     return o.len;
 }
 
@@ -175,6 +188,9 @@ int record_rcpt_decode(const uint8_t *buf, size_t len, struct qrcpt *r)
     t.next_attempt = (int64_t)record_get_uint(&in, 8);
     t.addr = record_get_str(&in);
     t.last_reply = record_get_str(&in);
+    t.notify = (uint8_t)record_get_uint(&in, 1);
+    t.flags = (uint8_t)record_get_uint(&in, 1);
+    t.orcpt = record_get_str(&in);
     if (in.bad || state > RCPT_FAILED || in.pos != len) {
         record_rcpt_clear(&t);
         return -1;
@@ -189,8 +205,10 @@ void record_rcpt_clear(struct qrcpt *r)
 {
     free(r->addr);
     free(r->last_reply);
+    free(r->orcpt);
     r->addr = NULL;
     r->last_reply = NULL;
+    r->orcpt = NULL;
 }
 
 /* Frees an envelope's strings and recipients and leaves it empty (id kept). */
@@ -199,7 +217,8 @@ void record_msg_clear(struct qmsg *m)
     free(m->sender);
     free(m->client_ip);
     free(m->helo);
-    m->sender = m->client_ip = m->helo = NULL;
+    free(m->envid);
+    m->sender = m->client_ip = m->helo = m->envid = NULL;
     if (m->rcpts) {
         for (uint32_t i = 0; i < m->nrcpt; i++)
             record_rcpt_clear(&m->rcpts[i]);

@@ -51,14 +51,20 @@ struct fixture {
     struct ticket tickets[MAXDONE];
 };
 
-/* Collected copy of what scan/take_incoming passed. */
+/* Collected copy of what scan/take_incoming passed (recipient fields are of rcpts[1]). */
 struct seen {
     int n;
     uint64_t ids[MAXDONE];
     uint32_t nrcpt[MAXDONE];
+    uint32_t flags[MAXDONE];
+    int64_t deliver_by[MAXDONE];
     uint8_t state1[MAXDONE];
+    uint8_t notify1[MAXDONE];
+    uint8_t rflags1[MAXDONE];
     char sender[MAXDONE][64];
+    char envid[MAXDONE][64];
     char reply1[MAXDONE][64];
+    char orcpt1[MAXDONE][64];
 };
 
 /* Done callback: appends (tag, err). */
@@ -108,10 +114,17 @@ static int on_msg(void *arg, const struct qmsg *m)
         return -1;
     s->ids[s->n] = m->id;
     s->nrcpt[s->n] = m->nrcpt;
+    s->flags[s->n] = m->flags;
+    s->deliver_by[s->n] = m->deliver_by;
     snprintf(s->sender[s->n], sizeof s->sender[0], "%s", m->sender);
+    snprintf(s->envid[s->n], sizeof s->envid[0], "%s", m->envid);
     if (m->nrcpt > 1) {
-        s->state1[s->n] = m->rcpts[1].state;
-        snprintf(s->reply1[s->n], sizeof s->reply1[0], "%s", m->rcpts[1].last_reply);
+        const struct qrcpt *r = &m->rcpts[1];
+        s->state1[s->n] = r->state;
+        s->notify1[s->n] = r->notify;
+        s->rflags1[s->n] = r->flags;
+        snprintf(s->reply1[s->n], sizeof s->reply1[0], "%s", r->last_reply);
+        snprintf(s->orcpt1[s->n], sizeof s->orcpt1[0], "%s", r->orcpt);
     }
     s->n++;
     return 0;
@@ -125,22 +138,28 @@ static int on_msg_stop(void *arg, const struct qmsg *m)
 }
 
 static struct qrcpt test_rcpts[3] = {
-    {(char *)"one@example.net", RCPT_PENDING, 0, 0, (char *)""},
-    {(char *)"two@example.net", RCPT_PENDING, 0, 0, (char *)""},
-    {(char *)"three@example.net", RCPT_PENDING, 0, 0, (char *)""},
+    {.addr = (char *)"one@example.net", .state = RCPT_PENDING, .last_reply = (char *)"",
+     .orcpt = (char *)""},
+    {.addr = (char *)"two@example.net", .state = RCPT_PENDING, .last_reply = (char *)"",
+     .notify = NOTIFY_FAILURE | NOTIFY_DELAY, .orcpt = (char *)"rfc822;Two@Example.NET"},
+    {.addr = (char *)"three@example.net", .state = RCPT_PENDING, .last_reply = (char *)"",
+     .notify = NOTIFY_NEVER, .orcpt = NULL},
 };
 
-/* A message with nrcpt (<= 3) recipients. */
+/* A message with nrcpt (<= 3) recipients, with DSN and DELIVERBY parameters. */
 static struct qmsg test_msg(uint64_t id, uint32_t nrcpt)
 {
-    struct qmsg m = {id,
-                     1700000000000LL,
-                     (char *)"sender@example.org",
-                     (char *)"192.0.2.7",
-                     (char *)"client.example",
-                     42,
-                     nrcpt,
-                     test_rcpts};
+    struct qmsg m = {.id = id,
+                     .arrival = 1700000000000LL,
+                     .sender = (char *)"sender@example.org",
+                     .client_ip = (char *)"192.0.2.7",
+                     .helo = (char *)"client.example",
+                     .size = 42,
+                     .flags = MSG_F_8BITMIME | MSG_F_RET_HDRS | MSG_F_BY_RETURN,
+                     .deliver_by = 1700000086400LL,
+                     .envid = (char *)"QQ314159",
+                     .nrcpt = nrcpt,
+                     .rcpts = test_rcpts};
     return m;
 }
 
@@ -297,6 +316,12 @@ static void test_put_scan_body(void **state)
     assert_int_equal(s.ids[0], 0x1000);
     assert_int_equal(s.nrcpt[0], 3);
     assert_string_equal(s.sender[0], "sender@example.org");
+    assert_int_equal(s.flags[0], MSG_F_8BITMIME | MSG_F_RET_HDRS | MSG_F_BY_RETURN);
+    assert_int_equal(s.deliver_by[0], 1700000086400LL);
+    assert_string_equal(s.envid[0], "QQ314159");
+    assert_int_equal(s.notify1[0], NOTIFY_FAILURE | NOTIFY_DELAY);
+    assert_int_equal(s.rflags1[0], 0);
+    assert_string_equal(s.orcpt1[0], "rfc822;Two@Example.NET");
     check_body(f->q, 0x1000);
     struct evbuffer *b = evbuffer_new();
     errno = 0;
@@ -316,7 +341,13 @@ static void test_set_rcpt(void **state)
     struct fixture *f = *state;
     open_daemon(f);
     put(f, 0x2000, 3, 1);
-    struct qrcpt r = {(char *)"two@example.net", RCPT_DELIVERED, 1, 0, (char *)"250 2.0.0 ok"};
+    struct qrcpt r = {.addr = (char *)"two@example.net",
+                      .state = RCPT_DELIVERED,
+                      .attempts = 1,
+                      .last_reply = (char *)"250 2.0.0 ok",
+                      .notify = NOTIFY_SUCCESS,
+                      .flags = RCPT_F_REPORTED,
+                      .orcpt = (char *)"rfc822;two@example.net"};
     queue_set_rcpt(f->q, 0x2000, 1, &r);
     queue_set_rcpt(f->q, 0x7777, 0, &r); /* message absent: dropped, no orphan */
     barrier(f, 2);
@@ -326,6 +357,10 @@ static void test_set_rcpt(void **state)
     assert_int_equal(s.n, 1);
     assert_int_equal(s.state1[0], RCPT_DELIVERED);
     assert_string_equal(s.reply1[0], "250 2.0.0 ok");
+    assert_int_equal(s.notify1[0], NOTIFY_SUCCESS);
+    assert_int_equal(s.rflags1[0], RCPT_F_REPORTED);
+    assert_string_equal(s.orcpt1[0], "rfc822;two@example.net");
+    assert_string_equal(s.envid[0], "QQ314159"); /* the envelope is not rewritten */
     queue_close(f->q);
     f->q = NULL;
     assert_int_equal(raw_count(f->spool, "rcpt"), 3);
@@ -483,6 +518,9 @@ static void test_tool_put_take_incoming(void **state)
     assert_int_equal(s.ids[0], 0x7000);
     assert_int_equal(s.ids[1], 0x7001);
     assert_int_equal(s.nrcpt[0], 3);
+    assert_string_equal(s.envid[1], "QQ314159"); /* tool mode stores the new fields too */
+    assert_int_equal(s.deliver_by[1], 1700000086400LL);
+    assert_string_equal(s.orcpt1[1], "rfc822;Two@Example.NET");
     /* The marks are being cleared: a second take before the commit passes nothing. */
     assert_int_equal(queue_take_incoming(f->q, on_msg, &s), 0);
     barrier(f, 0);
@@ -553,14 +591,28 @@ static void test_close_reopen(void **state)
     check_body(f->q, 0x9009);
 }
 
-/* Damaged or incomplete records make scan skip that message, never crash. */
+/* A well-formed RECORD_VERSION 1 envelope (u8 version | i64 arrival | u64 size | u32 nrcpt |
+ * str sender | str client_ip | str helo) for 2 recipients. */
+static const uint8_t v1_msg[] = {
+    1,                                                  /* version */
+    0, 0, 0, 0, 0, 0, 0, 0, 42, 0, 0, 0, 0, 0, 0, 0,    /* arrival 0, size 42 */
+    2, 0, 0, 0,                                         /* nrcpt */
+    3, 0, 0, 0, 'a', '@', 'b', 0, 0, 0, 0, 4, 0, 0, 0, 'h', 'e', 'l', 'o',
+};
+/* A well-formed RECORD_VERSION 1 recipient record (u8 version | u8 state | u32 attempts |
+ * i64 next_attempt | str addr | str last_reply). */
+static const uint8_t v1_rcpt[] = {
+    1, RCPT_PENDING, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 'c', '@', 'd', 0, 0, 0, 0,
+};
+
+/* Damaged, incomplete or version 1 records make scan skip that message, never crash. */
 static void test_damaged_skipped(void **state)
 {
     struct fixture *f = *state;
     open_daemon(f);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 6; i++)
         put(f, 0xA000 + (uint64_t)i, 2, i);
-    wait_until(&f->t, 4);
+    wait_until(&f->t, 6);
     queue_close(f->q);
     f->q = NULL;
     uint8_t k[12];
@@ -571,6 +623,10 @@ static void test_damaged_skipped(void **state)
     key_of(k, 0xA002, 7);
     raw_poke(f->spool, "rcpt", k, 12, "\x01", 1);  /* an extra damaged recipient */
     raw_poke(f->spool, "msg", "short", 5, "x", 1); /* a key of the wrong size */
+    key_of(k, 0xA004, 0);
+    raw_poke(f->spool, "msg", k, 8, v1_msg, sizeof v1_msg); /* an old-format envelope */
+    key_of(k, 0xA005, 1);
+    raw_poke(f->spool, "rcpt", k, 12, v1_rcpt, sizeof v1_rcpt); /* an old-format recipient */
     open_daemon(f);
     struct seen s = {0};
     assert_int_equal(queue_scan(f->q, on_msg, &s), 0);
