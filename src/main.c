@@ -5,15 +5,15 @@
  *   sluice check-config -c FILE    "ok" or "FILE:LINE: message" (exit 1)
  *   sluice submit -c FILE [-f SENDER] [-t] [-i] [RCPT...]
  *   sluice mailq -c FILE
+ *   sluice verp-decode ADDRESS     which recipient a VERP bounce address stands for
  *   sluice --version
  * Invoked as `sendmail` it is `sluice submit`; as `mailq`, `sluice mailq`.
  * SIGTERM/SIGINT: stop accepting, let transactions finish for up to 10 s, keep the queue.
  * SIGUSR1: log statistics. */
 #include <event2/event.h>
 #include <event2/thread.h>
-#include <dirent.h>
+#include <ftw.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -25,6 +25,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
+#include "audit/event.h"
 #include "conf/conf.h"
 #include "core/log.h"
 #include "core/qid.h"
@@ -45,6 +47,8 @@ struct daemon {
     struct route *route;
     struct sched *sched;
     struct smtpd *smtpd;
+    struct sched_logs logs; /* audit, event log, client transcripts (NULL = off) */
+    struct audit_log *server_transcript; /* smtpd.transcript (NULL = off) */
     struct event *sigterm, *sigint, *sigusr1;
     int stopping;
 };
@@ -53,7 +57,32 @@ struct daemon {
 static void main_on_accepted(void *arg, const struct qmsg *m)
 {
     struct daemon *d = arg;
+    char qid[QID_TEXT_LEN + 1];
+    event_reception(d->logs.events, clock_wall_ms(), qid_to_text(m->id, qid), m->sender, m->nrcpt,
+                    m->size, m->client_ip, m->helo);
     sched_add(d->sched, m, 0);
+}
+
+/* Opens one configured log (deliver.audit, event_log, client.transcript); fatal on error. */
+static struct audit_log *main_open_log(const struct conf *c, const struct logspec *spec,
+                                       const char *what)
+{
+    char err[256], dirlog[1100];
+    if (!spec->path)
+        return NULL;
+    snprintf(dirlog, sizeof dirlog, "%s/log", c->spool);
+    struct logpath_vars v = {dirlog, c->hostname};
+    struct audit_log *l = audit_log_open(spec, &v, err, sizeof err);
+    if (!l)
+        log_fatal("%s: %s", what, err);
+    return l;
+}
+
+/* ETRN from an SMTP client: deliver what waits for that domain now. */
+static void main_on_etrn(void *arg, const char *domain, bool subdomains)
+{
+    struct daemon *d = arg;
+    sched_flush_domain(d->sched, domain, subdomains);
 }
 
 /* A tool wrote to the queue: load it now. */
@@ -108,21 +137,26 @@ static void main_on_usr1(evutil_socket_t sig, short what, void *arg)
     main_stats(arg);
 }
 
-/* Gives the spool and every file directly in it to uid/gid, directory mode 0700. */
+static uid_t main_spool_uid;
+static gid_t main_spool_gid;
+
+/* nftw callback: one file or directory of the spool changes owner (links not followed). */
+static int main_on_spool_file(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)type;
+    (void)ftw;
+    if (lchown(path, main_spool_uid, main_spool_gid) < 0)
+        log_fatal("cannot chown %s: %s", path, strerror(errno));
+    return 0;
+}
+
+/* Gives the spool and everything below it (queue, logs) to uid/gid; spool mode 0700. */
 static void main_chown_spool(const char *spool, uid_t uid, gid_t gid)
 {
-    DIR *d = opendir(spool);
-    if (!d)
-        log_fatal("cannot open spool %s: %s", spool, strerror(errno));
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (fchownat(dirfd(d), e->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-            log_fatal("cannot chown %s/%s: %s", spool, e->d_name, strerror(errno));
-    }
-    closedir(d);
-    if (chown(spool, uid, gid) < 0 || chmod(spool, 0700) < 0)
+    main_spool_uid = uid;
+    main_spool_gid = gid;
+    if (nftw(spool, main_on_spool_file, 16, FTW_PHYS) != 0 || chmod(spool, 0700) < 0)
         log_fatal("cannot give spool %s to uid %d: %s", spool, (int)uid, strerror(errno));
 }
 
@@ -163,9 +197,18 @@ static void main_setup(struct daemon *d)
         log_fatal("resolver: %s", err);
     d->route = route_create(d->base, &d->conf, d->dns);
     d->sched = sched_create(d->base, &d->conf, d->q, d->route);
+    d->logs.audit = main_open_log(&d->conf, &d->conf.deliver.audit, "deliver.audit");
+    d->logs.events = main_open_log(&d->conf, &d->conf.deliver.event_log, "deliver.event_log");
+    d->logs.transcript = main_open_log(&d->conf, &d->conf.deliver.transcript,
+                                       "deliver.client.transcript");
+    sched_set_logs(d->sched, &d->logs);
     d->smtpd = smtpd_create(d->base, &d->conf, d->q, main_on_accepted, d, err, sizeof err);
     if (!d->smtpd)
         log_fatal("smtpd: %s", err);
+    smtpd_set_version(d->smtpd, SLUICE_VERSION);
+    smtpd_set_etrn(d->smtpd, main_on_etrn, d);
+    d->server_transcript = main_open_log(&d->conf, &d->conf.smtpd.transcript, "smtpd.transcript");
+    smtpd_set_transcript(d->smtpd, d->server_transcript, &d->conf.smtpd.transcript);
     if (queue_watch_incoming(d->q, main_on_incoming, d) < 0)
         log_fatal("queue: cannot bind %s/incoming.sock", d->conf.spool);
     main_drop_privileges(&d->conf);
@@ -185,6 +228,10 @@ static void main_teardown(struct daemon *d)
     smtpd_free(d->smtpd);
     queue_close(d->q);
     sched_free(d->sched);
+    audit_log_close(d->logs.audit);
+    audit_log_close(d->logs.events);
+    audit_log_close(d->logs.transcript);
+    audit_log_close(d->server_transcript);
     route_free(d->route);
     dns_free(d->dns);
     event_free(d->sigterm);
@@ -224,7 +271,8 @@ static int main_run(int argc, char **argv)
 /* Prints the usage summary. */
 static int main_usage(void)
 {
-    fprintf(stderr, "usage: sluice run|check-config|submit|mailq -c FILE [...] | --version\n");
+    fprintf(stderr, "usage: sluice run|check-config|submit|mailq -c FILE [...] | verp-decode ADDRESS"
+                    " | --version\n");
     return 64;
 }
 
@@ -254,5 +302,7 @@ int main(int argc, char **argv)
         return tool_submit(argc - 1, argv + 1, 0);
     if (strcmp(cmd, "mailq") == 0)
         return tool_mailq(argc - 1, argv + 1);
+    if (strcmp(cmd, "verp-decode") == 0)
+        return tool_verp_decode(argc - 1, argv + 1);
     return main_usage();
 }

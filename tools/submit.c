@@ -1,27 +1,45 @@
 /* submit: `sluice submit` and the `sendmail` name. Reads a message on stdin, stores it in the
  * queue with one committed (fsync'ed) LMDB transaction, wakes the daemon, and exits 0 only
- * then. Local submission never needs the SMTP listener.
- * Options: -c FILE, -f SENDER / -r SENDER, -t (recipients from To/Cc/Bcc; Bcc removed),
- * -i / -oi (a line with a single dot does not end the message). Anything else: "unsupported
- * option", exit 64 (EX_USAGE). Exit codes (sysexits.h): 0 stored, 64 usage, 65 bad message
- * data, 75 temporary failure (queue unavailable, disk full), 78 configuration error.
+ * then. Local submission never needs the SMTP listener (LMDB is multi-process safe).
+ * Options (the ones MUAs and scripts use):
+ *   -c FILE            configuration (default $SLUICE_CONF or /etc/sluice/sluice.conf)
+ *   -f SENDER, -r SENDER   envelope sender ("<>" or "" = null sender)
+ *   -F NAME            full name for the From header added when the message has none
+ *   -t                 recipients from To/Cc/Bcc (added to those on the command line); Bcc removed
+ *   -i, -oi            a line with a single dot does not end the message
+ *   -N DSN             NOTIFY for every recipient: "never" or a list of success,failure,delay
+ *   -R RET             DSN RET: "full" or "hdrs";   -V ENVID  DSN envelope id (printable ASCII)
+ *   -v                 after storing, follow the message in the queue and print every
+ *                      recipient's state changes until each is final (seed 002 -v)
+ *   -bm                deliver mail (the default);  -bs  SMTP on stdin/stdout
+ *   -bp                list the queue (= mailq);    -q   ask the daemon to run the queue now
+ * Anything else: "unsupported option", exit 64 (EX_USAGE). Exit codes (sysexits.h): 0 stored,
+ * 64 usage, 65 bad message data, 75 temporary failure (queue unavailable, disk full or the
+ * spool below smtpd.min_free_space), 78 configuration error.
+ * -q: the daemon delivers every due recipient at once anyway; -q wakes it (the incoming
+ * socket) so it looks at the queue now. It does not make deferred recipients due early.
  * Content stored: a Received header, Date / Message-ID / From when missing, the headers
  * (without Bcc), the body; every line ends in CRLF. */
 #include <errno.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/statvfs.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "core/log.h"
 #include "core/qid.h"
 #include "core/xalloc.h"
 #include "proto/addr.h"
+#include "proto/cmd.h"
+#include "proto/esmtp.h"
 #include "proto/hdr.h"
 #include "queue/queue.h"
 #include "tools/tools.h"
@@ -29,11 +47,18 @@
 struct submit {
     const struct conf *conf;
     char sender[ADDR_MAX + 1];
+    const char *fullname; /* -F, or NULL */
     char **rcpts;
-    size_t nrcpt, cap;
+    uint8_t *notify; /* per recipient, NOTIFY_* */
+    char **orcpt;    /* per recipient, "" when none */
+    size_t nrcpt, cap, ncap, ocap;
+    uint8_t notify_all; /* -N */
+    uint32_t flags;     /* MSG_F_* (-R, -bs MAIL parameters) */
+    char envid[ESMTP_ENVID_MAX + 1];
     int bad; /* a recipient was malformed */
     char *msg; /* CRLF-normalised input */
     size_t len;
+    uint64_t id; /* the id of the last message stored */
 };
 
 /* Adds one recipient (qualified with @hostname when it has no domain). */
@@ -55,12 +80,32 @@ static void submit_add_rcpt(void *arg, const char *a)
         if (strcmp(s->rcpts[i], out) == 0)
             return;
     xgrow(&s->rcpts, &s->cap, s->nrcpt, sizeof *s->rcpts);
+    xgrow(&s->notify, &s->ncap, s->nrcpt, sizeof *s->notify);
+    xgrow(&s->orcpt, &s->ocap, s->nrcpt, sizeof *s->orcpt);
+    s->notify[s->nrcpt] = s->notify_all;
+    s->orcpt[s->nrcpt] = xstrdup("");
     s->rcpts[s->nrcpt++] = xstrdup(out);
+}
+
+/* Forgets every recipient and the message (between -bs transactions). */
+static void submit_reset(struct submit *s)
+{
+    for (size_t i = 0; i < s->nrcpt; i++) {
+        free(s->rcpts[i]);
+        free(s->orcpt[i]);
+    }
+    s->nrcpt = 0;
+    s->bad = 0;
+    s->flags = 0;
+    s->envid[0] = '\0';
+    free(s->msg);
+    s->msg = NULL;
+    s->len = 0;
 }
 
 /* Reads stdin, normalising line ends to CRLF; stops at "." alone unless dot_ok. Returns 0,
  * or an exit code. */
-static int submit_read(struct submit *s, bool dot_ok, uint64_t max)
+static int submit_read(struct submit *s, bool dot_ok, bool unstuff, uint64_t max)
 {
     char *line = NULL;
     size_t cap = 0, alloc = 0;
@@ -76,6 +121,9 @@ static int submit_read(struct submit *s, bool dot_ok, uint64_t max)
             l--;
         if (!dot_ok && l == 1 && line[0] == '.')
             break;
+        char *p = line;
+        if (unstuff && l > 0 && line[0] == '.')
+            p++, l--;
         if (s->len + l + 2 > max) {
             fprintf(stderr, "sluice submit: message larger than %llu bytes\n", (unsigned long long)max);
             free(line);
@@ -85,7 +133,7 @@ static int submit_read(struct submit *s, bool dot_ok, uint64_t max)
             alloc = (s->len + l + 2) * 2 + 4096;
             s->msg = xrealloc(s->msg, alloc);
         }
-        memcpy(s->msg + s->len, line, l);
+        memcpy(s->msg + s->len, p, l);
         memcpy(s->msg + s->len + l, "\r\n", 2);
         s->len += l + 2;
     }
@@ -106,6 +154,25 @@ static void submit_put(char **buf, size_t *len, size_t *cap, const char *p, size
     }
     memcpy(*buf + *len, p, n);
     *len += n;
+}
+
+/* Adds "From: "Full Name" <sender>" (-F) or "From: <sender>"; the name is quoted, with
+ * control characters dropped. */
+static void submit_from(struct submit *s, char **out, size_t *len, size_t *cap)
+{
+    char line[ADDR_MAX + 600], name[520];
+    size_t o = 0;
+    for (const char *f = s->fullname; f && *f && o + 3 < sizeof name; f++) {
+        if ((unsigned char)*f < ' ' || *f == 0x7f)
+            continue;
+        if (*f == '"' || *f == '\\')
+            name[o++] = '\\';
+        name[o++] = *f;
+    }
+    name[o] = '\0';
+    int n = o ? snprintf(line, sizeof line, "From: \"%s\" <%s>\r\n", name, s->sender)
+              : snprintf(line, sizeof line, "From: <%s>\r\n", s->sender);
+    submit_put(out, len, cap, line, (size_t)n);
 }
 
 /* Builds the stored content: trace and missing headers, the headers without Bcc (collecting
@@ -146,8 +213,7 @@ static char *submit_content(struct submit *s, bool from_headers, uint64_t id, si
         n = snprintf(line, sizeof line, "Message-ID: <%s@%s>\r\n", qid, s->conf->hostname),
         submit_put(&out, &len, &cap, line, (size_t)n);
     if (!has_from && *s->sender)
-        n = snprintf(line, sizeof line, "From: <%s>\r\n", s->sender),
-        submit_put(&out, &len, &cap, line, (size_t)n);
+        submit_from(s, &out, &len, &cap);
     if (off < s->len && !(s->len - off >= 2 && s->msg[off] == '\r' && s->msg[off + 1] == '\n'))
         submit_put(&out, &len, &cap, "\r\n", 2); /* body without separating empty line */
     submit_put(&out, &len, &cap, s->msg + off, s->len - off);
@@ -178,10 +244,25 @@ static int submit_set_sender(struct submit *s, const char *arg)
     return 0;
 }
 
+/* False (with a message) when the spool's filesystem is below smtpd.min_free_space. */
+static bool submit_space_ok(const struct conf *c)
+{
+    struct statvfs v;
+    if (c->smtpd.min_free_space == 0 || statvfs(c->spool, &v) < 0)
+        return true; /* a missing spool is created by queue_open */
+    if ((uint64_t)v.f_bavail * v.f_frsize >= c->smtpd.min_free_space)
+        return true;
+    fprintf(stderr, "sluice submit: spool %s is below smtpd.min_free_space, try again later\n",
+            c->spool);
+    return false;
+}
+
 /* Stores the message: one committed transaction, then a wakeup for the daemon. */
 static int submit_store(struct submit *s, bool from_headers)
 {
     char err[512];
+    if (!submit_space_ok(s->conf))
+        return EX_TEMPFAIL;
     struct queue *q = queue_open(s->conf->spool, NULL, err, sizeof err);
     if (!q) {
         fprintf(stderr, "sluice submit: %s\n", err);
@@ -190,7 +271,7 @@ static int submit_store(struct submit *s, bool from_headers)
     int rc = EX_TEMPFAIL;
     for (int tries = 0; tries < 3; tries++) {
         struct qmsg m = {.id = qid_next(), .arrival = clock_wall_ms(), .sender = s->sender,
-                         .client_ip = "", .helo = ""};
+                         .client_ip = "", .helo = "", .flags = s->flags, .envid = s->envid};
         size_t len;
         char *body = submit_content(s, from_headers && tries == 0, m.id, &len);
         if (s->nrcpt == 0 || s->bad) {
@@ -201,7 +282,8 @@ static int submit_store(struct submit *s, bool from_headers)
         }
         struct qrcpt *r = xcalloc(s->nrcpt, sizeof *r);
         for (size_t i = 0; i < s->nrcpt; i++)
-            r[i] = (struct qrcpt){.addr = s->rcpts[i], .state = RCPT_PENDING, .last_reply = ""};
+            r[i] = (struct qrcpt){.addr = s->rcpts[i], .state = RCPT_PENDING, .last_reply = "",
+                                  .notify = s->notify[i], .orcpt = s->orcpt[i]};
         m.rcpts = r;
         m.nrcpt = (uint32_t)s->nrcpt;
         m.size = len;
@@ -210,6 +292,7 @@ static int submit_store(struct submit *s, bool from_headers)
         free(r);
         free(body);
         if (st == 0) {
+            s->id = m.id;
             rc = 0;
             break;
         }
@@ -223,50 +306,369 @@ static int submit_store(struct submit *s, bool from_headers)
     return rc;
 }
 
+/* ---- -v: following the message ---- */
+
+struct submit_follow {
+    uint64_t id;
+    bool found, final;
+    uint8_t *seen; /* last state printed per recipient (0xff: none yet) */
+    size_t nseen;
+};
+
+/* queue_scan callback: prints the state changes of the followed message. */
+static int submit_follow_msg(void *arg, const struct qmsg *m)
+{
+    struct submit_follow *f = arg;
+    char reply[512];
+    if (m->id != f->id)
+        return 0;
+    f->found = true;
+    f->final = true;
+    if (!f->seen) {
+        f->nseen = m->nrcpt;
+        f->seen = xmalloc(m->nrcpt + 1);
+        memset(f->seen, 0xff, m->nrcpt + 1);
+    }
+    for (uint32_t i = 0; i < m->nrcpt && i < f->nseen; i++) {
+        const struct qrcpt *r = &m->rcpts[i];
+        f->final &= r->state == RCPT_DELIVERED || r->state == RCPT_FAILED;
+        if (f->seen[i] == r->state)
+            continue;
+        f->seen[i] = r->state;
+        log_sanitize(reply, sizeof reply, r->last_reply, strlen(r->last_reply));
+        printf("sluice: <%s>: %s%s%s%s\n", r->addr, record_state_to_text(r->state),
+               *reply ? " (" : "", reply, *reply ? ")" : "");
+    }
+    fflush(stdout);
+    return -1;
+}
+
+/* Polls the queue until every recipient of message id is final or the message is gone
+ * (the daemon removes a message once every recipient is delivered). */
+static int submit_follow(const struct conf *c, uint64_t id)
+{
+    char err[512], qid[QID_TEXT_LEN + 1];
+    struct submit_follow f = {.id = id};
+    struct queue *q = queue_open(c->spool, NULL, err, sizeof err);
+    if (!q) {
+        fprintf(stderr, "sluice submit: %s\n", err);
+        return EX_TEMPFAIL;
+    }
+    qid_to_text(id, qid);
+    printf("sluice: %s queued, following its delivery\n", qid);
+    for (;;) {
+        f.found = false;
+        if (queue_scan(q, submit_follow_msg, &f) < 0)
+            break;
+        if (!f.found || f.final)
+            break;
+        usleep(200 * 1000);
+    }
+    printf("sluice: %s %s\n", qid, f.found ? "done: every recipient is final"
+                                          : "done: the message has left the queue");
+    free(f.seen);
+    queue_close(q);
+    return 0;
+}
+
+/* ---- -bs: SMTP on stdin/stdout ---- */
+
+/* Writes one reply line. */
+__attribute__((format(printf, 1, 2))) static void submit_bs_reply(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    fputs("\r\n", stdout);
+    fflush(stdout);
+}
+
+/* -bs MAIL: sender and message parameters. */
+static void submit_bs_mail(struct submit *s, const struct cmd *c, bool *in_mail)
+{
+    struct esmtp_mail m;
+    const char *bad;
+    if (*in_mail) {
+        submit_bs_reply("503 5.5.1 Error: nested MAIL command");
+        return;
+    }
+    if (esmtp_mail_parse(c->params, c->nparams, ESMTP_EXT_SIZE | ESMTP_EXT_8BITMIME |
+                         ESMTP_EXT_SMTPUTF8 | ESMTP_EXT_DSN, &m, &bad) != ESMTP_OK) {
+        submit_bs_reply("501 5.5.4 Bad parameter");
+        return;
+    }
+    if (m.has_size && m.size > s->conf->smtpd.max_message_size) {
+        submit_bs_reply("552 5.3.4 Message size exceeds fixed limit");
+        return;
+    }
+    snprintf(s->sender, sizeof s->sender, "%s", c->addr);
+    snprintf(s->envid, sizeof s->envid, "%s", m.envid);
+    s->flags = (m.smtputf8 ? MSG_F_SMTPUTF8 : 0) | (m.body == ESMTP_BODY_8BITMIME ? MSG_F_8BITMIME : 0) |
+               (m.ret == ESMTP_RET_FULL ? MSG_F_RET_FULL : 0) |
+               (m.ret == ESMTP_RET_HDRS ? MSG_F_RET_HDRS : 0);
+    *in_mail = true;
+    submit_bs_reply("250 2.1.0 Ok");
+}
+
+/* -bs RCPT: one recipient (a local user may send anywhere). */
+static void submit_bs_rcpt(struct submit *s, const struct cmd *c, bool in_mail)
+{
+    struct esmtp_rcpt r;
+    const char *bad;
+    if (!in_mail) {
+        submit_bs_reply("503 5.5.1 Error: need MAIL command");
+        return;
+    }
+    if (esmtp_rcpt_parse(c->params, c->nparams, ESMTP_EXT_DSN, &r, &bad) != ESMTP_OK) {
+        submit_bs_reply("501 5.5.4 Bad parameter");
+        return;
+    }
+    size_t before = s->nrcpt;
+    submit_add_rcpt(s, c->addr);
+    if (s->bad) {
+        s->bad = 0;
+        submit_bs_reply("501 5.1.3 Bad recipient address syntax");
+        return;
+    }
+    if (s->nrcpt > before) {
+        s->notify[before] = r.notify;
+        free(s->orcpt[before]);
+        s->orcpt[before] = xstrdup(r.orcpt);
+    }
+    submit_bs_reply("250 2.1.5 Ok");
+}
+
+/* -bs DATA: reads the content up to the dot and stores the message. */
+static void submit_bs_data(struct submit *s, bool *in_mail)
+{
+    char qid[QID_TEXT_LEN + 1];
+    if (!*in_mail || s->nrcpt == 0) {
+        submit_bs_reply("503 5.5.1 Error: need %s command", *in_mail ? "RCPT" : "MAIL");
+        return;
+    }
+    submit_bs_reply("354 End data with <CR><LF>.<CR><LF>");
+    int rc = submit_read(s, false, true, s->conf->smtpd.max_message_size);
+    if (rc == 0)
+        rc = submit_store(s, false);
+    qid_to_text(s->id, qid);
+    if (rc == 0)
+        submit_bs_reply("250 2.0.0 Ok: queued as %s", qid);
+    else if (rc == EX_DATAERR)
+        submit_bs_reply("554 5.6.0 Error: message refused");
+    else
+        submit_bs_reply("451 4.3.0 Error: queue unavailable");
+    submit_reset(s);
+    *in_mail = false;
+}
+
+/* Runs one -bs command; returns false after QUIT. */
+static bool submit_bs_command(struct submit *s, const char *line, size_t n, bool *in_mail)
+{
+    struct cmd c;
+    const struct addr_opts o = {.null_ok = true, .sloppy = true, .utf8 = true};
+    int r = cmd_parse(line, n, &o, &c);
+    if (r != CMD_OK) {
+        submit_bs_reply(r == CMD_ERR_ARGS ? "501 5.5.4 Syntax error in parameters"
+                                          : "500 5.5.1 Error: command not recognized");
+        return true;
+    }
+    switch (c.verb) {
+    case CMD_HELO: submit_bs_reply("250 %s", s->conf->hostname); break;
+    case CMD_EHLO:
+        submit_bs_reply("250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n250-8BITMIME\r\n"
+                        "250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250 SMTPUTF8",
+                        s->conf->hostname, (unsigned long long)s->conf->smtpd.max_message_size);
+        break;
+    case CMD_MAIL: submit_bs_mail(s, &c, in_mail); break;
+    case CMD_RCPT: submit_bs_rcpt(s, &c, *in_mail); break;
+    case CMD_DATA: submit_bs_data(s, in_mail); break;
+    case CMD_RSET:
+        submit_reset(s);
+        *in_mail = false;
+        submit_bs_reply("250 2.0.0 Ok");
+        break;
+    case CMD_NOOP: submit_bs_reply("250 2.0.0 Ok"); break;
+    case CMD_QUIT: submit_bs_reply("221 2.0.0 Bye"); return false;
+    default: submit_bs_reply("502 5.5.1 Error: command not implemented"); break;
+    }
+    return true;
+}
+
+/* -bs: an SMTP session on stdin/stdout (as a local MUA would run it). */
+static int submit_bs(struct submit *s)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    bool in_mail = false, go = true;
+    submit_bs_reply("220 %s ESMTP sluice", s->conf->hostname);
+    while (go && (n = getline(&line, &cap, stdin)) > 0) {
+        size_t l = (size_t)n;
+        while (l > 0 && (line[l - 1] == '\n' || line[l - 1] == '\r'))
+            l--;
+        if (l + 2 > CMD_LINE_MAX) {
+            submit_bs_reply("500 5.5.2 line too long");
+            continue;
+        }
+        go = submit_bs_command(s, line, l, &in_mail);
+    }
+    free(line);
+    return 0;
+}
+
+/* ---- options ---- */
+
+struct submit_opts {
+    const char *path, *from, *fullname, *dsn, *ret, *envid;
+    bool t, dot_ok, verbose, queue_run;
+    char mode; /* 'm' (deliver), 's' (SMTP), 'p' (list the queue) */
+};
+
+/* Parses -N (NOTIFY), -R (RET) and -V (ENVID) into s. 0, or -1 with a message. */
+static int submit_dsn_opts(struct submit *s, const struct submit_opts *o)
+{
+    struct cmd_param p[3];
+    size_t n = 0;
+    char nv[256];
+    if (o->dsn) {
+        snprintf(nv, sizeof nv, "%s", o->dsn);
+        p[0] = (struct cmd_param){.name = "NOTIFY", .value = nv};
+        struct esmtp_rcpt r;
+        const char *bad;
+        if (esmtp_rcpt_parse(p, 1, ESMTP_EXT_DSN, &r, &bad) != ESMTP_OK) {
+            fprintf(stderr, "sluice submit: bad -N %s (want never, or success,failure,delay)\n",
+                    o->dsn);
+            return -1;
+        }
+        s->notify_all = r.notify;
+    }
+    if (o->ret)
+        p[n++] = (struct cmd_param){.name = "RET", .value = o->ret};
+    struct esmtp_mail m;
+    const char *bad;
+    if (n > 0 && esmtp_mail_parse(p, n, ESMTP_EXT_DSN, &m, &bad) != ESMTP_OK) {
+        fprintf(stderr, "sluice submit: bad -R %s (want full or hdrs)\n", o->ret);
+        return -1;
+    }
+    if (n > 0)
+        s->flags |= m.ret == ESMTP_RET_FULL ? MSG_F_RET_FULL : MSG_F_RET_HDRS;
+    if (o->envid) {
+        size_t len = strlen(o->envid);
+        bool ok = len > 0 && len <= ESMTP_ENVID_MAX;
+        for (size_t i = 0; ok && i < len; i++)
+            ok = o->envid[i] > ' ' && o->envid[i] < 0x7f;
+        if (!ok) {
+            fprintf(stderr, "sluice submit: bad -V (1..100 printable characters)\n");
+            return -1;
+        }
+        snprintf(s->envid, sizeof s->envid, "%s", o->envid);
+    }
+    return 0;
+}
+
+/* Reports an option sluice does not implement. */
+static int submit_unsupported(int as_sendmail, const char *opt)
+{
+    fprintf(stderr, "sluice %s: unsupported option %s\n", as_sendmail ? "sendmail" : "submit",
+            opt);
+    return EX_USAGE;
+}
+
+/* Parses the command line into o. 0, or an exit code. */
+static int submit_getopt(int argc, char **argv, int as_sendmail, struct submit_opts *o)
+{
+    char opt[64];
+    int ch;
+    opterr = 0;
+    while ((ch = getopt(argc, argv, "c:f:r:F:tio:b:q::vN:R:V:")) != -1) {
+        switch (ch) {
+        case 'c': o->path = optarg; break;
+        case 'f': case 'r': o->from = optarg; break;
+        case 'F': o->fullname = optarg; break;
+        case 't': o->t = true; break;
+        case 'i': o->dot_ok = true; break;
+        case 'v': o->verbose = true; break;
+        case 'N': o->dsn = optarg; break;
+        case 'R': o->ret = optarg; break;
+        case 'V': o->envid = optarg; break;
+        case 'o':
+            if (strcmp(optarg, "i") != 0)
+                return snprintf(opt, sizeof opt, "-o%.40s", optarg), submit_unsupported(as_sendmail, opt);
+            o->dot_ok = true;
+            break;
+        case 'b':
+            if (strcmp(optarg, "m") && strcmp(optarg, "s") && strcmp(optarg, "p"))
+                return snprintf(opt, sizeof opt, "-b%.40s", optarg), submit_unsupported(as_sendmail, opt);
+            o->mode = optarg[0];
+            break;
+        case 'q':
+            if (optarg)
+                return snprintf(opt, sizeof opt, "-q%.40s", optarg), submit_unsupported(as_sendmail, opt);
+            o->queue_run = true;
+            break;
+        default:
+            snprintf(opt, sizeof opt, "-%c", optopt);
+            return submit_unsupported(as_sendmail, opt);
+        }
+    }
+    return 0;
+}
+
+/* -q: wakes the daemon so it looks at the queue now. */
+static int submit_queue_run(const struct conf *c)
+{
+    queue_notify_incoming(c->spool);
+    printf("sluice: queue run requested\n");
+    return 0;
+}
+
+/* Reads, stores (and with -v follows) one message given on the command line/stdin. */
+static int submit_message(struct submit *s, const struct submit_opts *o, int argc, char **argv)
+{
+    int rc = 0;
+    for (int i = optind; rc == 0 && i < argc; i++)
+        submit_add_rcpt(s, argv[i]);
+    if (rc == 0)
+        rc = submit_read(s, o->dot_ok, false, s->conf->smtpd.max_message_size);
+    if (rc == 0)
+        rc = submit_store(s, o->t);
+    if (rc == 0 && o->verbose)
+        rc = submit_follow(s->conf, s->id);
+    return rc;
+}
+
 /* Entry point. */
 int tool_submit(int argc, char **argv, int as_sendmail)
 {
-    const char *path = getenv("SLUICE_CONF") ? getenv("SLUICE_CONF") : SLUICE_DEFAULT_CONF;
-    const char *from = NULL;
-    bool t = false, dot_ok = false;
-    int ch;
-    opterr = 0;
-    while ((ch = getopt(argc, argv, "c:f:r:tio:")) != -1) {
-        switch (ch) {
-        case 'c': path = optarg; break;
-        case 'f': case 'r': from = optarg; break;
-        case 't': t = true; break;
-        case 'i': dot_ok = true; break;
-        case 'o':
-            if (strcmp(optarg, "i") == 0) {
-                dot_ok = true;
-                break;
-            }
-            fprintf(stderr, "sluice submit: unsupported option -o%s\n", optarg);
-            return EX_USAGE;
-        default:
-            fprintf(stderr, "sluice %s: unsupported option -%c\n", as_sendmail ? "sendmail" : "submit",
-                    optopt);
-            return EX_USAGE;
-        }
+    struct submit_opts o = {.mode = 'm'};
+    o.path = getenv("SLUICE_CONF") ? getenv("SLUICE_CONF") : SLUICE_DEFAULT_CONF;
+    int rc = submit_getopt(argc, argv, as_sendmail, &o);
+    if (rc != 0)
+        return rc;
+    if (o.mode == 'p') {
+        char *av[] = {"mailq", "-c", (char *)o.path, NULL};
+        optind = 1;
+        return tool_mailq(3, av);
     }
     struct conf c;
-    if (tool_load_conf(path, &c) < 0)
+    if (tool_load_conf(o.path, &c) < 0)
         return EX_CONFIG;
-    struct submit s = {.conf = &c};
-    int rc = 0;
-    if (from ? submit_set_sender(&s, from) < 0 : (submit_default_sender(&s), 0))
+    struct submit s = {.conf = &c, .fullname = o.fullname};
+    if (o.from ? submit_set_sender(&s, o.from) < 0 : (submit_default_sender(&s), 0))
         rc = EX_USAGE;
-    for (int i = optind; rc == 0 && i < argc; i++)
-        submit_add_rcpt(&s, argv[i]);
-    if (rc == 0)
-        rc = submit_read(&s, dot_ok, c.smtpd.max_message_size);
-    if (rc == 0)
-        rc = submit_store(&s, t);
-    for (size_t i = 0; i < s.nrcpt; i++)
-        free(s.rcpts[i]);
+    if (rc == 0 && submit_dsn_opts(&s, &o) < 0)
+        rc = EX_USAGE;
+    if (rc == 0 && o.queue_run)
+        rc = submit_queue_run(&c);
+    else if (rc == 0 && o.mode == 's')
+        rc = submit_bs(&s);
+    else if (rc == 0)
+        rc = submit_message(&s, &o, argc, argv);
+    submit_reset(&s);
     free(s.rcpts);
-    free(s.msg);
+    free(s.notify);
+    free(s.orcpt);
     conf_free(&c);
     return rc;
 }

@@ -14,6 +14,9 @@ int tool_check_config(int argc, char **argv);
 struct conf;
 int tool_load_conf(const char *path, struct conf *c);
 
+/* sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS (tools/verp.c) */
+int tool_verp_decode(int argc, char **argv);
+
 #define SLUICE_VERSION "0.1.0"
 #define SLUICE_DEFAULT_CONF "/etc/sluice/sluice.conf"
 #endif

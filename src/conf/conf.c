@@ -58,12 +58,19 @@ enum conf_kind {
     CONF_RELAY_ADDR, /* struct relay address/host/port/literal */
     CONF_REMOTENETS, /* struct conf deliver.remotenets */
     CONF_RELAYS,     /* struct conf deliver.relays */
+    CONF_LOGSPEC,    /* struct logspec: template string, or group path/rot/flush[/peers] */
+    CONF_MAILBOX,    /* char *, "" or local@domain (deliver.double_bounce) */
+    CONF_DELIMS,     /* char *, two VERP delimiters (deliver.verp_delimiters) */
+    CONF_TEXT,       /* char *, non-empty printable text (smtpd.hdr220) */
+    CONF_LINES,      /* char ** + size_t, printable lines, may be empty (smtpd.help) */
+    CONF_PATTERNS,   /* char ** + size_t, glob patterns without blanks, lower-cased */
 };
 
 #define CONF_F_ZERO_IS_ONE 0x1 /* maxpipeline: 0 means 1 */
 #define CONF_F_LITERAL 0x2     /* announcehost: "[ip]" allowed */
 #define CONF_F_HOSTNAME 0x4    /* hostname: announcehost follows it unless set */
 #define CONF_F_NONEMPTY 0x8    /* list must have at least one entry */
+#define CONF_F_PEERS 0x10      /* logspec: a transcript, "peers" allowed */
 
 struct conf_param {
     const char *name;
@@ -124,6 +131,8 @@ static const struct conf_param conf_client_keys[] = {
     {"port", CONF_PORT, FIELD(struct conf, deliver.port), 0, 1, 65535, 0, NULL},
     {"fallbackMX_A", CONF_BOOL, FIELD(struct conf, deliver.fallbackMX_A), 0, 0, 0, 0, NULL},
     {"remotenets", CONF_REMOTENETS, 0, 0, 0, 0, 0, NULL},
+    {"transcript", CONF_LOGSPEC, FIELD(struct conf, deliver.transcript), 0, 0, 0, CONF_F_PEERS,
+     NULL},
     {NULL, 0, 0, 0, 0, 0, 0, NULL},
 };
 
@@ -146,16 +155,56 @@ static const struct conf_param conf_deliver_keys[] = {
     DELIVER_DUR(idlemax, 0, DUR_H),
     {"client", CONF_GROUP, 0, 0, 0, 0, 0, conf_client_keys},
     {"relays", CONF_RELAYS, 0, 0, 0, 0, 0, NULL},
+    {"audit", CONF_LOGSPEC, FIELD(struct conf, deliver.audit), 0, 0, 0, 0, NULL},
+    {"event_log", CONF_LOGSPEC, FIELD(struct conf, deliver.event_log), 0, 0, 0, 0, NULL},
+    DELIVER_DUR(delay_warning, 0, 365 * DUR_D),
+    {"double_bounce", CONF_MAILBOX, FIELD(struct conf, deliver.double_bounce), 0, 0, 0, 0, NULL},
+    {"bounce_size_limit", CONF_U64, FIELD(struct conf, deliver.bounce_size_limit), 0, 0,
+     UINT64_C(1) << 40, 0, NULL},
+    {"verp", CONF_BOOL, FIELD(struct conf, deliver.verp), 0, 0, 0, 0, NULL},
+    {"verp_domains", CONF_DOMAINS, LIST(struct conf, deliver.verp_domains, deliver.nverp_domains),
+     0, 0, 0, NULL},
+    {"verp_delimiters", CONF_DELIMS, FIELD(struct conf, deliver.verp_delimiters), 0, 0, 0, 0, NULL},
     {NULL, 0, 0, 0, 0, 0, 0, NULL},
 };
 
+#define SMTPD_UINT(n, lo, hi) {#n, CONF_UINT, FIELD(struct conf, smtpd.n), 0, lo, hi, 0, NULL}
+#define SMTPD_DUR(n, lo, hi) {#n, CONF_DURATION, FIELD(struct conf, smtpd.n), 0, lo, hi, 0, NULL}
 static const struct conf_param conf_smtpd_keys[] = {
     {"listen", CONF_LISTEN, LIST(struct conf, smtpd.listen, smtpd.nlisten), 0, 64, CONF_F_NONEMPTY,
      NULL},
     {"trusted_networks", CONF_CIDRS,
      LIST(struct conf, smtpd.trusted_networks, smtpd.ntrusted_networks), 0, 0, 0, NULL},
+    {"transcript", CONF_LOGSPEC, FIELD(struct conf, smtpd.transcript), 0, 0, 0, CONF_F_PEERS, NULL},
     {"max_message_size", CONF_U64, FIELD(struct conf, smtpd.max_message_size), 0, 1024,
      UINT64_C(1) << 40, 0, NULL},
+    {"submission_listen", CONF_LISTEN,
+     LIST(struct conf, smtpd.submission_listen, smtpd.nsubmission_listen), 0, 64, 0, NULL},
+    {"local_domains", CONF_DOMAINS, LIST(struct conf, smtpd.local_domains, smtpd.nlocal_domains),
+     0, 0, 0, NULL},
+    {"relay_domains", CONF_DOMAINS, LIST(struct conf, smtpd.relay_domains, smtpd.nrelay_domains),
+     0, 0, 0, NULL},
+    {"sloppy_helo", CONF_PATTERNS, LIST(struct conf, smtpd.sloppy_helo, smtpd.nsloppy_helo), 0, 0,
+     0, NULL},
+    {"sloppy_networks", CONF_CIDRS,
+     LIST(struct conf, smtpd.sloppy_networks, smtpd.nsloppy_networks), 0, 0, 0, NULL},
+    {"hdr220", CONF_TEXT, FIELD(struct conf, smtpd.hdr220), 0, 0, 0, 0, NULL},
+    {"help", CONF_LINES, LIST(struct conf, smtpd.help, smtpd.nhelp), 0, 100, 0, NULL},
+    SMTPD_UINT(vrfy_code, 252, 502),
+    SMTPD_UINT(expn_code, 252, 502),
+    SMTPD_DUR(deliverby, 0, DUR_D),
+    SMTPD_UINT(max_connections, 1, 100000),
+    SMTPD_UINT(max_connections_per_ip, 1, 100000),
+    SMTPD_UINT(max_recipients, 100, 100000),
+    SMTPD_UINT(max_error_recipients, 1, 100000),
+    SMTPD_DUR(tarpit_initial, 0, DUR_M),
+    SMTPD_UINT(tarpit_factor, 0, 100),
+    SMTPD_DUR(command_timeout, DUR_S, DUR_H),
+    SMTPD_DUR(session_timeout, DUR_S, DUR_D),
+    {"min_free_space", CONF_U64, FIELD(struct conf, smtpd.min_free_space), 0, 0, UINT64_C(1) << 50,
+     0, NULL},
+    SMTPD_UINT(max_hops, 1, 1000),
+    {"split_long_lines", CONF_BOOL, FIELD(struct conf, smtpd.split_long_lines), 0, 0, 0, 0, NULL},
     {NULL, 0, 0, 0, 0, 0, 0, NULL},
 };
 
@@ -317,6 +366,15 @@ static bool conf_is_forwarder(const char *s, size_t len)
     return conf_ip_family(s, alen) != 0;
 }
 
+/* Validates a glob pattern (smtpd.sloppy_helo): printable ASCII without blanks. */
+static bool conf_is_pattern(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
+            return false;
+    return len > 0;
+}
+
 /* Validates a sender pattern: "domain" or "local@domain" (unquoted local part). */
 static bool conf_is_sender(const char *s, size_t len)
 {
@@ -431,7 +489,8 @@ static int conf_text(struct conf_ctx *x, const config_setting_t *s, const char *
         ok = literal || conf_is_hostname(str, len);
     }
     if (!ok)
-        return conf_error(x, s, "bad %s for '%s': %s", p->kind == CONF_HOST ? "host name" : "path",
+        return conf_error(x, s, "bad %s for '%s': %s",
+                          p->kind == CONF_HOST ? "host name" : p->kind == CONF_TEXT ? "text" : "path",
                           key, conf_quote(q, sizeof q, str, len));
     free(*dst);
     *dst = xstrdup(str);
@@ -509,11 +568,13 @@ static int conf_item_string(struct conf_ctx *x, const config_setting_t *s, const
     case CONF_LISTEN: ok = conf_is_listen(item, len), what = "listen address"; break;
     case CONF_FORWARDERS: ok = conf_is_forwarder(item, len), what = "forwarder"; break;
     case CONF_DOMAINS: ok = conf_is_hostname(item, len), what = "domain"; break;
+    case CONF_PATTERNS: ok = conf_is_pattern(item, len), what = "pattern"; break;
     default: ok = conf_is_sender(item, len), what = "sender"; break;
     }
     if (!ok)
         return conf_error(x, s, "bad %s in '%s': %s", what, key, conf_quote(q, sizeof q, item, len));
-    conf_push_string(base, p, item, len, p->kind == CONF_DOMAINS || p->kind == CONF_SENDERS);
+    conf_push_string(base, p, item, len,
+                     p->kind == CONF_DOMAINS || p->kind == CONF_SENDERS || p->kind == CONF_PATTERNS);
     return 0;
 }
 
@@ -626,6 +687,37 @@ static int conf_list_value(struct conf_ctx *x, const config_setting_t *s, const 
     return conf_list(x, s, key, ", \t", conf_item_string, base, p);
 }
 
+/* Reads text lines (smtpd.help): a list of strings, each printable, possibly empty, or one
+ * string (one line). Replaces the old value. */
+static int conf_lines(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                      const struct conf_param *p, void *base)
+{
+    int t = config_setting_type(s);
+    bool one = t == CONFIG_TYPE_STRING;
+    if (!one && t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+        return conf_wrong_type(x, s, key, "list of strings");
+    size_t count = one ? 1 : (size_t)config_setting_length(s);
+    if (count > p->max)
+        return conf_error(x, s, "more than %llu entries in '%s'", (unsigned long long)p->max, key);
+    conf_free_strings((char ***)((char *)base + p->off), (size_t *)((char *)base + p->cnt));
+    for (size_t i = 0; i < count; i++) {
+        const config_setting_t *e = one ? s : config_setting_get_elem(s, (unsigned)i);
+        if (config_setting_type(e) != CONFIG_TYPE_STRING)
+            return conf_error(x, s, "wrong type for '%s': want list of strings, got %s in it",
+                              key, conf_type_name(e));
+        const char *str = config_setting_get_string(e);
+        size_t len = strlen(str);
+        bool ok = len <= CONF_MAX_ITEM;
+        for (size_t k = 0; ok && k < len; k++)
+            ok = (unsigned char)str[k] >= ' ' && (unsigned char)str[k] != 0x7f;
+        if (!ok)
+            return conf_error(x, s, "bad line (control bytes, or over %d bytes) in '%s'",
+                              CONF_MAX_ITEM, key);
+        conf_push_string(base, p, str, len, false);
+    }
+    return 0;
+}
+
 /* ---- relays and remotenets ---- */
 
 /* Parses "host", "host:port", "[ip]", "[ip]:port" (or a bare IP) into r. */
@@ -723,6 +815,155 @@ static int conf_relays(struct conf_ctx *x, const config_setting_t *s, const char
     return 0;
 }
 
+/* ---- reports and logs (deliver.audit, event_log, transcript, double_bounce, verp) ---- */
+
+/* Frees a log spec and zeroes it (keeps nothing). */
+static void conf_free_logspec(struct logspec *l)
+{
+    free(l->path);
+    free(l->nets);
+    conf_free_strings(&l->domains, &l->ndomains);
+    l->path = NULL;
+    l->nets = NULL;
+    l->nnets = 0;
+}
+
+/* Collects a transcript "peers" entry: a CIDR block, else a domain. */
+static int conf_item_peer(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                          const char *item, size_t len, void *base, const struct conf_param *p)
+{
+    struct logspec *l = base;
+    struct cidr c;
+    char q[96];
+    (void)p;
+    if (cidr_parse(item, len, &c) == 0) {
+        *(struct cidr *)conf_push(&l->nets, &l->nnets, sizeof c) = c;
+        return 0;
+    }
+    if (!conf_is_hostname(item, len))
+        return conf_error(x, s, "bad CIDR or domain in '%s': %s", key,
+                          conf_quote(q, sizeof q, item, len));
+    char **slot = conf_push(&l->domains, &l->ndomains, sizeof(char *));
+    *slot = xstrndup(item, len);
+    for (char *h = *slot; *h; h++)
+        *h = (char)tolower((unsigned char)*h);
+    return 0;
+}
+
+/* Sets a log spec's path template (checked, see audit/logpath.h). */
+static int conf_logspec_path(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                             struct logspec *l)
+{
+    const char *str = NULL;
+    char q[96];
+    if (conf_string(x, s, key, &str) < 0)
+        return -1;
+    if (logpath_check(str, strlen(str), NULL) < 0)
+        return conf_error(x, s,
+                          "bad path template for '%s': %s (tokens: %%Y%% %%M%% %%D%% %%H%% %%DT%% "
+                          "%%DIRLOG%% %%SYSNAME%% %%%%)",
+                          key, conf_quote(q, sizeof q, str, strlen(str)));
+    free(l->path);
+    l->path = xstrdup(str);
+    return 0;
+}
+
+/* Reads one member of a log spec group. */
+static int conf_logspec_member(struct conf_ctx *x, const config_setting_t *m, const char *k,
+                               const struct conf_param *p, struct logspec *l)
+{
+    static const struct conf_param flush = {"flush", CONF_DURATION, 0, 0, 1, DUR_M, 0, NULL};
+    static const struct conf_param peers = {"peers", CONF_RNET_IP, 0, 0, 0, 0, 0, NULL};
+    const char *name = config_setting_name(m), *str = NULL;
+    char q[96];
+    if (strcmp(name, "path") == 0)
+        return conf_logspec_path(x, m, k, l);
+    if (strcmp(name, "flush") == 0)
+        return conf_duration(x, m, k, &flush, &l->flush);
+    if (strcmp(name, "rot") == 0) {
+        if (conf_string(x, m, k, &str) < 0)
+            return -1;
+        int rot = logpath_rot_parse(str);
+        if (rot < 0)
+            return conf_error(x, m, "bad rotation for '%s': %s (want never, hourly, daily or "
+                              "monthly)", k, conf_quote(q, sizeof q, str, strlen(str)));
+        l->rot = (unsigned)rot;
+        return 0;
+    }
+    if (strcmp(name, "peers") == 0 && (p->flags & CONF_F_PEERS)) {
+        free(l->nets);
+        l->nets = NULL;
+        l->nnets = 0;
+        conf_free_strings(&l->domains, &l->ndomains);
+        return conf_list(x, m, k, ", \t|", conf_item_peer, l, &peers);
+    }
+    return conf_error(x, m, "unknown key '%s'", k);
+}
+
+/* Reads a log spec: a path template string, or a group { path; rot; flush; peers }. */
+static int conf_logspec(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                        const struct conf_param *p, struct logspec *l)
+{
+    if (config_setting_type(s) == CONFIG_TYPE_STRING)
+        return conf_logspec_path(x, s, key, l);
+    if (!config_setting_is_group(s))
+        return conf_wrong_type(x, s, key, "path template string or group");
+    for (int i = 0; i < config_setting_length(s); i++) {
+        const config_setting_t *m = config_setting_get_elem(s, (unsigned)i);
+        char k[CONF_KEY_MAX + 80];
+        conf_key(k, sizeof k, key, config_setting_name(m));
+        if (conf_logspec_member(x, m, k, p, l) < 0)
+            return -1;
+    }
+    if (l->path == NULL)
+        return conf_error(x, s, "missing key '%s.path'", key);
+    return 0;
+}
+
+/* Reads deliver.double_bounce ("" or local@domain) or deliver.verp_delimiters (two
+ * printable characters, neither '@', a blank nor a letter or digit). */
+static int conf_report_text(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                            const struct conf_param *p, char **dst)
+{
+    const char *str = NULL;
+    char q[96];
+    if (conf_string(x, s, key, &str) < 0)
+        return -1;
+    size_t len = strlen(str);
+    bool ok;
+    if (p->kind == CONF_MAILBOX) {
+        ok = len == 0 || (len <= 256 && conf_is_sender(str, len) && strchr(str, '@'));
+    } else {
+        ok = len == 2 && str[0] != str[1];
+        for (size_t i = 0; ok && i < len; i++)
+            ok = (unsigned char)str[i] > ' ' && (unsigned char)str[i] < 0x7f &&
+                 !isalnum((unsigned char)str[i]) && strchr("@<>\"\\.", str[i]) == NULL;
+    }
+    if (!ok)
+        return conf_error(x, s, "bad %s for '%s': %s",
+                          p->kind == CONF_MAILBOX ? "address" : "delimiters (want two characters, "
+                                                                "e.g. \"+=\")",
+                          key, conf_quote(q, sizeof q, str, len));
+    free(*dst);
+    *dst = xstrdup(str);
+    return 0;
+}
+
+/* Defaults of the report and log keys of `deliver`. */
+static void conf_report_defaults(struct conf *c)
+{
+    struct logspec *specs[] = {&c->deliver.audit, &c->deliver.event_log, &c->deliver.transcript,
+                               &c->smtpd.transcript};
+    for (size_t i = 0; i < 4; i++) {
+        specs[i]->rot = LOGROT_DAILY;
+        specs[i]->flush = 200;
+    }
+    c->deliver.delay_warning = 4 * DUR_H;
+    c->deliver.double_bounce = xstrdup("");
+    c->deliver.bounce_size_limit = 50000;
+    c->deliver.verp_delimiters = xstrdup("+=");
+}
+
 /* ---- tables ---- */
 
 /* Applies one known key to its field at base. */
@@ -733,7 +974,10 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     uint64_t v;
     switch (p->kind) {
     case CONF_PATH:
+    case CONF_TEXT:
     case CONF_HOST: return conf_text(x, s, key, p, (char **)field);
+    case CONF_LINES: return conf_lines(x, s, key, p, base);
+    case CONF_PATTERNS: return conf_list_value(x, s, key, p, base);
     case CONF_UINT:
         if (conf_integer(x, s, key, p, &v) < 0)
             return -1;
@@ -761,6 +1005,9 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_RELAY_ADDR: return conf_relay_address(x, s, key, base);
     case CONF_REMOTENETS: return conf_remotenets(x, s, key);
     case CONF_RELAYS: return conf_relays(x, s, key);
+    case CONF_LOGSPEC: return conf_logspec(x, s, key, p, (struct logspec *)field);
+    case CONF_MAILBOX:
+    case CONF_DELIMS: return conf_report_text(x, s, key, p, (char **)field);
     }
     log_panic("conf: unhandled kind %d", (int)p->kind);
 }
@@ -915,6 +1162,30 @@ static int conf_read(struct conf_ctx *x, config_t *cfg)
 
 /* ---- public ---- */
 
+/* The smtpd group's defaults past listen/trusted_networks/max_message_size (seed 002). */
+static void conf_smtpd_defaults(struct conf *c)
+{
+    static const char *const help[] = {
+        "sluice ESMTP server. Commands:",
+        "  HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY EXPN ETRN",
+        "Questions about this service: <postmaster>",
+    };
+    c->smtpd.hdr220 = xstrdup("%H ESMTP sluice");
+    for (size_t i = 0; i < sizeof help / sizeof help[0]; i++)
+        *(char **)conf_push(&c->smtpd.help, &c->smtpd.nhelp, sizeof(char *)) = xstrdup(help[i]);
+    c->smtpd.vrfy_code = 252;
+    c->smtpd.expn_code = 502;
+    c->smtpd.deliverby = 60 * DUR_S;
+    c->smtpd.max_connections = 800;
+    c->smtpd.max_connections_per_ip = 10;
+    c->smtpd.max_recipients = 10000;
+    c->smtpd.max_error_recipients = 3;
+    c->smtpd.command_timeout = 5 * DUR_M;
+    c->smtpd.session_timeout = DUR_H;
+    c->smtpd.min_free_space = UINT64_C(5000) * 1024;
+    c->smtpd.max_hops = 50;
+}
+
 /* Fills c with the seed defaults. */
 void conf_defaults(struct conf *c)
 {
@@ -935,6 +1206,7 @@ void conf_defaults(struct conf *c)
         conf_retries_parse("1 1 2 3 5 8 13 21 34", &c->deliver.retries, &c->deliver.nretries) < 0)
         log_panic("conf: built-in defaults do not parse");
     c->smtpd.max_message_size = 10240000;
+    conf_smtpd_defaults(c);
     c->deliver.queuecache = 2500;
     c->deliver.maxconnections = 2500;
     c->deliver.maxserverconnections = 20;
@@ -949,6 +1221,7 @@ void conf_defaults(struct conf *c)
     c->deliver.skew = 1;
     c->deliver.expiry = 3 * DUR_D;
     c->deliver.port = 25;
+    conf_report_defaults(c);
     c->deliver.client = (struct client_conf){.announcehost = xstrdup(host), .maxpipeline = 25,
                                              .timeout = DUR_M, .mindatarate = 1000000,
                                              .sendQUIT = true, .waitQUIT = true};
@@ -988,6 +1261,13 @@ void conf_free(struct conf *c)
     free(c->user);
     conf_free_strings(&c->smtpd.listen, &c->smtpd.nlisten);
     free(c->smtpd.trusted_networks);
+    conf_free_strings(&c->smtpd.submission_listen, &c->smtpd.nsubmission_listen);
+    conf_free_strings(&c->smtpd.local_domains, &c->smtpd.nlocal_domains);
+    conf_free_strings(&c->smtpd.relay_domains, &c->smtpd.nrelay_domains);
+    conf_free_strings(&c->smtpd.sloppy_helo, &c->smtpd.nsloppy_helo);
+    free(c->smtpd.sloppy_networks);
+    free(c->smtpd.hdr220);
+    conf_free_strings(&c->smtpd.help, &c->smtpd.nhelp);
     conf_free_strings(&c->resolver.forwarders, &c->resolver.nforwarders);
     free(c->deliver.retries);
     conf_free_client(&c->deliver.client);
@@ -1007,6 +1287,13 @@ void conf_free(struct conf *c)
         free(r->sendernets);
     }
     free(c->deliver.relays);
+    conf_free_logspec(&c->deliver.audit);
+    conf_free_logspec(&c->deliver.event_log);
+    conf_free_logspec(&c->deliver.transcript);
+    conf_free_logspec(&c->smtpd.transcript);
+    free(c->deliver.double_bounce);
+    conf_free_strings(&c->deliver.verp_domains, &c->deliver.nverp_domains);
+    free(c->deliver.verp_delimiters);
     memset(c, 0, sizeof *c);
 }
 

@@ -12,7 +12,21 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "audit/logpath.h"
 #include "proto/cidr.h"
+
+/* A log file (audit, events, transcripts; docs/logging.md): a path template (audit/logpath.h),
+ * its rotation, the period of its grouped fsyncs, and for transcripts the peers recorded
+ * (CIDR blocks and domains; both empty = every peer). path NULL = off. */
+struct logspec {
+    char *path;      /* template, NULL when off */
+    unsigned rot;    /* LOGROT_*, default daily */
+    uint64_t flush;  /* ms between grouped fsyncs, default 200 */
+    struct cidr *nets;
+    size_t nnets;
+    char **domains;  /* lower-case; a peer name equal to or below one matches */
+    size_t ndomains;
+};
 
 /* Client settings a remotenet may override (seed 000 §4.5.3). */
 struct client_conf {
@@ -61,6 +75,34 @@ struct conf {
         struct cidr *trusted_networks; /* default 127.0.0.0/8, ::1/128 */
         size_t ntrusted_networks;
         uint64_t max_message_size; /* bytes, default 10240000 */
+        struct logspec transcript;  /* smtpd.transcript: server sessions (off by default) */
+        char **submission_listen;  /* RFC 6409 listeners (port 587); default none */
+        size_t nsubmission_listen;
+        char **local_domains; /* lower-case; hostname is always local */
+        size_t nlocal_domains;
+        char **relay_domains; /* ZMailer relaytarget: accepted from anyone */
+        size_t nrelay_domains;
+        char **sloppy_helo; /* glob patterns (seed "veR" without R): brackets optional */
+        size_t nsloppy_helo;
+        struct cidr *sloppy_networks;
+        size_t nsloppy_networks;
+        char *hdr220;              /* greeting template, %H %V %T %%; default "%H ESMTP sluice" */
+        char **help;               /* HELP text lines; default a command list */
+        size_t nhelp;
+        unsigned vrfy_code;        /* 252 (default) or 502 */
+        unsigned expn_code;        /* 252 or 502 (default) */
+        uint64_t deliverby;        /* DELIVERBY minimum by-time, ms; 0: not offered; 60 s */
+        unsigned max_connections;        /* MaxParallelConnections, 800 */
+        unsigned max_connections_per_ip; /* MaxSameIpSource, 10 */
+        unsigned max_recipients;         /* RcptLimitCount, 10000 */
+        unsigned max_error_recipients;   /* max-error-recipients, 3 */
+        uint64_t tarpit_initial;         /* ms, 0 = no tarpit */
+        unsigned tarpit_factor;          /* next = prev + prev * factor */
+        uint64_t command_timeout;        /* ms, 5 m */
+        uint64_t session_timeout;        /* ms, 1 h */
+        uint64_t min_free_space;         /* bytes on the spool's filesystem, 5000 KiB */
+        unsigned max_hops;               /* Received headers, 50 */
+        bool split_long_lines;           /* lines over 998 octets: split (true) or 554 */
     } smtpd;
     struct {
         char **forwarders; /* "ip@port" or "ip"; empty = /etc/resolv.conf */
@@ -89,6 +131,17 @@ struct conf {
         size_t nremotenets;
         struct relay *relays;
         size_t nrelays;
+        /* Reports and logs (docs/dsn.md, docs/logging.md). */
+        struct logspec audit;        /* deliver.audit: one record per delivered recipient */
+        struct logspec event_log;    /* deliver.event_log: JSON lines */
+        struct logspec transcript;   /* deliver.client.transcript: client sessions */
+        uint64_t delay_warning;      /* 4 h; 0 = no delay notices */
+        char *double_bounce;         /* "" = failed bounces are dropped (logged) */
+        uint64_t bounce_size_limit;  /* 50000: larger messages are returned as headers */
+        bool verp;                   /* VERP for every message with a non-null sender */
+        char **verp_domains;         /* ... or only for senders in these domains */
+        size_t nverp_domains;
+        char *verp_delimiters;       /* "+=" */
     } deliver;
 };
 

@@ -15,13 +15,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "audit/audit.h"
+#include "audit/event.h"
 #include "conf/conf.h"
 #include "core/dict.h"
 #include "core/heap.h"
 #include "core/log.h"
 #include "core/qid.h"
 #include "core/xalloc.h"
+#include "dsn/bounce.h"
+#include "dsn/verp.h"
+#include "proto/hdr.h"
 #include "queue/queue.h"
 #include "route/route.h"
 #include "sched/retry.h"
@@ -29,6 +35,8 @@
 
 #define SCHED_PEERS_MAX 10
 #define SCHED_WHY_MAX 512
+#define SCHED_MSGID_MAX 998   /* longest Message-ID kept for the audit log */
+#define SCHED_HDR_SCAN 65536  /* header bytes searched for the Message-ID */
 
 enum { S_WAIT, S_ACTIVE, S_FINAL };
 
@@ -39,10 +47,16 @@ struct srcpt {
     struct smsg *m;
     char *addr;
     char *last_reply;
+    char *orcpt;   /* DSN ORCPT as received, "" when none */
+    char *relay;   /* "name[ip]:port" of the last attempt, "" when none */
+    int64_t last_attempt;
     uint32_t idx;
     uint32_t attempts;
-    uint8_t state; /* enum rcpt_state */
-    uint8_t where; /* S_* */
+    uint8_t state;  /* enum rcpt_state */
+    uint8_t where;  /* S_* */
+    uint8_t notify; /* NOTIFY_* */
+    uint8_t flags;  /* RCPT_F_* */
+    uint8_t report; /* a report pending: enum dsn_action + 1; 0 = none */
 };
 
 struct batch;
@@ -53,8 +67,17 @@ struct smsg {
     int64_t arrival;
     char *sender;
     char *client_ip;
+    char *helo;
+    char *envid;
+    char *msgid; /* Message-ID header, NULL until the content was read */
+    uint64_t size;
+    uint32_t flags; /* MSG_F_* */
     char qid[QID_TEXT_LEN + 1];
-    uint32_t nrcpt, unfinished, nfailed, routing, nbatches;
+    uint32_t nrcpt, unfinished, routing, nbatches;
+    uint32_t npending; /* recipients with a report pending (srcpt.report) */
+    int reporting;     /* a report of this message is being stored */
+    int delay_done;    /* the one delay notice of this message went out */
+    int verp;          /* one transaction per recipient, VERP sender */
     struct batch *open; /* batches being filled, linked by mnext */
     struct srcpt *rcpts;
 };
@@ -69,6 +92,9 @@ struct batch {
     size_t n;
     struct srcpt **r;
     const char **addrs;
+    const char **orcpts;
+    uint8_t *notify;
+    char *verp_sender; /* VERP envelope sender, or NULL */
     struct smtpc_txn txn;
 };
 
@@ -111,6 +137,7 @@ struct sched {
     struct sconn *conns;
     struct sconn *idle; /* every parked connection, oldest last */
     struct sdest *wait_head, **wait_tail;
+    struct sched_logs logs;
     int stopping;
     void (*stopped)(void *arg);
     void *stopped_arg;
@@ -121,6 +148,7 @@ static void sched_pump(struct sched *s);
 static void sched_dispatch(struct sched *s, struct sdest *sd);
 static void sched_stopped(struct sched *s);
 static void sched_on_idle(evutil_socket_t fd, short what, void *arg);
+static void sched_report(struct sched *s, struct smsg *m);
 
 /* ---- messages ---------------------------------------------------------------------- */
 
@@ -130,10 +158,15 @@ static void sched_msg_destroy(struct smsg *m)
     for (uint32_t i = 0; i < m->nrcpt; i++) {
         free(m->rcpts[i].addr);
         free(m->rcpts[i].last_reply);
+        free(m->rcpts[i].orcpt);
+        free(m->rcpts[i].relay);
     }
     free(m->rcpts);
     free(m->sender);
     free(m->client_ip);
+    free(m->helo);
+    free(m->envid);
+    free(m->msgid);
     free(m);
 }
 
@@ -144,11 +177,43 @@ static void sched_msg_free(struct sched *s, struct smsg *m)
     sched_msg_destroy(m);
 }
 
-/* Frees m once nothing refers to it any more. */
+/* Once nothing of m is in flight, sends the reports it has pending; frees m once nothing
+ * refers to it any more. */
 static void sched_msg_release(struct sched *s, struct smsg *m)
 {
-    if (m->unfinished == 0 && m->nbatches == 0)
+    if (m->nbatches == 0 && m->routing == 0 && m->npending > 0 && !m->reporting)
+        sched_report(s, m);
+    if (m->unfinished == 0 && m->nbatches == 0 && !m->reporting && m->npending == 0)
         sched_msg_free(s, m);
+}
+
+/* True when the recipient asked for reports of kind bit (no NOTIFY: failures and delays). */
+static int sched_wants(uint8_t notify, uint8_t bit)
+{
+    if (notify & NOTIFY_NEVER)
+        return 0;
+    if (notify == 0)
+        return bit == NOTIFY_FAILURE || bit == NOTIFY_DELAY;
+    return (notify & bit) != 0;
+}
+
+/* Marks a report of action a pending for r (a = enum dsn_action). */
+static void sched_want_report(struct smsg *m, struct srcpt *r, enum dsn_action a)
+{
+    if (r->report == 0)
+        m->npending++;
+    r->report = (uint8_t)(a + 1);
+}
+
+/* A final recipient loaded from the queue: is a report still owed? */
+static void sched_recovered_report(struct smsg *m, struct srcpt *r)
+{
+    if (r->flags & RCPT_F_REPORTED)
+        return;
+    if (r->state == RCPT_FAILED && sched_wants(r->notify, NOTIFY_FAILURE))
+        sched_want_report(m, r, DSN_FAILED);
+    else if (r->state == RCPT_DELIVERED && sched_wants(r->notify, NOTIFY_SUCCESS))
+        sched_want_report(m, r, DSN_RELAYED);
 }
 
 /* Copies a durable message into memory and schedules its unfinished recipients. */
@@ -165,6 +230,13 @@ void sched_add(struct sched *s, const struct qmsg *qm, int64_t not_before)
     m->arrival = qm->arrival;
     m->sender = xstrdup(qm->sender);
     m->client_ip = xstrdup(qm->client_ip);
+    m->helo = xstrdup(qm->helo ? qm->helo : "");
+    m->envid = xstrdup(qm->envid ? qm->envid : "");
+    m->size = qm->size;
+    m->flags = qm->flags;
+    m->verp = !(qm->flags & MSG_F_BOUNCE) &&
+              verp_wanted(s->conf->deliver.verp, s->conf->deliver.verp_domains,
+                          s->conf->deliver.nverp_domains, qm->sender);
     m->nrcpt = qm->nrcpt;
     m->rcpts = xcalloc(qm->nrcpt, sizeof *m->rcpts);
     for (uint32_t i = 0; i < qm->nrcpt; i++) {
@@ -174,12 +246,17 @@ void sched_add(struct sched *s, const struct qmsg *qm, int64_t not_before)
         r->idx = i;
         r->addr = xstrdup(q->addr);
         r->last_reply = xstrdup(q->last_reply ? q->last_reply : "");
+        r->orcpt = xstrdup(q->orcpt ? q->orcpt : "");
+        r->relay = xstrdup("");
         r->attempts = q->attempts;
         r->state = q->state;
+        r->notify = q->notify;
+        r->flags = q->flags;
+        m->delay_done |= (q->flags & RCPT_F_DELAY_REPORTED) != 0;
         r->hn.idx = HEAP_NONE;
         if (q->state == RCPT_DELIVERED || q->state == RCPT_FAILED) {
             r->where = S_FINAL;
-            m->nfailed += q->state == RCPT_FAILED;
+            sched_recovered_report(m, r);
             continue;
         }
         r->where = S_WAIT;
@@ -187,15 +264,17 @@ void sched_add(struct sched *s, const struct qmsg *qm, int64_t not_before)
         m->unfinished++;
         heap_push(&s->wait, &r->hn);
     }
-    if (m->unfinished == 0) {
-        if (m->nfailed == 0)
-            queue_delete(s->q, m->id, m->nrcpt);
+    if (m->unfinished == 0 && m->npending == 0) {
+        queue_delete(s->q, m->id, m->nrcpt);
         sched_msg_destroy(m);
         return;
     }
     dict_put(s->msgs, qid, m);
     s->st.messages++;
-    sched_pump(s);
+    if (m->unfinished == 0)
+        sched_msg_release(s, m); /* only reports left to send */
+    else
+        sched_pump(s);
 }
 
 /* ---- outcomes ---------------------------------------------------------------------- */
@@ -216,38 +295,93 @@ static void sched_dsn(const char *reply, enum outcome o, char *dsn, size_t len)
     snprintf(dsn, len, "%s", o == OUTCOME_OK ? "2.0.0" : o == OUTCOME_TEMPFAIL ? "4.0.0" : "5.0.0");
 }
 
-/* One Postfix-style log line per recipient per attempt. */
-static void sched_log(const struct srcpt *r, const char *relay, const char *status, enum outcome o,
-                      const char *reply)
+/* One Postfix-style log line per recipient per attempt (and one event-log object). */
+static void sched_log(struct sched *s, const struct srcpt *r, const char *relay, const char *status,
+                      enum outcome o, const char *reply)
 {
     char dsn[32];
-    double delay = (double)(clock_wall_ms() - r->m->arrival) / 1000.0;
+    int64_t now = clock_wall_ms();
+    double delay = (double)(now - r->m->arrival) / 1000.0;
     sched_dsn(reply, o, dsn, sizeof dsn);
     log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", r->m->qid, r->addr, relay,
              delay < 0 ? 0.0 : delay, dsn, status, reply);
+    event_attempt(s->logs.events, now, r->m->qid, r->addr, status, dsn, relay, reply, r->attempts,
+                  now - r->m->arrival);
 }
 
-/* Writes a recipient's state to the queue, or deletes the message once all are delivered. */
+/* Writes one recipient record (state, attempts, next attempt, reply, DSN fields). */
+static void sched_write_rcpt(struct sched *s, struct srcpt *r, int64_t next)
+{
+    struct qrcpt q = {.addr = r->addr, .state = r->state, .attempts = r->attempts,
+                      .next_attempt = next, .last_reply = r->last_reply, .notify = r->notify,
+                      .flags = r->flags, .orcpt = r->orcpt};
+    queue_set_rcpt(s->q, r->m->id, r->idx, &q);
+}
+
+/* Writes a recipient's state to the queue, or deletes the message once every recipient is
+ * final and nothing is left to report. */
 static void sched_persist(struct sched *s, struct srcpt *r, int64_t next)
 {
     struct smsg *m = r->m;
-    if (m->unfinished == 0 && m->nfailed == 0) {
+    if (m->unfinished == 0 && m->npending == 0 && !m->reporting) {
         queue_delete(s->q, m->id, m->nrcpt);
         return;
     }
-    struct qrcpt q = {.addr = r->addr, .state = r->state, .attempts = r->attempts,
-                      .next_attempt = next, .last_reply = r->last_reply};
-    queue_set_rcpt(s->q, m->id, r->idx, &q);
+    sched_write_rcpt(s, r, next);
 }
 
-/* Applies one attempt's outcome to an active recipient: the one policy of sched.h. */
+/* Decides which report (if any) an outcome owes the sender: failures, delays past
+ * delay_warning (once per message), successes when the next hop could not take the DSN
+ * request on (passed_on = it did). */
+static void sched_note_report(struct sched *s, struct srcpt *r, enum outcome o, int passed_on,
+                              int64_t now)
+{
+    struct smsg *m = r->m;
+    if (o == OUTCOME_PERMFAIL) {
+        if (sched_wants(r->notify, NOTIFY_FAILURE))
+            sched_want_report(m, r, DSN_FAILED);
+        else
+            r->flags |= RCPT_F_REPORTED;
+    } else if (o == OUTCOME_OK) {
+        if (sched_wants(r->notify, NOTIFY_SUCCESS) && !passed_on)
+            sched_want_report(m, r, DSN_RELAYED);
+        else if (sched_wants(r->notify, NOTIFY_SUCCESS))
+            r->flags |= RCPT_F_REPORTED;
+        if (r->report == DSN_DELAYED + 1) { /* the delay notice is moot now */
+            r->report = 0;
+            m->npending--;
+        }
+    } else if (s->conf->deliver.delay_warning && !m->delay_done &&
+               !(r->flags & RCPT_F_DELAY_REPORTED) && sched_wants(r->notify, NOTIFY_DELAY) &&
+               now - m->arrival >= (int64_t)s->conf->deliver.delay_warning) {
+        sched_want_report(m, r, DSN_DELAYED);
+    }
+}
+
+/* A delivered recipient: the audit record (seed 000 §4.5.2). */
+static void sched_audit(struct sched *s, const struct srcpt *r, const char *relay,
+                        const char *reply, int64_t now)
+{
+    if (!s->logs.audit)
+        return;
+    struct audit_delivery d = {.when = now, .qid = r->m->qid, .sender = r->m->sender,
+                               .rcpt = r->addr, .client_ip = r->m->client_ip, .relay = relay,
+                               .message_id = r->m->msgid, .reply = reply};
+    audit_delivery(s->logs.audit, &d);
+}
+
+/* Applies one attempt's outcome to an active recipient: the one policy of sched.h.
+ * passed_on: the next hop announced DSN and took the recipient's DSN request. */
 static void sched_outcome(struct sched *s, struct srcpt *r, enum outcome o, const char *reply,
-                          const char *relay)
+                          const char *relay, int passed_on)
 {
     struct smsg *m = r->m;
     int64_t now = clock_wall_ms(), next = 0;
     free(r->last_reply);
     r->last_reply = xstrdup(reply);
+    free(r->relay);
+    r->relay = xstrdup(relay);
+    r->last_attempt = now;
     if (r->where == S_ACTIVE)
         s->active--;
     if (o == OUTCOME_TEMPFAIL) {
@@ -258,6 +392,7 @@ static void sched_outcome(struct sched *s, struct srcpt *r, enum outcome o, cons
             free(r->last_reply);
             r->last_reply = xstrdup(why);
             o = OUTCOME_PERMFAIL;
+            event_expiry(s->logs.events, now, m->qid, r->addr, r->attempts, now - m->arrival);
         }
     } else {
         r->attempts++;
@@ -271,20 +406,169 @@ static void sched_outcome(struct sched *s, struct srcpt *r, enum outcome o, cons
         r->hn.key = next;
         heap_push(&s->wait, &r->hn);
         s->st.deferred++;
-        sched_log(r, relay, "deferred", o, r->last_reply);
+        sched_log(s, r, relay, "deferred", o, r->last_reply);
     } else {
         r->state = o == OUTCOME_OK ? RCPT_DELIVERED : RCPT_FAILED;
         r->where = S_FINAL;
         m->unfinished--;
-        m->nfailed += o != OUTCOME_OK;
-        if (o == OUTCOME_OK)
+        if (o == OUTCOME_OK) {
             s->st.delivered++;
-        else
+            sched_audit(s, r, relay, r->last_reply, now);
+        } else {
             s->st.bounced++;
-        sched_log(r, relay, o == OUTCOME_OK ? "sent" : "bounced", o, r->last_reply);
+        }
+        sched_log(s, r, relay, o == OUTCOME_OK ? "sent" : "bounced", o, r->last_reply);
     }
+    sched_note_report(s, r, o, passed_on, now);
     sched_persist(s, r, next);
     sched_msg_release(s, m);
+}
+
+/* ---- delivery reports (bounces, delay notices, success notices) --------------------- */
+
+/* A report being stored: which recipients of m it covers and with what action. */
+struct sreport {
+    struct sched *s;
+    struct smsg *m;
+    struct bounce b;
+    uint32_t n;
+    uint32_t *idx;
+    uint8_t *kind; /* enum dsn_action */
+};
+
+/* The report is durable (err 0): mark its recipients reported, schedule it, and delete the
+ * original when nothing is left to do. On error the recipients stay unreported on disk and
+ * the next recovery tries again. */
+static void sched_on_reported(void *arg, int err)
+{
+    struct sreport *rp = arg;
+    struct sched *s = rp->s;
+    struct smsg *m = rp->m;
+    m->reporting = 0;
+    if (err) {
+        log_warn("%s: cannot queue a delivery report: %s (retried at the next start)", m->qid,
+                 strerror(err));
+    } else {
+        const char *kind = dsn_action_name((enum dsn_action)rp->kind[0]);
+        log_info("%s: sender delivery status notification (%s): %s", m->qid, kind, rp->b.qid);
+        event_bounce(s->logs.events, clock_wall_ms(), m->qid, rp->b.qid, kind, rp->b.r.addr, rp->n);
+        for (uint32_t i = 0; i < rp->n; i++)
+            m->rcpts[rp->idx[i]].flags |= rp->kind[i] == DSN_DELAYED ? RCPT_F_DELAY_REPORTED
+                                                                     : RCPT_F_REPORTED;
+        for (uint32_t i = 0; i < rp->n && (m->unfinished > 0 || m->npending > 0); i++) {
+            struct srcpt *r = &m->rcpts[rp->idx[i]];
+            sched_write_rcpt(s, r, r->where == S_WAIT ? r->hn.key : 0);
+        }
+        if (m->unfinished == 0 && m->npending == 0)
+            queue_delete(s->q, m->id, m->nrcpt);
+        sched_add(s, &rp->b.m, 0);
+    }
+    bounce_clear(&rp->b);
+    free(rp->idx);
+    free(rp->kind);
+    free(rp);
+    sched_msg_release(s, m);
+}
+
+/* True when a pending report of r cannot go anywhere: the message is itself a report or has
+ * the null sender (only failures go on, to double_bounce, unless r is that address). */
+static int sched_report_dropped(struct sched *s, const struct smsg *m, const struct srcpt *r,
+                                enum dsn_action a)
+{
+    const char *dbl = s->conf->deliver.double_bounce;
+    if (m->sender[0] && !(m->flags & MSG_F_BOUNCE))
+        return 0;
+    return a != DSN_FAILED || !dbl[0] || strcasecmp(r->addr, dbl) == 0;
+}
+
+/* Settles a report that is not sent (logged for failures: a double bounce dropped). */
+static void sched_report_drop(struct sched *s, struct srcpt *r, enum dsn_action a)
+{
+    if (a == DSN_FAILED) {
+        log_info("%s: to=<%s>: undeliverable report dropped (double bounce)", r->m->qid, r->addr);
+        event_drop(s->logs.events, clock_wall_ms(), r->m->qid, r->addr, "double bounce");
+    }
+    r->flags |= a == DSN_DELAYED ? RCPT_F_DELAY_REPORTED : RCPT_F_REPORTED;
+    if (r->m->unfinished > 0)
+        sched_write_rcpt(s, r, r->where == S_WAIT ? r->hn.key : 0);
+}
+
+/* Fills the DSN entry of a recipient (strings point into r or into the scratch buffers). */
+static void sched_report_rcpt(struct sched *s, const struct srcpt *r, enum dsn_action a,
+                              struct dsn_rcpt *d, char *mta, char *status)
+{
+    bounce_remote_mta(r->relay, mta, 256);
+    sched_dsn(r->last_reply, a == DSN_FAILED ? OUTCOME_PERMFAIL
+                             : a == DSN_DELAYED ? OUTCOME_TEMPFAIL : OUTCOME_OK, status, 32);
+    *d = (struct dsn_rcpt){.addr = r->addr, .orcpt = r->orcpt, .action = a, .status = status,
+                           .remote_mta = mta, .diag = r->last_reply,
+                           .last_attempt = r->last_attempt,
+                           .retry_until = a == DSN_DELAYED
+                                              ? r->m->arrival + (int64_t)s->conf->deliver.expiry
+                                              : 0};
+}
+
+/* Stores one report covering every pending recipient of m (a "batch of failures"). */
+static void sched_report_send(struct sched *s, struct smsg *m, struct sreport *rp,
+                              struct dsn_rcpt *dr)
+{
+    struct evbuffer *body = evbuffer_new();
+    int have = queue_body(s->q, m->id, body) == 0;
+    size_t blen = evbuffer_get_length(body);
+    const char *to = m->sender[0] && !(m->flags & MSG_F_BOUNCE) ? m->sender
+                                                                : s->conf->deliver.double_bounce;
+    struct dsn_report rep = {
+        .reporting_mta = s->conf->hostname, .orig_qid = m->qid, .envid = m->envid,
+        .received_from = m->helo, .arrival = m->arrival, .nrcpt = rp->n, .rcpts = dr,
+        .msg = have ? (const char *)evbuffer_pullup(body, (ssize_t)blen) : NULL,
+        .msglen = have ? blen : 0,
+        .ret = bounce_ret(m->flags, m->size, s->conf->deliver.bounce_size_limit),
+        .utf8 = (m->flags & MSG_F_SMTPUTF8) != 0};
+    size_t len;
+    char *text = bounce_build(&rp->b, &rep, to, clock_wall_ms(), &len);
+    evbuffer_free(body);
+    m->reporting = 1;
+    queue_put(s->q, &rp->b.m, text, len, sched_on_reported, rp);
+}
+
+/* Sends (or drops) every report m has pending; called once nothing of m is in flight. */
+static void sched_report(struct sched *s, struct smsg *m)
+{
+    struct sreport *rp = xcalloc(1, sizeof *rp);
+    struct dsn_rcpt *dr = xcalloc(m->npending, sizeof *dr);
+    char *mta = xcalloc(m->npending, 256), *status = xcalloc(m->npending, 32);
+    rp->s = s;
+    rp->m = m;
+    rp->idx = xcalloc(m->npending, sizeof *rp->idx);
+    rp->kind = xcalloc(m->npending, 1);
+    for (uint32_t i = 0; i < m->nrcpt && m->npending > 0; i++) {
+        struct srcpt *r = &m->rcpts[i];
+        if (!r->report)
+            continue;
+        enum dsn_action a = (enum dsn_action)(r->report - 1);
+        r->report = 0;
+        m->npending--;
+        if (sched_report_dropped(s, m, r, a)) {
+            sched_report_drop(s, r, a);
+            continue;
+        }
+        sched_report_rcpt(s, r, a, &dr[rp->n], mta + 256 * rp->n, status + 32 * rp->n);
+        m->delay_done |= a == DSN_DELAYED;
+        rp->idx[rp->n] = i;
+        rp->kind[rp->n++] = (uint8_t)a;
+    }
+    if (rp->n > 0) {
+        sched_report_send(s, m, rp, dr);
+    } else {
+        if (m->unfinished == 0)
+            queue_delete(s->q, m->id, m->nrcpt);
+        free(rp->idx);
+        free(rp->kind);
+        free(rp);
+    }
+    free(dr);
+    free(mta);
+    free(status);
 }
 
 /* ---- batches ----------------------------------------------------------------------- */
@@ -297,6 +581,8 @@ static struct batch *sched_batch_new(struct sched *s, struct smsg *m, struct sde
     b->sd = sd;
     b->r = xcalloc(s->conf->deliver.maxrecips, sizeof *b->r);
     b->addrs = xcalloc(s->conf->deliver.maxrecips, sizeof *b->addrs);
+    b->orcpts = xcalloc(s->conf->deliver.maxrecips, sizeof *b->orcpts);
+    b->notify = xcalloc(s->conf->deliver.maxrecips, sizeof *b->notify);
     b->mnext = m->open;
     m->open = b;
     m->nbatches++;
@@ -310,6 +596,9 @@ static void sched_batch_destroy(struct batch *b)
         evbuffer_free(b->txn.body);
     free(b->r);
     free(b->addrs);
+    free(b->orcpts);
+    free(b->notify);
+    free(b->verp_sender);
     free(b);
 }
 
@@ -326,7 +615,7 @@ static void sched_batch_free(struct sched *s, struct batch *b)
 static void sched_batch_fail(struct sched *s, struct batch *b, enum outcome o, const char *why)
 {
     for (size_t i = 0; i < b->n; i++)
-        sched_outcome(s, b->r[i], o, why, "none");
+        sched_outcome(s, b->r[i], o, why, "none", 0);
     sched_batch_free(s, b);
 }
 
@@ -361,6 +650,15 @@ static void sched_release(struct sched *s, struct smsg *m)
     }
 }
 
+/* VERP: a batch of one recipient gets the sender local+rcpt=domain@domain (when encodable). */
+static void sched_batch_verp(struct sched *s, struct batch *b, const struct srcpt *r)
+{
+    char v[VERP_ADDR_MAX + 1];
+    if (b->m->verp &&
+        verp_encode(b->m->sender, r->addr, s->conf->deliver.verp_delimiters, v, sizeof v) == 0)
+        b->verp_sender = xstrdup(v);
+}
+
 /* Route answer for an active recipient: add it to its message's batch for the destination;
  * once the message has no recipient left in routing, its batches become ready. */
 static void sched_on_route(void *arg, struct dest *d, enum outcome o, const char *why)
@@ -371,15 +669,19 @@ static void sched_on_route(void *arg, struct dest *d, enum outcome o, const char
     m->routing--;
     m->nbatches++; /* hold m while we work on it */
     if (o != OUTCOME_OK) {
-        sched_outcome(s, r, o, why, "none");
+        sched_outcome(s, r, o, why, "none", 0);
     } else {
         struct sdest *sd = sched_sdest(d);
-        struct batch *b = m->open;
+        struct batch *b = m->verp ? NULL : m->open;
         while (b && (b->sd != sd || b->n >= s->conf->deliver.maxrecips))
             b = b->mnext;
-        if (!b)
+        if (!b) {
             b = sched_batch_new(s, m, sd);
+            sched_batch_verp(s, b, r);
+        }
         b->r[b->n] = r;
+        b->orcpts[b->n] = r->orcpt;
+        b->notify[b->n] = r->notify;
         b->addrs[b->n++] = r->addr;
     }
     if (m->routing == 0)
@@ -494,6 +796,32 @@ static void sched_on_idle(evutil_socket_t fd, short what, void *arg)
     sched_wake(cn->s, cn, 1);
 }
 
+/* Remembers the Message-ID header of m's content (for the audit log); "" when none. */
+static void sched_msgid(struct smsg *m, struct evbuffer *body)
+{
+    size_t len = evbuffer_get_length(body), off = 0, n;
+    if (len > SCHED_HDR_SCAN)
+        len = SCHED_HDR_SCAN;
+    const char *p = (const char *)evbuffer_pullup(body, (ssize_t)len);
+    struct hdr_field f;
+    char *val = xmalloc(HDR_FIELD_MAX + 1);
+    m->msgid = xstrdup("");
+    while (p && (n = hdr_next(p, len, off, &f)) > 0) {
+        off += n;
+        if (f.namelen != 10 || strncasecmp(f.name, "Message-ID", 10) != 0)
+            continue;
+        hdr_value(&f, val, HDR_FIELD_MAX + 1);
+        char *v = val + strspn(val, " \t");
+        size_t vl = strcspn(v, " \t");
+        if (vl > SCHED_MSGID_MAX)
+            vl = SCHED_MSGID_MAX;
+        free(m->msgid);
+        m->msgid = xstrndup(v, vl);
+        break;
+    }
+    free(val);
+}
+
 /* smtpc asks for the next transaction of this connection. */
 static struct smtpc_txn *sched_on_next(void *arg, struct smtpc *c)
 {
@@ -519,10 +847,16 @@ static struct smtpc_txn *sched_on_next(void *arg, struct smtpc *c)
             sched_pump(s);
             continue;
         }
+        if (!b->m->msgid)
+            sched_msgid(b->m, b->txn.body);
         b->txn.msgid = b->m->id;
-        b->txn.sender = b->m->sender;
+        b->txn.sender = b->verp_sender ? b->verp_sender : b->m->sender;
         b->txn.nrcpt = b->n;
         b->txn.rcpts = b->addrs;
+        b->txn.orcpts = b->orcpts;
+        b->txn.notify = b->notify;
+        b->txn.envid = b->m->envid;
+        b->txn.ret = b->m->flags & (MSG_F_RET_FULL | MSG_F_RET_HDRS);
         b->txn.size = evbuffer_get_length(b->txn.body);
         b->txn.owner = b;
         cn->nmsgs++;
@@ -542,7 +876,7 @@ static void sched_on_rcpt(void *arg, struct smtpc_txn *t, size_t i, enum outcome
 {
     struct sconn *cn = arg;
     struct batch *b = t->owner;
-    sched_outcome(cn->s, b->r[i], o, reply, relay);
+    sched_outcome(cn->s, b->r[i], o, reply, relay, t->dsn);
 }
 
 /* smtpc is done with a transaction. */
@@ -670,10 +1004,18 @@ static void sched_dispatch(struct sched *s, struct sdest *sd)
             s->conns->prev = cn;
         s->conns = cn;
         cn->c = smtpc_start(s->base, s->conf, peers, np, &sched_smtpc_ops, cn);
+        if (s->logs.transcript)
+            smtpc_set_transcript(cn->c, s->logs.transcript, &s->conf->deliver.transcript);
     }
 }
 
 /* ---- life cycle -------------------------------------------------------------------- */
+
+/* Sets the log files (any may be NULL). */
+void sched_set_logs(struct sched *s, const struct sched_logs *l)
+{
+    s->logs = *l;
+}
 
 /* Creates the scheduler (nothing scheduled yet). */
 struct sched *sched_create(struct event_base *base, const struct conf *c, struct queue *q,
@@ -745,8 +1087,14 @@ static int sched_on_recover(void *arg, const struct qmsg *m)
 {
     struct sched_scan *sc = arg;
     uint32_t open = 0;
-    for (uint32_t i = 0; i < m->nrcpt; i++)
-        open += m->rcpts[i].state == RCPT_PENDING || m->rcpts[i].state == RCPT_DEFERRED;
+    for (uint32_t i = 0; i < m->nrcpt; i++) {
+        const struct qrcpt *r = &m->rcpts[i];
+        open += r->state == RCPT_PENDING || r->state == RCPT_DEFERRED;
+        /* a final recipient that still owes its sender a report keeps the message */
+        open += !(r->flags & RCPT_F_REPORTED) &&
+                ((r->state == RCPT_FAILED && sched_wants(r->notify, NOTIFY_FAILURE)) ||
+                 (r->state == RCPT_DELIVERED && sched_wants(r->notify, NOTIFY_SUCCESS)));
+    }
     if (open == 0) {
         queue_delete(sc->s->q, m->id, m->nrcpt);
         sc->removed++;
@@ -850,4 +1198,51 @@ void sched_get_stats(const struct sched *s, struct sched_stats *st)
     st->messages = dict_count(s->msgs);
     st->waiting = s->wait.n;
     st->active = s->active;
+}
+
+struct sched_flush {
+    struct sched *s;
+    const char *domain;
+    bool subdomains;
+    int64_t now;
+    size_t moved;
+};
+
+/* True when addr's domain is d, or (subdomains) ends in ".d". */
+static bool sched_domain_match(const char *addr, const char *d, bool subdomains)
+{
+    const char *at = strrchr(addr, '@');
+    const char *dom = at ? at + 1 : "";
+    size_t dl = strlen(dom), l = strlen(d);
+    if (strcasecmp(dom, d) == 0)
+        return true;
+    return subdomains && dl > l && dom[dl - l - 1] == '.' && strcasecmp(dom + dl - l, d) == 0;
+}
+
+/* dict_foreach: makes the matching waiting recipients of one message due now. */
+static void sched_on_flush_msg(void *arg, const char *key, void *value)
+{
+    struct sched_flush *f = arg;
+    struct smsg *m = value;
+    (void)key;
+    for (uint32_t i = 0; i < m->nrcpt; i++) {
+        struct srcpt *r = &m->rcpts[i];
+        if (r->where != S_WAIT || r->hn.key <= f->now ||
+            !sched_domain_match(r->addr, f->domain, f->subdomains))
+            continue;
+        heap_remove(&f->s->wait, &r->hn);
+        r->hn.key = f->now;
+        heap_push(&f->s->wait, &r->hn);
+        f->moved++;
+    }
+}
+
+/* ETRN: waiting recipients of a domain become due now. */
+size_t sched_flush_domain(struct sched *s, const char *domain, bool subdomains)
+{
+    struct sched_flush f = {s, domain, subdomains, clock_wall_ms(), 0};
+    dict_foreach(s->msgs, sched_on_flush_msg, &f);
+    log_info("flush: %zu recipients for %s%s made due", f.moved, subdomains ? "*." : "", domain);
+    sched_pump(s);
+    return f.moved;
 }

@@ -13,13 +13,28 @@
  *  - a new message is routed at once (no polling); recovered recipients wait delay_start;
  *  - outcomes: OK -> delivered; PERMFAIL -> failed; TEMPFAIL -> deferred with the ZMailer
  *    retry schedule (retry.h), failed once older than expiry. Every change is recorded in
- *    the queue (grouped commits); a message whose recipients are all delivered is deleted;
- *    one with failed recipients stays on disk for mailq (bounces: a later issue) and is
- *    removed by the next recovery.
+ *    the queue (grouped commits).
+ *  - reports (docs/dsn.md): once no recipient of a message is in flight, one RFC 3464
+ *    report covers every recipient that owes one: failed (NOTIFY FAILURE or none), delayed
+ *    (deferred past delay_warning, NOTIFY DELAY or none, once per message), relayed (NOTIFY
+ *    SUCCESS and the next hop did not announce DSN; when it did, the request went on with
+ *    the message). Reports go from the null sender to the envelope sender through
+ *    queue_put() (MSG_F_BOUNCE) and are scheduled like any message once durable; only then
+ *    are the recipients marked RCPT_F_REPORTED / RCPT_F_DELAY_REPORTED. A failed report
+ *    (or any null-sender message) is never reported to its sender: failures go to
+ *    deliver.double_bounce, or are dropped and logged. NOTIFY=NEVER: no report.
+ *  - a message is deleted once every recipient is final and nothing is left to report;
+ *    recovery sends the reports still owed (at least once: a crash between storing a
+ *    report and marking it can send it twice).
+ *  - VERP (deliver.verp / verp_domains): one transaction per recipient, sender rewritten
+ *    by dsn/verp.h.
+ *  - audit record per delivered recipient, event-log object per attempt/expiry/report.
  * The scheduler never touches bytes on disk itself except through queue.h, and never
  * decides protocol matters: smtpc reports, sched decides. */
 #ifndef SLUICE_SCHED_H
 #define SLUICE_SCHED_H
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "queue/record.h"
@@ -40,6 +55,13 @@ struct sched_stats {
 
 struct sched *sched_create(struct event_base *base, const struct conf *c, struct queue *q,
                            struct route *r);
+/* The optional logs (audit/audit.h): delivery audit records, the JSON event log, client
+ * transcripts. NULL members are off. Call before any message is added. */
+struct audit_log;
+struct sched_logs {
+    struct audit_log *audit, *events, *transcript;
+};
+void sched_set_logs(struct sched *s, const struct sched_logs *l);
 void sched_free(struct sched *s);
 /* Takes a durable message (copies what it needs; m is not kept). Recipients already final
  * are ignored; the others become due at max(their next_attempt, not_before). A message
@@ -55,4 +77,7 @@ void sched_poll_incoming(struct sched *s);
  * abandons the rest (deferred); calls done once no connection is left. */
 void sched_shutdown(struct sched *s, int64_t grace_ms, void (*done)(void *arg), void *arg);
 void sched_get_stats(const struct sched *s, struct sched_stats *st);
+/* ETRN (RFC 1985): every waiting recipient in domain (and its subdomains when asked) becomes
+ * due now. Returns how many were moved. */
+size_t sched_flush_domain(struct sched *s, const char *domain, bool subdomains);
 #endif

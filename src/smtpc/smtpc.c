@@ -39,15 +39,20 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "audit/transcript.h"
 #include "conf/conf.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "dsn/dsn.h"
+#include "queue/record.h"
 
 #define SMTPC_RELAY_MAX 600
 #define SMTPC_WHY_MAX (REPLY_TEXT_MAX + 700)
 #define SMTPC_TEXT_MAX (REPLY_TEXT_MAX + 64)
 #define SMTPC_ADDR_MAX 900 /* longest sender/recipient we put on a command line */
-#define SMTPC_CMD_MAX (SMTPC_ADDR_MAX + 128)
+#define SMTPC_CMD_MAX (SMTPC_ADDR_MAX + 1200) /* + SIZE, BODY, RET, ENVID, NOTIFY, ORCPT */
+#define SMTPC_ORCPT_MAX 500 /* RFC 3461 §4.2 */
+#define SMTPC_ENVID_MAX 100 /* RFC 3461 §4.4 */
 #define SMTPC_INPUT_MAX ((size_t)REPLY_LINE_MAX * REPLY_LINES_MAX + 1024)
 #define SMTPC_TIMEOUT_MAX_MS (7ULL * 24 * 3600 * 1000)
 
@@ -103,6 +108,10 @@ struct smtpc {
     unsigned char *rst;
     size_t rcpt_sent, rcpt_outstanding, naccepted, nleft;
     bool mail_sent, mail_failed, data_sent;
+    /* transcripts (smtpc_set_transcript) */
+    struct audit_log *tlog;
+    const struct logspec *tspec;
+    struct transcript *tr;
 };
 
 static void smtpc_peer_try(struct smtpc *c);
@@ -217,6 +226,7 @@ static void smtpc_send(struct smtpc *c, int kind, size_t idx, const char *fmt, .
     if (n < 0 || (size_t)n >= sizeof line - 2)
         log_panic("smtpc: command too long"); /* addresses are bounded before this */
     smtpc_log_line(c, ">>>", line, (size_t)n);
+    transcript_line(c->tr, '>', line, (size_t)n);
     memcpy(line + n, "\r\n", 2);
     bufferevent_write(c->bev, line, (size_t)n + 2);
     if (kind >= 0)
@@ -235,6 +245,8 @@ static void smtpc_finish(struct smtpc *c, enum outcome o, const char *why)
         c->bev = NULL;
     }
     log_debug("smtpc %s closed: %s", c->relay, *why ? why : "session ended");
+    transcript_close(c->tr, why);
+    c->tr = NULL;
     c->ops->closed(c->arg, c, o, why);
 }
 
@@ -284,6 +296,8 @@ static void smtpc_peer_fail(struct smtpc *c, enum outcome o, const char *why)
     log_debug("smtpc %s: %s", c->relay, why);
     c->fail_o = o;
     snprintf(c->fail_why, sizeof c->fail_why, "%s", why);
+    transcript_close(c->tr, why);
+    c->tr = NULL;
     evtimer_del(c->timer);
     if (c->bev) {
         bufferevent_free(c->bev);
@@ -322,6 +336,8 @@ static int smtpc_peer_connect(struct smtpc *c)
     const struct smtpc_peer *p = &c->peers[c->cur];
     c->cc = conf_client_for(c->conf, (const struct sockaddr *)&p->sa, p->name);
     smtpc_relay_format(c, p);
+    if (c->tlog && !c->tr)
+        c->tr = transcript_open(c->tlog, c->tspec, 'C', (const struct sockaddr *)&p->sa, p->name);
     c->scan_off = c->line_start = 0;
     memset(&c->caps, 0, sizeof c->caps);
     c->fail_o = OUTCOME_TEMPFAIL;
@@ -472,16 +488,57 @@ static bool smtpc_body_8bit(struct evbuffer *body)
     return found;
 }
 
-/* Sends MAIL FROM with SIZE= and BODY=8BITMIME as the server's extensions allow. */
+/* Appends the MAIL FROM DSN parameters (RET=, ENVID=) when the server announced DSN. */
+static void smtpc_mail_dsn(struct smtpc *c, char *params, size_t cap, size_t off)
+{
+    char envid[SMTPC_ENVID_MAX + 1];
+    c->t->dsn = c->caps.dsn;
+    if (!c->caps.dsn || off >= cap)
+        return;
+    if (c->t->ret & (MSG_F_RET_FULL | MSG_F_RET_HDRS))
+        off += (size_t)snprintf(params + off, cap - off, " RET=%s",
+                                (c->t->ret & MSG_F_RET_FULL) ? "FULL" : "HDRS");
+    if (off < cap && c->t->envid && *c->t->envid &&
+        dsn_xtext_encode(c->t->envid, envid, sizeof envid) > 0)
+        snprintf(params + off, cap - off, " ENVID=%s", envid);
+}
+
+/* The RCPT TO DSN parameters of recipient i (NOTIFY=, ORCPT=) into buf, or "". */
+static const char *smtpc_rcpt_dsn(const struct smtpc *c, size_t i, char *buf, size_t cap)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    if (!c->caps.dsn)
+        return buf;
+    uint8_t n = c->t->notify ? c->t->notify[i] : 0;
+    if (n & NOTIFY_NEVER)
+        off += (size_t)snprintf(buf, cap, " NOTIFY=NEVER");
+    else if (n & (NOTIFY_SUCCESS | NOTIFY_FAILURE | NOTIFY_DELAY))
+        off += (size_t)snprintf(buf, cap, " NOTIFY=%s%s%s", (n & NOTIFY_SUCCESS) ? "SUCCESS," : "",
+                                (n & NOTIFY_FAILURE) ? "FAILURE," : "",
+                                (n & NOTIFY_DELAY) ? "DELAY," : "") - 1;
+    buf[off] = '\0';
+    const char *o = c->t->orcpts ? c->t->orcpts[i] : NULL;
+    bool ok = o && *o && strlen(o) <= SMTPC_ORCPT_MAX && strchr(o, ';');
+    for (size_t k = 0; ok && o[k]; k++)
+        ok = o[k] >= '!' && o[k] <= '~' && o[k] != '=';
+    if (ok)
+        snprintf(buf + off, cap - off, " ORCPT=%s", o);
+    return buf;
+}
+
+/* Sends MAIL FROM with SIZE=, BODY=8BITMIME and the DSN parameters as the server's
+ * extensions allow. */
 static void smtpc_send_mail(struct smtpc *c)
 {
-    char params[64] = "";
+    char params[256] = "";
     size_t off = 0;
     if (c->caps.size)
         off +=
             (size_t)snprintf(params, sizeof params, " SIZE=%llu", (unsigned long long)c->t->size);
     if (c->caps.eightbitmime && c->t->body && smtpc_body_8bit(c->t->body))
-        snprintf(params + off, sizeof params - off, " BODY=8BITMIME");
+        off += (size_t)snprintf(params + off, sizeof params - off, " BODY=8BITMIME");
+    smtpc_mail_dsn(c, params, sizeof params, off);
     smtpc_send(c, EXP_MAIL, 0, "MAIL FROM:<%s>%s", c->t->sender ? c->t->sender : "", params);
     c->mail_sent = true;
 }
@@ -501,7 +558,9 @@ static void smtpc_txn_pump(struct smtpc *c)
         while (c->rcpt_sent < c->t->nrcpt && c->rst[c->rcpt_sent] == RST_DONE)
             c->rcpt_sent++; /* rejected locally */
         if (c->rcpt_sent < c->t->nrcpt) {
-            smtpc_send(c, EXP_RCPT, c->rcpt_sent, "RCPT TO:<%s>", c->t->rcpts[c->rcpt_sent]);
+            char dsn[SMTPC_ORCPT_MAX + 64];
+            smtpc_send(c, EXP_RCPT, c->rcpt_sent, "RCPT TO:<%s>%s", c->t->rcpts[c->rcpt_sent],
+                       smtpc_rcpt_dsn(c, c->rcpt_sent, dsn, sizeof dsn));
             c->rcpt_sent++;
             c->rcpt_outstanding++;
             continue;
@@ -588,6 +647,11 @@ static void smtpc_body_send(struct smtpc *c)
     }
     evbuffer_add(out, ".\r\n", 3);
     log_debug("smtpc %s >>> (%zu body bytes) .", c->relay, len);
+    if (c->tr) {
+        char note[64];
+        int n = snprintf(note, sizeof note, "(%zu body bytes) .", len);
+        transcript_line(c->tr, '>', note, (size_t)n);
+    }
     smtpc_fifo_push(c, EXP_DOT, 0);
 }
 
@@ -707,6 +771,7 @@ static void smtpc_on_reply(struct smtpc *c, const struct reply *r)
     char text[SMTPC_TEXT_MAX];
     reply_to_text(r, text, sizeof text);
     smtpc_log_line(c, "<<<", text, strlen(text));
+    transcript_line(c->tr, '<', text, strlen(text));
     switch (c->state) {
     case SMTPC_GREETING:
         smtpc_on_greeting(c, r, text);
@@ -954,6 +1019,13 @@ void smtpc_resume(struct smtpc *c)
     c->state = SMTPC_SESSION;
     smtpc_session_next(c);
     smtpc_leave(c);
+}
+
+/* Turns transcripts on for this connection (before its first connect). */
+void smtpc_set_transcript(struct smtpc *c, struct audit_log *log, const struct logspec *spec)
+{
+    c->tlog = log;
+    c->tspec = spec;
 }
 
 /* "name[ip]:port" of the current peer. */

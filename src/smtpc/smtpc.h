@@ -8,7 +8,8 @@
  *
  * Protocol: EHLO (HELO with sayHELO; HELO after a rejected EHLO with fallbackHELO);
  * PIPELINING when announced, at most maxpipeline commands in flight (1 = none) per RFC 2920;
- * MAIL FROM (with SIZE= when announced; a message larger than the announced SIZE fails
+ * MAIL FROM (with SIZE= when announced, RET=/ENVID= and per RCPT NOTIFY=/ORCPT= when DSN is
+ * announced and the transaction carries them; a message larger than the announced SIZE fails
  * 5.3.4 without being sent), RCPT TO per recipient, DATA only when at least one RCPT got 2xx;
  * body dot-stuffed; `timeout` per reply, during DATA extended to size*8/mindatarate seconds
  * when that is longer.
@@ -47,6 +48,13 @@ struct smtpc_txn {
                               sends it (left alone when the message is not sent) */
     uint64_t size;         /* body length */
     void *owner;           /* caller's */
+    /* DSN (RFC 3461), all optional: sent only when the server announces DSN. */
+    const uint8_t *notify; /* per recipient NOTIFY_* bits (queue/record.h); 0 = none */
+    const char **orcpts;   /* per recipient ORCPT as received ("rfc822;xtext"), NULL/"" none */
+    const char *envid;     /* ENVID, xtext-decoded (encoded here), NULL/"" = none */
+    uint32_t ret;          /* MSG_F_RET_FULL, MSG_F_RET_HDRS or 0 */
+    int dsn;               /* out: set by the client when the server announced DSN (the
+                              parameters above went out; read it in rcpt_done) */
 };
 
 struct smtpc_ops {
@@ -80,6 +88,12 @@ struct smtpc *smtpc_start(struct event_base *base, const struct conf *conf,
  * txn_done and closed are called before this returns. Not to be called from inside one of
  * this connection's own ops callbacks (a broken invariant: panics). */
 void smtpc_abort(struct smtpc *c);
+/* Records this connection's sessions (one per peer tried) in the transcript log: every
+ * command and reply, the body as "(N body bytes)" (audit/transcript.h). Call right after
+ * smtpc_start(); log NULL = none. spec selects the peers. */
+struct audit_log;
+struct logspec;
+void smtpc_set_transcript(struct smtpc *c, struct audit_log *log, const struct logspec *spec);
 /* "name[ip]:port" of the current peer (valid until closed). */
 const char *smtpc_relay(const struct smtpc *c);
 #endif

@@ -1,13 +1,16 @@
-/* smtpd: the inbound ESMTP server (minimal set of the delivery-core issue).
- * Listens on smtpd.listen; EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT; advertises
- * PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES. Relaying only for clients in
- * smtpd.trusted_networks (others: 554 5.7.1 at RCPT). Command lines over 1000 bytes:
- * 500 5.5.2. DATA is dot-unstuffed, capped at max_message_size while reading (552 5.3.4),
- * and prefixed with a Received header. The 250 after DATA is sent only once queue_put()
- * reports the message durable; a queue failure gives 452 4.3.1. Then accepted() hands the
- * message to the scheduler. */
+/* smtpd: the inbound ESMTP server (RFC 5321) with PIPELINING, SIZE, 8BITMIME,
+ * ENHANCEDSTATUSCODES, DSN, CHUNKING, SMTPUTF8, ETRN, DELIVERBY and HELP; docs/smtpd.md
+ * describes the behaviour, docs/config.md the `smtpd` keys.
+ * Listens on smtpd.listen (MTA port) and smtpd.submission_listen (RFC 6409 port 587: no
+ * relaying for untrusted clients, missing Date/Message-ID added). Relaying for clients in
+ * trusted_networks; others only to local_domains/relay_domains/hostname (else 554 5.7.1
+ * naming the address). Every read is bounded (command line 1000 bytes, message content
+ * max_message_size counted while reading, recipients max_recipients). The 250 after the
+ * content is sent only once queue_put() reports the message durable (452 4.3.1 on a queue
+ * failure); then accepted() hands the message to the scheduler. ETRN calls etrn(). */
 #ifndef SLUICE_SMTPD_H
 #define SLUICE_SMTPD_H
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "queue/record.h"
@@ -19,10 +22,23 @@ struct smtpd;
 
 /* Called on the loop after the 250 for a durable message; m is valid during the call only. */
 typedef void (*smtpd_accepted_fn)(void *arg, const struct qmsg *m);
+/* Called on the loop for an accepted ETRN (RFC 1985): start delivery of the queued mail for
+ * domain (lower-case; with subdomains for "ETRN @domain"). */
+typedef void (*smtpd_etrn_fn)(void *arg, const char *domain, bool subdomains);
 
 /* Binds every listen address. NULL with a message in err on failure. */
 struct smtpd *smtpd_create(struct event_base *base, const struct conf *c, struct queue *q,
                            smtpd_accepted_fn accepted, void *arg, char *err, size_t errlen);
+/* Sets the ETRN callback (none: ETRN is still answered 250, delivery goes on as scheduled). */
+void smtpd_set_etrn(struct smtpd *s, smtpd_etrn_fn etrn, void *arg);
+/* Sets the version that %V of smtpd.hdr220 shows (a static string; default "sluice"). */
+void smtpd_set_version(struct smtpd *s, const char *version);
+struct audit_log;
+struct logspec;
+/* Records every session of a peer wanted by spec (audit/transcript.h) in log: commands,
+ * replies, "(N body bytes)" for content. log NULL = off. Call right after smtpd_create. */
+void smtpd_set_transcript(struct smtpd *s, struct audit_log *log, const struct logspec *spec);
+
 /* Stops accepting new connections; sessions in progress go on. */
 void smtpd_stop_listening(struct smtpd *s);
 /* Number of sessions still open, counting one whose client left while its message is

@@ -7,6 +7,7 @@
       times out) or a --servfail suffix (answered SERVFAIL). nsd cannot do either by itself,
       and a delegation to a dead server does not help: a stub resolver forwarding with RD
       set treats the referral as an empty answer.
+      --log FILE appends one line per query received: "udp|tcp NAME TYPE VERDICT".
   dns.py query NAME TYPE [--server IP:PORT]
       One UDP query; prints "rcode=N" then one line per answer record "TYPE rdata".
       Exit 0 when an answer arrived, 1 on timeout.
@@ -35,6 +36,17 @@ def qname_of(pkt):
     return None
 
 
+def qtype_of(pkt):
+    """The question type of a DNS message as text ("MX", "A", ..., or the number)."""
+    i = 12
+    while i < len(pkt) and pkt[i] != 0 and not pkt[i] & 0xC0:
+        i += 1 + pkt[i]
+    if i + 3 > len(pkt):
+        return "?"
+    t = struct.unpack("!H", pkt[i + 1:i + 3])[0]
+    return {v: k for k, v in TYPES.items()}.get(t, str(t))
+
+
 def under(name, suffixes):
     return any(name == s or name.endswith("." + s) for s in suffixes)
 
@@ -54,6 +66,12 @@ class Rules:
     def __init__(self, opts):
         self.drop = [s.lower().strip(".") for s in opts.drop or []]
         self.fail = [s.lower().strip(".") for s in opts.servfail or []]
+        self.log = open(opts.log, "a", buffering=1) if getattr(opts, "log", None) else None
+
+    def note(self, proto, pkt, verdict):
+        """With --log: one line per query received."""
+        if self.log:
+            self.log.write(f"{proto} {qname_of(pkt)} {qtype_of(pkt)} {verdict}\n")
 
     def verdict(self, pkt):
         """'drop', 'servfail' or 'forward'."""
@@ -76,6 +94,7 @@ class UdpFront(asyncio.DatagramProtocol):
 
     def datagram_received(self, pkt, addr):
         v = self.rules.verdict(pkt)
+        self.rules.note("udp", pkt, v)
         if v == "servfail":
             self.t.sendto(servfail(pkt), addr)
         elif v == "forward":
@@ -107,6 +126,7 @@ async def tcp_front(rules, upstream, reader, writer):
             n = struct.unpack("!H", await reader.readexactly(2))[0]
             pkt = await reader.readexactly(n)
             v = rules.verdict(pkt)
+            rules.note("tcp", pkt, v)
             if v == "drop":
                 continue
             if v == "servfail":
@@ -208,6 +228,7 @@ def main():
     p.add_argument("--upstream", required=True)
     p.add_argument("--drop", action="append")
     p.add_argument("--servfail", action="append")
+    p.add_argument("--log", help="append one line per query: udp|tcp NAME TYPE VERDICT")
     q = sub.add_parser("query")
     q.add_argument("name")
     q.add_argument("type")

@@ -414,3 +414,160 @@ submit() {
     "$SLUICE" submit -c "$CONF" -f "$from" "$@" >"$T/submit.out" 2>&1 ||
         fail "sluice submit -f $from $*: $(cat "$T/submit.out")"
 }
+
+# --- reliability helpers (faultpeer.py, memory, sanitizer reports) --------------------------
+# faultpeer_start NAME IP[:PORT] FAULT: faultpeer.py committing FAULT on every connection
+#        (log $T/peers/NAME.jsonl); faultpeer_opened NAME / faultpeer_ended NAME: connections.
+# sluice_vmhwm: peak RSS of the running daemon in kB (VmHWM).
+# fault_mx_defers FAULT NRCPT LAST_REGEX: the whole fault scenario (see below).
+# At exit, when $SLUICE is a sanitizer build (or reports exist), the test fails if the sluice
+# log or a report file holds "ERROR: AddressSanitizer", "ERROR: LeakSanitizer" or
+# "runtime error" (UBSan).
+
+# faultpeer_start NAME IP[:PORT] FAULT [faultpeer.py options]
+faultpeer_start() {
+    local name=$1 addr=$2 fault=$3
+    shift 3
+    case $addr in *:*) ;; *) addr=$addr:25 ;; esac
+    rm -f "$T/peers/$name.ready"
+    bg_start "faultpeer-$name" python3 "$SCN/faultpeer.py" --listen "$addr" --fault "$fault" \
+        --log "$T/peers/$name.jsonl" --ready "$T/peers/$name.ready" "$@"
+    wait_until "[ -e '$T/peers/$name.ready' ]" 10 "faultpeer $name on $addr"
+}
+
+# Connections faultpeer NAME saw start / end.
+faultpeer_opened() {
+    grep -c '"type": "open"' "$T/peers/$1.jsonl" 2>/dev/null || true
+}
+faultpeer_ended() {
+    grep -c '"type": "end"' "$T/peers/$1.jsonl" 2>/dev/null || true
+}
+
+# Peak resident set of the daemon in kB (VmHWM in /proc/PID/status); 0 when not running.
+sluice_vmhwm() {
+    sluice_alive || { echo 0; return; }
+    awk '/^VmHWM:/ { print $2 }' "/proc/$SLUICE_PID/status" 2>/dev/null || echo 0
+}
+
+# sluice_answers: the daemon is alive and greets with 220 on a new connection.
+sluice_answers() {
+    sluice_alive || return 1
+    python3 - "$SMTP_PORT" <<'PYEOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+g = s.recv(512)
+s.sendall(b"QUIT\r\n")
+sys.exit(0 if g.startswith(b"220") else 1)
+PYEOF
+}
+
+# fault_mx_defers FAULT NRCPT LAST_REGEX [BODY_LINES]: the only MX of fault.example is faultpeer.py
+# committing FAULT; a message to NRCPT recipients there (and, to show delivery goes on, one
+# to ok.example at a sink). Each fault recipient must end deferred in mailq with a LAST reply
+# matching LAST_REGEX (extended, case-insensitive), with a status=deferred log line and no
+# sent/bounced one; every connection the faultpeer saw must be closed; the daemon must stay
+# up and still deliver (a second message to ok.example arrives).
+fault_mx_defers() {
+    local fault=$1 n=$2 want=$3 lines=${4:-3000} rcpts="" i r last
+    zone_mx fault "10 mx"
+    zone_a mx 127.0.0.40
+    zone_mx ok "10 okmx"
+    zone_a okmx 127.0.0.41
+    dns_start
+    faultpeer_start mx 127.0.0.40 "$fault"
+    sink_start ok 127.0.0.41
+    conf_set deliver.client.timeout '"2s"'
+    conf_set deliver.interval '"1m"'
+    sluice_start
+    for i in $(seq 1 "$n"); do rcpts="$rcpts${rcpts:+,}f$i@fault.example"; done
+    yes 'body line of sixty characters .............................' | head -n "$lines" >"$T/body.txt"
+    inject_swaks sender@src.example "$rcpts,o1@ok.example" --body "$T/body.txt"
+    for i in $(seq 1 "$n"); do
+        r=f$i@fault.example
+        wait_until "[ \"\$(mailq_field $r 5)\" = deferred ]" 30 "mailq: $r deferred"
+        last=$(mailq_field "$r" 8)
+        echo "$last" | grep -Eqi -- "$want" || fail "mailq LAST of $r: got '$last', want /$want/"
+        log_has "to=<$r>.*status=deferred" || fail "no log line: to=<$r> ... status=deferred"
+        expect_eq "$(log_count "to=<$r>.*status=(sent|bounced)")" 0 "sent/bounced lines for $r"
+        note "$r: deferred: $last"
+    done
+    wait_until '[ "$(faultpeer_opened mx)" -ge 1 ] && [ "$(faultpeer_ended mx)" -eq "$(faultpeer_opened mx)" ]' \
+        20 "every connection to the faultpeer closed"
+    note "faultpeer connections: $(faultpeer_opened mx) opened, $(faultpeer_ended mx) ended"
+    wait_until '[ "$(sink_rcpts ok)" -ge 1 ]' 20 "o1@ok.example at its sink"
+    sluice_answers || fail "sluice does not answer SMTP after the fault"
+    inject_swaks sender@src.example o2@ok.example
+    wait_until '[ "$(sink_rcpts ok)" -ge 2 ]' 20 "o2@ok.example at its sink (delivery goes on)"
+    sluice_alive || fail "sluice died"
+}
+
+# Where sanitizer runtimes write their reports when the test did not choose: $T/san.PID.
+: "${ASAN_OPTIONS:=detect_leaks=1:abort_on_error=1:log_path=$T/san}"
+: "${UBSAN_OPTIONS:=print_stacktrace=1:halt_on_error=1:log_path=$T/san}"
+export ASAN_OPTIONS UBSAN_OPTIONS
+
+# Prints the sanitizer reports of this test (sluice log and report files); true if any.
+san_reports() {
+    local found=1 f
+    for f in "$SLUICE_LOG" "$T"/san.*; do
+        [ -f "$f" ] || continue
+        if grep -Eq 'ERROR: (Address|Leak)Sanitizer|Sanitizer has encountered a fatal error|runtime error' "$f"; then
+            echo "sanitizer report in $f:" >&2
+            grep -E -A 30 'ERROR: (Address|Leak)Sanitizer|Sanitizer has encountered a fatal error|runtime error' "$f" | head -60 >&2
+            found=0
+        fi
+    done
+    return $found
+}
+
+# The EXIT trap: the cleanup, then the test fails if a sanitizer reported anything.
+scn_exit() {
+    local rc=$?
+    scn_cleanup
+    if san_reports; then
+        echo "FAIL: sanitizer report (see above)" >&2
+        rc=1
+    fi
+    exit $rc
+}
+trap scn_exit EXIT
+
+# dns_log: with this set before dns_start, the DNS front logs every query it receives to
+# $T/dns/queries ("udp|tcp NAME TYPE VERDICT"); dns_tcp_queries NAME counts TCP queries.
+dns_log() {
+    echo "--log $T/dns/queries" >>"$T/dns/rules"
+}
+dns_tcp_queries() {
+    grep -c "^tcp $1 " "$T/dns/queries" 2>/dev/null || true
+}
+
+# at_exit 'COMMAND': runs COMMAND at the end of the test, after everything it started was
+# killed (e.g. umount of a file system the daemon used). Later registrations run first.
+SCN_AT_EXIT=()
+at_exit() {
+    SCN_AT_EXIT=("$1" "${SCN_AT_EXIT[@]}")
+}
+scn_exit() {
+    local rc=$? cmd
+    scn_cleanup
+    for cmd in "${SCN_AT_EXIT[@]}"; do eval "$cmd" || true; done
+    if san_reports; then
+        echo "FAIL: sanitizer report (see above)" >&2
+        rc=1
+    fi
+    exit $rc
+}
+
+# conf_key_known KEY VALUE: true when `sluice check-config` accepts KEY (test defaults plus
+# KEY = VALUE); for tests of keys that may not exist yet in the binary under test.
+conf_key_known() {
+    local kv=$T/conf.kv
+    cp "$kv" "$kv.probe"
+    printf '%s\t%s\n' "$1" "$2" >>"$T/conf.kv"
+    sluice_conf
+    local rc=0
+    "$SLUICE" check-config -c "$CONF" >/dev/null 2>&1 || rc=1
+    mv "$kv.probe" "$kv"
+    rm -f "$CONF"
+    return $rc
+}

@@ -36,13 +36,15 @@
 #include "core/xalloc.h"
 #include "proto/cidr.h"
 #include "queue/queue.h"
+#include "smtpd/session.h"
 #include "smtpd/smtpd.h"
 
 #define HOST "mx.test"
 #define GREET "220 " HOST " ESMTP sluice\r\n"
 #define EHLO_CAPS(size)                                                                            \
     "250-" HOST "\r\n250-PIPELINING\r\n250-SIZE " size "\r\n250-8BITMIME\r\n"                      \
-    "250 ENHANCEDSTATUSCODES\r\n"
+    "250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250-CHUNKING\r\n250-SMTPUTF8\r\n250-ETRN\r\n"             \
+    "250-DELIVERBY 60\r\n250 HELP\r\n"
 #define EHLO_R EHLO_CAPS("100000")
 #define OK_MAIL "250 2.1.0 Ok\r\n"
 #define OK_RCPT "250 2.1.5 Ok\r\n"
@@ -83,6 +85,9 @@ struct scenario {
     const char *with;    /* "ESMTP" or "SMTP" */
     const char *content; /* after the Received header */
     size_t content_len;  /* 0 = strlen */
+    void (*tweak)(struct conf *c); /* configuration changes, may be NULL */
+    const char *dsn;  /* the first message's DSN/flags summary (see dsn_summary), or NULL */
+    const char *etrn; /* the ETRN callbacks, "domain" / "@domain" joined by ' ', or NULL */
 };
 
 struct client {
@@ -99,6 +104,9 @@ struct got_msg {
     uint64_t id;
     char *sender, *client_ip, *helo;
     uint64_t size;
+    uint32_t flags;
+    int64_t arrival, deliver_by;
+    char *envid;
     uint32_t nrcpt;
     struct qrcpt *rcpts;
     char *body;
@@ -113,6 +121,7 @@ struct harness {
     char *listen[1];
     char listenbuf[64];
     struct cidr trusted[2];
+    struct conf defaults; /* conf_defaults(); h->conf shares its smtpd strings */
     char spool[64];
     struct event *tick;
     struct client *cl;
@@ -120,6 +129,8 @@ struct harness {
     int64_t deadline_mark;
     bool timed_out;
     int naccepted;
+    char etrn[300]; /* last ETRN callback: "domain" or "@domain" */
+    int netrn;
     uint64_t accepted_ids[4];
     struct got_msg msgs[4];
     int nmsgs;
@@ -283,6 +294,15 @@ static void on_accepted(void *arg, const struct qmsg *m)
     h->naccepted++;
 }
 
+/* ETRN callback: records the domain. */
+static void on_etrn(void *arg, const char *domain, bool sub)
+{
+    struct harness *h = arg;
+    size_t o = strlen(h->etrn);
+    snprintf(h->etrn + o, sizeof h->etrn - o, "%s%s%s", o ? " " : "", sub ? "@" : "", domain);
+    h->netrn++;
+}
+
 /* Periodic check: stop once the client is done and every session is gone, or too late. */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -309,7 +329,10 @@ static void harness_open(struct harness *h, const struct scenario *sc, uint16_t 
     h->q = queue_open(h->spool, h->base, err, sizeof err);
     if (!h->q)
         fail_msg("queue_open: %s", err);
+    conf_defaults(&h->defaults);
+    h->conf.smtpd = h->defaults.smtpd;
     h->conf.hostname = HOST;
+    h->conf.spool = h->spool;
     snprintf(h->listenbuf, sizeof h->listenbuf, sc->v6 ? "[::1]:%u" : "127.0.0.1:%u", port);
     h->listen[0] = h->listenbuf;
     h->conf.smtpd.listen = h->listen;
@@ -319,6 +342,10 @@ static void harness_open(struct harness *h, const struct scenario *sc, uint16_t 
     h->conf.smtpd.trusted_networks = sc->untrusted ? NULL : h->trusted;
     h->conf.smtpd.ntrusted_networks = sc->untrusted ? 0 : 2;
     h->conf.smtpd.max_message_size = sc->max_size ? sc->max_size : 100000;
+    h->conf.smtpd.max_recipients = 1000;
+    h->conf.smtpd.max_error_recipients = 1000;
+    if (sc->tweak)
+        sc->tweak(&h->conf);
 }
 
 /* Removes one spool entry (nftw callback). */
@@ -336,9 +363,11 @@ static void got_msg_free(struct got_msg *g)
     free(g->sender);
     free(g->client_ip);
     free(g->helo);
+    free(g->envid);
     for (uint32_t i = 0; i < g->nrcpt; i++) {
         free(g->rcpts[i].addr);
         free(g->rcpts[i].last_reply);
+        free(g->rcpts[i].orcpt);
     }
     free(g->rcpts);
     free(g->body);
@@ -353,6 +382,7 @@ static void harness_close(struct harness *h)
         event_free(h->tick);
     queue_close(h->q);
     event_base_free(h->base);
+    conf_free(&h->defaults);
     nftw(h->spool, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -367,12 +397,17 @@ static int scan_one(void *arg, const struct qmsg *m)
         g->client_ip = xstrdup(m->client_ip);
         g->helo = xstrdup(m->helo);
         g->size = m->size;
+        g->flags = m->flags;
+        g->arrival = m->arrival;
+        g->deliver_by = m->deliver_by;
+        g->envid = xstrdup(m->envid ? m->envid : "");
         g->nrcpt = m->nrcpt;
         g->rcpts = xcalloc(m->nrcpt + 1, sizeof *g->rcpts);
         for (uint32_t i = 0; i < m->nrcpt; i++) {
             g->rcpts[i] = m->rcpts[i];
             g->rcpts[i].addr = xstrdup(m->rcpts[i].addr);
             g->rcpts[i].last_reply = xstrdup(m->rcpts[i].last_reply);
+            g->rcpts[i].orcpt = xstrdup(m->rcpts[i].orcpt ? m->rcpts[i].orcpt : "");
         }
     }
     h->nmsgs++;
@@ -401,6 +436,8 @@ static void harness_run(struct harness *h, struct client *cl, uint16_t port)
     h->sd = smtpd_create(h->base, &h->conf, h->q, on_accepted, h, err, sizeof err);
     if (!h->sd)
         fail_msg("smtpd_create: %s", err);
+    smtpd_set_etrn(h->sd, on_etrn, h);
+    smtpd_set_version(h->sd, "9.9");
     cl->port = port;
     h->cl = cl;
     h->deadline = clock_mono_ms() + TEST_DEADLINE_MS;
@@ -523,6 +560,20 @@ static void check_envelope(const struct scenario *sc, const struct got_msg *g)
         assert_int_equal(g->nrcpt, sc->nrcpt);
 }
 
+/* Compares the first message's flags, ENVID, DELIVERBY and recipients' NOTIFY/ORCPT with
+ * sc->dsn: "flags=F envid=E by=SECONDS rcpts=NOTIFY:ORCPT,..." */
+static void check_dsn(const struct scenario *sc, const struct got_msg *g)
+{
+    char got[2048];
+    int n = snprintf(got, sizeof got, "flags=%u envid=%s by=%lld rcpts=", (unsigned)g->flags,
+                     g->envid, g->deliver_by ? (long long)(g->deliver_by - g->arrival) / 1000 : 0);
+    for (uint32_t i = 0; i < g->nrcpt && n > 0 && (size_t)n < sizeof got; i++)
+        n += snprintf(got + n, sizeof got - (size_t)n, "%s%u:%s", i ? "," : "",
+                      (unsigned)g->rcpts[i].notify, g->rcpts[i].orcpt);
+    if (strcmp(got, sc->dsn) != 0)
+        fail_msg("%s: DSN summary: got \"%s\", want \"%s\"", sc->name, got, sc->dsn);
+}
+
 /* Runs one scenario and checks transcript, queue and accepted() calls. */
 static void run_scenario(const struct scenario *sc)
 {
@@ -539,6 +590,8 @@ static void run_scenario(const struct scenario *sc)
         free(cl.got);
         fail_msg("%s: client: %s; got so far:\n%s", sc->name, cl.err, shown);
     }
+    if (sc->etrn)
+        assert_string_equal(h.etrn, sc->etrn);
     uint64_t ids[4];
     int nids = 0;
     size_t len = cl.got ? mask_qids(cl.got, cl.gotlen, ids, &nids) : 0;
@@ -557,6 +610,8 @@ static void run_scenario(const struct scenario *sc)
     }
     if (sc->nmsgs > 0) {
         check_envelope(sc, &h.msgs[0]);
+        if (sc->dsn)
+            check_dsn(sc, &h.msgs[0]);
         const char *content = check_received(sc, &h.msgs[0]);
         size_t clen = h.msgs[0].bodylen - (size_t)(content - h.msgs[0].body);
         expect_bytes(sc->name, "content", content, clen, sc->content,
@@ -567,9 +622,188 @@ done:
     harness_close(&h);
 }
 
+/* ---- configuration tweaks ---- */
+
+/* Lines over 998 octets are split. */
+static void tweak_split(struct conf *c)
+{
+    c->smtpd.split_long_lines = true;
+}
+
+/* A client that is not trusted, relay_domains relay.test. */
+static void tweak_relay_domain(struct conf *c)
+{
+    static char *doms[] = {"relay.test"};
+    c->smtpd.trusted_networks = NULL;
+    c->smtpd.ntrusted_networks = 0;
+    c->smtpd.relay_domains = doms;
+    c->smtpd.nrelay_domains = 1;
+    c->smtpd.max_error_recipients = 2;
+}
+
+/* Every client is sloppy; a custom greeting. */
+static void tweak_sloppy(struct conf *c)
+{
+    static struct cidr all;
+    if (cidr_parse("0.0.0.0/0", 9, &all) < 0)
+        fail_msg("cidr_parse");
+    c->smtpd.sloppy_networks = &all;
+    c->smtpd.nsloppy_networks = 1;
+    c->smtpd.hdr220 = "%H ZMailer-like %V 100%% %I%X";
+}
+
+/* Only clients saying HELO *.broken.test are sloppy; HELP text; VRFY 502. */
+static void tweak_sloppy_helo(struct conf *c)
+{
+    static char *pat[] = {"*.broken.test"}, *help[] = {"line one", "", "line three"};
+    c->smtpd.sloppy_helo = pat;
+    c->smtpd.nsloppy_helo = 1;
+    c->smtpd.help = help;
+    c->smtpd.nhelp = 3;
+    c->smtpd.vrfy_code = 502;
+    c->smtpd.expn_code = 252;
+}
+
+/* At most 2 hops. */
+static void tweak_hops(struct conf *c)
+{
+    c->smtpd.max_hops = 2;
+}
+
 /* ---- table-driven dialogues ---- */
 
 static const struct scenario scenarios[] = {
+    {.name = "bdat_chunks_make_one_message",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\n", 0, 3, 0},
+               {"BDAT 10\r\nA: b\r\n\r\nbo", 0, 1, 0},
+               {"BDAT 4 LAST\r\ndy\r\n", 0, 1, 0},
+               {"QUIT\r\n", 0, 1, 0}},
+     .want = GREET EHLO_R OK_MAIL OK_RCPT "250 2.0.0 Ok: 10 octets received\r\n" QUEUED BYE,
+     .nmsgs = 1, .sender = "a@b.test", .rcpts = "c@d.test", .helo = "c.test", .with = "ESMTP",
+     .content = "A: b\r\n\r\nbody\r\n"},
+    {.name = "bdat_pipelined_whole_transaction",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nBDAT 3\r\nx\ny"
+                "BDAT 0 LAST\r\nQUIT\r\n", 0, 6, 0}},
+     .want = GREET EHLO_R OK_MAIL OK_RCPT "250 2.0.0 Ok: 3 octets received\r\n" QUEUED BYE,
+     .nmsgs = 1, .sender = "a@b.test", .rcpts = "c@d.test", .helo = "c.test", .with = "ESMTP",
+     .content = "x\r\ny\r\n"},
+    {.name = "bdat_without_transaction_is_drained",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nBDAT 10 LAST\r\nRCPT TO:\r\nNOOP\r\nMAIL FROM:<a@b.test>\r\n"
+                "BDAT 2\r\nxyDATA\r\nQUIT\r\n", 0, 7, 0}},
+     .want = GREET EHLO_R "503 5.5.1 Error: need MAIL command\r\n250 2.0.0 Ok\r\n" OK_MAIL
+                          "503 5.5.1 Error: need RCPT command\r\n"
+                          "503 5.5.1 Error: need RCPT command\r\n" BYE},
+    {.name = "data_after_bdat_is_refused",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nBDAT 2\r\nx\n"
+                "DATA\r\nRCPT TO:<e@d.test>\r\nBDAT 1 LAST\r\n\n", 0, 7, 0},
+               {"QUIT\r\n", 0, 1, 0}},
+     .want = GREET EHLO_R OK_MAIL OK_RCPT "250 2.0.0 Ok: 2 octets received\r\n"
+                          "503 5.5.1 Error: DATA after BDAT\r\n"
+                          "503 5.5.1 Error: RCPT after BDAT\r\n" QUEUED BYE,
+     .nmsgs = 1, .sender = "a@b.test", .rcpts = "c@d.test", .helo = "c.test", .with = "ESMTP",
+     .content = "x\r\n\r\n"},
+    {.name = "dsn_and_deliverby_are_stored",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nMAIL FROM:<a@b.test> RET=HDRS ENVID=Q+2Bx+3D1 BY=120;RT "
+                "BODY=8BITMIME\r\nRCPT TO:<c@d.test> NOTIFY=SUCCESS,DELAY "
+                "ORCPT=rfc822;C+40d.test\r\nRCPT TO:<e@d.test> NOTIFY=NEVER\r\nDATA\r\nx\r\n.\r\n"
+                "QUIT\r\n", 0, 7, 0}},
+     .want = GREET EHLO_R OK_MAIL OK_RCPT OK_RCPT GO_DATA QUEUED BYE,
+     .nmsgs = 1, .sender = "a@b.test", .rcpts = "c@d.test,e@d.test", .helo = "c.test",
+     .with = "ESMTP", .content = "x\r\n",
+     .dsn = "flags=170 envid=Q+x=1 by=120 rcpts=5:rfc822;C@d.test,8:"},
+    {.name = "dsn_parameter_errors",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nMAIL FROM:<a@b.test> RET=ALL\r\nMAIL FROM:<a@b.test> ENVID=a+2\r\n"
+                "MAIL FROM:<a@b.test> BY=10;R\r\nMAIL FROM:<a@b.test> BY=0;R\r\n"
+                "MAIL FROM:<a@b.test> SIZE=1 SIZE=1\r\nMAIL FROM:<a@b.test> BY=-5;N\r\n"
+                "RCPT TO:<c@d.test> ORCPT=rfc822\r\nRCPT TO:<c@d.test> NOTIFY=NEVER,SUCCESS\r\n"
+                "QUIT\r\n", 0, 10, 0}},
+     .want = GREET EHLO_R "501 5.5.4 Bad RET parameter\r\n501 5.5.4 Bad ENVID parameter\r\n"
+                          "501 5.5.4 BY time below the minimum of 60 seconds\r\n"
+                          "501 5.5.4 Bad BY parameter\r\n501 5.5.4 Bad SIZE parameter\r\n" OK_MAIL
+                          "501 5.5.4 Bad ORCPT parameter\r\n501 5.5.4 Bad NOTIFY parameter\r\n" BYE},
+    {.name = "smtputf8_addresses_are_flagged",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nMAIL FROM:<j\xc3\xb6rg@b.test> SMTPUTF8\r\n"
+                "RCPT TO:<\xe7\x94\xa8\xe6\x88\xb7@d.test>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n", 0, 6, 0}},
+     .want = GREET EHLO_R OK_MAIL OK_RCPT GO_DATA QUEUED BYE,
+     .nmsgs = 1, .sender = "j\xc3\xb6rg@b.test", .rcpts = "\xe7\x94\xa8\xe6\x88\xb7@d.test",
+     .helo = "c.test", .with = "UTF8SMTP", .content = "x\r\n",
+     .dsn = "flags=1 envid= by=0 rcpts=0:"},
+    {.name = "utf8_address_needs_smtputf8",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nMAIL FROM:<j\xc3\xb6rg@b.test>\r\nMAIL FROM:<j\xc3rg@b.test> SMTPUTF8\r\n"
+                "MAIL FROM:<a@b.test>\r\nRCPT TO:<\xc3\xa4@d.test>\r\nQUIT\r\n", 0, 6, 0}},
+     .want = GREET EHLO_R "553 5.6.7 SMTPUTF8 is required for a non-ASCII address\r\n"
+                          "501 5.5.4 Syntax: MAIL FROM:<address> [parameters]\r\n" OK_MAIL
+                          "553 5.6.7 <??@d.test>: SMTPUTF8 is required for a non-ASCII address\r\n" BYE},
+    {.name = "etrn_starts_delivery_for_domain",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nETRN Relay.Test\r\nETRN @sub.test\r\nETRN #queue\r\nETRN -x\r\n"
+                "MAIL FROM:<a@b.test>\r\nETRN d.test\r\nQUIT\r\n", 0, 8, 0}},
+     .want = GREET EHLO_R "250 2.0.0 Queuing for node relay.test started\r\n"
+                          "250 2.0.0 Queuing for node sub.test started\r\n"
+                          "458 4.5.0 Unable to queue messages for node #queue\r\n"
+                          "501 5.5.4 Syntax: ETRN domain\r\n" OK_MAIL
+                          "503 5.5.1 Error: ETRN inside a mail transaction\r\n" BYE,
+     .etrn = "relay.test @sub.test"},
+    {.name = "untrusted_client_relays_only_to_relay_domains",
+     .tweak = tweak_relay_domain,
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nETRN other.test\r\nETRN relay.test\r\nMAIL FROM:<a@b.test>\r\n"
+                "RCPT TO:<u@relay.test>\r\nRCPT TO:<postmaster>\r\nRCPT TO:<u@mx.test>\r\n"
+                "RCPT TO:<u@other.test>\r\nRCPT TO:<v@other.test>\r\nRCPT TO:<w@other.test>\r\n",
+                0, 11, 0}},
+     .want = GREET EHLO_R "459 4.7.1 <other.test>: node not allowed\r\n"
+                          "250 2.0.0 Queuing for node relay.test started\r\n" OK_MAIL
+                          OK_RCPT OK_RCPT OK_RCPT
+                          "554 5.7.1 <u@other.test>: Relay access denied\r\n"
+                          "554 5.7.1 <v@other.test>: Relay access denied\r\n"
+                          "554 5.7.1 <w@other.test>: Relay access denied\r\n"
+                          "421 4.7.0 " HOST " Error: too many failed recipients\r\n",
+     .etrn = "relay.test"},
+    {.name = "sloppy_network_and_greeting_template",
+     .tweak = tweak_sloppy,
+     .steps = {{NULL, 0, 1, 0},
+               {"HELO c.test\r\nMAIL FROM: a@b.test\r\nRCPT TO: c@d.test \r\nDATA\r\nx\r\n.\r\n"
+                "QUIT\r\n", 0, 6, 0}},
+     .want = "220 " HOST " ZMailer-like 9.9 100% \r\n250 " HOST "\r\n" OK_MAIL OK_RCPT GO_DATA
+             QUEUED BYE,
+     .nmsgs = 1, .sender = "a@b.test", .rcpts = "c@d.test", .helo = "c.test", .with = "SMTP",
+     .content = "x\r\n"},
+    {.name = "sloppy_helo_pattern_help_and_vrfy",
+     .tweak = tweak_sloppy_helo,
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nMAIL FROM: a@b.test\r\nHELO X.Broken.test\r\nMAIL FROM: a@b.test\r\n"
+                "HELP\r\nVRFY x\r\nEXPN y\r\nQUIT\r\n", 0, 8, 0}},
+     .want = GREET EHLO_R "501 5.5.4 Syntax: MAIL FROM:<address> [parameters]\r\n250 " HOST
+                          "\r\n" OK_MAIL "214-2.0.0 line one\r\n214-2.0.0 \r\n214 2.0.0 line three\r\n"
+                          "502 5.5.1 Error: VRFY is disabled\r\n"
+                          "252 2.5.0 Cannot EXPN user, but will accept message and attempt delivery\r\n"
+                          BYE},
+    {.name = "mail_loop_is_refused",
+     .tweak = tweak_hops,
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n"
+                "Received: a\r\nreceived: b\r\n (folded)\r\nRECEIVED: c\r\n\r\nx\r\n.\r\n"
+                "MAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n"
+                "Received: a\r\nReceived: b\r\n\r\nReceived: c\r\n.\r\nQUIT\r\n", 0, 10, 0}},
+     .want = GREET EHLO_R OK_MAIL OK_RCPT GO_DATA
+                          "554 5.4.6 Error: too many hops (mail loop?)\r\n" OK_MAIL OK_RCPT GO_DATA
+                          QUEUED BYE,
+     .nmsgs = 1, .sender = "a@b.test", .rcpts = "c@d.test", .helo = "c.test", .with = "ESMTP",
+     .content = "Received: a\r\nReceived: b\r\n\r\nReceived: c\r\n"},
+    {.name = "nul_octets_are_refused",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\na\0b\r\n.\r\n"
+                "QUIT\r\n", 75, 6, 0}},
+     .want = GREET EHLO_R OK_MAIL OK_RCPT GO_DATA "554 5.6.0 Error: message contains NUL octets\r\n"
+             BYE},
     {.name = "ehlo_lists_extensions",
      .steps = {{NULL, 0, 1, 0}, {"EHLO client.test\r\n", 0, 1, 0}, {"QUIT\r\n", 0, 1, 0}},
      .want = GREET EHLO_R BYE},
@@ -643,8 +877,8 @@ static const struct scenario scenarios[] = {
                    "250 " HOST "\r\n" OK_MAIL "503 5.5.1 Error: nested MAIL command\r\n"
                    "503 5.5.1 Error: need RCPT command\r\n"
                    "500 5.5.1 Error: command not recognized\r\n"
-                   "252 2.5.0 VRFY is disabled\r\n"
-                   "502 5.5.1 Error: command not supported\r\n"
+                   "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery\r\n"
+                   "502 5.5.1 Error: EXPN is disabled\r\n"
                    "501 5.5.4 Syntax: RCPT TO:<address> [parameters]\r\n"
                    "501 5.5.4 Syntax: MAIL FROM:<address> [parameters]\r\n"
                    "501 5.5.4 Syntax error in parameters or arguments\r\n"
@@ -660,13 +894,14 @@ static const struct scenario scenarios[] = {
                {"MAIL FROM:<a@b.test> BODY=BINARYMIME\r\n", 0, 1, 0},
                {"MAIL FROM:<a@b.test> SIZE=100000 BODY=8BITMIME\r\n", 0, 1, 0},
                {"RCPT TO:<c@d.test> NOTIFY=NEVER\r\n", 0, 1, 0},
+               {"RCPT TO:<e@d.test> NOTIFY=NEVER,DELAY\r\n", 0, 1, 0},
                {"QUIT\r\n", 0, 1, 0}},
      .want = GREET EHLO_R "552 5.3.4 Message size exceeds fixed limit\r\n"
                           "552 5.3.4 Message size exceeds fixed limit\r\n"
                           "501 5.5.4 Bad SIZE parameter\r\n"
                           "555 5.5.4 Unsupported option: FOO\r\n"
-                          "501 5.5.4 Unsupported BODY type\r\n" OK_MAIL
-                          "555 5.5.4 Unsupported option: NOTIFY\r\n" BYE},
+                          "501 5.5.4 Bad BODY parameter\r\n" OK_MAIL OK_RCPT
+                          "501 5.5.4 Bad NOTIFY parameter\r\n" BYE},
     {.name = "message_at_size_limit_is_queued",
      .max_size = 1000,
      .steps = {{NULL, 0, 1, 0},
@@ -696,7 +931,7 @@ static const struct scenario scenarios[] = {
     {.name = "bare_lf_lines_are_normalised",
      .steps = {{NULL, 0, 1, 0},
                {"EHLO client.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\nDATA\n", 0, 4, 0},
-               {"a\nb\r\n..c\n\nd\r\n.\n", 0, 1, 0},
+               {"a\nb\r\n..c\n\nd\n.\nafter\r\n.\n\r\n.\r\n", 0, 1, 0}, /* only CRLF.CRLF ends */
                {"QUIT\n", 0, 1, 0}},
      .want = GREET EHLO_R OK_MAIL OK_RCPT GO_DATA QUEUED BYE,
      .nmsgs = 1,
@@ -704,7 +939,7 @@ static const struct scenario scenarios[] = {
      .rcpts = "c@d.test",
      .helo = "client.test",
      .with = "ESMTP",
-     .content = "a\r\nb\r\n.c\r\n\r\nd\r\n"},
+     .content = "a\r\nb\r\n.c\r\n\r\nd\r\n\r\nafter\r\n\r\n\r\n"},
     {.name = "rset_discards_transaction",
      .steps = {{NULL, 0, 1, 0},
                {"EHLO client.test\r\n", 0, 1, 0},
@@ -978,25 +1213,27 @@ static void test_long_data_lines(void **state)
 {
     (void)state;
     struct text in1 = {0}, in2 = {0}, content = {0};
-    text_add(&in1, NULL, 100000, 'z');
-    text_str(&in1, "\r\n..");
-    text_add(&in1, NULL, 20000, 'y');
-    text_str(&in1, "\r\n.");
-    text_add(&in1, NULL, 20000, 'w');
-    text_str(&in1, "\r\n");
-    text_add(&in1, NULL, 9000, 'v');
-    text_str(&in1, "\r"); /* the LF comes in the next write */
-    text_str(&in2, "\n.\r\n");
-    text_add(&content, NULL, 100000, 'z');
-    text_str(&content, "\r\n.");
-    text_add(&content, NULL, 20000, 'y');
-    text_str(&content, "\r\n");
-    text_add(&content, NULL, 20000, 'w');
-    text_str(&content, "\r\n");
-    text_add(&content, NULL, 9000, 'v');
-    text_str(&content, "\r\n");
+    static const struct {
+        char c;
+        size_t n;
+        const char *after;
+    } lines[] = {{'z', 100000, "\r\n.."}, {'y', 20000, "\r\n."}, {'w', 20000, "\r\n"},
+                 {'v', 9000, "\r"}};
+    for (size_t i = 0; i < 4; i++) {
+        text_add(&in1, NULL, lines[i].n, lines[i].c);
+        text_str(&in1, lines[i].after);
+        if (i == 1) /* the dot-stuffed line starts with a dot: one octet more in the first piece */
+            text_str(&content, ".");
+        for (size_t left = lines[i].n + (i == 1), first = 1; left > 0; first = 0) {
+            size_t k = left < SMTPD_LINE_OCTETS ? left : SMTPD_LINE_OCTETS;
+            text_add(&content, NULL, k - (first && i == 1), lines[i].c);
+            text_str(&content, "\r\n");
+            left -= k;
+        }
+    }
+    text_str(&in2, "\n.\r\n"); /* the LF of the last line comes in the next write */
     struct scenario sc = {
-        .name = "long_data_lines",
+        .name = "long_data_lines_refused",
         .max_size = 200000,
         .steps = {{NULL, 0, 1, 0},
                   {"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n", 0, 4,
@@ -1004,14 +1241,20 @@ static void test_long_data_lines(void **state)
                   {in1.p, in1.len, 0, 0},
                   {in2.p, in2.len, 1, STEP_PAUSE},
                   {"QUIT\r\n", 0, 1, 0}},
-        .want = GREET EHLO_CAPS("200000") OK_MAIL OK_RCPT GO_DATA QUEUED BYE,
-        .nmsgs = 1,
-        .sender = "a@b.test",
-        .rcpts = "c@d.test",
-        .helo = "c.test",
-        .with = "ESMTP",
-        .content = content.p,
-        .content_len = content.len};
+        .want = GREET EHLO_CAPS("200000") OK_MAIL OK_RCPT GO_DATA
+            "554 5.6.0 Error: message has lines longer than 998 octets\r\n" BYE,
+        .nmsgs = 0};
+    run_scenario(&sc);
+    sc.name = "long_data_lines_split";
+    sc.tweak = tweak_split;
+    sc.want = GREET EHLO_CAPS("200000") OK_MAIL OK_RCPT GO_DATA QUEUED BYE;
+    sc.nmsgs = 1;
+    sc.sender = "a@b.test";
+    sc.rcpts = "c@d.test";
+    sc.helo = "c.test";
+    sc.with = "ESMTP";
+    sc.content = content.p;
+    sc.content_len = content.len;
     run_scenario(&sc);
     free(in1.p);
     free(in2.p);

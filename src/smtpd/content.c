@@ -1,0 +1,403 @@
+/* content: the message content of a transaction (contract in session.h).
+ *
+ * DATA (RFC 5321 §4.1.1.4): read line by line, dot-unstuffed, up to <CRLF>.<CRLF> (a dot
+ * line before or after a bare LF is content: SMTP smuggling is not possible); lines
+ * longer than CONTENT_CHUNK are consumed in pieces. BDAT (RFC 3030): exactly the announced
+ * octets, in pieces of at most CONTENT_CHUNK; a chunk outside a valid transaction is read
+ * and dropped (503 after it). Both feed content_feed(), which
+ *   - normalises every line end to CRLF (a bare LF gets its CR; a CR not before LF stays),
+ *   - notes NUL octets (554 5.6.0 at the end) and lines over 998 octets (554 5.6.0 at the
+ *     end, or split with CRLF when smtpd.split_long_lines),
+ *   - counts the content against max_message_size while reading; past it the content is
+ *     dropped at once and only counted (552 5.3.4 at the end): nothing is ever buffered
+ *     beyond the limit.
+ * At the end: more than max_hops Received headers is 554 5.4.6 (a mail loop); a spool short
+ * of min_free_space is 452 4.3.1; on a submission listener missing Date and Message-ID
+ * headers are added; then the message goes to queue_put() and the 250 waits for it to be
+ * durable. The content starts with our Received header (RFC 5321 §4.4): client HELO and
+ * IP, protocol (SMTP, ESMTP, UTF8SMTP), queue id, the recipient when there is one. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "audit/transcript.h"
+#include "conf/conf.h"
+#include "core/log.h"
+#include "core/qid.h"
+#include "core/xalloc.h"
+#include "proto/hdr.h"
+#include "queue/queue.h"
+#include "smtpd/session.h"
+
+enum { CONTENT_CHUNK = 8192, CONTENT_BODY_INITIAL = 4096 };
+
+void content_date(int64_t ms, char *buf, size_t len)
+{
+    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    long off = tm.tm_gmtoff / 60;
+    char sign = off < 0 ? '-' : '+';
+    if (off < 0)
+        off = -off;
+    snprintf(buf, len, "%s, %d %s %04d %02d:%02d:%02d %c%02ld%02ld", days[tm.tm_wday % 7],
+             tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+             tm.tm_sec, sign, off / 60, off % 60);
+}
+
+void content_begin(struct session *s)
+{
+    char qid[QID_TEXT_LEN + 1], date[64], forc[ADDR_MAX + 16];
+    s->txn.id = qid_next();
+    qid_to_text(s->txn.id, qid);
+    content_date(clock_wall_ms(), date, sizeof date);
+    forc[0] = '\0';
+    if (s->txn.nrcpt == 1) /* addr_parse_path() let no control octet through */
+        snprintf(forc, sizeof forc, "\r\n\tfor <%s>", s->txn.rcpts[0].addr);
+    s->body_cap = CONTENT_BODY_INITIAL;
+    s->body = xmalloc(s->body_cap);
+    int n = snprintf(s->body, s->body_cap,
+                     "Received: from %s ([%s%s])\r\n\tby %.255s (sluice) with %s id %s%s; %s\r\n",
+                     s->helo, s->v6 ? "IPv6:" : "", s->ip, session_host(s), policy_protocol(s),
+                     qid, forc, date);
+    if (n < 0 || (size_t)n >= s->body_cap)
+        log_panic("smtpd: Received header does not fit (%d bytes)", n);
+    s->body_len = s->hdr_len = (size_t)n;
+    s->content = 0;
+    s->refusal = REFUSE_NONE;
+    s->line_len = 0;
+    s->cr_pending = false;
+    s->content_started = true;
+}
+
+/* Records the first reason to refuse the message; the content is dropped from then on. */
+static void content_refuse(struct session *s, enum content_refusal why)
+{
+    if (s->refusal == REFUSE_NONE)
+        s->refusal = why;
+    free(s->body);
+    s->body = NULL;
+    s->body_len = s->body_cap = 0;
+}
+
+/* Makes room for n more bytes in the body (never past hdr_len + max + slack). */
+static void content_room(struct session *s, size_t n)
+{
+    if (s->body_len + n <= s->body_cap)
+        return;
+    size_t cap = s->body_cap * 2, most = s->hdr_len + s->sd->c->smtpd.max_message_size + n;
+    if (most > s->hdr_len && cap > most)
+        cap = most;
+    if (cap < s->body_len + n)
+        cap = s->body_len + n;
+    s->body = xrealloc(s->body, cap);
+    s->body_cap = cap;
+}
+
+/* Appends one octet of a line (splitting or refusing at 998 octets). */
+static void content_octet(struct session *s, char c)
+{
+    if (s->line_len == SMTPD_LINE_OCTETS) {
+        if (!s->sd->c->smtpd.split_long_lines) {
+            content_refuse(s, REFUSE_LONG);
+            return;
+        }
+        s->body[s->body_len++] = '\r';
+        s->body[s->body_len++] = '\n';
+        s->line_len = 0;
+    }
+    s->body[s->body_len++] = c;
+    s->line_len++;
+}
+
+/* Transforms n input octets into the body (see the file comment). */
+static void content_transform(struct session *s, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n && s->body; i++) {
+        char c = p[i];
+        if (c == '\n') {
+            s->body[s->body_len++] = '\r';
+            s->body[s->body_len++] = '\n';
+            s->line_len = 0;
+            s->cr_pending = false;
+            continue;
+        }
+        if (s->cr_pending) {
+            s->cr_pending = false;
+            content_octet(s, '\r');
+            if (!s->body)
+                return;
+        }
+        if (c == '\r') {
+            s->cr_pending = true;
+        } else if (c == '\0') {
+            content_refuse(s, REFUSE_NUL);
+        } else {
+            content_octet(s, c);
+        }
+    }
+}
+
+/* Feeds n content octets (any framing) through the hygiene rules into the body. */
+static void content_feed(struct session *s, const char *p, size_t n)
+{
+    if (!s->body) {
+        s->content += n;
+        return;
+    }
+    /* worst case: every octet becomes CRLF, plus a split and a pending CR */
+    content_room(s, 2 * n + n / SMTPD_LINE_OCTETS * 2 + 4);
+    content_transform(s, p, n);
+    if (!s->body) {
+        s->content += n;
+        return;
+    }
+    s->content = s->body_len - s->hdr_len;
+    if (s->content > s->sd->c->smtpd.max_message_size)
+        content_refuse(s, REFUSE_SIZE);
+}
+
+/* Moves n input bytes through content_feed (or drops them when discarding). */
+static void content_take(struct session *s, struct evbuffer *in, size_t n, bool discard)
+{
+    char buf[CONTENT_CHUNK];
+    while (n > 0) {
+        size_t k = n < sizeof buf ? n : sizeof buf;
+        if (discard || !s->body) {
+            evbuffer_drain(in, k);
+            s->content += k;
+        } else {
+            evbuffer_remove(in, buf, k);
+            content_feed(s, buf, k);
+        }
+        n -= k;
+    }
+}
+
+/* Called by the queue once the message is durable (err 0) or failed. */
+static void content_on_queued(void *arg, int err)
+{
+    struct session *s = arg;
+    char qid[QID_TEXT_LEN + 1], from[ADDR_MAX * 4 + 1];
+    qid_to_text(s->txn.id, qid);
+    s->state = SESSION_CMD;
+    if (err == 0) {
+        session_reply(s, "250 2.0.0 Ok: queued as %s", qid);
+        log_info("%s: client=[%s], from=<%s>, nrcpt=%u, size=%llu%s", qid, s->ip,
+                 log_sanitize(from, sizeof from, s->txn.sender, strlen(s->txn.sender)),
+                 (unsigned)s->txn.nrcpt, (unsigned long long)s->txn.size,
+                 s->submission ? ", submission" : "");
+        if (s->sd && s->sd->accepted)
+            s->sd->accepted(s->sd->arg, &s->txn);
+    } else {
+        log_warn("%s: client=[%s]: queue write failed: %s", qid, s->ip, strerror(err));
+        session_reply(s, "452 4.3.1 Insufficient system storage");
+    }
+    session_txn_reset(s);
+    if (!s->bev) {
+        session_free(s);
+        return;
+    }
+    if (!s->in_process)
+        session_run(s);
+}
+
+/* Counts the Received fields of the client's header block (loop detection). */
+static unsigned content_hops(const struct session *s)
+{
+    struct hdr_field f;
+    size_t off = s->hdr_len, used;
+    unsigned hops = 0;
+    while ((used = hdr_next(s->body, s->body_len, off, &f)) > 0) {
+        hops += f.namelen == 8 && strncasecmp(f.name, "Received", 8) == 0;
+        off += used;
+    }
+    return hops;
+}
+
+/* Inserts text at offset off of the body. */
+static void content_insert(struct session *s, size_t off, const char *text, size_t n)
+{
+    content_room(s, n);
+    memmove(s->body + off + n, s->body + off, s->body_len - off);
+    memcpy(s->body + off, text, n);
+    s->body_len += n;
+}
+
+/* Submission (RFC 6409 §8.2, §8.3): adds Date and Message-ID at the end of the header block
+ * when the client did not send them. */
+static void content_submission_fix(struct session *s)
+{
+    struct hdr_field f;
+    size_t off = s->hdr_len, used;
+    bool date = false, msgid = false;
+    while ((used = hdr_next(s->body, s->body_len, off, &f)) > 0) {
+        date |= f.namelen == 4 && strncasecmp(f.name, "Date", 4) == 0;
+        msgid |= f.namelen == 10 && strncasecmp(f.name, "Message-ID", 10) == 0;
+        off += used;
+    }
+    char add[512], d[64], qid[QID_TEXT_LEN + 1];
+    int n = 0;
+    content_date(clock_wall_ms(), d, sizeof d);
+    qid_to_text(s->txn.id, qid);
+    if (!date)
+        n += snprintf(add + n, sizeof add - (size_t)n, "Date: %s\r\n", d);
+    if (!msgid)
+        n += snprintf(add + n, sizeof add - (size_t)n, "Message-ID: <%s@%.255s>\r\n", qid,
+                      session_host(s));
+    if (n > 0 && (size_t)n < sizeof add)
+        content_insert(s, off, add, (size_t)n);
+}
+
+/* Refuses the message with reply text; closes the transaction. */
+static void content_fail(struct session *s, const char *reply, const char *why)
+{
+    log_info("client=[%s]: message refused: %s", s->ip, why);
+    session_reply(s, "%s", reply);
+    session_txn_reset(s);
+    s->state = SESSION_CMD;
+}
+
+/* The content is complete (final dot, or BDAT LAST): checks it, then queues it. */
+static void content_end(struct session *s)
+{
+    const struct conf *c = s->sd->c;
+    if ((s->cr_pending || s->line_len > 0) && s->body) { /* BDAT content without final CRLF */
+        s->cr_pending = false;
+        content_feed(s, "\n", 1);
+    }
+    switch (s->refusal) {
+    case REFUSE_SIZE:
+        content_fail(s, "552 5.3.4 Error: message exceeds fixed maximum message size",
+                     "over max_message_size");
+        return;
+    case REFUSE_NUL:
+        content_fail(s, "554 5.6.0 Error: message contains NUL octets", "NUL octets");
+        return;
+    case REFUSE_LONG:
+        content_fail(s, "554 5.6.0 Error: message has lines longer than 998 octets",
+                     "line over 998 octets");
+        return;
+    case REFUSE_NONE: break;
+    }
+    if (content_hops(s) > c->smtpd.max_hops) {
+        content_fail(s, "554 5.4.6 Error: too many hops (mail loop?)", "too many Received");
+        return;
+    }
+    if (!policy_space_ok(s->sd, s->body_len)) {
+        content_fail(s, "452 4.3.1 Insufficient system storage", "spool below min_free_space");
+        return;
+    }
+    if (s->submission)
+        content_submission_fix(s);
+    s->txn.arrival = clock_wall_ms();
+    if (s->txn.flags & (MSG_F_BY_RETURN | MSG_F_BY_NOTIFY))
+        s->txn.deliver_by = s->txn.arrival + s->by_seconds * 1000;
+    s->txn.client_ip = xstrdup(s->ip);
+    s->txn.helo = xstrdup(s->helo);
+    s->txn.size = s->body_len;
+    char *body = s->body;
+    size_t len = s->body_len;
+    s->body = NULL;
+    s->body_len = s->body_cap = s->hdr_len = 0;
+    s->state = SESSION_WAIT;
+    if (s->tr) {
+        char note[64];
+        int n = snprintf(note, sizeof note, "(%zu body bytes)", len);
+        transcript_line(s->tr, '*', note, (size_t)n);
+    }
+    queue_put(s->sd->q, &s->txn, body, len, content_on_queued, s);
+}
+
+/* Consumes the start of a long line that has no LF yet, keeping a trailing CR (it may be
+ * the CR of the CRLF). Returns 1 if something was consumed, 0 to wait for more input. */
+static int content_data_partial(struct session *s, struct evbuffer *in)
+{
+    size_t len = evbuffer_get_length(in);
+    if (len < CONTENT_CHUNK)
+        return 0;
+    char first = 0, last = 0;
+    struct evbuffer_ptr p;
+    evbuffer_ptr_set(in, &p, len - 1, EVBUFFER_PTR_SET);
+    evbuffer_copyout_from(in, &p, &last, 1);
+    evbuffer_copyout(in, &first, 1);
+    if (s->bol && first == '.') { /* dot-stuffed: the line cannot be the lone dot */
+        evbuffer_drain(in, 1);
+        len--;
+    }
+    content_take(s, in, len - (last == '\r' ? 1 : 0), false);
+    s->bol = false;
+    return 1;
+}
+
+int content_read_data(struct session *s, struct evbuffer *in)
+{
+    size_t eol = 0;
+    struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol, EVBUFFER_EOL_CRLF);
+    if (p.pos < 0)
+        return content_data_partial(s, in);
+    size_t n = (size_t)p.pos;
+    char first = 0;
+    if (n > 0)
+        evbuffer_copyout(in, &first, 1);
+    /* Only <CRLF>.<CRLF> ends the content: a dot line next to a bare LF is content (no SMTP
+     * smuggling: "\n.\n" cannot end a message here and start a hidden one). */
+    if (s->bol && s->bol_crlf && n == 1 && first == '.' && eol == 2) {
+        evbuffer_drain(in, n + eol);
+        content_end(s);
+        return 1;
+    }
+    if (s->bol && first == '.') {
+        evbuffer_drain(in, 1);
+        n--;
+    }
+    content_take(s, in, n, false);
+    evbuffer_drain(in, eol);
+    content_feed(s, "\n", 1); /* the line end, CRLF whatever the client sent */
+    s->bol = true;
+    s->bol_crlf = eol == 2;
+    return 1;
+}
+
+/* A BDAT chunk has been read completely: answers it. */
+static void content_bdat_done(struct session *s)
+{
+    s->state = SESSION_CMD;
+    if (s->bdat_discard) {
+        session_reply(s, "503 5.5.1 Error: %s", s->in_mail ? "need RCPT command"
+                                                            : "need MAIL command");
+        return;
+    }
+    if (s->bdat_last) {
+        content_end(s);
+        return;
+    }
+    if (s->refusal == REFUSE_SIZE) { /* RFC 3030 §4: the transaction failed */
+        content_fail(s, "552 5.3.4 Error: message exceeds fixed maximum message size",
+                     "over max_message_size");
+        return;
+    }
+    session_reply(s, "250 2.0.0 Ok: %llu octets received", (unsigned long long)s->bdat_size);
+}
+
+int content_read_bdat(struct session *s, struct evbuffer *in)
+{
+    size_t avail = evbuffer_get_length(in);
+    if (s->bdat_left > 0 && avail == 0)
+        return 0;
+    size_t n = s->bdat_left < avail ? (size_t)s->bdat_left : avail;
+    content_take(s, in, n, s->bdat_discard);
+    s->bdat_left -= n;
+    if (s->bdat_left == 0)
+        content_bdat_done(s);
+    return 1;
+}

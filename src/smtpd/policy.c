@@ -1,0 +1,130 @@
+/* policy: the inbound server's configuration-dependent decisions (contract in session.h).
+ *
+ * Relaying (seed 002 smtp-policy: fulltrustnet, relaytarget, localnames): a client in
+ * trusted_networks may send to any address; any other client only to the hostname, to
+ * local_domains, to relay_domains, or to "postmaster" without a domain (RFC 5321 §4.5.1).
+ * Domains compare case-insensitively and exactly (a subdomain is not included).
+ * Sloppy syntax (seed "veR" flags without R): a client in sloppy_networks, or whose HELO/EHLO
+ * argument matches a sloppy_helo glob (fnmatch, case-insensitive), may omit the angle
+ * brackets of MAIL FROM / RCPT TO and put extra spaces around the path and parameters.
+ * Greeting: hdr220 with %H hostname, %V version, %T current time (RFC 5322 form), %% '%';
+ * %I and %X (ident, language) expand to nothing; control bytes never get through.
+ * Space: statvfs(spool) must show min_free_space + the incoming size available.
+ * Connections: max_connections in all, max_connections_per_ip from one address; refused
+ * sessions (being closed with a 421) are not counted. */
+#include <fnmatch.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/statvfs.h>
+
+#include "conf/conf.h"
+#include "core/log.h"
+#include "core/qid.h"
+#include "smtpd/session.h"
+
+/* True when domain equals one of the n domains (case-insensitive). */
+static bool policy_domain_in(char *const *list, size_t n, const char *domain)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(list[i], domain) == 0)
+            return true;
+    return false;
+}
+
+bool policy_relay_domain(const struct smtpd *sd, const char *domain)
+{
+    return policy_domain_in(sd->c->smtpd.relay_domains, sd->c->smtpd.nrelay_domains, domain);
+}
+
+bool policy_rcpt_ok(const struct session *s, const char *addr)
+{
+    const struct conf *c = s->sd->c;
+    if (s->trusted)
+        return true;
+    if (!strchr(addr, '@'))
+        return strcasecmp(addr, "postmaster") == 0;
+    const char *d = addr_domain(addr);
+    return (c->hostname && strcasecmp(d, c->hostname) == 0) ||
+           policy_domain_in(c->smtpd.local_domains, c->smtpd.nlocal_domains, d) ||
+           policy_relay_domain(s->sd, d);
+}
+
+void policy_sloppy_helo(struct session *s)
+{
+    const struct conf *c = s->sd->c;
+    s->sloppy = s->sloppy_net;
+    for (size_t i = 0; !s->sloppy && i < c->smtpd.nsloppy_helo; i++)
+        s->sloppy = fnmatch(c->smtpd.sloppy_helo[i], s->helo, FNM_CASEFOLD) == 0;
+}
+
+/* Appends the text t to buf (at *o, len bytes), dropping control bytes. */
+static void policy_put(char *buf, size_t len, size_t *o, const char *t)
+{
+    for (; *t && *o + 1 < len; t++)
+        if ((unsigned char)*t >= ' ' && *t != 0x7f)
+            buf[(*o)++] = *t;
+    buf[*o] = '\0';
+}
+
+void policy_greeting(const struct smtpd *sd, char *buf, size_t len)
+{
+    const char *t = sd->c->smtpd.hdr220 ? sd->c->smtpd.hdr220 : "%H ESMTP sluice";
+    const char *host = sd->c->hostname ? sd->c->hostname : "localhost";
+    char date[64], one[2] = {0, 0};
+    size_t o = 0;
+    buf[0] = '\0';
+    for (; *t; t++) {
+        if (*t != '%' || t[1] == '\0') {
+            one[0] = *t;
+            policy_put(buf, len, &o, one);
+            continue;
+        }
+        switch (*++t) {
+        case 'H': policy_put(buf, len, &o, host); break;
+        case 'V': policy_put(buf, len, &o, sd->version); break;
+        case 'T':
+            content_date(clock_wall_ms(), date, sizeof date);
+            policy_put(buf, len, &o, date);
+            break;
+        case '%': policy_put(buf, len, &o, "%"); break;
+        default: break; /* %I, %X and unknown tags: nothing */
+        }
+    }
+}
+
+bool policy_space_ok(const struct smtpd *sd, uint64_t extra)
+{
+    struct statvfs v;
+    if (sd->c->smtpd.min_free_space == 0 && extra == 0)
+        return true;
+    if (statvfs(sd->c->spool, &v) < 0) {
+        log_warn("smtpd: statvfs %s: %m", sd->c->spool);
+        return true; /* the queue write will tell */
+    }
+    uint64_t avail = (uint64_t)v.f_bavail * (uint64_t)v.f_frsize;
+    return avail >= extra && avail - extra >= sd->c->smtpd.min_free_space;
+}
+
+const char *policy_protocol(const struct session *s)
+{
+    if (s->helo_kind != HELO_ESMTP)
+        return "SMTP";
+    return s->smtputf8 ? "UTF8SMTP" : "ESMTP";
+}
+
+const char *policy_connection_limit(const struct smtpd *sd, const struct session *s)
+{
+    size_t total = 0, same = 0;
+    for (const struct session *x = sd->sessions; x; x = x->next) {
+        if (x->refused)
+            continue;
+        total++;
+        same += strcmp(x->ip, s->ip) == 0;
+    }
+    if (total >= sd->c->smtpd.max_connections)
+        return "too many connections";
+    if (same >= sd->c->smtpd.max_connections_per_ip)
+        return "too many connections from your address";
+    return NULL;
+}

@@ -1,0 +1,378 @@
+/* session: one inbound SMTP connection: its input loop, replies, tarpit, timeouts and
+ * lifetime (contract in session.h).
+ *
+ * Input is read line by line in order, so pipelined commands (RFC 2920) are answered in
+ * order, in one write per batch. The loop stops while a message is being made durable
+ * (SESSION_WAIT), while the tarpit holds a reply, and while SMTPD_OUT_MAX reply bytes are
+ * unsent (a client that does not read is not read either); it goes on with the buffered
+ * input afterwards.
+ *
+ * Limits: command line 1000 bytes incl. CRLF (500 5.5.2, the excess discarded without
+ * buffering); SMTPD_ERRORS_MAX 4xx/5xx replies (then 421); smtpd.command_timeout idle
+ * (read or write, 421 4.4.2); smtpd.session_timeout for the whole session (421 4.4.2).
+ *
+ * Tarpit (seed 002 "tarpit initial factor"): with tarpit_initial > 0, every 4xx/5xx reply
+ * but 421 is held: the first for tarpit_initial, each next for prev + prev * tarpit_factor
+ * (capped at SMTPD_TARPIT_MAX); input is not read while a reply is held.
+ *
+ * Lifetime: a session is freed when its client leaves or after QUIT once its replies are
+ * flushed, except while its queue_put is pending: then only the connection is closed and
+ * the queue callback frees the session (and still calls accepted() for a durable message). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "audit/transcript.h"
+#include "conf/conf.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "proto/cidr.h"
+#include "smtpd/session.h"
+
+static const size_t SMTPD_OUT_MAX = 65536;          /* unsent replies before we stop reading */
+static const unsigned SMTPD_ERRORS_MAX = 50;        /* 4xx/5xx replies before 421 */
+static const uint64_t SMTPD_TARPIT_MAX = 300000;    /* longest tarpit delay, ms */
+
+/* True when the reply text is a tarpitted error: 4xx/5xx but not the closing 421. */
+static bool session_tarpitted(const struct session *s, const char *fmt)
+{
+    if (!s->sd || s->sd->c->smtpd.tarpit_initial == 0)
+        return false;
+    return (fmt[0] == '4' || fmt[0] == '5') && strncmp(fmt, "421", 3) != 0;
+}
+
+/* Starts holding replies for the next tarpit delay, then grows the delay. */
+static void session_tarpit_start(struct session *s)
+{
+    const struct conf *c = s->sd->c;
+    if (s->tarpit_ms == 0)
+        s->tarpit_ms = c->smtpd.tarpit_initial;
+    uint64_t ms = s->tarpit_ms;
+    s->tarpit_ms += s->tarpit_ms * c->smtpd.tarpit_factor;
+    if (s->tarpit_ms > SMTPD_TARPIT_MAX)
+        s->tarpit_ms = SMTPD_TARPIT_MAX;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    s->tarpit_wait = true;
+    evtimer_add(s->tarpit_ev, &tv);
+}
+
+void session_reply(struct session *s, const char *fmt, ...)
+{
+    bool err = fmt[0] == '4' || fmt[0] == '5';
+    if (err)
+        s->errors++;
+    if (!s->bev)
+        return;
+    if (!s->tarpit_wait && err && session_tarpitted(s, fmt))
+        session_tarpit_start(s);
+    struct evbuffer *out = s->tarpit_wait ? s->held : bufferevent_get_output(s->bev);
+    va_list ap;
+    va_start(ap, fmt);
+    if (s->tr) {
+        char line[TRANSCRIPT_TEXT_MAX];
+        va_list aq;
+        va_copy(aq, ap);
+        int n = vsnprintf(line, sizeof line, fmt, aq);
+        va_end(aq);
+        if (n > 0)
+            transcript_line(s->tr, '>', line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    }
+    evbuffer_add_vprintf(out, fmt, ap);
+    va_end(ap);
+    evbuffer_add(out, "\r\n", 2);
+}
+
+const char *session_host(const struct session *s)
+{
+    return s->sd && s->sd->c->hostname ? s->sd->c->hostname : "localhost";
+}
+
+void session_txn_reset(struct session *s)
+{
+    record_msg_clear(&s->txn);
+    memset(&s->txn, 0, sizeof s->txn);
+    s->rcpt_cap = 0;
+    s->in_mail = false;
+    s->smtputf8 = false;
+    s->by_seconds = 0;
+    free(s->body);
+    s->body = NULL;
+    s->body_len = s->body_cap = s->hdr_len = 0;
+    s->content = 0;
+    s->refusal = REFUSE_NONE;
+    s->content_started = false;
+    s->used_bdat = false;
+    s->line_len = 0;
+    s->cr_pending = false;
+}
+
+void session_unlink(struct session *s)
+{
+    if (!s->sd)
+        return;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        s->sd->sessions = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    s->sd->nsessions--;
+    s->prev = s->next = NULL;
+    s->sd = NULL;
+}
+
+void session_free(struct session *s)
+{
+    if (s->bev) {
+        log_debug("disconnect from [%s]", s->ip);
+        bufferevent_free(s->bev);
+        s->bev = NULL;
+    }
+    if (s->tarpit_ev) {
+        event_free(s->tarpit_ev);
+        s->tarpit_ev = NULL;
+    }
+    if (s->session_ev) {
+        event_free(s->session_ev);
+        s->session_ev = NULL;
+    }
+    if (s->state == SESSION_WAIT)
+        return;
+    session_unlink(s);
+    session_txn_reset(s);
+    transcript_close(s->tr, "disconnect");
+    if (s->held)
+        evbuffer_free(s->held);
+    free(s);
+}
+
+/* Consumes one command line (or discards part of an over-long one). Returns 1 on
+ * progress, 0 to wait for more input. */
+static int session_read_cmd(struct session *s, struct evbuffer *in)
+{
+    size_t eol = 0;
+    struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol, EVBUFFER_EOL_CRLF);
+    if (p.pos < 0) {
+        size_t len = evbuffer_get_length(in);
+        if (len > CMD_LINE_MAX || (s->discarding && len > 0)) {
+            evbuffer_drain(in, len);
+            s->discarding = true;
+            return 1;
+        }
+        return 0;
+    }
+    size_t n = (size_t)p.pos;
+    if (s->discarding || n + 2 > CMD_LINE_MAX) {
+        evbuffer_drain(in, n + eol);
+        s->discarding = false;
+        session_reply(s, "500 5.5.2 line too long");
+        return 1;
+    }
+    char line[CMD_LINE_MAX];
+    evbuffer_remove(in, line, n);
+    evbuffer_drain(in, eol);
+    transcript_line(s->tr, '<', line, n);
+    verbs_command(s, line, n);
+    return 1;
+}
+
+/* Reads one unit of input in the current state. 1 on progress, 0 to wait. */
+static int session_read(struct session *s, struct evbuffer *in)
+{
+    switch (s->state) {
+    case SESSION_CMD: return session_read_cmd(s, in);
+    case SESSION_DATA: return content_read_data(s, in);
+    case SESSION_BDAT: return content_read_bdat(s, in);
+    case SESSION_WAIT: break;
+    }
+    return 0;
+}
+
+/* Handles every complete line the client has sent, as far as the session state allows,
+ * then enables reading only if more input can be handled. Never frees s. */
+static void session_process(struct session *s)
+{
+    struct evbuffer *in = bufferevent_get_input(s->bev);
+    struct evbuffer *out = bufferevent_get_output(s->bev);
+    s->in_process = true;
+    while (!s->closing && s->state != SESSION_WAIT && !s->tarpit_wait) {
+        if (evbuffer_get_length(out) > SMTPD_OUT_MAX) {
+            s->out_blocked = true;
+            break;
+        }
+        if (s->state == SESSION_CMD && s->errors >= SMTPD_ERRORS_MAX) {
+            log_info("client=[%s]: too many errors, disconnecting", s->ip);
+            session_reply(s, "421 4.7.0 %s Error: too many errors", session_host(s));
+            s->closing = true;
+            break;
+        }
+        if (!session_read(s, in))
+            break;
+    }
+    s->in_process = false;
+    if (s->closing || s->eof || s->state == SESSION_WAIT || s->out_blocked || s->tarpit_wait)
+        bufferevent_disable(s->bev, EV_READ);
+    else
+        bufferevent_enable(s->bev, EV_READ);
+}
+
+void session_run(struct session *s)
+{
+    session_process(s);
+    if (s->eof && s->state != SESSION_WAIT && !s->tarpit_wait)
+        s->closing = true;
+    if (s->closing && !s->tarpit_wait &&
+        evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+        session_free(s);
+}
+
+/* Input arrived. */
+static void session_on_read(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    session_run(arg);
+}
+
+/* Every reply was written (the output drained to the low watermark, 0). */
+static void session_on_write(struct bufferevent *bev, void *arg)
+{
+    struct session *s = arg;
+    (void)bev;
+    if (s->closing && !s->tarpit_wait) {
+        session_free(s);
+        return;
+    }
+    if (s->out_blocked) {
+        s->out_blocked = false;
+        session_run(s);
+    }
+}
+
+/* Ends the session with a 421 (timeouts): no more input is read. */
+static void session_abort(struct session *s, const char *why)
+{
+    log_info("client=[%s]: %s", s->ip, why);
+    if (s->tarpit_wait) { /* release what the tarpit holds, then the 421 */
+        evtimer_del(s->tarpit_ev);
+        s->tarpit_wait = false;
+        evbuffer_add_buffer(bufferevent_get_output(s->bev), s->held);
+    }
+    session_reply(s, "421 4.4.2 %s Error: %s", session_host(s), why);
+    s->closing = true;
+    bufferevent_disable(s->bev, EV_READ);
+    bufferevent_enable(s->bev, EV_WRITE);
+}
+
+/* End of input, idle timeout or connection error. */
+static void session_on_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct session *s = arg;
+    if (what & BEV_EVENT_EOF) {
+        s->eof = true;
+        if (s->state == SESSION_WAIT || s->tarpit_wait) /* their callbacks go on from here */
+            bufferevent_disable(bev, EV_READ);
+        else
+            session_run(s);
+        return;
+    }
+    if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && !s->closing &&
+        s->state != SESSION_WAIT) {
+        session_abort(s, "timeout");
+        return;
+    }
+    session_free(s);
+}
+
+/* The tarpit delay is over: send what was held and go on reading. */
+static void session_on_tarpit(evutil_socket_t fd, short what, void *arg)
+{
+    struct session *s = arg;
+    (void)fd;
+    (void)what;
+    s->tarpit_wait = false;
+    if (!s->bev)
+        return;
+    evbuffer_add_buffer(bufferevent_get_output(s->bev), s->held);
+    session_run(s);
+}
+
+/* session_timeout passed: 421 and close (after a pending queue_put reports). */
+static void session_on_lifetime(evutil_socket_t fd, short what, void *arg)
+{
+    struct session *s = arg;
+    (void)fd;
+    (void)what;
+    if (!s->bev || s->closing)
+        return;
+    if (s->state == SESSION_WAIT) {
+        struct timeval tv = {1, 0};
+        evtimer_add(s->session_ev, &tv);
+        return;
+    }
+    session_abort(s, "session time limit exceeded");
+}
+
+/* Converts ms into a timeval. */
+static struct timeval session_tv(uint64_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    return tv;
+}
+
+/* Links s into its server's list. */
+static void session_link(struct smtpd *sd, struct session *s)
+{
+    s->next = sd->sessions;
+    if (sd->sessions)
+        sd->sessions->prev = s;
+    sd->sessions = s;
+    sd->nsessions++;
+}
+
+void session_start(struct smtpd_listener *l, struct bufferevent *bev, const struct sockaddr *sa)
+{
+    struct smtpd *sd = l->sd;
+    const struct conf *c = sd->c;
+    struct session *s = xcalloc(1, sizeof *s);
+    s->sd = sd;
+    s->bev = bev;
+    s->submission = l->submission;
+    s->v6 = sa->sa_family == AF_INET6;
+    cidr_sockaddr_to_text(sa, s->ip, sizeof s->ip);
+    s->trusted = cidr_match_any(c->smtpd.trusted_networks, c->smtpd.ntrusted_networks, sa);
+    s->sloppy_net = cidr_match_any(c->smtpd.sloppy_networks, c->smtpd.nsloppy_networks, sa);
+    s->sloppy = s->sloppy_net;
+    s->held = evbuffer_new();
+    s->tarpit_ev = evtimer_new(sd->base, session_on_tarpit, s);
+    s->session_ev = evtimer_new(sd->base, session_on_lifetime, s);
+    if (!s->held || !s->tarpit_ev || !s->session_ev)
+        log_panic("smtpd: out of memory for a session");
+    s->tr = transcript_open(sd->tlog, sd->tspec, 'S', sa, NULL);
+    const char *limit = policy_connection_limit(sd, s);
+    s->refused = limit != NULL;
+    session_link(sd, s);
+    struct timeval cmd = session_tv(c->smtpd.command_timeout);
+    struct timeval life = session_tv(c->smtpd.session_timeout);
+    bufferevent_setcb(bev, session_on_read, session_on_write, session_on_event, s);
+    bufferevent_set_timeouts(bev, &cmd, &cmd);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    evtimer_add(s->session_ev, &life);
+    if (limit) {
+        log_info("client=[%s]: refused: %s", s->ip, limit);
+        session_reply(s, "421 4.7.0 %s Error: %s, try again later", session_host(s), limit);
+        s->closing = true;
+        bufferevent_disable(bev, EV_READ);
+        return;
+    }
+    char greeting[512];
+    policy_greeting(sd, greeting, sizeof greeting);
+    log_debug("connect from [%s]%s%s", s->ip, s->trusted ? " (trusted)" : "",
+              s->submission ? " (submission)" : "");
+    session_reply(s, "220 %s", greeting);
+}

@@ -1,0 +1,163 @@
+/* session: internal contract between the files of the inbound server (not used outside
+ * src/smtpd/). smtpd.c owns the listeners and the public API, session.c one connection's
+ * I/O, replies, tarpit and timers, verbs.c the command handlers, content.c the message
+ * content (DATA, BDAT, hygiene, Received, queue_put), policy.c the decisions that depend
+ * on configuration (relaying, sloppy syntax, greeting, disk space, protocol name).
+ * All of it runs on the one event loop thread. */
+#ifndef SLUICE_SMTPD_SESSION_H
+#define SLUICE_SMTPD_SESSION_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/addr.h"
+#include "proto/cmd.h"
+#include "queue/record.h"
+#include "smtpd/smtpd.h"
+
+struct bufferevent;
+struct evbuffer;
+struct event;
+struct evconnlistener;
+
+enum {
+    SMTPD_HELO_MAX = 255, /* stored (sanitized) HELO/EHLO argument */
+    SMTPD_IP_MAX = 64,
+    SMTPD_LINE_OCTETS = 998, /* RFC 5322 §2.1.1 line limit, without CRLF */
+};
+
+enum session_state {
+    SESSION_CMD,  /* reading commands */
+    SESSION_DATA, /* reading DATA content (dot-terminated) */
+    SESSION_BDAT, /* reading a BDAT chunk (counted) */
+    SESSION_WAIT, /* queue_put pending: input is not read */
+};
+
+enum session_helo { HELO_NONE, HELO_SMTP, HELO_ESMTP };
+
+/* Why a message will be refused at its end (the first reason found wins). */
+enum content_refusal { REFUSE_NONE, REFUSE_SIZE, REFUSE_NUL, REFUSE_LONG };
+
+struct smtpd_listener {
+    struct smtpd *sd;
+    const char *addr; /* the configured text, for logs */
+    bool submission;  /* RFC 6409 listener */
+    struct evconnlistener *lev;
+    struct event *retry; /* re-enables accepting after a resource error */
+};
+
+struct session {
+    struct smtpd *sd; /* NULL once smtpd_free() detached a session waiting on the queue */
+    struct session *prev, *next;
+    struct transcript *tr;   /* this session's transcript, or NULL */
+    struct bufferevent *bev; /* NULL once the connection is closed */
+    char ip[SMTPD_IP_MAX];
+    bool v6;
+    bool trusted;    /* may relay (smtpd.trusted_networks) */
+    bool sloppy;     /* relaxed syntax (sloppy_networks, or a sloppy_helo match) */
+    bool sloppy_net; /* sloppy by network (kept across HELOs) */
+    bool submission; /* connected to a submission listener */
+    bool refused;    /* over a connection limit: 421 then close; not counted */
+    enum session_helo helo_kind;
+    char helo[SMTPD_HELO_MAX + 1];
+    enum session_state state;
+    bool in_mail;    /* MAIL accepted, transaction open */
+    bool smtputf8;   /* the open transaction said SMTPUTF8 */
+    int64_t by_seconds; /* DELIVERBY of the open transaction (valid with MSG_F_BY_*) */
+    struct qmsg txn; /* sender and rcpts while open; all fields once the content ends */
+    size_t rcpt_cap;
+    /* content */
+    bool content_started;  /* Received header written (DATA, or the first BDAT) */
+    bool used_bdat;        /* this transaction sends BDAT chunks (DATA refused) */
+    char *body;            /* Received header + content so far (NULL once refused) */
+    size_t body_len, body_cap, hdr_len;
+    uint64_t content;      /* content bytes produced so far (also past the limit) */
+    enum content_refusal refusal;
+    size_t line_len;       /* octets of the current line so far */
+    bool cr_pending;       /* the last byte fed was a CR (its LF may follow) */
+    bool bol;              /* DATA: at the beginning of a line */
+    bool bol_crlf;         /* DATA: ... and the line before ended with CRLF */
+    uint64_t bdat_left;    /* bytes of the current chunk still to read */
+    uint64_t bdat_size;    /* size of the current chunk */
+    bool bdat_last;        /* the current chunk is the last */
+    bool bdat_discard;     /* the current chunk is read and dropped (no transaction) */
+    /* input, output and lifetime */
+    bool discarding;  /* skipping the rest of an over-long command line */
+    bool closing;     /* close once the replies are flushed */
+    bool eof;         /* the client shut down its sending side */
+    bool out_blocked; /* too many unsent replies: reading paused */
+    bool in_process;  /* inside session_process (queue callback may run synchronously) */
+    unsigned errors;  /* 4xx/5xx replies */
+    unsigned rcpt_errors; /* refused RCPTs (max_error_recipients) */
+    /* tarpit: an error reply is held for `tarpit_ms`, then sent; input waits meanwhile */
+    uint64_t tarpit_ms;       /* the delay of the next error reply (0: tarpit not started) */
+    bool tarpit_wait;         /* a reply is being held */
+    struct evbuffer *held;    /* replies held by the tarpit */
+    struct event *tarpit_ev;  /* ends the hold */
+    struct event *session_ev; /* session_timeout */
+};
+
+struct smtpd {
+    struct event_base *base;
+    const struct conf *c;
+    struct queue *q;
+    smtpd_accepted_fn accepted;
+    void *arg;
+    smtpd_etrn_fn etrn;
+    void *etrn_arg;
+    const char *version;
+    struct audit_log *tlog;         /* server transcripts, or NULL */
+    const struct logspec *tspec;
+    struct smtpd_listener *listeners;
+    size_t nlisteners;
+    struct session *sessions;
+    size_t nsessions;
+};
+
+/* session.c */
+/* Creates the session of an accepted connection (on a listener) and greets the client. */
+void session_start(struct smtpd_listener *l, struct bufferevent *bev, const struct sockaddr *sa);
+/* Appends one reply line (CRLF added). A 4xx/5xx reply counts as an error and, with a
+ * tarpit, is held for the current delay (input waits meanwhile). */
+__attribute__((format(printf, 2, 3))) void session_reply(struct session *s, const char *fmt, ...);
+/* Processes the buffered input, then closes the session if it is over. May free s. */
+void session_run(struct session *s);
+/* Closes the connection and frees the session (unless its queue_put is pending). */
+void session_free(struct session *s);
+/* Removes s from its server's list. */
+void session_unlink(struct session *s);
+/* Frees everything of the open transaction and closes it. */
+void session_txn_reset(struct session *s);
+/* The configured host name (never NULL). */
+const char *session_host(const struct session *s);
+
+/* verbs.c */
+/* Parses one command line and runs its handler. */
+void verbs_command(struct session *s, const char *line, size_t len);
+
+/* content.c */
+/* Starts the content: queue id, Received header. */
+void content_begin(struct session *s);
+/* Consumes one DATA line or the final dot. 1 on progress, 0 to wait for input. */
+int content_read_data(struct session *s, struct evbuffer *in);
+/* Consumes BDAT chunk bytes. 1 on progress, 0 to wait for input. */
+int content_read_bdat(struct session *s, struct evbuffer *in);
+/* Formats an RFC 5322 date-time of wall ms in local time, locale-independent. */
+void content_date(int64_t ms, char *buf, size_t len);
+
+/* policy.c */
+/* True when a client that is not trusted may send to addr (local or relay domain). */
+bool policy_rcpt_ok(const struct session *s, const char *addr);
+/* True when the domain is one of relay_domains (ETRN, relaying). */
+bool policy_relay_domain(const struct smtpd *sd, const char *domain);
+/* Re-evaluates s->sloppy after HELO/EHLO (sloppy_helo patterns). */
+void policy_sloppy_helo(struct session *s);
+/* Expands hdr220 (%H %V %T %% %I %X) into buf. */
+void policy_greeting(const struct smtpd *sd, char *buf, size_t len);
+/* True when the spool's filesystem keeps min_free_space after `extra` more bytes. */
+bool policy_space_ok(const struct smtpd *sd, uint64_t extra);
+/* The Received "with" protocol name (RFC 3848, RFC 6531). */
+const char *policy_protocol(const struct session *s);
+/* The connection limits: NULL when s may stay, else the reason for a 421. */
+const char *policy_connection_limit(const struct smtpd *sd, const struct session *s);
+#endif

@@ -1,0 +1,411 @@
+/* verbs: the inbound server's command handlers (contract in session.h).
+ *
+ * verbs_command() parses one line with cmd_parse() (strict RFC 5321 syntax unless the
+ * session is sloppy; UTF-8 octets in paths only after EHLO) and dispatches on the verb.
+ * Every reply but the greeting, the EHLO/HELO replies and 354 carries an enhanced status
+ * code (RFC 2034). MAIL and RCPT parameters are parsed by esmtp_*_parse() and stored with
+ * the message: SIZE (552 5.3.4 when over max_message_size), BODY, SMTPUTF8 (RFC 6531: a
+ * non-ASCII address needs it, 553 5.6.7), DSN RET/ENVID/NOTIFY/ORCPT (RFC 3461), DELIVERBY
+ * BY (RFC 2852: R mode needs at least smtpd.deliverby). MAIL checks min_free_space (452).
+ * RCPT: relaying rules (policy.c), max_recipients (452 4.5.3), and a client whose refused
+ * RCPTs exceed max_error_recipients is disconnected (421). On a submission listener MAIL
+ * needs a trusted client (530 5.7.0; AUTH will lift this). DATA and BDAT hand over to
+ * content.c. ETRN (RFC 1985) for trusted clients or relay_domains calls the etrn callback.
+ * VRFY/EXPN answer 252 or 502 as configured; HELP prints smtpd.help. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conf/conf.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "proto/esmtp.h"
+#include "smtpd/session.h"
+
+/* The extensions whose parameters this session accepts. */
+static unsigned verbs_allowed(const struct session *s)
+{
+    if (s->helo_kind != HELO_ESMTP)
+        return 0;
+    unsigned a = ESMTP_EXT_SIZE | ESMTP_EXT_8BITMIME | ESMTP_EXT_SMTPUTF8 | ESMTP_EXT_DSN;
+    if (s->sd->c->smtpd.deliverby > 0)
+        a |= ESMTP_EXT_DELIVERBY;
+    return a;
+}
+
+/* True when the address holds octets above 0x7f. */
+static bool verbs_8bit(const char *a)
+{
+    for (; *a; a++)
+        if ((unsigned char)*a >= 0x80)
+            return true;
+    return false;
+}
+
+/* Answers a command whose arguments cmd_parse() refused. */
+static void verbs_bad_args(struct session *s, enum cmd_verb verb)
+{
+    switch (verb) {
+    case CMD_HELO: session_reply(s, "501 5.5.4 Syntax: HELO hostname"); break;
+    case CMD_EHLO: session_reply(s, "501 5.5.4 Syntax: EHLO hostname"); break;
+    case CMD_MAIL: session_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address> [parameters]"); break;
+    case CMD_RCPT: session_reply(s, "501 5.5.4 Syntax: RCPT TO:<address> [parameters]"); break;
+    case CMD_BDAT: session_reply(s, "501 5.5.4 Syntax: BDAT chunk-size [LAST]"); break;
+    case CMD_ETRN: session_reply(s, "501 5.5.4 Syntax: ETRN domain"); break;
+    default: session_reply(s, "501 5.5.4 Syntax error in parameters or arguments"); break;
+    }
+}
+
+/* HELO/EHLO: remembers the argument, resets the transaction, lists the extensions. */
+static void verbs_helo(struct session *s, const struct cmd *c)
+{
+    const struct conf *conf = s->sd->c;
+    session_txn_reset(s);
+    log_sanitize(s->helo, sizeof s->helo, c->arg, strlen(c->arg));
+    policy_sloppy_helo(s);
+    if (c->verb == CMD_HELO) {
+        s->helo_kind = HELO_SMTP;
+        session_reply(s, "250 %s", session_host(s));
+        return;
+    }
+    s->helo_kind = HELO_ESMTP;
+    session_reply(s, "250-%s", session_host(s));
+    session_reply(s, "250-PIPELINING");
+    session_reply(s, "250-SIZE %llu", (unsigned long long)conf->smtpd.max_message_size);
+    session_reply(s, "250-8BITMIME");
+    session_reply(s, "250-ENHANCEDSTATUSCODES");
+    session_reply(s, "250-DSN");
+    session_reply(s, "250-CHUNKING");
+    session_reply(s, "250-SMTPUTF8");
+    session_reply(s, "250-ETRN");
+    if (conf->smtpd.deliverby > 0)
+        session_reply(s, "250-DELIVERBY %llu",
+                      (unsigned long long)(conf->smtpd.deliverby + 999) / 1000);
+    session_reply(s, "250 HELP");
+}
+
+/* Replies to a refused ESMTP parameter. */
+static void verbs_param_error(struct session *s, int rc, const char *name)
+{
+    char n[64];
+    log_sanitize(n, sizeof n, name ? name : "", name ? strlen(name) : 0);
+    if (rc == ESMTP_ERR_UNKNOWN)
+        session_reply(s, "555 5.5.4 Unsupported option: %s", n);
+    else
+        session_reply(s, "501 5.5.4 Bad %s parameter", n);
+}
+
+/* Checks the MAIL parameters' values against the limits; replies and returns false when
+ * one is refused. */
+static bool verbs_mail_limits(struct session *s, const struct esmtp_mail *m)
+{
+    const struct conf *c = s->sd->c;
+    uint64_t min_by = (c->smtpd.deliverby + 999) / 1000;
+    if (m->has_size && m->size > c->smtpd.max_message_size) {
+        session_reply(s, "552 5.3.4 Message size exceeds fixed limit");
+        return false;
+    }
+    if (m->has_by && m->by_mode == 'R' && (uint64_t)m->by_seconds < min_by) {
+        session_reply(s, "501 5.5.4 BY time below the minimum of %llu seconds",
+                      (unsigned long long)min_by);
+        return false;
+    }
+    if (!policy_space_ok(s->sd, m->has_size ? m->size : 0)) {
+        log_warn("smtpd: spool %s below min_free_space: MAIL refused", c->spool);
+        session_reply(s, "452 4.3.1 Insufficient system storage");
+        return false;
+    }
+    return true;
+}
+
+/* Stores the accepted MAIL parameters in the transaction. */
+static void verbs_mail_store(struct session *s, const struct cmd *c, const struct esmtp_mail *m)
+{
+    s->txn.sender = xstrdup(c->addr);
+    s->txn.envid = xstrdup(m->envid);
+    s->smtputf8 = m->smtputf8;
+    s->txn.flags = (m->smtputf8 ? MSG_F_SMTPUTF8 : 0) |
+                   (m->body == ESMTP_BODY_8BITMIME ? MSG_F_8BITMIME : 0) |
+                   (m->ret == ESMTP_RET_FULL ? MSG_F_RET_FULL : 0) |
+                   (m->ret == ESMTP_RET_HDRS ? MSG_F_RET_HDRS : 0);
+    if (m->has_by) {
+        s->txn.flags |= (m->by_mode == 'R' ? MSG_F_BY_RETURN : MSG_F_BY_NOTIFY) |
+                        (m->by_trace ? MSG_F_BY_TRACE : 0);
+        s->by_seconds = m->by_seconds;
+    }
+    s->in_mail = true;
+}
+
+/* MAIL FROM: opens a transaction after HELO/EHLO. */
+static void verbs_mail(struct session *s, const struct cmd *c)
+{
+    struct esmtp_mail m;
+    const char *bad;
+    if (s->helo_kind == HELO_NONE) {
+        session_reply(s, "503 5.5.1 Error: send HELO/EHLO first");
+        return;
+    }
+    if (s->in_mail) {
+        session_reply(s, "503 5.5.1 Error: nested MAIL command");
+        return;
+    }
+    if (s->submission && !s->trusted) {
+        session_reply(s, "530 5.7.0 Authentication required");
+        return;
+    }
+    int rc = esmtp_mail_parse(c->params, c->nparams, verbs_allowed(s), &m, &bad);
+    if (rc != ESMTP_OK) {
+        verbs_param_error(s, rc, bad);
+        return;
+    }
+    if (verbs_8bit(c->addr) && !esmtp_utf8_valid(c->addr, strlen(c->addr))) {
+        session_reply(s, "553 5.1.7 Bad sender address syntax");
+        return;
+    }
+    if (verbs_8bit(c->addr) && !m.smtputf8) {
+        session_reply(s, "553 5.6.7 SMTPUTF8 is required for a non-ASCII address");
+        return;
+    }
+    if (!verbs_mail_limits(s, &m))
+        return;
+    verbs_mail_store(s, c, &m);
+    session_reply(s, "250 2.1.0 Ok");
+}
+
+/* Replies to a refused RCPT and disconnects a client past max_error_recipients. */
+__attribute__((format(printf, 2, 3))) static void verbs_rcpt_refused(struct session *s,
+                                                                    const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    session_reply(s, "%s", text);
+    if (++s->rcpt_errors > s->sd->c->smtpd.max_error_recipients) {
+        log_info("client=[%s]: %u refused recipients, disconnecting", s->ip, s->rcpt_errors);
+        session_reply(s, "421 4.7.0 %s Error: too many failed recipients", session_host(s));
+        s->closing = true;
+    }
+}
+
+/* Checks a recipient address against syntax, SMTPUTF8 and relaying; replies when refused. */
+static bool verbs_rcpt_allowed(struct session *s, const char *addr)
+{
+    char shown[ADDR_MAX * 4 + 1];
+    log_sanitize(shown, sizeof shown, addr, strlen(addr));
+    if (verbs_8bit(addr) && !esmtp_utf8_valid(addr, strlen(addr))) {
+        verbs_rcpt_refused(s, "553 5.1.3 <%s>: Bad recipient address syntax", shown);
+        return false;
+    }
+    if (verbs_8bit(addr) && !s->smtputf8) {
+        verbs_rcpt_refused(s, "553 5.6.7 <%s>: SMTPUTF8 is required for a non-ASCII address",
+                           shown);
+        return false;
+    }
+    if (!policy_rcpt_ok(s, addr)) {
+        log_info("client=[%s]: RCPT <%s> refused: relay access denied", s->ip, shown);
+        verbs_rcpt_refused(s, "554 5.7.1 <%s>: Relay access denied", shown);
+        return false;
+    }
+    return true;
+}
+
+/* RCPT TO: adds a recipient when the client may relay and the limit allows. */
+static void verbs_rcpt(struct session *s, const struct cmd *c)
+{
+    struct esmtp_rcpt r;
+    const char *bad;
+    if (!s->in_mail) {
+        session_reply(s, "503 5.5.1 Error: need MAIL command");
+        return;
+    }
+    if (s->content_started) {
+        session_reply(s, "503 5.5.1 Error: RCPT after BDAT");
+        return;
+    }
+    int rc = esmtp_rcpt_parse(c->params, c->nparams, verbs_allowed(s), &r, &bad);
+    if (rc != ESMTP_OK) {
+        verbs_param_error(s, rc, bad);
+        return;
+    }
+    if (!verbs_rcpt_allowed(s, c->addr))
+        return;
+    if (s->txn.nrcpt >= s->sd->c->smtpd.max_recipients) {
+        session_reply(s, "452 4.5.3 Error: too many recipients");
+        return;
+    }
+    xgrow(&s->txn.rcpts, &s->rcpt_cap, s->txn.nrcpt, sizeof *s->txn.rcpts);
+    struct qrcpt *q = &s->txn.rcpts[s->txn.nrcpt++];
+    memset(q, 0, sizeof *q);
+    q->addr = xstrdup(c->addr);
+    q->state = RCPT_PENDING;
+    q->last_reply = xstrdup("");
+    q->notify = r.notify;
+    q->orcpt = xstrdup(r.orcpt);
+    session_reply(s, "250 2.1.5 Ok");
+}
+
+/* True when a transaction with recipients is open; replies 503 otherwise. */
+static bool verbs_have_rcpts(struct session *s)
+{
+    if (!s->in_mail) {
+        session_reply(s, "503 5.5.1 Error: need MAIL command");
+        return false;
+    }
+    if (s->txn.nrcpt == 0) {
+        session_reply(s, "503 5.5.1 Error: need RCPT command");
+        return false;
+    }
+    return true;
+}
+
+/* DATA: starts the content and switches to reading it. */
+static void verbs_data(struct session *s)
+{
+    if (!verbs_have_rcpts(s))
+        return;
+    if (s->used_bdat) {
+        session_reply(s, "503 5.5.1 Error: DATA after BDAT");
+        return;
+    }
+    content_begin(s);
+    s->bol = s->bol_crlf = true;
+    s->state = SESSION_DATA;
+    session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+}
+
+/* BDAT size [LAST]: reads the chunk; outside a transaction it is read and dropped. */
+static void verbs_bdat(struct session *s, const struct cmd *c)
+{
+    uint64_t n = 0;
+    const char *a = c->arg;
+    for (; *a >= '0' && *a <= '9'; a++) {
+        unsigned d = (unsigned)(*a - '0');
+        n = n > (UINT64_MAX - d) / 10 ? UINT64_MAX : n * 10 + d;
+    }
+    s->bdat_size = s->bdat_left = n;
+    s->bdat_last = *a == ' ';
+    s->bdat_discard = !s->in_mail || s->txn.nrcpt == 0;
+    if (!s->bdat_discard && !s->content_started)
+        content_begin(s);
+    s->used_bdat = !s->bdat_discard;
+    s->state = SESSION_BDAT;
+}
+
+/* ETRN [@]domain (RFC 1985): starts delivery for the domain. */
+static void verbs_etrn(struct session *s, const struct cmd *c)
+{
+    const char *d = c->arg;
+    bool sub = d[0] == '@';
+    char dom[256];
+    if (s->in_mail) {
+        session_reply(s, "503 5.5.1 Error: ETRN inside a mail transaction");
+        return;
+    }
+    if (d[0] == '#') {
+        session_reply(s, "458 4.5.0 Unable to queue messages for node %.200s", d);
+        return;
+    }
+    d += sub;
+    size_t len = strlen(d);
+    if (len == 0 || len >= sizeof dom || !addr_domain_valid(d, len)) {
+        verbs_bad_args(s, CMD_ETRN);
+        return;
+    }
+    for (size_t i = 0; i <= len; i++)
+        dom[i] = (char)((d[i] >= 'A' && d[i] <= 'Z') ? d[i] + 32 : d[i]);
+    if (!s->trusted && !policy_relay_domain(s->sd, dom)) {
+        session_reply(s, "459 4.7.1 <%s>: node not allowed", dom);
+        return;
+    }
+    log_info("client=[%s]: ETRN %s%s", s->ip, sub ? "@" : "", dom);
+    if (s->sd->etrn)
+        s->sd->etrn(s->sd->etrn_arg, dom, sub);
+    session_reply(s, "250 2.0.0 Queuing for node %s started", dom);
+}
+
+/* HELP: the configured text, one 214 line each. */
+static void verbs_help(struct session *s)
+{
+    const struct conf *c = s->sd->c;
+    if (c->smtpd.nhelp == 0) {
+        session_reply(s, "214 2.0.0 No help available");
+        return;
+    }
+    for (size_t i = 0; i < c->smtpd.nhelp; i++)
+        session_reply(s, "214%c2.0.0 %s", i + 1 < c->smtpd.nhelp ? '-' : ' ', c->smtpd.help[i]);
+}
+
+/* VRFY/EXPN: disabled; 252 (cannot verify, will try) or 502 as configured. */
+static void verbs_vrfy(struct session *s, enum cmd_verb v)
+{
+    unsigned code = v == CMD_VRFY ? s->sd->c->smtpd.vrfy_code : s->sd->c->smtpd.expn_code;
+    if (code < 500)
+        session_reply(s, "252 2.5.0 Cannot %s user, but will accept message and attempt delivery",
+                      v == CMD_VRFY ? "VRFY" : "EXPN");
+    else
+        session_reply(s, "502 5.5.1 Error: %s is disabled", v == CMD_VRFY ? "VRFY" : "EXPN");
+}
+
+/* Runs the handler of a parsed command. */
+static void verbs_dispatch(struct session *s, const struct cmd *c)
+{
+    switch (c->verb) {
+    case CMD_HELO:
+    case CMD_EHLO: verbs_helo(s, c); break;
+    case CMD_MAIL: verbs_mail(s, c); break;
+    case CMD_RCPT: verbs_rcpt(s, c); break;
+    case CMD_DATA: verbs_data(s); break;
+    case CMD_BDAT: verbs_bdat(s, c); break;
+    case CMD_RSET:
+        session_txn_reset(s);
+        session_reply(s, "250 2.0.0 Ok");
+        break;
+    case CMD_NOOP: session_reply(s, "250 2.0.0 Ok"); break;
+    case CMD_QUIT:
+        session_reply(s, "221 2.0.0 Bye");
+        s->closing = true;
+        break;
+    case CMD_VRFY:
+    case CMD_EXPN: verbs_vrfy(s, c->verb); break;
+    case CMD_HELP: verbs_help(s); break;
+    case CMD_ETRN: verbs_etrn(s, c); break;
+    case CMD_STARTTLS:
+    case CMD_AUTH: session_reply(s, "502 5.5.1 Error: command not implemented"); break;
+    case CMD_UNKNOWN: session_reply(s, "500 5.5.1 Error: command not recognized"); break;
+    }
+}
+
+void verbs_command(struct session *s, const char *line, size_t len)
+{
+    struct cmd c;
+    const struct addr_opts o = {.null_ok = true, .sloppy = s->sloppy,
+                                .utf8 = s->helo_kind == HELO_ESMTP};
+    int r = cmd_parse(line, len, &o, &c);
+    if (r == CMD_ERR_TOOLONG) {
+        session_reply(s, "500 5.5.2 line too long");
+        return;
+    }
+    if (r == CMD_ERR_ARGS) {
+        if (c.verb == CMD_BDAT) { /* the chunk cannot be found: the session is lost */
+            session_reply(s, "501 5.5.4 Syntax: BDAT chunk-size [LAST]");
+            session_reply(s, "421 4.5.0 %s Error: lost synchronisation", session_host(s));
+            s->closing = true;
+            return;
+        }
+        if (c.verb == CMD_RCPT && s->in_mail) {
+            verbs_rcpt_refused(s, "501 5.5.4 Syntax: RCPT TO:<address> [parameters]");
+            return;
+        }
+        verbs_bad_args(s, c.verb);
+        return;
+    }
+    if (r != CMD_OK) {
+        session_reply(s, "500 5.5.1 Error: command not recognized");
+        return;
+    }
+    verbs_dispatch(s, &c);
+}

@@ -1,0 +1,7 @@
+# The only MX greets with binary garbage and text that is not SMTP: deferred with a protocol reason, connection closed.
+# (faultpeer.py --fault garbage is the only MX; deliver.client.timeout "2s". The recipients end
+# deferred in mailq with a sensible last reply, the connection is closed, and the daemon
+# stays up and goes on delivering to another domain.)
+. "$SCN/lib.sh"
+
+fault_mx_defers garbage 1 'garbage|invalid|malformed|unparse|bad|protocol|greeting'

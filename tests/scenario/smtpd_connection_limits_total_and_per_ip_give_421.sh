@@ -1,0 +1,55 @@
+# max_connections_per_ip (seed MaxSameIpSource) and max_connections (MaxParallelConnections):
+# a connection past either limit is greeted 421 4.7.0 and closed; when one closes, a new one
+# is served again.
+. "$SCN/lib.sh"
+
+# smtp_talk FILE [IP] [PORT]: waits for the greeting, sends FILE in one write (the client
+# pipelines everything), prints every reply until the server closes (15 s at most).
+smtp_talk() {
+    python3 - "$1" "${2:-127.0.0.1}" "${3:-$SMTP_PORT}" <<'PY'
+import socket, sys
+s = socket.create_connection((sys.argv[2], int(sys.argv[3])))
+s.settimeout(15)
+out = b""
+while b"\r\n" not in out:
+    b = s.recv(65536)
+    if not b:
+        break
+    out += b
+s.sendall(open(sys.argv[1], "rb").read())
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+except socket.timeout:
+    pass
+sys.stdout.write(out.decode("utf-8", "replace").replace("\r\n", "\n"))
+PY
+}
+
+# expect_reply REGEX WHAT: the last smtp_talk output ($T/replies) has a line matching REGEX.
+expect_reply() {
+    grep -Eq -- "$1" "$T/replies" || fail "$2: no reply matching '$1' in: $(tr '\n' '|' <"$T/replies")"
+}
+
+conf_set smtpd.max_connections_per_ip 2
+conf_set smtpd.max_connections 3
+sluice_start
+python3 - >"$T/replies" <<'PY'
+import socket, time
+def conn(ip):
+    s = socket.socket(); s.bind((ip, 0)); s.connect(("127.0.0.1", 2525)); s.settimeout(10)
+    return s, s.recv(4096).decode().strip()
+a, g1 = conn("127.0.0.1"); b, g2 = conn("127.0.0.1"); c, g3 = conn("127.0.0.1")
+print("same-ip-3:", g3)
+d, g4 = conn("127.0.0.2"); e, g5 = conn("127.0.0.3")
+print("total-3:", g4); print("total-4:", g5)
+a.close(); time.sleep(0.3)
+f, g6 = conn("127.0.0.1"); print("after-close:", g6)
+PY
+expect_reply '^same-ip-3: 421 4\.7\.0 .*too many connections from your address' "third connection from one IP"
+expect_reply '^total-3: 220 ' "third connection in total"
+expect_reply '^total-4: 421 4\.7\.0 .*too many connections' "fourth connection in total"
+expect_reply '^after-close: 220 ' "a slot freed by a closed connection"

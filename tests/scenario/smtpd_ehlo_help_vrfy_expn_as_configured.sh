@@ -1,0 +1,59 @@
+# EHLO lists every extension (PIPELINING SIZE 8BITMIME ENHANCEDSTATUSCODES DSN CHUNKING
+# SMTPUTF8 ETRN DELIVERBY HELP); HELP prints the configured lines (seed "PARAM help");
+# VRFY and EXPN are disabled: 252 and 502 by default, as configured otherwise; every reply
+# after EHLO carries an enhanced status code (RFC 2034).
+. "$SCN/lib.sh"
+
+# smtp_talk FILE [IP] [PORT]: waits for the greeting, sends FILE in one write (the client
+# pipelines everything), prints every reply until the server closes (15 s at most).
+smtp_talk() {
+    python3 - "$1" "${2:-127.0.0.1}" "${3:-$SMTP_PORT}" <<'PY'
+import socket, sys
+s = socket.create_connection((sys.argv[2], int(sys.argv[3])))
+s.settimeout(15)
+out = b""
+while b"\r\n" not in out:
+    b = s.recv(65536)
+    if not b:
+        break
+    out += b
+s.sendall(open(sys.argv[1], "rb").read())
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+except socket.timeout:
+    pass
+sys.stdout.write(out.decode("utf-8", "replace").replace("\r\n", "\n"))
+PY
+}
+
+# expect_reply REGEX WHAT: the last smtp_talk output ($T/replies) has a line matching REGEX.
+expect_reply() {
+    grep -Eq -- "$1" "$T/replies" || fail "$2: no reply matching '$1' in: $(tr '\n' '|' <"$T/replies")"
+}
+
+conf_set smtpd.help '[ "-----", "This mail-server is at Yoyodyne Propulsion Inc.", "", "-----" ]'
+sluice_start
+printf 'EHLO c.example\r\nHELP\r\nVRFY bob\r\nEXPN staff\r\nNOOP\r\nFOO\r\nQUIT\r\n' >"$T/in"
+smtp_talk "$T/in" >"$T/replies"
+for ext in PIPELINING 'SIZE [0-9]+' 8BITMIME ENHANCEDSTATUSCODES DSN CHUNKING SMTPUTF8 ETRN 'DELIVERBY 60'; do
+    expect_reply "^250-$ext\$" "EHLO keyword $ext"
+done
+expect_reply '^250 HELP$' "EHLO keyword HELP"
+expect_reply '^214-2\.0\.0 This mail-server is at Yoyodyne Propulsion Inc\.$' "help line"
+expect_reply '^214 2\.0\.0 -----$' "last help line"
+expect_reply '^252 2\.5\.0' "VRFY"
+expect_reply '^502 5\.5\.1' "EXPN"
+grep -Ev '^(220|250-|250 HELP|250 sluice)' "$T/replies" | grep -Evq '^[0-9]{3}[ -][245]\.[0-9]+\.[0-9]+ ' &&
+    fail "a reply without enhanced status code: $(grep -Ev '^(220|250-)' "$T/replies" | grep -Ev '^[0-9]{3}[ -][245]\.')"
+sluice_stop
+conf_set smtpd.vrfy_code 502
+conf_set smtpd.expn_code 252
+sluice_conf
+sluice_start
+smtp_talk "$T/in" >"$T/replies"
+expect_reply '^502 5\.5\.1 Error: VRFY' "VRFY configured 502"
+expect_reply '^252 2\.5\.0 Cannot EXPN' "EXPN configured 252"
