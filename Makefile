@@ -40,22 +40,24 @@ unit: $(UNIT_BIN)
 deps:
 	@scripts/install-deps
 
-# Unit tests (plain), unit tests under ASan+UBSan, the scenario tests, and every fuzz
-# harness for FUZZ_SECONDS (30). (bench-smoke joins once the bench harness is finished.)
+# Unit and scenario tests on the plain build, the same again under ASan+UBSan (LSan on),
+# then every fuzz harness for FUZZ_SECONDS (30), then the bench harness at 1 % scale (sluice
+# and Postfix; it checks only that every message arrives). `make check SANITIZE=...` runs
+# the first half with those sanitizers too.
 check: deps
-	$(MAKE) check-unit
+	$(MAKE) check-unit check-scenario
 	$(MAKE) check-san
-	$(MAKE) check-scenario
 	$(MAKE) fuzz-smoke
+	$(MAKE) bench-smoke
 
 check-unit: $(UNIT_BIN) $(BUILD)/sluice
 	@scripts/run-unit $(UNIT_BIN)
 
 check-san:
-	$(MAKE) SANITIZE=address,undefined check-unit
+	$(MAKE) SANITIZE=address,undefined check-unit check-scenario
 
 check-scenario: $(BUILD)/sluice
-	@tests/scenario/run $(SCENARIOS)
+	@SLUICE=$(CURDIR)/$(BUILD)/sluice tests/scenario/run $(SCENARIOS)
 
 demo: deps $(BUILD)/sluice
 	@scripts/demo

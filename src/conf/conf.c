@@ -1177,7 +1177,7 @@ static void conf_smtpd_defaults(struct conf *c)
     c->smtpd.expn_code = 502;
     c->smtpd.deliverby = 60 * DUR_S;
     c->smtpd.max_connections = 800;
-    c->smtpd.max_connections_per_ip = 10;
+    c->smtpd.max_connections_per_ip = 50;
     c->smtpd.max_recipients = 10000;
     c->smtpd.max_error_recipients = 3;
     c->smtpd.command_timeout = 5 * DUR_M;

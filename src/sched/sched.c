@@ -105,6 +105,8 @@ struct sdest {
     unsigned nconn, nconnecting;
     unsigned cap;    /* learned concurrency limit (0 = maxserverconnections) */
     unsigned okcount; /* sessions established since cap last changed */
+    int64_t dead_until;   /* wall ms: no host would talk; defer without connecting until then */
+    char *dead_why;       /* the reason given to recipients deferred meanwhile */
     struct sconn *idle; /* parked connections */
     int waiting; /* queued in s->wait for a connection slot */
     struct sdest *wnext;
@@ -899,6 +901,16 @@ static void sched_dest_fail(struct sched *s, struct sdest *sd, enum outcome o, c
     sd->ready_tail = &sd->ready;
 }
 
+/* Marks a destination none of whose hosts would talk as dead for half the retry unit
+ * (Postfix's dead-destination cache): mail released for it meanwhile is deferred at once
+ * instead of costing one refused connect each; the retries that follow try it again. */
+static void sched_dest_dead(struct sched *s, struct sdest *sd, const char *why)
+{
+    sd->dead_until = clock_wall_ms() + (int64_t)(s->conf->deliver.interval / 2);
+    free(sd->dead_why);
+    sd->dead_why = xstrdup(why);
+}
+
 /* Gives free connection slots to destinations waiting for one, in FIFO order. */
 static void sched_serve_waiting(struct sched *s)
 {
@@ -940,6 +952,7 @@ static void sched_on_closed(void *arg, struct smtpc *c, enum outcome o, const ch
             log_info("%s: concurrency limited to %u: %s", sd->dest->key, sd->cap, why);
         } else if (o != OUTCOME_OK && sd->nconnecting == 0 && !s->stopping) {
             sched_dest_fail(s, sd, o, why);
+            sched_dest_dead(s, sd, why);
         }
     }
     /* A connection that never reached a session is not replaced while its siblings are
@@ -968,6 +981,13 @@ static const struct smtpc_ops sched_smtpc_ops = {
 static void sched_dispatch(struct sched *s, struct sdest *sd)
 {
     unsigned limit = sd->cap ? sd->cap : s->conf->deliver.maxserverconnections;
+    if (sd->dead_until && sd->nready && !s->stopping) {
+        if (clock_wall_ms() < sd->dead_until && sd->nconn == 0) {
+            sched_dest_fail(s, sd, OUTCOME_TEMPFAIL, sd->dead_why);
+            return;
+        }
+        sd->dead_until = 0;
+    }
     while (sd->nready && sd->idle && !s->stopping)
         sched_wake(s, sd->idle, 0);
     while (!s->stopping && sd->nready > sd->nconnecting && sd->nconn < limit) {
@@ -1055,6 +1075,8 @@ static void sched_on_free_dest(void *arg, struct dest *d)
         sd->ready = b->next;
         sched_batch_destroy(b);
     }
+    if (sd)
+        free(sd->dead_why);
     free(d->sched);
     d->sched = NULL;
 }

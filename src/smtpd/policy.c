@@ -124,7 +124,9 @@ const char *policy_connection_limit(const struct smtpd *sd, const struct session
     }
     if (total >= sd->c->smtpd.max_connections)
         return "too many connections";
-    if (same >= sd->c->smtpd.max_connections_per_ip)
+    /* Trusted clients (relay hosts, local injectors) are exempt, like Postfix's
+     * smtpd_client_event_limit_exceptions = $mynetworks. */
+    if (!s->trusted && same >= sd->c->smtpd.max_connections_per_ip)
         return "too many connections from your address";
     return NULL;
 }

@@ -1,6 +1,6 @@
 # max_connections_per_ip (seed MaxSameIpSource) and max_connections (MaxParallelConnections):
 # a connection past either limit is greeted 421 4.7.0 and closed; when one closes, a new one
-# is served again.
+# is served again. Clients in trusted_networks are exempt from the per-IP limit only.
 . "$SCN/lib.sh"
 
 # smtp_talk FILE [IP] [PORT]: waits for the greeting, sends FILE in one write (the client
@@ -35,7 +35,8 @@ expect_reply() {
 }
 
 conf_set smtpd.max_connections_per_ip 2
-conf_set smtpd.max_connections 3
+conf_set smtpd.max_connections 5
+conf_set smtpd.trusted_networks '[ "127.0.0.9/32" ]'
 sluice_start
 python3 - >"$T/replies" <<'PY'
 import socket, time
@@ -44,12 +45,14 @@ def conn(ip):
     return s, s.recv(4096).decode().strip()
 a, g1 = conn("127.0.0.1"); b, g2 = conn("127.0.0.1"); c, g3 = conn("127.0.0.1")
 print("same-ip-3:", g3)
-d, g4 = conn("127.0.0.2"); e, g5 = conn("127.0.0.3")
-print("total-3:", g4); print("total-4:", g5)
+t = [conn("127.0.0.9") for _ in range(3)]
+print("trusted-3:", t[2][1])
+g, g7 = conn("127.0.0.2")
+print("total-6:", g7)
 a.close(); time.sleep(0.3)
 f, g6 = conn("127.0.0.1"); print("after-close:", g6)
 PY
 expect_reply '^same-ip-3: 421 4\.7\.0 .*too many connections from your address' "third connection from one IP"
-expect_reply '^total-3: 220 ' "third connection in total"
-expect_reply '^total-4: 421 4\.7\.0 .*too many connections' "fourth connection in total"
+expect_reply '^trusted-3: 220 ' "third connection from a trusted address (exempt from the per-IP limit)"
+expect_reply '^total-6: 421 4\.7\.0 .*too many connections' "sixth connection in total"
 expect_reply '^after-close: 220 ' "a slot freed by a closed connection"
