@@ -12,9 +12,14 @@
 
 static const char *log_prog = "sluice";
 static int log_verbosity;
+static pid_t log_pid;
 
-/* Remembers the program name shown in every line. */
-void log_init(const char *progname) { log_prog = progname; }
+/* Remembers the program name shown in every line (and the pid: one getpid per process). */
+void log_init(const char *progname)
+{
+    log_prog = progname;
+    log_pid = getpid();
+}
 
 /* Turns debug lines on or off. */
 void log_set_verbose(int verbose) { log_verbosity = verbose; }
@@ -32,7 +37,7 @@ static void log_emit(const char *level, const char *fmt, va_list ap)
     localtime_r(&tv.tv_sec, &tm);
     size_t n = strftime(line, sizeof line, "%b %d %H:%M:%S", &tm);
     n += (size_t)snprintf(line + n, sizeof line - n, ".%03d %s[%d]: %s%s", (int)(tv.tv_usec / 1000),
-                          log_prog, (int)getpid(), level, *level ? ": " : "");
+                          log_prog, (int)(log_pid ? log_pid : getpid()), level, *level ? ": " : "");
     if (n < sizeof line) {
         int k = vsnprintf(line + n, sizeof line - n, fmt, ap);
         if (k > 0)
