@@ -85,11 +85,13 @@ static void main_on_etrn(void *arg, const char *domain, bool subdomains)
     sched_flush_domain(d->sched, domain, subdomains);
 }
 
-/* A tool wrote to the queue: load it now. */
-static void main_on_incoming(void *arg)
+/* A tool wrote to the queue: load it now; `sendmail -q` also makes everything due. */
+static void main_on_incoming(void *arg, int flush)
 {
     struct daemon *d = arg;
     sched_poll_incoming(d->sched);
+    if (flush)
+        sched_flush_domain(d->sched, NULL, true);
 }
 
 /* Logs one statistics line. */

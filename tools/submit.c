@@ -615,10 +615,10 @@ static int submit_getopt(int argc, char **argv, int as_sendmail, struct submit_o
     return 0;
 }
 
-/* -q: wakes the daemon so it looks at the queue now. */
+/* -q: asks the daemon for a queue run (every deferred recipient is tried now). */
 static int submit_queue_run(const struct conf *c)
 {
-    queue_notify_incoming(c->spool);
+    queue_notify_flush(c->spool);
     printf("sluice: queue run requested\n");
     return 0;
 }

@@ -83,7 +83,7 @@ struct queue {
     struct queue_op *inflight;              /* loop only */
     int sock;
     struct event *sock_ev;
-    void (*watch_cb)(void *arg);
+    void (*watch_cb)(void *arg, int flush);
     void *watch_arg;
     struct queue_stats stats; /* atomics */
 };
@@ -877,16 +877,19 @@ static void queue_on_incoming(evutil_socket_t fd, short what, void *arg)
 {
     struct queue *q = arg;
     char buf[64];
+    int flush = 0;
     (void)what;
     for (int i = 0; i < QUEUE_DRAIN_MAX; i++) {
-        if (recv(fd, buf, sizeof buf, 0) < 0 && errno != EINTR)
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n < 0 && errno != EINTR)
             break;
+        flush |= n > 0 && buf[0] == 'F';
     }
-    q->watch_cb(q->watch_arg);
+    q->watch_cb(q->watch_arg, flush);
 }
 
 /* Binds spool/incoming.sock (replacing a stale one) and watches it on the loop. */
-int queue_watch_incoming(struct queue *q, void (*cb)(void *arg), void *arg)
+int queue_watch_incoming(struct queue *q, void (*cb)(void *arg, int flush), void *arg)
 {
     struct sockaddr_un sun;
     if (q->base == NULL || q->sock_ev) {
@@ -941,8 +944,8 @@ int queue_put_sync(struct queue *q, const struct qmsg *m, const char *body, size
     return ret;
 }
 
-/* Wakes a daemon watching spool/incoming.sock; every failure is ignored. */
-void queue_notify_incoming(const char *spool)
+/* Sends one wake-up datagram ("1" new mail, "F" flush); every failure is ignored. */
+static void queue_notify(const char *spool, const char *what)
 {
     struct sockaddr_un sun;
     if (queue_sock_addr(spool, &sun) < 0)
@@ -950,9 +953,21 @@ void queue_notify_incoming(const char *spool)
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return;
-    ssize_t n = sendto(fd, "1", 1, MSG_DONTWAIT, (struct sockaddr *)&sun, sizeof sun);
+    ssize_t n = sendto(fd, what, 1, MSG_DONTWAIT, (struct sockaddr *)&sun, sizeof sun);
     (void)n;
     close(fd);
+}
+
+/* Wakes a daemon watching spool/incoming.sock: new mail is there. */
+void queue_notify_incoming(const char *spool)
+{
+    queue_notify(spool, "1");
+}
+
+/* Asks a running daemon for a queue run: every waiting recipient becomes due now. */
+void queue_notify_flush(const char *spool)
+{
+    queue_notify(spool, "F");
 }
 
 /* Copies the counters. */

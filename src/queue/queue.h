@@ -63,13 +63,16 @@ int queue_scan(struct queue *q, queue_msg_fn fn, void *arg);
  * (grouped write). Returns the number of messages passed to fn, or -1. */
 int queue_take_incoming(struct queue *q, queue_msg_fn fn, void *arg);
 /* Daemon mode. Binds the datagram socket spool/incoming.sock; cb runs on the loop whenever
- * a tool signals a new message. 0 or -1. */
-int queue_watch_incoming(struct queue *q, void (*cb)(void *arg), void *arg);
+ * a tool signals a new message (flush 0) or asks for a queue run (flush 1, see
+ * queue_notify_flush). 0 or -1. */
+int queue_watch_incoming(struct queue *q, void (*cb)(void *arg, int flush), void *arg);
 
 /* Tool mode. Stores m + content in one committed transaction and marks it incoming. */
 int queue_put_sync(struct queue *q, const struct qmsg *m, const char *body, size_t len);
 /* Tool mode helper: wakes a running daemon (best effort; no daemon is not an error). */
 void queue_notify_incoming(const char *spool);
+/* Tool mode helper: asks a running daemon for a queue run (sendmail -q); best effort. */
+void queue_notify_flush(const char *spool);
 
 void queue_get_stats(const struct queue *q, struct queue_stats *st);
 #endif

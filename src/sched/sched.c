@@ -1250,7 +1250,7 @@ static void sched_on_flush_msg(void *arg, const char *key, void *value)
     for (uint32_t i = 0; i < m->nrcpt; i++) {
         struct srcpt *r = &m->rcpts[i];
         if (r->where != S_WAIT || r->hn.key <= f->now ||
-            !sched_domain_match(r->addr, f->domain, f->subdomains))
+            (f->domain && !sched_domain_match(r->addr, f->domain, f->subdomains)))
             continue;
         heap_remove(&f->s->wait, &r->hn);
         r->hn.key = f->now;
@@ -1259,12 +1259,24 @@ static void sched_on_flush_msg(void *arg, const char *key, void *value)
     }
 }
 
-/* ETRN: waiting recipients of a domain become due now. */
+/* route_foreach_dest: forgets that a destination was dead. */
+static void sched_on_revive(void *arg, struct dest *d)
+{
+    struct sdest *sd = d->sched;
+    (void)arg;
+    if (sd)
+        sd->dead_until = 0;
+}
+
+/* ETRN / queue run: waiting recipients of a domain (or all) become due now, and every
+ * destination marked dead is tried again (as Postfix's flush resets its dead cache). */
 size_t sched_flush_domain(struct sched *s, const char *domain, bool subdomains)
 {
     struct sched_flush f = {s, domain, subdomains, clock_wall_ms(), 0};
+    route_foreach_dest(s->route, sched_on_revive, NULL);
     dict_foreach(s->msgs, sched_on_flush_msg, &f);
-    log_info("flush: %zu recipients for %s%s made due", f.moved, subdomains ? "*." : "", domain);
+    log_info("flush: %zu recipients for %s%s made due", f.moved,
+             domain && subdomains ? "*." : "", domain ? domain : "every domain");
     sched_pump(s);
     return f.moved;
 }

@@ -78,6 +78,6 @@ void sched_poll_incoming(struct sched *s);
 void sched_shutdown(struct sched *s, int64_t grace_ms, void (*done)(void *arg), void *arg);
 void sched_get_stats(const struct sched *s, struct sched_stats *st);
 /* ETRN (RFC 1985): every waiting recipient in domain (and its subdomains when asked) becomes
- * due now. Returns how many were moved. */
+ * due now; domain NULL: every waiting recipient (sendmail -q). Returns how many moved. */
 size_t sched_flush_domain(struct sched *s, const char *domain, bool subdomains);
 #endif

@@ -88,8 +88,9 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Wake-up socket callback. */
-static void on_wake(void *arg)
+static void on_wake(void *arg, int flush)
 {
+    (void)flush;
     ((struct tracker *)arg)->woken++;
 }
 
