@@ -1,6 +1,7 @@
 /* bench/sink.c: the benchmark's SMTP sink (one process, many listening addresses).
  *
- * Usage: sink [-d delay_ms] [-m maxconn] [-i interval_ms] -o series_file ADDR:PORT...
+ * Usage: sink [-d delay_ms] [-m maxconn] [-i interval_ms] [-r record_file] -o series_file
+ *             ADDR:PORT...
  *
  * Speaks enough ESMTP for an MTA's client: greeting, EHLO/HELO (PIPELINING, SIZE, 8BITMIME,
  * ENHANCEDSTATUSCODES), MAIL, RCPT, DATA, RSET, NOOP, QUIT; everything else gets 502. It
@@ -18,7 +19,12 @@
  * appends one line to series_file:
  *   wall_ms conns refused mesg rcpt peak first_ms last_ms
  * where first_ms / last_ms are the wall-clock times (ms) the first / last message was
- * received (0 before any). The process
+ * received (0 before any). -r appends one line per received message to record_file:
+ *   ID MONO_NS
+ * where ID is the value of the message's first "X-Bench-Id:" header (up to 63 bytes of
+ * [A-Za-z0-9._-]; "-" when there is none) and MONO_NS the CLOCK_MONOTONIC time in
+ * nanoseconds at which the end of its DATA (the final ".") was read. Only the header
+ * section is scanned, a line at a time, at most SINK_HLINE bytes of each. The process
  * exits on SIGTERM/SIGINT after writing the final line. Input is untrusted: command lines
  * longer than the buffer are answered 500 and skipped, nothing is ever stored. */
 #ifndef _GNU_SOURCE
@@ -43,6 +49,8 @@
 #define SINK_BUF 65536
 #define SINK_MAXLISTEN 64
 #define SINK_MAXREPLIES 256
+#define SINK_HLINE 128 /* header bytes kept per line for the -r id */
+#define SINK_IDMAX 64
 
 struct sink_reply {
     int64_t due_ms;
@@ -51,6 +59,10 @@ struct sink_reply {
 
 struct sink_conn {
     int fd, lidx, indata, datast, nrcpt, skipping, closing;
+    int inhdr;          /* -r: still in the header section of the message */
+    size_t hlen;        /* -r: bytes of the current header line kept in hline */
+    char hline[SINK_HLINE];
+    char id[SINK_IDMAX]; /* -r: X-Bench-Id of the message being received, "" if none */
     size_t inlen, outlen, outoff;
     char in[SINK_BUF];
     char out[SINK_BUF];
@@ -65,6 +77,7 @@ static struct {
 static int sink_open[SINK_MAXLISTEN];
 static int sink_delay_ms, sink_maxconn = 100000, sink_epfd;
 static volatile sig_atomic_t sink_stop;
+static FILE *sink_rec; /* -r */
 
 /* Wall-clock time in milliseconds. */
 static int64_t sink_wall_ms(void)
@@ -80,6 +93,14 @@ static int64_t sink_mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Monotonic time in nanoseconds (the -r record; Python's time.monotonic_ns is the same clock). */
+static int64_t sink_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* SIGTERM/SIGINT: leave the loop. */
@@ -202,6 +223,9 @@ static void sink_command(struct sink_conn *c, const char *line, size_t len)
         }
         c->indata = 1;
         c->datast = 2;
+        c->inhdr = sink_rec != NULL;
+        c->hlen = 0;
+        c->id[0] = 0;
         sink_reply(c, "354 End data with <CR><LF>.<CR><LF>\r\n");
     } else if (sink_is(line, len, "RSET") || sink_is(line, len, "NOOP")) {
         c->nrcpt = 0;
@@ -213,13 +237,60 @@ static void sink_command(struct sink_conn *c, const char *line, size_t len)
         sink_reply(c, "502 5.5.2 Error: command not recognized\r\n");
 }
 
+/* Keeps the id of a complete header line if it is "X-Bench-Id: value". */
+static void sink_hdr_line(struct sink_conn *c)
+{
+    static const char name[] = "X-Bench-Id:";
+    size_t n = sizeof name - 1, i = n, k = 0;
+    if (c->id[0] || c->hlen < n || strncasecmp(c->hline, name, n) != 0)
+        return;
+    while (i < c->hlen && (c->hline[i] == ' ' || c->hline[i] == '\t'))
+        i++;
+    for (; i < c->hlen && k + 1 < sizeof c->id; i++) {
+        char ch = c->hline[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-'))
+            break;
+        c->id[k++] = ch;
+    }
+    c->id[k] = 0;
+}
+
+/* -r: feeds message bytes to the header scanner until the empty line ends the headers. */
+static void sink_hdr_scan(struct sink_conn *c, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n && c->inhdr; i++) {
+        if (p[i] != '\n') {
+            if (c->hlen < sizeof c->hline)
+                c->hline[c->hlen++] = p[i];
+            continue;
+        }
+        size_t len = c->hlen;
+        if (len > 0 && len <= sizeof c->hline && c->hline[len - 1] == '\r')
+            c->hlen = --len;
+        if (len == 0)
+            c->inhdr = 0;
+        else
+            sink_hdr_line(c);
+        c->hlen = 0;
+    }
+}
+
+/* -r: appends "ID MONO_NS" for the message that just ended. */
+static void sink_record(struct sink_conn *c)
+{
+    fprintf(sink_rec, "%s %lld\n", c->id[0] ? c->id : "-", (long long)sink_mono_ns());
+    fflush(sink_rec);
+    c->inhdr = 0;
+}
+
 /* Consumes message bytes; returns bytes used, sets indata=0 after the final ".". The state
  * datast: 0 mid-line, 1 saw CR, 2 at line start, 3 saw "." at line start, 4 saw ".\r". */
 static size_t sink_data(struct sink_conn *c, const char *p, size_t n)
 {
     size_t i = 0;
     while (i < n) {
-        if (c->datast == 0) {
+        if (c->datast == 0 && !c->inhdr) {
             const char *cr = memchr(p + i, '\r', n - i);
             if (!cr)
                 return n;
@@ -227,14 +298,20 @@ static size_t sink_data(struct sink_conn *c, const char *p, size_t n)
             c->datast = 1;
             continue;
         }
+        if (c->inhdr)
+            sink_hdr_scan(c, p + i, 1);
         char ch = p[i++];
-        if (c->datast == 1)
+        if (c->datast == 0)
+            c->datast = ch == '\r' ? 1 : 0;
+        else if (c->datast == 1)
             c->datast = ch == '\n' ? 2 : ch == '\r' ? 1 : 0;
         else if (c->datast == 2)
             c->datast = ch == '.' ? 3 : ch == '\r' ? 1 : 0;
         else if (c->datast == 3)
             c->datast = ch == '\r' ? 4 : 0;
         else if (ch == '\n') {
+            if (sink_rec)
+                sink_record(c);
             c->indata = 0;
             sink_st.mesg++;
             sink_st.rcpt += (uint64_t)c->nrcpt;
@@ -411,9 +488,9 @@ static void sink_untrack(struct sink_conn *c)
 /* Parses options, opens the listeners, runs the loop. */
 int main(int argc, char **argv)
 {
-    const char *series = NULL;
+    const char *series = NULL, *record = NULL;
     int interval = 100, ch, lfd[SINK_MAXLISTEN], nl = 0;
-    while ((ch = getopt(argc, argv, "d:m:i:o:")) != -1) {
+    while ((ch = getopt(argc, argv, "d:m:i:o:r:")) != -1) {
         if (ch == 'd')
             sink_delay_ms = atoi(optarg);
         else if (ch == 'm')
@@ -422,16 +499,23 @@ int main(int argc, char **argv)
             interval = atoi(optarg);
         else if (ch == 'o')
             series = optarg;
+        else if (ch == 'r')
+            record = optarg;
         else
             return 64;
     }
     if (!series || optind >= argc || interval < 1 || sink_delay_ms < 0 || sink_maxconn < 1) {
-        fprintf(stderr, "usage: sink [-d delay_ms] [-m maxconn] [-i ms] -o series ADDR:PORT...\n");
+        fprintf(stderr, "usage: sink [-d delay_ms] [-m maxconn] [-i ms] [-r record] -o series "
+                        "ADDR:PORT...\n");
         return 64;
     }
     FILE *f = fopen(series, "a");
     if (!f) {
         perror(series);
+        return 1;
+    }
+    if (record && !(sink_rec = fopen(record, "a"))) {
+        perror(record);
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -480,5 +564,7 @@ int main(int argc, char **argv)
     }
     sink_write_series(f);
     fclose(f);
+    if (sink_rec)
+        fclose(sink_rec);
     return 0;
 }
