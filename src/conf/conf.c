@@ -205,6 +205,7 @@ static const struct conf_param conf_smtpd_keys[] = {
      0, NULL},
     SMTPD_UINT(max_hops, 1, 1000),
     {"split_long_lines", CONF_BOOL, FIELD(struct conf, smtpd.split_long_lines), 0, 0, 0, 0, NULL},
+    SMTPD_DUR(rdns_timeout, 0, DUR_M),
     {NULL, 0, 0, 0, 0, 0, 0, NULL},
 };
 
@@ -592,26 +593,36 @@ static int conf_item_cidr(struct conf_ctx *x, const config_setting_t *s, const c
     return 0;
 }
 
+/* Appends item to nets when it is a CIDR block, else (lower-cased) to names when it is a
+ * host/domain name; otherwise an error naming `what`. Shared by remotenets and peers. */
+static int conf_net_or_name(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                            const char *item, size_t len, struct cidr **nets, size_t *nnets,
+                            char ***names, size_t *nnames, const char *what)
+{
+    struct cidr c;
+    char q[96];
+    if (cidr_parse(item, len, &c) == 0) {
+        *(struct cidr *)conf_push(nets, nnets, sizeof c) = c;
+        return 0;
+    }
+    if (!conf_is_hostname(item, len))
+        return conf_error(x, s, "bad CIDR or %s in '%s': %s", what, key,
+                          conf_quote(q, sizeof q, item, len));
+    char **slot = conf_push(names, nnames, sizeof(char *));
+    *slot = xstrndup(item, len);
+    for (char *h = *slot; *h; h++)
+        *h = (char)tolower((unsigned char)*h);
+    return 0;
+}
+
 /* Collects a remotenet "ip" entry: a CIDR block, else a host name. */
 static int conf_item_rnet(struct conf_ctx *x, const config_setting_t *s, const char *key,
                           const char *item, size_t len, void *base, const struct conf_param *p)
 {
     struct remotenet *rn = base;
-    struct cidr c;
-    char q[96];
     (void)p;
-    if (cidr_parse(item, len, &c) == 0) {
-        *(struct cidr *)conf_push(&rn->nets, &rn->nnets, sizeof c) = c;
-        return 0;
-    }
-    if (!conf_is_hostname(item, len))
-        return conf_error(x, s, "bad CIDR or host name in '%s': %s", key,
-                          conf_quote(q, sizeof q, item, len));
-    char **slot = conf_push(&rn->hosts, &rn->nhosts, sizeof(char *));
-    *slot = xstrndup(item, len);
-    for (char *h = *slot; *h; h++)
-        *h = (char)tolower((unsigned char)*h);
-    return 0;
+    return conf_net_or_name(x, s, key, item, len, &rn->nets, &rn->nnets, &rn->hosts, &rn->nhosts,
+                            "host name");
 }
 
 /* Splits a seed-style single string on seps and feeds each non-empty piece to fn. */
@@ -833,21 +844,9 @@ static int conf_item_peer(struct conf_ctx *x, const config_setting_t *s, const c
                           const char *item, size_t len, void *base, const struct conf_param *p)
 {
     struct logspec *l = base;
-    struct cidr c;
-    char q[96];
     (void)p;
-    if (cidr_parse(item, len, &c) == 0) {
-        *(struct cidr *)conf_push(&l->nets, &l->nnets, sizeof c) = c;
-        return 0;
-    }
-    if (!conf_is_hostname(item, len))
-        return conf_error(x, s, "bad CIDR or domain in '%s': %s", key,
-                          conf_quote(q, sizeof q, item, len));
-    char **slot = conf_push(&l->domains, &l->ndomains, sizeof(char *));
-    *slot = xstrndup(item, len);
-    for (char *h = *slot; *h; h++)
-        *h = (char)tolower((unsigned char)*h);
-    return 0;
+    return conf_net_or_name(x, s, key, item, len, &l->nets, &l->nnets, &l->domains, &l->ndomains,
+                            "domain");
 }
 
 /* Sets a log spec's path template (checked, see audit/logpath.h). */
@@ -1184,6 +1183,7 @@ static void conf_smtpd_defaults(struct conf *c)
     c->smtpd.session_timeout = DUR_H;
     c->smtpd.min_free_space = UINT64_C(5000) * 1024;
     c->smtpd.max_hops = 50;
+    c->smtpd.rdns_timeout = 5 * DUR_S;
 }
 
 /* Fills c with the seed defaults. */
