@@ -103,6 +103,7 @@ struct conf {
         uint64_t min_free_space;         /* bytes on the spool's filesystem, 5000 KiB */
         unsigned max_hops;               /* Received headers, 50 */
         bool split_long_lines;           /* lines over 998 octets: split (true) or 554 */
+        uint64_t rdns_timeout;           /* ms, 5 s: longest wait for the client's rDNS; 0 = none */
     } smtpd;
     struct {
         char **forwarders; /* "ip@port" or "ip"; empty = /etc/resolv.conf */
