@@ -141,6 +141,7 @@ struct sched {
     struct sdest *wait_head, **wait_tail;
     struct sched_logs logs;
     int stopping;
+    int postponing; /* deferring for a dead destination: no attempt was made */
     void (*stopped)(void *arg);
     void *stopped_arg;
     struct sched_stats st;
@@ -383,10 +384,18 @@ static void sched_outcome(struct sched *s, struct srcpt *r, enum outcome o, cons
     r->last_reply = xstrdup(reply);
     free(r->relay);
     r->relay = xstrdup(relay);
-    r->last_attempt = now;
     if (r->where == S_ACTIVE)
         s->active--;
-    if (o == OUTCOME_TEMPFAIL) {
+    /* A recipient already deferred on disk and now only postponed because its destination
+     * is known dead: no attempt was made, so its attempt count and its record stay as they
+     * are (no write per postponement while a large queue waits for a dead host). */
+    int postponed = s->postponing && o == OUTCOME_TEMPFAIL && r->attempts > 0 &&
+                    !retry_expired(m->arrival, s->conf->deliver.expiry, now);
+    if (!postponed)
+        r->last_attempt = now;
+    if (o == OUTCOME_TEMPFAIL && postponed) {
+        /* attempts unchanged */
+    } else if (o == OUTCOME_TEMPFAIL) {
         r->attempts++;
         if (retry_expired(m->arrival, s->conf->deliver.expiry, now)) {
             char why[SCHED_WHY_MAX];
@@ -422,7 +431,8 @@ static void sched_outcome(struct sched *s, struct srcpt *r, enum outcome o, cons
         sched_log(s, r, relay, o == OUTCOME_OK ? "sent" : "bounced", o, r->last_reply);
     }
     sched_note_report(s, r, o, passed_on, now);
-    sched_persist(s, r, next);
+    if (!postponed)
+        sched_persist(s, r, next);
     sched_msg_release(s, m);
 }
 
@@ -983,7 +993,9 @@ static void sched_dispatch(struct sched *s, struct sdest *sd)
     unsigned limit = sd->cap ? sd->cap : s->conf->deliver.maxserverconnections;
     if (sd->dead_until && sd->nready && !s->stopping) {
         if (clock_wall_ms() < sd->dead_until && sd->nconn == 0) {
+            s->postponing = 1;
             sched_dest_fail(s, sd, OUTCOME_TEMPFAIL, sd->dead_why);
+            s->postponing = 0;
             return;
         }
         sd->dead_until = 0;
