@@ -214,6 +214,7 @@ static void main_setup(struct daemon *d)
     if (!d->smtpd)
         log_fatal("smtpd: %s", err);
     smtpd_set_version(d->smtpd, SLUICE_VERSION);
+    smtpd_set_dns(d->smtpd, d->dns);
     smtpd_set_etrn(d->smtpd, main_on_etrn, d);
     d->server_transcript = main_open_log(&d->conf, &d->conf.smtpd.transcript, "smtpd.transcript");
     smtpd_set_transcript(d->smtpd, d->server_transcript, &d->conf.smtpd.transcript);

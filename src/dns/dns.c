@@ -8,6 +8,12 @@
  * dns_mx / dns_host  start a request; the answer is always handed to the callback from a
  *     zero-delay event of the loop, never from inside dns_mx()/dns_host() nor from inside
  *     ub_process() (so a callback may call dns_free()).
+ * dns_ptr  the same request machinery: the PTR query in the first slot, then A or AAAA (the
+ *     family of the address only) of every kept PTR name; the answer is the first name in
+ *     name order whose addresses include the client's (forward-confirmed rDNS). The PTR
+ *     names kept are the DNS_PTR_MAX smallest, so the choice never depends on the order of
+ *     the answer (unbound rotates rrsets).
+ * dns_cancel  unlinks and frees one PTR request after cancelling its queries.
  * dns_free  deletes the context first (no libunbound callback can run after it), then the
  *     pending requests without calling their callbacks.
  *
@@ -34,6 +40,7 @@
 #include "core/xalloc.h"
 
 #define DNS_T_A 1
+#define DNS_T_PTR 12
 #define DNS_T_MX 15
 #define DNS_T_AAAA 28
 #define DNS_C_IN 1
@@ -43,11 +50,23 @@
 /* Stub settings. The infra-* values bound how long an unanswered forwarder takes to fail
  * (about 5 s instead of 17 s) and let a forwarder that was down be used again within a
  * minute; "test." is an RFC 6761 default local zone that would otherwise never reach the
- * forwarders; the iterator alone means no DNSSEC validation (no trust anchor is loaded). */
+ * forwarders; so are the reverse zones of loopback (127.in-addr.arpa, ::1) and, without
+ * unblock-lan-zones, those of RFC 1918 and RFC 6303 (a client on the LAN would always be
+ * "unknown"): the forwarders decide. A zone of our own replaces a built-in one, and a
+ * transparent zone without data passes every query on ("nodefault" given through
+ * ub_ctx_set_option() is ignored by libunbound 1.17). The iterator alone means no DNSSEC
+ * validation (no trust anchor is loaded). */
 static const char *const dns_options[][2] = {
-    {"do-not-query-localhost:", "no"}, {"local-zone:", "test. transparent"},
-    {"module-config:", "iterator"},    {"infra-cache-max-rtt:", "3000"},
-    {"infra-keep-probing:", "yes"},    {"infra-host-ttl:", "60"},
+    {"do-not-query-localhost:", "no"},
+    {"local-zone:", "test. transparent"},
+    {"local-zone:", "127.in-addr.arpa. transparent"},
+    {"local-zone:", "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa. "
+                    "transparent"},
+    {"unblock-lan-zones:", "yes"},
+    {"module-config:", "iterator"},
+    {"infra-cache-max-rtt:", "3000"},
+    {"infra-keep-probing:", "yes"},
+    {"infra-host-ttl:", "60"},
 };
 
 struct dns_req;
@@ -68,6 +87,12 @@ struct dns_req {
     struct dns_req *prev, *next;
     dns_mx_fn cb;
     void *arg;
+    /* dns_ptr(): the address, its callback, the id for dns_cancel() and the match */
+    bool ptr;
+    dns_ptr_fn ptr_cb;
+    uint64_t id;
+    struct sockaddr_storage ptr_addr;
+    size_t ptr_match; /* index of the confirmed host (valid with DNS_OK) */
     char name[MX_NAME_MAX + 1];
     bool fallback_a, implicit, host_only, finished;
     struct mx_result *res;
@@ -83,6 +108,7 @@ struct dns {
     struct ub_ctx *ub;
     struct event *ev_ub;
     struct dns_req *reqs;
+    uint64_t next_id; /* last dns_ptr() id handed out */
 };
 
 /* A candidate MX host while the answer is being read. */
@@ -212,11 +238,9 @@ static void dns_req_free(struct dns_req *req)
     free(req);
 }
 
-/* Loop event after dns_finish(): unlinks the request and hands the result over. */
-static void dns_req_on_done(evutil_socket_t fd, short what, void *arg)
+/* Removes a request from its resolver's list. */
+static void dns_req_unlink(struct dns_req *req)
 {
-    (void)fd, (void)what;
-    struct dns_req *req = arg;
     struct dns *d = req->d;
     if (req->prev)
         req->prev->next = req->next;
@@ -224,6 +248,33 @@ static void dns_req_on_done(evutil_socket_t fd, short what, void *arg)
         d->reqs = req->next;
     if (req->next)
         req->next->prev = req->prev;
+    req->prev = req->next = NULL;
+}
+
+/* Hands a finished PTR request's answer over: the confirmed name or NULL. */
+static void dns_ptr_done(struct dns_req *req)
+{
+    char name[MX_NAME_MAX + 1];
+    const struct mx_result *res = req->res;
+    bool ok = res->status == DNS_OK && req->ptr_match < res->nhosts;
+    if (ok)
+        snprintf(name, sizeof name, "%s", res->hosts[req->ptr_match].name);
+    dns_ptr_fn cb = req->ptr_cb;
+    void *cbarg = req->arg;
+    dns_req_free(req);
+    cb(cbarg, ok ? name : NULL); /* last: it may call dns_free() */
+}
+
+/* Loop event after dns_finish(): unlinks the request and hands the result over. */
+static void dns_req_on_done(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct dns_req *req = arg;
+    dns_req_unlink(req);
+    if (req->ptr) {
+        dns_ptr_done(req);
+        return;
+    }
     struct mx_result *res = req->res;
     req->res = NULL;
     dns_mx_fn cb = req->cb;
@@ -346,11 +397,45 @@ static size_t dns_addr_merge(struct dns_req *req)
     return with;
 }
 
+/* True when the stored address a is the address of sa (family and bytes; no port). */
+static bool dns_addr_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET)
+        return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+                      &((const struct sockaddr_in *)b)->sin_addr, 4) == 0;
+    return a->ss_family == AF_INET6 &&
+           memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                  &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}
+
+/* PTR request, all forward answers in: the first name (in name order) whose addresses
+ * include the client's confirms it. */
+static void dns_ptr_confirm(struct dns_req *req)
+{
+    struct mx_result *res = req->res;
+    dns_addr_merge(req);
+    for (size_t i = 0; i < res->nhosts; i++) {
+        for (size_t k = 0; k < res->hosts[i].naddrs; k++) {
+            if (dns_addr_same(&res->hosts[i].addrs[k], &req->ptr_addr)) {
+                req->ptr_match = i;
+                dns_finish(req, DNS_OK, "%s", "");
+                return;
+            }
+        }
+    }
+    dns_finish(req, DNS_NOMX, "no PTR name of %s resolves back to it%s", req->name,
+               req->nsoft ? " (lookup failed)" : "");
+}
+
 /* All address queries are in: orders the hosts and decides the status. */
 static void dns_addr_finish(struct dns_req *req)
 {
     struct mx_result *res = req->res;
-    if (dns_addr_merge(req) > 0) {
+    if (req->ptr) {
+        dns_ptr_confirm(req);
+    } else if (dns_addr_merge(req) > 0) {
         mx_order(res->hosts, res->nhosts, dns_rnd, NULL);
         dns_finish(req, DNS_OK, "%s", "");
     } else if (req->host_only && req->nnx == 2) {
@@ -365,10 +450,11 @@ static void dns_addr_finish(struct dns_req *req)
     }
 }
 
-/* Starts A and AAAA for every host of req->res. */
+/* Starts A and AAAA for every host of req->res (a PTR request: only its address family). */
 static void dns_addr_start(struct dns_req *req)
 {
     struct mx_result *res = req->res;
+    int only = !req->ptr ? 0 : req->ptr_addr.ss_family == AF_INET ? DNS_T_A : DNS_T_AAAA;
     req->naq = res->nhosts * 2;
     req->aq = xcalloc(req->naq, sizeof *req->aq);
     for (size_t i = 0; i < req->naq; i++) {
@@ -376,6 +462,8 @@ static void dns_addr_start(struct dns_req *req)
         q->req = req;
         q->host = i / 2;
         q->type = i % 2 ? DNS_T_AAAA : DNS_T_A;
+        if (only && q->type != only)
+            continue;
         if (dns_q_start(req, q, res->hosts[q->host].name) < 0)
             req->nsoft++;
     }
@@ -501,6 +589,64 @@ static void dns_mx_on_answer(struct dns_req *req, int err, struct ub_result *r)
     }
 }
 
+/* Adds a PTR name to the sorted list of the DNS_PTR_MAX smallest names (no duplicates). */
+static void dns_ptr_cand_add(struct dns_cand *c, size_t *n, const char *name)
+{
+    size_t at = 0;
+    while (at < *n && strcmp(c[at].name, name) < 0)
+        at++;
+    if ((at < *n && strcmp(c[at].name, name) == 0) || at == DNS_PTR_MAX)
+        return;
+    size_t keep = *n < DNS_PTR_MAX ? *n : DNS_PTR_MAX - 1;
+    memmove(&c[at + 1], &c[at], (keep - at) * sizeof *c);
+    snprintf(c[at].name, sizeof c[at].name, "%s", name);
+    c[at].pref = 0;
+    if (*n < DNS_PTR_MAX)
+        (*n)++;
+}
+
+/* Parses one PTR rdata (an uncompressed wire name) into name; 0, or -1 if not a host name. */
+static int dns_ptr_rdata(const char *rd, int len, char *name, size_t namelen)
+{
+    uint8_t buf[2 + 256];
+    uint16_t pref;
+    if (len < 1 || (size_t)len > sizeof buf - 2)
+        return -1;
+    buf[0] = buf[1] = 0; /* an MX rdata with preference 0 has the same name syntax */
+    memcpy(buf + 2, rd, (size_t)len);
+    if (mx_rdata_parse(buf, (size_t)len + 2, &pref, name, namelen) < 0 || strcmp(name, ".") == 0)
+        return -1;
+    return 0;
+}
+
+/* The PTR answer: keeps the usable names, then looks up their addresses. */
+static void dns_ptr_on_answer(struct dns_req *req, int err, struct ub_result *r)
+{
+    struct dns_cand cand[DNS_PTR_MAX];
+    size_t n = 0;
+    if (err || r->bogus || r->rcode != 0 || !r->havedata || !r->data) {
+        dns_finish(req, err || r->bogus || (r->rcode != 0 && r->rcode != DNS_RCODE_NXDOMAIN)
+                            ? DNS_TEMPFAIL : DNS_NXDOMAIN,
+                   "no PTR for %s", req->name);
+        return;
+    }
+    for (size_t i = 0; r->data[i]; i++) {
+        char name[MX_NAME_MAX + 1];
+        if (dns_ptr_rdata(r->data[i], r->len[i], name, sizeof name) == 0)
+            dns_ptr_cand_add(cand, &n, name);
+    }
+    if (n == 0) {
+        dns_finish(req, DNS_NXDOMAIN, "no usable PTR name for %s", req->name);
+        return;
+    }
+    struct mx_result *res = req->res;
+    res->hosts = xcalloc(n, sizeof *res->hosts);
+    res->nhosts = n;
+    for (size_t i = 0; i < n; i++)
+        res->hosts[i].name = xstrdup(cand[i].name);
+    dns_addr_start(req);
+}
+
 /* libunbound callback (from ub_process() on the loop): routes the answer to its stage. */
 static void dns_on_answer(void *arg, int err, struct ub_result *r)
 {
@@ -511,7 +657,9 @@ static void dns_on_answer(void *arg, int err, struct ub_result *r)
     if (!err && !r)
         err = UB_NOMEM;
     if (!req->finished) {
-        if (q == &req->mxq)
+        if (q == &req->mxq && req->ptr)
+            dns_ptr_on_answer(req, err, r);
+        else if (q == &req->mxq)
             dns_mx_on_answer(req, err, r);
         else
             dns_addr_on_answer(req, q, err, r);
@@ -669,4 +817,68 @@ void dns_host(struct dns *d, const char *host, dns_mx_fn cb, void *arg)
     req->res->nhosts = 1;
     req->res->hosts[0].name = xstrdup(req->name);
     dns_addr_start(req);
+}
+
+/* Writes the reverse-lookup name of sa (in-addr.arpa / ip6.arpa) into out and keeps the
+ * address (a v4-mapped IPv6 address as IPv4); 0, or -1 for another family. */
+static int dns_ptr_name(const struct sockaddr *sa, struct sockaddr_storage *keep, char *out,
+                        size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    memset(keep, 0, sizeof *keep);
+    const uint8_t *b;
+    if (!sa || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+        return -1;
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        if (!IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+            memcpy(keep, s6, sizeof *s6);
+            b = s6->sin6_addr.s6_addr;
+            size_t o = 0;
+            for (int i = 15; i >= 0; i--)
+                o += (size_t)snprintf(out + o, len - o, "%c.%c.", hex[b[i] & 15], hex[b[i] >> 4]);
+            snprintf(out + o, len - o, "ip6.arpa");
+            return 0;
+        }
+        struct sockaddr_in *sin = (struct sockaddr_in *)keep;
+        sin->sin_family = AF_INET;
+        memcpy(&sin->sin_addr, s6->sin6_addr.s6_addr + 12, 4);
+    } else {
+        memcpy(keep, sa, sizeof(struct sockaddr_in));
+    }
+    b = (const uint8_t *)&((const struct sockaddr_in *)keep)->sin_addr;
+    snprintf(out, len, "%u.%u.%u.%u.in-addr.arpa", b[3], b[2], b[1], b[0]);
+    return 0;
+}
+
+/* Forward-confirmed reverse lookup of sa: PTR, then the addresses of the names. */
+uint64_t dns_ptr(struct dns *d, const struct sockaddr *sa, dns_ptr_fn cb, void *arg)
+{
+    struct dns_req *req = dns_req_new(d, NULL, arg);
+    req->ptr = true;
+    req->ptr_cb = cb;
+    req->id = ++d->next_id;
+    req->mxq.type = DNS_T_PTR;
+    if (dns_ptr_name(sa, &req->ptr_addr, req->name, sizeof req->name) < 0) {
+        snprintf(req->name, sizeof req->name, "(address family %d)", sa ? sa->sa_family : -1);
+        dns_finish(req, DNS_TEMPFAIL, "no reverse lookup for %s", req->name);
+    } else if (dns_q_start(req, &req->mxq, req->name) < 0) {
+        dns_finish(req, DNS_TEMPFAIL, "PTR lookup for %s could not be started", req->name);
+    }
+    return req->id;
+}
+
+/* Drops a pending PTR request without calling its callback. */
+void dns_cancel(struct dns *d, uint64_t id)
+{
+    struct dns_req *req = d ? d->reqs : NULL;
+    while (req && !(req->ptr && req->id == id))
+        req = req->next;
+    if (!req)
+        return;
+    dns_q_cancel(d, &req->mxq);
+    for (size_t i = 0; i < req->naq; i++)
+        dns_q_cancel(d, &req->aq[i]);
+    dns_req_unlink(req);
+    dns_req_free(req);
 }

@@ -23,8 +23,18 @@
  * Non-OK results carry no hosts.
  * dns_host(name): A and AAAA of one host (relays): DNS_OK with one host (pref 0), an IP
  * literal without any query; DNS_NXDOMAIN when both answer NXDOMAIN; else DNS_TEMPFAIL.
+ * dns_ptr(addr): the forward-confirmed reverse name of an IPv4/IPv6 address (FCrDNS, as
+ * Postfix verifies a client name): the PTR names of the address (at most DNS_PTR_MAX, in
+ * answer order), then the A (IPv4) or AAAA (IPv6) records of each; the first name whose
+ * addresses (at most DNS_ADDR_MAX) include addr is the answer. NULL when there is no PTR,
+ * no name confirms, a name is not a host name, or any lookup fails or passes the deadline.
+ * It returns a request id (never 0) for dns_cancel().
+ * dns_cancel(id) drops one pending dns_ptr() request: its callback is never called; an id
+ * that already answered (or is unknown) is ignored.
  * dns_free() cancels every pending lookup; their callbacks are never called. The context
- * runs a resolver thread: create it after any daemonizing fork. */
+ * runs a resolver thread: create it after any daemonizing fork. The built-in local zones
+ * of libunbound for reverse names (127.in-addr.arpa, ::1, RFC 1918 and RFC 6303 zones) are
+ * turned off, so those PTR queries reach the configured forwarders too. */
 #ifndef SLUICE_DNS_H
 #define SLUICE_DNS_H
 #include <stdbool.h>
@@ -39,6 +49,7 @@ struct dns;
 #define DNS_MX_MAX 32
 #define DNS_ADDR_MAX 16
 #define DNS_DEADLINE_MS 20000
+#define DNS_PTR_MAX 4
 
 enum dns_status { DNS_OK, DNS_NXDOMAIN, DNS_NULLMX, DNS_NOMX, DNS_TEMPFAIL };
 
@@ -51,6 +62,9 @@ struct mx_result {
 };
 
 typedef void (*dns_mx_fn)(void *arg, struct mx_result *res); /* callee owns res */
+/* name: lower-case, no trailing dot, valid during the call only; NULL when not confirmed. */
+typedef void (*dns_ptr_fn)(void *arg, const char *name);
+struct sockaddr;
 
 /* Creates the resolver. Returns NULL with a message in err on any libunbound failure. */
 struct dns *dns_create(struct event_base *base, const struct conf *c, char *err, size_t errlen);
@@ -58,4 +72,8 @@ void dns_free(struct dns *d);
 void dns_mx(struct dns *d, const char *domain, bool fallback_a, dns_mx_fn cb, void *arg);
 void dns_host(struct dns *d, const char *host, dns_mx_fn cb, void *arg);
 void mx_result_free(struct mx_result *res);
+/* Starts the forward-confirmed reverse lookup of sa (AF_INET or AF_INET6); the id. */
+uint64_t dns_ptr(struct dns *d, const struct sockaddr *sa, dns_ptr_fn cb, void *arg);
+/* Cancels a pending dns_ptr() request: its callback is never called. */
+void dns_cancel(struct dns *d, uint64_t id);
 #endif

@@ -105,6 +105,7 @@ struct sdest {
     unsigned nconn, nconnecting;
     unsigned cap;    /* learned concurrency limit (0 = maxserverconnections) */
     unsigned okcount; /* sessions established since cap last changed */
+    int failing;          /* a connect failed: no new connection until the others resolve */
     int64_t dead_until;   /* wall ms: no host would talk; defer without connecting until then */
     char *dead_why;       /* the reason given to recipients deferred meanwhile */
     struct sconn *idle; /* parked connections */
@@ -741,6 +742,7 @@ static void sched_on_due(evutil_socket_t fd, short what, void *arg)
 /* A session was established: after `cap` successes, allow one more connection again. */
 static void sched_dest_ok(struct sched *s, struct sdest *sd)
 {
+    sd->failing = 0;
     if (sd->cap && ++sd->okcount >= sd->cap) {
         sd->okcount = 0;
         if (++sd->cap >= s->conf->deliver.maxserverconnections)
@@ -955,12 +957,18 @@ static void sched_on_closed(void *arg, struct smtpc *c, enum outcome o, const ch
         cn->next->prev = cn->prev;
     if (!cn->took) {
         sd->nconnecting--;
-        if (o != OUTCOME_OK && sd->nconn > sd->nconnecting) {
+        if (o != OUTCOME_OK && sd->nconnecting > 0) {
+            /* Siblings are still connecting: open nothing new for sd until they resolve, so
+             * a refusing destination can never be hammered (even via freed global slots). */
+            sd->failing = 1;
+        } else if (o != OUTCOME_OK && sd->nconn > 0) {
             /* Others are in session: the destination limits us. Stay at what works. */
-            sd->cap = sd->nconn - sd->nconnecting;
+            sd->failing = 0;
+            sd->cap = sd->nconn;
             sd->okcount = 0;
             log_info("%s: concurrency limited to %u: %s", sd->dest->key, sd->cap, why);
-        } else if (o != OUTCOME_OK && sd->nconnecting == 0 && !s->stopping) {
+        } else if (o != OUTCOME_OK && !s->stopping) {
+            sd->failing = 0;
             sched_dest_fail(s, sd, o, why);
             sched_dest_dead(s, sd, why);
         }
@@ -1002,6 +1010,8 @@ static void sched_dispatch(struct sched *s, struct sdest *sd)
     }
     while (sd->nready && sd->idle && !s->stopping)
         sched_wake(s, sd->idle, 0);
+    if (sd->failing)
+        return;
     while (!s->stopping && sd->nready > sd->nconnecting && sd->nconn < limit) {
         if (s->nconn >= s->conf->deliver.maxconnections && s->idle && !sd->waiting) {
             /* Free a slot: close the connection idle the longest (end of the list). */

@@ -14,8 +14,10 @@
  * At the end: more than max_hops Received headers is 554 5.4.6 (a mail loop); a spool short
  * of min_free_space is 452 4.3.1; on a submission listener missing Date and Message-ID
  * headers are added; then the message goes to queue_put() and the 250 waits for it to be
- * durable. The content starts with our Received header (RFC 5321 §4.4): client HELO and
- * IP, protocol (SMTP, ESMTP, UTF8SMTP), queue id, the recipient when there is one. */
+ * durable. The content starts with our Received header (RFC 5321 §4.4): client HELO, its
+ * forward-confirmed reverse name ("unknown" when none, as Postfix) and IP, protocol (SMTP,
+ * ESMTP, UTF8SMTP), queue id, the recipient when there is one:
+ *   Received: from HELO (NAME [IP]) by HOST (sluice) with ESMTP id QID for <rcpt>; date */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,9 +68,10 @@ void content_begin(struct session *s)
     s->body_cap = CONTENT_BODY_INITIAL;
     s->body = xmalloc(s->body_cap);
     int n = snprintf(s->body, s->body_cap,
-                     "Received: from %s ([%s%s])\r\n\tby %.255s (sluice) with %s id %s%s; %s\r\n",
-                     s->helo, s->v6 ? "IPv6:" : "", s->ip, session_host(s), policy_protocol(s),
-                     qid, forc, date);
+                     "Received: from %s (%s [%s%s])\r\n\tby %.255s (sluice) with %s id %s%s; "
+                     "%s\r\n",
+                     s->helo, s->rdns, s->v6 ? "IPv6:" : "", s->ip, session_host(s),
+                     policy_protocol(s), qid, forc, date);
     if (n < 0 || (size_t)n >= s->body_cap)
         log_panic("smtpd: Received header does not fit (%d bytes)", n);
     s->body_len = s->hdr_len = (size_t)n;
@@ -77,6 +80,16 @@ void content_begin(struct session *s)
     s->line_len = 0;
     s->cr_pending = false;
     s->content_started = true;
+}
+
+void content_open(struct session *s, enum session_state next)
+{
+    content_begin(s);
+    s->state = next;
+    if (next == SESSION_DATA) {
+        s->bol = s->bol_crlf = true;
+        session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+    }
 }
 
 /* Records the first reason to refuse the message; the content is dropped from then on. */

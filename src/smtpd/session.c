@@ -15,6 +15,14 @@
  * but 421 is held: the first for tarpit_initial, each next for prev + prev * tarpit_factor
  * (capped at SMTPD_TARPIT_MAX); input is not read while a reply is held.
  *
+ * Client name (smtpd.rdns_timeout, with a resolver set by smtpd_set_dns): the forward-
+ * confirmed reverse lookup (dns_ptr) starts with the session and never blocks the loop.
+ * Commands go on meanwhile; only the start of the content (DATA before its 354, the first
+ * BDAT before its chunk is read) waits for it in SESSION_RDNS, input not read, until it
+ * answers or rdns_timeout has passed since the connection (then the lookup is cancelled
+ * and the name stays "unknown"). An EOF or the session limit meanwhile is handled as in
+ * SESSION_WAIT (the buffered input is still processed) or with a 421.
+ *
  * Lifetime: a session is freed when its client leaves or after QUIT once its replies are
  * flushed, except while its queue_put is pending: then only the connection is closed and
  * the queue callback frees the session (and still calls accepted() for a durable message). */
@@ -32,6 +40,7 @@
 #include "conf/conf.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "dns/dns.h"
 #include "proto/cidr.h"
 #include "smtpd/session.h"
 
@@ -142,6 +151,13 @@ void session_free(struct session *s)
         event_free(s->session_ev);
         s->session_ev = NULL;
     }
+    if (s->rdns_pending && s->sd && s->sd->dns)
+        dns_cancel(s->sd->dns, s->rdns_id);
+    s->rdns_pending = false;
+    if (s->rdns_ev) {
+        event_free(s->rdns_ev);
+        s->rdns_ev = NULL;
+    }
     if (s->state == SESSION_WAIT)
         return;
     session_unlink(s);
@@ -189,7 +205,8 @@ static int session_read(struct session *s, struct evbuffer *in)
     case SESSION_CMD: return session_read_cmd(s, in);
     case SESSION_DATA: return content_read_data(s, in);
     case SESSION_BDAT: return content_read_bdat(s, in);
-    case SESSION_WAIT: break;
+    case SESSION_WAIT:
+    case SESSION_RDNS: break;
     }
     return 0;
 }
@@ -216,7 +233,8 @@ static void session_process(struct session *s)
             break;
     }
     s->in_process = false;
-    if (s->closing || s->eof || s->state == SESSION_WAIT || s->out_blocked || s->tarpit_wait)
+    if (s->closing || s->eof || s->state == SESSION_WAIT || s->state == SESSION_RDNS ||
+        s->out_blocked || s->tarpit_wait)
         bufferevent_disable(s->bev, EV_READ);
     else
         bufferevent_enable(s->bev, EV_READ);
@@ -225,7 +243,7 @@ static void session_process(struct session *s)
 void session_run(struct session *s)
 {
     session_process(s);
-    if (s->eof && s->state != SESSION_WAIT && !s->tarpit_wait)
+    if (s->eof && s->state != SESSION_WAIT && s->state != SESSION_RDNS && !s->tarpit_wait)
         s->closing = true;
     if (s->closing && !s->tarpit_wait &&
         evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
@@ -275,7 +293,8 @@ static void session_on_event(struct bufferevent *bev, short what, void *arg)
     struct session *s = arg;
     if (what & BEV_EVENT_EOF) {
         s->eof = true;
-        if (s->state == SESSION_WAIT || s->tarpit_wait) /* their callbacks go on from here */
+        if (s->state == SESSION_WAIT || s->state == SESSION_RDNS || s->tarpit_wait)
+            /* their callbacks go on from here */
             bufferevent_disable(bev, EV_READ);
         else
             session_run(s);
@@ -325,6 +344,66 @@ static struct timeval session_tv(uint64_t ms)
     return tv;
 }
 
+/* The reverse lookup answered (name NULL: no confirmed name) or timed out: the name is
+ * final; a session parked in SESSION_RDNS starts its content and goes on. May free s. */
+static void session_rdns_end(struct session *s, const char *name)
+{
+    s->rdns_pending = false;
+    evtimer_del(s->rdns_ev);
+    if (name)
+        log_sanitize(s->rdns, sizeof s->rdns, name, strlen(name));
+    if (s->state != SESSION_RDNS)
+        return;
+    s->state = SESSION_CMD;
+    if (s->closing || !s->bev)
+        return;
+    content_open(s, s->rdns_next);
+    session_run(s);
+}
+
+/* dns_ptr answered. */
+static void session_on_rdns(void *arg, const char *name)
+{
+    session_rdns_end(arg, name);
+}
+
+/* rdns_timeout passed: the lookup is dropped, the client stays "unknown". */
+static void session_on_rdns_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct session *s = arg;
+    (void)fd;
+    (void)what;
+    if (!s->rdns_pending)
+        return;
+    dns_cancel(s->sd->dns, s->rdns_id);
+    log_debug("client=[%s]: reverse lookup timed out", s->ip);
+    session_rdns_end(s, NULL);
+}
+
+bool session_rdns_wait(struct session *s, enum session_state next)
+{
+    if (!s->rdns_pending)
+        return false;
+    s->rdns_next = next;
+    s->state = SESSION_RDNS;
+    return true;
+}
+
+/* Starts the client's reverse lookup when a resolver is set and rdns_timeout is not 0. */
+static void session_rdns_start(struct session *s, const struct sockaddr *sa)
+{
+    uint64_t ms = s->sd->c->smtpd.rdns_timeout;
+    if (!s->sd->dns || ms == 0)
+        return;
+    s->rdns_ev = evtimer_new(s->sd->base, session_on_rdns_timeout, s);
+    if (!s->rdns_ev)
+        log_panic("smtpd: out of memory for a session");
+    s->rdns_pending = true; /* dns_ptr never calls back from inside */
+    s->rdns_id = dns_ptr(s->sd->dns, sa, session_on_rdns, s);
+    struct timeval tv = session_tv(ms);
+    evtimer_add(s->rdns_ev, &tv);
+}
+
 /* Links s into its server's list. */
 static void session_link(struct smtpd *sd, struct session *s)
 {
@@ -348,6 +427,7 @@ void session_start(struct smtpd_listener *l, struct bufferevent *bev, const stru
     s->trusted = cidr_match_any(c->smtpd.trusted_networks, c->smtpd.ntrusted_networks, sa);
     s->sloppy_net = cidr_match_any(c->smtpd.sloppy_networks, c->smtpd.nsloppy_networks, sa);
     s->sloppy = s->sloppy_net;
+    snprintf(s->rdns, sizeof s->rdns, "unknown");
     s->held = evbuffer_new();
     s->tarpit_ev = evtimer_new(sd->base, session_on_tarpit, s);
     s->session_ev = evtimer_new(sd->base, session_on_lifetime, s);
@@ -370,6 +450,7 @@ void session_start(struct smtpd_listener *l, struct bufferevent *bev, const stru
         bufferevent_disable(bev, EV_READ);
         return;
     }
+    session_rdns_start(s, sa);
     char greeting[512];
     policy_greeting(sd, greeting, sizeof greeting);
     log_debug("connect from [%s]%s%s", s->ip, s->trusted ? " (trusted)" : "",

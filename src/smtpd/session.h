@@ -23,6 +23,7 @@ struct evconnlistener;
 enum {
     SMTPD_HELO_MAX = 255, /* stored (sanitized) HELO/EHLO argument */
     SMTPD_IP_MAX = 64,
+    SMTPD_NAME_MAX = 253, /* the client's verified reverse name */
     SMTPD_LINE_OCTETS = 998, /* RFC 5322 §2.1.1 line limit, without CRLF */
 };
 
@@ -31,6 +32,7 @@ enum session_state {
     SESSION_DATA, /* reading DATA content (dot-terminated) */
     SESSION_BDAT, /* reading a BDAT chunk (counted) */
     SESSION_WAIT, /* queue_put pending: input is not read */
+    SESSION_RDNS, /* DATA/first BDAT waits for the client's reverse name: input not read */
 };
 
 enum session_helo { HELO_NONE, HELO_SMTP, HELO_ESMTP };
@@ -95,6 +97,12 @@ struct session {
     struct evbuffer *held;    /* replies held by the tarpit */
     struct event *tarpit_ev;  /* ends the hold */
     struct event *session_ev; /* session_timeout */
+    /* the client's name: forward-confirmed reverse DNS, "unknown" until (unless) found */
+    char rdns[SMTPD_NAME_MAX + 1];
+    bool rdns_pending;              /* the lookup is in flight (dns_ptr id rdns_id) */
+    uint64_t rdns_id;
+    enum session_state rdns_next;   /* SESSION_RDNS: the state the content starts in */
+    struct event *rdns_ev;          /* smtpd.rdns_timeout since the connection */
 };
 
 struct smtpd {
@@ -106,6 +114,7 @@ struct smtpd {
     smtpd_etrn_fn etrn;
     void *etrn_arg;
     const char *version;
+    struct dns *dns;                /* reverse lookups of clients, or NULL */
     struct audit_log *tlog;         /* server transcripts, or NULL */
     const struct logspec *tspec;
     struct smtpd_listener *listeners;
@@ -126,6 +135,10 @@ void session_run(struct session *s);
 void session_free(struct session *s);
 /* Removes s from its server's list. */
 void session_unlink(struct session *s);
+/* Before the content starts (DATA, first BDAT): while the client's reverse lookup is
+ * pending, parks the session in SESSION_RDNS and returns true; content_open(s, next) runs
+ * when the lookup ends or smtpd.rdns_timeout passes. False: start the content now. */
+bool session_rdns_wait(struct session *s, enum session_state next);
 /* Frees everything of the open transaction and closes it. */
 void session_txn_reset(struct session *s);
 /* The configured host name (never NULL). */
@@ -138,6 +151,8 @@ void verbs_command(struct session *s, const char *line, size_t len);
 /* content.c */
 /* Starts the content: queue id, Received header. */
 void content_begin(struct session *s);
+/* content_begin, then the content is read in state next (SESSION_DATA: after a 354). */
+void content_open(struct session *s, enum session_state next);
 /* Consumes one DATA line or the final dot. 1 on progress, 0 to wait for input. */
 int content_read_data(struct session *s, struct evbuffer *in);
 /* Consumes BDAT chunk bytes. 1 on progress, 0 to wait for input. */

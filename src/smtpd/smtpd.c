@@ -206,6 +206,12 @@ void smtpd_set_etrn(struct smtpd *s, smtpd_etrn_fn etrn, void *arg)
     s->etrn_arg = arg;
 }
 
+/* Sets the resolver for the clients' reverse names. */
+void smtpd_set_dns(struct smtpd *s, struct dns *d)
+{
+    s->dns = d;
+}
+
 /* Sets the version shown by %V. */
 void smtpd_set_version(struct smtpd *s, const char *version)
 {

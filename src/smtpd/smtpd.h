@@ -31,6 +31,11 @@ struct smtpd *smtpd_create(struct event_base *base, const struct conf *c, struct
                            smtpd_accepted_fn accepted, void *arg, char *err, size_t errlen);
 /* Sets the ETRN callback (none: ETRN is still answered 250, delivery goes on as scheduled). */
 void smtpd_set_etrn(struct smtpd *s, smtpd_etrn_fn etrn, void *arg);
+struct dns;
+/* Sets the resolver that names clients in the Received header by their forward-confirmed
+ * reverse DNS (smtpd.rdns_timeout; docs/smtpd.md). None set (or rdns_timeout 0): every
+ * client is "unknown". Call right after smtpd_create; d must outlive the server. */
+void smtpd_set_dns(struct smtpd *s, struct dns *d);
 /* Sets the version that %V of smtpd.hdr220 shows (a static string; default "sluice"). */
 void smtpd_set_version(struct smtpd *s, const char *version);
 struct audit_log;

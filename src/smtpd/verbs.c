@@ -10,7 +10,7 @@
  * RCPT: relaying rules (policy.c), max_recipients (452 4.5.3), and a client whose refused
  * RCPTs exceed max_error_recipients is disconnected (421). On a submission listener MAIL
  * needs a trusted client (530 5.7.0; AUTH will lift this). DATA and BDAT hand over to
- * content.c. ETRN (RFC 1985) for trusted clients or relay_domains calls the etrn callback.
+ * content.c, once the client's reverse lookup is over (session_rdns_wait). ETRN (RFC 1985) for trusted clients or relay_domains calls the etrn callback.
  * VRFY/EXPN answer 252 or 502 as configured; HELP prints smtpd.help. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -271,10 +271,8 @@ static void verbs_data(struct session *s)
         session_reply(s, "503 5.5.1 Error: DATA after BDAT");
         return;
     }
-    content_begin(s);
-    s->bol = s->bol_crlf = true;
-    s->state = SESSION_DATA;
-    session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+    if (!session_rdns_wait(s, SESSION_DATA))
+        content_open(s, SESSION_DATA);
 }
 
 /* BDAT size [LAST]: reads the chunk; outside a transaction it is read and dropped. */
@@ -289,10 +287,11 @@ static void verbs_bdat(struct session *s, const struct cmd *c)
     s->bdat_size = s->bdat_left = n;
     s->bdat_last = *a == ' ';
     s->bdat_discard = !s->in_mail || s->txn.nrcpt == 0;
-    if (!s->bdat_discard && !s->content_started)
-        content_begin(s);
     s->used_bdat = !s->bdat_discard;
-    s->state = SESSION_BDAT;
+    if (s->bdat_discard || s->content_started)
+        s->state = SESSION_BDAT;
+    else if (!session_rdns_wait(s, SESSION_BDAT))
+        content_open(s, SESSION_BDAT);
 }
 
 /* ETRN [@]domain (RFC 1985): starts delivery for the domain. */

@@ -43,10 +43,20 @@ static struct {
 static const char *const test_zones[][2] = {
     {"ok.test", "@ MX 10 mx1\n@ MX 10 mx2\n@ MX 20 MX3.OK.TEST.\n"
                 "mx1 A 192.0.2.1\nmx1 AAAA 2001:db8::1\nmx2 A 192.0.2.2\nmx3 A 192.0.2.3\n"
-                "alias CNAME ok.test.\nwide MX 10 wide-host\n"},
+                "alias CNAME ok.test.\nwide MX 10 wide-host\n"
+                "loop A 127.0.0.1\nliar A 192.0.2.99\nz A 127.0.0.4\nmulti A 127.0.0.4\n"
+                "second A 127.0.0.5\nmixed A 127.0.0.8\nlan A 10.0.0.1\nbad A 127.0.0.6\n"},
     {"nullmx.test", "@ MX 0 .\n"},
     {"nomx.test", "@ A 192.0.2.10\nbare TXT \"no mail here\"\n"},
     {"noaddr.test", "@ MX 10 nothing.noaddr.test.\n@ MX 20 txtonly\ntxtonly TXT \"x\"\n"},
+    /* reverse zones: loopback and RFC 1918 / RFC 3849 blocks are built-in local zones of
+     * libunbound, which dns.c turns off so these answers are seen */
+    {"0.0.127.in-addr.arpa", "1 PTR loop.ok.test.\n2 PTR liar.ok.test.\n3 PTR nowhere.ok.test.\n"
+                             "4 PTR z.ok.test.\n4 PTR multi.ok.test.\n"
+                             "5 PTR liar.ok.test.\n5 PTR second.ok.test.\n"
+                             "6 PTR b\\@d.ok.test.\n8 PTR MiXeD.OK.test.\n9 TXT \"no ptr\"\n"},
+    {"10.in-addr.arpa", "1.0.0 PTR lan.ok.test.\n"},
+    {"8.b.d.0.1.0.0.2.ip6.arpa", "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 PTR mx1.ok.test.\n"},
 };
 
 /* Writes a file in the nsd directory from a format. */
@@ -212,7 +222,8 @@ static int test_nsd_stop(void **state)
     if (nsd.dir[0]) {
         static const char *const files[] = {
             "nsd.conf", "nsd.pid",      "xfrd.state",       "zone.list",      "nsd.log",
-            "nsd.out",  "ok.test.zone", "nullmx.test.zone", "nomx.test.zone", "noaddr.test.zone"};
+            "nsd.out",  "ok.test.zone", "nullmx.test.zone", "nomx.test.zone", "noaddr.test.zone",
+            "0.0.127.in-addr.arpa.zone", "10.in-addr.arpa.zone", "8.b.d.0.1.0.0.2.ip6.arpa.zone"};
         char path[128];
         for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
             snprintf(path, sizeof path, "%s/%s", nsd.dir, files[i]);
@@ -601,6 +612,132 @@ static void test_free_in_callback(void **state)
     assert_int_equal(w.calls, 0);
 }
 
+/* Where a dns_ptr callback leaves its answer. */
+struct ptr_waiter {
+    struct event_base *base;
+    char name[256];
+    bool null;
+    int calls;
+};
+
+/* The dns_ptr callback: keeps the name (or NULL) and stops the loop. */
+static void test_on_ptr(void *arg, const char *name)
+{
+    struct ptr_waiter *w = arg;
+    w->null = name == NULL;
+    snprintf(w->name, sizeof w->name, "%s", name ? name : "");
+    w->calls++;
+    event_base_loopbreak(w->base);
+}
+
+/* dns_ptr of a text address and wait; the answer or NULL. */
+static const char *test_ptr(struct fixture *f, const char *ip, struct ptr_waiter *w)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1)
+        ss.ss_family = AF_INET;
+    else if (inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1)
+        ss.ss_family = AF_INET6;
+    else
+        ss.ss_family = AF_UNIX;
+    memset(w, 0, sizeof *w);
+    w->base = f->base;
+    uint64_t id = dns_ptr(f->dns, (struct sockaddr *)&ss, test_on_ptr, w);
+    if (id == 0)
+        fail_msg("%s: got id 0, want a request id", ip);
+    if (w->calls)
+        fail_msg("%s: callback ran inside dns_ptr: got %d calls, want 0", ip, w->calls);
+    struct event *stuck = evtimer_new(f->base, test_on_stuck, f->base);
+    struct timeval tv = {40, 0};
+    evtimer_add(stuck, &tv);
+    event_base_dispatch(f->base);
+    event_free(stuck);
+    if (w->calls != 1)
+        fail_msg("%s: got %d callbacks, want 1", ip, w->calls);
+    return w->null ? NULL : w->name;
+}
+
+/* dns_ptr: forward-confirmed names, and NULL for every way a name fails to confirm. */
+static void test_ptr_lookups(void **state)
+{
+    struct fixture *f = test_need_nsd(state);
+    static const struct {
+        const char *ip, *want; /* want NULL: no confirmed name */
+    } cases[] = {
+        {"127.0.0.1", "loop.ok.test"},    /* not libunbound's built-in "localhost" */
+        {"127.0.0.2", NULL},              /* the PTR name resolves elsewhere */
+        {"127.0.0.3", NULL},              /* the PTR name does not exist */
+        {"127.0.0.4", "multi.ok.test"},   /* two confirm: the smallest name */
+        {"127.0.0.5", "second.ok.test"},  /* the first name fails, the second confirms */
+        {"127.0.0.6", NULL},              /* PTR name not a host name */
+        {"127.0.0.7", NULL},              /* NXDOMAIN: no PTR */
+        {"127.0.0.8", "mixed.ok.test"},   /* lower-cased */
+        {"127.0.0.9", NULL},              /* NODATA: a TXT, no PTR */
+        {"127.0.1.1", NULL},              /* no reverse zone (REFUSED by nsd) */
+        {"10.0.0.1", "lan.ok.test"},      /* RFC 1918 reverse zone reaches the forwarder */
+        {"2001:db8::1", "mx1.ok.test"},   /* ip6.arpa, AAAA confirms */
+        {"2001:db8::2", NULL},
+        {"::ffff:127.0.0.1", "loop.ok.test"}, /* v4-mapped: the IPv4 name */
+        {"not an address", NULL},         /* AF_UNIX: no lookup, still a callback */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct ptr_waiter w;
+        const char *got = test_ptr(f, cases[i].ip, &w);
+        const char *want = cases[i].want;
+        if ((got == NULL) != (want == NULL) || (got && strcmp(got, want) != 0))
+            fail_msg("dns_ptr %s: got %s, want %s", cases[i].ip, got ? got : "NULL",
+                     want ? want : "NULL");
+    }
+}
+
+/* Safety net of the cancel test: stops the loop after a while. */
+static void test_on_quiet(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    event_base_loopbreak(arg);
+}
+
+/* dns_cancel: the callback of a cancelled request never runs; others still do; an unknown
+ * or answered id is ignored; nothing leaks (ASan). */
+static void test_ptr_cancel(void **state)
+{
+    struct fixture *f = test_need_nsd(state);
+    struct ptr_waiter a = {.base = f->base}, b = {.base = f->base};
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    sin.sin_addr.s_addr = htonl(0x7f000001);
+    uint64_t ida = dns_ptr(f->dns, (struct sockaddr *)&sin, test_on_ptr, &a);
+    uint64_t idb = dns_ptr(f->dns, (struct sockaddr *)&sin, test_on_ptr, &b);
+    if (ida == idb)
+        fail_msg("got the same id %llu twice, want distinct ids", (unsigned long long)ida);
+    dns_cancel(f->dns, ida);
+    dns_cancel(f->dns, ida);
+    dns_cancel(f->dns, idb + 1000);
+    event_base_dispatch(f->base); /* b answers and breaks the loop */
+    struct event *quiet = evtimer_new(f->base, test_on_quiet, f->base);
+    struct timeval tv = {0, 300000};
+    evtimer_add(quiet, &tv);
+    event_base_dispatch(f->base);
+    event_free(quiet);
+    if (a.calls != 0 || b.calls != 1 || strcmp(b.name, "loop.ok.test") != 0)
+        fail_msg("got cancelled %d calls, other %d calls (%s), want 0 and 1 (loop.ok.test)",
+                 a.calls, b.calls, b.name);
+    dns_cancel(f->dns, idb);
+    /* cancelled while its forward lookups are in flight, then freed with one pending */
+    struct ptr_waiter c = {.base = f->base};
+    uint64_t idc = dns_ptr(f->dns, (struct sockaddr *)&sin, test_on_ptr, &c);
+    usleep(2000);
+    event_base_loop(f->base, EVLOOP_NONBLOCK);
+    dns_cancel(f->dns, idc);
+    dns_ptr(f->dns, (struct sockaddr *)&sin, test_on_ptr, &c);
+    dns_free(f->dns);
+    f->dns = NULL;
+    event_base_loop(f->base, EVLOOP_NONBLOCK);
+    assert_int_equal(c.calls, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -611,6 +748,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mx_caps, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_host_lookups, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_free_in_callback, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_ptr_lookups, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_ptr_cancel, test_setup, test_teardown),
         cmocka_unit_test_teardown(test_free_pending, test_teardown),
         cmocka_unit_test(test_create_errors),
         cmocka_unit_test(test_create_resolvconf),

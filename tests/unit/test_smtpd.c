@@ -519,7 +519,7 @@ static const char *check_received(const struct scenario *sc, const struct got_ms
     char want[1024], qid[QID_TEXT_LEN + 1];
     qid_to_text(g->id, qid);
     int n = snprintf(want, sizeof want,
-                     "Received: from %s ([%s%s])\r\n\tby " HOST " (sluice) with %s id %s", sc->helo,
+                     "Received: from %s (unknown [%s%s])\r\n\tby " HOST " (sluice) with %s id %s", sc->helo,
                      sc->v6 ? "IPv6:" : "", sc->v6 ? "::1" : "127.0.0.1", sc->with, qid);
     if (g->nrcpt == 1)
         n += snprintf(want + n, sizeof want - (size_t)n, "\r\n\tfor <%s>", g->rcpts[0].addr);
