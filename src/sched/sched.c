@@ -143,6 +143,7 @@ struct sched {
     struct sched_logs logs;
     int stopping;
     int postponing; /* deferring for a dead destination: no attempt was made */
+    int64_t postpone_until; /* ... and its recipients wait at least until this (wall ms) */
     void (*stopped)(void *arg);
     void *stopped_arg;
     struct sched_stats st;
@@ -415,10 +416,15 @@ static void sched_outcome(struct sched *s, struct srcpt *r, enum outcome o, cons
                           (uint32_t)random());
         r->state = RCPT_DEFERRED;
         r->where = S_WAIT;
+        if (postponed && next < r->m->s->postpone_until)
+            next = r->m->s->postpone_until; /* not before the dead destination is retried */
         r->hn.key = next;
         heap_push(&s->wait, &r->hn);
         s->st.deferred++;
-        sched_log(s, r, relay, "deferred", o, r->last_reply);
+        if (postponed) /* not an attempt: its last real attempt was logged already */
+            log_debug("%s: to=<%s>, postponed: %s", m->qid, r->addr, r->last_reply);
+        else
+            sched_log(s, r, relay, "deferred", o, r->last_reply);
     } else {
         r->state = o == OUTCOME_OK ? RCPT_DELIVERED : RCPT_FAILED;
         r->where = S_FINAL;
@@ -913,12 +919,13 @@ static void sched_dest_fail(struct sched *s, struct sdest *sd, enum outcome o, c
     sd->ready_tail = &sd->ready;
 }
 
-/* Marks a destination none of whose hosts would talk as dead for half the retry unit
+/* Marks a destination none of whose hosts would talk as dead for the first retry step
  * (Postfix's dead-destination cache): mail released for it meanwhile is deferred at once
  * instead of costing one refused connect each; the retries that follow try it again. */
 static void sched_dest_dead(struct sched *s, struct sdest *sd, const char *why)
 {
-    sd->dead_until = clock_wall_ms() + (int64_t)(s->conf->deliver.interval / 2);
+    sd->dead_until = clock_wall_ms() + (int64_t)(s->conf->deliver.retries[0] *
+                                                 s->conf->deliver.interval);
     free(sd->dead_why);
     sd->dead_why = xstrdup(why);
 }
@@ -1002,6 +1009,7 @@ static void sched_dispatch(struct sched *s, struct sdest *sd)
     if (sd->dead_until && sd->nready && !s->stopping) {
         if (clock_wall_ms() < sd->dead_until && sd->nconn == 0) {
             s->postponing = 1;
+            s->postpone_until = sd->dead_until;
             sched_dest_fail(s, sd, OUTCOME_TEMPFAIL, sd->dead_why);
             s->postponing = 0;
             return;
