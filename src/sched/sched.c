@@ -52,6 +52,7 @@ struct srcpt {
     int64_t last_attempt;
     uint32_t idx;
     uint32_t attempts;
+    uint32_t postponed; /* postponements since the last real attempt (backoff, memory only) */
     uint8_t state;  /* enum rcpt_state */
     uint8_t where;  /* S_* */
     uint8_t notify; /* NOTIFY_* */
@@ -411,9 +412,11 @@ static void sched_outcome(struct sched *s, struct srcpt *r, enum outcome o, cons
         r->attempts++;
     }
     if (o == OUTCOME_TEMPFAIL) {
+        /* Postponements walk the retry list on in memory, as attempts would. */
+        r->postponed = postponed ? r->postponed + 1 : 0;
         next = retry_next(s->conf->deliver.retries, s->conf->deliver.nretries,
-                          s->conf->deliver.interval, s->conf->deliver.skew, r->attempts, now,
-                          (uint32_t)random());
+                          s->conf->deliver.interval, s->conf->deliver.skew,
+                          r->attempts + r->postponed, now, (uint32_t)random());
         r->state = RCPT_DEFERRED;
         r->where = S_WAIT;
         if (postponed && next < r->m->s->postpone_until)
