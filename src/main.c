@@ -12,7 +12,8 @@
  * SIGUSR1: log statistics. */
 #include <event2/event.h>
 #include <event2/thread.h>
-#include <ftw.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -139,27 +140,41 @@ static void main_on_usr1(evutil_socket_t sig, short what, void *arg)
     main_stats(arg);
 }
 
-static uid_t main_spool_uid;
-static gid_t main_spool_gid;
-
-/* nftw callback: one file or directory of the spool changes owner (links not followed). */
-static int main_on_spool_file(const char *path, const struct stat *st, int type, struct FTW *ftw)
+/* Gives the directory open at fd and everything below it to uid/gid without ever following
+ * a symbolic link (openat O_NOFOLLOW, fchownat AT_SYMLINK_NOFOLLOW): the tree may belong to
+ * the unprivileged user from an earlier run, so a swapped-in link must not make root chown
+ * files elsewhere. depth bounds the recursion (the spool is shallow). */
+static void main_chown_tree(int fd, const char *path, uid_t uid, gid_t gid, int depth)
 {
-    (void)st;
-    (void)type;
-    (void)ftw;
-    if (lchown(path, main_spool_uid, main_spool_gid) < 0)
+    if (fchown(fd, uid, gid) < 0)
         log_fatal("cannot chown %s: %s", path, strerror(errno));
-    return 0;
+    DIR *d = fdopendir(fd);
+    if (!d)
+        log_fatal("cannot read %s: %s", path, strerror(errno));
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        int sub = depth > 0 ? openat(dirfd(d), e->d_name,
+                                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                            : -1;
+        if (sub >= 0) {
+            main_chown_tree(sub, e->d_name, uid, gid, depth - 1);
+            continue;
+        }
+        if (fchownat(dirfd(d), e->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+            log_fatal("cannot chown %s/%s: %s", path, e->d_name, strerror(errno));
+    }
+    closedir(d);
 }
 
 /* Gives the spool and everything below it (queue, logs) to uid/gid; spool mode 0700. */
 static void main_chown_spool(const char *spool, uid_t uid, gid_t gid)
 {
-    main_spool_uid = uid;
-    main_spool_gid = gid;
-    if (nftw(spool, main_on_spool_file, 16, FTW_PHYS) != 0 || chmod(spool, 0700) < 0)
+    int fd = open(spool, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || fchmod(fd, 0700) < 0)
         log_fatal("cannot give spool %s to uid %d: %s", spool, (int)uid, strerror(errno));
+    main_chown_tree(fd, spool, uid, gid, 8);
 }
 
 /* Started as root: listeners are bound, so become `user` for good (all threads: glibc

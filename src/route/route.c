@@ -424,3 +424,12 @@ void route_foreach_dest(struct route *r, void (*fn)(void *arg, struct dest *d), 
     struct route_walk w = {fn, arg};
     dict_foreach(r->dests, route_on_walk, &w);
 }
+
+/* The destination of a domain's cached MX result, if any. */
+struct dest *route_cached_dest(struct route *r, const char *domain)
+{
+    struct route_entry *e = dict_find(r->entries, domain);
+    if (!e || e->state != ROUTE_READY || e->o != OUTCOME_OK || e->expires <= clock_mono_ms())
+        return NULL;
+    return e->dest;
+}

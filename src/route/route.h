@@ -52,6 +52,9 @@ int route_relay_select(const struct conf *c, const char *sender, const char *cli
  * shuffled, every address of each host with d->port. Returns the count. Peer names point
  * into d (valid while d lives). */
 size_t route_peers(const struct dest *d, struct smtpc_peer *peers, size_t max);
+/* The destination a cached MX lookup of domain resolved to, or NULL (no lookup, failed, or
+ * expired). Never starts a lookup. */
+struct dest *route_cached_dest(struct route *r, const char *domain);
 /* Every destination, for statistics: calls fn for each. */
 void route_foreach_dest(struct route *r, void (*fn)(void *arg, struct dest *d), void *arg);
 #endif

@@ -383,17 +383,20 @@ static void sched_outcome(struct sched *s, struct srcpt *r, enum outcome o, cons
 {
     struct smsg *m = r->m;
     int64_t now = clock_wall_ms(), next = 0;
-    free(r->last_reply);
-    r->last_reply = xstrdup(reply);
-    free(r->relay);
-    r->relay = xstrdup(relay);
-    if (r->where == S_ACTIVE)
-        s->active--;
     /* A recipient already deferred on disk and now only postponed because its destination
-     * is known dead: no attempt was made, so its attempt count and its record stay as they
-     * are (no write per postponement while a large queue waits for a dead host). */
+     * is known dead: no attempt was made, so its attempt count, its last reply and relay
+     * and its record stay as they are (no write per postponement while a large queue waits
+     * for a dead host). */
     int postponed = s->postponing && o == OUTCOME_TEMPFAIL && r->attempts > 0 &&
                     !retry_expired(m->arrival, s->conf->deliver.expiry, now);
+    if (!postponed) {
+        free(r->last_reply);
+        r->last_reply = xstrdup(reply);
+        free(r->relay);
+        r->relay = xstrdup(relay);
+    }
+    if (r->where == S_ACTIVE)
+        s->active--;
     if (!postponed)
         r->last_attempt = now;
     if (o == OUTCOME_TEMPFAIL && postponed) {
@@ -423,9 +426,9 @@ static void sched_outcome(struct sched *s, struct srcpt *r, enum outcome o, cons
             next = r->m->s->postpone_until; /* not before the dead destination is retried */
         r->hn.key = next;
         heap_push(&s->wait, &r->hn);
-        s->st.deferred++;
+        s->st.deferred += !postponed;
         if (postponed) /* not an attempt: its last real attempt was logged already */
-            log_debug("%s: to=<%s>, postponed: %s", m->qid, r->addr, r->last_reply);
+            log_debug("%s: to=<%s>, postponed: %s", m->qid, r->addr, reply);
         else
             sched_log(s, r, relay, "deferred", o, r->last_reply);
     } else {
@@ -980,7 +983,9 @@ static void sched_on_closed(void *arg, struct smtpc *c, enum outcome o, const ch
         } else if (o != OUTCOME_OK && !s->stopping) {
             sd->failing = 0;
             sched_dest_fail(s, sd, o, why);
-            sched_dest_dead(s, sd, why);
+            if (o == OUTCOME_TEMPFAIL) /* a 5xx refusal bounces; only a 4xx/connect failure
+                                          makes the destination dead for a while */
+                sched_dest_dead(s, sd, why);
         }
     }
     /* A connection that never reached a session is not replaced while its siblings are
@@ -1292,7 +1297,7 @@ static void sched_on_flush_msg(void *arg, const char *key, void *value)
     }
 }
 
-/* route_foreach_dest: forgets that a destination was dead. */
+/* route_foreach_dest: forgets that a destination was dead (queue run). */
 static void sched_on_revive(void *arg, struct dest *d)
 {
     struct sdest *sd = d->sched;
@@ -1301,12 +1306,26 @@ static void sched_on_revive(void *arg, struct dest *d)
         sd->dead_until = 0;
 }
 
+/* ETRN for a domain: its destination (when cached) may be tried again, but at most once a
+ * second, so a client repeating ETRN cannot turn a dead destination into a connect storm. */
+static void sched_revive_domain(struct sched *s, const char *domain)
+{
+    struct dest *d = route_cached_dest(s->route, domain);
+    struct sdest *sd = d ? d->sched : NULL;
+    int64_t now = clock_wall_ms();
+    if (sd && sd->dead_until > now + 1000)
+        sd->dead_until = now + 1000;
+}
+
 /* ETRN / queue run: waiting recipients of a domain (or all) become due now, and every
  * destination marked dead is tried again (as Postfix's flush resets its dead cache). */
 size_t sched_flush_domain(struct sched *s, const char *domain, bool subdomains)
 {
     struct sched_flush f = {s, domain, subdomains, clock_wall_ms(), 0};
-    route_foreach_dest(s->route, sched_on_revive, NULL);
+    if (domain)
+        sched_revive_domain(s, domain);
+    else
+        route_foreach_dest(s->route, sched_on_revive, NULL);
     dict_foreach(s->msgs, sched_on_flush_msg, &f);
     log_info("flush: %zu recipients for %s%s made due", f.moved,
              domain && subdomains ? "*." : "", domain ? domain : "every domain");
