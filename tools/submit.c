@@ -490,7 +490,7 @@ static bool submit_bs_command(struct submit *s, const char *line, size_t n, bool
         break;
     case CMD_NOOP: submit_bs_reply("250 2.0.0 Ok"); break;
     case CMD_QUIT: submit_bs_reply("221 2.0.0 Bye"); return false;
-    default: submit_bs_reply("502 5.5.1 Error: command not implemented"); break;
+    default: submit_bs_reply("502 5.5.1 Error: command not available with -bs"); break;
     }
     return true;
 }

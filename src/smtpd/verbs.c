@@ -373,7 +373,7 @@ static void verbs_dispatch(struct session *s, const struct cmd *c)
     case CMD_HELP: verbs_help(s); break;
     case CMD_ETRN: verbs_etrn(s, c); break;
     case CMD_STARTTLS:
-    case CMD_AUTH: session_reply(s, "502 5.5.1 Error: command not implemented"); break;
+    case CMD_AUTH: session_reply(s, "502 5.5.1 Error: TLS and authentication are not offered"); break;
     case CMD_UNKNOWN: session_reply(s, "500 5.5.1 Error: command not recognized"); break;
     }
 }
