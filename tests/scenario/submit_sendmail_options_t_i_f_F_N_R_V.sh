@@ -3,37 +3,6 @@
 # From), -r, -N/-R/-V (DSN); the message is delivered without the SMTP listener being needed.
 . "$SCN/lib.sh"
 
-# smtp_talk FILE [IP] [PORT]: waits for the greeting, sends FILE in one write (the client
-# pipelines everything), prints every reply until the server closes (15 s at most).
-smtp_talk() {
-    python3 - "$1" "${2:-127.0.0.1}" "${3:-$SMTP_PORT}" <<'PY'
-import socket, sys
-s = socket.create_connection((sys.argv[2], int(sys.argv[3])))
-s.settimeout(15)
-out = b""
-while b"\r\n" not in out:
-    b = s.recv(65536)
-    if not b:
-        break
-    out += b
-s.sendall(open(sys.argv[1], "rb").read())
-try:
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        out += b
-except socket.timeout:
-    pass
-sys.stdout.write(out.decode("utf-8", "replace").replace("\r\n", "\n"))
-PY
-}
-
-# expect_reply REGEX WHAT: the last smtp_talk output ($T/replies) has a line matching REGEX.
-expect_reply() {
-    grep -Eq -- "$1" "$T/replies" || fail "$2: no reply matching '$1' in: $(tr '\n' '|' <"$T/replies")"
-}
-
 zone_mx sm "10 mx"
 zone_a mx 127.0.0.3
 dns_start
