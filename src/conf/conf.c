@@ -777,10 +777,11 @@ static int conf_relay_address(struct conf_ctx *x, const config_setting_t *s, con
     return 0;
 }
 
-/* Reads deliver.client.remotenets: a list of groups, each inheriting the base client. */
-static int conf_remotenets(struct conf_ctx *x, const config_setting_t *s, const char *key)
+/* Reads a list of groups (remotenets, relays): checks the shape and the size, then hands
+ * each group with its display key ("key[i]") to each(). */
+static int conf_group_list(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                           int (*each)(struct conf_ctx *, const config_setting_t *, const char *))
 {
-    struct conf *c = x->c;
     if (config_setting_type(s) != CONFIG_TYPE_LIST)
         return conf_wrong_type(x, s, key, "list of groups");
     if (config_setting_length(s) > CONF_MAX_LIST)
@@ -791,39 +792,47 @@ static int conf_remotenets(struct conf_ctx *x, const config_setting_t *s, const 
         snprintf(k, sizeof k, "%s[%d]", key, i);
         if (!config_setting_is_group(g))
             return conf_wrong_type(x, g, k, "group");
-        struct remotenet *rn = conf_push(&c->deliver.remotenets, &c->deliver.nremotenets,
-                                         sizeof *rn);
-        rn->client = c->deliver.client;
-        rn->client.announcehost = xstrdup(c->deliver.client.announcehost);
-        if (conf_group(x, g, k, conf_remotenet_keys, rn) < 0)
+        if (each(x, g, k) < 0)
             return -1;
-        if (rn->nnets + rn->nhosts == 0)
-            return conf_error(x, g, "missing key '%s.ip'", k);
     }
+    return 0;
+}
+
+/* One remotenet group: inherits the base client settings, needs `ip`. */
+static int conf_remotenet_one(struct conf_ctx *x, const config_setting_t *g, const char *k)
+{
+    struct conf *c = x->c;
+    struct remotenet *rn = conf_push(&c->deliver.remotenets, &c->deliver.nremotenets, sizeof *rn);
+    rn->client = c->deliver.client;
+    rn->client.announcehost = xstrdup(c->deliver.client.announcehost);
+    if (conf_group(x, g, k, conf_remotenet_keys, rn) < 0)
+        return -1;
+    if (rn->nnets + rn->nhosts == 0)
+        return conf_error(x, g, "missing key '%s.ip'", k);
+    return 0;
+}
+
+/* Reads deliver.client.remotenets: a list of groups, each inheriting the base client. */
+static int conf_remotenets(struct conf_ctx *x, const config_setting_t *s, const char *key)
+{
+    return conf_group_list(x, s, key, conf_remotenet_one);
+}
+
+/* One relay group: needs `address`. */
+static int conf_relay_one(struct conf_ctx *x, const config_setting_t *g, const char *k)
+{
+    struct relay *r = conf_push(&x->c->deliver.relays, &x->c->deliver.nrelays, sizeof *r);
+    if (conf_group(x, g, k, conf_relay_keys, r) < 0)
+        return -1;
+    if (r->address == NULL)
+        return conf_error(x, g, "missing key '%s.address'", k);
     return 0;
 }
 
 /* Reads deliver.relays: a list of groups, each with an address. */
 static int conf_relays(struct conf_ctx *x, const config_setting_t *s, const char *key)
 {
-    struct conf *c = x->c;
-    if (config_setting_type(s) != CONFIG_TYPE_LIST)
-        return conf_wrong_type(x, s, key, "list of groups");
-    if (config_setting_length(s) > CONF_MAX_LIST)
-        return conf_error(x, s, "more than %d entries in '%s'", CONF_MAX_LIST, key);
-    for (int i = 0; i < config_setting_length(s); i++) {
-        const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
-        char k[CONF_KEY_MAX + 16];
-        snprintf(k, sizeof k, "%s[%d]", key, i);
-        if (!config_setting_is_group(g))
-            return conf_wrong_type(x, g, k, "group");
-        struct relay *r = conf_push(&c->deliver.relays, &c->deliver.nrelays, sizeof *r);
-        if (conf_group(x, g, k, conf_relay_keys, r) < 0)
-            return -1;
-        if (r->address == NULL)
-            return conf_error(x, g, "missing key '%s.address'", k);
-    }
-    return 0;
+    return conf_group_list(x, s, key, conf_relay_one);
 }
 
 /* ---- reports and logs (deliver.audit, event_log, transcript, double_bounce, verp) ---- */
