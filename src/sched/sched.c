@@ -26,11 +26,12 @@
 #include "core/qid.h"
 #include "core/xalloc.h"
 #include "dsn/bounce.h"
+#include "dsn/report.h"
 #include "dsn/verp.h"
 #include "proto/hdr.h"
 #include "queue/queue.h"
 #include "route/route.h"
-#include "sched/retry.h"
+#include "sched/outcome.h"
 #include "smtpc/smtpc.h"
 
 #define SCHED_PEERS_MAX 10
@@ -66,6 +67,7 @@ struct smsg {
     struct sched *s;
     uint64_t id;
     int64_t arrival;
+    int64_t deliver_by; /* DELIVERBY time, wall ms, 0 = none */
     char *sender;
     char *client_ip;
     char *helo;
@@ -143,8 +145,6 @@ struct sched {
     struct sdest *wait_head, **wait_tail;
     struct sched_logs logs;
     int stopping;
-    int postponing; /* deferring for a dead destination: no attempt was made */
-    int64_t postpone_until; /* ... and its recipients wait at least until this (wall ms) */
     void (*stopped)(void *arg);
     void *stopped_arg;
     struct sched_stats st;
@@ -193,33 +193,12 @@ static void sched_msg_release(struct sched *s, struct smsg *m)
         sched_msg_free(s, m);
 }
 
-/* True when the recipient asked for reports of kind bit (no NOTIFY: failures and delays). */
-static int sched_wants(uint8_t notify, uint8_t bit)
+/* Marks a report of action a pending for r (a = enum dsn_action), or none (a + 1 == 0). */
+static void sched_set_report(struct smsg *m, struct srcpt *r, uint8_t report)
 {
-    if (notify & NOTIFY_NEVER)
-        return 0;
-    if (notify == 0)
-        return bit == NOTIFY_FAILURE || bit == NOTIFY_DELAY;
-    return (notify & bit) != 0;
-}
-
-/* Marks a report of action a pending for r (a = enum dsn_action). */
-static void sched_want_report(struct smsg *m, struct srcpt *r, enum dsn_action a)
-{
-    if (r->report == 0)
-        m->npending++;
-    r->report = (uint8_t)(a + 1);
-}
-
-/* A final recipient loaded from the queue: is a report still owed? */
-static void sched_recovered_report(struct smsg *m, struct srcpt *r)
-{
-    if (r->flags & RCPT_F_REPORTED)
-        return;
-    if (r->state == RCPT_FAILED && sched_wants(r->notify, NOTIFY_FAILURE))
-        sched_want_report(m, r, DSN_FAILED);
-    else if (r->state == RCPT_DELIVERED && sched_wants(r->notify, NOTIFY_SUCCESS))
-        sched_want_report(m, r, DSN_RELAYED);
+    m->npending += (r->report == 0 && report != 0);
+    m->npending -= (r->report != 0 && report == 0);
+    r->report = report;
 }
 
 /* Copies a durable message into memory and schedules its unfinished recipients. */
@@ -234,6 +213,7 @@ void sched_add(struct sched *s, const struct qmsg *qm, int64_t not_before)
     m->id = qm->id;
     memcpy(m->qid, qid, sizeof qid);
     m->arrival = qm->arrival;
+    m->deliver_by = qm->deliver_by;
     m->sender = xstrdup(qm->sender);
     m->client_ip = xstrdup(qm->client_ip);
     m->helo = xstrdup(qm->helo ? qm->helo : "");
@@ -262,7 +242,7 @@ void sched_add(struct sched *s, const struct qmsg *qm, int64_t not_before)
         r->hn.idx = HEAP_NONE;
         if (q->state == RCPT_DELIVERED || q->state == RCPT_FAILED) {
             r->where = S_FINAL;
-            sched_recovered_report(m, r);
+            sched_set_report(m, r, report_owed_final(r->state, r->notify, r->flags));
             continue;
         }
         r->where = S_WAIT;
@@ -336,34 +316,6 @@ static void sched_persist(struct sched *s, struct srcpt *r, int64_t next)
     sched_write_rcpt(s, r, next);
 }
 
-/* Decides which report (if any) an outcome owes the sender: failures, delays past
- * delay_warning (once per message), successes when the next hop could not take the DSN
- * request on (passed_on = it did). */
-static void sched_note_report(struct sched *s, struct srcpt *r, enum outcome o, int passed_on,
-                              int64_t now)
-{
-    struct smsg *m = r->m;
-    if (o == OUTCOME_PERMFAIL) {
-        if (sched_wants(r->notify, NOTIFY_FAILURE))
-            sched_want_report(m, r, DSN_FAILED);
-        else
-            r->flags |= RCPT_F_REPORTED;
-    } else if (o == OUTCOME_OK) {
-        if (sched_wants(r->notify, NOTIFY_SUCCESS) && !passed_on)
-            sched_want_report(m, r, DSN_RELAYED);
-        else if (sched_wants(r->notify, NOTIFY_SUCCESS))
-            r->flags |= RCPT_F_REPORTED;
-        if (r->report == DSN_DELAYED + 1) { /* the delay notice is moot now */
-            r->report = 0;
-            m->npending--;
-        }
-    } else if (s->conf->deliver.delay_warning && !m->delay_done &&
-               !(r->flags & RCPT_F_DELAY_REPORTED) && sched_wants(r->notify, NOTIFY_DELAY) &&
-               now - m->arrival >= (int64_t)s->conf->deliver.delay_warning) {
-        sched_want_report(m, r, DSN_DELAYED);
-    }
-}
-
 /* A delivered recipient: the audit record (seed 000 §4.5.2). */
 static void sched_audit(struct sched *s, const struct srcpt *r, const char *relay,
                         const char *reply, int64_t now)
@@ -376,76 +328,96 @@ static void sched_audit(struct sched *s, const struct srcpt *r, const char *rela
     audit_delivery(s->logs.audit, &d);
 }
 
-/* Applies one attempt's outcome to an active recipient: the one policy of sched.h.
- * passed_on: the next hop announced DSN and took the recipient's DSN request. */
-static void sched_outcome(struct sched *s, struct srcpt *r, enum outcome o, const char *reply,
-                          const char *relay, int passed_on)
+/* The reply recorded for a recipient that failed without a failure reply of its own. */
+static char *sched_final_reply(enum outcome_verdict v, const char *reply)
+{
+    char why[SCHED_WHY_MAX];
+    if (v == OUTCOME_EXPIRED)
+        snprintf(why, sizeof why, "message expired, last reply: %s", reply);
+    else if (v == OUTCOME_LATE)
+        snprintf(why, sizeof why, "5.4.7 delivery time expired, last reply: %s", reply);
+    else
+        return xstrdup(reply);
+    return xstrdup(why);
+}
+
+/* Records an attempt: its reply (reworded for an expiry), relay and time. */
+static void sched_note_attempt(struct srcpt *r, enum outcome_verdict v, const char *reply,
+                               const char *relay, int64_t now)
+{
+    free(r->last_reply);
+    r->last_reply = sched_final_reply(v, reply);
+    free(r->relay);
+    r->relay = xstrdup(relay);
+    r->last_attempt = now;
+}
+
+/* A recipient back in the waiting heap: log its deferral (a postponement only at debug level:
+ * its last real attempt was logged already). */
+static void sched_requeue(struct sched *s, struct srcpt *r, const struct outcome_decision *d,
+                          const char *reply, const char *relay)
+{
+    r->state = RCPT_DEFERRED;
+    r->where = S_WAIT;
+    r->hn.key = d->next;
+    heap_push(&s->wait, &r->hn);
+    if (d->verdict == OUTCOME_POSTPONED) {
+        log_debug("%s: to=<%s>, postponed: %s", r->m->qid, r->addr, reply);
+        return;
+    }
+    s->st.deferred++;
+    sched_log(s, r, relay, "deferred", OUTCOME_TEMPFAIL, r->last_reply);
+}
+
+/* A recipient became final: count, audit and log it. */
+static void sched_finish(struct sched *s, struct srcpt *r, const struct outcome_decision *d,
+                         const char *relay, int64_t now)
 {
     struct smsg *m = r->m;
-    int64_t now = clock_wall_ms(), next = 0;
-    /* A recipient already deferred on disk and now only postponed because its destination
-     * is known dead: no attempt was made, so its attempt count, its last reply and relay
-     * and its record stay as they are (no write per postponement while a large queue waits
-     * for a dead host). */
-    int postponed = s->postponing && o == OUTCOME_TEMPFAIL && r->attempts > 0 &&
-                    !retry_expired(m->arrival, s->conf->deliver.expiry, now);
-    if (!postponed) {
-        free(r->last_reply);
-        r->last_reply = xstrdup(reply);
-        free(r->relay);
-        r->relay = xstrdup(relay);
+    bool ok = d->verdict == OUTCOME_DELIVERED;
+    r->state = ok ? RCPT_DELIVERED : RCPT_FAILED;
+    r->where = S_FINAL;
+    m->unfinished--;
+    if (d->verdict == OUTCOME_EXPIRED || d->verdict == OUTCOME_LATE)
+        event_expiry(s->logs.events, now, m->qid, r->addr, r->attempts, now - m->arrival);
+    if (ok) {
+        s->st.delivered++;
+        sched_audit(s, r, relay, r->last_reply, now);
+    } else {
+        s->st.bounced++;
     }
+    sched_log(s, r, relay, ok ? "sent" : "bounced", ok ? OUTCOME_OK : OUTCOME_PERMFAIL,
+              r->last_reply);
+}
+
+/* Applies one outcome to an active recipient, as outcome_decide() rules (outcome.h).
+ * passed_on: the next hop took the DSN request; dead_until != 0: no attempt was made, the
+ * destination is known dead until then. */
+static void sched_outcome(struct sched *s, struct srcpt *r, enum outcome o, const char *reply,
+                          const char *relay, int passed_on, int64_t dead_until)
+{
+    struct smsg *m = r->m;
+    int64_t now = clock_wall_ms();
+    struct outcome_rcpt in = {.attempts = r->attempts, .postponed = r->postponed,
+                              .notify = r->notify, .flags = r->flags, .report = r->report,
+                              .arrival = m->arrival, .deliver_by = m->deliver_by,
+                              .msg_flags = m->flags, .msg_delay_done = m->delay_done};
+    struct outcome_event ev = {.o = o, .passed_on = passed_on, .dead_until = dead_until};
+    struct outcome_decision d = outcome_decide(&in, &ev, now, (uint32_t)random(), s->conf);
     if (r->where == S_ACTIVE)
         s->active--;
-    if (!postponed)
-        r->last_attempt = now;
-    if (o == OUTCOME_TEMPFAIL && postponed) {
-        /* attempts unchanged */
-    } else if (o == OUTCOME_TEMPFAIL) {
-        r->attempts++;
-        if (retry_expired(m->arrival, s->conf->deliver.expiry, now)) {
-            char why[SCHED_WHY_MAX];
-            snprintf(why, sizeof why, "message expired, last reply: %s", reply);
-            free(r->last_reply);
-            r->last_reply = xstrdup(why);
-            o = OUTCOME_PERMFAIL;
-            event_expiry(s->logs.events, now, m->qid, r->addr, r->attempts, now - m->arrival);
-        }
-    } else {
-        r->attempts++;
-    }
-    if (o == OUTCOME_TEMPFAIL) {
-        /* Postponements walk the retry list on in memory, as attempts would. */
-        r->postponed = postponed ? r->postponed + 1 : 0;
-        next = retry_next(s->conf->deliver.retries, s->conf->deliver.nretries,
-                          s->conf->deliver.interval, s->conf->deliver.skew,
-                          r->attempts + r->postponed, now, (uint32_t)random());
-        r->state = RCPT_DEFERRED;
-        r->where = S_WAIT;
-        if (postponed && next < r->m->s->postpone_until)
-            next = r->m->s->postpone_until; /* not before the dead destination is retried */
-        r->hn.key = next;
-        heap_push(&s->wait, &r->hn);
-        s->st.deferred += !postponed;
-        if (postponed) /* not an attempt: its last real attempt was logged already */
-            log_debug("%s: to=<%s>, postponed: %s", m->qid, r->addr, reply);
-        else
-            sched_log(s, r, relay, "deferred", o, r->last_reply);
-    } else {
-        r->state = o == OUTCOME_OK ? RCPT_DELIVERED : RCPT_FAILED;
-        r->where = S_FINAL;
-        m->unfinished--;
-        if (o == OUTCOME_OK) {
-            s->st.delivered++;
-            sched_audit(s, r, relay, r->last_reply, now);
-        } else {
-            s->st.bounced++;
-        }
-        sched_log(s, r, relay, o == OUTCOME_OK ? "sent" : "bounced", o, r->last_reply);
-    }
-    sched_note_report(s, r, o, passed_on, now);
-    if (!postponed)
-        sched_persist(s, r, next);
+    if (d.verdict != OUTCOME_POSTPONED)
+        sched_note_attempt(r, d.verdict, reply, relay, now);
+    r->attempts = d.attempts;
+    r->postponed = d.postponed;
+    r->flags = d.flags;
+    sched_set_report(m, r, d.report);
+    if (outcome_final(d.verdict))
+        sched_finish(s, r, &d, relay, now);
+    else
+        sched_requeue(s, r, &d, reply, relay);
+    if (d.verdict != OUTCOME_POSTPONED)
+        sched_persist(s, r, d.next);
     sched_msg_release(s, m);
 }
 
@@ -637,10 +609,11 @@ static void sched_batch_free(struct sched *s, struct batch *b)
 }
 
 /* Reports the same outcome for every recipient of a batch, then frees it. */
-static void sched_batch_fail(struct sched *s, struct batch *b, enum outcome o, const char *why)
+static void sched_batch_fail(struct sched *s, struct batch *b, enum outcome o, const char *why,
+                             int64_t dead_until)
 {
     for (size_t i = 0; i < b->n; i++)
-        sched_outcome(s, b->r[i], o, why, "none", 0);
+        sched_outcome(s, b->r[i], o, why, "none", 0, dead_until);
     sched_batch_free(s, b);
 }
 
@@ -694,7 +667,7 @@ static void sched_on_route(void *arg, struct dest *d, enum outcome o, const char
     m->routing--;
     m->nbatches++; /* hold m while we work on it */
     if (o != OUTCOME_OK) {
-        sched_outcome(s, r, o, why, "none", 0);
+        sched_outcome(s, r, o, why, "none", 0, 0);
     } else {
         struct sdest *sd = sched_sdest(d);
         struct batch *b = m->verp ? NULL : m->open;
@@ -869,7 +842,7 @@ static struct smtpc_txn *sched_on_next(void *arg, struct smtpc *c)
         b->txn.body = evbuffer_new();
         if (queue_body(s->q, b->m->id, b->txn.body) < 0) {
             log_warn("%s: cannot read message content from the queue", b->m->qid);
-            sched_batch_fail(s, b, OUTCOME_TEMPFAIL, "4.3.0 queue read error");
+            sched_batch_fail(s, b, OUTCOME_TEMPFAIL, "4.3.0 queue read error", 0);
             sched_pump(s);
             continue;
         }
@@ -902,7 +875,7 @@ static void sched_on_rcpt(void *arg, struct smtpc_txn *t, size_t i, enum outcome
 {
     struct sconn *cn = arg;
     struct batch *b = t->owner;
-    sched_outcome(cn->s, b->r[i], o, reply, relay, t->dsn);
+    sched_outcome(cn->s, b->r[i], o, reply, relay, t->dsn, 0);
 }
 
 /* smtpc is done with a transaction. */
@@ -913,14 +886,16 @@ static void sched_on_txn(void *arg, struct smtpc_txn *t)
     sched_pump(cn->s);
 }
 
-/* Defers (or fails) every ready batch of a destination none of whose hosts would talk. */
-static void sched_dest_fail(struct sched *s, struct sdest *sd, enum outcome o, const char *why)
+/* Defers (or fails) every ready batch of a destination none of whose hosts would talk;
+ * dead_until != 0: postponed without an attempt, the destination is dead until then. */
+static void sched_dest_fail(struct sched *s, struct sdest *sd, enum outcome o, const char *why,
+                            int64_t dead_until)
 {
     while (sd->ready) {
         struct batch *b = sd->ready;
         sd->ready = b->next;
         sd->nready--;
-        sched_batch_fail(s, b, o, why);
+        sched_batch_fail(s, b, o, why, dead_until);
     }
     sd->ready_tail = &sd->ready;
 }
@@ -982,7 +957,7 @@ static void sched_on_closed(void *arg, struct smtpc *c, enum outcome o, const ch
             log_info("%s: concurrency limited to %u: %s", sd->dest->key, sd->cap, why);
         } else if (o != OUTCOME_OK && !s->stopping) {
             sd->failing = 0;
-            sched_dest_fail(s, sd, o, why);
+            sched_dest_fail(s, sd, o, why, 0);
             if (o == OUTCOME_TEMPFAIL) /* a 5xx refusal bounces; only a 4xx/connect failure
                                           makes the destination dead for a while */
                 sched_dest_dead(s, sd, why);
@@ -1016,10 +991,7 @@ static void sched_dispatch(struct sched *s, struct sdest *sd)
     unsigned limit = sd->cap ? sd->cap : s->conf->deliver.maxserverconnections;
     if (sd->dead_until && sd->nready && !s->stopping) {
         if (clock_wall_ms() < sd->dead_until && sd->nconn == 0) {
-            s->postponing = 1;
-            s->postpone_until = sd->dead_until;
-            sched_dest_fail(s, sd, OUTCOME_TEMPFAIL, sd->dead_why);
-            s->postponing = 0;
+            sched_dest_fail(s, sd, OUTCOME_TEMPFAIL, sd->dead_why, sd->dead_until);
             return;
         }
         sd->dead_until = 0;
@@ -1047,7 +1019,7 @@ static void sched_dispatch(struct sched *s, struct sdest *sd)
         struct smtpc_peer peers[SCHED_PEERS_MAX];
         size_t np = route_peers(sd->dest, peers, SCHED_PEERS_MAX);
         if (np == 0) {
-            sched_dest_fail(s, sd, OUTCOME_TEMPFAIL, "4.4.4 no address for any host of the destination");
+            sched_dest_fail(s, sd, OUTCOME_TEMPFAIL, "4.4.4 no address for any host of the destination", 0);
             return;
         }
         struct sconn *cn = xcalloc(1, sizeof *cn);
@@ -1151,9 +1123,7 @@ static int sched_on_recover(void *arg, const struct qmsg *m)
         const struct qrcpt *r = &m->rcpts[i];
         open += r->state == RCPT_PENDING || r->state == RCPT_DEFERRED;
         /* a final recipient that still owes its sender a report keeps the message */
-        open += !(r->flags & RCPT_F_REPORTED) &&
-                ((r->state == RCPT_FAILED && sched_wants(r->notify, NOTIFY_FAILURE)) ||
-                 (r->state == RCPT_DELIVERED && sched_wants(r->notify, NOTIFY_SUCCESS)));
+        open += report_owed_final(r->state, r->notify, r->flags) != 0;
     }
     if (open == 0) {
         queue_delete(sc->s->q, m->id, m->nrcpt);
