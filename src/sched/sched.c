@@ -25,7 +25,7 @@
 #include "core/log.h"
 #include "core/qid.h"
 #include "core/xalloc.h"
-#include "dsn/bounce.h"
+#include "dsn/dsn.h"
 #include "dsn/report.h"
 #include "dsn/verp.h"
 #include "proto/hdr.h"
@@ -144,6 +144,7 @@ struct sched {
     struct sconn *idle; /* every parked connection, oldest last */
     struct sdest *wait_head, **wait_tail;
     struct sched_logs logs;
+    struct report_env rep; /* for dsn/report.h */
     int stopping;
     void (*stopped)(void *arg);
     void *stopped_arg;
@@ -265,30 +266,14 @@ void sched_add(struct sched *s, const struct qmsg *qm, int64_t not_before)
 
 /* ---- outcomes ---------------------------------------------------------------------- */
 
-/* Extracts the enhanced status code of a reply ("250 2.0.0 Ok" or "5.1.2 text"). */
-static void sched_dsn(const char *reply, enum outcome o, char *dsn, size_t len)
-{
-    const char *p = reply;
-    if (p[0] >= '2' && p[0] <= '5' && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' &&
-        (p[3] == ' ' || p[3] == '-'))
-        p += 4;
-    size_t n = strspn(p, "0123456789.");
-    if (n >= 5 && n < len && (p[0] == '2' || p[0] == '4' || p[0] == '5') && p[1] == '.') {
-        memcpy(dsn, p, n);
-        dsn[n] = '\0';
-        return;
-    }
-    snprintf(dsn, len, "%s", o == OUTCOME_OK ? "2.0.0" : o == OUTCOME_TEMPFAIL ? "4.0.0" : "5.0.0");
-}
-
 /* One Postfix-style log line per recipient per attempt (and one event-log object). */
 static void sched_log(struct sched *s, const struct srcpt *r, const char *relay, const char *status,
                       enum outcome o, const char *reply)
 {
-    char dsn[32];
+    char dsn[REPORT_STATUS_MAX];
     int64_t now = clock_wall_ms();
     double delay = (double)(now - r->m->arrival) / 1000.0;
-    sched_dsn(reply, o, dsn, sizeof dsn);
+    report_status(reply, o, dsn, sizeof dsn);
     log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", r->m->qid, r->addr, relay,
              delay < 0 ? 0.0 : delay, dsn, status, reply);
     event_attempt(s->logs.events, now, r->m->qid, r->addr, status, dsn, relay, reply, r->attempts,
@@ -421,151 +406,70 @@ static void sched_outcome(struct sched *s, struct srcpt *r, enum outcome o, cons
     sched_msg_release(s, m);
 }
 
-/* ---- delivery reports (bounces, delay notices, success notices) --------------------- */
+/* ---- delivery reports (dsn/report.h does the rest) --------------------------------- */
 
-/* A report being stored: which recipients of m it covers and with what action. */
-struct sreport {
-    struct sched *s;
-    struct smsg *m;
-    struct bounce b;
-    uint32_t n;
-    uint32_t *idx;
-    uint8_t *kind; /* enum dsn_action */
-};
-
-/* The report is durable (err 0): mark its recipients reported, schedule it, and delete the
- * original when nothing is left to do. On error the recipients stay unreported on disk and
- * the next recovery tries again. */
-static void sched_on_reported(void *arg, int err)
+/* The report is durable (or failed): mark the recipients it covers, schedule it, and delete
+ * the original when nothing is left to do. On error they stay unreported on disk and the
+ * next recovery tries again. */
+static void sched_on_reported(void *arg, const struct report_done *d)
 {
-    struct sreport *rp = arg;
-    struct sched *s = rp->s;
-    struct smsg *m = rp->m;
+    struct smsg *m = arg;
+    struct sched *s = m->s;
     m->reporting = 0;
-    if (err) {
-        log_warn("%s: cannot queue a delivery report: %s (retried at the next start)", m->qid,
-                 strerror(err));
-    } else {
-        const char *kind = dsn_action_name((enum dsn_action)rp->kind[0]);
-        log_info("%s: sender delivery status notification (%s): %s", m->qid, kind, rp->b.qid);
-        event_bounce(s->logs.events, clock_wall_ms(), m->qid, rp->b.qid, kind, rp->b.r.addr, rp->n);
-        for (uint32_t i = 0; i < rp->n; i++)
-            m->rcpts[rp->idx[i]].flags |= rp->kind[i] == DSN_DELAYED ? RCPT_F_DELAY_REPORTED
+    if (!d->err) {
+        for (size_t i = 0; i < d->n; i++)
+            m->rcpts[d->idx[i]].flags |= d->action[i] == DSN_DELAYED ? RCPT_F_DELAY_REPORTED
                                                                      : RCPT_F_REPORTED;
-        for (uint32_t i = 0; i < rp->n && (m->unfinished > 0 || m->npending > 0); i++) {
-            struct srcpt *r = &m->rcpts[rp->idx[i]];
+        for (size_t i = 0; i < d->n && (m->unfinished > 0 || m->npending > 0); i++) {
+            struct srcpt *r = &m->rcpts[d->idx[i]];
             sched_write_rcpt(s, r, r->where == S_WAIT ? r->hn.key : 0);
         }
         if (m->unfinished == 0 && m->npending == 0)
             queue_delete(s->q, m->id, m->nrcpt);
-        sched_add(s, &rp->b.m, 0);
+        sched_add(s, d->report, 0);
     }
-    bounce_clear(&rp->b);
-    free(rp->idx);
-    free(rp->kind);
-    free(rp);
     sched_msg_release(s, m);
 }
 
-/* True when a pending report of r cannot go anywhere: the message is itself a report or has
- * the null sender (only failures go on, to double_bounce, unless r is that address). */
-static int sched_report_dropped(struct sched *s, const struct smsg *m, const struct srcpt *r,
-                                enum dsn_action a)
+/* A report that cannot go anywhere (double bounce) is settled as if sent. */
+static void sched_report_settle(struct sched *s, struct srcpt *r, uint8_t action)
 {
-    const char *dbl = s->conf->deliver.double_bounce;
-    if (m->sender[0] && !(m->flags & MSG_F_BOUNCE))
-        return 0;
-    return a != DSN_FAILED || !dbl[0] || strcasecmp(r->addr, dbl) == 0;
-}
-
-/* Settles a report that is not sent (logged for failures: a double bounce dropped). */
-static void sched_report_drop(struct sched *s, struct srcpt *r, enum dsn_action a)
-{
-    if (a == DSN_FAILED) {
-        log_info("%s: to=<%s>: undeliverable report dropped (double bounce)", r->m->qid, r->addr);
-        event_drop(s->logs.events, clock_wall_ms(), r->m->qid, r->addr, "double bounce");
-    }
-    r->flags |= a == DSN_DELAYED ? RCPT_F_DELAY_REPORTED : RCPT_F_REPORTED;
+    r->flags |= action == DSN_DELAYED ? RCPT_F_DELAY_REPORTED : RCPT_F_REPORTED;
     if (r->m->unfinished > 0)
         sched_write_rcpt(s, r, r->where == S_WAIT ? r->hn.key : 0);
 }
 
-/* Fills the DSN entry of a recipient (strings point into r or into the scratch buffers). */
-static void sched_report_rcpt(struct sched *s, const struct srcpt *r, enum dsn_action a,
-                              struct dsn_rcpt *d, char *mta, char *status)
-{
-    bounce_remote_mta(r->relay, mta, 256);
-    sched_dsn(r->last_reply, a == DSN_FAILED ? OUTCOME_PERMFAIL
-                             : a == DSN_DELAYED ? OUTCOME_TEMPFAIL : OUTCOME_OK, status, 32);
-    *d = (struct dsn_rcpt){.addr = r->addr, .orcpt = r->orcpt, .action = a, .status = status,
-                           .remote_mta = mta, .diag = r->last_reply,
-                           .last_attempt = r->last_attempt,
-                           .retry_until = a == DSN_DELAYED
-                                              ? r->m->arrival + (int64_t)s->conf->deliver.expiry
-                                              : 0};
-}
-
-/* Stores one report covering every pending recipient of m (a "batch of failures"). */
-static void sched_report_send(struct sched *s, struct smsg *m, struct sreport *rp,
-                              struct dsn_rcpt *dr)
-{
-    struct evbuffer *body = evbuffer_new();
-    int have = queue_body(s->q, m->id, body) == 0;
-    size_t blen = evbuffer_get_length(body);
-    const char *to = m->sender[0] && !(m->flags & MSG_F_BOUNCE) ? m->sender
-                                                                : s->conf->deliver.double_bounce;
-    struct dsn_report rep = {
-        .reporting_mta = s->conf->hostname, .orig_qid = m->qid, .envid = m->envid,
-        .received_from = m->helo, .arrival = m->arrival, .nrcpt = rp->n, .rcpts = dr,
-        .msg = have ? (const char *)evbuffer_pullup(body, (ssize_t)blen) : NULL,
-        .msglen = have ? blen : 0,
-        .ret = bounce_ret(m->flags, m->size, s->conf->deliver.bounce_size_limit),
-        .utf8 = (m->flags & MSG_F_SMTPUTF8) != 0};
-    size_t len;
-    char *text = bounce_build(&rp->b, &rep, to, clock_wall_ms(), &len);
-    evbuffer_free(body);
-    m->reporting = 1;
-    queue_put(s->q, &rp->b.m, text, len, sched_on_reported, rp);
-}
-
-/* Sends (or drops) every report m has pending; called once nothing of m is in flight. */
+/* Hands every report m has pending to report_send(), by recipient index; called once
+ * nothing of m is in flight. */
 static void sched_report(struct sched *s, struct smsg *m)
 {
-    struct sreport *rp = xcalloc(1, sizeof *rp);
-    struct dsn_rcpt *dr = xcalloc(m->npending, sizeof *dr);
-    char *mta = xcalloc(m->npending, 256), *status = xcalloc(m->npending, 32);
-    rp->s = s;
-    rp->m = m;
-    rp->idx = xcalloc(m->npending, sizeof *rp->idx);
-    rp->kind = xcalloc(m->npending, 1);
+    struct report_rcpt *rr = xcalloc(m->npending, sizeof *rr);
+    size_t n = 0;
     for (uint32_t i = 0; i < m->nrcpt && m->npending > 0; i++) {
         struct srcpt *r = &m->rcpts[i];
         if (!r->report)
             continue;
-        enum dsn_action a = (enum dsn_action)(r->report - 1);
+        rr[n++] = (struct report_rcpt){.idx = i, .action = (uint8_t)(r->report - 1),
+                                       .addr = r->addr, .orcpt = r->orcpt, .relay = r->relay,
+                                       .diag = r->last_reply, .last_attempt = r->last_attempt};
         r->report = 0;
         m->npending--;
-        if (sched_report_dropped(s, m, r, a)) {
-            sched_report_drop(s, r, a);
-            continue;
-        }
-        sched_report_rcpt(s, r, a, &dr[rp->n], mta + 256 * rp->n, status + 32 * rp->n);
-        m->delay_done |= a == DSN_DELAYED;
-        rp->idx[rp->n] = i;
-        rp->kind[rp->n++] = (uint8_t)a;
     }
-    if (rp->n > 0) {
-        sched_report_send(s, m, rp, dr);
-    } else {
-        if (m->unfinished == 0)
-            queue_delete(s->q, m->id, m->nrcpt);
-        free(rp->idx);
-        free(rp->kind);
-        free(rp);
+    struct report_msg rm = {.id = m->id, .qid = m->qid, .sender = m->sender, .envid = m->envid,
+                            .helo = m->helo, .arrival = m->arrival, .size = m->size,
+                            .flags = m->flags};
+    size_t sent = report_send(&s->rep, &rm, rr, n, clock_wall_ms(), sched_on_reported, m);
+    for (size_t k = 0; k < n; k++) {
+        if (rr[k].dropped)
+            sched_report_settle(s, &m->rcpts[rr[k].idx], rr[k].action);
+        else if (rr[k].action == DSN_DELAYED)
+            m->delay_done = 1;
     }
-    free(dr);
-    free(mta);
-    free(status);
+    if (sent > 0)
+        m->reporting = 1;
+    else if (m->unfinished == 0)
+        queue_delete(s->q, m->id, m->nrcpt);
+    free(rr);
 }
 
 /* ---- batches ----------------------------------------------------------------------- */
@@ -1045,6 +949,7 @@ static void sched_dispatch(struct sched *s, struct sdest *sd)
 void sched_set_logs(struct sched *s, const struct sched_logs *l)
 {
     s->logs = *l;
+    s->rep.events = l->events;
 }
 
 /* Creates the scheduler (nothing scheduled yet). */
@@ -1056,6 +961,7 @@ struct sched *sched_create(struct event_base *base, const struct conf *c, struct
     s->conf = c;
     s->q = q;
     s->route = r;
+    s->rep = (struct report_env){.c = c, .q = q};
     heap_init(&s->wait);
     s->msgs = dict_create();
     s->wait_tail = &s->wait_head;
