@@ -33,7 +33,6 @@ struct dest {
     struct mx_host *hosts; /* in preference order (ties shuffled again per connection) */
     size_t nhosts;
     uint16_t port;
-    void *sched;           /* the scheduler's per-destination state */
 };
 
 /* o == OUTCOME_OK: d is the destination. Otherwise d is NULL and why says what failed

@@ -1,15 +1,15 @@
-/* sched: waiting heap -> active window -> routing -> batches per destination -> connections.
- * See sched.h for the rules. Invariants:
+/* sched: waiting heap -> active window -> delivery -> outcome. See sched.h for the rules.
+ * Invariants:
  *  - every unfinished recipient is in exactly one place: the heap (S_WAIT) or the active
- *    window (S_ACTIVE: routing, in a batch, or in a transaction); s->active counts the
+ *    window (S_ACTIVE: handed to delivery, outcome not back yet); s->active counts the
  *    latter and never exceeds queuecache;
- *  - a struct smsg lives while it has unfinished recipients or batches referring to it;
- *  - sd->nconnecting counts connections of sd that have not yet asked for their first
- *    transaction; a destination starts a new connection only while it has more ready
- *    batches than such connections (so no connection is opened for nothing). */
+ *  - a struct smsg lives while it has unfinished recipients, reports pending or being
+ *    stored, or delivery holds it (deliver_msg_busy);
+ *  - a recipient's struct srcpt embeds what delivery reads (struct deliver_rcpt) and a
+ *    message's struct smsg what it reads and keeps (struct deliver_msg): nothing is copied
+ *    per recipient on the way out. */
 #include "sched/sched.h"
 
-#include <event2/buffer.h>
 #include <event2/event.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -25,137 +25,69 @@
 #include "core/log.h"
 #include "core/qid.h"
 #include "core/xalloc.h"
+#include "deliver/deliver.h"
 #include "dsn/dsn.h"
 #include "dsn/report.h"
-#include "dsn/verp.h"
-#include "proto/hdr.h"
 #include "queue/queue.h"
-#include "route/route.h"
 #include "sched/outcome.h"
-#include "smtpc/smtpc.h"
 
-#define SCHED_PEERS_MAX 10
 #define SCHED_WHY_MAX 512
-#define SCHED_MSGID_MAX 998   /* longest Message-ID kept for the audit log */
-#define SCHED_HDR_SCAN 65536  /* header bytes searched for the Message-ID */
 
 enum { S_WAIT, S_ACTIVE, S_FINAL };
 
-struct smsg;
-
 struct srcpt {
-    struct heap_node hn; /* key: due time (wall ms) */
-    struct smsg *m;
-    char *addr;
+    struct heap_node hn;   /* key: due time (wall ms) */
+    struct deliver_rcpt d; /* message, address, ORCPT, NOTIFY */
     char *last_reply;
-    char *orcpt;   /* DSN ORCPT as received, "" when none */
-    char *relay;   /* "name[ip]:port" of the last attempt, "" when none */
+    char *relay;           /* "name[ip]:port" of the last attempt, "" when none */
     int64_t last_attempt;
     uint32_t idx;
     uint32_t attempts;
     uint32_t postponed; /* postponements since the last real attempt (backoff, memory only) */
-    uint8_t state;  /* enum rcpt_state */
-    uint8_t where;  /* S_* */
-    uint8_t notify; /* NOTIFY_* */
-    uint8_t flags;  /* RCPT_F_* */
-    uint8_t report; /* a report pending: enum dsn_action + 1; 0 = none */
+    uint8_t state;      /* enum rcpt_state */
+    uint8_t where;      /* S_* */
+    uint8_t flags;      /* RCPT_F_* */
+    uint8_t report;     /* a report pending: enum dsn_action + 1; 0 = none */
 };
-
-struct batch;
 
 struct smsg {
+    struct deliver_msg d; /* id, qid, sender, client IP, ENVID, flags; delivery's part */
     struct sched *s;
-    uint64_t id;
     int64_t arrival;
     int64_t deliver_by; /* DELIVERBY time, wall ms, 0 = none */
-    char *sender;
-    char *client_ip;
     char *helo;
-    char *envid;
-    char *msgid; /* Message-ID header, NULL until the content was read */
     uint64_t size;
-    uint32_t flags; /* MSG_F_* */
-    char qid[QID_TEXT_LEN + 1];
-    uint32_t nrcpt, unfinished, routing, nbatches;
+    uint32_t nrcpt, unfinished;
     uint32_t npending; /* recipients with a report pending (srcpt.report) */
-    int reporting;     /* a report of this message is being stored */
-    int delay_done;    /* the one delay notice of this message went out */
-    int verp;          /* one transaction per recipient, VERP sender */
-    struct batch *open; /* batches being filled, linked by mnext */
+    bool reporting;    /* a report of this message is being stored */
+    bool delay_done;   /* the one delay notice of this message went out */
     struct srcpt *rcpts;
-};
-
-struct sdest;
-
-struct batch {
-    struct smsg *m;
-    struct sdest *sd;
-    struct batch *next;  /* destination's ready FIFO */
-    struct batch *mnext; /* message's open list */
-    size_t n;
-    struct srcpt **r;
-    const char **addrs;
-    const char **orcpts;
-    uint8_t *notify;
-    char *verp_sender; /* VERP envelope sender, or NULL */
-    struct smtpc_txn txn;
-};
-
-struct sdest {
-    struct dest *dest;
-    struct batch *ready, **ready_tail;
-    size_t nready;
-    unsigned nconn, nconnecting;
-    unsigned cap;    /* learned concurrency limit (0 = maxserverconnections) */
-    unsigned okcount; /* sessions established since cap last changed */
-    int failing;          /* a connect failed: no new connection until the others resolve */
-    int64_t dead_until;   /* wall ms: no host would talk; defer without connecting until then */
-    char *dead_why;       /* the reason given to recipients deferred meanwhile */
-    struct sconn *idle; /* parked connections */
-    int waiting; /* queued in s->wait for a connection slot */
-    struct sdest *wnext;
-};
-
-struct sconn {
-    struct sched *s;
-    struct sdest *sd;
-    struct smtpc *c;
-    unsigned nmsgs;
-    int took;
-    int idle;   /* parked in sd->idle and s->idle, waiting for work (idlemax) */
-    int expire; /* next() must end the session */
-    struct event *idle_ev;
-    struct sconn *prev, *next;   /* s->conns */
-    struct sconn *dprev, *dnext; /* sd->idle */
-    struct sconn *gprev, *gnext; /* s->idle */
 };
 
 struct sched {
     struct event_base *base;
     const struct conf *conf;
     struct queue *q;
-    struct route *route;
+    struct deliver *dl;
+    int64_t (*now)(void);
     struct heap wait;
     struct dict *msgs; /* qid text -> smsg */
-    struct event *due_ev, *poll_ev, *grace_ev;
+    struct event *due_ev, *poll_ev;
     uint64_t active;
-    unsigned nconn;
-    struct sconn *conns;
-    struct sconn *idle; /* every parked connection, oldest last */
-    struct sdest *wait_head, **wait_tail;
     struct sched_logs logs;
     struct report_env rep; /* for dsn/report.h */
-    int stopping;
-    void (*stopped)(void *arg);
-    void *stopped_arg;
+    bool stopping;
     struct sched_stats st;
 };
 
 static void sched_pump(struct sched *s);
-static void sched_dispatch(struct sched *s, struct sdest *sd);
-static void sched_stopped(struct sched *s);
-static void sched_on_idle(evutil_socket_t fd, short what, void *arg);
 static void sched_report(struct sched *s, struct smsg *m);
+
+/* The message of a recipient. */
+static inline struct smsg *sched_msg_of(const struct srcpt *r)
+{
+    return (struct smsg *)((char *)r->d.msg - offsetof(struct smsg, d));
+}
 
 /* ---- messages ---------------------------------------------------------------------- */
 
@@ -163,43 +95,89 @@ static void sched_report(struct sched *s, struct smsg *m);
 static void sched_msg_destroy(struct smsg *m)
 {
     for (uint32_t i = 0; i < m->nrcpt; i++) {
-        free(m->rcpts[i].addr);
+        free(m->rcpts[i].d.addr);
+        free(m->rcpts[i].d.orcpt);
         free(m->rcpts[i].last_reply);
-        free(m->rcpts[i].orcpt);
         free(m->rcpts[i].relay);
     }
+    deliver_msg_clear(&m->d);
     free(m->rcpts);
-    free(m->sender);
-    free(m->client_ip);
+    free(m->d.sender);
+    free(m->d.client_ip);
+    free(m->d.envid);
     free(m->helo);
-    free(m->envid);
-    free(m->msgid);
     free(m);
 }
 
-/* Unlinks and frees a message. */
-static void sched_msg_free(struct sched *s, struct smsg *m)
-{
-    dict_remove(s->msgs, m->qid);
-    sched_msg_destroy(m);
-}
-
-/* Once nothing of m is in flight, sends the reports it has pending; frees m once nothing
+/* Once delivery holds nothing of m, sends the reports it has pending; frees m once nothing
  * refers to it any more. */
 static void sched_msg_release(struct sched *s, struct smsg *m)
 {
-    if (m->nbatches == 0 && m->routing == 0 && m->npending > 0 && !m->reporting)
+    bool busy = deliver_msg_busy(&m->d);
+    if (!busy && m->npending > 0 && !m->reporting)
         sched_report(s, m);
-    if (m->unfinished == 0 && m->nbatches == 0 && !m->reporting && m->npending == 0)
-        sched_msg_free(s, m);
+    if (m->unfinished == 0 && !busy && !m->reporting && m->npending == 0) {
+        dict_remove(s->msgs, m->d.qid);
+        sched_msg_destroy(m);
+    }
 }
 
-/* Marks a report of action a pending for r (a = enum dsn_action), or none (a + 1 == 0). */
+/* Sets the report pending for r (enum dsn_action + 1, or 0 for none), counting it in m. */
 static void sched_set_report(struct smsg *m, struct srcpt *r, uint8_t report)
 {
     m->npending += (r->report == 0 && report != 0);
     m->npending -= (r->report != 0 && report == 0);
     r->report = report;
+}
+
+/* A new in-memory copy of a durable message's envelope (recipients not filled yet). */
+static struct smsg *sched_msg_new(struct sched *s, const struct qmsg *qm, const char *qid)
+{
+    struct smsg *m = xcalloc(1, sizeof *m);
+    m->s = s;
+    m->d.id = qm->id;
+    memcpy(m->d.qid, qid, sizeof m->d.qid);
+    m->d.sender = xstrdup(qm->sender);
+    m->d.client_ip = xstrdup(qm->client_ip);
+    m->d.envid = xstrdup(qm->envid ? qm->envid : "");
+    m->d.flags = qm->flags;
+    deliver_msg_init(s->dl, &m->d);
+    m->arrival = qm->arrival;
+    m->deliver_by = qm->deliver_by;
+    m->helo = xstrdup(qm->helo ? qm->helo : "");
+    m->size = qm->size;
+    m->nrcpt = qm->nrcpt;
+    m->rcpts = xcalloc(qm->nrcpt, sizeof *m->rcpts);
+    return m;
+}
+
+/* Copies recipient i; an unfinished one goes into the heap, due at max(its next attempt,
+ * not_before); a final one may still owe a report. */
+static void sched_rcpt_init(struct sched *s, struct smsg *m, uint32_t i, const struct qrcpt *q,
+                            int64_t not_before)
+{
+    struct srcpt *r = &m->rcpts[i];
+    r->d.msg = &m->d;
+    r->d.addr = xstrdup(q->addr);
+    r->d.orcpt = xstrdup(q->orcpt ? q->orcpt : "");
+    r->d.notify = q->notify;
+    r->idx = i;
+    r->last_reply = xstrdup(q->last_reply ? q->last_reply : "");
+    r->relay = xstrdup("");
+    r->attempts = q->attempts;
+    r->state = q->state;
+    r->flags = q->flags;
+    m->delay_done |= (q->flags & RCPT_F_DELAY_REPORTED) != 0;
+    r->hn.idx = HEAP_NONE;
+    if (q->state == RCPT_DELIVERED || q->state == RCPT_FAILED) {
+        r->where = S_FINAL;
+        sched_set_report(m, r, report_owed_final(r->state, r->d.notify, r->flags));
+        return;
+    }
+    r->where = S_WAIT;
+    r->hn.key = q->next_attempt > not_before ? q->next_attempt : not_before;
+    m->unfinished++;
+    heap_push(&s->wait, &r->hn);
 }
 
 /* Copies a durable message into memory and schedules its unfinished recipients. */
@@ -209,50 +187,11 @@ void sched_add(struct sched *s, const struct qmsg *qm, int64_t not_before)
     qid_to_text(qm->id, qid);
     if (dict_find(s->msgs, qid))
         return;
-    struct smsg *m = xcalloc(1, sizeof *m);
-    m->s = s;
-    m->id = qm->id;
-    memcpy(m->qid, qid, sizeof qid);
-    m->arrival = qm->arrival;
-    m->deliver_by = qm->deliver_by;
-    m->sender = xstrdup(qm->sender);
-    m->client_ip = xstrdup(qm->client_ip);
-    m->helo = xstrdup(qm->helo ? qm->helo : "");
-    m->envid = xstrdup(qm->envid ? qm->envid : "");
-    m->size = qm->size;
-    m->flags = qm->flags;
-    m->verp = !(qm->flags & MSG_F_BOUNCE) &&
-              verp_wanted(s->conf->deliver.verp, s->conf->deliver.verp_domains,
-                          s->conf->deliver.nverp_domains, qm->sender);
-    m->nrcpt = qm->nrcpt;
-    m->rcpts = xcalloc(qm->nrcpt, sizeof *m->rcpts);
-    for (uint32_t i = 0; i < qm->nrcpt; i++) {
-        const struct qrcpt *q = &qm->rcpts[i];
-        struct srcpt *r = &m->rcpts[i];
-        r->m = m;
-        r->idx = i;
-        r->addr = xstrdup(q->addr);
-        r->last_reply = xstrdup(q->last_reply ? q->last_reply : "");
-        r->orcpt = xstrdup(q->orcpt ? q->orcpt : "");
-        r->relay = xstrdup("");
-        r->attempts = q->attempts;
-        r->state = q->state;
-        r->notify = q->notify;
-        r->flags = q->flags;
-        m->delay_done |= (q->flags & RCPT_F_DELAY_REPORTED) != 0;
-        r->hn.idx = HEAP_NONE;
-        if (q->state == RCPT_DELIVERED || q->state == RCPT_FAILED) {
-            r->where = S_FINAL;
-            sched_set_report(m, r, report_owed_final(r->state, r->notify, r->flags));
-            continue;
-        }
-        r->where = S_WAIT;
-        r->hn.key = q->next_attempt > not_before ? q->next_attempt : not_before;
-        m->unfinished++;
-        heap_push(&s->wait, &r->hn);
-    }
+    struct smsg *m = sched_msg_new(s, qm, qid);
+    for (uint32_t i = 0; i < qm->nrcpt; i++)
+        sched_rcpt_init(s, m, i, &qm->rcpts[i], not_before);
     if (m->unfinished == 0 && m->npending == 0) {
-        queue_delete(s->q, m->id, m->nrcpt);
+        queue_delete(s->q, m->d.id, m->nrcpt);
         sched_msg_destroy(m);
         return;
     }
@@ -270,32 +209,33 @@ void sched_add(struct sched *s, const struct qmsg *qm, int64_t not_before)
 static void sched_log(struct sched *s, const struct srcpt *r, const char *relay, const char *status,
                       enum outcome o, const char *reply)
 {
+    const struct smsg *m = sched_msg_of(r);
     char dsn[REPORT_STATUS_MAX];
-    int64_t now = clock_wall_ms();
-    double delay = (double)(now - r->m->arrival) / 1000.0;
+    int64_t now = s->now();
+    double delay = (double)(now - m->arrival) / 1000.0;
     report_status(reply, o, dsn, sizeof dsn);
-    log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", r->m->qid, r->addr, relay,
-             delay < 0 ? 0.0 : delay, dsn, status, reply);
-    event_attempt(s->logs.events, now, r->m->qid, r->addr, status, dsn, relay, reply, r->attempts,
-                  now - r->m->arrival);
+    log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", m->d.qid, r->d.addr,
+             relay, delay < 0 ? 0.0 : delay, dsn, status, reply);
+    event_attempt(s->logs.events, now, m->d.qid, r->d.addr, status, dsn, relay, reply,
+                  r->attempts, now - m->arrival);
 }
 
 /* Writes one recipient record (state, attempts, next attempt, reply, DSN fields). */
 static void sched_write_rcpt(struct sched *s, struct srcpt *r, int64_t next)
 {
-    struct qrcpt q = {.addr = r->addr, .state = r->state, .attempts = r->attempts,
-                      .next_attempt = next, .last_reply = r->last_reply, .notify = r->notify,
-                      .flags = r->flags, .orcpt = r->orcpt};
-    queue_set_rcpt(s->q, r->m->id, r->idx, &q);
+    struct qrcpt q = {.addr = r->d.addr, .state = r->state, .attempts = r->attempts,
+                      .next_attempt = next, .last_reply = r->last_reply, .notify = r->d.notify,
+                      .flags = r->flags, .orcpt = r->d.orcpt};
+    queue_set_rcpt(s->q, sched_msg_of(r)->d.id, r->idx, &q);
 }
 
 /* Writes a recipient's state to the queue, or deletes the message once every recipient is
  * final and nothing is left to report. */
 static void sched_persist(struct sched *s, struct srcpt *r, int64_t next)
 {
-    struct smsg *m = r->m;
+    struct smsg *m = sched_msg_of(r);
     if (m->unfinished == 0 && m->npending == 0 && !m->reporting) {
-        queue_delete(s->q, m->id, m->nrcpt);
+        queue_delete(s->q, m->d.id, m->nrcpt);
         return;
     }
     sched_write_rcpt(s, r, next);
@@ -307,13 +247,14 @@ static void sched_audit(struct sched *s, const struct srcpt *r, const char *rela
 {
     if (!s->logs.audit)
         return;
-    struct audit_delivery d = {.when = now, .qid = r->m->qid, .sender = r->m->sender,
-                               .rcpt = r->addr, .client_ip = r->m->client_ip, .relay = relay,
-                               .message_id = r->m->msgid, .reply = reply};
+    const struct smsg *m = sched_msg_of(r);
+    struct audit_delivery d = {.when = now, .qid = m->d.qid, .sender = m->d.sender,
+                               .rcpt = r->d.addr, .client_ip = m->d.client_ip, .relay = relay,
+                               .message_id = m->d.msgid, .reply = reply};
     audit_delivery(s->logs.audit, &d);
 }
 
-/* The reply recorded for a recipient that failed without a failure reply of its own. */
+/* The reply recorded for an attempt: a failure for lack of time says so. */
 static char *sched_final_reply(enum outcome_verdict v, const char *reply)
 {
     char why[SCHED_WHY_MAX];
@@ -347,7 +288,7 @@ static void sched_requeue(struct sched *s, struct srcpt *r, const struct outcome
     r->hn.key = d->next;
     heap_push(&s->wait, &r->hn);
     if (d->verdict == OUTCOME_POSTPONED) {
-        log_debug("%s: to=<%s>, postponed: %s", r->m->qid, r->addr, reply);
+        log_debug("%s: to=<%s>, postponed: %s", sched_msg_of(r)->d.qid, r->d.addr, reply);
         return;
     }
     s->st.deferred++;
@@ -358,13 +299,13 @@ static void sched_requeue(struct sched *s, struct srcpt *r, const struct outcome
 static void sched_finish(struct sched *s, struct srcpt *r, const struct outcome_decision *d,
                          const char *relay, int64_t now)
 {
-    struct smsg *m = r->m;
+    struct smsg *m = sched_msg_of(r);
     bool ok = d->verdict == OUTCOME_DELIVERED;
     r->state = ok ? RCPT_DELIVERED : RCPT_FAILED;
     r->where = S_FINAL;
     m->unfinished--;
     if (d->verdict == OUTCOME_EXPIRED || d->verdict == OUTCOME_LATE)
-        event_expiry(s->logs.events, now, m->qid, r->addr, r->attempts, now - m->arrival);
+        event_expiry(s->logs.events, now, m->d.qid, r->d.addr, r->attempts, now - m->arrival);
     if (ok) {
         s->st.delivered++;
         sched_audit(s, r, relay, r->last_reply, now);
@@ -375,36 +316,51 @@ static void sched_finish(struct sched *s, struct srcpt *r, const struct outcome_
               r->last_reply);
 }
 
-/* Applies one outcome to an active recipient, as outcome_decide() rules (outcome.h).
- * passed_on: the next hop took the DSN request; dead_until != 0: no attempt was made, the
- * destination is known dead until then. */
-static void sched_outcome(struct sched *s, struct srcpt *r, enum outcome o, const char *reply,
-                          const char *relay, int passed_on, int64_t dead_until)
+/* deliver_ops.outcome: applies one outcome to an active recipient, as outcome_decide()
+ * rules (outcome.h); every verdict but a postponement is an attempt and is written. */
+static void sched_on_outcome(void *arg, struct deliver_rcpt *dr, const struct deliver_result *res)
 {
-    struct smsg *m = r->m;
-    int64_t now = clock_wall_ms();
+    struct sched *s = arg;
+    struct srcpt *r = (struct srcpt *)((char *)dr - offsetof(struct srcpt, d));
+    struct smsg *m = sched_msg_of(r);
+    int64_t now = s->now();
     struct outcome_rcpt in = {.attempts = r->attempts, .postponed = r->postponed,
-                              .notify = r->notify, .flags = r->flags, .report = r->report,
+                              .notify = r->d.notify, .flags = r->flags, .report = r->report,
                               .arrival = m->arrival, .deliver_by = m->deliver_by,
-                              .msg_flags = m->flags, .msg_delay_done = m->delay_done};
-    struct outcome_event ev = {.o = o, .passed_on = passed_on, .dead_until = dead_until};
+                              .msg_flags = m->d.flags, .msg_delay_done = m->delay_done};
+    struct outcome_event ev = {.o = res->o, .passed_on = res->passed_on,
+                               .dead_until = res->dead_until};
     struct outcome_decision d = outcome_decide(&in, &ev, now, (uint32_t)random(), s->conf);
     if (r->where == S_ACTIVE)
         s->active--;
     if (d.verdict != OUTCOME_POSTPONED)
-        sched_note_attempt(r, d.verdict, reply, relay, now);
+        sched_note_attempt(r, d.verdict, res->reply, res->relay, now);
     r->attempts = d.attempts;
     r->postponed = d.postponed;
     r->flags = d.flags;
     sched_set_report(m, r, d.report);
     if (outcome_final(d.verdict))
-        sched_finish(s, r, &d, relay, now);
+        sched_finish(s, r, &d, res->relay, now);
     else
-        sched_requeue(s, r, &d, reply, relay);
+        sched_requeue(s, r, &d, res->reply, res->relay);
     if (d.verdict != OUTCOME_POSTPONED)
         sched_persist(s, r, d.next);
     sched_msg_release(s, m);
 }
+
+/* deliver_ops.released: delivery let go of m (a transaction ended, routing finished): it may
+ * owe reports or be done, and the window may have room. */
+static void sched_on_released(void *arg, struct deliver_msg *dm)
+{
+    struct sched *s = arg;
+    sched_msg_release(s, (struct smsg *)((char *)dm - offsetof(struct smsg, d)));
+    sched_pump(s);
+}
+
+static const struct deliver_ops sched_deliver_ops = {
+    .outcome = sched_on_outcome,
+    .released = sched_on_released,
+};
 
 /* ---- delivery reports (dsn/report.h does the rest) --------------------------------- */
 
@@ -415,7 +371,7 @@ static void sched_on_reported(void *arg, const struct report_done *d)
 {
     struct smsg *m = arg;
     struct sched *s = m->s;
-    m->reporting = 0;
+    m->reporting = false;
     if (!d->err) {
         for (size_t i = 0; i < d->n; i++)
             m->rcpts[d->idx[i]].flags |= d->action[i] == DSN_DELAYED ? RCPT_F_DELAY_REPORTED
@@ -425,7 +381,7 @@ static void sched_on_reported(void *arg, const struct report_done *d)
             sched_write_rcpt(s, r, r->where == S_WAIT ? r->hn.key : 0);
         }
         if (m->unfinished == 0 && m->npending == 0)
-            queue_delete(s->q, m->id, m->nrcpt);
+            queue_delete(s->q, m->d.id, m->nrcpt);
         sched_add(s, d->report, 0);
     }
     sched_msg_release(s, m);
@@ -435,12 +391,12 @@ static void sched_on_reported(void *arg, const struct report_done *d)
 static void sched_report_settle(struct sched *s, struct srcpt *r, uint8_t action)
 {
     r->flags |= action == DSN_DELAYED ? RCPT_F_DELAY_REPORTED : RCPT_F_REPORTED;
-    if (r->m->unfinished > 0)
+    if (sched_msg_of(r)->unfinished > 0)
         sched_write_rcpt(s, r, r->where == S_WAIT ? r->hn.key : 0);
 }
 
 /* Hands every report m has pending to report_send(), by recipient index; called once
- * nothing of m is in flight. */
+ * delivery holds nothing of m. */
 static void sched_report(struct sched *s, struct smsg *m)
 {
     struct report_rcpt *rr = xcalloc(m->npending, sizeof *rr);
@@ -450,155 +406,35 @@ static void sched_report(struct sched *s, struct smsg *m)
         if (!r->report)
             continue;
         rr[n++] = (struct report_rcpt){.idx = i, .action = (uint8_t)(r->report - 1),
-                                       .addr = r->addr, .orcpt = r->orcpt, .relay = r->relay,
+                                       .addr = r->d.addr, .orcpt = r->d.orcpt, .relay = r->relay,
                                        .diag = r->last_reply, .last_attempt = r->last_attempt};
         r->report = 0;
         m->npending--;
     }
-    struct report_msg rm = {.id = m->id, .qid = m->qid, .sender = m->sender, .envid = m->envid,
-                            .helo = m->helo, .arrival = m->arrival, .size = m->size,
-                            .flags = m->flags};
-    size_t sent = report_send(&s->rep, &rm, rr, n, clock_wall_ms(), sched_on_reported, m);
+    struct report_msg rm = {.id = m->d.id, .qid = m->d.qid, .sender = m->d.sender,
+                            .envid = m->d.envid, .helo = m->helo, .arrival = m->arrival,
+                            .size = m->size, .flags = m->d.flags};
+    size_t sent = report_send(&s->rep, &rm, rr, n, s->now(), sched_on_reported, m);
     for (size_t k = 0; k < n; k++) {
         if (rr[k].dropped)
             sched_report_settle(s, &m->rcpts[rr[k].idx], rr[k].action);
         else if (rr[k].action == DSN_DELAYED)
-            m->delay_done = 1;
+            m->delay_done = true;
     }
     if (sent > 0)
-        m->reporting = 1;
+        m->reporting = true;
     else if (m->unfinished == 0)
-        queue_delete(s->q, m->id, m->nrcpt);
+        queue_delete(s->q, m->d.id, m->nrcpt);
     free(rr);
-}
-
-/* ---- batches ----------------------------------------------------------------------- */
-
-/* A new empty batch of m for sd, on m's open list. */
-static struct batch *sched_batch_new(struct sched *s, struct smsg *m, struct sdest *sd)
-{
-    struct batch *b = xcalloc(1, sizeof *b);
-    b->m = m;
-    b->sd = sd;
-    b->r = xcalloc(s->conf->deliver.maxrecips, sizeof *b->r);
-    b->addrs = xcalloc(s->conf->deliver.maxrecips, sizeof *b->addrs);
-    b->orcpts = xcalloc(s->conf->deliver.maxrecips, sizeof *b->orcpts);
-    b->notify = xcalloc(s->conf->deliver.maxrecips, sizeof *b->notify);
-    b->mnext = m->open;
-    m->open = b;
-    m->nbatches++;
-    return b;
-}
-
-/* Frees a batch's memory only (sched_free: messages go away with it). */
-static void sched_batch_destroy(struct batch *b)
-{
-    if (b->txn.body)
-        evbuffer_free(b->txn.body);
-    free(b->r);
-    free(b->addrs);
-    free(b->orcpts);
-    free(b->notify);
-    free(b->verp_sender);
-    free(b);
-}
-
-/* Frees a batch and drops its reference on the message. */
-static void sched_batch_free(struct sched *s, struct batch *b)
-{
-    struct smsg *m = b->m;
-    sched_batch_destroy(b);
-    m->nbatches--;
-    sched_msg_release(s, m);
-}
-
-/* Reports the same outcome for every recipient of a batch, then frees it. */
-static void sched_batch_fail(struct sched *s, struct batch *b, enum outcome o, const char *why,
-                             int64_t dead_until)
-{
-    for (size_t i = 0; i < b->n; i++)
-        sched_outcome(s, b->r[i], o, why, "none", 0, dead_until);
-    sched_batch_free(s, b);
-}
-
-/* The per-destination state of d, created on first use. */
-static struct sdest *sched_sdest(struct dest *d)
-{
-    struct sdest *sd = d->sched;
-    if (!sd) {
-        sd = xcalloc(1, sizeof *sd);
-        sd->dest = d;
-        sd->ready_tail = &sd->ready;
-        d->sched = sd;
-    }
-    return sd;
-}
-
-/* Moves every open batch of m to its destination's ready queue and dispatches. */
-static void sched_release(struct sched *s, struct smsg *m)
-{
-    struct batch *b = m->open;
-    m->open = NULL;
-    while (b) {
-        struct batch *next = b->mnext;
-        struct sdest *sd = b->sd;
-        b->mnext = NULL;
-        b->next = NULL;
-        *sd->ready_tail = b;
-        sd->ready_tail = &b->next;
-        sd->nready++;
-        sched_dispatch(s, sd);
-        b = next;
-    }
-}
-
-/* VERP: a batch of one recipient gets the sender local+rcpt=domain@domain (when encodable). */
-static void sched_batch_verp(struct sched *s, struct batch *b, const struct srcpt *r)
-{
-    char v[VERP_ADDR_MAX + 1];
-    if (b->m->verp &&
-        verp_encode(b->m->sender, r->addr, s->conf->deliver.verp_delimiters, v, sizeof v) == 0)
-        b->verp_sender = xstrdup(v);
-}
-
-/* Route answer for an active recipient: add it to its message's batch for the destination;
- * once the message has no recipient left in routing, its batches become ready. */
-static void sched_on_route(void *arg, struct dest *d, enum outcome o, const char *why)
-{
-    struct srcpt *r = arg;
-    struct smsg *m = r->m;
-    struct sched *s = m->s;
-    m->routing--;
-    m->nbatches++; /* hold m while we work on it */
-    if (o != OUTCOME_OK) {
-        sched_outcome(s, r, o, why, "none", 0, 0);
-    } else {
-        struct sdest *sd = sched_sdest(d);
-        struct batch *b = m->verp ? NULL : m->open;
-        while (b && (b->sd != sd || b->n >= s->conf->deliver.maxrecips))
-            b = b->mnext;
-        if (!b) {
-            b = sched_batch_new(s, m, sd);
-            sched_batch_verp(s, b, r);
-        }
-        b->r[b->n] = r;
-        b->orcpts[b->n] = r->orcpt;
-        b->notify[b->n] = r->notify;
-        b->addrs[b->n++] = r->addr;
-    }
-    if (m->routing == 0)
-        sched_release(s, m);
-    m->nbatches--;
-    sched_msg_release(s, m);
-    sched_pump(s); /* a routing failure freed a slot and may have queued a retry */
 }
 
 /* ---- the waiting heap and the active window ---------------------------------------- */
 
-/* Moves due recipients into the active window (up to queuecache) and arms the timer. */
+/* Moves due recipients into the active window (up to queuecache), handing each to delivery,
+ * and arms the timer for the next one due. */
 static void sched_pump(struct sched *s)
 {
-    int64_t now = clock_wall_ms();
+    int64_t now = s->now();
     struct heap_node *top;
     if (s->stopping)
         return;
@@ -607,8 +443,7 @@ static void sched_pump(struct sched *s)
         struct srcpt *r = (struct srcpt *)top;
         r->where = S_ACTIVE;
         s->active++;
-        r->m->routing++;
-        route_lookup(s->route, r->m->sender, r->m->client_ip, r->addr, sched_on_route, r);
+        deliver_submit(s->dl, r->d.msg, &r->d);
     }
     top = heap_top(&s->wait);
     if (top && s->active < s->conf->deliver.queuecache) {
@@ -626,323 +461,6 @@ static void sched_on_due(evutil_socket_t fd, short what, void *arg)
     sched_pump(arg);
 }
 
-/* ---- connections ------------------------------------------------------------------- */
-
-/* A session was established: after `cap` successes, allow one more connection again. */
-static void sched_dest_ok(struct sched *s, struct sdest *sd)
-{
-    sd->failing = 0;
-    if (sd->cap && ++sd->okcount >= sd->cap) {
-        sd->okcount = 0;
-        if (++sd->cap >= s->conf->deliver.maxserverconnections)
-            sd->cap = 0;
-    }
-}
-
-/* Parks an established connection with nothing to send for up to idlemax. */
-static void sched_park(struct sched *s, struct sconn *cn)
-{
-    struct sdest *sd = cn->sd;
-    cn->idle = 1;
-    cn->dprev = NULL;
-    cn->dnext = sd->idle;
-    if (sd->idle)
-        sd->idle->dprev = cn;
-    sd->idle = cn;
-    cn->gprev = NULL;
-    cn->gnext = s->idle;
-    if (s->idle)
-        s->idle->gprev = cn;
-    s->idle = cn;
-    if (!cn->idle_ev)
-        cn->idle_ev = evtimer_new(s->base, sched_on_idle, cn);
-    uint64_t ms = s->conf->deliver.idlemax;
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
-    evtimer_add(cn->idle_ev, &tv);
-}
-
-/* Takes a connection out of the idle lists. */
-static void sched_unpark(struct sched *s, struct sconn *cn)
-{
-    if (!cn->idle)
-        return;
-    cn->idle = 0;
-    if (cn->dprev)
-        cn->dprev->dnext = cn->dnext;
-    else
-        cn->sd->idle = cn->dnext;
-    if (cn->dnext)
-        cn->dnext->dprev = cn->dprev;
-    if (cn->gprev)
-        cn->gprev->gnext = cn->gnext;
-    else
-        s->idle = cn->gnext;
-    if (cn->gnext)
-        cn->gnext->gprev = cn->gprev;
-    evtimer_del(cn->idle_ev);
-}
-
-/* Wakes a parked connection: it takes ready work, or ends when expire is set. */
-static void sched_wake(struct sched *s, struct sconn *cn, int expire)
-{
-    sched_unpark(s, cn);
-    cn->expire = expire;
-    smtpc_resume(cn->c);
-}
-
-/* idlemax passed without work: end the session. */
-static void sched_on_idle(evutil_socket_t fd, short what, void *arg)
-{
-    struct sconn *cn = arg;
-    (void)fd;
-    (void)what;
-    sched_wake(cn->s, cn, 1);
-}
-
-/* Remembers the Message-ID header of m's content (for the audit log); "" when none. */
-static void sched_msgid(struct smsg *m, struct evbuffer *body)
-{
-    size_t len = evbuffer_get_length(body), off = 0, n;
-    if (len > SCHED_HDR_SCAN)
-        len = SCHED_HDR_SCAN;
-    const char *p = (const char *)evbuffer_pullup(body, (ssize_t)len);
-    struct hdr_field f;
-    char *val = xmalloc(HDR_FIELD_MAX + 1);
-    m->msgid = xstrdup("");
-    while (p && (n = hdr_next(p, len, off, &f)) > 0) {
-        off += n;
-        if (f.namelen != 10 || strncasecmp(f.name, "Message-ID", 10) != 0)
-            continue;
-        hdr_value(&f, val, HDR_FIELD_MAX + 1);
-        char *v = val + strspn(val, " \t");
-        size_t vl = strcspn(v, " \t");
-        if (vl > SCHED_MSGID_MAX)
-            vl = SCHED_MSGID_MAX;
-        free(m->msgid);
-        m->msgid = xstrndup(v, vl);
-        break;
-    }
-    free(val);
-}
-
-/* smtpc asks for the next transaction of this connection. */
-static struct smtpc_txn *sched_on_next(void *arg, struct smtpc *c)
-{
-    struct sconn *cn = arg;
-    struct sched *s = cn->s;
-    struct sdest *sd = cn->sd;
-    (void)c;
-    if (!cn->took) {
-        cn->took = 1;
-        sd->nconnecting--;
-        sched_dest_ok(s, sd);
-    }
-    while (!s->stopping && cn->nmsgs < s->conf->deliver.maxmessages && sd->ready) {
-        struct batch *b = sd->ready;
-        sd->ready = b->next;
-        if (!sd->ready)
-            sd->ready_tail = &sd->ready;
-        sd->nready--;
-        b->txn.body = evbuffer_new();
-        if (queue_body(s->q, b->m->id, b->txn.body) < 0) {
-            log_warn("%s: cannot read message content from the queue", b->m->qid);
-            sched_batch_fail(s, b, OUTCOME_TEMPFAIL, "4.3.0 queue read error", 0);
-            sched_pump(s);
-            continue;
-        }
-        if (!b->m->msgid)
-            sched_msgid(b->m, b->txn.body);
-        b->txn.msgid = b->m->id;
-        b->txn.sender = b->verp_sender ? b->verp_sender : b->m->sender;
-        b->txn.nrcpt = b->n;
-        b->txn.rcpts = b->addrs;
-        b->txn.orcpts = b->orcpts;
-        b->txn.notify = b->notify;
-        b->txn.envid = b->m->envid;
-        b->txn.ret = b->m->flags & (MSG_F_RET_FULL | MSG_F_RET_HDRS);
-        b->txn.size = evbuffer_get_length(b->txn.body);
-        b->txn.owner = b;
-        cn->nmsgs++;
-        s->st.transactions++;
-        return &b->txn;
-    }
-    if (s->stopping || cn->expire || cn->nmsgs >= s->conf->deliver.maxmessages ||
-        s->conf->deliver.idlemax == 0 || s->wait_head)
-        return NULL;
-    sched_park(s, cn);
-    return SMTPC_TXN_WAIT;
-}
-
-/* smtpc reports one recipient's outcome. */
-static void sched_on_rcpt(void *arg, struct smtpc_txn *t, size_t i, enum outcome o,
-                          const char *reply, const char *relay)
-{
-    struct sconn *cn = arg;
-    struct batch *b = t->owner;
-    sched_outcome(cn->s, b->r[i], o, reply, relay, t->dsn, 0);
-}
-
-/* smtpc is done with a transaction. */
-static void sched_on_txn(void *arg, struct smtpc_txn *t)
-{
-    struct sconn *cn = arg;
-    sched_batch_free(cn->s, t->owner);
-    sched_pump(cn->s);
-}
-
-/* Defers (or fails) every ready batch of a destination none of whose hosts would talk;
- * dead_until != 0: postponed without an attempt, the destination is dead until then. */
-static void sched_dest_fail(struct sched *s, struct sdest *sd, enum outcome o, const char *why,
-                            int64_t dead_until)
-{
-    while (sd->ready) {
-        struct batch *b = sd->ready;
-        sd->ready = b->next;
-        sd->nready--;
-        sched_batch_fail(s, b, o, why, dead_until);
-    }
-    sd->ready_tail = &sd->ready;
-}
-
-/* Marks a destination none of whose hosts would talk as dead for the first retry step
- * (Postfix's dead-destination cache): mail released for it meanwhile is deferred at once
- * instead of costing one refused connect each; the retries that follow try it again. */
-static void sched_dest_dead(struct sched *s, struct sdest *sd, const char *why)
-{
-    sd->dead_until = clock_wall_ms() + (int64_t)(s->conf->deliver.retries[0] *
-                                                 s->conf->deliver.interval);
-    free(sd->dead_why);
-    sd->dead_why = xstrdup(why);
-}
-
-/* Gives free connection slots to destinations waiting for one, in FIFO order. */
-static void sched_serve_waiting(struct sched *s)
-{
-    while (s->wait_head && s->nconn < s->conf->deliver.maxconnections) {
-        struct sdest *sd = s->wait_head;
-        s->wait_head = sd->wnext;
-        if (!s->wait_head)
-            s->wait_tail = &s->wait_head;
-        sd->waiting = 0;
-        sd->wnext = NULL;
-        sched_dispatch(s, sd);
-    }
-}
-
-/* The connection ended. */
-static void sched_on_closed(void *arg, struct smtpc *c, enum outcome o, const char *why)
-{
-    struct sconn *cn = arg;
-    struct sched *s = cn->s;
-    struct sdest *sd = cn->sd;
-    (void)c;
-    sched_unpark(s, cn);
-    if (cn->idle_ev)
-        event_free(cn->idle_ev);
-    sd->nconn--;
-    s->nconn--;
-    if (cn->prev)
-        cn->prev->next = cn->next;
-    else
-        s->conns = cn->next;
-    if (cn->next)
-        cn->next->prev = cn->prev;
-    if (!cn->took) {
-        sd->nconnecting--;
-        if (o != OUTCOME_OK && sd->nconnecting > 0) {
-            /* Siblings are still connecting: open nothing new for sd until they resolve, so
-             * a refusing destination can never be hammered (even via freed global slots). */
-            sd->failing = 1;
-        } else if (o != OUTCOME_OK && sd->nconn > 0) {
-            /* Others are in session: the destination limits us. Stay at what works. */
-            sd->failing = 0;
-            sd->cap = sd->nconn;
-            sd->okcount = 0;
-            log_info("%s: concurrency limited to %u: %s", sd->dest->key, sd->cap, why);
-        } else if (o != OUTCOME_OK && !s->stopping) {
-            sd->failing = 0;
-            sched_dest_fail(s, sd, o, why, 0);
-            if (o == OUTCOME_TEMPFAIL) /* a 5xx refusal bounces; only a 4xx/connect failure
-                                          makes the destination dead for a while */
-                sched_dest_dead(s, sd, why);
-        }
-    }
-    /* A connection that never reached a session is not replaced while its siblings are
-     * still trying: that would hammer a dead destination with connects. */
-    int redispatch = cn->took || o == OUTCOME_OK;
-    free(cn);
-    if (s->stopping) {
-        if (s->nconn == 0)
-            sched_stopped(s);
-        return;
-    }
-    if (redispatch)
-        sched_dispatch(s, sd);
-    sched_serve_waiting(s);
-    sched_pump(s);
-}
-
-static const struct smtpc_ops sched_smtpc_ops = {
-    .next = sched_on_next,
-    .rcpt_done = sched_on_rcpt,
-    .txn_done = sched_on_txn,
-    .closed = sched_on_closed,
-};
-
-/* Opens connections for a destination while it has unclaimed ready batches and limits allow. */
-static void sched_dispatch(struct sched *s, struct sdest *sd)
-{
-    unsigned limit = sd->cap ? sd->cap : s->conf->deliver.maxserverconnections;
-    if (sd->dead_until && sd->nready && !s->stopping) {
-        if (clock_wall_ms() < sd->dead_until && sd->nconn == 0) {
-            sched_dest_fail(s, sd, OUTCOME_TEMPFAIL, sd->dead_why, sd->dead_until);
-            return;
-        }
-        sd->dead_until = 0;
-    }
-    while (sd->nready && sd->idle && !s->stopping)
-        sched_wake(s, sd->idle, 0);
-    if (sd->failing)
-        return;
-    while (!s->stopping && sd->nready > sd->nconnecting && sd->nconn < limit) {
-        if (s->nconn >= s->conf->deliver.maxconnections && s->idle && !sd->waiting) {
-            /* Free a slot: close the connection idle the longest (end of the list). */
-            struct sconn *old = s->idle;
-            while (old->gnext)
-                old = old->gnext;
-            sched_wake(s, old, 1);
-        }
-        if (s->nconn >= s->conf->deliver.maxconnections) {
-            if (!sd->waiting) {
-                sd->waiting = 1;
-                *s->wait_tail = sd;
-                s->wait_tail = &sd->wnext;
-            }
-            return;
-        }
-        struct smtpc_peer peers[SCHED_PEERS_MAX];
-        size_t np = route_peers(sd->dest, peers, SCHED_PEERS_MAX);
-        if (np == 0) {
-            sched_dest_fail(s, sd, OUTCOME_TEMPFAIL, "4.4.4 no address for any host of the destination", 0);
-            return;
-        }
-        struct sconn *cn = xcalloc(1, sizeof *cn);
-        cn->s = s;
-        cn->sd = sd;
-        sd->nconn++;
-        sd->nconnecting++;
-        s->nconn++;
-        s->st.connections++;
-        cn->next = s->conns;
-        if (s->conns)
-            s->conns->prev = cn;
-        s->conns = cn;
-        cn->c = smtpc_start(s->base, s->conf, peers, np, &sched_smtpc_ops, cn);
-        if (s->logs.transcript)
-            smtpc_set_transcript(cn->c, s->logs.transcript, &s->conf->deliver.transcript);
-    }
-}
-
 /* ---- life cycle -------------------------------------------------------------------- */
 
 /* Sets the log files (any may be NULL). */
@@ -952,49 +470,28 @@ void sched_set_logs(struct sched *s, const struct sched_logs *l)
     s->rep.events = l->events;
 }
 
-/* Creates the scheduler (nothing scheduled yet). */
+/* Creates the scheduler (nothing scheduled yet) and takes dl's outcomes. */
 struct sched *sched_create(struct event_base *base, const struct conf *c, struct queue *q,
-                           struct route *r)
+                           struct deliver *dl, int64_t (*now)(void))
 {
     struct sched *s = xcalloc(1, sizeof *s);
     s->base = base;
     s->conf = c;
     s->q = q;
-    s->route = r;
+    s->dl = dl;
+    s->now = now;
     s->rep = (struct report_env){.c = c, .q = q};
     heap_init(&s->wait);
     s->msgs = dict_create();
-    s->wait_tail = &s->wait_head;
     s->due_ev = evtimer_new(base, sched_on_due, s);
+    deliver_set_ops(dl, &sched_deliver_ops, s);
     return s;
 }
 
-/* dict_free callback: frees a message, its open batches and its recipients. */
+/* dict_free callback: frees a message with what delivery kept of it. */
 static void sched_on_free_msg(void *p)
 {
-    struct smsg *m = p;
-    while (m->open) {
-        struct batch *b = m->open;
-        m->open = b->mnext;
-        sched_batch_destroy(b);
-    }
-    sched_msg_destroy(m);
-}
-
-/* Frees one destination's scheduler state and the batches still waiting in it. */
-static void sched_on_free_dest(void *arg, struct dest *d)
-{
-    struct sdest *sd = d->sched;
-    (void)arg;
-    while (sd && sd->ready) {
-        struct batch *b = sd->ready;
-        sd->ready = b->next;
-        sched_batch_destroy(b);
-    }
-    if (sd)
-        free(sd->dead_why);
-    free(d->sched);
-    d->sched = NULL;
+    sched_msg_destroy(p);
 }
 
 /* Frees everything (after shutdown: no connection left). */
@@ -1002,12 +499,9 @@ void sched_free(struct sched *s)
 {
     if (!s)
         return;
-    route_foreach_dest(s->route, sched_on_free_dest, NULL);
     event_free(s->due_ev);
     if (s->poll_ev)
         event_free(s->poll_ev);
-    if (s->grace_ev)
-        event_free(s->grace_ev);
     heap_clear(&s->wait);
     dict_free(s->msgs, sched_on_free_msg);
     free(s);
@@ -1044,7 +538,7 @@ static int sched_on_recover(void *arg, const struct qmsg *m)
 /* Loads the queue at start. */
 long sched_recover(struct sched *s)
 {
-    struct sched_scan sc = {s, clock_wall_ms() + (int64_t)s->conf->deliver.delay_start, 0, 0};
+    struct sched_scan sc = {s, s->now() + (int64_t)s->conf->deliver.delay_start, 0, 0};
     int64_t t0 = clock_mono_ms();
     if (queue_scan(s->q, sched_on_recover, &sc) < 0)
         return -1;
@@ -1084,57 +578,30 @@ void sched_poll_incoming(struct sched *s)
     event_add(s->poll_ev, &tv);
 }
 
-/* Grace period over: abandon the connections still open (their recipients are deferred). */
-static void sched_on_grace(evutil_socket_t fd, short what, void *arg)
-{
-    struct sched *s = arg;
-    (void)fd;
-    (void)what;
-    log_warn("shutdown: abandoning %u connections after the grace period", s->nconn);
-    while (s->conns)
-        smtpc_abort(s->conns->c); /* calls sched_on_closed, which unlinks it */
-}
-
-/* Every connection is gone: report once. */
-static void sched_stopped(struct sched *s)
-{
-    void (*done)(void *) = s->stopped;
-    s->stopped = NULL;
-    if (s->grace_ev)
-        event_del(s->grace_ev);
-    if (done)
-        done(s->stopped_arg);
-}
-
-/* Stops dispatching; connections finish their transaction (next() returns NULL). */
+/* Stops scheduling; delivery lets transactions in flight finish for up to grace_ms. */
 void sched_shutdown(struct sched *s, int64_t grace_ms, void (*done)(void *arg), void *arg)
 {
-    s->stopping = 1;
-    s->stopped = done;
-    s->stopped_arg = arg;
+    s->stopping = true;
     event_del(s->due_ev);
     if (s->poll_ev)
         event_del(s->poll_ev);
-    while (s->idle)
-        sched_wake(s, s->idle, 1);
-    if (s->nconn == 0) {
-        sched_stopped(s);
-        return;
-    }
-    log_info("shutdown: waiting up to %lld ms for %u connections", (long long)grace_ms, s->nconn);
-    s->grace_ev = evtimer_new(s->base, sched_on_grace, s);
-    struct timeval tv = {grace_ms / 1000, (grace_ms % 1000) * 1000};
-    event_add(s->grace_ev, &tv);
+    deliver_shutdown(s->dl, grace_ms, done, arg);
 }
 
 /* Counters and sizes. */
 void sched_get_stats(const struct sched *s, struct sched_stats *st)
 {
+    struct deliver_stats ds;
+    deliver_get_stats(s->dl, &ds);
     *st = s->st;
+    st->connections = ds.connections;
+    st->transactions = ds.transactions;
     st->messages = dict_count(s->msgs);
     st->waiting = s->wait.n;
     st->active = s->active;
 }
+
+/* ---- flush (ETRN, queue runs) ------------------------------------------------------ */
 
 struct sched_flush {
     struct sched *s;
@@ -1164,7 +631,7 @@ static void sched_on_flush_msg(void *arg, const char *key, void *value)
     for (uint32_t i = 0; i < m->nrcpt; i++) {
         struct srcpt *r = &m->rcpts[i];
         if (r->where != S_WAIT || r->hn.key <= f->now ||
-            (f->domain && !sched_domain_match(r->addr, f->domain, f->subdomains)))
+            (f->domain && !sched_domain_match(r->d.addr, f->domain, f->subdomains)))
             continue;
         heap_remove(&f->s->wait, &r->hn);
         r->hn.key = f->now;
@@ -1173,35 +640,12 @@ static void sched_on_flush_msg(void *arg, const char *key, void *value)
     }
 }
 
-/* route_foreach_dest: forgets that a destination was dead (queue run). */
-static void sched_on_revive(void *arg, struct dest *d)
-{
-    struct sdest *sd = d->sched;
-    (void)arg;
-    if (sd)
-        sd->dead_until = 0;
-}
-
-/* ETRN for a domain: its destination (when cached) may be tried again, but at most once a
- * second, so a client repeating ETRN cannot turn a dead destination into a connect storm. */
-static void sched_revive_domain(struct sched *s, const char *domain)
-{
-    struct dest *d = route_cached_dest(s->route, domain);
-    struct sdest *sd = d ? d->sched : NULL;
-    int64_t now = clock_wall_ms();
-    if (sd && sd->dead_until > now + 1000)
-        sd->dead_until = now + 1000;
-}
-
-/* ETRN / queue run: waiting recipients of a domain (or all) become due now, and every
- * destination marked dead is tried again (as Postfix's flush resets its dead cache). */
+/* ETRN / queue run: waiting recipients of a domain (or all) become due now, and delivery
+ * may try dead destinations again (as Postfix's flush resets its dead cache). */
 size_t sched_flush_domain(struct sched *s, const char *domain, bool subdomains)
 {
-    struct sched_flush f = {s, domain, subdomains, clock_wall_ms(), 0};
-    if (domain)
-        sched_revive_domain(s, domain);
-    else
-        route_foreach_dest(s->route, sched_on_revive, NULL);
+    struct sched_flush f = {s, domain, subdomains, s->now(), 0};
+    deliver_revive(s->dl, domain);
     dict_foreach(s->msgs, sched_on_flush_msg, &f);
     log_info("flush: %zu recipients for %s%s made due", f.moved,
              domain && subdomains ? "*." : "", domain ? domain : "every domain");
