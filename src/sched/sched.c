@@ -203,6 +203,32 @@ static int sched_wants(uint8_t notify, uint8_t bit)
     return (notify & bit) != 0;
 }
 
+/* What becomes of a failure of r when m is itself a report (MSG_F_BOUNCE) or has the null
+ * sender (docs/dsn.md "Double bounces"). Such a message is never reported to its (null)
+ * sender, and reports carry NOTIFY=NEVER (RFC 3461 §6.2), which must not swallow the
+ * failure: it owes one notice to deliver.double_bounce, or a logged drop when that is empty
+ * or r is that address. The notice is itself a report to the double_bounce address, so its
+ * own failure is dropped: there is never a loop. */
+enum sched_failed_report { SCHED_NOT_A_REPORT, SCHED_DOUBLE_BOUNCE, SCHED_DOUBLE_DROP };
+static enum sched_failed_report sched_failed_report(const struct sched *s, const struct smsg *m,
+                                                    const struct srcpt *r)
+{
+    const char *dbl = s->conf->deliver.double_bounce;
+    if (m->sender[0] && !(m->flags & MSG_F_BOUNCE))
+        return SCHED_NOT_A_REPORT;
+    if (!dbl[0] || strcasecmp(r->addr, dbl) == 0)
+        return SCHED_DOUBLE_DROP;
+    return SCHED_DOUBLE_BOUNCE;
+}
+
+/* True when a failure of r owes a report (or a logged drop): the sender asked for failure
+ * reports, or m is a report (whatever its NOTIFY says, see sched_failed_report). */
+static int sched_failure_owed(const struct sched *s, const struct smsg *m, const struct srcpt *r)
+{
+    return sched_wants(r->notify, NOTIFY_FAILURE) ||
+           sched_failed_report(s, m, r) != SCHED_NOT_A_REPORT;
+}
+
 /* Marks a report of action a pending for r (a = enum dsn_action). */
 static void sched_want_report(struct smsg *m, struct srcpt *r, enum dsn_action a)
 {
@@ -216,7 +242,7 @@ static void sched_recovered_report(struct smsg *m, struct srcpt *r)
 {
     if (r->flags & RCPT_F_REPORTED)
         return;
-    if (r->state == RCPT_FAILED && sched_wants(r->notify, NOTIFY_FAILURE))
+    if (r->state == RCPT_FAILED && sched_failure_owed(m->s, m, r))
         sched_want_report(m, r, DSN_FAILED);
     else if (r->state == RCPT_DELIVERED && sched_wants(r->notify, NOTIFY_SUCCESS))
         sched_want_report(m, r, DSN_RELAYED);
@@ -344,7 +370,7 @@ static void sched_note_report(struct sched *s, struct srcpt *r, enum outcome o, 
 {
     struct smsg *m = r->m;
     if (o == OUTCOME_PERMFAIL) {
-        if (sched_wants(r->notify, NOTIFY_FAILURE))
+        if (sched_failure_owed(s, m, r))
             sched_want_report(m, r, DSN_FAILED);
         else
             r->flags |= RCPT_F_REPORTED;
@@ -496,14 +522,12 @@ static void sched_on_reported(void *arg, int err)
 }
 
 /* True when a pending report of r cannot go anywhere: the message is itself a report or has
- * the null sender (only failures go on, to double_bounce, unless r is that address). */
+ * the null sender (only failures go on, to double_bounce: sched_failed_report). */
 static int sched_report_dropped(struct sched *s, const struct smsg *m, const struct srcpt *r,
                                 enum dsn_action a)
 {
-    const char *dbl = s->conf->deliver.double_bounce;
-    if (m->sender[0] && !(m->flags & MSG_F_BOUNCE))
-        return 0;
-    return a != DSN_FAILED || !dbl[0] || strcasecmp(r->addr, dbl) == 0;
+    enum sched_failed_report f = sched_failed_report(s, m, r);
+    return f != SCHED_NOT_A_REPORT && (a != DSN_FAILED || f == SCHED_DOUBLE_DROP);
 }
 
 /* Settles a report that is not sent (logged for failures: a double bounce dropped). */
