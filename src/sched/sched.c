@@ -28,6 +28,7 @@
 #include "dsn/bounce.h"
 #include "dsn/verp.h"
 #include "proto/hdr.h"
+#include "proto/status.h"
 #include "queue/queue.h"
 #include "route/route.h"
 #include "sched/retry.h"
@@ -311,30 +312,14 @@ void sched_add(struct sched *s, const struct qmsg *qm, int64_t not_before)
 
 /* ---- outcomes ---------------------------------------------------------------------- */
 
-/* Extracts the enhanced status code of a reply ("250 2.0.0 Ok" or "5.1.2 text"). */
-static void sched_dsn(const char *reply, enum outcome o, char *dsn, size_t len)
-{
-    const char *p = reply;
-    if (p[0] >= '2' && p[0] <= '5' && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' &&
-        (p[3] == ' ' || p[3] == '-'))
-        p += 4;
-    size_t n = strspn(p, "0123456789.");
-    if (n >= 5 && n < len && (p[0] == '2' || p[0] == '4' || p[0] == '5') && p[1] == '.') {
-        memcpy(dsn, p, n);
-        dsn[n] = '\0';
-        return;
-    }
-    snprintf(dsn, len, "%s", o == OUTCOME_OK ? "2.0.0" : o == OUTCOME_TEMPFAIL ? "4.0.0" : "5.0.0");
-}
-
 /* One Postfix-style log line per recipient per attempt (and one event-log object). */
 static void sched_log(struct sched *s, const struct srcpt *r, const char *relay, const char *status,
                       enum outcome o, const char *reply)
 {
-    char dsn[32];
+    char dsn[STATUS_MAX];
     int64_t now = clock_wall_ms();
     double delay = (double)(now - r->m->arrival) / 1000.0;
-    sched_dsn(reply, o, dsn, sizeof dsn);
+    status_of(reply, o, dsn); /* the reply's code, or the one our reason starts with */
     log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", r->m->qid, r->addr, relay,
              delay < 0 ? 0.0 : delay, dsn, status, reply);
     event_attempt(s->logs.events, now, r->m->qid, r->addr, status, dsn, relay, reply, r->attempts,
@@ -431,7 +416,9 @@ static void sched_outcome(struct sched *s, struct srcpt *r, enum outcome o, cons
         r->attempts++;
         if (retry_expired(m->arrival, s->conf->deliver.expiry, now)) {
             char why[SCHED_WHY_MAX];
-            snprintf(why, sizeof why, "message expired, last reply: %s", reply);
+            /* RFC 3463 X.4.7 "delivery time expired"; the last reply keeps its own code */
+            snprintf(why, sizeof why, "%s message expired, last reply: %s",
+                     status_code(STATUS_EXPIRED, OUTCOME_PERMFAIL), reply);
             free(r->last_reply);
             r->last_reply = xstrdup(why);
             o = OUTCOME_PERMFAIL;
@@ -547,8 +534,10 @@ static void sched_report_rcpt(struct sched *s, const struct srcpt *r, enum dsn_a
                               struct dsn_rcpt *d, char *mta, char *status)
 {
     bounce_remote_mta(r->relay, mta, 256);
-    sched_dsn(r->last_reply, a == DSN_FAILED ? OUTCOME_PERMFAIL
-                             : a == DSN_DELAYED ? OUTCOME_TEMPFAIL : OUTCOME_OK, status, 32);
+    if (a == DSN_DELAYED) /* sent because the message is old: RFC 3463 4.4.7 (docs/dsn.md) */
+        snprintf(status, STATUS_MAX, "%s", status_code(STATUS_EXPIRED, OUTCOME_TEMPFAIL));
+    else
+        status_of(r->last_reply, a == DSN_FAILED ? OUTCOME_PERMFAIL : OUTCOME_OK, status);
     *d = (struct dsn_rcpt){.addr = r->addr, .orcpt = r->orcpt, .action = a, .status = status,
                            .remote_mta = mta, .diag = r->last_reply,
                            .last_attempt = r->last_attempt,
