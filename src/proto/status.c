@@ -2,8 +2,8 @@
  *
  * The codes are Postfix's: smtp_connect.c (4.4.1 connect), smtp_trouble.c (4.4.2 lost
  * connection or timeout in a session), smtp_addr.c (4.4.3 DNS trouble, 5.4.4 host or domain
- * not found, 5.1.0 null MX), smtp_chat.c (a reply without a valid code of its class gets
- * "N.0.0"); 4.3.0 for local trouble; 4.5.0 / 5.5.0 for protocol errors; X.4.7 (RFC 3463
+ * not found), smtp_chat.c (a reply without a valid code of its class gets "N.0.0"); null MX
+ * gets RFC 7505's 5.1.10 where Postfix says 5.1.0; 4.3.0 for local trouble; 4.5.0 / 5.5.0 for protocol errors; X.4.7 (RFC 3463
  * "delivery time expired", for permanent and persistent transient errors alike) for expiry
  * and delay notices. */
 #include "proto/status.h"
@@ -14,7 +14,7 @@
 static const char *const status_table[][2] = {
     [STATUS_CONNECT] = {"4.4.1", "5.4.1"},  [STATUS_SESSION] = {"4.4.2", "5.4.2"},
     [STATUS_PROTOCOL] = {"4.5.0", "5.5.0"}, [STATUS_DNS] = {"4.4.3", "5.4.3"},
-    [STATUS_NO_ROUTE] = {"4.4.4", "5.4.4"}, [STATUS_NULL_MX] = {"4.1.0", "5.1.0"},
+    [STATUS_NO_ROUTE] = {"4.4.4", "5.4.4"}, [STATUS_NULL_MX] = {"4.1.10", "5.1.10"},
     [STATUS_EXPIRED] = {"4.4.7", "5.4.7"},  [STATUS_LOCAL] = {"4.3.0", "5.3.0"},
 };
 

@@ -15,8 +15,8 @@
  *   STATUS_DNS       4.4.3 / 5.4.3  DNS lookup failed (SERVFAIL, timeout, DNSSEC bogus)
  *   STATUS_NO_ROUTE  4.4.4 / 5.4.4  no such domain (NXDOMAIN), no MX and no address, no
  *                                   usable address for any host, bad relay address
- *   STATUS_NULL_MX   4.1.0 / 5.1.0  the domain publishes a null MX (RFC 7505; Postfix uses
- *                                   5.1.0, RFC 7505 suggests 5.1.10)
+ *   STATUS_NULL_MX   4.1.10 / 5.1.10 the domain publishes a null MX (RFC 7505 §3; Postfix uses
+ *                                   5.1.0; the RFC code is more precise)
  *   STATUS_EXPIRED   4.4.7 / 5.4.7  delivery time expired: 5.4.7 in the bounce when `expiry`
  *                                   passed, 4.4.7 in a delay notice
  *   STATUS_LOCAL     4.3.0 / 5.3.0  our own trouble: queue read error, no socket, shutdown

@@ -252,7 +252,7 @@ static int64_t route_expiry(uint32_t ttl, uint32_t lo, uint32_t hi)
 
 /* Turns a DNS status into the entry's outcome and reason text, which starts with its
  * RFC 3463 code (proto/status.h, as Postfix's smtp_addr.c): no such domain or no MX and no
- * address 5.4.4, null MX 5.1.0, any temporary DNS failure 4.4.3. */
+ * address 5.4.4, null MX 5.1.10, any temporary DNS failure 4.4.3. */
 static void route_entry_fail(struct route_entry *e, const struct mx_result *res)
 {
     const char *what = e->relay >= 0 ? "relay host" : "domain";
