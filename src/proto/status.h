@@ -18,7 +18,7 @@
  *   STATUS_NULL_MX   4.1.10 / 5.1.10 the domain publishes a null MX (RFC 7505 §3; Postfix uses
  *                                   5.1.0; the RFC code is more precise)
  *   STATUS_EXPIRED   4.4.7 / 5.4.7  delivery time expired: 5.4.7 in the bounce when `expiry`
- *                                   passed, 4.4.7 in a delay notice
+ *                                   passed (a delay notice keeps the last attempt's code)
  *   STATUS_LOCAL     4.3.0 / 5.3.0  our own trouble: queue read error, no socket, shutdown
  * OK is always 2.0.0. */
 #ifndef SLUICE_STATUS_H

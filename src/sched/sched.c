@@ -534,10 +534,11 @@ static void sched_report_rcpt(struct sched *s, const struct srcpt *r, enum dsn_a
                               struct dsn_rcpt *d, char *mta, char *status)
 {
     bounce_remote_mta(r->relay, mta, 256);
-    if (a == DSN_DELAYED) /* sent because the message is old: RFC 3463 4.4.7 (docs/dsn.md) */
-        snprintf(status, STATUS_MAX, "%s", status_code(STATUS_EXPIRED, OUTCOME_TEMPFAIL));
-    else
-        status_of(r->last_reply, a == DSN_FAILED ? OUTCOME_PERMFAIL : OUTCOME_OK, status);
+    /* A delay notice carries the last attempt's code, as Postfix does: the message is late,
+     * not expired (4.4.7 is for expiry). */
+    enum outcome o = a == DSN_FAILED ? OUTCOME_PERMFAIL
+                     : a == DSN_DELAYED ? OUTCOME_TEMPFAIL : OUTCOME_OK;
+    status_of(r->last_reply, o, status);
     *d = (struct dsn_rcpt){.addr = r->addr, .orcpt = r->orcpt, .action = a, .status = status,
                            .remote_mta = mta, .diag = r->last_reply,
                            .last_attempt = r->last_attempt,

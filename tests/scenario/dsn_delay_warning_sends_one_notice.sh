@@ -1,7 +1,7 @@
 # Postfix delay_warning_time: a recipient still deferred after deliver.delay_warning gets
 # its sender ONE "delayed" report per message (Action delayed, Will-Retry-Until), however
-# many retries follow. Its Status is 4.4.7 (RFC 3463 "delivery time expired", for persistent
-# transient failures); the Diagnostic-Code keeps the last reply with its own code.
+# many retries follow. Its Status is the last attempt's code (the remote 4.3.0, as Postfix
+# reports it); the Diagnostic-Code keeps the last reply.
 . "$SCN/lib.sh"
 
 zone_mx d "10 mx"
@@ -17,7 +17,7 @@ sluice_start
 inject_swaks sender@src.example slow@d.example
 wait_until '[ "$(sink_msgs bounces)" -ge 1 ]' 30 "the delay notice at the sender's MX"
 f=$(find "$T/sinks/bounces" -type f -name 't.*' | head -n 1)
-python3 "$SCN/dsn_check.py" "$f" delayed slow@d.example 'Status=^4\.4\.7$' \
+python3 "$SCN/dsn_check.py" "$f" delayed slow@d.example 'Status=^4\.3\.0$' \
     'Diagnostic-Code=^smtp; 451 4\.3\.0 try later' 'Will-Retry-Until=.' ||
     fail "delay notice is not a valid report: $(cat "$f")"
 wait_until '[ "$(log_count "to=<slow@d\.example>.*status=deferred")" -ge 4 ]' 30 "more retries"
