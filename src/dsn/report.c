@@ -16,6 +16,7 @@
 #include "core/xalloc.h"
 #include "dsn/bounce.h"
 #include "dsn/dsn.h"
+#include "proto/status.h"
 #include "queue/queue.h"
 #include "queue/record.h"
 
@@ -42,41 +43,36 @@ bool report_wanted(uint8_t notify, uint8_t bit)
     return (notify & bit) != 0;
 }
 
+/* A report, or a message with the null sender: never reported to its sender. */
+bool report_is_report(const char *sender, uint32_t msg_flags)
+{
+    return !sender[0] || (msg_flags & MSG_F_BOUNCE);
+}
+
+/* Failures owe a report when asked for, and always for a report (double bounce). */
+bool report_failure_owed(uint8_t notify, bool is_report)
+{
+    return report_wanted(notify, NOTIFY_FAILURE) || is_report;
+}
+
 /* Recovery: a failed recipient owes "failed", a delivered one "relayed" when it asked for
  * success notices; unless the report went out already (RCPT_F_REPORTED). */
-uint8_t report_owed_final(uint8_t state, uint8_t notify, uint8_t flags)
+uint8_t report_owed_final(uint8_t state, uint8_t notify, uint8_t flags, bool is_report)
 {
     if (flags & RCPT_F_REPORTED)
         return 0;
-    if (state == RCPT_FAILED && report_wanted(notify, NOTIFY_FAILURE))
+    if (state == RCPT_FAILED && report_failure_owed(notify, is_report))
         return DSN_FAILED + 1;
     if (state == RCPT_DELIVERED && report_wanted(notify, NOTIFY_SUCCESS))
         return DSN_RELAYED + 1;
     return 0;
 }
 
-/* Enhanced status code of a reply ("250 2.0.0 Ok" or "5.1.2 text"), else by outcome. */
-char *report_status(const char *reply, enum outcome o, char *out, size_t cap)
-{
-    const char *p = reply;
-    if (p[0] >= '2' && p[0] <= '5' && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' &&
-        (p[3] == ' ' || p[3] == '-'))
-        p += 4;
-    size_t n = strspn(p, "0123456789.");
-    if (n >= 5 && n < cap && (p[0] == '2' || p[0] == '4' || p[0] == '5') && p[1] == '.') {
-        memcpy(out, p, n);
-        out[n] = '\0';
-        return out;
-    }
-    snprintf(out, cap, "%s", o == OUTCOME_OK ? "2.0.0" : o == OUTCOME_TEMPFAIL ? "4.0.0" : "5.0.0");
-    return out;
-}
-
 /* Where a report of m goes: its sender, or double_bounce for a null-sender message or a
  * report ("" = nowhere). */
 static const char *report_to(const struct report_env *env, const struct report_msg *m)
 {
-    if (m->sender[0] && !(m->flags & MSG_F_BOUNCE))
+    if (!report_is_report(m->sender, m->flags))
         return m->sender;
     return env->c->deliver.double_bounce;
 }
@@ -87,7 +83,7 @@ static bool report_dropped(const struct report_env *env, const struct report_msg
                            const struct report_rcpt *r)
 {
     const char *dbl = env->c->deliver.double_bounce;
-    if (m->sender[0] && !(m->flags & MSG_F_BOUNCE))
+    if (!report_is_report(m->sender, m->flags))
         return false;
     return r->action != DSN_FAILED || !dbl[0] || strcasecmp(r->addr, dbl) == 0;
 }
@@ -102,15 +98,17 @@ static void report_log_drop(const struct report_env *env, const struct report_ms
     event_drop(env->events, now, m->qid, r->addr, "double bounce");
 }
 
-/* Fills the DSN entry of r; mta and status are its scratch buffers. */
+/* Fills the DSN entry of r; mta and status are its scratch buffers. A delay notice carries
+ * the last attempt's code, as Postfix does: the message is late, not expired (4.4.7 is for
+ * expiry). */
 static void report_entry(const struct report_env *env, const struct report_msg *m,
                          const struct report_rcpt *r, struct dsn_rcpt *d, char *mta, char *status)
 {
     enum dsn_action a = (enum dsn_action)r->action;
     bounce_remote_mta(r->relay, mta, REPORT_MTA_MAX);
-    report_status(r->diag, a == DSN_FAILED ? OUTCOME_PERMFAIL
-                           : a == DSN_DELAYED ? OUTCOME_TEMPFAIL : OUTCOME_OK,
-                  status, REPORT_STATUS_MAX);
+    status_of(r->diag, a == DSN_FAILED ? OUTCOME_PERMFAIL
+                       : a == DSN_DELAYED ? OUTCOME_TEMPFAIL : OUTCOME_OK,
+              status);
     *d = (struct dsn_rcpt){.addr = r->addr, .orcpt = r->orcpt, .action = a, .status = status,
                            .remote_mta = mta, .diag = r->diag, .last_attempt = r->last_attempt,
                            .retry_until = a == DSN_DELAYED
@@ -167,7 +165,7 @@ size_t report_send(const struct report_env *env, const struct report_msg *m,
 {
     struct report_job *j = xcalloc(1, sizeof *j);
     struct dsn_rcpt *dr = xcalloc(n ? n : 1, sizeof *dr);
-    char *mta = xcalloc(n ? n : 1, REPORT_MTA_MAX), *status = xcalloc(n ? n : 1, REPORT_STATUS_MAX);
+    char *mta = xcalloc(n ? n : 1, REPORT_MTA_MAX), *status = xcalloc(n ? n : 1, STATUS_MAX);
     j->idx = xcalloc(n ? n : 1, sizeof *j->idx);
     j->action = xcalloc(n ? n : 1, 1);
     for (size_t i = 0; i < n; i++) {
@@ -177,7 +175,7 @@ size_t report_send(const struct report_env *env, const struct report_msg *m,
             continue;
         }
         report_entry(env, m, &r[i], &dr[j->n], mta + REPORT_MTA_MAX * j->n,
-                     status + REPORT_STATUS_MAX * j->n);
+                     status + STATUS_MAX * j->n);
         j->idx[j->n] = r[i].idx;
         j->action[j->n++] = r[i].action;
     }

@@ -7,34 +7,36 @@
  * Rules:
  *  - report_wanted(): NOTIFY=NEVER wants nothing; no NOTIFY wants failures and delays;
  *    otherwise what NOTIFY lists (RFC 3461 §4.1).
+ *  - report_failure_owed(): a failure owes a report when NOTIFY asks for failures, and
+ *    always when the message is itself a report or has the null sender (report_is_report):
+ *    such a message is never reported to its (null) sender, and reports carry NOTIFY=NEVER
+ *    (RFC 3461 §6.2), which must not swallow the failure: it owes one notice to
+ *    deliver.double_bounce, or a logged drop (below);
  *  - report_owed_final(): a final recipient loaded from the queue still owes "failed" or
  *    "relayed" unless RCPT_F_REPORTED (recovery sends what a crash left owed).
  *  - report_send(): a report about a message with the null sender or MSG_F_BOUNCE is never
  *    sent to that sender: a failure goes to deliver.double_bounce instead, every other
  *    report (and a failure when double_bounce is empty or is the failed recipient itself)
  *    is dropped: logged ("undeliverable report dropped (double bounce)", event "drop")
- *    and marked dropped for the caller to settle. The rest become ONE RFC 3464 report
+ *    and marked dropped for the caller to settle. The notice to double_bounce is itself a
+ *    report, so its own failure is dropped: there is never a loop. The rest become ONE RFC 3464 report
  *    (dsn/bounce.h: null sender, MSG_F_BOUNCE) stored with queue_put(); the original
  *    content is read from the queue by message id (RET per bounce_ret()). Once durable,
  *    done() gets the report's envelope (to be scheduled like any message) and the indexes
  *    and actions it covers; only then may the caller mark them reported. On a queue error
- *    done() gets err and nothing is marked (recovery tries again: at least once).
- *  - report_status(): the enhanced status code of a reply ("250 2.0.0 Ok", "5.1.2 text"),
- *    else 2.0.0 / 4.0.0 / 5.0.0 after the outcome. */
+ *    done() gets err and nothing is marked (recovery tries again: at least once). Each
+ *    recipient's Status is read from its last reply (status_of(), proto/status.h): a delay
+ *    notice keeps the last attempt's code, as Postfix does. */
 #ifndef SLUICE_REPORT_H
 #define SLUICE_REPORT_H
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proto/reply.h"
-
 struct audit_log;
 struct conf;
 struct qmsg;
 struct queue;
-
-#define REPORT_STATUS_MAX 32
 
 /* What report_send() needs besides the message: set once by the caller. */
 struct report_env {
@@ -75,15 +77,18 @@ typedef void (*report_done_fn)(void *arg, const struct report_done *d);
 
 /* True when a recipient with these NOTIFY bits wants reports of kind bit (NOTIFY_*). */
 bool report_wanted(uint8_t notify, uint8_t bit);
+/* True when a message with this sender and these MSG_F_* flags is itself a report or has
+ * the null sender. */
+bool report_is_report(const char *sender, uint32_t msg_flags);
+/* True when a failure of a recipient with these NOTIFY bits owes a report (or a logged drop);
+ * is_report: report_is_report() of its message. */
+bool report_failure_owed(uint8_t notify, bool is_report);
 /* For a final recipient (state RCPT_DELIVERED or RCPT_FAILED): the report still owed, as
  * enum dsn_action + 1 (failed, relayed), or 0 when none is (reported already, or not
- * wanted). Any other state: 0. */
-uint8_t report_owed_final(uint8_t state, uint8_t notify, uint8_t flags);
+ * wanted). Any other state: 0. is_report as for report_failure_owed(). */
+uint8_t report_owed_final(uint8_t state, uint8_t notify, uint8_t flags, bool is_report);
 /* Sends r[0..n) (see above). Returns how many the stored report covers; 0: nothing was
  * stored and done is never called; else done is called exactly once, later, on the loop. */
 size_t report_send(const struct report_env *env, const struct report_msg *m,
                    struct report_rcpt *r, size_t n, int64_t now, report_done_fn done, void *arg);
-/* Writes the status code of reply (outcome o when it carries none) into out (cap >=
- * REPORT_STATUS_MAX). Returns out. */
-char *report_status(const char *reply, enum outcome o, char *out, size_t cap);
 #endif

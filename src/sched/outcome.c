@@ -89,7 +89,7 @@ static void outcome_report(struct outcome_decision *d, const struct outcome_rcpt
     case OUTCOME_FAILED:
     case OUTCOME_EXPIRED:
     case OUTCOME_LATE:
-        if (report_wanted(r->notify, NOTIFY_FAILURE))
+        if (report_failure_owed(r->notify, r->msg_is_report))
             d->report = DSN_FAILED + 1;
         else
             d->flags |= RCPT_F_REPORTED;

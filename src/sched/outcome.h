@@ -17,7 +17,9 @@
  *    once, with the reason).
  * Reports owed (docs/dsn.md), as the pending report of the recipient (enum dsn_action + 1):
  *  - a failure (FAILED, EXPIRED, LATE) owes "failed" when NOTIFY asks for FAILURE (or none
- *    was given); otherwise the recipient is marked reported;
+ *    was given), and always when the message is itself a report or has the null sender
+ *    (msg_is_report: the notice goes to double_bounce or is a logged drop, dsn/report.h);
+ *    otherwise the recipient is marked reported;
  *  - DELIVERED owes "relayed" with NOTIFY=SUCCESS when the next hop did not take the DSN
  *    request on (event.passed_on); when it did, the recipient is marked reported; a delay
  *    notice still pending for it is moot and dropped;
@@ -56,6 +58,7 @@ struct outcome_rcpt {
     int64_t deliver_by; /* the message's DELIVERBY time, wall ms, 0 = none */
     uint32_t msg_flags; /* MSG_F_* (MSG_F_BY_RETURN, MSG_F_BY_NOTIFY) */
     bool msg_delay_done; /* the message's one delay notice went out already */
+    bool msg_is_report;  /* the message is a report or has the null sender */
 };
 
 /* What happened. */

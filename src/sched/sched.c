@@ -28,6 +28,7 @@
 #include "deliver/deliver.h"
 #include "dsn/dsn.h"
 #include "dsn/report.h"
+#include "proto/status.h"
 #include "queue/queue.h"
 #include "sched/outcome.h"
 
@@ -171,7 +172,8 @@ static void sched_rcpt_init(struct sched *s, struct smsg *m, uint32_t i, const s
     r->hn.idx = HEAP_NONE;
     if (q->state == RCPT_DELIVERED || q->state == RCPT_FAILED) {
         r->where = S_FINAL;
-        sched_set_report(m, r, report_owed_final(r->state, r->d.notify, r->flags));
+        sched_set_report(m, r, report_owed_final(r->state, r->d.notify, r->flags,
+                                                 report_is_report(m->d.sender, m->d.flags)));
         return;
     }
     r->where = S_WAIT;
@@ -210,10 +212,10 @@ static void sched_log(struct sched *s, const struct srcpt *r, const char *relay,
                       enum outcome o, const char *reply)
 {
     const struct smsg *m = sched_msg_of(r);
-    char dsn[REPORT_STATUS_MAX];
+    char dsn[STATUS_MAX];
     int64_t now = s->now();
     double delay = (double)(now - m->arrival) / 1000.0;
-    report_status(reply, o, dsn, sizeof dsn);
+    status_of(reply, o, dsn); /* the reply's code, or the one our reason starts with */
     log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", m->d.qid, r->d.addr,
              relay, delay < 0 ? 0.0 : delay, dsn, status, reply);
     event_attempt(s->logs.events, now, m->d.qid, r->d.addr, status, dsn, relay, reply,
@@ -254,14 +256,16 @@ static void sched_audit(struct sched *s, const struct srcpt *r, const char *rela
     audit_delivery(s->logs.audit, &d);
 }
 
-/* The reply recorded for an attempt: a failure for lack of time says so. */
+/* The reply recorded for an attempt: a failure for lack of time says so, with RFC 3463
+ * X.4.7 "delivery time expired" (the last reply keeps its own code). */
 static char *sched_final_reply(enum outcome_verdict v, const char *reply)
 {
     char why[SCHED_WHY_MAX];
+    const char *code = status_code(STATUS_EXPIRED, OUTCOME_PERMFAIL);
     if (v == OUTCOME_EXPIRED)
-        snprintf(why, sizeof why, "message expired, last reply: %s", reply);
+        snprintf(why, sizeof why, "%s message expired, last reply: %s", code, reply);
     else if (v == OUTCOME_LATE)
-        snprintf(why, sizeof why, "5.4.7 delivery time expired, last reply: %s", reply);
+        snprintf(why, sizeof why, "%s delivery time expired, last reply: %s", code, reply);
     else
         return xstrdup(reply);
     return xstrdup(why);
@@ -327,7 +331,8 @@ static void sched_on_outcome(void *arg, struct deliver_rcpt *dr, const struct de
     struct outcome_rcpt in = {.attempts = r->attempts, .postponed = r->postponed,
                               .notify = r->d.notify, .flags = r->flags, .report = r->report,
                               .arrival = m->arrival, .deliver_by = m->deliver_by,
-                              .msg_flags = m->d.flags, .msg_delay_done = m->delay_done};
+                              .msg_flags = m->d.flags, .msg_delay_done = m->delay_done,
+                              .msg_is_report = report_is_report(m->d.sender, m->d.flags)};
     struct outcome_event ev = {.o = res->o, .passed_on = res->passed_on,
                                .dead_until = res->dead_until};
     struct outcome_decision d = outcome_decide(&in, &ev, now, (uint32_t)random(), s->conf);
@@ -523,7 +528,8 @@ static int sched_on_recover(void *arg, const struct qmsg *m)
         const struct qrcpt *r = &m->rcpts[i];
         open += r->state == RCPT_PENDING || r->state == RCPT_DEFERRED;
         /* a final recipient that still owes its sender a report keeps the message */
-        open += report_owed_final(r->state, r->notify, r->flags) != 0;
+        open += report_owed_final(r->state, r->notify, r->flags,
+                                  report_is_report(m->sender, m->flags)) != 0;
     }
     if (open == 0) {
         queue_delete(sc->s->q, m->id, m->nrcpt);

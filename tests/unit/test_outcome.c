@@ -1,7 +1,8 @@
 /* test_outcome: the decision table of sched/outcome.h, one row per case: a delivery event
  * (2xx, 4xx, 5xx, connect failure, dead destination) on a recipient in some state (attempts,
  * NOTIFY, pending report, age, DELIVERBY) gives a verdict, counters, a due time and the
- * report owed. Also report_wanted() and report_owed_final() (dsn/report.h). */
+ * report owed (a report or null-sender message always owes its failure: double bounce).
+ * Also report_wanted() and report_owed_final() (dsn/report.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,6 +37,7 @@ struct row {
     int64_t by;         /* DELIVERBY relative to arrival, 0 = none */
     uint32_t msg_flags;
     bool delay_done;
+    bool is_report;     /* the message is a report or has the null sender */
     /* event */
     int o;
     bool passed_on;
@@ -49,52 +51,57 @@ struct row {
 
 /* Retries 1, 2, 3 minutes, expiry 10 h, delay notices after 4 h, no alignment (skew 100). */
 static const struct row rows[] = {
-    /* name                          att pp notify          flags                 report     age        by       msgf  dd  o    po    dead      verdict            next     att pp flags                 report */
-    {"2xx",                          0, 0, 0,               0,                    NONE,      MIN,       0,       0,    0, OK,  0,    0,        OUTCOME_DELIVERED, 0,       1, 0, 0,                    NONE},
-    {"2xx NOTIFY=SUCCESS no DSN hop",2, 0, NOTIFY_SUCCESS,  0,                    NONE,      MIN,       0,       0,    0, OK,  0,    0,        OUTCOME_DELIVERED, 0,       3, 0, 0,                    R_RELAYED},
-    {"2xx NOTIFY=SUCCESS passed on", 0, 0, NOTIFY_SUCCESS,  0,                    NONE,      MIN,       0,       0,    0, OK,  1,    0,        OUTCOME_DELIVERED, 0,       1, 0, RCPT_F_REPORTED,      NONE},
-    {"2xx drops a pending delay",    3, 0, 0,               0,                    R_DELAYED, 5 * HOUR,  0,       0,    0, OK,  0,    0,        OUTCOME_DELIVERED, 0,       4, 0, 0,                    NONE},
-    {"2xx delay pending, SUCCESS",   3, 0, NOTIFY_SUCCESS | NOTIFY_DELAY, 0,      R_DELAYED, 5 * HOUR,  0,       0,    0, OK,  0,    0,        OUTCOME_DELIVERED, 0,       4, 0, 0,                    R_RELAYED},
-    {"2xx after postponements",      2, 3, 0,               0,                    NONE,      MIN,       0,       0,    0, OK,  0,    0,        OUTCOME_DELIVERED, 0,       3, 0, 0,                    NONE},
-    {"5xx",                          0, 0, 0,               0,                    NONE,      MIN,       0,       0,    0, PRM, 0,    0,        OUTCOME_FAILED,    0,       1, 0, 0,                    R_FAILED},
-    {"5xx NOTIFY=FAILURE",           1, 0, NOTIFY_FAILURE,  0,                    NONE,      MIN,       0,       0,    0, PRM, 0,    0,        OUTCOME_FAILED,    0,       2, 0, 0,                    R_FAILED},
-    {"5xx NOTIFY=NEVER",             0, 0, NOTIFY_NEVER,    0,                    NONE,      MIN,       0,       0,    0, PRM, 0,    0,        OUTCOME_FAILED,    0,       1, 0, RCPT_F_REPORTED,      NONE},
-    {"5xx NOTIFY=SUCCESS",           0, 0, NOTIFY_SUCCESS,  0,                    NONE,      MIN,       0,       0,    0, PRM, 0,    0,        OUTCOME_FAILED,    0,       1, 0, RCPT_F_REPORTED,      NONE},
-    {"5xx replaces a pending delay", 2, 0, 0,               0,                    R_DELAYED, 5 * HOUR,  0,       0,    0, PRM, 0,    0,        OUTCOME_FAILED,    0,       3, 0, 0,                    R_FAILED},
-    {"5xx refusal (no connection)",  0, 0, 0,               0,                    NONE,      MIN,       0,       0,    0, PRM, 0,    0,        OUTCOME_FAILED,    0,       1, 0, 0,                    R_FAILED},
-    {"4xx first attempt",            0, 0, 0,               0,                    NONE,      MIN,       0,       0,    0, TMP, 0,    0,        OUTCOME_DEFERRED,  1 * MIN, 1, 0, 0,                    NONE},
-    {"4xx third attempt",            2, 0, 0,               0,                    NONE,      MIN,       0,       0,    0, TMP, 0,    0,        OUTCOME_DEFERRED,  3 * MIN, 3, 0, 0,                    NONE},
-    {"4xx resets postponements",     1, 1, 0,               0,                    NONE,      MIN,       0,       0,    0, TMP, 0,    0,        OUTCOME_DEFERRED,  2 * MIN, 2, 0, 0,                    NONE},
-    {"connect failure",              0, 0, 0,               0,                    NONE,      MIN,       0,       0,    0, TMP, 0,    0,        OUTCOME_DEFERRED,  1 * MIN, 1, 0, 0,                    NONE},
-    {"dead destination",             1, 0, 0,               0,                    NONE,      MIN,       0,       0,    0, TMP, 0,    MIN / 2,  OUTCOME_POSTPONED, 2 * MIN, 1, 1, 0,                    NONE},
-    {"dead destination, 2nd time",   1, 1, 0,               0,                    NONE,      MIN,       0,       0,    0, TMP, 0,    MIN / 2,  OUTCOME_POSTPONED, 3 * MIN, 1, 2, 0,                    NONE},
-    {"dead until after the retry",   1, 0, 0,               0,                    NONE,      MIN,       0,       0,    0, TMP, 0,    10 * MIN, OUTCOME_POSTPONED, 10 * MIN,1, 1, 0,                    NONE},
-    {"dead destination, never tried",0, 0, 0,               0,                    NONE,      MIN,       0,       0,    0, TMP, 0,    MIN / 2,  OUTCOME_DEFERRED,  1 * MIN, 1, 0, 0,                    NONE},
-    {"dead destination, expired",    4, 2, 0,               0,                    NONE,      10 * HOUR, 0,       0,    0, TMP, 0,    MIN / 2,  OUTCOME_EXPIRED,   0,       5, 0, 0,                    R_FAILED},
-    {"expiry reached",               4, 0, 0,               0,                    NONE,      10 * HOUR, 0,       0,    0, TMP, 0,    0,        OUTCOME_EXPIRED,   0,       5, 0, 0,                    R_FAILED},
-    {"expiry not quite reached",     4, 0, 0,               RCPT_F_DELAY_REPORTED,NONE,      10 * HOUR - 1, 0,   0,    0, TMP, 0,    0,        OUTCOME_DEFERRED,  2 * MIN, 5, 0, RCPT_F_DELAY_REPORTED,NONE},
-    {"expiry reached NOTIFY=NEVER",  4, 0, NOTIFY_NEVER,    0,                    NONE,      11 * HOUR, 0,       0,    0, TMP, 0,    0,        OUTCOME_EXPIRED,   0,       5, 0, RCPT_F_REPORTED,      NONE},
-    {"expiry replaces pending delay",4, 0, 0,               0,                    R_DELAYED, 10 * HOUR, 0,       0,    0, TMP, 0,    0,        OUTCOME_EXPIRED,   0,       5, 0, 0,                    R_FAILED},
-    {"4xx past delay_warning",       3, 0, 0,               0,                    NONE,      4 * HOUR,  0,       0,    0, TMP, 0,    0,        OUTCOME_DEFERRED,  2 * MIN, 4, 0, 0,                    R_DELAYED},
-    {"4xx before delay_warning",     3, 0, 0,               0,                    NONE,      4 * HOUR - 1, 0,    0,    0, TMP, 0,    0,        OUTCOME_DEFERRED,  2 * MIN, 4, 0, 0,                    NONE},
-    {"delay notice of msg sent",     3, 0, 0,               0,                    NONE,      5 * HOUR,  0,       0,    1, TMP, 0,    0,        OUTCOME_DEFERRED,  2 * MIN, 4, 0, 0,                    NONE},
-    {"delay reported for rcpt",      3, 0, 0,               RCPT_F_DELAY_REPORTED,NONE,      5 * HOUR,  0,       0,    0, TMP, 0,    0,        OUTCOME_DEFERRED,  2 * MIN, 4, 0, RCPT_F_DELAY_REPORTED,NONE},
-    {"delay pending stays",          3, 0, 0,               0,                    R_DELAYED, 5 * HOUR,  0,       0,    0, TMP, 0,    0,        OUTCOME_DEFERRED,  2 * MIN, 4, 0, 0,                    R_DELAYED},
-    {"delay, NOTIFY=FAILURE",        3, 0, NOTIFY_FAILURE,  0,                    NONE,      5 * HOUR,  0,       0,    0, TMP, 0,    0,        OUTCOME_DEFERRED,  2 * MIN, 4, 0, 0,                    NONE},
-    {"delay, NOTIFY=DELAY",          3, 0, NOTIFY_DELAY,    0,                    NONE,      5 * HOUR,  0,       0,    0, TMP, 0,    0,        OUTCOME_DEFERRED,  2 * MIN, 4, 0, 0,                    R_DELAYED},
-    {"delay, NOTIFY=NEVER",          3, 0, NOTIFY_NEVER,    0,                    NONE,      5 * HOUR,  0,       0,    0, TMP, 0,    0,        OUTCOME_DEFERRED,  2 * MIN, 4, 0, 0,                    NONE},
-    {"postponed past delay_warning", 3, 0, 0,               0,                    NONE,      5 * HOUR,  0,       0,    0, TMP, 0,    MIN,      OUTCOME_POSTPONED, 2 * MIN, 3, 1, 0,                    R_DELAYED},
-    {"DELIVERBY R reached",          1, 0, 0,               0,                    NONE,      2 * MIN,   2 * MIN, BY_R, 0, TMP, 0,    0,        OUTCOME_LATE,      0,       2, 0, 0,                    R_FAILED},
-    {"DELIVERBY R not reached",      1, 0, 0,               0,                    NONE,      2 * MIN,   3 * MIN, BY_R, 0, TMP, 0,    0,        OUTCOME_DEFERRED,  2 * MIN, 2, 0, 0,                    NONE},
-    {"DELIVERBY R, dead destination",1, 0, 0,               0,                    NONE,      5 * MIN,   2 * MIN, BY_R, 0, TMP, 0,    MIN,      OUTCOME_LATE,      0,       2, 0, 0,                    R_FAILED},
-    {"DELIVERBY R, NOTIFY=NEVER",    1, 0, NOTIFY_NEVER,    0,                    NONE,      5 * MIN,   2 * MIN, BY_R, 0, TMP, 0,    0,        OUTCOME_LATE,      0,       2, 0, RCPT_F_REPORTED,      NONE},
-    {"DELIVERBY R passed, 5xx",      1, 0, 0,               0,                    NONE,      5 * MIN,   2 * MIN, BY_R, 0, PRM, 0,    0,        OUTCOME_FAILED,    0,       2, 0, 0,                    R_FAILED},
-    {"DELIVERBY R passed, 2xx",      1, 0, 0,               0,                    NONE,      5 * MIN,   2 * MIN, BY_R, 0, OK,  0,    0,        OUTCOME_DELIVERED, 0,       2, 0, 0,                    NONE},
-    {"DELIVERBY N reached",          1, 0, 0,               0,                    NONE,      5 * MIN,   2 * MIN, BY_N, 0, TMP, 0,    0,        OUTCOME_DEFERRED,  2 * MIN, 2, 0, 0,                    R_DELAYED},
-    {"DELIVERBY N not reached",      1, 0, 0,               0,                    NONE,      MIN,       2 * MIN, BY_N, 0, TMP, 0,    0,        OUTCOME_DEFERRED,  2 * MIN, 2, 0, 0,                    NONE},
-    {"DELIVERBY N, notice sent",     1, 0, 0,               0,                    NONE,      5 * MIN,   2 * MIN, BY_N, 1, TMP, 0,    0,        OUTCOME_DEFERRED,  2 * MIN, 2, 0, 0,                    NONE},
-    {"DELIVERBY N, NOTIFY=NEVER",    1, 0, NOTIFY_NEVER,    0,                    NONE,      5 * MIN,   2 * MIN, BY_N, 0, TMP, 0,    0,        OUTCOME_DEFERRED,  2 * MIN, 2, 0, 0,                    NONE},
-    {"DELIVERBY time, no mode",      1, 0, 0,               0,                    NONE,      5 * MIN,   2 * MIN, 0,    0, TMP, 0,    0,        OUTCOME_DEFERRED,  2 * MIN, 2, 0, 0,                    NONE},
+    /* name                             att pp notify                         flags                  report     age            by       msgf          dd rep o    po dead      verdict            next      att pp flags                  report */
+    {"2xx",                           0, 0, 0,                             0,                     NONE,      MIN,           0,       0,            0, 0, OK,  0, 0,        OUTCOME_DELIVERED, 0,        1, 0, 0,                     NONE},
+    {"2xx NOTIFY=SUCCESS no DSN hop", 2, 0, NOTIFY_SUCCESS,                0,                     NONE,      MIN,           0,       0,            0, 0, OK,  0, 0,        OUTCOME_DELIVERED, 0,        3, 0, 0,                     R_RELAYED},
+    {"2xx NOTIFY=SUCCESS passed on",  0, 0, NOTIFY_SUCCESS,                0,                     NONE,      MIN,           0,       0,            0, 0, OK,  1, 0,        OUTCOME_DELIVERED, 0,        1, 0, RCPT_F_REPORTED,       NONE},
+    {"2xx drops a pending delay",     3, 0, 0,                             0,                     R_DELAYED, 5 * HOUR,      0,       0,            0, 0, OK,  0, 0,        OUTCOME_DELIVERED, 0,        4, 0, 0,                     NONE},
+    {"2xx delay pending, SUCCESS",    3, 0, NOTIFY_SUCCESS | NOTIFY_DELAY, 0,                     R_DELAYED, 5 * HOUR,      0,       0,            0, 0, OK,  0, 0,        OUTCOME_DELIVERED, 0,        4, 0, 0,                     R_RELAYED},
+    {"2xx after postponements",       2, 3, 0,                             0,                     NONE,      MIN,           0,       0,            0, 0, OK,  0, 0,        OUTCOME_DELIVERED, 0,        3, 0, 0,                     NONE},
+    {"5xx",                           0, 0, 0,                             0,                     NONE,      MIN,           0,       0,            0, 0, PRM, 0, 0,        OUTCOME_FAILED,    0,        1, 0, 0,                     R_FAILED},
+    {"5xx NOTIFY=FAILURE",            1, 0, NOTIFY_FAILURE,                0,                     NONE,      MIN,           0,       0,            0, 0, PRM, 0, 0,        OUTCOME_FAILED,    0,        2, 0, 0,                     R_FAILED},
+    {"5xx NOTIFY=NEVER",              0, 0, NOTIFY_NEVER,                  0,                     NONE,      MIN,           0,       0,            0, 0, PRM, 0, 0,        OUTCOME_FAILED,    0,        1, 0, RCPT_F_REPORTED,       NONE},
+    {"5xx NOTIFY=SUCCESS",            0, 0, NOTIFY_SUCCESS,                0,                     NONE,      MIN,           0,       0,            0, 0, PRM, 0, 0,        OUTCOME_FAILED,    0,        1, 0, RCPT_F_REPORTED,       NONE},
+    {"5xx replaces a pending delay",  2, 0, 0,                             0,                     R_DELAYED, 5 * HOUR,      0,       0,            0, 0, PRM, 0, 0,        OUTCOME_FAILED,    0,        3, 0, 0,                     R_FAILED},
+    {"5xx refusal (no connection)",   0, 0, 0,                             0,                     NONE,      MIN,           0,       0,            0, 0, PRM, 0, 0,        OUTCOME_FAILED,    0,        1, 0, 0,                     R_FAILED},
+    {"report fails, NOTIFY=NEVER",    0, 0, NOTIFY_NEVER,                  0,                     NONE,      MIN,           0,       MSG_F_BOUNCE, 0, 1, PRM, 0, 0,        OUTCOME_FAILED,    0,        1, 0, 0,                     R_FAILED},
+    {"null sender fails, no NOTIFY",  0, 0, 0,                             0,                     NONE,      MIN,           0,       0,            0, 1, PRM, 0, 0,        OUTCOME_FAILED,    0,        1, 0, 0,                     R_FAILED},
+    {"report expires, NOTIFY=NEVER",  4, 0, NOTIFY_NEVER,                  0,                     NONE,      10 * HOUR,     0,       MSG_F_BOUNCE, 0, 1, TMP, 0, 0,        OUTCOME_EXPIRED,   0,        5, 0, 0,                     R_FAILED},
+    {"report late, no delay notice",  3, 0, NOTIFY_NEVER,                  0,                     NONE,      5 * HOUR,      0,       MSG_F_BOUNCE, 0, 1, TMP, 0, 0,        OUTCOME_DEFERRED,  2 * MIN,  4, 0, 0,                     NONE},
+    {"report delivered",              0, 0, NOTIFY_NEVER,                  0,                     NONE,      MIN,           0,       MSG_F_BOUNCE, 0, 1, OK,  0, 0,        OUTCOME_DELIVERED, 0,        1, 0, 0,                     NONE},
+    {"4xx first attempt",             0, 0, 0,                             0,                     NONE,      MIN,           0,       0,            0, 0, TMP, 0, 0,        OUTCOME_DEFERRED,  1 * MIN,  1, 0, 0,                     NONE},
+    {"4xx third attempt",             2, 0, 0,                             0,                     NONE,      MIN,           0,       0,            0, 0, TMP, 0, 0,        OUTCOME_DEFERRED,  3 * MIN,  3, 0, 0,                     NONE},
+    {"4xx resets postponements",      1, 1, 0,                             0,                     NONE,      MIN,           0,       0,            0, 0, TMP, 0, 0,        OUTCOME_DEFERRED,  2 * MIN,  2, 0, 0,                     NONE},
+    {"connect failure",               0, 0, 0,                             0,                     NONE,      MIN,           0,       0,            0, 0, TMP, 0, 0,        OUTCOME_DEFERRED,  1 * MIN,  1, 0, 0,                     NONE},
+    {"dead destination",              1, 0, 0,                             0,                     NONE,      MIN,           0,       0,            0, 0, TMP, 0, MIN / 2,  OUTCOME_POSTPONED, 2 * MIN,  1, 1, 0,                     NONE},
+    {"dead destination, 2nd time",    1, 1, 0,                             0,                     NONE,      MIN,           0,       0,            0, 0, TMP, 0, MIN / 2,  OUTCOME_POSTPONED, 3 * MIN,  1, 2, 0,                     NONE},
+    {"dead until after the retry",    1, 0, 0,                             0,                     NONE,      MIN,           0,       0,            0, 0, TMP, 0, 10 * MIN, OUTCOME_POSTPONED, 10 * MIN, 1, 1, 0,                     NONE},
+    {"dead destination, never tried", 0, 0, 0,                             0,                     NONE,      MIN,           0,       0,            0, 0, TMP, 0, MIN / 2,  OUTCOME_DEFERRED,  1 * MIN,  1, 0, 0,                     NONE},
+    {"dead destination, expired",     4, 2, 0,                             0,                     NONE,      10 * HOUR,     0,       0,            0, 0, TMP, 0, MIN / 2,  OUTCOME_EXPIRED,   0,        5, 0, 0,                     R_FAILED},
+    {"expiry reached",                4, 0, 0,                             0,                     NONE,      10 * HOUR,     0,       0,            0, 0, TMP, 0, 0,        OUTCOME_EXPIRED,   0,        5, 0, 0,                     R_FAILED},
+    {"expiry not quite reached",      4, 0, 0,                             RCPT_F_DELAY_REPORTED, NONE,      10 * HOUR - 1, 0,       0,            0, 0, TMP, 0, 0,        OUTCOME_DEFERRED,  2 * MIN,  5, 0, RCPT_F_DELAY_REPORTED, NONE},
+    {"expiry reached NOTIFY=NEVER",   4, 0, NOTIFY_NEVER,                  0,                     NONE,      11 * HOUR,     0,       0,            0, 0, TMP, 0, 0,        OUTCOME_EXPIRED,   0,        5, 0, RCPT_F_REPORTED,       NONE},
+    {"expiry replaces pending delay", 4, 0, 0,                             0,                     R_DELAYED, 10 * HOUR,     0,       0,            0, 0, TMP, 0, 0,        OUTCOME_EXPIRED,   0,        5, 0, 0,                     R_FAILED},
+    {"4xx past delay_warning",        3, 0, 0,                             0,                     NONE,      4 * HOUR,      0,       0,            0, 0, TMP, 0, 0,        OUTCOME_DEFERRED,  2 * MIN,  4, 0, 0,                     R_DELAYED},
+    {"4xx before delay_warning",      3, 0, 0,                             0,                     NONE,      4 * HOUR - 1,  0,       0,            0, 0, TMP, 0, 0,        OUTCOME_DEFERRED,  2 * MIN,  4, 0, 0,                     NONE},
+    {"delay notice of msg sent",      3, 0, 0,                             0,                     NONE,      5 * HOUR,      0,       0,            1, 0, TMP, 0, 0,        OUTCOME_DEFERRED,  2 * MIN,  4, 0, 0,                     NONE},
+    {"delay reported for rcpt",       3, 0, 0,                             RCPT_F_DELAY_REPORTED, NONE,      5 * HOUR,      0,       0,            0, 0, TMP, 0, 0,        OUTCOME_DEFERRED,  2 * MIN,  4, 0, RCPT_F_DELAY_REPORTED, NONE},
+    {"delay pending stays",           3, 0, 0,                             0,                     R_DELAYED, 5 * HOUR,      0,       0,            0, 0, TMP, 0, 0,        OUTCOME_DEFERRED,  2 * MIN,  4, 0, 0,                     R_DELAYED},
+    {"delay, NOTIFY=FAILURE",         3, 0, NOTIFY_FAILURE,                0,                     NONE,      5 * HOUR,      0,       0,            0, 0, TMP, 0, 0,        OUTCOME_DEFERRED,  2 * MIN,  4, 0, 0,                     NONE},
+    {"delay, NOTIFY=DELAY",           3, 0, NOTIFY_DELAY,                  0,                     NONE,      5 * HOUR,      0,       0,            0, 0, TMP, 0, 0,        OUTCOME_DEFERRED,  2 * MIN,  4, 0, 0,                     R_DELAYED},
+    {"delay, NOTIFY=NEVER",           3, 0, NOTIFY_NEVER,                  0,                     NONE,      5 * HOUR,      0,       0,            0, 0, TMP, 0, 0,        OUTCOME_DEFERRED,  2 * MIN,  4, 0, 0,                     NONE},
+    {"postponed past delay_warning",  3, 0, 0,                             0,                     NONE,      5 * HOUR,      0,       0,            0, 0, TMP, 0, MIN,      OUTCOME_POSTPONED, 2 * MIN,  3, 1, 0,                     R_DELAYED},
+    {"DELIVERBY R reached",           1, 0, 0,                             0,                     NONE,      2 * MIN,       2 * MIN, BY_R,         0, 0, TMP, 0, 0,        OUTCOME_LATE,      0,        2, 0, 0,                     R_FAILED},
+    {"DELIVERBY R not reached",       1, 0, 0,                             0,                     NONE,      2 * MIN,       3 * MIN, BY_R,         0, 0, TMP, 0, 0,        OUTCOME_DEFERRED,  2 * MIN,  2, 0, 0,                     NONE},
+    {"DELIVERBY R, dead destination", 1, 0, 0,                             0,                     NONE,      5 * MIN,       2 * MIN, BY_R,         0, 0, TMP, 0, MIN,      OUTCOME_LATE,      0,        2, 0, 0,                     R_FAILED},
+    {"DELIVERBY R, NOTIFY=NEVER",     1, 0, NOTIFY_NEVER,                  0,                     NONE,      5 * MIN,       2 * MIN, BY_R,         0, 0, TMP, 0, 0,        OUTCOME_LATE,      0,        2, 0, RCPT_F_REPORTED,       NONE},
+    {"DELIVERBY R passed, 5xx",       1, 0, 0,                             0,                     NONE,      5 * MIN,       2 * MIN, BY_R,         0, 0, PRM, 0, 0,        OUTCOME_FAILED,    0,        2, 0, 0,                     R_FAILED},
+    {"DELIVERBY R passed, 2xx",       1, 0, 0,                             0,                     NONE,      5 * MIN,       2 * MIN, BY_R,         0, 0, OK,  0, 0,        OUTCOME_DELIVERED, 0,        2, 0, 0,                     NONE},
+    {"DELIVERBY N reached",           1, 0, 0,                             0,                     NONE,      5 * MIN,       2 * MIN, BY_N,         0, 0, TMP, 0, 0,        OUTCOME_DEFERRED,  2 * MIN,  2, 0, 0,                     R_DELAYED},
+    {"DELIVERBY N not reached",       1, 0, 0,                             0,                     NONE,      MIN,           2 * MIN, BY_N,         0, 0, TMP, 0, 0,        OUTCOME_DEFERRED,  2 * MIN,  2, 0, 0,                     NONE},
+    {"DELIVERBY N, notice sent",      1, 0, 0,                             0,                     NONE,      5 * MIN,       2 * MIN, BY_N,         1, 0, TMP, 0, 0,        OUTCOME_DEFERRED,  2 * MIN,  2, 0, 0,                     NONE},
+    {"DELIVERBY N, NOTIFY=NEVER",     1, 0, NOTIFY_NEVER,                  0,                     NONE,      5 * MIN,       2 * MIN, BY_N,         0, 0, TMP, 0, 0,        OUTCOME_DEFERRED,  2 * MIN,  2, 0, 0,                     NONE},
+    {"DELIVERBY time, no mode",       1, 0, 0,                             0,                     NONE,      5 * MIN,       2 * MIN, 0,            0, 0, TMP, 0, 0,        OUTCOME_DEFERRED,  2 * MIN,  2, 0, 0,                     NONE},
 };
 
 /* The configuration every row runs with. */
@@ -116,7 +123,8 @@ static void row_check(const struct row *w, const struct conf *c)
     struct outcome_rcpt r = {.attempts = w->attempts, .postponed = w->postponed,
                              .notify = w->notify, .flags = w->flags, .report = w->report,
                              .arrival = T0, .deliver_by = w->by ? T0 + w->by : 0,
-                             .msg_flags = w->msg_flags, .msg_delay_done = w->delay_done};
+                             .msg_flags = w->msg_flags, .msg_delay_done = w->delay_done,
+                             .msg_is_report = w->is_report};
     struct outcome_event e = {.o = (enum outcome)w->o, .passed_on = w->passed_on,
                               .dead_until = w->dead ? now + w->dead : 0};
     struct outcome_decision d = outcome_decide(&r, &e, now, 0, c);
@@ -214,19 +222,23 @@ static void test_report_wanted(void **state)
 static void test_report_owed_final(void **state)
 {
     (void)state;
-    struct { uint8_t st, notify, flags, want; } cases[] = {
-        {RCPT_FAILED, 0, 0, R_FAILED},
-        {RCPT_FAILED, 0, RCPT_F_REPORTED, NONE},
-        {RCPT_FAILED, NOTIFY_NEVER, 0, NONE},
-        {RCPT_FAILED, NOTIFY_FAILURE, RCPT_F_DELAY_REPORTED, R_FAILED},
-        {RCPT_DELIVERED, 0, 0, NONE},
-        {RCPT_DELIVERED, NOTIFY_SUCCESS, 0, R_RELAYED},
-        {RCPT_DELIVERED, NOTIFY_SUCCESS, RCPT_F_REPORTED, NONE},
-        {RCPT_DEFERRED, 0, 0, NONE},
-        {RCPT_PENDING, NOTIFY_SUCCESS, 0, NONE},
+    struct { uint8_t st, notify, flags; bool is_report; uint8_t want; } cases[] = {
+        {RCPT_FAILED, 0, 0, false, R_FAILED},
+        {RCPT_FAILED, 0, RCPT_F_REPORTED, false, NONE},
+        {RCPT_FAILED, NOTIFY_NEVER, 0, false, NONE},
+        {RCPT_FAILED, NOTIFY_NEVER, 0, true, R_FAILED}, /* a report: double bounce owed */
+        {RCPT_FAILED, NOTIFY_NEVER, RCPT_F_REPORTED, true, NONE},
+        {RCPT_FAILED, NOTIFY_FAILURE, RCPT_F_DELAY_REPORTED, false, R_FAILED},
+        {RCPT_DELIVERED, 0, 0, false, NONE},
+        {RCPT_DELIVERED, NOTIFY_SUCCESS, 0, false, R_RELAYED},
+        {RCPT_DELIVERED, NOTIFY_SUCCESS, RCPT_F_REPORTED, false, NONE},
+        {RCPT_DELIVERED, NOTIFY_NEVER, 0, true, NONE},
+        {RCPT_DEFERRED, 0, 0, true, NONE},
+        {RCPT_PENDING, NOTIFY_SUCCESS, 0, false, NONE},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        uint8_t got = report_owed_final(cases[i].st, cases[i].notify, cases[i].flags);
+        uint8_t got = report_owed_final(cases[i].st, cases[i].notify, cases[i].flags,
+                                        cases[i].is_report);
         if (got != cases[i].want)
             fail_msg("case %zu: got %u, want %u", i, got, cases[i].want);
     }
