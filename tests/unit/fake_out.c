@@ -2,6 +2,7 @@
 #include "fake_out.h"
 
 #include <arpa/inet.h>
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <ftw.h>
@@ -196,6 +197,8 @@ static void fake_play_txn(struct fake_conn *fc)
         r->nrcpt = t->nrcpt;
         snprintf(r->sender, sizeof r->sender, "%s", t->sender);
         snprintf(r->rcpt0, sizeof r->rcpt0, "%s", t->nrcpt ? t->rcpts[0] : "");
+        ev_ssize_t n = t->body ? evbuffer_copyout(t->body, r->body, sizeof r->body - 1) : 0;
+        r->body[n > 0 ? n : 0] = '\0';
     }
     t->dsn = fd->dsn;
     char relay[64];

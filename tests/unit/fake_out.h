@@ -21,7 +21,7 @@
  * returns.
  * Everything that happened is recorded: per destination the connections opened, the most
  * open and in session at once, and every transaction (recipient count, sender, first
- * recipient) in order. */
+ * recipient, the start of the content) in order. */
 #ifndef FAKE_OUT_H
 #define FAKE_OUT_H
 #include <stdbool.h>
@@ -39,6 +39,7 @@ struct fake_txn {
     size_t nrcpt;
     char sender[300];
     char rcpt0[128]; /* first recipient */
+    char body[4096]; /* the start of the content */
 };
 
 struct fake_dest {
