@@ -948,6 +948,8 @@ static void sched_dest_dead(struct sched *s, struct sdest *sd, const char *why)
                                                  s->conf->deliver.interval);
     free(sd->dead_why);
     sd->dead_why = xstrdup(why);
+    sd->cap = 0; /* every connect failed: that says nothing about its concurrency */
+    sd->okcount = 0;
 }
 
 /* Gives free connection slots to destinations waiting for one, in FIFO order. */
@@ -984,16 +986,27 @@ static void sched_on_closed(void *arg, struct smtpc *c, enum outcome o, const ch
         cn->next->prev = cn->prev;
     if (!cn->took) {
         sd->nconnecting--;
-        if (o != OUTCOME_OK && sd->nconnecting > 0) {
-            /* Siblings are still connecting: open nothing new for sd until they resolve, so
-             * a refusing destination can never be hammered (even via freed global slots). */
-            sd->failing = 1;
-        } else if (o != OUTCOME_OK && sd->nconn > 0) {
-            /* Others are in session: the destination limits us. Stay at what works. */
+        unsigned insession = sd->nconn - sd->nconnecting;
+        if (o != OUTCOME_OK && insession > 0) {
+            /* Others are in session: the destination limits us. Stay at what works, even
+             * while siblings are still connecting (they would be refused too). */
             sd->failing = 0;
-            sd->cap = sd->nconn;
+            if (!sd->cap || insession < sd->cap) {
+                sd->cap = insession;
+                log_info("%s: concurrency limited to %u: %s", sd->dest->key, sd->cap, why);
+            }
             sd->okcount = 0;
-            log_info("%s: concurrency limited to %u: %s", sd->dest->key, sd->cap, why);
+        } else if (o != OUTCOME_OK && sd->nconnecting > 0) {
+            /* Siblings are still connecting: open nothing new for sd until they resolve, so
+             * a refusing destination can never be hammered (even via freed global slots),
+             * and cap it at the siblings (the remote may still count sessions that ended on
+             * our side). If they all fail, the destination goes dead and the cap is reset. */
+            sd->failing = 1;
+            if (!sd->cap || sd->nconn < sd->cap) {
+                sd->cap = sd->nconn;
+                log_info("%s: concurrency limited to %u: %s", sd->dest->key, sd->cap, why);
+            }
+            sd->okcount = 0;
         } else if (o != OUTCOME_OK && !s->stopping) {
             sd->failing = 0;
             sched_dest_fail(s, sd, o, why);
