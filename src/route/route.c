@@ -21,8 +21,8 @@
 #include "dns/dns.h"
 #include "proto/addr.h"
 #include "proto/cidr.h"
+#include "proto/peer.h"
 #include "proto/status.h"
-#include "smtpc/smtpc.h"
 
 #define ROUTE_WHY_MAX 640
 #define ROUTE_TTL_MIN 60
@@ -391,7 +391,7 @@ static uint32_t route_rand(void *arg)
 }
 
 /* Peers for one connection: hosts by preference (ties shuffled), each address with port. */
-size_t route_peers(const struct dest *d, struct smtpc_peer *peers, size_t max)
+size_t route_peers(const struct dest *d, struct peer *peers, size_t max)
 {
     struct mx_host tmp[64];
     size_t nh = d->nhosts < 64 ? d->nhosts : 64, n = 0;
@@ -399,7 +399,7 @@ size_t route_peers(const struct dest *d, struct smtpc_peer *peers, size_t max)
     mx_order(tmp, nh, route_rand, NULL);
     for (size_t i = 0; i < nh && n < max; i++) {
         for (size_t j = 0; j < tmp[i].naddrs && n < max; j++) {
-            struct smtpc_peer *p = &peers[n++];
+            struct peer *p = &peers[n++];
             memset(p, 0, sizeof *p);
             p->sa = tmp[i].addrs[j];
             if (p->sa.ss_family == AF_INET6) {

@@ -84,7 +84,7 @@ struct smtpc_expect {
 struct smtpc {
     struct event_base *base;
     const struct conf *conf;
-    struct smtpc_peer *peers;
+    struct peer *peers;
     size_t npeers, cur;
     const struct smtpc_ops *ops;
     void *arg;
@@ -325,7 +325,7 @@ static void smtpc_peer_fail(struct smtpc *c, enum outcome o, const char *why)
 }
 
 /* Formats "name[ip]:port" of peer p into c->relay. */
-static void smtpc_relay_format(struct smtpc *c, const struct smtpc_peer *p)
+static void smtpc_relay_format(struct smtpc *c, const struct peer *p)
 {
     char ip[INET6_ADDRSTRLEN] = "?";
     unsigned port = 0;
@@ -350,7 +350,7 @@ static void smtpc_on_event(struct bufferevent *bev, short what, void *arg);
 /* Starts connecting to peers[cur]; 0, or -1 with fail_why set. */
 static int smtpc_peer_connect(struct smtpc *c)
 {
-    const struct smtpc_peer *p = &c->peers[c->cur];
+    const struct peer *p = &c->peers[c->cur];
     c->cc = conf_client_for(c->conf, (const struct sockaddr *)&p->sa, p->name);
     smtpc_relay_format(c, p);
     if (c->tlog && !c->tr)
@@ -985,7 +985,7 @@ static void smtpc_on_timer(evutil_socket_t fd, short what, void *arg)
 
 /* Copies the peers and schedules the first connect on the event loop. */
 struct smtpc *smtpc_start(struct event_base *base, const struct conf *conf,
-                          const struct smtpc_peer *peers, size_t npeers,
+                          const struct peer *peers, size_t npeers,
                           const struct smtpc_ops *ops, void *arg)
 {
     if (npeers == 0)

@@ -39,21 +39,14 @@
 
 enum { CONTENT_CHUNK = 8192, CONTENT_BODY_INITIAL = 4096 };
 
+/* RFC 5322 date of ms in the local zone (hdr_date() formats it). */
 void content_date(int64_t ms, char *buf, size_t len)
 {
-    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     time_t t = (time_t)(ms / 1000);
     struct tm tm;
-    localtime_r(&t, &tm);
-    long off = tm.tm_gmtoff / 60;
-    char sign = off < 0 ? '-' : '+';
-    if (off < 0)
-        off = -off;
-    snprintf(buf, len, "%s, %d %s %04d %02d:%02d:%02d %c%02ld%02ld", days[tm.tm_wday % 7],
-             tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-             tm.tm_sec, sign, off / 60, off % 60);
+    if (!localtime_r(&t, &tm))
+        tm.tm_gmtoff = 0;
+    hdr_date(t, tm.tm_gmtoff, buf, len);
 }
 
 void content_begin(struct session *s)
@@ -252,12 +245,11 @@ static void content_submission_fix(struct session *s)
 {
     struct hdr_field f;
     size_t off = s->hdr_len, used;
-    bool date = false, msgid = false;
-    while ((used = hdr_next(s->body, s->body_len, off, &f)) > 0) {
-        date |= f.namelen == 4 && strncasecmp(f.name, "Date", 4) == 0;
-        msgid |= f.namelen == 10 && strncasecmp(f.name, "Message-ID", 10) == 0;
+    while ((used = hdr_next(s->body, s->body_len, off, &f)) > 0)
         off += used;
-    }
+    const char *h = s->body + s->hdr_len; /* the client's header block, after our Received */
+    bool date = hdr_find(h, off - s->hdr_len, "Date", NULL, 0) >= 0;
+    bool msgid = hdr_find(h, off - s->hdr_len, "Message-ID", NULL, 0) >= 0;
     char add[512], d[64], qid[QID_TEXT_LEN + 1];
     int n = 0;
     content_date(clock_wall_ms(), d, sizeof d);
