@@ -1191,7 +1191,7 @@ static void conf_smtpd_defaults(struct conf *c)
     c->smtpd.command_timeout = 5 * DUR_M;
     c->smtpd.session_timeout = DUR_H;
     c->smtpd.min_free_space = UINT64_C(5000) * 1024;
-    c->smtpd.max_hops = 50;
+    c->smtpd.max_hops = 100;
     c->smtpd.rdns_timeout = 5 * DUR_S;
 }
 

@@ -101,7 +101,7 @@ struct conf {
         uint64_t command_timeout;        /* ms, 5 m */
         uint64_t session_timeout;        /* ms, 1 h */
         uint64_t min_free_space;         /* bytes on the spool's filesystem, 5000 KiB */
-        unsigned max_hops;               /* Received headers, 50 */
+        unsigned max_hops;               /* Received headers, 100 (RFC 5321 §6.3) */
         bool split_long_lines;           /* lines over 998 octets: split (true) or 554 */
         uint64_t rdns_timeout;           /* ms, 5 s: longest wait for the client's rDNS; 0 = none */
     } smtpd;

@@ -49,6 +49,7 @@ static void check_defaults(const struct conf *c, const char *hostname)
     assert_int_equal(c->smtpd.trusted_networks[0].prefix, 8);
     assert_int_equal(c->smtpd.trusted_networks[1].family, AF_INET6);
     assert_int_equal(c->smtpd.max_message_size, 10240000);
+    assert_int_equal(c->smtpd.max_hops, 100); /* RFC 5321 §6.3: at least 100 */
     assert_int_equal(c->resolver.nforwarders, 0);
     assert_int_equal(c->deliver.queuecache, 2500);
     assert_int_equal(c->deliver.maxconnections, 2500);
