@@ -1283,6 +1283,36 @@ static void test_huge_message_refused(void **state)
     free(in.p);
 }
 
+/* Content over max_message_size on one long line (over 998 octets too) is refused 552, not
+ * 554 for the line: a non-LAST BDAT chunk gets its 552 at once (RFC 3030 §4: the
+ * transaction is over, the next chunk is refused 503), and DATA gets 552 at the end. */
+static void test_over_size_on_one_line_is_552(void **state)
+{
+    (void)state;
+    struct text bdat = {0}, data = {0};
+    text_str(&bdat, "BDAT 2000\r\n");
+    text_add(&bdat, NULL, 2000, 'x');
+    text_add(&data, NULL, 2000, 'x');
+    text_str(&data, "\r\n.\r\n");
+    struct scenario sc = {
+        .name = "over_size_on_one_line_is_552",
+        .max_size = 1000,
+        .steps = {{NULL, 0, 1, 0},
+                  {"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\n", 0, 3, 0},
+                  {bdat.p, bdat.len, 1, 0},
+                  {"BDAT 3 LAST\r\nabc", 0, 1, 0},
+                  {"MAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n", 0, 3, 0},
+                  {data.p, data.len, 1, 0},
+                  {"QUIT\r\n", 0, 1, 0}},
+        .want = GREET EHLO_CAPS("1000") OK_MAIL OK_RCPT
+        "552 5.3.4 Error: message exceeds fixed maximum message size\r\n"
+        "503 5.5.1 Error: need MAIL command\r\n" OK_MAIL OK_RCPT GO_DATA
+        "552 5.3.4 Error: message exceeds fixed maximum message size\r\n" BYE};
+    run_scenario(&sc);
+    free(bdat.p);
+    free(data.p);
+}
+
 /* Next value of a xorshift64 generator (deterministic inputs). */
 static uint64_t rnd(uint64_t *x)
 {
@@ -1535,7 +1565,8 @@ int main(void)
         cmocka_unit_test(test_long_command_lines),   cmocka_unit_test(test_too_many_recipients),
         cmocka_unit_test(test_too_many_errors),      cmocka_unit_test(test_many_pipelined_commands),
         cmocka_unit_test(test_output_backpressure),  cmocka_unit_test(test_long_data_lines),
-        cmocka_unit_test(test_huge_message_refused), cmocka_unit_test(test_bad_listen_addresses),
+        cmocka_unit_test(test_huge_message_refused),  cmocka_unit_test(test_over_size_on_one_line_is_552),
+        cmocka_unit_test(test_bad_listen_addresses),
         cmocka_unit_test(test_stop_listening),       cmocka_unit_test(test_free_while_queueing),
         cmocka_unit_test(test_random_input),
     };
