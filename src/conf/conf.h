@@ -86,6 +86,8 @@ struct conf {
         size_t nsloppy_helo;
         struct cidr *sloppy_networks;
         size_t nsloppy_networks;
+        struct cidr *bare_newline_networks; /* may end command lines with a bare LF; default none */
+        size_t nbare_newline_networks;
         char *hdr220;              /* greeting template, %H %V %T %%; default "%H ESMTP sluice" */
         char **help;               /* HELP text lines; default a command list */
         size_t nhelp;

@@ -1,8 +1,9 @@
 /* content: the message content of a transaction (contract in session.h).
  *
- * DATA (RFC 5321 §4.1.1.4): read line by line, dot-unstuffed, up to <CRLF>.<CRLF> (a dot
- * line before or after a bare LF is content: SMTP smuggling is not possible); lines
- * longer than CONTENT_CHUNK are consumed in pieces. BDAT (RFC 3030): exactly the announced
+ * DATA (RFC 5321 §4.1.1.4): read line by line, dot-unstuffed, up to <CRLF>.<CRLF>; a
+ * lone dot line before or after a bare LF is content and kept as "." (so "\n.\n" cannot end
+ * a message and start a hidden one: no SMTP smuggling); lines longer than CONTENT_CHUNK are
+ * consumed in pieces. Bare LFs in content are accepted from every client (stored as CRLF). BDAT (RFC 3030): exactly the announced
  * octets, in pieces of at most CONTENT_CHUNK; a chunk outside a valid transaction is read
  * and dropped (503 after it). Both feed content_feed(), which
  *   - normalises every line end to CRLF (a bare LF gets its CR; a CR not before LF stays),
@@ -379,7 +380,9 @@ int content_read_data(struct session *s, struct evbuffer *in)
         content_end(s);
         return 1;
     }
-    if (s->bol && first == '.') {
+    /* Unstuffing: a leading dot is dropped from a longer line; the lone dot line that did
+     * not end the content (next to a bare LF) is kept as it came. */
+    if (s->bol && first == '.' && n > 1) {
         evbuffer_drain(in, 1);
         n--;
     }

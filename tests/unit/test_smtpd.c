@@ -670,6 +670,16 @@ static void tweak_hops(struct conf *c)
     c->smtpd.max_hops = 2;
 }
 
+/* Clients on 127.0.0.0/8 may end command lines with a bare LF. */
+static void tweak_bare_newline(struct conf *c)
+{
+    static struct cidr lo;
+    if (cidr_parse("127.0.0.0/8", 11, &lo) < 0)
+        fail_msg("cidr_parse");
+    c->smtpd.bare_newline_networks = &lo;
+    c->smtpd.nbare_newline_networks = 1;
+}
+
 /* ---- table-driven dialogues ---- */
 
 static const struct scenario scenarios[] = {
@@ -928,10 +938,30 @@ static const struct scenario scenarios[] = {
      .want = GREET EHLO_CAPS("1000") OK_MAIL OK_RCPT GO_DATA
      "552 5.3.4 Error: message exceeds fixed maximum message size\r\n"
      "503 5.5.1 Error: need MAIL command\r\n" OK_MAIL BYE},
-    {.name = "bare_lf_lines_are_normalised",
+    {.name = "bare_lf_content_is_normalised_lone_dot_kept",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO client.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n", 0,
+                4, 0},
+               /* only CRLF.CRLF ends; a lone dot next to a bare LF is content, kept as "." */
+               {"a\nb\r\n..c\n\nd\n.\nafter\r\n.\n\r\n..\ne\n.\r\n..\r\n.\r\n", 0, 1, 0},
+               {"QUIT\r\n", 0, 1, 0}},
+     .want = GREET EHLO_R OK_MAIL OK_RCPT GO_DATA QUEUED BYE,
+     .nmsgs = 1,
+     .sender = "a@b.test",
+     .rcpts = "c@d.test",
+     .helo = "client.test",
+     .with = "ESMTP",
+     .content = "a\r\nb\r\n.c\r\n\r\nd\r\n.\r\nafter\r\n.\r\n\r\n.\r\ne\r\n.\r\n.\r\n"},
+    {.name = "bare_lf_command_line_gets_521_and_close",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\nDATA\r\nx\r\n.\r\n"
+                "QUIT\r\n", 0, 3, 0}},
+     .want = GREET EHLO_R OK_MAIL "521 5.5.2 " HOST " Error: bare <LF> received\r\n"},
+    {.name = "bare_lf_command_lines_from_bare_newline_networks",
+     .tweak = tweak_bare_newline,
      .steps = {{NULL, 0, 1, 0},
                {"EHLO client.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\nDATA\n", 0, 4, 0},
-               {"a\nb\r\n..c\n\nd\n.\nafter\r\n.\n\r\n.\r\n", 0, 1, 0}, /* only CRLF.CRLF ends */
+               {"a\nd\n.\nafter\r\n.\n\r\n.\r\n", 0, 1, 0}, /* still only CRLF.CRLF ends */
                {"QUIT\n", 0, 1, 0}},
      .want = GREET EHLO_R OK_MAIL OK_RCPT GO_DATA QUEUED BYE,
      .nmsgs = 1,
@@ -939,7 +969,7 @@ static const struct scenario scenarios[] = {
      .rcpts = "c@d.test",
      .helo = "client.test",
      .with = "ESMTP",
-     .content = "a\r\nb\r\n.c\r\n\r\nd\r\n\r\nafter\r\n\r\n\r\n"},
+     .content = "a\r\nd\r\n.\r\nafter\r\n.\r\n\r\n"},
     {.name = "rset_discards_transaction",
      .steps = {{NULL, 0, 1, 0},
                {"EHLO client.test\r\n", 0, 1, 0},
