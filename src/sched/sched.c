@@ -27,6 +27,7 @@
 #include "core/xalloc.h"
 #include "dsn/bounce.h"
 #include "dsn/verp.h"
+#include "proto/addr.h"
 #include "proto/hdr.h"
 #include "queue/queue.h"
 #include "route/route.h"
@@ -305,12 +306,14 @@ static void sched_dsn(const char *reply, enum outcome o, char *dsn, size_t len)
 static void sched_log(struct sched *s, const struct srcpt *r, const char *relay, const char *status,
                       enum outcome o, const char *reply)
 {
-    char dsn[32];
+    char dsn[32], to[LOG_SANITIZED_SIZE(ADDR_MAX)], rl[1024], rp[2048]; /* peer text: escaped */
     int64_t now = clock_wall_ms();
     double delay = (double)(now - r->m->arrival) / 1000.0;
     sched_dsn(reply, o, dsn, sizeof dsn);
-    log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", r->m->qid, r->addr, relay,
-             delay < 0 ? 0.0 : delay, dsn, status, reply);
+    log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", r->m->qid,
+             log_sanitize(to, sizeof to, r->addr, strlen(r->addr)),
+             log_sanitize(rl, sizeof rl, relay, strlen(relay)), delay < 0 ? 0.0 : delay, dsn,
+             status, log_sanitize(rp, sizeof rp, reply, strlen(reply)));
     event_attempt(s->logs.events, now, r->m->qid, r->addr, status, dsn, relay, reply, r->attempts,
                   now - r->m->arrival);
 }
@@ -427,10 +430,14 @@ static void sched_outcome(struct sched *s, struct srcpt *r, enum outcome o, cons
         r->hn.key = next;
         heap_push(&s->wait, &r->hn);
         s->st.deferred += !postponed;
-        if (postponed) /* not an attempt: its last real attempt was logged already */
-            log_debug("%s: to=<%s>, postponed: %s", m->qid, r->addr, reply);
-        else
+        if (postponed) { /* not an attempt: its last real attempt was logged already */
+            char to[LOG_SANITIZED_SIZE(ADDR_MAX)], rp[2048];
+            log_debug("%s: to=<%s>, postponed: %s", m->qid,
+                      log_sanitize(to, sizeof to, r->addr, strlen(r->addr)),
+                      log_sanitize(rp, sizeof rp, reply, strlen(reply)));
+        } else {
             sched_log(s, r, relay, "deferred", o, r->last_reply);
+        }
     } else {
         r->state = o == OUTCOME_OK ? RCPT_DELIVERED : RCPT_FAILED;
         r->where = S_FINAL;
@@ -510,7 +517,9 @@ static int sched_report_dropped(struct sched *s, const struct smsg *m, const str
 static void sched_report_drop(struct sched *s, struct srcpt *r, enum dsn_action a)
 {
     if (a == DSN_FAILED) {
-        log_info("%s: to=<%s>: undeliverable report dropped (double bounce)", r->m->qid, r->addr);
+        char to[LOG_SANITIZED_SIZE(ADDR_MAX)];
+        log_info("%s: to=<%s>: undeliverable report dropped (double bounce)", r->m->qid,
+                 log_sanitize(to, sizeof to, r->addr, strlen(r->addr)));
         event_drop(s->logs.events, clock_wall_ms(), r->m->qid, r->addr, "double bounce");
     }
     r->flags |= a == DSN_DELAYED ? RCPT_F_DELAY_REPORTED : RCPT_F_REPORTED;
@@ -979,7 +988,9 @@ static void sched_on_closed(void *arg, struct smtpc *c, enum outcome o, const ch
             sd->failing = 0;
             sd->cap = sd->nconn;
             sd->okcount = 0;
-            log_info("%s: concurrency limited to %u: %s", sd->dest->key, sd->cap, why);
+            char w[2048];
+            log_info("%s: concurrency limited to %u: %s", sd->dest->key, sd->cap,
+                     log_sanitize(w, sizeof w, why, strlen(why)));
         } else if (o != OUTCOME_OK && !s->stopping) {
             sd->failing = 0;
             sched_dest_fail(s, sd, o, why);
