@@ -31,7 +31,7 @@ struct dsn_rcpt {
     const char *addr;       /* final recipient */
     const char *orcpt;      /* ORCPT as received ("rfc822;a+2Bb@c"), NULL or "" = none */
     enum dsn_action action;
-    const char *status;     /* "5.1.1"; NULL = derived from the action */
+    const char *status;     /* "5.1.1"; NULL = read from diag (status_of(), proto/status.h) */
     const char *remote_mta; /* host name of the remote MTA, NULL or "" = none */
     const char *diag;       /* SMTP reply ("550 5.1.1 no such user") or our reason */
     int64_t last_attempt;   /* wall ms, 0 = none */

@@ -36,8 +36,10 @@ struct dest {
     void *sched;           /* the scheduler's per-destination state */
 };
 
-/* o == OUTCOME_OK: d is the destination. Otherwise d is NULL and why says what failed
- * (TEMPFAIL: retry later; PERMFAIL: the recipient fails, with the given enhanced reason). */
+/* o == OUTCOME_OK: d is the destination. Otherwise d is NULL and why says what failed,
+ * starting with its RFC 3463 code (proto/status.h): TEMPFAIL, retry later (4.4.3 DNS
+ * trouble); PERMFAIL, the recipient fails (5.4.4 no such domain or no MX and no address,
+ * 5.1.10 null MX, 5.4.4 bad relay address). */
 typedef void (*route_fn)(void *arg, struct dest *d, enum outcome o, const char *why);
 
 struct route *route_create(struct event_base *base, const struct conf *c, struct dns *dns);

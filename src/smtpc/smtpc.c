@@ -44,6 +44,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "dsn/dsn.h"
+#include "proto/status.h"
 #include "queue/record.h"
 
 #define SMTPC_RELAY_MAX 600
@@ -204,6 +205,22 @@ static void smtpc_log_why(const struct smtpc *c, const char *sep, const char *wh
     log_debug("smtpc %s%s%s", c->relay, sep, log_sanitize(safe, sizeof safe, why, strlen(why)));
 }
 
+/* Formats one of our own failure reasons: its RFC 3463 code for a temporary failure of
+ * class cl (proto/status.h), a space, then the text; the scheduler reads the code back from
+ * the text with status_of(). */
+static void smtpc_why(char *buf, size_t cap, enum status_class cl, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void smtpc_why(char *buf, size_t cap, enum status_class cl, const char *fmt, ...)
+{
+    int n = snprintf(buf, cap, "%s ", status_code(cl, OUTCOME_TEMPFAIL));
+    if (n < 0 || (size_t)n >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + n, cap - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
 /* Number of replies outstanding. */
 static size_t smtpc_fifo_len(const struct smtpc *c)
 {
@@ -351,13 +368,14 @@ static int smtpc_peer_connect(struct smtpc *c)
     memset(&c->caps, 0, sizeof c->caps);
     c->fail_o = OUTCOME_TEMPFAIL;
     if (p->sa.ss_family != AF_INET && p->sa.ss_family != AF_INET6) {
-        snprintf(c->fail_why, sizeof c->fail_why, "connect to %s: unsupported address family",
-                 c->relay);
+        smtpc_why(c->fail_why, sizeof c->fail_why, STATUS_LOCAL,
+                  "connect to %s: unsupported address family", c->relay);
         return -1;
     }
     c->bev = bufferevent_socket_new(c->base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (!c->bev) {
-        snprintf(c->fail_why, sizeof c->fail_why, "connect to %s: cannot create socket", c->relay);
+        smtpc_why(c->fail_why, sizeof c->fail_why, STATUS_LOCAL, "connect to %s: cannot create socket",
+                  c->relay);
         return -1;
     }
     bufferevent_setcb(c->bev, smtpc_on_read, smtpc_on_write, smtpc_on_event, c);
@@ -365,8 +383,8 @@ static int smtpc_peer_connect(struct smtpc *c)
     errno = 0;
     if (bufferevent_socket_connect(c->bev, (const struct sockaddr *)&p->sa, (int)p->salen) < 0) {
         int err = errno;
-        snprintf(c->fail_why, sizeof c->fail_why, "connect to %s: %s", c->relay,
-                 err ? strerror(err) : "cannot connect");
+        smtpc_why(c->fail_why, sizeof c->fail_why, STATUS_CONNECT, "connect to %s: %s", c->relay,
+                  err ? strerror(err) : "cannot connect");
         bufferevent_free(c->bev);
         c->bev = NULL;
         return -1;
@@ -726,7 +744,9 @@ static void smtpc_on_dot(struct smtpc *c, const struct reply *r, const char *tex
 static void smtpc_on_session_reply(struct smtpc *c, const struct reply *r, const char *text)
 {
     if (r->code == 421 || smtpc_fifo_len(c) == 0 || !c->t) {
-        smtpc_conn_fail(c, r->code == 421 ? text : "unexpected reply from server");
+        char why[SMTPC_WHY_MAX];
+        smtpc_why(why, sizeof why, STATUS_PROTOCOL, "unexpected reply from %s", c->relay);
+        smtpc_conn_fail(c, r->code == 421 ? text : why);
         return;
     }
     struct smtpc_expect e = c->fifo[c->fhead++];
@@ -808,7 +828,7 @@ static void smtpc_on_reply(struct smtpc *c, const struct reply *r)
 static void smtpc_on_garbage(struct smtpc *c)
 {
     char why[SMTPC_WHY_MAX];
-    snprintf(why, sizeof why, "invalid reply from %s", c->relay);
+    smtpc_why(why, sizeof why, STATUS_PROTOCOL, "invalid reply from %s", c->relay);
     if (c->state == SMTPC_SESSION)
         smtpc_conn_fail(c, why);
     else if (c->state == SMTPC_QUIT_WAIT)
@@ -915,15 +935,17 @@ static void smtpc_on_event(struct bufferevent *bev, short what, void *arg)
         bufferevent_enable(bev, EV_READ | EV_WRITE);
         smtpc_timer_arm(c, c->cc->timeout);
     } else if (c->state == SMTPC_CONNECT) {
-        snprintf(why, sizeof why, "connect to %s: %s", c->relay, smtpc_connect_error(c));
+        smtpc_why(why, sizeof why, STATUS_CONNECT, "connect to %s: %s", c->relay,
+                  smtpc_connect_error(c));
         smtpc_peer_fail(c, OUTCOME_TEMPFAIL, why);
     } else if (c->state >= SMTPC_GREETING && c->state <= SMTPC_HELO) {
-        snprintf(why, sizeof why, "lost connection with %s during %s", c->relay,
-                 c->state == SMTPC_GREETING ? "greeting" : "EHLO/HELO");
+        smtpc_why(why, sizeof why, STATUS_SESSION, "lost connection with %s during %s", c->relay,
+                  c->state == SMTPC_GREETING ? "greeting" : "EHLO/HELO");
         smtpc_peer_fail(c, OUTCOME_TEMPFAIL, why);
     } else if (c->state == SMTPC_SESSION) {
-        snprintf(why, sizeof why, "lost connection with %s while waiting for reply to %s", c->relay,
-                 smtpc_fifo_len(c) ? smtpc_exp_name(c->fifo[c->fhead].kind) : "nothing");
+        smtpc_why(why, sizeof why, STATUS_SESSION,
+                  "lost connection with %s while waiting for reply to %s", c->relay,
+                  smtpc_fifo_len(c) ? smtpc_exp_name(c->fifo[c->fhead].kind) : "nothing");
         smtpc_conn_fail(c, why);
     } else if (c->state == SMTPC_QUIT_WAIT || c->state == SMTPC_QUIT_FLUSH ||
                c->state == SMTPC_IDLE) {
@@ -945,22 +967,22 @@ static void smtpc_on_timer(evutil_socket_t fd, short what, void *arg)
         smtpc_peer_try(c);
         break;
     case SMTPC_CONNECT:
-        snprintf(why, sizeof why, "connect to %s: timeout", c->relay);
+        smtpc_why(why, sizeof why, STATUS_CONNECT, "connect to %s: timeout", c->relay);
         smtpc_peer_fail(c, OUTCOME_TEMPFAIL, why);
         break;
     case SMTPC_GREETING:
     case SMTPC_EHLO:
     case SMTPC_HELO:
-        snprintf(why, sizeof why, "timeout waiting for %s from %s",
-                 c->state == SMTPC_GREETING ? "greeting"
-                 : c->state == SMTPC_EHLO   ? "reply to EHLO"
-                                            : "reply to HELO",
-                 c->relay);
+        smtpc_why(why, sizeof why, STATUS_SESSION, "timeout waiting for %s from %s",
+                  c->state == SMTPC_GREETING ? "greeting"
+                  : c->state == SMTPC_EHLO   ? "reply to EHLO"
+                                             : "reply to HELO",
+                  c->relay);
         smtpc_peer_fail(c, OUTCOME_TEMPFAIL, why);
         break;
     case SMTPC_SESSION:
-        snprintf(why, sizeof why, "timeout waiting for reply to %s from %s",
-                 smtpc_fifo_len(c) ? smtpc_exp_name(c->fifo[c->fhead].kind) : "nothing", c->relay);
+        smtpc_why(why, sizeof why, STATUS_SESSION, "timeout waiting for reply to %s from %s",
+                  smtpc_fifo_len(c) ? smtpc_exp_name(c->fifo[c->fhead].kind) : "nothing", c->relay);
         smtpc_conn_fail(c, why);
         break;
     default:
@@ -989,7 +1011,7 @@ struct smtpc *smtpc_start(struct event_base *base, const struct conf *conf,
         c->peers[i].name = xstrdup(peers[i].name ? peers[i].name : "");
     }
     c->fail_o = OUTCOME_TEMPFAIL;
-    snprintf(c->fail_why, sizeof c->fail_why, "no peer could be tried");
+    smtpc_why(c->fail_why, sizeof c->fail_why, STATUS_CONNECT, "no peer could be tried");
     smtpc_relay_format(c, &c->peers[0]);
     c->timer = evtimer_new(base, smtpc_on_timer, c);
     if (!c->timer)
@@ -1005,13 +1027,14 @@ void smtpc_abort(struct smtpc *c)
 {
     if (c->depth > 0)
         log_panic("smtpc_abort called from inside its own callback");
+    char why[64];
+    smtpc_why(why, sizeof why, STATUS_LOCAL, "connection aborted (shutdown)");
     smtpc_enter(c);
     if (c->t) {
-        smtpc_rcpt_report_rest(c, OUTCOME_TEMPFAIL, "connection aborted (shutdown)");
+        smtpc_rcpt_report_rest(c, OUTCOME_TEMPFAIL, why);
         smtpc_txn_release(c);
     }
-    smtpc_finish(c, c->established ? OUTCOME_OK : OUTCOME_TEMPFAIL,
-                 "connection aborted (shutdown)");
+    smtpc_finish(c, c->established ? OUTCOME_OK : OUTCOME_TEMPFAIL, why);
     smtpc_leave(c);
 }
 

@@ -17,7 +17,10 @@
  * Outcomes: the client reports and never decides retries. For every recipient of every
  * transaction it took, exactly one ops->rcpt_done() is called (OK, TEMPFAIL or PERMFAIL
  * with the reply text), then ops->txn_done(). A 421, a drop, a timeout or garbage at any
- * stage gives TEMPFAIL to every recipient not yet confirmed. ops->closed() is called exactly
+ * stage gives TEMPFAIL to every recipient not yet confirmed. A reason of our own (not a
+ * server reply) starts with its RFC 3463 code (proto/status.h, as Postfix): 4.4.1 connect
+ * refused or timed out, 4.4.2 connection lost or timed out after it was up, 4.5.0 invalid
+ * or unexpected reply, 4.3.0 local trouble (no socket, shutdown). ops->closed() is called exactly
  * once, last; after it the smtpc is freed and must not be touched. */
 #ifndef SLUICE_SMTPC_H
 #define SLUICE_SMTPC_H

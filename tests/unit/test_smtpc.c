@@ -674,9 +674,9 @@ static const struct tcase cases[] = {
      .nrcpt = {2},
      .body = {"line one\r\nline two\r\n"},
      .want = {{TF, TF}},
-     .want_text = {{"lost connection", "lost connection"}},
+     .want_text = {{"4.4.2 lost connection", "4.4.2 lost connection"}},
      .want_closed = OK,
-     .want_why = "lost connection",
+     .want_why = "4.4.2 lost connection",
      .want_conns = 1},
     {.name = "connection dropped at RCPT",
      .srv = {.greeting = "220 mx\r\n", .replies = {NULL, "DROP"}},
@@ -706,7 +706,7 @@ static const struct tcase cases[] = {
      .nrcpt = {1},
      .body = {"x\r\n"},
      .want = {{TF}},
-     .want_text = {{"invalid reply"}},
+     .want_text = {{"4.5.0 invalid reply"}},
      .want_closed = OK,
      .want_conns = 1},
     {.name = "replies split byte by byte",
@@ -727,9 +727,9 @@ static const struct tcase cases[] = {
      .nrcpt = {1},
      .body = {"x\r\n"},
      .want = {{TF}},
-     .want_text = {{"timeout waiting for reply to RCPT TO"}},
+     .want_text = {{"4.4.2 timeout waiting for reply to RCPT TO"}},
      .want_closed = OK,
-     .want_why = "timeout",
+     .want_why = "4.4.2 timeout",
      .want_conns = 1},
     {.name = "final reply within the mindatarate extension",
      .srv = {.greeting = "220 mx\r\n", .delay_at = 4, .delay_ms = 600},
@@ -956,10 +956,10 @@ static void test_all_peers_fail(void **state)
     struct smtpc_peer p[2] = {h_peer(h, -1, &hold1), h_peer(h, -1, &hold2)};
     h_run(h, p, 2);
     assert_int_equal(h->closed_o, TF);
-    if (!strstr(h->why, "connect to mx.example[127.0.0.1]:") ||
+    if (strncmp(h->why, "4.4.1 connect to mx.example[127.0.0.1]:", 39) != 0 ||
         !strstr(h->why, ": Connection refused"))
-        fail_msg("got why \"%s\", want \"connect to mx.example[127.0.0.1]:N: Connection "
-                 "refused\"",
+        fail_msg("got why \"%s\", want \"4.4.1 connect to mx.example[127.0.0.1]:N: "
+                 "Connection refused\"",
                  h->why);
     assert_int_equal(h->next_calls, 0);
     assert_int_equal(h->txn_done_calls, 0);
@@ -990,7 +990,8 @@ static void test_greeting_timeout(void **state)
     struct smtpc_peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     assert_int_equal(h->closed_o, TF);
-    assert_non_null(strstr(h->why, "timeout waiting for greeting"));
+    if (strncmp(h->why, "4.4.2 timeout waiting for greeting from mx.example", 50) != 0)
+        fail_msg("got why \"%s\", want \"4.4.2 timeout waiting for greeting from ...\"", h->why);
     h_free(h);
 }
 
@@ -1078,7 +1079,7 @@ static void test_overlong_line(void **state)
     struct smtpc_peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     assert_int_equal(h->closed_o, TF);
-    assert_non_null(strstr(h->why, "invalid reply"));
+    assert_non_null(strstr(h->why, "4.5.0 invalid reply"));
     h_free(h);
 }
 
