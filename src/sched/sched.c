@@ -27,6 +27,7 @@
 #include "core/xalloc.h"
 #include "dsn/bounce.h"
 #include "dsn/verp.h"
+#include "proto/addr.h"
 #include "proto/hdr.h"
 #include "proto/status.h"
 #include "queue/queue.h"
@@ -316,12 +317,14 @@ void sched_add(struct sched *s, const struct qmsg *qm, int64_t not_before)
 static void sched_log(struct sched *s, const struct srcpt *r, const char *relay, const char *status,
                       enum outcome o, const char *reply)
 {
-    char dsn[STATUS_MAX];
+    char dsn[STATUS_MAX], to[LOG_SANITIZED_SIZE(ADDR_MAX)], rl[1024], rp[2048]; /* peer text: escaped */
     int64_t now = clock_wall_ms();
     double delay = (double)(now - r->m->arrival) / 1000.0;
     status_of(reply, o, dsn); /* the reply's code, or the one our reason starts with */
-    log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", r->m->qid, r->addr, relay,
-             delay < 0 ? 0.0 : delay, dsn, status, reply);
+    log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", r->m->qid,
+             log_sanitize(to, sizeof to, r->addr, strlen(r->addr)),
+             log_sanitize(rl, sizeof rl, relay, strlen(relay)), delay < 0 ? 0.0 : delay, dsn,
+             status, log_sanitize(rp, sizeof rp, reply, strlen(reply)));
     event_attempt(s->logs.events, now, r->m->qid, r->addr, status, dsn, relay, reply, r->attempts,
                   now - r->m->arrival);
 }
@@ -440,10 +443,14 @@ static void sched_outcome(struct sched *s, struct srcpt *r, enum outcome o, cons
         r->hn.key = next;
         heap_push(&s->wait, &r->hn);
         s->st.deferred += !postponed;
-        if (postponed) /* not an attempt: its last real attempt was logged already */
-            log_debug("%s: to=<%s>, postponed: %s", m->qid, r->addr, reply);
-        else
+        if (postponed) { /* not an attempt: its last real attempt was logged already */
+            char to[LOG_SANITIZED_SIZE(ADDR_MAX)], rp[2048];
+            log_debug("%s: to=<%s>, postponed: %s", m->qid,
+                      log_sanitize(to, sizeof to, r->addr, strlen(r->addr)),
+                      log_sanitize(rp, sizeof rp, reply, strlen(reply)));
+        } else {
             sched_log(s, r, relay, "deferred", o, r->last_reply);
+        }
     } else {
         r->state = o == OUTCOME_OK ? RCPT_DELIVERED : RCPT_FAILED;
         r->where = S_FINAL;
@@ -521,7 +528,9 @@ static int sched_report_dropped(struct sched *s, const struct smsg *m, const str
 static void sched_report_drop(struct sched *s, struct srcpt *r, enum dsn_action a)
 {
     if (a == DSN_FAILED) {
-        log_info("%s: to=<%s>: undeliverable report dropped (double bounce)", r->m->qid, r->addr);
+        char to[LOG_SANITIZED_SIZE(ADDR_MAX)];
+        log_info("%s: to=<%s>: undeliverable report dropped (double bounce)", r->m->qid,
+                 log_sanitize(to, sizeof to, r->addr, strlen(r->addr)));
         event_drop(s->logs.events, clock_wall_ms(), r->m->qid, r->addr, "double bounce");
     }
     r->flags |= a == DSN_DELAYED ? RCPT_F_DELAY_REPORTED : RCPT_F_REPORTED;
@@ -967,6 +976,14 @@ static void sched_serve_waiting(struct sched *s)
 }
 
 /* The connection ended. */
+/* Logs a newly learned concurrency cap (why is peer text: sanitized). */
+static void sched_log_cap(const struct sdest *sd, const char *why)
+{
+    char w[2048];
+    log_info("%s: concurrency limited to %u: %s", sd->dest->key, sd->cap,
+             log_sanitize(w, sizeof w, why, strlen(why)));
+}
+
 static void sched_on_closed(void *arg, struct smtpc *c, enum outcome o, const char *why)
 {
     struct sconn *cn = arg;
@@ -993,7 +1010,7 @@ static void sched_on_closed(void *arg, struct smtpc *c, enum outcome o, const ch
             sd->failing = 0;
             if (!sd->cap || insession < sd->cap) {
                 sd->cap = insession;
-                log_info("%s: concurrency limited to %u: %s", sd->dest->key, sd->cap, why);
+                sched_log_cap(sd, why);
             }
             sd->okcount = 0;
         } else if (o != OUTCOME_OK && sd->nconnecting > 0) {
@@ -1004,7 +1021,7 @@ static void sched_on_closed(void *arg, struct smtpc *c, enum outcome o, const ch
             sd->failing = 1;
             if (!sd->cap || sd->nconn < sd->cap) {
                 sd->cap = sd->nconn;
-                log_info("%s: concurrency limited to %u: %s", sd->dest->key, sd->cap, why);
+                sched_log_cap(sd, why);
             }
             sd->okcount = 0;
         } else if (o != OUTCOME_OK && !s->stopping) {

@@ -191,9 +191,18 @@ static void smtpc_log_line(const struct smtpc *c, const char *dir, const char *s
 {
     if (!log_verbose())
         return;
-    char safe[1024];
+    char safe[LOG_SANITIZED_SIZE(1000)];
     log_sanitize(safe, sizeof safe, s, len);
     log_debug("smtpc %s %s %s", c->relay, dir, safe);
+}
+
+/* Logs "smtpc RELAY<sep>why" when verbose; why may quote the peer's reply: escaped. */
+static void smtpc_log_why(const struct smtpc *c, const char *sep, const char *why)
+{
+    if (!log_verbose())
+        return;
+    char safe[2048];
+    log_debug("smtpc %s%s%s", c->relay, sep, log_sanitize(safe, sizeof safe, why, strlen(why)));
 }
 
 /* Formats one of our own failure reasons: its RFC 3463 code for a temporary failure of
@@ -261,7 +270,7 @@ static void smtpc_finish(struct smtpc *c, enum outcome o, const char *why)
         bufferevent_free(c->bev);
         c->bev = NULL;
     }
-    log_debug("smtpc %s closed: %s", c->relay, *why ? why : "session ended");
+    smtpc_log_why(c, " closed: ", *why ? why : "session ended");
     transcript_close(c->tr, why);
     c->tr = NULL;
     c->ops->closed(c->arg, c, o, why);
@@ -299,7 +308,7 @@ static void smtpc_txn_release(struct smtpc *c)
 /* Session-level failure: TEMPFAIL what is unconfirmed, close without QUIT. */
 static void smtpc_conn_fail(struct smtpc *c, const char *why)
 {
-    log_debug("smtpc %s: %s", c->relay, why);
+    smtpc_log_why(c, ": ", why);
     if (c->t) {
         smtpc_rcpt_report_rest(c, OUTCOME_TEMPFAIL, why);
         smtpc_txn_release(c);
@@ -310,7 +319,7 @@ static void smtpc_conn_fail(struct smtpc *c, const char *why)
 /* Drops the current peer after a failure and tries the next one. */
 static void smtpc_peer_fail(struct smtpc *c, enum outcome o, const char *why)
 {
-    log_debug("smtpc %s: %s", c->relay, why);
+    smtpc_log_why(c, ": ", why);
     c->fail_o = o;
     snprintf(c->fail_why, sizeof c->fail_why, "%s", why);
     transcript_close(c->tr, why);

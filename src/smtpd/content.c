@@ -1,16 +1,19 @@
 /* content: the message content of a transaction (contract in session.h).
  *
- * DATA (RFC 5321 §4.1.1.4): read line by line, dot-unstuffed, up to <CRLF>.<CRLF> (a dot
- * line before or after a bare LF is content: SMTP smuggling is not possible); lines
- * longer than CONTENT_CHUNK are consumed in pieces. BDAT (RFC 3030): exactly the announced
+ * DATA (RFC 5321 §4.1.1.4): read line by line, dot-unstuffed, up to <CRLF>.<CRLF>; a
+ * lone dot line before or after a bare LF is content and kept as "." (so "\n.\n" cannot end
+ * a message and start a hidden one: no SMTP smuggling); lines longer than CONTENT_CHUNK are
+ * consumed in pieces. Bare LFs in content are accepted from every client (stored as CRLF). BDAT (RFC 3030): exactly the announced
  * octets, in pieces of at most CONTENT_CHUNK; a chunk outside a valid transaction is read
  * and dropped (503 after it). Both feed content_feed(), which
  *   - normalises every line end to CRLF (a bare LF gets its CR; a CR not before LF stays),
  *   - notes NUL octets (554 5.6.0 at the end) and lines over 998 octets (554 5.6.0 at the
  *     end, or split with CRLF when smtpd.split_long_lines),
  *   - counts the content against max_message_size while reading; past it the content is
- *     dropped at once and only counted (552 5.3.4 at the end): nothing is ever buffered
- *     beyond the limit.
+ *     dropped at once and only counted: nothing is ever buffered beyond the limit. Content
+ *     refused for another reason first (NUL, a long line) is still counted, so the size
+ *     wins: over the limit is always 552 5.3.4, at the end of DATA or at once for the BDAT
+ *     chunk that passes it (RFC 3030 §4), however long its lines.
  * At the end: more than max_hops Received headers is 554 5.4.6 (a mail loop); a spool short
  * of min_free_space is 452 4.3.1; on a submission listener missing Date and Message-ID
  * headers are added; then the message goes to queue_put() and the 250 waits for it to be
@@ -83,6 +86,12 @@ void content_open(struct session *s, enum session_state next)
         s->bol = s->bol_crlf = true;
         session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
     }
+}
+
+/* True when the content passed max_message_size, whatever else refused it before. */
+static bool content_over_size(const struct session *s)
+{
+    return s->refusal == REFUSE_SIZE || s->content > s->sd->c->smtpd.max_message_size;
 }
 
 /* Records the first reason to refuse the message; the content is dropped from then on. */
@@ -280,11 +289,12 @@ static void content_end(struct session *s)
         s->cr_pending = false;
         content_feed(s, "\n", 1);
     }
-    switch (s->refusal) {
-    case REFUSE_SIZE:
+    if (content_over_size(s)) {
         content_fail(s, "552 5.3.4 Error: message exceeds fixed maximum message size",
                      "over max_message_size");
         return;
+    }
+    switch (s->refusal) {
     case REFUSE_NUL:
         content_fail(s, "554 5.6.0 Error: message contains NUL octets", "NUL octets");
         return;
@@ -292,6 +302,7 @@ static void content_end(struct session *s)
         content_fail(s, "554 5.6.0 Error: message has lines longer than 998 octets",
                      "line over 998 octets");
         return;
+    case REFUSE_SIZE: /* content_over_size() */
     case REFUSE_NONE: break;
     }
     if (content_hops(s) > c->smtpd.max_hops) {
@@ -361,7 +372,9 @@ int content_read_data(struct session *s, struct evbuffer *in)
         content_end(s);
         return 1;
     }
-    if (s->bol && first == '.') {
+    /* Unstuffing: a leading dot is dropped from a longer line; the lone dot line that did
+     * not end the content (next to a bare LF) is kept as it came. */
+    if (s->bol && first == '.' && n > 1) {
         evbuffer_drain(in, 1);
         n--;
     }
@@ -386,7 +399,7 @@ static void content_bdat_done(struct session *s)
         content_end(s);
         return;
     }
-    if (s->refusal == REFUSE_SIZE) { /* RFC 3030 §4: the transaction failed */
+    if (content_over_size(s)) { /* RFC 3030 §4: the transaction failed */
         content_fail(s, "552 5.3.4 Error: message exceeds fixed maximum message size",
                      "over max_message_size");
         return;
