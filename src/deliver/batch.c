@@ -15,7 +15,6 @@
 #include <event2/buffer.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "conf/conf.h"
 #include "core/log.h"
@@ -116,28 +115,19 @@ void batch_release(struct deliver *dl, struct deliver_msg *m)
     }
 }
 
-/* The Message-ID header of a message's content (its first BATCH_HDR_SCAN bytes), "" when
- * it has none; malloc'ed. */
+/* The Message-ID header of a message's content (looked for in its first BATCH_HDR_SCAN
+ * bytes): its first word, at most BATCH_MSGID_MAX bytes; "" when it has none. malloc'ed. */
 static char *batch_msgid(struct evbuffer *body)
 {
-    size_t len = evbuffer_get_length(body), off = 0, n;
+    size_t len = evbuffer_get_length(body);
     if (len > BATCH_HDR_SCAN)
         len = BATCH_HDR_SCAN;
     const char *p = (const char *)evbuffer_pullup(body, (ssize_t)len);
-    struct hdr_field f;
-    char *val = xmalloc(HDR_FIELD_MAX + 1), *id = NULL;
-    while (p && (n = hdr_next(p, len, off, &f)) > 0) {
-        off += n;
-        if (f.namelen != 10 || strncasecmp(f.name, "Message-ID", 10) != 0)
-            continue;
-        hdr_value(&f, val, HDR_FIELD_MAX + 1);
-        char *v = val + strspn(val, " \t");
-        size_t vl = strcspn(v, " \t");
-        id = xstrndup(v, vl > BATCH_MSGID_MAX ? BATCH_MSGID_MAX : vl);
-        break;
-    }
-    free(val);
-    return id ? id : xstrdup("");
+    char val[BATCH_MSGID_MAX + 2];
+    if (!p || hdr_find(p, len, "Message-ID", val, sizeof val) < 0)
+        return xstrdup("");
+    size_t vl = strcspn(val, " \t");
+    return xstrndup(val, vl > BATCH_MSGID_MAX ? BATCH_MSGID_MAX : vl);
 }
 
 /* The transaction of b for a connection: its content read from the queue. NULL when the

@@ -18,7 +18,6 @@
 #include <event2/event.h>
 #include <stdlib.h>
 
-#include "audit/audit.h"
 #include "conf/conf.h"
 #include "core/xalloc.h"
 #include "deliver/internal.h"
@@ -156,7 +155,7 @@ static const struct smtpc_ops conn_ops = {
 };
 
 /* Opens one connection of dd to peers (the caller holds a slot for it). */
-void conn_open(struct deliver *dl, struct ddest *dd, const struct smtpc_peer *peers, size_t np)
+void conn_open(struct deliver *dl, struct ddest *dd, const struct peer *peers, size_t np)
 {
     struct dconn *cn = xcalloc(1, sizeof *cn);
     cn->dl = dl;
@@ -178,7 +177,7 @@ void conn_abort_all(struct deliver *dl)
 
 /* The real transport: smtpc_start(), with the client transcript when one is configured. */
 void *conn_smtpc_start(void *targ, struct event_base *base, const struct conf *c,
-                              const struct smtpc_peer *peers, size_t npeers,
+                              const struct peer *peers, size_t npeers,
                               const struct smtpc_ops *ops, void *arg)
 {
     struct smtpc *sc = smtpc_start(base, c, peers, npeers, ops, arg);

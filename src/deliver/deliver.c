@@ -21,6 +21,8 @@
 #include "dsn/verp.h"
 #include "queue/record.h"
 
+#define DELIVER_ETRN_MS 1000 /* an ETRN revives a dead destination at most this often */
+
 /* Creates the module: no destination, no connection yet. */
 struct deliver *deliver_create(struct event_base *base, const struct conf *c, struct queue *q,
                                const struct deliver_io *io)
@@ -123,7 +125,7 @@ void deliver_revive(struct deliver *dl, const char *domain)
     struct dest *d = dl->io.router->cached(dl->io.router_arg, domain);
     struct ddest *dd = d ? dest_find(dl, d) : NULL;
     if (dd)
-        dest_revive(dl, dd, dl->io.now() + 1000);
+        dest_revive(dl, dd, dl->io.now() + DELIVER_ETRN_MS);
 }
 
 /* Every connection is gone: report once. */

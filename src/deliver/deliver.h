@@ -56,9 +56,9 @@ struct batch;
 struct conf;
 struct deliver;
 struct event_base;
+struct peer;
 struct queue;
 struct smtpc_ops;
-struct smtpc_peer;
 
 /* A message as delivery sees it, embedded in the caller's message. The caller fills the
  * first block (strings stay its own and valid while the message lives), zeroes the rest and
@@ -112,7 +112,7 @@ struct deliver_router {
  * calls them before it returns; resume may call next() at once). */
 struct deliver_transport {
     void *(*start)(void *targ, struct event_base *base, const struct conf *c,
-                   const struct smtpc_peer *peers, size_t npeers, const struct smtpc_ops *ops,
+                   const struct peer *peers, size_t npeers, const struct smtpc_ops *ops,
                    void *arg);
     void (*resume)(void *conn);
     void (*abort)(void *conn);

@@ -15,12 +15,16 @@
  *     connecting, below maxserverconnections or the learned cap, as long as slots.c gives
  *     a global slot (else the destination waits in the slot FIFO).
  * Feedback (dest_connect_failed, dest_session_ok): a connect that fails while others are in
- * session sets cap = sessions alive (logged "concurrency limited to N"); after cap more
- * successful sessions the cap grows by one, and disappears at maxserverconnections. A
- * connect that fails with nothing else alive or connecting fails the ready transactions
- * (a 5xx greeting bounces them) and, for a temporary failure, marks the destination dead for
- * the first retry step (retries[0] * interval). */
+ * session caps the destination at the sessions alive, even while siblings still connect;
+ * one that fails while siblings are only connecting caps it at them and opens nothing new
+ * until they resolve (failing); a cap only ever goes down this way (logged "concurrency
+ * limited to N"). After cap more successful sessions the cap grows by one (the probe), and
+ * disappears at maxserverconnections. A connect that fails with nothing else alive or
+ * connecting fails the ready transactions (a 5xx greeting bounces them) and, for a
+ * temporary failure, marks the destination dead for the first retry step (retries[0] *
+ * interval) and forgets its cap (every connect failed: that says nothing about concurrency). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "conf/conf.h"
 #include "core/dict.h"
@@ -29,7 +33,7 @@
 #include "deliver/internal.h"
 
 #define DEST_PEERS_MAX 10
-#define DEST_ETRN_MS 1000 /* an ETRN revives a dead destination at most this often */
+#define DEST_WHY_LOG 1024 /* bytes of a refusal's reason logged with a new cap */
 
 /* The state of d, or NULL when none was made yet. */
 struct ddest *dest_find(struct deliver *dl, const struct dest *d)
@@ -92,6 +96,8 @@ static void dest_dead(struct deliver *dl, struct ddest *dd, const char *why)
                                               dl->conf->deliver.interval);
     free(dd->dead_why);
     dd->dead_why = xstrdup(why);
+    dd->cap = 0; /* every connect failed: that says nothing about its concurrency */
+    dd->okcount = 0;
 }
 
 /* A session was established: after `cap` successes, allow one more connection (probe). */
@@ -105,21 +111,37 @@ void dest_session_ok(struct deliver *dl, struct ddest *dd)
     }
 }
 
+/* Lowers dd's cap to n (a first cap, or a smaller one) and logs it; why is peer text. */
+static void dest_cap(struct ddest *dd, unsigned n, const char *why)
+{
+    dd->okcount = 0;
+    if (dd->cap && n >= dd->cap)
+        return;
+    dd->cap = n;
+    char w[LOG_SANITIZED_SIZE(DEST_WHY_LOG)];
+    log_info("%s: concurrency limited to %u: %s", dd->dest->key, dd->cap,
+             log_sanitize(w, sizeof w, why, strnlen(why, DEST_WHY_LOG)));
+}
+
 /* A connection of dd ended before its first transaction (o OK: it ended normally anyway). */
 void dest_connect_failed(struct deliver *dl, struct ddest *dd, enum outcome o, const char *why)
 {
     dd->nconnecting--;
+    unsigned insession = dd->nconn - dd->nconnecting;
     if (o == OUTCOME_OK)
         return;
-    if (dd->nconnecting > 0) {
-        /* Siblings are still connecting: open nothing new until they resolve. */
-        dd->failing = true;
-    } else if (dd->nconn > 0) {
-        /* Others are in session: the destination limits us. Stay at what works. */
+    if (insession > 0) {
+        /* Others are in session: the destination limits us. Stay at what works, even while
+         * siblings are still connecting (they would be refused too). */
         dd->failing = false;
-        dd->cap = dd->nconn;
-        dd->okcount = 0;
-        log_info("%s: concurrency limited to %u: %s", dd->dest->key, dd->cap, why);
+        dest_cap(dd, insession, why);
+    } else if (dd->nconnecting > 0) {
+        /* Siblings are still connecting: open nothing new until they resolve, so a refusing
+         * destination can never be hammered (even via freed global slots), and cap it at the
+         * siblings (the remote may still count sessions that ended on our side). If they all
+         * fail, the destination goes dead and the cap is reset. */
+        dd->failing = true;
+        dest_cap(dd, dd->nconn, why);
     } else if (!dl->stopping) {
         dd->failing = false;
         dest_fail(dl, dd, o, why, 0);
@@ -155,7 +177,7 @@ void dest_dispatch(struct deliver *dl, struct ddest *dd)
     while (!dl->stopping && dd->nready > dd->nconnecting && dd->nconn < limit) {
         if (!slots_take(dl, dd))
             return;
-        struct smtpc_peer peers[DEST_PEERS_MAX];
+        struct peer peers[DEST_PEERS_MAX];
         size_t np = route_peers(dd->dest, peers, DEST_PEERS_MAX);
         if (np == 0) {
             dest_fail(dl, dd, OUTCOME_TEMPFAIL, "4.4.4 no address for any host of the destination",

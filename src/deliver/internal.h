@@ -115,11 +115,11 @@ void slots_park(struct deliver *dl, struct dconn *cn);
 void slots_unpark(struct deliver *dl, struct dconn *cn);
 
 /* conn.c */
-void conn_open(struct deliver *dl, struct ddest *dd, const struct smtpc_peer *peers, size_t np);
+void conn_open(struct deliver *dl, struct ddest *dd, const struct peer *peers, size_t np);
 void conn_wake(struct deliver *dl, struct dconn *cn, bool expire);
 void conn_abort_all(struct deliver *dl);
 void *conn_smtpc_start(void *targ, struct event_base *base, const struct conf *c,
-                       const struct smtpc_peer *peers, size_t npeers, const struct smtpc_ops *ops,
+                       const struct peer *peers, size_t npeers, const struct smtpc_ops *ops,
                        void *arg);
 void conn_smtpc_resume(void *conn);
 void conn_smtpc_abort(void *conn);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/xalloc.h"
+#include "proto/hdr.h"
 #include "proto/status.h"
 
 #define DSN_FOLD 76
@@ -68,14 +69,10 @@ const char *dsn_action_name(enum dsn_action a)
     return (unsigned)a <= DSN_EXPANDED ? names[a] : "failed";
 }
 
-/* RFC 5322 date in UTC. */
+/* RFC 5322 date in UTC (hdr_date() formats it). */
 char *dsn_date(int64_t ms, char *buf, size_t cap)
 {
-    time_t t = (time_t)(ms < 0 ? 0 : ms / 1000);
-    struct tm tm;
-    if (!gmtime_r(&t, &tm))
-        memset(&tm, 0, sizeof tm);
-    strftime(buf, cap, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    hdr_date((time_t)(ms / 1000), 0, buf, cap);
     return buf;
 }
 

@@ -16,6 +16,7 @@
 #include "core/xalloc.h"
 #include "dsn/bounce.h"
 #include "dsn/dsn.h"
+#include "proto/addr.h"
 #include "proto/status.h"
 #include "queue/queue.h"
 #include "queue/record.h"
@@ -94,7 +95,9 @@ static void report_log_drop(const struct report_env *env, const struct report_ms
 {
     if (r->action != DSN_FAILED)
         return;
-    log_info("%s: to=<%s>: undeliverable report dropped (double bounce)", m->qid, r->addr);
+    char to[LOG_SANITIZED_SIZE(ADDR_MAX)];
+    log_info("%s: to=<%s>: undeliverable report dropped (double bounce)", m->qid,
+             log_sanitize(to, sizeof to, r->addr, strlen(r->addr)));
     event_drop(env->events, now, m->qid, r->addr, "double bounce");
 }
 

@@ -28,6 +28,7 @@
 #include "deliver/deliver.h"
 #include "dsn/dsn.h"
 #include "dsn/report.h"
+#include "proto/addr.h"
 #include "proto/status.h"
 #include "queue/queue.h"
 #include "sched/outcome.h"
@@ -212,12 +213,14 @@ static void sched_log(struct sched *s, const struct srcpt *r, const char *relay,
                       enum outcome o, const char *reply)
 {
     const struct smsg *m = sched_msg_of(r);
-    char dsn[STATUS_MAX];
+    char dsn[STATUS_MAX], to[LOG_SANITIZED_SIZE(ADDR_MAX)], rl[1024], rp[2048]; /* peer text */
     int64_t now = s->now();
     double delay = (double)(now - m->arrival) / 1000.0;
     status_of(reply, o, dsn); /* the reply's code, or the one our reason starts with */
-    log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", m->d.qid, r->d.addr,
-             relay, delay < 0 ? 0.0 : delay, dsn, status, reply);
+    log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", m->d.qid,
+             log_sanitize(to, sizeof to, r->d.addr, strlen(r->d.addr)),
+             log_sanitize(rl, sizeof rl, relay, strlen(relay)), delay < 0 ? 0.0 : delay, dsn,
+             status, log_sanitize(rp, sizeof rp, reply, strlen(reply)));
     event_attempt(s->logs.events, now, m->d.qid, r->d.addr, status, dsn, relay, reply,
                   r->attempts, now - m->arrival);
 }
@@ -292,7 +295,10 @@ static void sched_requeue(struct sched *s, struct srcpt *r, const struct outcome
     r->hn.key = d->next;
     heap_push(&s->wait, &r->hn);
     if (d->verdict == OUTCOME_POSTPONED) {
-        log_debug("%s: to=<%s>, postponed: %s", sched_msg_of(r)->d.qid, r->d.addr, reply);
+        char to[LOG_SANITIZED_SIZE(ADDR_MAX)], rp[2048];
+        log_debug("%s: to=<%s>, postponed: %s", sched_msg_of(r)->d.qid,
+                  log_sanitize(to, sizeof to, r->d.addr, strlen(r->d.addr)),
+                  log_sanitize(rp, sizeof rp, reply, strlen(reply)));
         return;
     }
     s->st.deferred++;

@@ -84,7 +84,7 @@ struct smtpc_expect {
 struct smtpc {
     struct event_base *base;
     const struct conf *conf;
-    struct smtpc_peer *peers;
+    struct peer *peers;
     size_t npeers, cur;
     const struct smtpc_ops *ops;
     void *arg;
@@ -191,9 +191,18 @@ static void smtpc_log_line(const struct smtpc *c, const char *dir, const char *s
 {
     if (!log_verbose())
         return;
-    char safe[1024];
+    char safe[LOG_SANITIZED_SIZE(1000)];
     log_sanitize(safe, sizeof safe, s, len);
     log_debug("smtpc %s %s %s", c->relay, dir, safe);
+}
+
+/* Logs "smtpc RELAY<sep>why" when verbose; why may quote the peer's reply: escaped. */
+static void smtpc_log_why(const struct smtpc *c, const char *sep, const char *why)
+{
+    if (!log_verbose())
+        return;
+    char safe[2048];
+    log_debug("smtpc %s%s%s", c->relay, sep, log_sanitize(safe, sizeof safe, why, strlen(why)));
 }
 
 /* Formats one of our own failure reasons: its RFC 3463 code for a temporary failure of
@@ -261,7 +270,7 @@ static void smtpc_finish(struct smtpc *c, enum outcome o, const char *why)
         bufferevent_free(c->bev);
         c->bev = NULL;
     }
-    log_debug("smtpc %s closed: %s", c->relay, *why ? why : "session ended");
+    smtpc_log_why(c, " closed: ", *why ? why : "session ended");
     transcript_close(c->tr, why);
     c->tr = NULL;
     c->ops->closed(c->arg, c, o, why);
@@ -299,7 +308,7 @@ static void smtpc_txn_release(struct smtpc *c)
 /* Session-level failure: TEMPFAIL what is unconfirmed, close without QUIT. */
 static void smtpc_conn_fail(struct smtpc *c, const char *why)
 {
-    log_debug("smtpc %s: %s", c->relay, why);
+    smtpc_log_why(c, ": ", why);
     if (c->t) {
         smtpc_rcpt_report_rest(c, OUTCOME_TEMPFAIL, why);
         smtpc_txn_release(c);
@@ -310,7 +319,7 @@ static void smtpc_conn_fail(struct smtpc *c, const char *why)
 /* Drops the current peer after a failure and tries the next one. */
 static void smtpc_peer_fail(struct smtpc *c, enum outcome o, const char *why)
 {
-    log_debug("smtpc %s: %s", c->relay, why);
+    smtpc_log_why(c, ": ", why);
     c->fail_o = o;
     snprintf(c->fail_why, sizeof c->fail_why, "%s", why);
     transcript_close(c->tr, why);
@@ -325,7 +334,7 @@ static void smtpc_peer_fail(struct smtpc *c, enum outcome o, const char *why)
 }
 
 /* Formats "name[ip]:port" of peer p into c->relay. */
-static void smtpc_relay_format(struct smtpc *c, const struct smtpc_peer *p)
+static void smtpc_relay_format(struct smtpc *c, const struct peer *p)
 {
     char ip[INET6_ADDRSTRLEN] = "?";
     unsigned port = 0;
@@ -350,7 +359,7 @@ static void smtpc_on_event(struct bufferevent *bev, short what, void *arg);
 /* Starts connecting to peers[cur]; 0, or -1 with fail_why set. */
 static int smtpc_peer_connect(struct smtpc *c)
 {
-    const struct smtpc_peer *p = &c->peers[c->cur];
+    const struct peer *p = &c->peers[c->cur];
     c->cc = conf_client_for(c->conf, (const struct sockaddr *)&p->sa, p->name);
     smtpc_relay_format(c, p);
     if (c->tlog && !c->tr)
@@ -985,7 +994,7 @@ static void smtpc_on_timer(evutil_socket_t fd, short what, void *arg)
 
 /* Copies the peers and schedules the first connect on the event loop. */
 struct smtpc *smtpc_start(struct event_base *base, const struct conf *conf,
-                          const struct smtpc_peer *peers, size_t npeers,
+                          const struct peer *peers, size_t npeers,
                           const struct smtpc_ops *ops, void *arg)
 {
     if (npeers == 0)

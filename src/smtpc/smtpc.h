@@ -28,18 +28,13 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "proto/peer.h"
 #include "proto/reply.h"
 
 struct event_base;
 struct evbuffer;
 struct conf;
 struct smtpc;
-
-struct smtpc_peer {
-    struct sockaddr_storage sa; /* with port */
-    socklen_t salen;
-    char *name; /* MX or relay host name, for logs and remotenets ("" for literals) */
-};
 
 /* One transaction: one message to some of its recipients. Owned by the caller. */
 struct smtpc_txn {
@@ -52,7 +47,7 @@ struct smtpc_txn {
     uint64_t size;         /* body length */
     void *owner;           /* caller's */
     /* DSN (RFC 3461), all optional: sent only when the server announces DSN. */
-    const uint8_t *notify; /* per recipient NOTIFY_* bits (queue/record.h); 0 = none */
+    const uint8_t *notify; /* per recipient NOTIFY_* bits (proto/esmtp.h); 0 = none */
     const char **orcpts;   /* per recipient ORCPT as received ("rfc822;xtext"), NULL/"" none */
     const char *envid;     /* ENVID, xtext-decoded (encoded here), NULL/"" = none */
     uint32_t ret;          /* MSG_F_RET_FULL, MSG_F_RET_HDRS or 0 */
@@ -85,7 +80,7 @@ void smtpc_resume(struct smtpc *c);
 
 /* Starts connecting. peers (npeers >= 1) are copied. Never calls ops synchronously. */
 struct smtpc *smtpc_start(struct event_base *base, const struct conf *conf,
-                          const struct smtpc_peer *peers, size_t npeers,
+                          const struct peer *peers, size_t npeers,
                           const struct smtpc_ops *ops, void *arg);
 /* Abandons the connection now (shutdown): unconfirmed recipients get TEMPFAIL, then
  * txn_done and closed are called before this returns. Not to be called from inside one of

@@ -88,7 +88,7 @@ static const struct deliver_router fake_router = {.lookup = fake_lookup, .cached
 
 /* Transport: a connection to the destination whose host is peers[0]. */
 static void *fake_start(void *targ, struct event_base *base, const struct conf *c,
-                        const struct smtpc_peer *peers, size_t npeers, const struct smtpc_ops *ops,
+                        const struct peer *peers, size_t npeers, const struct smtpc_ops *ops,
                         void *arg)
 {
     struct fake_out *f = targ;

@@ -262,7 +262,8 @@ static void test_maxserverconnections(void **state)
 
 /* The learned cap: a destination that takes only 2 sessions at once (421 beyond) is capped
  * at 2 after the first burst; after 2 good sessions at the cap one more connection is tried
- * (the probe), which is refused and brings the cap back to 2. Nothing is deferred. */
+ * (the probe), which is refused and brings the cap back to 2. Nothing is deferred. A
+ * destination that goes dead forgets its cap. */
 static void test_learned_cap_and_probe(void **state)
 {
     (void)state;
@@ -290,6 +291,20 @@ static void test_learned_cap_and_probe(void **state)
     assert_int_equal(a->peak_sessions, 2);
     for (int i = 0; i < w->nmsgs; i++)
         assert_int_equal(w->msgs[i]->o[0], OUTCOME_OK);
+    /* Every connect refused: the destination is dead and its cap is forgotten, so once it
+     * takes mail again it gets maxserverconnections at once. */
+    a->refuse = true;
+    struct tmsg *m = w_send(w, "a.test", 1);
+    fake_run(w->f);
+    assert_int_equal(m->o[0], OUTCOME_TEMPFAIL);
+    a->refuse = false;
+    a->limit = 0;
+    deliver_revive(w->dl, NULL);
+    unsigned opened = a->opened;
+    for (int k = 0; k < 20; k++)
+        w_send(w, "a.test", 1);
+    fake_run(w->f);
+    assert_int_equal(a->opened - opened, 5);
     w_all_settled(w);
     w_free(w);
 }

@@ -61,6 +61,8 @@ struct srv {
     char *reads[MAXREADS]; /* input seen at each read (command mode only) */
     int nreads;
     int max_cmds_per_read;
+    bool quit_answered;   /* the reply to QUIT was written */
+    bool eof_before_reply; /* the client closed while a delayed reply was still held back */
 };
 
 struct sconn {
@@ -69,6 +71,8 @@ struct sconn {
     struct evbuffer *pending; /* split mode: bytes still to send */
     struct event *delay;
     char *delayed;
+    bool delay_pending; /* delayed is not written yet */
+    bool delayed_quit;  /* ... and it answers QUIT */
     int cmdno;
     bool in_data;
 };
@@ -84,6 +88,7 @@ struct harness {
     char text[MAXTXN][MAXRCPT][256];
     int rcpt_calls, txn_done_calls, next_calls;
     bool closed, timed_out;
+    bool quit_answered_at_close; /* server 0 had answered QUIT when closed() ran */
     enum outcome closed_o;
     char why[1024];
     struct event *safety;
@@ -139,6 +144,8 @@ static void sconn_on_delay(evutil_socket_t fd, short what, void *arg)
     struct sconn *sc = arg;
     (void)fd;
     (void)what;
+    sc->delay_pending = false;
+    sc->s->quit_answered |= sc->delayed_quit;
     sconn_reply(sc, sc->delayed);
 }
 
@@ -181,10 +188,13 @@ static bool sconn_command(struct sconn *sc, const char *line)
     if (sp->delay_at && sc->cmdno == sp->delay_at && !sc->in_data) {
         struct timeval tv = {sp->delay_ms / 1000, (sp->delay_ms % 1000) * 1000};
         sc->delayed = strdup(rep);
+        sc->delay_pending = true;
+        sc->delayed_quit = !strncasecmp(line, "QUIT", 4);
         sc->delay = evtimer_new(sc->s->h->base, sconn_on_delay, sc);
         evtimer_add(sc->delay, &tv);
         return true;
     }
+    sc->s->quit_answered |= !strncasecmp(line, "QUIT", 4) && rep[0];
     sconn_reply(sc, rep);
     return true;
 }
@@ -246,9 +256,12 @@ static void sconn_on_write(struct bufferevent *bev, void *arg)
 /* Client closed (or error): drop our side. */
 static void sconn_on_event(struct bufferevent *bev, short what, void *arg)
 {
+    struct sconn *sc = arg;
     (void)bev;
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-        sconn_free(arg);
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        sc->s->eof_before_reply |= sc->delay_pending;
+        sconn_free(sc);
+    }
 }
 
 /* New connection: greet per script. */
@@ -340,6 +353,7 @@ static void h_closed(void *arg, struct smtpc *c, enum outcome o, const char *why
     (void)c;
     assert_false(h->closed);
     h->closed = true;
+    h->quit_answered_at_close = h->srv[0].quit_answered;
     h->closed_o = o;
     snprintf(h->why, sizeof h->why, "%s", why);
     srv_maybe_done(h);
@@ -388,9 +402,9 @@ static void h_txn(struct harness *h, const char *sender, const char **rcpts, siz
 }
 
 /* Peer for server i, or a refused port when i < 0 (bound, not listening: fd in *hold). */
-static struct smtpc_peer h_peer(struct harness *h, int i, int *hold)
+static struct peer h_peer(struct harness *h, int i, int *hold)
 {
-    struct smtpc_peer p = {.name = "mx.example"};
+    struct peer p = {.name = "mx.example"};
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (i >= 0) {
         sin.sin_port = htons(h->srv[i].port);
@@ -406,7 +420,7 @@ static struct smtpc_peer h_peer(struct harness *h, int i, int *hold)
 }
 
 /* Runs the client over peers until everything has ended. */
-static void h_run(struct harness *h, const struct smtpc_peer *peers, size_t npeers)
+static void h_run(struct harness *h, const struct peer *peers, size_t npeers)
 {
     struct timeval five = {5, 0};
     h->safety = evtimer_new(h->base, h_on_safety, h);
@@ -831,7 +845,7 @@ static void run_case(const struct tcase *tc)
         h_txn(h, "s@y.example", tc->rcpts[i], tc->nrcpt[i], b, strlen(b));
     }
     int hold = -1;
-    struct smtpc_peer peers[2];
+    struct peer peers[2];
     size_t np = 0;
     if (tc->refused_first)
         peers[np++] = h_peer(h, -1, &hold);
@@ -885,7 +899,7 @@ static void test_pipelining_one_group(void **state)
     struct harness *h = h_new();
     srv_start(h, 0, &sp);
     h_txn(h, "s@y.example", R3, 3, "x\r\n", 3);
-    struct smtpc_peer p = h_peer(h, 0, NULL);
+    struct peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     const char *want = "MAIL FROM:<s@y.example> SIZE=3\r\nRCPT TO:<a@x.example>\r\n"
                        "RCPT TO:<b@x.example>\r\nRCPT TO:<c@x.example>\r\nDATA\r\n";
@@ -913,7 +927,7 @@ static void test_pipelining_window(void **state)
         srv_start(h, 0, &sp);
         h_txn(h, "s@y.example", r5, 5, "x\r\n", 3);
         h_txn(h, "s@y.example", r5, 2, "y\r\n", 3);
-        struct smtpc_peer p = h_peer(h, 0, NULL);
+        struct peer p = h_peer(h, 0, NULL);
         h_run(h, &p, 1);
         if (h->srv[0].max_cmds_per_read > (int)windows[w])
             fail_msg("maxpipeline %u: got %d commands in one read, want <= %u", windows[w],
@@ -936,7 +950,7 @@ static void test_greeting_421_next_peer(void **state)
     srv_start(h, 0, &bad);
     srv_start(h, 1, &good);
     h_txn(h, "s@y.example", R1, 1, "x\r\n", 3);
-    struct smtpc_peer p[2] = {h_peer(h, 0, NULL), h_peer(h, 1, NULL)};
+    struct peer p[2] = {h_peer(h, 0, NULL), h_peer(h, 1, NULL)};
     h_run(h, p, 2);
     assert_int_equal(h->srv[0].nconn, 1);
     assert_string_equal(h->srv[0].cmds, "");
@@ -953,7 +967,7 @@ static void test_all_peers_fail(void **state)
     struct harness *h = h_new();
     int hold1 = -1, hold2 = -1;
     h_txn(h, "s@y.example", R1, 1, "x\r\n", 3);
-    struct smtpc_peer p[2] = {h_peer(h, -1, &hold1), h_peer(h, -1, &hold2)};
+    struct peer p[2] = {h_peer(h, -1, &hold1), h_peer(h, -1, &hold2)};
     h_run(h, p, 2);
     assert_int_equal(h->closed_o, TF);
     if (strncmp(h->why, "4.4.1 connect to mx.example[127.0.0.1]:", 39) != 0 ||
@@ -971,7 +985,7 @@ static void test_all_peers_fail(void **state)
     h = h_new();
     srv_start(h, 0, &rej);
     int hold = -1;
-    struct smtpc_peer q[2] = {h_peer(h, -1, &hold), h_peer(h, 0, NULL)};
+    struct peer q[2] = {h_peer(h, -1, &hold), h_peer(h, 0, NULL)};
     h_run(h, q, 2);
     assert_int_equal(h->closed_o, PF);
     assert_string_equal(h->why, "554 5.7.1 no service");
@@ -987,7 +1001,7 @@ static void test_greeting_timeout(void **state)
     struct harness *h = h_new();
     h->conf.deliver.client.timeout = 200;
     srv_start(h, 0, &mute);
-    struct smtpc_peer p = h_peer(h, 0, NULL);
+    struct peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     assert_int_equal(h->closed_o, TF);
     if (strncmp(h->why, "4.4.2 timeout waiting for greeting from mx.example", 50) != 0)
@@ -995,24 +1009,42 @@ static void test_greeting_timeout(void **state)
     h_free(h);
 }
 
-/* waitQUIT off: the QUIT is written and the connection closed without waiting (the
- * server never answers QUIT and the timeout is far beyond the 5 s safety net). */
-static void test_waitquit_off(void **state)
+/* waitQUIT: with it off the client closes as soon as QUIT is written, so the server sees
+ * the end of the connection while its 221 is still held back (3 s) and closed() runs before
+ * any reply to QUIT; with it on the client waits for the (200 ms late) 221 and closes after.
+ * An ignored waitQUIT fails one row or the other: the order of events is what is checked. */
+static void test_waitquit(void **state)
 {
     (void)state;
-    static const struct script sp = {.greeting = "220 mx\r\n",
-                                     .replies = {NULL, NULL, NULL, NULL, ""}};
-    struct harness *h = h_new();
-    h->conf.deliver.client.waitQUIT = false;
-    h->conf.deliver.client.timeout = 60000;
-    srv_start(h, 0, &sp);
-    h_txn(h, "s@y.example", R1, 1, "x\r\n", 3);
-    struct smtpc_peer p = h_peer(h, 0, NULL);
-    h_run(h, &p, 1);
-    assert_string_equal(h->srv[0].cmds, "EHLO client.example|MAIL FROM:<s@y.example>|"
-                                        "RCPT TO:<a@x.example>|DATA|.|QUIT");
-    assert_int_equal(h->closed_o, OK);
-    h_free(h);
+    static const struct {
+        bool waitquit;
+        int delay_ms;
+        bool want_eof_before_reply, want_answered_at_close;
+    } rows[] = {{false, 3000, true, false}, {true, 200, false, true}};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const struct script sp = {.greeting = "220 mx\r\n", .delay_at = 5,
+                                  .delay_ms = rows[i].delay_ms};
+        struct harness *h = h_new();
+        h->conf.deliver.client.waitQUIT = rows[i].waitquit;
+        h->conf.deliver.client.timeout = 60000;
+        srv_start(h, 0, &sp);
+        h_txn(h, "s@y.example", R1, 1, "x\r\n", 3);
+        struct peer p = h_peer(h, 0, NULL);
+        h_run(h, &p, 1);
+        assert_string_equal(h->srv[0].cmds, "EHLO client.example|MAIL FROM:<s@y.example>|"
+                                            "RCPT TO:<a@x.example>|DATA|.|QUIT");
+        if (h->srv[0].eof_before_reply != rows[i].want_eof_before_reply)
+            fail_msg("waitQUIT %d: server saw EOF before its QUIT reply: got %d, want %d",
+                     rows[i].waitquit, h->srv[0].eof_before_reply,
+                     rows[i].want_eof_before_reply);
+        if (h->quit_answered_at_close != rows[i].want_answered_at_close)
+            fail_msg("waitQUIT %d: QUIT answered when closed() ran: got %d, want %d",
+                     rows[i].waitquit, h->quit_answered_at_close,
+                     rows[i].want_answered_at_close);
+        assert_int_equal(h->out[0][0], OK);
+        assert_int_equal(h->closed_o, OK);
+        h_free(h);
+    }
 }
 
 /* A remotenet matching the peer overrides announcehost. */
@@ -1028,7 +1060,7 @@ static void test_remotenet(void **state)
     h->conf.deliver.remotenets = &rn;
     h->conf.deliver.nremotenets = 1;
     srv_start(h, 0, &sp);
-    struct smtpc_peer p = h_peer(h, 0, NULL);
+    struct peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     assert_string_equal(h->srv[0].cmds, "EHLO inside.example|QUIT");
     assert_int_equal(h->closed_o, OK);
@@ -1052,7 +1084,7 @@ static void test_big_body(void **state)
     struct harness *h = h_new();
     srv_start(h, 0, &sp);
     h_txn(h, "s@y.example", R1, 1, body, n * ulen);
-    struct smtpc_peer p = h_peer(h, 0, NULL);
+    struct peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     assert_int_equal(h->out[0][0], OK);
     assert_int_equal(h->srv[0].bodylen, n * (ulen + 1));
@@ -1076,7 +1108,7 @@ static void test_overlong_line(void **state)
     struct harness *h = h_new();
     h->conf.deliver.client.timeout = 60000;
     srv_start(h, 0, &sp);
-    struct smtpc_peer p = h_peer(h, 0, NULL);
+    struct peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     assert_int_equal(h->closed_o, TF);
     assert_non_null(strstr(h->why, "4.5.0 invalid reply"));
@@ -1101,7 +1133,7 @@ static void test_abort(void **state)
     (void)state;
     struct harness *h = h_new();
     int hold = -1;
-    struct smtpc_peer p = h_peer(h, -1, &hold);
+    struct peer p = h_peer(h, -1, &hold);
     struct smtpc *c = smtpc_start(h->base, &h->conf, &p, 1, &h_ops, h);
     assert_int_equal(strncmp(smtpc_relay(c), "mx.example[127.0.0.1]:", 22), 0);
     smtpc_abort(c);
@@ -1118,7 +1150,7 @@ static void test_abort(void **state)
     h = h_new();
     srv_start(h, 0, &sp);
     h_txn(h, "s@y.example", R2, 2, "x\r\n", 3);
-    struct smtpc_peer q = h_peer(h, 0, NULL);
+    struct peer q = h_peer(h, 0, NULL);
     abort_target = smtpc_start(h->base, &h->conf, &q, 1, &h_ops, h);
     struct timeval tv = {0, 100000}, five = {5, 0};
     event_base_once(h->base, -1, EV_TIMEOUT, abort_on_timer, h, &tv);
@@ -1146,7 +1178,7 @@ int main(void)
         cmocka_unit_test(test_greeting_421_next_peer),
         cmocka_unit_test(test_all_peers_fail),
         cmocka_unit_test(test_greeting_timeout),
-        cmocka_unit_test(test_waitquit_off),
+        cmocka_unit_test(test_waitquit),
         cmocka_unit_test(test_remotenet),
         cmocka_unit_test(test_big_body),
         cmocka_unit_test(test_overlong_line),
