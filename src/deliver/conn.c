@@ -139,7 +139,7 @@ static void conn_on_closed(void *arg, struct smtpc *c, enum outcome o, const cha
     free(cn);
     if (dl->stopping) {
         if (dl->nconn == 0)
-            deliver_stopped(dl);
+            slots_stopped(dl);
         return;
     }
     if (redispatch)
@@ -166,13 +166,6 @@ void conn_open(struct deliver *dl, struct ddest *dd, const struct peer *peers, s
     dl->st.connections++;
     cn->c = dl->io.transport->start(dl->io.transport_arg, dl->base, dl->conf, peers, np,
                                     &conn_ops, cn);
-}
-
-/* Shutdown: abandons every connection (each one's closed() unlinks it). */
-void conn_abort_all(struct deliver *dl)
-{
-    while (dl->conns)
-        dl->io.transport->abort(dl->conns->c);
 }
 
 /* The real transport: smtpc_start(), with the client transcript when one is configured. */

@@ -10,7 +10,6 @@
 #include "deliver/deliver.h"
 
 #include <event2/event.h>
-#include <inttypes.h>
 #include <stdlib.h>
 
 #include "conf/conf.h"
@@ -128,43 +127,14 @@ void deliver_revive(struct deliver *dl, const char *domain)
         dest_revive(dl, dd, dl->io.now() + DELIVER_ETRN_MS);
 }
 
-/* Every connection is gone: report once. */
-void deliver_stopped(struct deliver *dl)
-{
-    void (*done)(void *) = dl->stopped;
-    dl->stopped = NULL;
-    if (dl->grace_ev)
-        event_del(dl->grace_ev);
-    if (done)
-        done(dl->stopped_arg);
-}
-
-/* Grace period over: abandon the connections still open (their recipients are deferred). */
-static void deliver_on_grace(evutil_socket_t fd, short what, void *arg)
-{
-    struct deliver *dl = arg;
-    (void)fd;
-    (void)what;
-    log_warn("shutdown: abandoning %u connections after the grace period", dl->nconn);
-    conn_abort_all(dl);
-}
-
-/* Stops dispatching; connections finish their transaction (next() returns NULL). */
+/* Stops dispatching; connections finish their transaction (next() returns NULL); slots.c
+ * ends them. */
 void deliver_shutdown(struct deliver *dl, int64_t grace_ms, void (*done)(void *arg), void *arg)
 {
     dl->stopping = true;
     dl->stopped = done;
     dl->stopped_arg = arg;
-    while (dl->idle)
-        conn_wake(dl, dl->idle, true);
-    if (dl->nconn == 0) {
-        deliver_stopped(dl);
-        return;
-    }
-    log_info("shutdown: waiting up to %lld ms for %u connections", (long long)grace_ms, dl->nconn);
-    dl->grace_ev = evtimer_new(dl->base, deliver_on_grace, dl);
-    struct timeval tv = {grace_ms / 1000, (grace_ms % 1000) * 1000};
-    event_add(dl->grace_ev, &tv);
+    slots_shutdown(dl, grace_ms);
 }
 
 /* Counters. */

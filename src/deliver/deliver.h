@@ -13,7 +13,8 @@
  *   dest.c     per destination: the ready FIFO, maxserverconnections, the learned cap and
  *              its probe, the dead-destination timer, the connect-failure rule;
  *   slots.c    the global maxconnections slots, the FIFO of destinations waiting for one,
- *              the least recently parked connection given up for a waiter;
+ *              the least recently parked connection given up for a waiter; shutdown of
+ *              every connection (grace period, then abort);
  *   conn.c     one connection: the transport's callbacks, maxmessages, idle connections
  *              (idlemax); the real transport (smtpc).
  *

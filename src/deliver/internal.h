@@ -113,17 +113,15 @@ void slots_link(struct deliver *dl, struct dconn *cn);
 void slots_unlink(struct deliver *dl, struct dconn *cn);
 void slots_park(struct deliver *dl, struct dconn *cn);
 void slots_unpark(struct deliver *dl, struct dconn *cn);
+void slots_shutdown(struct deliver *dl, int64_t grace_ms);
+void slots_stopped(struct deliver *dl);
 
 /* conn.c */
 void conn_open(struct deliver *dl, struct ddest *dd, const struct peer *peers, size_t np);
 void conn_wake(struct deliver *dl, struct dconn *cn, bool expire);
-void conn_abort_all(struct deliver *dl);
 void *conn_smtpc_start(void *targ, struct event_base *base, const struct conf *c,
                        const struct peer *peers, size_t npeers, const struct smtpc_ops *ops,
                        void *arg);
 void conn_smtpc_resume(void *conn);
 void conn_smtpc_abort(void *conn);
-
-/* deliver.c */
-void deliver_stopped(struct deliver *dl);
 #endif

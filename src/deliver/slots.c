@@ -10,8 +10,16 @@
  * A parked connection holds a slot nobody uses: when a destination finds none free, the
  * connection parked the longest is told to end (its slot comes back when it has closed,
  * at once if it closes synchronously), and connections are not parked at all while a
- * destination waits (slots_wanted). */
+ * destination waits (slots_wanted).
+ *
+ * Shutdown (slots_shutdown, once dl->stopping is set): parked connections are told to end at
+ * once; the others finish the transaction they have (next() gives them no more) for up to
+ * the grace period, then are abandoned (the transport's abort: their recipients TEMPFAIL).
+ * dl->stopped runs once, when the last connection has closed (at once when there is none). */
+#include <event2/event.h>
+
 #include "conf/conf.h"
+#include "core/log.h"
 #include "deliver/internal.h"
 
 /* True when a free slot may go to dd now: one is free and nobody is ahead of dd. */
@@ -119,4 +127,41 @@ void slots_unpark(struct deliver *dl, struct dconn *cn)
     if (cn->gnext)
         cn->gnext->gprev = cn->gprev;
     cn->gprev = cn->gnext = NULL;
+}
+
+/* Every connection is gone: report once. */
+void slots_stopped(struct deliver *dl)
+{
+    void (*done)(void *) = dl->stopped;
+    dl->stopped = NULL;
+    if (dl->grace_ev)
+        event_del(dl->grace_ev);
+    if (done)
+        done(dl->stopped_arg);
+}
+
+/* Grace period over: abandon the connections still open (each one's closed() unlinks it). */
+static void slots_on_grace(evutil_socket_t fd, short what, void *arg)
+{
+    struct deliver *dl = arg;
+    (void)fd;
+    (void)what;
+    log_warn("shutdown: abandoning %u connections after the grace period", dl->nconn);
+    while (dl->conns)
+        dl->io.transport->abort(dl->conns->c);
+}
+
+/* Ends parked connections now and the others within grace_ms. */
+void slots_shutdown(struct deliver *dl, int64_t grace_ms)
+{
+    while (dl->idle)
+        conn_wake(dl, dl->idle, true);
+    if (dl->nconn == 0) {
+        slots_stopped(dl);
+        return;
+    }
+    log_info("shutdown: waiting up to %lld ms for %u connections", (long long)grace_ms, dl->nconn);
+    dl->grace_ev = evtimer_new(dl->base, slots_on_grace, dl);
+    struct timeval tv = {grace_ms / 1000, (grace_ms % 1000) * 1000};
+    event_add(dl->grace_ev, &tv);
 }

@@ -1,13 +1,17 @@
 /* outcome: the decision table of outcome.h. Three steps, each a small function:
  *   1. the verdict (what the event means for the recipient's life);
  *   2. the counters and the next due time (retry.h);
- *   3. the report the recipient owes its sender afterwards.
+ *   3. the report the recipient owes its sender afterwards;
+ * and the wording of the reply recorded for a failure for lack of time.
  * Invariant: a final verdict never carries a due time; a non-final one always does. */
 #include "sched/outcome.h"
+
+#include <stdio.h>
 
 #include "conf/conf.h"
 #include "dsn/dsn.h"
 #include "dsn/report.h"
+#include "proto/status.h"
 #include "queue/record.h"
 #include "sched/retry.h"
 
@@ -112,6 +116,19 @@ struct outcome_decision outcome_decide(const struct outcome_rcpt *r, const struc
     outcome_schedule(&d, e, now, rnd, c);
     outcome_report(&d, r, e, now, c);
     return d;
+}
+
+/* The recorded reply: a failure for lack of time says so with RFC 3463 X.4.7. */
+const char *outcome_reason(enum outcome_verdict v, const char *reply, char *buf, size_t cap)
+{
+    const char *code = status_code(STATUS_EXPIRED, OUTCOME_PERMFAIL);
+    if (v == OUTCOME_EXPIRED)
+        snprintf(buf, cap, "%s message expired, last reply: %s", code, reply);
+    else if (v == OUTCOME_LATE)
+        snprintf(buf, cap, "%s delivery time expired, last reply: %s", code, reply);
+    else
+        return reply;
+    return buf;
 }
 
 /* Final verdicts: the recipient leaves the schedule. */

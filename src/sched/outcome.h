@@ -28,13 +28,19 @@
  *    given) and either the message is older than deliver.delay_warning (0 = never) or a
  *    BY=...;N message passed its DELIVERBY time (RFC 2852 §4.1.4.2).
  * Every verdict but POSTPONED is an attempt: its reply, relay and time are recorded and the
- * recipient's record is written. */
+ * recipient's record is written. The reply recorded is outcome_reason(): the attempt's own,
+ * or for EXPIRED and LATE "5.4.7 message expired, last reply: ..." / "5.4.7 delivery time
+ * expired, last reply: ..." (RFC 3463 X.4.7; the last reply keeps its own code, and logs
+ * and reports read 5.4.7 from the start, proto/status.h). */
 #ifndef SLUICE_OUTCOME_H
 #define SLUICE_OUTCOME_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "proto/reply.h"
+
+#define OUTCOME_REASON_MAX 512
 
 struct conf;
 
@@ -80,6 +86,9 @@ struct outcome_decision {
 /* Decides (see above). rnd: any uniform 32-bit value (restart point of the retry list). */
 struct outcome_decision outcome_decide(const struct outcome_rcpt *r, const struct outcome_event *e,
                                        int64_t now, uint32_t rnd, const struct conf *c);
+/* The reply to record for an attempt with verdict v (see above): reply itself, or the
+ * reworded failure written into buf (cap bytes, cut to fit). */
+const char *outcome_reason(enum outcome_verdict v, const char *reply, char *buf, size_t cap);
 /* True for DELIVERED, FAILED, EXPIRED and LATE: the recipient is final. */
 bool outcome_final(enum outcome_verdict v);
 /* "delivered", "deferred", "failed", "expired", "late", "postponed". */

@@ -33,8 +33,6 @@
 #include "queue/queue.h"
 #include "sched/outcome.h"
 
-#define SCHED_WHY_MAX 512
-
 enum { S_WAIT, S_ACTIVE, S_FINAL };
 
 struct srcpt {
@@ -259,27 +257,13 @@ static void sched_audit(struct sched *s, const struct srcpt *r, const char *rela
     audit_delivery(s->logs.audit, &d);
 }
 
-/* The reply recorded for an attempt: a failure for lack of time says so, with RFC 3463
- * X.4.7 "delivery time expired" (the last reply keeps its own code). */
-static char *sched_final_reply(enum outcome_verdict v, const char *reply)
-{
-    char why[SCHED_WHY_MAX];
-    const char *code = status_code(STATUS_EXPIRED, OUTCOME_PERMFAIL);
-    if (v == OUTCOME_EXPIRED)
-        snprintf(why, sizeof why, "%s message expired, last reply: %s", code, reply);
-    else if (v == OUTCOME_LATE)
-        snprintf(why, sizeof why, "%s delivery time expired, last reply: %s", code, reply);
-    else
-        return xstrdup(reply);
-    return xstrdup(why);
-}
-
 /* Records an attempt: its reply (reworded for an expiry), relay and time. */
 static void sched_note_attempt(struct srcpt *r, enum outcome_verdict v, const char *reply,
                                const char *relay, int64_t now)
 {
+    char why[OUTCOME_REASON_MAX];
     free(r->last_reply);
-    r->last_reply = sched_final_reply(v, reply);
+    r->last_reply = xstrdup(outcome_reason(v, reply, why, sizeof why));
     free(r->relay);
     r->relay = xstrdup(relay);
     r->last_attempt = now;

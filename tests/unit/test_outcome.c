@@ -244,6 +244,28 @@ static void test_report_owed_final(void **state)
     }
 }
 
+/* The reply recorded: the attempt's own, or a failure for lack of time with 5.4.7. */
+static void test_reason(void **state)
+{
+    (void)state;
+    struct { enum outcome_verdict v; const char *reply, *want; } cases[] = {
+        {OUTCOME_DELIVERED, "250 2.0.0 ok", "250 2.0.0 ok"},
+        {OUTCOME_DEFERRED, "451 4.2.0 later", "451 4.2.0 later"},
+        {OUTCOME_FAILED, "550 5.1.1 no", "550 5.1.1 no"},
+        {OUTCOME_POSTPONED, "4.4.1 refused", "4.4.1 refused"},
+        {OUTCOME_EXPIRED, "451 4.2.0 later", "5.4.7 message expired, last reply: 451 4.2.0 later"},
+        {OUTCOME_LATE, "4.4.1 refused", "5.4.7 delivery time expired, last reply: 4.4.1 refused"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[OUTCOME_REASON_MAX];
+        const char *got = outcome_reason(cases[i].v, cases[i].reply, buf, sizeof buf);
+        if (strcmp(got, cases[i].want) != 0)
+            fail_msg("case %zu: got \"%s\", want \"%s\"", i, got, cases[i].want);
+    }
+    char small[16];
+    assert_string_equal(outcome_reason(OUTCOME_EXPIRED, "x", small, sizeof small), "5.4.7 message e");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_due_time_alignment),
         cmocka_unit_test(test_report_wanted),
         cmocka_unit_test(test_report_owed_final),
+        cmocka_unit_test(test_reason),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
