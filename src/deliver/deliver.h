@@ -61,22 +61,23 @@ struct peer;
 struct queue;
 struct smtpc_ops;
 
-/* A message as delivery sees it, embedded in the caller's message. The caller fills the
- * first block (strings stay its own and valid while the message lives), zeroes the rest and
- * calls deliver_msg_init(); deliver_msg_clear() frees delivery's part. */
+/* A message as delivery sees it, embedded in the caller's message. The caller fills id, qid,
+ * flags and the strings (they stay its own and valid while the message lives), zeroes the
+ * rest and calls deliver_msg_init(); deliver_msg_clear() frees delivery's part. The fields
+ * are ordered to pack (88 bytes): the scheduler holds one per queued message. */
 struct deliver_msg {
     uint64_t id;
     char qid[QID_TEXT_LEN + 1];
+    bool verp;       /* delivery's: one transaction per recipient, VERP sender */
+    uint32_t flags;  /* MSG_F_* */
     char *sender;    /* "" = null sender */
     char *client_ip; /* "" = local */
     char *envid;     /* DSN ENVID, "" = none */
-    uint32_t flags;  /* MSG_F_* */
     /* delivery's own */
     struct deliver *dl;
     char *msgid;     /* Message-ID header of the content once read ("" none), else NULL */
-    uint32_t routing, nbatches;
-    bool verp;
     struct batch *open; /* transactions being filled */
+    uint32_t routing, nbatches;
 };
 
 /* A recipient, embedded in the caller's recipient; strings are the caller's. */

@@ -57,11 +57,11 @@ struct smsg {
     int64_t deliver_by; /* DELIVERBY time, wall ms, 0 = none */
     char *helo;
     uint64_t size;
+    struct srcpt *rcpts;
     uint32_t nrcpt, unfinished;
     uint32_t npending; /* recipients with a report pending (srcpt.report) */
     bool reporting;    /* a report of this message is being stored */
     bool delay_done;   /* the one delay notice of this message went out */
-    struct srcpt *rcpts;
 };
 
 struct sched {
