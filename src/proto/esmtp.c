@@ -442,9 +442,9 @@ static int esmtp_orcpt(const char *v, unsigned allowed, struct esmtp_rcpt *r)
     const char *src = v + tlen + 1;
     size_t room = sizeof r->orcpt - tlen - 1;
     bool utf8 = esmtp_orcpt_utf8(v, tlen);
-    ssize_t n = utf8 ? esmtp_uxtext_decode(src, strlen(src), (allowed & ESMTP_EXT_SMTPUTF8) != 0,
-                                           dst, room)
-                     : esmtp_xtext_decode(src, strlen(src), dst, room);
+    ssize_t n =
+        utf8 ? esmtp_uxtext_decode(src, strlen(src), (allowed & ESMTP_EXT_SMTPUTF8) != 0, dst, room)
+             : esmtp_xtext_decode(src, strlen(src), dst, room);
     if (n <= 0 || !esmtp_orcpt_addr_ok(utf8, dst, (size_t)n)) {
         r->orcpt[0] = '\0';
         return ESMTP_ERR_SYNTAX;

@@ -495,8 +495,8 @@ static void smtpc_dsn_dropped(const struct smtpc *c, const char *what, const cha
 {
     char qid[QID_TEXT_LEN + 1], safe[2 * SMTPC_ORCPT_MAX];
     log_sanitize(safe, sizeof safe, value, strlen(value));
-    log_warn("%s: %s not passed on to %s: %s: %s", qid_to_text(c->t->msgid, qid), what,
-             c->relay, esmtp_enc_error_text(why), safe);
+    log_warn("%s: %s not passed on to %s: %s: %s", qid_to_text(c->t->msgid, qid), what, c->relay,
+             esmtp_enc_error_text(why), safe);
 }
 
 /* Appends the MAIL FROM DSN parameters (RET=, ENVID= re-encoded as xtext) when the server
