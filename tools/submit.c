@@ -181,12 +181,12 @@ static char *submit_content(struct submit *s, bool from_headers, uint64_t id, si
 {
     char *out = NULL, qid[QID_TEXT_LEN + 1], date[64], line[1024];
     size_t len = 0, cap = 0, off = 0, used;
-    bool has_date = false, has_msgid = false, has_from = false;
     struct hdr_field f;
     time_t now = time(NULL);
     struct tm tm;
-    localtime_r(&now, &tm);
-    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
+    if (!localtime_r(&now, &tm))
+        tm.tm_gmtoff = 0;
+    hdr_date(now, tm.tm_gmtoff, date, sizeof date);
     qid_to_text(id, qid);
     int n = snprintf(line, sizeof line, "Received: by %s (sluice, from uid %d)\r\n\tid %s; %s\r\n",
                      s->conf->hostname, (int)getuid(), qid, date);
@@ -194,9 +194,6 @@ static char *submit_content(struct submit *s, bool from_headers, uint64_t id, si
     char *value = xmalloc(HDR_FIELD_MAX);
     while ((used = hdr_next(s->msg, s->len, off, &f)) > 0) {
         bool bcc = f.namelen == 3 && strncasecmp(f.name, "Bcc", 3) == 0;
-        has_date |= f.namelen == 4 && strncasecmp(f.name, "Date", 4) == 0;
-        has_msgid |= f.namelen == 10 && strncasecmp(f.name, "Message-ID", 10) == 0;
-        has_from |= f.namelen == 4 && strncasecmp(f.name, "From", 4) == 0;
         if (from_headers && (bcc || (f.namelen == 2 && strncasecmp(f.name, "To", 2) == 0) ||
                              (f.namelen == 2 && strncasecmp(f.name, "Cc", 2) == 0))) {
             hdr_value(&f, value, HDR_FIELD_MAX);
@@ -207,6 +204,9 @@ static char *submit_content(struct submit *s, bool from_headers, uint64_t id, si
         off += used;
     }
     free(value);
+    bool has_date = hdr_find(s->msg, off, "Date", NULL, 0) >= 0;
+    bool has_msgid = hdr_find(s->msg, off, "Message-ID", NULL, 0) >= 0;
+    bool has_from = hdr_find(s->msg, off, "From", NULL, 0) >= 0;
     if (!has_date)
         n = snprintf(line, sizeof line, "Date: %s\r\n", date), submit_put(&out, &len, &cap, line, (size_t)n);
     if (!has_msgid)

@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include "core/xalloc.h"
+#include "proto/hdr.h"
+#include "proto/status.h"
 
 #define DSN_FOLD 76
 #define DSN_FIELD_MAX 501 /* sanitized address/ORCPT/id bytes kept + 1 (keeps lines < 998) */
@@ -67,14 +69,10 @@ const char *dsn_action_name(enum dsn_action a)
     return (unsigned)a <= DSN_EXPANDED ? names[a] : "failed";
 }
 
-/* RFC 5322 date in UTC. */
+/* RFC 5322 date in UTC (hdr_date() formats it). */
 char *dsn_date(int64_t ms, char *buf, size_t cap)
 {
-    time_t t = (time_t)(ms < 0 ? 0 : ms / 1000);
-    struct tm tm;
-    if (!gmtime_r(&t, &tm))
-        memset(&tm, 0, sizeof tm);
-    strftime(buf, cap, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    hdr_date((time_t)(ms / 1000), 0, buf, cap);
     return buf;
 }
 
@@ -169,12 +167,16 @@ static void dsn_field_folded(struct dsn_out *o, const char *prefix, const char *
     dsn_put(o, "\r\n", 2);
 }
 
-/* The status code of r: given, else one for its action. */
-static const char *dsn_status(const struct dsn_rcpt *r)
+/* The status code of r: given, else read from its diagnostic as the log reads it
+ * (proto/status.h: a reply's or our reason's code, else the action's class .0.0). */
+static const char *dsn_status(const struct dsn_rcpt *r, char out[STATUS_MAX])
 {
     if (r->status && *r->status)
         return r->status;
-    return r->action == DSN_FAILED ? "5.0.0" : r->action == DSN_DELAYED ? "4.0.0" : "2.0.0";
+    enum outcome o = r->action == DSN_FAILED    ? OUTCOME_PERMFAIL
+                     : r->action == DSN_DELAYED ? OUTCOME_TEMPFAIL
+                                                : OUTCOME_OK;
+    return status_of(r->diag, o, out);
 }
 
 /* The worst action of the report (failed > delayed > the rest). */
@@ -269,13 +271,14 @@ static void dsn_orcpt(struct dsn_out *o, const char *orcpt, bool utf8)
 static void dsn_rcpt_fields(struct dsn_out *o, const struct dsn_report *r, const struct dsn_rcpt *rc)
 {
     char a[DSN_FIELD_MAX], mta[300], d[DSN_DIAG_MAX + 1], diag[DSN_DIAG_MAX + 32], date[64];
+    char st[STATUS_MAX];
     bool u8 = dsn_has_8bit(rc->addr, strlen(rc->addr));
     dsn_printf(o, "\r\nFinal-Recipient: %s; %s\r\n", u8 ? "utf-8" : "rfc822",
                dsn_clean(rc->addr, a, sizeof a, r->utf8));
     if (rc->orcpt && *rc->orcpt)
         dsn_orcpt(o, rc->orcpt, r->utf8);
     dsn_printf(o, "Action: %s\r\n", dsn_action_name(rc->action));
-    dsn_printf(o, "Status: %s\r\n", dsn_clean(dsn_status(rc), mta, 16, false));
+    dsn_printf(o, "Status: %s\r\n", dsn_clean(dsn_status(rc, st), mta, 16, false));
     if (rc->remote_mta && *rc->remote_mta)
         dsn_printf(o, "Remote-MTA: dns; %s\r\n", dsn_clean(rc->remote_mta, mta, sizeof mta, false));
     if (rc->diag && *rc->diag) {

@@ -18,8 +18,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "queue/record.h"
-
 #define ESMTP_BY_MAX 999999999
 
 /* One parameter of a verb: its name, the extension that offers it, its handler. */

@@ -37,6 +37,10 @@ enum {
     ESMTP_EXT_DELIVERBY = 16,
 };
 
+/* DSN NOTIFY (RFC 3461 §4.1) of a recipient, as bits; 0 = not given (the default policy
+ * applies). The queue stores these bits as they are (queue/record.h). */
+enum { NOTIFY_SUCCESS = 1, NOTIFY_FAILURE = 2, NOTIFY_DELAY = 4, NOTIFY_NEVER = 8 };
+
 enum esmtp_body { ESMTP_BODY_NONE, ESMTP_BODY_7BIT, ESMTP_BODY_8BITMIME };
 enum esmtp_ret { ESMTP_RET_NONE, ESMTP_RET_FULL, ESMTP_RET_HDRS };
 
@@ -54,7 +58,7 @@ struct esmtp_mail {
 };
 
 struct esmtp_rcpt {
-    uint8_t notify;                  /* NOTIFY_* bits of queue/record.h; 0 when absent */
+    uint8_t notify;                  /* NOTIFY_* bits; 0 when absent */
     char orcpt[ESMTP_ORCPT_MAX + 1]; /* "type;decoded-address", "" when absent */
 };
 

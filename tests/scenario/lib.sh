@@ -692,3 +692,40 @@ EOC
 postfix_log() {
     echo "$T/postfix/$1/maillog"
 }
+
+# --- more peer.py views (scen-tests) -------------------------------------------------------
+
+# peer_msg_rcpt_counts NAME: for every message peer NAME accepted, its number of accepted
+# recipients, one line each (written at the end of data: no need to wait for the close).
+peer_msg_rcpt_counts() {
+    [ -f "$T/peers/$1.jsonl" ] || return 0
+    python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r["type"] == "msg":
+        print(len(r["rcpts"]))' "$T/peers/$1.jsonl"
+}
+
+# peer_conn_of NAME SUBJECT: the connection number (peer.py's "conn") that carried the
+# message with that Subject to peer NAME; empty while none did.
+peer_conn_of() {
+    [ -f "$T/peers/$1.jsonl" ] || return 0
+    python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r["type"] == "msg" and r["subject"] == sys.argv[2]:
+        print(r["conn"])
+        break' "$T/peers/$1.jsonl" "$2"
+}
+
+# peer_conn_end NAME CONN: how connection CONN of peer NAME ended: "quit" (the client sent
+# QUIT), "closed" (it closed without), or empty while the connection is open.
+peer_conn_end() {
+    [ -f "$T/peers/$1.jsonl" ] || return 0
+    python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r["type"] == "conn" and str(r["conn"]) == sys.argv[2]:
+        print("quit" if r["quit"] else "closed")
+        break' "$T/peers/$1.jsonl" "$2"
+}

@@ -85,12 +85,15 @@ static void test_golden_actions(void **state)
         const char *status, *diag, *mta;
     } cases[] = {
         {"failed_5xx", DSN_FAILED, "5.1.1", "550 5.1.1 <bad@d.example>: no such user", "mx.d.example"},
-        {"failed_nxdomain", DSN_FAILED, "5.1.2", "5.1.2 domain d.example does not exist", ""},
-        {"delayed_4xx", DSN_DELAYED, "4.4.1", "connect to mx.d.example[192.0.2.1]:25: timeout", ""},
+        {"failed_nxdomain", DSN_FAILED, "5.4.4", "5.4.4 domain d.example not found (NXDOMAIN)", ""},
+        {"delayed_4xx", DSN_DELAYED, "4.4.7", "4.4.1 connect to mx.d.example[192.0.2.1]:25: timeout", ""},
         {"delivered", DSN_DELIVERED, "2.0.0", "250 2.0.0 Ok: queued as 123", "mx.d.example"},
         {"relayed", DSN_RELAYED, "2.0.0", "250 2.0.0 Ok", "mx.d.example"},
         {"expanded", DSN_EXPANDED, "2.0.0", "", ""},
-        {"failed_default_status", DSN_FAILED, NULL, "message expired, last reply: none", ""},
+        {"failed_default_status", DSN_FAILED, NULL,
+         "5.4.7 message expired, last reply: 4.4.1 connect to mx.d.example[192.0.2.1]:25: "
+         "Connection refused", ""},
+        {"failed_plain_reply_status", DSN_FAILED, NULL, "550 no such user", "mx.d.example"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct dsn_rcpt rc = {.addr = "bad@d.example", .action = cases[i].a,
