@@ -304,10 +304,12 @@ static void route_on_dns(void *arg, struct mx_result *res)
         route_entry_fail(e, res);
         e->state = e->o == OUTCOME_PERMFAIL ? ROUTE_READY : ROUTE_EMPTY;
         e->expires = route_expiry(res->ttl, ROUTE_TTL_MIN, ROUTE_NEG_TTL_MAX);
+        char w[LOG_SANITIZED_SIZE(sizeof e->why)]; /* the domain is peer text */
+        log_sanitize(w, sizeof w, e->why, strlen(e->why));
         if (res->status != DNS_TEMPFAIL)
-            log_info("route: %s", e->why);
+            log_info("route: %s", w);
         else
-            log_warn("route: %s", e->why);
+            log_warn("route: %s", w);
     }
     mx_result_free(res);
     route_entry_answer(e);
