@@ -1,5 +1,5 @@
 /* fuzz_xtext: the xtext codecs on arbitrary bytes (ORCPT/ENVID values from peers).
- * dsn_xtext_decode() and esmtp_xtext_decode(): what decodes must encode to xtext that
+ * esmtp_xtext_decode(): what decodes must encode to xtext that
  * decodes to the same bytes (xtext may encode any byte, so decode(encode(decode(x))) ==
  * decode(x)), and the canonical encoding is never longer than the input. The RFC 6533 forms
  * (esmtp_uxtext_*, both with and without raw UTF-8): the same round trip, and the 7-bit form
@@ -16,19 +16,6 @@
 #include "proto/esmtp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* dsn_xtext_*: decode(encode(decode(x))) == decode(x). */
-static void check_dsn_xtext(const char *in, size_t size)
-{
-    char dec[1024], enc[3 * 1024 + 1], back[1024];
-    ssize_t n = dsn_xtext_decode(in, size, dec, sizeof dec);
-    if (n < 0)
-        return;
-    ssize_t e = dsn_xtext_encode(dec, enc, sizeof enc);
-    if (e < 0 || dsn_xtext_decode(enc, (size_t)e, back, sizeof back) != n ||
-        memcmp(back, dec, (size_t)n) != 0)
-        abort();
-}
 
 /* esmtp_xtext_*: the same round trip; the canonical form is at most as long as the input. */
 static void check_esmtp_xtext(const char *in, size_t size)
@@ -87,7 +74,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char text[2048];
     if (size >= sizeof text)
         return 0;
-    check_dsn_xtext((const char *)data, size);
     check_esmtp_xtext((const char *)data, size);
     check_esmtp_uxtext((const char *)data, size, size & 1);
     memcpy(text, data, size);
