@@ -1205,7 +1205,7 @@ static void test_dsn_parameters(void **state)
         h->txns[0].orcpts = orcpts;
         h->txns[0].envid = "id+x y";
         h->txns[0].ret = MSG_F_RET_HDRS;
-        struct smtpc_peer p = h_peer(h, 0, NULL);
+        struct peer p = h_peer(h, 0, NULL);
         char log[4096] = "";
         FILE *tmp = tmpfile();
         int saved = dup(STDERR_FILENO);
