@@ -138,9 +138,9 @@ struct smtpc_txn *batch_txn(struct deliver *dl, struct batch *b)
     b->txn.body = evbuffer_new();
     if (queue_body(dl->q, m->id, b->txn.body) < 0) {
         log_warn("%s: cannot read message content from the queue", m->qid);
-        batch_fail(dl, b, &(struct deliver_result){.o = OUTCOME_TEMPFAIL,
-                                                   .reply = "4.3.0 queue read error",
-                                                   .relay = "none"});
+        batch_fail(dl, b,
+                   &(struct deliver_result){
+                       .o = OUTCOME_TEMPFAIL, .reply = "4.3.0 queue read error", .relay = "none"});
         return NULL;
     }
     if (!m->msgid)

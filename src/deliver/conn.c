@@ -95,8 +95,8 @@ static struct smtpc_txn *conn_on_next(void *arg, struct smtpc *c)
         cn->nmsgs++;
         return t;
     }
-    if (dl->stopping || cn->expire || cn->nmsgs >= maxmessages ||
-        dl->conf->deliver.idlemax == 0 || slots_wanted(dl))
+    if (dl->stopping || cn->expire || cn->nmsgs >= maxmessages || dl->conf->deliver.idlemax == 0 ||
+        slots_wanted(dl))
         return NULL;
     conn_park(dl, cn);
     return SMTPC_TXN_WAIT;
@@ -164,14 +164,14 @@ void conn_open(struct deliver *dl, struct ddest *dd, const struct peer *peers, s
     dd->nconnecting++;
     slots_link(dl, cn);
     dl->st.connections++;
-    cn->c = dl->io.transport->start(dl->io.transport_arg, dl->base, dl->conf, peers, np,
-                                    &conn_ops, cn);
+    cn->c =
+        dl->io.transport->start(dl->io.transport_arg, dl->base, dl->conf, peers, np, &conn_ops, cn);
 }
 
 /* The real transport: smtpc_start(), with the client transcript when one is configured. */
 void *conn_smtpc_start(void *targ, struct event_base *base, const struct conf *c,
-                              const struct peer *peers, size_t npeers,
-                              const struct smtpc_ops *ops, void *arg)
+                       const struct peer *peers, size_t npeers, const struct smtpc_ops *ops,
+                       void *arg)
 {
     struct smtpc *sc = smtpc_start(base, c, peers, npeers, ops, arg);
     if (targ)

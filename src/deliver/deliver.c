@@ -60,9 +60,8 @@ void deliver_msg_init(struct deliver *dl, struct deliver_msg *m)
 {
     const struct conf *c = dl->conf;
     m->dl = dl;
-    m->verp = !(m->flags & MSG_F_BOUNCE) &&
-              verp_wanted(c->deliver.verp, c->deliver.verp_domains, c->deliver.nverp_domains,
-                          m->sender);
+    m->verp = !(m->flags & MSG_F_BOUNCE) && verp_wanted(c->deliver.verp, c->deliver.verp_domains,
+                                                        c->deliver.nverp_domains, m->sender);
 }
 
 /* Held while recipients are in routing or transactions exist. */
@@ -108,8 +107,7 @@ void deliver_submit(struct deliver *dl, struct deliver_msg *m, struct deliver_rc
 {
     r->msg = m;
     m->routing++;
-    dl->io.router->lookup(dl->io.router_arg, m->sender, m->client_ip, r->addr, deliver_on_route,
-                          r);
+    dl->io.router->lookup(dl->io.router_arg, m->sender, m->client_ip, r->addr, deliver_on_route, r);
 }
 
 /* A queue run (domain NULL): every dead destination may be tried again. ETRN for a domain:

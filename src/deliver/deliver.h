@@ -75,7 +75,7 @@ struct deliver_msg {
     char *envid;     /* DSN ENVID, "" = none */
     /* delivery's own */
     struct deliver *dl;
-    char *msgid;     /* Message-ID header of the content once read ("" none), else NULL */
+    char *msgid;        /* Message-ID header of the content once read ("" none), else NULL */
     struct batch *open; /* transactions being filled */
     uint32_t routing, nbatches;
 };
@@ -83,8 +83,8 @@ struct deliver_msg {
 /* A recipient, embedded in the caller's recipient; strings are the caller's. */
 struct deliver_rcpt {
     struct deliver_msg *msg;
-    char *addr;    /* "local@domain" */
-    char *orcpt;   /* DSN ORCPT as received, "" = none */
+    char *addr;     /* "local@domain" */
+    char *orcpt;    /* DSN ORCPT as received, "" = none */
     uint8_t notify; /* NOTIFY_* */
 };
 
@@ -114,8 +114,7 @@ struct deliver_router {
  * calls them before it returns; resume may call next() at once). */
 struct deliver_transport {
     void *(*start)(void *targ, struct event_base *base, const struct conf *c,
-                   const struct peer *peers, size_t npeers, const struct smtpc_ops *ops,
-                   void *arg);
+                   const struct peer *peers, size_t npeers, const struct smtpc_ops *ops, void *arg);
     void (*resume)(void *conn);
     void (*abort)(void *conn);
 };

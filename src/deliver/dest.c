@@ -81,8 +81,7 @@ struct batch *dest_pop(struct ddest *dd)
 static void dest_fail(struct deliver *dl, struct ddest *dd, enum outcome o, const char *why,
                       int64_t dead_until)
 {
-    struct deliver_result res = {.o = o, .reply = why, .relay = "none",
-                                 .dead_until = dead_until};
+    struct deliver_result res = {.o = o, .reply = why, .relay = "none", .dead_until = dead_until};
     struct batch *b;
     while ((b = dest_pop(dd)))
         batch_fail(dl, b, &res);
@@ -92,8 +91,8 @@ static void dest_fail(struct deliver *dl, struct ddest *dd, enum outcome o, cons
  * for it meanwhile is postponed at once instead of costing one refused connect each. */
 static void dest_dead(struct deliver *dl, struct ddest *dd, const char *why)
 {
-    dd->dead_until = dl->io.now() + (int64_t)(dl->conf->deliver.retries[0] *
-                                              dl->conf->deliver.interval);
+    dd->dead_until =
+        dl->io.now() + (int64_t)(dl->conf->deliver.retries[0] * dl->conf->deliver.interval);
     free(dd->dead_why);
     dd->dead_why = xstrdup(why);
     dd->cap = 0; /* every connect failed: that says nothing about its concurrency */

@@ -55,11 +55,11 @@ struct ddest {
 struct dconn {
     struct deliver *dl;
     struct ddest *dd;
-    void *c;            /* the transport's connection */
+    void *c; /* the transport's connection */
     unsigned nmsgs;
-    bool took;          /* asked for its first transaction: a session was established */
-    bool idle;          /* parked in dd->idle and dl->idle, waiting for work (idlemax) */
-    bool expire;        /* next() must end the session */
+    bool took;   /* asked for its first transaction: a session was established */
+    bool idle;   /* parked in dd->idle and dl->idle, waiting for work (idlemax) */
+    bool expire; /* next() must end the session */
     struct event *idle_ev;
     struct dconn *prev, *next;   /* dl->conns */
     struct dconn *dprev, *dnext; /* dd->idle */
@@ -73,7 +73,7 @@ struct deliver {
     struct deliver_io io;
     const struct deliver_ops *ops;
     void *arg;
-    struct dict *dests;  /* route key -> struct ddest */
+    struct dict *dests; /* route key -> struct ddest */
     unsigned nconn;
     struct dconn *conns;
     struct dconn *idle;

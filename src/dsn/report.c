@@ -109,14 +109,20 @@ static void report_entry(const struct report_env *env, const struct report_msg *
 {
     enum dsn_action a = (enum dsn_action)r->action;
     bounce_remote_mta(r->relay, mta, REPORT_MTA_MAX);
-    status_of(r->diag, a == DSN_FAILED ? OUTCOME_PERMFAIL
-                       : a == DSN_DELAYED ? OUTCOME_TEMPFAIL : OUTCOME_OK,
+    status_of(r->diag,
+              a == DSN_FAILED    ? OUTCOME_PERMFAIL
+              : a == DSN_DELAYED ? OUTCOME_TEMPFAIL
+                                 : OUTCOME_OK,
               status);
-    *d = (struct dsn_rcpt){.addr = r->addr, .orcpt = r->orcpt, .action = a, .status = status,
-                           .remote_mta = mta, .diag = r->diag, .last_attempt = r->last_attempt,
-                           .retry_until = a == DSN_DELAYED
-                                              ? m->arrival + (int64_t)env->c->deliver.expiry
-                                              : 0};
+    *d = (struct dsn_rcpt){.addr = r->addr,
+                           .orcpt = r->orcpt,
+                           .action = a,
+                           .status = status,
+                           .remote_mta = mta,
+                           .diag = r->diag,
+                           .last_attempt = r->last_attempt,
+                           .retry_until =
+                               a == DSN_DELAYED ? m->arrival + (int64_t)env->c->deliver.expiry : 0};
 }
 
 /* The report is durable (err 0) or failed: log it, tell the caller, free the job. */
@@ -132,8 +138,8 @@ static void report_on_stored(void *arg, int err)
         event_bounce(j->events, clock_wall_ms(), j->qid, j->b.qid, kind, j->b.r.addr,
                      (uint32_t)j->n);
     }
-    struct report_done d = {.err = err, .report = err ? NULL : &j->b.m, .n = j->n,
-                            .idx = j->idx, .action = j->action};
+    struct report_done d = {
+        .err = err, .report = err ? NULL : &j->b.m, .n = j->n, .idx = j->idx, .action = j->action};
     j->done(j->arg, &d);
     bounce_clear(&j->b);
     free(j->idx);
@@ -150,8 +156,13 @@ static void report_store(const struct report_env *env, const struct report_msg *
     int have = queue_body(env->q, m->id, body) == 0;
     size_t blen = evbuffer_get_length(body);
     struct dsn_report rep = {
-        .reporting_mta = env->c->hostname, .orig_qid = m->qid, .envid = m->envid,
-        .received_from = m->helo, .arrival = m->arrival, .nrcpt = j->n, .rcpts = dr,
+        .reporting_mta = env->c->hostname,
+        .orig_qid = m->qid,
+        .envid = m->envid,
+        .received_from = m->helo,
+        .arrival = m->arrival,
+        .nrcpt = j->n,
+        .rcpts = dr,
         .msg = have ? (const char *)evbuffer_pullup(body, (ssize_t)blen) : NULL,
         .msglen = have ? blen : 0,
         .ret = bounce_ret(m->flags, m->size, env->c->deliver.bounce_size_limit),
@@ -163,8 +174,8 @@ static void report_store(const struct report_env *env, const struct report_msg *
 }
 
 /* One report for every entry that can go somewhere; the others are marked dropped. */
-size_t report_send(const struct report_env *env, const struct report_msg *m,
-                   struct report_rcpt *r, size_t n, int64_t now, report_done_fn done, void *arg)
+size_t report_send(const struct report_env *env, const struct report_msg *m, struct report_rcpt *r,
+                   size_t n, int64_t now, report_done_fn done, void *arg)
 {
     struct report_job *j = xcalloc(1, sizeof *j);
     struct dsn_rcpt *dr = xcalloc(n ? n : 1, sizeof *dr);

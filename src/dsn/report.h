@@ -19,14 +19,14 @@
  *    report (and a failure when double_bounce is empty or is the failed recipient itself)
  *    is dropped: logged ("undeliverable report dropped (double bounce)", event "drop")
  *    and marked dropped for the caller to settle. The notice to double_bounce is itself a
- *    report, so its own failure is dropped: there is never a loop. The rest become ONE RFC 3464 report
- *    (dsn/bounce.h: null sender, MSG_F_BOUNCE) stored with queue_put(); the original
- *    content is read from the queue by message id (RET per bounce_ret()). Once durable,
- *    done() gets the report's envelope (to be scheduled like any message) and the indexes
- *    and actions it covers; only then may the caller mark them reported. On a queue error
- *    done() gets err and nothing is marked (recovery tries again: at least once). Each
- *    recipient's Status is read from its last reply (status_of(), proto/status.h): a delay
- *    notice keeps the last attempt's code, as Postfix does. */
+ *    report, so its own failure is dropped: there is never a loop. The rest become ONE
+ *    RFC 3464 report (dsn/bounce.h: null sender, MSG_F_BOUNCE) stored with queue_put();
+ *    the original content is read from the queue by message id (RET per bounce_ret()).
+ *    Once durable, done() gets the report's envelope (to be scheduled like any message)
+ *    and the indexes and actions it covers; only then may the caller mark them reported.
+ *    On a queue error done() gets err and nothing is marked (recovery tries again: at
+ *    least once). Each recipient's Status is read from its last reply (status_of(),
+ *    proto/status.h): a delay notice keeps the last attempt's code, as Postfix does. */
 #ifndef SLUICE_REPORT_H
 #define SLUICE_REPORT_H
 #include <stdbool.h>
@@ -89,6 +89,6 @@ bool report_failure_owed(uint8_t notify, bool is_report);
 uint8_t report_owed_final(uint8_t state, uint8_t notify, uint8_t flags, bool is_report);
 /* Sends r[0..n) (see above). Returns how many the stored report covers; 0: nothing was
  * stored and done is never called; else done is called exactly once, later, on the loop. */
-size_t report_send(const struct report_env *env, const struct report_msg *m,
-                   struct report_rcpt *r, size_t n, int64_t now, report_done_fn done, void *arg);
+size_t report_send(const struct report_env *env, const struct report_msg *m, struct report_rcpt *r,
+                   size_t n, int64_t now, report_done_fn done, void *arg);
 #endif

@@ -48,8 +48,8 @@ static enum outcome_verdict outcome_verdict_of(const struct outcome_rcpt *r,
 
 /* Step 2: counters and the due time. Postponements walk the retry list on in memory as
  * attempts would, and never end before the dead destination is tried again. */
-static void outcome_schedule(struct outcome_decision *d, const struct outcome_event *e,
-                             int64_t now, uint32_t rnd, const struct conf *c)
+static void outcome_schedule(struct outcome_decision *d, const struct outcome_event *e, int64_t now,
+                             uint32_t rnd, const struct conf *c)
 {
     if (d->verdict == OUTCOME_POSTPONED) {
         d->postponed++;
@@ -73,8 +73,7 @@ static bool outcome_owes_delay(const struct outcome_rcpt *r, int64_t now, const 
         return false;
     if (outcome_by_notice(r, now))
         return true;
-    return c->deliver.delay_warning != 0 &&
-           now - r->arrival >= (int64_t)c->deliver.delay_warning;
+    return c->deliver.delay_warning != 0 && now - r->arrival >= (int64_t)c->deliver.delay_warning;
 }
 
 /* Step 3: the report owed afterwards (see outcome.h). */
@@ -110,8 +109,8 @@ static void outcome_report(struct outcome_decision *d, const struct outcome_rcpt
 struct outcome_decision outcome_decide(const struct outcome_rcpt *r, const struct outcome_event *e,
                                        int64_t now, uint32_t rnd, const struct conf *c)
 {
-    struct outcome_decision d = {.attempts = r->attempts, .postponed = r->postponed,
-                                 .flags = r->flags, .report = r->report};
+    struct outcome_decision d = {
+        .attempts = r->attempts, .postponed = r->postponed, .flags = r->flags, .report = r->report};
     d.verdict = outcome_verdict_of(r, e, now, c);
     outcome_schedule(&d, e, now, rnd, c);
     outcome_report(&d, r, e, now, c);

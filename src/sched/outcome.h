@@ -55,14 +55,14 @@ enum outcome_verdict {
 
 /* The recipient (and its message) before the event. */
 struct outcome_rcpt {
-    uint32_t attempts;  /* real attempts so far */
-    uint32_t postponed; /* postponements since the last real attempt */
-    uint8_t notify;     /* NOTIFY_* (queue/record.h), 0 = not given */
-    uint8_t flags;      /* RCPT_F_* */
-    uint8_t report;     /* report pending: enum dsn_action + 1, 0 = none */
-    int64_t arrival;    /* the message's, wall ms */
-    int64_t deliver_by; /* the message's DELIVERBY time, wall ms, 0 = none */
-    uint32_t msg_flags; /* MSG_F_* (MSG_F_BY_RETURN, MSG_F_BY_NOTIFY) */
+    uint32_t attempts;   /* real attempts so far */
+    uint32_t postponed;  /* postponements since the last real attempt */
+    uint8_t notify;      /* NOTIFY_* (queue/record.h), 0 = not given */
+    uint8_t flags;       /* RCPT_F_* */
+    uint8_t report;      /* report pending: enum dsn_action + 1, 0 = none */
+    int64_t arrival;     /* the message's, wall ms */
+    int64_t deliver_by;  /* the message's DELIVERBY time, wall ms, 0 = none */
+    uint32_t msg_flags;  /* MSG_F_* (MSG_F_BY_RETURN, MSG_F_BY_NOTIFY) */
     bool msg_delay_done; /* the message's one delay notice went out already */
     bool msg_is_report;  /* the message is a report or has the null sender */
 };
@@ -76,11 +76,11 @@ struct outcome_event {
 
 struct outcome_decision {
     enum outcome_verdict verdict;
-    int64_t next;       /* DEFERRED / POSTPONED: the due time, wall ms; else 0 */
-    uint32_t attempts;  /* counters afterwards */
+    int64_t next;      /* DEFERRED / POSTPONED: the due time, wall ms; else 0 */
+    uint32_t attempts; /* counters afterwards */
     uint32_t postponed;
-    uint8_t flags;      /* RCPT_F_* afterwards */
-    uint8_t report;     /* report pending afterwards (enum dsn_action + 1, 0 = none) */
+    uint8_t flags;  /* RCPT_F_* afterwards */
+    uint8_t report; /* report pending afterwards (enum dsn_action + 1, 0 = none) */
 };
 
 /* Decides (see above). rnd: any uniform 32-bit value (restart point of the retry list). */

@@ -39,7 +39,7 @@ struct srcpt {
     struct heap_node hn;   /* key: due time (wall ms) */
     struct deliver_rcpt d; /* message, address, ORCPT, NOTIFY */
     char *last_reply;
-    char *relay;           /* "name[ip]:port" of the last attempt, "" when none */
+    char *relay; /* "name[ip]:port" of the last attempt, "" when none */
     int64_t last_attempt;
     uint32_t idx;
     uint32_t attempts;
@@ -171,8 +171,9 @@ static void sched_rcpt_init(struct sched *s, struct smsg *m, uint32_t i, const s
     r->hn.idx = HEAP_NONE;
     if (q->state == RCPT_DELIVERED || q->state == RCPT_FAILED) {
         r->where = S_FINAL;
-        sched_set_report(m, r, report_owed_final(r->state, r->d.notify, r->flags,
-                                                 report_is_report(m->d.sender, m->d.flags)));
+        sched_set_report(m, r,
+                         report_owed_final(r->state, r->d.notify, r->flags,
+                                           report_is_report(m->d.sender, m->d.flags)));
         return;
     }
     r->where = S_WAIT;
@@ -219,16 +220,21 @@ static void sched_log(struct sched *s, const struct srcpt *r, const char *relay,
              log_sanitize(to, sizeof to, r->d.addr, strlen(r->d.addr)),
              log_sanitize(rl, sizeof rl, relay, strlen(relay)), delay < 0 ? 0.0 : delay, dsn,
              status, log_sanitize(rp, sizeof rp, reply, strlen(reply)));
-    event_attempt(s->logs.events, now, m->d.qid, r->d.addr, status, dsn, relay, reply,
-                  r->attempts, now - m->arrival);
+    event_attempt(s->logs.events, now, m->d.qid, r->d.addr, status, dsn, relay, reply, r->attempts,
+                  now - m->arrival);
 }
 
 /* Writes one recipient record (state, attempts, next attempt, reply, DSN fields). */
 static void sched_write_rcpt(struct sched *s, struct srcpt *r, int64_t next)
 {
-    struct qrcpt q = {.addr = r->d.addr, .state = r->state, .attempts = r->attempts,
-                      .next_attempt = next, .last_reply = r->last_reply, .notify = r->d.notify,
-                      .flags = r->flags, .orcpt = r->d.orcpt};
+    struct qrcpt q = {.addr = r->d.addr,
+                      .state = r->state,
+                      .attempts = r->attempts,
+                      .next_attempt = next,
+                      .last_reply = r->last_reply,
+                      .notify = r->d.notify,
+                      .flags = r->flags,
+                      .orcpt = r->d.orcpt};
     queue_set_rcpt(s->q, sched_msg_of(r)->d.id, r->idx, &q);
 }
 
@@ -251,9 +257,14 @@ static void sched_audit(struct sched *s, const struct srcpt *r, const char *rela
     if (!s->logs.audit)
         return;
     const struct smsg *m = sched_msg_of(r);
-    struct audit_delivery d = {.when = now, .qid = m->d.qid, .sender = m->d.sender,
-                               .rcpt = r->d.addr, .client_ip = m->d.client_ip, .relay = relay,
-                               .message_id = m->d.msgid, .reply = reply};
+    struct audit_delivery d = {.when = now,
+                               .qid = m->d.qid,
+                               .sender = m->d.sender,
+                               .rcpt = r->d.addr,
+                               .client_ip = m->d.client_ip,
+                               .relay = relay,
+                               .message_id = m->d.msgid,
+                               .reply = reply};
     audit_delivery(s->logs.audit, &d);
 }
 
@@ -318,13 +329,18 @@ static void sched_on_outcome(void *arg, struct deliver_rcpt *dr, const struct de
     struct srcpt *r = (struct srcpt *)((char *)dr - offsetof(struct srcpt, d));
     struct smsg *m = sched_msg_of(r);
     int64_t now = s->now();
-    struct outcome_rcpt in = {.attempts = r->attempts, .postponed = r->postponed,
-                              .notify = r->d.notify, .flags = r->flags, .report = r->report,
-                              .arrival = m->arrival, .deliver_by = m->deliver_by,
-                              .msg_flags = m->d.flags, .msg_delay_done = m->delay_done,
+    struct outcome_rcpt in = {.attempts = r->attempts,
+                              .postponed = r->postponed,
+                              .notify = r->d.notify,
+                              .flags = r->flags,
+                              .report = r->report,
+                              .arrival = m->arrival,
+                              .deliver_by = m->deliver_by,
+                              .msg_flags = m->d.flags,
+                              .msg_delay_done = m->delay_done,
                               .msg_is_report = report_is_report(m->d.sender, m->d.flags)};
-    struct outcome_event ev = {.o = res->o, .passed_on = res->passed_on,
-                               .dead_until = res->dead_until};
+    struct outcome_event ev = {
+        .o = res->o, .passed_on = res->passed_on, .dead_until = res->dead_until};
     struct outcome_decision d = outcome_decide(&in, &ev, now, (uint32_t)random(), s->conf);
     if (r->where == S_ACTIVE)
         s->active--;
@@ -369,8 +385,8 @@ static void sched_on_reported(void *arg, const struct report_done *d)
     m->reporting = false;
     if (!d->err) {
         for (size_t i = 0; i < d->n; i++)
-            m->rcpts[d->idx[i]].flags |= d->action[i] == DSN_DELAYED ? RCPT_F_DELAY_REPORTED
-                                                                     : RCPT_F_REPORTED;
+            m->rcpts[d->idx[i]].flags |=
+                d->action[i] == DSN_DELAYED ? RCPT_F_DELAY_REPORTED : RCPT_F_REPORTED;
         for (size_t i = 0; i < d->n && (m->unfinished > 0 || m->npending > 0); i++) {
             struct srcpt *r = &m->rcpts[d->idx[i]];
             sched_write_rcpt(s, r, r->where == S_WAIT ? r->hn.key : 0);
@@ -400,15 +416,24 @@ static void sched_report(struct sched *s, struct smsg *m)
         struct srcpt *r = &m->rcpts[i];
         if (!r->report)
             continue;
-        rr[n++] = (struct report_rcpt){.idx = i, .action = (uint8_t)(r->report - 1),
-                                       .addr = r->d.addr, .orcpt = r->d.orcpt, .relay = r->relay,
-                                       .diag = r->last_reply, .last_attempt = r->last_attempt};
+        rr[n++] = (struct report_rcpt){.idx = i,
+                                       .action = (uint8_t)(r->report - 1),
+                                       .addr = r->d.addr,
+                                       .orcpt = r->d.orcpt,
+                                       .relay = r->relay,
+                                       .diag = r->last_reply,
+                                       .last_attempt = r->last_attempt};
         r->report = 0;
         m->npending--;
     }
-    struct report_msg rm = {.id = m->d.id, .qid = m->d.qid, .sender = m->d.sender,
-                            .envid = m->d.envid, .helo = m->helo, .arrival = m->arrival,
-                            .size = m->size, .flags = m->d.flags};
+    struct report_msg rm = {.id = m->d.id,
+                            .qid = m->d.qid,
+                            .sender = m->d.sender,
+                            .envid = m->d.envid,
+                            .helo = m->helo,
+                            .arrival = m->arrival,
+                            .size = m->size,
+                            .flags = m->d.flags};
     size_t sent = report_send(&s->rep, &rm, rr, n, s->now(), sched_on_reported, m);
     for (size_t k = 0; k < n; k++) {
         if (rr[k].dropped)
@@ -433,7 +458,8 @@ static void sched_pump(struct sched *s)
     struct heap_node *top;
     if (s->stopping)
         return;
-    while (s->active < s->conf->deliver.queuecache && (top = heap_top(&s->wait)) && top->key <= now) {
+    while (s->active < s->conf->deliver.queuecache && (top = heap_top(&s->wait)) &&
+           top->key <= now) {
         heap_pop(&s->wait);
         struct srcpt *r = (struct srcpt *)top;
         r->where = S_ACTIVE;
@@ -538,7 +564,8 @@ long sched_recover(struct sched *s)
     int64_t t0 = clock_mono_ms();
     if (queue_scan(s->q, sched_on_recover, &sc) < 0)
         return -1;
-    log_info("recovery: %ld messages scheduled, %" PRIu64 " finished messages removed, %" PRId64 " ms",
+    log_info("recovery: %ld messages scheduled, %" PRIu64 " finished messages removed, %" PRId64
+             " ms",
              sc.loaded, sc.removed, clock_mono_ms() - t0);
     return sc.loaded;
 }
@@ -564,8 +591,9 @@ void sched_poll_incoming(struct sched *s)
     if (s->stopping)
         return;
     int n = queue_take_incoming(s->q, sched_on_incoming, s);
-    uint64_t ms = n < 0 ? s->conf->deliver.interval_error
-                : n > 0 ? s->conf->deliver.interval_low : s->conf->deliver.interval_high;
+    uint64_t ms = n < 0   ? s->conf->deliver.interval_error
+                  : n > 0 ? s->conf->deliver.interval_low
+                          : s->conf->deliver.interval_high;
     if (n < 0)
         log_warn("queue: cannot read incoming messages; retrying in %" PRIu64 " ms", ms);
     if (!s->poll_ev)
@@ -643,8 +671,8 @@ size_t sched_flush_domain(struct sched *s, const char *domain, bool subdomains)
     struct sched_flush f = {s, domain, subdomains, s->now(), 0};
     deliver_revive(s->dl, domain);
     dict_foreach(s->msgs, sched_on_flush_msg, &f);
-    log_info("flush: %zu recipients for %s%s made due", f.moved,
-             domain && subdomains ? "*." : "", domain ? domain : "every domain");
+    log_info("flush: %zu recipients for %s%s made due", f.moved, domain && subdomains ? "*." : "",
+             domain ? domain : "every domain");
     sched_pump(s);
     return f.moved;
 }

@@ -330,8 +330,14 @@ uint64_t fake_put_body(struct fake_out *f)
 {
     static const char body[] = "Subject: test\r\nMessage-ID: <m@fake.test>\r\n\r\nhello\r\n";
     struct qrcpt r = {.addr = "x@a.test", .state = RCPT_PENDING, .last_reply = "", .orcpt = ""};
-    struct qmsg m = {.id = qid_next(), .sender = "s@src.test", .client_ip = "", .helo = "",
-                     .envid = "", .size = sizeof body - 1, .nrcpt = 1, .rcpts = &r};
+    struct qmsg m = {.id = qid_next(),
+                     .sender = "s@src.test",
+                     .client_ip = "",
+                     .helo = "",
+                     .envid = "",
+                     .size = sizeof body - 1,
+                     .nrcpt = 1,
+                     .rcpts = &r};
     int done = 0;
     queue_put(f->q, &m, xstrdup(body), sizeof body - 1, fake_on_put, &done);
     while (done == 0)
@@ -359,8 +365,10 @@ struct fake_out *fake_out_create(void)
         abort();
     }
     f->routes_tail = &f->routes;
-    f->io = (struct deliver_io){.router = &fake_router, .router_arg = f,
-                                .transport = &fake_transport, .transport_arg = f,
+    f->io = (struct deliver_io){.router = &fake_router,
+                                .router_arg = f,
+                                .transport = &fake_transport,
+                                .transport_arg = f,
                                 .now = fake_now};
     return f;
 }

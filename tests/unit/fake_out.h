@@ -34,8 +34,8 @@
 #define FAKE_TXNS_MAX 512
 
 struct fake_txn {
-    int dest;        /* index of the destination */
-    int conn;        /* id of the connection that carried it */
+    int dest; /* index of the destination */
+    int conn; /* id of the connection that carried it */
     size_t nrcpt;
     char sender[300];
     char rcpt0[128]; /* first recipient */

@@ -127,7 +127,8 @@ static struct tmsg *w_msg_id(struct world *w, const char *rcpts, uint64_t id)
     m->d.envid = "";
     deliver_msg_init(w->dl, &m->d);
     char *list = xstrdup(rcpts), *save = NULL;
-    for (char *t = strtok_r(list, ",", &save); t && m->n < TM_RCPTS; t = strtok_r(NULL, ",", &save)) {
+    for (char *t = strtok_r(list, ",", &save); t && m->n < TM_RCPTS;
+         t = strtok_r(NULL, ",", &save)) {
         m->r[m->n].addr = xstrdup(t);
         m->r[m->n++].orcpt = "";
     }
@@ -198,15 +199,15 @@ static void w_txn_sizes(const struct world *w, char *out, size_t cap)
 static void test_maxrecips_and_verp(void **state)
 {
     (void)state;
-    struct { size_t na, nb; unsigned maxrecips; bool verp; const char *want; } rows[] = {
-        {7, 0, 3, false, "3,3,1"},
-        {3, 0, 3, false, "3"},
-        {1, 0, 50, false, "1"},
-        {5, 0, 1, false, "1,1,1,1,1"},
-        {50, 0, 50, false, "50"},
-        {51, 0, 50, false, "50,1"},
-        {2, 2, 50, false, "2,2"},
-        {4, 0, 50, true, "1,1,1,1"},
+    struct {
+        size_t na, nb;
+        unsigned maxrecips;
+        bool verp;
+        const char *want;
+    } rows[] = {
+        {7, 0, 3, false, "3,3,1"},     {3, 0, 3, false, "3"},       {1, 0, 50, false, "1"},
+        {5, 0, 1, false, "1,1,1,1,1"}, {50, 0, 50, false, "50"},    {51, 0, 50, false, "50,1"},
+        {2, 2, 50, false, "2,2"},      {4, 0, 50, true, "1,1,1,1"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         struct world *w = w_new();
@@ -215,8 +216,8 @@ static void test_maxrecips_and_verp(void **state)
         w_start(w);
         char list[TM_RCPTS * 32] = "";
         for (size_t k = 0; k < rows[i].na + rows[i].nb; k++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%su%zu@%s", k ? "," : "",
-                     k, k < rows[i].na ? "a.test" : "b.test");
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%su%zu@%s", k ? "," : "", k,
+                     k < rows[i].na ? "a.test" : "b.test");
         w_submit(w, w_msg(w, list));
         fake_run(w->f);
         char got[256];
@@ -240,7 +241,11 @@ static void test_maxrecips_and_verp(void **state)
 static void test_maxserverconnections(void **state)
 {
     (void)state;
-    struct { int msgs; unsigned max; unsigned want_opened; } rows[] = {
+    struct {
+        int msgs;
+        unsigned max;
+        unsigned want_opened;
+    } rows[] = {
         {10, 3, 3}, {2, 5, 2}, {1, 1, 1}, {10, 1, 1}, {20, 20, 20},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -267,12 +272,13 @@ static void test_maxserverconnections(void **state)
 static void test_learned_cap_and_probe(void **state)
 {
     (void)state;
-    struct { unsigned opened, refused; } want[] = {
+    struct {
+        unsigned opened, refused;
+    } want[] = {
         {5, 3}, /* maxserverconnections 5: 2 sessions, 3 refused: cap 2 */
         {2, 0}, /* at the cap: 2 good sessions, the cap may grow to 3 */
         {3, 1}, /* the probe: the third is refused, cap 2 again */
-        {2, 0},
-        {3, 1},
+        {2, 0}, {3, 1},
     };
     struct world *w = w_new();
     w->c.deliver.maxserverconnections = 5;
@@ -317,14 +323,20 @@ static void test_dead_destination(void **state)
 {
     (void)state;
     enum { SEND, RUN_ALL, ETRN };
-    struct { int act; int64_t advance; unsigned want_opened; int want_o; bool want_dead; } rows[] = {
-        {SEND, 0, 1, OUTCOME_TEMPFAIL, false},       /* refused: deferred, now dead */
-        {SEND, 1000, 1, OUTCOME_TEMPFAIL, true},     /* postponed, no connect */
+    struct {
+        int act;
+        int64_t advance;
+        unsigned want_opened;
+        int want_o;
+        bool want_dead;
+    } rows[] = {
+        {SEND, 0, 1, OUTCOME_TEMPFAIL, false},   /* refused: deferred, now dead */
+        {SEND, 1000, 1, OUTCOME_TEMPFAIL, true}, /* postponed, no connect */
         {SEND, 58000, 1, OUTCOME_TEMPFAIL, true},
-        {SEND, 1001, 2, OUTCOME_TEMPFAIL, false},    /* 60 s passed: tried again */
+        {SEND, 1001, 2, OUTCOME_TEMPFAIL, false}, /* 60 s passed: tried again */
         {SEND, 0, 2, OUTCOME_TEMPFAIL, true},
-        {RUN_ALL, 0, 3, OUTCOME_TEMPFAIL, false},    /* queue run: tried at once */
-        {ETRN, 0, 3, OUTCOME_TEMPFAIL, true},        /* ETRN: not before a second */
+        {RUN_ALL, 0, 3, OUTCOME_TEMPFAIL, false}, /* queue run: tried at once */
+        {ETRN, 0, 3, OUTCOME_TEMPFAIL, true},     /* ETRN: not before a second */
         {ETRN, 1000, 4, OUTCOME_TEMPFAIL, false},
     };
     struct world *w = w_new();
@@ -412,7 +424,11 @@ static void w_txn_order(const struct world *w, char *out, size_t cap)
 static void test_maxconnections_fifo(void **state)
 {
     (void)state;
-    struct { unsigned max; const char *sends; const char *want; } rows[] = {
+    struct {
+        unsigned max;
+        const char *sends;
+        const char *want;
+    } rows[] = {
         {1, "aaabc", "aabca"},
         {2, "aaaabc", "aaabca"},
         {1, "abcabc", "abcabc"},
@@ -432,8 +448,8 @@ static void test_maxconnections_fifo(void **state)
         char got[64];
         w_txn_order(w, got, sizeof got);
         if (strcmp(got, rows[i].want) != 0 || w->f->peak_open > rows[i].max)
-            fail_msg("row %zu: got order %s, peak %u, want %s, peak <= %u", i, got,
-                     w->f->peak_open, rows[i].want, rows[i].max);
+            fail_msg("row %zu: got order %s, peak %u, want %s, peak <= %u", i, got, w->f->peak_open,
+                     rows[i].want, rows[i].max);
         w_all_settled(w);
         w_free(w);
     }
@@ -476,7 +492,12 @@ static void test_failures_without_connection(void **state)
     w_submit(w, m);
     w_submit(w, lost);
     fake_run(w->f);
-    struct { size_t i; int o; const char *reply, *relay; bool passed_on; } rows[] = {
+    struct {
+        size_t i;
+        int o;
+        const char *reply, *relay;
+        bool passed_on;
+    } rows[] = {
         {0, OUTCOME_PERMFAIL, "5.4.4 no such domain", "none", false},
         {1, OUTCOME_TEMPFAIL, "4.4.4 no address for any host of the destination", "none", false},
         {2, OUTCOME_OK, "250 2.0.0 ok", "a[127.0.0.1]:25", false},

@@ -203,7 +203,11 @@ static int sw_txns(const struct sw *w, int d, size_t *nrcpt)
 static void test_queuecache_window(void **state)
 {
     (void)state;
-    struct { size_t nrcpt; unsigned queuecache, maxrecips; const char *want; } rows[] = {
+    struct {
+        size_t nrcpt;
+        unsigned queuecache, maxrecips;
+        const char *want;
+    } rows[] = {
         {10, 3, 50, "3,3,3,1"},
         {10, 50, 4, "4,4,2"},
         {5, 2, 1, "1,1,1,1,1"},
@@ -216,8 +220,8 @@ static void test_queuecache_window(void **state)
         sw_start(w);
         char list[SW_RCPTS * 16] = "";
         for (size_t k = 0; k < rows[i].nrcpt; k++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%su%zu@a.test",
-                     k ? "," : "", k);
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%su%zu@a.test", k ? "," : "",
+                     k);
         sw_send(w, list, 0, 0);
         struct sched_stats st = sw_stats(w);
         if (st.active > rows[i].queuecache)
@@ -259,7 +263,11 @@ static void test_outcomes_and_report(void **state)
     sw_send(w, "u@a.test,temp@a.test,perm@a.test", 0, 0);
     struct qview v = sw_queue(w);
     assert_int_equal(v.nmsgs, 1);
-    struct { uint8_t state, flags; uint32_t attempts; const char *reply; } want[] = {
+    struct {
+        uint8_t state, flags;
+        uint32_t attempts;
+        const char *reply;
+    } want[] = {
         {RCPT_DELIVERED, 0, 1, "250 2.0.0 ok"},
         {RCPT_DEFERRED, 0, 1, "451 4.2.0 try later"},
         {RCPT_FAILED, RCPT_F_REPORTED, 1, "550 5.1.1 no such user"},
@@ -292,7 +300,10 @@ static void test_outcomes_and_report(void **state)
 static void test_double_bounce(void **state)
 {
     (void)state;
-    struct { const char *double_bounce; int want_src_txns; } rows[] = {
+    struct {
+        const char *double_bounce;
+        int want_src_txns;
+    } rows[] = {
         {"", 0},
         {"postmaster@src.test", 1},
     };
@@ -327,8 +338,13 @@ static void test_dead_destination_postpones(void **state)
     struct qview v = sw_queue(w);
     assert_int_equal(v.attempts[0], 1);
     assert_int_equal(w->f->dests[0].opened, 1);
-    struct { int64_t advance; unsigned want_opened; uint32_t want_attempts; uint64_t want_deferred; } rows[] = {
-        {0, 1, 1, 1},    /* ETRN within the dead time: postponed */
+    struct {
+        int64_t advance;
+        unsigned want_opened;
+        uint32_t want_attempts;
+        uint64_t want_deferred;
+    } rows[] = {
+        {0, 1, 1, 1}, /* ETRN within the dead time: postponed */
         {500, 1, 1, 1},
         {1001, 2, 2, 2}, /* past what ETRN left of it: a real attempt */
     };
@@ -337,8 +353,8 @@ static void test_dead_destination_postpones(void **state)
         sched_flush_domain(w->s, "a.test", false);
         v = sw_queue(w);
         struct sched_stats st = sw_stats(w);
-        if (w->f->dests[0].opened != rows[i].want_opened || v.attempts[0] != rows[i].want_attempts ||
-            st.deferred != rows[i].want_deferred)
+        if (w->f->dests[0].opened != rows[i].want_opened ||
+            v.attempts[0] != rows[i].want_attempts || st.deferred != rows[i].want_deferred)
             fail_msg("row %zu: got %u opened, %u attempts, %llu deferred, want %u, %u, %llu", i,
                      w->f->dests[0].opened, v.attempts[0], (unsigned long long)st.deferred,
                      rows[i].want_opened, rows[i].want_attempts,
@@ -377,7 +393,11 @@ static void test_recovery(void **state)
 static void test_deliverby(void **state)
 {
     (void)state;
-    struct { uint32_t flags; uint8_t want_state; const char *want_status; } rows[] = {
+    struct {
+        uint32_t flags;
+        uint8_t want_state;
+        const char *want_status;
+    } rows[] = {
         {MSG_F_BY_RETURN, RCPT_FAILED, "Status: 5.4.7"},
         {MSG_F_BY_NOTIFY, RCPT_DEFERRED, "Status: 4.2.0"},
     };
@@ -407,12 +427,9 @@ static void test_deliverby(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_queuecache_window),
-        cmocka_unit_test(test_outcomes_and_report),
-        cmocka_unit_test(test_double_bounce),
-        cmocka_unit_test(test_dead_destination_postpones),
-        cmocka_unit_test(test_recovery),
-        cmocka_unit_test(test_deliverby),
+        cmocka_unit_test(test_queuecache_window), cmocka_unit_test(test_outcomes_and_report),
+        cmocka_unit_test(test_double_bounce),     cmocka_unit_test(test_dead_destination_postpones),
+        cmocka_unit_test(test_recovery),          cmocka_unit_test(test_deliverby),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
