@@ -16,11 +16,14 @@
  * out) are ignored. Malformed lines are logged (sanitized) and ignored; a line longer than
  * DOVECOT_LINE_MAX or a bad handshake (major version, no PLAIN) closes the connection.
  *
- * Dovecot restarts: when the connection closes or fails, each sent request is queued again
- * once (it goes out on the next connection) and fails AUTH_TEMPFAIL the second time; then
- * the connection is reopened at once if anything waits. A connect that fails (socket
- * missing, refused) fails every waiting request with AUTH_TEMPFAIL. Every request has its
- * own deadline (timeout_ms from its start) -> AUTH_TEMPFAIL; a handshake that does not
+ * Dovecot restarts: when a READY connection closes or fails (Dovecot restarted, its auth
+ * process died), each request sent on it is queued again once (it goes out on the next
+ * connection) and fails AUTH_TEMPFAIL the second time, and the connection is reopened at
+ * once if anything waits. A connection that fails before it is READY (socket missing,
+ * refused, closed or malformed during the handshake, no PLAIN offered, handshake timeout)
+ * fails every pending request with AUTH_TEMPFAIL instead, so a broken Dovecot never makes
+ * a reconnect loop; the next request tries again. Every request has its own deadline
+ * (timeout_ms from its start) -> AUTH_TEMPFAIL; a handshake that does not
  * finish within timeout_ms closes the connection. */
 #include <errno.h>
 #include <stdio.h>
