@@ -188,6 +188,8 @@ static const struct conf_param conf_smtpd_keys[] = {
      0, NULL},
     {"sloppy_networks", CONF_CIDRS,
      LIST(struct conf, smtpd.sloppy_networks, smtpd.nsloppy_networks), 0, 0, 0, NULL},
+    {"bare_newline_networks", CONF_CIDRS,
+     LIST(struct conf, smtpd.bare_newline_networks, smtpd.nbare_newline_networks), 0, 0, 0, NULL},
     {"hdr220", CONF_TEXT, FIELD(struct conf, smtpd.hdr220), 0, 0, 0, 0, NULL},
     {"help", CONF_LINES, LIST(struct conf, smtpd.help, smtpd.nhelp), 0, 100, 0, NULL},
     SMTPD_UINT(vrfy_code, 252, 502),
@@ -1191,7 +1193,7 @@ static void conf_smtpd_defaults(struct conf *c)
     c->smtpd.command_timeout = 5 * DUR_M;
     c->smtpd.session_timeout = DUR_H;
     c->smtpd.min_free_space = UINT64_C(5000) * 1024;
-    c->smtpd.max_hops = 50;
+    c->smtpd.max_hops = 100;
     c->smtpd.rdns_timeout = 5 * DUR_S;
 }
 
@@ -1275,6 +1277,7 @@ void conf_free(struct conf *c)
     conf_free_strings(&c->smtpd.relay_domains, &c->smtpd.nrelay_domains);
     conf_free_strings(&c->smtpd.sloppy_helo, &c->smtpd.nsloppy_helo);
     free(c->smtpd.sloppy_networks);
+    free(c->smtpd.bare_newline_networks);
     free(c->smtpd.hdr220);
     conf_free_strings(&c->smtpd.help, &c->smtpd.nhelp);
     conf_free_strings(&c->resolver.forwarders, &c->resolver.nforwarders);

@@ -86,6 +86,8 @@ struct conf {
         size_t nsloppy_helo;
         struct cidr *sloppy_networks;
         size_t nsloppy_networks;
+        struct cidr *bare_newline_networks; /* may end command lines with a bare LF; default none */
+        size_t nbare_newline_networks;
         char *hdr220;              /* greeting template, %H %V %T %%; default "%H ESMTP sluice" */
         char **help;               /* HELP text lines; default a command list */
         size_t nhelp;
@@ -101,7 +103,7 @@ struct conf {
         uint64_t command_timeout;        /* ms, 5 m */
         uint64_t session_timeout;        /* ms, 1 h */
         uint64_t min_free_space;         /* bytes on the spool's filesystem, 5000 KiB */
-        unsigned max_hops;               /* Received headers, 50 */
+        unsigned max_hops;               /* Received headers, 100 (RFC 5321 §6.3) */
         bool split_long_lines;           /* lines over 998 octets: split (true) or 554 */
         uint64_t rdns_timeout;           /* ms, 5 s: longest wait for the client's rDNS; 0 = none */
     } smtpd;

@@ -21,8 +21,8 @@
 #include "dns/dns.h"
 #include "proto/addr.h"
 #include "proto/cidr.h"
+#include "proto/peer.h"
 #include "proto/status.h"
-#include "smtpc/smtpc.h"
 
 #define ROUTE_WHY_MAX 640
 #define ROUTE_TTL_MIN 60
@@ -304,10 +304,12 @@ static void route_on_dns(void *arg, struct mx_result *res)
         route_entry_fail(e, res);
         e->state = e->o == OUTCOME_PERMFAIL ? ROUTE_READY : ROUTE_EMPTY;
         e->expires = route_expiry(res->ttl, ROUTE_TTL_MIN, ROUTE_NEG_TTL_MAX);
+        char w[LOG_SANITIZED_SIZE(sizeof e->why)]; /* the domain is peer text */
+        log_sanitize(w, sizeof w, e->why, strlen(e->why));
         if (res->status != DNS_TEMPFAIL)
-            log_info("route: %s", e->why);
+            log_info("route: %s", w);
         else
-            log_warn("route: %s", e->why);
+            log_warn("route: %s", w);
     }
     mx_result_free(res);
     route_entry_answer(e);
@@ -391,7 +393,7 @@ static uint32_t route_rand(void *arg)
 }
 
 /* Peers for one connection: hosts by preference (ties shuffled), each address with port. */
-size_t route_peers(const struct dest *d, struct smtpc_peer *peers, size_t max)
+size_t route_peers(const struct dest *d, struct peer *peers, size_t max)
 {
     struct mx_host tmp[64];
     size_t nh = d->nhosts < 64 ? d->nhosts : 64, n = 0;
@@ -399,7 +401,7 @@ size_t route_peers(const struct dest *d, struct smtpc_peer *peers, size_t max)
     mx_order(tmp, nh, route_rand, NULL);
     for (size_t i = 0; i < nh && n < max; i++) {
         for (size_t j = 0; j < tmp[i].naddrs && n < max; j++) {
-            struct smtpc_peer *p = &peers[n++];
+            struct peer *p = &peers[n++];
             memset(p, 0, sizeof *p);
             p->sa = tmp[i].addrs[j];
             if (p->sa.ss_family == AF_INET6) {

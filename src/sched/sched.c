@@ -27,6 +27,7 @@
 #include "core/xalloc.h"
 #include "dsn/bounce.h"
 #include "dsn/verp.h"
+#include "proto/addr.h"
 #include "proto/hdr.h"
 #include "proto/status.h"
 #include "queue/queue.h"
@@ -316,12 +317,14 @@ void sched_add(struct sched *s, const struct qmsg *qm, int64_t not_before)
 static void sched_log(struct sched *s, const struct srcpt *r, const char *relay, const char *status,
                       enum outcome o, const char *reply)
 {
-    char dsn[STATUS_MAX];
+    char dsn[STATUS_MAX], to[LOG_SANITIZED_SIZE(ADDR_MAX)], rl[1024], rp[2048]; /* peer text: escaped */
     int64_t now = clock_wall_ms();
     double delay = (double)(now - r->m->arrival) / 1000.0;
     status_of(reply, o, dsn); /* the reply's code, or the one our reason starts with */
-    log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", r->m->qid, r->addr, relay,
-             delay < 0 ? 0.0 : delay, dsn, status, reply);
+    log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", r->m->qid,
+             log_sanitize(to, sizeof to, r->addr, strlen(r->addr)),
+             log_sanitize(rl, sizeof rl, relay, strlen(relay)), delay < 0 ? 0.0 : delay, dsn,
+             status, log_sanitize(rp, sizeof rp, reply, strlen(reply)));
     event_attempt(s->logs.events, now, r->m->qid, r->addr, status, dsn, relay, reply, r->attempts,
                   now - r->m->arrival);
 }
@@ -440,10 +443,14 @@ static void sched_outcome(struct sched *s, struct srcpt *r, enum outcome o, cons
         r->hn.key = next;
         heap_push(&s->wait, &r->hn);
         s->st.deferred += !postponed;
-        if (postponed) /* not an attempt: its last real attempt was logged already */
-            log_debug("%s: to=<%s>, postponed: %s", m->qid, r->addr, reply);
-        else
+        if (postponed) { /* not an attempt: its last real attempt was logged already */
+            char to[LOG_SANITIZED_SIZE(ADDR_MAX)], rp[2048];
+            log_debug("%s: to=<%s>, postponed: %s", m->qid,
+                      log_sanitize(to, sizeof to, r->addr, strlen(r->addr)),
+                      log_sanitize(rp, sizeof rp, reply, strlen(reply)));
+        } else {
             sched_log(s, r, relay, "deferred", o, r->last_reply);
+        }
     } else {
         r->state = o == OUTCOME_OK ? RCPT_DELIVERED : RCPT_FAILED;
         r->where = S_FINAL;
@@ -521,7 +528,9 @@ static int sched_report_dropped(struct sched *s, const struct smsg *m, const str
 static void sched_report_drop(struct sched *s, struct srcpt *r, enum dsn_action a)
 {
     if (a == DSN_FAILED) {
-        log_info("%s: to=<%s>: undeliverable report dropped (double bounce)", r->m->qid, r->addr);
+        char to[LOG_SANITIZED_SIZE(ADDR_MAX)];
+        log_info("%s: to=<%s>: undeliverable report dropped (double bounce)", r->m->qid,
+                 log_sanitize(to, sizeof to, r->addr, strlen(r->addr)));
         event_drop(s->logs.events, clock_wall_ms(), r->m->qid, r->addr, "double bounce");
     }
     r->flags |= a == DSN_DELAYED ? RCPT_F_DELAY_REPORTED : RCPT_F_REPORTED;
@@ -948,6 +957,8 @@ static void sched_dest_dead(struct sched *s, struct sdest *sd, const char *why)
                                                  s->conf->deliver.interval);
     free(sd->dead_why);
     sd->dead_why = xstrdup(why);
+    sd->cap = 0; /* every connect failed: that says nothing about its concurrency */
+    sd->okcount = 0;
 }
 
 /* Gives free connection slots to destinations waiting for one, in FIFO order. */
@@ -965,6 +976,14 @@ static void sched_serve_waiting(struct sched *s)
 }
 
 /* The connection ended. */
+/* Logs a newly learned concurrency cap (why is peer text: sanitized). */
+static void sched_log_cap(const struct sdest *sd, const char *why)
+{
+    char w[2048];
+    log_info("%s: concurrency limited to %u: %s", sd->dest->key, sd->cap,
+             log_sanitize(w, sizeof w, why, strlen(why)));
+}
+
 static void sched_on_closed(void *arg, struct smtpc *c, enum outcome o, const char *why)
 {
     struct sconn *cn = arg;
@@ -984,16 +1003,27 @@ static void sched_on_closed(void *arg, struct smtpc *c, enum outcome o, const ch
         cn->next->prev = cn->prev;
     if (!cn->took) {
         sd->nconnecting--;
-        if (o != OUTCOME_OK && sd->nconnecting > 0) {
-            /* Siblings are still connecting: open nothing new for sd until they resolve, so
-             * a refusing destination can never be hammered (even via freed global slots). */
-            sd->failing = 1;
-        } else if (o != OUTCOME_OK && sd->nconn > 0) {
-            /* Others are in session: the destination limits us. Stay at what works. */
+        unsigned insession = sd->nconn - sd->nconnecting;
+        if (o != OUTCOME_OK && insession > 0) {
+            /* Others are in session: the destination limits us. Stay at what works, even
+             * while siblings are still connecting (they would be refused too). */
             sd->failing = 0;
-            sd->cap = sd->nconn;
+            if (!sd->cap || insession < sd->cap) {
+                sd->cap = insession;
+                sched_log_cap(sd, why);
+            }
             sd->okcount = 0;
-            log_info("%s: concurrency limited to %u: %s", sd->dest->key, sd->cap, why);
+        } else if (o != OUTCOME_OK && sd->nconnecting > 0) {
+            /* Siblings are still connecting: open nothing new for sd until they resolve, so
+             * a refusing destination can never be hammered (even via freed global slots),
+             * and cap it at the siblings (the remote may still count sessions that ended on
+             * our side). If they all fail, the destination goes dead and the cap is reset. */
+            sd->failing = 1;
+            if (!sd->cap || sd->nconn < sd->cap) {
+                sd->cap = sd->nconn;
+                sched_log_cap(sd, why);
+            }
+            sd->okcount = 0;
         } else if (o != OUTCOME_OK && !s->stopping) {
             sd->failing = 0;
             sched_dest_fail(s, sd, o, why);
