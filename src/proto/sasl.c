@@ -344,28 +344,14 @@ ssize_t sasl_mail_auth_parse(const char *value, size_t len, char *out, size_t ca
 
 ssize_t sasl_mail_auth_format(const char *mailbox, char *out, size_t cap)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
     if (mailbox == NULL || *mailbox == '\0')
-        mailbox = NULL;
-    if (mailbox == NULL)
         return cap >= 3 ? snprintf(out, cap, "<>") : -1;
-    for (const unsigned char *p = (const unsigned char *)mailbox; *p; p++) {
-        if (*p < 0x20 || *p > 0x7e)
+    size_t len = strlen(mailbox);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)mailbox[i] < 0x20 || (unsigned char)mailbox[i] > 0x7e)
             return -1;
-        bool esc = *p < 33 || *p == '+' || *p == '=';
-        if (o + (esc ? 3 : 1) + 1 > cap)
-            return -1;
-        if (esc) {
-            out[o++] = '+';
-            out[o++] = hex[*p >> 4];
-            out[o++] = hex[*p & 15];
-        } else {
-            out[o++] = (char)*p;
-        }
-    }
-    out[o] = '\0';
-    return (ssize_t)o;
+    ssize_t n = esmtp_xtext_encode(mailbox, len, out, cap);
+    return n < 0 ? -1 : n;
 }
 
 const char *sasl_reply(int what)
