@@ -1,11 +1,26 @@
 /* checkconf: `sluice check-config -c FILE` prints "ok" or "FILE:LINE: message" (exit 1),
- * and the shared configuration loader of the tools. */
+ * and the shared configuration loader of the tools. The files the configuration names are
+ * checked as the daemon reads them at startup: smtpd.tls's certificates and keys must load
+ * ("FILE: smtpd.tls.KEY PATH: why"). */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "tls/tls.h"
 #include "tools/tools.h"
+
+/* Loads smtpd.tls's files as the daemon would; 0, or -1 with err. */
+static int tool_check_tls(const struct conf *c, char *err, size_t errlen)
+{
+    if (!c->smtpd.tls.cert_file)
+        return 0;
+    struct tls_server *t = tls_server_create(&c->smtpd.tls, err, errlen);
+    if (!t)
+        return -1;
+    tls_server_free(t);
+    return 0;
+}
 
 /* Loads path (defaults first); prints the error on stderr. */
 int tool_load_conf(const char *path, struct conf *c)
@@ -37,6 +52,11 @@ int tool_check_config(int argc, char **argv)
     conf_defaults(&c);
     if (conf_load(path, &c, err, sizeof err) < 0) {
         printf("%s\n", err);
+        conf_free(&c);
+        return 1;
+    }
+    if (tool_check_tls(&c, err, sizeof err) < 0) {
+        printf("%s: %s\n", path, err);
         conf_free(&c);
         return 1;
     }
