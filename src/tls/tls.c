@@ -81,8 +81,8 @@ static X509 *tls_load_pair(SSL_CTX *ctx, const char *ckey, const char *cert, con
         return NULL;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-        snprintf(err, errlen, "smtpd.tls.%s %s: no PEM private key: %s", kkey, key,
-                 tls_errors(e, sizeof e));
+        snprintf(err, errlen, "smtpd.tls.%s %s: no PEM private key for the certificate: %s",
+                 kkey, key, tls_errors(e, sizeof e));
         return NULL;
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {
@@ -118,7 +118,7 @@ static int tls_load_certs(SSL_CTX *ctx, const struct smtpd_tls_conf *tc, char *d
     if (!second)
         return -1;
     if (EVP_PKEY_get_base_id(X509_get0_pubkey(second)) != EVP_PKEY_EC) {
-        snprintf(err, errlen, "smtpd.tls.ecdsa_cert_file %s holds a %s key, not ECDSA",
+        snprintf(err, errlen, "smtpd.tls.ecdsa_cert_file %s holds an %s key, not an ECDSA one",
                  tc->ecdsa_cert_file, tls_key_type(second));
         return -1;
     }

@@ -691,5 +691,5 @@ tls_use() {
 # -connect/-starttls to change) that sends stdin once the session is up and prints
 # everything (certificate chain, session, replies) to stdout; 15 s at most.
 tls_client() {
-    timeout 15 openssl s_client -connect "127.0.0.1:$SMTP_PORT" -starttls smtp -ign_eof "$@" 2>&1
+    timeout 15 openssl s_client -connect "127.0.0.1:$SMTP_PORT" -starttls smtp -crlf -ign_eof "$@" 2>&1
 }
