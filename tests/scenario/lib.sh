@@ -687,9 +687,19 @@ tls_use() {
     conf_set smtpd.tls "{ cert_file = \"$T/tls/$1.crt\"; key_file = \"$T/tls/$1.key\"; }"
 }
 
-# tls_client [s_client options...]: `openssl s_client` to sluice with STARTTLS (add
-# -connect/-starttls to change) that sends stdin once the session is up and prints
-# everything (certificate chain, session, replies) to stdout; 15 s at most.
+# tls_client [s_client options...]: `openssl s_client -quiet` to sluice with STARTTLS (add
+# -connect/-starttls to change) that sends stdin (LF -> CRLF) once TLS is up and prints the
+# server's replies; its own messages go to $T/s_client.err. 15 s at most.
 tls_client() {
-    timeout 15 openssl s_client -connect "127.0.0.1:$SMTP_PORT" -starttls smtp -crlf -ign_eof "$@" 2>&1
+    timeout 15 openssl s_client -connect "127.0.0.1:$SMTP_PORT" -starttls smtp -crlf -quiet \
+        "$@" 2>"$T/s_client.err"
+}
+
+# tls_client_full [s_client options...]: the same without -quiet, stderr included: the
+# certificate chain, the session ("New"/"Reused", tickets) and the replies. The session
+# lines are written when they arrive, so a reply may start in the middle of a line: grep
+# replies unanchored.
+tls_client_full() {
+    timeout 15 openssl s_client -connect "127.0.0.1:$SMTP_PORT" -starttls smtp -crlf -ign_eof \
+        "$@" 2>&1
 }

@@ -49,5 +49,5 @@ sluice_conf
 out=$("$SLUICE" check-config -c "$CONF" 2>&1) || fail "cert and key in one file: $out"
 sluice_start
 echo QUIT | tls_client -CAfile "$d/ca.crt" -verify_return_error >"$T/s_client.out"
-grep -q '^221 ' "$T/s_client.out" || fail "cert and key in one file: $(tail -5 "$T/s_client.out")"
+grep -q '^221 2\.0\.0 ' "$T/s_client.out" || fail "cert and key in one file: $(tail -5 "$T/s_client.out")"
 true
