@@ -325,6 +325,8 @@ static void session_on_event(struct bufferevent *bev, short what, void *arg)
         session_abort(s, "timeout");
         return;
     }
+    if ((what & BEV_EVENT_ERROR) && s->tls.active)
+        starttls_log_error(s, what);
     session_free(s);
 }
 

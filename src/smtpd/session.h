@@ -208,6 +208,8 @@ void starttls_accept(struct session *s);
  * ciphertext in the plaintext connection below it too. When that is still being sent, a
  * closing session is freed once it is (the caller must not free it then). */
 bool starttls_flushed(struct session *s);
+/* Logs why a session under TLS failed (a bad record, an alert from the client). */
+void starttls_log_error(struct session *s, short what);
 /* Frees the session's TLS timers (before its bufferevent is freed). */
 void starttls_free(struct session *s);
 /* The Received header's TLS comment lines ("\t(using ...)\r\n..."), or "" without TLS. */

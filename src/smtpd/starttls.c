@@ -109,11 +109,8 @@ static const char *starttls_why(struct bufferevent *bev, short what, char *buf, 
     buf[0] = '\0';
     while ((e = bufferevent_get_openssl_error(bev)) != 0 && o + 1 < len) {
         const char *r = ERR_reason_error_string(e);
-        char one[128];
-        if (!r) {
-            ERR_error_string_n(e, one, sizeof one);
-            r = one;
-        }
+        if (!r) /* libevent also queues codes that are not OpenSSL's */
+            continue;
         int n = snprintf(buf + o, len - o, "%s%s", o ? "; " : "", r);
         o = n < 0 ? o : o + (size_t)n < len ? o + (size_t)n : len - 1;
     }
@@ -122,6 +119,12 @@ static const char *starttls_why(struct bufferevent *bev, short what, char *buf, 
                                  : (what & BEV_EVENT_TIMEOUT) ? "timeout"
                                                               : "connection error");
     return buf;
+}
+
+void starttls_log_error(struct session *s, short what)
+{
+    char why[512];
+    log_info("client=[%s]: TLS error: %s", s->ip, starttls_why(s->bev, what, why, sizeof why));
 }
 
 /* The log line of a finished handshake: version, cipher, resumption, client certificate. */
