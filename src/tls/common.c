@@ -30,6 +30,8 @@ const char *tls_errors(char *buf, size_t len)
     size_t o = 0;
     unsigned long e;
     buf[0] = '\0';
+    /* the reason strings (loaded by the first SSL_CTX_new(), maybe not made yet) */
+    OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL);
     while ((e = ERR_get_error()) != 0) {
         char one[256], clean[LOG_SANITIZED_SIZE(64)];
         const char *r = ERR_reason_error_string(e);
