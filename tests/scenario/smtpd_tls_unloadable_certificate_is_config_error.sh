@@ -1,6 +1,6 @@
 # A configured certificate that cannot be used is a configuration error: `sluice
-# check-config` prints "FILE: smtpd.tls.KEY PATH: why" and exits 1, and `sluice run` stops
-# at startup (exit 1) instead of running without TLS. Missing file, garbage, a key that
+# check-config` prints "FILE: smtpd.tls.KEY PATH: why" on stderr and exits 78 (EX_CONFIG),
+# and `sluice run` stops at startup (exit 1) instead of running without TLS. Missing file, garbage, a key that
 # does not match its certificate, an ECDSA slot holding an RSA certificate, two ECDSA
 # certificates, a CA file without certificates.
 . "$SCN/lib.sh"
@@ -16,7 +16,7 @@ bad() {
     conf_set smtpd.tls "$3"
     sluice_conf
     out=$("$SLUICE" check-config -c "$CONF" 2>&1) || rc=$?
-    expect_eq "$rc" 1 "$what: check-config exit status"
+    expect_eq "$rc" 78 "$what: check-config exit status"
     echo "$out" | grep -Eq "^$CONF: $want" || fail "$what: got '$out', want '$CONF: $want'"
     rc=0
     timeout 20 "$SLUICE" run -c "$CONF" >"$T/run.out" 2>&1 || rc=$?

@@ -28,6 +28,7 @@
 #include "conf/conf.h"
 #include "core/log.h"
 #include "proto/cidr.h"
+#include "queue/record.h"
 #include "smtpc/smtpc.h"
 
 #define MAXCMD 24
@@ -1166,6 +1167,69 @@ static void test_abort(void **state)
     h_free(h);
 }
 
+/* ---------------------------------------------------------------- DSN parameters */
+
+#define DSN_RCPTS "RCPT TO:<a@x.example> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;plus+2Btag@example.net|" \
+                  "RCPT TO:<b@x.example> NOTIFY=NEVER ORCPT=utf-8;j\\x{F6}rg\\x{3D}x@b.test|"      \
+                  "RCPT TO:<c@x.example> NOTIFY=FAILURE|DATA|.|QUIT"
+
+/* DSN parameters pass on re-encoded (ENVID and ORCPT as xtext, utf-8 ORCPT as RFC 6533
+ * utf-8-addr-xtext) when the server announces DSN, and not at all otherwise; an ORCPT that
+ * cannot be represented is left out with a warning that names the reason. */
+static void test_dsn_parameters(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *ehlo, *want, *warning;
+    } x[] = {
+        {"250-mx\r\n250 DSN\r\n",
+         "EHLO client.example|MAIL FROM:<s@y.example> RET=HDRS ENVID=id+2Bx+20y|" DSN_RCPTS,
+         "ORCPT not passed on to mx.example[127.0.0.1]:"},
+        {"250-mx\r\n250-DSN\r\n250 SMTPUTF8\r\n",
+         "EHLO client.example|MAIL FROM:<s@y.example> RET=HDRS ENVID=id+2Bx+20y|" DSN_RCPTS,
+         "not printable US-ASCII (RFC 3461): rfc822;j\\xc3\\xb6rg@b.test"},
+        {"250-mx\r\n250 8BITMIME\r\n",
+         "EHLO client.example|MAIL FROM:<s@y.example>|RCPT TO:<a@x.example>|"
+         "RCPT TO:<b@x.example>|RCPT TO:<c@x.example>|DATA|.|QUIT",
+         NULL},
+    };
+    static const uint8_t notify[] = {NOTIFY_SUCCESS | NOTIFY_DELAY, NOTIFY_NEVER, NOTIFY_FAILURE};
+    static const char *orcpts[] = {"rfc822;plus+tag@example.net", "utf-8;j\xc3\xb6rg=x@b.test",
+                                   "rfc822;j\xc3\xb6rg@b.test"};
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) {
+        struct script sp = {.greeting = "220 mx\r\n", .ehlo = x[i].ehlo};
+        struct harness *h = h_new();
+        srv_start(h, 0, &sp);
+        h_txn(h, "s@y.example", R3, 3, "x\r\n", 3);
+        h->txns[0].notify = notify;
+        h->txns[0].orcpts = orcpts;
+        h->txns[0].envid = "id+x y";
+        h->txns[0].ret = MSG_F_RET_HDRS;
+        struct smtpc_peer p = h_peer(h, 0, NULL);
+        char log[4096] = "";
+        FILE *tmp = tmpfile();
+        int saved = dup(STDERR_FILENO);
+        dup2(fileno(tmp), STDERR_FILENO);
+        h_run(h, &p, 1);
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+        rewind(tmp);
+        log[fread(log, 1, sizeof log - 1, tmp)] = '\0';
+        fclose(tmp);
+        if (strcmp(h->srv[0].cmds, x[i].want) != 0)
+            fail_msg("EHLO \"%s\": commands got \"%s\", want \"%s\"", x[i].ehlo, h->srv[0].cmds,
+                     x[i].want);
+        if (x[i].warning ? !strstr(log, x[i].warning) : strstr(log, "not passed on") != NULL)
+            fail_msg("EHLO \"%s\": log got \"%s\", want %s \"%s\"", x[i].ehlo, log,
+                     x[i].warning ? "a line with" : "no line with",
+                     x[i].warning ? x[i].warning : "not passed on");
+        for (int k = 0; k < 3; k++)
+            assert_int_equal(h->out[0][k], OK);
+        assert_int_equal(h->txns[0].dsn, i < 2);
+        h_free(h);
+    }
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -1183,6 +1247,7 @@ int main(void)
         cmocka_unit_test(test_big_body),
         cmocka_unit_test(test_overlong_line),
         cmocka_unit_test(test_abort),
+        cmocka_unit_test(test_dsn_parameters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
