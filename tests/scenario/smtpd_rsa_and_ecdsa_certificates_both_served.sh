@@ -1,7 +1,8 @@
 # An RSA and an ECDSA certificate at once (smtpd.tls cert_file + ecdsa_cert_file): a client
 # that only accepts ECDSA signatures (openssl s_client -sigalgs, TLS 1.3) or ECDSA cipher
 # suites (-cipher, TLS 1.2) gets the ECDSA certificate, one that only accepts RSA gets the
-# RSA one; a client that takes both gets one of them. The log names both serials.
+# RSA one; a client that takes both gets one of them. The log names both serials. The
+# certificate files hold only the leaf: ca_file completes the chain the client receives.
 . "$SCN/lib.sh"
 
 tls_make_cert rsa rsa
@@ -31,4 +32,6 @@ log_count 'TLS established \(STARTTLS\): tls=TLSv1\.2/ECDHE-ECDSA-AES128-GCM-SHA
     fail "no TLS 1.2 ECDSA session logged"
 log_count 'TLS established \(STARTTLS\): tls=TLSv1\.2/ECDHE-RSA-AES128-GCM-SHA256' | grep -qx 1 ||
     fail "no TLS 1.2 RSA session logged"
+echo QUIT | tls_client_full -showcerts >"$T/chain.out"
+grep -Eq '^ 1 s:.*CN ?= ?Test CA ca' "$T/chain.out" || fail "no CA in the chain served: $(grep -E '^ [0-9] s:' "$T/chain.out")"
 true
