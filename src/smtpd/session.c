@@ -29,7 +29,13 @@
  *
  * Lifetime: a session is freed when its client leaves or after QUIT once its replies are
  * flushed, except while its queue_put is pending: then only the connection is closed and
- * the queue callback frees the session (and still calls accepted() for a durable message). */
+ * the queue callback frees the session (and still calls accepted() for a durable message).
+ * Under TLS "flushed" includes the ciphertext below a STARTTLS filter (starttls_flushed).
+ *
+ * TLS (starttls.c): on an implicit TLS listener the greeting (session_greet) waits for the
+ * handshake; STARTTLS replaces s->bev by a TLS filter over it. During a handshake the
+ * session is in SESSION_TLS, its input is not read, and the TLS code owns the callbacks;
+ * it gives them back with session_callbacks(). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -56,7 +56,8 @@ static X509 *cert_make(EVP_PKEY *key, const char *cn, long serial, X509 *iss, EV
     X509_gmtime_adj(X509_getm_notAfter(x), 86400);
     X509_set_pubkey(x, key);
     X509_NAME *n = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const unsigned char *)"sluice unit", -1, -1, 0);
+    X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const unsigned char *)"sluice unit", -1, -1,
+                               0);
     X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
     X509_set_issuer_name(x, iss ? X509_get_subject_name(iss) : n);
     cert_ext(x, iss, NID_basic_constraints, iss ? "critical,CA:FALSE" : "critical,CA:TRUE");
@@ -240,8 +241,8 @@ static void test_version_names(void **state)
     assert_int_equal(CONF_TLS1_3, TLS1_3_VERSION);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         if (strcmp(tls_version_name(cases[i].v), cases[i].want) != 0)
-            fail_msg("0x%04x: got %s, want %s", (unsigned)cases[i].v,
-                     tls_version_name(cases[i].v), cases[i].want);
+            fail_msg("0x%04x: got %s, want %s", (unsigned)cases[i].v, tls_version_name(cases[i].v),
+                     cases[i].want);
 }
 
 /* tls_errors: empty queue, one error, two joined, a buffer too small; the queue empties. */
@@ -273,28 +274,47 @@ struct create_case {
 static const struct create_case create_cases[] = {
     {"RSA", {.cert = "rsa1.crt", .key = "rsa1.key"}, NULL, "RSA serial 11"},
     {"ECDSA alone", {.cert = "ec.crt", .key = "ec.key"}, NULL, "ECDSA serial 21"},
-    {"RSA and ECDSA", {.cert = "rsa1.crt", .key = "rsa1.key", .ecdsa_cert = "ec.crt",
-                       .ecdsa_key = "ec.key"}, NULL, "RSA serial 11, ECDSA serial 21"},
-    {"CA and client certificates", {.cert = "rsa1.crt", .key = "rsa1.key", .ca = "ca.crt",
-                                    .require = true}, NULL, "RSA serial 11"},
-    {"missing certificate", {.cert = "none.crt", .key = "rsa1.key"},
-     "smtpd.tls.cert_file /tmp/", NULL},
-    {"missing key", {.cert = "rsa1.crt", .key = "none.key"},
-     "none.key: No such file or directory", NULL},
-    {"garbage certificate", {.cert = "garbage.pem", .key = "rsa1.key"},
-     "garbage.pem: no PEM certificate: ", NULL},
-    {"key not in the certificate file", {.cert = "rsa1.crt"},
-     "smtpd.tls.cert_file /tmp/", NULL},
-    {"key of another certificate", {.cert = "rsa1.crt", .key = "rsa2.key"},
-     "key values mismatch", NULL},
-    {"key of another type", {.cert = "rsa1.crt", .key = "ec.key"},
-     "the key does not match the certificate", NULL},
-    {"RSA in the ECDSA slot", {.cert = "rsa1.crt", .key = "rsa1.key", .ecdsa_cert = "rsa2.crt",
-                               .ecdsa_key = "rsa2.key"}, "holds an RSA key, not an ECDSA one", NULL},
-    {"two ECDSA", {.cert = "ec.crt", .key = "ec.key", .ecdsa_cert = "ec.crt", .ecdsa_key = "ec.key"},
-     "holds an ECDSA key too", NULL},
-    {"garbage CA file", {.cert = "rsa1.crt", .key = "rsa1.key", .ca = "garbage.pem"},
-     "smtpd.tls.ca_file", NULL},
+    {"RSA and ECDSA",
+     {.cert = "rsa1.crt", .key = "rsa1.key", .ecdsa_cert = "ec.crt", .ecdsa_key = "ec.key"},
+     NULL,
+     "RSA serial 11, ECDSA serial 21"},
+    {"CA and client certificates",
+     {.cert = "rsa1.crt", .key = "rsa1.key", .ca = "ca.crt", .require = true},
+     NULL,
+     "RSA serial 11"},
+    {"missing certificate",
+     {.cert = "none.crt", .key = "rsa1.key"},
+     "smtpd.tls.cert_file /tmp/",
+     NULL},
+    {"missing key",
+     {.cert = "rsa1.crt", .key = "none.key"},
+     "none.key: No such file or directory",
+     NULL},
+    {"garbage certificate",
+     {.cert = "garbage.pem", .key = "rsa1.key"},
+     "garbage.pem: no PEM certificate: ",
+     NULL},
+    {"key not in the certificate file", {.cert = "rsa1.crt"}, "smtpd.tls.cert_file /tmp/", NULL},
+    {"key of another certificate",
+     {.cert = "rsa1.crt", .key = "rsa2.key"},
+     "key values mismatch",
+     NULL},
+    {"key of another type",
+     {.cert = "rsa1.crt", .key = "ec.key"},
+     "the key does not match the certificate",
+     NULL},
+    {"RSA in the ECDSA slot",
+     {.cert = "rsa1.crt", .key = "rsa1.key", .ecdsa_cert = "rsa2.crt", .ecdsa_key = "rsa2.key"},
+     "holds an RSA key, not an ECDSA one",
+     NULL},
+    {"two ECDSA",
+     {.cert = "ec.crt", .key = "ec.key", .ecdsa_cert = "ec.crt", .ecdsa_key = "ec.key"},
+     "holds an ECDSA key too",
+     NULL},
+    {"garbage CA file",
+     {.cert = "rsa1.crt", .key = "rsa1.key", .ca = "garbage.pem"},
+     "smtpd.tls.ca_file",
+     NULL},
 };
 
 /* tls_server_create: what loads, and the error naming the key and file of what does not. */
@@ -323,12 +343,12 @@ static void test_create(void **state)
 struct hs_case {
     const char *name;
     struct tls_case_conf conf;
-    int cmin, cmax;        /* client protocol range (0: any) */
-    const char *ccert;     /* client certificate fixture */
-    const char *sigalgs;   /* client signature algorithms */
-    bool ok;               /* handshake finishes */
-    const char *version;   /* tls_info */
-    long served;           /* serial of the server certificate received */
+    int cmin, cmax;      /* client protocol range (0: any) */
+    const char *ccert;   /* client certificate fixture */
+    const char *sigalgs; /* client signature algorithms */
+    bool ok;             /* handshake finishes */
+    const char *version; /* tls_info */
+    long served;         /* serial of the server certificate received */
     bool peer_cert, verified;
     const char *subject_cn, *issuer_cn;
 };
@@ -337,23 +357,110 @@ struct hs_case {
 static const struct hs_case hs_cases[] = {
     {"TLS 1.3", {RSA_EC}, 0, 0, NULL, NULL, true, "TLSv1.3", 0, false, false, "", ""},
     {"TLS 1.2", {RSA_EC}, 0, TLS1_2_VERSION, NULL, NULL, true, "TLSv1.2", 0, false, false, "", ""},
-    {"ECDSA signatures only", {RSA_EC}, 0, 0, NULL, "ECDSA+SHA256", true, "TLSv1.3", 0x21, false,
-     false, "", ""},
-    {"RSA signatures only", {RSA_EC}, 0, 0, NULL, "rsa_pss_rsae_sha256", true, "TLSv1.3", 0x11,
-     false, false, "", ""},
-    {"min TLS 1.3, client 1.2", {RSA_EC, .min = CONF_TLS1_3}, 0, TLS1_2_VERSION, NULL, NULL, false,
-     NULL, 0, false, false, NULL, NULL},
-    {"TLS 1.1 client", {RSA_EC}, TLS1_1_VERSION, TLS1_1_VERSION, NULL, NULL, false, NULL, 0,
-     false, false, NULL, NULL},
-    {"client certificate not asked", {RSA_EC}, 0, 0, "client", NULL, true, "TLSv1.3", 0, false,
-     false, "", ""},
-    {"client certificate verified", {RSA_EC, .ca = "ca.crt", .ask = true}, 0, 0, "client", NULL,
-     true, "TLSv1.3", 0, true, true, "client.test", "Unit CA"},
-    {"client certificate of another CA", {RSA_EC, .ca = "ca.crt", .require = true}, 0,
-     TLS1_2_VERSION, "stranger", NULL, true, "TLSv1.2", 0, true, false, "stranger.test",
+    {"ECDSA signatures only",
+     {RSA_EC},
+     0,
+     0,
+     NULL,
+     "ECDSA+SHA256",
+     true,
+     "TLSv1.3",
+     0x21,
+     false,
+     false,
+     "",
+     ""},
+    {"RSA signatures only",
+     {RSA_EC},
+     0,
+     0,
+     NULL,
+     "rsa_pss_rsae_sha256",
+     true,
+     "TLSv1.3",
+     0x11,
+     false,
+     false,
+     "",
+     ""},
+    {"min TLS 1.3, client 1.2",
+     {RSA_EC, .min = CONF_TLS1_3},
+     0,
+     TLS1_2_VERSION,
+     NULL,
+     NULL,
+     false,
+     NULL,
+     0,
+     false,
+     false,
+     NULL,
+     NULL},
+    {"TLS 1.1 client",
+     {RSA_EC},
+     TLS1_1_VERSION,
+     TLS1_1_VERSION,
+     NULL,
+     NULL,
+     false,
+     NULL,
+     0,
+     false,
+     false,
+     NULL,
+     NULL},
+    {"client certificate not asked",
+     {RSA_EC},
+     0,
+     0,
+     "client",
+     NULL,
+     true,
+     "TLSv1.3",
+     0,
+     false,
+     false,
+     "",
+     ""},
+    {"client certificate verified",
+     {RSA_EC, .ca = "ca.crt", .ask = true},
+     0,
+     0,
+     "client",
+     NULL,
+     true,
+     "TLSv1.3",
+     0,
+     true,
+     true,
+     "client.test",
+     "Unit CA"},
+    {"client certificate of another CA",
+     {RSA_EC, .ca = "ca.crt", .require = true},
+     0,
+     TLS1_2_VERSION,
+     "stranger",
+     NULL,
+     true,
+     "TLSv1.2",
+     0,
+     true,
+     false,
+     "stranger.test",
      "Other CA"},
-    {"asked, none given", {RSA_EC, .ca = "ca.crt", .ask = true}, 0, 0, NULL, NULL, true, "TLSv1.3",
-     0, false, false, "", ""},
+    {"asked, none given",
+     {RSA_EC, .ca = "ca.crt", .ask = true},
+     0,
+     0,
+     NULL,
+     NULL,
+     true,
+     "TLSv1.3",
+     0,
+     false,
+     false,
+     "",
+     ""},
 };
 
 /* Handshakes against the server context: protocol, certificate choice, client
@@ -380,16 +487,18 @@ static void test_handshakes(void **state)
             struct tls_info ti;
             tls_info_get(srv, &ti);
             if (!ti.active || strcmp(ti.version, hc->version) != 0 || ti.bits < 128)
-                fail_msg("%s: got %s/%s %d bits, want %s", hc->name, ti.version, ti.cipher,
-                         ti.bits, hc->version);
+                fail_msg("%s: got %s/%s %d bits, want %s", hc->name, ti.version, ti.cipher, ti.bits,
+                         hc->version);
             if (hc->served && served != hc->served)
                 fail_msg("%s: got certificate serial %lx, want %lx", hc->name, served, hc->served);
             if (ti.peer_cert != hc->peer_cert || ti.verified != hc->verified ||
-                strcmp(ti.subject_cn, hc->subject_cn) != 0 || strcmp(ti.issuer_cn, hc->issuer_cn) != 0)
-                fail_msg("%s: got peer_cert %d verified %d cn \"%s\" issuer \"%s\" (%s), want %d %d "
-                         "\"%s\" \"%s\"", hc->name, ti.peer_cert, ti.verified, ti.subject_cn,
-                         ti.issuer_cn, ti.verify_text, hc->peer_cert, hc->verified,
-                         hc->subject_cn, hc->issuer_cn);
+                strcmp(ti.subject_cn, hc->subject_cn) != 0 ||
+                strcmp(ti.issuer_cn, hc->issuer_cn) != 0)
+                fail_msg(
+                    "%s: got peer_cert %d verified %d cn \"%s\" issuer \"%s\" (%s), want %d %d "
+                    "\"%s\" \"%s\"",
+                    hc->name, ti.peer_cert, ti.verified, ti.subject_cn, ti.issuer_cn,
+                    ti.verify_text, hc->peer_cert, hc->verified, hc->subject_cn, hc->issuer_cn);
             if (ti.peer_cert)
                 assert_non_null(strstr(ti.subject, "CN="));
         }
@@ -426,8 +535,8 @@ static void test_reload(void **state)
     unsigned char k1[80], k2[80];
     fx_copy("rsa1.crt", "live.crt");
     fx_copy("rsa1.key", "live.key");
-    conf_tls_fill(&tc, &(struct tls_case_conf){.cert = "live.crt", .key = "live.key",
-                                               .session_ms = 3600000});
+    conf_tls_fill(
+        &tc, &(struct tls_case_conf){.cert = "live.crt", .key = "live.key", .session_ms = 3600000});
     struct tls_server *t = tls_server_create(&tc, err, sizeof err);
     assert_non_null(t);
     SSL *before = tls_server_ssl_new(t);
@@ -468,8 +577,8 @@ static void test_sessions(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct smtpd_tls_conf tc;
         char err[1024];
-        conf_tls_fill(&tc, &(struct tls_case_conf){.cert = "rsa1.crt", .key = "rsa1.key",
-                                                   .session_ms = cases[i].ms});
+        conf_tls_fill(&tc, &(struct tls_case_conf){
+                               .cert = "rsa1.crt", .key = "rsa1.key", .session_ms = cases[i].ms});
         struct tls_server *t = tls_server_create(&tc, err, sizeof err);
         assert_non_null(t);
         SSL *s = tls_server_ssl_new(t);
