@@ -11,6 +11,7 @@
  * subcommand finds its configuration the same way (tool_conf_path): -c FILE or --config
  * FILE, else $SLUICE_CONF, else /etc/sluice/sluice.conf. Exit codes are sysexits.h's.
  * SIGTERM/SIGINT: stop accepting, let transactions finish for up to 10 s, keep the queue.
+ * SIGHUP: re-read the TLS certificates and keys (smtpd.tls) for new connections.
  * SIGUSR1: log statistics. */
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -57,7 +58,7 @@ struct daemon {
     struct sched_logs logs; /* audit, event log (NULL = off) */
     struct audit_log *client_transcript; /* deliver.client.transcript (NULL = off) */
     struct audit_log *server_transcript; /* smtpd.transcript (NULL = off) */
-    struct event *sigterm, *sigint, *sigusr1;
+    struct event *sigterm, *sigint, *sigusr1, *sighup;
     int stopping;
 };
 
@@ -137,6 +138,15 @@ static void main_on_term(evutil_socket_t sig, short what, void *arg)
     log_info("signal %d: stopping", (int)sig);
     smtpd_stop_listening(d->smtpd);
     sched_shutdown(d->sched, MAIN_GRACE_MS, main_on_stopped, d);
+}
+
+/* SIGHUP: new certificates for new connections; a file that fails keeps the old ones. */
+static void main_on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    struct daemon *d = arg;
+    (void)what;
+    log_info("signal %d: reloading TLS certificates", (int)sig);
+    smtpd_reload_tls(d->smtpd);
 }
 
 /* SIGUSR1: statistics. */
@@ -250,9 +260,11 @@ static void main_setup(struct daemon *d)
     d->sigterm = evsignal_new(d->base, SIGTERM, main_on_term, d);
     d->sigint = evsignal_new(d->base, SIGINT, main_on_term, d);
     d->sigusr1 = evsignal_new(d->base, SIGUSR1, main_on_usr1, d);
+    d->sighup = evsignal_new(d->base, SIGHUP, main_on_hup, d);
     event_add(d->sigterm, NULL);
     event_add(d->sigint, NULL);
     event_add(d->sigusr1, NULL);
+    event_add(d->sighup, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -273,6 +285,7 @@ static void main_teardown(struct daemon *d)
     event_free(d->sigterm);
     event_free(d->sigint);
     event_free(d->sigusr1);
+    event_free(d->sighup);
     event_base_free(d->base);
     conf_free(&d->conf);
 }

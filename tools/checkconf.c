@@ -1,7 +1,9 @@
 /* checkconf: `sluice check-config [-c FILE]` prints "ok" on stdout (exit 0), or the first
  * error on stderr (exit 78, EX_CONFIG): "FILE:LINE: message" from the configuration
- * loader, or "FILE: user 'NAME' does not exist ..." when `user` names no account (the
- * daemon would refuse to start as root). Also the shared configuration loader of the tools. */
+ * loader, "FILE: user 'NAME' does not exist ..." when `user` names no account (the
+ * daemon would refuse to start as root), or "FILE: smtpd.tls.KEY PATH: why" when a
+ * certificate or key of smtpd.tls does not load as the daemon would load it at startup.
+ * Also the shared configuration loader of the tools. */
 #include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -10,12 +12,29 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "tls/tls.h"
 #include "tools/tools.h"
 
 static const char checkconf_usage[] =
     "usage: sluice check-config [-c FILE]\n"
     "  Validates the configuration: \"ok\" (exit 0), or the error on stderr (exit 78).\n"
     "  FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
+
+/* False (with the error on stderr) when smtpd.tls's certificates or keys do not load as
+ * the daemon would load them. */
+static bool checkconf_tls_ok(const char *path, const struct conf *c)
+{
+    char err[1024];
+    if (!c->smtpd.tls.cert_file)
+        return true;
+    struct tls_server *t = tls_server_create(&c->smtpd.tls, err, sizeof err);
+    if (!t) {
+        fprintf(stderr, "%s: %s\n", path, err);
+        return false;
+    }
+    tls_server_free(t);
+    return true;
+}
 
 /* Loads path (defaults first); prints the error on stderr. */
 int tool_load_conf(const char *path, struct conf *c)
@@ -62,7 +81,7 @@ int tool_check_config(int argc, char **argv)
     struct conf c;
     if (tool_load_conf(path, &c) < 0)
         return EX_CONFIG;
-    bool ok = checkconf_user_ok(path, &c);
+    bool ok = checkconf_user_ok(path, &c) && checkconf_tls_ok(path, &c);
     conf_free(&c);
     if (!ok)
         return EX_CONFIG;

@@ -64,6 +64,7 @@ enum conf_kind {
     CONF_TEXT,       /* char *, non-empty printable text (smtpd.hdr220) */
     CONF_LINES,      /* char ** + size_t, printable lines, may be empty (smtpd.help) */
     CONF_PATTERNS,   /* char ** + size_t, glob patterns without blanks, lower-cased */
+    CONF_TLSVER,     /* unsigned TLS wire version, written "TLSv1.2" / "TLSv1.3" */
 };
 
 #define CONF_F_ZERO_IS_ONE 0x1 /* maxpipeline: 0 means 1 */
@@ -168,6 +169,23 @@ static const struct conf_param conf_deliver_keys[] = {
     {NULL, 0, 0, 0, 0, 0, 0, NULL},
 };
 
+#define TLS_PATH(n) {#n, CONF_PATH, FIELD(struct conf, smtpd.tls.n), 0, 0, 0, 0, NULL}
+#define TLS_BOOL(n) {#n, CONF_BOOL, FIELD(struct conf, smtpd.tls.n), 0, 0, 0, 0, NULL}
+#define TLS_DUR(n, lo, hi) {#n, CONF_DURATION, FIELD(struct conf, smtpd.tls.n), 0, lo, hi, 0, NULL}
+static const struct conf_param conf_smtpd_tls_keys[] = {
+    TLS_PATH(cert_file),
+    TLS_PATH(key_file),
+    TLS_PATH(ecdsa_cert_file),
+    TLS_PATH(ecdsa_key_file),
+    TLS_PATH(ca_file),
+    {"min_protocol", CONF_TLSVER, FIELD(struct conf, smtpd.tls.min_protocol), 0, 0, 0, 0, NULL},
+    TLS_DUR(session_timeout, 0, 7 * DUR_D),
+    TLS_DUR(handshake_timeout, DUR_S, DUR_H),
+    TLS_BOOL(ask_cert),
+    TLS_BOOL(require_cert),
+    {NULL, 0, 0, 0, 0, 0, 0, NULL},
+};
+
 #define SMTPD_UINT(n, lo, hi) {#n, CONF_UINT, FIELD(struct conf, smtpd.n), 0, lo, hi, 0, NULL}
 #define SMTPD_DUR(n, lo, hi) {#n, CONF_DURATION, FIELD(struct conf, smtpd.n), 0, lo, hi, 0, NULL}
 static const struct conf_param conf_smtpd_keys[] = {
@@ -208,6 +226,9 @@ static const struct conf_param conf_smtpd_keys[] = {
     SMTPD_UINT(max_hops, 1, 1000),
     {"split_long_lines", CONF_BOOL, FIELD(struct conf, smtpd.split_long_lines), 0, 0, 0, 0, NULL},
     SMTPD_DUR(rdns_timeout, 0, DUR_M),
+    {"tls", CONF_GROUP, 0, 0, 0, 0, 0, conf_smtpd_tls_keys},
+    {"tls_listen", CONF_LISTEN, LIST(struct conf, smtpd.tls_listen, smtpd.ntls_listen), 0, 64, 0,
+     NULL},
     {NULL, 0, 0, 0, 0, 0, 0, NULL},
 };
 
@@ -501,6 +522,24 @@ static int conf_text(struct conf_ctx *x, const config_setting_t *s, const char *
         free(x->c->deliver.client.announcehost);
         x->c->deliver.client.announcehost = xstrdup(str);
     }
+    return 0;
+}
+
+/* Reads a TLS protocol version name ("TLSv1.2", "TLSv1.3", any case) as its wire number. */
+static int conf_tlsver(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                       unsigned *out)
+{
+    const char *str = NULL;
+    char q[96];
+    if (conf_string(x, s, key, &str) < 0)
+        return -1;
+    if (strcasecmp(str, "TLSv1.2") == 0)
+        *out = CONF_TLS1_2;
+    else if (strcasecmp(str, "TLSv1.3") == 0)
+        *out = CONF_TLS1_3;
+    else
+        return conf_error(x, s, "bad TLS version for '%s': %s (want \"TLSv1.2\" or \"TLSv1.3\")",
+                          key, conf_quote(q, sizeof q, str, strlen(str)));
     return 0;
 }
 
@@ -1018,6 +1057,7 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_LOGSPEC: return conf_logspec(x, s, key, p, (struct logspec *)field);
     case CONF_MAILBOX:
     case CONF_DELIMS: return conf_report_text(x, s, key, p, (char **)field);
+    case CONF_TLSVER: return conf_tlsver(x, s, key, (unsigned *)field);
     }
     log_panic("conf: unhandled kind %d", (int)p->kind);
 }
@@ -1170,6 +1210,36 @@ static int conf_read(struct conf_ctx *x, config_t *cfg)
     return 0;
 }
 
+/* ---- keys that go together ---- */
+
+/* Reports key (a dotted path) as needing `needs`, at the key's line. */
+static int conf_needs(struct conf_ctx *x, const config_t *cfg, const char *key, const char *needs)
+{
+    return conf_error(x, config_lookup(cfg, key), "'%s' needs %s", key, needs);
+}
+
+/* smtpd.tls and tls_listen: a key file needs its certificate, client certificates need the
+ * CAs that verify them, an implicit TLS listener needs a certificate. */
+static int conf_check_tls(struct conf_ctx *x, const config_t *cfg)
+{
+    const struct smtpd_tls_conf *t = &x->c->smtpd.tls;
+    if (t->key_file && !t->cert_file)
+        return conf_needs(x, cfg, "smtpd.tls.key_file", "smtpd.tls.cert_file");
+    if (t->ecdsa_cert_file && !t->cert_file)
+        return conf_needs(x, cfg, "smtpd.tls.ecdsa_cert_file", "smtpd.tls.cert_file");
+    if (t->ecdsa_key_file && !t->ecdsa_cert_file)
+        return conf_needs(x, cfg, "smtpd.tls.ecdsa_key_file", "smtpd.tls.ecdsa_cert_file");
+    if (t->ask_cert && !t->ca_file)
+        return conf_needs(x, cfg, "smtpd.tls.ask_cert", "smtpd.tls.ca_file");
+    if (t->require_cert && !t->ca_file)
+        return conf_needs(x, cfg, "smtpd.tls.require_cert", "smtpd.tls.ca_file");
+    if (t->ca_file && !t->cert_file)
+        return conf_needs(x, cfg, "smtpd.tls.ca_file", "smtpd.tls.cert_file");
+    if (x->c->smtpd.ntls_listen > 0 && !t->cert_file)
+        return conf_needs(x, cfg, "smtpd.tls_listen", "smtpd.tls.cert_file");
+    return 0;
+}
+
 /* ---- public ---- */
 
 /* The smtpd group's defaults past listen/trusted_networks/max_message_size (seed 002). */
@@ -1195,6 +1265,9 @@ static void conf_smtpd_defaults(struct conf *c)
     c->smtpd.min_free_space = UINT64_C(5000) * 1024;
     c->smtpd.max_hops = 100;
     c->smtpd.rdns_timeout = 5 * DUR_S;
+    c->smtpd.tls.min_protocol = CONF_TLS1_2;
+    c->smtpd.tls.session_timeout = DUR_H;
+    c->smtpd.tls.handshake_timeout = DUR_M;
 }
 
 /* Fills c with the seed defaults. */
@@ -1252,6 +1325,8 @@ int conf_load(const char *path, struct conf *c, char *err, size_t errlen)
     int rc = conf_read(&x, &cfg);
     if (rc == 0)
         rc = conf_group(&x, config_root_setting(&cfg), "", conf_root_keys, c);
+    if (rc == 0)
+        rc = conf_check_tls(&x, &cfg);
     config_destroy(&cfg);
     return rc;
 }
@@ -1280,6 +1355,12 @@ void conf_free(struct conf *c)
     free(c->smtpd.bare_newline_networks);
     free(c->smtpd.hdr220);
     conf_free_strings(&c->smtpd.help, &c->smtpd.nhelp);
+    free(c->smtpd.tls.cert_file);
+    free(c->smtpd.tls.key_file);
+    free(c->smtpd.tls.ecdsa_cert_file);
+    free(c->smtpd.tls.ecdsa_key_file);
+    free(c->smtpd.tls.ca_file);
+    conf_free_strings(&c->smtpd.tls_listen, &c->smtpd.ntls_listen);
     conf_free_strings(&c->resolver.forwarders, &c->resolver.nforwarders);
     free(c->deliver.retries);
     conf_free_client(&c->deliver.client);

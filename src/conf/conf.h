@@ -64,6 +64,26 @@ struct relay {
     size_t nsendernets;
 };
 
+/* TLS wire versions of smtpd.tls.min_protocol (OpenSSL's TLS1_2_VERSION, TLS1_3_VERSION). */
+#define CONF_TLS1_2 0x0303u
+#define CONF_TLS1_3 0x0304u
+
+/* smtpd.tls (docs/tls.md): the server's certificates and TLS policy. cert_file NULL: no
+ * STARTTLS and no smtpd.tls_listen. The files are read by src/tls/ (startup, check-config,
+ * SIGHUP); conf checks only how the keys go together. */
+struct smtpd_tls_conf {
+    char *cert_file;          /* PEM certificate (then its chain), or NULL */
+    char *key_file;           /* PEM private key; NULL: in cert_file */
+    char *ecdsa_cert_file;    /* a second certificate of the other key type, or NULL */
+    char *ecdsa_key_file;     /* NULL: in ecdsa_cert_file */
+    char *ca_file;            /* CAs of client certificates, also completing our chain */
+    unsigned min_protocol;    /* TLS wire version: 0x0303 TLSv1.2 (default) or 0x0304 */
+    uint64_t session_timeout; /* ms, 1 h: resumption (tickets, session cache); 0 = none */
+    uint64_t handshake_timeout; /* ms, 1 m: longest TLS handshake */
+    bool ask_cert;            /* request a client certificate (needs ca_file) */
+    bool require_cert;        /* ... and refuse a session without a verified one */
+};
+
 struct conf {
     char *path;
     char *spool;    /* default "/var/spool/sluice" */
@@ -106,6 +126,9 @@ struct conf {
         unsigned max_hops;               /* Received headers, 100 (RFC 5321 §6.3) */
         bool split_long_lines;           /* lines over 998 octets: split (true) or 554 */
         uint64_t rdns_timeout;           /* ms, 5 s: longest wait for the client's rDNS; 0 = none */
+        struct smtpd_tls_conf tls;       /* smtpd.tls: STARTTLS when cert_file is set */
+        char **tls_listen;               /* implicit TLS listeners (RFC 8314, port 465) */
+        size_t ntls_listen;
     } smtpd;
     struct {
         char **forwarders; /* "ip@port" or "ip"; empty = /etc/resolv.conf */

@@ -51,6 +51,14 @@ static void check_defaults(const struct conf *c, const char *hostname)
     assert_int_equal(c->smtpd.max_message_size, 10240000);
     assert_int_equal(c->smtpd.max_hops, 100); /* RFC 5321 §6.3: at least 100 */
     assert_int_equal(c->smtpd.nbare_newline_networks, 0); /* bare LF ends no command line */
+    assert_null(c->smtpd.tls.cert_file); /* no certificate: no STARTTLS */
+    assert_null(c->smtpd.tls.key_file);
+    assert_null(c->smtpd.tls.ca_file);
+    assert_int_equal(c->smtpd.tls.min_protocol, CONF_TLS1_2);
+    assert_int_equal(c->smtpd.tls.session_timeout, 3600000);
+    assert_int_equal(c->smtpd.tls.handshake_timeout, 60000);
+    assert_false(c->smtpd.tls.ask_cert || c->smtpd.tls.require_cert);
+    assert_int_equal(c->smtpd.ntls_listen, 0);
     assert_int_equal(c->resolver.nforwarders, 0);
     assert_int_equal(c->deliver.queuecache, 2500);
     assert_int_equal(c->deliver.maxconnections, 2500);
@@ -117,7 +125,11 @@ static const char full_text[] =
     "hostname = \"MX.Example.org\";\n"
     "smtpd = { listen = [\"127.0.0.1:2525\", \"[::1]:2526\"];\n"
     "  trusted_networks = [\"192.168/16\"]; max_message_size = 1099511627776L;\n"
-    "  bare_newline_networks = \"10.1/16, ::1\"; };\n"
+    "  bare_newline_networks = \"10.1/16, ::1\";\n"
+    "  tls = { cert_file = \"/etc/rsa.pem\"; key_file = \"/etc/rsa.key\"; ca_file = \"/etc/ca\";\n"
+    "    ecdsa_cert_file = \"/etc/ec.pem\"; min_protocol = \"tlsv1.3\"; session_timeout = \"0\";\n"
+    "    handshake_timeout = \"10s\"; ask_cert = true; require_cert = \"yes\"; };\n"
+    "  tls_listen = [ \"127.0.0.1:465\", \"[::1]:465\" ]; };\n"
     "resolver = { forwarders = [\"127.0.0.1@5353\", \"::1\"]; };\n"
     "deliver = {\n"
     "  queuecache = 10; maxconnections = 11; maxserverconnections = 12; maxmessages = 13;\n"
@@ -153,6 +165,18 @@ static void test_full(void **state)
     assert_int_equal(c.smtpd.nbare_newline_networks, 2);
     assert_int_equal(c.smtpd.bare_newline_networks[0].prefix, 16);
     assert_int_equal(c.smtpd.bare_newline_networks[1].family, AF_INET6);
+    const struct smtpd_tls_conf *t = &c.smtpd.tls;
+    assert_string_equal(t->cert_file, "/etc/rsa.pem");
+    assert_string_equal(t->key_file, "/etc/rsa.key");
+    assert_string_equal(t->ca_file, "/etc/ca");
+    assert_string_equal(t->ecdsa_cert_file, "/etc/ec.pem");
+    assert_null(t->ecdsa_key_file); /* in ecdsa_cert_file */
+    assert_int_equal(t->min_protocol, CONF_TLS1_3);
+    assert_int_equal(t->session_timeout, 0);
+    assert_int_equal(t->handshake_timeout, 10000);
+    assert_true(t->ask_cert && t->require_cert);
+    assert_int_equal(c.smtpd.ntls_listen, 2);
+    assert_string_equal(c.smtpd.tls_listen[1], "[::1]:465");
     assert_int_equal(c.resolver.nforwarders, 2);
     assert_string_equal(c.resolver.forwarders[0], "127.0.0.1@5353");
     assert_int_equal(c.deliver.queuecache, 10);
@@ -395,6 +419,33 @@ static const struct err_case err_cases[] = {
     {"deliver = {\n  queuecache = 5;\n  maxrecips = ;\n};\n", "3: syntax error"},
     {"a = 1;\na = 2;\n", "2: duplicate setting name"},
     {"spool = \"/x\";\n@include \"/etc/passwd\"\n", "2: @include is not supported"},
+    {"smtpd = { tls = {\n min_protocol = \"TLSv1.1\"; }; };\n",
+     "2: bad TLS version for 'smtpd.tls.min_protocol': \"TLSv1.1\" (want \"TLSv1.2\" or "
+     "\"TLSv1.3\")"},
+    {"smtpd = { tls = { min_protocol = 3; }; };\n",
+     "1: wrong type for 'smtpd.tls.min_protocol': want string, got integer"},
+    {"smtpd = { tls = { cert_file = \"\"; }; };\n", "1: bad path for 'smtpd.tls.cert_file': \"\""},
+    {"smtpd = { tls = { cert_file = \"/c\"; session_timeout = \"8d\"; }; };\n",
+     "1: 'smtpd.tls.session_timeout' out of range: 8d not in 0ms..7d"},
+    {"smtpd = { tls = { cert_file = \"/c\"; handshake_timeout = \"0\"; }; };\n",
+     "1: 'smtpd.tls.handshake_timeout' out of range: 0ms not in 1s..1h"},
+    {"smtpd = { tls = { cert = \"/c\"; }; };\n", "1: unknown key 'smtpd.tls.cert'"},
+    {"smtpd = { tls = {\n key_file = \"/k\"; }; };\n",
+     "2: 'smtpd.tls.key_file' needs smtpd.tls.cert_file"},
+    {"smtpd = { tls = {\n ecdsa_cert_file = \"/e\"; }; };\n",
+     "2: 'smtpd.tls.ecdsa_cert_file' needs smtpd.tls.cert_file"},
+    {"smtpd = { tls = { cert_file = \"/c\";\n ecdsa_key_file = \"/k\"; }; };\n",
+     "2: 'smtpd.tls.ecdsa_key_file' needs smtpd.tls.ecdsa_cert_file"},
+    {"smtpd = { tls = { cert_file = \"/c\";\n ask_cert = true; }; };\n",
+     "2: 'smtpd.tls.ask_cert' needs smtpd.tls.ca_file"},
+    {"smtpd = { tls = { cert_file = \"/c\";\n\n require_cert = true; }; };\n",
+     "3: 'smtpd.tls.require_cert' needs smtpd.tls.ca_file"},
+    {"smtpd = { tls = {\n ca_file = \"/ca\"; }; };\n",
+     "2: 'smtpd.tls.ca_file' needs smtpd.tls.cert_file"},
+    {"smtpd = {\n tls_listen = [ \"127.0.0.1:465\" ]; };\n",
+     "2: 'smtpd.tls_listen' needs smtpd.tls.cert_file"},
+    {"smtpd = { tls = { cert_file = \"/c\"; }; tls_listen = [ \"465\" ]; };\n",
+     "1: bad listen address in 'smtpd.tls_listen': \"465\""},
     {"smtpd = {\n max_message_size = 4294977296; };\n",
      "2: integer out of range for libconfig (write 64-bit integers with an L suffix, e.g. "
      "1099511627776L)"},
