@@ -11,7 +11,8 @@
  * subcommand finds its configuration the same way (tool_conf_path): -c FILE or --config
  * FILE, else $SLUICE_CONF, else /etc/sluice/sluice.conf. Exit codes are sysexits.h's.
  * SIGTERM/SIGINT: stop accepting, let transactions finish for up to 10 s, keep the queue.
- * SIGHUP: re-read the TLS certificates and keys (smtpd.tls) for new connections.
+ * SIGHUP: re-read the TLS certificates and keys (smtpd.tls) for new connections and the
+ *         AUTH password file (smtpd.auth backend "file").
  * SIGUSR1: log statistics. */
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -145,8 +146,9 @@ static void main_on_hup(evutil_socket_t sig, short what, void *arg)
 {
     struct daemon *d = arg;
     (void)what;
-    log_info("signal %d: reloading TLS certificates", (int)sig);
+    log_info("signal %d: reloading TLS certificates and the AUTH password file", (int)sig);
     smtpd_reload_tls(d->smtpd);
+    smtpd_reload_auth(d->smtpd);
 }
 
 /* SIGUSR1: statistics. */

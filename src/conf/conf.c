@@ -186,6 +186,23 @@ static const struct conf_param conf_smtpd_tls_keys[] = {
     {NULL, 0, 0, 0, 0, 0, 0, NULL},
 };
 
+#define AUTH_KEY(n, k, lo, hi) {#n, k, FIELD(struct conf, smtpd.auth.n), 0, lo, hi, 0, NULL}
+static const struct conf_param conf_smtpd_auth_keys[] = {
+    AUTH_KEY(backend, CONF_TEXT, 0, 0),
+    AUTH_KEY(path, CONF_PATH, 0, 0),
+    AUTH_KEY(pam_service, CONF_PATH, 0, 0),
+    AUTH_KEY(timeout, CONF_DURATION, DUR_S / 10, 10 * DUR_M),
+    AUTH_KEY(workers, CONF_UINT, 1, 16),
+    AUTH_KEY(allow_cleartext, CONF_BOOL, 0, 0),
+    AUTH_KEY(max_failures, CONF_UINT, 1, 1000),
+    AUTH_KEY(max_failures_per_ip, CONF_UINT, 1, 100000),
+    AUTH_KEY(failure_window, CONF_DURATION, DUR_S, DUR_D),
+    AUTH_KEY(failure_delay, CONF_DURATION, 0, DUR_M),
+    AUTH_KEY(rcvd_auth_user, CONF_BOOL, 0, 0),
+    AUTH_KEY(sender_must_match, CONF_BOOL, 0, 0),
+    {NULL, 0, 0, 0, 0, 0, 0, NULL},
+};
+
 #define SMTPD_UINT(n, lo, hi) {#n, CONF_UINT, FIELD(struct conf, smtpd.n), 0, lo, hi, 0, NULL}
 #define SMTPD_DUR(n, lo, hi) {#n, CONF_DURATION, FIELD(struct conf, smtpd.n), 0, lo, hi, 0, NULL}
 static const struct conf_param conf_smtpd_keys[] = {
@@ -229,6 +246,7 @@ static const struct conf_param conf_smtpd_keys[] = {
     {"tls", CONF_GROUP, 0, 0, 0, 0, 0, conf_smtpd_tls_keys},
     {"tls_listen", CONF_LISTEN, LIST(struct conf, smtpd.tls_listen, smtpd.ntls_listen), 0, 64, 0,
      NULL},
+    {"auth", CONF_GROUP, 0, 0, 0, 0, 0, conf_smtpd_auth_keys},
     {NULL, 0, 0, 0, 0, 0, 0, NULL},
 };
 
@@ -1240,6 +1258,44 @@ static int conf_check_tls(struct conf_ctx *x, const config_t *cfg)
     return 0;
 }
 
+/* smtpd.auth: a known backend, the path it needs, and only the keys that backend reads. */
+static int conf_check_auth(struct conf_ctx *x, const config_t *cfg)
+{
+    static const char *const names[] = {"file", "pam", "pipe", "dovecot"};
+    static const char *const keys[] = {"path", "pam_service", "timeout", "workers"};
+    /* which of keys[] each backend reads */
+    static const bool reads[4][4] = {{1, 0, 0, 1}, {0, 1, 0, 1}, {1, 0, 1, 0}, {1, 0, 1, 0}};
+    const struct smtpd_auth_conf *a = &x->c->smtpd.auth;
+    const config_setting_t *g = config_lookup(cfg, "smtpd.auth");
+    char q[96], key[64];
+    if (!g)
+        return 0;
+    if (!a->backend)
+        return conf_error(x, g, "'smtpd.auth' needs backend (\"file\", \"pam\", \"pipe\" or "
+                                "\"dovecot\")");
+    size_t b = 0;
+    while (b < 4 && strcmp(names[b], a->backend) != 0)
+        b++;
+    if (b == 4)
+        return conf_error(x, config_lookup(cfg, "smtpd.auth.backend"),
+                          "unknown backend for 'smtpd.auth.backend': %s (want \"file\", \"pam\", "
+                          "\"pipe\" or \"dovecot\")",
+                          conf_quote(q, sizeof q, a->backend, strlen(a->backend)));
+    for (size_t k = 0; k < 4; k++) {
+        snprintf(key, sizeof key, "smtpd.auth.%s", keys[k]);
+        const config_setting_t *s = config_lookup(cfg, key);
+        if (s && !reads[b][k])
+            return conf_error(x, s, "'%s' is not used by backend \"%s\"", key, names[b]);
+    }
+    if (reads[b][0] && !a->path)
+        return conf_error(x, g, "'smtpd.auth' with backend \"%s\" needs path (%s)", names[b],
+                          b == 0 ? "the password file" : b == 2 ? "the program" : "the socket");
+    if (b == 2 && a->path[0] != '/')
+        return conf_error(x, config_lookup(cfg, "smtpd.auth.path"),
+                          "'smtpd.auth.path' of backend \"pipe\" must be an absolute path");
+    return 0;
+}
+
 /* ---- public ---- */
 
 /* The smtpd group's defaults past listen/trusted_networks/max_message_size (seed 002). */
@@ -1268,6 +1324,11 @@ static void conf_smtpd_defaults(struct conf *c)
     c->smtpd.tls.min_protocol = CONF_TLS1_2;
     c->smtpd.tls.session_timeout = DUR_H;
     c->smtpd.tls.handshake_timeout = DUR_M;
+    c->smtpd.auth.max_failures = 3;
+    c->smtpd.auth.max_failures_per_ip = 10;
+    c->smtpd.auth.failure_window = 10 * DUR_M;
+    c->smtpd.auth.failure_delay = DUR_S;
+    c->smtpd.auth.rcvd_auth_user = true;
 }
 
 /* Fills c with the seed defaults. */
@@ -1327,6 +1388,8 @@ int conf_load(const char *path, struct conf *c, char *err, size_t errlen)
         rc = conf_group(&x, config_root_setting(&cfg), "", conf_root_keys, c);
     if (rc == 0)
         rc = conf_check_tls(&x, &cfg);
+    if (rc == 0)
+        rc = conf_check_auth(&x, &cfg);
     config_destroy(&cfg);
     return rc;
 }
@@ -1361,6 +1424,9 @@ void conf_free(struct conf *c)
     free(c->smtpd.tls.ecdsa_key_file);
     free(c->smtpd.tls.ca_file);
     conf_free_strings(&c->smtpd.tls_listen, &c->smtpd.ntls_listen);
+    free(c->smtpd.auth.backend);
+    free(c->smtpd.auth.path);
+    free(c->smtpd.auth.pam_service);
     conf_free_strings(&c->resolver.forwarders, &c->resolver.nforwarders);
     free(c->deliver.retries);
     conf_free_client(&c->deliver.client);

@@ -84,6 +84,23 @@ struct smtpd_tls_conf {
     bool require_cert;        /* ... and refuse a session without a verified one */
 };
 
+/* smtpd.auth (docs/auth.md): SMTP AUTH (RFC 4954) for clients. backend NULL: no AUTH. conf
+ * checks which keys go with which backend; src/auth/ reads the password file. */
+struct smtpd_auth_conf {
+    char *backend;            /* "file", "pam", "pipe", "dovecot", or NULL */
+    char *path;               /* file: password file; pipe: program; dovecot: socket */
+    char *pam_service;        /* pam: service name, default "smtp" */
+    uint64_t timeout;         /* ms, pipe/dovecot answer limit; 0 = the backend's 10 s */
+    unsigned workers;         /* file/pam worker threads; 0 = the backend's 2 */
+    bool allow_cleartext;     /* AUTH offered without TLS (AUTH-LOGIN-also-without-TLS) */
+    unsigned max_failures;    /* failed AUTHs per session, then 421; 3 */
+    unsigned max_failures_per_ip; /* failed AUTHs per client address within failure_window; 10 */
+    uint64_t failure_window;  /* ms, 10 m */
+    uint64_t failure_delay;   /* ms, 1 s: a failed AUTH's reply is held (without a tarpit) */
+    bool rcvd_auth_user;      /* Received names the user; default true */
+    bool sender_must_match;   /* MAIL FROM must be the login (or login@local domain) */
+};
+
 struct conf {
     char *path;
     char *spool;    /* default "/var/spool/sluice" */
@@ -129,6 +146,7 @@ struct conf {
         struct smtpd_tls_conf tls;       /* smtpd.tls: STARTTLS when cert_file is set */
         char **tls_listen;               /* implicit TLS listeners (RFC 8314, port 465) */
         size_t ntls_listen;
+        struct smtpd_auth_conf auth;     /* smtpd.auth: AUTH when backend is set */
     } smtpd;
     struct {
         char **forwarders; /* "ip@port" or "ip"; empty = /etc/resolv.conf */

@@ -47,6 +47,9 @@ struct logspec;
  * replies, "(N body bytes)" for content. log NULL = off. Call right after smtpd_create. */
 void smtpd_set_transcript(struct smtpd *s, struct audit_log *log, const struct logspec *spec);
 
+/* SIGHUP: re-reads smtpd.auth's password file (backend "file"; others: nothing to do).
+ * On error the old table stays in force (logged). 0, or -1. */
+int smtpd_reload_auth(struct smtpd *s);
 /* SIGHUP: re-reads smtpd.tls's certificate and key files; new connections get them,
  * sessions in progress keep theirs. A file that no longer loads keeps the current ones
  * (logged). 0 (also without TLS), or -1. */
