@@ -11,6 +11,10 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "auth/auth.h"
 #include "conf/conf.h"
 #include "tls/tls.h"
 #include "tools/tools.h"
@@ -34,6 +38,27 @@ static bool checkconf_tls_ok(const char *path, const struct conf *c)
     }
     tls_server_free(t);
     return true;
+}
+
+/* False (with the error on stderr) when smtpd.auth's verifier cannot start as the daemon
+ * would start it (the password file does not load: FILE:LINE, a pipe program missing). */
+static bool checkconf_auth_ok(const char *path, const struct conf *c)
+{
+    const struct smtpd_auth_conf *a = &c->smtpd.auth;
+    struct auth_conf ac = {.path = a->path, .pam_service = a->pam_service,
+                           .timeout_ms = (unsigned)a->timeout, .workers = 1};
+    char err[1024];
+    if (!a->backend || auth_backend_parse(a->backend, &ac.backend) < 0)
+        return true; /* conf_load checked the name */
+    evthread_use_pthreads();
+    struct event_base *base = event_base_new();
+    struct auth *au = base ? auth_create(base, &ac, err, sizeof err) : NULL;
+    if (!au)
+        fprintf(stderr, "%s: smtpd.auth: %s\n", path, base ? err : "no event base");
+    auth_free(au);
+    if (base)
+        event_base_free(base);
+    return au != NULL;
 }
 
 /* Loads path (defaults first); prints the error on stderr. */
@@ -81,7 +106,8 @@ int tool_check_config(int argc, char **argv)
     struct conf c;
     if (tool_load_conf(path, &c) < 0)
         return EX_CONFIG;
-    bool ok = checkconf_user_ok(path, &c) && checkconf_tls_ok(path, &c);
+    bool ok = checkconf_user_ok(path, &c) && checkconf_tls_ok(path, &c) &&
+              checkconf_auth_ok(path, &c);
     conf_free(&c);
     if (!ok)
         return EX_CONFIG;
