@@ -35,7 +35,9 @@
 #include "queue/queue.h"
 #include "route/route.h"
 #include "sched/sched.h"
+#include "smtpc/smtpc.h"
 #include "smtpd/smtpd.h"
+#include "tls/client.h"
 #include "tools/tools.h"
 
 #define MAIN_GRACE_MS 10000
@@ -48,6 +50,7 @@ struct daemon {
     struct route *route;
     struct sched *sched;
     struct smtpd *smtpd;
+    struct tls_client *tls; /* outbound TLS contexts and caches (smtpc_set_tls) */
     struct sched_logs logs; /* audit, event log, client transcripts (NULL = off) */
     struct audit_log *server_transcript; /* smtpd.transcript (NULL = off) */
     struct event *sigterm, *sigint, *sigusr1;
@@ -219,6 +222,10 @@ static void main_setup(struct daemon *d)
     if (!d->dns)
         log_fatal("resolver: %s", err);
     d->route = route_create(d->base, &d->conf, d->dns);
+    d->tls = tls_client_create(&d->conf, err, sizeof err); /* before the privileges go */
+    if (!d->tls)
+        log_fatal("tls: %s", err);
+    smtpc_set_tls(d->tls);
     d->sched = sched_create(d->base, &d->conf, d->q, d->route);
     d->logs.audit = main_open_log(&d->conf, &d->conf.deliver.audit, "deliver.audit");
     d->logs.events = main_open_log(&d->conf, &d->conf.deliver.event_log, "deliver.event_log");
@@ -252,6 +259,8 @@ static void main_teardown(struct daemon *d)
     smtpd_free(d->smtpd);
     queue_close(d->q);
     sched_free(d->sched);
+    smtpc_set_tls(NULL);
+    tls_client_free(d->tls);
     audit_log_close(d->logs.audit);
     audit_log_close(d->logs.events);
     audit_log_close(d->logs.transcript);

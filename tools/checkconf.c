@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "tls/client.h"
 #include "tools/tools.h"
 
 /* Loads path (defaults first); prints the error on stderr. */
@@ -40,6 +41,13 @@ int tool_check_config(int argc, char **argv)
         conf_free(&c);
         return 1;
     }
+    struct tls_client *tc = tls_client_create(&c, err, sizeof err); /* CA files, certificates */
+    if (!tc) {
+        printf("%s: tls: %s\n", path, err);
+        conf_free(&c);
+        return 1;
+    }
+    tls_client_free(tc);
     conf_free(&c);
     printf("ok\n");
     return 0;

@@ -21,12 +21,15 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libconfig.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -64,6 +67,14 @@ enum conf_kind {
     CONF_TEXT,       /* char *, non-empty printable text (smtpd.hdr220) */
     CONF_LINES,      /* char ** + size_t, printable lines, may be empty (smtpd.help) */
     CONF_PATTERNS,   /* char ** + size_t, glob patterns without blanks, lower-cased */
+    CONF_TLS_MODE,   /* unsigned enum relay_tls_mode: "none", "starttls", "implicit" */
+    CONF_TLS_PROTO,  /* unsigned TLS minor version: "TLSv1.2" -> 2, "TLSv1.3" -> 3 */
+    CONF_AUTH_OVERRIDE, /* bool relay_auth.external: "external" (the only override) */
+    CONF_SECRET,     /* char *, 1..255 bytes without control bytes, never quoted in errors */
+    CONF_SECRET_FILE, /* char *: the first line of a file only its owner (root, the sluice
+                         user or us) may read */
+    CONF_RELAY_SSL,  /* struct relay_ssl: group, defaults first */
+    CONF_RELAY_AUTH, /* struct relay_auth: group, defaults first */
 };
 
 #define CONF_F_ZERO_IS_ONE 0x1 /* maxpipeline: 0 means 1 */
@@ -101,8 +112,20 @@ typedef int (*conf_item_fn)(struct conf_ctx *x, const config_setting_t *s, const
 #define FIELD(T, f) offsetof(T, f)
 #define LIST(T, a, n) offsetof(T, a), offsetof(T, n)
 
-/* The settings a remotenet may override, relative to struct type T at member path P. */
-#define CONF_CLIENT_KEYS(T, P)                                                                  \
+/* Opportunistic TLS (anonssl) relative to struct type T at member path P. */
+#define CONF_ANONSSL_KEYS(T, P)                                                                 \
+    {"latent", CONF_BOOL, FIELD(T, P.anonssl.latent), 0, 0, 0, 0, NULL},                        \
+        {"mandatory", CONF_BOOL, FIELD(T, P.anonssl.mandatory), 0, 0, 0, 0, NULL},              \
+        {"min_protocol", CONF_TLS_PROTO, FIELD(T, P.anonssl.min_tls), 0, 0, 0, 0, NULL},       \
+        {NULL, 0, 0, 0, 0, 0, 0, NULL}
+static const struct conf_param conf_anonssl_base_keys[] = {
+    CONF_ANONSSL_KEYS(struct conf, deliver.client)};
+static const struct conf_param conf_anonssl_rnet_keys[] = {
+    CONF_ANONSSL_KEYS(struct remotenet, client)};
+
+/* The settings a remotenet may override, relative to struct type T at member path P, with
+ * the anonssl table A of the same base. */
+#define CONF_CLIENT_KEYS(T, P, A)                                                               \
     {"announcehost", CONF_HOST, FIELD(T, P.announcehost), 0, 0, 0, CONF_F_LITERAL, NULL},       \
         {"maxpipeline", CONF_UINT, FIELD(T, P.maxpipeline), 0, 0, 1000, CONF_F_ZERO_IS_ONE, NULL}, \
         {"timeout", CONF_DURATION, FIELD(T, P.timeout), 0, DUR_S, DUR_H, 0, NULL},              \
@@ -110,11 +133,36 @@ typedef int (*conf_item_fn)(struct conf_ctx *x, const config_setting_t *s, const
         {"sayHELO", CONF_BOOL, FIELD(T, P.sayHELO), 0, 0, 0, 0, NULL},                          \
         {"fallbackHELO", CONF_BOOL, FIELD(T, P.fallbackHELO), 0, 0, 0, 0, NULL},                \
         {"sendQUIT", CONF_BOOL, FIELD(T, P.sendQUIT), 0, 0, 0, 0, NULL},                        \
-        {"waitQUIT", CONF_BOOL, FIELD(T, P.waitQUIT), 0, 0, 0, 0, NULL}
+        {"waitQUIT", CONF_BOOL, FIELD(T, P.waitQUIT), 0, 0, 0, 0, NULL},                        \
+        {"anonssl", CONF_GROUP, 0, 0, 0, 0, 0, A}
 
 static const struct conf_param conf_remotenet_keys[] = {
     {"ip", CONF_RNET_IP, 0, 0, 0, 0, 0, NULL},
-    CONF_CLIENT_KEYS(struct remotenet, client),
+    CONF_CLIENT_KEYS(struct remotenet, client, conf_anonssl_rnet_keys),
+    {NULL, 0, 0, 0, 0, 0, 0, NULL},
+};
+
+#define RELAY_SSL(n, k) {#n, k, FIELD(struct relay_ssl, n), 0, 0, 0, 0, NULL}
+static const struct conf_param conf_relay_ssl_keys[] = {
+    RELAY_SSL(mode, CONF_TLS_MODE),
+    RELAY_SSL(verify, CONF_BOOL),
+    RELAY_SSL(ca_file, CONF_PATH),
+    {"verify_name", CONF_HOST, FIELD(struct relay_ssl, verify_name), 0, 0, 0, CONF_F_LITERAL, NULL},
+    {"min_protocol", CONF_TLS_PROTO, FIELD(struct relay_ssl, min_tls), 0, 0, 0, 0, NULL},
+    RELAY_SSL(cert_file, CONF_PATH),
+    RELAY_SSL(key_file, CONF_PATH),
+    {NULL, 0, 0, 0, 0, 0, 0, NULL},
+};
+
+#define RELAY_AUTH(n, k) {#n, k, FIELD(struct relay_auth, n), 0, 0, 0, 0, NULL}
+static const struct conf_param conf_relay_auth_keys[] = {
+    RELAY_AUTH(enabled, CONF_BOOL),
+    RELAY_AUTH(initrsp, CONF_BOOL),
+    {"override", CONF_AUTH_OVERRIDE, FIELD(struct relay_auth, external), 0, 0, 0, 0, NULL},
+    RELAY_AUTH(allow_cleartext, CONF_BOOL),
+    RELAY_AUTH(username, CONF_SECRET),
+    RELAY_AUTH(password, CONF_SECRET),
+    {"password_file", CONF_SECRET_FILE, FIELD(struct relay_auth, password), 0, 0, 0, 0, NULL},
     {NULL, 0, 0, 0, 0, 0, 0, NULL},
 };
 
@@ -123,11 +171,13 @@ static const struct conf_param conf_relay_keys[] = {
     {"destdomains", CONF_DOMAINS, LIST(struct relay, destdomains, ndestdomains), 0, 0, 0, NULL},
     {"senders", CONF_SENDERS, LIST(struct relay, senders, nsenders), 0, 0, 0, NULL},
     {"sendernets", CONF_CIDRS, LIST(struct relay, sendernets, nsendernets), 0, 0, 0, NULL},
+    {"ssl", CONF_RELAY_SSL, FIELD(struct relay, ssl), 0, 0, 0, 0, conf_relay_ssl_keys},
+    {"auth", CONF_RELAY_AUTH, FIELD(struct relay, auth), 0, 0, 0, 0, conf_relay_auth_keys},
     {NULL, 0, 0, 0, 0, 0, 0, NULL},
 };
 
 static const struct conf_param conf_client_keys[] = {
-    CONF_CLIENT_KEYS(struct conf, deliver.client),
+    CONF_CLIENT_KEYS(struct conf, deliver.client, conf_anonssl_base_keys),
     {"port", CONF_PORT, FIELD(struct conf, deliver.port), 0, 1, 65535, 0, NULL},
     {"fallbackMX_A", CONF_BOOL, FIELD(struct conf, deliver.fallbackMX_A), 0, 0, 0, 0, NULL},
     {"remotenets", CONF_REMOTENETS, 0, 0, 0, 0, 0, NULL},
@@ -229,6 +279,8 @@ static const struct conf_param conf_root_keys[] = {
 
 static int conf_group(struct conf_ctx *x, const config_setting_t *g, const char *prefix,
                       const struct conf_param *tab, void *base);
+static int conf_relay_check(struct conf_ctx *x, const config_setting_t *g, const char *k,
+                            const struct relay *r);
 
 /* ---- messages ---- */
 
@@ -828,13 +880,194 @@ static int conf_relay_one(struct conf_ctx *x, const config_setting_t *g, const c
         return -1;
     if (r->address == NULL)
         return conf_error(x, g, "missing key '%s.address'", k);
-    return 0;
+    return conf_relay_check(x, g, k, r);
 }
 
 /* Reads deliver.relays: a list of groups, each with an address. */
 static int conf_relays(struct conf_ctx *x, const config_setting_t *s, const char *key)
 {
     return conf_group_list(x, s, key, conf_relay_one);
+}
+
+/* ---- TLS and authentication of the client (docs/tls.md "Outbound") ---- */
+
+/* Reads a word from a fixed set: relay ssl.mode, a min_protocol, auth.override. */
+static int conf_choice(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                       const struct conf_param *p, char *field)
+{
+    static const struct {
+        enum conf_kind kind;
+        const char *word;
+        unsigned value;
+    } words[] = {
+        {CONF_TLS_MODE, "none", RELAY_TLS_NONE},     {CONF_TLS_MODE, "starttls", RELAY_TLS_STARTTLS},
+        {CONF_TLS_MODE, "implicit", RELAY_TLS_IMPLICIT}, {CONF_TLS_PROTO, "TLSv1.2", 2},
+        {CONF_TLS_PROTO, "TLSv1.3", 3},              {CONF_AUTH_OVERRIDE, "external", 1},
+    };
+    const char *str = NULL, *want = p->kind == CONF_TLS_MODE    ? "none, starttls or implicit"
+                                    : p->kind == CONF_TLS_PROTO ? "TLSv1.2 or TLSv1.3"
+                                                                : "external";
+    char q[96];
+    if (conf_string(x, s, key, &str) < 0)
+        return -1;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        if (words[i].kind != p->kind || strcasecmp(str, words[i].word) != 0)
+            continue;
+        if (p->kind == CONF_AUTH_OVERRIDE)
+            *(bool *)field = true;
+        else
+            *(unsigned *)field = words[i].value;
+        return 0;
+    }
+    return conf_error(x, s, "bad value for '%s': %s (want %s)", key,
+                      conf_quote(q, sizeof q, str, strlen(str)), want);
+}
+
+/* True for a credential: 1..255 bytes (RFC 4616 §2), no control bytes. */
+static bool conf_is_secret(const char *s, size_t len)
+{
+    if (len == 0 || len > 255)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < ' ' || (unsigned char)s[i] == 0x7f)
+            return false;
+    return true;
+}
+
+/* Wipes and frees the secret at *p. */
+static void conf_secret_free(char **p)
+{
+    if (*p) {
+        explicit_bzero(*p, strlen(*p));
+        free(*p);
+        *p = NULL;
+    }
+}
+
+/* Replaces the secret at dst with len bytes of str, wiping the old one. */
+static void conf_secret_set(char **dst, const char *str, size_t len)
+{
+    conf_secret_free(dst);
+    *dst = xstrndup(str, len);
+}
+
+/* Reads a user name or password; the value never appears in a message. */
+static int conf_secret(struct conf_ctx *x, const config_setting_t *s, const char *key, char **dst)
+{
+    const char *str = NULL;
+    if (conf_string(x, s, key, &str) < 0)
+        return -1;
+    if (!conf_is_secret(str, strlen(str)))
+        return conf_error(x, s, "bad value for '%s' (want 1..255 bytes without control bytes)",
+                          key);
+    conf_secret_set(dst, str, strlen(str));
+    return 0;
+}
+
+/* True when uid may own a secret file: root, the process, or the configured user. */
+static bool conf_secret_owner_ok(const struct conf *c, uid_t uid)
+{
+    if (uid == 0 || uid == getuid() || uid == geteuid())
+        return true;
+    struct passwd *pw = c->user ? getpwnam(c->user) : NULL;
+    return pw != NULL && pw->pw_uid == uid;
+}
+
+/* Reads the first line of a secret file (at most 255 bytes) after checking that only its
+ * owner may read it; the file's content never appears in a message. */
+static int conf_secret_file(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                            char **dst)
+{
+    const char *path = NULL;
+    char q[96], buf[512];
+    if (conf_string(x, s, key, &path) < 0)
+        return -1;
+    int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        return conf_error(x, s, "cannot read '%s' %s: %s", key,
+                          conf_quote(q, sizeof q, path, strlen(path)), strerror(err));
+    }
+    const char *bad = !S_ISREG(st.st_mode)                 ? "is not a regular file"
+                      : (st.st_mode & (S_IRWXG | S_IRWXO)) ? "is accessible by group or others "
+                                                             "(chmod 600)"
+                      : !conf_secret_owner_ok(x->c, st.st_uid) ? "must belong to root or the "
+                                                                 "sluice user"
+                                                               : NULL;
+    ssize_t n = bad ? 0 : read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (bad)
+        return conf_error(x, s, "'%s' %s %s", key, conf_quote(q, sizeof q, path, strlen(path)),
+                          bad);
+    buf[n > 0 ? n : 0] = '\0';
+    size_t len = strcspn(buf, "\r\n");
+    if (n < 0 || (size_t)n == sizeof buf - 1 || !conf_is_secret(buf, len)) {
+        explicit_bzero(buf, sizeof buf);
+        return conf_error(x, s, "'%s' %s: want one line of 1..255 bytes without control bytes",
+                          key, conf_quote(q, sizeof q, path, strlen(path)));
+    }
+    conf_secret_set(dst, buf, len);
+    explicit_bzero(buf, sizeof buf);
+    return 0;
+}
+
+/* Reads a relay's ssl group: mode "starttls" and verify on unless it says otherwise. */
+static int conf_relay_ssl(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                          const struct conf_param *p, void *base)
+{
+    struct relay_ssl *ssl = (struct relay_ssl *)((char *)base + p->off);
+    if (!config_setting_is_group(s))
+        return conf_wrong_type(x, s, key, "group");
+    ssl->mode = RELAY_TLS_STARTTLS;
+    ssl->verify = true;
+    ssl->min_tls = 2;
+    if (conf_group(x, s, key, p->sub, ssl) < 0)
+        return -1;
+    if (ssl->key_file && !ssl->cert_file)
+        return conf_error(x, s, "'%s.key_file' needs '%s.cert_file'", key, key);
+    return 0;
+}
+
+/* Reads a relay's auth group (enabled unless it says otherwise) and checks that it can
+ * work: credentials (or EXTERNAL with a client certificate), one source of the password. */
+static int conf_relay_auth(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                           const struct conf_param *p, void *base)
+{
+    struct relay *r = base;
+    struct relay_auth *a = &r->auth;
+    if (!config_setting_is_group(s))
+        return conf_wrong_type(x, s, key, "group");
+    a->enabled = true;
+    a->initrsp = true;
+    if (config_setting_get_member(s, "password") && config_setting_get_member(s, "password_file"))
+        return conf_error(x, s, "'%s': password and password_file both given", key);
+    if (conf_group(x, s, key, p->sub, a) < 0)
+        return -1;
+    if (!a->enabled)
+        return 0;
+    if (!a->external && (!a->username || !a->password))
+        return conf_error(x, s, "'%s' needs username and password (or password_file)", key);
+    return 0;
+}
+
+/* Checks what a relay's ssl and auth blocks need of each other (after both are read). */
+static int conf_relay_check(struct conf_ctx *x, const config_setting_t *g, const char *k,
+                            const struct relay *r)
+{
+    if (!r->auth.enabled)
+        return 0;
+    g = config_setting_get_member(g, "auth"); /* the messages point at the auth block */
+    if (r->auth.external && (!r->ssl.cert_file || r->ssl.mode == RELAY_TLS_DEFAULT ||
+                             r->ssl.mode == RELAY_TLS_NONE))
+        return conf_error(x, g, "'%s.auth.override = \"external\"' needs '%s.ssl' with "
+                          "mode starttls or implicit and a cert_file", k, k);
+    if (r->ssl.mode == RELAY_TLS_NONE && !r->auth.allow_cleartext)
+        return conf_error(x, g, "'%s.auth' with '%s.ssl.mode = \"none\"' would send the "
+                          "password in cleartext: set '%s.auth.allow_cleartext = true'", k, k, k);
+    return 0;
 }
 
 /* ---- reports and logs (deliver.audit, event_log, transcript, double_bounce, verp) ---- */
@@ -1018,6 +1251,13 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_LOGSPEC: return conf_logspec(x, s, key, p, (struct logspec *)field);
     case CONF_MAILBOX:
     case CONF_DELIMS: return conf_report_text(x, s, key, p, (char **)field);
+    case CONF_TLS_MODE:
+    case CONF_TLS_PROTO:
+    case CONF_AUTH_OVERRIDE: return conf_choice(x, s, key, p, field);
+    case CONF_SECRET: return conf_secret(x, s, key, (char **)field);
+    case CONF_SECRET_FILE: return conf_secret_file(x, s, key, (char **)field);
+    case CONF_RELAY_SSL: return conf_relay_ssl(x, s, key, p, base);
+    case CONF_RELAY_AUTH: return conf_relay_auth(x, s, key, p, base);
     }
     log_panic("conf: unhandled kind %d", (int)p->kind);
 }
@@ -1235,7 +1475,8 @@ void conf_defaults(struct conf *c)
     conf_report_defaults(c);
     c->deliver.client = (struct client_conf){.announcehost = xstrdup(host), .maxpipeline = 25,
                                              .timeout = DUR_M, .mindatarate = 1000000,
-                                             .sendQUIT = true, .waitQUIT = true};
+                                             .sendQUIT = true, .waitQUIT = true,
+                                             .anonssl = {.latent = true, .min_tls = 2}};
 }
 
 /* Loads path over c (which conf_defaults() filled). */
@@ -1297,6 +1538,12 @@ void conf_free(struct conf *c)
         conf_free_strings(&r->destdomains, &r->ndestdomains);
         conf_free_strings(&r->senders, &r->nsenders);
         free(r->sendernets);
+        free(r->ssl.ca_file);
+        free(r->ssl.verify_name);
+        free(r->ssl.cert_file);
+        free(r->ssl.key_file);
+        conf_secret_free(&r->auth.username);
+        conf_secret_free(&r->auth.password);
     }
     free(c->deliver.relays);
     conf_free_logspec(&c->deliver.audit);

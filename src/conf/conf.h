@@ -28,6 +28,15 @@ struct logspec {
     size_t ndomains;
 };
 
+/* Opportunistic TLS toward any server (seed 000 `anonssl`, docs/tls.md "Outbound"):
+ * STARTTLS when the server offers it (latent), or no mail without TLS (mandatory, implies
+ * STARTTLS). The peer is never required to present a trusted certificate here. */
+struct anonssl {
+    bool latent;      /* default true */
+    bool mandatory;   /* default false */
+    unsigned min_tls; /* least protocol, TLS 1.min_tls: 2 (default) or 3 */
+};
+
 /* Client settings a remotenet may override (seed 000 §4.5.3). */
 struct client_conf {
     char *announcehost;   /* default: hostname */
@@ -38,6 +47,7 @@ struct client_conf {
     bool fallbackHELO;    /* default false */
     bool sendQUIT;        /* default true */
     bool waitQUIT;        /* default true */
+    struct anonssl anonssl;
 };
 
 /* A remotenet: peers whose address lies in `nets` or whose host name equals one of `hosts`
@@ -48,6 +58,29 @@ struct remotenet {
     char **hosts;
     size_t nhosts;
     struct client_conf client;
+};
+
+/* A relay's TLS (its `ssl` block). RELAY_TLS_DEFAULT: no block, the peer's anonssl applies. */
+enum relay_tls_mode { RELAY_TLS_DEFAULT, RELAY_TLS_NONE, RELAY_TLS_STARTTLS, RELAY_TLS_IMPLICIT };
+struct relay_ssl {
+    unsigned mode;     /* enum relay_tls_mode; "starttls" when the block does not say */
+    bool verify;       /* default true: the certificate must chain to ca_file (else the
+                          system store) and name verify_name */
+    char *ca_file;     /* NULL: the system store */
+    char *verify_name; /* NULL: the relay's host (its IP for a literal) */
+    unsigned min_tls;  /* TLS 1.min_tls: 2 (default) or 3 */
+    char *cert_file;   /* client certificate (chain, PEM), NULL: none */
+    char *key_file;    /* its key, NULL: in cert_file */
+};
+
+/* A relay's SASL client authentication (its `auth` block, RFC 4954). */
+struct relay_auth {
+    bool enabled;         /* default false; true once the block is there */
+    bool initrsp;         /* default true: the first response goes on the AUTH line */
+    bool external;        /* override = "external": SASL EXTERNAL with ssl.cert_file */
+    bool allow_cleartext; /* default false: credentials only over TLS */
+    char *username;
+    char *password;       /* `password`, or the first line of `password_file` */
 };
 
 /* A relay (seed 000 §4.5.4). host is a name, or an IP when literal ("[ip]:port"). */
@@ -62,6 +95,8 @@ struct relay {
     size_t nsenders;
     struct cidr *sendernets;
     size_t nsendernets;
+    struct relay_ssl ssl;
+    struct relay_auth auth;
 };
 
 struct conf {

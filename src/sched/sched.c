@@ -313,17 +313,20 @@ void sched_add(struct sched *s, const struct qmsg *qm, int64_t not_before)
 
 /* ---- outcomes ---------------------------------------------------------------------- */
 
-/* One Postfix-style log line per recipient per attempt (and one event-log object). */
+/* One Postfix-style log line per recipient per attempt (and one event-log object); tls and
+ * tls_peer are the session's TLS as smtpc reports it (NULL: no session, "none"). */
 static void sched_log(struct sched *s, const struct srcpt *r, const char *relay, const char *status,
-                      enum outcome o, const char *reply)
+                      enum outcome o, const char *reply, const char *tls, const char *tls_peer)
 {
     char dsn[STATUS_MAX], to[LOG_SANITIZED_SIZE(ADDR_MAX)], rl[1024], rp[2048]; /* peer text: escaped */
     int64_t now = clock_wall_ms();
     double delay = (double)(now - r->m->arrival) / 1000.0;
     status_of(reply, o, dsn); /* the reply's code, or the one our reason starts with */
-    log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", r->m->qid,
+    log_info("%s: to=<%s>, relay=%s, tls=%s%s%s, delay=%.2f, dsn=%s, status=%s (%s)", r->m->qid,
              log_sanitize(to, sizeof to, r->addr, strlen(r->addr)),
-             log_sanitize(rl, sizeof rl, relay, strlen(relay)), delay < 0 ? 0.0 : delay, dsn,
+             log_sanitize(rl, sizeof rl, relay, strlen(relay)), tls ? tls : "none",
+             tls_peer && *tls_peer ? ", tls_peer=" : "", tls_peer ? tls_peer : "",
+             delay < 0 ? 0.0 : delay, dsn,
              status, log_sanitize(rp, sizeof rp, reply, strlen(reply)));
     event_attempt(s->logs.events, now, r->m->qid, r->addr, status, dsn, relay, reply, r->attempts,
                   now - r->m->arrival);
@@ -393,7 +396,7 @@ static void sched_audit(struct sched *s, const struct srcpt *r, const char *rela
 /* Applies one attempt's outcome to an active recipient: the one policy of sched.h.
  * passed_on: the next hop announced DSN and took the recipient's DSN request. */
 static void sched_outcome(struct sched *s, struct srcpt *r, enum outcome o, const char *reply,
-                          const char *relay, int passed_on)
+                          const char *relay, int passed_on, const char *tls, const char *tls_peer)
 {
     struct smsg *m = r->m;
     int64_t now = clock_wall_ms(), next = 0;
@@ -449,7 +452,7 @@ static void sched_outcome(struct sched *s, struct srcpt *r, enum outcome o, cons
                       log_sanitize(to, sizeof to, r->addr, strlen(r->addr)),
                       log_sanitize(rp, sizeof rp, reply, strlen(reply)));
         } else {
-            sched_log(s, r, relay, "deferred", o, r->last_reply);
+            sched_log(s, r, relay, "deferred", o, r->last_reply, tls, tls_peer);
         }
     } else {
         r->state = o == OUTCOME_OK ? RCPT_DELIVERED : RCPT_FAILED;
@@ -461,7 +464,8 @@ static void sched_outcome(struct sched *s, struct srcpt *r, enum outcome o, cons
         } else {
             s->st.bounced++;
         }
-        sched_log(s, r, relay, o == OUTCOME_OK ? "sent" : "bounced", o, r->last_reply);
+        sched_log(s, r, relay, o == OUTCOME_OK ? "sent" : "bounced", o, r->last_reply, tls,
+                  tls_peer);
     }
     sched_note_report(s, r, o, passed_on, now);
     if (!postponed)
@@ -663,7 +667,7 @@ static void sched_batch_free(struct sched *s, struct batch *b)
 static void sched_batch_fail(struct sched *s, struct batch *b, enum outcome o, const char *why)
 {
     for (size_t i = 0; i < b->n; i++)
-        sched_outcome(s, b->r[i], o, why, "none", 0);
+        sched_outcome(s, b->r[i], o, why, "none", 0, NULL, NULL);
     sched_batch_free(s, b);
 }
 
@@ -717,7 +721,7 @@ static void sched_on_route(void *arg, struct dest *d, enum outcome o, const char
     m->routing--;
     m->nbatches++; /* hold m while we work on it */
     if (o != OUTCOME_OK) {
-        sched_outcome(s, r, o, why, "none", 0);
+        sched_outcome(s, r, o, why, "none", 0, NULL, NULL);
     } else {
         struct sdest *sd = sched_sdest(d);
         struct batch *b = m->verp ? NULL : m->open;
@@ -925,7 +929,7 @@ static void sched_on_rcpt(void *arg, struct smtpc_txn *t, size_t i, enum outcome
 {
     struct sconn *cn = arg;
     struct batch *b = t->owner;
-    sched_outcome(cn->s, b->r[i], o, reply, relay, t->dsn);
+    sched_outcome(cn->s, b->r[i], o, reply, relay, t->dsn, t->tls, t->tls_peer);
 }
 
 /* smtpc is done with a transaction. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -78,6 +79,9 @@ static void check_defaults(const struct conf *c, const char *hostname)
     assert_false(c->deliver.fallbackMX_A);
     assert_int_equal(c->deliver.nremotenets, 0);
     assert_int_equal(c->deliver.nrelays, 0);
+    assert_true(c->deliver.client.anonssl.latent); /* opportunistic STARTTLS by default */
+    assert_false(c->deliver.client.anonssl.mandatory);
+    assert_int_equal(c->deliver.client.anonssl.min_tls, 2);
 }
 
 /* conf_defaults() alone, and an empty file, give the defaults; hostname = gethostname(). */
@@ -319,8 +323,49 @@ static const struct err_case err_cases[] = {
     {"deliver = { client = {\n bar = 1; }; };\n", "2: unknown key 'deliver.client.bar'"},
     {"deliver = { client = { remotenets = (\n { ip = \"10/8\";\n port = 1; } ); }; };\n",
      "3: unknown key 'deliver.client.remotenets[0].port'"},
-    {"deliver = { relays = ( { address = \"a\"; },\n { address = \"b\"; auth = 1; } ); };\n",
-     "2: unknown key 'deliver.relays[1].auth'"},
+    {"deliver = { relays = ( { address = \"a\"; },\n { address = \"b\"; tls = 1; } ); };\n",
+     "2: unknown key 'deliver.relays[1].tls'"},
+    {"deliver = { relays = ( { address = \"b\"; auth = 1; } ); };\n",
+     "1: wrong type for 'deliver.relays[0].auth': want group, got integer"},
+    {"deliver = { relays = ( { address = \"b\";\n ssl = { mode = \"tls\"; }; } ); };\n",
+     "2: bad value for 'deliver.relays[0].ssl.mode': \"tls\" (want none, starttls or implicit)"},
+    {"deliver = { relays = ( { address = \"b\"; ssl = { min_protocol = \"TLSv1.1\"; }; } ); };\n",
+     "1: bad value for 'deliver.relays[0].ssl.min_protocol': \"TLSv1.1\" (want TLSv1.2 or "
+     "TLSv1.3)"},
+    {"deliver = { relays = ( { address = \"b\"; ssl = { key_file = \"/k\"; }; } ); };\n",
+     "1: 'deliver.relays[0].ssl.key_file' needs 'deliver.relays[0].ssl.cert_file'"},
+    {"deliver = { relays = ( { address = \"b\"; ssl = { verify = 3; }; } ); };\n",
+     "1: wrong type for 'deliver.relays[0].ssl.verify': want boolean, got integer"},
+    {"deliver = { relays = ( { address = \"b\"; auth = { override = \"plain\"; }; } ); };\n",
+     "1: bad value for 'deliver.relays[0].auth.override': \"plain\" (want external)"},
+    {"deliver = { relays = ( { address = \"b\";\n auth = { username = \"u\"; }; } ); };\n",
+     "2: 'deliver.relays[0].auth' needs username and password (or password_file)"},
+    {"deliver = { relays = ( { address = \"b\"; auth = { username = \"u\";\n"
+     " password = \"p\"; password_file = \"/f\"; }; } ); };\n",
+     "1: 'deliver.relays[0].auth': password and password_file both given"},
+    {"deliver = { relays = ( { address = \"b\"; auth = { username = \"u\";\n"
+     " password = \"se\\ncret\"; }; } ); };\n",
+     "2: bad value for 'deliver.relays[0].auth.password' (want 1..255 bytes without control "
+     "bytes)"},
+    {"deliver = { relays = ( { address = \"b\"; auth = { username = \"\"; password = \"p\"; }; "
+     "} ); };\n",
+     "1: bad value for 'deliver.relays[0].auth.username' (want 1..255 bytes without control "
+     "bytes)"},
+    {"deliver = { relays = ( { address = \"b\";\n auth = { override = \"external\"; }; } ); };\n",
+     "2: 'deliver.relays[0].auth.override = \"external\"' needs 'deliver.relays[0].ssl' with mode "
+     "starttls or implicit and a cert_file"},
+    {"deliver = { relays = ( { address = \"b\"; ssl = { mode = \"none\"; };\n"
+     " auth = { username = \"u\"; password = \"p\"; }; } ); };\n",
+     "2: 'deliver.relays[0].auth' with 'deliver.relays[0].ssl.mode = \"none\"' would send the "
+     "password in cleartext: set 'deliver.relays[0].auth.allow_cleartext = true'"},
+    {"deliver = { client = { anonssl = { latent = true; strict = true; }; }; };\n",
+     "1: unknown key 'deliver.client.anonssl.strict'"},
+    {"deliver = { client = { remotenets = ( { ip = \"10/8\";\n anonssl = 1; } ); }; };\n",
+     "2: wrong type for 'deliver.client.remotenets[0].anonssl': want group, got integer"},
+    {"deliver = { relays = ( { address = \"b\"; auth = { username = \"u\";\n"
+     " password_file = \"/nonexistent/pw\"; }; } ); };\n",
+     "2: cannot read 'deliver.relays[0].auth.password_file' \"/nonexistent/pw\": No such file or "
+     "directory"},
     {"deliver = {\n maxconnections = \"10\"; };\n",
      "2: wrong type for 'deliver.maxconnections': want integer, got string"},
     {"smtpd = 1;\n", "1: wrong type for 'smtpd': want group, got integer"},
@@ -399,6 +444,111 @@ static const struct err_case err_cases[] = {
      "2: integer out of range for libconfig (write 64-bit integers with an L suffix, e.g. "
      "1099511627776L)"},
 };
+
+/* TLS and AUTH keys: anonssl defaults and overrides (remotenets inherit the base), a
+ * relay's ssl and auth blocks with their defaults. */
+static void test_tls_auth_keys(void **state)
+{
+    (void)state;
+    char err[512];
+    struct conf c;
+    int rc = load_text(
+        "deliver = { client = { anonssl = { mandatory = true; min_protocol = \"TLSv1.3\"; };\n"
+        "  remotenets = ( { ip = \"10/8\"; anonssl = { latent = false; mandatory = false; }; },\n"
+        "                 { ip = \"mx.b\"; maxpipeline = 2; } ); };\n"
+        " relays = ( { address = \"r1.example:587\"; ssl = { ca_file = \"/ca.pem\"; };\n"
+        "   auth = { username = \"u1\"; password = \"p w\"; initrsp = false; }; },\n"
+        "  { address = \"[192.0.2.1]:465\"; ssl = { mode = \"implicit\"; verify = false;\n"
+        "     verify_name = \"relay.example\"; min_protocol = \"tlsv1.3\";\n"
+        "     cert_file = \"/c.pem\"; key_file = \"/k.pem\"; };\n"
+        "   auth = { override = \"external\"; }; },\n"
+        "  { address = \"r3\"; ssl = { mode = \"none\"; };\n"
+        "   auth = { enabled = false; username = \"x\"; } },\n"
+        "  { address = \"r4\"; } ); };\n",
+        &c, err, sizeof err);
+    if (rc != 0)
+        fail_msg("got error \"%s\", want success", err);
+    const struct anonssl *a = &c.deliver.client.anonssl;
+    assert_true(a->latent && a->mandatory && a->min_tls == 3);
+    a = &c.deliver.remotenets[0].client.anonssl;
+    assert_true(!a->latent && !a->mandatory && a->min_tls == 3);
+    a = &c.deliver.remotenets[1].client.anonssl; /* inherited */
+    assert_true(a->latent && a->mandatory && a->min_tls == 3);
+    const struct relay *r = &c.deliver.relays[0];
+    assert_int_equal(r->ssl.mode, RELAY_TLS_STARTTLS);
+    assert_true(r->ssl.verify);
+    assert_string_equal(r->ssl.ca_file, "/ca.pem");
+    assert_null(r->ssl.verify_name);
+    assert_int_equal(r->ssl.min_tls, 2);
+    assert_true(r->auth.enabled && !r->auth.initrsp && !r->auth.external && !r->auth.allow_cleartext);
+    assert_string_equal(r->auth.username, "u1");
+    assert_string_equal(r->auth.password, "p w");
+    r = &c.deliver.relays[1];
+    assert_int_equal(r->ssl.mode, RELAY_TLS_IMPLICIT);
+    assert_false(r->ssl.verify);
+    assert_string_equal(r->ssl.verify_name, "relay.example");
+    assert_int_equal(r->ssl.min_tls, 3);
+    assert_string_equal(r->ssl.cert_file, "/c.pem");
+    assert_string_equal(r->ssl.key_file, "/k.pem");
+    assert_true(r->auth.enabled && r->auth.external && r->auth.initrsp);
+    assert_null(r->auth.password);
+    r = &c.deliver.relays[2];
+    assert_int_equal(r->ssl.mode, RELAY_TLS_NONE);
+    assert_false(r->auth.enabled);
+    r = &c.deliver.relays[3];
+    assert_int_equal(r->ssl.mode, RELAY_TLS_DEFAULT);
+    assert_false(r->auth.enabled);
+    conf_free(&c);
+}
+
+struct pwfile_case {
+    const char *content;
+    mode_t mode;
+    const char *want_password; /* NULL: an error containing want_error */
+    const char *want_error;
+};
+
+static const struct pwfile_case pwfile_cases[] = {
+    {"s3cret pass\n", 0600, "s3cret pass", NULL},
+    {"first\r\nsecond\n", 0400, "first", NULL},
+    {"no newline", 0600, "no newline", NULL},
+    {"s3cret\n", 0640, NULL, "is accessible by group or others (chmod 600)"},
+    {"s3cret\n", 0604, NULL, "is accessible by group or others (chmod 600)"},
+    {"\n", 0600, NULL, "want one line of 1..255 bytes without control bytes"},
+    {"", 0600, NULL, "want one line of 1..255 bytes without control bytes"},
+    {"bad\tbyte\n", 0600, NULL, "want one line of 1..255 bytes without control bytes"},
+};
+
+/* password_file: the first line, only from a file nobody else may read; the error never
+ * shows the file's content. */
+static void test_password_file(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof pwfile_cases / sizeof pwfile_cases[0]; i++) {
+        const struct pwfile_case *pc = &pwfile_cases[i];
+        char pw[64] = "/tmp/sluice-test-pw-XXXXXX", text[512], err[512];
+        int fd = mkstemp(pw);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, pc->content, strlen(pc->content)), (ssize_t)strlen(pc->content));
+        assert_int_equal(fchmod(fd, pc->mode), 0);
+        close(fd);
+        snprintf(text, sizeof text,
+                 "deliver = { relays = ( { address = \"r\"; auth = { username = \"u\"; "
+                 "password_file = \"%s\"; }; } ); };\n", pw);
+        struct conf c;
+        int rc = load_text(text, &c, err, sizeof err);
+        unlink(pw);
+        if (pc->want_password && (rc != 0 || strcmp(c.deliver.relays[0].auth.password,
+                                                    pc->want_password) != 0))
+            fail_msg("case %zu: got rc %d (%s), want password \"%s\"", i, rc, err,
+                     pc->want_password);
+        if (!pc->want_password && (rc == 0 || !strstr(err, pc->want_error) ||
+                                   strstr(err, "s3cret") || strstr(err, "byte\t")))
+            fail_msg("case %zu: got rc %d \"%s\", want an error with \"%s\"", i, rc, err,
+                     pc->want_error);
+        conf_free(&c);
+    }
+}
 
 /* A NUL byte anywhere is refused with its line (libconfig itself mishandles it). */
 static void test_nul_byte(void **state)
@@ -503,7 +653,8 @@ int main(void)
         cmocka_unit_test(test_relay_forms),   cmocka_unit_test(test_bool_forms),
         cmocka_unit_test(test_errors),        cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_nul_byte),
-        cmocka_unit_test(test_retries_table),
+        cmocka_unit_test(test_retries_table), cmocka_unit_test(test_tls_auth_keys),
+        cmocka_unit_test(test_password_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
