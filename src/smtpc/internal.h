@@ -129,7 +129,7 @@ void smtpc_peer_retry(struct smtpc *c, const char *why);
 const char *smtpc_helo_name(const struct smtpc *c);
 /* EHLO/HELO, TLS and AUTH are done: start asking for transactions. */
 void smtpc_session_start(struct smtpc *c);
-/* Frees the bufferevent (and its SSL), keeping a completed TLS session resumable. */
+/* Frees the bufferevent (and its SSL and socket). */
 void smtpc_bev_free(struct smtpc *c);
 /* Points bev's callbacks at the connection's read, write and event handlers. */
 void smtpc_bev_setcb(struct smtpc *c, struct bufferevent *bev);

@@ -224,15 +224,12 @@ void smtpc_send_hidden(struct smtpc *c, const char *line, size_t len, const char
     bufferevent_write(c->bev, "\r\n", 2);
 }
 
-/* Frees the bufferevent. A TLS session that completed its handshake is marked shut down
- * first: OpenSSL would otherwise make it unresumable (the session cache keeps it). */
+/* Frees the bufferevent (with its SSL and socket: BEV_OPT_CLOSE_ON_FREE). */
 void smtpc_bev_free(struct smtpc *c)
 {
     if (!c->bev)
         return;
-    if (c->ssl && c->tls)
-        SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-    bufferevent_free(c->bev); /* frees the SSL too (BEV_OPT_CLOSE_ON_FREE) */
+    bufferevent_free(c->bev);
     c->bev = NULL;
     c->ssl = NULL;
 }

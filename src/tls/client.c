@@ -9,6 +9,12 @@
  *
  * A store is a dict from key to entry plus a FIFO list of entries in insertion order: a full
  * store drops its oldest entry; an entry past its expiry is dropped when it is looked up.
+ *
+ * Sessions are kept serialized (i2d_SSL_SESSION, as Postfix's tlsmgr cache does) and each
+ * connection gets a fresh copy: OpenSSL marks a TLS 1.3 session object unresumable once a
+ * client used it (tickets are single-use for privacy between web clients), while an MTA
+ * may resume the same ticket with the same server until it expires, which servers that
+ * issue no new ticket on resumption (Postfix) rely on.
  * Invariants: every entry is in both the dict and the list; n counts them; n <= max. */
 #include "tls/client.h"
 
@@ -25,7 +31,8 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 
-#define TLS_CLIENT_KEY_MAX 1200 /* "ctx|min|name|peer" */
+#define TLS_CLIENT_KEY_MAX 1200      /* "ctx|min|name|peer" */
+#define TLS_CLIENT_SESSION_MAX 65536 /* bytes of one serialized session */
 
 struct tls_entry {
     char *key;
@@ -130,11 +137,11 @@ static void tls_store_free(struct tls_store *st)
     st->d = NULL;
 }
 
-/* free_val of the session store. */
-static void tls_session_free(void *p)
-{
-    SSL_SESSION_free(p);
-}
+/* A serialized session. */
+struct tls_der {
+    size_t len;
+    unsigned char der[];
+};
 
 /* ---- contexts ---- */
 
@@ -146,11 +153,12 @@ static void tls_conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, 
     free(ptr);
 }
 
-/* The server granted a session: file it under the SSL's key (we keep the reference). */
+/* The server granted a session: file a serialized copy under the SSL's key. */
 static int tls_client_on_session(SSL *ssl, SSL_SESSION *sess)
 {
     struct tls_conn *tcn = SSL_get_ex_data(ssl, tls_ex_index);
-    if (!tcn || !SSL_SESSION_is_resumable(sess))
+    int len = tcn && SSL_SESSION_is_resumable(sess) ? i2d_SSL_SESSION(sess, NULL) : 0;
+    if (len <= 0 || len > TLS_CLIENT_SESSION_MAX)
         return 0;
     time_t now = time(NULL), start = (time_t)SSL_SESSION_get_time(sess);
     long life = SSL_SESSION_get_timeout(sess);
@@ -159,8 +167,11 @@ static int tls_client_on_session(SSL *ssl, SSL_SESSION *sess)
         expires = now + TLS_CLIENT_SCACHE_TTL;
     if (expires <= now)
         return 0;
-    tls_store_put(&tcn->tc->sessions, tcn->key, sess, expires);
-    return 1;
+    struct tls_der *d = xmalloc(sizeof *d + (size_t)len);
+    unsigned char *p = d->der;
+    d->len = (size_t)i2d_SSL_SESSION(sess, &p);
+    tls_store_put(&tcn->tc->sessions, tcn->key, d, expires);
+    return 0; /* the object stays OpenSSL's */
 }
 
 /* The last OpenSSL error as text into err, prefixed by what. Returns -1. */
@@ -235,7 +246,7 @@ struct tls_client *tls_client_create(const struct conf *c, char *err, size_t err
     tc->conf = c;
     tc->nctx = 1 + c->deliver.nrelays;
     tc->ctx = xcalloc(tc->nctx, sizeof *tc->ctx);
-    tls_store_init(&tc->sessions, TLS_CLIENT_SCACHE_MAX, tls_session_free);
+    tls_store_init(&tc->sessions, TLS_CLIENT_SCACHE_MAX, free);
     tls_store_init(&tc->fallback, TLS_CLIENT_FALLBACK_MAX, NULL);
     tc->ctx[0] = tls_client_ctx_new(NULL, err, errlen);
     for (size_t i = 0; tc->ctx[0] && i < c->deliver.nrelays; i++) {
@@ -317,8 +328,15 @@ SSL *tls_client_ssl(struct tls_client *tc, const struct relay *r, unsigned min_t
     tcn->named = tls_client_expect(ssl, name);
     SSL_set_ex_data(ssl, tls_ex_index, tcn);
     struct tls_entry *e = tls_store_get(&tc->sessions, tcn->key, time(NULL));
-    if (e && SSL_SESSION_is_resumable(e->val))
-        SSL_set_session(ssl, e->val);
+    if (e) {
+        const struct tls_der *d = e->val;
+        const unsigned char *p = d->der;
+        SSL_SESSION *sess = d2i_SSL_SESSION(NULL, &p, (long)d->len);
+        if (sess && SSL_SESSION_is_resumable(sess))
+            SSL_set_session(ssl, sess);
+        SSL_SESSION_free(sess);
+        ERR_clear_error();
+    }
     SSL_set_connect_state(ssl);
     return ssl;
 }

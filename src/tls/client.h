@@ -16,7 +16,8 @@
  * name, least protocol and peer ("name[ip]:port"), when there is one that has not expired;
  * every new session the server grants is saved (SSL_CTX_sess_set_new_cb). The cache holds at
  * most TLS_CLIENT_SCACHE_MAX sessions (the oldest goes first), each for at most
- * TLS_CLIENT_SCACHE_TTL seconds (less when the server's ticket lifetime is shorter).
+ * TLS_CLIENT_SCACHE_TTL seconds (less when the server's ticket lifetime is shorter), and
+ * may be resumed any number of times meanwhile (a fresh copy per connection).
  *
  * Fallback memory: tls_client_fallback_note() remembers for TLS_CLIENT_FALLBACK_TTL seconds
  * that a handshake with a peer failed, so an opportunistic client sends to it in cleartext

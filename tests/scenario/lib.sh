@@ -20,6 +20,7 @@
 # Peers: peer_start NAME IP[:PORT] [peer.py options]; peer_stat NAME KEY; peer_rcpt_list NAME.
 # sluice: conf_set KEY VALUE; sluice_conf; sluice_start; sluice_stop; sluice_kill9;
 #        mailq; mailq_count [STATE]; queue_empty; log_has REGEX; log_count REGEX.
+# Postfix: postfix_start NAME IP ['main.cf line'...] (a private instance); postfix_log NAME.
 # Inject: inject_swaks FROM TO[,TO...] [swaks options]; inject_many [inject.py options];
 #        inject_source [smtp-source options];
 #        submit FROM RCPT... < message.
@@ -605,6 +606,104 @@ expect_reply() {
     grep -Eq -- "$1" "$T/replies" || fail "$2: no reply matching '$1' in: $(tr '\n' '|' <"$T/replies")"
 }
 
+# --- private Postfix -----------------------------------------------------------------------
+
+# postfix_start NAME IP ['main.cf line'...]: a private Postfix instance (postfix -c
+# $T/postfix/NAME/etc with its own queue and data directories; /etc/postfix and the system
+# instance are not touched) whose smtpd listens on IP:25 and accepts mail from 127.0.0.0/8.
+# It delivers nothing by default: lines such as 'relay_domains = example.net' and
+# 'relayhost = [127.0.0.21]:25' (an smtp-sink, say) or 'default_transport = discard' say
+# where mail goes. Every peer on 127/8 is a debug peer, so its log (postfix_log NAME) shows
+# each command its smtpd received ("< client[ip]: RCPT TO:<...> ORCPT=...") and each one its
+# smtp client sent. Its master is stopped with the test. The queue lives in a short
+# /tmp/sluice-pf.* directory (Postfix's sockets are in it, and a socket path has at most 107
+# bytes), linked as $T/postfix/NAME/queue and removed at exit.
+postfix_start() {
+    local name=$1 ip=$2 dir=$T/postfix/$1 line keys="" queue
+    shift 2
+    queue=$(mktemp -d /tmp/sluice-pf.XXXXXX) && chmod 755 "$queue"
+    at_exit "rm -rf '$queue'"
+    mkdir -p "$dir/etc" "$dir/data"
+    ln -s "$queue" "$dir/queue"
+    chown postfix:postfix "$dir/data"
+    for line in "$@"; do keys="$keys|${line%% *}"; done
+    {
+        grep -Ev "^(${keys#|}) =" <<EOC
+compatibility_level = 3.6
+queue_directory = $queue
+data_directory = $dir/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = $name.postfix.test
+mydomain = postfix.test
+myorigin = \$myhostname
+mydestination =
+local_recipient_maps =
+relay_domains =
+relayhost =
+mynetworks = 127.0.0.0/8
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+smtpd_peername_lookup = no
+alias_maps =
+alias_database =
+biff = no
+maillog_file = $dir/maillog
+maillog_file_prefixes = $dir
+debug_peer_list = 127.0.0.0/8
+minimal_backoff_time = 1s
+maximal_backoff_time = 5s
+queue_run_delay = 1s
+EOC
+        for line in "$@"; do echo "$line"; done
+    } >"$dir/etc/main.cf"
+    # the listener names its address: inet_interfaces accepts only addresses lo carries
+    sed "s/^IP:25/$ip:25/" >"$dir/etc/master.cf" <<'EOC'
+IP:25     inet  n       -       n       -       -       smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+EOC
+    # postfix prints its reasons only to a terminal: script(1) gives it one for the message
+    postfix -c "$dir/etc" start >/dev/null 2>&1 ||
+        fail "postfix $name did not start: $(script -qc "postfix -c '$dir/etc' start" /dev/null)"
+    wait_until "[ -s '$queue/pid/master.pid' ]" 10 "postfix $name master"
+    SCN_PIDS+=($(tr -d ' ' <"$queue/pid/master.pid"))
+    wait_until "port_open $ip 25" 10 "postfix $name smtpd on $ip:25"
+}
+
+# The log file of private Postfix NAME.
+postfix_log() {
+    echo "$T/postfix/$1/maillog"
+}
+
+# postfix_listen NAME IP:PORT [-o name=value...]: one more smtpd listener of private Postfix
+# NAME (e.g. -o smtpd_tls_wrappermode=yes for implicit TLS on port 465); waits for it.
+postfix_listen() {
+    local name=$1 addr=$2 dir=$T/postfix/$1
+    shift 2
+    echo "$addr inet n - n - - smtpd $*" >>"$dir/etc/master.cf"
+    postfix -c "$dir/etc" reload >/dev/null 2>&1 || fail "postfix $name reload failed"
+    wait_until "port_open ${addr%:*} ${addr##*:}" 10 "postfix $name smtpd on $addr"
+}
+
 # --- more peer.py views (scen-tests) -------------------------------------------------------
 
 # peer_msg_rcpt_counts NAME: for every message peer NAME accepted, its number of accepted
@@ -640,4 +739,108 @@ for l in open(sys.argv[1]):
     if r["type"] == "conn" and str(r["conn"]) == sys.argv[2]:
         print("quit" if r["quit"] else "closed")
         break' "$T/peers/$1.jsonl" "$2"
+}
+
+# --- TLS certificates and SASL (outbound TLS and AUTH) -------------------------------------
+# Certificates and keys are made by the test in $T/tls/ (never committed):
+# tls_cert NAME CN [SAN...]: $T/tls/NAME.pem and NAME.key for CN, signed by the test CA
+#        ($T/tls/ca.pem, made on first use); SANs "DNS:host" / "IP:addr" (default DNS:CN).
+# tls_selfsigned NAME CN: the same, signed by itself (chains to no CA).
+# dovecot_auth_start NAME USER:PASS...: a private Dovecot running only its authentication
+#        service (passwd-file), client socket at $(dovecot_auth_socket NAME) for Postfix's
+#        smtpd_sasl_type = dovecot.
+# peer_conn_json NAME: one JSON line per closed connection of peer NAME (tls, auth, ...).
+
+# The test CA (EC P-256, two days).
+tls_ca() {
+    [ -f "$T/tls/ca.pem" ] && return 0
+    mkdir -p "$T/tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj "/CN=sluice test CA" -keyout "$T/tls/ca.key" -out "$T/tls/ca.pem" \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
+        >"$T/tls/openssl.out" 2>&1 || fail "openssl (CA): $(cat "$T/tls/openssl.out")"
+}
+
+# tls_cert NAME CN [SAN...]
+tls_cert() {
+    local name=$1 cn=$2 san
+    shift 2
+    tls_ca
+    san=$(IFS=,; echo "${*:-DNS:$cn}")
+    printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\n' "$san" >"$T/tls/$name.ext"
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$cn" \
+        -keyout "$T/tls/$name.key" -out "$T/tls/$name.csr" >"$T/tls/openssl.out" 2>&1 &&
+        openssl x509 -req -in "$T/tls/$name.csr" -CA "$T/tls/ca.pem" -CAkey "$T/tls/ca.key" \
+            -CAcreateserial -days 2 -extfile "$T/tls/$name.ext" -out "$T/tls/$name.pem" \
+            >>"$T/tls/openssl.out" 2>&1 || fail "openssl ($name): $(cat "$T/tls/openssl.out")"
+    chmod 600 "$T/tls/$name.key"
+}
+
+# tls_selfsigned NAME CN
+tls_selfsigned() {
+    mkdir -p "$T/tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj "/CN=$2" -addext "subjectAltName=DNS:$2" -keyout "$T/tls/$1.key" \
+        -out "$T/tls/$1.pem" >"$T/tls/openssl.out" 2>&1 ||
+        fail "openssl ($1): $(cat "$T/tls/openssl.out")"
+    chmod 600 "$T/tls/$1.key"
+}
+
+# The directory of private Dovecot NAME (a short /tmp path: it holds sockets).
+dovecot_dir() {
+    cat "$T/dovecot-$1.dir"
+}
+
+# The authentication client socket of private Dovecot NAME.
+dovecot_auth_socket() {
+    echo "$(dovecot_dir "$1")/auth-client"
+}
+
+# dovecot_auth_start NAME USER:PASS...
+dovecot_auth_start() {
+    local name=$1 dir u
+    shift
+    dir=$(mktemp -d /tmp/sluice-dc.XXXXXX) && chmod 755 "$dir"
+    at_exit "rm -rf '$dir'"
+    echo "$dir" >"$T/dovecot-$name.dir"
+    for u in "$@"; do echo "${u%%:*}:{PLAIN}${u#*:}"; done >"$dir/passwd"
+    cat >"$dir/dovecot.conf" <<EOC
+base_dir = $dir/run
+state_dir = $dir/state
+instance_name = sluice-$name
+log_path = $dir/log
+protocols = none
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_verbose = yes
+passdb {
+  driver = passwd-file
+  args = $dir/passwd
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=/nonexistent
+}
+service auth {
+  unix_listener $dir/auth-client {
+    mode = 0666
+  }
+}
+EOC
+    bg_start "dovecot-$name" dovecot -F -c "$dir/dovecot.conf"
+    wait_until "[ -S '$dir/auth-client' ] || ! kill -0 ${SCN_PIDS[-1]} 2>/dev/null" 10 \
+        "dovecot $name auth socket"
+    [ -S "$dir/auth-client" ] || fail "dovecot $name: $(cat "$T/dovecot-$name.out" "$dir/log" 2>/dev/null)"
+}
+
+# The log of private Dovecot NAME.
+dovecot_log() {
+    echo "$(dovecot_dir "$1")/log"
+}
+
+# peer_conn_json NAME: the connection records of peer NAME, one JSON object per line.
+peer_conn_json() {
+    [ -f "$T/peers/$1.jsonl" ] || return 0
+    grep '"type": "conn"' "$T/peers/$1.jsonl" || true
 }
