@@ -27,8 +27,9 @@ client must EHLO again); --tls-implicit wraps every connection from the first by
 8314). --tls-fault NAME breaks the STARTTLS handshake instead: "garbage" (bytes that are
 not TLS after the 220), "close" (close after the 220), "stall" (never answer after the
 220). Every conn and msg record then has "tls": null (cleartext) or {"version", "cipher",
-"resumed"}; "starttls" counts STARTTLS commands received.
-AUTH (--auth-mechs PLAIN,LOGIN and --auth-user USER:PASS, repeatable): AUTH is offered
+"resumed", "client_cn"}; "starttls" counts STARTTLS commands received.
+AUTH (--auth-mechs PLAIN,LOGIN,EXTERNAL and --auth-user USER:PASS, repeatable; EXTERNAL
+succeeds with a client certificate, --tls-client-ca, whose CN is the user): AUTH is offered
 (after TLS only with --auth-tls-only) and checked; conn records list "auth" attempts as
 {"mech", "user", "initrsp", "ok", "tls"} (the password is never logged), and with
 --auth-required MAIL is refused (530) before a successful AUTH. msg records carry "auth_user".
@@ -81,6 +82,9 @@ class Server:
         if opts.tls_cert:
             self.ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.ssl.load_cert_chain(opts.tls_cert, opts.tls_key or opts.tls_cert)
+            if opts.tls_client_ca:
+                self.ssl.verify_mode = ssl.CERT_OPTIONAL
+                self.ssl.load_verify_locations(opts.tls_client_ca)
         self.users = dict(u.split(":", 1) for u in (opts.auth_user or []))
         self.mechs = [m.upper() for m in (opts.auth_mechs or "").split(",") if m]
 
@@ -317,7 +321,7 @@ class Conn(asyncio.Protocol):
         self.auth_state = {"mech": mech, "initrsp": bool(ir), "got": []}
         if ir:
             return self.auth_step(ir)
-        self.reply("334 " + ("" if mech == "PLAIN" else "VXNlcm5hbWU6"))
+        self.reply("334 " + ("VXNlcm5hbWU6" if mech == "LOGIN" else ""))
         return True
 
     def auth_step(self, line):
@@ -334,6 +338,10 @@ class Conn(asyncio.Protocol):
             self.rec["errors"].append("AUTH: bad base64")
             self.reply("501 5.5.2 bad base64")
             return True
+        if st["mech"] == "EXTERNAL":
+            cn = (self.rec["tls"] or {}).get("client_cn")
+            authz = st["got"][0].decode("latin-1")
+            return self.auth_done(st, authz or cn or "", cn is not None and (not authz or authz == cn))
         if st["mech"] == "PLAIN":
             parts = st["got"][0].split(b"\0")
             user, pw = (parts[1], parts[2]) if len(parts) == 3 else (b"", b"")
@@ -343,7 +351,10 @@ class Conn(asyncio.Protocol):
         else:
             user, pw = st["got"][0], st["got"][1]
         user, pw = user.decode("latin-1"), pw.decode("latin-1")
-        ok = self.srv.users.get(user) == pw
+        return self.auth_done(st, user, self.srv.users.get(user) == pw)
+
+    def auth_done(self, st, user, ok):
+        """Records an AUTH attempt (never the password) and answers it."""
         self.rec["auth"].append({"mech": st["mech"], "user": user, "initrsp": st["initrsp"],
                                  "ok": ok, "tls": self.rec["tls"] is not None})
         self.auth_state = None
@@ -454,7 +465,10 @@ def tls_info(transport):
     obj = transport.get_extra_info("ssl_object")
     if obj is None:
         return None
-    return {"version": obj.version(), "cipher": obj.cipher()[0], "resumed": obj.session_reused}
+    cert = obj.getpeercert() or {}
+    cn = [v for rdn in cert.get("subject", ()) for k, v in rdn if k == "commonName"]
+    return {"version": obj.version(), "cipher": obj.cipher()[0], "resumed": obj.session_reused,
+            "client_cn": cn[0] if cn else None}
 
 
 def report(path):
@@ -517,7 +531,8 @@ def main():
     s.add_argument("--tls-implicit", action="store_true", help="TLS from the first byte")
     s.add_argument("--tls-fault", choices=["garbage", "close", "stall"],
                    help="break the handshake after the 220 to STARTTLS")
-    s.add_argument("--auth-mechs", help="offer AUTH with these mechanisms (PLAIN,LOGIN)")
+    s.add_argument("--tls-client-ca", help="ask for a client certificate issued by this CA")
+    s.add_argument("--auth-mechs", help="offer AUTH with these mechanisms (PLAIN,LOGIN,EXTERNAL)")
     s.add_argument("--auth-user", action="append", help="USER:PASS accepted by AUTH")
     s.add_argument("--auth-tls-only", action="store_true", help="offer AUTH only under TLS")
     s.add_argument("--auth-required", action="store_true", help="530 to MAIL before AUTH")
