@@ -1,12 +1,24 @@
-/* checkconf: `sluice check-config -c FILE` prints "ok" or "FILE:LINE: message" (exit 1),
- * and the shared configuration loader of the tools. */
+/* checkconf: `sluice check-config [-c FILE]` prints "ok" on stdout (exit 0), or the first
+ * error on stderr (exit 78, EX_CONFIG): "FILE:LINE: message" from the configuration
+ * loader, "FILE: user 'NAME' does not exist ..." when `user` names no account (the
+ * daemon would refuse to start as root), or "FILE: tls: deliver.relays[N].ssl: ..." when a
+ * relay's CA file, certificate or key does not load. Also the shared configuration loader
+ * of the tools. */
+#include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
 #include "tls/client.h"
 #include "tools/tools.h"
+
+static const char checkconf_usage[] =
+    "usage: sluice check-config [-c FILE]\n"
+    "  Validates the configuration: \"ok\" (exit 0), or the error on stderr (exit 78).\n"
+    "  FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
 
 /* Loads path (defaults first); prints the error on stderr. */
 int tool_load_conf(const char *path, struct conf *c)
@@ -21,34 +33,56 @@ int tool_load_conf(const char *path, struct conf *c)
     return 0;
 }
 
+/* False (with the error on stderr) when `user` names no account; "root" always exists. */
+static bool checkconf_user_ok(const char *path, const struct conf *c)
+{
+    if (strcmp(c->user, "root") == 0 || getpwnam(c->user))
+        return true;
+    fprintf(stderr, "%s: user '%s' does not exist (create it: useradd --system %s)\n", path,
+            c->user, c->user);
+    return false;
+}
+
+/* False (with the error on stderr) when a relay's CA file, client certificate or key does
+ * not load: the daemon would refuse to start. */
+static bool checkconf_tls_ok(const char *path, const struct conf *c)
+{
+    char err[1024];
+    struct tls_client *tc = tls_client_create(c, err, sizeof err);
+    if (!tc) {
+        fprintf(stderr, "%s: tls: %s\n", path, err);
+        return false;
+    }
+    tls_client_free(tc);
+    return true;
+}
+
 /* Validates a configuration file. */
 int tool_check_config(int argc, char **argv)
 {
-    const char *path = SLUICE_DEFAULT_CONF;
+    const char *given = NULL;
     int ch;
-    while ((ch = getopt(argc, argv, "c:")) != -1) {
-        if (ch != 'c') {
-            fprintf(stderr, "usage: sluice check-config -c FILE\n");
-            return 64;
-        }
-        path = optarg;
+    while ((ch = getopt_long(argc, argv, ":c:", tool_longopts, NULL)) != -1) {
+        if (ch == 'c')
+            given = optarg;
+        else if (ch == TOOL_OPT_HELP)
+            return tool_help(checkconf_usage);
+        else
+            return tool_bad_option("sluice check-config", ch, argv, checkconf_usage);
     }
+    if (optind != argc) {
+        fprintf(stderr, "sluice check-config: unexpected argument %s\n%s", argv[optind],
+                checkconf_usage);
+        return EX_USAGE;
+    }
+    const char *path = tool_conf_path(given, NULL);
     struct conf c;
-    char err[1024];
-    conf_defaults(&c);
-    if (conf_load(path, &c, err, sizeof err) < 0) {
-        printf("%s\n", err);
-        conf_free(&c);
-        return 1;
-    }
-    struct tls_client *tc = tls_client_create(&c, err, sizeof err); /* CA files, certificates */
-    if (!tc) {
-        printf("%s: tls: %s\n", path, err);
-        conf_free(&c);
-        return 1;
-    }
-    tls_client_free(tc);
+    if (tool_load_conf(path, &c) < 0)
+        return EX_CONFIG;
+    bool ok = checkconf_user_ok(path, &c) && checkconf_tls_ok(path, &c);
     conf_free(&c);
+    if (!ok)
+        return EX_CONFIG;
     printf("ok\n");
     return 0;
 }

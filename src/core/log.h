@@ -1,4 +1,6 @@
-/* log: process-wide logging to stderr (or a file) with Postfix-like severities.
+/* log: process-wide logging to stderr only (one write(2) per line; the daemon's log goes
+ * wherever its stderr goes: a terminal, a file or syslog through the service manager)
+ * with Postfix-like severities.
  * log_info/log_warn carry on; log_fatal exits(1) (startup, config); log_panic aborts
  * (broken invariant). log_sanitize() is the one way peer text (addresses, replies, host
  * names, HELO, protocol lines) gets into a log line, audit record or transcript. */

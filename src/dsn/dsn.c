@@ -85,60 +85,6 @@ bool dsn_has_8bit(const char *s, size_t len)
     return false;
 }
 
-/* xtext encoding. */
-ssize_t dsn_xtext_encode(const char *s, char *out, size_t cap)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        bool plain = *p >= '!' && *p <= '~' && *p != '+' && *p != '=';
-        if (o + (plain ? 1 : 3) >= cap)
-            return -1;
-        if (plain) {
-            out[o++] = (char)*p;
-        } else {
-            out[o++] = '+';
-            out[o++] = hex[*p >> 4];
-            out[o++] = hex[*p & 15];
-        }
-    }
-    if (cap == 0)
-        return -1;
-    out[o] = '\0';
-    return (ssize_t)o;
-}
-
-/* Value of an upper-case hex digit, or -1 (RFC 3461 uses upper case only). */
-static int dsn_hex(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* xtext decoding. */
-ssize_t dsn_xtext_decode(const char *s, size_t len, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < '!' || c > '~' || c == '=' || o + 1 >= cap)
-            return -1;
-        if (c == '+') {
-            if (i + 2 >= len)
-                return -1;
-            int h = dsn_hex(s[i + 1]), l = dsn_hex(s[i + 2]);
-            if (h < 0 || l < 0 || (h == 0 && l == 0))
-                return -1;
-            c = (unsigned char)(h * 16 + l);
-            i += 2;
-        }
-        out[o++] = (char)c;
-    }
-    if (cap == 0)
-        return -1;
-    out[o] = '\0';
-    return (ssize_t)o;
-}
-
 /* Appends prefix then value folded at blanks into lines of about DSN_FOLD bytes (continuation
  * lines start with one blank). */
 static void dsn_field_folded(struct dsn_out *o, const char *prefix, const char *value)
@@ -250,7 +196,7 @@ static void dsn_human(struct dsn_out *o, const struct dsn_report *r, const char 
 /* Original-Recipient from ORCPT: "type;xtext" with the rfc822 address decoded. */
 static void dsn_orcpt(struct dsn_out *o, const char *orcpt, bool utf8)
 {
-    char raw[DSN_FIELD_MAX], dec[DSN_FIELD_MAX], clean[DSN_FIELD_MAX];
+    char raw[DSN_FIELD_MAX], clean[DSN_FIELD_MAX];
     const char *semi = strchr(orcpt, ';');
     if (!semi || semi == orcpt || semi - orcpt > 40)
         return;
@@ -258,10 +204,7 @@ static void dsn_orcpt(struct dsn_out *o, const char *orcpt, bool utf8)
     const char *val = semi + 1;
     while (*val == ' ')
         val++;
-    snprintf(raw, sizeof raw, "%s", val);
-    bool rfc822 = tl == 6 && strncasecmp(orcpt, "rfc822", 6) == 0;
-    if (rfc822 && dsn_xtext_decode(raw, strlen(raw), dec, sizeof dec) >= 0)
-        snprintf(raw, sizeof raw, "%s", dec);
+    snprintf(raw, sizeof raw, "%s", val); /* stored decoded (esmtp.h): print as is */
     char type[48];
     dsn_clean(orcpt, type, tl + 1 < sizeof type ? tl + 1 : sizeof type, false);
     dsn_printf(o, "Original-Recipient: %s; %s\r\n", type, dsn_clean(raw, clean, sizeof clean, utf8));

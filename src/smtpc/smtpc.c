@@ -42,16 +42,17 @@
 #include "audit/transcript.h"
 #include "conf/conf.h"
 #include "core/log.h"
+#include "core/qid.h"
 #include "core/xalloc.h"
-#include "dsn/dsn.h"
+#include "proto/esmtp.h"
 #include "proto/status.h"
 #include "queue/record.h"
 #include "smtpc/internal.h"
 
 #define SMTPC_ADDR_MAX 900 /* longest sender/recipient we put on a command line */
 #define SMTPC_CMD_MAX (SMTPC_ADDR_MAX + 1200) /* + SIZE, BODY, RET, ENVID, NOTIFY, ORCPT */
-#define SMTPC_ORCPT_MAX 500 /* RFC 3461 §4.2 */
-#define SMTPC_ENVID_MAX 100 /* RFC 3461 §4.4 */
+#define SMTPC_ORCPT_MAX ESMTP_ORCPT_MAX /* encoded "type;xtext" we send (RFC 3461 §4: +500) */
+#define SMTPC_ENVID_MAX ESMTP_ENVID_MAX /* encoded ENVID we send (RFC 3461 §4: +100) */
 #define SMTPC_INPUT_MAX ((size_t)REPLY_LINE_MAX * REPLY_LINES_MAX + 1024)
 #define SMTPC_TIMEOUT_MAX_MS (7ULL * 24 * 3600 * 1000)
 
@@ -509,7 +510,18 @@ static bool smtpc_body_8bit(struct evbuffer *body)
     return found;
 }
 
-/* Appends the MAIL FROM DSN parameters (RET=, ENVID=) when the server announced DSN. */
+/* Logs that a DSN parameter received with the message is not passed on, and why. */
+static void smtpc_dsn_dropped(const struct smtpc *c, const char *what, const char *value,
+                              ssize_t why)
+{
+    char qid[QID_TEXT_LEN + 1], safe[LOG_SANITIZED_SIZE(SMTPC_ORCPT_MAX)];
+    log_sanitize(safe, sizeof safe, value, strlen(value));
+    log_warn("%s: %s not passed on to %s: %s: %s", qid_to_text(c->t->msgid, qid), what, c->relay,
+             esmtp_enc_error_text(why), safe);
+}
+
+/* Appends the MAIL FROM DSN parameters (RET=, ENVID= re-encoded as xtext) when the server
+ * announced DSN. */
 static void smtpc_mail_dsn(struct smtpc *c, char *params, size_t cap, size_t off)
 {
     char envid[SMTPC_ENVID_MAX + 1];
@@ -519,14 +531,21 @@ static void smtpc_mail_dsn(struct smtpc *c, char *params, size_t cap, size_t off
     if (c->t->ret & (MSG_F_RET_FULL | MSG_F_RET_HDRS))
         off += (size_t)snprintf(params + off, cap - off, " RET=%s",
                                 (c->t->ret & MSG_F_RET_FULL) ? "FULL" : "HDRS");
-    if (off < cap && c->t->envid && *c->t->envid &&
-        dsn_xtext_encode(c->t->envid, envid, sizeof envid) > 0)
+    if (off >= cap || !c->t->envid || !*c->t->envid)
+        return;
+    ssize_t n = esmtp_envid_encode(c->t->envid, envid, sizeof envid);
+    if (n > 0)
         snprintf(params + off, cap - off, " ENVID=%s", envid);
+    else
+        smtpc_dsn_dropped(c, "ENVID", c->t->envid, n);
 }
 
-/* The RCPT TO DSN parameters of recipient i (NOTIFY=, ORCPT=) into buf, or "". */
+/* The RCPT TO DSN parameters of recipient i (NOTIFY=, ORCPT= re-encoded from the decoded
+ * "type;address") into buf, or "". The utf-8 type goes as RFC 6533 utf-8-addr-xtext: this
+ * client does not declare SMTPUTF8 on MAIL, and that form is safe either way. */
 static const char *smtpc_rcpt_dsn(const struct smtpc *c, size_t i, char *buf, size_t cap)
 {
+    char orcpt[SMTPC_ORCPT_MAX + 1];
     size_t off = 0;
     buf[0] = '\0';
     if (!c->caps.dsn)
@@ -540,11 +559,13 @@ static const char *smtpc_rcpt_dsn(const struct smtpc *c, size_t i, char *buf, si
                                 (n & NOTIFY_DELAY) ? "DELAY," : "") - 1;
     buf[off] = '\0';
     const char *o = c->t->orcpts ? c->t->orcpts[i] : NULL;
-    bool ok = o && *o && strlen(o) <= SMTPC_ORCPT_MAX && strchr(o, ';');
-    for (size_t k = 0; ok && o[k]; k++)
-        ok = o[k] >= '!' && o[k] <= '~' && o[k] != '=';
-    if (ok)
-        snprintf(buf + off, cap - off, " ORCPT=%s", o);
+    if (!o || !*o)
+        return buf;
+    ssize_t e = esmtp_orcpt_encode(o, false, orcpt, sizeof orcpt);
+    if (e > 0)
+        snprintf(buf + off, cap - off, " ORCPT=%s", orcpt);
+    else
+        smtpc_dsn_dropped(c, "ORCPT", o, e);
     return buf;
 }
 

@@ -9,7 +9,9 @@
  * Protocol: EHLO (HELO with sayHELO; HELO after a rejected EHLO with fallbackHELO);
  * PIPELINING when announced, at most maxpipeline commands in flight (1 = none) per RFC 2920;
  * MAIL FROM (with SIZE= when announced, RET=/ENVID= and per RCPT NOTIFY=/ORCPT= when DSN is
- * announced and the transaction carries them; a message larger than the announced SIZE fails
+ * announced and the transaction carries them, ENVID and ORCPT re-encoded from their decoded
+ * form by esmtp_envid_encode()/esmtp_orcpt_encode(); one that cannot be represented is left
+ * out with a warning that says why; a message larger than the announced SIZE fails
  * 5.3.4 without being sent), RCPT TO per recipient, DATA only when at least one RCPT got 2xx;
  * body dot-stuffed; `timeout` per reply, during DATA extended to size*8/mindatarate seconds
  * when that is longer.
@@ -52,10 +54,6 @@ struct evbuffer;
 struct conf;
 struct smtpc;
 
-/* Transitional alias: sched.c still names the peer struct smtpc_peer; the sched-split
- * branch switches it to struct peer (proto/peer.h), then this line goes. */
-#define smtpc_peer peer
-
 /* One transaction: one message to some of its recipients. Owned by the caller. */
 struct smtpc_txn {
     uint64_t msgid;
@@ -68,7 +66,8 @@ struct smtpc_txn {
     void *owner;           /* caller's */
     /* DSN (RFC 3461), all optional: sent only when the server announces DSN. */
     const uint8_t *notify; /* per recipient NOTIFY_* bits (proto/esmtp.h); 0 = none */
-    const char **orcpts;   /* per recipient ORCPT as received ("rfc822;xtext"), NULL/"" none */
+    const char **orcpts;   /* per recipient ORCPT, decoded ("rfc822;a+b@c"; encoded here),
+                              NULL/"" none */
     const char *envid;     /* ENVID, xtext-decoded (encoded here), NULL/"" = none */
     uint32_t ret;          /* MSG_F_RET_FULL, MSG_F_RET_HDRS or 0 */
     int dsn;               /* out: set by the client when the server announced DSN (the

@@ -28,6 +28,7 @@
 #include "conf/conf.h"
 #include "core/log.h"
 #include "proto/cidr.h"
+#include "queue/record.h"
 #include "smtpc/smtpc.h"
 #include "tls/client.h"
 
@@ -406,9 +407,9 @@ static void h_txn(struct harness *h, const char *sender, const char **rcpts, siz
 }
 
 /* Peer for server i, or a refused port when i < 0 (bound, not listening: fd in *hold). */
-static struct smtpc_peer h_peer(struct harness *h, int i, int *hold)
+static struct peer h_peer(struct harness *h, int i, int *hold)
 {
-    struct smtpc_peer p = {.name = "mx.example"};
+    struct peer p = {.name = "mx.example"};
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (i >= 0) {
         sin.sin_port = htons(h->srv[i].port);
@@ -424,7 +425,7 @@ static struct smtpc_peer h_peer(struct harness *h, int i, int *hold)
 }
 
 /* Runs the client over peers until everything has ended. */
-static void h_run(struct harness *h, const struct smtpc_peer *peers, size_t npeers)
+static void h_run(struct harness *h, const struct peer *peers, size_t npeers)
 {
     struct timeval five = {5, 0};
     h->safety = evtimer_new(h->base, h_on_safety, h);
@@ -982,7 +983,7 @@ static void run_case(const struct tcase *tc)
         h_txn(h, "s@y.example", tc->rcpts[i], tc->nrcpt[i], b, strlen(b));
     }
     int hold = -1;
-    struct smtpc_peer peers[2];
+    struct peer peers[2];
     size_t np = 0;
     if (tc->refused_first)
         peers[np++] = h_peer(h, -1, &hold);
@@ -1046,7 +1047,7 @@ static void test_pipelining_one_group(void **state)
     struct harness *h = h_new();
     srv_start(h, 0, &sp);
     h_txn(h, "s@y.example", R3, 3, "x\r\n", 3);
-    struct smtpc_peer p = h_peer(h, 0, NULL);
+    struct peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     const char *want = "MAIL FROM:<s@y.example> SIZE=3\r\nRCPT TO:<a@x.example>\r\n"
                        "RCPT TO:<b@x.example>\r\nRCPT TO:<c@x.example>\r\nDATA\r\n";
@@ -1074,7 +1075,7 @@ static void test_pipelining_window(void **state)
         srv_start(h, 0, &sp);
         h_txn(h, "s@y.example", r5, 5, "x\r\n", 3);
         h_txn(h, "s@y.example", r5, 2, "y\r\n", 3);
-        struct smtpc_peer p = h_peer(h, 0, NULL);
+        struct peer p = h_peer(h, 0, NULL);
         h_run(h, &p, 1);
         if (h->srv[0].max_cmds_per_read > (int)windows[w])
             fail_msg("maxpipeline %u: got %d commands in one read, want <= %u", windows[w],
@@ -1097,7 +1098,7 @@ static void test_greeting_421_next_peer(void **state)
     srv_start(h, 0, &bad);
     srv_start(h, 1, &good);
     h_txn(h, "s@y.example", R1, 1, "x\r\n", 3);
-    struct smtpc_peer p[2] = {h_peer(h, 0, NULL), h_peer(h, 1, NULL)};
+    struct peer p[2] = {h_peer(h, 0, NULL), h_peer(h, 1, NULL)};
     h_run(h, p, 2);
     assert_int_equal(h->srv[0].nconn, 1);
     assert_string_equal(h->srv[0].cmds, "");
@@ -1114,7 +1115,7 @@ static void test_all_peers_fail(void **state)
     struct harness *h = h_new();
     int hold1 = -1, hold2 = -1;
     h_txn(h, "s@y.example", R1, 1, "x\r\n", 3);
-    struct smtpc_peer p[2] = {h_peer(h, -1, &hold1), h_peer(h, -1, &hold2)};
+    struct peer p[2] = {h_peer(h, -1, &hold1), h_peer(h, -1, &hold2)};
     h_run(h, p, 2);
     assert_int_equal(h->closed_o, TF);
     if (strncmp(h->why, "4.4.1 connect to mx.example[127.0.0.1]:", 39) != 0 ||
@@ -1132,7 +1133,7 @@ static void test_all_peers_fail(void **state)
     h = h_new();
     srv_start(h, 0, &rej);
     int hold = -1;
-    struct smtpc_peer q[2] = {h_peer(h, -1, &hold), h_peer(h, 0, NULL)};
+    struct peer q[2] = {h_peer(h, -1, &hold), h_peer(h, 0, NULL)};
     h_run(h, q, 2);
     assert_int_equal(h->closed_o, PF);
     assert_string_equal(h->why, "554 5.7.1 no service");
@@ -1148,7 +1149,7 @@ static void test_greeting_timeout(void **state)
     struct harness *h = h_new();
     h->conf.deliver.client.timeout = 200;
     srv_start(h, 0, &mute);
-    struct smtpc_peer p = h_peer(h, 0, NULL);
+    struct peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     assert_int_equal(h->closed_o, TF);
     if (strncmp(h->why, "4.4.2 timeout waiting for greeting from mx.example", 50) != 0)
@@ -1176,7 +1177,7 @@ static void test_waitquit(void **state)
         h->conf.deliver.client.timeout = 60000;
         srv_start(h, 0, &sp);
         h_txn(h, "s@y.example", R1, 1, "x\r\n", 3);
-        struct smtpc_peer p = h_peer(h, 0, NULL);
+        struct peer p = h_peer(h, 0, NULL);
         h_run(h, &p, 1);
         assert_string_equal(h->srv[0].cmds, "EHLO client.example|MAIL FROM:<s@y.example>|"
                                             "RCPT TO:<a@x.example>|DATA|.|QUIT");
@@ -1207,7 +1208,7 @@ static void test_remotenet(void **state)
     h->conf.deliver.remotenets = &rn;
     h->conf.deliver.nremotenets = 1;
     srv_start(h, 0, &sp);
-    struct smtpc_peer p = h_peer(h, 0, NULL);
+    struct peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     assert_string_equal(h->srv[0].cmds, "EHLO inside.example|QUIT");
     assert_int_equal(h->closed_o, OK);
@@ -1231,7 +1232,7 @@ static void test_big_body(void **state)
     struct harness *h = h_new();
     srv_start(h, 0, &sp);
     h_txn(h, "s@y.example", R1, 1, body, n * ulen);
-    struct smtpc_peer p = h_peer(h, 0, NULL);
+    struct peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     assert_int_equal(h->out[0][0], OK);
     assert_int_equal(h->srv[0].bodylen, n * (ulen + 1));
@@ -1255,7 +1256,7 @@ static void test_overlong_line(void **state)
     struct harness *h = h_new();
     h->conf.deliver.client.timeout = 60000;
     srv_start(h, 0, &sp);
-    struct smtpc_peer p = h_peer(h, 0, NULL);
+    struct peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     assert_int_equal(h->closed_o, TF);
     assert_non_null(strstr(h->why, "4.5.0 invalid reply"));
@@ -1280,7 +1281,7 @@ static void test_abort(void **state)
     (void)state;
     struct harness *h = h_new();
     int hold = -1;
-    struct smtpc_peer p = h_peer(h, -1, &hold);
+    struct peer p = h_peer(h, -1, &hold);
     struct smtpc *c = smtpc_start(h->base, &h->conf, &p, 1, &h_ops, h);
     assert_int_equal(strncmp(smtpc_relay(c), "mx.example[127.0.0.1]:", 22), 0);
     smtpc_abort(c);
@@ -1297,7 +1298,7 @@ static void test_abort(void **state)
     h = h_new();
     srv_start(h, 0, &sp);
     h_txn(h, "s@y.example", R2, 2, "x\r\n", 3);
-    struct smtpc_peer q = h_peer(h, 0, NULL);
+    struct peer q = h_peer(h, 0, NULL);
     abort_target = smtpc_start(h->base, &h->conf, &q, 1, &h_ops, h);
     struct timeval tv = {0, 100000}, five = {5, 0};
     event_base_once(h->base, -1, EV_TIMEOUT, abort_on_timer, h, &tv);
@@ -1311,6 +1312,69 @@ static void test_abort(void **state)
     assert_int_equal(h->txn_done_calls, 1);
     assert_int_equal(h->closed_o, OK);
     h_free(h);
+}
+
+/* ---------------------------------------------------------------- DSN parameters */
+
+#define DSN_RCPTS "RCPT TO:<a@x.example> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;plus+2Btag@example.net|" \
+                  "RCPT TO:<b@x.example> NOTIFY=NEVER ORCPT=utf-8;j\\x{F6}rg\\x{3D}x@b.test|"      \
+                  "RCPT TO:<c@x.example> NOTIFY=FAILURE|DATA|.|QUIT"
+
+/* DSN parameters pass on re-encoded (ENVID and ORCPT as xtext, utf-8 ORCPT as RFC 6533
+ * utf-8-addr-xtext) when the server announces DSN, and not at all otherwise; an ORCPT that
+ * cannot be represented is left out with a warning that names the reason. */
+static void test_dsn_parameters(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *ehlo, *want, *warning;
+    } x[] = {
+        {"250-mx\r\n250 DSN\r\n",
+         "EHLO client.example|MAIL FROM:<s@y.example> RET=HDRS ENVID=id+2Bx+20y|" DSN_RCPTS,
+         "ORCPT not passed on to mx.example[127.0.0.1]:"},
+        {"250-mx\r\n250-DSN\r\n250 SMTPUTF8\r\n",
+         "EHLO client.example|MAIL FROM:<s@y.example> RET=HDRS ENVID=id+2Bx+20y|" DSN_RCPTS,
+         "not printable US-ASCII (RFC 3461): rfc822;j\\xc3\\xb6rg@b.test"},
+        {"250-mx\r\n250 8BITMIME\r\n",
+         "EHLO client.example|MAIL FROM:<s@y.example>|RCPT TO:<a@x.example>|"
+         "RCPT TO:<b@x.example>|RCPT TO:<c@x.example>|DATA|.|QUIT",
+         NULL},
+    };
+    static const uint8_t notify[] = {NOTIFY_SUCCESS | NOTIFY_DELAY, NOTIFY_NEVER, NOTIFY_FAILURE};
+    static const char *orcpts[] = {"rfc822;plus+tag@example.net", "utf-8;j\xc3\xb6rg=x@b.test",
+                                   "rfc822;j\xc3\xb6rg@b.test"};
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) {
+        struct script sp = {.greeting = "220 mx\r\n", .ehlo = x[i].ehlo};
+        struct harness *h = h_new();
+        srv_start(h, 0, &sp);
+        h_txn(h, "s@y.example", R3, 3, "x\r\n", 3);
+        h->txns[0].notify = notify;
+        h->txns[0].orcpts = orcpts;
+        h->txns[0].envid = "id+x y";
+        h->txns[0].ret = MSG_F_RET_HDRS;
+        struct peer p = h_peer(h, 0, NULL);
+        char log[4096] = "";
+        FILE *tmp = tmpfile();
+        int saved = dup(STDERR_FILENO);
+        dup2(fileno(tmp), STDERR_FILENO);
+        h_run(h, &p, 1);
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+        rewind(tmp);
+        log[fread(log, 1, sizeof log - 1, tmp)] = '\0';
+        fclose(tmp);
+        if (strcmp(h->srv[0].cmds, x[i].want) != 0)
+            fail_msg("EHLO \"%s\": commands got \"%s\", want \"%s\"", x[i].ehlo, h->srv[0].cmds,
+                     x[i].want);
+        if (x[i].warning ? !strstr(log, x[i].warning) : strstr(log, "not passed on") != NULL)
+            fail_msg("EHLO \"%s\": log got \"%s\", want %s \"%s\"", x[i].ehlo, log,
+                     x[i].warning ? "a line with" : "no line with",
+                     x[i].warning ? x[i].warning : "not passed on");
+        for (int k = 0; k < 3; k++)
+            assert_int_equal(h->out[0][k], OK);
+        assert_int_equal(h->txns[0].dsn, i < 2);
+        h_free(h);
+    }
 }
 
 int main(void)
@@ -1330,6 +1394,7 @@ int main(void)
         cmocka_unit_test(test_big_body),
         cmocka_unit_test(test_overlong_line),
         cmocka_unit_test(test_abort),
+        cmocka_unit_test(test_dsn_parameters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
