@@ -9,26 +9,31 @@
  *                     the authentication being the client certificate of ssl.cert_file
  * PLAIN is chosen when the server offers it, else LOGIN; EXTERNAL only with override =
  * "external". With initrsp the first response goes on the AUTH line ("=" when empty); each
- * 334 then gets the next one, by position (not by the prompt's text). 235 starts the
+ * 334 then gets the next one. 235 starts the
  * session; any other reply, or a 334 with no response left, fails the peer with 4.7.0
  * ("SASL authentication failed; server X said: ..."), which the scheduler defers (as
  * Postfix's default smtp_sasl_auth_soft_bounce).
  *
- * Secrets: responses are base64 (OpenSSL's EVP_EncodeBlock; proto/sasl.h replaces this
- * when it lands) in stack buffers wiped after use; the log and the transcript see "AUTH
- * MECH <hidden>" and "<hidden>". User names and passwords are bounded by conf (255 bytes). */
+ * Secrets: responses are formatted by proto/sasl.h (base64, PLAIN message, LOGIN prompts
+ * answered by their text, else by position) in stack buffers wiped after use; the log and
+ * the transcript see "AUTH MECH <hidden>" and "<hidden>". User names and passwords are
+ * bounded by conf (255 bytes, SASL_FIELD_MAX). */
 #include <string.h>
 
-#include <openssl/evp.h>
+#include <openssl/crypto.h>
 
 #include "conf/conf.h"
 #include "core/log.h"
+#include "proto/sasl.h"
 #include "smtpc/internal.h"
 
-#define SMTPC_AUTH_FIELD_MAX 255
-#define SMTPC_AUTH_MSG_MAX (3 * SMTPC_AUTH_FIELD_MAX + 2)
-#define SMTPC_AUTH_B64_MAX (4 * ((SMTPC_AUTH_MSG_MAX + 2) / 3) + 1)
+/* base64 of the largest response: PLAIN's three fields and two NULs */
+#define SMTPC_AUTH_B64_MAX (4 * ((3 * (SASL_FIELD_MAX + 1) + 2) / 3) + 1)
 #define SMTPC_AUTH_LINE_MAX (SMTPC_AUTH_B64_MAX + 32)
+
+_Static_assert(EHLO_AUTH_PLAIN == SASL_MECH_PLAIN && EHLO_AUTH_LOGIN == SASL_MECH_LOGIN &&
+                   EHLO_AUTH_EXTERNAL == SASL_MECH_EXTERNAL,
+               "EHLO AUTH bits are enum sasl_mech");
 
 /* The relay of the current peer when it wants AUTH, else NULL. */
 static const struct relay_auth *smtpc_auth_conf(const struct smtpc *c)
@@ -37,86 +42,58 @@ static const struct relay_auth *smtpc_auth_conf(const struct smtpc *c)
     return r && r->auth.enabled ? &r->auth : NULL;
 }
 
-/* Base64 of in[0..len) into out (SMTPC_AUTH_B64_MAX bytes). Returns the length. */
-static size_t smtpc_auth_b64(const unsigned char *in, size_t len, char *out)
-{
-    if (len > SMTPC_AUTH_MSG_MAX)
-        log_panic("smtpc_auth: response of %zu bytes", len);
-    return (size_t)EVP_EncodeBlock((unsigned char *)out, in, (int)len);
-}
-
-/* Response number step of the mechanism in progress, unencoded, into msg. Returns its
- * length, or -1 when the mechanism has no such response. */
-static ssize_t smtpc_auth_response(const struct smtpc *c, const struct relay_auth *a,
-                                   int step, unsigned char *msg)
+/* Response number step of the mechanism in progress, base64, into out (cap bytes): the
+ * answer to challenge (its base64 text; NULL for an initial response). Returns its length,
+ * or -1 when the mechanism has no such response (or a credential does not fit). */
+static ssize_t smtpc_auth_response(const struct smtpc *c, const struct relay_auth *a, int step,
+                                   const char *challenge, char *out, size_t cap)
 {
     const char *user = a->username ? a->username : "", *pass = a->password ? a->password : "";
-    size_t ul = strnlen(user, SMTPC_AUTH_FIELD_MAX), pl = strnlen(pass, SMTPC_AUTH_FIELD_MAX);
     switch (c->auth_mech) {
     case EHLO_AUTH_PLAIN:
-        if (step != 0)
-            return -1;
-        msg[0] = '\0';
-        memcpy(msg + 1, user, ul);
-        msg[1 + ul] = '\0';
-        memcpy(msg + 2 + ul, pass, pl);
-        return (ssize_t)(2 + ul + pl);
+        return step == 0 ? sasl_plain_format(NULL, user, pass, out, cap) : -1;
     case EHLO_AUTH_LOGIN:
-        if (step > 1)
-            return -1;
-        memcpy(msg, step == 0 ? user : pass, step == 0 ? ul : pl);
-        return (ssize_t)(step == 0 ? ul : pl);
-    case EHLO_AUTH_EXTERNAL:
-        if (step != 0)
-            return -1;
-        memcpy(msg, user, ul);
-        return (ssize_t)ul;
+        if (step == 0 && !challenge)
+            return sasl_b64_encode((const unsigned char *)user, strlen(user), out, cap);
+        return challenge ? sasl_login_step((unsigned)step, challenge, strlen(challenge), user,
+                                           pass, out, cap)
+                         : -1;
+    case EHLO_AUTH_EXTERNAL: /* the authorization identity, if any */
+        return step == 0 ? sasl_b64_encode((const unsigned char *)user, strlen(user), out, cap)
+                         : -1;
     }
     return -1;
-}
-
-/* Name of the mechanism in progress. */
-static const char *smtpc_auth_mech_name(unsigned mech)
-{
-    return mech == EHLO_AUTH_PLAIN   ? "PLAIN"
-           : mech == EHLO_AUTH_LOGIN ? "LOGIN"
-                                     : "EXTERNAL";
 }
 
 /* Sends the AUTH line, with the first response when initrsp says so. */
 static void smtpc_auth_send_first(struct smtpc *c, const struct relay_auth *a)
 {
-    unsigned char msg[SMTPC_AUTH_MSG_MAX];
     char b64[SMTPC_AUTH_B64_MAX], line[SMTPC_AUTH_LINE_MAX], shown[64];
-    const char *mech = smtpc_auth_mech_name(c->auth_mech);
-    ssize_t n = a->initrsp ? smtpc_auth_response(c, a, 0, msg) : -1;
-    if (n < 0) {
-        smtpc_send(c, -1, 0, "AUTH %s", mech);
-        return;
-    }
-    size_t bl = smtpc_auth_b64(msg, (size_t)n, b64);
-    int len = snprintf(line, sizeof line, "AUTH %s %s", mech, bl ? b64 : "=");
-    snprintf(shown, sizeof shown, "AUTH %s %s", mech, bl ? "<hidden>" : "=");
+    const char *mech = sasl_mech_name((enum sasl_mech)c->auth_mech);
+    ssize_t n = a->initrsp ? smtpc_auth_response(c, a, 0, NULL, b64, sizeof b64) : -1;
+    ssize_t len = sasl_client_auth((enum sasl_mech)c->auth_mech, n < 0 ? NULL : b64, line,
+                                   sizeof line);
+    if (len < 0)
+        log_panic("smtpc_auth: AUTH line of %s does not fit", mech);
+    snprintf(shown, sizeof shown, "AUTH %s%s", mech, n < 0 ? "" : n > 0 ? " <hidden>" : " =");
     smtpc_send_hidden(c, line, (size_t)len, shown);
-    c->auth_step = 1;
-    explicit_bzero(msg, sizeof msg);
-    explicit_bzero(b64, sizeof b64);
-    explicit_bzero(line, sizeof line);
+    c->auth_step = n < 0 ? 0 : 1;
+    OPENSSL_cleanse(b64, sizeof b64);
+    OPENSSL_cleanse(line, sizeof line);
 }
 
-/* Answers a 334 with the next response; false when there is none. */
-static bool smtpc_auth_send_next(struct smtpc *c, const struct relay_auth *a)
+/* Answers the 334 whose text is challenge with the next response; false when there is
+ * none. */
+static bool smtpc_auth_send_next(struct smtpc *c, const struct relay_auth *a,
+                                 const char *challenge)
 {
-    unsigned char msg[SMTPC_AUTH_MSG_MAX];
     char b64[SMTPC_AUTH_B64_MAX];
-    ssize_t n = smtpc_auth_response(c, a, c->auth_step, msg);
+    ssize_t n = smtpc_auth_response(c, a, c->auth_step, challenge, b64, sizeof b64);
     if (n < 0)
         return false;
-    size_t bl = smtpc_auth_b64(msg, (size_t)n, b64);
-    smtpc_send_hidden(c, b64, bl, bl ? "<hidden>" : "");
+    smtpc_send_hidden(c, b64, (size_t)n, n ? "<hidden>" : "");
     c->auth_step++;
-    explicit_bzero(msg, sizeof msg);
-    explicit_bzero(b64, sizeof b64);
+    OPENSSL_cleanse(b64, sizeof b64);
     return true;
 }
 
@@ -160,18 +137,20 @@ void smtpc_auth_on_reply(struct smtpc *c, const struct reply *r, const char *tex
 {
     const struct relay_auth *a = smtpc_auth_conf(c);
     char why[SMTPC_WHY_MAX], safe[LOG_SANITIZED_SIZE(SMTPC_TEXT_MAX)];
-    if (a && r->code == 334 && smtpc_auth_send_next(c, a)) {
+    if (a && r->code == 334 && smtpc_auth_send_next(c, a, r->text)) {
         smtpc_timer_arm(c, c->cc->timeout);
         return;
     }
     if (r->code / 100 == 2) {
-        log_debug("smtpc %s: authenticated (%s)", c->relay, smtpc_auth_mech_name(c->auth_mech));
+        log_debug("smtpc %s: authenticated (%s)", c->relay,
+                  sasl_mech_name((enum sasl_mech)c->auth_mech));
         smtpc_session_start(c);
         return;
     }
     smtpc_why(why, sizeof why, STATUS_SECURITY, "SASL authentication failed; server %s said: %s",
               c->relay, r->code == 334 ? "334 (a challenge after the last response)" : text);
     log_warn("smtpc %s: SASL %s authentication failed: %s", c->relay,
-             smtpc_auth_mech_name(c->auth_mech), log_sanitize(safe, sizeof safe, text, strlen(text)));
+             sasl_mech_name((enum sasl_mech)c->auth_mech),
+             log_sanitize(safe, sizeof safe, text, strlen(text)));
     smtpc_peer_fail(c, OUTCOME_TEMPFAIL, why);
 }
