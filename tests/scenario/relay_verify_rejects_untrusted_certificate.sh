@@ -62,3 +62,15 @@ for l in other self; do
         "sessions with listener $l (one, no cleartext retry)"
 done
 expect_eq "$(sink_rcpts after)" 2 "recipients relayed on by Postfix"
+
+note "check-config loads every relay's CA file: one that does not load is an error (exit 78)"
+cat >"$T/bad.conf" <<EOC
+spool = "$T/spool2";
+user = "root";
+deliver = { relays = ( { address = "r.example"; ssl = { ca_file = "$T/tls/missing.pem"; }; } ); };
+EOC
+rc=0
+out=$("$SLUICE" check-config -c "$T/bad.conf" 2>&1) || rc=$?
+expect_eq "$rc" 78 "check-config exit status for a CA file that does not load"
+echo "$out" | grep -q "^$T/bad.conf: tls: deliver.relays\[0\]\.ssl: ca_file $T/tls/missing.pem: " ||
+    fail "check-config: got '$out'"
