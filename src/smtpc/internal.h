@@ -131,6 +131,8 @@ const char *smtpc_helo_name(const struct smtpc *c);
 void smtpc_session_start(struct smtpc *c);
 /* Frees the bufferevent (and its SSL and socket). */
 void smtpc_bev_free(struct smtpc *c);
+/* Handles input that arrived while it could not be read (during the handshake). */
+void smtpc_read_pending(struct smtpc *c);
 /* Points bev's callbacks at the connection's read, write and event handlers. */
 void smtpc_bev_setcb(struct smtpc *c, struct bufferevent *bev);
 

@@ -915,7 +915,9 @@ static void smtpc_on_read(struct bufferevent *bev, void *arg)
     smtpc_enter(c);
     struct evbuffer *in = bufferevent_get_input(bev);
     while (c->state != SMTPC_DONE && c->bev == bev) { /* TLS starts on a new bufferevent */
-        if (c->state < SMTPC_GREETING || c->state > SMTPC_QUIT_WAIT || c->state == SMTPC_TLS) {
+        if (c->state == SMTPC_TLS)
+            break; /* kept for when the handshake is done (smtpc_read_pending) */
+        if (c->state < SMTPC_GREETING || c->state > SMTPC_QUIT_WAIT) {
             evbuffer_drain(in, evbuffer_get_length(in));
             break;
         }
@@ -923,6 +925,13 @@ static void smtpc_on_read(struct bufferevent *bev, void *arg)
             break;
     }
     smtpc_leave(c);
+}
+
+/* Handles input that arrived while it could not be read (during the handshake). */
+void smtpc_read_pending(struct smtpc *c)
+{
+    if (c->bev && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        smtpc_on_read(c->bev, c);
 }
 
 /* Output drained: with waitQUIT off, the QUIT is out and we are done. */

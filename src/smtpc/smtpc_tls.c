@@ -203,6 +203,7 @@ static void smtpc_tls_done(struct smtpc *c)
         smtpc_send(c, -1, 0, "EHLO %s", smtpc_helo_name(c));
     }
     smtpc_timer_arm(c, c->cc->timeout);
+    smtpc_read_pending(c); /* e.g. an implicit-TLS greeting read with the last handshake bytes */
 }
 
 /* An event of the OpenSSL bufferevent during the handshake. */
