@@ -12,10 +12,10 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "audit/logpath.h"
+#include "proto/logpath.h"
 #include "proto/cidr.h"
 
-/* A log file (audit, events, transcripts; docs/logging.md): a path template (audit/logpath.h),
+/* A log file (audit, events, transcripts; docs/logging.md): a path template (proto/logpath.h),
  * its rotation, the period of its grouped fsyncs, and for transcripts the peers recorded
  * (CIDR blocks and domains; both empty = every peer). path NULL = off. */
 struct logspec {
