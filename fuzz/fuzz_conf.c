@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     struct conf c;
     char err[512];
-    conf_defaults(&c);
+    conf_init(&c);
     if (conf_load(fuzz_path, &c, err, sizeof err) == 0) {
         struct sockaddr_storage ss;
         check_conf(&c);

@@ -11,7 +11,7 @@
 int tool_load_conf(const char *path, struct conf *c)
 {
     char err[1024];
-    conf_defaults(c);
+    conf_init(c);
     if (conf_load(path, c, err, sizeof err) < 0) {
         fprintf(stderr, "%s\n", err);
         conf_free(c);
@@ -34,7 +34,7 @@ int tool_check_config(int argc, char **argv)
     }
     struct conf c;
     char err[1024];
-    conf_defaults(&c);
+    conf_init(&c);
     if (conf_load(path, &c, err, sizeof err) < 0) {
         printf("%s\n", err);
         conf_free(&c);

@@ -1,5 +1,9 @@
-/* test_conf: conf_defaults/conf_load/conf_client_for/conf_retries_parse, table-driven.
- * Every case writes a temporary file and loads it over the defaults. */
+/* test_conf: the configuration key table and loader (src/conf/), table-driven.
+ * Texts are loaded with conf_load_text() as "test.conf"; files with conf_load(). Every row
+ * of the key table is checked: its default against its bounds, its bounds and an unknown
+ * key in its group against the loader's "FILE:LINE: message", its name against
+ * docs/config.md; `sluice config-keys` output against tests/golden/config-keys.txt (run from
+ * the repository root; UPDATE_GOLDEN=1 rewrites it after a deliberate change). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -14,28 +18,19 @@
 #include <cmocka.h>
 
 #include "conf/conf.h"
+#include "conf/keys.h"
+#include "proto/duration.h"
+
+#define NAME "test.conf"
+#define GOLDEN "tests/golden/config-keys.txt"
 
 static char conf_tmp[64];
 
-/* Writes text to a fresh temporary file named in conf_tmp. */
-static void write_tmp(const char *text)
-{
-    snprintf(conf_tmp, sizeof conf_tmp, "/tmp/sluice-test-conf-XXXXXX");
-    int fd = mkstemp(conf_tmp);
-    assert_true(fd >= 0);
-    size_t len = strlen(text);
-    assert_int_equal(write(fd, text, len), (ssize_t)len);
-    close(fd);
-}
-
-/* Loads text over the defaults into c; returns conf_load's result, error in err. */
+/* Loads text over the defaults into c; returns conf_load_text's result, error in err. */
 static int load_text(const char *text, struct conf *c, char *err, size_t errlen)
 {
-    write_tmp(text);
-    conf_defaults(c);
-    int rc = conf_load(conf_tmp, c, err, errlen);
-    unlink(conf_tmp);
-    return rc;
+    conf_init(c);
+    return conf_load_text(NAME, text, strlen(text), c, err, errlen);
 }
 
 /* Checks that every field of c holds the documented default. */
@@ -78,14 +73,104 @@ static void check_defaults(const struct conf *c, const char *hostname)
     assert_int_equal(c->deliver.nrelays, 0);
 }
 
-/* conf_defaults() alone, and an empty file, give the defaults; hostname = gethostname(). */
+/* Fails unless string lists a[0..na) and b[0..nb) are equal. */
+static void check_same_strings(const char *key, char *const *a, size_t na, char *const *b,
+                               size_t nb)
+{
+    if (na != nb)
+        fail_msg("%s: got %zu entries, want %zu", key, na, nb);
+    for (size_t i = 0; i < na; i++)
+        if (strcmp(a[i], b[i]) != 0)
+            fail_msg("%s[%zu]: got \"%s\", want \"%s\"", key, i, a[i], b[i]);
+}
+
+/* Fails unless CIDR lists a[0..na) and b[0..nb) are equal. */
+static void check_same_cidrs(const char *key, const struct cidr *a, size_t na,
+                             const struct cidr *b, size_t nb)
+{
+    if (na != nb)
+        fail_msg("%s: got %zu blocks, want %zu", key, na, nb);
+    for (size_t i = 0; i < na; i++)
+        if (a[i].family != b[i].family || a[i].prefix != b[i].prefix ||
+            memcmp(a[i].addr, b[i].addr, a[i].family == AF_INET ? 4 : 16) != 0)
+            fail_msg("%s[%zu]: blocks differ", key, i);
+}
+
+/* Fails unless the number of row p is equal in a and b. */
+static void check_same_number(const char *key, const struct conf_key *p, const char *a,
+                              const char *b)
+{
+    uint64_t va, vb;
+    switch (p->kind) {
+    case CONF_UINT:
+    case CONF_ROT: va = *(const unsigned *)a, vb = *(const unsigned *)b; break;
+    case CONF_PORT: va = *(const uint16_t *)a, vb = *(const uint16_t *)b; break;
+    case CONF_BOOL: va = *(const bool *)a, vb = *(const bool *)b; break;
+    default: va = *(const uint64_t *)a, vb = *(const uint64_t *)b; break;
+    }
+    if (va != vb)
+        fail_msg("%s: got %llu, want %llu", key, (unsigned long long)va, (unsigned long long)vb);
+}
+
+/* Fails unless every value of the rows of group is equal at bases a (got) and b (want). */
+static void check_same_group(const char *group, const void *a, const void *b)
+{
+    char child[CONF_KEY_MAX], key[CONF_KEY_MAX];
+    for (const struct conf_key *p = conf_keys_group(group); conf_keys_in(p, group); p++) {
+        const char *fa = (const char *)a + p->off, *fb = (const char *)b + p->off;
+        size_t na = p->cnt ? *(const size_t *)((const char *)a + p->cnt) : 0;
+        size_t nb = p->cnt ? *(const size_t *)((const char *)b + p->cnt) : 0;
+        snprintf(key, sizeof key, "%s%s%s", group, *group ? "." : "", p->name);
+        if (p->kind >= CONF_PATH && p->kind <= CONF_LOGPATH) {
+            const char *sa = *(char *const *)fa, *sb = *(char *const *)fb;
+            if ((sa == NULL) != (sb == NULL) || (sa != NULL && strcmp(sa, sb) != 0))
+                fail_msg("%s: got \"%s\", want \"%s\"", key, sa ? sa : "(null)",
+                         sb ? sb : "(null)");
+        } else if (p->kind >= CONF_UINT && p->kind <= CONF_ROT) {
+            check_same_number(key, p, fa, fb);
+        } else if (p->kind == CONF_RETRIES) {
+            if (na != nb || memcmp(*(unsigned *const *)fa, *(unsigned *const *)fb,
+                                   na * sizeof(unsigned)) != 0)
+                fail_msg("%s: retries differ", key);
+        } else if (p->kind == CONF_CIDRS) {
+            check_same_cidrs(key, *(struct cidr *const *)fa, na, *(struct cidr *const *)fb, nb);
+        } else if (p->kind == CONF_PEERS) {
+            const struct logspec *la = a, *lb = b;
+            check_same_cidrs(key, la->nets, la->nnets, lb->nets, lb->nnets);
+            check_same_strings(key, la->domains, la->ndomains, lb->domains, lb->ndomains);
+        } else if (p->kind >= CONF_LISTEN && p->kind <= CONF_LINES) {
+            check_same_strings(key, *(char **const *)fa, na, *(char **const *)fb, nb);
+        } else if (p->kind == CONF_GROUP) {
+            check_same_group(conf_keys_child(p, child, sizeof child), a, b);
+        } else if (p->kind == CONF_LOGSPEC) {
+            check_same_group(conf_keys_child(p, child, sizeof child), fa, fb);
+        } else if (na != nb) {
+            fail_msg("%s: got %zu entries, want %zu", key, na, nb);
+        }
+    }
+}
+
+/* The key table's defaults (conf_init) are exactly the hand-written ones (conf_defaults). */
+static void test_table_matches_old_defaults(void **state)
+{
+    (void)state;
+    struct conf got, want;
+    conf_init(&got);
+    conf_defaults(&want);
+    check_same_group("", &got, &want);
+    assert_null(got.path);
+    conf_free(&got);
+    conf_free(&want);
+}
+
+/* conf_init() alone, and an empty file, give the defaults; hostname = gethostname(). */
 static void test_defaults(void **state)
 {
     (void)state;
     char host[256] = "", err[512];
     struct conf c;
     gethostname(host, sizeof host - 1);
-    conf_defaults(&c);
+    conf_init(&c);
     check_defaults(&c, host[0] ? host : "localhost");
     conf_free(&c);
     assert_int_equal(load_text("# nothing\n", &c, err, sizeof err), 0);
@@ -93,7 +178,8 @@ static void test_defaults(void **state)
     conf_free(&c);
 }
 
-/* The shipped etc/sluice.conf loads without error and holds exactly the defaults. */
+/* The shipped etc/sluice.conf loads without error and holds exactly the defaults (every
+ * row compared with conf_init()). */
 static void test_shipped_file(void **state)
 {
     (void)state;
@@ -102,12 +188,15 @@ static void test_shipped_file(void **state)
     assert_non_null(cut);
     snprintf(path, sizeof path, "%.*setc/sluice.conf", (int)(cut - me), me);
     gethostname(host, sizeof host - 1);
-    struct conf c;
-    conf_defaults(&c);
+    struct conf c, d;
+    conf_init(&c);
     if (conf_load(path, &c, err, sizeof err) != 0)
         fail_msg("%s: got error \"%s\", want success", path, err);
     check_defaults(&c, host[0] ? host : "localhost");
+    conf_init(&d);
+    check_same_group("", &c, &d);
     conf_free(&c);
+    conf_free(&d);
 }
 
 static const char full_text[] =
@@ -404,7 +493,7 @@ static void test_nul_byte(void **state)
     assert_true(fd >= 0);
     assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
     close(fd);
-    conf_defaults(&c);
+    conf_init(&c);
     int rc = conf_load(conf_tmp, &c, err, sizeof err);
     unlink(conf_tmp);
     snprintf(want, sizeof want, "%s:2: NUL byte in file", conf_tmp);
@@ -421,7 +510,7 @@ static void test_errors(void **state)
         char err[512], want[640];
         struct conf c;
         int rc = load_text(err_cases[i].text, &c, err, sizeof err);
-        snprintf(want, sizeof want, "%s:%s", conf_tmp, err_cases[i].want);
+        snprintf(want, sizeof want, NAME ":%s", err_cases[i].want);
         if (rc != -1 || strcmp(err, want) != 0)
             fail_msg("case %zu: got rc %d \"%s\", want \"%s\"", i, rc, err, want);
         conf_free(&c);
@@ -434,7 +523,7 @@ static void test_missing_file(void **state)
     (void)state;
     char err[512];
     struct conf c;
-    conf_defaults(&c);
+    conf_init(&c);
     assert_int_equal(conf_load("/nonexistent/sluice.conf", &c, err, sizeof err), -1);
     assert_string_equal(err, "/nonexistent/sluice.conf:0: cannot open: No such file or directory");
     assert_int_equal(conf_load("/nonexistent/sluice.conf", &c, NULL, 0), -1);
@@ -490,6 +579,7 @@ static void test_retries_table(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table_matches_old_defaults),
         cmocka_unit_test(test_defaults),      cmocka_unit_test(test_shipped_file),
         cmocka_unit_test(test_full),          cmocka_unit_test(test_client_for),
         cmocka_unit_test(test_relay_forms),   cmocka_unit_test(test_bool_forms),
