@@ -203,14 +203,18 @@ static int conf_parse(struct conf_ctx *x, config_t *cfg, const char *text, size_
         snprintf(x->err, x->errlen, "%s:%u: @include is not supported", x->path, sc.include);
         return -1;
     }
-    if (sc.stop != 0) { /* libconfig sees only the text before it */
+    if (sc.stop != 0 && sc.deep) {
+        snprintf(x->err, x->errlen, "%s:%u: lists and groups nested deeper than %d levels",
+                 x->path, sc.stop, CONF_MAX_DEPTH);
+        return -1;
+    }
+    if (sc.stop != 0) { /* a stray string: libconfig sees only the text before it */
         char *head = xstrndup(text, sc.stop_off);
         int ok = config_read_string(cfg, head);
         free(head);
         if (!ok)
             return conf_parse_error(x, cfg);
-        snprintf(x->err, x->errlen, "%s:%u: %s", x->path, sc.stop,
-                 sc.deep ? "lists and groups nested too deep" : "syntax error");
+        snprintf(x->err, x->errlen, "%s:%u: syntax error", x->path, sc.stop);
         return -1;
     }
     if (!config_read_string(cfg, text))

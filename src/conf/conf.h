@@ -150,8 +150,6 @@ struct conf {
 
 /* Fills c with every default of the key table (hostname: gethostname(), else "localhost"). */
 void conf_init(struct conf *c);
-/* The hand-written defaults the key table replaces (kept for one commit, for a test). */
-void conf_defaults(struct conf *c);
 /* Loads file path over c (which conf_init() filled). Returns 0, or -1 with
  * "FILE:LINE: message" in err (err may be NULL); after -1, c is partly loaded but
  * consistent: conf_free() it. */

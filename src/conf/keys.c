@@ -5,8 +5,9 @@
  * Internal (keys.h): conf_keys[], conf_keys_group(), conf_keys_in(), conf_keys_child(),
  * conf_keys_seps().
  * A default here is the only statement of that default in the code: conf_init() applies
- * it, the dump and docs/config.md show it, tests check every row's default against its
- * bounds and etc/sluice.conf against conf_init(). */
+ * it (and panics when it does not pass the row's own checks), the dump shows it. Tests check
+ * every number's default against its bounds, etc/sluice.conf against conf_init(), and that
+ * docs/config.md names every key. */
 #include "conf/keys.h"
 
 #include <stdio.h>

@@ -2,9 +2,8 @@
  * they and tests/unit/test_conf.c include this header).
  *
  * One row per key: its group, name, kind (the type), where the value lives, its bounds, its
- * default and a one-line description. Nothing else in sluice states a default: conf_init()
- * applies the rows' defaults, conf_keys_dump() prints them, docs/config.md and
- * etc/sluice.conf are checked against them by tests.
+ * default and a one-line description. Nothing else in the code states a default: conf_init()
+ * applies the rows' defaults, conf_keys_dump() prints them (`sluice config-keys`).
  *
  * Groups: "" is the top level; the rows inside a group carry its dotted name
  * ("deliver.client"); the rows of one entry of a list of groups carry the list's name and

@@ -20,6 +20,7 @@
 #include "conf/conf.h"
 #include "conf/keys.h"
 #include "proto/duration.h"
+#include "proto/logpath.h"
 
 #define NAME "test.conf"
 #define GOLDEN "tests/golden/config-keys.txt"
@@ -31,6 +32,19 @@ static int load_text(const char *text, struct conf *c, char *err, size_t errlen)
 {
     conf_init(c);
     return conf_load_text(NAME, text, strlen(text), c, err, errlen);
+}
+
+/* Reads a whole file (at most 1 MiB) into a NUL-terminated buffer; NULL when missing. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = malloc((1 << 20) + 1);
+    *len = fread(buf, 1, 1 << 20, f);
+    buf[*len] = '\0';
+    fclose(f);
+    return buf;
 }
 
 /* Checks that every field of c holds the documented default. */
@@ -148,19 +162,6 @@ static void check_same_group(const char *group, const void *a, const void *b)
             fail_msg("%s: got %zu entries, want %zu", key, na, nb);
         }
     }
-}
-
-/* The key table's defaults (conf_init) are exactly the hand-written ones (conf_defaults). */
-static void test_table_matches_old_defaults(void **state)
-{
-    (void)state;
-    struct conf got, want;
-    conf_init(&got);
-    conf_defaults(&want);
-    check_same_group("", &got, &want);
-    assert_null(got.path);
-    conf_free(&got);
-    conf_free(&want);
 }
 
 /* conf_init() alone, and an empty file, give the defaults; hostname = gethostname(). */
@@ -476,10 +477,194 @@ static const struct err_case err_cases[] = {
     {"deliver = {\n  queuecache = 5;\n  maxrecips = ;\n};\n", "3: syntax error"},
     {"a = 1;\na = 2;\n", "2: duplicate setting name"},
     {"spool = \"/x\";\n@include \"/etc/passwd\"\n", "2: @include is not supported"},
+    {"deliver = { audit = {\n rot = \"daily\"; }; };\n", "1: missing key 'deliver.audit.path'"},
+    {"deliver = { audit = { path = \"/x\";\n peers = \"10/8\"; }; };\n",
+     "2: unknown key 'deliver.audit.peers'"},
+    {"deliver = { event_log = \"/x/%Q%\"; };\n",
+     "1: bad path template for 'deliver.event_log': \"/x/%Q%\" (tokens: %Y% %M% %D% %H% %DT% "
+     "%DIRLOG% %SYSNAME% %%)"},
+    {"smtpd = { transcript = { path = \"/x\"; rot = \"weekly\"; }; };\n",
+     "1: bad rotation for 'smtpd.transcript.rot': \"weekly\" (want never, hourly, daily or "
+     "monthly)"},
+    {"deliver = { audit = 5; };\n",
+     "1: wrong type for 'deliver.audit': want path template string or group, got integer"},
+    {"deliver = {\n maxrecips = 5 \"x\"; };\n", "2: syntax error"},
+    {"smtpd = { max_hops = 5,\n\n \"x\" };\n", "3: syntax error"},
+    {"a = = 1;\nb \"x\";\n", "1: syntax error"},
+    {"a = 1;\na = 2;\nb \"x\";\n", "2: duplicate setting name"},
+    {"\"x\"", "1: syntax error"},
+    {"deliver = { relays = ( { address = \"a\"; }\n \"x\" ); };\n", "2: syntax error"},
+    {"deliver = { relays = ( { address = \"a\" \"b:0\"; } ); };\n", "1: bad relay address for "
+     "'deliver.relays[0].address': \"ab:0\" (want host, host:port, [ip] or [ip]:port)"},
+    {"a = ((((((((((((((((\n( 1 )))))))))))))))));\n",
+     "2: lists and groups nested deeper than 16 levels"},
     {"smtpd = {\n max_message_size = 4294977296; };\n",
      "2: integer out of range for libconfig (write 64-bit integers with an L suffix, e.g. "
      "1099511627776L)"},
 };
+
+/* The shape of the key table: each group's rows are contiguous, names are unique in their
+ * group, every group row has rows below it and every group has a parent row, every row has
+ * a description, every list a maximum, every number's default lies within its bounds. */
+static void test_table_shape(void **state)
+{
+    (void)state;
+    char child[CONF_KEY_MAX];
+    for (size_t i = 0; i < conf_nkeys; i++) {
+        const struct conf_key *p = &conf_keys[i], *first = conf_keys_group(p->group);
+        for (const struct conf_key *q = first; q < p; q++)
+            if (!conf_keys_in(q, p->group) || strcmp(q->name, p->name) == 0)
+                fail_msg("%s.%s: rows of the group not contiguous, or the name twice", p->group,
+                         p->name);
+        if (p->doc == NULL || strlen(p->doc) < 10 || strchr(p->doc, '\t') || strchr(p->doc, '\n'))
+            fail_msg("%s.%s: want a one-line description", p->group, p->name);
+        if (p->kind >= CONF_UINT && p->kind <= CONF_ROT && (p->defv < p->min || p->defv > p->max))
+            fail_msg("%s.%s: default %llu not in %llu..%llu", p->group, p->name,
+                     (unsigned long long)p->defv, (unsigned long long)p->min,
+                     (unsigned long long)p->max);
+        if (p->kind >= CONF_LISTEN && p->kind <= CONF_RELAYS && p->kind != CONF_RELAY_ADDR &&
+            p->kind != CONF_GROUP && p->kind != CONF_LOGSPEC && p->max == 0)
+            fail_msg("%s.%s: a list without a maximum", p->group, p->name);
+        bool parent = p->kind == CONF_GROUP || p->kind == CONF_LOGSPEC ||
+                      p->kind == CONF_REMOTENETS || p->kind == CONF_RELAYS;
+        if (parent && conf_keys_group(conf_keys_child(p, child, sizeof child)) == NULL)
+            fail_msg("%s.%s: a group without rows", p->group, p->name);
+        bool found = *p->group == '\0';
+        for (size_t j = 0; j < conf_nkeys && !found; j++)
+            found = strcmp(conf_keys_child(&conf_keys[j], child, sizeof child), p->group) == 0;
+        if (!found)
+            fail_msg("%s.%s: its group has no parent row", p->group, p->name);
+    }
+}
+
+/* A value that would satisfy required row p of a list entry or log spec. */
+static const char *required_value(const struct conf_key *p)
+{
+    return p->kind == CONF_RNET_IP ? "\"10.0.0.0/8\"" : p->kind == CONF_RELAY_ADDR ? "\"relay\"" : "\"/x\"";
+}
+
+/* Builds a file setting key `name` of group to value on line 2 (with the keys the group
+ * requires), and the key as messages name it ("deliver.relays[0].address"). */
+static void text_for(char *text, size_t textlen, char *shown, size_t shownlen, const char *group,
+                     const char *name, const char *value)
+{
+    char open[512] = "", close[256] = "", tmp[256];
+    size_t s = 0;
+    shown[0] = '\0';
+    for (const char *g = group; *g;) {
+        size_t n = strcspn(g, ".");
+        bool list = n > 2 && g[n - 1] == ']';
+        snprintf(open + strlen(open), sizeof open - strlen(open), "%.*s = %s", (int)(list ? n - 2 : n),
+                 g, list ? "( { " : "{ ");
+        snprintf(tmp, sizeof tmp, "%s%s", list ? " } );" : " };", close);
+        snprintf(close, sizeof close, "%s", tmp);
+        s += snprintf(shown + s, shownlen - s, "%.*s%s.", (int)(list ? n - 2 : n), g, list ? "[0]" : "");
+        g += n + (g[n] == '.');
+    }
+    for (const struct conf_key *p = conf_keys_group(group); conf_keys_in(p, group); p++)
+        if ((p->flags & CONF_F_REQUIRED) && strcmp(p->name, name) != 0)
+            snprintf(open + strlen(open), sizeof open - strlen(open), "%s = %s; ", p->name,
+                     required_value(p));
+    snprintf(shown + s, shownlen - s, "%s", name);
+    snprintf(text, textlen, "\n%s%s = %s;%s\n", open, name, value, close);
+}
+
+/* Loads text and fails unless the error is NAME ":2: " want. */
+static void check_error_line2(const char *text, const char *want)
+{
+    char err[512], full[640];
+    struct conf c;
+    int rc = load_text(text, &c, err, sizeof err);
+    snprintf(full, sizeof full, NAME ":2: %s", want);
+    if (rc != -1 || strcmp(err, full) != 0)
+        fail_msg("%s: got rc %d \"%s\", want \"%s\"", text, rc, err, full);
+    conf_free(&c);
+}
+
+/* Every number row refuses min - 1 and max + 1 with "FILE:LINE: 'KEY' out of range: ...". */
+static void test_bounds_every_row(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < conf_nkeys; i++) {
+        const struct conf_key *p = &conf_keys[i];
+        if (p->kind != CONF_UINT && p->kind != CONF_U64 && p->kind != CONF_PORT &&
+            p->kind != CONF_DURATION)
+            continue;
+        for (int side = 0; side < 2; side++) {
+            char text[1024], shown[CONF_KEY_MAX], value[32], want[256], v[32], a[32], b[32];
+            if (side == 0 && p->min == 0)
+                snprintf(value, sizeof value, "-1");
+            else
+                snprintf(value, sizeof value, "%lluL",
+                         (unsigned long long)(side == 0 ? p->min - 1 : p->max + 1));
+            text_for(text, sizeof text, shown, sizeof shown, p->group, p->name, value);
+            long long got = side == 0 && p->min == 0 ? -1 : (long long)(side ? p->max + 1 : p->min - 1);
+            if (p->kind == CONF_DURATION)
+                snprintf(want, sizeof want, "'%s' out of range: %s not in %s..%s", shown,
+                         got < 0 ? "-1" : duration_to_text((uint64_t)got, v, sizeof v),
+                         duration_to_text(p->min, a, sizeof a), duration_to_text(p->max, b, sizeof b));
+            else
+                snprintf(want, sizeof want, "'%s' out of range: %lld not in %llu..%llu", shown, got,
+                         (unsigned long long)p->min, (unsigned long long)p->max);
+            check_error_line2(text, want);
+        }
+    }
+}
+
+/* Every group (the top level, groups, log specs, list entries) refuses an unknown key. */
+static void test_unknown_key_every_group(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < conf_nkeys; i++) {
+        char text[1024], shown[CONF_KEY_MAX], want[256];
+        if (i > 0 && strcmp(conf_keys[i].group, conf_keys[i - 1].group) == 0)
+            continue;
+        text_for(text, sizeof text, shown, sizeof shown, conf_keys[i].group, "bogus_key", "1");
+        snprintf(want, sizeof want, "unknown key '%s'", shown);
+        check_error_line2(text, want);
+    }
+}
+
+/* docs/config.md names every key (as `name`). */
+static void test_docs_name_every_key(void **state)
+{
+    (void)state;
+    size_t len;
+    char *doc = slurp("docs/config.md", &len), want[96];
+    if (doc == NULL)
+        fail_msg("docs/config.md: missing (run from the repository root)");
+    for (size_t i = 0; i < conf_nkeys; i++) {
+        snprintf(want, sizeof want, "`%s`", conf_keys[i].name);
+        if (strstr(doc, want) == NULL)
+            fail_msg("docs/config.md: got no %s, want the key documented", want);
+    }
+    free(doc);
+}
+
+/* Log specs: a template string, or a group; rot and flush default per spec; peers. */
+static void test_logspecs(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "smtpd = { transcript = \"%DIRLOG%transcripts/smtpd-%DT%.log\"; };\n"
+        "deliver = { audit = { path = \"/l/a-%DT%.log\"; rot = \"Hourly\"; flush = \"1s\"; };\n"
+        "  client = { transcript = { path = \"/t.log\"; peers = \"10/8, Example.NET\"; }; }; };\n";
+    char err[512];
+    struct conf c;
+    if (load_text(text, &c, err, sizeof err) != 0)
+        fail_msg("got error \"%s\", want success", err);
+    assert_string_equal(c.smtpd.transcript.path, "%DIRLOG%transcripts/smtpd-%DT%.log");
+    assert_int_equal(c.smtpd.transcript.rot, LOGROT_DAILY);
+    assert_int_equal(c.smtpd.transcript.flush, 200);
+    assert_string_equal(c.deliver.audit.path, "/l/a-%DT%.log");
+    assert_int_equal(c.deliver.audit.rot, LOGROT_HOURLY);
+    assert_int_equal(c.deliver.audit.flush, 1000);
+    assert_int_equal(c.deliver.transcript.nnets, 1);
+    assert_int_equal(c.deliver.transcript.ndomains, 1);
+    assert_string_equal(c.deliver.transcript.domains[0], "example.net");
+    assert_null(c.deliver.event_log.path);
+    conf_free(&c);
+}
 
 /* A NUL byte anywhere is refused with its line (libconfig itself mishandles it). */
 static void test_nul_byte(void **state)
@@ -579,7 +764,10 @@ static void test_retries_table(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table_matches_old_defaults),
+        cmocka_unit_test(test_table_shape),   cmocka_unit_test(test_bounds_every_row),
+        cmocka_unit_test(test_unknown_key_every_group),
+        cmocka_unit_test(test_docs_name_every_key),
+        cmocka_unit_test(test_logspecs),
         cmocka_unit_test(test_defaults),      cmocka_unit_test(test_shipped_file),
         cmocka_unit_test(test_full),          cmocka_unit_test(test_client_for),
         cmocka_unit_test(test_relay_forms),   cmocka_unit_test(test_bool_forms),
