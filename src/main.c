@@ -3,6 +3,7 @@
  *
  *   sluice run -c FILE [-v]        daemon in the foreground, logs to stderr
  *   sluice check-config -c FILE    "ok" or "FILE:LINE: message" (exit 1)
+ *   sluice config-keys             every configuration key: type, default, bounds, meaning
  *   sluice submit -c FILE [-f SENDER] [-t] [-i] [RCPT...]
  *   sluice mailq -c FILE
  *   sluice verp-decode ADDRESS     which recipient a VERP bounce address stands for
@@ -296,7 +297,7 @@ static int main_run(int argc, char **argv)
 static int main_usage(void)
 {
     fprintf(stderr, "usage: sluice run|check-config|submit|mailq -c FILE [...] | verp-decode ADDRESS"
-                    " | --version\n");
+                    " | config-keys | --version\n");
     return 64;
 }
 
@@ -322,6 +323,8 @@ int main(int argc, char **argv)
         return main_run(argc - 1, argv + 1);
     if (strcmp(cmd, "check-config") == 0)
         return tool_check_config(argc - 1, argv + 1);
+    if (strcmp(cmd, "config-keys") == 0)
+        return tool_config_keys(argc - 1, argv + 1);
     if (strcmp(cmd, "submit") == 0)
         return tool_submit(argc - 1, argv + 1, 0);
     if (strcmp(cmd, "mailq") == 0)

@@ -1,5 +1,6 @@
-/* checkconf: `sluice check-config -c FILE` prints "ok" or "FILE:LINE: message" (exit 1),
- * and the shared configuration loader of the tools. */
+/* checkconf: `sluice check-config -c FILE` prints "ok" or "FILE:LINE: message" (exit 1);
+ * `sluice config-keys` prints every configuration key with its type, default, bounds and
+ * description (docs/config.md); and the shared configuration loader of the tools. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,4 +44,16 @@ int tool_check_config(int argc, char **argv)
     conf_free(&c);
     printf("ok\n");
     return 0;
+}
+
+/* Prints the key table. */
+int tool_config_keys(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1) {
+        fprintf(stderr, "usage: sluice config-keys\n");
+        return 64;
+    }
+    conf_keys_dump(stdout);
+    return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 }

@@ -9,6 +9,8 @@ int tool_submit(int argc, char **argv, int as_sendmail);
 int tool_mailq(int argc, char **argv);
 /* sluice check-config -c FILE */
 int tool_check_config(int argc, char **argv);
+/* sluice config-keys: every configuration key, one tab-separated line each */
+int tool_config_keys(int argc, char **argv);
 /* Loads the configuration named by -c (or the default path); prints the error and returns
  * -1 on failure. */
 struct conf;

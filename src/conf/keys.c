@@ -322,7 +322,9 @@ static void conf_dump_list(FILE *out, const struct conf_key *p)
 static void conf_dump_default(FILE *out, const struct conf_key *p)
 {
     char d[32];
-    if (p->flags & CONF_F_INHERIT) {
+    if (p->flags & CONF_F_REQUIRED) {
+        fputc('-', out);
+    } else if (p->flags & CONF_F_INHERIT) {
         fprintf(out, "(deliver.client.%s)", p->name);
     } else if (p->flags & CONF_F_COMPUTED) {
         fprintf(out, "(%s)", p->def);

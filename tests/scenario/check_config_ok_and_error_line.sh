@@ -1,5 +1,6 @@
 # `sluice check-config`: prints "ok" (exit 0) for a valid file, and "FILE:LINE: message"
-# (exit 1) for an unknown key, a wrong type and a syntax error, with the right LINE.
+# (exit 1) for an unknown key, a wrong type, a syntax error and a bad log path template, with
+# the right LINE.
 . "$SCN/lib.sh"
 
 sluice_conf
@@ -22,3 +23,5 @@ printf 'spool = "%s";\n\ndeliver = {\n    maxrecips = "many";\n};\n' "$T/spool" 
 check_bad type 4
 printf 'spool = "%s";\ndeliver = {\n    maxmessages = 3;\n    maxrecips = = 5;\n};\n' "$T/spool" >"$T/syntax.conf"
 check_bad syntax 4
+printf 'spool = "%s";\ndeliver = {\n    audit = "%%DIRLOG%%/audit-%%Q%%.log";\n};\n' "$T/spool" >"$T/template.conf"
+check_bad template 3

@@ -641,6 +641,41 @@ static void test_docs_name_every_key(void **state)
     free(doc);
 }
 
+/* `sluice config-keys` prints the golden file tests/golden/config-keys.txt: one line per key,
+ * five tab-separated fields. */
+static void test_dump_golden(void **state)
+{
+    (void)state;
+    char *got = NULL;
+    size_t len = 0, glen = 0, lines = 0;
+    FILE *f = open_memstream(&got, &len);
+    assert_non_null(f);
+    conf_keys_dump(f);
+    fclose(f);
+    if (getenv("UPDATE_GOLDEN")) {
+        FILE *g = fopen(GOLDEN, "w");
+        assert_non_null(g);
+        fwrite(got, 1, len, g);
+        fclose(g);
+    }
+    char *want = slurp(GOLDEN, &glen);
+    if (want == NULL)
+        fail_msg(GOLDEN ": missing (run with UPDATE_GOLDEN=1 from the repository root)");
+    if (glen != len || memcmp(got, want, len) != 0)
+        fail_msg("got %zu bytes:\n%s\nwant %zu bytes (" GOLDEN ")", len, got, glen);
+    for (char *line = got, *nl; (nl = strchr(line, '\n')) != NULL; line = nl + 1, lines++) {
+        size_t tabs = 0;
+        for (char *c = line; c < nl; c++)
+            tabs += *c == '\t';
+        if (tabs != 4)
+            fail_msg("line %zu: got %zu tabs, want 4: %.*s", lines + 1, tabs, (int)(nl - line), line);
+    }
+    if (lines < conf_nkeys)
+        fail_msg("got %zu lines, want at least one per row (%zu)", lines, conf_nkeys);
+    free(got);
+    free(want);
+}
+
 /* Log specs: a template string, or a group; rot and flush default per spec; peers. */
 static void test_logspecs(void **state)
 {
@@ -767,7 +802,7 @@ int main(void)
         cmocka_unit_test(test_table_shape),   cmocka_unit_test(test_bounds_every_row),
         cmocka_unit_test(test_unknown_key_every_group),
         cmocka_unit_test(test_docs_name_every_key),
-        cmocka_unit_test(test_logspecs),
+        cmocka_unit_test(test_logspecs),     cmocka_unit_test(test_dump_golden),
         cmocka_unit_test(test_defaults),      cmocka_unit_test(test_shipped_file),
         cmocka_unit_test(test_full),          cmocka_unit_test(test_client_for),
         cmocka_unit_test(test_relay_forms),   cmocka_unit_test(test_bool_forms),
