@@ -135,37 +135,55 @@ static void conf_scan_punct(struct conf_scan *sc, char ch)
     sc->p++;
 }
 
-/* Reads one token (or blank, newline, comment) at sc->p. */
-static void conf_scan_token(struct conf_scan *sc)
+#define CONF_ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+/* A number: letters, digits, dots, and a sign after an exponent's 'e'. */
+static void conf_scan_number(struct conf_scan *sc)
+{
+    const char *p = sc->p + strspn(sc->p, CONF_ALNUM ".");
+    while ((*p == '+' || *p == '-') && (p[-1] | 0x20) == 'e')
+        p += 1 + strspn(p + 1, CONF_ALNUM ".");
+    if (sc->bigint == 0 && conf_scan_too_big(sc->p, (size_t)(p - sc->p)))
+        sc->bigint = sc->line;
+    sc->p = p, sc->prev = TOK_OTHER;
+}
+
+/* A comment starting with '/', or a stray '/'. */
+static void conf_scan_slash(struct conf_scan *sc)
 {
     const char *p = sc->p;
-    char ch = *p;
-    if (ch == '\n') {
-        sc->line++, sc->p++;
-    } else if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\f') {
-        sc->p += strspn(p, " \t\r\f");
-    } else if (ch == '#' || (ch == '/' && p[1] == '/')) {
+    if (p[1] == '/') {
         sc->p += strcspn(p, "\n");
-    } else if (ch == '/' && p[1] == '*') {
+    } else if (p[1] == '*') {
         const char *end = strstr(p + 2, "*/");
         sc->p = end ? end + 2 : p + strlen(p);
         sc->line += conf_lines_in(p, (size_t)(sc->p - p));
-    } else if (ch == '"') {
-        conf_scan_quote(sc);
-    } else if (ch >= '0' && ch <= '9') {
-        while (((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') || (*p >= '0' && *p <= '9') ||
-               *p == '.' || ((*p == '+' || *p == '-') && (p[-1] | 0x20) == 'e'))
-            p++;
-        if (sc->bigint == 0 && conf_scan_too_big(sc->p, (size_t)(p - sc->p)))
-            sc->bigint = sc->line;
-        sc->p = p, sc->prev = TOK_OTHER;
-    } else if (((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') || ch == '*') {
-        sc->p += strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-*");
-        sc->prev = TOK_OTHER;
-    } else if (ch == '@') {
-        sc->include = sc->line;
     } else {
-        conf_scan_punct(sc, ch);
+        conf_scan_punct(sc, '/');
+    }
+}
+
+/* Reads one token (or blank, newline, comment) at sc->p. */
+static void conf_scan_token(struct conf_scan *sc)
+{
+    switch (*sc->p) {
+    case '\n': sc->line++, sc->p++; break;
+    case ' ':
+    case '\t':
+    case '\r':
+    case '\f': sc->p += strspn(sc->p, " \t\r\f"); break;
+    case '#': sc->p += strcspn(sc->p, "\n"); break;
+    case '/': conf_scan_slash(sc); break;
+    case '"': conf_scan_quote(sc); break;
+    case '@': sc->include = sc->line; break;
+    case '0' ... '9': conf_scan_number(sc); break;
+    case 'a' ... 'z':
+    case 'A' ... 'Z':
+    case '*':
+        sc->p += strspn(sc->p, CONF_ALNUM "_-*");
+        sc->prev = TOK_OTHER;
+        break;
+    default: conf_scan_punct(sc, *sc->p); break;
     }
 }
 
@@ -235,7 +253,6 @@ static int conf_parse(struct conf_ctx *x, config_t *cfg, const char *text, size_
 static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char *key,
                       const struct conf_key *p, void *base)
 {
-    char group[CONF_KEY_MAX];
     switch (p->kind) {
     case CONF_PATH:
     case CONF_HOST:
@@ -263,7 +280,7 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_GROUP:
         if (!config_setting_is_group(s))
             return conf_wrong_type(x, s, key, "group");
-        return conf_group(x, s, conf_keys_child(p, group, sizeof group), key, base);
+        return conf_group(x, s, p->sub, key, base);
     case CONF_LOGSPEC: return conf_read_logspec(x, s, key, p, base);
     case CONF_REMOTENETS: return conf_read_remotenets(x, s, key, p, base);
     case CONF_RELAYS: return conf_read_relays(x, s, key, p, base);
@@ -271,24 +288,28 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     log_panic("conf: unhandled kind %d", (int)p->kind);
 }
 
-/* Rejects unknown keys in g, then applies the rows of group in table order. */
-int conf_group(struct conf_ctx *x, const config_setting_t *g, const char *group,
+/* Rejects unknown keys in g, then applies the rows of group in table order. Each setting is
+ * matched to its row once (libconfig has refused duplicate names). */
+int conf_group(struct conf_ctx *x, const config_setting_t *g, enum conf_gid group,
                const char *prefix, void *base)
 {
     char key[CONF_KEY_MAX];
-    const struct conf_key *first = conf_keys_group(group);
+    const config_setting_t *set[CONF_GROUP_ROWS] = {NULL};
+    const struct conf_key *first = conf_keys_group(group), *p;
     for (int i = 0; i < config_setting_length(g); i++) {
         const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
-        const struct conf_key *p = first;
-        while (conf_keys_in(p, group) && strcmp(p->name, config_setting_name(s)) != 0)
-            p++;
+        const char *name = config_setting_name(s);
+        for (p = first; conf_keys_in(p, group); p++)
+            if (p->name[0] == name[0] && strcmp(p->name, name) == 0)
+                break;
         if (!conf_keys_in(p, group)) {
-            conf_key(key, sizeof key, prefix, config_setting_name(s));
+            conf_key(key, sizeof key, prefix, name);
             return conf_error(x, s, "unknown key '%s'", key);
         }
+        set[p - first] = s;
     }
-    for (const struct conf_key *p = first; conf_keys_in(p, group); p++) {
-        const config_setting_t *s = config_setting_get_member(g, p->name);
+    for (p = first; conf_keys_in(p, group); p++) {
+        const config_setting_t *s = set[p - first];
         if (s == NULL && !(p->flags & CONF_F_REQUIRED))
             continue;
         conf_key(key, sizeof key, prefix, p->name);
@@ -300,80 +321,84 @@ int conf_group(struct conf_ctx *x, const config_setting_t *g, const char *group,
     return 0;
 }
 
-/* This host's name: gethostname(), or "localhost". */
-static const char *conf_hostname(char *buf, size_t buflen)
+/* Sets row p (hostname) to this host's name: gethostname(), or "localhost". */
+static int conf_init_hostname(struct conf_ctx *x, const struct conf_key *p, void *base)
 {
-    if (gethostname(buf, buflen - 1) < 0 || buf[0] == '\0')
-        snprintf(buf, buflen, "localhost");
-    buf[buflen - 1] = '\0';
-    return buf;
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) < 0 || host[0] == '\0')
+        snprintf(host, sizeof host, "localhost");
+    return conf_set_text(x, NULL, p->name, p, base, host);
 }
 
 /* Applies the default of row p to base. */
 static int conf_init_row(struct conf_ctx *x, const struct conf_key *p, void *base)
 {
-    char host[256] = "";
-    if (p->flags & CONF_F_HOSTNAME)
-        return conf_set_text(x, NULL, p->name, p, base, conf_hostname(host, sizeof host));
-    if (p->flags & (CONF_F_COMPUTED | CONF_F_INHERIT))
-        return 0;
-    if (p->kind >= CONF_PATH && p->kind <= CONF_LOGPATH)
+    if (p->flags & (CONF_F_HOSTNAME | CONF_F_COMPUTED | CONF_F_INHERIT))
+        return (p->flags & CONF_F_HOSTNAME) ? conf_init_hostname(x, p, base) : 0;
+    switch (p->kind) {
+    case CONF_PATH ... CONF_LOGPATH:
         return p->def ? conf_set_text(x, NULL, p->name, p, base, p->def) : 0;
-    if (p->kind >= CONF_UINT && p->kind <= CONF_ROT) {
+    case CONF_UINT ... CONF_ROT:
         if (p->defv < p->min || p->defv > p->max)
             return conf_error(x, NULL, "default of '%s' out of range", p->name);
         conf_store_number(p, base, p->defv);
         return 0;
-    }
-    if (p->kind == CONF_RETRIES)
-        return conf_set_retries(x, NULL, p->name, p, base, p->def);
-    if (p->kind >= CONF_LISTEN && p->kind <= CONF_LINES)
+    case CONF_RETRIES: return conf_set_retries(x, NULL, p->name, p, base, p->def);
+    case CONF_LISTEN ... CONF_LINES:
         return p->def ? conf_set_list(x, p->name, p, base, p->def) : 0;
-    return 0; /* groups, log specs and lists of groups start empty */
+    default: return 0; /* groups, log specs and lists of groups start empty */
+    }
 }
 
 /* Applies the defaults of the rows of group to base, recursively. */
-void conf_init_group(struct conf_ctx *x, const char *group, void *base)
+void conf_init_group(struct conf_ctx *x, enum conf_gid group, void *base)
 {
-    char child[CONF_KEY_MAX];
     for (const struct conf_key *p = conf_keys_group(group); conf_keys_in(p, group); p++) {
         if (conf_init_row(x, p, base) < 0)
-            log_panic("conf: the default of %s in '%s' is invalid: %s", p->name, group, x->err);
+            log_panic("conf: the default of %s in '%s' is invalid: %s", p->name,
+                      conf_group_names[group], x->err);
         if (p->kind == CONF_GROUP)
-            conf_init_group(x, conf_keys_child(p, child, sizeof child), base);
+            conf_init_group(x, p->sub, base);
         else if (p->kind == CONF_LOGSPEC)
-            conf_init_group(x, conf_keys_child(p, child, sizeof child), (char *)base + p->off);
+            conf_init_group(x, p->sub, (char *)base + p->off);
+    }
+}
+
+/* Frees what row p owns at base. */
+static void conf_free_row(const struct conf_key *p, void *base)
+{
+    char *field = (char *)base + p->off;
+    switch (p->kind) {
+    case CONF_PATH ... CONF_LOGPATH:
+        free(*(char **)field);
+        *(char **)field = NULL;
+        break;
+    case CONF_RETRIES:
+        free(*(unsigned **)field);
+        *(unsigned **)field = NULL;
+        *(size_t *)((char *)base + p->cnt) = 0;
+        break;
+    case CONF_LISTEN ... CONF_LINES: conf_free_list(p, base); break;
+    case CONF_RELAY_ADDR: {
+        struct relay *r = base;
+        free(r->address);
+        free(r->host);
+        r->address = r->host = NULL;
+        break;
+    }
+    case CONF_GROUP: conf_free_group(p->sub, base); break;
+    case CONF_LOGSPEC: conf_free_group(p->sub, field); break;
+    case CONF_REMOTENETS:
+    case CONF_RELAYS: conf_free_entries(p, base); break;
+    default: break; /* numbers */
     }
 }
 
 /* Frees what the rows of group own at base, recursively. */
-void conf_free_group(const char *group, void *base)
+void conf_free_group(enum conf_gid group, void *base)
 {
-    char child[CONF_KEY_MAX];
-    for (const struct conf_key *p = conf_keys_group(group); conf_keys_in(p, group); p++) {
-        char *field = (char *)base + p->off;
-        if (p->kind >= CONF_PATH && p->kind <= CONF_LOGPATH) {
-            free(*(char **)field);
-            *(char **)field = NULL;
-        } else if (p->kind == CONF_RETRIES) {
-            free(*(unsigned **)field);
-            *(unsigned **)field = NULL;
-            *(size_t *)((char *)base + p->cnt) = 0;
-        } else if (p->kind >= CONF_LISTEN && p->kind <= CONF_LINES) {
-            conf_free_list(p, base);
-        } else if (p->kind == CONF_RELAY_ADDR) {
-            struct relay *r = base;
-            free(r->address);
-            free(r->host);
-            r->address = r->host = NULL;
-        } else if (p->kind == CONF_GROUP) {
-            conf_free_group(conf_keys_child(p, child, sizeof child), base);
-        } else if (p->kind == CONF_LOGSPEC) {
-            conf_free_group(conf_keys_child(p, child, sizeof child), field);
-        } else if (p->kind == CONF_REMOTENETS || p->kind == CONF_RELAYS) {
-            conf_free_entries(p, base);
-        }
-    }
+    for (const struct conf_key *p = conf_keys_group(group); conf_keys_in(p, group); p++)
+        conf_free_row(p, base);
 }
 
 /* ---- public ---- */
@@ -384,7 +409,7 @@ void conf_init(struct conf *c)
     char err[512];
     struct conf_ctx x = {c, "(defaults)", err, sizeof err};
     memset(c, 0, sizeof *c);
-    conf_init_group(&x, "", c);
+    conf_init_group(&x, CONF_G_TOP, c);
 }
 
 /* Parses NUL-terminated text[0..len) over c, naming it x->path in messages. */
@@ -394,7 +419,7 @@ static int conf_load_buf(struct conf_ctx *x, const char *text, size_t len)
     config_init(&cfg);
     int rc = conf_parse(x, &cfg, text, len);
     if (rc == 0)
-        rc = conf_group(x, config_root_setting(&cfg), "", "", x->c);
+        rc = conf_group(x, config_root_setting(&cfg), CONF_G_TOP, "", x->c);
     config_destroy(&cfg);
     return rc;
 }
@@ -467,7 +492,7 @@ int conf_load(const char *path, struct conf *c, char *err, size_t errlen)
 void conf_free(struct conf *c)
 {
     free(c->path);
-    conf_free_group("", c);
+    conf_free_group(CONF_G_TOP, c);
     memset(c, 0, sizeof *c);
 }
 

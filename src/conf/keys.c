@@ -2,7 +2,7 @@
  * Public (conf.h):
  *   conf_keys_dump()  every key, one line each: "KEY\tTYPE\tDEFAULT\tBOUNDS\tDESCRIPTION"
  *                     (`sluice config-keys`; format in docs/config.md).
- * Internal (keys.h): conf_keys[], conf_keys_group(), conf_keys_in(), conf_keys_child(),
+ * Internal (keys.h): conf_keys[], conf_group_names[], conf_keys_group(), conf_keys_in(),
  * conf_keys_seps().
  * A default here is the only statement of that default in the code: conf_init() applies
  * it (and panics when it does not pass the row's own checks), the dump shows it. Tests check
@@ -17,47 +17,48 @@
 #include "proto/logpath.h"
 
 /* Positional parts of a row: where the value lives, then kind, bounds, flags, default. */
-#define TOP(f) "", #f, offsetof(struct conf, f)
-#define SMTPD(f) "smtpd", #f, offsetof(struct conf, smtpd.f)
-#define RESOLVER(f) "resolver", #f, offsetof(struct conf, resolver.f)
-#define DELIVER(f) "deliver", #f, offsetof(struct conf, deliver.f)
-#define CLIENT(f) "deliver.client", #f, offsetof(struct conf, deliver.f)
+#define TOP(f) CONF_G_TOP, #f, offsetof(struct conf, f)
+#define SMTPD(f) CONF_G_SMTPD, #f, offsetof(struct conf, smtpd.f)
+#define RESOLVER(f) CONF_G_RESOLVER, #f, offsetof(struct conf, resolver.f)
+#define DELIVER(f) CONF_G_DELIVER, #f, offsetof(struct conf, deliver.f)
+#define CLIENT(f) CONF_G_CLIENT, #f, offsetof(struct conf, deliver.f)
 #define CNT(f) offsetof(struct conf, f)
-#define UINT(lo, hi, dv) CONF_UINT, 0, lo, hi, 0, dv, NULL
-#define U64(lo, hi, dv) CONF_U64, 0, lo, hi, 0, dv, NULL
-#define DUR(lo, hi, dv) CONF_DURATION, 0, lo, hi, 0, dv, NULL
-#define BOOL(dv) CONF_BOOL, 0, 0, 1, 0, dv, NULL
-#define STR(kind, fl, d) kind, 0, 0, 0, fl, 0, d
-#define LIST(kind, cnt, max, fl, d) kind, cnt, 0, max, fl, 0, d
-#define SUB(kind) kind, 0, 0, 0, 0, 0, NULL
+#define UINT(lo, hi, dv) CONF_UINT, 0, 0, lo, hi, 0, dv, NULL
+#define U64(lo, hi, dv) CONF_U64, 0, 0, lo, hi, 0, dv, NULL
+#define DUR(lo, hi, dv) CONF_DURATION, 0, 0, lo, hi, 0, dv, NULL
+#define BOOL(dv) CONF_BOOL, 0, 0, 0, 1, 0, dv, NULL
+#define STR(kind, fl, d) kind, 0, 0, 0, 0, fl, 0, d
+#define LIST(kind, cnt, max, fl, d) kind, 0, cnt, 0, max, fl, 0, d
+#define SUB(kind, g) kind, g, 0, 0, 0, 0, 0, NULL
+#define GROUPS(kind, g, cnt) kind, g, cnt, 0, CONF_MAX_LIST, 0, 0, NULL
 
 /* The settings a remotenet may override: group G, struct T, member path P. */
 #define CLIENT_KEYS(G, T, P, INH)                                                              \
     {G, "announcehost", offsetof(T, P.announcehost),                                           \
      STR(CONF_HOST, CONF_F_LITERAL | CONF_F_COMPUTED | (INH), "hostname"),                     \
      "Name sent in EHLO/HELO: a host name or an address literal \"[ip]\"."},                   \
-        {G, "maxpipeline", offsetof(T, P.maxpipeline), CONF_UINT, 0, 0, 1000,                 \
+        {G, "maxpipeline", offsetof(T, P.maxpipeline), CONF_UINT, 0, 0, 0, 1000,                 \
          CONF_F_ZERO_IS_ONE | (INH), 25, NULL,                                                 \
          "Most commands in flight when the server offers PIPELINING (0 is 1: no pipelining)."}, \
-        {G, "timeout", offsetof(T, P.timeout), CONF_DURATION, 0, CONF_S, CONF_H, (INH), CONF_M, \
+        {G, "timeout", offsetof(T, P.timeout), CONF_DURATION, 0, 0, CONF_S, CONF_H, (INH), CONF_M, \
          NULL, "Longest wait for the connection and for any server reply."},                  \
-        {G, "mindatarate", offsetof(T, P.mindatarate), CONF_U64, 0, 1, UINT64_C(1000000000000), \
+        {G, "mindatarate", offsetof(T, P.mindatarate), CONF_U64, 0, 0, 1, UINT64_C(1000000000000), \
          (INH), 1000000, NULL,                                                                 \
          "Slowest expected body rate (bits/s): a large body extends the timeout."},            \
-        {G, "sayHELO", offsetof(T, P.sayHELO), CONF_BOOL, 0, 0, 1, (INH), 0, NULL,             \
+        {G, "sayHELO", offsetof(T, P.sayHELO), CONF_BOOL, 0, 0, 0, 1, (INH), 0, NULL,             \
          "Greet with HELO instead of EHLO."},                                                  \
-        {G, "fallbackHELO", offsetof(T, P.fallbackHELO), CONF_BOOL, 0, 0, 1, (INH), 0, NULL,   \
+        {G, "fallbackHELO", offsetof(T, P.fallbackHELO), CONF_BOOL, 0, 0, 0, 1, (INH), 0, NULL,   \
          "Retry with HELO when EHLO is refused."},                                             \
-        {G, "sendQUIT", offsetof(T, P.sendQUIT), CONF_BOOL, 0, 0, 1, (INH), 1, NULL,           \
+        {G, "sendQUIT", offsetof(T, P.sendQUIT), CONF_BOOL, 0, 0, 0, 1, (INH), 1, NULL,           \
          "Send QUIT at the end of a session."},                                                \
-        {G, "waitQUIT", offsetof(T, P.waitQUIT), CONF_BOOL, 0, 0, 1, (INH), 1, NULL,           \
+        {G, "waitQUIT", offsetof(T, P.waitQUIT), CONF_BOOL, 0, 0, 0, 1, (INH), 1, NULL,           \
          "After QUIT, wait for the server's reply before closing."}
 
 /* The keys of a log spec written as a group: G is the log spec's key. */
 #define LOG_KEYS(G)                                                                            \
     {G, "path", offsetof(struct logspec, path), STR(CONF_LOGPATH, CONF_F_REQUIRED, NULL),      \
      "Path template (%Y% %M% %D% %H% %DT% %DIRLOG% %SYSNAME% %%); absent: off."},              \
-        {G, "rot", offsetof(struct logspec, rot), CONF_ROT, 0, 0, 3, 0, LOGROT_DAILY, NULL,    \
+        {G, "rot", offsetof(struct logspec, rot), CONF_ROT, 0, 0, 0, 3, 0, LOGROT_DAILY, NULL,    \
          "Rotation: a new file every hour, day or month, or never."},                          \
         {G, "flush", offsetof(struct logspec, flush), DUR(1, CONF_M, 200),                     \
          "Period of the grouped fsyncs of the writer thread."}
@@ -73,16 +74,16 @@ const struct conf_key conf_keys[] = {
      "This host's name: greeting, Received: lines, default announcehost."},
     {TOP(user), STR(CONF_PATH, 0, "sluice"),
      "Started as root, the daemon binds its listeners and then runs as this user."},
-    {"", "smtpd", 0, SUB(CONF_GROUP), "The inbound ESMTP server."},
-    {"", "resolver", 0, SUB(CONF_GROUP), "DNS lookups (libunbound)."},
-    {"", "deliver", 0, SUB(CONF_GROUP), "Outbound delivery: scheduler, client, relays, reports."},
+    {CONF_G_TOP, "smtpd", 0, SUB(CONF_GROUP, CONF_G_SMTPD), "The inbound ESMTP server."},
+    {CONF_G_TOP, "resolver", 0, SUB(CONF_GROUP, CONF_G_RESOLVER), "DNS lookups (libunbound)."},
+    {CONF_G_TOP, "deliver", 0, SUB(CONF_GROUP, CONF_G_DELIVER), "Outbound delivery: scheduler, client, relays, reports."},
 
     {SMTPD(listen), LIST(CONF_LISTEN, CNT(smtpd.nlisten), 64, CONF_F_NONEMPTY, "127.0.0.1:25"),
      "Addresses the SMTP server listens on: \"a.b.c.d:port\" or \"[ipv6]:port\"."},
     {SMTPD(trusted_networks),
      LIST(CONF_CIDRS, CNT(smtpd.ntrusted_networks), CONF_MAX_LIST, 0, "127.0.0.0/8, ::1/128"),
      "Clients in these networks may relay to any domain."},
-    {SMTPD(transcript), SUB(CONF_LOGSPEC),
+    {SMTPD(transcript), SUB(CONF_LOGSPEC, CONF_G_SMTPD_TRANSCRIPT),
      "Transcripts of inbound sessions: a path template, or a group of the keys below."},
     {SMTPD(max_message_size), U64(1024, UINT64_C(1) << 40, 10240000),
      "Largest message accepted, in bytes (advertised in SIZE)."},
@@ -134,8 +135,8 @@ const struct conf_key conf_keys[] = {
     {SMTPD(rdns_timeout), DUR(0, CONF_M, 5 * CONF_S),
      "Longest wait at DATA for the client's reverse DNS name; 0: no lookup."},
 
-    LOG_KEYS("smtpd.transcript"),
-    PEERS_KEY("smtpd.transcript"),
+    LOG_KEYS(CONF_G_SMTPD_TRANSCRIPT),
+    PEERS_KEY(CONF_G_SMTPD_TRANSCRIPT),
 
     {RESOLVER(forwarders),
      LIST(CONF_FORWARDERS, CNT(resolver.nforwarders), 16, 0, NULL),
@@ -157,7 +158,7 @@ const struct conf_key conf_keys[] = {
     {DELIVER(delay_start), DUR(0, CONF_D, 30 * CONF_S),
      "Pause after start before recovered recipients are scheduled."},
     {DELIVER(retries),
-     CONF_RETRIES, CNT(deliver.nretries), 0, 0, 0, 0, "1 1 2 3 5 8 13 21 34",
+     CONF_RETRIES, 0, CNT(deliver.nretries), 0, 0, 0, 0, "1 1 2 3 5 8 13 21 34",
      "ZMailer retry factors: the n-th retry waits factor n times interval."},
     {DELIVER(interval), DUR(CONF_S, CONF_D, CONF_M), "The retry time unit (ZMailer interval)."},
     {DELIVER(skew), UINT(0, 1000, 1),
@@ -166,12 +167,12 @@ const struct conf_key conf_keys[] = {
      "A recipient undelivered this long after queueing fails permanently."},
     {DELIVER(idlemax), DUR(0, CONF_H, 2 * CONF_S),
      "How long an idle connection waits for more mail to its destination."},
-    {"deliver", "client", 0, SUB(CONF_GROUP), "The outbound SMTP client."},
-    {DELIVER(relays), LIST(CONF_RELAYS, CNT(deliver.nrelays), CONF_MAX_LIST, 0, NULL),
+    {CONF_G_DELIVER, "client", 0, SUB(CONF_GROUP, CONF_G_CLIENT), "The outbound SMTP client."},
+    {DELIVER(relays), GROUPS(CONF_RELAYS, CONF_G_RELAY, CNT(deliver.nrelays)),
      "Routing overrides, tried in order; a relay without rules is the default relay."},
-    {DELIVER(audit), SUB(CONF_LOGSPEC),
+    {DELIVER(audit), SUB(CONF_LOGSPEC, CONF_G_AUDIT),
      "Audit log, one record per delivered recipient: a path template, or a group."},
-    {DELIVER(event_log), SUB(CONF_LOGSPEC),
+    {DELIVER(event_log), SUB(CONF_LOGSPEC, CONF_G_EVENT_LOG),
      "JSON-lines event log: a path template, or a group."},
     {DELIVER(delay_warning), DUR(0, 365 * CONF_D, 4 * CONF_H),
      "A recipient deferred this long gets its sender one delay notice; 0: none."},
@@ -186,39 +187,39 @@ const struct conf_key conf_keys[] = {
     {DELIVER(verp_delimiters), STR(CONF_DELIMS, 0, "+="),
      "The two VERP delimiters (local+rcpt=domain@domain)."},
 
-    CLIENT_KEYS("deliver.client", struct conf, deliver.client, 0),
-    {CLIENT(port), CONF_PORT, 0, 1, 65535, 0, 25, NULL,
+    CLIENT_KEYS(CONF_G_CLIENT, struct conf, deliver.client, 0),
+    {CLIENT(port), CONF_PORT, 0, 0, 1, 65535, 0, 25, NULL,
      "Destination port of MX hosts, and the default port of relays."},
     {CLIENT(fallbackMX_A), BOOL(0), "A domain without MX records is tried as a host (A/AAAA)."},
     {CLIENT(remotenets),
-     LIST(CONF_REMOTENETS, CNT(deliver.nremotenets), CONF_MAX_LIST, 0, NULL),
+     GROUPS(CONF_REMOTENETS, CONF_G_REMOTENET, CNT(deliver.nremotenets)),
      "Per-server overrides of the client settings; the first matching entry wins."},
-    {"deliver.client", "transcript", offsetof(struct conf, deliver.transcript),
-     SUB(CONF_LOGSPEC), "Transcripts of outbound sessions: a path template, or a group."},
+    {CONF_G_CLIENT, "transcript", offsetof(struct conf, deliver.transcript),
+     SUB(CONF_LOGSPEC, CONF_G_CLIENT_TRANSCRIPT), "Transcripts of outbound sessions: a path template, or a group."},
 
-    {"deliver.client.remotenets[]", "ip", offsetof(struct remotenet, nets),
+    {CONF_G_REMOTENET, "ip", offsetof(struct remotenet, nets),
      LIST(CONF_RNET_IP, offsetof(struct remotenet, nnets), CONF_MAX_LIST,
           CONF_F_REQUIRED | CONF_F_NONEMPTY, NULL),
      "Servers this entry applies to: CIDR blocks, or host names."},
-    CLIENT_KEYS("deliver.client.remotenets[]", struct remotenet, client, CONF_F_INHERIT),
+    CLIENT_KEYS(CONF_G_REMOTENET, struct remotenet, client, CONF_F_INHERIT),
 
-    LOG_KEYS("deliver.client.transcript"),
-    PEERS_KEY("deliver.client.transcript"),
+    LOG_KEYS(CONF_G_CLIENT_TRANSCRIPT),
+    PEERS_KEY(CONF_G_CLIENT_TRANSCRIPT),
 
-    {"deliver.relays[]", "address", 0, CONF_RELAY_ADDR, 0, 0, 0, CONF_F_REQUIRED, 0, NULL,
+    {CONF_G_RELAY, "address", 0, CONF_RELAY_ADDR, 0, 0, 0, 0, CONF_F_REQUIRED, 0, NULL,
      "The next hop: host, host:port, [ip] or [ip]:port (port: deliver.client.port)."},
-    {"deliver.relays[]", "destdomains", offsetof(struct relay, destdomains),
+    {CONF_G_RELAY, "destdomains", offsetof(struct relay, destdomains),
      LIST(CONF_DOMAINS, offsetof(struct relay, ndestdomains), CONF_MAX_LIST, 0, NULL),
      "Recipient domains routed to this relay instead of their MX."},
-    {"deliver.relays[]", "senders", offsetof(struct relay, senders),
+    {CONF_G_RELAY, "senders", offsetof(struct relay, senders),
      LIST(CONF_SENDERS, offsetof(struct relay, nsenders), CONF_MAX_LIST, 0, NULL),
      "Messages from these senders (\"domain\" or \"local@domain\") go to this relay."},
-    {"deliver.relays[]", "sendernets", offsetof(struct relay, sendernets),
+    {CONF_G_RELAY, "sendernets", offsetof(struct relay, sendernets),
      LIST(CONF_CIDRS, offsetof(struct relay, nsendernets), CONF_MAX_LIST, 0, NULL),
      "Messages received from clients in these networks go to this relay."},
 
-    LOG_KEYS("deliver.audit"),
-    LOG_KEYS("deliver.event_log"),
+    LOG_KEYS(CONF_G_AUDIT),
+    LOG_KEYS(CONF_G_EVENT_LOG),
 };
 
 const size_t conf_nkeys = sizeof conf_keys / sizeof conf_keys[0];
@@ -259,27 +260,38 @@ static const struct {
     [CONF_RELAYS] = {"list of groups", NULL, NULL},
 };
 
-/* The first row of group, or NULL. */
-const struct conf_key *conf_keys_group(const char *group)
+const char *const conf_group_names[CONF_NGROUPS] = {
+    [CONF_G_TOP] = "",
+    [CONF_G_SMTPD] = "smtpd",
+    [CONF_G_SMTPD_TRANSCRIPT] = "smtpd.transcript",
+    [CONF_G_RESOLVER] = "resolver",
+    [CONF_G_DELIVER] = "deliver",
+    [CONF_G_CLIENT] = "deliver.client",
+    [CONF_G_REMOTENET] = "deliver.client.remotenets[]",
+    [CONF_G_CLIENT_TRANSCRIPT] = "deliver.client.transcript",
+    [CONF_G_RELAY] = "deliver.relays[]",
+    [CONF_G_AUDIT] = "deliver.audit",
+    [CONF_G_EVENT_LOG] = "deliver.event_log",
+};
+
+/* The first row of group g (the table is sorted by group), or NULL. */
+const struct conf_key *conf_keys_group(enum conf_gid g)
 {
-    for (size_t i = 0; i < conf_nkeys; i++)
-        if (strcmp(conf_keys[i].group, group) == 0)
-            return &conf_keys[i];
-    return NULL;
+    size_t lo = 0, hi = conf_nkeys;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (conf_keys[mid].group < g)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < conf_nkeys && conf_keys[lo].group == g ? &conf_keys[lo] : NULL;
 }
 
-/* True while p is a row of group. */
-bool conf_keys_in(const struct conf_key *p, const char *group)
+/* True while p is a row of group g. */
+bool conf_keys_in(const struct conf_key *p, enum conf_gid g)
 {
-    return p != NULL && p < conf_keys + conf_nkeys && strcmp(p->group, group) == 0;
-}
-
-/* "group.name" (or "name" at the top level), plus "[]" for a list of groups. */
-const char *conf_keys_child(const struct conf_key *p, char *buf, size_t buflen)
-{
-    bool list = p->kind == CONF_REMOTENETS || p->kind == CONF_RELAYS;
-    snprintf(buf, buflen, "%s%s%s%s", p->group, *p->group ? "." : "", p->name, list ? "[]" : "");
-    return buf;
+    return p != NULL && p < conf_keys + conf_nkeys && p->group == g;
 }
 
 /* The separators of a list of kind k given as one string. */
@@ -369,11 +381,11 @@ static void conf_dump_bounds(FILE *out, const struct conf_key *p)
 }
 
 /* Prints the rows of group, each followed by the rows below it. */
-static void conf_dump_group(FILE *out, const char *group)
+static void conf_dump_group(FILE *out, enum conf_gid group)
 {
-    char child[CONF_KEY_MAX];
+    const char *name = conf_group_names[group];
     for (const struct conf_key *p = conf_keys_group(group); conf_keys_in(p, group); p++) {
-        fprintf(out, "%s%s%s\t%s%s\t", p->group, *p->group ? "." : "", p->name,
+        fprintf(out, "%s%s%s\t%s%s\t", name, *name ? "." : "", p->name,
                 conf_kinds[p->kind].type, (p->flags & CONF_F_REQUIRED) ? " (required)" : "");
         conf_dump_default(out, p);
         fputc('\t', out);
@@ -381,12 +393,12 @@ static void conf_dump_group(FILE *out, const char *group)
         fprintf(out, "\t%s\n", p->doc);
         if (p->kind == CONF_GROUP || p->kind == CONF_LOGSPEC || p->kind == CONF_REMOTENETS ||
             p->kind == CONF_RELAYS)
-            conf_dump_group(out, conf_keys_child(p, child, sizeof child));
+            conf_dump_group(out, p->sub);
     }
 }
 
 /* Prints every key, one line each, in the order the keys are applied. */
 void conf_keys_dump(FILE *out)
 {
-    conf_dump_group(out, "");
+    conf_dump_group(out, CONF_G_TOP);
 }

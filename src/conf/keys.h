@@ -5,9 +5,11 @@
  * default and a one-line description. Nothing else in the code states a default: conf_init()
  * applies the rows' defaults, conf_keys_dump() prints them (`sluice config-keys`).
  *
- * Groups: "" is the top level; the rows inside a group carry its dotted name
- * ("deliver.client"); the rows of one entry of a list of groups carry the list's name and
- * "[]" ("deliver.relays[]"). The rows of one group are contiguous, and a group is applied in
+ * Groups: each row carries the id of its group (CONF_G_*); conf_group_names[] spells it:
+ * "" is the top level, a nested group has its dotted name ("deliver.client"), the entries of
+ * a list of groups the list's name and "[]" ("deliver.relays[]"). A group, log spec or list
+ * of groups row names the group of the rows below it (sub). The table is sorted by group id
+ * (so a group's rows are contiguous and found by binary search), and a group is applied in
  * table order (so hostname is read before announcehost, the base client before its
  * remotenets, deliver.client.port before the relays that default to it). A row's offsets
  * are relative to its group's base object: struct conf for plain groups, the struct logspec
@@ -80,11 +82,29 @@ enum conf_kind {
 #define CONF_F_COMPUTED 0x20   /* the default is computed; def only describes it */
 #define CONF_F_INHERIT 0x40    /* remotenets: the default is the same key of deliver.client */
 
+/* The groups of keys, in table order. */
+enum conf_gid {
+    CONF_G_TOP,
+    CONF_G_SMTPD,
+    CONF_G_SMTPD_TRANSCRIPT,
+    CONF_G_RESOLVER,
+    CONF_G_DELIVER,
+    CONF_G_CLIENT,
+    CONF_G_REMOTENET,
+    CONF_G_CLIENT_TRANSCRIPT,
+    CONF_G_RELAY,
+    CONF_G_AUDIT,
+    CONF_G_EVENT_LOG,
+    CONF_NGROUPS
+};
+#define CONF_GROUP_ROWS 64 /* most rows in one group */
+
 struct conf_key {
-    const char *group; /* "" at the top level; "deliver.relays[]" inside list entries */
+    enum conf_gid group;
     const char *name;
     size_t off;         /* the value, or the array of a list, within the base object */
     enum conf_kind kind;
+    enum conf_gid sub;  /* the group of the rows below a group, log spec, list of groups */
     size_t cnt;         /* the element count of a list within the base object */
     uint64_t min, max;  /* numbers: bounds; lists: most entries */
     unsigned flags;     /* CONF_F_* */
@@ -96,6 +116,7 @@ struct conf_key {
 
 extern const struct conf_key conf_keys[];
 extern const size_t conf_nkeys;
+extern const char *const conf_group_names[CONF_NGROUPS];
 
 struct conf_ctx {
     struct conf *c;
@@ -105,12 +126,10 @@ struct conf_ctx {
 };
 
 /* keys.c */
-/* The first row of group (rows of a group are contiguous), or NULL. */
-const struct conf_key *conf_keys_group(const char *group);
-/* True while p is still a row of group (p may be one past the table). */
-bool conf_keys_in(const struct conf_key *p, const char *group);
-/* The group name of the rows below p (a group, log spec or list of groups) into buf. */
-const char *conf_keys_child(const struct conf_key *p, char *buf, size_t buflen);
+/* The first row of group g, or NULL. */
+const struct conf_key *conf_keys_group(enum conf_gid g);
+/* True while p is still a row of group g (p may be one past the table). */
+bool conf_keys_in(const struct conf_key *p, enum conf_gid g);
 /* The separators of a list of kind k given as one string (for defaults: lines split on
  * '\n'). */
 const char *conf_keys_seps(enum conf_kind k);
@@ -118,12 +137,12 @@ const char *conf_keys_seps(enum conf_kind k);
 /* conf.c */
 /* Rejects unknown keys in g, then applies the rows of group in table order to base;
  * prefix is g's name in messages ("deliver.relays[1]"). */
-int conf_group(struct conf_ctx *x, const config_setting_t *g, const char *group,
+int conf_group(struct conf_ctx *x, const config_setting_t *g, enum conf_gid group,
                const char *prefix, void *base);
 /* Applies the defaults of the rows of group to base, recursively. */
-void conf_init_group(struct conf_ctx *x, const char *group, void *base);
+void conf_init_group(struct conf_ctx *x, enum conf_gid group, void *base);
 /* Frees what the rows of group own at base, recursively. */
-void conf_free_group(const char *group, void *base);
+void conf_free_group(enum conf_gid group, void *base);
 
 /* value.c: messages */
 int conf_error(struct conf_ctx *x, const config_setting_t *s, const char *fmt, ...)

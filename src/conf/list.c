@@ -19,11 +19,14 @@
 
 /* ---- storage ---- */
 
-/* Appends one zeroed element of size elsz to the array at *arrp holding *n elements. */
+/* Appends one zeroed element of size elsz to the array at *arrp holding *n elements. Every
+ * array is built by conf_push() from empty, so its capacity is the power of two at or above
+ * *n: it grows only when *n is a power of two (or 0). */
 void *conf_push(void *arrp, size_t *n, size_t elsz)
 {
     void **arr = arrp;
-    *arr = xrealloc(*arr, (*n + 1) * elsz);
+    if ((*n & (*n - 1)) == 0)
+        *arr = xrealloc(*arr, (*n ? 2 * *n : 1) * elsz);
     void *slot = (char *)*arr + *n * elsz;
     memset(slot, 0, elsz);
     (*n)++;
@@ -269,18 +272,16 @@ int conf_read_lines(struct conf_ctx *x, const config_setting_t *s, const char *k
 int conf_read_logspec(struct conf_ctx *x, const config_setting_t *s, const char *key,
                       const struct conf_key *p, void *base)
 {
-    char group[CONF_KEY_MAX];
     void *spec = (char *)base + p->off;
-    conf_keys_child(p, group, sizeof group);
     if (config_setting_type(s) == CONFIG_TYPE_STRING) {
-        const struct conf_key *path = conf_keys_group(group);
+        const struct conf_key *path = conf_keys_group(p->sub);
         while (strcmp(path->name, "path") != 0)
             path++;
         return conf_set_text(x, s, key, path, spec, config_setting_get_string(s));
     }
     if (!config_setting_is_group(s))
         return conf_wrong_type(x, s, key, "path template string or group");
-    return conf_group(x, s, group, key, spec);
+    return conf_group(x, s, p->sub, key, spec);
 }
 
 /* ---- relays and remotenets ---- */
@@ -337,13 +338,12 @@ int conf_read_relay_addr(struct conf_ctx *x, const config_setting_t *s, const ch
 static int conf_group_list(struct conf_ctx *x, const config_setting_t *s, const char *key,
                            const struct conf_key *p, void *base, size_t elsz)
 {
-    char group[CONF_KEY_MAX], k[CONF_KEY_MAX + 16];
+    char k[CONF_KEY_MAX + 16];
     if (config_setting_type(s) != CONFIG_TYPE_LIST)
         return conf_wrong_type(x, s, key, "list of groups");
     if ((size_t)config_setting_length(s) > p->max)
         return conf_error(x, s, "more than %llu entries in '%s'", (unsigned long long)p->max,
                           key);
-    conf_keys_child(p, group, sizeof group);
     for (int i = 0; i < config_setting_length(s); i++) {
         const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
         snprintf(k, sizeof k, "%s[%d]", key, i);
@@ -355,7 +355,7 @@ static int conf_group_list(struct conf_ctx *x, const config_setting_t *s, const 
             rn->client = x->c->deliver.client;
             rn->client.announcehost = xstrdup(x->c->deliver.client.announcehost);
         }
-        if (conf_group(x, g, group, k, el) < 0)
+        if (conf_group(x, g, p->sub, k, el) < 0)
             return -1;
     }
     return 0;
@@ -378,13 +378,11 @@ int conf_read_relays(struct conf_ctx *x, const config_setting_t *s, const char *
 /* Frees every element of the list of groups p at base, then the array. */
 void conf_free_entries(const struct conf_key *p, void *base)
 {
-    char group[CONF_KEY_MAX];
     char **arr = (char **)((char *)base + p->off);
     size_t *n = (size_t *)((char *)base + p->cnt);
     size_t elsz = p->kind == CONF_REMOTENETS ? sizeof(struct remotenet) : sizeof(struct relay);
-    conf_keys_child(p, group, sizeof group);
     for (size_t i = 0; i < *n; i++)
-        conf_free_group(group, *arr + i * elsz);
+        conf_free_group(p->sub, *arr + i * elsz);
     free(*arr);
     *arr = NULL;
     *n = 0;

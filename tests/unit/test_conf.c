@@ -127,14 +127,15 @@ static void check_same_number(const char *key, const struct conf_key *p, const c
 }
 
 /* Fails unless every value of the rows of group is equal at bases a (got) and b (want). */
-static void check_same_group(const char *group, const void *a, const void *b)
+static void check_same_group(enum conf_gid group, const void *a, const void *b)
 {
-    char child[CONF_KEY_MAX], key[CONF_KEY_MAX];
+    char key[CONF_KEY_MAX];
+    const char *gname = conf_group_names[group];
     for (const struct conf_key *p = conf_keys_group(group); conf_keys_in(p, group); p++) {
         const char *fa = (const char *)a + p->off, *fb = (const char *)b + p->off;
         size_t na = p->cnt ? *(const size_t *)((const char *)a + p->cnt) : 0;
         size_t nb = p->cnt ? *(const size_t *)((const char *)b + p->cnt) : 0;
-        snprintf(key, sizeof key, "%s%s%s", group, *group ? "." : "", p->name);
+        snprintf(key, sizeof key, "%s%s%s", gname, *gname ? "." : "", p->name);
         if (p->kind >= CONF_PATH && p->kind <= CONF_LOGPATH) {
             const char *sa = *(char *const *)fa, *sb = *(char *const *)fb;
             if ((sa == NULL) != (sb == NULL) || (sa != NULL && strcmp(sa, sb) != 0))
@@ -155,9 +156,9 @@ static void check_same_group(const char *group, const void *a, const void *b)
         } else if (p->kind >= CONF_LISTEN && p->kind <= CONF_LINES) {
             check_same_strings(key, *(char **const *)fa, na, *(char **const *)fb, nb);
         } else if (p->kind == CONF_GROUP) {
-            check_same_group(conf_keys_child(p, child, sizeof child), a, b);
+            check_same_group(p->sub, a, b);
         } else if (p->kind == CONF_LOGSPEC) {
-            check_same_group(conf_keys_child(p, child, sizeof child), fa, fb);
+            check_same_group(p->sub, fa, fb);
         } else if (na != nb) {
             fail_msg("%s: got %zu entries, want %zu", key, na, nb);
         }
@@ -195,7 +196,7 @@ static void test_shipped_file(void **state)
         fail_msg("%s: got error \"%s\", want success", path, err);
     check_defaults(&c, host[0] ? host : "localhost");
     conf_init(&d);
-    check_same_group("", &c, &d);
+    check_same_group(CONF_G_TOP, &c, &d);
     conf_free(&c);
     conf_free(&d);
 }
@@ -503,38 +504,39 @@ static const struct err_case err_cases[] = {
      "1099511627776L)"},
 };
 
-/* The shape of the key table: each group's rows are contiguous, names are unique in their
- * group, every group row has rows below it and every group has a parent row, every row has
- * a description, every list a maximum, every number's default lies within its bounds. */
+/* The shape of the key table: sorted by group, names unique in their group, every group
+ * row has rows below it and every group but the top a parent row, every row a one-line
+ * description, every list a maximum, every number a default within its bounds. */
 static void test_table_shape(void **state)
 {
     (void)state;
-    char child[CONF_KEY_MAX];
+    size_t parents[CONF_NGROUPS] = {0}, rows[CONF_NGROUPS] = {0};
     for (size_t i = 0; i < conf_nkeys; i++) {
-        const struct conf_key *p = &conf_keys[i], *first = conf_keys_group(p->group);
-        for (const struct conf_key *q = first; q < p; q++)
-            if (!conf_keys_in(q, p->group) || strcmp(q->name, p->name) == 0)
-                fail_msg("%s.%s: rows of the group not contiguous, or the name twice", p->group,
-                         p->name);
+        const struct conf_key *p = &conf_keys[i];
+        const char *g = conf_group_names[p->group];
+        if (i > 0 && p->group < conf_keys[i - 1].group)
+            fail_msg("%s.%s: the table is not sorted by group", g, p->name);
+        for (const struct conf_key *q = conf_keys_group(p->group); q < p; q++)
+            if (strcmp(q->name, p->name) == 0)
+                fail_msg("%s.%s: the name twice in its group", g, p->name);
         if (p->doc == NULL || strlen(p->doc) < 10 || strchr(p->doc, '\t') || strchr(p->doc, '\n'))
-            fail_msg("%s.%s: want a one-line description", p->group, p->name);
+            fail_msg("%s.%s: want a one-line description", g, p->name);
         if (p->kind >= CONF_UINT && p->kind <= CONF_ROT && (p->defv < p->min || p->defv > p->max))
-            fail_msg("%s.%s: default %llu not in %llu..%llu", p->group, p->name,
+            fail_msg("%s.%s: default %llu not in %llu..%llu", g, p->name,
                      (unsigned long long)p->defv, (unsigned long long)p->min,
                      (unsigned long long)p->max);
-        if (p->kind >= CONF_LISTEN && p->kind <= CONF_RELAYS && p->kind != CONF_RELAY_ADDR &&
-            p->kind != CONF_GROUP && p->kind != CONF_LOGSPEC && p->max == 0)
-            fail_msg("%s.%s: a list without a maximum", p->group, p->name);
-        bool parent = p->kind == CONF_GROUP || p->kind == CONF_LOGSPEC ||
-                      p->kind == CONF_REMOTENETS || p->kind == CONF_RELAYS;
-        if (parent && conf_keys_group(conf_keys_child(p, child, sizeof child)) == NULL)
-            fail_msg("%s.%s: a group without rows", p->group, p->name);
-        bool found = *p->group == '\0';
-        for (size_t j = 0; j < conf_nkeys && !found; j++)
-            found = strcmp(conf_keys_child(&conf_keys[j], child, sizeof child), p->group) == 0;
-        if (!found)
-            fail_msg("%s.%s: its group has no parent row", p->group, p->name);
+        if (((p->kind >= CONF_LISTEN && p->kind <= CONF_LINES) || p->kind == CONF_REMOTENETS ||
+             p->kind == CONF_RELAYS) && p->max == 0)
+            fail_msg("%s.%s: a list without a maximum", g, p->name);
+        if (p->kind == CONF_GROUP || p->kind == CONF_LOGSPEC || p->kind == CONF_REMOTENETS ||
+            p->kind == CONF_RELAYS)
+            parents[p->sub]++;
+        rows[p->group]++;
     }
+    for (int g = 0; g < CONF_NGROUPS; g++)
+        if (rows[g] == 0 || rows[g] > CONF_GROUP_ROWS || parents[g] != (g != CONF_G_TOP))
+            fail_msg("group '%s': got %zu rows and %zu parents, want 1..%d rows and %d parent",
+                     conf_group_names[g], rows[g], parents[g], CONF_GROUP_ROWS, g != CONF_G_TOP);
 }
 
 /* A value that would satisfy required row p of a list entry or log spec. */
@@ -545,9 +547,10 @@ static const char *required_value(const struct conf_key *p)
 
 /* Builds a file setting key `name` of group to value on line 2 (with the keys the group
  * requires), and the key as messages name it ("deliver.relays[0].address"). */
-static void text_for(char *text, size_t textlen, char *shown, size_t shownlen, const char *group,
-                     const char *name, const char *value)
+static void text_for(char *text, size_t textlen, char *shown, size_t shownlen,
+                     enum conf_gid gid, const char *name, const char *value)
 {
+    const char *group = conf_group_names[gid];
     char open[512] = "", close[256] = "", tmp[256];
     size_t s = 0;
     shown[0] = '\0';
@@ -561,7 +564,7 @@ static void text_for(char *text, size_t textlen, char *shown, size_t shownlen, c
         s += snprintf(shown + s, shownlen - s, "%.*s%s.", (int)(list ? n - 2 : n), g, list ? "[0]" : "");
         g += n + (g[n] == '.');
     }
-    for (const struct conf_key *p = conf_keys_group(group); conf_keys_in(p, group); p++)
+    for (const struct conf_key *p = conf_keys_group(gid); conf_keys_in(p, gid); p++)
         if ((p->flags & CONF_F_REQUIRED) && strcmp(p->name, name) != 0)
             snprintf(open + strlen(open), sizeof open - strlen(open), "%s = %s; ", p->name,
                      required_value(p));
@@ -617,7 +620,7 @@ static void test_unknown_key_every_group(void **state)
     (void)state;
     for (size_t i = 0; i < conf_nkeys; i++) {
         char text[1024], shown[CONF_KEY_MAX], want[256];
-        if (i > 0 && strcmp(conf_keys[i].group, conf_keys[i - 1].group) == 0)
+        if (i > 0 && conf_keys[i].group == conf_keys[i - 1].group)
             continue;
         text_for(text, sizeof text, shown, sizeof shown, conf_keys[i].group, "bogus_key", "1");
         snprintf(want, sizeof want, "unknown key '%s'", shown);
