@@ -37,7 +37,7 @@ enum conf_tok { TOK_NONE, TOK_EQUALS, TOK_OPEN_LIST, TOK_COMMA, TOK_STRING, TOK_
 
 /* What the pre-scan found (lines; 0 = none) and where it stopped. */
 struct conf_scan {
-    const char *text, *p;
+    const char *text, *p, *end; /* end: the text's NUL */
     unsigned line;
     enum conf_tok prev;
     char open[CONF_MAX_DEPTH]; /* the enclosing '{', '[' and '(' */
@@ -58,11 +58,37 @@ static unsigned conf_lines_in(const char *p, size_t n)
     return k;
 }
 
+/* Byte classes of the pre-scan (a table, not strspn(): under ASan every strspn() call
+ * measures the rest of the text, which made the scan quadratic). */
+enum { CC_NUM = 1, CC_NAME = 2, CC_BLANK = 4, CC_STRSTOP = 8 };
+static const unsigned char conf_cc[256] = {
+    ['a' ... 'z'] = CC_NUM | CC_NAME, ['A' ... 'Z'] = CC_NUM | CC_NAME,
+    ['0' ... '9'] = CC_NUM | CC_NAME, ['.'] = CC_NUM, ['_'] = CC_NAME, ['-'] = CC_NAME,
+    ['*'] = CC_NAME, [' '] = CC_BLANK, ['\t'] = CC_BLANK, ['\r'] = CC_BLANK, ['\f'] = CC_BLANK,
+    ['"'] = CC_STRSTOP, ['\\'] = CC_STRSTOP, ['\n'] = CC_STRSTOP, ['\0'] = CC_STRSTOP,
+};
+
+/* Skips the bytes of class cc at p. */
+static const char *conf_span(const char *p, unsigned cc)
+{
+    while (conf_cc[(unsigned char)*p] & cc)
+        p++;
+    return p;
+}
+
+/* The end of the line at p (its newline, or the text's end). */
+static const char *conf_eol(const struct conf_scan *sc, const char *p)
+{
+    const char *nl = memchr(p, '\n', (size_t)(sc->end - p));
+    return nl ? nl : sc->end;
+}
+
 /* Skips a string token starting at its quote; returns the byte after its closing quote. */
 static const char *conf_scan_string(const char *p, unsigned *line)
 {
     for (p++;;) {
-        p += strcspn(p, "\"\\\n");
+        while (!(conf_cc[(unsigned char)*p] & CC_STRSTOP))
+            p++;
         if (*p == '\0')
             return p;
         if (*p++ == '"')
@@ -135,14 +161,12 @@ static void conf_scan_punct(struct conf_scan *sc, char ch)
     sc->p++;
 }
 
-#define CONF_ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-
 /* A number: letters, digits, dots, and a sign after an exponent's 'e'. */
 static void conf_scan_number(struct conf_scan *sc)
 {
-    const char *p = sc->p + strspn(sc->p, CONF_ALNUM ".");
+    const char *p = conf_span(sc->p, CC_NUM);
     while ((*p == '+' || *p == '-') && (p[-1] | 0x20) == 'e')
-        p += 1 + strspn(p + 1, CONF_ALNUM ".");
+        p = conf_span(p + 1, CC_NUM);
     if (sc->bigint == 0 && conf_scan_too_big(sc->p, (size_t)(p - sc->p)))
         sc->bigint = sc->line;
     sc->p = p, sc->prev = TOK_OTHER;
@@ -153,10 +177,10 @@ static void conf_scan_slash(struct conf_scan *sc)
 {
     const char *p = sc->p;
     if (p[1] == '/') {
-        sc->p += strcspn(p, "\n");
+        sc->p = conf_eol(sc, p);
     } else if (p[1] == '*') {
-        const char *end = strstr(p + 2, "*/");
-        sc->p = end ? end + 2 : p + strlen(p);
+        const char *end = memmem(p + 2, (size_t)(sc->end - p - 2), "*/", 2);
+        sc->p = end ? end + 2 : sc->end;
         sc->line += conf_lines_in(p, (size_t)(sc->p - p));
     } else {
         conf_scan_punct(sc, '/');
@@ -171,8 +195,8 @@ static void conf_scan_token(struct conf_scan *sc)
     case ' ':
     case '\t':
     case '\r':
-    case '\f': sc->p += strspn(sc->p, " \t\r\f"); break;
-    case '#': sc->p += strcspn(sc->p, "\n"); break;
+    case '\f': sc->p = conf_span(sc->p, CC_BLANK); break;
+    case '#': sc->p = conf_eol(sc, sc->p); break;
     case '/': conf_scan_slash(sc); break;
     case '"': conf_scan_quote(sc); break;
     case '@': sc->include = sc->line; break;
@@ -180,17 +204,17 @@ static void conf_scan_token(struct conf_scan *sc)
     case 'a' ... 'z':
     case 'A' ... 'Z':
     case '*':
-        sc->p += strspn(sc->p, CONF_ALNUM "_-*");
+        sc->p = conf_span(sc->p, CC_NAME);
         sc->prev = TOK_OTHER;
         break;
     default: conf_scan_punct(sc, *sc->p); break;
     }
 }
 
-/* Scans NUL-terminated text up to the first "@include" or stop. */
-static void conf_scan(struct conf_scan *sc, const char *text)
+/* Scans text[0..len) (no NUL in it, one after it) up to the first "@include" or stop. */
+static void conf_scan(struct conf_scan *sc, const char *text, size_t len)
 {
-    *sc = (struct conf_scan){.text = text, .p = text, .line = 1};
+    *sc = (struct conf_scan){.text = text, .p = text, .end = text + len, .line = 1};
     while (*sc->p != '\0' && sc->include == 0 && sc->stop == 0)
         conf_scan_token(sc);
 }
@@ -216,7 +240,7 @@ static int conf_parse(struct conf_ctx *x, config_t *cfg, const char *text, size_
                  1 + conf_lines_in(text, (size_t)(nul - text)));
         return -1;
     }
-    conf_scan(&sc, text);
+    conf_scan(&sc, text, len);
     if (sc.include != 0) {
         snprintf(x->err, x->errlen, "%s:%u: @include is not supported", x->path, sc.include);
         return -1;
@@ -288,6 +312,20 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     log_panic("conf: unhandled kind %d", (int)p->kind);
 }
 
+/* "prefix.name" (or "name" at the top level) for a name of the table, which needs no
+ * sanitizing (conf_key() is for names read from the file). */
+static void conf_key_join(char *buf, size_t buflen, const char *prefix, const char *name)
+{
+    size_t pl = strlen(prefix), nl = strlen(name);
+    if (pl + 1 + nl >= buflen) {
+        conf_key(buf, buflen, prefix, name);
+        return;
+    }
+    memcpy(buf, prefix, pl);
+    buf[pl] = '.';
+    memcpy(buf + pl + (pl > 0), name, nl + 1);
+}
+
 /* Rejects unknown keys in g, then applies the rows of group in table order. Each setting is
  * matched to its row once (libconfig has refused duplicate names). */
 int conf_group(struct conf_ctx *x, const config_setting_t *g, enum conf_gid group,
@@ -295,24 +333,24 @@ int conf_group(struct conf_ctx *x, const config_setting_t *g, enum conf_gid grou
 {
     char key[CONF_KEY_MAX];
     const config_setting_t *set[CONF_GROUP_ROWS] = {NULL};
-    const struct conf_key *first = conf_keys_group(group), *p;
+    const struct conf_key *end, *first = conf_keys_group(group, &end), *p;
     for (int i = 0; i < config_setting_length(g); i++) {
         const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
         const char *name = config_setting_name(s);
-        for (p = first; conf_keys_in(p, group); p++)
+        for (p = first; p < end; p++)
             if (p->name[0] == name[0] && strcmp(p->name, name) == 0)
                 break;
-        if (!conf_keys_in(p, group)) {
+        if (p == end) {
             conf_key(key, sizeof key, prefix, name);
             return conf_error(x, s, "unknown key '%s'", key);
         }
         set[p - first] = s;
     }
-    for (p = first; conf_keys_in(p, group); p++) {
+    for (p = first; p < end; p++) {
         const config_setting_t *s = set[p - first];
         if (s == NULL && !(p->flags & CONF_F_REQUIRED))
             continue;
-        conf_key(key, sizeof key, prefix, p->name);
+        conf_key_join(key, sizeof key, prefix, p->name);
         if (s == NULL)
             return conf_error(x, g, "missing key '%s'", key);
         if (conf_apply(x, s, key, p, base) < 0)
@@ -353,7 +391,8 @@ static int conf_init_row(struct conf_ctx *x, const struct conf_key *p, void *bas
 /* Applies the defaults of the rows of group to base, recursively. */
 void conf_init_group(struct conf_ctx *x, enum conf_gid group, void *base)
 {
-    for (const struct conf_key *p = conf_keys_group(group); conf_keys_in(p, group); p++) {
+    const struct conf_key *end, *p = conf_keys_group(group, &end);
+    for (; p < end; p++) {
         if (conf_init_row(x, p, base) < 0)
             log_panic("conf: the default of %s in '%s' is invalid: %s", p->name,
                       conf_group_names[group], x->err);
@@ -397,7 +436,8 @@ static void conf_free_row(const struct conf_key *p, void *base)
 /* Frees what the rows of group own at base, recursively. */
 void conf_free_group(enum conf_gid group, void *base)
 {
-    for (const struct conf_key *p = conf_keys_group(group); conf_keys_in(p, group); p++)
+    const struct conf_key *end, *p = conf_keys_group(group, &end);
+    for (; p < end; p++)
         conf_free_row(p, base);
 }
 

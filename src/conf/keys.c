@@ -2,8 +2,7 @@
  * Public (conf.h):
  *   conf_keys_dump()  every key, one line each: "KEY\tTYPE\tDEFAULT\tBOUNDS\tDESCRIPTION"
  *                     (`sluice config-keys`; format in docs/config.md).
- * Internal (keys.h): conf_keys[], conf_group_names[], conf_keys_group(), conf_keys_in(),
- * conf_keys_seps().
+ * Internal (keys.h): conf_keys[], conf_group_names[], conf_keys_group(), conf_keys_seps().
  * A default here is the only statement of that default in the code: conf_init() applies
  * it (and panics when it does not pass the row's own checks), the dump shows it. Tests check
  * every number's default against its bounds, etc/sluice.conf against conf_init(), and that
@@ -274,24 +273,25 @@ const char *const conf_group_names[CONF_NGROUPS] = {
     [CONF_G_EVENT_LOG] = "deliver.event_log",
 };
 
-/* The first row of group g (the table is sorted by group), or NULL. */
-const struct conf_key *conf_keys_group(enum conf_gid g)
+/* The index of the first row of a group at or after g (the table is sorted by group). */
+static size_t conf_keys_bound(unsigned g)
 {
     size_t lo = 0, hi = conf_nkeys;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (conf_keys[mid].group < g)
+        if ((unsigned)conf_keys[mid].group < g)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < conf_nkeys && conf_keys[lo].group == g ? &conf_keys[lo] : NULL;
+    return lo;
 }
 
-/* True while p is a row of group g. */
-bool conf_keys_in(const struct conf_key *p, enum conf_gid g)
+/* The rows of group g: [first, *end). */
+const struct conf_key *conf_keys_group(enum conf_gid g, const struct conf_key **end)
 {
-    return p != NULL && p < conf_keys + conf_nkeys && p->group == g;
+    *end = &conf_keys[conf_keys_bound((unsigned)g + 1)];
+    return &conf_keys[conf_keys_bound((unsigned)g)];
 }
 
 /* The separators of a list of kind k given as one string. */
@@ -384,7 +384,8 @@ static void conf_dump_bounds(FILE *out, const struct conf_key *p)
 static void conf_dump_group(FILE *out, enum conf_gid group)
 {
     const char *name = conf_group_names[group];
-    for (const struct conf_key *p = conf_keys_group(group); conf_keys_in(p, group); p++) {
+    const struct conf_key *end, *p = conf_keys_group(group, &end);
+    for (; p < end; p++) {
         fprintf(out, "%s%s%s\t%s%s\t", name, *name ? "." : "", p->name,
                 conf_kinds[p->kind].type, (p->flags & CONF_F_REQUIRED) ? " (required)" : "");
         conf_dump_default(out, p);

@@ -126,10 +126,8 @@ struct conf_ctx {
 };
 
 /* keys.c */
-/* The first row of group g, or NULL. */
-const struct conf_key *conf_keys_group(enum conf_gid g);
-/* True while p is still a row of group g (p may be one past the table). */
-bool conf_keys_in(const struct conf_key *p, enum conf_gid g);
+/* The rows of group g: the first, and in *end one past the last. */
+const struct conf_key *conf_keys_group(enum conf_gid g, const struct conf_key **end);
 /* The separators of a list of kind k given as one string (for defaults: lines split on
  * '\n'). */
 const char *conf_keys_seps(enum conf_kind k);

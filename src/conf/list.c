@@ -274,8 +274,8 @@ int conf_read_logspec(struct conf_ctx *x, const config_setting_t *s, const char 
 {
     void *spec = (char *)base + p->off;
     if (config_setting_type(s) == CONFIG_TYPE_STRING) {
-        const struct conf_key *path = conf_keys_group(p->sub);
-        while (strcmp(path->name, "path") != 0)
+        const struct conf_key *end, *path = conf_keys_group(p->sub, &end);
+        while (path + 1 < end && path->kind != CONF_LOGPATH) /* test_table_shape: one there */
             path++;
         return conf_set_text(x, s, key, path, spec, config_setting_get_string(s));
     }

@@ -131,7 +131,8 @@ static void check_same_group(enum conf_gid group, const void *a, const void *b)
 {
     char key[CONF_KEY_MAX];
     const char *gname = conf_group_names[group];
-    for (const struct conf_key *p = conf_keys_group(group); conf_keys_in(p, group); p++) {
+    const struct conf_key *end, *p = conf_keys_group(group, &end);
+    for (; p < end; p++) {
         const char *fa = (const char *)a + p->off, *fb = (const char *)b + p->off;
         size_t na = p->cnt ? *(const size_t *)((const char *)a + p->cnt) : 0;
         size_t nb = p->cnt ? *(const size_t *)((const char *)b + p->cnt) : 0;
@@ -516,7 +517,8 @@ static void test_table_shape(void **state)
         const char *g = conf_group_names[p->group];
         if (i > 0 && p->group < conf_keys[i - 1].group)
             fail_msg("%s.%s: the table is not sorted by group", g, p->name);
-        for (const struct conf_key *q = conf_keys_group(p->group); q < p; q++)
+        const struct conf_key *end, *q = conf_keys_group(p->group, &end);
+        for (; q < p; q++)
             if (strcmp(q->name, p->name) == 0)
                 fail_msg("%s.%s: the name twice in its group", g, p->name);
         if (p->doc == NULL || strlen(p->doc) < 10 || strchr(p->doc, '\t') || strchr(p->doc, '\n'))
@@ -531,6 +533,13 @@ static void test_table_shape(void **state)
         if (p->kind == CONF_GROUP || p->kind == CONF_LOGSPEC || p->kind == CONF_REMOTENETS ||
             p->kind == CONF_RELAYS)
             parents[p->sub]++;
+        if (p->kind == CONF_LOGSPEC) { /* its string form sets the LOGPATH row "path" */
+            const struct conf_key *e, *r = conf_keys_group(p->sub, &e);
+            while (r < e && r->kind != CONF_LOGPATH)
+                r++;
+            if (r == e || strcmp(r->name, "path") != 0)
+                fail_msg("%s.%s: a log spec without its path row", g, p->name);
+        }
         rows[p->group]++;
     }
     for (int g = 0; g < CONF_NGROUPS; g++)
@@ -564,7 +573,8 @@ static void text_for(char *text, size_t textlen, char *shown, size_t shownlen,
         s += snprintf(shown + s, shownlen - s, "%.*s%s.", (int)(list ? n - 2 : n), g, list ? "[0]" : "");
         g += n + (g[n] == '.');
     }
-    for (const struct conf_key *p = conf_keys_group(gid); conf_keys_in(p, gid); p++)
+    const struct conf_key *end, *p = conf_keys_group(gid, &end);
+    for (; p < end; p++)
         if ((p->flags & CONF_F_REQUIRED) && strcmp(p->name, name) != 0)
             snprintf(open + strlen(open), sizeof open - strlen(open), "%s = %s; ", p->name,
                      required_value(p));
