@@ -6,7 +6,7 @@ BUILD    := build$(if $(SANITIZE),-san)
 CFLAGS   := -std=gnu11 -O2 -g -D_GNU_SOURCE -Isrc -I. \
             -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 LDLIBS   := -levent_openssl -levent_pthreads -levent_core -lssl -lcrypto -lunbound \
-            -llmdb -lconfig -lpthread -lm
+            -llmdb -lconfig -lcrypt -lpam -lpthread -lm
 ifneq ($(SANITIZE),)
 CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=$(SANITIZE)
@@ -18,7 +18,7 @@ TOOL_SRC := $(sort $(wildcard tools/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps unit check check-unit check-san check-scenario demo clean fuzz fuzz-smoke bench-smoke
+.PHONY: all deps unit check check-layers check-unit check-san check-scenario demo clean fuzz fuzz-smoke bench-smoke
 all: $(BUILD)/sluice
 
 $(BUILD)/%.o: %.c
@@ -40,15 +40,21 @@ unit: $(UNIT_BIN)
 deps:
 	@scripts/install-deps
 
-# Unit and scenario tests on the plain build, the same again under ASan+UBSan (LSan on),
-# then every fuzz harness for FUZZ_SECONDS (30), then the bench harness at 1 % scale (sluice
-# and Postfix; it checks only that every message arrives). `make check SANITIZE=...` runs
-# the first half with those sanitizers too.
+# The layering check (include graph, under a second), unit and scenario tests on the plain
+# build, the same again under ASan+UBSan (LSan on), then every fuzz harness for FUZZ_SECONDS
+# (30), then the bench harness at 1 % scale (sluice and Postfix; it checks only that every
+# message arrives). `make check SANITIZE=...` runs the first half with those sanitizers too.
 check: deps
+	$(MAKE) check-layers
 	$(MAKE) check-unit check-scenario
 	$(MAKE) check-san
 	$(MAKE) fuzz-smoke
 	$(MAKE) bench-smoke
+
+# STYLE.md's layering, core <- proto <- everything else <- main.c: scripts/check-layers
+# (its own self-test first, then the tree; the table of allowed middle edges is in it).
+check-layers:
+	@scripts/check-layers --self-test && scripts/check-layers
 
 check-unit: $(UNIT_BIN) $(BUILD)/sluice
 	@scripts/run-unit $(UNIT_BIN)

@@ -9,7 +9,6 @@
 
 #include "proto/cmd.h"
 #include "proto/esmtp.h"
-#include "queue/record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,20 +1,23 @@
 /* main: wiring only. `sluice run` builds the daemon from its modules (queue, dns, route,
  * sched, smtpd) on one libevent loop; the other subcommands are in tools/.
  *
- *   sluice run -c FILE [-v]        daemon in the foreground, logs to stderr
- *   sluice check-config -c FILE    "ok" or "FILE:LINE: message" (exit 1)
+ *   sluice run [-c FILE] [-v]      daemon in the foreground, logs to stderr
+ *   sluice check-config [-c FILE]  "ok", or the error on stderr (exit 78)
  *   sluice config-keys             every configuration key: type, default, bounds, meaning
- *   sluice submit -c FILE [-f SENDER] [-t] [-i] [RCPT...]
- *   sluice mailq -c FILE
- *   sluice verp-decode ADDRESS     which recipient a VERP bounce address stands for
- *   sluice --version
- * Invoked as `sendmail` it is `sluice submit`; as `mailq`, `sluice mailq`.
+ *   sluice submit [-c FILE] [-f SENDER] [-t] [-i] [RCPT...]
+ *   sluice mailq [-c FILE]
+ *   sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS
+ *   sluice --version | --help      (every subcommand takes --help too)
+ * Invoked as `sendmail` it is `sluice submit`; as `mailq`, `sluice mailq`. Every name and
+ * subcommand finds its configuration the same way (tool_conf_path): -c FILE or --config
+ * FILE, else $SLUICE_CONF, else /etc/sluice/sluice.conf. Exit codes are sysexits.h's.
  * SIGTERM/SIGINT: stop accepting, let transactions finish for up to 10 s, keep the queue.
  * SIGUSR1: log statistics. */
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -25,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "audit/audit.h"
@@ -266,22 +270,33 @@ static void main_teardown(struct daemon *d)
     conf_free(&d->conf);
 }
 
-/* sluice run -c FILE [-v] */
+static const char main_run_usage[] =
+    "usage: sluice run [-c FILE] [-v]\n"
+    "  Runs the daemon in the foreground; the log goes to stderr (-v: debug lines too).\n"
+    "  FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
+
+/* sluice run [-c FILE] [-v] */
 static int main_run(int argc, char **argv)
 {
-    const char *path = SLUICE_DEFAULT_CONF;
+    const char *given = NULL;
     int ch;
-    while ((ch = getopt(argc, argv, "c:v")) != -1) {
+    while ((ch = getopt_long(argc, argv, ":c:v", tool_longopts, NULL)) != -1) {
         if (ch == 'c')
-            path = optarg;
+            given = optarg;
         else if (ch == 'v')
             log_set_verbose(1);
+        else if (ch == TOOL_OPT_HELP)
+            return tool_help(main_run_usage);
         else
-            return 64;
+            return tool_bad_option("sluice run", ch, argv, main_run_usage);
+    }
+    if (optind != argc) {
+        fprintf(stderr, "sluice run: unexpected argument %s\n%s", argv[optind], main_run_usage);
+        return EX_USAGE;
     }
     struct daemon d = {0};
-    if (tool_load_conf(path, &d.conf) < 0)
-        return 78;
+    if (tool_load_conf(tool_conf_path(given, NULL), &d.conf) < 0)
+        return EX_CONFIG;
     main_setup(&d);
     if (sched_recover(d.sched) < 0)
         log_fatal("queue: recovery failed");
@@ -293,12 +308,24 @@ static int main_run(int argc, char **argv)
     return 0;
 }
 
-/* Prints the usage summary. */
-static int main_usage(void)
+static const char main_usage_text[] =
+    "usage: sluice COMMAND [options]\n"
+    "  run [-c FILE] [-v]                   the daemon, in the foreground\n"
+    "  check-config [-c FILE]               validate the configuration\n"
+    "  config-keys                          every configuration key, its default and bounds\n"
+    "  submit [-c FILE] [options] [RCPT...] queue a message from stdin (as `sendmail`)\n"
+    "  mailq [-c FILE]                      list the queue (as `mailq`)\n"
+    "  verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS\n"
+    "  --version, --help                    (COMMAND --help: that command's options)\n"
+    "FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
+
+/* A missing or unknown command: what is wrong and the usage, on stderr. */
+static int main_usage(const char *cmd)
 {
-    fprintf(stderr, "usage: sluice run|check-config|submit|mailq -c FILE [...] | verp-decode ADDRESS"
-                    " | config-keys | --version\n");
-    return 64;
+    if (cmd)
+        fprintf(stderr, "sluice: unknown command %s\n", cmd);
+    fputs(main_usage_text, stderr);
+    return EX_USAGE;
 }
 
 /* Dispatches on the program name, then on the subcommand. */
@@ -310,15 +337,17 @@ int main(int argc, char **argv)
     if (strcmp(prog, "sendmail") == 0)
         return tool_submit(argc, argv, 1);
     if (strcmp(prog, "mailq") == 0)
-        return tool_mailq(argc, argv);
+        return tool_mailq(argc, argv, 1);
     if (argc < 2)
-        return main_usage();
+        return main_usage(NULL);
     const char *cmd = argv[1];
     argv[1] = argv[0];
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
         printf("sluice %s\n", SLUICE_VERSION);
         return 0;
     }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0)
+        return tool_help(main_usage_text);
     if (strcmp(cmd, "run") == 0)
         return main_run(argc - 1, argv + 1);
     if (strcmp(cmd, "check-config") == 0)
@@ -328,8 +357,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "submit") == 0)
         return tool_submit(argc - 1, argv + 1, 0);
     if (strcmp(cmd, "mailq") == 0)
-        return tool_mailq(argc - 1, argv + 1);
+        return tool_mailq(argc - 1, argv + 1, 0);
     if (strcmp(cmd, "verp-decode") == 0)
         return tool_verp_decode(argc - 1, argv + 1);
-    return main_usage();
+    return main_usage(cmd);
 }

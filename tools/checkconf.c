@@ -1,12 +1,23 @@
-/* checkconf: `sluice check-config -c FILE` prints "ok" or "FILE:LINE: message" (exit 1);
- * `sluice config-keys` prints every configuration key with its type, default, bounds and
- * description (docs/config.md); and the shared configuration loader of the tools. */
+/* checkconf: `sluice check-config [-c FILE]` prints "ok" on stdout (exit 0), or the first
+ * error on stderr (exit 78, EX_CONFIG): "FILE:LINE: message" from the configuration
+ * loader, or "FILE: user 'NAME' does not exist ..." when `user` names no account (the
+ * daemon would refuse to start as root). `sluice config-keys` prints every configuration key
+ * with its type, default, bounds and description (docs/config.md). Also the shared
+ * configuration loader of the tools. */
+#include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
 #include "tools/tools.h"
+
+static const char checkconf_usage[] =
+    "usage: sluice check-config [-c FILE]\n"
+    "  Validates the configuration: \"ok\" (exit 0), or the error on stderr (exit 78).\n"
+    "  FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
 
 /* Loads path (defaults first); prints the error on stderr. */
 int tool_load_conf(const char *path, struct conf *c)
@@ -21,39 +32,65 @@ int tool_load_conf(const char *path, struct conf *c)
     return 0;
 }
 
+/* False (with the error on stderr) when `user` names no account; "root" always exists. */
+static bool checkconf_user_ok(const char *path, const struct conf *c)
+{
+    if (strcmp(c->user, "root") == 0 || getpwnam(c->user))
+        return true;
+    fprintf(stderr, "%s: user '%s' does not exist (create it: useradd --system %s)\n", path,
+            c->user, c->user);
+    return false;
+}
+
 /* Validates a configuration file. */
 int tool_check_config(int argc, char **argv)
 {
-    const char *path = SLUICE_DEFAULT_CONF;
+    const char *given = NULL;
     int ch;
-    while ((ch = getopt(argc, argv, "c:")) != -1) {
-        if (ch != 'c') {
-            fprintf(stderr, "usage: sluice check-config -c FILE\n");
-            return 64;
-        }
-        path = optarg;
+    while ((ch = getopt_long(argc, argv, ":c:", tool_longopts, NULL)) != -1) {
+        if (ch == 'c')
+            given = optarg;
+        else if (ch == TOOL_OPT_HELP)
+            return tool_help(checkconf_usage);
+        else
+            return tool_bad_option("sluice check-config", ch, argv, checkconf_usage);
     }
+    if (optind != argc) {
+        fprintf(stderr, "sluice check-config: unexpected argument %s\n%s", argv[optind],
+                checkconf_usage);
+        return EX_USAGE;
+    }
+    const char *path = tool_conf_path(given, NULL);
     struct conf c;
-    char err[1024];
-    conf_init(&c);
-    if (conf_load(path, &c, err, sizeof err) < 0) {
-        printf("%s\n", err);
-        conf_free(&c);
-        return 1;
-    }
+    if (tool_load_conf(path, &c) < 0)
+        return EX_CONFIG;
+    bool ok = checkconf_user_ok(path, &c);
     conf_free(&c);
+    if (!ok)
+        return EX_CONFIG;
     printf("ok\n");
     return 0;
 }
 
+static const char config_keys_usage[] =
+    "usage: sluice config-keys\n"
+    "  Every configuration key, one line each: KEY TYPE DEFAULT BOUNDS DESCRIPTION,\n"
+    "  separated by tabs (docs/config.md).\n";
+
 /* Prints the key table. */
 int tool_config_keys(int argc, char **argv)
 {
-    (void)argv;
-    if (argc != 1) {
-        fprintf(stderr, "usage: sluice config-keys\n");
-        return 64;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":", tool_longopts, NULL)) != -1) {
+        if (ch == TOOL_OPT_HELP)
+            return tool_help(config_keys_usage);
+        return tool_bad_option("sluice config-keys", ch, argv, config_keys_usage);
+    }
+    if (optind != argc) {
+        fprintf(stderr, "sluice config-keys: unexpected argument %s\n%s", argv[optind],
+                config_keys_usage);
+        return EX_USAGE;
     }
     conf_keys_dump(stdout);
-    return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+    return fflush(stdout) == 0 && !ferror(stdout) ? 0 : EX_IOERR;
 }

@@ -1,10 +1,12 @@
-/* mailq: `sluice mailq -c FILE` prints one TAB-separated line per queued recipient:
+/* mailq: `sluice mailq [-c FILE]` (or the name `mailq`) prints one TAB-separated line per queued recipient:
  * QID ARRIVAL SENDER RECIPIENT STATE ATTEMPTS NEXT LAST. Times are UTC ISO 8601 ("-" when
  * none), the null sender is "<>", LAST is the last reply ("-" when none), sanitized.
  * It reads the queue directly (LMDB readers never block the daemon). */
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,29 +50,39 @@ static int mailq_on_msg(void *arg, const struct qmsg *m)
     return 0;
 }
 
+static const char mailq_usage[] =
+    "usage: sluice mailq [-c FILE]   (or: mailq [-c FILE])\n"
+    "  One line per queued recipient: QID ARRIVAL SENDER RECIPIENT STATE ATTEMPTS NEXT LAST.\n"
+    "  FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
+
 /* Lists the queue. */
-int tool_mailq(int argc, char **argv)
+int tool_mailq(int argc, char **argv, int as_mailq)
 {
-    const char *path = SLUICE_DEFAULT_CONF;
+    const char *given = NULL, *who = as_mailq ? "mailq" : "sluice mailq";
     int ch;
-    while ((ch = getopt(argc, argv, "c:")) != -1) {
-        if (ch != 'c') {
-            fprintf(stderr, "usage: sluice mailq -c FILE\n");
-            return 64;
-        }
-        path = optarg;
+    while ((ch = getopt_long(argc, argv, ":c:", tool_longopts, NULL)) != -1) {
+        if (ch == 'c')
+            given = optarg;
+        else if (ch == TOOL_OPT_HELP)
+            return tool_help(mailq_usage);
+        else
+            return tool_bad_option(who, ch, argv, mailq_usage);
+    }
+    if (optind != argc) {
+        fprintf(stderr, "%s: unexpected argument %s\n%s", who, argv[optind], mailq_usage);
+        return EX_USAGE;
     }
     struct conf c;
-    if (tool_load_conf(path, &c) < 0)
-        return 78;
+    if (tool_load_conf(tool_conf_path(given, NULL), &c) < 0)
+        return EX_CONFIG;
     char err[512];
     struct queue *q = queue_open(c.spool, NULL, err, sizeof err);
     if (!q) {
-        fprintf(stderr, "sluice mailq: %s\n", err);
+        fprintf(stderr, "%s: %s\n", who, err);
         conf_free(&c);
-        return 75;
+        return EX_TEMPFAIL;
     }
-    int rc = queue_scan(q, mailq_on_msg, NULL) < 0 ? 75 : 0;
+    int rc = queue_scan(q, mailq_on_msg, NULL) < 0 ? EX_TEMPFAIL : 0;
     queue_close(q);
     conf_free(&c);
     return rc;

@@ -2,7 +2,7 @@
  * queue with one committed (fsync'ed) LMDB transaction, wakes the daemon, and exits 0 only
  * then. Local submission never needs the SMTP listener (LMDB is multi-process safe).
  * Options (the ones MUAs and scripts use):
- *   -c FILE            configuration (default $SLUICE_CONF or /etc/sluice/sluice.conf)
+ *   -c FILE, --config FILE   configuration (else $SLUICE_CONF, else /etc/sluice/sluice.conf)
  *   -f SENDER, -r SENDER   envelope sender ("<>" or "" = null sender)
  *   -F NAME            full name for the From header added when the message has none
  *   -t                 recipients from To/Cc/Bcc (added to those on the command line); Bcc removed
@@ -13,14 +13,19 @@
  *                      recipient's state changes until each is final (seed 002 -v)
  *   -bm                deliver mail (the default);  -bs  SMTP on stdin/stdout
  *   -bp                list the queue (= mailq);    -q   ask the daemon to run the queue now
- * Anything else: "unsupported option", exit 64 (EX_USAGE). Exit codes (sysexits.h): 0 stored,
- * 64 usage, 65 bad message data, 75 temporary failure (queue unavailable, disk full or the
- * spool below smtpd.min_free_space), 78 configuration error.
- * -q: the daemon delivers every due recipient at once anyway; -q wakes it (the incoming
- * socket) so it looks at the queue now. It does not make deferred recipients due early.
+ *   --help             usage on stdout, exit 0
+ * Anything else: "unsupported option", a missing argument "option -c needs an argument",
+ * exit 64 (EX_USAGE). Exit codes (sysexits.h): 0 stored, 64 usage, 65 bad message data, 75
+ * temporary failure (queue unavailable, disk full, the spool below smtpd.min_free_space, -q
+ * with no daemon running), 78 configuration error.
+ * -q: a datagram on spool/incoming.sock asks the running daemon for a queue run: every
+ * deferred recipient becomes due now (and dead-destination marks are forgotten). With no
+ * daemon bound to that socket (or one that cannot take the request) nothing would happen:
+ * -q says so and exits 75.
  * Content stored: a Received header, Date / Message-ID / From when missing, the headers
  * (without Bcc), the body; every line ends in CRLF. */
 #include <errno.h>
+#include <getopt.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -181,12 +186,12 @@ static char *submit_content(struct submit *s, bool from_headers, uint64_t id, si
 {
     char *out = NULL, qid[QID_TEXT_LEN + 1], date[64], line[1024];
     size_t len = 0, cap = 0, off = 0, used;
-    bool has_date = false, has_msgid = false, has_from = false;
     struct hdr_field f;
     time_t now = time(NULL);
     struct tm tm;
-    localtime_r(&now, &tm);
-    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
+    if (!localtime_r(&now, &tm))
+        tm.tm_gmtoff = 0;
+    hdr_date(now, tm.tm_gmtoff, date, sizeof date);
     qid_to_text(id, qid);
     int n = snprintf(line, sizeof line, "Received: by %s (sluice, from uid %d)\r\n\tid %s; %s\r\n",
                      s->conf->hostname, (int)getuid(), qid, date);
@@ -194,9 +199,6 @@ static char *submit_content(struct submit *s, bool from_headers, uint64_t id, si
     char *value = xmalloc(HDR_FIELD_MAX);
     while ((used = hdr_next(s->msg, s->len, off, &f)) > 0) {
         bool bcc = f.namelen == 3 && strncasecmp(f.name, "Bcc", 3) == 0;
-        has_date |= f.namelen == 4 && strncasecmp(f.name, "Date", 4) == 0;
-        has_msgid |= f.namelen == 10 && strncasecmp(f.name, "Message-ID", 10) == 0;
-        has_from |= f.namelen == 4 && strncasecmp(f.name, "From", 4) == 0;
         if (from_headers && (bcc || (f.namelen == 2 && strncasecmp(f.name, "To", 2) == 0) ||
                              (f.namelen == 2 && strncasecmp(f.name, "Cc", 2) == 0))) {
             hdr_value(&f, value, HDR_FIELD_MAX);
@@ -207,6 +209,9 @@ static char *submit_content(struct submit *s, bool from_headers, uint64_t id, si
         off += used;
     }
     free(value);
+    bool has_date = hdr_find(s->msg, off, "Date", NULL, 0) >= 0;
+    bool has_msgid = hdr_find(s->msg, off, "Message-ID", NULL, 0) >= 0;
+    bool has_from = hdr_find(s->msg, off, "From", NULL, 0) >= 0;
     if (!has_date)
         n = snprintf(line, sizeof line, "Date: %s\r\n", date), submit_put(&out, &len, &cap, line, (size_t)n);
     if (!has_msgid)
@@ -567,21 +572,35 @@ static int submit_dsn_opts(struct submit *s, const struct submit_opts *o)
     return 0;
 }
 
+static const char submit_usage[] =
+    "usage: sluice submit [options] [RCPT...]   (or: sendmail [options] [RCPT...])\n"
+    "  -c FILE, --config FILE  configuration (else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF ")\n"
+    "  -f SENDER, -r SENDER    envelope sender (\"<>\": null sender)\n"
+    "  -F NAME                 full name for an added From header\n"
+    "  -t                      recipients from To/Cc/Bcc too (Bcc removed)\n"
+    "  -i, -oi                 a line with a single dot does not end the message\n"
+    "  -N DSN, -R RET, -V ENVID  DSN NOTIFY (never or success,failure,delay), RET, ENVID\n"
+    "  -v                      follow the message until every recipient is final\n"
+    "  -bm                     read a message from stdin and queue it (the default)\n"
+    "  -bs                     SMTP on stdin/stdout\n"
+    "  -bp                     list the queue (mailq)\n"
+    "  -q                      ask the running daemon for a queue run (75 when none runs)\n"
+    "  --help                  this text\n";
+
 /* Reports an option sluice does not implement. */
-static int submit_unsupported(int as_sendmail, const char *opt)
+static int submit_unsupported(const char *who, const char *opt)
 {
-    fprintf(stderr, "sluice %s: unsupported option %s\n", as_sendmail ? "sendmail" : "submit",
-            opt);
+    fprintf(stderr, "%s: unsupported option %s\n", who, opt);
     return EX_USAGE;
 }
 
-/* Parses the command line into o. 0, or an exit code. */
-static int submit_getopt(int argc, char **argv, int as_sendmail, struct submit_opts *o)
+/* Parses the command line into o. 0, or an exit code (-1: --help was answered, exit 0). */
+static int submit_getopt(int argc, char **argv, const char *who, struct submit_opts *o)
 {
     char opt[64];
     int ch;
     opterr = 0;
-    while ((ch = getopt(argc, argv, "c:f:r:F:tio:b:q::vN:R:V:")) != -1) {
+    while ((ch = getopt_long(argc, argv, ":c:f:r:F:tio:b:q::vN:R:V:", tool_longopts, NULL)) != -1) {
         switch (ch) {
         case 'c': o->path = optarg; break;
         case 'f': case 'r': o->from = optarg; break;
@@ -594,33 +613,43 @@ static int submit_getopt(int argc, char **argv, int as_sendmail, struct submit_o
         case 'V': o->envid = optarg; break;
         case 'o':
             if (strcmp(optarg, "i") != 0)
-                return snprintf(opt, sizeof opt, "-o%.40s", optarg), submit_unsupported(as_sendmail, opt);
+                return snprintf(opt, sizeof opt, "-o%.40s", optarg), submit_unsupported(who, opt);
             o->dot_ok = true;
             break;
         case 'b':
             if (strcmp(optarg, "m") && strcmp(optarg, "s") && strcmp(optarg, "p"))
-                return snprintf(opt, sizeof opt, "-b%.40s", optarg), submit_unsupported(as_sendmail, opt);
+                return snprintf(opt, sizeof opt, "-b%.40s", optarg), submit_unsupported(who, opt);
             o->mode = optarg[0];
             break;
         case 'q':
             if (optarg)
-                return snprintf(opt, sizeof opt, "-q%.40s", optarg), submit_unsupported(as_sendmail, opt);
+                return snprintf(opt, sizeof opt, "-q%.40s", optarg), submit_unsupported(who, opt);
             o->queue_run = true;
             break;
-        default:
-            snprintf(opt, sizeof opt, "-%c", optopt);
-            return submit_unsupported(as_sendmail, opt);
+        case TOOL_OPT_HELP: tool_help(submit_usage); return -1;
+        default: return tool_bad_option(who, ch, argv, submit_usage);
         }
     }
     return 0;
 }
 
-/* -q: asks the daemon for a queue run (every deferred recipient is tried now). */
-static int submit_queue_run(const struct conf *c)
+/* -q: asks the running daemon for a queue run (every deferred recipient is tried now);
+ * without a daemon to take the request that is a temporary failure, not a success. */
+static int submit_queue_run(const char *who, const struct conf *c)
 {
-    queue_notify_flush(c->spool);
-    printf("sluice: queue run requested\n");
-    return 0;
+    if (queue_notify_flush(c->spool) == 0) {
+        printf("%s: queue run requested\n", who);
+        return 0;
+    }
+    int e = errno;
+    if (e == ENOENT || e == ECONNREFUSED)
+        fprintf(stderr, "%s: no sluice daemon is running for spool %s (nothing listens on "
+                        "%s/incoming.sock): no queue run; start it with `sluice run`\n",
+                who, c->spool, c->spool);
+    else
+        fprintf(stderr, "%s: cannot ask the daemon for a queue run (%s/incoming.sock: %s)\n",
+                who, c->spool, strerror(e));
+    return EX_TEMPFAIL;
 }
 
 /* Reads, stores (and with -v follows) one message given on the command line/stdin. */
@@ -638,33 +667,46 @@ static int submit_message(struct submit *s, const struct submit_opts *o, int arg
     return rc;
 }
 
+/* Runs what the options ask for: a queue run, an SMTP session or one message. */
+static int submit_mode(struct submit *s, const struct submit_opts *o, const char *who, int argc,
+                       char **argv)
+{
+    if ((o->queue_run || o->mode == 's') && optind < argc) {
+        fprintf(stderr, "%s: %s takes no recipients (got %s)\n", who, o->queue_run ? "-q" : "-bs",
+                argv[optind]);
+        return EX_USAGE;
+    }
+    if (o->queue_run)
+        return submit_queue_run(who, s->conf);
+    if (o->mode == 's')
+        return submit_bs(s);
+    return submit_message(s, o, argc, argv);
+}
+
 /* Entry point. */
 int tool_submit(int argc, char **argv, int as_sendmail)
 {
+    const char *who = as_sendmail ? "sendmail" : "sluice submit";
     struct submit_opts o = {.mode = 'm'};
-    o.path = getenv("SLUICE_CONF") ? getenv("SLUICE_CONF") : SLUICE_DEFAULT_CONF;
-    int rc = submit_getopt(argc, argv, as_sendmail, &o);
+    int rc = submit_getopt(argc, argv, who, &o);
     if (rc != 0)
-        return rc;
+        return rc < 0 ? 0 : rc;
+    const char *path = tool_conf_path(o.path, NULL);
     if (o.mode == 'p') {
-        char *av[] = {"mailq", "-c", (char *)o.path, NULL};
-        optind = 1;
-        return tool_mailq(3, av);
+        char *av[] = {"mailq", "-c", (char *)path, NULL};
+        optind = 0; /* a fresh getopt scan */
+        return tool_mailq(3, av, as_sendmail);
     }
     struct conf c;
-    if (tool_load_conf(o.path, &c) < 0)
+    if (tool_load_conf(path, &c) < 0)
         return EX_CONFIG;
     struct submit s = {.conf = &c, .fullname = o.fullname};
     if (o.from ? submit_set_sender(&s, o.from) < 0 : (submit_default_sender(&s), 0))
         rc = EX_USAGE;
     if (rc == 0 && submit_dsn_opts(&s, &o) < 0)
         rc = EX_USAGE;
-    if (rc == 0 && o.queue_run)
-        rc = submit_queue_run(&c);
-    else if (rc == 0 && o.mode == 's')
-        rc = submit_bs(&s);
-    else if (rc == 0)
-        rc = submit_message(&s, &o, argc, argv);
+    if (rc == 0)
+        rc = submit_mode(&s, &o, who, argc, argv);
     submit_reset(&s);
     free(s.rcpts);
     free(s.notify);

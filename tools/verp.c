@@ -1,11 +1,16 @@
 /* sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS
  * Traces a bounce that arrived at a VERP address back to the recipient (dsn/verp.h):
  * prints the recipient ("joe@dom.example"), and with -s the original sender on a second
- * line. Delimiters: -d, else deliver.verp_delimiters of the configuration given with -c,
- * else "+=". Exit 0; 1 when ADDRESS is not a VERP address; 64 usage; 78 bad configuration.
- * Angle brackets around ADDRESS are accepted. */
+ * line. Delimiters: -d, else deliver.verp_delimiters of the configuration (the tools' one
+ * rule: -c FILE / --config FILE, else $SLUICE_CONF, else /etc/sluice/sluice.conf), else "+="
+ * when no file was named and the built-in default file does not exist. Exit 0; 1 when
+ * ADDRESS is not a VERP address; 64 usage; 78 bad configuration. Angle brackets around
+ * ADDRESS are accepted. */
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
@@ -31,34 +36,45 @@ static int tool_verp_print(const char *arg, const char *delims, int with_sender)
     return 0;
 }
 
+static const char verp_usage[] =
+    "usage: sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS\n"
+    "  Prints the recipient a VERP address stands for (-s: and the original sender).\n"
+    "  DELIMS: -d, else deliver.verp_delimiters of FILE, else \"+=\" when FILE is the\n"
+    "  default and does not exist. FILE: -c FILE or --config FILE, else $SLUICE_CONF,\n"
+    "  else " SLUICE_DEFAULT_CONF "\n";
+
 /* sluice verp-decode */
 int tool_verp_decode(int argc, char **argv)
 {
-    const char *path = NULL, *delims = NULL;
+    const char *given = NULL, *delims = NULL;
     int ch, with_sender = 0;
-    while ((ch = getopt(argc, argv, "c:d:s")) != -1) {
+    while ((ch = getopt_long(argc, argv, ":c:d:s", tool_longopts, NULL)) != -1) {
         if (ch == 'c')
-            path = optarg;
+            given = optarg;
         else if (ch == 'd')
             delims = optarg;
         else if (ch == 's')
             with_sender = 1;
+        else if (ch == TOOL_OPT_HELP)
+            return tool_help(verp_usage);
         else
-            return 64;
+            return tool_bad_option("sluice verp-decode", ch, argv, verp_usage);
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "usage: sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS\n");
-        return 64;
+        fprintf(stderr, "sluice verp-decode: want exactly one ADDRESS\n%s", verp_usage);
+        return EX_USAGE;
     }
     if (delims && strlen(delims) != 2) {
         fprintf(stderr, "sluice verp-decode: -d wants two characters, e.g. \"+=\"\n");
-        return 64;
+        return EX_USAGE;
     }
-    if (delims || !path)
+    bool builtin;
+    const char *path = tool_conf_path(given, &builtin);
+    if (delims || (builtin && access(path, F_OK) < 0 && errno == ENOENT))
         return tool_verp_print(argv[optind], delims ? delims : "+=", with_sender);
     struct conf c;
     if (tool_load_conf(path, &c) < 0)
-        return 78;
+        return EX_CONFIG;
     int rc = tool_verp_print(argv[optind], c.deliver.verp_delimiters, with_sender);
     conf_free(&c);
     return rc;

@@ -405,7 +405,9 @@ char *audit_relay_ip(const char *relay, char *out, size_t cap)
 /* Formats one delivery record. */
 size_t audit_format(const struct audit_delivery *d, char *buf, size_t cap)
 {
-    char t[32], f[600], r[600], c[64], ip[64], id[1000], rep[4200];
+    /* sender and recipient (at most 256 bytes) fit escaped whole; id and reply may be cut */
+    char t[32], f[LOG_SANITIZED_SIZE(256)], r[LOG_SANITIZED_SIZE(256)], c[64], ip[64], id[1000],
+        rep[8192];
     char relay_ip[64], rip[64];
     audit_relay_ip(d->relay, relay_ip, sizeof relay_ip);
     int n = snprintf(buf, cap,

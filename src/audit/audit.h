@@ -15,8 +15,9 @@
  *
  * Delivery records: audit_delivery() formats one line per delivered recipient:
  *   TIME qid=Q from=<S> to=<R> received_from=IP delivered_to=IP message_id=<ID> reply=TEXT
- * (TIME is ISO 8601 UTC with milliseconds; absent values are "-"; every value is sanitized:
- * control and non-ASCII bytes become '?', blanks in the fields before reply become '_'). */
+ * (TIME is ISO 8601 UTC with milliseconds; absent values are "-"; every value goes through
+ * log_sanitize(): control and non-ASCII bytes become \xHH, '\' becomes \\; blanks in the
+ * fields before reply become '_'). */
 #ifndef SLUICE_AUDIT_H
 #define SLUICE_AUDIT_H
 #include <stddef.h>

@@ -71,7 +71,8 @@ void transcript_line(struct transcript *t, char dir, const char *text, size_t le
 {
     if (!t)
         return;
-    char tm[32], safe[TRANSCRIPT_TEXT_MAX + 1], line[TRANSCRIPT_TEXT_MAX + 64];
+    char tm[32], safe[LOG_SANITIZED_SIZE(TRANSCRIPT_TEXT_MAX)],
+        line[LOG_SANITIZED_SIZE(TRANSCRIPT_TEXT_MAX) + 64];
     int64_t now = clock_wall_ms();
     if (len > TRANSCRIPT_TEXT_MAX)
         len = TRANSCRIPT_TEXT_MAX;

@@ -6,8 +6,8 @@
  * TIME ISO 8601 UTC with ms; SESSION "C" (client) or "S" (server) + a process-wide number;
  * DIR ">" for what we sent, "<" for what we received, "*" for a note (connect, close and
  * its reason). Message bodies are never recorded: callers write a note such as
- * "(1234 body bytes)" instead. TEXT is sanitized (control and non-ASCII bytes -> '?') and
- * cut at TRANSCRIPT_TEXT_MAX bytes. A session is recorded only when the spec's peers list is
+ * "(1234 body bytes)" instead. TEXT is cut at TRANSCRIPT_TEXT_MAX bytes and escaped by
+ * log_sanitize() (control and non-ASCII bytes -> \xHH, '\' -> \\). A session is recorded only when the spec's peers list is
  * empty, or the peer's address lies in one of its CIDR blocks, or the peer's name equals or
  * lies below one of its domains. */
 #ifndef SLUICE_TRANSCRIPT_H

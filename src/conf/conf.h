@@ -88,6 +88,8 @@ struct conf {
         size_t nsloppy_helo;
         struct cidr *sloppy_networks;
         size_t nsloppy_networks;
+        struct cidr *bare_newline_networks; /* may end command lines with a bare LF */
+        size_t nbare_newline_networks;
         char *hdr220;              /* greeting template, %H %V %T %% */
         char **help;               /* HELP text lines */
         size_t nhelp;
@@ -103,7 +105,7 @@ struct conf {
         uint64_t command_timeout;        /* ms */
         uint64_t session_timeout;        /* ms */
         uint64_t min_free_space;         /* bytes on the spool's filesystem */
-        unsigned max_hops;               /* Received headers */
+        unsigned max_hops;               /* Received headers (RFC 5321 §6.3: at least 100) */
         bool split_long_lines;           /* lines over 998 octets: split (true) or 554 */
         uint64_t rdns_timeout;           /* ms: longest wait for the client's rDNS; 0 = none */
     } smtpd;

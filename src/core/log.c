@@ -1,8 +1,12 @@
 /* log: timestamped lines on stderr, one write(2) per line so concurrent writers never tear
- * a line. Severities per STYLE.md: warn carries on, fatal exits 1, panic aborts. */
+ * a line. Severities per STYLE.md: warn carries on, fatal exits 1, panic aborts.
+ * log_sanitize() escapes peer text (contract in log.h); every module that puts text it did
+ * not write itself into a log line, an audit record or a transcript goes through it, so the
+ * same bytes always look the same, whichever field they are in. */
 #include "core/log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,16 +103,31 @@ void log_panic(const char *fmt, ...)
     abort();
 }
 
-/* Copies peer text for logging, replacing anything not printable ASCII with '?'. */
+/* Copies peer text for logging: printable ASCII as is, '\' doubled, any other byte \xHH. */
 char *log_sanitize(char *dst, size_t dstlen, const char *src, size_t len)
 {
-    size_t i;
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
     if (dstlen == 0)
         return dst;
-    for (i = 0; i < len && i + 1 < dstlen; i++) {
+    for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)src[i];
-        dst[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+        bool plain = c >= 0x20 && c < 0x7f && c != '\\';
+        size_t need = plain ? 1 : c == '\\' ? 2 : 4;
+        if (o + need >= dstlen)
+            break;
+        if (plain) {
+            dst[o++] = (char)c;
+        } else if (c == '\\') {
+            dst[o++] = '\\';
+            dst[o++] = '\\';
+        } else {
+            dst[o++] = '\\';
+            dst[o++] = 'x';
+            dst[o++] = hex[c >> 4];
+            dst[o++] = hex[c & 0xf];
+        }
     }
-    dst[i] = '\0';
+    dst[o] = '\0';
     return dst;
 }

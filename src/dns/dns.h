@@ -20,6 +20,9 @@
  * DNS_ADDR_MAX addresses per host (A first, then AAAA). Names are lower-case without the
  * trailing dot; ttl is the smallest TTL of every answer used, including negative ones.
  * A lookup that has not finished after DNS_DEADLINE_MS is cancelled: DNS_TEMPFAIL.
+ * When every forwarder refuses (ICMP port unreachable, host/network unreachable) the
+ * lookups in flight and new ones fail at once: DNS_TEMPFAIL, why "... resolver IP@PORT
+ * refused (...)" (dns.c probes the forwarders itself; libunbound would retry for ~5 s).
  * Non-OK results carry no hosts.
  * dns_host(name): A and AAAA of one host (relays): DNS_OK with one host (pref 0), an IP
  * literal without any query; DNS_NXDOMAIN when both answer NXDOMAIN; else DNS_TEMPFAIL.

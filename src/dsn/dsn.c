@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include "core/xalloc.h"
+#include "proto/hdr.h"
+#include "proto/status.h"
 
 #define DSN_FOLD 76
 #define DSN_FIELD_MAX 501 /* sanitized address/ORCPT/id bytes kept + 1 (keeps lines < 998) */
@@ -67,14 +69,10 @@ const char *dsn_action_name(enum dsn_action a)
     return (unsigned)a <= DSN_EXPANDED ? names[a] : "failed";
 }
 
-/* RFC 5322 date in UTC. */
+/* RFC 5322 date in UTC (hdr_date() formats it). */
 char *dsn_date(int64_t ms, char *buf, size_t cap)
 {
-    time_t t = (time_t)(ms < 0 ? 0 : ms / 1000);
-    struct tm tm;
-    if (!gmtime_r(&t, &tm))
-        memset(&tm, 0, sizeof tm);
-    strftime(buf, cap, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    hdr_date((time_t)(ms / 1000), 0, buf, cap);
     return buf;
 }
 
@@ -85,60 +83,6 @@ bool dsn_has_8bit(const char *s, size_t len)
         if ((unsigned char)s[i] & 0x80)
             return true;
     return false;
-}
-
-/* xtext encoding. */
-ssize_t dsn_xtext_encode(const char *s, char *out, size_t cap)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        bool plain = *p >= '!' && *p <= '~' && *p != '+' && *p != '=';
-        if (o + (plain ? 1 : 3) >= cap)
-            return -1;
-        if (plain) {
-            out[o++] = (char)*p;
-        } else {
-            out[o++] = '+';
-            out[o++] = hex[*p >> 4];
-            out[o++] = hex[*p & 15];
-        }
-    }
-    if (cap == 0)
-        return -1;
-    out[o] = '\0';
-    return (ssize_t)o;
-}
-
-/* Value of an upper-case hex digit, or -1 (RFC 3461 uses upper case only). */
-static int dsn_hex(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* xtext decoding. */
-ssize_t dsn_xtext_decode(const char *s, size_t len, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < '!' || c > '~' || c == '=' || o + 1 >= cap)
-            return -1;
-        if (c == '+') {
-            if (i + 2 >= len)
-                return -1;
-            int h = dsn_hex(s[i + 1]), l = dsn_hex(s[i + 2]);
-            if (h < 0 || l < 0 || (h == 0 && l == 0))
-                return -1;
-            c = (unsigned char)(h * 16 + l);
-            i += 2;
-        }
-        out[o++] = (char)c;
-    }
-    if (cap == 0)
-        return -1;
-    out[o] = '\0';
-    return (ssize_t)o;
 }
 
 /* Appends prefix then value folded at blanks into lines of about DSN_FOLD bytes (continuation
@@ -169,12 +113,16 @@ static void dsn_field_folded(struct dsn_out *o, const char *prefix, const char *
     dsn_put(o, "\r\n", 2);
 }
 
-/* The status code of r: given, else one for its action. */
-static const char *dsn_status(const struct dsn_rcpt *r)
+/* The status code of r: given, else read from its diagnostic as the log reads it
+ * (proto/status.h: a reply's or our reason's code, else the action's class .0.0). */
+static const char *dsn_status(const struct dsn_rcpt *r, char out[STATUS_MAX])
 {
     if (r->status && *r->status)
         return r->status;
-    return r->action == DSN_FAILED ? "5.0.0" : r->action == DSN_DELAYED ? "4.0.0" : "2.0.0";
+    enum outcome o = r->action == DSN_FAILED    ? OUTCOME_PERMFAIL
+                     : r->action == DSN_DELAYED ? OUTCOME_TEMPFAIL
+                                                : OUTCOME_OK;
+    return status_of(r->diag, o, out);
 }
 
 /* The worst action of the report (failed > delayed > the rest). */
@@ -248,7 +196,7 @@ static void dsn_human(struct dsn_out *o, const struct dsn_report *r, const char 
 /* Original-Recipient from ORCPT: "type;xtext" with the rfc822 address decoded. */
 static void dsn_orcpt(struct dsn_out *o, const char *orcpt, bool utf8)
 {
-    char raw[DSN_FIELD_MAX], dec[DSN_FIELD_MAX], clean[DSN_FIELD_MAX];
+    char raw[DSN_FIELD_MAX], clean[DSN_FIELD_MAX];
     const char *semi = strchr(orcpt, ';');
     if (!semi || semi == orcpt || semi - orcpt > 40)
         return;
@@ -256,10 +204,7 @@ static void dsn_orcpt(struct dsn_out *o, const char *orcpt, bool utf8)
     const char *val = semi + 1;
     while (*val == ' ')
         val++;
-    snprintf(raw, sizeof raw, "%s", val);
-    bool rfc822 = tl == 6 && strncasecmp(orcpt, "rfc822", 6) == 0;
-    if (rfc822 && dsn_xtext_decode(raw, strlen(raw), dec, sizeof dec) >= 0)
-        snprintf(raw, sizeof raw, "%s", dec);
+    snprintf(raw, sizeof raw, "%s", val); /* stored decoded (esmtp.h): print as is */
     char type[48];
     dsn_clean(orcpt, type, tl + 1 < sizeof type ? tl + 1 : sizeof type, false);
     dsn_printf(o, "Original-Recipient: %s; %s\r\n", type, dsn_clean(raw, clean, sizeof clean, utf8));
@@ -269,13 +214,14 @@ static void dsn_orcpt(struct dsn_out *o, const char *orcpt, bool utf8)
 static void dsn_rcpt_fields(struct dsn_out *o, const struct dsn_report *r, const struct dsn_rcpt *rc)
 {
     char a[DSN_FIELD_MAX], mta[300], d[DSN_DIAG_MAX + 1], diag[DSN_DIAG_MAX + 32], date[64];
+    char st[STATUS_MAX];
     bool u8 = dsn_has_8bit(rc->addr, strlen(rc->addr));
     dsn_printf(o, "\r\nFinal-Recipient: %s; %s\r\n", u8 ? "utf-8" : "rfc822",
                dsn_clean(rc->addr, a, sizeof a, r->utf8));
     if (rc->orcpt && *rc->orcpt)
         dsn_orcpt(o, rc->orcpt, r->utf8);
     dsn_printf(o, "Action: %s\r\n", dsn_action_name(rc->action));
-    dsn_printf(o, "Status: %s\r\n", dsn_clean(dsn_status(rc), mta, 16, false));
+    dsn_printf(o, "Status: %s\r\n", dsn_clean(dsn_status(rc, st), mta, 16, false));
     if (rc->remote_mta && *rc->remote_mta)
         dsn_printf(o, "Remote-MTA: dns; %s\r\n", dsn_clean(rc->remote_mta, mta, sizeof mta, false));
     if (rc->diag && *rc->diag) {

@@ -29,9 +29,9 @@ enum dsn_ret { DSN_RET_HDRS, DSN_RET_FULL };
 
 struct dsn_rcpt {
     const char *addr;       /* final recipient */
-    const char *orcpt;      /* ORCPT as received ("rfc822;a+2Bb@c"), NULL or "" = none */
+    const char *orcpt;      /* ORCPT decoded ("rfc822;a+b@c"), NULL or "" = none */
     enum dsn_action action;
-    const char *status;     /* "5.1.1"; NULL = derived from the action */
+    const char *status;     /* "5.1.1"; NULL = read from diag (status_of(), proto/status.h) */
     const char *remote_mta; /* host name of the remote MTA, NULL or "" = none */
     const char *diag;       /* SMTP reply ("550 5.1.1 no such user") or our reason */
     int64_t last_attempt;   /* wall ms, 0 = none */
@@ -58,14 +58,9 @@ struct dsn_report {
 char *dsn_build(const struct dsn_report *r, size_t *len);
 /* "failed", "delayed", "delivered", "relayed", "expanded". */
 const char *dsn_action_name(enum dsn_action a);
-/* RFC 5322 date of ms (UTC, "+0000") into buf (at least 32 bytes). */
+/* RFC 5322 date of ms (UTC, "+0000") into buf (at least HDR_DATE_MAX = 32 bytes; "" when
+ * cap is smaller). Returns buf. */
 char *dsn_date(int64_t ms, char *buf, size_t cap);
-/* xtext-encodes s (RFC 3461 §4): bytes outside '!'..'~' and '+' and '=' as "+XX". Returns
- * the length, or -1 when it does not fit in cap (NUL-terminated). */
-ssize_t dsn_xtext_encode(const char *s, char *out, size_t cap);
-/* Decodes xtext of len bytes; -1 when invalid (bad "+XX", a byte outside '!'..'~' or '='),
- * or when it does not fit. A decoded NUL is invalid. */
-ssize_t dsn_xtext_decode(const char *s, size_t len, char *out, size_t cap);
 /* True when s holds a byte >= 0x80. */
 bool dsn_has_8bit(const char *s, size_t len);
 #endif

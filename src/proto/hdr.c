@@ -1,10 +1,17 @@
-/* hdr: header field walking and address-list splitting (see hdr.h). Pure: no allocation,
- * no I/O. */
+/* hdr: header field walking and lookup, address-list splitting, RFC 5322 dates (see hdr.h).
+ * Pure: no allocation, no I/O, no clock; hdr_date() does its own calendar arithmetic (days
+ * to civil date, proleptic Gregorian) rather than gmtime_r(), so it is total over time_t. */
 #include "proto/hdr.h"
 
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
+
+#define HDR_DATE_LAST 253402300799LL /* 9999-12-31 23:59:59 UTC */
+#define HDR_UTCOFF_MAX (99L * 3600 + 59 * 60)
 
 /* Length of the line starting at p (up to and including LF), at most len. */
 static size_t hdr_line(const char *p, size_t len)
@@ -34,13 +41,17 @@ size_t hdr_next(const char *msg, size_t len, size_t off, struct hdr_field *f)
     return used;
 }
 
-/* Unfolds the value of a field. */
+/* Unfolds the value of a field: leading blanks and line ends skipped before copying, so a
+ * truncated value keeps as much text as fits. */
 size_t hdr_value(const struct hdr_field *f, char *out, size_t cap)
 {
-    size_t o = 0;
+    size_t o = 0, i = f->namelen + 1;
     if (cap == 0)
         return 0;
-    for (size_t i = f->namelen + 1; i < f->rawlen && o + 1 < cap; i++) {
+    while (i < f->rawlen &&
+           (f->raw[i] == ' ' || f->raw[i] == '\t' || f->raw[i] == '\r' || f->raw[i] == '\n'))
+        i++;
+    for (; i < f->rawlen && o + 1 < cap; i++) {
         char c = f->raw[i];
         if (c == '\r' || c == '\n')
             continue;
@@ -48,13 +59,69 @@ size_t hdr_value(const struct hdr_field *f, char *out, size_t cap)
     }
     while (o > 0 && out[o - 1] == ' ')
         o--;
-    size_t start = 0;
-    while (start < o && out[start] == ' ')
-        start++;
-    memmove(out, out + start, o - start);
-    o -= start;
     out[o] = '\0';
     return o;
+}
+
+/* Finds a field by name within the first HDR_SCAN_MAX bytes. */
+ssize_t hdr_find(const char *msg, size_t len, const char *name, char *out, size_t cap)
+{
+    size_t namelen = strlen(name), off = 0, used;
+    struct hdr_field f;
+    if (len > HDR_SCAN_MAX)
+        len = HDR_SCAN_MAX;
+    while ((used = hdr_next(msg, len, off, &f)) > 0) {
+        off += used;
+        if (f.namelen != namelen || strncasecmp(f.name, name, namelen) != 0)
+            continue;
+        return out ? (ssize_t)hdr_value(&f, out, cap) : 0;
+    }
+    return -1;
+}
+
+/* Civil date of a day count since 1970-01-01 (>= 0): H. Hinnant's days_from_civil inverse. */
+static void hdr_civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
+{
+    days += 719468; /* days from 0000-03-01 */
+    int64_t era = days / 146097;
+    unsigned doe = (unsigned)(days - era * 146097);                       /* 0..146096 */
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* 0..399 */
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* 0..365 */
+    unsigned mp = (5 * doy + 2) / 153;                                    /* March = 0 */
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+/* Clamps v to lo..hi. */
+static int64_t hdr_clamp(int64_t v, int64_t lo, int64_t hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* RFC 5322 date-time: day-name, DD Mon YYYY HH:MM:SS +hhmm. */
+size_t hdr_date(time_t t, long utcoff, char *buf, size_t cap)
+{
+    static const char *const days[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    if (cap < HDR_DATE_MAX) {
+        if (cap > 0)
+            buf[0] = '\0';
+        return 0;
+    }
+    int64_t off = hdr_clamp(utcoff, -HDR_UTCOFF_MAX, HDR_UTCOFF_MAX);
+    long mins = (long)(off < 0 ? -off : off) / 60;
+    char sign = utcoff < 0 && mins > 0 ? '-' : '+';
+    int64_t local = hdr_clamp((int64_t)t, 0, HDR_DATE_LAST) + (sign == '-' ? -mins : mins) * 60;
+    local = hdr_clamp(local, 0, HDR_DATE_LAST);
+    int64_t day = local / 86400, y;
+    unsigned sec = (unsigned)(local % 86400), m, d;
+    hdr_civil(day, &y, &m, &d);
+    int n = snprintf(buf, cap, "%s, %02u %s %04d %02u:%02u:%02u %c%02ld%02ld", days[day % 7], d,
+                     months[m - 1], (int)y, sec / 3600, sec / 60 % 60, sec % 60, sign, mins / 60,
+                     mins % 60);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
 /* Emits the addr-spec of one mailbox text (between separators): the part in angle brackets

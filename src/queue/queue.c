@@ -944,30 +944,34 @@ int queue_put_sync(struct queue *q, const struct qmsg *m, const char *body, size
     return ret;
 }
 
-/* Sends one wake-up datagram ("1" new mail, "F" flush); every failure is ignored. */
-static void queue_notify(const char *spool, const char *what)
+/* Sends one wake-up datagram ("1" new mail, "F" flush) without blocking. 0, or -1 with errno
+ * (ENOENT or ECONNREFUSED: no daemon is bound to the socket; EAGAIN: its buffer is full). */
+static int queue_notify(const char *spool, const char *what)
 {
     struct sockaddr_un sun;
     if (queue_sock_addr(spool, &sun) < 0)
-        return;
+        return -1;
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return;
+        return -1;
     ssize_t n = sendto(fd, what, 1, MSG_DONTWAIT, (struct sockaddr *)&sun, sizeof sun);
-    (void)n;
+    int e = errno;
     close(fd);
+    errno = e;
+    return n == 1 ? 0 : -1;
 }
 
-/* Wakes a daemon watching spool/incoming.sock: new mail is there. */
+/* Wakes a daemon watching spool/incoming.sock: new mail is there (best effort: the daemon
+ * also polls). */
 void queue_notify_incoming(const char *spool)
 {
-    queue_notify(spool, "1");
+    (void)queue_notify(spool, "1");
 }
 
 /* Asks a running daemon for a queue run: every waiting recipient becomes due now. */
-void queue_notify_flush(const char *spool)
+int queue_notify_flush(const char *spool)
 {
-    queue_notify(spool, "F");
+    return queue_notify(spool, "F");
 }
 
 /* Copies the counters. */

@@ -71,8 +71,10 @@ int queue_watch_incoming(struct queue *q, void (*cb)(void *arg, int flush), void
 int queue_put_sync(struct queue *q, const struct qmsg *m, const char *body, size_t len);
 /* Tool mode helper: wakes a running daemon (best effort; no daemon is not an error). */
 void queue_notify_incoming(const char *spool);
-/* Tool mode helper: asks a running daemon for a queue run (sendmail -q); best effort. */
-void queue_notify_flush(const char *spool);
+/* Tool mode helper: asks a running daemon for a queue run (sendmail -q). 0 when the request
+ * was handed to the daemon's socket; -1 with errno when not (ENOENT or ECONNREFUSED: no
+ * daemon is running; EAGAIN: it has not read its earlier wakeups yet). */
+int queue_notify_flush(const char *spool);
 
 void queue_get_stats(const struct queue *q, struct queue_stats *st);
 #endif

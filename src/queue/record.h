@@ -8,14 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/esmtp.h" /* NOTIFY_* bits of struct qrcpt */
+
 #define RECORD_VERSION 2
 #define RECORD_STR_MAX 65536
 #define RECORD_RCPT_MAX 100000
 
 enum rcpt_state { RCPT_PENDING = 0, RCPT_DEFERRED = 1, RCPT_DELIVERED = 2, RCPT_FAILED = 3 };
 
-/* DSN NOTIFY (RFC 3461) of a recipient; 0 = not given (default policy applies). */
-enum { NOTIFY_SUCCESS = 1, NOTIFY_FAILURE = 2, NOTIFY_DELAY = 4, NOTIFY_NEVER = 8 };
 /* Recipient flags: what has been reported to the sender already. */
 enum { RCPT_F_REPORTED = 1, RCPT_F_DELAY_REPORTED = 2 };
 /* Message flags. */
@@ -36,7 +36,7 @@ struct qrcpt {
     uint32_t attempts;
     int64_t next_attempt; /* wall ms; 0 = as soon as possible */
     char *last_reply;     /* malloc'ed, "" when none */
-    uint8_t notify;       /* NOTIFY_* bits */
+    uint8_t notify;       /* NOTIFY_* bits (proto/esmtp.h) */
     uint8_t flags;        /* RCPT_F_* */
     char *orcpt;          /* DSN ORCPT as given ("rfc822;a@b"), "" when none */
 };

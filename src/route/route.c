@@ -21,7 +21,8 @@
 #include "dns/dns.h"
 #include "proto/addr.h"
 #include "proto/cidr.h"
-#include "smtpc/smtpc.h"
+#include "proto/peer.h"
+#include "proto/status.h"
 
 #define ROUTE_WHY_MAX 640
 #define ROUTE_TTL_MIN 60
@@ -249,26 +250,32 @@ static int64_t route_expiry(uint32_t ttl, uint32_t lo, uint32_t hi)
     return clock_mono_ms() + (int64_t)ttl * 1000;
 }
 
-/* Turns a DNS status into the entry's outcome and reason text. */
+/* Turns a DNS status into the entry's outcome and reason text, which starts with its
+ * RFC 3463 code (proto/status.h, as Postfix's smtp_addr.c): no such domain or no MX and no
+ * address 5.4.4, null MX 5.1.10, any temporary DNS failure 4.4.3. */
 static void route_entry_fail(struct route_entry *e, const struct mx_result *res)
 {
     const char *what = e->relay >= 0 ? "relay host" : "domain";
     switch (res->status) {
     case DNS_NXDOMAIN:
         e->o = OUTCOME_PERMFAIL;
-        snprintf(e->why, sizeof e->why, "5.1.2 %s %s not found (NXDOMAIN)", what, e->name);
+        snprintf(e->why, sizeof e->why, "%s %s %s not found (NXDOMAIN)",
+                 status_code(STATUS_NO_ROUTE, e->o), what, e->name);
         break;
     case DNS_NULLMX:
         e->o = OUTCOME_PERMFAIL;
-        snprintf(e->why, sizeof e->why, "5.1.10 domain %s accepts no mail (null MX)", e->name);
+        snprintf(e->why, sizeof e->why, "%s domain %s accepts no mail (null MX)",
+                 status_code(STATUS_NULL_MX, e->o), e->name);
         break;
     case DNS_NOMX:
         e->o = OUTCOME_PERMFAIL;
-        snprintf(e->why, sizeof e->why, "5.1.2 domain %s has no MX records", e->name);
+        snprintf(e->why, sizeof e->why, "%s domain %s has no MX records",
+                 status_code(STATUS_NO_ROUTE, e->o), e->name);
         break;
     default:
         e->o = OUTCOME_TEMPFAIL;
-        snprintf(e->why, sizeof e->why, "4.4.3 DNS lookup for %s %s failed: %s", what, e->name,
+        snprintf(e->why, sizeof e->why, "%s DNS lookup for %s %s failed: %s",
+                 status_code(STATUS_DNS, e->o), what, e->name,
                  res->why[0] ? res->why : "temporary failure");
         break;
     }
@@ -297,10 +304,12 @@ static void route_on_dns(void *arg, struct mx_result *res)
         route_entry_fail(e, res);
         e->state = e->o == OUTCOME_PERMFAIL ? ROUTE_READY : ROUTE_EMPTY;
         e->expires = route_expiry(res->ttl, ROUTE_TTL_MIN, ROUTE_NEG_TTL_MAX);
+        char w[LOG_SANITIZED_SIZE(sizeof e->why)]; /* the domain is peer text */
+        log_sanitize(w, sizeof w, e->why, strlen(e->why));
         if (res->status != DNS_TEMPFAIL)
-            log_info("route: %s", e->why);
+            log_info("route: %s", w);
         else
-            log_warn("route: %s", e->why);
+            log_warn("route: %s", w);
     }
     mx_result_free(res);
     route_entry_answer(e);
@@ -319,7 +328,10 @@ static void route_relay_literal(struct route *r, struct route_entry *e, const st
     snprintf(key, sizeof key, "relay:%s", rl->address);
     e->dest = route_dest_set(r, key, h, 1, rl->port);
     e->o = h->naddrs ? OUTCOME_OK : OUTCOME_PERMFAIL;
-    snprintf(e->why, sizeof e->why, "%s", h->naddrs ? "" : "5.4.4 bad relay address");
+    if (h->naddrs)
+        e->why[0] = '\0';
+    else
+        snprintf(e->why, sizeof e->why, "%s bad relay address", status_code(STATUS_NO_ROUTE, e->o));
     e->state = ROUTE_READY;
     e->expires = INT64_MAX;
 }
@@ -381,7 +393,7 @@ static uint32_t route_rand(void *arg)
 }
 
 /* Peers for one connection: hosts by preference (ties shuffled), each address with port. */
-size_t route_peers(const struct dest *d, struct smtpc_peer *peers, size_t max)
+size_t route_peers(const struct dest *d, struct peer *peers, size_t max)
 {
     struct mx_host tmp[64];
     size_t nh = d->nhosts < 64 ? d->nhosts : 64, n = 0;
@@ -389,7 +401,7 @@ size_t route_peers(const struct dest *d, struct smtpc_peer *peers, size_t max)
     mx_order(tmp, nh, route_rand, NULL);
     for (size_t i = 0; i < nh && n < max; i++) {
         for (size_t j = 0; j < tmp[i].naddrs && n < max; j++) {
-            struct smtpc_peer *p = &peers[n++];
+            struct peer *p = &peers[n++];
             memset(p, 0, sizeof *p);
             p->sa = tmp[i].addrs[j];
             if (p->sa.ss_family == AF_INET6) {

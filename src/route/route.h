@@ -26,7 +26,7 @@ struct event_base;
 struct conf;
 struct dns;
 struct route;
-struct smtpc_peer;
+struct peer;
 
 struct dest {
     char *key;             /* "mx:10:a.test,20:b.test" or "relay:ADDRESS" */
@@ -36,8 +36,10 @@ struct dest {
     void *sched;           /* the scheduler's per-destination state */
 };
 
-/* o == OUTCOME_OK: d is the destination. Otherwise d is NULL and why says what failed
- * (TEMPFAIL: retry later; PERMFAIL: the recipient fails, with the given enhanced reason). */
+/* o == OUTCOME_OK: d is the destination. Otherwise d is NULL and why says what failed,
+ * starting with its RFC 3463 code (proto/status.h): TEMPFAIL, retry later (4.4.3 DNS
+ * trouble); PERMFAIL, the recipient fails (5.4.4 no such domain or no MX and no address,
+ * 5.1.10 null MX, 5.4.4 bad relay address). */
 typedef void (*route_fn)(void *arg, struct dest *d, enum outcome o, const char *why);
 
 struct route *route_create(struct event_base *base, const struct conf *c, struct dns *dns);
@@ -51,7 +53,7 @@ int route_relay_select(const struct conf *c, const char *sender, const char *cli
 /* Fills peers (capacity max) for one connection to d: hosts in order, equal preferences
  * shuffled, every address of each host with d->port. Returns the count. Peer names point
  * into d (valid while d lives). */
-size_t route_peers(const struct dest *d, struct smtpc_peer *peers, size_t max);
+size_t route_peers(const struct dest *d, struct peer *peers, size_t max);
 /* The destination a cached MX lookup of domain resolved to, or NULL (no lookup, failed, or
  * expired). Never starts a lookup. */
 struct dest *route_cached_dest(struct route *r, const char *domain);

@@ -27,7 +27,9 @@
 #include "core/xalloc.h"
 #include "dsn/bounce.h"
 #include "dsn/verp.h"
+#include "proto/addr.h"
 #include "proto/hdr.h"
+#include "proto/status.h"
 #include "queue/queue.h"
 #include "route/route.h"
 #include "sched/retry.h"
@@ -203,6 +205,32 @@ static int sched_wants(uint8_t notify, uint8_t bit)
     return (notify & bit) != 0;
 }
 
+/* What becomes of a failure of r when m is itself a report (MSG_F_BOUNCE) or has the null
+ * sender (docs/dsn.md "Double bounces"). Such a message is never reported to its (null)
+ * sender, and reports carry NOTIFY=NEVER (RFC 3461 §6.2), which must not swallow the
+ * failure: it owes one notice to deliver.double_bounce, or a logged drop when that is empty
+ * or r is that address. The notice is itself a report to the double_bounce address, so its
+ * own failure is dropped: there is never a loop. */
+enum sched_failed_report { SCHED_NOT_A_REPORT, SCHED_DOUBLE_BOUNCE, SCHED_DOUBLE_DROP };
+static enum sched_failed_report sched_failed_report(const struct sched *s, const struct smsg *m,
+                                                    const struct srcpt *r)
+{
+    const char *dbl = s->conf->deliver.double_bounce;
+    if (m->sender[0] && !(m->flags & MSG_F_BOUNCE))
+        return SCHED_NOT_A_REPORT;
+    if (!dbl[0] || strcasecmp(r->addr, dbl) == 0)
+        return SCHED_DOUBLE_DROP;
+    return SCHED_DOUBLE_BOUNCE;
+}
+
+/* True when a failure of r owes a report (or a logged drop): the sender asked for failure
+ * reports, or m is a report (whatever its NOTIFY says, see sched_failed_report). */
+static int sched_failure_owed(const struct sched *s, const struct smsg *m, const struct srcpt *r)
+{
+    return sched_wants(r->notify, NOTIFY_FAILURE) ||
+           sched_failed_report(s, m, r) != SCHED_NOT_A_REPORT;
+}
+
 /* Marks a report of action a pending for r (a = enum dsn_action). */
 static void sched_want_report(struct smsg *m, struct srcpt *r, enum dsn_action a)
 {
@@ -216,7 +244,7 @@ static void sched_recovered_report(struct smsg *m, struct srcpt *r)
 {
     if (r->flags & RCPT_F_REPORTED)
         return;
-    if (r->state == RCPT_FAILED && sched_wants(r->notify, NOTIFY_FAILURE))
+    if (r->state == RCPT_FAILED && sched_failure_owed(m->s, m, r))
         sched_want_report(m, r, DSN_FAILED);
     else if (r->state == RCPT_DELIVERED && sched_wants(r->notify, NOTIFY_SUCCESS))
         sched_want_report(m, r, DSN_RELAYED);
@@ -285,32 +313,18 @@ void sched_add(struct sched *s, const struct qmsg *qm, int64_t not_before)
 
 /* ---- outcomes ---------------------------------------------------------------------- */
 
-/* Extracts the enhanced status code of a reply ("250 2.0.0 Ok" or "5.1.2 text"). */
-static void sched_dsn(const char *reply, enum outcome o, char *dsn, size_t len)
-{
-    const char *p = reply;
-    if (p[0] >= '2' && p[0] <= '5' && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' &&
-        (p[3] == ' ' || p[3] == '-'))
-        p += 4;
-    size_t n = strspn(p, "0123456789.");
-    if (n >= 5 && n < len && (p[0] == '2' || p[0] == '4' || p[0] == '5') && p[1] == '.') {
-        memcpy(dsn, p, n);
-        dsn[n] = '\0';
-        return;
-    }
-    snprintf(dsn, len, "%s", o == OUTCOME_OK ? "2.0.0" : o == OUTCOME_TEMPFAIL ? "4.0.0" : "5.0.0");
-}
-
 /* One Postfix-style log line per recipient per attempt (and one event-log object). */
 static void sched_log(struct sched *s, const struct srcpt *r, const char *relay, const char *status,
                       enum outcome o, const char *reply)
 {
-    char dsn[32];
+    char dsn[STATUS_MAX], to[LOG_SANITIZED_SIZE(ADDR_MAX)], rl[1024], rp[2048]; /* peer text: escaped */
     int64_t now = clock_wall_ms();
     double delay = (double)(now - r->m->arrival) / 1000.0;
-    sched_dsn(reply, o, dsn, sizeof dsn);
-    log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", r->m->qid, r->addr, relay,
-             delay < 0 ? 0.0 : delay, dsn, status, reply);
+    status_of(reply, o, dsn); /* the reply's code, or the one our reason starts with */
+    log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", r->m->qid,
+             log_sanitize(to, sizeof to, r->addr, strlen(r->addr)),
+             log_sanitize(rl, sizeof rl, relay, strlen(relay)), delay < 0 ? 0.0 : delay, dsn,
+             status, log_sanitize(rp, sizeof rp, reply, strlen(reply)));
     event_attempt(s->logs.events, now, r->m->qid, r->addr, status, dsn, relay, reply, r->attempts,
                   now - r->m->arrival);
 }
@@ -344,7 +358,7 @@ static void sched_note_report(struct sched *s, struct srcpt *r, enum outcome o, 
 {
     struct smsg *m = r->m;
     if (o == OUTCOME_PERMFAIL) {
-        if (sched_wants(r->notify, NOTIFY_FAILURE))
+        if (sched_failure_owed(s, m, r))
             sched_want_report(m, r, DSN_FAILED);
         else
             r->flags |= RCPT_F_REPORTED;
@@ -405,7 +419,9 @@ static void sched_outcome(struct sched *s, struct srcpt *r, enum outcome o, cons
         r->attempts++;
         if (retry_expired(m->arrival, s->conf->deliver.expiry, now)) {
             char why[SCHED_WHY_MAX];
-            snprintf(why, sizeof why, "message expired, last reply: %s", reply);
+            /* RFC 3463 X.4.7 "delivery time expired"; the last reply keeps its own code */
+            snprintf(why, sizeof why, "%s message expired, last reply: %s",
+                     status_code(STATUS_EXPIRED, OUTCOME_PERMFAIL), reply);
             free(r->last_reply);
             r->last_reply = xstrdup(why);
             o = OUTCOME_PERMFAIL;
@@ -427,10 +443,14 @@ static void sched_outcome(struct sched *s, struct srcpt *r, enum outcome o, cons
         r->hn.key = next;
         heap_push(&s->wait, &r->hn);
         s->st.deferred += !postponed;
-        if (postponed) /* not an attempt: its last real attempt was logged already */
-            log_debug("%s: to=<%s>, postponed: %s", m->qid, r->addr, reply);
-        else
+        if (postponed) { /* not an attempt: its last real attempt was logged already */
+            char to[LOG_SANITIZED_SIZE(ADDR_MAX)], rp[2048];
+            log_debug("%s: to=<%s>, postponed: %s", m->qid,
+                      log_sanitize(to, sizeof to, r->addr, strlen(r->addr)),
+                      log_sanitize(rp, sizeof rp, reply, strlen(reply)));
+        } else {
             sched_log(s, r, relay, "deferred", o, r->last_reply);
+        }
     } else {
         r->state = o == OUTCOME_OK ? RCPT_DELIVERED : RCPT_FAILED;
         r->where = S_FINAL;
@@ -496,21 +516,21 @@ static void sched_on_reported(void *arg, int err)
 }
 
 /* True when a pending report of r cannot go anywhere: the message is itself a report or has
- * the null sender (only failures go on, to double_bounce, unless r is that address). */
+ * the null sender (only failures go on, to double_bounce: sched_failed_report). */
 static int sched_report_dropped(struct sched *s, const struct smsg *m, const struct srcpt *r,
                                 enum dsn_action a)
 {
-    const char *dbl = s->conf->deliver.double_bounce;
-    if (m->sender[0] && !(m->flags & MSG_F_BOUNCE))
-        return 0;
-    return a != DSN_FAILED || !dbl[0] || strcasecmp(r->addr, dbl) == 0;
+    enum sched_failed_report f = sched_failed_report(s, m, r);
+    return f != SCHED_NOT_A_REPORT && (a != DSN_FAILED || f == SCHED_DOUBLE_DROP);
 }
 
 /* Settles a report that is not sent (logged for failures: a double bounce dropped). */
 static void sched_report_drop(struct sched *s, struct srcpt *r, enum dsn_action a)
 {
     if (a == DSN_FAILED) {
-        log_info("%s: to=<%s>: undeliverable report dropped (double bounce)", r->m->qid, r->addr);
+        char to[LOG_SANITIZED_SIZE(ADDR_MAX)];
+        log_info("%s: to=<%s>: undeliverable report dropped (double bounce)", r->m->qid,
+                 log_sanitize(to, sizeof to, r->addr, strlen(r->addr)));
         event_drop(s->logs.events, clock_wall_ms(), r->m->qid, r->addr, "double bounce");
     }
     r->flags |= a == DSN_DELAYED ? RCPT_F_DELAY_REPORTED : RCPT_F_REPORTED;
@@ -523,8 +543,11 @@ static void sched_report_rcpt(struct sched *s, const struct srcpt *r, enum dsn_a
                               struct dsn_rcpt *d, char *mta, char *status)
 {
     bounce_remote_mta(r->relay, mta, 256);
-    sched_dsn(r->last_reply, a == DSN_FAILED ? OUTCOME_PERMFAIL
-                             : a == DSN_DELAYED ? OUTCOME_TEMPFAIL : OUTCOME_OK, status, 32);
+    /* A delay notice carries the last attempt's code, as Postfix does: the message is late,
+     * not expired (4.4.7 is for expiry). */
+    enum outcome o = a == DSN_FAILED ? OUTCOME_PERMFAIL
+                     : a == DSN_DELAYED ? OUTCOME_TEMPFAIL : OUTCOME_OK;
+    status_of(r->last_reply, o, status);
     *d = (struct dsn_rcpt){.addr = r->addr, .orcpt = r->orcpt, .action = a, .status = status,
                            .remote_mta = mta, .diag = r->last_reply,
                            .last_attempt = r->last_attempt,
@@ -934,6 +957,8 @@ static void sched_dest_dead(struct sched *s, struct sdest *sd, const char *why)
                                                  s->conf->deliver.interval);
     free(sd->dead_why);
     sd->dead_why = xstrdup(why);
+    sd->cap = 0; /* every connect failed: that says nothing about its concurrency */
+    sd->okcount = 0;
 }
 
 /* Gives free connection slots to destinations waiting for one, in FIFO order. */
@@ -951,6 +976,14 @@ static void sched_serve_waiting(struct sched *s)
 }
 
 /* The connection ended. */
+/* Logs a newly learned concurrency cap (why is peer text: sanitized). */
+static void sched_log_cap(const struct sdest *sd, const char *why)
+{
+    char w[2048];
+    log_info("%s: concurrency limited to %u: %s", sd->dest->key, sd->cap,
+             log_sanitize(w, sizeof w, why, strlen(why)));
+}
+
 static void sched_on_closed(void *arg, struct smtpc *c, enum outcome o, const char *why)
 {
     struct sconn *cn = arg;
@@ -970,16 +1003,27 @@ static void sched_on_closed(void *arg, struct smtpc *c, enum outcome o, const ch
         cn->next->prev = cn->prev;
     if (!cn->took) {
         sd->nconnecting--;
-        if (o != OUTCOME_OK && sd->nconnecting > 0) {
-            /* Siblings are still connecting: open nothing new for sd until they resolve, so
-             * a refusing destination can never be hammered (even via freed global slots). */
-            sd->failing = 1;
-        } else if (o != OUTCOME_OK && sd->nconn > 0) {
-            /* Others are in session: the destination limits us. Stay at what works. */
+        unsigned insession = sd->nconn - sd->nconnecting;
+        if (o != OUTCOME_OK && insession > 0) {
+            /* Others are in session: the destination limits us. Stay at what works, even
+             * while siblings are still connecting (they would be refused too). */
             sd->failing = 0;
-            sd->cap = sd->nconn;
+            if (!sd->cap || insession < sd->cap) {
+                sd->cap = insession;
+                sched_log_cap(sd, why);
+            }
             sd->okcount = 0;
-            log_info("%s: concurrency limited to %u: %s", sd->dest->key, sd->cap, why);
+        } else if (o != OUTCOME_OK && sd->nconnecting > 0) {
+            /* Siblings are still connecting: open nothing new for sd until they resolve, so
+             * a refusing destination can never be hammered (even via freed global slots),
+             * and cap it at the siblings (the remote may still count sessions that ended on
+             * our side). If they all fail, the destination goes dead and the cap is reset. */
+            sd->failing = 1;
+            if (!sd->cap || sd->nconn < sd->cap) {
+                sd->cap = sd->nconn;
+                sched_log_cap(sd, why);
+            }
+            sd->okcount = 0;
         } else if (o != OUTCOME_OK && !s->stopping) {
             sd->failing = 0;
             sched_dest_fail(s, sd, o, why);

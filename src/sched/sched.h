@@ -22,7 +22,8 @@
  *    queue_put() (MSG_F_BOUNCE) and are scheduled like any message once durable; only then
  *    are the recipients marked RCPT_F_REPORTED / RCPT_F_DELAY_REPORTED. A failed report
  *    (or any null-sender message) is never reported to its sender: failures go to
- *    deliver.double_bounce, or are dropped and logged. NOTIFY=NEVER: no report.
+ *    deliver.double_bounce, or are dropped and logged, whatever their NOTIFY (reports carry
+ *    NEVER). Otherwise NOTIFY=NEVER: no report.
  *  - a message is deleted once every recipient is final and nothing is left to report;
  *    recovery sends the reports still owed (at least once: a crash between storing a
  *    report and marking it can send it twice).

@@ -42,8 +42,10 @@
 #include "audit/transcript.h"
 #include "conf/conf.h"
 #include "core/log.h"
+#include "core/qid.h"
 #include "core/xalloc.h"
-#include "dsn/dsn.h"
+#include "proto/esmtp.h"
+#include "proto/status.h"
 #include "queue/record.h"
 
 #define SMTPC_RELAY_MAX 600
@@ -51,8 +53,8 @@
 #define SMTPC_TEXT_MAX (REPLY_TEXT_MAX + 64)
 #define SMTPC_ADDR_MAX 900 /* longest sender/recipient we put on a command line */
 #define SMTPC_CMD_MAX (SMTPC_ADDR_MAX + 1200) /* + SIZE, BODY, RET, ENVID, NOTIFY, ORCPT */
-#define SMTPC_ORCPT_MAX 500 /* RFC 3461 §4.2 */
-#define SMTPC_ENVID_MAX 100 /* RFC 3461 §4.4 */
+#define SMTPC_ORCPT_MAX ESMTP_ORCPT_MAX /* encoded "type;xtext" we send (RFC 3461 §4: +500) */
+#define SMTPC_ENVID_MAX ESMTP_ENVID_MAX /* encoded ENVID we send (RFC 3461 §4: +100) */
 #define SMTPC_INPUT_MAX ((size_t)REPLY_LINE_MAX * REPLY_LINES_MAX + 1024)
 #define SMTPC_TIMEOUT_MAX_MS (7ULL * 24 * 3600 * 1000)
 
@@ -83,7 +85,7 @@ struct smtpc_expect {
 struct smtpc {
     struct event_base *base;
     const struct conf *conf;
-    struct smtpc_peer *peers;
+    struct peer *peers;
     size_t npeers, cur;
     const struct smtpc_ops *ops;
     void *arg;
@@ -190,9 +192,34 @@ static void smtpc_log_line(const struct smtpc *c, const char *dir, const char *s
 {
     if (!log_verbose())
         return;
-    char safe[1024];
+    char safe[LOG_SANITIZED_SIZE(1000)];
     log_sanitize(safe, sizeof safe, s, len);
     log_debug("smtpc %s %s %s", c->relay, dir, safe);
+}
+
+/* Logs "smtpc RELAY<sep>why" when verbose; why may quote the peer's reply: escaped. */
+static void smtpc_log_why(const struct smtpc *c, const char *sep, const char *why)
+{
+    if (!log_verbose())
+        return;
+    char safe[2048];
+    log_debug("smtpc %s%s%s", c->relay, sep, log_sanitize(safe, sizeof safe, why, strlen(why)));
+}
+
+/* Formats one of our own failure reasons: its RFC 3463 code for a temporary failure of
+ * class cl (proto/status.h), a space, then the text; the scheduler reads the code back from
+ * the text with status_of(). */
+static void smtpc_why(char *buf, size_t cap, enum status_class cl, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void smtpc_why(char *buf, size_t cap, enum status_class cl, const char *fmt, ...)
+{
+    int n = snprintf(buf, cap, "%s ", status_code(cl, OUTCOME_TEMPFAIL));
+    if (n < 0 || (size_t)n >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + n, cap - (size_t)n, fmt, ap);
+    va_end(ap);
 }
 
 /* Number of replies outstanding. */
@@ -244,7 +271,7 @@ static void smtpc_finish(struct smtpc *c, enum outcome o, const char *why)
         bufferevent_free(c->bev);
         c->bev = NULL;
     }
-    log_debug("smtpc %s closed: %s", c->relay, *why ? why : "session ended");
+    smtpc_log_why(c, " closed: ", *why ? why : "session ended");
     transcript_close(c->tr, why);
     c->tr = NULL;
     c->ops->closed(c->arg, c, o, why);
@@ -282,7 +309,7 @@ static void smtpc_txn_release(struct smtpc *c)
 /* Session-level failure: TEMPFAIL what is unconfirmed, close without QUIT. */
 static void smtpc_conn_fail(struct smtpc *c, const char *why)
 {
-    log_debug("smtpc %s: %s", c->relay, why);
+    smtpc_log_why(c, ": ", why);
     if (c->t) {
         smtpc_rcpt_report_rest(c, OUTCOME_TEMPFAIL, why);
         smtpc_txn_release(c);
@@ -293,7 +320,7 @@ static void smtpc_conn_fail(struct smtpc *c, const char *why)
 /* Drops the current peer after a failure and tries the next one. */
 static void smtpc_peer_fail(struct smtpc *c, enum outcome o, const char *why)
 {
-    log_debug("smtpc %s: %s", c->relay, why);
+    smtpc_log_why(c, ": ", why);
     c->fail_o = o;
     snprintf(c->fail_why, sizeof c->fail_why, "%s", why);
     transcript_close(c->tr, why);
@@ -308,7 +335,7 @@ static void smtpc_peer_fail(struct smtpc *c, enum outcome o, const char *why)
 }
 
 /* Formats "name[ip]:port" of peer p into c->relay. */
-static void smtpc_relay_format(struct smtpc *c, const struct smtpc_peer *p)
+static void smtpc_relay_format(struct smtpc *c, const struct peer *p)
 {
     char ip[INET6_ADDRSTRLEN] = "?";
     unsigned port = 0;
@@ -333,7 +360,7 @@ static void smtpc_on_event(struct bufferevent *bev, short what, void *arg);
 /* Starts connecting to peers[cur]; 0, or -1 with fail_why set. */
 static int smtpc_peer_connect(struct smtpc *c)
 {
-    const struct smtpc_peer *p = &c->peers[c->cur];
+    const struct peer *p = &c->peers[c->cur];
     c->cc = conf_client_for(c->conf, (const struct sockaddr *)&p->sa, p->name);
     smtpc_relay_format(c, p);
     if (c->tlog && !c->tr)
@@ -342,13 +369,14 @@ static int smtpc_peer_connect(struct smtpc *c)
     memset(&c->caps, 0, sizeof c->caps);
     c->fail_o = OUTCOME_TEMPFAIL;
     if (p->sa.ss_family != AF_INET && p->sa.ss_family != AF_INET6) {
-        snprintf(c->fail_why, sizeof c->fail_why, "connect to %s: unsupported address family",
-                 c->relay);
+        smtpc_why(c->fail_why, sizeof c->fail_why, STATUS_LOCAL,
+                  "connect to %s: unsupported address family", c->relay);
         return -1;
     }
     c->bev = bufferevent_socket_new(c->base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (!c->bev) {
-        snprintf(c->fail_why, sizeof c->fail_why, "connect to %s: cannot create socket", c->relay);
+        smtpc_why(c->fail_why, sizeof c->fail_why, STATUS_LOCAL, "connect to %s: cannot create socket",
+                  c->relay);
         return -1;
     }
     bufferevent_setcb(c->bev, smtpc_on_read, smtpc_on_write, smtpc_on_event, c);
@@ -356,8 +384,8 @@ static int smtpc_peer_connect(struct smtpc *c)
     errno = 0;
     if (bufferevent_socket_connect(c->bev, (const struct sockaddr *)&p->sa, (int)p->salen) < 0) {
         int err = errno;
-        snprintf(c->fail_why, sizeof c->fail_why, "connect to %s: %s", c->relay,
-                 err ? strerror(err) : "cannot connect");
+        smtpc_why(c->fail_why, sizeof c->fail_why, STATUS_CONNECT, "connect to %s: %s", c->relay,
+                  err ? strerror(err) : "cannot connect");
         bufferevent_free(c->bev);
         c->bev = NULL;
         return -1;
@@ -488,7 +516,18 @@ static bool smtpc_body_8bit(struct evbuffer *body)
     return found;
 }
 
-/* Appends the MAIL FROM DSN parameters (RET=, ENVID=) when the server announced DSN. */
+/* Logs that a DSN parameter received with the message is not passed on, and why. */
+static void smtpc_dsn_dropped(const struct smtpc *c, const char *what, const char *value,
+                              ssize_t why)
+{
+    char qid[QID_TEXT_LEN + 1], safe[LOG_SANITIZED_SIZE(SMTPC_ORCPT_MAX)];
+    log_sanitize(safe, sizeof safe, value, strlen(value));
+    log_warn("%s: %s not passed on to %s: %s: %s", qid_to_text(c->t->msgid, qid), what, c->relay,
+             esmtp_enc_error_text(why), safe);
+}
+
+/* Appends the MAIL FROM DSN parameters (RET=, ENVID= re-encoded as xtext) when the server
+ * announced DSN. */
 static void smtpc_mail_dsn(struct smtpc *c, char *params, size_t cap, size_t off)
 {
     char envid[SMTPC_ENVID_MAX + 1];
@@ -498,14 +537,21 @@ static void smtpc_mail_dsn(struct smtpc *c, char *params, size_t cap, size_t off
     if (c->t->ret & (MSG_F_RET_FULL | MSG_F_RET_HDRS))
         off += (size_t)snprintf(params + off, cap - off, " RET=%s",
                                 (c->t->ret & MSG_F_RET_FULL) ? "FULL" : "HDRS");
-    if (off < cap && c->t->envid && *c->t->envid &&
-        dsn_xtext_encode(c->t->envid, envid, sizeof envid) > 0)
+    if (off >= cap || !c->t->envid || !*c->t->envid)
+        return;
+    ssize_t n = esmtp_envid_encode(c->t->envid, envid, sizeof envid);
+    if (n > 0)
         snprintf(params + off, cap - off, " ENVID=%s", envid);
+    else
+        smtpc_dsn_dropped(c, "ENVID", c->t->envid, n);
 }
 
-/* The RCPT TO DSN parameters of recipient i (NOTIFY=, ORCPT=) into buf, or "". */
+/* The RCPT TO DSN parameters of recipient i (NOTIFY=, ORCPT= re-encoded from the decoded
+ * "type;address") into buf, or "". The utf-8 type goes as RFC 6533 utf-8-addr-xtext: this
+ * client does not declare SMTPUTF8 on MAIL, and that form is safe either way. */
 static const char *smtpc_rcpt_dsn(const struct smtpc *c, size_t i, char *buf, size_t cap)
 {
+    char orcpt[SMTPC_ORCPT_MAX + 1];
     size_t off = 0;
     buf[0] = '\0';
     if (!c->caps.dsn)
@@ -519,11 +565,13 @@ static const char *smtpc_rcpt_dsn(const struct smtpc *c, size_t i, char *buf, si
                                 (n & NOTIFY_DELAY) ? "DELAY," : "") - 1;
     buf[off] = '\0';
     const char *o = c->t->orcpts ? c->t->orcpts[i] : NULL;
-    bool ok = o && *o && strlen(o) <= SMTPC_ORCPT_MAX && strchr(o, ';');
-    for (size_t k = 0; ok && o[k]; k++)
-        ok = o[k] >= '!' && o[k] <= '~' && o[k] != '=';
-    if (ok)
-        snprintf(buf + off, cap - off, " ORCPT=%s", o);
+    if (!o || !*o)
+        return buf;
+    ssize_t e = esmtp_orcpt_encode(o, false, orcpt, sizeof orcpt);
+    if (e > 0)
+        snprintf(buf + off, cap - off, " ORCPT=%s", orcpt);
+    else
+        smtpc_dsn_dropped(c, "ORCPT", o, e);
     return buf;
 }
 
@@ -717,7 +765,9 @@ static void smtpc_on_dot(struct smtpc *c, const struct reply *r, const char *tex
 static void smtpc_on_session_reply(struct smtpc *c, const struct reply *r, const char *text)
 {
     if (r->code == 421 || smtpc_fifo_len(c) == 0 || !c->t) {
-        smtpc_conn_fail(c, r->code == 421 ? text : "unexpected reply from server");
+        char why[SMTPC_WHY_MAX];
+        smtpc_why(why, sizeof why, STATUS_PROTOCOL, "unexpected reply from %s", c->relay);
+        smtpc_conn_fail(c, r->code == 421 ? text : why);
         return;
     }
     struct smtpc_expect e = c->fifo[c->fhead++];
@@ -799,7 +849,7 @@ static void smtpc_on_reply(struct smtpc *c, const struct reply *r)
 static void smtpc_on_garbage(struct smtpc *c)
 {
     char why[SMTPC_WHY_MAX];
-    snprintf(why, sizeof why, "invalid reply from %s", c->relay);
+    smtpc_why(why, sizeof why, STATUS_PROTOCOL, "invalid reply from %s", c->relay);
     if (c->state == SMTPC_SESSION)
         smtpc_conn_fail(c, why);
     else if (c->state == SMTPC_QUIT_WAIT)
@@ -906,15 +956,17 @@ static void smtpc_on_event(struct bufferevent *bev, short what, void *arg)
         bufferevent_enable(bev, EV_READ | EV_WRITE);
         smtpc_timer_arm(c, c->cc->timeout);
     } else if (c->state == SMTPC_CONNECT) {
-        snprintf(why, sizeof why, "connect to %s: %s", c->relay, smtpc_connect_error(c));
+        smtpc_why(why, sizeof why, STATUS_CONNECT, "connect to %s: %s", c->relay,
+                  smtpc_connect_error(c));
         smtpc_peer_fail(c, OUTCOME_TEMPFAIL, why);
     } else if (c->state >= SMTPC_GREETING && c->state <= SMTPC_HELO) {
-        snprintf(why, sizeof why, "lost connection with %s during %s", c->relay,
-                 c->state == SMTPC_GREETING ? "greeting" : "EHLO/HELO");
+        smtpc_why(why, sizeof why, STATUS_SESSION, "lost connection with %s during %s", c->relay,
+                  c->state == SMTPC_GREETING ? "greeting" : "EHLO/HELO");
         smtpc_peer_fail(c, OUTCOME_TEMPFAIL, why);
     } else if (c->state == SMTPC_SESSION) {
-        snprintf(why, sizeof why, "lost connection with %s while waiting for reply to %s", c->relay,
-                 smtpc_fifo_len(c) ? smtpc_exp_name(c->fifo[c->fhead].kind) : "nothing");
+        smtpc_why(why, sizeof why, STATUS_SESSION,
+                  "lost connection with %s while waiting for reply to %s", c->relay,
+                  smtpc_fifo_len(c) ? smtpc_exp_name(c->fifo[c->fhead].kind) : "nothing");
         smtpc_conn_fail(c, why);
     } else if (c->state == SMTPC_QUIT_WAIT || c->state == SMTPC_QUIT_FLUSH ||
                c->state == SMTPC_IDLE) {
@@ -936,22 +988,22 @@ static void smtpc_on_timer(evutil_socket_t fd, short what, void *arg)
         smtpc_peer_try(c);
         break;
     case SMTPC_CONNECT:
-        snprintf(why, sizeof why, "connect to %s: timeout", c->relay);
+        smtpc_why(why, sizeof why, STATUS_CONNECT, "connect to %s: timeout", c->relay);
         smtpc_peer_fail(c, OUTCOME_TEMPFAIL, why);
         break;
     case SMTPC_GREETING:
     case SMTPC_EHLO:
     case SMTPC_HELO:
-        snprintf(why, sizeof why, "timeout waiting for %s from %s",
-                 c->state == SMTPC_GREETING ? "greeting"
-                 : c->state == SMTPC_EHLO   ? "reply to EHLO"
-                                            : "reply to HELO",
-                 c->relay);
+        smtpc_why(why, sizeof why, STATUS_SESSION, "timeout waiting for %s from %s",
+                  c->state == SMTPC_GREETING ? "greeting"
+                  : c->state == SMTPC_EHLO   ? "reply to EHLO"
+                                             : "reply to HELO",
+                  c->relay);
         smtpc_peer_fail(c, OUTCOME_TEMPFAIL, why);
         break;
     case SMTPC_SESSION:
-        snprintf(why, sizeof why, "timeout waiting for reply to %s from %s",
-                 smtpc_fifo_len(c) ? smtpc_exp_name(c->fifo[c->fhead].kind) : "nothing", c->relay);
+        smtpc_why(why, sizeof why, STATUS_SESSION, "timeout waiting for reply to %s from %s",
+                  smtpc_fifo_len(c) ? smtpc_exp_name(c->fifo[c->fhead].kind) : "nothing", c->relay);
         smtpc_conn_fail(c, why);
         break;
     default:
@@ -963,7 +1015,7 @@ static void smtpc_on_timer(evutil_socket_t fd, short what, void *arg)
 
 /* Copies the peers and schedules the first connect on the event loop. */
 struct smtpc *smtpc_start(struct event_base *base, const struct conf *conf,
-                          const struct smtpc_peer *peers, size_t npeers,
+                          const struct peer *peers, size_t npeers,
                           const struct smtpc_ops *ops, void *arg)
 {
     if (npeers == 0)
@@ -980,7 +1032,7 @@ struct smtpc *smtpc_start(struct event_base *base, const struct conf *conf,
         c->peers[i].name = xstrdup(peers[i].name ? peers[i].name : "");
     }
     c->fail_o = OUTCOME_TEMPFAIL;
-    snprintf(c->fail_why, sizeof c->fail_why, "no peer could be tried");
+    smtpc_why(c->fail_why, sizeof c->fail_why, STATUS_CONNECT, "no peer could be tried");
     smtpc_relay_format(c, &c->peers[0]);
     c->timer = evtimer_new(base, smtpc_on_timer, c);
     if (!c->timer)
@@ -996,13 +1048,14 @@ void smtpc_abort(struct smtpc *c)
 {
     if (c->depth > 0)
         log_panic("smtpc_abort called from inside its own callback");
+    char why[64];
+    smtpc_why(why, sizeof why, STATUS_LOCAL, "connection aborted (shutdown)");
     smtpc_enter(c);
     if (c->t) {
-        smtpc_rcpt_report_rest(c, OUTCOME_TEMPFAIL, "connection aborted (shutdown)");
+        smtpc_rcpt_report_rest(c, OUTCOME_TEMPFAIL, why);
         smtpc_txn_release(c);
     }
-    smtpc_finish(c, c->established ? OUTCOME_OK : OUTCOME_TEMPFAIL,
-                 "connection aborted (shutdown)");
+    smtpc_finish(c, c->established ? OUTCOME_OK : OUTCOME_TEMPFAIL, why);
     smtpc_leave(c);
 }
 

@@ -9,7 +9,9 @@
  * Protocol: EHLO (HELO with sayHELO; HELO after a rejected EHLO with fallbackHELO);
  * PIPELINING when announced, at most maxpipeline commands in flight (1 = none) per RFC 2920;
  * MAIL FROM (with SIZE= when announced, RET=/ENVID= and per RCPT NOTIFY=/ORCPT= when DSN is
- * announced and the transaction carries them; a message larger than the announced SIZE fails
+ * announced and the transaction carries them, ENVID and ORCPT re-encoded from their decoded
+ * form by esmtp_envid_encode()/esmtp_orcpt_encode(); one that cannot be represented is left
+ * out with a warning that says why; a message larger than the announced SIZE fails
  * 5.3.4 without being sent), RCPT TO per recipient, DATA only when at least one RCPT got 2xx;
  * body dot-stuffed; `timeout` per reply, during DATA extended to size*8/mindatarate seconds
  * when that is longer.
@@ -17,7 +19,10 @@
  * Outcomes: the client reports and never decides retries. For every recipient of every
  * transaction it took, exactly one ops->rcpt_done() is called (OK, TEMPFAIL or PERMFAIL
  * with the reply text), then ops->txn_done(). A 421, a drop, a timeout or garbage at any
- * stage gives TEMPFAIL to every recipient not yet confirmed. ops->closed() is called exactly
+ * stage gives TEMPFAIL to every recipient not yet confirmed. A reason of our own (not a
+ * server reply) starts with its RFC 3463 code (proto/status.h, as Postfix): 4.4.1 connect
+ * refused or timed out, 4.4.2 connection lost or timed out after it was up, 4.5.0 invalid
+ * or unexpected reply, 4.3.0 local trouble (no socket, shutdown). ops->closed() is called exactly
  * once, last; after it the smtpc is freed and must not be touched. */
 #ifndef SLUICE_SMTPC_H
 #define SLUICE_SMTPC_H
@@ -25,6 +30,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "proto/peer.h"
 #include "proto/reply.h"
 
 struct event_base;
@@ -32,11 +38,9 @@ struct evbuffer;
 struct conf;
 struct smtpc;
 
-struct smtpc_peer {
-    struct sockaddr_storage sa; /* with port */
-    socklen_t salen;
-    char *name; /* MX or relay host name, for logs and remotenets ("" for literals) */
-};
+/* Transitional alias: sched.c still names the peer struct smtpc_peer; the sched-split
+ * branch switches it to struct peer (proto/peer.h), then this line goes. */
+#define smtpc_peer peer
 
 /* One transaction: one message to some of its recipients. Owned by the caller. */
 struct smtpc_txn {
@@ -49,8 +53,9 @@ struct smtpc_txn {
     uint64_t size;         /* body length */
     void *owner;           /* caller's */
     /* DSN (RFC 3461), all optional: sent only when the server announces DSN. */
-    const uint8_t *notify; /* per recipient NOTIFY_* bits (queue/record.h); 0 = none */
-    const char **orcpts;   /* per recipient ORCPT as received ("rfc822;xtext"), NULL/"" none */
+    const uint8_t *notify; /* per recipient NOTIFY_* bits (proto/esmtp.h); 0 = none */
+    const char **orcpts;   /* per recipient ORCPT, decoded ("rfc822;a+b@c"; encoded here),
+                              NULL/"" none */
     const char *envid;     /* ENVID, xtext-decoded (encoded here), NULL/"" = none */
     uint32_t ret;          /* MSG_F_RET_FULL, MSG_F_RET_HDRS or 0 */
     int dsn;               /* out: set by the client when the server announced DSN (the
@@ -82,7 +87,7 @@ void smtpc_resume(struct smtpc *c);
 
 /* Starts connecting. peers (npeers >= 1) are copied. Never calls ops synchronously. */
 struct smtpc *smtpc_start(struct event_base *base, const struct conf *conf,
-                          const struct smtpc_peer *peers, size_t npeers,
+                          const struct peer *peers, size_t npeers,
                           const struct smtpc_ops *ops, void *arg);
 /* Abandons the connection now (shutdown): unconfirmed recipients get TEMPFAIL, then
  * txn_done and closed are called before this returns. Not to be called from inside one of

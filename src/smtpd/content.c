@@ -1,16 +1,19 @@
 /* content: the message content of a transaction (contract in session.h).
  *
- * DATA (RFC 5321 §4.1.1.4): read line by line, dot-unstuffed, up to <CRLF>.<CRLF> (a dot
- * line before or after a bare LF is content: SMTP smuggling is not possible); lines
- * longer than CONTENT_CHUNK are consumed in pieces. BDAT (RFC 3030): exactly the announced
+ * DATA (RFC 5321 §4.1.1.4): read line by line, dot-unstuffed, up to <CRLF>.<CRLF>; a
+ * lone dot line before or after a bare LF is content and kept as "." (so "\n.\n" cannot end
+ * a message and start a hidden one: no SMTP smuggling); lines longer than CONTENT_CHUNK are
+ * consumed in pieces. Bare LFs in content are accepted from every client (stored as CRLF). BDAT (RFC 3030): exactly the announced
  * octets, in pieces of at most CONTENT_CHUNK; a chunk outside a valid transaction is read
  * and dropped (503 after it). Both feed content_feed(), which
  *   - normalises every line end to CRLF (a bare LF gets its CR; a CR not before LF stays),
  *   - notes NUL octets (554 5.6.0 at the end) and lines over 998 octets (554 5.6.0 at the
  *     end, or split with CRLF when smtpd.split_long_lines),
  *   - counts the content against max_message_size while reading; past it the content is
- *     dropped at once and only counted (552 5.3.4 at the end): nothing is ever buffered
- *     beyond the limit.
+ *     dropped at once and only counted: nothing is ever buffered beyond the limit. Content
+ *     refused for another reason first (NUL, a long line) is still counted, so the size
+ *     wins: over the limit is always 552 5.3.4, at the end of DATA or at once for the BDAT
+ *     chunk that passes it (RFC 3030 §4), however long its lines.
  * At the end: more than max_hops Received headers is 554 5.4.6 (a mail loop); a spool short
  * of min_free_space is 452 4.3.1; on a submission listener missing Date and Message-ID
  * headers are added; then the message goes to queue_put() and the 250 waits for it to be
@@ -39,21 +42,14 @@
 
 enum { CONTENT_CHUNK = 8192, CONTENT_BODY_INITIAL = 4096 };
 
+/* RFC 5322 date of ms in the local zone (hdr_date() formats it). */
 void content_date(int64_t ms, char *buf, size_t len)
 {
-    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     time_t t = (time_t)(ms / 1000);
     struct tm tm;
-    localtime_r(&t, &tm);
-    long off = tm.tm_gmtoff / 60;
-    char sign = off < 0 ? '-' : '+';
-    if (off < 0)
-        off = -off;
-    snprintf(buf, len, "%s, %d %s %04d %02d:%02d:%02d %c%02ld%02ld", days[tm.tm_wday % 7],
-             tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-             tm.tm_sec, sign, off / 60, off % 60);
+    if (!localtime_r(&t, &tm))
+        tm.tm_gmtoff = 0;
+    hdr_date(t, tm.tm_gmtoff, buf, len);
 }
 
 void content_begin(struct session *s)
@@ -90,6 +86,12 @@ void content_open(struct session *s, enum session_state next)
         s->bol = s->bol_crlf = true;
         session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
     }
+}
+
+/* True when the content passed max_message_size, whatever else refused it before. */
+static bool content_over_size(const struct session *s)
+{
+    return s->refusal == REFUSE_SIZE || s->content > s->sd->c->smtpd.max_message_size;
 }
 
 /* Records the first reason to refuse the message; the content is dropped from then on. */
@@ -252,12 +254,11 @@ static void content_submission_fix(struct session *s)
 {
     struct hdr_field f;
     size_t off = s->hdr_len, used;
-    bool date = false, msgid = false;
-    while ((used = hdr_next(s->body, s->body_len, off, &f)) > 0) {
-        date |= f.namelen == 4 && strncasecmp(f.name, "Date", 4) == 0;
-        msgid |= f.namelen == 10 && strncasecmp(f.name, "Message-ID", 10) == 0;
+    while ((used = hdr_next(s->body, s->body_len, off, &f)) > 0)
         off += used;
-    }
+    const char *h = s->body + s->hdr_len; /* the client's header block, after our Received */
+    bool date = hdr_find(h, off - s->hdr_len, "Date", NULL, 0) >= 0;
+    bool msgid = hdr_find(h, off - s->hdr_len, "Message-ID", NULL, 0) >= 0;
     char add[512], d[64], qid[QID_TEXT_LEN + 1];
     int n = 0;
     content_date(clock_wall_ms(), d, sizeof d);
@@ -288,11 +289,12 @@ static void content_end(struct session *s)
         s->cr_pending = false;
         content_feed(s, "\n", 1);
     }
-    switch (s->refusal) {
-    case REFUSE_SIZE:
+    if (content_over_size(s)) {
         content_fail(s, "552 5.3.4 Error: message exceeds fixed maximum message size",
                      "over max_message_size");
         return;
+    }
+    switch (s->refusal) {
     case REFUSE_NUL:
         content_fail(s, "554 5.6.0 Error: message contains NUL octets", "NUL octets");
         return;
@@ -300,6 +302,7 @@ static void content_end(struct session *s)
         content_fail(s, "554 5.6.0 Error: message has lines longer than 998 octets",
                      "line over 998 octets");
         return;
+    case REFUSE_SIZE: /* content_over_size() */
     case REFUSE_NONE: break;
     }
     if (content_hops(s) > c->smtpd.max_hops) {
@@ -369,7 +372,9 @@ int content_read_data(struct session *s, struct evbuffer *in)
         content_end(s);
         return 1;
     }
-    if (s->bol && first == '.') {
+    /* Unstuffing: a leading dot is dropped from a longer line; the lone dot line that did
+     * not end the content (next to a bare LF) is kept as it came. */
+    if (s->bol && first == '.' && n > 1) {
         evbuffer_drain(in, 1);
         n--;
     }
@@ -394,7 +399,7 @@ static void content_bdat_done(struct session *s)
         content_end(s);
         return;
     }
-    if (s->refusal == REFUSE_SIZE) { /* RFC 3030 §4: the transaction failed */
+    if (content_over_size(s)) { /* RFC 3030 §4: the transaction failed */
         content_fail(s, "552 5.3.4 Error: message exceeds fixed maximum message size",
                      "over max_message_size");
         return;

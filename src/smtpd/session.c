@@ -7,6 +7,10 @@
  * unsent (a client that does not read is not read either); it goes on with the buffered
  * input afterwards.
  *
+ * Line ends: a command line ends with CRLF (RFC 5321 §2.3.8); one ended by a bare LF gets
+ * 521 5.5.2 and the connection is closed, unless the client is in smtpd.bare_newline_networks
+ * (then the LF counts as CRLF, as before). Content line ends are content.c's business.
+ *
  * Limits: command line 1000 bytes incl. CRLF (500 5.5.2, the excess discarded without
  * buffering); SMTPD_ERRORS_MAX 4xx/5xx replies (then 421); smtpd.command_timeout idle
  * (read or write, 421 4.4.2); smtpd.session_timeout for the whole session (421 4.4.2).
@@ -168,6 +172,17 @@ void session_free(struct session *s)
     free(s);
 }
 
+/* A command line ended in a bare LF (RFC 5321 §2.3.8 forbids it) from a client outside
+ * bare_newline_networks: 521 and close, as Postfix with smtpd_forbid_bare_newline = reject
+ * and smtpd_forbid_bare_newline_reject_code = 521. The client does not speak SMTP as we
+ * understand it, so nothing after that line is read. */
+static void session_bare_lf(struct session *s)
+{
+    log_info("client=[%s]: bare <LF> received, disconnecting", s->ip);
+    session_reply(s, "521 5.5.2 %s Error: bare <LF> received", session_host(s));
+    s->closing = true;
+}
+
 /* Consumes one command line (or discards part of an over-long one). Returns 1 on
  * progress, 0 to wait for more input. */
 static int session_read_cmd(struct session *s, struct evbuffer *in)
@@ -194,7 +209,10 @@ static int session_read_cmd(struct session *s, struct evbuffer *in)
     evbuffer_remove(in, line, n);
     evbuffer_drain(in, eol);
     transcript_line(s->tr, '<', line, n);
-    verbs_command(s, line, n);
+    if (eol == 1 && !s->bare_lf_ok)
+        session_bare_lf(s);
+    else
+        verbs_command(s, line, n);
     return 1;
 }
 
@@ -427,6 +445,8 @@ void session_start(struct smtpd_listener *l, struct bufferevent *bev, const stru
     s->trusted = cidr_match_any(c->smtpd.trusted_networks, c->smtpd.ntrusted_networks, sa);
     s->sloppy_net = cidr_match_any(c->smtpd.sloppy_networks, c->smtpd.nsloppy_networks, sa);
     s->sloppy = s->sloppy_net;
+    s->bare_lf_ok =
+        cidr_match_any(c->smtpd.bare_newline_networks, c->smtpd.nbare_newline_networks, sa);
     snprintf(s->rdns, sizeof s->rdns, "unknown");
     s->held = evbuffer_new();
     s->tarpit_ev = evtimer_new(sd->base, session_on_tarpit, s);

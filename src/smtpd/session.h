@@ -58,6 +58,7 @@ struct session {
     bool trusted;    /* may relay (smtpd.trusted_networks) */
     bool sloppy;     /* relaxed syntax (sloppy_networks, or a sloppy_helo match) */
     bool sloppy_net; /* sloppy by network (kept across HELOs) */
+    bool bare_lf_ok; /* bare_newline_networks: a bare LF may end a command line */
     bool submission; /* connected to a submission listener */
     bool refused;    /* over a connection limit: 421 then close; not counted */
     enum session_helo helo_kind;

@@ -4,7 +4,8 @@
  * Listens on smtpd.listen (MTA port) and smtpd.submission_listen (RFC 6409 port 587: no
  * relaying for untrusted clients, missing Date/Message-ID added). Relaying for clients in
  * trusted_networks; others only to local_domains/relay_domains/hostname (else 554 5.7.1
- * naming the address). Every read is bounded (command line 1000 bytes, message content
+ * naming the address). Command lines end with CRLF: a bare LF gets 521 5.5.2 and the
+ * connection is closed, except for clients in bare_newline_networks. Every read is bounded (command line 1000 bytes, message content
  * max_message_size counted while reading, recipients max_recipients). The 250 after the
  * content is sent only once queue_put() reports the message durable (452 4.3.1 on a queue
  * failure); then accepted() hands the message to the scheduler. ETRN calls etrn(). */

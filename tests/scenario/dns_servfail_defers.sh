@@ -13,5 +13,6 @@ wait_until '[ "$(mailq_field u1@broken.example 5)" = deferred ]' 60 "mailq: u1@b
 last=$(mailq_field u1@broken.example 8)
 echo "$last" | grep -Eqi 'dns|resolv|lookup|servfail|fail|mx' ||
     fail "mailq LAST of u1@broken.example: got '$last', want a DNS reason"
-log_has 'to=<u1@broken\.example>.*status=deferred' || fail "no log line: to=<u1@broken.example> ... status=deferred"
+log_has 'to=<u1@broken\.example>.*dsn=4\.4\.3, status=deferred' ||
+    fail "no log line: to=<u1@broken.example> ... dsn=4.4.3, status=deferred: $(grep 'to=<u1@broken' "$SLUICE_LOG")"
 expect_eq "$(log_count 'to=<u1@broken\.example>.*status=bounced')" 0 "bounces of u1@broken.example"

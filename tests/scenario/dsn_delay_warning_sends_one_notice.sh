@@ -1,6 +1,7 @@
 # Postfix delay_warning_time: a recipient still deferred after deliver.delay_warning gets
 # its sender ONE "delayed" report per message (Action delayed, Will-Retry-Until), however
-# many retries follow.
+# many retries follow. Its Status is the last attempt's code (the remote 4.3.0, as Postfix
+# reports it); the Diagnostic-Code keeps the last reply.
 . "$SCN/lib.sh"
 
 zone_mx d "10 mx"

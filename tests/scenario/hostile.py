@@ -12,7 +12,7 @@
       then holds the connection like idle. Prints how much the server took.
   hostile.py [--server IP:PORT] checks --max-size N --rcpt DOMAIN
       a series of sessions, each checking the reply codes of one abuse: over-long lines,
-      bare LF and NUL bytes, commands out of sequence, more than --max-rcpts recipients, messages
+      a command ended by a bare LF (521 and close), NUL bytes, commands out of sequence, more than --max-rcpts recipients, messages
       over SIZE, an SMTP smuggling attempt ("\\n.\\n" inside the content), too many errors.
       Prints one line per check ("ok NAME" or "FAIL NAME: got X, want Y"); exit 1 if any
       failed. Messages it gets accepted go to recipients at --rcpt DOMAIN: "smuggle-*@DOMAIN"
@@ -88,8 +88,11 @@ class Checks:
 
     def bare_lf_and_nul(self):
         c = self.session()
-        c.send("EHLO hostile.example\n")
-        self.expect("EHLO ended by bare LF", c.reply(), r"(250|5\d\d) ")
+        c.send("EHLO hostile.example\nNOOP\r\n")
+        self.expect("EHLO ended by bare LF (then closed)", c.reply(), r"521 5\.5\.2 .*bare <LF>")
+        self.expect("nothing answered after the bare LF", c.reply(), r"^$")
+        c.close()
+        c = self.session()
         self.expect("NUL inside a command", c.cmd("NOOP\x00MAIL FROM:<x@y>"), r"5\d\d ")
         self.expect("NUL inside an address", c.cmd("MAIL FROM:<a\x00b@src.example>"), r"5\d\d ")
         self.expect("session usable after NUL", c.cmd("RSET"), r"250 ")

@@ -20,6 +20,7 @@
 # Peers: peer_start NAME IP[:PORT] [peer.py options]; peer_stat NAME KEY; peer_rcpt_list NAME.
 # sluice: conf_set KEY VALUE; sluice_conf; sluice_start; sluice_stop; sluice_kill9;
 #        mailq; mailq_count [STATE]; queue_empty; log_has REGEX; log_count REGEX.
+# Postfix: postfix_start NAME IP ['main.cf line'...] (a private instance); postfix_log NAME.
 # Inject: inject_swaks FROM TO[,TO...] [swaks options]; inject_many [inject.py options];
 #        inject_source [smtp-source options];
 #        submit FROM RCPT... < message.
@@ -603,4 +604,128 @@ PY
 # expect_reply REGEX WHAT: the last smtp_talk output ($T/replies) has a line matching REGEX.
 expect_reply() {
     grep -Eq -- "$1" "$T/replies" || fail "$2: no reply matching '$1' in: $(tr '\n' '|' <"$T/replies")"
+}
+
+# --- private Postfix -----------------------------------------------------------------------
+
+# postfix_start NAME IP ['main.cf line'...]: a private Postfix instance (postfix -c
+# $T/postfix/NAME/etc with its own queue and data directories; /etc/postfix and the system
+# instance are not touched) whose smtpd listens on IP:25 and accepts mail from 127.0.0.0/8.
+# It delivers nothing by default: lines such as 'relay_domains = example.net' and
+# 'relayhost = [127.0.0.21]:25' (an smtp-sink, say) or 'default_transport = discard' say
+# where mail goes. Every peer on 127/8 is a debug peer, so its log (postfix_log NAME) shows
+# each command its smtpd received ("< client[ip]: RCPT TO:<...> ORCPT=...") and each one its
+# smtp client sent. Its master is stopped with the test. The queue lives in a short
+# /tmp/sluice-pf.* directory (Postfix's sockets are in it, and a socket path has at most 107
+# bytes), linked as $T/postfix/NAME/queue and removed at exit.
+postfix_start() {
+    local name=$1 ip=$2 dir=$T/postfix/$1 line keys="" queue
+    shift 2
+    queue=$(mktemp -d /tmp/sluice-pf.XXXXXX) && chmod 755 "$queue"
+    at_exit "rm -rf '$queue'"
+    mkdir -p "$dir/etc" "$dir/data"
+    ln -s "$queue" "$dir/queue"
+    chown postfix:postfix "$dir/data"
+    for line in "$@"; do keys="$keys|${line%% *}"; done
+    {
+        grep -Ev "^(${keys#|}) =" <<EOC
+compatibility_level = 3.6
+queue_directory = $queue
+data_directory = $dir/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = $name.postfix.test
+mydomain = postfix.test
+myorigin = \$myhostname
+mydestination =
+local_recipient_maps =
+relay_domains =
+relayhost =
+mynetworks = 127.0.0.0/8
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+smtpd_peername_lookup = no
+alias_maps =
+alias_database =
+biff = no
+maillog_file = $dir/maillog
+maillog_file_prefixes = $dir
+debug_peer_list = 127.0.0.0/8
+minimal_backoff_time = 1s
+maximal_backoff_time = 5s
+queue_run_delay = 1s
+EOC
+        for line in "$@"; do echo "$line"; done
+    } >"$dir/etc/main.cf"
+    # the listener names its address: inet_interfaces accepts only addresses lo carries
+    sed "s/^IP:25/$ip:25/" >"$dir/etc/master.cf" <<'EOC'
+IP:25     inet  n       -       n       -       -       smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOC
+    # postfix prints its reasons only to a terminal: script(1) gives it one for the message
+    postfix -c "$dir/etc" start >/dev/null 2>&1 ||
+        fail "postfix $name did not start: $(script -qc "postfix -c '$dir/etc' start" /dev/null)"
+    wait_until "[ -s '$queue/pid/master.pid' ]" 10 "postfix $name master"
+    SCN_PIDS+=($(tr -d ' ' <"$queue/pid/master.pid"))
+    wait_until "port_open $ip 25" 10 "postfix $name smtpd on $ip:25"
+}
+
+# The log file of private Postfix NAME.
+postfix_log() {
+    echo "$T/postfix/$1/maillog"
+}
+
+# --- more peer.py views (scen-tests) -------------------------------------------------------
+
+# peer_msg_rcpt_counts NAME: for every message peer NAME accepted, its number of accepted
+# recipients, one line each (written at the end of data: no need to wait for the close).
+peer_msg_rcpt_counts() {
+    [ -f "$T/peers/$1.jsonl" ] || return 0
+    python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r["type"] == "msg":
+        print(len(r["rcpts"]))' "$T/peers/$1.jsonl"
+}
+
+# peer_conn_of NAME SUBJECT: the connection number (peer.py's "conn") that carried the
+# message with that Subject to peer NAME; empty while none did.
+peer_conn_of() {
+    [ -f "$T/peers/$1.jsonl" ] || return 0
+    python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r["type"] == "msg" and r["subject"] == sys.argv[2]:
+        print(r["conn"])
+        break' "$T/peers/$1.jsonl" "$2"
+}
+
+# peer_conn_end NAME CONN: how connection CONN of peer NAME ended: "quit" (the client sent
+# QUIT), "closed" (it closed without), or empty while the connection is open.
+peer_conn_end() {
+    [ -f "$T/peers/$1.jsonl" ] || return 0
+    python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r["type"] == "conn" and str(r["conn"]) == sys.argv[2]:
+        print("quit" if r["quit"] else "closed")
+        break' "$T/peers/$1.jsonl" "$2"
 }

@@ -5,3 +5,5 @@
 . "$SCN/lib.sh"
 
 fault_mx_defers garbage 1 'garbage|invalid|malformed|unparse|bad|protocol|greeting'
+log_has 'to=<f1@fault\.example>.*dsn=4\.5\.0, status=deferred' ||
+    fail "invalid greeting not logged with dsn=4.5.0: $(grep 'to=<f1@fault' "$SLUICE_LOG")"

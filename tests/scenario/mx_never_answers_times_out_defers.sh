@@ -5,3 +5,5 @@
 . "$SCN/lib.sh"
 
 fault_mx_defers silent 1 'time.?out|timed'
+log_has 'to=<f1@fault\.example>.*dsn=4\.4\.2, status=deferred' ||
+    fail "greeting timeout not logged with dsn=4.4.2: $(grep 'to=<f1@fault' "$SLUICE_LOG")"

@@ -14,3 +14,5 @@ wait_until '[ "$(log_count "to=<u[0-9]-0@down\.example>.*status=deferred")" -ge 
 expect_eq "$(mailq_count deferred)" 5 "deferred recipients in mailq"
 last=$(mailq_field u0-0@down.example 8)
 echo "$last" | grep -qi 'refused' || fail "mailq LAST of u0-0@down.example: got '$last', want the connect error"
+expect_eq "$(log_count 'to=<u[0-9]-0@down\.example>.*dsn=4\.4\.1, status=deferred')" \
+    "$(log_count 'to=<u[0-9]-0@down\.example>.*status=deferred')" "deferrals with dsn=4.4.1 (connect refused)"

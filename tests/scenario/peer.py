@@ -18,6 +18,9 @@ Log: JSON lines, flushed at once.
 Pipelining depth ("max_outstanding"): commands (and end-of-data dots) received whose reply had
 not been written yet, maximum over the connection. A client that waits for every reply
 scores 1. Replies are written in order by one worker per connection, after --delay-ms.
+Recipients in flight ("peak_rcpts", in every record: the maximum so far over all
+connections): recipients accepted in transactions not yet ended (by the end-of-data dot,
+RSET, EHLO/HELO or the connection's end), counted over every connection at once.
 """
 import argparse
 import asyncio
@@ -58,10 +61,17 @@ class Server:
         self.next_id = 0
         self.active = 0
         self.peak = 0
+        self.rcpts_in_flight = 0
+        self.peak_rcpts = 0
         self.log = open(opts.log, "a", buffering=1)
 
     def write(self, rec):
         self.log.write(json.dumps(rec, sort_keys=True) + "\n")
+
+    def rcpts_change(self, n):
+        """n recipients joined (n > 0) or left (n < 0) open transactions."""
+        self.rcpts_in_flight += n
+        self.peak_rcpts = max(self.peak_rcpts, self.rcpts_in_flight)
 
     def rcpt_reply(self, rcpt):
         """The reply for RCPT TO:<rcpt> under the reject/tempfail rules."""
@@ -121,7 +131,9 @@ class Conn(asyncio.Protocol):
             self.worker.cancel()
         if not self.rec["refused"]:
             self.srv.active -= 1
+        self.end_txn()
         self.rec["peak"] = self.srv.peak
+        self.rec["peak_rcpts"] = self.srv.peak_rcpts
         self.srv.write(self.rec)
 
     def data_received(self, data):
@@ -207,13 +219,21 @@ class Conn(asyncio.Protocol):
             return True
         return handler(arg.strip())
 
+    def end_txn(self):
+        """The open transaction (if any) ends: its recipients are no longer in flight."""
+        if self.txn is not None:
+            self.srv.rcpts_change(-len(self.txn["rcpts"]))
+        self.txn = None
+
     def do_ehlo(self, arg):
-        self.rec["ehlo"], self.rec["helo"], self.txn = True, arg, None
+        self.end_txn()
+        self.rec["ehlo"], self.rec["helo"] = True, arg
         self.reply(self.ehlo_lines())
         return True
 
     def do_helo(self, arg):
-        self.rec["helo"], self.txn = arg, None
+        self.end_txn()
+        self.rec["helo"] = arg
         self.reply("250 peer.example")
         return True
 
@@ -245,6 +265,7 @@ class Conn(asyncio.Protocol):
             reply = self.srv.rcpt_reply(rcpt)
             if reply.startswith("2"):
                 self.txn["rcpts"].append(rcpt)
+                self.srv.rcpts_change(1)
             else:
                 self.txn["rejected"].append([rcpt, reply])
             self.reply(reply)
@@ -271,12 +292,12 @@ class Conn(asyncio.Protocol):
                         "mail": txn["mail"],
                         "rcpts": txn["rcpts"], "size": self.body_size, "subject": subject,
                         "max_outstanding": self.rec["max_outstanding"], "peak": self.srv.peak,
-                        "errors": len(self.rec["errors"])})
-        self.txn = None
+                        "peak_rcpts": self.srv.peak_rcpts, "errors": len(self.rec["errors"])})
+        self.end_txn()
         self.reply("250 2.0.0 Ok: queued")
 
     def do_rset(self, arg):
-        self.txn = None
+        self.end_txn()
         self.reply("250 2.0.0 Ok")
         return True
 
@@ -308,12 +329,13 @@ async def serve(opts):
 
 def report(path):
     """Totals over a log: the numbers the scenario tests assert on."""
-    conns = refused = peak = msgs = rcpts = txns = 0
+    conns = refused = peak = msgs = rcpts = txns = peak_rcpts = 0
     max_msgs = max_rcpts = max_out = rejected = errors = 0
     msg_errors, conn_errors = {}, {}  # errors per connection: running (msg) and final (conn)
     with open(path) as f:
         for line in f:
             r = json.loads(line)
+            peak_rcpts = max(peak_rcpts, r.get("peak_rcpts", 0))
             if r["type"] == "msg":
                 msgs += 1
                 rcpts += len(r["rcpts"])
@@ -338,7 +360,7 @@ def report(path):
     for k, v in (("conns", conns), ("refused", refused), ("peak", peak), ("messages", msgs),
                  ("rcpts", rcpts), ("transactions", txns), ("max_msgs_per_conn", max_msgs),
                  ("max_rcpts_per_txn", max_rcpts), ("max_outstanding", max_out),
-                 ("rejected", rejected), ("errors", errors)):
+                 ("rejected", rejected), ("errors", errors), ("peak_rcpts", peak_rcpts)):
         print(f"{k}={v}")
 
 

@@ -9,11 +9,11 @@ dns_start
 sink_start mx 127.0.0.3
 sluice_start
 
-printf 'EHLO client.example\r\nBDAT 4\r\nxyz\nMAIL FROM:<a@src.example>\r\nRCPT TO:<u1@chunk.example>\r\nBDAT 19\r\nSubject: chunked\r\n\r\nBDAT 12 LAST\r\n.not a dot\r\nQUIT\r\n' >"$T/in"
+printf 'EHLO client.example\r\nBDAT 4\r\nxyz\nMAIL FROM:<a@src.example>\r\nRCPT TO:<u1@chunk.example>\r\nBDAT 20\r\nSubject: chunked\r\n\r\nBDAT 12 LAST\r\n.not a dot\r\nQUIT\r\n' >"$T/in"
 smtp_talk "$T/in" >"$T/replies"
 expect_reply '^250-CHUNKING' "CHUNKING advertised"
 expect_reply '^503 5\.5\.1' "BDAT without a transaction"
-expect_reply '^250 2\.0\.0 Ok: 19 octets received' "first chunk"
+expect_reply '^250 2\.0\.0 Ok: 20 octets received' "first chunk"
 expect_reply '^250 2\.0\.0 Ok: queued as' "last chunk"
 wait_until '[ "$(sink_rcpts mx)" -ge 1 ]' 30 "the message at the MX"
 grep -l '^Subject: chunked' "$T/sinks/mx"/t.* >/dev/null || fail "header not delivered"

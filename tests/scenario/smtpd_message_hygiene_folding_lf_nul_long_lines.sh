@@ -1,5 +1,5 @@
 # Hygiene on the way in: folded header lines are kept folded, bare LF becomes CRLF, only
-# <CRLF>.<CRLF> ends DATA (no smuggling), NUL octets are refused 554 5.6.0, lines over 998
+# <CRLF>.<CRLF> ends DATA (no smuggling; a lone dot next to a bare LF is content), NUL octets are refused 554 5.6.0, lines over 998
 # octets are refused 554 5.6.0 (or split with split_long_lines).
 . "$SCN/lib.sh"
 
@@ -18,6 +18,8 @@ f=$(grep -l '^Subject: folded' "$T/sinks/mx"/t.*)
 grep -q '^ second line' "$f" || fail "folding not preserved"
 grep -q '^X-Bare: lf' "$f" || fail "bare-LF header lost"
 grep -q "^not the end" "$f" || fail "a dot line after a bare LF ended the content"
+expect_eq "$(sed -n '/^body/,/^not the end/p' "$f" | tr -d '\r' | tr '\n' '|')" "body|.|not the end|" \
+    "a lone dot after a bare LF (content, kept)"
 sluice_stop
 conf_set smtpd.split_long_lines true
 sluice_conf

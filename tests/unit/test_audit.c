@@ -150,7 +150,7 @@ static void test_audit_format(void **state)
     audit_format(&d, buf, sizeof buf);
     assert_string_equal(buf, "2024-05-01T23:59:59.123Z qid=0123456789ABCDEF from=<s@x.example> "
                              "to=<r@y.example> received_from=192.0.2.1 delivered_to=192.0.2.9 "
-                             "message_id=<id@x> reply=250 2.0.0 Ok?queued");
+                             "message_id=<id@x> reply=250 2.0.0 Ok\\x09queued");
     d.sender = "";
     d.client_ip = "";
     d.message_id = NULL;

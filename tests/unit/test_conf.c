@@ -58,6 +58,8 @@ static void check_defaults(const struct conf *c, const char *hostname)
     assert_int_equal(c->smtpd.trusted_networks[0].prefix, 8);
     assert_int_equal(c->smtpd.trusted_networks[1].family, AF_INET6);
     assert_int_equal(c->smtpd.max_message_size, 10240000);
+    assert_int_equal(c->smtpd.max_hops, 100); /* RFC 5321 §6.3: at least 100 */
+    assert_int_equal(c->smtpd.nbare_newline_networks, 0); /* bare LF ends no command line */
     assert_int_equal(c->resolver.nforwarders, 0);
     assert_int_equal(c->deliver.queuecache, 2500);
     assert_int_equal(c->deliver.maxconnections, 2500);
@@ -206,7 +208,8 @@ static const char full_text[] =
     "spool = \"/tmp/spool\";\n"
     "hostname = \"MX.Example.org\";\n"
     "smtpd = { listen = [\"127.0.0.1:2525\", \"[::1]:2526\"];\n"
-    "  trusted_networks = [\"192.168/16\"]; max_message_size = 1099511627776L; };\n"
+    "  trusted_networks = [\"192.168/16\"]; max_message_size = 1099511627776L;\n"
+    "  bare_newline_networks = \"10.1/16, ::1\"; };\n"
     "resolver = { forwarders = [\"127.0.0.1@5353\", \"::1\"]; };\n"
     "deliver = {\n"
     "  queuecache = 10; maxconnections = 11; maxserverconnections = 12; maxmessages = 13;\n"
@@ -239,6 +242,9 @@ static void test_full(void **state)
     assert_int_equal(c.smtpd.ntrusted_networks, 1);
     assert_int_equal(c.smtpd.trusted_networks[0].prefix, 16);
     assert_int_equal(c.smtpd.max_message_size, UINT64_C(1) << 40);
+    assert_int_equal(c.smtpd.nbare_newline_networks, 2);
+    assert_int_equal(c.smtpd.bare_newline_networks[0].prefix, 16);
+    assert_int_equal(c.smtpd.bare_newline_networks[1].family, AF_INET6);
     assert_int_equal(c.resolver.nforwarders, 2);
     assert_string_equal(c.resolver.forwarders[0], "127.0.0.1@5353");
     assert_int_equal(c.deliver.queuecache, 10);
@@ -439,6 +445,8 @@ static const struct err_case err_cases[] = {
      "1: bad duration for 'deliver.client.timeout': \"1w\""},
     {"smtpd = {\n trusted_networks = [\"10.0.0.0/33\"]; };\n",
      "2: bad CIDR in 'smtpd.trusted_networks': \"10.0.0.0/33\""},
+    {"smtpd = { bare_newline_networks = [\"mx.example\"]; };\n",
+     "1: bad CIDR in 'smtpd.bare_newline_networks': \"mx.example\""},
     {"deliver = { relays = ( { address = \"r\";\n sendernets = \"192.168\"; } ); };\n",
      "2: bad CIDR in 'deliver.relays[0].sendernets': \"192.168\""},
     {"deliver = { client = { remotenets = ( { ip = \"10/8 | bad!host\"; } ); }; };\n",

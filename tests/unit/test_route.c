@@ -11,7 +11,7 @@
 
 #include "conf/conf.h"
 #include "route/route.h"
-#include "smtpc/smtpc.h"
+#include "proto/peer.h"
 
 static char *dd1[] = {"a.test", "b.test"};
 static char *dd3[] = {"c.test"};
@@ -83,7 +83,7 @@ static void test_peers(void **state)
     }
     struct mx_host h[2] = {{"mx2.test", 20, &a[2], 1}, {"mx1.test", 10, &a[0], 2}};
     struct dest d = {"k", h, 2, 2525, NULL};
-    struct smtpc_peer p[8];
+    struct peer p[8];
     size_t n = route_peers(&d, p, 8);
     assert_int_equal(n, 3);
     assert_string_equal(p[0].name, "mx1.test");

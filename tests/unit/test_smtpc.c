@@ -28,6 +28,7 @@
 #include "conf/conf.h"
 #include "core/log.h"
 #include "proto/cidr.h"
+#include "queue/record.h"
 #include "smtpc/smtpc.h"
 
 #define MAXCMD 24
@@ -61,6 +62,8 @@ struct srv {
     char *reads[MAXREADS]; /* input seen at each read (command mode only) */
     int nreads;
     int max_cmds_per_read;
+    bool quit_answered;   /* the reply to QUIT was written */
+    bool eof_before_reply; /* the client closed while a delayed reply was still held back */
 };
 
 struct sconn {
@@ -69,6 +72,8 @@ struct sconn {
     struct evbuffer *pending; /* split mode: bytes still to send */
     struct event *delay;
     char *delayed;
+    bool delay_pending; /* delayed is not written yet */
+    bool delayed_quit;  /* ... and it answers QUIT */
     int cmdno;
     bool in_data;
 };
@@ -84,6 +89,7 @@ struct harness {
     char text[MAXTXN][MAXRCPT][256];
     int rcpt_calls, txn_done_calls, next_calls;
     bool closed, timed_out;
+    bool quit_answered_at_close; /* server 0 had answered QUIT when closed() ran */
     enum outcome closed_o;
     char why[1024];
     struct event *safety;
@@ -139,6 +145,8 @@ static void sconn_on_delay(evutil_socket_t fd, short what, void *arg)
     struct sconn *sc = arg;
     (void)fd;
     (void)what;
+    sc->delay_pending = false;
+    sc->s->quit_answered |= sc->delayed_quit;
     sconn_reply(sc, sc->delayed);
 }
 
@@ -181,10 +189,13 @@ static bool sconn_command(struct sconn *sc, const char *line)
     if (sp->delay_at && sc->cmdno == sp->delay_at && !sc->in_data) {
         struct timeval tv = {sp->delay_ms / 1000, (sp->delay_ms % 1000) * 1000};
         sc->delayed = strdup(rep);
+        sc->delay_pending = true;
+        sc->delayed_quit = !strncasecmp(line, "QUIT", 4);
         sc->delay = evtimer_new(sc->s->h->base, sconn_on_delay, sc);
         evtimer_add(sc->delay, &tv);
         return true;
     }
+    sc->s->quit_answered |= !strncasecmp(line, "QUIT", 4) && rep[0];
     sconn_reply(sc, rep);
     return true;
 }
@@ -246,9 +257,12 @@ static void sconn_on_write(struct bufferevent *bev, void *arg)
 /* Client closed (or error): drop our side. */
 static void sconn_on_event(struct bufferevent *bev, short what, void *arg)
 {
+    struct sconn *sc = arg;
     (void)bev;
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-        sconn_free(arg);
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        sc->s->eof_before_reply |= sc->delay_pending;
+        sconn_free(sc);
+    }
 }
 
 /* New connection: greet per script. */
@@ -340,6 +354,7 @@ static void h_closed(void *arg, struct smtpc *c, enum outcome o, const char *why
     (void)c;
     assert_false(h->closed);
     h->closed = true;
+    h->quit_answered_at_close = h->srv[0].quit_answered;
     h->closed_o = o;
     snprintf(h->why, sizeof h->why, "%s", why);
     srv_maybe_done(h);
@@ -674,9 +689,9 @@ static const struct tcase cases[] = {
      .nrcpt = {2},
      .body = {"line one\r\nline two\r\n"},
      .want = {{TF, TF}},
-     .want_text = {{"lost connection", "lost connection"}},
+     .want_text = {{"4.4.2 lost connection", "4.4.2 lost connection"}},
      .want_closed = OK,
-     .want_why = "lost connection",
+     .want_why = "4.4.2 lost connection",
      .want_conns = 1},
     {.name = "connection dropped at RCPT",
      .srv = {.greeting = "220 mx\r\n", .replies = {NULL, "DROP"}},
@@ -706,7 +721,7 @@ static const struct tcase cases[] = {
      .nrcpt = {1},
      .body = {"x\r\n"},
      .want = {{TF}},
-     .want_text = {{"invalid reply"}},
+     .want_text = {{"4.5.0 invalid reply"}},
      .want_closed = OK,
      .want_conns = 1},
     {.name = "replies split byte by byte",
@@ -727,9 +742,9 @@ static const struct tcase cases[] = {
      .nrcpt = {1},
      .body = {"x\r\n"},
      .want = {{TF}},
-     .want_text = {{"timeout waiting for reply to RCPT TO"}},
+     .want_text = {{"4.4.2 timeout waiting for reply to RCPT TO"}},
      .want_closed = OK,
-     .want_why = "timeout",
+     .want_why = "4.4.2 timeout",
      .want_conns = 1},
     {.name = "final reply within the mindatarate extension",
      .srv = {.greeting = "220 mx\r\n", .delay_at = 4, .delay_ms = 600},
@@ -956,10 +971,10 @@ static void test_all_peers_fail(void **state)
     struct smtpc_peer p[2] = {h_peer(h, -1, &hold1), h_peer(h, -1, &hold2)};
     h_run(h, p, 2);
     assert_int_equal(h->closed_o, TF);
-    if (!strstr(h->why, "connect to mx.example[127.0.0.1]:") ||
+    if (strncmp(h->why, "4.4.1 connect to mx.example[127.0.0.1]:", 39) != 0 ||
         !strstr(h->why, ": Connection refused"))
-        fail_msg("got why \"%s\", want \"connect to mx.example[127.0.0.1]:N: Connection "
-                 "refused\"",
+        fail_msg("got why \"%s\", want \"4.4.1 connect to mx.example[127.0.0.1]:N: "
+                 "Connection refused\"",
                  h->why);
     assert_int_equal(h->next_calls, 0);
     assert_int_equal(h->txn_done_calls, 0);
@@ -990,28 +1005,47 @@ static void test_greeting_timeout(void **state)
     struct smtpc_peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     assert_int_equal(h->closed_o, TF);
-    assert_non_null(strstr(h->why, "timeout waiting for greeting"));
+    if (strncmp(h->why, "4.4.2 timeout waiting for greeting from mx.example", 50) != 0)
+        fail_msg("got why \"%s\", want \"4.4.2 timeout waiting for greeting from ...\"", h->why);
     h_free(h);
 }
 
-/* waitQUIT off: the QUIT is written and the connection closed without waiting (the
- * server never answers QUIT and the timeout is far beyond the 5 s safety net). */
-static void test_waitquit_off(void **state)
+/* waitQUIT: with it off the client closes as soon as QUIT is written, so the server sees
+ * the end of the connection while its 221 is still held back (3 s) and closed() runs before
+ * any reply to QUIT; with it on the client waits for the (200 ms late) 221 and closes after.
+ * An ignored waitQUIT fails one row or the other: the order of events is what is checked. */
+static void test_waitquit(void **state)
 {
     (void)state;
-    static const struct script sp = {.greeting = "220 mx\r\n",
-                                     .replies = {NULL, NULL, NULL, NULL, ""}};
-    struct harness *h = h_new();
-    h->conf.deliver.client.waitQUIT = false;
-    h->conf.deliver.client.timeout = 60000;
-    srv_start(h, 0, &sp);
-    h_txn(h, "s@y.example", R1, 1, "x\r\n", 3);
-    struct smtpc_peer p = h_peer(h, 0, NULL);
-    h_run(h, &p, 1);
-    assert_string_equal(h->srv[0].cmds, "EHLO client.example|MAIL FROM:<s@y.example>|"
-                                        "RCPT TO:<a@x.example>|DATA|.|QUIT");
-    assert_int_equal(h->closed_o, OK);
-    h_free(h);
+    static const struct {
+        bool waitquit;
+        int delay_ms;
+        bool want_eof_before_reply, want_answered_at_close;
+    } rows[] = {{false, 3000, true, false}, {true, 200, false, true}};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const struct script sp = {.greeting = "220 mx\r\n", .delay_at = 5,
+                                  .delay_ms = rows[i].delay_ms};
+        struct harness *h = h_new();
+        h->conf.deliver.client.waitQUIT = rows[i].waitquit;
+        h->conf.deliver.client.timeout = 60000;
+        srv_start(h, 0, &sp);
+        h_txn(h, "s@y.example", R1, 1, "x\r\n", 3);
+        struct smtpc_peer p = h_peer(h, 0, NULL);
+        h_run(h, &p, 1);
+        assert_string_equal(h->srv[0].cmds, "EHLO client.example|MAIL FROM:<s@y.example>|"
+                                            "RCPT TO:<a@x.example>|DATA|.|QUIT");
+        if (h->srv[0].eof_before_reply != rows[i].want_eof_before_reply)
+            fail_msg("waitQUIT %d: server saw EOF before its QUIT reply: got %d, want %d",
+                     rows[i].waitquit, h->srv[0].eof_before_reply,
+                     rows[i].want_eof_before_reply);
+        if (h->quit_answered_at_close != rows[i].want_answered_at_close)
+            fail_msg("waitQUIT %d: QUIT answered when closed() ran: got %d, want %d",
+                     rows[i].waitquit, h->quit_answered_at_close,
+                     rows[i].want_answered_at_close);
+        assert_int_equal(h->out[0][0], OK);
+        assert_int_equal(h->closed_o, OK);
+        h_free(h);
+    }
 }
 
 /* A remotenet matching the peer overrides announcehost. */
@@ -1078,7 +1112,7 @@ static void test_overlong_line(void **state)
     struct smtpc_peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     assert_int_equal(h->closed_o, TF);
-    assert_non_null(strstr(h->why, "invalid reply"));
+    assert_non_null(strstr(h->why, "4.5.0 invalid reply"));
     h_free(h);
 }
 
@@ -1133,6 +1167,69 @@ static void test_abort(void **state)
     h_free(h);
 }
 
+/* ---------------------------------------------------------------- DSN parameters */
+
+#define DSN_RCPTS "RCPT TO:<a@x.example> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;plus+2Btag@example.net|" \
+                  "RCPT TO:<b@x.example> NOTIFY=NEVER ORCPT=utf-8;j\\x{F6}rg\\x{3D}x@b.test|"      \
+                  "RCPT TO:<c@x.example> NOTIFY=FAILURE|DATA|.|QUIT"
+
+/* DSN parameters pass on re-encoded (ENVID and ORCPT as xtext, utf-8 ORCPT as RFC 6533
+ * utf-8-addr-xtext) when the server announces DSN, and not at all otherwise; an ORCPT that
+ * cannot be represented is left out with a warning that names the reason. */
+static void test_dsn_parameters(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *ehlo, *want, *warning;
+    } x[] = {
+        {"250-mx\r\n250 DSN\r\n",
+         "EHLO client.example|MAIL FROM:<s@y.example> RET=HDRS ENVID=id+2Bx+20y|" DSN_RCPTS,
+         "ORCPT not passed on to mx.example[127.0.0.1]:"},
+        {"250-mx\r\n250-DSN\r\n250 SMTPUTF8\r\n",
+         "EHLO client.example|MAIL FROM:<s@y.example> RET=HDRS ENVID=id+2Bx+20y|" DSN_RCPTS,
+         "not printable US-ASCII (RFC 3461): rfc822;j\\xc3\\xb6rg@b.test"},
+        {"250-mx\r\n250 8BITMIME\r\n",
+         "EHLO client.example|MAIL FROM:<s@y.example>|RCPT TO:<a@x.example>|"
+         "RCPT TO:<b@x.example>|RCPT TO:<c@x.example>|DATA|.|QUIT",
+         NULL},
+    };
+    static const uint8_t notify[] = {NOTIFY_SUCCESS | NOTIFY_DELAY, NOTIFY_NEVER, NOTIFY_FAILURE};
+    static const char *orcpts[] = {"rfc822;plus+tag@example.net", "utf-8;j\xc3\xb6rg=x@b.test",
+                                   "rfc822;j\xc3\xb6rg@b.test"};
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) {
+        struct script sp = {.greeting = "220 mx\r\n", .ehlo = x[i].ehlo};
+        struct harness *h = h_new();
+        srv_start(h, 0, &sp);
+        h_txn(h, "s@y.example", R3, 3, "x\r\n", 3);
+        h->txns[0].notify = notify;
+        h->txns[0].orcpts = orcpts;
+        h->txns[0].envid = "id+x y";
+        h->txns[0].ret = MSG_F_RET_HDRS;
+        struct smtpc_peer p = h_peer(h, 0, NULL);
+        char log[4096] = "";
+        FILE *tmp = tmpfile();
+        int saved = dup(STDERR_FILENO);
+        dup2(fileno(tmp), STDERR_FILENO);
+        h_run(h, &p, 1);
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+        rewind(tmp);
+        log[fread(log, 1, sizeof log - 1, tmp)] = '\0';
+        fclose(tmp);
+        if (strcmp(h->srv[0].cmds, x[i].want) != 0)
+            fail_msg("EHLO \"%s\": commands got \"%s\", want \"%s\"", x[i].ehlo, h->srv[0].cmds,
+                     x[i].want);
+        if (x[i].warning ? !strstr(log, x[i].warning) : strstr(log, "not passed on") != NULL)
+            fail_msg("EHLO \"%s\": log got \"%s\", want %s \"%s\"", x[i].ehlo, log,
+                     x[i].warning ? "a line with" : "no line with",
+                     x[i].warning ? x[i].warning : "not passed on");
+        for (int k = 0; k < 3; k++)
+            assert_int_equal(h->out[0][k], OK);
+        assert_int_equal(h->txns[0].dsn, i < 2);
+        h_free(h);
+    }
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -1145,11 +1242,12 @@ int main(void)
         cmocka_unit_test(test_greeting_421_next_peer),
         cmocka_unit_test(test_all_peers_fail),
         cmocka_unit_test(test_greeting_timeout),
-        cmocka_unit_test(test_waitquit_off),
+        cmocka_unit_test(test_waitquit),
         cmocka_unit_test(test_remotenet),
         cmocka_unit_test(test_big_body),
         cmocka_unit_test(test_overlong_line),
         cmocka_unit_test(test_abort),
+        cmocka_unit_test(test_dsn_parameters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

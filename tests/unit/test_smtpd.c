@@ -670,6 +670,16 @@ static void tweak_hops(struct conf *c)
     c->smtpd.max_hops = 2;
 }
 
+/* Clients on 127.0.0.0/8 may end command lines with a bare LF. */
+static void tweak_bare_newline(struct conf *c)
+{
+    static struct cidr lo;
+    if (cidr_parse("127.0.0.0/8", 11, &lo) < 0)
+        fail_msg("cidr_parse");
+    c->smtpd.bare_newline_networks = &lo;
+    c->smtpd.nbare_newline_networks = 1;
+}
+
 /* ---- table-driven dialogues ---- */
 
 static const struct scenario scenarios[] = {
@@ -741,7 +751,7 @@ static const struct scenario scenarios[] = {
                 "MAIL FROM:<a@b.test>\r\nRCPT TO:<\xc3\xa4@d.test>\r\nQUIT\r\n", 0, 6, 0}},
      .want = GREET EHLO_R "553 5.6.7 SMTPUTF8 is required for a non-ASCII address\r\n"
                           "501 5.5.4 Syntax: MAIL FROM:<address> [parameters]\r\n" OK_MAIL
-                          "553 5.6.7 <??@d.test>: SMTPUTF8 is required for a non-ASCII address\r\n" BYE},
+                          "553 5.6.7 <\\xc3\\xa4@d.test>: SMTPUTF8 is required for a non-ASCII address\r\n" BYE},
     {.name = "etrn_starts_delivery_for_domain",
      .steps = {{NULL, 0, 1, 0},
                {"EHLO c.test\r\nETRN Relay.Test\r\nETRN @sub.test\r\nETRN #queue\r\nETRN -x\r\n"
@@ -928,10 +938,30 @@ static const struct scenario scenarios[] = {
      .want = GREET EHLO_CAPS("1000") OK_MAIL OK_RCPT GO_DATA
      "552 5.3.4 Error: message exceeds fixed maximum message size\r\n"
      "503 5.5.1 Error: need MAIL command\r\n" OK_MAIL BYE},
-    {.name = "bare_lf_lines_are_normalised",
+    {.name = "bare_lf_content_is_normalised_lone_dot_kept",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO client.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n", 0,
+                4, 0},
+               /* only CRLF.CRLF ends; a lone dot next to a bare LF is content, kept as "." */
+               {"a\nb\r\n..c\n\nd\n.\nafter\r\n.\n\r\n..\ne\n.\r\n..\r\n.\r\n", 0, 1, 0},
+               {"QUIT\r\n", 0, 1, 0}},
+     .want = GREET EHLO_R OK_MAIL OK_RCPT GO_DATA QUEUED BYE,
+     .nmsgs = 1,
+     .sender = "a@b.test",
+     .rcpts = "c@d.test",
+     .helo = "client.test",
+     .with = "ESMTP",
+     .content = "a\r\nb\r\n.c\r\n\r\nd\r\n.\r\nafter\r\n.\r\n\r\n.\r\ne\r\n.\r\n.\r\n"},
+    {.name = "bare_lf_command_line_gets_521_and_close",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\nDATA\r\nx\r\n.\r\n"
+                "QUIT\r\n", 0, 3, 0}},
+     .want = GREET EHLO_R OK_MAIL "521 5.5.2 " HOST " Error: bare <LF> received\r\n"},
+    {.name = "bare_lf_command_lines_from_bare_newline_networks",
+     .tweak = tweak_bare_newline,
      .steps = {{NULL, 0, 1, 0},
                {"EHLO client.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\nDATA\n", 0, 4, 0},
-               {"a\nb\r\n..c\n\nd\n.\nafter\r\n.\n\r\n.\r\n", 0, 1, 0}, /* only CRLF.CRLF ends */
+               {"a\nd\n.\nafter\r\n.\n\r\n.\r\n", 0, 1, 0}, /* still only CRLF.CRLF ends */
                {"QUIT\n", 0, 1, 0}},
      .want = GREET EHLO_R OK_MAIL OK_RCPT GO_DATA QUEUED BYE,
      .nmsgs = 1,
@@ -939,7 +969,7 @@ static const struct scenario scenarios[] = {
      .rcpts = "c@d.test",
      .helo = "client.test",
      .with = "ESMTP",
-     .content = "a\r\nb\r\n.c\r\n\r\nd\r\n\r\nafter\r\n\r\n\r\n"},
+     .content = "a\r\nd\r\n.\r\nafter\r\n.\r\n\r\n"},
     {.name = "rset_discards_transaction",
      .steps = {{NULL, 0, 1, 0},
                {"EHLO client.test\r\n", 0, 1, 0},
@@ -1283,6 +1313,36 @@ static void test_huge_message_refused(void **state)
     free(in.p);
 }
 
+/* Content over max_message_size on one long line (over 998 octets too) is refused 552, not
+ * 554 for the line: a non-LAST BDAT chunk gets its 552 at once (RFC 3030 §4: the
+ * transaction is over, the next chunk is refused 503), and DATA gets 552 at the end. */
+static void test_over_size_on_one_line_is_552(void **state)
+{
+    (void)state;
+    struct text bdat = {0}, data = {0};
+    text_str(&bdat, "BDAT 2000\r\n");
+    text_add(&bdat, NULL, 2000, 'x');
+    text_add(&data, NULL, 2000, 'x');
+    text_str(&data, "\r\n.\r\n");
+    struct scenario sc = {
+        .name = "over_size_on_one_line_is_552",
+        .max_size = 1000,
+        .steps = {{NULL, 0, 1, 0},
+                  {"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\n", 0, 3, 0},
+                  {bdat.p, bdat.len, 1, 0},
+                  {"BDAT 3 LAST\r\nabc", 0, 1, 0},
+                  {"MAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n", 0, 3, 0},
+                  {data.p, data.len, 1, 0},
+                  {"QUIT\r\n", 0, 1, 0}},
+        .want = GREET EHLO_CAPS("1000") OK_MAIL OK_RCPT
+        "552 5.3.4 Error: message exceeds fixed maximum message size\r\n"
+        "503 5.5.1 Error: need MAIL command\r\n" OK_MAIL OK_RCPT GO_DATA
+        "552 5.3.4 Error: message exceeds fixed maximum message size\r\n" BYE};
+    run_scenario(&sc);
+    free(bdat.p);
+    free(data.p);
+}
+
 /* Next value of a xorshift64 generator (deterministic inputs). */
 static uint64_t rnd(uint64_t *x)
 {
@@ -1535,7 +1595,8 @@ int main(void)
         cmocka_unit_test(test_long_command_lines),   cmocka_unit_test(test_too_many_recipients),
         cmocka_unit_test(test_too_many_errors),      cmocka_unit_test(test_many_pipelined_commands),
         cmocka_unit_test(test_output_backpressure),  cmocka_unit_test(test_long_data_lines),
-        cmocka_unit_test(test_huge_message_refused), cmocka_unit_test(test_bad_listen_addresses),
+        cmocka_unit_test(test_huge_message_refused),  cmocka_unit_test(test_over_size_on_one_line_is_552),
+        cmocka_unit_test(test_bad_listen_addresses),
         cmocka_unit_test(test_stop_listening),       cmocka_unit_test(test_free_while_queueing),
         cmocka_unit_test(test_random_input),
     };
