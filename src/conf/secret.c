@@ -123,8 +123,8 @@ int conf_read_secret_file(struct conf_ctx *x, const config_setting_t *s, const c
     size_t len = strcspn(buf, "\r\n");
     int rc = 0;
     if (n < 0 || (size_t)n == sizeof buf - 1 || !conf_is_secret(buf, len))
-        rc = conf_error(x, s, "'%s' %s: want one line of 1..255 bytes without control bytes",
-                        key, q);
+        rc = conf_error(x, s, "'%s' %s: want one line of 1..255 bytes without control bytes", key,
+                        q);
     else
         conf_set_secret(p, base, buf, len);
     explicit_bzero(buf, sizeof buf);
@@ -141,14 +141,17 @@ static int conf_check_auth(struct conf_ctx *x, const config_setting_t *s, const 
     if (!a->external && (!a->username || !a->password))
         return conf_error(x, s, "'%s' needs username and password (or password_file)", key);
     size_t kl = strlen(key) - strlen(".auth"); /* "deliver.relays[N]" */
-    if (a->external && (!r->ssl.cert_file || r->ssl.mode == RELAY_TLS_DEFAULT ||
-                        r->ssl.mode == RELAY_TLS_NONE))
-        return conf_error(x, s, "'%s.override = \"external\"' needs '%.*s.ssl' with mode "
-                          "starttls or implicit and a cert_file", key, (int)kl, key);
+    if (a->external &&
+        (!r->ssl.cert_file || r->ssl.mode == RELAY_TLS_DEFAULT || r->ssl.mode == RELAY_TLS_NONE))
+        return conf_error(x, s,
+                          "'%s.override = \"external\"' needs '%.*s.ssl' with mode "
+                          "starttls or implicit and a cert_file",
+                          key, (int)kl, key);
     if (r->ssl.mode == RELAY_TLS_NONE && !a->allow_cleartext)
-        return conf_error(x, s, "'%s' with '%.*s.ssl.mode = \"none\"' would send the password "
-                          "in cleartext: set '%s.allow_cleartext = true'", key, (int)kl, key,
-                          key);
+        return conf_error(x, s,
+                          "'%s' with '%.*s.ssl.mode = \"none\"' would send the password "
+                          "in cleartext: set '%s.allow_cleartext = true'",
+                          key, (int)kl, key, key);
     return 0;
 }
 

@@ -102,7 +102,7 @@ struct smtpc {
     struct smtpc_tls_policy pol;
     SSL *ssl;
     bool tls;
-    bool tls_fallback; /* this peer's handshake failed: reconnected without TLS */
+    bool tls_fallback;                 /* this peer's handshake failed: reconnected without TLS */
     char tls_text[SMTPC_TLS_TEXT_MAX]; /* "TLSv1.3/CIPHER" or "none" */
     const char *tls_peer;              /* "verified", "untrusted", "anonymous"; "" none */
     /* AUTH (smtpc_auth.c) */

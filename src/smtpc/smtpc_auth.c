@@ -55,8 +55,8 @@ static ssize_t smtpc_auth_response(const struct smtpc *c, const struct relay_aut
     case EHLO_AUTH_LOGIN:
         if (step == 0 && !challenge)
             return sasl_b64_encode((const unsigned char *)user, strlen(user), out, cap);
-        return challenge ? sasl_login_step((unsigned)step, challenge, strlen(challenge), user,
-                                           pass, out, cap)
+        return challenge ? sasl_login_step((unsigned)step, challenge, strlen(challenge), user, pass,
+                                           out, cap)
                          : -1;
     case EHLO_AUTH_EXTERNAL: /* the authorization identity, if any */
         return step == 0 ? sasl_b64_encode((const unsigned char *)user, strlen(user), out, cap)
@@ -71,8 +71,8 @@ static void smtpc_auth_send_first(struct smtpc *c, const struct relay_auth *a)
     char b64[SMTPC_AUTH_B64_MAX], line[SMTPC_AUTH_LINE_MAX], shown[64];
     const char *mech = sasl_mech_name((enum sasl_mech)c->auth_mech);
     ssize_t n = a->initrsp ? smtpc_auth_response(c, a, 0, NULL, b64, sizeof b64) : -1;
-    ssize_t len = sasl_client_auth((enum sasl_mech)c->auth_mech, n < 0 ? NULL : b64, line,
-                                   sizeof line);
+    ssize_t len =
+        sasl_client_auth((enum sasl_mech)c->auth_mech, n < 0 ? NULL : b64, line, sizeof line);
     if (len < 0)
         log_panic("smtpc_auth: AUTH line of %s does not fit", mech);
     snprintf(shown, sizeof shown, "AUTH %s%s", mech, n < 0 ? "" : n > 0 ? " <hidden>" : " =");
@@ -84,8 +84,7 @@ static void smtpc_auth_send_first(struct smtpc *c, const struct relay_auth *a)
 
 /* Answers the 334 whose text is challenge with the next response; false when there is
  * none. */
-static bool smtpc_auth_send_next(struct smtpc *c, const struct relay_auth *a,
-                                 const char *challenge)
+static bool smtpc_auth_send_next(struct smtpc *c, const struct relay_auth *a, const char *challenge)
 {
     char b64[SMTPC_AUTH_B64_MAX];
     ssize_t n = smtpc_auth_response(c, a, c->auth_step, challenge, b64, sizeof b64);
@@ -110,12 +109,13 @@ void smtpc_auth_start(struct smtpc *c)
     if (!c->tls && !a->allow_cleartext) {
         smtpc_why(why, sizeof why, STATUS_SECURITY,
                   "SASL authentication to %s needs TLS: credentials are never sent in "
-                  "cleartext", c->relay);
+                  "cleartext",
+                  c->relay);
         smtpc_peer_fail(c, OUTCOME_TEMPFAIL, why);
         return;
     }
     unsigned offered = c->caps.auth;
-    c->auth_mech = a->external                       ? offered & EHLO_AUTH_EXTERNAL
+    c->auth_mech = a->external                        ? offered & EHLO_AUTH_EXTERNAL
                    : (offered & EHLO_AUTH_PLAIN) != 0 ? EHLO_AUTH_PLAIN
                                                       : offered & EHLO_AUTH_LOGIN;
     if (!c->auth_mech) {

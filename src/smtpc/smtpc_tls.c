@@ -65,8 +65,8 @@ void smtpc_tls_policy(struct smtpc *c)
     pol->min_tls = a->min_tls;
     pol->name = p->name ? p->name : "";
     if (pol->use && !pol->mandatory &&
-        (c->tls_fallback || (smtpc_tls_client && tls_client_fallback_active(
-                                                     smtpc_tls_client, c->relay, time(NULL))))) {
+        (c->tls_fallback || (smtpc_tls_client &&
+                             tls_client_fallback_active(smtpc_tls_client, c->relay, time(NULL))))) {
         log_debug("smtpc %s: TLS handshake failed recently: cleartext", c->relay);
         pol->use = false;
     }

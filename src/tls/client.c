@@ -185,8 +185,7 @@ static int tls_client_fail(char *err, size_t errlen, const char *what)
 }
 
 /* Loads the trust store (ca_file, else the system's) and the client certificate. */
-static int tls_client_ctx_files(SSL_CTX *ctx, const struct relay_ssl *ssl, char *err,
-                                size_t errlen)
+static int tls_client_ctx_files(SSL_CTX *ctx, const struct relay_ssl *ssl, char *err, size_t errlen)
 {
     char what[700];
     const char *ca = ssl ? ssl->ca_file : NULL;

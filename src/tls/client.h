@@ -51,12 +51,12 @@ enum tls_trust { TLS_TRUST_ANONYMOUS, TLS_TRUST_UNTRUSTED, TLS_TRUST_VERIFIED };
 
 /* The result of a completed handshake. */
 struct tls_client_info {
-    char version[16];       /* "TLSv1.3" */
-    char cipher[64];        /* "TLS_AES_256_GCM_SHA384" */
-    int bits;               /* secret bits of the cipher */
+    char version[16]; /* "TLSv1.3" */
+    char cipher[64];  /* "TLS_AES_256_GCM_SHA384" */
+    int bits;         /* secret bits of the cipher */
     enum tls_trust trust;
-    bool resumed;           /* an earlier session was resumed */
-    char why[160];          /* why not verified ("" when verified) */
+    bool resumed;  /* an earlier session was resumed */
+    char why[160]; /* why not verified ("" when verified) */
 };
 
 /* Builds the contexts for c (which must outlive the result). NULL with err on failure. */

@@ -108,7 +108,8 @@ static int handshake(SSL *client, SSL_CTX *sctx, struct tls_client_info *info)
     int done = 0;
     for (int i = 0; i < 50 && done != 3; i++) {
         int rc = SSL_do_handshake(client), rs = SSL_do_handshake(server);
-        int ec = rc == 1 ? 0 : SSL_get_error(client, rc), es = rs == 1 ? 0 : SSL_get_error(server, rs);
+        int ec = rc == 1 ? 0 : SSL_get_error(client, rc),
+            es = rs == 1 ? 0 : SSL_get_error(server, rs);
         if ((ec && ec != SSL_ERROR_WANT_READ && ec != SSL_ERROR_WANT_WRITE) ||
             (es && es != SSL_ERROR_WANT_READ && es != SSL_ERROR_WANT_WRITE))
             break;
@@ -134,8 +135,8 @@ static void conf_with_relay(struct conf *c, struct relay *r, char *ca_file)
         return;
     r->address = "relay";
     r->host = "relay.example";
-    r->ssl = (struct relay_ssl){.mode = RELAY_TLS_STARTTLS, .verify = true, .ca_file = ca_file,
-                                .min_tls = 2};
+    r->ssl = (struct relay_ssl){
+        .mode = RELAY_TLS_STARTTLS, .verify = true, .ca_file = ca_file, .min_tls = 2};
     c->deliver.relays = r;
     c->deliver.nrelays = 1;
 }
@@ -146,7 +147,7 @@ struct trust_case {
     bool relay;       /* the relay's context (CA file) instead of the opportunistic one */
     const char *name; /* expected name */
     unsigned min_tls;
-    int want_ok;      /* handshake completes */
+    int want_ok; /* handshake completes */
     enum tls_trust want;
     const char *want_why; /* substring */
     const char *want_version;
@@ -155,8 +156,8 @@ struct trust_case {
 static const struct trust_case trust_cases[] = {
     {"self-signed, opportunistic", 0, false, "mx.example", 2, 1, TLS_TRUST_UNTRUSTED,
      "self-signed certificate", "TLSv1.3"},
-    {"CA-signed, relay trusts the CA, right name", 1, true, "mx.example", 2, 1,
-     TLS_TRUST_VERIFIED, "", "TLSv1.3"},
+    {"CA-signed, relay trusts the CA, right name", 1, true, "mx.example", 2, 1, TLS_TRUST_VERIFIED,
+     "", "TLSv1.3"},
     {"CA-signed, name in brackets as an IP", 1, true, "[192.0.2.7]", 2, 1, TLS_TRUST_VERIFIED, "",
      "TLSv1.3"},
     {"CA-signed, MX name with the root dot", 1, true, "mx.example.", 2, 1, TLS_TRUST_VERIFIED, "",
@@ -206,8 +207,7 @@ static void test_trust(void **state)
         if (info.trust != k->want || !strstr(info.why, k->want_why) ||
             strcmp(info.version, k->want_version) != 0)
             fail_msg("%s: got %s (%s) %s, want %s (%s) %s", k->what, tls_trust_name(info.trust),
-                     info.why, info.version, tls_trust_name(k->want), k->want_why,
-                     k->want_version);
+                     info.why, info.version, tls_trust_name(k->want), k->want_why, k->want_version);
         assert_false(info.resumed);
         assert_true(info.bits >= 128);
     }
@@ -272,7 +272,8 @@ static void test_fallback(void **state)
     tls_client_fallback_note(tc, "a[192.0.2.1]:25", t0);
     assert_true(tls_client_fallback_active(tc, "a[192.0.2.1]:25", t0 + 1));
     assert_false(tls_client_fallback_active(tc, "b[192.0.2.2]:25", t0 + 1));
-    assert_true(tls_client_fallback_active(tc, "a[192.0.2.1]:25", t0 + TLS_CLIENT_FALLBACK_TTL - 1));
+    assert_true(
+        tls_client_fallback_active(tc, "a[192.0.2.1]:25", t0 + TLS_CLIENT_FALLBACK_TTL - 1));
     assert_false(tls_client_fallback_active(tc, "a[192.0.2.1]:25", t0 + TLS_CLIENT_FALLBACK_TTL));
     for (int i = 0; i <= TLS_CLIENT_FALLBACK_MAX; i++) {
         snprintf(peer, sizeof peer, "p%d", i);
