@@ -3,6 +3,7 @@
  *
  *   sluice run [-c FILE] [-v]      daemon in the foreground, logs to stderr
  *   sluice check-config [-c FILE]  "ok", or the error on stderr (exit 78)
+ *   sluice config-keys             every configuration key: type, default, bounds, meaning
  *   sluice submit [-c FILE] [-f SENDER] [-t] [-i] [RCPT...]
  *   sluice mailq [-c FILE]
  *   sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS
@@ -41,7 +42,9 @@
 #include "queue/queue.h"
 #include "route/route.h"
 #include "sched/sched.h"
+#include "smtpc/smtpc.h"
 #include "smtpd/smtpd.h"
+#include "tls/client.h"
 #include "tools/tools.h"
 
 #define MAIN_GRACE_MS 10000
@@ -55,6 +58,7 @@ struct daemon {
     struct deliver *deliver;
     struct sched *sched;
     struct smtpd *smtpd;
+    struct tls_client *tls; /* outbound TLS contexts and caches (smtpc_set_tls) */
     struct sched_logs logs; /* audit, event log (NULL = off) */
     struct audit_log *client_transcript; /* deliver.client.transcript (NULL = off) */
     struct audit_log *server_transcript; /* smtpd.transcript (NULL = off) */
@@ -236,6 +240,10 @@ static void main_setup(struct daemon *d)
     if (!d->dns)
         log_fatal("resolver: %s", err);
     d->route = route_create(d->base, &d->conf, d->dns);
+    d->tls = tls_client_create(&d->conf, err, sizeof err); /* before the privileges go */
+    if (!d->tls)
+        log_fatal("tls: %s", err);
+    smtpc_set_tls(d->tls);
     d->logs.audit = main_open_log(&d->conf, &d->conf.deliver.audit, "deliver.audit");
     d->logs.events = main_open_log(&d->conf, &d->conf.deliver.event_log, "deliver.event_log");
     d->client_transcript = main_open_log(&d->conf, &d->conf.deliver.transcript,
@@ -276,6 +284,8 @@ static void main_teardown(struct daemon *d)
     queue_close(d->q);
     sched_free(d->sched);
     deliver_free(d->deliver);
+    smtpc_set_tls(NULL);
+    tls_client_free(d->tls);
     audit_log_close(d->logs.audit);
     audit_log_close(d->logs.events);
     audit_log_close(d->client_transcript);
@@ -332,6 +342,7 @@ static const char main_usage_text[] =
     "usage: sluice COMMAND [options]\n"
     "  run [-c FILE] [-v]                   the daemon, in the foreground\n"
     "  check-config [-c FILE]               validate the configuration\n"
+    "  config-keys                          every configuration key, its default and bounds\n"
     "  submit [-c FILE] [options] [RCPT...] queue a message from stdin (as `sendmail`)\n"
     "  mailq [-c FILE]                      list the queue (as `mailq`)\n"
     "  verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS\n"
@@ -371,6 +382,8 @@ int main(int argc, char **argv)
         return main_run(argc - 1, argv + 1);
     if (strcmp(cmd, "check-config") == 0)
         return tool_check_config(argc - 1, argv + 1);
+    if (strcmp(cmd, "config-keys") == 0)
+        return tool_config_keys(argc - 1, argv + 1);
     if (strcmp(cmd, "submit") == 0)
         return tool_submit(argc - 1, argv + 1, 0);
     if (strcmp(cmd, "mailq") == 0)
