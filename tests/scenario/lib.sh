@@ -843,6 +843,7 @@ dovecot_log() {
 peer_conn_json() {
     [ -f "$T/peers/$1.jsonl" ] || return 0
     grep '"type": "conn"' "$T/peers/$1.jsonl" || true
+}
 
 # --- TLS: certificates made by the test (openssl req/x509 into $T/tls; never committed) ----
 
