@@ -3,6 +3,7 @@
  *
  *   sluice run [-c FILE] [-v]      daemon in the foreground, logs to stderr
  *   sluice check-config [-c FILE]  "ok", or the error on stderr (exit 78)
+ *   sluice config-keys             every configuration key: type, default, bounds, meaning
  *   sluice submit [-c FILE] [-f SENDER] [-t] [-i] [RCPT...]
  *   sluice mailq [-c FILE]
  *   sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS
@@ -42,7 +43,9 @@
 #include "queue/queue.h"
 #include "route/route.h"
 #include "sched/sched.h"
+#include "smtpc/smtpc.h"
 #include "smtpd/smtpd.h"
+#include "tls/client.h"
 #include "tools/tools.h"
 
 #define MAIN_GRACE_MS 10000
@@ -56,6 +59,7 @@ struct daemon {
     struct deliver *deliver;
     struct sched *sched;
     struct smtpd *smtpd;
+    struct tls_client *tls; /* outbound TLS contexts and caches (smtpc_set_tls) */
     struct sched_logs logs; /* audit, event log (NULL = off) */
     struct audit_log *client_transcript; /* deliver.client.transcript (NULL = off) */
     struct audit_log *server_transcript; /* smtpd.transcript (NULL = off) */
@@ -141,7 +145,8 @@ static void main_on_term(evutil_socket_t sig, short what, void *arg)
     sched_shutdown(d->sched, MAIN_GRACE_MS, main_on_stopped, d);
 }
 
-/* SIGHUP: new certificates for new connections; a file that fails keeps the old ones. */
+/* SIGHUP: new certificates for new connections and the AUTH password file re-read; a file
+ * that fails keeps the old ones. */
 static void main_on_hup(evutil_socket_t sig, short what, void *arg)
 {
     struct daemon *d = arg;
@@ -238,6 +243,10 @@ static void main_setup(struct daemon *d)
     if (!d->dns)
         log_fatal("resolver: %s", err);
     d->route = route_create(d->base, &d->conf, d->dns);
+    d->tls = tls_client_create(&d->conf, err, sizeof err); /* before the privileges go */
+    if (!d->tls)
+        log_fatal("tls: %s", err);
+    smtpc_set_tls(d->tls);
     d->logs.audit = main_open_log(&d->conf, &d->conf.deliver.audit, "deliver.audit");
     d->logs.events = main_open_log(&d->conf, &d->conf.deliver.event_log, "deliver.event_log");
     d->client_transcript = main_open_log(&d->conf, &d->conf.deliver.transcript,
@@ -278,6 +287,8 @@ static void main_teardown(struct daemon *d)
     queue_close(d->q);
     sched_free(d->sched);
     deliver_free(d->deliver);
+    smtpc_set_tls(NULL);
+    tls_client_free(d->tls);
     audit_log_close(d->logs.audit);
     audit_log_close(d->logs.events);
     audit_log_close(d->client_transcript);
@@ -334,6 +345,7 @@ static const char main_usage_text[] =
     "usage: sluice COMMAND [options]\n"
     "  run [-c FILE] [-v]                   the daemon, in the foreground\n"
     "  check-config [-c FILE]               validate the configuration\n"
+    "  config-keys                          every configuration key, its default and bounds\n"
     "  submit [-c FILE] [options] [RCPT...] queue a message from stdin (as `sendmail`)\n"
     "  mailq [-c FILE]                      list the queue (as `mailq`)\n"
     "  verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS\n"
@@ -373,6 +385,8 @@ int main(int argc, char **argv)
         return main_run(argc - 1, argv + 1);
     if (strcmp(cmd, "check-config") == 0)
         return tool_check_config(argc - 1, argv + 1);
+    if (strcmp(cmd, "config-keys") == 0)
+        return tool_config_keys(argc - 1, argv + 1);
     if (strcmp(cmd, "submit") == 0)
         return tool_submit(argc - 1, argv + 1, 0);
     if (strcmp(cmd, "mailq") == 0)

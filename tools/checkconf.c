@@ -1,9 +1,13 @@
 /* checkconf: `sluice check-config [-c FILE]` prints "ok" on stdout (exit 0), or the first
  * error on stderr (exit 78, EX_CONFIG): "FILE:LINE: message" from the configuration
  * loader, "FILE: user 'NAME' does not exist ..." when `user` names no account (the
- * daemon would refuse to start as root), or "FILE: smtpd.tls.KEY PATH: why" when a
- * certificate or key of smtpd.tls does not load as the daemon would load it at startup.
- * Also the shared configuration loader of the tools. */
+ * daemon would refuse to start as root), "FILE: tls: deliver.relays[N].ssl: ..." when a
+ * relay's CA file, certificate or key does not load, or "FILE: smtpd.tls.KEY PATH: why"
+ * when a server certificate, key or CA file of smtpd.tls does not load, or "FILE: smtpd.auth:
+ * why" when the AUTH verifier would not start (a password file that does not load, with its
+ * FILE:LINE). `sluice config-keys` prints every configuration key with its type, default,
+ * bounds and description (docs/config.md). Also the shared configuration loader of the
+ * tools. */
 #include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -16,6 +20,7 @@
 
 #include "auth/auth.h"
 #include "conf/conf.h"
+#include "tls/client.h"
 #include "tls/tls.h"
 #include "tools/tools.h"
 
@@ -24,9 +29,46 @@ static const char checkconf_usage[] =
     "  Validates the configuration: \"ok\" (exit 0), or the error on stderr (exit 78).\n"
     "  FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
 
-/* False (with the error on stderr) when smtpd.tls's certificates or keys do not load as
- * the daemon would load them. */
+/* Loads path (defaults first); prints the error on stderr. */
+int tool_load_conf(const char *path, struct conf *c)
+{
+    char err[1024];
+    conf_init(c);
+    if (conf_load(path, c, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        conf_free(c);
+        return -1;
+    }
+    return 0;
+}
+
+/* False (with the error on stderr) when `user` names no account; "root" always exists. */
+static bool checkconf_user_ok(const char *path, const struct conf *c)
+{
+    if (strcmp(c->user, "root") == 0 || getpwnam(c->user))
+        return true;
+    fprintf(stderr, "%s: user '%s' does not exist (create it: useradd --system %s)\n", path,
+            c->user, c->user);
+    return false;
+}
+
+/* False (with the error on stderr) when a relay's CA file, client certificate or key does
+ * not load: the daemon would refuse to start. */
 static bool checkconf_tls_ok(const char *path, const struct conf *c)
+{
+    char err[1024];
+    struct tls_client *tc = tls_client_create(c, err, sizeof err);
+    if (!tc) {
+        fprintf(stderr, "%s: tls: %s\n", path, err);
+        return false;
+    }
+    tls_client_free(tc);
+    return true;
+}
+
+/* False (with the error on stderr) when smtpd.tls's certificates, keys or CA file do not
+ * load as the daemon would load them at startup. */
+static bool checkconf_smtpd_tls_ok(const char *path, const struct conf *c)
 {
     char err[1024];
     if (!c->smtpd.tls.cert_file)
@@ -53,35 +95,13 @@ static bool checkconf_auth_ok(const char *path, const struct conf *c)
     evthread_use_pthreads();
     struct event_base *base = event_base_new();
     struct auth *au = base ? auth_create(base, &ac, err, sizeof err) : NULL;
-    if (!au)
+    bool ok = au != NULL;
+    if (!ok)
         fprintf(stderr, "%s: smtpd.auth: %s\n", path, base ? err : "no event base");
     auth_free(au);
     if (base)
         event_base_free(base);
-    return au != NULL;
-}
-
-/* Loads path (defaults first); prints the error on stderr. */
-int tool_load_conf(const char *path, struct conf *c)
-{
-    char err[1024];
-    conf_defaults(c);
-    if (conf_load(path, c, err, sizeof err) < 0) {
-        fprintf(stderr, "%s\n", err);
-        conf_free(c);
-        return -1;
-    }
-    return 0;
-}
-
-/* False (with the error on stderr) when `user` names no account; "root" always exists. */
-static bool checkconf_user_ok(const char *path, const struct conf *c)
-{
-    if (strcmp(c->user, "root") == 0 || getpwnam(c->user))
-        return true;
-    fprintf(stderr, "%s: user '%s' does not exist (create it: useradd --system %s)\n", path,
-            c->user, c->user);
-    return false;
+    return ok;
 }
 
 /* Validates a configuration file. */
@@ -107,10 +127,33 @@ int tool_check_config(int argc, char **argv)
     if (tool_load_conf(path, &c) < 0)
         return EX_CONFIG;
     bool ok = checkconf_user_ok(path, &c) && checkconf_tls_ok(path, &c) &&
-              checkconf_auth_ok(path, &c);
+              checkconf_smtpd_tls_ok(path, &c) && checkconf_auth_ok(path, &c);
     conf_free(&c);
     if (!ok)
         return EX_CONFIG;
     printf("ok\n");
     return 0;
+}
+
+static const char config_keys_usage[] =
+    "usage: sluice config-keys\n"
+    "  Every configuration key, one line each: KEY TYPE DEFAULT BOUNDS DESCRIPTION,\n"
+    "  separated by tabs (docs/config.md).\n";
+
+/* Prints the key table. */
+int tool_config_keys(int argc, char **argv)
+{
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":", tool_longopts, NULL)) != -1) {
+        if (ch == TOOL_OPT_HELP)
+            return tool_help(config_keys_usage);
+        return tool_bad_option("sluice config-keys", ch, argv, config_keys_usage);
+    }
+    if (optind != argc) {
+        fprintf(stderr, "sluice config-keys: unexpected argument %s\n%s", argv[optind],
+                config_keys_usage);
+        return EX_USAGE;
+    }
+    conf_keys_dump(stdout);
+    return fflush(stdout) == 0 && !ferror(stdout) ? 0 : EX_IOERR;
 }

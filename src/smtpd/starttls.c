@@ -33,6 +33,7 @@
 #include <event2/event.h>
 #include <openssl/err.h>
 
+#include "audit/transcript.h"
 #include "conf/conf.h"
 #include "core/log.h"
 #include "smtpd/session.h"
@@ -141,6 +142,21 @@ static void starttls_log(const struct session *s)
     log_info("client=[%s]: TLS established (%s): tls=%s/%s bits=%d resumed=%s ccert=%s", s->ip,
              s->tls_implicit ? "implicit" : "STARTTLS", t->version, t->cipher, t->bits,
              t->resumed ? "yes" : "no", cert);
+    char note[TRANSCRIPT_TEXT_MAX];
+    int n = snprintf(note, sizeof note, "TLS %s/%s ccert=%s", t->version, t->cipher, cert);
+    if (n > 0)
+        transcript_line(s->tr, '*', note, (size_t)n < sizeof note ? (size_t)n : sizeof note - 1);
+}
+
+/* The log line, and the transcript note, of a handshake that failed. */
+static void starttls_log_failure(const struct session *s, const char *why)
+{
+    char note[600];
+    log_info("client=[%s]: TLS handshake failed (%s): %s", s->ip,
+             s->tls_implicit ? "implicit" : "STARTTLS", why);
+    int n = snprintf(note, sizeof note, "TLS handshake failed: %s", why);
+    if (n > 0)
+        transcript_line(s->tr, '*', note, (size_t)n < sizeof note ? (size_t)n : sizeof note - 1);
 }
 
 /* require_cert: true when the session may go on, else 421 and close. */
@@ -193,8 +209,7 @@ static void starttls_on_event(struct bufferevent *bev, short what, void *arg)
         starttls_established(s);
         return;
     }
-    log_info("client=[%s]: TLS handshake failed (%s): %s", s->ip,
-             s->tls_implicit ? "implicit" : "STARTTLS", starttls_why(bev, what, why, sizeof why));
+    starttls_log_failure(s, starttls_why(bev, what, why, sizeof why));
     session_free(s);
 }
 
@@ -202,11 +217,12 @@ static void starttls_on_event(struct bufferevent *bev, short what, void *arg)
 static void starttls_on_timeout(evutil_socket_t fd, short what, void *arg)
 {
     struct session *s = arg;
+    char why[64];
     (void)fd;
     (void)what;
-    log_info("client=[%s]: TLS handshake failed (%s): timeout after %llu ms", s->ip,
-             s->tls_implicit ? "implicit" : "STARTTLS",
+    snprintf(why, sizeof why, "timeout after %llu ms",
              (unsigned long long)s->sd->c->smtpd.tls.handshake_timeout);
+    starttls_log_failure(s, why);
     session_free(s);
 }
 

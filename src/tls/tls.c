@@ -189,7 +189,7 @@ static SSL_CTX *tls_ctx_build(const struct smtpd_tls_conf *tc, char *desc, size_
         snprintf(err, errlen, "smtpd.tls: cannot create a context: %s", tls_errors(e, sizeof e));
         return NULL;
     }
-    SSL_CTX_set_min_proto_version(ctx, (int)tc->min_protocol);
+    SSL_CTX_set_min_proto_version(ctx, tc->min_tls >= 3 ? TLS1_3_VERSION : TLS1_2_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                  SSL_OP_NO_COMPRESSION);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);

@@ -3,8 +3,9 @@
 # EHLO and inside a transaction 503, AUTH after success 503. Failed AUTHs end the session at
 # max_failures (421) and lock the address out at max_failures_per_ip (421 at AUTH). A client
 # that drops while its password is being checked (a pipe program that takes its time) is
-# cancelled cleanly; the daemon goes on. (allow_cleartext: plaintext so the raw client can
-# talk; the TLS gate itself is tested in smtpd_auth_swaks_smtplib_submission_received.)
+# cancelled cleanly; the daemon goes on. A login made before STARTTLS is forgotten (RFC 3207
+# §4.2): AUTH again under TLS gets 235, not 503. (allow_cleartext: plaintext so the raw
+# client can talk; the TLS gate itself is tested in smtpd_auth_swaks_smtplib_submission_received.)
 . "$SCN/lib.sh"
 
 cat >"$T/check-pw" <<'SH'
@@ -15,6 +16,8 @@ read -r pw
 exit 1
 SH
 chmod 755 "$T/check-pw"
+tls_make_cert server rsa
+tls_use server
 conf_set smtpd.auth "{ backend = \"pipe\"; path = \"$T/check-pw\"; allow_cleartext = true; failure_delay = \"0\"; max_failures = 2; max_failures_per_ip = 3; }"
 sluice_start
 ok=$(printf '\0alice\0secret' | base64)
@@ -64,5 +67,23 @@ wait_until "log_has 'disconnect from \\[127\\.0\\.0\\.1\\]' || ! pgrep -f '$T/ch
 printf 'EHLO c.example\r\nAUTH PLAIN %s\r\nQUIT\r\n' "$ok" >"$T/in"
 smtp_talk "$T/in" >"$T/replies"
 expect_reply '^235 2\.7\.0' "AUTH after a dropped client"
+
+note "STARTTLS forgets a login made before it"
+python3 - "$SMTP_PORT" "$T/tls/ca.crt" "$ok" <<'PY' || fail "login across STARTTLS"
+import smtplib, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="py.example", timeout=15)
+s.ehlo()
+s.login("alice", "secret")
+code, _ = s.docmd("AUTH", "PLAIN " + sys.argv[3])
+if code != 503:
+    sys.exit(f"AUTH after login before TLS: got {code}, want 503")
+s.starttls(context=ctx)
+s.ehlo()
+code, _ = s.docmd("AUTH", "PLAIN " + sys.argv[3])
+if code != 235:
+    sys.exit(f"AUTH under TLS after a cleartext login: got {code}, want 235")
+s.quit()
+PY
 sluice_alive || fail "sluice died"
 true

@@ -33,5 +33,5 @@ log_count 'TLS established \(STARTTLS\): tls=TLSv1\.2/ECDHE-ECDSA-AES128-GCM-SHA
 log_count 'TLS established \(STARTTLS\): tls=TLSv1\.2/ECDHE-RSA-AES128-GCM-SHA256' | grep -qx 1 ||
     fail "no TLS 1.2 RSA session logged"
 echo QUIT | tls_client_full -showcerts >"$T/chain.out"
-grep -Eq '^ 1 s:.*CN ?= ?Test CA ca' "$T/chain.out" || fail "no CA in the chain served: $(grep -E '^ [0-9] s:' "$T/chain.out")"
+grep -Eq '^ 1 s:.*CN ?= ?sluice test CA' "$T/chain.out" || fail "no CA in the chain served: $(grep -E '^ [0-9] s:' "$T/chain.out")"
 true

@@ -10,6 +10,7 @@ dns_start
 sink_start mx 127.0.0.3
 tls_make_cert server rsa
 tls_use server
+conf_set smtpd.transcript '"%DIRLOG%transcripts/smtpd-%DT%.log"'
 sluice_start
 
 swaks --server "127.0.0.1:$SMTP_PORT" --helo c.example --from a@src.example --to u1@tls.example \
@@ -36,6 +37,10 @@ log_has ': client=\[127\.0\.0\.1\], from=<a@src\.example>, nrcpt=1, size=[0-9]+,
     fail "no tls= on the message's log line: $(grep 'from=<a@src' "$SLUICE_LOG")"
 log_has 'client=\[127\.0\.0\.1\]: TLS established \(STARTTLS\): tls=TLSv1\.3/TLS_AES_256_GCM_SHA384 bits=256 resumed=no ccert=none' ||
     fail "no handshake line: $(grep 'TLS' "$SLUICE_LOG")"
+
+# the transcript's writer thread flushes on its own schedule
+wait_until "cat '$T/spool/log/transcripts'/smtpd-*.log 2>/dev/null | grep -Eq ' S[0-9]+ \* TLS TLSv1\.3/TLS_AES_256_GCM_SHA384 ccert=none\$'" \
+    10 "the TLS note in the server transcript"
 
 note "plaintext clients are unchanged: tls=none"
 inject_swaks a@src.example u2@tls.example
