@@ -6,7 +6,7 @@ BUILD    := build$(if $(SANITIZE),-san)
 CFLAGS   := -std=gnu11 -O2 -g -D_GNU_SOURCE -Isrc -I. \
             -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 LDLIBS   := -levent_openssl -levent_pthreads -levent_core -lssl -lcrypto -lunbound \
-            -llmdb -lconfig -lpthread -lm
+            -llmdb -lconfig -lsystemd -lpthread -lm
 ifneq ($(SANITIZE),)
 CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=$(SANITIZE)

@@ -11,7 +11,10 @@
  * subcommand finds its configuration the same way (tool_conf_path): -c FILE or --config
  * FILE, else $SLUICE_CONF, else /etc/sluice/sluice.conf. Exit codes are sysexits.h's.
  * SIGTERM/SIGINT: stop accepting, let transactions finish for up to 10 s, keep the queue.
- * SIGUSR1: log statistics. */
+ * SIGUSR1: log statistics.
+ * Under systemd (Type=notify; systemd/sluice.service) the daemon says READY=1 once its
+ * listeners are bound and the queue is recovered, keeps STATUS= up to date with the queue's
+ * size, STOPPING=1 on SIGTERM, and WATCHDOG=1 when WatchdogSec= is set (core/notify.c). */
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <dirent.h>
@@ -34,6 +37,7 @@
 #include "audit/event.h"
 #include "conf/conf.h"
 #include "core/log.h"
+#include "core/notify.h"
 #include "core/qid.h"
 #include "dns/dns.h"
 #include "queue/queue.h"
@@ -55,6 +59,7 @@ struct daemon {
     struct sched_logs logs; /* audit, event log, client transcripts (NULL = off) */
     struct audit_log *server_transcript; /* smtpd.transcript (NULL = off) */
     struct event *sigterm, *sigint, *sigusr1;
+    struct notify *notify; /* the service manager (no-op without $NOTIFY_SOCKET) */
     int stopping;
 };
 
@@ -114,6 +119,19 @@ static void main_stats(struct daemon *d)
              qs.commits ? (double)qs.msgs_committed / (double)qs.commits : 0.0);
 }
 
+/* The service manager's STATUS= line: what is queued now and what became of the rest. */
+static void main_status(void *arg, char *buf, size_t len)
+{
+    struct daemon *d = arg;
+    struct sched_stats ss;
+    sched_get_stats(d->sched, &ss);
+    snprintf(buf, len,
+             "queue: %" PRIu64 " messages, %" PRIu64 " recipients (%" PRIu64 " in delivery); "
+             "delivered %" PRIu64 ", deferred %" PRIu64 ", bounced %" PRIu64,
+             ss.messages, ss.waiting + ss.active, ss.active, ss.delivered, ss.deferred,
+             ss.bounced);
+}
+
 /* Every connection is gone: leave the loop. */
 static void main_on_stopped(void *arg)
 {
@@ -132,6 +150,7 @@ static void main_on_term(evutil_socket_t sig, short what, void *arg)
         return;
     }
     log_info("signal %d: stopping", (int)sig);
+    notify_stopping(d->notify);
     smtpd_stop_listening(d->smtpd);
     sched_shutdown(d->sched, MAIN_GRACE_MS, main_on_stopped, d);
 }
@@ -253,6 +272,7 @@ static void main_setup(struct daemon *d)
 static void main_teardown(struct daemon *d)
 {
     main_stats(d);
+    notify_free(d->notify);
     smtpd_free(d->smtpd);
     queue_close(d->q);
     sched_free(d->sched);
@@ -301,6 +321,8 @@ static int main_run(int argc, char **argv)
         log_fatal("queue: recovery failed");
     sched_poll_incoming(d.sched);
     log_info("sluice %s started: hostname=%s spool=%s", SLUICE_VERSION, d.conf.hostname, d.conf.spool);
+    d.notify = notify_create(d.base, main_status, &d);
+    notify_ready(d.notify);
     event_base_dispatch(d.base);
     main_teardown(&d);
     log_info("stopped");
