@@ -107,11 +107,11 @@ uninstall:
 # tree stays clean); the .deb lands here. Needs debhelper (scripts/install-deps --package).
 deb:
 	rm -rf build/deb && mkdir -p build/deb/src
-	tar -cf - --exclude=./build --exclude=./build-san --exclude=./fuzz/build --exclude=./.git \
+	tar -cf - --exclude=./build --exclude=./build-san --exclude=./fuzz/build --exclude=./bench/work --exclude=./.git \
 	    --exclude='./*.deb' . | tar -xf - -C build/deb/src
 	cd build/deb/src && dpkg-buildpackage -us -uc -b
-	cp build/deb/*.deb .
-	@ls -1 build/deb/*.deb | sed 's|.*/|deb: |'
+	cp build/deb/sluice_*.deb .
+	@ls -1 build/deb/sluice_*.deb | sed "s|.*/|deb: |"
 
 deps:
 	@scripts/install-deps
