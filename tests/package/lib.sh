@@ -10,6 +10,13 @@
 #                                     /proc, /dev, a tmpfs /run, and a policy-rc.d that lets
 #                                     no package start a daemon; gone when the test ends
 # in_root CMD...                      runs CMD chrooted into $R (output to the test log)
+# systemd_boot                        systemd as PID 1 of a container on $R (root_make first):
+#                                     its own pid and cgroup namespace (a child cgroup of this
+#                                     machine's cgroup2 hierarchy), its own /dev (the harmless
+#                                     nodes only), /sys and /proc/sys read-only, nspawn's
+#                                     capability set (no module loading, no clock, no raw I/O),
+#                                     booted into an empty target; waits until it runs
+# in_systemd CMD...                   runs CMD inside that container (systemctl, journalctl)
 set -u
 export LC_ALL=C
 : "${T:?T (the test directory) must be set}"
@@ -61,4 +68,89 @@ root_make() {
 # Runs a command inside the throwaway root.
 in_root() {
     chroot "$R" "$@"
+}
+
+# --- systemd as PID 1 in a container on the throwaway root -------------------------------
+
+CG_BASE=/sys/fs/cgroup/unified
+[ -f /sys/fs/cgroup/cgroup.controllers ] && CG_BASE=/sys/fs/cgroup
+SD_PID=""
+SD_CG=""
+
+# Kills what is left in the container's cgroup and removes it (and what systemd made in it).
+systemd_cleanup() {
+    [ -n "$SD_CG" ] && [ -d "$SD_CG" ] || return 0
+    echo 1 >"$SD_CG/cgroup.kill" 2>/dev/null
+    local i
+    for ((i = 0; i < 100; i++)); do
+        grep -q '^populated 0' "$SD_CG/cgroup.events" 2>/dev/null && break
+        sleep 0.05
+    done
+    find "$SD_CG" -depth -type d -exec rmdir {} \; 2>/dev/null
+}
+trap systemd_cleanup EXIT
+
+# The capabilities systemd-nspawn leaves a container by default.
+SD_CAPS=audit_control,audit_write,chown,dac_override,dac_read_search,fowner,fsetid,ipc_owner
+SD_CAPS=$SD_CAPS,kill,lease,linux_immutable,mknod,net_bind_service,net_broadcast,net_raw,setfcap
+SD_CAPS=$SD_CAPS,setgid,setpcap,setuid,sys_admin,sys_boot,sys_chroot,sys_nice,sys_ptrace
+SD_CAPS=$SD_CAPS,sys_resource,sys_tty_config
+
+# A private /dev for the container: a tmpfs with the harmless nodes of this machine's.
+systemd_dev() {
+    local n
+    mount -t tmpfs -o mode=755,nosuid tmpfs "$R/dev" || fail "cannot mount $R/dev"
+    for n in null zero full random urandom tty; do
+        touch "$R/dev/$n"
+        mount --bind "/dev/$n" "$R/dev/$n" || fail "cannot bind /dev/$n"
+    done
+    : >"$T/console"
+    touch "$R/dev/console"
+    mount --bind "$T/console" "$R/dev/console"
+    mkdir -p "$R/dev/pts" "$R/dev/shm"
+    mount -t devpts -o newinstance,ptmxmode=0666 devpts "$R/dev/pts"
+    ln -s pts/ptmx "$R/dev/ptmx"
+    mount -t tmpfs -o mode=1777 tmpfs "$R/dev/shm"
+}
+
+systemd_boot() {
+    [ -n "${R:-}" ] || fail "systemd_boot: root_make first"
+    [ -x "$R/lib/systemd/systemd" ] || fail "no /lib/systemd/systemd"
+    umount -l "$R/dev" "$R/proc" "$R/run" 2>/dev/null
+    systemd_dev
+    printf '[Unit]\nDescription=sluice test: nothing\n' >"$R/etc/systemd/system/sluice-test.target"
+    SD_CG=$CG_BASE/sluice-package.$(basename "$T")
+    mkdir "$SD_CG" || fail "cannot make cgroup $SD_CG"
+    (
+        echo "$BASHPID" >"$SD_CG/cgroup.procs" || exit 1
+        exec unshare --cgroup --pid --fork bash -c '
+            R=$1
+            mount -t proc proc "$R/proc" &&
+            mount --bind "$R/proc/sys" "$R/proc/sys" && mount -o remount,bind,ro "$R/proc/sys" &&
+            mount -t sysfs -o ro sysfs "$R/sys" &&
+            mount -t cgroup2 cgroup2 "$R/sys/fs/cgroup" &&
+            mount -t tmpfs -o mode=755 tmpfs "$R/run" || exit 1
+            exec setpriv --bounding-set=-all,$2 chroot "$R" env -i container=sluice-test \
+                /lib/systemd/systemd --system --unit=sluice-test.target' sd "$R" "$(echo ",$SD_CAPS" | sed 's/,/,+/g; s/^,//')"
+    ) >"$T/systemd.out" 2>&1 &
+    local outer=$!
+    local i
+    for ((i = 0; i < 200; i++)); do
+        SD_PID=$(cat "/proc/$outer/task/$outer/children" 2>/dev/null | tr -d ' ')
+        [ -n "$SD_PID" ] && [ -S "$R/run/systemd/private" ] && break
+        kill -0 "$outer" 2>/dev/null || fail "systemd exited: $(cat "$T/systemd.out" "$T/console")"
+        sleep 0.05
+    done
+    [ -S "$R/run/systemd/private" ] || fail "systemd did not come up: $(tail -20 "$T/console")"
+    for ((i = 0; i < 600; i++)); do
+        case $(in_systemd systemctl is-system-running 2>/dev/null) in
+        running | degraded) note "systemd $(in_systemd systemctl --version | head -1 | cut -d' ' -f2) runs as PID 1 of the container (pid $SD_PID here)"; return 0 ;;
+        esac
+        sleep 0.05
+    done
+    fail "systemd did not finish booting: $(in_systemd systemctl list-jobs --no-pager 2>&1 | tail -10)"
+}
+
+in_systemd() {
+    nsenter -t "$SD_PID" -p -r -w "$@"
 }
