@@ -2,10 +2,11 @@
 # It Provides, Conflicts with and Replaces mail-transport-agent, owns /usr/sbin/sendmail
 # and /usr/bin/mailq, and carries the binary, the man pages, the unit and the conffile.
 # Installed with apt in a throwaway root (the machine's root with its Postfix, as an
-# overlay; lib.sh root_make) it replaces Postfix there; postinst creates the user sluice
-# and the spool (0700); the installed `sluice check-config`, `sendmail -bp`, `sendmail`
-# and the daemon work, the unit is enabled and passes `systemd-analyze verify`. Purge
-# removes the user, the group, the spool and /etc/sluice. The machine itself is untouched.
+# overlay; lib.sh root_make) with systemd as PID 1 there (systemd_boot), it replaces
+# Postfix; postinst creates the user sluice and the spool (0700); the unit is enabled,
+# started and passes `systemd-analyze verify`; the installed `sluice check-config`,
+# `sendmail -bp`, `sendmail` and `mailq` work against the running service. Purge stops it
+# and removes the user, the group, the spool and /etc/sluice. The machine is untouched.
 . "$PKG/lib.sh"
 
 V=$(sluice_version)
@@ -38,7 +39,7 @@ done
 dpkg-deb --ctrl-tarfile "$DEB" | tar -xOf - ./conffiles >"$T/conffiles"
 grep -qx /etc/sluice/sluice.conf "$T/conffiles" || fail "conffiles: $(cat "$T/conffiles")"
 
-note "install with apt in a throwaway root, replacing Postfix there"
+note "install with apt in a throwaway root under systemd, replacing Postfix there"
 root_make
 # pkg_status NAME: dpkg's status of a package in the throwaway root ("" when unknown).
 pkg_status() {
@@ -48,7 +49,10 @@ expect_eq "$(pkg_status postfix)" "install ok installed" "Postfix in the throwaw
 # postinst must create the user: the machine has one (scripts/install-deps).
 in_root userdel sluice 2>/dev/null
 in_root getent group sluice >/dev/null && in_root groupdel sluice
-DEBIAN_FRONTEND=noninteractive in_root apt-get install -y "$DEB" >"$T/apt.out" 2>&1 ||
+# Under systemd, the maintainer scripts enable and start the unit, as on a real host.
+systemd_boot
+rm -f "$R/usr/sbin/policy-rc.d"
+DEBIAN_FRONTEND=noninteractive in_systemd apt-get install -y "$DEB" >"$T/apt.out" 2>&1 ||
     fail "apt-get install: $(tail -20 "$T/apt.out")"
 expect_eq "$(pkg_status postfix)" "deinstall ok config-files" "Postfix after installing sluice"
 expect_eq "$(pkg_status sluice)" "install ok installed" "sluice package status"
@@ -58,35 +62,25 @@ in_root getent passwd sluice >"$T/passwd" || fail "postinst created no user slui
 expect_eq "$(cut -d: -f6,7 "$T/passwd")" "/var/spool/sluice:/usr/sbin/nologin" "home and shell of sluice"
 in_root getent group sluice >/dev/null || fail "postinst created no group sluice"
 expect_eq "$(in_root stat -c '%U %G %a' /var/spool/sluice)" "sluice sluice 700" "spool owner, group, mode"
-expect_file "$R/etc/systemd/system/multi-user.target.wants/sluice.service" "the enabled unit"
+expect_eq "$(in_systemd systemctl is-enabled sluice)" enabled "unit enabled by the package"
+expect_eq "$(in_systemd systemctl is-active sluice)" active "unit started by the package"
 in_root systemd-analyze verify sluice.service >"$T/verify.out" 2>&1 || fail "systemd-analyze verify: $(cat "$T/verify.out")"
 [ -s "$T/verify.out" ] && fail "systemd-analyze verify says: $(cat "$T/verify.out")"
 
 note "the installed commands"
-expect_eq "$(in_root sluice check-config 2>&1)" ok "sluice check-config"
-in_root sendmail -bp >"$T/bp.out" 2>&1 || fail "sendmail -bp exited $?: $(cat "$T/bp.out")"
+expect_eq "$(in_systemd sluice check-config 2>&1)" ok "sluice check-config"
+in_systemd sendmail -bp >"$T/bp.out" 2>&1 || fail "sendmail -bp exited $?: $(cat "$T/bp.out")"
 expect_eq "$(cat "$T/bp.out")" "" "sendmail -bp of an empty queue"
-chroot "$R" sluice run >"$T/daemon.log" 2>&1 & # chroot execs: $! is the daemon
-daemon=$!
-wait_for() { # wait_for CONDITION SECONDS WHAT
-    local i
-    for ((i = 0; i < $2 * 20; i++)); do
-        eval "$1" && return 0
-        kill -0 "$daemon" 2>/dev/null || fail "the installed daemon exited: $(tail -5 "$T/daemon.log")"
-        sleep 0.05
-    done
-    fail "timed out after $2 s waiting for: $3"
-}
-wait_for 'grep -q " started: " "$T/daemon.log"' 20 "the installed daemon to start"
-grep -q "running as user sluice" "$T/daemon.log" || fail "the daemon does not run as sluice: $(cat "$T/daemon.log")"
-printf 'Subject: installed\n\nbody\n' | in_root sendmail -f root@localhost nobody@nowhere.invalid ||
+printf 'Subject: installed\n\nbody\n' | in_systemd sendmail -f root@localhost nobody@nowhere.invalid ||
     fail "installed sendmail exited $?"
-wait_for '[ "$(in_root mailq | cut -f4)" = nobody@nowhere.invalid ]' 10 "the message in mailq"
-kill -TERM "$daemon"
-wait "$daemon" || fail "the installed daemon exited $? after SIGTERM: $(tail -5 "$T/daemon.log")"
+expect_eq "$(in_systemd mailq | cut -f4)" nobody@nowhere.invalid "recipient in mailq"
+expect_eq "$(in_systemd sendmail -bp | cut -f4)" nobody@nowhere.invalid "recipient in sendmail -bp"
+wait_until 'in_systemd journalctl -u sluice --no-pager | grep -q "to=<nobody@nowhere.invalid>"' 10 \
+    "the running service trying the message (journal)"
 
 note "purge"
-in_root dpkg --purge sluice >"$T/purge.out" 2>&1 || fail "dpkg --purge: $(tail -20 "$T/purge.out")"
+in_systemd dpkg --purge sluice >"$T/purge.out" 2>&1 || fail "dpkg --purge: $(tail -20 "$T/purge.out")"
+expect_eq "$(in_systemd systemctl is-active sluice)" inactive "unit after purge"
 expect_eq "$(pkg_status sluice)" "" "sluice package status after purge"
 in_root getent passwd sluice && fail "user sluice left after purge"
 in_root getent group sluice && fail "group sluice left after purge"

@@ -4,6 +4,7 @@
 # exported.
 #
 # fail MSG; note MSG; expect_eq GOT WANT WHAT; expect_file PATH WHAT;
+# wait_until 'CONDITION' TIMEOUT_S [WHAT]  (polls every 50 ms; tests never sleep blindly)
 # sluice_version                      the binary's version ("0.1.0")
 # root_make                           a throwaway root at $R: the machine's / as the read-only
 #                                     lower layer of an overlay (writes to a tmpfs), with
@@ -38,6 +39,16 @@ note() {
 # expect_eq GOT WANT WHAT: fails with "WHAT: got X, want Y" unless equal.
 expect_eq() {
     [ "$1" = "$2" ] || fail "$3: got '$1', want '$2'"
+}
+
+# wait_until 'shell condition' TIMEOUT_S [what]: polls every 50 ms until the condition holds.
+wait_until() {
+    local cond=$1 limit=$2 what=${3:-$1}
+    local deadline=$(($(date +%s%N) / 1000000 + limit * 1000))
+    until eval "$cond"; do
+        [ $(($(date +%s%N) / 1000000)) -lt $deadline ] || fail "timed out after ${limit}s waiting for: $what"
+        sleep 0.05
+    done
 }
 
 # expect_file PATH WHAT: PATH exists (a file, a directory or a symbolic link).
@@ -134,6 +145,7 @@ systemd_boot() {
                 /lib/systemd/systemd --system --unit=sluice-test.target' sd "$R" "$(echo ",$SD_CAPS" | sed 's/,/,+/g; s/^,//')"
     ) >"$T/systemd.out" 2>&1 &
     local outer=$!
+    disown
     local i
     for ((i = 0; i < 200; i++)); do
         SD_PID=$(cat "/proc/$outer/task/$outer/children" 2>/dev/null | tr -d ' ')

@@ -19,16 +19,6 @@ systemd_boot
 show() {
     in_systemd systemctl show -P "$1" sluice
 }
-# sd_wait CONDITION SECONDS WHAT
-sd_wait() {
-    local i
-    for ((i = 0; i < $2 * 20; i++)); do
-        eval "$1" && return 0
-        sleep 0.05
-    done
-    fail "timed out after $2 s waiting for: $3 ($(in_systemd systemctl status sluice --no-pager 2>&1 | tail -5))"
-}
-
 note "systemctl start: returns after READY=1"
 in_systemd systemctl start sluice >"$T/start.out" 2>&1 ||
     fail "systemctl start sluice: $(cat "$T/start.out"; in_systemd journalctl -u sluice --no-pager | tail -20)"
@@ -58,7 +48,7 @@ grep -q "running as user sluice" "$T/journal" || fail "journal: $(tail -5 "$T/jo
 note "STATUS= follows the queue"
 printf 'Subject: queued\n\nbody\n' | in_systemd sendmail -f root@localhost a@nowhere.example b@nowhere.example ||
     fail "sendmail exited $?"
-sd_wait '[ "$(show StatusText | cut -d";" -f1)" = "queue: 1 messages, 2 recipients (0 in delivery)" ]' 10 \
+wait_until '[ "$(show StatusText | cut -d";" -f1)" = "queue: 1 messages, 2 recipients (0 in delivery)" ]' 10 \
     "StatusText with the submitted message"
 
 note "stop, then start again: the queue is kept"
@@ -66,7 +56,7 @@ in_systemd systemctl stop sluice || fail "systemctl stop sluice"
 expect_eq "$(show ActiveState)" inactive "state after stop"
 expect_eq "$(show Result)/$(show ExecMainStatus)" "success/0" "result and exit status after stop"
 in_systemd systemctl start sluice || fail "second systemctl start"
-sd_wait '[ "$(show StatusText | cut -d";" -f1)" = "queue: 1 messages, 2 recipients (0 in delivery)" ]' 10 \
+wait_until '[ "$(show StatusText | cut -d";" -f1)" = "queue: 1 messages, 2 recipients (0 in delivery)" ]' 10 \
     "StatusText after the restart (recovered queue)"
 
 note "WatchdogSec= (drop-in): WATCHDOG=1 keeps the daemon alive"
@@ -75,9 +65,9 @@ printf '[Service]\nWatchdogSec=1s\n' >"$R/etc/systemd/system/sluice.service.d/wa
 in_systemd systemctl daemon-reload
 in_systemd systemctl restart sluice || fail "systemctl restart with WatchdogSec=1s"
 first=$(show WatchdogTimestampMonotonic)
-sd_wait '[ "$(show WatchdogTimestampMonotonic)" != "$first" ]' 5 "a watchdog ping"
+wait_until '[ "$(show WatchdogTimestampMonotonic)" != "$first" ]' 5 "a watchdog ping"
 second=$(show WatchdogTimestampMonotonic)
-sd_wait '[ "$(show WatchdogTimestampMonotonic)" != "$second" ]' 5 "a second watchdog ping"
+wait_until '[ "$(show WatchdogTimestampMonotonic)" != "$second" ]' 5 "a second watchdog ping"
 pid2=$(show MainPID)
 expect_eq "$(show NRestarts)" 0 "restarts by the watchdog"
 in_systemd journalctl -u sluice --no-pager | grep -q "service manager watchdog: every 500 ms" ||
