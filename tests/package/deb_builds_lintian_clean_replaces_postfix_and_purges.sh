@@ -64,7 +64,7 @@ in_root getent group sluice >/dev/null || fail "postinst created no group sluice
 expect_eq "$(in_root stat -c '%U %G %a' /var/spool/sluice)" "sluice sluice 700" "spool owner, group, mode"
 expect_eq "$(in_systemd systemctl is-enabled sluice)" enabled "unit enabled by the package"
 expect_eq "$(in_systemd systemctl is-active sluice)" active "unit started by the package"
-in_root systemd-analyze verify sluice.service >"$T/verify.out" 2>&1 || fail "systemd-analyze verify: $(cat "$T/verify.out")"
+in_systemd systemd-analyze verify sluice.service >"$T/verify.out" 2>&1 || fail "systemd-analyze verify: $(cat "$T/verify.out")"
 [ -s "$T/verify.out" ] && fail "systemd-analyze verify says: $(cat "$T/verify.out")"
 
 note "the installed commands"
