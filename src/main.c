@@ -128,8 +128,7 @@ static void main_status(void *arg, char *buf, size_t len)
     snprintf(buf, len,
              "queue: %" PRIu64 " messages, %" PRIu64 " recipients (%" PRIu64 " in delivery); "
              "delivered %" PRIu64 ", deferred %" PRIu64 ", bounced %" PRIu64,
-             ss.messages, ss.waiting + ss.active, ss.active, ss.delivered, ss.deferred,
-             ss.bounced);
+             ss.messages, ss.waiting + ss.active, ss.active, ss.delivered, ss.deferred, ss.bounced);
 }
 
 /* Every connection is gone: leave the loop. */

@@ -18,7 +18,7 @@
 #define NOTIFY_STATUS_PERIOD_US 1000000
 
 struct notify {
-    int on;                 /* $NOTIFY_SOCKET was set */
+    int on; /* $NOTIFY_SOCKET was set */
     notify_status_fn status;
     void *arg;
     struct event *tick;     /* STATUS= refresh */
@@ -67,8 +67,8 @@ static void notify_on_watchdog(evutil_socket_t fd, short what, void *arg)
 }
 
 /* A persistent timer of period_us on base. */
-static struct event *notify_timer(struct event_base *base, uint64_t period_us,
-                                  event_callback_fn cb, struct notify *n)
+static struct event *notify_timer(struct event_base *base, uint64_t period_us, event_callback_fn cb,
+                                  struct notify *n)
 {
     struct timeval tv = {(time_t)(period_us / 1000000), (suseconds_t)(period_us % 1000000)};
     struct event *ev = event_new(base, -1, EV_PERSIST, cb, n);
