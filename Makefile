@@ -21,6 +21,9 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TOOL_SRC := $(sort $(wildcard tools/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Fakes shared by unit tests (tests/unit/fake_*.c: clock, router, transport).
+FAKE_SRC := $(sort $(wildcard tests/unit/fake_*.c))
+FAKE_LIB := $(BUILD)/tests/libfake.a
 
 .PHONY: all deps unit check check-layers check-unit check-san check-scenario check-package demo clean fuzz fuzz-smoke bench-smoke man install uninstall deb
 all: $(BUILD)/sluice
@@ -35,9 +38,12 @@ $(BUILD)/libsluice.a: $(LIB_OBJ)
 $(BUILD)/sluice: $(BUILD)/src/main.o $(TOOL_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libsluice.a
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libsluice.a $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsluice.a
+$(FAKE_LIB): $(FAKE_SRC:%.c=$(BUILD)/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tests/%: tests/unit/%.c $(FAKE_LIB) $(BUILD)/libsluice.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libsluice.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -o $@ $< $(FAKE_LIB) $(BUILD)/libsluice.a $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 

@@ -1,5 +1,5 @@
 /* main: wiring only. `sluice run` builds the daemon from its modules (queue, dns, route,
- * sched, smtpd) on one libevent loop; the other subcommands are in tools/.
+ * deliver, sched, smtpd) on one libevent loop; the other subcommands are in tools/.
  *
  *   sluice run [-c FILE] [-v]      daemon in the foreground, logs to stderr
  *   sluice check-config [-c FILE]  "ok", or the error on stderr (exit 78)
@@ -39,6 +39,7 @@
 #include "core/log.h"
 #include "core/notify.h"
 #include "core/qid.h"
+#include "deliver/deliver.h"
 #include "dns/dns.h"
 #include "queue/queue.h"
 #include "route/route.h"
@@ -54,9 +55,11 @@ struct daemon {
     struct queue *q;
     struct dns *dns;
     struct route *route;
+    struct deliver *deliver;
     struct sched *sched;
     struct smtpd *smtpd;
-    struct sched_logs logs; /* audit, event log, client transcripts (NULL = off) */
+    struct sched_logs logs; /* audit, event log (NULL = off) */
+    struct audit_log *client_transcript; /* deliver.client.transcript (NULL = off) */
     struct audit_log *server_transcript; /* smtpd.transcript (NULL = off) */
     struct event *sigterm, *sigint, *sigusr1;
     struct notify *notify; /* the service manager (no-op without $NOTIFY_SOCKET) */
@@ -241,11 +244,15 @@ static void main_setup(struct daemon *d)
     if (!d->dns)
         log_fatal("resolver: %s", err);
     d->route = route_create(d->base, &d->conf, d->dns);
-    d->sched = sched_create(d->base, &d->conf, d->q, d->route);
     d->logs.audit = main_open_log(&d->conf, &d->conf.deliver.audit, "deliver.audit");
     d->logs.events = main_open_log(&d->conf, &d->conf.deliver.event_log, "deliver.event_log");
-    d->logs.transcript = main_open_log(&d->conf, &d->conf.deliver.transcript,
-                                       "deliver.client.transcript");
+    d->client_transcript = main_open_log(&d->conf, &d->conf.deliver.transcript,
+                                         "deliver.client.transcript");
+    struct deliver_io io = {.router = &deliver_route, .router_arg = d->route,
+                            .transport = &deliver_smtpc, .transport_arg = d->client_transcript,
+                            .now = clock_wall_ms};
+    d->deliver = deliver_create(d->base, &d->conf, d->q, &io);
+    d->sched = sched_create(d->base, &d->conf, d->q, d->deliver, clock_wall_ms);
     sched_set_logs(d->sched, &d->logs);
     d->smtpd = smtpd_create(d->base, &d->conf, d->q, main_on_accepted, d, err, sizeof err);
     if (!d->smtpd)
@@ -275,9 +282,10 @@ static void main_teardown(struct daemon *d)
     smtpd_free(d->smtpd);
     queue_close(d->q);
     sched_free(d->sched);
+    deliver_free(d->deliver);
     audit_log_close(d->logs.audit);
     audit_log_close(d->logs.events);
-    audit_log_close(d->logs.transcript);
+    audit_log_close(d->client_transcript);
     audit_log_close(d->server_transcript);
     route_free(d->route);
     dns_free(d->dns);

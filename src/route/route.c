@@ -417,26 +417,6 @@ size_t route_peers(const struct dest *d, struct peer *peers, size_t max)
     return n;
 }
 
-struct route_walk {
-    void (*fn)(void *arg, struct dest *d);
-    void *arg;
-};
-
-/* dict_foreach adapter. */
-static void route_on_walk(void *arg, const char *key, void *value)
-{
-    struct route_walk *w = arg;
-    (void)key;
-    w->fn(w->arg, value);
-}
-
-/* Visits every destination. */
-void route_foreach_dest(struct route *r, void (*fn)(void *arg, struct dest *d), void *arg)
-{
-    struct route_walk w = {fn, arg};
-    dict_foreach(r->dests, route_on_walk, &w);
-}
-
 /* The destination of a domain's cached MX result, if any. */
 struct dest *route_cached_dest(struct route *r, const char *domain)
 {

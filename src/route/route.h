@@ -33,7 +33,6 @@ struct dest {
     struct mx_host *hosts; /* in preference order (ties shuffled again per connection) */
     size_t nhosts;
     uint16_t port;
-    void *sched;           /* the scheduler's per-destination state */
 };
 
 /* o == OUTCOME_OK: d is the destination. Otherwise d is NULL and why says what failed,
@@ -57,6 +56,4 @@ size_t route_peers(const struct dest *d, struct peer *peers, size_t max);
 /* The destination a cached MX lookup of domain resolved to, or NULL (no lookup, failed, or
  * expired). Never starts a lookup. */
 struct dest *route_cached_dest(struct route *r, const char *domain);
-/* Every destination, for statistics: calls fn for each. */
-void route_foreach_dest(struct route *r, void (*fn)(void *arg, struct dest *d), void *arg);
 #endif

@@ -38,10 +38,6 @@ struct evbuffer;
 struct conf;
 struct smtpc;
 
-/* Transitional alias: sched.c still names the peer struct smtpc_peer; the sched-split
- * branch switches it to struct peer (proto/peer.h), then this line goes. */
-#define smtpc_peer peer
-
 /* One transaction: one message to some of its recipients. Owned by the caller. */
 struct smtpc_txn {
     uint64_t msgid;

@@ -82,7 +82,7 @@ static void test_peers(void **state)
         sin->sin_addr.s_addr = htonl(0x7f000002 + (uint32_t)i);
     }
     struct mx_host h[2] = {{"mx2.test", 20, &a[2], 1}, {"mx1.test", 10, &a[0], 2}};
-    struct dest d = {"k", h, 2, 2525, NULL};
+    struct dest d = {"k", h, 2, 2525};
     struct peer p[8];
     size_t n = route_peers(&d, p, 8);
     assert_int_equal(n, 3);

@@ -403,9 +403,9 @@ static void h_txn(struct harness *h, const char *sender, const char **rcpts, siz
 }
 
 /* Peer for server i, or a refused port when i < 0 (bound, not listening: fd in *hold). */
-static struct smtpc_peer h_peer(struct harness *h, int i, int *hold)
+static struct peer h_peer(struct harness *h, int i, int *hold)
 {
-    struct smtpc_peer p = {.name = "mx.example"};
+    struct peer p = {.name = "mx.example"};
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (i >= 0) {
         sin.sin_port = htons(h->srv[i].port);
@@ -421,7 +421,7 @@ static struct smtpc_peer h_peer(struct harness *h, int i, int *hold)
 }
 
 /* Runs the client over peers until everything has ended. */
-static void h_run(struct harness *h, const struct smtpc_peer *peers, size_t npeers)
+static void h_run(struct harness *h, const struct peer *peers, size_t npeers)
 {
     struct timeval five = {5, 0};
     h->safety = evtimer_new(h->base, h_on_safety, h);
@@ -846,7 +846,7 @@ static void run_case(const struct tcase *tc)
         h_txn(h, "s@y.example", tc->rcpts[i], tc->nrcpt[i], b, strlen(b));
     }
     int hold = -1;
-    struct smtpc_peer peers[2];
+    struct peer peers[2];
     size_t np = 0;
     if (tc->refused_first)
         peers[np++] = h_peer(h, -1, &hold);
@@ -900,7 +900,7 @@ static void test_pipelining_one_group(void **state)
     struct harness *h = h_new();
     srv_start(h, 0, &sp);
     h_txn(h, "s@y.example", R3, 3, "x\r\n", 3);
-    struct smtpc_peer p = h_peer(h, 0, NULL);
+    struct peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     const char *want = "MAIL FROM:<s@y.example> SIZE=3\r\nRCPT TO:<a@x.example>\r\n"
                        "RCPT TO:<b@x.example>\r\nRCPT TO:<c@x.example>\r\nDATA\r\n";
@@ -928,7 +928,7 @@ static void test_pipelining_window(void **state)
         srv_start(h, 0, &sp);
         h_txn(h, "s@y.example", r5, 5, "x\r\n", 3);
         h_txn(h, "s@y.example", r5, 2, "y\r\n", 3);
-        struct smtpc_peer p = h_peer(h, 0, NULL);
+        struct peer p = h_peer(h, 0, NULL);
         h_run(h, &p, 1);
         if (h->srv[0].max_cmds_per_read > (int)windows[w])
             fail_msg("maxpipeline %u: got %d commands in one read, want <= %u", windows[w],
@@ -951,7 +951,7 @@ static void test_greeting_421_next_peer(void **state)
     srv_start(h, 0, &bad);
     srv_start(h, 1, &good);
     h_txn(h, "s@y.example", R1, 1, "x\r\n", 3);
-    struct smtpc_peer p[2] = {h_peer(h, 0, NULL), h_peer(h, 1, NULL)};
+    struct peer p[2] = {h_peer(h, 0, NULL), h_peer(h, 1, NULL)};
     h_run(h, p, 2);
     assert_int_equal(h->srv[0].nconn, 1);
     assert_string_equal(h->srv[0].cmds, "");
@@ -968,7 +968,7 @@ static void test_all_peers_fail(void **state)
     struct harness *h = h_new();
     int hold1 = -1, hold2 = -1;
     h_txn(h, "s@y.example", R1, 1, "x\r\n", 3);
-    struct smtpc_peer p[2] = {h_peer(h, -1, &hold1), h_peer(h, -1, &hold2)};
+    struct peer p[2] = {h_peer(h, -1, &hold1), h_peer(h, -1, &hold2)};
     h_run(h, p, 2);
     assert_int_equal(h->closed_o, TF);
     if (strncmp(h->why, "4.4.1 connect to mx.example[127.0.0.1]:", 39) != 0 ||
@@ -986,7 +986,7 @@ static void test_all_peers_fail(void **state)
     h = h_new();
     srv_start(h, 0, &rej);
     int hold = -1;
-    struct smtpc_peer q[2] = {h_peer(h, -1, &hold), h_peer(h, 0, NULL)};
+    struct peer q[2] = {h_peer(h, -1, &hold), h_peer(h, 0, NULL)};
     h_run(h, q, 2);
     assert_int_equal(h->closed_o, PF);
     assert_string_equal(h->why, "554 5.7.1 no service");
@@ -1002,7 +1002,7 @@ static void test_greeting_timeout(void **state)
     struct harness *h = h_new();
     h->conf.deliver.client.timeout = 200;
     srv_start(h, 0, &mute);
-    struct smtpc_peer p = h_peer(h, 0, NULL);
+    struct peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     assert_int_equal(h->closed_o, TF);
     if (strncmp(h->why, "4.4.2 timeout waiting for greeting from mx.example", 50) != 0)
@@ -1030,7 +1030,7 @@ static void test_waitquit(void **state)
         h->conf.deliver.client.timeout = 60000;
         srv_start(h, 0, &sp);
         h_txn(h, "s@y.example", R1, 1, "x\r\n", 3);
-        struct smtpc_peer p = h_peer(h, 0, NULL);
+        struct peer p = h_peer(h, 0, NULL);
         h_run(h, &p, 1);
         assert_string_equal(h->srv[0].cmds, "EHLO client.example|MAIL FROM:<s@y.example>|"
                                             "RCPT TO:<a@x.example>|DATA|.|QUIT");
@@ -1061,7 +1061,7 @@ static void test_remotenet(void **state)
     h->conf.deliver.remotenets = &rn;
     h->conf.deliver.nremotenets = 1;
     srv_start(h, 0, &sp);
-    struct smtpc_peer p = h_peer(h, 0, NULL);
+    struct peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     assert_string_equal(h->srv[0].cmds, "EHLO inside.example|QUIT");
     assert_int_equal(h->closed_o, OK);
@@ -1085,7 +1085,7 @@ static void test_big_body(void **state)
     struct harness *h = h_new();
     srv_start(h, 0, &sp);
     h_txn(h, "s@y.example", R1, 1, body, n * ulen);
-    struct smtpc_peer p = h_peer(h, 0, NULL);
+    struct peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     assert_int_equal(h->out[0][0], OK);
     assert_int_equal(h->srv[0].bodylen, n * (ulen + 1));
@@ -1109,7 +1109,7 @@ static void test_overlong_line(void **state)
     struct harness *h = h_new();
     h->conf.deliver.client.timeout = 60000;
     srv_start(h, 0, &sp);
-    struct smtpc_peer p = h_peer(h, 0, NULL);
+    struct peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     assert_int_equal(h->closed_o, TF);
     assert_non_null(strstr(h->why, "4.5.0 invalid reply"));
@@ -1134,7 +1134,7 @@ static void test_abort(void **state)
     (void)state;
     struct harness *h = h_new();
     int hold = -1;
-    struct smtpc_peer p = h_peer(h, -1, &hold);
+    struct peer p = h_peer(h, -1, &hold);
     struct smtpc *c = smtpc_start(h->base, &h->conf, &p, 1, &h_ops, h);
     assert_int_equal(strncmp(smtpc_relay(c), "mx.example[127.0.0.1]:", 22), 0);
     smtpc_abort(c);
@@ -1151,7 +1151,7 @@ static void test_abort(void **state)
     h = h_new();
     srv_start(h, 0, &sp);
     h_txn(h, "s@y.example", R2, 2, "x\r\n", 3);
-    struct smtpc_peer q = h_peer(h, 0, NULL);
+    struct peer q = h_peer(h, 0, NULL);
     abort_target = smtpc_start(h->base, &h->conf, &q, 1, &h_ops, h);
     struct timeval tv = {0, 100000}, five = {5, 0};
     event_base_once(h->base, -1, EV_TIMEOUT, abort_on_timer, h, &tv);
@@ -1205,7 +1205,7 @@ static void test_dsn_parameters(void **state)
         h->txns[0].orcpts = orcpts;
         h->txns[0].envid = "id+x y";
         h->txns[0].ret = MSG_F_RET_HDRS;
-        struct smtpc_peer p = h_peer(h, 0, NULL);
+        struct peer p = h_peer(h, 0, NULL);
         char log[4096] = "";
         FILE *tmp = tmpfile();
         int saved = dup(STDERR_FILENO);
