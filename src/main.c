@@ -3,6 +3,7 @@
  *
  *   sluice run [-c FILE] [-v]      daemon in the foreground, logs to stderr
  *   sluice check-config [-c FILE]  "ok", or the error on stderr (exit 78)
+ *   sluice config-keys             every configuration key: type, default, bounds, meaning
  *   sluice submit [-c FILE] [-f SENDER] [-t] [-i] [RCPT...]
  *   sluice mailq [-c FILE]
  *   sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS
@@ -340,6 +341,7 @@ static const char main_usage_text[] =
     "usage: sluice COMMAND [options]\n"
     "  run [-c FILE] [-v]                   the daemon, in the foreground\n"
     "  check-config [-c FILE]               validate the configuration\n"
+    "  config-keys                          every configuration key, its default and bounds\n"
     "  submit [-c FILE] [options] [RCPT...] queue a message from stdin (as `sendmail`)\n"
     "  mailq [-c FILE]                      list the queue (as `mailq`)\n"
     "  verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS\n"
@@ -379,6 +381,8 @@ int main(int argc, char **argv)
         return main_run(argc - 1, argv + 1);
     if (strcmp(cmd, "check-config") == 0)
         return tool_check_config(argc - 1, argv + 1);
+    if (strcmp(cmd, "config-keys") == 0)
+        return tool_config_keys(argc - 1, argv + 1);
     if (strcmp(cmd, "submit") == 0)
         return tool_submit(argc - 1, argv + 1, 0);
     if (strcmp(cmd, "mailq") == 0)

@@ -1,7 +1,9 @@
 /* checkconf: `sluice check-config [-c FILE]` prints "ok" on stdout (exit 0), or the first
  * error on stderr (exit 78, EX_CONFIG): "FILE:LINE: message" from the configuration
  * loader, or "FILE: user 'NAME' does not exist ..." when `user` names no account (the
- * daemon would refuse to start as root). Also the shared configuration loader of the tools. */
+ * daemon would refuse to start as root). `sluice config-keys` prints every configuration key
+ * with its type, default, bounds and description (docs/config.md). Also the shared
+ * configuration loader of the tools. */
 #include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -21,7 +23,7 @@ static const char checkconf_usage[] =
 int tool_load_conf(const char *path, struct conf *c)
 {
     char err[1024];
-    conf_defaults(c);
+    conf_init(c);
     if (conf_load(path, c, err, sizeof err) < 0) {
         fprintf(stderr, "%s\n", err);
         conf_free(c);
@@ -68,4 +70,27 @@ int tool_check_config(int argc, char **argv)
         return EX_CONFIG;
     printf("ok\n");
     return 0;
+}
+
+static const char config_keys_usage[] =
+    "usage: sluice config-keys\n"
+    "  Every configuration key, one line each: KEY TYPE DEFAULT BOUNDS DESCRIPTION,\n"
+    "  separated by tabs (docs/config.md).\n";
+
+/* Prints the key table. */
+int tool_config_keys(int argc, char **argv)
+{
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":", tool_longopts, NULL)) != -1) {
+        if (ch == TOOL_OPT_HELP)
+            return tool_help(config_keys_usage);
+        return tool_bad_option("sluice config-keys", ch, argv, config_keys_usage);
+    }
+    if (optind != argc) {
+        fprintf(stderr, "sluice config-keys: unexpected argument %s\n%s", argv[optind],
+                config_keys_usage);
+        return EX_USAGE;
+    }
+    conf_keys_dump(stdout);
+    return fflush(stdout) == 0 && !ferror(stdout) ? 0 : EX_IOERR;
 }

@@ -1,27 +1,29 @@
 /* conf: the configuration, loaded from one libconfig file into typed structs.
- * Every key has a default (the seed's), a type and bounds; an unknown key, a wrong type or an
- * out-of-range value is an error "FILE:LINE: message". Durations are strings or integers
- * parsed by duration_parse() ("250" = 250 ms, "15s", ...); integers given for a duration are
- * milliseconds. All times in this struct are milliseconds. The struct is read-only once
- * loaded: the daemon keeps one handle (the only cross-module global allowed by STYLE.md is
- * passed explicitly instead). */
+ * Every key is one row of the key table (src/conf/keys.c): its type, bounds, default and a
+ * one-line description; `sluice config-keys` prints them and docs/config.md explains them.
+ * The defaults are stated there only (the comments below give units, not defaults). An
+ * unknown key, a wrong type or an out-of-range value is an error "FILE:LINE: message".
+ * Durations are strings or integers parsed by duration_parse() ("250" = 250 ms, "15s", ...);
+ * integers given for a duration are milliseconds. All times in this struct are milliseconds.
+ * The struct is read-only once loaded: the daemon keeps one handle and passes it explicitly. */
 #ifndef SLUICE_CONF_H
 #define SLUICE_CONF_H
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
-#include "audit/logpath.h"
+#include "proto/logpath.h"
 #include "proto/cidr.h"
 
-/* A log file (audit, events, transcripts; docs/logging.md): a path template (audit/logpath.h),
+/* A log file (audit, events, transcripts; docs/logging.md): a path template (proto/logpath.h),
  * its rotation, the period of its grouped fsyncs, and for transcripts the peers recorded
  * (CIDR blocks and domains; both empty = every peer). path NULL = off. */
 struct logspec {
     char *path;      /* template, NULL when off */
-    unsigned rot;    /* LOGROT_*, default daily */
-    uint64_t flush;  /* ms between grouped fsyncs, default 200 */
+    unsigned rot;    /* LOGROT_* */
+    uint64_t flush;  /* ms between grouped fsyncs */
     struct cidr *nets;
     size_t nnets;
     char **domains;  /* lower-case; a peer name equal to or below one matches */
@@ -30,14 +32,14 @@ struct logspec {
 
 /* Client settings a remotenet may override (seed 000 §4.5.3). */
 struct client_conf {
-    char *announcehost;   /* default: hostname */
-    unsigned maxpipeline; /* default 25; 0 is stored as 1 */
-    uint64_t timeout;     /* default 1m */
-    uint64_t mindatarate; /* bits per second, default 1000000 */
-    bool sayHELO;         /* default false */
-    bool fallbackHELO;    /* default false */
-    bool sendQUIT;        /* default true */
-    bool waitQUIT;        /* default true */
+    char *announcehost;   /* host name or "[ip]" */
+    unsigned maxpipeline; /* >= 1 (0 in the file is stored as 1) */
+    uint64_t timeout;     /* ms */
+    uint64_t mindatarate; /* bits per second */
+    bool sayHELO;
+    bool fallbackHELO;
+    bool sendQUIT;
+    bool waitQUIT;
 };
 
 /* A remotenet: peers whose address lies in `nets` or whose host name equals one of `hosts`
@@ -54,7 +56,7 @@ struct remotenet {
 struct relay {
     char *address; /* as configured, for logs */
     char *host;
-    uint16_t port; /* default: deliver.client.port */
+    uint16_t port; /* deliver.client.port unless the address names one */
     bool literal;
     char **destdomains; /* lower-case domains */
     size_t ndestdomains;
@@ -66,17 +68,17 @@ struct relay {
 
 struct conf {
     char *path;
-    char *spool;    /* default "/var/spool/sluice" */
-    char *hostname; /* default: gethostname() */
-    char *user;     /* default "sluice": started as root, the daemon runs as this user */
+    char *spool;
+    char *hostname;
+    char *user;     /* started as root, the daemon runs as this user */
     struct {
-        char **listen; /* "addr:port" / "[v6]:port"; default { "127.0.0.1:25" } */
+        char **listen; /* "addr:port" / "[v6]:port"; at least one */
         size_t nlisten;
-        struct cidr *trusted_networks; /* default 127.0.0.0/8, ::1/128 */
+        struct cidr *trusted_networks;
         size_t ntrusted_networks;
-        uint64_t max_message_size; /* bytes, default 10240000 */
-        struct logspec transcript;  /* smtpd.transcript: server sessions (off by default) */
-        char **submission_listen;  /* RFC 6409 listeners (port 587); default none */
+        uint64_t max_message_size; /* bytes */
+        struct logspec transcript;  /* smtpd.transcript: server sessions */
+        char **submission_listen;  /* RFC 6409 listeners (port 587) */
         size_t nsubmission_listen;
         char **local_domains; /* lower-case; hostname is always local */
         size_t nlocal_domains;
@@ -86,50 +88,50 @@ struct conf {
         size_t nsloppy_helo;
         struct cidr *sloppy_networks;
         size_t nsloppy_networks;
-        struct cidr *bare_newline_networks; /* may end command lines with a bare LF; default none */
+        struct cidr *bare_newline_networks; /* may end command lines with a bare LF */
         size_t nbare_newline_networks;
-        char *hdr220;              /* greeting template, %H %V %T %%; default "%H ESMTP sluice" */
-        char **help;               /* HELP text lines; default a command list */
+        char *hdr220;              /* greeting template, %H %V %T %% */
+        char **help;               /* HELP text lines */
         size_t nhelp;
-        unsigned vrfy_code;        /* 252 (default) or 502 */
-        unsigned expn_code;        /* 252 or 502 (default) */
-        uint64_t deliverby;        /* DELIVERBY minimum by-time, ms; 0: not offered; 60 s */
-        unsigned max_connections;        /* MaxParallelConnections, 800 */
-        unsigned max_connections_per_ip; /* MaxSameIpSource, 10 */
-        unsigned max_recipients;         /* RcptLimitCount, 10000 */
-        unsigned max_error_recipients;   /* max-error-recipients, 3 */
+        unsigned vrfy_code;        /* 252 or 502 */
+        unsigned expn_code;        /* 252 or 502 */
+        uint64_t deliverby;        /* DELIVERBY minimum by-time, ms; 0: not offered */
+        unsigned max_connections;        /* MaxParallelConnections */
+        unsigned max_connections_per_ip; /* MaxSameIpSource */
+        unsigned max_recipients;         /* RcptLimitCount */
+        unsigned max_error_recipients;   /* max-error-recipients */
         uint64_t tarpit_initial;         /* ms, 0 = no tarpit */
         unsigned tarpit_factor;          /* next = prev + prev * factor */
-        uint64_t command_timeout;        /* ms, 5 m */
-        uint64_t session_timeout;        /* ms, 1 h */
-        uint64_t min_free_space;         /* bytes on the spool's filesystem, 5000 KiB */
-        unsigned max_hops;               /* Received headers, 100 (RFC 5321 §6.3) */
+        uint64_t command_timeout;        /* ms */
+        uint64_t session_timeout;        /* ms */
+        uint64_t min_free_space;         /* bytes on the spool's filesystem */
+        unsigned max_hops;               /* Received headers (RFC 5321 §6.3: at least 100) */
         bool split_long_lines;           /* lines over 998 octets: split (true) or 554 */
-        uint64_t rdns_timeout;           /* ms, 5 s: longest wait for the client's rDNS; 0 = none */
+        uint64_t rdns_timeout;           /* ms: longest wait for the client's rDNS; 0 = none */
     } smtpd;
     struct {
         char **forwarders; /* "ip@port" or "ip"; empty = /etc/resolv.conf */
         size_t nforwarders;
     } resolver;
     struct {
-        unsigned queuecache;           /* 2500 */
-        unsigned maxconnections;       /* 2500 */
-        unsigned maxserverconnections; /* 20 */
-        unsigned maxmessages;          /* 100 */
-        unsigned maxrecips;            /* 50 */
-        uint64_t interval_low;         /* 100 ms */
-        uint64_t interval_high;        /* 15 s */
-        uint64_t interval_error;       /* 3 m */
-        uint64_t delay_start;          /* 30 s */
-        unsigned *retries;             /* "1 1 2 3 5 8 13 21 34" */
+        unsigned queuecache;
+        unsigned maxconnections;
+        unsigned maxserverconnections;
+        unsigned maxmessages;
+        unsigned maxrecips;
+        uint64_t interval_low;   /* ms */
+        uint64_t interval_high;  /* ms */
+        uint64_t interval_error; /* ms */
+        uint64_t delay_start;    /* ms */
+        unsigned *retries;       /* ZMailer factors, 1..64 of them */
         size_t nretries;
-        uint64_t interval; /* 1 m (ZMailer scheduler.conf) */
-        unsigned skew;     /* 1 */
-        uint64_t expiry;   /* 3 d */
-        uint64_t idlemax;  /* 2 s: how long an idle connection waits for more mail */
+        uint64_t interval; /* ms (ZMailer scheduler.conf) */
+        unsigned skew;
+        uint64_t expiry;   /* ms */
+        uint64_t idlemax;  /* ms an idle connection waits for more mail */
         struct client_conf client;
-        uint16_t port;     /* deliver.client.port, default 25 */
-        bool fallbackMX_A; /* deliver.client.fallbackMX_A, default false */
+        uint16_t port;     /* deliver.client.port */
+        bool fallbackMX_A; /* deliver.client.fallbackMX_A */
         struct remotenet *remotenets;
         size_t nremotenets;
         struct relay *relays;
@@ -138,24 +140,29 @@ struct conf {
         struct logspec audit;        /* deliver.audit: one record per delivered recipient */
         struct logspec event_log;    /* deliver.event_log: JSON lines */
         struct logspec transcript;   /* deliver.client.transcript: client sessions */
-        uint64_t delay_warning;      /* 4 h; 0 = no delay notices */
+        uint64_t delay_warning;      /* ms; 0 = no delay notices */
         char *double_bounce;         /* "" = failed bounces are dropped (logged) */
-        uint64_t bounce_size_limit;  /* 50000: larger messages are returned as headers */
+        uint64_t bounce_size_limit;  /* bytes: larger messages are returned as headers */
         bool verp;                   /* VERP for every message with a non-null sender */
         char **verp_domains;         /* ... or only for senders in these domains */
         size_t nverp_domains;
-        char *verp_delimiters;       /* "+=" */
+        char *verp_delimiters;       /* two characters */
     } deliver;
 };
 
-/* Fills c with every default (hostname from gethostname()). */
-void conf_defaults(struct conf *c);
-/* Loads path over the defaults (c must have been filled by conf_defaults()). Returns 0, or -1
- * with "FILE:LINE: message" in err (err may be NULL); after -1, c is partly loaded but
+/* Fills c with every default of the key table (hostname: gethostname(), else "localhost"). */
+void conf_init(struct conf *c);
+/* Loads file path over c (which conf_init() filled). Returns 0, or -1 with
+ * "FILE:LINE: message" in err (err may be NULL); after -1, c is partly loaded but
  * consistent: conf_free() it. */
 int conf_load(const char *path, struct conf *c, char *err, size_t errlen);
-/* Frees everything conf_defaults/conf_load allocated. */
+/* The same for text[0..len) (need not be NUL-terminated), called name in messages. */
+int conf_load_text(const char *name, const char *text, size_t len, struct conf *c, char *err,
+                   size_t errlen);
+/* Frees everything conf_init/conf_load allocated and zeroes c. */
 void conf_free(struct conf *c);
+/* Prints every key of the key table, one line each (`sluice config-keys`). */
+void conf_keys_dump(FILE *out);
 /* The client settings for a peer: the first remotenet whose nets contain sa or whose hosts
  * name `host` (may be NULL), else the base deliver.client. Never NULL. */
 const struct client_conf *conf_client_for(const struct conf *c, const struct sockaddr *sa,

@@ -1,5 +1,9 @@
-/* test_conf: conf_defaults/conf_load/conf_client_for/conf_retries_parse, table-driven.
- * Every case writes a temporary file and loads it over the defaults. */
+/* test_conf: the configuration key table and loader (src/conf/), table-driven.
+ * Texts are loaded with conf_load_text() as "test.conf"; files with conf_load(). Every row
+ * of the key table is checked: its default against its bounds, its bounds and an unknown
+ * key in its group against the loader's "FILE:LINE: message", its name against
+ * docs/config.md; `sluice config-keys` output against tests/golden/config-keys.txt (run from
+ * the repository root; UPDATE_GOLDEN=1 rewrites it after a deliberate change). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -14,28 +18,33 @@
 #include <cmocka.h>
 
 #include "conf/conf.h"
+#include "conf/keys.h"
+#include "proto/duration.h"
+#include "proto/logpath.h"
+
+#define NAME "test.conf"
+#define GOLDEN "tests/golden/config-keys.txt"
 
 static char conf_tmp[64];
 
-/* Writes text to a fresh temporary file named in conf_tmp. */
-static void write_tmp(const char *text)
-{
-    snprintf(conf_tmp, sizeof conf_tmp, "/tmp/sluice-test-conf-XXXXXX");
-    int fd = mkstemp(conf_tmp);
-    assert_true(fd >= 0);
-    size_t len = strlen(text);
-    assert_int_equal(write(fd, text, len), (ssize_t)len);
-    close(fd);
-}
-
-/* Loads text over the defaults into c; returns conf_load's result, error in err. */
+/* Loads text over the defaults into c; returns conf_load_text's result, error in err. */
 static int load_text(const char *text, struct conf *c, char *err, size_t errlen)
 {
-    write_tmp(text);
-    conf_defaults(c);
-    int rc = conf_load(conf_tmp, c, err, errlen);
-    unlink(conf_tmp);
-    return rc;
+    conf_init(c);
+    return conf_load_text(NAME, text, strlen(text), c, err, errlen);
+}
+
+/* Reads a whole file (at most 1 MiB) into a NUL-terminated buffer; NULL when missing. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = malloc((1 << 20) + 1);
+    *len = fread(buf, 1, 1 << 20, f);
+    buf[*len] = '\0';
+    fclose(f);
+    return buf;
 }
 
 /* Checks that every field of c holds the documented default. */
@@ -80,14 +89,93 @@ static void check_defaults(const struct conf *c, const char *hostname)
     assert_int_equal(c->deliver.nrelays, 0);
 }
 
-/* conf_defaults() alone, and an empty file, give the defaults; hostname = gethostname(). */
+/* Fails unless string lists a[0..na) and b[0..nb) are equal. */
+static void check_same_strings(const char *key, char *const *a, size_t na, char *const *b,
+                               size_t nb)
+{
+    if (na != nb)
+        fail_msg("%s: got %zu entries, want %zu", key, na, nb);
+    for (size_t i = 0; i < na; i++)
+        if (strcmp(a[i], b[i]) != 0)
+            fail_msg("%s[%zu]: got \"%s\", want \"%s\"", key, i, a[i], b[i]);
+}
+
+/* Fails unless CIDR lists a[0..na) and b[0..nb) are equal. */
+static void check_same_cidrs(const char *key, const struct cidr *a, size_t na,
+                             const struct cidr *b, size_t nb)
+{
+    if (na != nb)
+        fail_msg("%s: got %zu blocks, want %zu", key, na, nb);
+    for (size_t i = 0; i < na; i++)
+        if (a[i].family != b[i].family || a[i].prefix != b[i].prefix ||
+            memcmp(a[i].addr, b[i].addr, a[i].family == AF_INET ? 4 : 16) != 0)
+            fail_msg("%s[%zu]: blocks differ", key, i);
+}
+
+/* Fails unless the number of row p is equal in a and b. */
+static void check_same_number(const char *key, const struct conf_key *p, const char *a,
+                              const char *b)
+{
+    uint64_t va, vb;
+    switch (p->kind) {
+    case CONF_UINT:
+    case CONF_ROT: va = *(const unsigned *)a, vb = *(const unsigned *)b; break;
+    case CONF_PORT: va = *(const uint16_t *)a, vb = *(const uint16_t *)b; break;
+    case CONF_BOOL: va = *(const bool *)a, vb = *(const bool *)b; break;
+    default: va = *(const uint64_t *)a, vb = *(const uint64_t *)b; break;
+    }
+    if (va != vb)
+        fail_msg("%s: got %llu, want %llu", key, (unsigned long long)va, (unsigned long long)vb);
+}
+
+/* Fails unless every value of the rows of group is equal at bases a (got) and b (want). */
+static void check_same_group(enum conf_gid group, const void *a, const void *b)
+{
+    char key[CONF_KEY_MAX];
+    const char *gname = conf_group_names[group];
+    const struct conf_key *end, *p = conf_keys_group(group, &end);
+    for (; p < end; p++) {
+        const char *fa = (const char *)a + p->off, *fb = (const char *)b + p->off;
+        size_t na = p->cnt ? *(const size_t *)((const char *)a + p->cnt) : 0;
+        size_t nb = p->cnt ? *(const size_t *)((const char *)b + p->cnt) : 0;
+        snprintf(key, sizeof key, "%s%s%s", gname, *gname ? "." : "", p->name);
+        if (p->kind >= CONF_PATH && p->kind <= CONF_LOGPATH) {
+            const char *sa = *(char *const *)fa, *sb = *(char *const *)fb;
+            if ((sa == NULL) != (sb == NULL) || (sa != NULL && strcmp(sa, sb) != 0))
+                fail_msg("%s: got \"%s\", want \"%s\"", key, sa ? sa : "(null)",
+                         sb ? sb : "(null)");
+        } else if (p->kind >= CONF_UINT && p->kind <= CONF_ROT) {
+            check_same_number(key, p, fa, fb);
+        } else if (p->kind == CONF_RETRIES) {
+            if (na != nb || memcmp(*(unsigned *const *)fa, *(unsigned *const *)fb,
+                                   na * sizeof(unsigned)) != 0)
+                fail_msg("%s: retries differ", key);
+        } else if (p->kind == CONF_CIDRS) {
+            check_same_cidrs(key, *(struct cidr *const *)fa, na, *(struct cidr *const *)fb, nb);
+        } else if (p->kind == CONF_PEERS) {
+            const struct logspec *la = a, *lb = b;
+            check_same_cidrs(key, la->nets, la->nnets, lb->nets, lb->nnets);
+            check_same_strings(key, la->domains, la->ndomains, lb->domains, lb->ndomains);
+        } else if (p->kind >= CONF_LISTEN && p->kind <= CONF_LINES) {
+            check_same_strings(key, *(char **const *)fa, na, *(char **const *)fb, nb);
+        } else if (p->kind == CONF_GROUP) {
+            check_same_group(p->sub, a, b);
+        } else if (p->kind == CONF_LOGSPEC) {
+            check_same_group(p->sub, fa, fb);
+        } else if (na != nb) {
+            fail_msg("%s: got %zu entries, want %zu", key, na, nb);
+        }
+    }
+}
+
+/* conf_init() alone, and an empty file, give the defaults; hostname = gethostname(). */
 static void test_defaults(void **state)
 {
     (void)state;
     char host[256] = "", err[512];
     struct conf c;
     gethostname(host, sizeof host - 1);
-    conf_defaults(&c);
+    conf_init(&c);
     check_defaults(&c, host[0] ? host : "localhost");
     conf_free(&c);
     assert_int_equal(load_text("# nothing\n", &c, err, sizeof err), 0);
@@ -95,7 +183,8 @@ static void test_defaults(void **state)
     conf_free(&c);
 }
 
-/* The shipped etc/sluice.conf loads without error and holds exactly the defaults. */
+/* The shipped etc/sluice.conf loads without error and holds exactly the defaults (every
+ * row compared with conf_init()). */
 static void test_shipped_file(void **state)
 {
     (void)state;
@@ -104,12 +193,15 @@ static void test_shipped_file(void **state)
     assert_non_null(cut);
     snprintf(path, sizeof path, "%.*setc/sluice.conf", (int)(cut - me), me);
     gethostname(host, sizeof host - 1);
-    struct conf c;
-    conf_defaults(&c);
+    struct conf c, d;
+    conf_init(&c);
     if (conf_load(path, &c, err, sizeof err) != 0)
         fail_msg("%s: got error \"%s\", want success", path, err);
     check_defaults(&c, host[0] ? host : "localhost");
+    conf_init(&d);
+    check_same_group(CONF_G_TOP, &c, &d);
     conf_free(&c);
+    conf_free(&d);
 }
 
 static const char full_text[] =
@@ -395,10 +487,240 @@ static const struct err_case err_cases[] = {
     {"deliver = {\n  queuecache = 5;\n  maxrecips = ;\n};\n", "3: syntax error"},
     {"a = 1;\na = 2;\n", "2: duplicate setting name"},
     {"spool = \"/x\";\n@include \"/etc/passwd\"\n", "2: @include is not supported"},
+    {"deliver = { audit = {\n rot = \"daily\"; }; };\n", "1: missing key 'deliver.audit.path'"},
+    {"deliver = { audit = { path = \"/x\";\n peers = \"10/8\"; }; };\n",
+     "2: unknown key 'deliver.audit.peers'"},
+    {"deliver = { event_log = \"/x/%Q%\"; };\n",
+     "1: bad path template for 'deliver.event_log': \"/x/%Q%\" (tokens: %Y% %M% %D% %H% %DT% "
+     "%DIRLOG% %SYSNAME% %%)"},
+    {"smtpd = { transcript = { path = \"/x\"; rot = \"weekly\"; }; };\n",
+     "1: bad rotation for 'smtpd.transcript.rot': \"weekly\" (want never, hourly, daily or "
+     "monthly)"},
+    {"deliver = { audit = 5; };\n",
+     "1: wrong type for 'deliver.audit': want path template string or group, got integer"},
+    {"deliver = {\n maxrecips = 5 \"x\"; };\n", "2: syntax error"},
+    {"smtpd = { max_hops = 5,\n\n \"x\" };\n", "3: syntax error"},
+    {"a = = 1;\nb \"x\";\n", "1: syntax error"},
+    {"a = 1;\na = 2;\nb \"x\";\n", "2: duplicate setting name"},
+    {"\"x\"", "1: syntax error"},
+    {"deliver = { relays = ( { address = \"a\"; }\n \"x\" ); };\n", "2: syntax error"},
+    {"deliver = { relays = ( { address = \"a\" \"b:0\"; } ); };\n", "1: bad relay address for "
+     "'deliver.relays[0].address': \"ab:0\" (want host, host:port, [ip] or [ip]:port)"},
+    {"a = ((((((((((((((((\n( 1 )))))))))))))))));\n",
+     "2: lists and groups nested deeper than 16 levels"},
     {"smtpd = {\n max_message_size = 4294977296; };\n",
      "2: integer out of range for libconfig (write 64-bit integers with an L suffix, e.g. "
      "1099511627776L)"},
 };
+
+/* The shape of the key table: sorted by group, names unique in their group, every group
+ * row has rows below it and every group but the top a parent row, every row a one-line
+ * description, every list a maximum, every number a default within its bounds. */
+static void test_table_shape(void **state)
+{
+    (void)state;
+    size_t parents[CONF_NGROUPS] = {0}, rows[CONF_NGROUPS] = {0};
+    for (size_t i = 0; i < conf_nkeys; i++) {
+        const struct conf_key *p = &conf_keys[i];
+        const char *g = conf_group_names[p->group];
+        if (i > 0 && p->group < conf_keys[i - 1].group)
+            fail_msg("%s.%s: the table is not sorted by group", g, p->name);
+        const struct conf_key *end, *q = conf_keys_group(p->group, &end);
+        for (; q < p; q++)
+            if (strcmp(q->name, p->name) == 0)
+                fail_msg("%s.%s: the name twice in its group", g, p->name);
+        if (p->doc == NULL || strlen(p->doc) < 10 || strchr(p->doc, '\t') || strchr(p->doc, '\n'))
+            fail_msg("%s.%s: want a one-line description", g, p->name);
+        if (p->kind >= CONF_UINT && p->kind <= CONF_ROT && (p->defv < p->min || p->defv > p->max))
+            fail_msg("%s.%s: default %llu not in %llu..%llu", g, p->name,
+                     (unsigned long long)p->defv, (unsigned long long)p->min,
+                     (unsigned long long)p->max);
+        if (((p->kind >= CONF_LISTEN && p->kind <= CONF_LINES) || p->kind == CONF_REMOTENETS ||
+             p->kind == CONF_RELAYS) && p->max == 0)
+            fail_msg("%s.%s: a list without a maximum", g, p->name);
+        if (p->kind == CONF_GROUP || p->kind == CONF_LOGSPEC || p->kind == CONF_REMOTENETS ||
+            p->kind == CONF_RELAYS)
+            parents[p->sub]++;
+        if (p->kind == CONF_LOGSPEC) { /* its string form sets the LOGPATH row "path" */
+            const struct conf_key *e, *r = conf_keys_group(p->sub, &e);
+            while (r < e && r->kind != CONF_LOGPATH)
+                r++;
+            if (r == e || strcmp(r->name, "path") != 0)
+                fail_msg("%s.%s: a log spec without its path row", g, p->name);
+        }
+        rows[p->group]++;
+    }
+    for (int g = 0; g < CONF_NGROUPS; g++)
+        if (rows[g] == 0 || rows[g] > CONF_GROUP_ROWS || parents[g] != (g != CONF_G_TOP))
+            fail_msg("group '%s': got %zu rows and %zu parents, want 1..%d rows and %d parent",
+                     conf_group_names[g], rows[g], parents[g], CONF_GROUP_ROWS, g != CONF_G_TOP);
+}
+
+/* A value that would satisfy required row p of a list entry or log spec. */
+static const char *required_value(const struct conf_key *p)
+{
+    return p->kind == CONF_RNET_IP ? "\"10.0.0.0/8\"" : p->kind == CONF_RELAY_ADDR ? "\"relay\"" : "\"/x\"";
+}
+
+/* Builds a file setting key `name` of group to value on line 2 (with the keys the group
+ * requires), and the key as messages name it ("deliver.relays[0].address"). */
+static void text_for(char *text, size_t textlen, char *shown, size_t shownlen,
+                     enum conf_gid gid, const char *name, const char *value)
+{
+    const char *group = conf_group_names[gid];
+    char open[512] = "", close[256] = "", tmp[256];
+    size_t s = 0;
+    shown[0] = '\0';
+    for (const char *g = group; *g;) {
+        size_t n = strcspn(g, ".");
+        bool list = n > 2 && g[n - 1] == ']';
+        snprintf(open + strlen(open), sizeof open - strlen(open), "%.*s = %s", (int)(list ? n - 2 : n),
+                 g, list ? "( { " : "{ ");
+        snprintf(tmp, sizeof tmp, "%s%s", list ? " } );" : " };", close);
+        snprintf(close, sizeof close, "%s", tmp);
+        s += snprintf(shown + s, shownlen - s, "%.*s%s.", (int)(list ? n - 2 : n), g, list ? "[0]" : "");
+        g += n + (g[n] == '.');
+    }
+    const struct conf_key *end, *p = conf_keys_group(gid, &end);
+    for (; p < end; p++)
+        if ((p->flags & CONF_F_REQUIRED) && strcmp(p->name, name) != 0)
+            snprintf(open + strlen(open), sizeof open - strlen(open), "%s = %s; ", p->name,
+                     required_value(p));
+    snprintf(shown + s, shownlen - s, "%s", name);
+    snprintf(text, textlen, "\n%s%s = %s;%s\n", open, name, value, close);
+}
+
+/* Loads text and fails unless the error is NAME ":2: " want. */
+static void check_error_line2(const char *text, const char *want)
+{
+    char err[512], full[640];
+    struct conf c;
+    int rc = load_text(text, &c, err, sizeof err);
+    snprintf(full, sizeof full, NAME ":2: %s", want);
+    if (rc != -1 || strcmp(err, full) != 0)
+        fail_msg("%s: got rc %d \"%s\", want \"%s\"", text, rc, err, full);
+    conf_free(&c);
+}
+
+/* Every number row refuses min - 1 and max + 1 with "FILE:LINE: 'KEY' out of range: ...". */
+static void test_bounds_every_row(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < conf_nkeys; i++) {
+        const struct conf_key *p = &conf_keys[i];
+        if (p->kind != CONF_UINT && p->kind != CONF_U64 && p->kind != CONF_PORT &&
+            p->kind != CONF_DURATION)
+            continue;
+        for (int side = 0; side < 2; side++) {
+            char text[1024], shown[CONF_KEY_MAX], value[32], want[256], v[32], a[32], b[32];
+            if (side == 0 && p->min == 0)
+                snprintf(value, sizeof value, "-1");
+            else
+                snprintf(value, sizeof value, "%lluL",
+                         (unsigned long long)(side == 0 ? p->min - 1 : p->max + 1));
+            text_for(text, sizeof text, shown, sizeof shown, p->group, p->name, value);
+            long long got = side == 0 && p->min == 0 ? -1 : (long long)(side ? p->max + 1 : p->min - 1);
+            if (p->kind == CONF_DURATION)
+                snprintf(want, sizeof want, "'%s' out of range: %s not in %s..%s", shown,
+                         got < 0 ? "-1" : duration_to_text((uint64_t)got, v, sizeof v),
+                         duration_to_text(p->min, a, sizeof a), duration_to_text(p->max, b, sizeof b));
+            else
+                snprintf(want, sizeof want, "'%s' out of range: %lld not in %llu..%llu", shown, got,
+                         (unsigned long long)p->min, (unsigned long long)p->max);
+            check_error_line2(text, want);
+        }
+    }
+}
+
+/* Every group (the top level, groups, log specs, list entries) refuses an unknown key. */
+static void test_unknown_key_every_group(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < conf_nkeys; i++) {
+        char text[1024], shown[CONF_KEY_MAX], want[256];
+        if (i > 0 && conf_keys[i].group == conf_keys[i - 1].group)
+            continue;
+        text_for(text, sizeof text, shown, sizeof shown, conf_keys[i].group, "bogus_key", "1");
+        snprintf(want, sizeof want, "unknown key '%s'", shown);
+        check_error_line2(text, want);
+    }
+}
+
+/* docs/config.md names every key (as `name`). */
+static void test_docs_name_every_key(void **state)
+{
+    (void)state;
+    size_t len;
+    char *doc = slurp("docs/config.md", &len), want[96];
+    if (doc == NULL)
+        fail_msg("docs/config.md: missing (run from the repository root)");
+    for (size_t i = 0; i < conf_nkeys; i++) {
+        snprintf(want, sizeof want, "`%s`", conf_keys[i].name);
+        if (strstr(doc, want) == NULL)
+            fail_msg("docs/config.md: got no %s, want the key documented", want);
+    }
+    free(doc);
+}
+
+/* `sluice config-keys` prints the golden file tests/golden/config-keys.txt: one line per key,
+ * five tab-separated fields. */
+static void test_dump_golden(void **state)
+{
+    (void)state;
+    char *got = NULL;
+    size_t len = 0, glen = 0, lines = 0;
+    FILE *f = open_memstream(&got, &len);
+    assert_non_null(f);
+    conf_keys_dump(f);
+    fclose(f);
+    if (getenv("UPDATE_GOLDEN")) {
+        FILE *g = fopen(GOLDEN, "w");
+        assert_non_null(g);
+        fwrite(got, 1, len, g);
+        fclose(g);
+    }
+    char *want = slurp(GOLDEN, &glen);
+    if (want == NULL)
+        fail_msg(GOLDEN ": missing (run with UPDATE_GOLDEN=1 from the repository root)");
+    if (glen != len || memcmp(got, want, len) != 0)
+        fail_msg("got %zu bytes:\n%s\nwant %zu bytes (" GOLDEN ")", len, got, glen);
+    for (char *line = got, *nl; (nl = strchr(line, '\n')) != NULL; line = nl + 1, lines++) {
+        size_t tabs = 0;
+        for (char *c = line; c < nl; c++)
+            tabs += *c == '\t';
+        if (tabs != 4)
+            fail_msg("line %zu: got %zu tabs, want 4: %.*s", lines + 1, tabs, (int)(nl - line), line);
+    }
+    if (lines < conf_nkeys)
+        fail_msg("got %zu lines, want at least one per row (%zu)", lines, conf_nkeys);
+    free(got);
+    free(want);
+}
+
+/* Log specs: a template string, or a group; rot and flush default per spec; peers. */
+static void test_logspecs(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "smtpd = { transcript = \"%DIRLOG%transcripts/smtpd-%DT%.log\"; };\n"
+        "deliver = { audit = { path = \"/l/a-%DT%.log\"; rot = \"Hourly\"; flush = \"1s\"; };\n"
+        "  client = { transcript = { path = \"/t.log\"; peers = \"10/8, Example.NET\"; }; }; };\n";
+    char err[512];
+    struct conf c;
+    if (load_text(text, &c, err, sizeof err) != 0)
+        fail_msg("got error \"%s\", want success", err);
+    assert_string_equal(c.smtpd.transcript.path, "%DIRLOG%transcripts/smtpd-%DT%.log");
+    assert_int_equal(c.smtpd.transcript.rot, LOGROT_DAILY);
+    assert_int_equal(c.smtpd.transcript.flush, 200);
+    assert_string_equal(c.deliver.audit.path, "/l/a-%DT%.log");
+    assert_int_equal(c.deliver.audit.rot, LOGROT_HOURLY);
+    assert_int_equal(c.deliver.audit.flush, 1000);
+    assert_int_equal(c.deliver.transcript.nnets, 1);
+    assert_int_equal(c.deliver.transcript.ndomains, 1);
+    assert_string_equal(c.deliver.transcript.domains[0], "example.net");
+    assert_null(c.deliver.event_log.path);
+    conf_free(&c);
+}
 
 /* A NUL byte anywhere is refused with its line (libconfig itself mishandles it). */
 static void test_nul_byte(void **state)
@@ -412,7 +734,7 @@ static void test_nul_byte(void **state)
     assert_true(fd >= 0);
     assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
     close(fd);
-    conf_defaults(&c);
+    conf_init(&c);
     int rc = conf_load(conf_tmp, &c, err, sizeof err);
     unlink(conf_tmp);
     snprintf(want, sizeof want, "%s:2: NUL byte in file", conf_tmp);
@@ -429,7 +751,7 @@ static void test_errors(void **state)
         char err[512], want[640];
         struct conf c;
         int rc = load_text(err_cases[i].text, &c, err, sizeof err);
-        snprintf(want, sizeof want, "%s:%s", conf_tmp, err_cases[i].want);
+        snprintf(want, sizeof want, NAME ":%s", err_cases[i].want);
         if (rc != -1 || strcmp(err, want) != 0)
             fail_msg("case %zu: got rc %d \"%s\", want \"%s\"", i, rc, err, want);
         conf_free(&c);
@@ -442,7 +764,7 @@ static void test_missing_file(void **state)
     (void)state;
     char err[512];
     struct conf c;
-    conf_defaults(&c);
+    conf_init(&c);
     assert_int_equal(conf_load("/nonexistent/sluice.conf", &c, err, sizeof err), -1);
     assert_string_equal(err, "/nonexistent/sluice.conf:0: cannot open: No such file or directory");
     assert_int_equal(conf_load("/nonexistent/sluice.conf", &c, NULL, 0), -1);
@@ -498,6 +820,10 @@ static void test_retries_table(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table_shape),   cmocka_unit_test(test_bounds_every_row),
+        cmocka_unit_test(test_unknown_key_every_group),
+        cmocka_unit_test(test_docs_name_every_key),
+        cmocka_unit_test(test_logspecs),     cmocka_unit_test(test_dump_golden),
         cmocka_unit_test(test_defaults),      cmocka_unit_test(test_shipped_file),
         cmocka_unit_test(test_full),          cmocka_unit_test(test_client_for),
         cmocka_unit_test(test_relay_forms),   cmocka_unit_test(test_bool_forms),

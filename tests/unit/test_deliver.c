@@ -75,7 +75,7 @@ static struct world *w_new(void)
 {
     struct world *w = xcalloc(1, sizeof *w);
     w->f = fake_out_create();
-    conf_defaults(&w->c);
+    conf_init(&w->c);
     w->c.deliver.idlemax = 0;
     fake_dest_add(w->f, "a");
     fake_dest_add(w->f, "b");

@@ -121,7 +121,7 @@ struct harness {
     char *listen[1];
     char listenbuf[64];
     struct cidr trusted[2];
-    struct conf defaults; /* conf_defaults(); h->conf shares its smtpd strings */
+    struct conf defaults; /* conf_init(); h->conf shares its smtpd strings */
     char spool[64];
     struct event *tick;
     struct client *cl;
@@ -329,7 +329,7 @@ static void harness_open(struct harness *h, const struct scenario *sc, uint16_t 
     h->q = queue_open(h->spool, h->base, err, sizeof err);
     if (!h->q)
         fail_msg("queue_open: %s", err);
-    conf_defaults(&h->defaults);
+    conf_init(&h->defaults);
     h->conf.smtpd = h->defaults.smtpd;
     h->conf.hostname = HOST;
     h->conf.spool = h->spool;

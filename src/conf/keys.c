@@ -1,0 +1,408 @@
+/* keys: the configuration key table (keys.h explains the rows), its lookup and its dump.
+ * Public (conf.h):
+ *   conf_keys_dump()  every key, one line each: "KEY\tTYPE\tDEFAULT\tBOUNDS\tDESCRIPTION"
+ *                     (`sluice config-keys`; format in docs/config.md).
+ * Internal (keys.h): conf_keys[], conf_group_names[], conf_keys_group(), conf_keys_seps().
+ * A default here is the only statement of that default in the code: conf_init() applies
+ * it (and panics when it does not pass the row's own checks), the dump shows it. Tests check
+ * every number's default against its bounds, etc/sluice.conf against conf_init(), and that
+ * docs/config.md names every key. */
+#include "conf/keys.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "proto/duration.h"
+#include "proto/logpath.h"
+
+/* Positional parts of a row: where the value lives, then kind, bounds, flags, default. */
+#define TOP(f) CONF_G_TOP, #f, offsetof(struct conf, f)
+#define SMTPD(f) CONF_G_SMTPD, #f, offsetof(struct conf, smtpd.f)
+#define RESOLVER(f) CONF_G_RESOLVER, #f, offsetof(struct conf, resolver.f)
+#define DELIVER(f) CONF_G_DELIVER, #f, offsetof(struct conf, deliver.f)
+#define CLIENT(f) CONF_G_CLIENT, #f, offsetof(struct conf, deliver.f)
+#define CNT(f) offsetof(struct conf, f)
+#define UINT(lo, hi, dv) CONF_UINT, 0, 0, lo, hi, 0, dv, NULL
+#define U64(lo, hi, dv) CONF_U64, 0, 0, lo, hi, 0, dv, NULL
+#define DUR(lo, hi, dv) CONF_DURATION, 0, 0, lo, hi, 0, dv, NULL
+#define BOOL(dv) CONF_BOOL, 0, 0, 0, 1, 0, dv, NULL
+#define STR(kind, fl, d) kind, 0, 0, 0, 0, fl, 0, d
+#define LIST(kind, cnt, max, fl, d) kind, 0, cnt, 0, max, fl, 0, d
+#define SUB(kind, g) kind, g, 0, 0, 0, 0, 0, NULL
+#define GROUPS(kind, g, cnt) kind, g, cnt, 0, CONF_MAX_LIST, 0, 0, NULL
+
+/* The settings a remotenet may override: group G, struct T, member path P. */
+#define CLIENT_KEYS(G, T, P, INH)                                                              \
+    {G, "announcehost", offsetof(T, P.announcehost),                                           \
+     STR(CONF_HOST, CONF_F_LITERAL | CONF_F_COMPUTED | (INH), "hostname"),                     \
+     "Name sent in EHLO/HELO: a host name or an address literal \"[ip]\"."},                   \
+        {G, "maxpipeline", offsetof(T, P.maxpipeline), CONF_UINT, 0, 0, 0, 1000,                 \
+         CONF_F_ZERO_IS_ONE | (INH), 25, NULL,                                                 \
+         "Most commands in flight when the server offers PIPELINING (0 is 1: no pipelining)."}, \
+        {G, "timeout", offsetof(T, P.timeout), CONF_DURATION, 0, 0, CONF_S, CONF_H, (INH), CONF_M, \
+         NULL, "Longest wait for the connection and for any server reply."},                  \
+        {G, "mindatarate", offsetof(T, P.mindatarate), CONF_U64, 0, 0, 1, UINT64_C(1000000000000), \
+         (INH), 1000000, NULL,                                                                 \
+         "Slowest expected body rate (bits/s): a large body extends the timeout."},            \
+        {G, "sayHELO", offsetof(T, P.sayHELO), CONF_BOOL, 0, 0, 0, 1, (INH), 0, NULL,             \
+         "Greet with HELO instead of EHLO."},                                                  \
+        {G, "fallbackHELO", offsetof(T, P.fallbackHELO), CONF_BOOL, 0, 0, 0, 1, (INH), 0, NULL,   \
+         "Retry with HELO when EHLO is refused."},                                             \
+        {G, "sendQUIT", offsetof(T, P.sendQUIT), CONF_BOOL, 0, 0, 0, 1, (INH), 1, NULL,           \
+         "Send QUIT at the end of a session."},                                                \
+        {G, "waitQUIT", offsetof(T, P.waitQUIT), CONF_BOOL, 0, 0, 0, 1, (INH), 1, NULL,           \
+         "After QUIT, wait for the server's reply before closing."}
+
+/* The keys of a log spec written as a group: G is the log spec's key. */
+#define LOG_KEYS(G)                                                                            \
+    {G, "path", offsetof(struct logspec, path), STR(CONF_LOGPATH, CONF_F_REQUIRED, NULL),      \
+     "Path template (%Y% %M% %D% %H% %DT% %DIRLOG% %SYSNAME% %%); absent: off."},              \
+        {G, "rot", offsetof(struct logspec, rot), CONF_ROT, 0, 0, 0, 3, 0, LOGROT_DAILY, NULL,    \
+         "Rotation: a new file every hour, day or month, or never."},                          \
+        {G, "flush", offsetof(struct logspec, flush), DUR(1, CONF_M, 200),                     \
+         "Period of the grouped fsyncs of the writer thread."}
+#define PEERS_KEY(G)                                                                           \
+    {G, "peers", offsetof(struct logspec, nets),                                               \
+     LIST(CONF_PEERS, offsetof(struct logspec, nnets), CONF_MAX_LIST, 0, NULL),                \
+     "Only sessions with peers in these CIDR blocks or at/below these domains (empty: all)."}
+
+const struct conf_key conf_keys[] = {
+    {TOP(spool), STR(CONF_PATH, 0, "/var/spool/sluice"),
+     "Directory of the durable queue (LMDB environment, bodies, incoming table)."},
+    {TOP(hostname), STR(CONF_HOST, CONF_F_HOSTNAME | CONF_F_COMPUTED, "gethostname()"),
+     "This host's name: greeting, Received: lines, default announcehost."},
+    {TOP(user), STR(CONF_PATH, 0, "sluice"),
+     "Started as root, the daemon binds its listeners and then runs as this user."},
+    {CONF_G_TOP, "smtpd", 0, SUB(CONF_GROUP, CONF_G_SMTPD), "The inbound ESMTP server."},
+    {CONF_G_TOP, "resolver", 0, SUB(CONF_GROUP, CONF_G_RESOLVER), "DNS lookups (libunbound)."},
+    {CONF_G_TOP, "deliver", 0, SUB(CONF_GROUP, CONF_G_DELIVER), "Outbound delivery: scheduler, client, relays, reports."},
+
+    {SMTPD(listen), LIST(CONF_LISTEN, CNT(smtpd.nlisten), 64, CONF_F_NONEMPTY, "127.0.0.1:25"),
+     "Addresses the SMTP server listens on: \"a.b.c.d:port\" or \"[ipv6]:port\"."},
+    {SMTPD(trusted_networks),
+     LIST(CONF_CIDRS, CNT(smtpd.ntrusted_networks), CONF_MAX_LIST, 0, "127.0.0.0/8, ::1/128"),
+     "Clients in these networks may relay to any domain."},
+    {SMTPD(transcript), SUB(CONF_LOGSPEC, CONF_G_SMTPD_TRANSCRIPT),
+     "Transcripts of inbound sessions: a path template, or a group of the keys below."},
+    {SMTPD(max_message_size), U64(1024, UINT64_C(1) << 40, 10240000),
+     "Largest message accepted, in bytes (advertised in SIZE)."},
+    {SMTPD(submission_listen),
+     LIST(CONF_LISTEN, CNT(smtpd.nsubmission_listen), 64, 0, NULL),
+     "RFC 6409 submission listeners (port 587), as listen."},
+    {SMTPD(local_domains),
+     LIST(CONF_DOMAINS, CNT(smtpd.nlocal_domains), CONF_MAX_LIST, 0, NULL),
+     "Domains this host receives mail for (hostname always is one)."},
+    {SMTPD(relay_domains),
+     LIST(CONF_DOMAINS, CNT(smtpd.nrelay_domains), CONF_MAX_LIST, 0, NULL),
+     "Domains any client may send to and ETRN (ZMailer relaytarget)."},
+    {SMTPD(sloppy_helo), LIST(CONF_PATTERNS, CNT(smtpd.nsloppy_helo), CONF_MAX_LIST, 0, NULL),
+     "Clients whose HELO matches a glob may omit <> and add spaces in MAIL/RCPT."},
+    {SMTPD(sloppy_networks),
+     LIST(CONF_CIDRS, CNT(smtpd.nsloppy_networks), CONF_MAX_LIST, 0, NULL),
+     "The same relaxed MAIL/RCPT syntax for clients in these networks."},
+    {SMTPD(bare_newline_networks),
+     LIST(CONF_CIDRS, CNT(smtpd.nbare_newline_networks), CONF_MAX_LIST, 0, NULL),
+     "Clients in these networks may end command lines with a bare LF (others get 521)."},
+    {SMTPD(hdr220), STR(CONF_TEXT, 0, "%H ESMTP sluice"),
+     "Greeting after \"220 \": %H hostname, %V version, %T time, %% percent."},
+    {SMTPD(help),
+     LIST(CONF_LINES, CNT(smtpd.nhelp), 100, 0,
+          "sluice ESMTP server. Commands:\n"
+          "  HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY EXPN ETRN\n"
+          "Questions about this service: <postmaster>"),
+     "The text of the HELP reply, one 214 line each."},
+    {SMTPD(vrfy_code), UINT(252, 502, 252), "Reply to VRFY (always disabled): 252 or 502."},
+    {SMTPD(expn_code), UINT(252, 502, 502), "Reply to EXPN (always disabled): 252 or 502."},
+    {SMTPD(deliverby), DUR(0, CONF_D, 60 * CONF_S),
+     "DELIVERBY minimum by-time (RFC 2852); 0: not offered."},
+    {SMTPD(max_connections), UINT(1, 100000, 800), "Simultaneous SMTP sessions in all."},
+    {SMTPD(max_connections_per_ip), UINT(1, 100000, 50),
+     "Simultaneous sessions from one client address (trusted_networks exempt)."},
+    {SMTPD(max_recipients), UINT(100, 100000, 10000), "Recipients per transaction (then 452)."},
+    {SMTPD(max_error_recipients), UINT(1, 100000, 3),
+     "Refused RCPTs in a session before the client is disconnected."},
+    {SMTPD(tarpit_initial), DUR(0, CONF_M, 0),
+     "Delay of the first 4xx/5xx reply of a session; 0: no tarpit."},
+    {SMTPD(tarpit_factor), UINT(0, 100, 0),
+     "Each next tarpit delay is the previous one plus previous times this."},
+    {SMTPD(command_timeout), DUR(CONF_S, CONF_H, 5 * CONF_M),
+     "Longest wait for the client's next command or content bytes."},
+    {SMTPD(session_timeout), DUR(CONF_S, CONF_D, CONF_H), "Longest SMTP session, however busy."},
+    {SMTPD(min_free_space), U64(0, UINT64_C(1) << 50, UINT64_C(5000) * 1024),
+     "Bytes that must stay free on the spool's filesystem (else 452)."},
+    {SMTPD(max_hops), UINT(1, 1000, 100),
+     "More Received: headers than this is a mail loop (554 5.4.6)."},
+    {SMTPD(split_long_lines), BOOL(0),
+     "Content lines over 998 octets: split them (true) or refuse the message (false)."},
+    {SMTPD(rdns_timeout), DUR(0, CONF_M, 5 * CONF_S),
+     "Longest wait at DATA for the client's reverse DNS name; 0: no lookup."},
+
+    LOG_KEYS(CONF_G_SMTPD_TRANSCRIPT),
+    PEERS_KEY(CONF_G_SMTPD_TRANSCRIPT),
+
+    {RESOLVER(forwarders),
+     LIST(CONF_FORWARDERS, CNT(resolver.nforwarders), 16, 0, NULL),
+     "Recursive resolvers (\"ip\" or \"ip@port\"); empty: /etc/resolv.conf."},
+
+    {DELIVER(queuecache), UINT(1, 10000000, 2500),
+     "Most queue entries (message x recipient) the scheduler holds ready at once."},
+    {DELIVER(maxconnections), UINT(1, 100000, 2500), "Simultaneous outgoing connections in all."},
+    {DELIVER(maxserverconnections), UINT(1, 100000, 20),
+     "Simultaneous outgoing connections to one destination."},
+    {DELIVER(maxmessages), UINT(1, 100000, 100), "Messages sent over one connection."},
+    {DELIVER(maxrecips), UINT(1, 100000, 50), "Recipients in one SMTP transaction."},
+    {DELIVER(interval_low), DUR(1, CONF_H, 100),
+     "Polling period of the incoming table while it had messages."},
+    {DELIVER(interval_high), DUR(1, CONF_D, 15 * CONF_S),
+     "Polling period of the incoming table while it was empty."},
+    {DELIVER(interval_error), DUR(1, CONF_D, 3 * CONF_M),
+     "Pause before retrying after a queue read error."},
+    {DELIVER(delay_start), DUR(0, CONF_D, 30 * CONF_S),
+     "Pause after start before recovered recipients are scheduled."},
+    {DELIVER(retries),
+     CONF_RETRIES, 0, CNT(deliver.nretries), 0, 0, 0, 0, "1 1 2 3 5 8 13 21 34",
+     "ZMailer retry factors: the n-th retry waits factor n times interval."},
+    {DELIVER(interval), DUR(CONF_S, CONF_D, CONF_M), "The retry time unit (ZMailer interval)."},
+    {DELIVER(skew), UINT(0, 1000, 1),
+     "Attempts after which retries align to multiples of interval (ZMailer skew)."},
+    {DELIVER(expiry), DUR(CONF_S, 365 * CONF_D, 3 * CONF_D),
+     "A recipient undelivered this long after queueing fails permanently."},
+    {DELIVER(idlemax), DUR(0, CONF_H, 2 * CONF_S),
+     "How long an idle connection waits for more mail to its destination."},
+    {CONF_G_DELIVER, "client", 0, SUB(CONF_GROUP, CONF_G_CLIENT), "The outbound SMTP client."},
+    {DELIVER(relays), GROUPS(CONF_RELAYS, CONF_G_RELAY, CNT(deliver.nrelays)),
+     "Routing overrides, tried in order; a relay without rules is the default relay."},
+    {DELIVER(audit), SUB(CONF_LOGSPEC, CONF_G_AUDIT),
+     "Audit log, one record per delivered recipient: a path template, or a group."},
+    {DELIVER(event_log), SUB(CONF_LOGSPEC, CONF_G_EVENT_LOG),
+     "JSON-lines event log: a path template, or a group."},
+    {DELIVER(delay_warning), DUR(0, 365 * CONF_D, 4 * CONF_H),
+     "A recipient deferred this long gets its sender one delay notice; 0: none."},
+    {DELIVER(double_bounce), STR(CONF_MAILBOX, 0, ""),
+     "Where failed reports are reported; \"\": dropped and logged."},
+    {DELIVER(bounce_size_limit), U64(0, UINT64_C(1) << 40, 50000),
+     "Without RET, reports return messages up to this size whole, headers beyond."},
+    {DELIVER(verp), BOOL(0), "VERP for every message with a non-null sender."},
+    {DELIVER(verp_domains),
+     LIST(CONF_DOMAINS, CNT(deliver.nverp_domains), CONF_MAX_LIST, 0, NULL),
+     "VERP only for senders in these domains (when verp is false)."},
+    {DELIVER(verp_delimiters), STR(CONF_DELIMS, 0, "+="),
+     "The two VERP delimiters (local+rcpt=domain@domain)."},
+
+    CLIENT_KEYS(CONF_G_CLIENT, struct conf, deliver.client, 0),
+    {CLIENT(port), CONF_PORT, 0, 0, 1, 65535, 0, 25, NULL,
+     "Destination port of MX hosts, and the default port of relays."},
+    {CLIENT(fallbackMX_A), BOOL(0), "A domain without MX records is tried as a host (A/AAAA)."},
+    {CLIENT(remotenets),
+     GROUPS(CONF_REMOTENETS, CONF_G_REMOTENET, CNT(deliver.nremotenets)),
+     "Per-server overrides of the client settings; the first matching entry wins."},
+    {CONF_G_CLIENT, "transcript", offsetof(struct conf, deliver.transcript),
+     SUB(CONF_LOGSPEC, CONF_G_CLIENT_TRANSCRIPT), "Transcripts of outbound sessions: a path template, or a group."},
+
+    {CONF_G_REMOTENET, "ip", offsetof(struct remotenet, nets),
+     LIST(CONF_RNET_IP, offsetof(struct remotenet, nnets), CONF_MAX_LIST,
+          CONF_F_REQUIRED | CONF_F_NONEMPTY, NULL),
+     "Servers this entry applies to: CIDR blocks, or host names."},
+    CLIENT_KEYS(CONF_G_REMOTENET, struct remotenet, client, CONF_F_INHERIT),
+
+    LOG_KEYS(CONF_G_CLIENT_TRANSCRIPT),
+    PEERS_KEY(CONF_G_CLIENT_TRANSCRIPT),
+
+    {CONF_G_RELAY, "address", 0, CONF_RELAY_ADDR, 0, 0, 0, 0, CONF_F_REQUIRED, 0, NULL,
+     "The next hop: host, host:port, [ip] or [ip]:port (port: deliver.client.port)."},
+    {CONF_G_RELAY, "destdomains", offsetof(struct relay, destdomains),
+     LIST(CONF_DOMAINS, offsetof(struct relay, ndestdomains), CONF_MAX_LIST, 0, NULL),
+     "Recipient domains routed to this relay instead of their MX."},
+    {CONF_G_RELAY, "senders", offsetof(struct relay, senders),
+     LIST(CONF_SENDERS, offsetof(struct relay, nsenders), CONF_MAX_LIST, 0, NULL),
+     "Messages from these senders (\"domain\" or \"local@domain\") go to this relay."},
+    {CONF_G_RELAY, "sendernets", offsetof(struct relay, sendernets),
+     LIST(CONF_CIDRS, offsetof(struct relay, nsendernets), CONF_MAX_LIST, 0, NULL),
+     "Messages received from clients in these networks go to this relay."},
+
+    LOG_KEYS(CONF_G_AUDIT),
+    LOG_KEYS(CONF_G_EVENT_LOG),
+};
+
+const size_t conf_nkeys = sizeof conf_keys / sizeof conf_keys[0];
+
+/* What the dump says about each kind: its type, its bounds when they are not numbers, and
+ * the separators of a list given as one string. */
+static const struct {
+    const char *type;
+    const char *bounds;
+    const char *seps;
+} conf_kinds[] = {
+    [CONF_PATH] = {"path", "1..512 bytes, no control bytes", NULL},
+    [CONF_HOST] = {"host name", "DNS name of 1..253 bytes", NULL},
+    [CONF_TEXT] = {"text", "1..512 printable bytes", NULL},
+    [CONF_MAILBOX] = {"address", "\"\" or local@domain", NULL},
+    [CONF_DELIMS] = {"delimiters", "two punctuation characters", NULL},
+    [CONF_LOGPATH] = {"path template", "1..1024 bytes, known tokens", NULL},
+    [CONF_UINT] = {"integer", NULL, NULL},
+    [CONF_U64] = {"integer", NULL, NULL},
+    [CONF_PORT] = {"integer", NULL, NULL},
+    [CONF_DURATION] = {"duration", NULL, NULL},
+    [CONF_BOOL] = {"boolean", "true, false", NULL},
+    [CONF_ROT] = {"rotation", "never, hourly, daily, monthly", NULL},
+    [CONF_RETRIES] = {"retries", "1..64 factors of 1..100000", NULL},
+    [CONF_LISTEN] = {"listen list", NULL, ", \t"},
+    [CONF_CIDRS] = {"CIDR list", NULL, ", \t"},
+    [CONF_FORWARDERS] = {"forwarder list", NULL, ", \t"},
+    [CONF_DOMAINS] = {"domain list", NULL, ", \t"},
+    [CONF_SENDERS] = {"sender list", NULL, ", \t"},
+    [CONF_PATTERNS] = {"pattern list", NULL, ", \t"},
+    [CONF_RNET_IP] = {"CIDR or host list", NULL, "| \t"},
+    [CONF_PEERS] = {"CIDR or domain list", NULL, ", \t|"},
+    [CONF_LINES] = {"line list", NULL, "\n"},
+    [CONF_RELAY_ADDR] = {"relay address", "host, host:port, [ip], [ip]:port", NULL},
+    [CONF_GROUP] = {"group", "-", NULL},
+    [CONF_LOGSPEC] = {"log spec", "path template or group", NULL},
+    [CONF_REMOTENETS] = {"list of groups", NULL, NULL},
+    [CONF_RELAYS] = {"list of groups", NULL, NULL},
+};
+
+const char *const conf_group_names[CONF_NGROUPS] = {
+    [CONF_G_TOP] = "",
+    [CONF_G_SMTPD] = "smtpd",
+    [CONF_G_SMTPD_TRANSCRIPT] = "smtpd.transcript",
+    [CONF_G_RESOLVER] = "resolver",
+    [CONF_G_DELIVER] = "deliver",
+    [CONF_G_CLIENT] = "deliver.client",
+    [CONF_G_REMOTENET] = "deliver.client.remotenets[]",
+    [CONF_G_CLIENT_TRANSCRIPT] = "deliver.client.transcript",
+    [CONF_G_RELAY] = "deliver.relays[]",
+    [CONF_G_AUDIT] = "deliver.audit",
+    [CONF_G_EVENT_LOG] = "deliver.event_log",
+};
+
+/* The index of the first row of a group at or after g (the table is sorted by group). */
+static size_t conf_keys_bound(unsigned g)
+{
+    size_t lo = 0, hi = conf_nkeys;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((unsigned)conf_keys[mid].group < g)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The rows of group g: [first, *end). */
+const struct conf_key *conf_keys_group(enum conf_gid g, const struct conf_key **end)
+{
+    *end = &conf_keys[conf_keys_bound((unsigned)g + 1)];
+    return &conf_keys[conf_keys_bound((unsigned)g)];
+}
+
+/* The separators of a list of kind k given as one string. */
+const char *conf_keys_seps(enum conf_kind k)
+{
+    return conf_kinds[k].seps ? conf_kinds[k].seps : ", \t";
+}
+
+/* Prints s as a libconfig string literal. */
+static void conf_dump_string(FILE *out, const char *s, size_t len)
+{
+    fputc('"', out);
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"' || s[i] == '\\')
+            fputc('\\', out);
+        fputc(s[i], out);
+    }
+    fputc('"', out);
+}
+
+/* Prints a list default as an array of strings. */
+static void conf_dump_list(FILE *out, const struct conf_key *p)
+{
+    const char *seps = conf_keys_seps(p->kind), *s = p->def ? p->def : "";
+    bool first = true;
+    fputc('[', out);
+    while (*s) {
+        size_t n = strcspn(s, seps);
+        if (n > 0) {
+            fputs(first ? "" : ", ", out);
+            conf_dump_string(out, s, n);
+            first = false;
+        }
+        s += n + (s[n] != '\0');
+    }
+    fputc(']', out);
+}
+
+/* Prints p's default in libconfig syntax ("-": none, "(...)": computed when loading). */
+static void conf_dump_default(FILE *out, const struct conf_key *p)
+{
+    char d[32];
+    if (p->flags & CONF_F_REQUIRED) {
+        fputc('-', out);
+    } else if (p->flags & CONF_F_INHERIT) {
+        fprintf(out, "(deliver.client.%s)", p->name);
+    } else if (p->flags & CONF_F_COMPUTED) {
+        fprintf(out, "(%s)", p->def);
+    } else if (p->kind >= CONF_PATH && p->kind <= CONF_LOGPATH) {
+        if (p->def == NULL)
+            fputc('-', out);
+        else
+            conf_dump_string(out, p->def, strlen(p->def));
+    } else if (p->kind == CONF_UINT || p->kind == CONF_U64 || p->kind == CONF_PORT) {
+        fprintf(out, "%llu%s", (unsigned long long)p->defv, p->defv > 2147483647 ? "L" : "");
+    } else if (p->kind == CONF_DURATION) {
+        fprintf(out, "\"%s\"", duration_to_text(p->defv, d, sizeof d));
+    } else if (p->kind == CONF_BOOL) {
+        fputs(p->defv ? "true" : "false", out);
+    } else if (p->kind == CONF_ROT) {
+        fprintf(out, "\"%s\"", logpath_rot_name((unsigned)p->defv));
+    } else if (p->kind == CONF_RETRIES) {
+        conf_dump_string(out, p->def, strlen(p->def));
+    } else if (p->kind >= CONF_LISTEN && p->kind <= CONF_LINES) {
+        conf_dump_list(out, p);
+    } else {
+        fputs(p->kind == CONF_REMOTENETS || p->kind == CONF_RELAYS ? "()" : "-", out);
+    }
+}
+
+/* Prints p's bounds. */
+static void conf_dump_bounds(FILE *out, const struct conf_key *p)
+{
+    char a[32], b[32];
+    if (p->flags & CONF_F_LITERAL)
+        fputs("DNS name, or \"[ip]\"", out);
+    else if (conf_kinds[p->kind].bounds != NULL)
+        fputs(conf_kinds[p->kind].bounds, out);
+    else if (p->kind == CONF_DURATION)
+        fprintf(out, "%s..%s", duration_to_text(p->min, a, sizeof a),
+                duration_to_text(p->max, b, sizeof b));
+    else if (p->kind == CONF_UINT || p->kind == CONF_U64 || p->kind == CONF_PORT)
+        fprintf(out, "%llu..%llu", (unsigned long long)p->min, (unsigned long long)p->max);
+    else
+        fprintf(out, "%d..%llu entries", (p->flags & CONF_F_NONEMPTY) ? 1 : 0,
+                (unsigned long long)p->max);
+}
+
+/* Prints the rows of group, each followed by the rows below it. */
+static void conf_dump_group(FILE *out, enum conf_gid group)
+{
+    const char *name = conf_group_names[group];
+    const struct conf_key *end, *p = conf_keys_group(group, &end);
+    for (; p < end; p++) {
+        fprintf(out, "%s%s%s\t%s%s\t", name, *name ? "." : "", p->name,
+                conf_kinds[p->kind].type, (p->flags & CONF_F_REQUIRED) ? " (required)" : "");
+        conf_dump_default(out, p);
+        fputc('\t', out);
+        conf_dump_bounds(out, p);
+        fprintf(out, "\t%s\n", p->doc);
+        if (p->kind == CONF_GROUP || p->kind == CONF_LOGSPEC || p->kind == CONF_REMOTENETS ||
+            p->kind == CONF_RELAYS)
+            conf_dump_group(out, p->sub);
+    }
+}
+
+/* Prints every key, one line each, in the order the keys are applied. */
+void conf_keys_dump(FILE *out)
+{
+    conf_dump_group(out, CONF_G_TOP);
+}
