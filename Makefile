@@ -110,8 +110,9 @@ uninstall:
 	-rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null
 
 # The Debian package, built with debhelper from a copy of the tree in build/deb/ (so the
-# tree stays clean); the .deb lands here. Needs debhelper (scripts/install-deps --package).
+# tree stays clean); the .deb lands here. Installs what it needs first (install-deps --package).
 deb:
+	@scripts/install-deps --package
 	rm -rf build/deb && mkdir -p build/deb/src
 	tar -cf - --exclude=./build --exclude=./build-san --exclude=./fuzz/build --exclude=./bench/work --exclude=./.git \
 	    --exclude='./*.deb' . | tar -xf - -C build/deb/src
