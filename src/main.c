@@ -12,10 +12,12 @@
  * subcommand finds its configuration the same way (tool_conf_path): -c FILE or --config
  * FILE, else $SLUICE_CONF, else /etc/sluice/sluice.conf. Exit codes are sysexits.h's.
  * SIGTERM/SIGINT: stop accepting, let transactions finish for up to 10 s, keep the queue.
+ * SIGHUP: re-read the TLS certificates and keys (smtpd.tls) for new connections.
  * SIGUSR1: log statistics.
  * Under systemd (Type=notify; systemd/sluice.service) the daemon says READY=1 once its
  * listeners are bound and the queue is recovered, keeps STATUS= up to date with the queue's
- * size, STOPPING=1 on SIGTERM, and WATCHDOG=1 when WatchdogSec= is set (core/notify.c). */
+ * size, RELOADING=1 then READY=1 around a SIGHUP reload, STOPPING=1 on SIGTERM, and
+ * WATCHDOG=1 when WatchdogSec= is set (core/notify.c). */
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <dirent.h>
@@ -45,7 +47,9 @@
 #include "queue/queue.h"
 #include "route/route.h"
 #include "sched/sched.h"
+#include "smtpc/smtpc.h"
 #include "smtpd/smtpd.h"
+#include "tls/client.h"
 #include "tools/tools.h"
 
 #define MAIN_GRACE_MS 10000
@@ -59,10 +63,11 @@ struct daemon {
     struct deliver *deliver;
     struct sched *sched;
     struct smtpd *smtpd;
+    struct tls_client *tls; /* outbound TLS contexts and caches (smtpc_set_tls) */
     struct sched_logs logs; /* audit, event log (NULL = off) */
     struct audit_log *client_transcript; /* deliver.client.transcript (NULL = off) */
     struct audit_log *server_transcript; /* smtpd.transcript (NULL = off) */
-    struct event *sigterm, *sigint, *sigusr1;
+    struct event *sigterm, *sigint, *sigusr1, *sighup;
     struct notify *notify; /* the service manager (no-op without $NOTIFY_SOCKET) */
     int stopping;
 };
@@ -158,6 +163,18 @@ static void main_on_term(evutil_socket_t sig, short what, void *arg)
     sched_shutdown(d->sched, MAIN_GRACE_MS, main_on_stopped, d);
 }
 
+/* SIGHUP: new certificates for new connections; a file that fails keeps the old ones. The
+ * service manager hears RELOADING=1 before and READY=1 after (systemctl reload waits). */
+static void main_on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    struct daemon *d = arg;
+    (void)what;
+    log_info("signal %d: reloading TLS certificates", (int)sig);
+    notify_reloading(d->notify);
+    smtpd_reload_tls(d->smtpd);
+    notify_ready(d->notify);
+}
+
 /* SIGUSR1: statistics. */
 static void main_on_usr1(evutil_socket_t sig, short what, void *arg)
 {
@@ -245,6 +262,10 @@ static void main_setup(struct daemon *d)
     if (!d->dns)
         log_fatal("resolver: %s", err);
     d->route = route_create(d->base, &d->conf, d->dns);
+    d->tls = tls_client_create(&d->conf, err, sizeof err); /* before the privileges go */
+    if (!d->tls)
+        log_fatal("tls: %s", err);
+    smtpc_set_tls(d->tls);
     d->logs.audit = main_open_log(&d->conf, &d->conf.deliver.audit, "deliver.audit");
     d->logs.events = main_open_log(&d->conf, &d->conf.deliver.event_log, "deliver.event_log");
     d->client_transcript = main_open_log(&d->conf, &d->conf.deliver.transcript,
@@ -269,9 +290,11 @@ static void main_setup(struct daemon *d)
     d->sigterm = evsignal_new(d->base, SIGTERM, main_on_term, d);
     d->sigint = evsignal_new(d->base, SIGINT, main_on_term, d);
     d->sigusr1 = evsignal_new(d->base, SIGUSR1, main_on_usr1, d);
+    d->sighup = evsignal_new(d->base, SIGHUP, main_on_hup, d);
     event_add(d->sigterm, NULL);
     event_add(d->sigint, NULL);
     event_add(d->sigusr1, NULL);
+    event_add(d->sighup, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -284,6 +307,8 @@ static void main_teardown(struct daemon *d)
     queue_close(d->q);
     sched_free(d->sched);
     deliver_free(d->deliver);
+    smtpc_set_tls(NULL);
+    tls_client_free(d->tls);
     audit_log_close(d->logs.audit);
     audit_log_close(d->logs.events);
     audit_log_close(d->client_transcript);
@@ -293,6 +318,7 @@ static void main_teardown(struct daemon *d)
     event_free(d->sigterm);
     event_free(d->sigint);
     event_free(d->sigusr1);
+    event_free(d->sighup);
     event_base_free(d->base);
     conf_free(&d->conf);
 }

@@ -1,9 +1,11 @@
 /* checkconf: `sluice check-config [-c FILE]` prints "ok" on stdout (exit 0), or the first
  * error on stderr (exit 78, EX_CONFIG): "FILE:LINE: message" from the configuration
- * loader, or "FILE: user 'NAME' does not exist ..." when `user` names no account (the
- * daemon would refuse to start as root). `sluice config-keys` prints every configuration key
- * with its type, default, bounds and description (docs/config.md). Also the shared
- * configuration loader of the tools. */
+ * loader, "FILE: user 'NAME' does not exist ..." when `user` names no account (the
+ * daemon would refuse to start as root), "FILE: tls: deliver.relays[N].ssl: ..." when a
+ * relay's CA file, certificate or key does not load, or "FILE: smtpd.tls.KEY PATH: why"
+ * when a server certificate, key or CA file of smtpd.tls does not load. `sluice config-keys` prints every
+ * configuration key with its type, default, bounds and description (docs/config.md). Also
+ * the shared configuration loader of the tools. */
 #include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -12,6 +14,8 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "tls/client.h"
+#include "tls/tls.h"
 #include "tools/tools.h"
 
 static const char checkconf_usage[] =
@@ -42,6 +46,36 @@ static bool checkconf_user_ok(const char *path, const struct conf *c)
     return false;
 }
 
+/* False (with the error on stderr) when a relay's CA file, client certificate or key does
+ * not load: the daemon would refuse to start. */
+static bool checkconf_tls_ok(const char *path, const struct conf *c)
+{
+    char err[1024];
+    struct tls_client *tc = tls_client_create(c, err, sizeof err);
+    if (!tc) {
+        fprintf(stderr, "%s: tls: %s\n", path, err);
+        return false;
+    }
+    tls_client_free(tc);
+    return true;
+}
+
+/* False (with the error on stderr) when smtpd.tls's certificates, keys or CA file do not
+ * load as the daemon would load them at startup. */
+static bool checkconf_smtpd_tls_ok(const char *path, const struct conf *c)
+{
+    char err[1024];
+    if (!c->smtpd.tls.cert_file)
+        return true;
+    struct tls_server *t = tls_server_create(&c->smtpd.tls, err, sizeof err);
+    if (!t) {
+        fprintf(stderr, "%s: %s\n", path, err);
+        return false;
+    }
+    tls_server_free(t);
+    return true;
+}
+
 /* Validates a configuration file. */
 int tool_check_config(int argc, char **argv)
 {
@@ -64,7 +98,8 @@ int tool_check_config(int argc, char **argv)
     struct conf c;
     if (tool_load_conf(path, &c) < 0)
         return EX_CONFIG;
-    bool ok = checkconf_user_ok(path, &c);
+    bool ok = checkconf_user_ok(path, &c) && checkconf_tls_ok(path, &c) &&
+              checkconf_smtpd_tls_ok(path, &c);
     conf_free(&c);
     if (!ok)
         return EX_CONFIG;

@@ -289,6 +289,11 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_PORT: return conf_read_number(x, s, key, p, base);
     case CONF_DURATION: return conf_read_duration(x, s, key, p, base);
     case CONF_BOOL: return conf_read_bool(x, s, key, p, base);
+    case CONF_TLSMODE:
+    case CONF_TLSPROTO:
+    case CONF_OVERRIDE: return conf_read_word(x, s, key, p, base);
+    case CONF_SECRET: return conf_read_secret(x, s, key, p, base);
+    case CONF_SECRET_FILE: return conf_read_secret_file(x, s, key, p, base);
     case CONF_ROT: return conf_read_rot(x, s, key, p, base);
     case CONF_RETRIES: return conf_read_retries(x, s, key, p, base);
     case CONF_LISTEN:
@@ -304,7 +309,11 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_GROUP:
         if (!config_setting_is_group(s))
             return conf_wrong_type(x, s, key, "group");
-        return conf_group(x, s, p->sub, key, base);
+        if (p->flags & CONF_F_BLOCK) /* a relay's ssl or auth block: its own defaults */
+            conf_init_group(x, p->sub, base);
+        if (conf_group(x, s, p->sub, key, base) < 0)
+            return -1;
+        return (p->flags & CONF_F_BLOCK) ? conf_check_block(x, s, key, p, base) : 0;
     case CONF_LOGSPEC: return conf_read_logspec(x, s, key, p, base);
     case CONF_REMOTENETS: return conf_read_remotenets(x, s, key, p, base);
     case CONF_RELAYS: return conf_read_relays(x, s, key, p, base);
@@ -425,6 +434,8 @@ static void conf_free_row(const struct conf_key *p, void *base)
         r->address = r->host = NULL;
         break;
     }
+    case CONF_SECRET:
+    case CONF_SECRET_FILE: conf_free_secret(p, base); break;
     case CONF_GROUP: conf_free_group(p->sub, base); break;
     case CONF_LOGSPEC: conf_free_group(p->sub, field); break;
     case CONF_REMOTENETS:
@@ -452,6 +463,35 @@ void conf_init(struct conf *c)
     conf_init_group(&x, CONF_G_TOP, c);
 }
 
+/* Reports key (a dotted path) as needing `needs`, at the key's line. */
+static int conf_needs(struct conf_ctx *x, const config_t *cfg, const char *key, const char *needs)
+{
+    return conf_error(x, config_lookup(cfg, key), "'%s' needs %s", key, needs);
+}
+
+/* smtpd.tls and tls_listen: a key file needs its certificate, client certificates need the
+ * CAs that verify them, an implicit TLS listener needs a certificate. (Whether the files
+ * load is src/tls/'s business: startup and check-config.) */
+static int conf_check_tls(struct conf_ctx *x, const config_t *cfg)
+{
+    const struct smtpd_tls_conf *t = &x->c->smtpd.tls;
+    if (t->key_file && !t->cert_file)
+        return conf_needs(x, cfg, "smtpd.tls.key_file", "smtpd.tls.cert_file");
+    if (t->ecdsa_cert_file && !t->cert_file)
+        return conf_needs(x, cfg, "smtpd.tls.ecdsa_cert_file", "smtpd.tls.cert_file");
+    if (t->ecdsa_key_file && !t->ecdsa_cert_file)
+        return conf_needs(x, cfg, "smtpd.tls.ecdsa_key_file", "smtpd.tls.ecdsa_cert_file");
+    if (t->ask_cert && !t->ca_file)
+        return conf_needs(x, cfg, "smtpd.tls.ask_cert", "smtpd.tls.ca_file");
+    if (t->require_cert && !t->ca_file)
+        return conf_needs(x, cfg, "smtpd.tls.require_cert", "smtpd.tls.ca_file");
+    if (t->ca_file && !t->cert_file)
+        return conf_needs(x, cfg, "smtpd.tls.ca_file", "smtpd.tls.cert_file");
+    if (x->c->smtpd.ntls_listen > 0 && !t->cert_file)
+        return conf_needs(x, cfg, "smtpd.tls_listen", "smtpd.tls.cert_file");
+    return 0;
+}
+
 /* Parses NUL-terminated text[0..len) over c, naming it x->path in messages. */
 static int conf_load_buf(struct conf_ctx *x, const char *text, size_t len)
 {
@@ -460,6 +500,8 @@ static int conf_load_buf(struct conf_ctx *x, const char *text, size_t len)
     int rc = conf_parse(x, &cfg, text, len);
     if (rc == 0)
         rc = conf_group(x, config_root_setting(&cfg), CONF_G_TOP, "", x->c);
+    if (rc == 0)
+        rc = conf_check_tls(x, &cfg);
     config_destroy(&cfg);
     return rc;
 }

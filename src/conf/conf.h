@@ -31,6 +31,15 @@ struct logspec {
 };
 
 /* Client settings a remotenet may override (seed 000 §4.5.3). */
+/* Opportunistic TLS toward any server (seed 000 `anonssl`, docs/tls.md "Outbound"):
+ * STARTTLS when the server offers it (latent), or no mail without TLS (mandatory, implies
+ * STARTTLS). The peer is never required to present a trusted certificate here. */
+struct anonssl {
+    bool latent;      /* STARTTLS when offered */
+    bool mandatory;   /* no mail without TLS */
+    unsigned min_tls; /* least protocol, TLS 1.min_tls: 2 or 3 */
+};
+
 struct client_conf {
     char *announcehost;   /* host name or "[ip]" */
     unsigned maxpipeline; /* >= 1 (0 in the file is stored as 1) */
@@ -40,6 +49,7 @@ struct client_conf {
     bool fallbackHELO;
     bool sendQUIT;
     bool waitQUIT;
+    struct anonssl anonssl;
 };
 
 /* A remotenet: peers whose address lies in `nets` or whose host name equals one of `hosts`
@@ -50,6 +60,30 @@ struct remotenet {
     char **hosts;
     size_t nhosts;
     struct client_conf client;
+};
+
+/* A relay's TLS (its `ssl` block). RELAY_TLS_DEFAULT: no block, the peer's anonssl applies;
+ * a block starts from the defaults of its rows (mode starttls, verify). */
+enum relay_tls_mode { RELAY_TLS_DEFAULT, RELAY_TLS_NONE, RELAY_TLS_STARTTLS, RELAY_TLS_IMPLICIT };
+struct relay_ssl {
+    unsigned mode;     /* enum relay_tls_mode */
+    bool verify;       /* the certificate must chain to ca_file (else the system store) and
+                          name verify_name */
+    char *ca_file;     /* NULL: the system store */
+    char *verify_name; /* NULL: the relay's host (its IP for a literal) */
+    unsigned min_tls;  /* TLS 1.min_tls: 2 or 3 */
+    char *cert_file;   /* client certificate (chain, PEM), NULL: none */
+    char *key_file;    /* its key, NULL: in cert_file */
+};
+
+/* A relay's SASL client authentication (its `auth` block, RFC 4954). */
+struct relay_auth {
+    bool enabled;         /* false without a block; a block starts enabled */
+    bool initrsp;         /* the first response goes on the AUTH line */
+    bool external;        /* override = "external": SASL EXTERNAL with ssl.cert_file */
+    bool allow_cleartext; /* credentials may go without TLS */
+    char *username;
+    char *password;       /* `password`, or the first line of `password_file` */
 };
 
 /* A relay (seed 000 §4.5.4). host is a name, or an IP when literal ("[ip]:port"). */
@@ -64,6 +98,24 @@ struct relay {
     size_t nsenders;
     struct cidr *sendernets;
     size_t nsendernets;
+    struct relay_ssl ssl;
+    struct relay_auth auth;
+};
+
+/* smtpd.tls (docs/tls.md "Inbound"): the server's certificates and TLS policy. cert_file
+ * NULL: no STARTTLS and no smtpd.tls_listen. The files are read by src/tls/tls.c (startup,
+ * check-config, SIGHUP); conf checks only how the keys go together. */
+struct smtpd_tls_conf {
+    char *cert_file;            /* PEM certificate (then its chain), or NULL */
+    char *key_file;             /* PEM private key; NULL: in cert_file */
+    char *ecdsa_cert_file;      /* a second certificate, with an ECDSA key, or NULL */
+    char *ecdsa_key_file;       /* NULL: in ecdsa_cert_file */
+    char *ca_file;              /* CAs of client certificates, also completing our chain */
+    unsigned min_tls;           /* least protocol, TLS 1.min_tls: 2 or 3 */
+    uint64_t session_timeout;   /* ms: resumption (tickets, session cache); 0 = none */
+    uint64_t handshake_timeout; /* ms: longest TLS handshake */
+    bool ask_cert;              /* request a client certificate (needs ca_file) */
+    bool require_cert;          /* ... and refuse a session without a verified one */
 };
 
 struct conf {
@@ -108,6 +160,9 @@ struct conf {
         unsigned max_hops;               /* Received headers (RFC 5321 §6.3: at least 100) */
         bool split_long_lines;           /* lines over 998 octets: split (true) or 554 */
         uint64_t rdns_timeout;           /* ms: longest wait for the client's rDNS; 0 = none */
+        struct smtpd_tls_conf tls;       /* smtpd.tls: STARTTLS when cert_file is set */
+        char **tls_listen;               /* implicit TLS listeners (RFC 8314, port 465) */
+        size_t ntls_listen;
     } smtpd;
     struct {
         char **forwarders; /* "ip@port" or "ip"; empty = /etc/resolv.conf */

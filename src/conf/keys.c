@@ -31,8 +31,9 @@
 #define SUB(kind, g) kind, g, 0, 0, 0, 0, 0, NULL
 #define GROUPS(kind, g, cnt) kind, g, cnt, 0, CONF_MAX_LIST, 0, 0, NULL
 
-/* The settings a remotenet may override: group G, struct T, member path P. */
-#define CLIENT_KEYS(G, T, P, INH)                                                              \
+/* The settings a remotenet may override: group G, struct T, member path P, the group A of
+ * its anonssl keys. */
+#define CLIENT_KEYS(G, T, P, INH, A)                                                           \
     {G, "announcehost", offsetof(T, P.announcehost),                                           \
      STR(CONF_HOST, CONF_F_LITERAL | CONF_F_COMPUTED | (INH), "hostname"),                     \
      "Name sent in EHLO/HELO: a host name or an address literal \"[ip]\"."},                   \
@@ -51,7 +52,22 @@
         {G, "sendQUIT", offsetof(T, P.sendQUIT), CONF_BOOL, 0, 0, 0, 1, (INH), 1, NULL,           \
          "Send QUIT at the end of a session."},                                                \
         {G, "waitQUIT", offsetof(T, P.waitQUIT), CONF_BOOL, 0, 0, 0, 1, (INH), 1, NULL,           \
-         "After QUIT, wait for the server's reply before closing."}
+         "After QUIT, wait for the server's reply before closing."},                           \
+        {G, "anonssl", 0, SUB(CONF_GROUP, A),                                                  \
+         "TLS with servers reached without a relay ssl block (seed anonssl)."}
+
+/* The anonssl keys: group G, struct T, member path P of the client settings. */
+#define ANONSSL_KEYS(G, T, P, INH)                                                             \
+    {G, "latent", offsetof(T, P.anonssl.latent), CONF_BOOL, 0, 0, 0, 1, (INH), 1, NULL,        \
+     "STARTTLS whenever the server offers it (a failed handshake: cleartext)."},               \
+        {G, "mandatory", offsetof(T, P.anonssl.mandatory), CONF_BOOL, 0, 0, 0, 1, (INH), 0, NULL, \
+         "No mail without TLS: deferred 4.7.4 when not offered, 4.7.5 when it fails."},        \
+        {G, "min_protocol", offsetof(T, P.anonssl.min_tls), CONF_TLSPROTO, 0, 0, 2, 3, (INH), 2, \
+         NULL, "Least TLS protocol version."}
+
+#define RELAY_SSL(f) CONF_G_RELAY_SSL, #f, offsetof(struct relay, ssl.f)
+#define SMTPD_TLS(f) CONF_G_SMTPD_TLS, #f, offsetof(struct conf, smtpd.tls.f)
+#define RELAY_AUTH(f) CONF_G_RELAY_AUTH, #f, offsetof(struct relay, auth.f)
 
 /* The keys of a log spec written as a group: G is the log spec's key. */
 #define LOG_KEYS(G)                                                                            \
@@ -136,9 +152,33 @@ const struct conf_key conf_keys[] = {
      "Content lines over 998 octets: split them (true) or refuse the message (false)."},
     {SMTPD(rdns_timeout), DUR(0, CONF_M, 5 * CONF_S),
      "Longest wait at DATA for the client's reverse DNS name; 0: no lookup."},
+    {SMTPD(tls), SUB(CONF_GROUP, CONF_G_SMTPD_TLS),
+     "Server TLS: STARTTLS on every listener once cert_file is set (docs/tls.md)."},
+    {SMTPD(tls_listen), LIST(CONF_LISTEN, CNT(smtpd.ntls_listen), 64, 0, NULL),
+     "Implicit TLS listeners (RFC 8314, port 465), as listen; submission rules; need tls."},
 
     LOG_KEYS(CONF_G_SMTPD_TRANSCRIPT),
     PEERS_KEY(CONF_G_SMTPD_TRANSCRIPT),
+
+    {SMTPD_TLS(cert_file), STR(CONF_PATH, 0, NULL),
+     "PEM server certificate, then its chain; set: STARTTLS is offered."},
+    {SMTPD_TLS(key_file), STR(CONF_PATH, 0, NULL), "Key of cert_file (PEM); absent: in cert_file."},
+    {SMTPD_TLS(ecdsa_cert_file), STR(CONF_PATH, 0, NULL),
+     "A second certificate, with an ECDSA key, served beside cert_file's (RSA)."},
+    {SMTPD_TLS(ecdsa_key_file), STR(CONF_PATH, 0, NULL),
+     "Key of ecdsa_cert_file (PEM); absent: in ecdsa_cert_file."},
+    {SMTPD_TLS(ca_file), STR(CONF_PATH, 0, NULL),
+     "PEM CAs of client certificates (seed tls-CAfile); also complete our chain."},
+    {CONF_G_SMTPD_TLS, "min_protocol", offsetof(struct conf, smtpd.tls.min_tls), CONF_TLSPROTO, 0,
+     0, 2, 3, 0, 2, NULL, "Least TLS protocol version accepted."},
+    {SMTPD_TLS(session_timeout), DUR(0, 7 * CONF_D, CONF_H),
+     "Session resumption (tickets, cache; seed tls-use-scache) this long; 0: none."},
+    {SMTPD_TLS(handshake_timeout), DUR(CONF_S, CONF_H, CONF_M),
+     "Longest TLS handshake; then the connection is closed."},
+    {SMTPD_TLS(ask_cert), BOOL(0),
+     "Request a client certificate (seed tls-ask-cert; needs ca_file); logged, not required."},
+    {SMTPD_TLS(require_cert), BOOL(0),
+     "Refuse (421 4.7.1) a client without a certificate that verifies against ca_file."},
 
     {RESOLVER(forwarders),
      LIST(CONF_FORWARDERS, CNT(resolver.nforwarders), 16, 0, NULL),
@@ -189,7 +229,7 @@ const struct conf_key conf_keys[] = {
     {DELIVER(verp_delimiters), STR(CONF_DELIMS, 0, "+="),
      "The two VERP delimiters (local+rcpt=domain@domain)."},
 
-    CLIENT_KEYS(CONF_G_CLIENT, struct conf, deliver.client, 0),
+    CLIENT_KEYS(CONF_G_CLIENT, struct conf, deliver.client, 0, CONF_G_CLIENT_ANONSSL),
     {CLIENT(port), CONF_PORT, 0, 0, 1, 65535, 0, 25, NULL,
      "Destination port of MX hosts, and the default port of relays."},
     {CLIENT(fallbackMX_A), BOOL(0), "A domain without MX records is tried as a host (A/AAAA)."},
@@ -199,11 +239,16 @@ const struct conf_key conf_keys[] = {
     {CONF_G_CLIENT, "transcript", offsetof(struct conf, deliver.transcript),
      SUB(CONF_LOGSPEC, CONF_G_CLIENT_TRANSCRIPT), "Transcripts of outbound sessions: a path template, or a group."},
 
+    ANONSSL_KEYS(CONF_G_CLIENT_ANONSSL, struct conf, deliver.client, 0),
+
     {CONF_G_REMOTENET, "ip", offsetof(struct remotenet, nets),
      LIST(CONF_RNET_IP, offsetof(struct remotenet, nnets), CONF_MAX_LIST,
           CONF_F_REQUIRED | CONF_F_NONEMPTY, NULL),
      "Servers this entry applies to: CIDR blocks, or host names."},
-    CLIENT_KEYS(CONF_G_REMOTENET, struct remotenet, client, CONF_F_INHERIT),
+    CLIENT_KEYS(CONF_G_REMOTENET, struct remotenet, client, CONF_F_INHERIT,
+                CONF_G_REMOTENET_ANONSSL),
+
+    ANONSSL_KEYS(CONF_G_REMOTENET_ANONSSL, struct remotenet, client, CONF_F_INHERIT),
 
     LOG_KEYS(CONF_G_CLIENT_TRANSCRIPT),
     PEERS_KEY(CONF_G_CLIENT_TRANSCRIPT),
@@ -219,6 +264,35 @@ const struct conf_key conf_keys[] = {
     {CONF_G_RELAY, "sendernets", offsetof(struct relay, sendernets),
      LIST(CONF_CIDRS, offsetof(struct relay, nsendernets), CONF_MAX_LIST, 0, NULL),
      "Messages received from clients in these networks go to this relay."},
+    {CONF_G_RELAY, "ssl", 0, CONF_GROUP, CONF_G_RELAY_SSL, 0, 0, 0, CONF_F_BLOCK, 0, NULL,
+     "TLS with this relay (absent: the server's anonssl): required unless mode none."},
+    {CONF_G_RELAY, "auth", 0, CONF_GROUP, CONF_G_RELAY_AUTH, 0, 0, 0, CONF_F_BLOCK, 0, NULL,
+     "SASL authentication to this relay (RFC 4954), after TLS."},
+
+    {RELAY_SSL(mode), CONF_TLSMODE, 0, 0, RELAY_TLS_NONE, RELAY_TLS_IMPLICIT, 0,
+     RELAY_TLS_STARTTLS, NULL,
+     "none: no TLS; starttls: STARTTLS required; implicit: TLS from the first byte (465)."},
+    {RELAY_SSL(verify), BOOL(1),
+     "The certificate must chain to ca_file and name verify_name (else 4.7.5)."},
+    {RELAY_SSL(ca_file), STR(CONF_PATH, 0, NULL), "PEM file of trusted CAs; absent: the system store."},
+    {RELAY_SSL(verify_name), STR(CONF_HOST, CONF_F_LITERAL, NULL),
+     "Name expected in the certificate (and SNI); absent: the relay's host."},
+    {CONF_G_RELAY_SSL, "min_protocol", offsetof(struct relay, ssl.min_tls), CONF_TLSPROTO, 0, 0, 2, 3, 0, 2, NULL, "Least TLS protocol version."},
+    {RELAY_SSL(cert_file), STR(CONF_PATH, 0, NULL),
+     "Client certificate (PEM chain): shown when asked, the identity of AUTH EXTERNAL."},
+    {RELAY_SSL(key_file), STR(CONF_PATH, 0, NULL), "Key of cert_file (PEM); absent: in cert_file."},
+
+    {RELAY_AUTH(enabled), BOOL(1), "Authenticate (false keeps the block unused)."},
+    {RELAY_AUTH(initrsp), BOOL(1), "Send the first SASL response on the AUTH line."},
+    {CONF_G_RELAY_AUTH, "override", offsetof(struct relay, auth.external), CONF_OVERRIDE, 0, 0, 0, 1, 0, 0, NULL,
+     "\"external\": SASL EXTERNAL with ssl.cert_file instead of PLAIN/LOGIN."},
+    {RELAY_AUTH(allow_cleartext), BOOL(0), "Credentials may be sent without TLS."},
+    {RELAY_AUTH(username), CONF_SECRET, 0, 0, 0, 0, 0, 0, NULL,
+     "SASL user name (with EXTERNAL: the authorization identity, optional)."},
+    {RELAY_AUTH(password), CONF_SECRET, 0, 0, 0, 0, 0, 0, NULL,
+     "SASL password (never shown in messages or logs)."},
+    {CONF_G_RELAY_AUTH, "password_file", offsetof(struct relay, auth.password), CONF_SECRET_FILE, 0, 0, 0, 0, 0, 0, NULL,
+     "File whose first line is the password; mode 600, owned by root or user."},
 
     LOG_KEYS(CONF_G_AUDIT),
     LOG_KEYS(CONF_G_EVENT_LOG),
@@ -239,11 +313,16 @@ static const struct {
     [CONF_MAILBOX] = {"address", "\"\" or local@domain", NULL},
     [CONF_DELIMS] = {"delimiters", "two punctuation characters", NULL},
     [CONF_LOGPATH] = {"path template", "1..1024 bytes, known tokens", NULL},
+    [CONF_SECRET] = {"secret", "1..255 bytes, no control bytes", NULL},
+    [CONF_SECRET_FILE] = {"path", "a file of mode 600 or stricter", NULL},
     [CONF_UINT] = {"integer", NULL, NULL},
     [CONF_U64] = {"integer", NULL, NULL},
     [CONF_PORT] = {"integer", NULL, NULL},
     [CONF_DURATION] = {"duration", NULL, NULL},
     [CONF_BOOL] = {"boolean", "true, false", NULL},
+    [CONF_TLSMODE] = {"word", "none, starttls, implicit", NULL},
+    [CONF_TLSPROTO] = {"word", "TLSv1.2, TLSv1.3", NULL},
+    [CONF_OVERRIDE] = {"word", "external", NULL},
     [CONF_ROT] = {"rotation", "never, hourly, daily, monthly", NULL},
     [CONF_RETRIES] = {"retries", "1..64 factors of 1..100000", NULL},
     [CONF_LISTEN] = {"listen list", NULL, ", \t"},
@@ -266,12 +345,17 @@ const char *const conf_group_names[CONF_NGROUPS] = {
     [CONF_G_TOP] = "",
     [CONF_G_SMTPD] = "smtpd",
     [CONF_G_SMTPD_TRANSCRIPT] = "smtpd.transcript",
+    [CONF_G_SMTPD_TLS] = "smtpd.tls",
     [CONF_G_RESOLVER] = "resolver",
     [CONF_G_DELIVER] = "deliver",
     [CONF_G_CLIENT] = "deliver.client",
+    [CONF_G_CLIENT_ANONSSL] = "deliver.client.anonssl",
     [CONF_G_REMOTENET] = "deliver.client.remotenets[]",
+    [CONF_G_REMOTENET_ANONSSL] = "deliver.client.remotenets[].anonssl",
     [CONF_G_CLIENT_TRANSCRIPT] = "deliver.client.transcript",
     [CONF_G_RELAY] = "deliver.relays[]",
+    [CONF_G_RELAY_SSL] = "deliver.relays[].ssl",
+    [CONF_G_RELAY_AUTH] = "deliver.relays[].auth",
     [CONF_G_AUDIT] = "deliver.audit",
     [CONF_G_EVENT_LOG] = "deliver.event_log",
 };
@@ -339,8 +423,9 @@ static void conf_dump_default(FILE *out, const struct conf_key *p)
     char d[32];
     if (p->flags & CONF_F_REQUIRED) {
         fputc('-', out);
-    } else if (p->flags & CONF_F_INHERIT) {
-        fprintf(out, "(deliver.client.%s)", p->name);
+    } else if (p->flags & CONF_F_INHERIT) { /* the same key without "remotenets[]." */
+        const char *g = conf_group_names[p->group], *r = strstr(g, ".remotenets[]");
+        fprintf(out, "(%.*s%s.%s)", (int)(r - g), g, r + strlen(".remotenets[]"), p->name);
     } else if (p->flags & CONF_F_COMPUTED) {
         fprintf(out, "(%s)", p->def);
     } else if (p->kind >= CONF_PATH && p->kind <= CONF_LOGPATH) {
@@ -356,6 +441,12 @@ static void conf_dump_default(FILE *out, const struct conf_key *p)
         fputs(p->defv ? "true" : "false", out);
     } else if (p->kind == CONF_ROT) {
         fprintf(out, "\"%s\"", logpath_rot_name((unsigned)p->defv));
+    } else if (p->kind >= CONF_TLSMODE && p->kind <= CONF_OVERRIDE) {
+        const char *w = conf_word_name(p->kind, p->defv);
+        if (*w)
+            fprintf(out, "\"%s\"", w);
+        else
+            fputc('-', out);
     } else if (p->kind == CONF_RETRIES) {
         conf_dump_string(out, p->def, strlen(p->def));
     } else if (p->kind >= CONF_LISTEN && p->kind <= CONF_LINES) {

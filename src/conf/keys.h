@@ -19,7 +19,8 @@
  * Files: keys.c the table and its dump; conf.c loading (file, pre-scan, libconfig, the
  * walkers that apply, default and free the rows); value.c typed scalar values, the syntax
  * of addresses and names, and error messages; list.c lists of values, log specs and the
- * lists of groups (remotenets, relays).
+ * lists of groups (remotenets, relays); secret.c credentials and the checks of a relay's
+ * ssl and auth blocks.
  * Every reader returns 0, or -1 with "FILE:LINE: message" in x->err. A reader given a NULL
  * setting is applying a default (the message then says line 0; conf_init() panics on it). */
 #ifndef SLUICE_CONF_KEYS_H
@@ -48,12 +49,18 @@ enum conf_kind {
     CONF_MAILBOX, /* "" or local@domain (deliver.double_bounce) */
     CONF_DELIMS,  /* two VERP delimiters (deliver.verp_delimiters) */
     CONF_LOGPATH, /* a log path template (proto/logpath.h) */
+    /* char *, credentials: never quoted in messages, wiped when freed (secret.c) */
+    CONF_SECRET,      /* 1..255 bytes without control bytes (auth.username, auth.password) */
+    CONF_SECRET_FILE, /* the first line of a file only its owner may read (password_file) */
     /* numbers, stored by conf_store_number(); bounds min..max */
     CONF_UINT,     /* unsigned */
     CONF_U64,      /* uint64_t */
     CONF_PORT,     /* uint16_t */
     CONF_DURATION, /* uint64_t ms; a string for duration_parse() or integer ms */
     CONF_BOOL,     /* bool */
+    CONF_TLSMODE,  /* unsigned enum relay_tls_mode, written "none"/"starttls"/"implicit" */
+    CONF_TLSPROTO, /* unsigned TLS minor version, written "TLSv1.2"/"TLSv1.3" */
+    CONF_OVERRIDE, /* bool, written "external" (auth.override) */
     CONF_ROT,      /* unsigned LOGROT_*, written "never"/"hourly"/"daily"/"monthly" */
     CONF_RETRIES,  /* unsigned * + size_t: a ZMailer retries string */
     /* lists: an array/list of strings, or one string split on the kind's separators */
@@ -81,18 +88,25 @@ enum conf_kind {
 #define CONF_F_REQUIRED 0x10   /* a group (entry) without this key is an error */
 #define CONF_F_COMPUTED 0x20   /* the default is computed; def only describes it */
 #define CONF_F_INHERIT 0x40    /* remotenets: the default is the same key of deliver.client */
+#define CONF_F_BLOCK 0x80      /* a group inside a relay (ssl, auth): its rows' defaults apply
+                                  when the group is present, then conf_check_block() */
 
 /* The groups of keys, in table order. */
 enum conf_gid {
     CONF_G_TOP,
     CONF_G_SMTPD,
     CONF_G_SMTPD_TRANSCRIPT,
+    CONF_G_SMTPD_TLS,
     CONF_G_RESOLVER,
     CONF_G_DELIVER,
     CONF_G_CLIENT,
+    CONF_G_CLIENT_ANONSSL,
     CONF_G_REMOTENET,
+    CONF_G_REMOTENET_ANONSSL,
     CONF_G_CLIENT_TRANSCRIPT,
     CONF_G_RELAY,
+    CONF_G_RELAY_SSL,
+    CONF_G_RELAY_AUTH,
     CONF_G_AUDIT,
     CONF_G_EVENT_LOG,
     CONF_NGROUPS
@@ -173,6 +187,11 @@ int conf_read_bool(struct conf_ctx *x, const config_setting_t *s, const char *ke
                    const struct conf_key *p, void *base);
 int conf_read_rot(struct conf_ctx *x, const config_setting_t *s, const char *key,
                   const struct conf_key *p, void *base);
+/* CONF_TLSMODE, CONF_TLSPROTO, CONF_OVERRIDE: one of the kind's words. */
+int conf_read_word(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                   const struct conf_key *p, void *base);
+/* The word of value v of such a kind ("" when none). */
+const char *conf_word_name(enum conf_kind k, uint64_t v);
 int conf_read_retries(struct conf_ctx *x, const config_setting_t *s, const char *key,
                       const struct conf_key *p, void *base);
 int conf_set_retries(struct conf_ctx *x, const config_setting_t *s, const char *key,
@@ -202,4 +221,16 @@ int conf_read_relays(struct conf_ctx *x, const config_setting_t *s, const char *
                      const struct conf_key *p, void *base);
 /* Frees the entries of a list of groups (p: CONF_REMOTENETS or CONF_RELAYS) at base. */
 void conf_free_entries(const struct conf_key *p, void *base);
+
+/* secret.c */
+int conf_read_secret(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                     const struct conf_key *p, void *base);
+int conf_read_secret_file(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                          const struct conf_key *p, void *base);
+/* Wipes and frees the secret of row p at base. */
+void conf_free_secret(const struct conf_key *p, void *base);
+/* After a CONF_F_BLOCK group g (setting s, read into the relay at base): what the block
+ * needs of itself and of the relay's other block. */
+int conf_check_block(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                     const struct conf_key *p, void *base);
 #endif

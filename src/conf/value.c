@@ -283,7 +283,10 @@ void conf_store_number(const struct conf_key *p, void *base, uint64_t v)
         break;
     case CONF_ROT: *(unsigned *)field = (unsigned)v; break;
     case CONF_PORT: *(uint16_t *)field = (uint16_t)v; break;
-    case CONF_BOOL: *(bool *)field = v != 0; break;
+    case CONF_BOOL:
+    case CONF_OVERRIDE: *(bool *)field = v != 0; break;
+    case CONF_TLSMODE:
+    case CONF_TLSPROTO: *(unsigned *)field = (unsigned)v; break;
     case CONF_U64:
     case CONF_DURATION: *(uint64_t *)field = v; break;
     default: log_panic("conf: %s is not a number", p->name);
@@ -372,6 +375,48 @@ int conf_read_rot(struct conf_ctx *x, const config_setting_t *s, const char *key
                           key, conf_quote(q, sizeof q, str, strlen(str)));
     conf_store_number(p, base, (uint64_t)rot);
     return 0;
+}
+
+/* The words of the word kinds and the values they stand for. */
+static const struct {
+    enum conf_kind kind;
+    const char *word;
+    uint64_t value;
+} conf_words[] = {
+    {CONF_TLSMODE, "none", RELAY_TLS_NONE},     {CONF_TLSMODE, "starttls", RELAY_TLS_STARTTLS},
+    {CONF_TLSMODE, "implicit", RELAY_TLS_IMPLICIT}, {CONF_TLSPROTO, "TLSv1.2", 2},
+    {CONF_TLSPROTO, "TLSv1.3", 3},              {CONF_OVERRIDE, "external", 1},
+};
+
+/* The word of value v of kind k, "" when none. */
+const char *conf_word_name(enum conf_kind k, uint64_t v)
+{
+    for (size_t i = 0; i < sizeof conf_words / sizeof conf_words[0]; i++)
+        if (conf_words[i].kind == k && conf_words[i].value == v)
+            return conf_words[i].word;
+    return "";
+}
+
+/* Reads one of the words of p's kind (case does not matter). */
+int conf_read_word(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                   const struct conf_key *p, void *base)
+{
+    const char *str = NULL;
+    char q[96], want[64] = "";
+    if (conf_string(x, s, key, &str) < 0)
+        return -1;
+    for (size_t i = 0; i < sizeof conf_words / sizeof conf_words[0]; i++) {
+        if (conf_words[i].kind != p->kind)
+            continue;
+        if (strcasecmp(str, conf_words[i].word) == 0) {
+            conf_store_number(p, base, conf_words[i].value);
+            return 0;
+        }
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", *want ? ", " : "",
+                 conf_words[i].word);
+    }
+    return conf_error(x, s, "bad value for '%s': %s (want %s)", key,
+                      conf_quote(q, sizeof q, str, strlen(str)), want);
 }
 
 /* ---- retries ---- */

@@ -99,7 +99,7 @@ struct notify *notify_create(struct event_base *base, notify_status_fn status, v
 
 void notify_ready(struct notify *n)
 {
-    if (n->on)
+    if (n && n->on)
         notify_status(n, "READY=1\n", 1);
 }
 
@@ -107,7 +107,7 @@ void notify_reloading(struct notify *n)
 {
     char msg[96];
     struct timespec ts;
-    if (!n->on)
+    if (!n || !n->on)
         return;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     snprintf(msg, sizeof msg, "RELOADING=1\nMONOTONIC_USEC=%llu",
@@ -117,7 +117,7 @@ void notify_reloading(struct notify *n)
 
 void notify_stopping(struct notify *n)
 {
-    if (n->on)
+    if (n && n->on)
         notify_send(n, "STOPPING=1");
 }
 

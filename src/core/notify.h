@@ -11,6 +11,7 @@
  * notify_reloading(n)  RELOADING=1 with MONOTONIC_USEC= (Type=notify-reload wants both).
  * notify_stopping(n)   STOPPING=1.
  * notify_free(n)       stops the timers.
+ * Every call takes NULL (nothing created yet) and does nothing then.
  * A send that fails is logged once (warn) and the daemon carries on. */
 #ifndef SLUICE_NOTIFY_H
 #define SLUICE_NOTIFY_H

@@ -108,7 +108,8 @@ static void conn_on_rcpt(void *arg, struct smtpc_txn *t, size_t i, enum outcome 
 {
     struct dconn *cn = arg;
     struct batch *b = t->owner;
-    struct deliver_result res = {.o = o, .reply = reply, .relay = relay, .passed_on = t->dsn};
+    struct deliver_result res = {.o = o, .reply = reply, .relay = relay, .passed_on = t->dsn,
+                                 .tls = t->tls, .tls_peer = t->tls_peer};
     cn->dl->ops->outcome(cn->dl->arg, b->r[i], &res);
 }
 

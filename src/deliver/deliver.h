@@ -95,6 +95,8 @@ struct deliver_result {
     const char *relay;  /* "name[ip]:port", or "none" without a session */
     bool passed_on;     /* the next hop announced DSN (the request went on with the mail) */
     int64_t dead_until; /* != 0: nothing was tried, the destination is dead until then */
+    const char *tls;      /* "TLSv1.3/CIPHER" when the session ran over TLS; "none" or NULL */
+    const char *tls_peer; /* what its certificate proved ("verified", ...); "" or NULL */
 };
 
 struct deliver_ops {

@@ -209,9 +209,19 @@ int route_relay_select(const struct conf *c, const char *sender, const char *cli
     return dflt;
 }
 
+/* The first relay of the table with rl's address (relays sharing an address share one
+ * destination, so they share its settings: the first one's); NULL for NULL. */
+static const struct relay *route_relay_first(const struct conf *c, const struct relay *rl)
+{
+    for (size_t i = 0; rl && i < c->deliver.nrelays; i++)
+        if (strcmp(c->deliver.relays[i].address, rl->address) == 0)
+            return &c->deliver.relays[i];
+    return rl;
+}
+
 /* The shared destination for key, created on first use; takes over hosts either way. */
 static struct dest *route_dest_set(struct route *r, const char *key, struct mx_host *hosts,
-                                   size_t nhosts, uint16_t port)
+                                   size_t nhosts, uint16_t port, const struct relay *rl)
 {
     struct dest *d = dict_find(r->dests, key);
     if (!d) {
@@ -224,6 +234,7 @@ static struct dest *route_dest_set(struct route *r, const char *key, struct mx_h
     d->hosts = hosts;
     d->nhosts = nhosts;
     d->port = port;
+    d->relay = route_relay_first(r->conf, rl);
     return d;
 }
 
@@ -293,7 +304,8 @@ static void route_on_dns(void *arg, struct mx_result *res)
             snprintf(key, sizeof key, "relay:%s", rl->address);
         else if (mx_key(res->hosts, res->nhosts, key, sizeof key) < 0)
             snprintf(key, sizeof key, "domain:%s", e->name);
-        e->dest = route_dest_set(r, key, res->hosts, res->nhosts, rl ? rl->port : r->conf->deliver.port);
+        e->dest = route_dest_set(r, key, res->hosts, res->nhosts,
+                                 rl ? rl->port : r->conf->deliver.port, rl);
         res->hosts = NULL;
         res->nhosts = 0;
         e->o = OUTCOME_OK;
@@ -326,7 +338,7 @@ static void route_relay_literal(struct route *r, struct route_entry *e, const st
         h->naddrs = 1;
     char key[512];
     snprintf(key, sizeof key, "relay:%s", rl->address);
-    e->dest = route_dest_set(r, key, h, 1, rl->port);
+    e->dest = route_dest_set(r, key, h, 1, rl->port, rl);
     e->o = h->naddrs ? OUTCOME_OK : OUTCOME_PERMFAIL;
     if (h->naddrs)
         e->why[0] = '\0';
@@ -412,6 +424,7 @@ size_t route_peers(const struct dest *d, struct peer *peers, size_t max)
                 p->salen = sizeof(struct sockaddr_in);
             }
             p->name = tmp[i].name;
+            p->relay = d->relay;
         }
     }
     return n;

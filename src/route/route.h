@@ -33,6 +33,8 @@ struct dest {
     struct mx_host *hosts; /* in preference order (ties shuffled again per connection) */
     size_t nhosts;
     uint16_t port;
+    const struct relay *relay; /* the relay (ssl, auth) for "relay:" keys, else NULL; relays
+                                  sharing an address share the first one's settings */
 };
 
 /* o == OUTCOME_OK: d is the destination. Otherwise d is NULL and why says what failed,
@@ -50,8 +52,8 @@ void route_lookup(struct route *r, const char *sender, const char *client_ip, co
 int route_relay_select(const struct conf *c, const char *sender, const char *client_ip,
                        const char *domain);
 /* Fills peers (capacity max) for one connection to d: hosts in order, equal preferences
- * shuffled, every address of each host with d->port. Returns the count. Peer names point
- * into d (valid while d lives). */
+ * shuffled, every address of each host with d->port, and d->relay. Returns the count. Peer
+ * names point into d (valid while d lives). */
 size_t route_peers(const struct dest *d, struct peer *peers, size_t max);
 /* The destination a cached MX lookup of domain resolved to, or NULL (no lookup, failed, or
  * expired). Never starts a lookup. */

@@ -207,19 +207,23 @@ void sched_add(struct sched *s, const struct qmsg *qm, int64_t not_before)
 
 /* ---- outcomes ---------------------------------------------------------------------- */
 
-/* One Postfix-style log line per recipient per attempt (and one event-log object). */
-static void sched_log(struct sched *s, const struct srcpt *r, const char *relay, const char *status,
-                      enum outcome o, const char *reply)
+/* One Postfix-style log line per recipient per attempt (and one event-log object), with the
+ * session's TLS as the transport reported it (tls=none without). */
+static void sched_log(struct sched *s, const struct srcpt *r, const struct deliver_result *res,
+                      const char *status, enum outcome o, const char *reply)
 {
+    const char *relay = res->relay, *tls = res->tls ? res->tls : "none";
+    const char *tls_peer = res->tls_peer ? res->tls_peer : "";
     const struct smsg *m = sched_msg_of(r);
     char dsn[STATUS_MAX], to[LOG_SANITIZED_SIZE(ADDR_MAX)], rl[1024], rp[2048]; /* peer text */
     int64_t now = s->now();
     double delay = (double)(now - m->arrival) / 1000.0;
     status_of(reply, o, dsn); /* the reply's code, or the one our reason starts with */
-    log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", m->d.qid,
+    log_info("%s: to=<%s>, relay=%s, tls=%s%s%s, delay=%.2f, dsn=%s, status=%s (%s)", m->d.qid,
              log_sanitize(to, sizeof to, r->d.addr, strlen(r->d.addr)),
-             log_sanitize(rl, sizeof rl, relay, strlen(relay)), delay < 0 ? 0.0 : delay, dsn,
-             status, log_sanitize(rp, sizeof rp, reply, strlen(reply)));
+             log_sanitize(rl, sizeof rl, relay, strlen(relay)), tls,
+             *tls_peer ? ", tls_peer=" : "", tls_peer, delay < 0 ? 0.0 : delay, dsn, status,
+             log_sanitize(rp, sizeof rp, reply, strlen(reply)));
     event_attempt(s->logs.events, now, m->d.qid, r->d.addr, status, dsn, relay, reply, r->attempts,
                   now - m->arrival);
 }
@@ -283,8 +287,9 @@ static void sched_note_attempt(struct srcpt *r, enum outcome_verdict v, const ch
 /* A recipient back in the waiting heap: log its deferral (a postponement only at debug level:
  * its last real attempt was logged already). */
 static void sched_requeue(struct sched *s, struct srcpt *r, const struct outcome_decision *d,
-                          const char *reply, const char *relay)
+                          const struct deliver_result *res)
 {
+    const char *reply = res->reply;
     r->state = RCPT_DEFERRED;
     r->where = S_WAIT;
     r->hn.key = d->next;
@@ -297,12 +302,12 @@ static void sched_requeue(struct sched *s, struct srcpt *r, const struct outcome
         return;
     }
     s->st.deferred++;
-    sched_log(s, r, relay, "deferred", OUTCOME_TEMPFAIL, r->last_reply);
+    sched_log(s, r, res, "deferred", OUTCOME_TEMPFAIL, r->last_reply);
 }
 
 /* A recipient became final: count, audit and log it. */
 static void sched_finish(struct sched *s, struct srcpt *r, const struct outcome_decision *d,
-                         const char *relay, int64_t now)
+                         const struct deliver_result *res, int64_t now)
 {
     struct smsg *m = sched_msg_of(r);
     bool ok = d->verdict == OUTCOME_DELIVERED;
@@ -313,11 +318,11 @@ static void sched_finish(struct sched *s, struct srcpt *r, const struct outcome_
         event_expiry(s->logs.events, now, m->d.qid, r->d.addr, r->attempts, now - m->arrival);
     if (ok) {
         s->st.delivered++;
-        sched_audit(s, r, relay, r->last_reply, now);
+        sched_audit(s, r, res->relay, r->last_reply, now);
     } else {
         s->st.bounced++;
     }
-    sched_log(s, r, relay, ok ? "sent" : "bounced", ok ? OUTCOME_OK : OUTCOME_PERMFAIL,
+    sched_log(s, r, res, ok ? "sent" : "bounced", ok ? OUTCOME_OK : OUTCOME_PERMFAIL,
               r->last_reply);
 }
 
@@ -351,9 +356,9 @@ static void sched_on_outcome(void *arg, struct deliver_rcpt *dr, const struct de
     r->flags = d.flags;
     sched_set_report(m, r, d.report);
     if (outcome_final(d.verdict))
-        sched_finish(s, r, &d, res->relay, now);
+        sched_finish(s, r, &d, res, now);
     else
-        sched_requeue(s, r, &d, res->reply, res->relay);
+        sched_requeue(s, r, &d, res);
     if (d.verdict != OUTCOME_POSTPONED)
         sched_persist(s, r, d.next);
     sched_msg_release(s, m);

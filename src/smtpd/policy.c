@@ -109,8 +109,10 @@ bool policy_space_ok(const struct smtpd *sd, uint64_t extra)
 const char *policy_protocol(const struct session *s)
 {
     if (s->helo_kind != HELO_ESMTP)
-        return "SMTP";
-    return s->smtputf8 ? "UTF8SMTP" : "ESMTP";
+        return "SMTP"; /* RFC 3848 registers no "S" form of plain SMTP */
+    if (s->smtputf8)
+        return session_tls_active(s) ? "UTF8SMTPS" : "UTF8SMTP";
+    return session_tls_active(s) ? "ESMTPS" : "ESMTP";
 }
 
 const char *policy_connection_limit(const struct smtpd *sd, const struct session *s)

@@ -29,7 +29,13 @@
  *
  * Lifetime: a session is freed when its client leaves or after QUIT once its replies are
  * flushed, except while its queue_put is pending: then only the connection is closed and
- * the queue callback frees the session (and still calls accepted() for a durable message). */
+ * the queue callback frees the session (and still calls accepted() for a durable message).
+ * Under TLS "flushed" includes the ciphertext below a STARTTLS filter (starttls_flushed).
+ *
+ * TLS (starttls.c): on an implicit TLS listener the greeting (session_greet) waits for the
+ * handshake; STARTTLS replaces s->bev by a TLS filter over it. During a handshake the
+ * session is in SESSION_TLS, its input is not read, and the TLS code owns the callbacks;
+ * it gives them back with session_callbacks(). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,10 +148,12 @@ void session_unlink(struct session *s)
 
 void session_free(struct session *s)
 {
+    starttls_free(s);
     if (s->bev) {
         log_debug("disconnect from [%s]", s->ip);
-        bufferevent_free(s->bev);
+        bufferevent_free(s->bev); /* under TLS: the plaintext connection below it too */
         s->bev = NULL;
+        s->raw = NULL;
     }
     if (s->tarpit_ev) {
         event_free(s->tarpit_ev);
@@ -224,7 +232,8 @@ static int session_read(struct session *s, struct evbuffer *in)
     case SESSION_DATA: return content_read_data(s, in);
     case SESSION_BDAT: return content_read_bdat(s, in);
     case SESSION_WAIT:
-    case SESSION_RDNS: break;
+    case SESSION_RDNS:
+    case SESSION_TLS: break;
     }
     return 0;
 }
@@ -233,11 +242,10 @@ static int session_read(struct session *s, struct evbuffer *in)
  * then enables reading only if more input can be handled. Never frees s. */
 static void session_process(struct session *s)
 {
-    struct evbuffer *in = bufferevent_get_input(s->bev);
-    struct evbuffer *out = bufferevent_get_output(s->bev);
     s->in_process = true;
+    /* s->bev is fetched anew each time: STARTTLS puts a TLS filter over it */
     while (!s->closing && s->state != SESSION_WAIT && !s->tarpit_wait) {
-        if (evbuffer_get_length(out) > SMTPD_OUT_MAX) {
+        if (evbuffer_get_length(bufferevent_get_output(s->bev)) > SMTPD_OUT_MAX) {
             s->out_blocked = true;
             break;
         }
@@ -247,12 +255,12 @@ static void session_process(struct session *s)
             s->closing = true;
             break;
         }
-        if (!session_read(s, in))
+        if (!session_read(s, bufferevent_get_input(s->bev)))
             break;
     }
     s->in_process = false;
     if (s->closing || s->eof || s->state == SESSION_WAIT || s->state == SESSION_RDNS ||
-        s->out_blocked || s->tarpit_wait)
+        s->state == SESSION_TLS || s->out_blocked || s->tarpit_wait)
         bufferevent_disable(s->bev, EV_READ);
     else
         bufferevent_enable(s->bev, EV_READ);
@@ -263,8 +271,7 @@ void session_run(struct session *s)
     session_process(s);
     if (s->eof && s->state != SESSION_WAIT && s->state != SESSION_RDNS && !s->tarpit_wait)
         s->closing = true;
-    if (s->closing && !s->tarpit_wait &&
-        evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+    if (s->closing && !s->tarpit_wait && starttls_flushed(s))
         session_free(s);
 }
 
@@ -281,7 +288,8 @@ static void session_on_write(struct bufferevent *bev, void *arg)
     struct session *s = arg;
     (void)bev;
     if (s->closing && !s->tarpit_wait) {
-        session_free(s);
+        if (starttls_flushed(s))
+            session_free(s);
         return;
     }
     if (s->out_blocked) {
@@ -323,6 +331,8 @@ static void session_on_event(struct bufferevent *bev, short what, void *arg)
         session_abort(s, "timeout");
         return;
     }
+    if ((what & BEV_EVENT_ERROR) && s->tls.active)
+        starttls_log_error(s, what);
     session_free(s);
 }
 
@@ -347,6 +357,11 @@ static void session_on_lifetime(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (!s->bev || s->closing)
         return;
+    if (s->state == SESSION_TLS) { /* no SMTP reply can be sent in the middle of a handshake */
+        log_info("client=[%s]: session time limit exceeded during the TLS handshake", s->ip);
+        session_free(s);
+        return;
+    }
     if (s->state == SESSION_WAIT) {
         struct timeval tv = {1, 0};
         evtimer_add(s->session_ev, &tv);
@@ -432,6 +447,28 @@ static void session_link(struct smtpd *sd, struct session *s)
     sd->nsessions++;
 }
 
+void session_callbacks(struct session *s)
+{
+    bufferevent_setcb(s->bev, session_on_read, session_on_write, session_on_event, s);
+}
+
+void session_greet(struct session *s)
+{
+    if (s->refused) {
+        log_info("client=[%s]: refused: %s", s->ip, s->refused_why);
+        session_reply(s, "421 4.7.0 %s Error: %s, try again later", session_host(s),
+                      s->refused_why);
+        s->closing = true;
+        bufferevent_disable(s->bev, EV_READ);
+        return;
+    }
+    char greeting[512];
+    policy_greeting(s->sd, greeting, sizeof greeting);
+    log_debug("connect from [%s]%s%s%s", s->ip, s->trusted ? " (trusted)" : "",
+              s->submission ? " (submission)" : "", s->tls_implicit ? " (TLS)" : "");
+    session_reply(s, "220 %s", greeting);
+}
+
 void session_start(struct smtpd_listener *l, struct bufferevent *bev, const struct sockaddr *sa)
 {
     struct smtpd *sd = l->sd;
@@ -440,6 +477,7 @@ void session_start(struct smtpd_listener *l, struct bufferevent *bev, const stru
     s->sd = sd;
     s->bev = bev;
     s->submission = l->submission;
+    s->tls_implicit = l->tls;
     s->v6 = sa->sa_family == AF_INET6;
     cidr_sockaddr_to_text(sa, s->ip, sizeof s->ip);
     s->trusted = cidr_match_any(c->smtpd.trusted_networks, c->smtpd.ntrusted_networks, sa);
@@ -454,26 +492,19 @@ void session_start(struct smtpd_listener *l, struct bufferevent *bev, const stru
     if (!s->held || !s->tarpit_ev || !s->session_ev)
         log_panic("smtpd: out of memory for a session");
     s->tr = transcript_open(sd->tlog, sd->tspec, 'S', sa, NULL);
-    const char *limit = policy_connection_limit(sd, s);
-    s->refused = limit != NULL;
+    s->refused_why = policy_connection_limit(sd, s);
+    s->refused = s->refused_why != NULL;
     session_link(sd, s);
     struct timeval cmd = session_tv(c->smtpd.command_timeout);
     struct timeval life = session_tv(c->smtpd.session_timeout);
-    bufferevent_setcb(bev, session_on_read, session_on_write, session_on_event, s);
+    session_callbacks(s);
     bufferevent_set_timeouts(bev, &cmd, &cmd);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
     evtimer_add(s->session_ev, &life);
-    if (limit) {
-        log_info("client=[%s]: refused: %s", s->ip, limit);
-        session_reply(s, "421 4.7.0 %s Error: %s, try again later", session_host(s), limit);
-        s->closing = true;
-        bufferevent_disable(bev, EV_READ);
-        return;
-    }
-    session_rdns_start(s, sa);
-    char greeting[512];
-    policy_greeting(sd, greeting, sizeof greeting);
-    log_debug("connect from [%s]%s%s", s->ip, s->trusted ? " (trusted)" : "",
-              s->submission ? " (submission)" : "");
-    session_reply(s, "220 %s", greeting);
+    if (!s->refused)
+        session_rdns_start(s, sa);
+    if (s->tls_implicit)
+        starttls_accept(s);
+    else
+        session_greet(s);
 }

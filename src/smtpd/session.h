@@ -2,7 +2,9 @@
  * src/smtpd/). smtpd.c owns the listeners and the public API, session.c one connection's
  * I/O, replies, tarpit and timers, verbs.c the command handlers, content.c the message
  * content (DATA, BDAT, hygiene, Received, queue_put), policy.c the decisions that depend
- * on configuration (relaying, sloppy syntax, greeting, disk space, protocol name).
+ * on configuration (relaying, sloppy syntax, greeting, disk space, protocol name),
+ * starttls.c TLS on a session (STARTTLS, implicit TLS listeners, the handshake, the TLS
+ * state that Received, the log and AUTH read).
  * All of it runs on the one event loop thread. */
 #ifndef SLUICE_SMTPD_SESSION_H
 #define SLUICE_SMTPD_SESSION_H
@@ -14,9 +16,11 @@
 #include "proto/cmd.h"
 #include "queue/record.h"
 #include "smtpd/smtpd.h"
+#include "tls/common.h"
 
 struct bufferevent;
 struct evbuffer;
+struct evbuffer_cb_entry;
 struct event;
 struct evconnlistener;
 
@@ -33,6 +37,7 @@ enum session_state {
     SESSION_BDAT, /* reading a BDAT chunk (counted) */
     SESSION_WAIT, /* queue_put pending: input is not read */
     SESSION_RDNS, /* DATA/first BDAT waits for the client's reverse name: input not read */
+    SESSION_TLS,  /* a TLS handshake is in progress (starttls.c): input not read */
 };
 
 enum session_helo { HELO_NONE, HELO_SMTP, HELO_ESMTP };
@@ -43,7 +48,8 @@ enum content_refusal { REFUSE_NONE, REFUSE_SIZE, REFUSE_NUL, REFUSE_LONG };
 struct smtpd_listener {
     struct smtpd *sd;
     const char *addr; /* the configured text, for logs */
-    bool submission;  /* RFC 6409 listener */
+    bool submission;  /* RFC 6409 listener, or an implicit TLS one (RFC 8314 submissions) */
+    bool tls;         /* smtpd.tls_listen: TLS from the first byte (RFC 8314) */
     struct evconnlistener *lev;
     struct event *retry; /* re-enables accepting after a resource error */
 };
@@ -61,6 +67,7 @@ struct session {
     bool bare_lf_ok; /* bare_newline_networks: a bare LF may end a command line */
     bool submission; /* connected to a submission listener */
     bool refused;    /* over a connection limit: 421 then close; not counted */
+    const char *refused_why; /* ... the limit (a static string) */
     enum session_helo helo_kind;
     char helo[SMTPD_HELO_MAX + 1];
     enum session_state state;
@@ -104,6 +111,14 @@ struct session {
     uint64_t rdns_id;
     enum session_state rdns_next;   /* SESSION_RDNS: the state the content starts in */
     struct event *rdns_ev;          /* smtpd.rdns_timeout since the connection */
+    /* TLS (starttls.c): s->bev is then the TLS bufferevent */
+    struct tls_info tls;            /* tls.active once a handshake finished */
+    bool tls_implicit;              /* connected to a smtpd.tls_listen listener */
+    struct event *tls_ev;           /* smtpd.tls.handshake_timeout */
+    struct bufferevent *raw;        /* STARTTLS: the plaintext connection under the TLS
+                                     * filter (owned by it), or NULL */
+    struct evbuffer_cb_entry *raw_watch; /* closing: waits for raw's output to drain */
+    struct event *close_ev;         /* ... then frees the session */
 };
 
 struct smtpd {
@@ -122,11 +137,17 @@ struct smtpd {
     size_t nlisteners;
     struct session *sessions;
     size_t nsessions;
+    struct tls_server *tls;         /* smtpd.tls certificates, or NULL: no TLS */
 };
 
 /* session.c */
-/* Creates the session of an accepted connection (on a listener) and greets the client. */
+/* Creates the session of an accepted connection (on a listener) and greets the client (on
+ * an implicit TLS listener, once the handshake is over). */
 void session_start(struct smtpd_listener *l, struct bufferevent *bev, const struct sockaddr *sa);
+/* The greeting: 220, or 421 and close for a session over a connection limit. */
+void session_greet(struct session *s);
+/* (Re)installs the session's read, write and event callbacks on s->bev. */
+void session_callbacks(struct session *s);
 /* Appends one reply line (CRLF added). A 4xx/5xx reply counts as an error and, with a
  * tarpit, is held for the current delay (input waits meanwhile). */
 __attribute__((format(printf, 2, 3))) void session_reply(struct session *s, const char *fmt, ...);
@@ -176,4 +197,27 @@ bool policy_space_ok(const struct smtpd *sd, uint64_t extra);
 const char *policy_protocol(const struct session *s);
 /* The connection limits: NULL when s may stay, else the reason for a 421. */
 const char *policy_connection_limit(const struct smtpd *sd, const struct session *s);
+
+/* starttls.c */
+/* STARTTLS (RFC 3207): 220, then the handshake on this connection (502 without a
+ * certificate, 503 under TLS already or inside a transaction). */
+void starttls_command(struct session *s);
+/* A connection on an implicit TLS listener: waits for the handshake, then greets. */
+void starttls_accept(struct session *s);
+/* True when every reply byte has been handed to the kernel: under a STARTTLS filter, the
+ * ciphertext in the plaintext connection below it too. When that is still being sent, a
+ * closing session is freed once it is (the caller must not free it then). */
+bool starttls_flushed(struct session *s);
+/* Logs why a session under TLS failed (a bad record, an alert from the client). */
+void starttls_log_error(struct session *s, short what);
+/* Frees the session's TLS timers (before its bufferevent is freed). */
+void starttls_free(struct session *s);
+/* The Received header's TLS comment lines ("\t(using ...)\r\n..."), or "" without TLS. */
+void starttls_received(const struct session *s, char *buf, size_t len);
+/* True once a TLS handshake finished on this session (STARTTLS or an implicit listener):
+ * AUTH and the protocol name read it. */
+bool session_tls_active(const struct session *s);
+/* The TLS state of the session (version, cipher, client certificate); ->active false
+ * without TLS. */
+const struct tls_info *session_tls_info(const struct session *s);
 #endif

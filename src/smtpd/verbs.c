@@ -11,6 +11,7 @@
  * RCPTs exceed max_error_recipients is disconnected (421). On a submission listener MAIL
  * needs a trusted client (530 5.7.0; AUTH will lift this). DATA and BDAT hand over to
  * content.c, once the client's reverse lookup is over (session_rdns_wait). ETRN (RFC 1985) for trusted clients or relay_domains calls the etrn callback.
+ * STARTTLS (advertised with a certificate, until TLS is on) is starttls.c's.
  * VRFY/EXPN answer 252 or 502 as configured; HELP prints smtpd.help. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,6 +55,7 @@ static void verbs_bad_args(struct session *s, enum cmd_verb verb)
     case CMD_RCPT: session_reply(s, "501 5.5.4 Syntax: RCPT TO:<address> [parameters]"); break;
     case CMD_BDAT: session_reply(s, "501 5.5.4 Syntax: BDAT chunk-size [LAST]"); break;
     case CMD_ETRN: session_reply(s, "501 5.5.4 Syntax: ETRN domain"); break;
+    case CMD_STARTTLS: session_reply(s, "501 5.5.4 Syntax: STARTTLS"); break;
     default: session_reply(s, "501 5.5.4 Syntax error in parameters or arguments"); break;
     }
 }
@@ -80,6 +82,8 @@ static void verbs_helo(struct session *s, const struct cmd *c)
     session_reply(s, "250-CHUNKING");
     session_reply(s, "250-SMTPUTF8");
     session_reply(s, "250-ETRN");
+    if (s->sd->tls && !session_tls_active(s)) /* RFC 3207 §4.2: not once under TLS */
+        session_reply(s, "250-STARTTLS");
     if (conf->smtpd.deliverby > 0)
         session_reply(s, "250-DELIVERBY %llu",
                       (unsigned long long)(conf->smtpd.deliverby + 999) / 1000);
@@ -372,8 +376,8 @@ static void verbs_dispatch(struct session *s, const struct cmd *c)
     case CMD_EXPN: verbs_vrfy(s, c->verb); break;
     case CMD_HELP: verbs_help(s); break;
     case CMD_ETRN: verbs_etrn(s, c); break;
-    case CMD_STARTTLS:
-    case CMD_AUTH: session_reply(s, "502 5.5.1 Error: TLS and authentication are not offered"); break;
+    case CMD_STARTTLS: starttls_command(s); break;
+    case CMD_AUTH: session_reply(s, "502 5.5.1 Error: authentication is not offered"); break;
     case CMD_UNKNOWN: session_reply(s, "500 5.5.1 Error: command not recognized"); break;
     }
 }

@@ -3,7 +3,8 @@
 # `systemctl start sluice` returns once the daemon said READY=1, and the SMTP port accepts
 # at that moment; the daemon runs as sluice with no capability, no new privileges, a
 # read-only file system but for the spool, a private /tmp; STATUS= shows the queue, and
-# follows it when mail is submitted; with WatchdogSec= (a drop-in) WATCHDOG=1 keeps coming;
+# follows it when mail is submitted; `systemctl reload` (SIGHUP) completes with the same
+# process; with WatchdogSec= (a drop-in) WATCHDOG=1 keeps coming;
 # `systemctl stop` ends it cleanly (exit 0) and the queue survives a restart.
 . "$PKG/lib.sh"
 
@@ -50,6 +51,11 @@ printf 'Subject: queued\n\nbody\n' | in_systemd sendmail -f root@localhost a@now
     fail "sendmail exited $?"
 wait_until '[ "$(show StatusText | cut -d";" -f1)" = "queue: 1 messages, 2 recipients (0 in delivery)" ]' 10 \
     "StatusText with the submitted message"
+
+note "systemctl reload: SIGHUP, RELOADING=1, READY=1, same process"
+in_systemd systemctl reload sluice || fail "systemctl reload sluice: $(in_systemd systemctl status sluice --no-pager | tail -5)"
+expect_eq "$(show ActiveState)/$(show SubState)/$(show MainPID)" "active/running/$pid" "state and process after reload"
+wait_until 'in_systemd journalctl -u sluice --no-pager | grep -q "reloading TLS certificates"' 5 "the reload in the journal"
 
 note "stop, then start again: the queue is kept"
 in_systemd systemctl stop sluice || fail "systemctl stop sluice"

@@ -1,7 +1,8 @@
 # Under a service manager (Type=notify: systemd/sluice.service) the daemon says READY=1
 # only once its listener accepts connections and the mail it found in the spool is
 # scheduled, keeps STATUS= up to date with the size of the queue, sends WATCHDOG=1 every
-# half $WATCHDOG_USEC, and says STOPPING=1 on SIGTERM (sd_notify(3), core/notify.c). The
+# half $WATCHDOG_USEC, RELOADING=1 then READY=1 around a SIGHUP reload, and STOPPING=1 on
+# SIGTERM (sd_notify(3), core/notify.c). The
 # manager's socket is notifysock.py at $NOTIFY_SOCKET; it connects to the SMTP port the
 # moment READY=1 arrives. The daemon sends all of it after dropping privileges to sluice.
 . "$SCN/lib.sh"
@@ -53,8 +54,17 @@ log_has "service manager watchdog: every 200 ms" || fail "the watchdog period is
 expect_eq "$(awk -F'\t' '$3 == "WATCHDOG=1" { if (p && $2 - p > 2000) print $2 - p; p = $2 }' "$N")" "" \
     "gaps over 2 s between WATCHDOG=1"
 
+note "SIGHUP: RELOADING=1, then READY=1"
+kill -HUP "$SLUICE_PID"
+wait_until '[ "$(grep -c "	READY=1$" "$N")" -ge 2 ]' 10 "READY=1 after the reload"
+expect_eq "$(awk -F'\t' '$3 ~ /^(RELOADING|READY)=1$/ { printf "%s ", $3 }' "$N")" \
+    "READY=1 RELOADING=1 READY=1 " "READY/RELOADING datagrams in order"
+grep -Eq "	MONOTONIC_USEC=[0-9]+$" "$N" || fail "no MONOTONIC_USEC= with RELOADING=1"
+wait_until 'log_has "reloading TLS certificates"' 5 "the reload logged"
+sluice_alive || fail "the daemon did not survive SIGHUP"
+
 sluice_stop
 wait_until 'notified "STOPPING=1"' 5 "STOPPING=1"
-expect_eq "$(grep -c "	READY=1$" "$N")" 1 "READY=1 datagrams"
+expect_eq "$(grep -c "	READY=1$" "$N")" 2 "READY=1 datagrams (start, reload)"
 log_has "notification failed" && fail "a notification failed: $(grep 'notification failed' "$SLUICE_LOG")"
 exit 0

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -60,6 +61,14 @@ static void check_defaults(const struct conf *c, const char *hostname)
     assert_int_equal(c->smtpd.max_message_size, 10240000);
     assert_int_equal(c->smtpd.max_hops, 100); /* RFC 5321 §6.3: at least 100 */
     assert_int_equal(c->smtpd.nbare_newline_networks, 0); /* bare LF ends no command line */
+    assert_null(c->smtpd.tls.cert_file); /* no certificate: no STARTTLS */
+    assert_null(c->smtpd.tls.key_file);
+    assert_null(c->smtpd.tls.ca_file);
+    assert_int_equal(c->smtpd.tls.min_tls, 2);
+    assert_int_equal(c->smtpd.tls.session_timeout, 3600000);
+    assert_int_equal(c->smtpd.tls.handshake_timeout, 60000);
+    assert_false(c->smtpd.tls.ask_cert || c->smtpd.tls.require_cert);
+    assert_int_equal(c->smtpd.ntls_listen, 0);
     assert_int_equal(c->resolver.nforwarders, 0);
     assert_int_equal(c->deliver.queuecache, 2500);
     assert_int_equal(c->deliver.maxconnections, 2500);
@@ -87,6 +96,9 @@ static void check_defaults(const struct conf *c, const char *hostname)
     assert_false(c->deliver.fallbackMX_A);
     assert_int_equal(c->deliver.nremotenets, 0);
     assert_int_equal(c->deliver.nrelays, 0);
+    assert_true(c->deliver.client.anonssl.latent); /* opportunistic STARTTLS by default */
+    assert_false(c->deliver.client.anonssl.mandatory);
+    assert_int_equal(c->deliver.client.anonssl.min_tls, 2);
 }
 
 /* Fails unless string lists a[0..na) and b[0..nb) are equal. */
@@ -119,9 +131,12 @@ static void check_same_number(const char *key, const struct conf_key *p, const c
     uint64_t va, vb;
     switch (p->kind) {
     case CONF_UINT:
+    case CONF_TLSMODE:
+    case CONF_TLSPROTO:
     case CONF_ROT: va = *(const unsigned *)a, vb = *(const unsigned *)b; break;
     case CONF_PORT: va = *(const uint16_t *)a, vb = *(const uint16_t *)b; break;
-    case CONF_BOOL: va = *(const bool *)a, vb = *(const bool *)b; break;
+    case CONF_BOOL:
+    case CONF_OVERRIDE: va = *(const bool *)a, vb = *(const bool *)b; break;
     default: va = *(const uint64_t *)a, vb = *(const uint64_t *)b; break;
     }
     if (va != vb)
@@ -209,7 +224,11 @@ static const char full_text[] =
     "hostname = \"MX.Example.org\";\n"
     "smtpd = { listen = [\"127.0.0.1:2525\", \"[::1]:2526\"];\n"
     "  trusted_networks = [\"192.168/16\"]; max_message_size = 1099511627776L;\n"
-    "  bare_newline_networks = \"10.1/16, ::1\"; };\n"
+    "  bare_newline_networks = \"10.1/16, ::1\";\n"
+    "  tls = { cert_file = \"/etc/rsa.pem\"; key_file = \"/etc/rsa.key\"; ca_file = \"/etc/ca\";\n"
+    "    ecdsa_cert_file = \"/etc/ec.pem\"; min_protocol = \"tlsv1.3\"; session_timeout = \"0\";\n"
+    "    handshake_timeout = \"10s\"; ask_cert = true; require_cert = \"yes\"; };\n"
+    "  tls_listen = [ \"127.0.0.1:465\", \"[::1]:465\" ]; };\n"
     "resolver = { forwarders = [\"127.0.0.1@5353\", \"::1\"]; };\n"
     "deliver = {\n"
     "  queuecache = 10; maxconnections = 11; maxserverconnections = 12; maxmessages = 13;\n"
@@ -245,6 +264,18 @@ static void test_full(void **state)
     assert_int_equal(c.smtpd.nbare_newline_networks, 2);
     assert_int_equal(c.smtpd.bare_newline_networks[0].prefix, 16);
     assert_int_equal(c.smtpd.bare_newline_networks[1].family, AF_INET6);
+    const struct smtpd_tls_conf *t = &c.smtpd.tls;
+    assert_string_equal(t->cert_file, "/etc/rsa.pem");
+    assert_string_equal(t->key_file, "/etc/rsa.key");
+    assert_string_equal(t->ca_file, "/etc/ca");
+    assert_string_equal(t->ecdsa_cert_file, "/etc/ec.pem");
+    assert_null(t->ecdsa_key_file); /* in ecdsa_cert_file */
+    assert_int_equal(t->min_tls, 3);
+    assert_int_equal(t->session_timeout, 0);
+    assert_int_equal(t->handshake_timeout, 10000);
+    assert_true(t->ask_cert && t->require_cert);
+    assert_int_equal(c.smtpd.ntls_listen, 2);
+    assert_string_equal(c.smtpd.tls_listen[1], "[::1]:465");
     assert_int_equal(c.resolver.nforwarders, 2);
     assert_string_equal(c.resolver.forwarders[0], "127.0.0.1@5353");
     assert_int_equal(c.deliver.queuecache, 10);
@@ -411,8 +442,49 @@ static const struct err_case err_cases[] = {
     {"deliver = { client = {\n bar = 1; }; };\n", "2: unknown key 'deliver.client.bar'"},
     {"deliver = { client = { remotenets = (\n { ip = \"10/8\";\n port = 1; } ); }; };\n",
      "3: unknown key 'deliver.client.remotenets[0].port'"},
-    {"deliver = { relays = ( { address = \"a\"; },\n { address = \"b\"; auth = 1; } ); };\n",
-     "2: unknown key 'deliver.relays[1].auth'"},
+    {"deliver = { relays = ( { address = \"a\"; },\n { address = \"b\"; tls = 1; } ); };\n",
+     "2: unknown key 'deliver.relays[1].tls'"},
+    {"deliver = { relays = ( { address = \"b\"; auth = 1; } ); };\n",
+     "1: wrong type for 'deliver.relays[0].auth': want group, got integer"},
+    {"deliver = { relays = ( { address = \"b\";\n ssl = { mode = \"tls\"; }; } ); };\n",
+     "2: bad value for 'deliver.relays[0].ssl.mode': \"tls\" (want none, starttls, implicit)"},
+    {"deliver = { relays = ( { address = \"b\"; ssl = { min_protocol = \"TLSv1.1\"; }; } ); };\n",
+     "1: bad value for 'deliver.relays[0].ssl.min_protocol': \"TLSv1.1\" (want TLSv1.2, "
+     "TLSv1.3)"},
+    {"deliver = { relays = ( { address = \"b\"; ssl = { key_file = \"/k\"; }; } ); };\n",
+     "1: 'deliver.relays[0].ssl.key_file' needs 'deliver.relays[0].ssl.cert_file'"},
+    {"deliver = { relays = ( { address = \"b\"; ssl = { verify = 3; }; } ); };\n",
+     "1: wrong type for 'deliver.relays[0].ssl.verify': want boolean, got integer"},
+    {"deliver = { relays = ( { address = \"b\"; auth = { override = \"plain\"; }; } ); };\n",
+     "1: bad value for 'deliver.relays[0].auth.override': \"plain\" (want external)"},
+    {"deliver = { relays = ( { address = \"b\";\n auth = { username = \"u\"; }; } ); };\n",
+     "2: 'deliver.relays[0].auth' needs username and password (or password_file)"},
+    {"deliver = { relays = ( { address = \"b\"; auth = { username = \"u\";\n"
+     " password = \"p\"; password_file = \"/f\"; }; } ); };\n",
+     "2: 'deliver.relays[0].auth': password and password_file both given"},
+    {"deliver = { relays = ( { address = \"b\"; auth = { username = \"u\";\n"
+     " password = \"se\\ncret\"; }; } ); };\n",
+     "2: bad value for 'deliver.relays[0].auth.password' (want 1..255 bytes without control "
+     "bytes)"},
+    {"deliver = { relays = ( { address = \"b\"; auth = { username = \"\"; password = \"p\"; }; "
+     "} ); };\n",
+     "1: bad value for 'deliver.relays[0].auth.username' (want 1..255 bytes without control "
+     "bytes)"},
+    {"deliver = { relays = ( { address = \"b\";\n auth = { override = \"external\"; }; } ); };\n",
+     "2: 'deliver.relays[0].auth.override = \"external\"' needs 'deliver.relays[0].ssl' with mode "
+     "starttls or implicit and a cert_file"},
+    {"deliver = { relays = ( { address = \"b\"; ssl = { mode = \"none\"; };\n"
+     " auth = { username = \"u\"; password = \"p\"; }; } ); };\n",
+     "2: 'deliver.relays[0].auth' with 'deliver.relays[0].ssl.mode = \"none\"' would send the "
+     "password in cleartext: set 'deliver.relays[0].auth.allow_cleartext = true'"},
+    {"deliver = { client = { anonssl = { latent = true; strict = true; }; }; };\n",
+     "1: unknown key 'deliver.client.anonssl.strict'"},
+    {"deliver = { client = { remotenets = ( { ip = \"10/8\";\n anonssl = 1; } ); }; };\n",
+     "2: wrong type for 'deliver.client.remotenets[0].anonssl': want group, got integer"},
+    {"deliver = { relays = ( { address = \"b\"; auth = { username = \"u\";\n"
+     " password_file = \"/nonexistent/pw\"; }; } ); };\n",
+     "2: cannot read 'deliver.relays[0].auth.password_file' \"/nonexistent/pw\": No such file or "
+     "directory"},
     {"deliver = {\n maxconnections = \"10\"; };\n",
      "2: wrong type for 'deliver.maxconnections': want integer, got string"},
     {"smtpd = 1;\n", "1: wrong type for 'smtpd': want group, got integer"},
@@ -508,6 +580,32 @@ static const struct err_case err_cases[] = {
      "'deliver.relays[0].address': \"ab:0\" (want host, host:port, [ip] or [ip]:port)"},
     {"a = ((((((((((((((((\n( 1 )))))))))))))))));\n",
      "2: lists and groups nested deeper than 16 levels"},
+    {"smtpd = { tls = {\n min_protocol = \"TLSv1.1\"; }; };\n",
+     "2: bad value for 'smtpd.tls.min_protocol': \"TLSv1.1\" (want TLSv1.2, TLSv1.3)"},
+    {"smtpd = { tls = { min_protocol = 3; }; };\n",
+     "1: wrong type for 'smtpd.tls.min_protocol': want string, got integer"},
+    {"smtpd = { tls = { cert_file = \"\"; }; };\n", "1: bad path for 'smtpd.tls.cert_file': \"\""},
+    {"smtpd = { tls = { cert_file = \"/c\"; session_timeout = \"8d\"; }; };\n",
+     "1: 'smtpd.tls.session_timeout' out of range: 8d not in 0ms..7d"},
+    {"smtpd = { tls = { cert_file = \"/c\"; handshake_timeout = \"0\"; }; };\n",
+     "1: 'smtpd.tls.handshake_timeout' out of range: 0ms not in 1s..1h"},
+    {"smtpd = { tls = { cert = \"/c\"; }; };\n", "1: unknown key 'smtpd.tls.cert'"},
+    {"smtpd = { tls = {\n key_file = \"/k\"; }; };\n",
+     "2: 'smtpd.tls.key_file' needs smtpd.tls.cert_file"},
+    {"smtpd = { tls = {\n ecdsa_cert_file = \"/e\"; }; };\n",
+     "2: 'smtpd.tls.ecdsa_cert_file' needs smtpd.tls.cert_file"},
+    {"smtpd = { tls = { cert_file = \"/c\";\n ecdsa_key_file = \"/k\"; }; };\n",
+     "2: 'smtpd.tls.ecdsa_key_file' needs smtpd.tls.ecdsa_cert_file"},
+    {"smtpd = { tls = { cert_file = \"/c\";\n ask_cert = true; }; };\n",
+     "2: 'smtpd.tls.ask_cert' needs smtpd.tls.ca_file"},
+    {"smtpd = { tls = { cert_file = \"/c\";\n\n require_cert = true; }; };\n",
+     "3: 'smtpd.tls.require_cert' needs smtpd.tls.ca_file"},
+    {"smtpd = { tls = {\n ca_file = \"/ca\"; }; };\n",
+     "2: 'smtpd.tls.ca_file' needs smtpd.tls.cert_file"},
+    {"smtpd = {\n tls_listen = [ \"127.0.0.1:465\" ]; };\n",
+     "2: 'smtpd.tls_listen' needs smtpd.tls.cert_file"},
+    {"smtpd = { tls = { cert_file = \"/c\"; }; tls_listen = [ \"465\" ]; };\n",
+     "1: bad listen address in 'smtpd.tls_listen': \"465\""},
     {"smtpd = {\n max_message_size = 4294977296; };\n",
      "2: integer out of range for libconfig (write 64-bit integers with an L suffix, e.g. "
      "1099511627776L)"},
@@ -562,6 +660,26 @@ static const char *required_value(const struct conf_key *p)
     return p->kind == CONF_RNET_IP ? "\"10.0.0.0/8\"" : p->kind == CONF_RELAY_ADDR ? "\"relay\"" : "\"/x\"";
 }
 
+/* The id of the group named by the first len bytes of name. */
+static enum conf_gid group_id(const char *name, size_t len)
+{
+    for (int g = 0; g < CONF_NGROUPS; g++)
+        if (strlen(conf_group_names[g]) == len && strncmp(conf_group_names[g], name, len) == 0)
+            return (enum conf_gid)g;
+    fail_msg("no group named %.*s", (int)len, name);
+    return CONF_G_TOP;
+}
+
+/* Appends "key = value; " to buf for every required row of group gid but `except`. */
+static void required_keys(char *buf, size_t cap, enum conf_gid gid, const char *except)
+{
+    const struct conf_key *end, *p = conf_keys_group(gid, &end);
+    for (; p < end; p++)
+        if ((p->flags & CONF_F_REQUIRED) && (!except || strcmp(p->name, except) != 0))
+            snprintf(buf + strlen(buf), cap - strlen(buf), "%s = %s; ", p->name,
+                     required_value(p));
+}
+
 /* Builds a file setting key `name` of group to value on line 2 (with the keys the group
  * requires), and the key as messages name it ("deliver.relays[0].address"). */
 static void text_for(char *text, size_t textlen, char *shown, size_t shownlen,
@@ -580,12 +698,10 @@ static void text_for(char *text, size_t textlen, char *shown, size_t shownlen,
         snprintf(close, sizeof close, "%s", tmp);
         s += snprintf(shown + s, shownlen - s, "%.*s%s.", (int)(list ? n - 2 : n), g, list ? "[0]" : "");
         g += n + (g[n] == '.');
+        if (list && *g) /* an entry above the group: its own required keys */
+            required_keys(open, sizeof open, group_id(group, (size_t)(g - 1 - group)), NULL);
     }
-    const struct conf_key *end, *p = conf_keys_group(gid, &end);
-    for (; p < end; p++)
-        if ((p->flags & CONF_F_REQUIRED) && strcmp(p->name, name) != 0)
-            snprintf(open + strlen(open), sizeof open - strlen(open), "%s = %s; ", p->name,
-                     required_value(p));
+    required_keys(open, sizeof open, gid, name);
     snprintf(shown + s, shownlen - s, "%s", name);
     snprintf(text, textlen, "\n%s%s = %s;%s\n", open, name, value, close);
 }
@@ -743,6 +859,111 @@ static void test_nul_byte(void **state)
     conf_free(&c);
 }
 
+/* TLS and AUTH keys: anonssl defaults and overrides (remotenets inherit the base), a
+ * relay's ssl and auth blocks with their defaults. */
+static void test_tls_auth_keys(void **state)
+{
+    (void)state;
+    char err[512];
+    struct conf c;
+    int rc = load_text(
+        "deliver = { client = { anonssl = { mandatory = true; min_protocol = \"TLSv1.3\"; };\n"
+        "  remotenets = ( { ip = \"10/8\"; anonssl = { latent = false; mandatory = false; }; },\n"
+        "                 { ip = \"mx.b\"; maxpipeline = 2; } ); };\n"
+        " relays = ( { address = \"r1.example:587\"; ssl = { ca_file = \"/ca.pem\"; };\n"
+        "   auth = { username = \"u1\"; password = \"p w\"; initrsp = false; }; },\n"
+        "  { address = \"[192.0.2.1]:465\"; ssl = { mode = \"implicit\"; verify = false;\n"
+        "     verify_name = \"relay.example\"; min_protocol = \"tlsv1.3\";\n"
+        "     cert_file = \"/c.pem\"; key_file = \"/k.pem\"; };\n"
+        "   auth = { override = \"external\"; }; },\n"
+        "  { address = \"r3\"; ssl = { mode = \"none\"; };\n"
+        "   auth = { enabled = false; username = \"x\"; } },\n"
+        "  { address = \"r4\"; } ); };\n",
+        &c, err, sizeof err);
+    if (rc != 0)
+        fail_msg("got error \"%s\", want success", err);
+    const struct anonssl *a = &c.deliver.client.anonssl;
+    assert_true(a->latent && a->mandatory && a->min_tls == 3);
+    a = &c.deliver.remotenets[0].client.anonssl;
+    assert_true(!a->latent && !a->mandatory && a->min_tls == 3);
+    a = &c.deliver.remotenets[1].client.anonssl; /* inherited */
+    assert_true(a->latent && a->mandatory && a->min_tls == 3);
+    const struct relay *r = &c.deliver.relays[0];
+    assert_int_equal(r->ssl.mode, RELAY_TLS_STARTTLS);
+    assert_true(r->ssl.verify);
+    assert_string_equal(r->ssl.ca_file, "/ca.pem");
+    assert_null(r->ssl.verify_name);
+    assert_int_equal(r->ssl.min_tls, 2);
+    assert_true(r->auth.enabled && !r->auth.initrsp && !r->auth.external && !r->auth.allow_cleartext);
+    assert_string_equal(r->auth.username, "u1");
+    assert_string_equal(r->auth.password, "p w");
+    r = &c.deliver.relays[1];
+    assert_int_equal(r->ssl.mode, RELAY_TLS_IMPLICIT);
+    assert_false(r->ssl.verify);
+    assert_string_equal(r->ssl.verify_name, "relay.example");
+    assert_int_equal(r->ssl.min_tls, 3);
+    assert_string_equal(r->ssl.cert_file, "/c.pem");
+    assert_string_equal(r->ssl.key_file, "/k.pem");
+    assert_true(r->auth.enabled && r->auth.external && r->auth.initrsp);
+    assert_null(r->auth.password);
+    r = &c.deliver.relays[2];
+    assert_int_equal(r->ssl.mode, RELAY_TLS_NONE);
+    assert_false(r->auth.enabled);
+    r = &c.deliver.relays[3];
+    assert_int_equal(r->ssl.mode, RELAY_TLS_DEFAULT);
+    assert_false(r->auth.enabled);
+    conf_free(&c);
+}
+
+struct pwfile_case {
+    const char *content;
+    mode_t mode;
+    const char *want_password; /* NULL: an error containing want_error */
+    const char *want_error;
+};
+
+static const struct pwfile_case pwfile_cases[] = {
+    {"s3cret pass\n", 0600, "s3cret pass", NULL},
+    {"first\r\nsecond\n", 0400, "first", NULL},
+    {"no newline", 0600, "no newline", NULL},
+    {"s3cret\n", 0640, NULL, "is accessible by group or others (chmod 600)"},
+    {"s3cret\n", 0604, NULL, "is accessible by group or others (chmod 600)"},
+    {"\n", 0600, NULL, "want one line of 1..255 bytes without control bytes"},
+    {"", 0600, NULL, "want one line of 1..255 bytes without control bytes"},
+    {"bad\tbyte\n", 0600, NULL, "want one line of 1..255 bytes without control bytes"},
+};
+
+/* password_file: the first line, only from a file nobody else may read; the error never
+ * shows the file's content. */
+static void test_password_file(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof pwfile_cases / sizeof pwfile_cases[0]; i++) {
+        const struct pwfile_case *pc = &pwfile_cases[i];
+        char pw[64] = "/tmp/sluice-test-pw-XXXXXX", text[512], err[512];
+        int fd = mkstemp(pw);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, pc->content, strlen(pc->content)), (ssize_t)strlen(pc->content));
+        assert_int_equal(fchmod(fd, pc->mode), 0);
+        close(fd);
+        snprintf(text, sizeof text,
+                 "deliver = { relays = ( { address = \"r\"; auth = { username = \"u\"; "
+                 "password_file = \"%s\"; }; } ); };\n", pw);
+        struct conf c;
+        int rc = load_text(text, &c, err, sizeof err);
+        unlink(pw);
+        if (pc->want_password && (rc != 0 || strcmp(c.deliver.relays[0].auth.password,
+                                                    pc->want_password) != 0))
+            fail_msg("case %zu: got rc %d (%s), want password \"%s\"", i, rc, err,
+                     pc->want_password);
+        if (!pc->want_password && (rc == 0 || !strstr(err, pc->want_error) ||
+                                   strstr(err, "s3cret") || strstr(err, "byte\t")))
+            fail_msg("case %zu: got rc %d \"%s\", want an error with \"%s\"", i, rc, err,
+                     pc->want_error);
+        conf_free(&c);
+    }
+}
+
 /* Each broken file gives exactly "FILE:LINE: message". */
 static void test_errors(void **state)
 {
@@ -829,7 +1050,8 @@ int main(void)
         cmocka_unit_test(test_relay_forms),   cmocka_unit_test(test_bool_forms),
         cmocka_unit_test(test_errors),        cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_nul_byte),
-        cmocka_unit_test(test_retries_table),
+        cmocka_unit_test(test_retries_table), cmocka_unit_test(test_tls_auth_keys),
+        cmocka_unit_test(test_password_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

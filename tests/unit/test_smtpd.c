@@ -894,6 +894,14 @@ static const struct scenario scenarios[] = {
                    "501 5.5.4 Syntax error in parameters or arguments\r\n"
                    "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n"
                    "503 5.5.1 Error: need MAIL command\r\n" BYE},
+    {.name = "starttls_without_certificate_is_not_offered",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nSTARTTLS\r\nSTARTTLS now\r\nAUTH PLAIN\r\nNOOP\r\nQUIT\r\n", 0, 6,
+                0}},
+     .want = GREET EHLO_R "502 5.5.1 Error: command not implemented\r\n"
+                          "501 5.5.4 Syntax: STARTTLS\r\n"
+                          "502 5.5.1 Error: authentication is not offered\r\n"
+                          "250 2.0.0 Ok\r\n" BYE},
     {.name = "mail_parameters",
      .steps = {{NULL, 0, 1, 0},
                {"EHLO client.test\r\n", 0, 1, 0},
