@@ -22,7 +22,7 @@
 #define RULES_FLAGS (REG_EXTENDED | REG_ICASE | REG_NOSUB)
 
 const struct shape_rule rules_builtin[] = {
-    {"^421[ -].*too many (concurrent )?(connections|sessions)", RULE_AT_ANY,
+    {"^421[ -].*too many (concurrent |simultaneous )?(smtp )?(connections|sessions)", RULE_AT_ANY,
      RULE_REDUCE_CONCURRENCY, 60000, 0.5},
     {"^4[0-9][0-9][ -].*(rate limit|too many (messages|mails)|throttl|sending rate|slow down|too "
      "fast)",
