@@ -348,7 +348,7 @@ static const struct {
     [CONF_RULE_AT] = {"word", "any, greeting, mail, rcpt, data", NULL},
     [CONF_RULE_ACTION] = {"word", "suspend, reduce_concurrency, reduce_rate, bounce", NULL},
     [CONF_RATE] = {"number", NULL, NULL},
-    [CONF_REGEX] = {"regex", "1..512 bytes, ERE without back-references", NULL},
+    [CONF_REGEX] = {"regex", "1..512 bytes, ERE: no back-reference, stacked quantifier, {n} over 100", NULL},
     [CONF_SELECTORS] = {"selector list", NULL, ", \t"},
     [CONF_ROT] = {"rotation", "never, hourly, daily, monthly", NULL},
     [CONF_RETRIES] = {"retries", "1..64 factors of 1..100000", NULL},

@@ -213,22 +213,82 @@ static bool conf_is_delims(const char *s, size_t len)
     return ok;
 }
 
+#define CONF_RE_BOUND 100   /* largest count of a {n,m} repetition */
+#define CONF_RE_COPIES 1000 /* product of every {n,m} bound: copies regcomp may expand */
+#define CONF_RE_DEPTH 16    /* nested groups */
+
+/* The end of the bracket expression that starts at s[i] ('['): the index of its ']', or
+ * len when it is not closed. */
+static size_t conf_re_bracket(const char *s, size_t i, size_t len)
+{
+    i++;
+    if (i < len && s[i] == '^')
+        i++;
+    if (i < len && s[i] == ']')
+        i++;
+    for (; i < len && s[i] != ']'; i++)
+        if (s[i] == '[' && i + 1 < len && strchr(":.=", s[i + 1])) {
+            const char *close = memchr(s + i + 2, s[i + 1], len - i - 2);
+            if (!close || close + 1 >= s + len || close[1] != ']')
+                return len;
+            i = (size_t)(close + 1 - s);
+        }
+    return i;
+}
+
+/* The shape checks regcomp(3) does not make: no back-reference (matching time), no
+ * quantifier right after another and bounded repetitions whose product stays small
+ * (glibc expands them into copies: memory), groups nested at most CONF_RE_DEPTH deep. */
+static bool conf_re_shape_ok(const char *s, size_t len)
+{
+    unsigned long copies = 1;
+    int depth = 0;
+    bool quant = false; /* the previous token was a quantifier */
+    for (size_t i = 0; i < len; i++) {
+        bool q = false;
+        if (s[i] == '\\') {
+            if (++i < len && s[i] >= '1' && s[i] <= '9')
+                return false;
+        } else if (s[i] == '[') {
+            if ((i = conf_re_bracket(s, i, len)) >= len)
+                return false;
+        } else if (s[i] == '(' || s[i] == ')') {
+            depth += s[i] == '(' ? 1 : -1;
+            if (depth > CONF_RE_DEPTH)
+                return false;
+        } else if (s[i] == '*' || s[i] == '+' || s[i] == '?') {
+            q = true;
+        } else if (s[i] == '{') {
+            char *end;
+            unsigned long lo = strtoul(s + i + 1, &end, 10), hi = lo;
+            if (*end == ',')
+                hi = end[1] == '}' ? lo : strtoul(end + 1, &end, 10);
+            if (lo > CONF_RE_BOUND || hi > CONF_RE_BOUND || (copies *= hi + 1) > CONF_RE_COPIES)
+                return false;
+            const char *close = memchr(s + i, '}', len - i);
+            if (!close)
+                return false;
+            i = (size_t)(close - s);
+            q = true;
+        }
+        if (q && quant)
+            return false;
+        quant = q;
+    }
+    return true;
+}
+
 /* True for an extended regular expression of 1..CONF_MAX_ITEM printable bytes that
- * compiles and has no back-reference (whose matching can take exponential time). */
+ * compiles and passes conf_re_shape_ok(). */
 static bool conf_is_regex(const char *str, size_t len)
 {
     regex_t re;
     if (len == 0 || len > CONF_MAX_ITEM)
         return false;
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < len; i++)
         if ((unsigned char)str[i] < ' ' || (unsigned char)str[i] == 0x7f)
             return false;
-        if (str[i] == '\\' && i + 1 < len && str[i + 1] >= '1' && str[i + 1] <= '9')
-            return false;
-        if (str[i] == '\\')
-            i++;
-    }
-    if (regcomp(&re, str, REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0)
+    if (!conf_re_shape_ok(str, len) || regcomp(&re, str, REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0)
         return false;
     regfree(&re);
     return true;
@@ -278,7 +338,7 @@ int conf_set_text(struct conf_ctx *x, const config_setting_t *s, const char *key
         [CONF_MAILBOX] = "address",
         [CONF_DELIMS] = "delimiters (want two characters, e.g. \"+=\")",
         [CONF_LOGPATH] = "path template",
-        [CONF_REGEX] = "regular expression (extended, no back-references)",
+        [CONF_REGEX] = "regular expression (extended; no back-reference, stacked quantifier or {n} over 100)",
     };
     char q[96];
     size_t len = strlen(str);

@@ -1,7 +1,8 @@
 /* rules: compile and match reply rules (rules.h). A rule fits a stage when its `at` is
  * "any" or that stage. The reply is copied into a bounded buffer (RULES_TEXT_MAX bytes,
  * control bytes as blanks) before matching, so a hostile reply costs at most one bounded
- * regexec per rule; patterns carry no back-references (conf/ refuses them), so matching is
+ * regexec per rule; patterns carry no back-references, stacked quantifiers or large
+ * repetitions (conf/ refuses them), so compiling and matching are
  * polynomial in that bound.
  *
  * Built-in rules, after the configured ones (the common receivers' wording):
