@@ -14,7 +14,12 @@
  * closed(): the slot is given back; a connection that never reached a session is reported
  * to dest_connect_failed(); then the destination (only when this one had a session or ended
  * normally: a failed connect is not replaced while siblings try) and the slot FIFO are
- * dispatched again. */
+ * dispatched again.
+ * Shaping: maxmessages and idlemax are the destination's policy values; each transaction
+ * takes a message token (shape.c), and without one the connection is parked (throttled)
+ * until dest_dispatch() wakes it when a token is due; while a rule suspends the destination
+ * next() ends the session. Non-2xx server replies (with the command they answered, and a
+ * refused greeting) go to the reply rules (shape_on_reply). */
 #include <event2/event.h>
 #include <stdlib.h>
 

@@ -22,7 +22,14 @@
  * disappears at maxserverconnections. A connect that fails with nothing else alive or
  * connecting fails the ready transactions (a 5xx greeting bounces them) and, for a
  * temporary failure, marks the destination dead for the first retry step (retries[0] *
- * interval) and forgets its cap (every connect failed: that says nothing about concurrency). */
+ * interval) and forgets its cap (every connect failed: that says nothing about concurrency).
+ *
+ * Shaping (docs/shaping.md): a destination is keyed by its route key and the policy blocks
+ * its recipients' domain matched (dmask); its policy (policy.c) is resolved when it is made.
+ * The cap and its probe are the window of slowstart.c (which also gives slow start from
+ * initial_concurrency and suspensions by reply rules); step 1 also postpones the mail of a
+ * suspended or held queue-only destination (shape.c), and step 4 also waits for the
+ * connection rate and for a message token (shape.c arms a timer that dispatches again). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
