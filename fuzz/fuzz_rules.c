@@ -56,8 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct conf c;
         struct rules rs;
         conf_init(&c);
-        if (plen <= FUZZ_PATTERN_MAX &&
-            fuzz_conf_text(data, plen, text, sizeof text, builtin) &&
+        if (plen <= FUZZ_PATTERN_MAX && fuzz_conf_text(data, plen, text, sizeof text, builtin) &&
             conf_load_text("fuzz", text, strlen(text), &c, err, sizeof err) == 0) {
             if (rules_init(&rs, &c, err, sizeof err) < 0)
                 abort(); /* accepted by conf/, refused by regcomp */

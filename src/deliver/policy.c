@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "dns/mx.h"
-#include "proto/duration.h"
 #include "proto/cidr.h"
+#include "proto/duration.h"
 #include "route/route.h"
 
 #define POLICY_NAME_MAX 255
@@ -121,8 +121,8 @@ static bool policy_smarthost(const struct conf *c, const struct dest *d)
 /* Copies the keys block i gives. */
 static void policy_apply(struct policy_eff *o, const struct policy *p, int i)
 {
-#define POLICY_TAKE(K, f)                                                                      \
-    if (p->set & (1u << (K)))                                                                  \
+#define POLICY_TAKE(K, f)                                                                          \
+    if (p->set & (1u << (K)))                                                                      \
     o->f = p->f, o->from[K] = (int16_t)i
     POLICY_TAKE(POLICY_MAXSERVERCONNECTIONS, maxserverconnections);
     POLICY_TAKE(POLICY_MAXMESSAGES, maxmessages);
@@ -162,8 +162,7 @@ void policy_resolve(const struct conf *c, uint64_t dmask, const struct dest *d,
 /* The lowest of the three message rates, per second. */
 double policy_msg_rate(const struct policy_eff *p)
 {
-    double r = 0, v[3] = {p->msgs_per_second, p->msgs_per_minute / 60.0,
-                          p->msgs_per_hour / 3600.0};
+    double r = 0, v[3] = {p->msgs_per_second, p->msgs_per_minute / 60.0, p->msgs_per_hour / 3600.0};
     for (int i = 0; i < 3; i++)
         if (v[i] > 0 && (r == 0 || v[i] < r))
             r = v[i];
@@ -175,17 +174,39 @@ static const char *policy_value_text(const struct policy_eff *o, int k, char *bu
 {
     double r = 0;
     switch (k) {
-    case POLICY_MAXSERVERCONNECTIONS: snprintf(buf, len, "%u", o->maxserverconnections); break;
-    case POLICY_MAXMESSAGES: snprintf(buf, len, "%u", o->maxmessages); break;
-    case POLICY_MAXRECIPS: snprintf(buf, len, "%u", o->maxrecips); break;
-    case POLICY_IDLEMAX: snprintf(buf, len, "\"%s\"", duration_to_text(o->idlemax, (char[32]){0}, 32)); break;
-    case POLICY_QUEUEONLY: snprintf(buf, len, "%s", o->queueonly ? "true" : "false"); break;
-    case POLICY_MSGS_BURST: snprintf(buf, len, "%u", o->msgs_burst); break;
-    case POLICY_INITIAL_CONCURRENCY: snprintf(buf, len, "%u", o->initial_concurrency); break;
-    case POLICY_MSGS_PER_SECOND: r = o->msgs_per_second; break;
-    case POLICY_MSGS_PER_MINUTE: r = o->msgs_per_minute; break;
-    case POLICY_MSGS_PER_HOUR: r = o->msgs_per_hour; break;
-    default: r = o->connections_per_minute; break;
+    case POLICY_MAXSERVERCONNECTIONS:
+        snprintf(buf, len, "%u", o->maxserverconnections);
+        break;
+    case POLICY_MAXMESSAGES:
+        snprintf(buf, len, "%u", o->maxmessages);
+        break;
+    case POLICY_MAXRECIPS:
+        snprintf(buf, len, "%u", o->maxrecips);
+        break;
+    case POLICY_IDLEMAX:
+        snprintf(buf, len, "\"%s\"", duration_to_text(o->idlemax, (char[32]){0}, 32));
+        break;
+    case POLICY_QUEUEONLY:
+        snprintf(buf, len, "%s", o->queueonly ? "true" : "false");
+        break;
+    case POLICY_MSGS_BURST:
+        snprintf(buf, len, "%u", o->msgs_burst);
+        break;
+    case POLICY_INITIAL_CONCURRENCY:
+        snprintf(buf, len, "%u", o->initial_concurrency);
+        break;
+    case POLICY_MSGS_PER_SECOND:
+        r = o->msgs_per_second;
+        break;
+    case POLICY_MSGS_PER_MINUTE:
+        r = o->msgs_per_minute;
+        break;
+    case POLICY_MSGS_PER_HOUR:
+        r = o->msgs_per_hour;
+        break;
+    default:
+        r = o->connections_per_minute;
+        break;
     }
     if (k == POLICY_MSGS_PER_SECOND || k == POLICY_MSGS_PER_MINUTE || k == POLICY_MSGS_PER_HOUR ||
         k == POLICY_CONNECTIONS_PER_MINUTE) {

@@ -97,8 +97,7 @@ const struct rules_entry *rules_match(const struct rules *rs, unsigned stage, co
 /* The word of an action. */
 const char *rules_action_name(unsigned action)
 {
-    static const char *const names[] = {"suspend", "reduce_concurrency", "reduce_rate",
-                                        "bounce"};
+    static const char *const names[] = {"suspend", "reduce_concurrency", "reduce_rate", "bounce"};
     return action < 4 ? names[action] : "?";
 }
 

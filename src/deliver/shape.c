@@ -216,8 +216,7 @@ void shape_on_reply(struct deliver *dl, struct ddest *dd, unsigned stage, const 
         break;
     case RULE_REDUCE_CONCURRENCY:
         if (slowstart_reduce(&dd->ss, dd->nconn, e->r.factor))
-            log_info("%s: concurrency reduced to %u by %s: %s", dd->dest->key, dd->ss.cap, name,
-                     w);
+            log_info("%s: concurrency reduced to %u by %s: %s", dd->dest->key, dd->ss.cap, name, w);
         break;
     case RULE_REDUCE_RATE:
         log_info("%s: message rate lowered to %g/s for %llu ms by %s: %s", dd->dest->key,

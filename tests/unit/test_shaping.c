@@ -43,8 +43,8 @@ static unsigned take_for(struct bucket *b, int64_t start, int64_t span, int64_t 
 
 /* Buckets: never more than burst + rate * T over T, never 1 % below the rate over a long
  * run when asked at least as often as a burst lasts (a bucket of one asked late loses the
- * lateness: that is the price of never bursting); rate 0 is unlimited; lowering the rate keeps what was earned; a clock set back
- * earns nothing. */
+ * lateness: that is the price of never bursting); rate 0 is unlimited; lowering the rate keeps what
+ * was earned; a clock set back earns nothing. */
 static void test_bucket(void **state)
 {
     (void)state;
@@ -53,12 +53,12 @@ static void test_bucket(void **state)
         int64_t span, step;
         unsigned lo, hi;
     } rows[] = {
-        {50, 1, 600000, 1, 30000, 30001},   /* 10 minutes at 50/s, polled every ms */
-        {50, 10, 600000, 7, 29700, 30010},  /* polled late (7 ms): a burst absorbs it */
-        {50, 10, 600000, 3, 30000, 30010},  /* one burst above at most */
-        {0.5, 1, 60000, 10, 30, 31},        /* 30 a minute */
-        {1000, 5, 1000, 1, 1000, 1005},     /* one per ms */
-        {3, 1, 1000, 1000, 1, 4},           /* polled once: the full bucket, then 3 */
+        {50, 1, 600000, 1, 30000, 30001},  /* 10 minutes at 50/s, polled every ms */
+        {50, 10, 600000, 7, 29700, 30010}, /* polled late (7 ms): a burst absorbs it */
+        {50, 10, 600000, 3, 30000, 30010}, /* one burst above at most */
+        {0.5, 1, 60000, 10, 30, 31},       /* 30 a minute */
+        {1000, 5, 1000, 1, 1000, 1005},    /* one per ms */
+        {3, 1, 1000, 1000, 1, 4},          /* polled once: the full bucket, then 3 */
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         struct bucket b;
@@ -158,23 +158,23 @@ static void test_slowstart(void **state)
         unsigned want;
         bool want_recovered;
     } rows[] = {
-        {TICK, 0, 0, 2, false},      /* initial 2 */
-        {OK, 10, 0, 3, false},       /* slow start: +1 per session */
+        {TICK, 0, 0, 2, false}, /* initial 2 */
+        {OK, 10, 0, 3, false},  /* slow start: +1 per session */
         {OK, 20, 0, 4, false},
         {OK, 30, 0, 5, false},
-        {LOWER, 40, 4, 4, false},    /* refused with 4 in session: ceiling 4 */
-        {OK, 50, 0, 4, false},       /* at the ceiling: +1 after 4 sessions */
+        {LOWER, 40, 4, 4, false}, /* refused with 4 in session: ceiling 4 */
+        {OK, 50, 0, 4, false},    /* at the ceiling: +1 after 4 sessions */
         {OK, 60, 0, 4, false},
         {OK, 70, 0, 4, false},
-        {OK, 80, 0, 5, false},       /* the probe */
-        {LOWER, 90, 4, 4, false},    /* refused again */
-        {REDUCE, 100, 4, 2, false},  /* a rule: times 0.5, ceiling 2 */
+        {OK, 80, 0, 5, false},      /* the probe */
+        {LOWER, 90, 4, 4, false},   /* refused again */
+        {REDUCE, 100, 4, 2, false}, /* a rule: times 0.5, ceiling 2 */
         {OK, 110, 0, 2, false},
         {OK, 120, 0, 3, false},
         {SUSPEND, 130, 1000, 0, false}, /* nothing until 1130 */
         {TICK, 1129, 0, 0, false},
-        {TICK, 1130, 0, 2, true},    /* over: begins again at initial */
-        {OK, 1140, 0, 2, false},     /* at the ceiling (2): the probe after 2 */
+        {TICK, 1130, 0, 2, true}, /* over: begins again at initial */
+        {OK, 1140, 0, 2, false},  /* at the ceiling (2): the probe after 2 */
         {OK, 1150, 0, 3, false},
         {RESTART, 1160, 0, 2, false},
     };
@@ -183,12 +183,23 @@ static void test_slowstart(void **state)
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         bool recovered = false;
         switch (rows[i].ev) {
-        case OK: slowstart_ok(&ss); break;
-        case LOWER: slowstart_lower(&ss, rows[i].arg); break;
-        case REDUCE: slowstart_reduce(&ss, rows[i].arg, 0.5); break;
-        case SUSPEND: slowstart_suspend(&ss, rows[i].now + rows[i].arg); break;
-        case RESTART: slowstart_restart(&ss); break;
-        default: break;
+        case OK:
+            slowstart_ok(&ss);
+            break;
+        case LOWER:
+            slowstart_lower(&ss, rows[i].arg);
+            break;
+        case REDUCE:
+            slowstart_reduce(&ss, rows[i].arg, 0.5);
+            break;
+        case SUSPEND:
+            slowstart_suspend(&ss, rows[i].now + rows[i].arg);
+            break;
+        case RESTART:
+            slowstart_restart(&ss);
+            break;
+        default:
+            break;
         }
         unsigned got = slowstart_limit(&ss, rows[i].now, &recovered);
         if (got != rows[i].want || recovered != rows[i].want_recovered)
@@ -254,9 +265,12 @@ static void test_policy(void **state)
     } rows[] = {
         {"x.edu", "mx.x.edu", "10.0.0.1", "mx2.x.edu", "10.0.0.2", 2, 100, 50, false, 50, 0},
         {"MIT.EDU", "mx.mit.edu", "10.0.0.1", "b", "10.0.0.2", 5, 100, 50, false, 50, 3},
-        {"a.example.com", "aspmx.l.google.com", "10.0.0.1", "b", "10.0.0.3", 2, 100, 10, false, 10, 0},
-        {"gmail.com", "aspmx.l.google.com", "10.0.0.1", "alt1.google.com", "10.0.0.2", 7, 100, 10, false, 10, -1},
-        {"hotmail.com", "x.mail.protection.outlook.com", "10.0.0.1", "b", "10.0.0.2", 7, 100, 50, true, 0, -1},
+        {"a.example.com", "aspmx.l.google.com", "10.0.0.1", "b", "10.0.0.3", 2, 100, 10, false, 10,
+         0},
+        {"gmail.com", "aspmx.l.google.com", "10.0.0.1", "alt1.google.com", "10.0.0.2", 7, 100, 10,
+         false, 10, -1},
+        {"hotmail.com", "x.mail.protection.outlook.com", "10.0.0.1", "b", "10.0.0.2", 7, 100, 50,
+         true, 0, -1},
         {"outlook.com", "outlook.com", "10.0.0.1", "b", "10.0.0.2", 7, 100, 50, false, 0, -1},
         {"y.org", "mx.y.org", "10.0.0.1", "mx2.y.org", "192.0.2.77", 7, 100, 50, true, 0, -1},
         {"example.com", "mx.example.com", "10.0.0.1", "b", "10.0.0.2", 7, 100, 50, false, 0, -1},
@@ -309,17 +323,23 @@ static void test_config_errors(void **state)
         {"deliver = { policies = ( { match = [\"local/*\"]; } ); };", "bad selector"},
         {"deliver = { policies = ( { match = [\"ip:300.1.1.1/8\"]; } ); };", "bad selector"},
         {"deliver = { policies = ( { maxmessages = 3; } ); };", "missing key"},
-        {"deliver = { policies = ( { match = \"*\"; msgs_per_second = 0.0; } ); };", "out of range"},
+        {"deliver = { policies = ( { match = \"*\"; msgs_per_second = 0.0; } ); };",
+         "out of range"},
         {"deliver = { policies = ( { match = \"*\"; bogus = 1; } ); };", "unknown key"},
-        {"deliver = { rules = ( { match = \"(a)\\\\1\"; action = \"suspend\"; } ); };", "bad regular"},
+        {"deliver = { rules = ( { match = \"(a)\\\\1\"; action = \"suspend\"; } ); };",
+         "bad regular"},
         {"deliver = { rules = ( { match = \"(\"; action = \"suspend\"; } ); };", "bad regular"},
         {"deliver = { rules = ( { match = \"a++\"; action = \"suspend\"; } ); };", "bad regular"},
-        {"deliver = { rules = ( { match = \"(a{10}){101}\"; action = \"suspend\"; } ); };", "bad regular"},
-        {"deliver = { rules = ( { match = \"((a{20}){20}){20}\"; action = \"suspend\"; } ); };", "bad regular"},
+        {"deliver = { rules = ( { match = \"(a{10}){101}\"; action = \"suspend\"; } ); };",
+         "bad regular"},
+        {"deliver = { rules = ( { match = \"((a{20}){20}){20}\"; action = \"suspend\"; } ); };",
+         "bad regular"},
         {"deliver = { rules = ( { match = \"[a\"; action = \"suspend\"; } ); };", "bad regular"},
         {"deliver = { rules = ( { match = \"x\"; action = \"explode\"; } ); };", "bad value"},
-        {"deliver = { rules = ( { match = \"x\"; action = \"suspend\"; at = \"quit\"; } ); };", "bad value"},
-        {"deliver = { rules = ( { match = \"x\"; action = \"reduce_rate\"; factor = 1.5; } ); };", "out of range"},
+        {"deliver = { rules = ( { match = \"x\"; action = \"suspend\"; at = \"quit\"; } ); };",
+         "bad value"},
+        {"deliver = { rules = ( { match = \"x\"; action = \"reduce_rate\"; factor = 1.5; } ); };",
+         "out of range"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         struct conf c;
@@ -336,8 +356,8 @@ static void test_config_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bucket),       cmocka_unit_test(test_rules),
-        cmocka_unit_test(test_slowstart),    cmocka_unit_test(test_policy),
+        cmocka_unit_test(test_bucket),        cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_slowstart),     cmocka_unit_test(test_policy),
         cmocka_unit_test(test_config_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
