@@ -48,6 +48,7 @@ enum conf_kind {
     CONF_TEXT,    /* non-empty printable text (smtpd.hdr220) */
     CONF_MAILBOX, /* "" or local@domain (deliver.double_bounce) */
     CONF_DELIMS,  /* two VERP delimiters (deliver.verp_delimiters) */
+    CONF_NEXTHOP, /* a transport map next hop (proto/nexthop.h) */
     CONF_LOGPATH, /* a log path template (proto/logpath.h) */
     /* char *, credentials: never quoted in messages, wiped when freed (secret.c) */
     CONF_SECRET,      /* 1..255 bytes without control bytes (auth.username, auth.password) */
@@ -61,6 +62,7 @@ enum conf_kind {
     CONF_TLSMODE,  /* unsigned enum relay_tls_mode, written "none"/"starttls"/"implicit" */
     CONF_TLSPROTO, /* unsigned TLS minor version, written "TLSv1.2"/"TLSv1.3" */
     CONF_OVERRIDE, /* bool, written "external" (auth.override) */
+    CONF_MBOXKIND, /* unsigned LOCAL_MAILDIR/LOCAL_MBOX, written "maildir"/"mbox" */
     CONF_ROT,      /* unsigned LOGROT_*, written "never"/"hourly"/"daily"/"monthly" */
     CONF_RETRIES,  /* unsigned * + size_t: a ZMailer retries string */
     /* lists: an array/list of strings, or one string split on the kind's separators */
@@ -72,6 +74,8 @@ enum conf_kind {
     CONF_PATTERNS,   /* char ** + size_t: globs without blanks, lower-cased */
     CONF_RNET_IP,    /* struct remotenet nets + hosts */
     CONF_PEERS,      /* struct logspec nets + domains */
+    CONF_PATHS,      /* char ** + size_t: absolute paths (aliases) */
+    CONF_ALLOWS,     /* char ** + size_t: "alias", "forward", "include" */
     CONF_LINES,      /* char ** + size_t: printable lines, may be empty (smtpd.help) */
     /* structure */
     CONF_RELAY_ADDR, /* struct relay address/host/port/literal */
@@ -79,6 +83,7 @@ enum conf_kind {
     CONF_LOGSPEC,    /* struct logspec: a path template string, or a group of its keys */
     CONF_REMOTENETS, /* struct remotenet * + size_t: list of groups inheriting the client */
     CONF_RELAYS,     /* struct relay * + size_t: list of groups */
+    CONF_TRANSPORTS, /* struct transport_rule * + size_t: list of groups */
 };
 
 #define CONF_F_ZERO_IS_ONE 0x1 /* maxpipeline: 0 is stored as 1 */
@@ -108,6 +113,8 @@ enum conf_gid {
     CONF_G_RELAY_AUTH,
     CONF_G_AUDIT,
     CONF_G_EVENT_LOG,
+    CONF_G_LOCAL,
+    CONF_G_TRANSPORT,
     CONF_NGROUPS
 };
 #define CONF_GROUP_ROWS 64 /* most rows in one group */
@@ -186,7 +193,7 @@ int conf_read_bool(struct conf_ctx *x, const config_setting_t *s, const char *ke
                    const struct conf_key *p, void *base);
 int conf_read_rot(struct conf_ctx *x, const config_setting_t *s, const char *key,
                   const struct conf_key *p, void *base);
-/* CONF_TLSMODE, CONF_TLSPROTO, CONF_OVERRIDE: one of the kind's words. */
+/* CONF_TLSMODE, CONF_TLSPROTO, CONF_OVERRIDE, CONF_MBOXKIND: one of the kind's words. */
 int conf_read_word(struct conf_ctx *x, const config_setting_t *s, const char *key,
                    const struct conf_key *p, void *base);
 /* The word of value v of such a kind ("" when none). */
@@ -215,6 +222,8 @@ int conf_read_relay_addr(struct conf_ctx *x, const config_setting_t *s, const ch
 int conf_read_logspec(struct conf_ctx *x, const config_setting_t *s, const char *key,
                       const struct conf_key *p, void *base);
 int conf_read_remotenets(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                         const struct conf_key *p, void *base);
+int conf_read_transports(struct conf_ctx *x, const config_setting_t *s, const char *key,
                          const struct conf_key *p, void *base);
 int conf_read_relays(struct conf_ctx *x, const config_setting_t *s, const char *key,
                      const struct conf_key *p, void *base);

@@ -22,6 +22,7 @@
 #include "core/xalloc.h"
 #include "proto/duration.h"
 #include "proto/logpath.h"
+#include "proto/nexthop.h"
 
 #define CONF_MAX_RETRIES_TEXT 1024 /* bytes of a retries string */
 
@@ -220,6 +221,11 @@ static bool conf_text_ok(const struct conf_key *p, const char *str, size_t len)
         return len == 0 || (len <= 256 && memchr(str, '@', len) && conf_is_sender(str, len));
     case CONF_DELIMS: return conf_is_delims(str, len);
     case CONF_LOGPATH: return logpath_check(str, len, NULL) == 0;
+    case CONF_NEXTHOP: {
+        struct nexthop nh;
+        const char *why;
+        return nexthop_parse(str, len, &nh, &why) == 0;
+    }
     default: break;
     }
     bool ok = len > 0 && len <= CONF_MAX_ITEM;
@@ -242,6 +248,8 @@ int conf_set_text(struct conf_ctx *x, const config_setting_t *s, const char *key
         [CONF_MAILBOX] = "address",
         [CONF_DELIMS] = "delimiters (want two characters, e.g. \"+=\")",
         [CONF_LOGPATH] = "path template",
+        [CONF_NEXTHOP] = "next hop (want local, lmtp:unix:PATH, lmtp:inet:HOST:PORT, "
+                         "smtp:[HOST]:PORT, error:TEXT or hold)",
     };
     char q[96];
     size_t len = strlen(str);
@@ -281,7 +289,8 @@ void conf_store_number(const struct conf_key *p, void *base, uint64_t v)
     case CONF_UINT:
         *(unsigned *)field = (v == 0 && (p->flags & CONF_F_ZERO_IS_ONE)) ? 1 : (unsigned)v;
         break;
-    case CONF_ROT: *(unsigned *)field = (unsigned)v; break;
+    case CONF_ROT:
+    case CONF_MBOXKIND: *(unsigned *)field = (unsigned)v; break;
     case CONF_PORT: *(uint16_t *)field = (uint16_t)v; break;
     case CONF_BOOL:
     case CONF_OVERRIDE: *(bool *)field = v != 0; break;
@@ -386,6 +395,7 @@ static const struct {
     {CONF_TLSMODE, "none", RELAY_TLS_NONE},     {CONF_TLSMODE, "starttls", RELAY_TLS_STARTTLS},
     {CONF_TLSMODE, "implicit", RELAY_TLS_IMPLICIT}, {CONF_TLSPROTO, "TLSv1.2", 2},
     {CONF_TLSPROTO, "TLSv1.3", 3},              {CONF_OVERRIDE, "external", 1},
+    {CONF_MBOXKIND, "maildir", LOCAL_MAILDIR},  {CONF_MBOXKIND, "mbox", LOCAL_MBOX},
 };
 
 /* The word of value v of kind k, "" when none. */
