@@ -7,6 +7,7 @@
  *   sluice submit [-c FILE] [-f SENDER] [-t] [-i] [RCPT...]
  *   sluice mailq [-c FILE]
  *   sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS
+ *   sluice newaliases [-c FILE]    compile the alias files (also invoked as `newaliases`)
  *   sluice --version | --help      (every subcommand takes --help too)
  * Invoked as `sendmail` it is `sluice submit`; as `mailq`, `sluice mailq`. Every name and
  * subcommand finds its configuration the same way (tool_conf_path): -c FILE or --config
@@ -333,6 +334,7 @@ static const char main_usage_text[] =
     "  submit [-c FILE] [options] [RCPT...] queue a message from stdin (as `sendmail`)\n"
     "  mailq [-c FILE]                      list the queue (as `mailq`)\n"
     "  verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS\n"
+    "  newaliases [-c FILE]                 compile the alias files into FILE.db\n"
     "  --version, --help                    (COMMAND --help: that command's options)\n"
     "FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
 
@@ -355,6 +357,8 @@ int main(int argc, char **argv)
         return tool_submit(argc, argv, 1);
     if (strcmp(prog, "mailq") == 0)
         return tool_mailq(argc, argv, 1);
+    if (strcmp(prog, "newaliases") == 0)
+        return tool_newaliases(argc, argv);
     if (argc < 2)
         return main_usage(NULL);
     const char *cmd = argv[1];
@@ -377,5 +381,7 @@ int main(int argc, char **argv)
         return tool_mailq(argc - 1, argv + 1, 0);
     if (strcmp(cmd, "verp-decode") == 0)
         return tool_verp_decode(argc - 1, argv + 1);
+    if (strcmp(cmd, "newaliases") == 0)
+        return tool_newaliases(argc - 1, argv + 1);
     return main_usage(cmd);
 }
