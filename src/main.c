@@ -39,6 +39,8 @@
 #include "core/qid.h"
 #include "deliver/deliver.h"
 #include "dns/dns.h"
+#include "local/helper.h"
+#include "local/local.h"
 #include "queue/queue.h"
 #include "route/route.h"
 #include "sched/sched.h"
@@ -55,6 +57,7 @@ struct daemon {
     struct queue *q;
     struct dns *dns;
     struct route *route;
+    struct local *local; /* local delivery (its helper was forked before the drop) */
     struct deliver *deliver;
     struct sched *sched;
     struct smtpd *smtpd;
@@ -214,6 +217,11 @@ static void main_drop_privileges(const struct conf *c)
 static void main_setup(struct daemon *d)
 {
     char err[1024];
+    /* The local delivery helper is forked first: while still root, before any thread,
+     * listener or queue exists (it holds nothing but its socket; local/helper.h). */
+    int helper_fd = helper_start();
+    if (helper_fd < 0)
+        log_fatal("cannot start the local delivery helper: %s", strerror(errno));
     evthread_use_pthreads();
     /* The changelist merges the many enable/disable calls of one loop pass into one
      * epoll_ctl per descriptor (we never dup descriptors, the changelist's one caveat). */
@@ -231,6 +239,8 @@ static void main_setup(struct daemon *d)
     if (!d->dns)
         log_fatal("resolver: %s", err);
     d->route = route_create(d->base, &d->conf, d->dns);
+    d->local = local_create(d->base, &d->conf, helper_fd);
+    route_set_local(d->route, &local_transport, d->local);
     d->tls = tls_client_create(&d->conf, err, sizeof err); /* before the privileges go */
     if (!d->tls)
         log_fatal("tls: %s", err);
@@ -273,6 +283,7 @@ static void main_teardown(struct daemon *d)
     queue_close(d->q);
     sched_free(d->sched);
     deliver_free(d->deliver);
+    local_free(d->local);
     smtpc_set_tls(NULL);
     tls_client_free(d->tls);
     audit_log_close(d->logs.audit);

@@ -224,7 +224,9 @@ static bool conf_text_ok(const struct conf_key *p, const char *str, size_t len)
     case CONF_NEXTHOP: {
         struct nexthop nh;
         const char *why;
-        return nexthop_parse(str, len, &nh, &why) == 0;
+        /* LMTP and smtp: next hops are not delivered yet: refused, never ignored. */
+        return nexthop_parse(str, len, &nh, &why) == 0 &&
+               (nh.kind == NEXTHOP_LOCAL || nh.kind == NEXTHOP_ERROR || nh.kind == NEXTHOP_HOLD);
     }
     default: break;
     }
@@ -248,8 +250,8 @@ int conf_set_text(struct conf_ctx *x, const config_setting_t *s, const char *key
         [CONF_MAILBOX] = "address",
         [CONF_DELIMS] = "delimiters (want two characters, e.g. \"+=\")",
         [CONF_LOGPATH] = "path template",
-        [CONF_NEXTHOP] = "next hop (want local, lmtp:unix:PATH, lmtp:inet:HOST:PORT, "
-                         "smtp:[HOST]:PORT, error:TEXT or hold)",
+        [CONF_NEXTHOP] = "next hop (want local, error:TEXT or hold; lmtp: and smtp: are not "
+                         "supported yet)",
     };
     char q[96];
     size_t len = strlen(str);

@@ -56,6 +56,7 @@ struct dconn {
     struct deliver *dl;
     struct ddest *dd;
     void *c; /* the transport's connection */
+    const struct deliver_transport *tp; /* the destination's own (local), else io's */
     unsigned nmsgs;
     bool took;   /* asked for its first transaction: a session was established */
     bool idle;   /* parked in dd->idle and dl->idle, waiting for work (idlemax) */
