@@ -584,10 +584,10 @@ static void test_table_shape(void **state)
                      (unsigned long long)p->defv, (unsigned long long)p->min,
                      (unsigned long long)p->max);
         if (((p->kind >= CONF_LISTEN && p->kind <= CONF_LINES) || p->kind == CONF_REMOTENETS ||
-             p->kind == CONF_RELAYS) && p->max == 0)
+             p->kind == CONF_RELAYS || p->kind == CONF_TRANSPORTS) && p->max == 0)
             fail_msg("%s.%s: a list without a maximum", g, p->name);
         if (p->kind == CONF_GROUP || p->kind == CONF_LOGSPEC || p->kind == CONF_REMOTENETS ||
-            p->kind == CONF_RELAYS)
+            p->kind == CONF_RELAYS || p->kind == CONF_TRANSPORTS)
             parents[p->sub]++;
         if (p->kind == CONF_LOGSPEC) { /* its string form sets the LOGPATH row "path" */
             const struct conf_key *e, *r = conf_keys_group(p->sub, &e);
