@@ -111,6 +111,39 @@ struct transport_rule {
 
 enum { LOCAL_MAILDIR, LOCAL_MBOX }; /* local.mailbox */
 
+/* smtpd.tls (docs/tls.md "Inbound"): the server's certificates and TLS policy. cert_file
+ * NULL: no STARTTLS and no smtpd.tls_listen. The files are read by src/tls/tls.c (startup,
+ * check-config, SIGHUP); conf checks only how the keys go together. */
+struct smtpd_tls_conf {
+    char *cert_file;            /* PEM certificate (then its chain), or NULL */
+    char *key_file;             /* PEM private key; NULL: in cert_file */
+    char *ecdsa_cert_file;      /* a second certificate, with an ECDSA key, or NULL */
+    char *ecdsa_key_file;       /* NULL: in ecdsa_cert_file */
+    char *ca_file;              /* CAs of client certificates, also completing our chain */
+    unsigned min_tls;           /* least protocol, TLS 1.min_tls: 2 or 3 */
+    uint64_t session_timeout;   /* ms: resumption (tickets, session cache); 0 = none */
+    uint64_t handshake_timeout; /* ms: longest TLS handshake */
+    bool ask_cert;              /* request a client certificate (needs ca_file) */
+    bool require_cert;          /* ... and refuse a session without a verified one */
+};
+
+/* smtpd.auth (docs/auth.md): SMTP AUTH (RFC 4954) for clients. backend NULL: no AUTH. conf
+ * checks which keys go with which backend; src/auth/ reads the password file. */
+struct smtpd_auth_conf {
+    char *backend;                /* "file", "pam", "pipe", "dovecot", or NULL */
+    char *path;                   /* file: password file; pipe: program; dovecot: socket */
+    char *pam_service;            /* pam: service name */
+    uint64_t timeout;             /* ms, pipe/dovecot answer limit */
+    unsigned workers;             /* file/pam worker threads */
+    bool allow_cleartext;         /* AUTH offered without TLS (AUTH-LOGIN-also-without-TLS) */
+    unsigned max_failures;        /* failed AUTHs per session, then 421 */
+    unsigned max_failures_per_ip; /* failed AUTHs per client address within failure_window */
+    uint64_t failure_window;      /* ms */
+    uint64_t failure_delay;       /* ms: a failed AUTH's reply is held (without a tarpit) */
+    bool rcvd_auth_user;          /* Received names the user */
+    bool sender_must_match;       /* MAIL FROM must be the login (or login@local domain) */
+};
+
 struct conf {
     char *path;
     char *spool;
@@ -169,6 +202,10 @@ struct conf {
         unsigned max_hops;               /* Received headers (RFC 5321 §6.3: at least 100) */
         bool split_long_lines;           /* lines over 998 octets: split (true) or 554 */
         uint64_t rdns_timeout;           /* ms: longest wait for the client's rDNS; 0 = none */
+        struct smtpd_tls_conf tls;       /* smtpd.tls: STARTTLS when cert_file is set */
+        char **tls_listen;               /* implicit TLS listeners (RFC 8314, port 465) */
+        size_t ntls_listen;
+        struct smtpd_auth_conf auth;     /* smtpd.auth: AUTH when backend is set */
     } smtpd;
     struct {
         char **forwarders; /* "ip@port" or "ip"; empty = /etc/resolv.conf */

@@ -844,3 +844,72 @@ peer_conn_json() {
     [ -f "$T/peers/$1.jsonl" ] || return 0
     grep '"type": "conn"' "$T/peers/$1.jsonl" || true
 }
+
+# --- TLS: certificates made by the test (openssl req/x509 into $T/tls; never committed) ----
+
+# tls_make_ca [NAME]: a self-signed test CA, $T/tls/NAME.crt and .key (NAME default "ca").
+# "ca" is the one test CA of tls_ca (ca.pem, linked as ca.crt), so both families of helpers
+# sign with the same CA; other names are CAs of their own ("Test CA NAME").
+tls_make_ca() {
+    local name=${1:-ca} d=$T/tls
+    mkdir -p "$d"
+    if [ "$name" = ca ]; then
+        tls_ca
+        ln -sf ca.pem "$d/ca.crt"
+        return
+    fi
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/O=sluice tests/CN=Test CA $name" \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -keyout "$d/$name.key" -out "$d/$name.crt" >"$d/$name.log" 2>&1 ||
+        fail "openssl: cannot make CA $name: $(tail -3 "$d/$name.log")"
+}
+
+# tls_make_cert NAME [rsa|ecdsa] [CA] [CN]: a certificate for CN (default sluice.example; also
+# valid for 127.0.0.1) with a random serial, signed by test CA (default "ca", made when
+# missing): $T/tls/NAME.crt and NAME.key. The key is 0640 root:sluice, as a key the daemon
+# must re-read on SIGHUP after dropping privileges would be.
+tls_make_cert() {
+    local name=$1 type=${2:-rsa} ca=${3:-ca} cn=${4:-sluice.example} d=$T/tls newkey
+    [ -f "$d/$ca.crt" ] || tls_make_ca "$ca"
+    case $type in
+    rsa) newkey="rsa:2048" ;;
+    ecdsa) newkey="ec:$d/$name.param"; openssl ecparam -name prime256v1 -out "$d/$name.param" ;;
+    *) fail "tls_make_cert: unknown key type $type" ;;
+    esac
+    printf 'subjectAltName=DNS:%s,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' "$cn" \
+        >"$d/$name.ext"
+    { openssl req -newkey "$newkey" -nodes -subj "/O=sluice tests/CN=$cn" \
+        -keyout "$d/$name.key" -out "$d/$name.csr" &&
+        openssl x509 -req -in "$d/$name.csr" -CA "$d/$ca.crt" -CAkey "$d/$ca.key" -days 2 \
+            -set_serial "0x$(openssl rand -hex 8)" -extfile "$d/$name.ext" -out "$d/$name.crt"
+    } >"$d/$name.log" 2>&1 || fail "openssl: cannot make certificate $name: $(tail -3 "$d/$name.log")"
+    chgrp sluice "$d/$name.key" 2>/dev/null
+    chmod 0640 "$d/$name.key"
+}
+
+# tls_serial FILE: the certificate's serial number in upper-case hex (openssl x509 -serial).
+tls_serial() {
+    openssl x509 -noout -serial -in "$1" | sed 's/^serial=//'
+}
+
+# tls_use NAME: smtpd.tls serves certificate NAME (cert_file and key_file).
+tls_use() {
+    conf_set smtpd.tls "{ cert_file = \"$T/tls/$1.crt\"; key_file = \"$T/tls/$1.key\"; }"
+}
+
+# tls_client [s_client options...]: `openssl s_client -quiet` to sluice with STARTTLS (add
+# -connect/-starttls to change) that sends stdin (LF -> CRLF) once TLS is up and prints the
+# server's replies; its own messages go to $T/s_client.err. 15 s at most.
+tls_client() {
+    timeout 15 openssl s_client -connect "127.0.0.1:$SMTP_PORT" -starttls smtp -crlf -quiet \
+        "$@" 2>"$T/s_client.err"
+}
+
+# tls_client_full [s_client options...]: the same without -quiet, stderr included: the
+# certificate chain, the session ("New"/"Reused", tickets) and the replies. The session
+# lines are written when they arrive, so a reply may start in the middle of a line: grep
+# replies unanchored.
+tls_client_full() {
+    timeout 15 openssl s_client -connect "127.0.0.1:$SMTP_PORT" -starttls smtp -crlf -ign_eof \
+        "$@" 2>&1
+}
