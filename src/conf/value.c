@@ -250,8 +250,7 @@ int conf_set_text(struct conf_ctx *x, const config_setting_t *s, const char *key
         [CONF_MAILBOX] = "address",
         [CONF_DELIMS] = "delimiters (want two characters, e.g. \"+=\")",
         [CONF_LOGPATH] = "path template",
-        [CONF_NEXTHOP] = "next hop (want local, error:TEXT or hold; lmtp: and smtp: are not "
-                         "supported yet)",
+        [CONF_NEXTHOP] = "next hop (want local, error:TEXT or hold; lmtp:/smtp: not supported yet)",
     };
     char q[96];
     size_t len = strlen(str);

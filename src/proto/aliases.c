@@ -111,13 +111,12 @@ static long aliases_token(const char *v, size_t len, size_t *i, char *tmp, char 
             q = !q;
             continue;
         }
-        if (c == '\\' && q && k + 1 < len && v[k + 1] != '\n') {
+        if (c == '\\' && q && k + 1 < len && v[k + 1] != '\n')
             c = (unsigned char)v[++k];
-        } else if (c == '\n' || c == '\r' || c == '\t') {
+        else if (c == '\n' || c == '\r' || c == '\t')
             c = ' ';
-        } else if (c < ' ' || c == 0x7f) {
+        if (c < ' ' || c == 0x7f) /* also after a backslash */
             return snprintf(err, errlen, "control byte in a target"), -1;
-        }
         if (!q && c == ' ' && (o == 0 || tmp[o - 1] == ' '))
             continue; /* blanks outside quotes fold */
         if (o >= ALIASES_TARGET_MAX)

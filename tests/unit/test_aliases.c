@@ -71,6 +71,7 @@ static const struct {
     {"a:\n", "ERR 1: no targets"},
     {"a: \"|x\n", "ERR 1: unterminated quote"},
     {"a: b\x01\n", "ERR 1: control byte in a target"},
+    {"a: \"x\\\x1c\"\n", "ERR 1: control byte in a target"}, /* escaped (fuzz) */
     {"", ""},
 };
 
