@@ -7,6 +7,7 @@
  *   sluice submit [-c FILE] [-f SENDER] [-t] [-i] [RCPT...]
  *   sluice mailq [-c FILE]
  *   sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS
+ *   sluice newaliases [-c FILE]    compile the alias files (also invoked as `newaliases`)
  *   sluice --version | --help      (every subcommand takes --help too)
  * Invoked as `sendmail` it is `sluice submit`; as `mailq`, `sluice mailq`. Every name and
  * subcommand finds its configuration the same way (tool_conf_path): -c FILE or --config
@@ -45,6 +46,8 @@
 #include "core/qid.h"
 #include "deliver/deliver.h"
 #include "dns/dns.h"
+#include "local/helper.h"
+#include "local/local.h"
 #include "queue/queue.h"
 #include "route/route.h"
 #include "sched/sched.h"
@@ -61,6 +64,7 @@ struct daemon {
     struct queue *q;
     struct dns *dns;
     struct route *route;
+    struct local *local; /* local delivery (its helper was forked before the drop) */
     struct deliver *deliver;
     struct sched *sched;
     struct smtpd *smtpd;
@@ -248,6 +252,11 @@ static void main_drop_privileges(const struct conf *c)
 static void main_setup(struct daemon *d)
 {
     char err[1024];
+    /* The local delivery helper is forked first: while still root, before any thread,
+     * listener or queue exists (it holds nothing but its socket; local/helper.h). */
+    int helper_fd = helper_start();
+    if (helper_fd < 0)
+        log_fatal("cannot start the local delivery helper: %s", strerror(errno));
     evthread_use_pthreads();
     /* The changelist merges the many enable/disable calls of one loop pass into one
      * epoll_ctl per descriptor (we never dup descriptors, the changelist's one caveat). */
@@ -265,6 +274,8 @@ static void main_setup(struct daemon *d)
     if (!d->dns)
         log_fatal("resolver: %s", err);
     d->route = route_create(d->base, &d->conf, d->dns);
+    d->local = local_create(d->base, &d->conf, helper_fd);
+    route_set_local(d->route, &local_transport, d->local);
     d->tls = tls_client_create(&d->conf, err, sizeof err); /* before the privileges go */
     if (!d->tls)
         log_fatal("tls: %s", err);
@@ -310,6 +321,7 @@ static void main_teardown(struct daemon *d)
     queue_close(d->q);
     sched_free(d->sched);
     deliver_free(d->deliver);
+    local_free(d->local);
     smtpc_set_tls(NULL);
     tls_client_free(d->tls);
     audit_log_close(d->logs.audit);
@@ -374,6 +386,7 @@ static const char main_usage_text[] =
     "  submit [-c FILE] [options] [RCPT...] queue a message from stdin (as `sendmail`)\n"
     "  mailq [-c FILE]                      list the queue (as `mailq`)\n"
     "  verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS\n"
+    "  newaliases [-c FILE]                 compile the alias files into FILE.db\n"
     "  --version, --help                    (COMMAND --help: that command's options)\n"
     "FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
 
@@ -396,6 +409,8 @@ int main(int argc, char **argv)
         return tool_submit(argc, argv, 1);
     if (strcmp(prog, "mailq") == 0)
         return tool_mailq(argc, argv, 1);
+    if (strcmp(prog, "newaliases") == 0)
+        return tool_newaliases(argc, argv);
     if (argc < 2)
         return main_usage(NULL);
     const char *cmd = argv[1];
@@ -418,5 +433,7 @@ int main(int argc, char **argv)
         return tool_mailq(argc - 1, argv + 1, 0);
     if (strcmp(cmd, "verp-decode") == 0)
         return tool_verp_decode(argc - 1, argv + 1);
+    if (strcmp(cmd, "newaliases") == 0)
+        return tool_newaliases(argc - 1, argv + 1);
     return main_usage(cmd);
 }

@@ -66,14 +66,14 @@ struct submit {
     uint64_t id; /* the id of the last message stored */
 };
 
-/* Adds one recipient (qualified with @hostname when it has no domain). */
+/* Adds one recipient (qualified with @myorigin when it has no domain). */
 static void submit_add_rcpt(void *arg, const char *a)
 {
     struct submit *s = arg;
     char tmp[ADDR_MAX + 2], out[ADDR_MAX + 1];
     struct addr_opts o = {.null_ok = false, .sloppy = true, .utf8 = true};
     if (!strchr(a, '@'))
-        snprintf(tmp, sizeof tmp, "%s@%s", a, s->conf->hostname);
+        snprintf(tmp, sizeof tmp, "%s@%s", a, conf_myorigin(s->conf));
     else
         snprintf(tmp, sizeof tmp, "%s", a);
     if (addr_parse_path(tmp, strlen(tmp), &o, out) < 0 || !*out) {
@@ -239,7 +239,7 @@ static int submit_set_sender(struct submit *s, const char *arg)
     struct addr_opts o = {.null_ok = true, .sloppy = true, .utf8 = true};
     char tmp[ADDR_MAX + 2];
     if (!strchr(arg, '@') && strcmp(arg, "<>") != 0 && *arg)
-        snprintf(tmp, sizeof tmp, "%s@%s", arg, s->conf->hostname);
+        snprintf(tmp, sizeof tmp, "%s@%s", arg, conf_myorigin(s->conf));
     else
         snprintf(tmp, sizeof tmp, "%s", *arg ? arg : "<>");
     if (addr_parse_path(tmp, strlen(tmp), &o, s->sender) < 0) {

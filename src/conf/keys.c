@@ -20,6 +20,7 @@
 #define SMTPD(f) CONF_G_SMTPD, #f, offsetof(struct conf, smtpd.f)
 #define RESOLVER(f) CONF_G_RESOLVER, #f, offsetof(struct conf, resolver.f)
 #define DELIVER(f) CONF_G_DELIVER, #f, offsetof(struct conf, deliver.f)
+#define LOCAL(f) CONF_G_LOCAL, #f, offsetof(struct conf, local.f)
 #define CLIENT(f) CONF_G_CLIENT, #f, offsetof(struct conf, deliver.f)
 #define CNT(f) offsetof(struct conf, f)
 #define UINT(lo, hi, dv) CONF_UINT, 0, 0, lo, hi, 0, dv, NULL
@@ -97,6 +98,14 @@ const struct conf_key conf_keys[] = {
      "This host's name: greeting, Received: lines, default announcehost."},
     {TOP(user), STR(CONF_PATH, 0, "sluice"),
      "Started as root, the daemon binds its listeners and then runs as this user."},
+    {TOP(myorigin), STR(CONF_HOST, CONF_F_COMPUTED, "hostname"),
+     "Domain appended to unqualified addresses (\"root\") at acceptance."},
+    {TOP(aliases), LIST(CONF_PATHS, CNT(naliases), 16, 0, NULL),
+     "Alias files (/etc/aliases format), compiled by `sluice newaliases` into FILE.db."},
+    {CONF_G_TOP, "local", 0, SUB(CONF_GROUP, CONF_G_LOCAL),
+     "Local delivery: mailboxes, commands and files (docs/local.md)."},
+    {TOP(transport), GROUPS(CONF_TRANSPORTS, CONF_G_TRANSPORT, CNT(ntransport)),
+     "Transport map: recipient domains and their next hop; the first match wins."},
     {CONF_G_TOP, "smtpd", 0, SUB(CONF_GROUP, CONF_G_SMTPD), "The inbound ESMTP server."},
     {CONF_G_TOP, "resolver", 0, SUB(CONF_GROUP, CONF_G_RESOLVER), "DNS lookups (libunbound)."},
     {CONF_G_TOP, "deliver", 0, SUB(CONF_GROUP, CONF_G_DELIVER), "Outbound delivery: scheduler, client, relays, reports."},
@@ -369,6 +378,31 @@ const struct conf_key conf_keys[] = {
 
     LOG_KEYS(CONF_G_AUDIT),
     LOG_KEYS(CONF_G_EVENT_LOG),
+
+    {LOCAL(mailbox), CONF_MBOXKIND, 0, 0, LOCAL_MAILDIR, LOCAL_MBOX, 0, LOCAL_MAILDIR, NULL,
+     "Mailbox format: maildir (home_mailbox in the home) or mbox (mail_spool_directory)."},
+    {LOCAL(home_mailbox), STR(CONF_PATH, 0, "Maildir/"),
+     "The Maildir, relative to the recipient's home."},
+    {LOCAL(mail_spool_directory), STR(CONF_PATH, 0, "/var/mail"),
+     "Directory of mbox mailboxes, one file per user."},
+    {LOCAL(allow_mail_to_commands), LIST(CONF_ALLOWS, CNT(local.nallow_mail_to_commands), 3, 0,
+                                         "alias, forward"),
+     "Where |command deliveries may come from: alias, forward, include."},
+    {LOCAL(allow_mail_to_files), LIST(CONF_ALLOWS, CNT(local.nallow_mail_to_files), 3, 0,
+                                      "alias, forward"),
+     "Where /file deliveries may come from: alias, forward, include."},
+    {LOCAL(command_timeout), DUR(CONF_S, CONF_D, 1000 * CONF_S),
+     "Longest run of a |command delivery; then it is killed and the mail deferred."},
+    {LOCAL(mailbox_size_limit), U64(0, UINT64_C(1) << 50, 51200000),
+     "Largest mbox or /file a delivery may grow (5.2.2 beyond); 0: no limit."},
+
+    {CONF_G_TRANSPORT, "domains", offsetof(struct transport_rule, domains),
+     LIST(CONF_DOMAINS, offsetof(struct transport_rule, ndomains), CONF_MAX_LIST,
+          CONF_F_REQUIRED | CONF_F_NONEMPTY, NULL),
+     "Recipient domains of this entry (exact names)."},
+    {CONF_G_TRANSPORT, "nexthop", offsetof(struct transport_rule, nexthop),
+     STR(CONF_NEXTHOP, CONF_F_REQUIRED, NULL),
+     "local, lmtp:unix:PATH, lmtp:inet:HOST:PORT, smtp:[HOST]:PORT, error:TEXT or hold."},
 };
 
 const size_t conf_nkeys = sizeof conf_keys / sizeof conf_keys[0];
@@ -401,6 +435,11 @@ static const struct {
     [CONF_RATE] = {"number", NULL, NULL},
     [CONF_REGEX] = {"regex", "1..512 bytes, ERE: no back-reference, stacked quantifier, {n} over 100", NULL},
     [CONF_SELECTORS] = {"selector list", NULL, ", \t"},
+    [CONF_MBOXKIND] = {"word", "maildir, mbox", NULL},
+    [CONF_NEXTHOP] = {"next hop", "see docs/local.md", NULL},
+    [CONF_PATHS] = {"path list", NULL, ", \t"},
+    [CONF_ALLOWS] = {"word list", "alias, forward, include", ", \t"},
+    [CONF_TRANSPORTS] = {"list of groups", NULL, NULL},
     [CONF_ROT] = {"rotation", "never, hourly, daily, monthly", NULL},
     [CONF_RETRIES] = {"retries", "1..64 factors of 1..100000", NULL},
     [CONF_LISTEN] = {"listen list", NULL, ", \t"},
@@ -441,6 +480,8 @@ const char *const conf_group_names[CONF_NGROUPS] = {
     [CONF_G_RULE] = "deliver.rules[]",
     [CONF_G_AUDIT] = "deliver.audit",
     [CONF_G_EVENT_LOG] = "deliver.event_log",
+    [CONF_G_LOCAL] = "local",
+    [CONF_G_TRANSPORT] = "transport[]",
 };
 
 /* The index of the first row of a group at or after g (the table is sorted by group). */
@@ -526,7 +567,7 @@ static void conf_dump_default(FILE *out, const struct conf_key *p)
         fprintf(out, "\"%s\"", logpath_rot_name((unsigned)p->defv));
     } else if (p->kind == CONF_RATE) {
         fprintf(out, "%g", (double)p->defv / 1000.0);
-    } else if (p->kind >= CONF_TLSMODE && p->kind <= CONF_RULE_ACTION) {
+    } else if (p->kind >= CONF_TLSMODE && p->kind <= CONF_MBOXKIND) { /* words (RATE above) */
         const char *w = conf_word_name(p->kind, p->defv);
         if (*w)
             fprintf(out, "\"%s\"", w);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/xalloc.h"
 
@@ -108,6 +109,25 @@ static int conf_item_cidr(struct conf_ctx *x, const config_setting_t *s, const c
     return 0;
 }
 
+/* True for an absolute path without control bytes. */
+static bool conf_is_path(const char *s, size_t len)
+{
+    bool ok = len > 1 && s[0] == '/';
+    for (size_t i = 0; ok && i < len; i++)
+        ok = (unsigned char)s[i] > ' ' && (unsigned char)s[i] != 0x7f;
+    return ok;
+}
+
+/* True for "alias", "forward" or "include" (any case). */
+static bool conf_is_allow(const char *s, size_t len)
+{
+    static const char *const words[] = {"alias", "forward", "include"};
+    for (size_t i = 0; i < 3; i++)
+        if (len == strlen(words[i]) && strncasecmp(s, words[i], len) == 0)
+            return true;
+    return false;
+}
+
 /* Collects a listen address, forwarder, domain, sender or pattern after checking it. */
 static int conf_item_string(struct conf_ctx *x, const config_setting_t *s, const char *key,
                             const struct conf_key *p, void *base, const char *item, size_t len)
@@ -124,6 +144,8 @@ static int conf_item_string(struct conf_ctx *x, const config_setting_t *s, const
         ok = conf_is_selector(item, len),
         what = "selector (want GLOB, smtp/GLOB, mx:GLOB or ip:CIDR)";
         break;
+    case CONF_PATHS: ok = conf_is_path(item, len), what = "absolute path", lower = false; break;
+    case CONF_ALLOWS: ok = conf_is_allow(item, len), what = "word (want alias, forward, include)"; break;
     default: ok = conf_is_sender(item, len), what = "sender"; break;
     }
     if (!ok)
@@ -386,6 +408,7 @@ static size_t conf_entry_size(const struct conf_key *p)
     case CONF_REMOTENETS: return sizeof(struct remotenet);
     case CONF_POLICIES: return sizeof(struct policy);
     case CONF_RULES: return sizeof(struct shape_rule);
+    case CONF_TRANSPORTS: return sizeof(struct transport_rule);
     default: return sizeof(struct relay);
     }
 }
@@ -434,6 +457,13 @@ int conf_read_shaping(struct conf_ctx *x, const config_setting_t *s, const char 
         }
     }
     return 0;
+}
+
+/* Reads the transport map. */
+int conf_read_transports(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                         const struct conf_key *p, void *base)
+{
+    return conf_group_list(x, s, key, p, base, sizeof(struct transport_rule));
 }
 
 /* Frees every element of the list of groups p at base, then the array. */

@@ -23,6 +23,7 @@
 #include "core/xalloc.h"
 #include "proto/duration.h"
 #include "proto/logpath.h"
+#include "proto/nexthop.h"
 
 #define CONF_MAX_RETRIES_TEXT 1024 /* bytes of a retries string */
 
@@ -316,6 +317,13 @@ static bool conf_text_ok(const struct conf_key *p, const char *str, size_t len)
     case CONF_DELIMS: return conf_is_delims(str, len);
     case CONF_LOGPATH: return logpath_check(str, len, NULL) == 0;
     case CONF_REGEX: return conf_is_regex(str, len);
+    case CONF_NEXTHOP: {
+        struct nexthop nh;
+        const char *why;
+        /* LMTP and smtp: next hops are not delivered yet: refused, never ignored. */
+        return nexthop_parse(str, len, &nh, &why) == 0 &&
+               (nh.kind == NEXTHOP_LOCAL || nh.kind == NEXTHOP_ERROR || nh.kind == NEXTHOP_HOLD);
+    }
     default: break;
     }
     bool ok = len > 0 && len <= CONF_MAX_ITEM;
@@ -339,6 +347,7 @@ int conf_set_text(struct conf_ctx *x, const config_setting_t *s, const char *key
         [CONF_DELIMS] = "delimiters (want two characters, e.g. \"+=\")",
         [CONF_LOGPATH] = "path template",
         [CONF_REGEX] = "regular expression (extended; no back-reference, stacked quantifier or {n} over 100)",
+        [CONF_NEXTHOP] = "next hop (want local, error:TEXT or hold; lmtp:/smtp: not supported yet)",
     };
     char q[96];
     size_t len = strlen(str);
@@ -378,7 +387,8 @@ void conf_store_number(const struct conf_key *p, void *base, uint64_t v)
     case CONF_UINT:
         *(unsigned *)field = (v == 0 && (p->flags & CONF_F_ZERO_IS_ONE)) ? 1 : (unsigned)v;
         break;
-    case CONF_ROT: *(unsigned *)field = (unsigned)v; break;
+    case CONF_ROT:
+    case CONF_MBOXKIND: *(unsigned *)field = (unsigned)v; break;
     case CONF_PORT: *(uint16_t *)field = (uint16_t)v; break;
     case CONF_BOOL:
     case CONF_OVERRIDE: *(bool *)field = v != 0; break;
@@ -511,6 +521,7 @@ static const struct {
     {CONF_RULE_ACTION, "reduce_concurrency", RULE_REDUCE_CONCURRENCY},
     {CONF_RULE_ACTION, "reduce_rate", RULE_REDUCE_RATE},
     {CONF_RULE_ACTION, "bounce", RULE_BOUNCE},
+    {CONF_MBOXKIND, "maildir", LOCAL_MAILDIR},  {CONF_MBOXKIND, "mbox", LOCAL_MBOX},
 };
 
 /* The word of value v of kind k, "" when none. */

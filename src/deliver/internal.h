@@ -72,6 +72,7 @@ struct dconn {
     struct deliver *dl;
     struct ddest *dd;
     void *c; /* the transport's connection */
+    const struct deliver_transport *tp; /* the destination's own (local), else io's */
     unsigned nmsgs;
     bool throttled; /* parked waiting for a message token, not for work */
     bool took;   /* asked for its first transaction: a session was established */
