@@ -18,7 +18,8 @@ endif
 
 LIB_SRC  := $(sort $(shell find src -name '*.c' ! -path src/main.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
-TOOL_SRC := $(sort $(wildcard tools/*.c))
+# tools/postdrop.c is its own small binary (sluice-postdrop, installed setgid sluicedrop).
+TOOL_SRC := $(filter-out tools/postdrop.c,$(sort $(wildcard tools/*.c)))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # Fakes shared by unit tests (tests/unit/fake_*.c: clock, router, transport).
@@ -26,7 +27,7 @@ FAKE_SRC := $(sort $(wildcard tests/unit/fake_*.c))
 FAKE_LIB := $(BUILD)/tests/libfake.a
 
 .PHONY: all deps unit check check-layers check-unit check-san check-scenario check-package demo clean fuzz fuzz-smoke bench-smoke man install uninstall deb
-all: $(BUILD)/sluice
+all: $(BUILD)/sluice $(BUILD)/sluice-postdrop
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -37,6 +38,9 @@ $(BUILD)/libsluice.a: $(LIB_OBJ)
 
 $(BUILD)/sluice: $(BUILD)/src/main.o $(TOOL_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libsluice.a
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libsluice.a $(LDLIBS)
+
+$(BUILD)/sluice-postdrop: $(BUILD)/tools/postdrop.o $(BUILD)/libsluice.a
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libsluice.a $(LDLIBS)
 
 $(FAKE_LIB): $(FAKE_SRC:%.c=$(BUILD)/%.o)
 	rm -f $@ && ar rcs $@ $^

@@ -34,7 +34,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,6 +50,7 @@
 #include "proto/cmd.h"
 #include "proto/esmtp.h"
 #include "proto/hdr.h"
+#include "proto/maildrop.h"
 #include "queue/queue.h"
 #include "tools/tools.h"
 
@@ -293,10 +297,105 @@ static struct qrcpt *submit_rcpts(const struct submit *s)
     return r;
 }
 
+/* ---- non-root submission: the drop file through sluice-postdrop ---- */
+
+/* True when this user cannot write the queue itself (the spool is the daemon's): then the
+ * message goes through the setgid helper. Root and the daemon's user write the queue. */
+static bool submit_via_drop(const struct conf *c)
+{
+    return getuid() != 0 && access(c->spool, W_OK | X_OK) < 0 && errno == EACCES;
+}
+
+/* The helper beside the binary that runs (/usr/sbin/sluice -> /usr/sbin/sluice-postdrop). */
+static void submit_helper_path(char *out, size_t cap)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[n > 0 ? n : 0] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(out, cap, "%s/sluice-postdrop", slash ? self : "/usr/sbin");
+}
+
+/* Writes all of buf to fd; false on error. */
+static bool submit_write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        buf += n, len -= (size_t)n;
+    }
+    return true;
+}
+
+/* Runs the helper with head + content on its stdin; its exit status is ours. */
+static int submit_postdrop(const struct conf *c, const char *head, size_t hlen, const char *body,
+                           size_t blen)
+{
+    char helper[4200];
+    int fds[2];
+    submit_helper_path(helper, sizeof helper);
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return EX_OSERR;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[0], 0);
+        if (c->path)
+            execl(helper, "sluice-postdrop", "-c", c->path, (char *)NULL);
+        else
+            execl(helper, "sluice-postdrop", (char *)NULL);
+        fprintf(stderr, "%s: cannot run %s: %s\n", submit_who, helper, strerror(errno));
+        _exit(EX_UNAVAILABLE);
+    }
+    close(fds[0]);
+    signal(SIGPIPE, SIG_IGN);
+    bool ok = pid > 0 && submit_write_all(fds[1], head, hlen) &&
+              submit_write_all(fds[1], body, blen);
+    close(fds[1]);
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) < 0)
+        return EX_OSERR;
+    int rc = WIFEXITED(st) ? WEXITSTATUS(st) : EX_SOFTWARE;
+    return rc == 0 && !ok ? EX_IOERR : rc; /* 0 only for a whole, durable drop file */
+}
+
+/* Non-root: the message as a drop file; exit 0 means the file is durable in the maildrop. */
+static int submit_drop(struct submit *s, bool from_headers)
+{
+    size_t len, hlen;
+    char *body = submit_content(s, from_headers, qid_next(), &len);
+    int rc = 0;
+    if (s->nrcpt == 0 || s->bad || s->nfailed) {
+        fprintf(stderr, "%s: %s\n", submit_who,
+                s->nfailed ? "bad recipient (-oem cannot report it for a non-root sender)"
+                           : s->bad ? "bad recipient" : "no recipients");
+        rc = s->nrcpt == 0 && !s->bad && !s->nfailed ? EX_USAGE : EX_DATAERR;
+    }
+    struct maildrop_rcpt *r = xcalloc(s->nrcpt + 1, sizeof *r);
+    for (size_t i = 0; i < s->nrcpt && rc == 0; i++) {
+        snprintf(r[i].addr, sizeof r[i].addr, "%s", s->rcpts[i]);
+        snprintf(r[i].orcpt, sizeof r[i].orcpt, "%s", s->orcpt[i]);
+        r[i].notify = s->notify[i];
+    }
+    char *head = rc ? NULL : maildrop_head(s->sender, s->flags, s->envid, r, s->nrcpt, &hlen);
+    if (rc == 0)
+        rc = submit_postdrop(s->conf, head, hlen, body, len);
+    free(head);
+    free(r);
+    free(body);
+    return rc;
+}
+
 /* Stores the message: one committed transaction, then a wakeup for the daemon. */
 static int submit_store(struct submit *s, bool from_headers)
 {
     char err[512];
+    if (submit_via_drop(s->conf))
+        return submit_drop(s, from_headers);
     if (!submit_space_ok(s->conf))
         return EX_TEMPFAIL;
     struct queue *q = queue_open(s->conf->spool, NULL, err, sizeof err);

@@ -140,6 +140,8 @@ struct conf {
     char *spool;
     char *hostname;
     char *user;     /* started as root, the daemon runs as this user */
+    char **trusted_users; /* may set any envelope sender through maildrop (src/pickup/) */
+    size_t ntrusted_users;
     struct {
         char **listen; /* "addr:port" / "[v6]:port"; at least one */
         size_t nlisten;
