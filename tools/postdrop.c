@@ -3,7 +3,8 @@
  * (proto/maildrop.h) on stdin, at most smtpd.max_message_size + MAILDROP_HEAD_MAX bytes,
  * checks it with the daemon's own parser, writes it as SPOOL/maildrop/.tmp.NAME
  * (O_EXCL, O_NOFOLLOW, mode 0644: the directory, 1730, hides it from everyone but the
- * daemon), fsyncs it, renames it to NAME and fsyncs the directory. Exit 0 only then: the
+ * daemon), fsyncs it, renames it to NAME and syncs the file system (syncfs: the helper may
+ * not open the directory to fsync it). Exit 0 only then: the
  * durable drop file is the promise `sendmail` makes (the daemon later moves it into the
  * queue and removes it). The file belongs to the invoking user, which is how the daemon
  * knows who sent it (src/pickup/: the sender is forced to that login unless trusted).
@@ -70,7 +71,9 @@ static char *postdrop_read(uint64_t max, size_t *len)
     return buf;
 }
 
-/* Writes buf durably as dir/name (temporary name first). 0, or -1 with errno. */
+/* Writes buf durably as dir/name (temporary name first). 0, or -1 with errno. The helper may
+ * not read the directory (mode 1730), so it cannot fsync it: after the rename, syncfs() on
+ * the file makes the new directory entry durable with it. */
 static int postdrop_write(int dir, const char *name, const char *buf, size_t len)
 {
     char tmp[128];
@@ -90,9 +93,9 @@ static int postdrop_write(int dir, const char *name, const char *buf, size_t len
     int e = 0;
     if (off < len || fchmod(fd, 0644) < 0 || fsync(fd) < 0)
         e = errno ? errno : EIO;
-    if (close(fd) < 0 && !e)
+    if (!e && (renameat(dir, tmp, dir, name) < 0 || syncfs(fd) < 0))
         e = errno;
-    if (!e && (renameat(dir, tmp, dir, name) < 0 || fsync(dir) < 0))
+    if (close(fd) < 0 && !e)
         e = errno;
     if (e) {
         unlinkat(dir, tmp, 0);
@@ -124,7 +127,7 @@ static int postdrop_run(const struct conf *c)
     snprintf(name, sizeof name, "%lld%06ld.%d.%u", (long long)tv.tv_sec, (long)tv.tv_usec,
              (int)getpid(), (unsigned)getuid());
     snprintf(path, sizeof path, "%s/%s", c->spool, PICKUP_DIR);
-    int dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC); /* search, not read, permission */
     int rc = dir >= 0 && postdrop_write(dir, name, buf, len) == 0 ? 0 : EX_TEMPFAIL;
     if (rc)
         fprintf(stderr, "sluice-postdrop: cannot write to %s: %s (is sluice-postdrop setgid %s?)\n",
