@@ -173,6 +173,8 @@ static int submit_read(struct submit *s, bool dot_ok, bool unstuff, uint64_t max
 /* Appends bytes to a growing buffer. */
 static void submit_put(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
 {
+    if (n == 0)
+        return; /* p may be NULL (an empty message) */
     if (*len + n + 1 > *cap) {
         *cap = (*len + n + 1) * 2;
         *buf = xrealloc(*buf, *cap);

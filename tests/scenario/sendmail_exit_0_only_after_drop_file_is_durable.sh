@@ -11,6 +11,7 @@ dns_start
 sink_start mx 127.0.0.3
 maildrop_bin
 sluice_start
+wait_until 'log_has "sluice .* started"' 20 "the daemon set up (maildrop made)"
 sluice_stop
 as_user "printf 'Subject: while down\n\nx\n' | SLUICE_CONF=$CONF $T/bin/sendmail u1@rcpt.example" \
     >"$T/sm.out" 2>&1 || fail "sendmail with the daemon stopped: $(cat "$T/sm.out")"
