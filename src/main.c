@@ -48,6 +48,7 @@
 #include "dns/dns.h"
 #include "local/helper.h"
 #include "local/local.h"
+#include "pickup/pickup.h"
 #include "queue/queue.h"
 #include "route/route.h"
 #include "sched/sched.h"
@@ -68,6 +69,7 @@ struct daemon {
     struct deliver *deliver;
     struct sched *sched;
     struct smtpd *smtpd;
+    struct pickup *pickup; /* NULL: no spool/maildrop (non-root sendmail off) */
     struct tls_client *tls; /* outbound TLS contexts and caches (smtpc_set_tls) */
     struct sched_logs logs; /* audit, event log (NULL = off) */
     struct audit_log *client_transcript; /* deliver.client.transcript (NULL = off) */
@@ -196,6 +198,8 @@ static void main_on_usr1(evutil_socket_t sig, short what, void *arg)
  * files elsewhere. depth bounds the recursion (the spool is shallow). */
 static void main_chown_tree(int fd, const char *path, uid_t uid, gid_t gid, int depth)
 {
+    /* spool/maildrop keeps its owners: a drop file's owner is who submitted it. */
+    const char *skip = depth == 8 ? PICKUP_DIR : NULL;
     if (fchown(fd, uid, gid) < 0)
         log_fatal("cannot chown %s: %s", path, strerror(errno));
     DIR *d = fdopendir(fd);
@@ -203,7 +207,8 @@ static void main_chown_tree(int fd, const char *path, uid_t uid, gid_t gid, int 
         log_fatal("cannot read %s: %s", path, strerror(errno));
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+            (skip && strcmp(e->d_name, skip) == 0))
             continue;
         int sub = depth > 0 ? openat(dirfd(d), e->d_name,
                                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -235,12 +240,14 @@ static void main_drop_privileges(const struct conf *c)
         return;
     if (strcmp(c->user, "root") == 0) {
         log_warn("user = \"root\": running as root");
+        pickup_prepare_spool(c->spool, 0);
         return;
     }
     struct passwd *pw = getpwnam(c->user);
     if (!pw)
         log_fatal("user %s does not exist (create it: useradd --system %s)", c->user, c->user);
     main_chown_spool(c->spool, pw->pw_uid, pw->pw_gid);
+    pickup_prepare_spool(c->spool, pw->pw_uid);
     if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
         log_fatal("cannot become user %s: %s", c->user, strerror(errno));
     if (setuid(0) == 0)
@@ -301,6 +308,7 @@ static void main_setup(struct daemon *d)
     if (queue_watch_incoming(d->q, main_on_incoming, d) < 0)
         log_fatal("queue: cannot bind %s/incoming.sock", d->conf.spool);
     main_drop_privileges(&d->conf);
+    d->pickup = pickup_create(d->base, &d->conf, d->q, main_on_accepted, d);
     d->sigterm = evsignal_new(d->base, SIGTERM, main_on_term, d);
     d->sigint = evsignal_new(d->base, SIGINT, main_on_term, d);
     d->sigusr1 = evsignal_new(d->base, SIGUSR1, main_on_usr1, d);
@@ -319,6 +327,7 @@ static void main_teardown(struct daemon *d)
     notify_free(d->notify);
     smtpd_free(d->smtpd);
     queue_close(d->q);
+    pickup_free(d->pickup); /* after queue_close: its puts in flight have completed */
     sched_free(d->sched);
     deliver_free(d->deliver);
     local_free(d->local);
@@ -369,6 +378,8 @@ static int main_run(int argc, char **argv)
     if (sched_recover(d.sched) < 0)
         log_fatal("queue: recovery failed");
     sched_poll_incoming(d.sched);
+    if (d.pickup)
+        pickup_scan(d.pickup);
     log_info("sluice %s started: hostname=%s spool=%s", SLUICE_VERSION, d.conf.hostname, d.conf.spool);
     d.notify = notify_create(d.base, main_status, &d);
     notify_ready(d.notify);

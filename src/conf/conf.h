@@ -220,6 +220,8 @@ struct conf {
     } local;
     struct transport_rule *transport; /* the transport map, first match wins */
     size_t ntransport;
+    char **trusted_users; /* may set any envelope sender through maildrop (src/pickup/) */
+    size_t ntrusted_users;
     struct {
         char **listen; /* "addr:port" / "[v6]:port"; at least one */
         size_t nlisten;

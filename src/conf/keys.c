@@ -106,6 +106,8 @@ const struct conf_key conf_keys[] = {
      "Local delivery: mailboxes, commands and files (docs/local.md)."},
     {TOP(transport), GROUPS(CONF_TRANSPORTS, CONF_G_TRANSPORT, CNT(ntransport)),
      "Transport map: recipient domains and their next hop; the first match wins."},
+    {TOP(trusted_users), LIST(CONF_PATTERNS, CNT(ntrusted_users), CONF_MAX_LIST, 0, NULL),
+     "Logins whose non-root sendmail keeps its -f sender (others get their login@hostname)."},
     {CONF_G_TOP, "smtpd", 0, SUB(CONF_GROUP, CONF_G_SMTPD), "The inbound ESMTP server."},
     {CONF_G_TOP, "resolver", 0, SUB(CONF_GROUP, CONF_G_RESOLVER), "DNS lookups (libunbound)."},
     {CONF_G_TOP, "deliver", 0, SUB(CONF_GROUP, CONF_G_DELIVER), "Outbound delivery: scheduler, client, relays, reports."},
