@@ -48,6 +48,7 @@ enum conf_kind {
     CONF_TEXT,    /* non-empty printable text (smtpd.hdr220) */
     CONF_MAILBOX, /* "" or local@domain (deliver.double_bounce) */
     CONF_DELIMS,  /* two VERP delimiters (deliver.verp_delimiters) */
+    CONF_ACTION,  /* a policy delegation action sluice implements (proto/policyd.h) */
     CONF_LOGPATH, /* a log path template (proto/logpath.h) */
     /* char *, credentials: never quoted in messages, wiped when freed (secret.c) */
     CONF_SECRET,      /* 1..255 bytes without control bytes (auth.username, auth.password) */
@@ -72,6 +73,10 @@ enum conf_kind {
     CONF_PATTERNS,   /* char ** + size_t: globs without blanks, lower-cased */
     CONF_RNET_IP,    /* struct remotenet nets + hosts */
     CONF_PEERS,      /* struct logspec nets + domains */
+    CONF_POLICYDB,   /* char ** + size_t: policy database source files (paths) */
+    CONF_DNSBL,      /* char ** + size_t: "zone[=pattern][*weight]" (proto/dnsbl.h) */
+    CONF_SERVICES,   /* char ** + size_t: "inet:host:port" / "unix:path" [options] */
+    CONF_HELOPATS,   /* char ** + size_t: "glob maxload style|!text" (proto/helopat.h) */
     CONF_LINES,      /* char ** + size_t: printable lines, may be empty (smtpd.help) */
     /* structure */
     CONF_RELAY_ADDR, /* struct relay address/host/port/literal */
@@ -169,6 +174,11 @@ bool conf_is_hostname(const char *s, size_t len);
 bool conf_is_listen(const char *s, size_t len);
 bool conf_is_forwarder(const char *s, size_t len);
 bool conf_is_pattern(const char *s, size_t len);
+struct policyd_reply;
+/* True for a policy delegation action sluice carries out (not HOLD, DISCARD, PREPEND,
+ * REDIRECT: docs/policy.md); conf_is_action() parses it first. */
+bool conf_action_ok(const struct policyd_reply *r);
+bool conf_is_action(const char *s, size_t len);
 bool conf_is_sender(const char *s, size_t len);
 int conf_ip_family(const char *s, size_t len);
 int conf_port_parse(const char *s, size_t len, uint16_t *port);

@@ -20,6 +20,7 @@
 
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "proto/policyd.h"
 #include "proto/duration.h"
 #include "proto/logpath.h"
 
@@ -172,6 +173,23 @@ bool conf_is_pattern(const char *s, size_t len)
     return len > 0;
 }
 
+bool conf_action_ok(const struct policyd_reply *r)
+{
+    switch (r->action) {
+    case POLICYD_HOLD:
+    case POLICYD_DISCARD:
+    case POLICYD_PREPEND:
+    case POLICYD_REDIRECT: return false;
+    default: return true;
+    }
+}
+
+bool conf_is_action(const char *s, size_t len)
+{
+    struct policyd_reply r;
+    return policyd_action_parse(s, len, &r) == 0 && conf_action_ok(&r);
+}
+
 /* Validates a sender pattern: "domain" or "local@domain" (unquoted local part). */
 bool conf_is_sender(const char *s, size_t len)
 {
@@ -220,6 +238,7 @@ static bool conf_text_ok(const struct conf_key *p, const char *str, size_t len)
         return len == 0 || (len <= 256 && memchr(str, '@', len) && conf_is_sender(str, len));
     case CONF_DELIMS: return conf_is_delims(str, len);
     case CONF_LOGPATH: return logpath_check(str, len, NULL) == 0;
+    case CONF_ACTION: return conf_is_action(str, len);
     default: break;
     }
     bool ok = len > 0 && len <= CONF_MAX_ITEM;
@@ -242,6 +261,8 @@ int conf_set_text(struct conf_ctx *x, const config_setting_t *s, const char *key
         [CONF_MAILBOX] = "address",
         [CONF_DELIMS] = "delimiters (want two characters, e.g. \"+=\")",
         [CONF_LOGPATH] = "path template",
+        [CONF_ACTION] = "action (DUNNO, OK, REJECT, DEFER, DEFER_IF_PERMIT or 4NN/5NN text; "
+                        "HOLD, DISCARD, PREPEND, REDIRECT are not implemented)",
     };
     char q[96];
     size_t len = strlen(str);
