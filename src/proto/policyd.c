@@ -1,6 +1,7 @@
 /* policyd: Postfix policy delegation protocol codec (contract in policyd.h). Pure. */
 #include "proto/policyd.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -200,7 +201,15 @@ static int policyd_target(const char *s, size_t n, struct policyd_service *out, 
         *why = "bad host or port";
         return -1;
     }
-    memcpy(out->host, s + 5, hn);
+    const char *h = s + 5;
+    if (hn > 2 && h[0] == '[' && h[hn - 1] == ']')
+        h++, hn -= 2;
+    memcpy(out->host, h, hn);
+    unsigned char a[16];
+    if (inet_pton(AF_INET, out->host, a) != 1 && inet_pton(AF_INET6, out->host, a) != 1) {
+        *why = "the host must be an IP address (no DNS lookup on the way to a policy server)";
+        return -1;
+    }
     out->port = (uint16_t)port;
     memcpy(out->target, s + 5, n - 5);
     return 0;

@@ -9,7 +9,7 @@
  *   REDIRECT address, WARN text, INFO text (case-insensitive words; text printable ASCII,
  *   at most POLICYD_TEXT_MAX bytes). Anything else is an error.
  * policyd_service_parse() reads a smtpd.policy_services entry:
- *   "inet:HOST:PORT" or "unix:PATH", then optional " timeout=DURATION" and
+ *   "inet:HOST:PORT" (HOST an IP address, IPv6 optionally in brackets) or "unix:/PATH", then optional " timeout=DURATION" and
  *   " default_action=ACTION" (an action of the form above without text). */
 #ifndef SLUICE_POLICYD_H
 #define SLUICE_POLICYD_H
@@ -20,7 +20,7 @@
 #define POLICYD_REPLY_MAX 4096
 #define POLICYD_TEXT_MAX 400
 #define POLICYD_VALUE_MAX 512
-#define POLICYD_TARGET_MAX 108 /* "unix:" path (sun_path) or "inet:" host:port */
+#define POLICYD_TARGET_MAX 107 /* "unix:" path (sun_path less its NUL) or "inet:" host:port */
 
 enum policyd_action {
     POLICYD_DUNNO,
