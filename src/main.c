@@ -12,7 +12,8 @@
  * subcommand finds its configuration the same way (tool_conf_path): -c FILE or --config
  * FILE, else $SLUICE_CONF, else /etc/sluice/sluice.conf. Exit codes are sysexits.h's.
  * SIGTERM/SIGINT: stop accepting, let transactions finish for up to 10 s, keep the queue.
- * SIGHUP: re-read the TLS certificates and keys (smtpd.tls) for new connections.
+ * SIGHUP: re-read the TLS certificates and keys (smtpd.tls) for new connections, and map
+ *   the policy database again (after `sluice policy-build`).
  * SIGUSR1: log statistics. */
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -39,6 +40,7 @@
 #include "core/qid.h"
 #include "deliver/deliver.h"
 #include "dns/dns.h"
+#include "policy/policy.h"
 #include "queue/queue.h"
 #include "route/route.h"
 #include "sched/sched.h"
@@ -58,6 +60,7 @@ struct daemon {
     struct deliver *deliver;
     struct sched *sched;
     struct smtpd *smtpd;
+    struct policy *policy;
     struct tls_client *tls; /* outbound TLS contexts and caches (smtpc_set_tls) */
     struct sched_logs logs; /* audit, event log (NULL = off) */
     struct audit_log *client_transcript; /* deliver.client.transcript (NULL = off) */
@@ -151,6 +154,7 @@ static void main_on_hup(evutil_socket_t sig, short what, void *arg)
     (void)what;
     log_info("signal %d: reloading TLS certificates", (int)sig);
     smtpd_reload_tls(d->smtpd);
+    policy_reload(d->policy); /* a new `sluice policy-build` map */
 }
 
 /* SIGUSR1: statistics. */
@@ -259,6 +263,10 @@ static void main_setup(struct daemon *d)
         log_fatal("smtpd: %s", err);
     smtpd_set_version(d->smtpd, SLUICE_VERSION);
     smtpd_set_dns(d->smtpd, d->dns);
+    d->policy = policy_create(d->base, &d->conf, d->dns, err, sizeof err);
+    if (!d->policy)
+        log_fatal("policy: %s", err);
+    smtpd_set_policy(d->smtpd, d->policy);
     smtpd_set_etrn(d->smtpd, main_on_etrn, d);
     d->server_transcript = main_open_log(&d->conf, &d->conf.smtpd.transcript, "smtpd.transcript");
     smtpd_set_transcript(d->smtpd, d->server_transcript, &d->conf.smtpd.transcript);
@@ -281,6 +289,7 @@ static void main_teardown(struct daemon *d)
 {
     main_stats(d);
     smtpd_free(d->smtpd);
+    policy_free(d->policy);
     queue_close(d->q);
     sched_free(d->sched);
     deliver_free(d->deliver);
@@ -346,6 +355,7 @@ static const char main_usage_text[] =
     "  submit [-c FILE] [options] [RCPT...] queue a message from stdin (as `sendmail`)\n"
     "  mailq [-c FILE]                      list the queue (as `mailq`)\n"
     "  verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS\n"
+    "  policy-build [-c FILE]               compile smtpd.policydb (docs/policy.md)\n"
     "  --version, --help                    (COMMAND --help: that command's options)\n"
     "FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
 
@@ -390,5 +400,7 @@ int main(int argc, char **argv)
         return tool_mailq(argc - 1, argv + 1, 0);
     if (strcmp(cmd, "verp-decode") == 0)
         return tool_verp_decode(argc - 1, argv + 1);
+    if (strcmp(cmd, "policy-build") == 0)
+        return tool_policy_build(argc - 1, argv + 1);
     return main_usage(cmd);
 }

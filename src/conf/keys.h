@@ -174,10 +174,7 @@ bool conf_is_hostname(const char *s, size_t len);
 bool conf_is_listen(const char *s, size_t len);
 bool conf_is_forwarder(const char *s, size_t len);
 bool conf_is_pattern(const char *s, size_t len);
-struct policyd_reply;
-/* True for a policy delegation action sluice carries out (not HOLD, DISCARD, PREPEND,
- * REDIRECT: docs/policy.md); conf_is_action() parses it first. */
-bool conf_action_ok(const struct policyd_reply *r);
+/* True for a policy delegation action sluice carries out (policyd_action_implemented()). */
 bool conf_is_action(const char *s, size_t len);
 bool conf_is_sender(const char *s, size_t len);
 int conf_ip_family(const char *s, size_t len);

@@ -173,21 +173,10 @@ bool conf_is_pattern(const char *s, size_t len)
     return len > 0;
 }
 
-bool conf_action_ok(const struct policyd_reply *r)
-{
-    switch (r->action) {
-    case POLICYD_HOLD:
-    case POLICYD_DISCARD:
-    case POLICYD_PREPEND:
-    case POLICYD_REDIRECT: return false;
-    default: return true;
-    }
-}
-
 bool conf_is_action(const char *s, size_t len)
 {
     struct policyd_reply r;
-    return policyd_action_parse(s, len, &r) == 0 && conf_action_ok(&r);
+    return policyd_action_parse(s, len, &r) == 0 && policyd_action_implemented(&r);
 }
 
 /* Validates a sender pattern: "domain" or "local@domain" (unquoted local part). */

@@ -24,7 +24,6 @@
 #include "dns/dns.h"
 #include "policy/delegate.h"
 #include "policy/policydb.h"
-#include "conf/keys.h"
 #include "proto/cidr.h"
 #include "proto/dnsbl.h"
 #include "proto/helopat.h"
@@ -553,7 +552,7 @@ static void policy_on_svc(void *arg, const struct policyd_reply *r, const char *
     if (!r) {
         log_warn("policy %s: %s; default action %s", name, why, policyd_action_name(d->action));
         r = d;
-    } else if (!conf_action_ok(r)) {
+    } else if (!policyd_action_implemented(r)) {
         log_warn("policy %s: action %s is not implemented by sluice; default action %s", name,
                  policyd_action_name(r->action), policyd_action_name(d->action));
         r = d;
