@@ -148,10 +148,10 @@ static void policy_log_reject(const struct session *s, const char *verb, const c
     log_sanitize(from, sizeof from, snd, strlen(snd));
     if (rcpt)
         log_sanitize(to, sizeof to, rcpt, strlen(rcpt));
-    log_info("NOQUEUE: reject: %s from %s[%s]: %s; %s%s%s%s%sproto=%s helo=<%s> rule=<%s>", verb,
-             s->rdns, s->ip, reply, s->in_mail ? "from=<" : "", s->in_mail ? from : "",
-             s->in_mail ? "> " : "", rcpt ? "to=<" : "", rcpt ? to : "", policy_protocol(s),
-             s->helo, rule);
+    log_info("NOQUEUE: reject: %s from %s[%s]: %s; %s%s%s%s%s%sproto=%s helo=<%s> rule=<%s>",
+             verb, s->rdns, s->ip, reply, s->in_mail ? "from=<" : "", s->in_mail ? from : "",
+             s->in_mail ? "> " : "", rcpt ? "to=<" : "", rcpt ? to : "", rcpt ? "> " : "",
+             policy_protocol(s), s->helo, rule);
 }
 
 bool policy_helo_check(struct session *s, const char *verb)
