@@ -81,6 +81,7 @@ struct policy_client {
     struct delegate_req *req;
     char *request;          /* the request text for the services */
     char rcpt[320];         /* the recipient being asked about (reply texts) */
+    char prepend[1024];     /* PREPEND lines of this RCPT so far */
     bool defer_if_permit, defer_if_reject;
     struct policy_verdict pending; /* DEFER_IF_PERMIT's refusal */
     struct policy_verdict out;
@@ -492,6 +493,8 @@ static void policy_finish(struct policy_client *pc, const struct policy_verdict 
         pc->out = pc->pending;
     else
         pc->out = *v;
+    if (pc->out.kind != POLICY_REFUSE)
+        memcpy(pc->out.prepend, pc->prepend, sizeof pc->prepend);
     pc->step = PC_READY;
     pc->done(pc->arg);
 }
@@ -532,6 +535,16 @@ static bool policy_svc_apply(struct policy_client *pc, const struct policyd_repl
         }
         return false;
     case POLICYD_DEFER_IF_REJECT: pc->defer_if_reject = true; return false;
+    case POLICYD_PREPEND: {
+        size_t o = strlen(pc->prepend), n = strlen(r->text);
+        if (o + n + 3 > sizeof pc->prepend) {
+            log_warn("policy %s: PREPEND dropped: too many header bytes", name);
+            return false;
+        }
+        memcpy(pc->prepend + o, r->text, n);
+        memcpy(pc->prepend + o + n, "\r\n", 3);
+        return false;
+    }
     case POLICYD_WARN:
     case POLICYD_INFO: log_info("policy %s: %s %s", name, policyd_action_name(r->action), r->text); return false;
     default: return false; /* DUNNO */
@@ -697,6 +710,7 @@ int policy_async_rcpt(struct policy_client *pc, const struct policy_req *r, poli
     pc->done = done;
     pc->arg = arg;
     pc->defer_if_permit = pc->defer_if_reject = false;
+    pc->prepend[0] = '\0';
     policy_request(pc, r);
     snprintf(pc->rcpt, sizeof pc->rcpt, "%.300s", r->rcpt);
     if (pc->rbl_pending > 0) {

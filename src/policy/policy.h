@@ -16,9 +16,10 @@
  *      554 5.7.1 "Service unavailable; Client host [IP] blocked using LIST". A list that has
  *      not answered by dnsbl_timeout after connect, fails, or answers garbage counts 0.
  *   3. policy_async_rcpt(), services: each server in order; OK ends (accept), REJECT / 5NN
- *      / DEFER / 4NN refuse, DUNNO/WARN/INFO go on, DEFER_IF_PERMIT refuses with 450 if
+ *      / DEFER / 4NN refuse, DUNNO/WARN/INFO/PREPEND go on (PREPEND's header is added to
+ *      the message when the RCPT is accepted), DEFER_IF_PERMIT refuses with 450 if
  *      nothing later refuses, DEFER_IF_REJECT turns a later REJECT into 450. A server that
- *      fails or answers HOLD/DISCARD/PREPEND/REDIRECT (not implemented) counts as its
+ *      fails or answers HOLD/DISCARD/REDIRECT (not implemented) counts as its
  *      default action, logged.
  * Each refusal carries its rule ("policydb 192.0.2.0/24 reject", "dnsbl bl.example",
  * "policy inet:127.0.0.1:10023") for the log line. */
@@ -44,6 +45,7 @@ struct policy_verdict {
     char text[1024];   /* the reply text after code and status */
     char rule[300];    /* what decided, for the log */
     bool relay;        /* full_rights / relay_target / local_names: this RCPT may relay */
+    char prepend[1024]; /* PREPEND header lines (CRLF after each) for an accepted RCPT */
 };
 
 /* What a policy server is told about one RCPT (Postfix's attribute names). */

@@ -29,7 +29,7 @@ static const struct {
 bool policyd_action_implemented(const struct policyd_reply *r)
 {
     return r->action != POLICYD_HOLD && r->action != POLICYD_DISCARD &&
-           r->action != POLICYD_PREPEND && r->action != POLICYD_REDIRECT;
+           r->action != POLICYD_REDIRECT;
 }
 
 const char *policyd_action_name(enum policyd_action a)
@@ -102,6 +102,15 @@ static int policyd_numeric(const char *s, size_t len, struct policyd_reply *r)
     return policyd_text(s, len, r);
 }
 
+/* True when t is a header field "Name: value" (RFC 5322 field name, then a colon). */
+static bool policyd_header_ok(const char *t)
+{
+    size_t n = 0;
+    while (t[n] > ' ' && t[n] < 0x7f && t[n] != ':')
+        n++;
+    return n > 0 && n <= 76 && t[n] == ':';
+}
+
 int policyd_action_parse(const char *s, size_t len, struct policyd_reply *r)
 {
     memset(r, 0, sizeof *r);
@@ -119,8 +128,9 @@ int policyd_action_parse(const char *s, size_t len, struct policyd_reply *r)
         snprintf(r->status, sizeof r->status, rej ? "5.7.1" : "4.7.1");
         if (policyd_text(s + w, len - w, r) < 0)
             return -1;
-        bool needs = r->action == POLICYD_PREPEND || r->action == POLICYD_REDIRECT;
-        return needs && r->text[0] == '\0' ? -1 : 0;
+        if (r->action == POLICYD_PREPEND)
+            return policyd_header_ok(r->text) ? 0 : -1;
+        return r->action == POLICYD_REDIRECT && r->text[0] == '\0' ? -1 : 0;
     }
     return -1;
 }

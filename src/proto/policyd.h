@@ -5,7 +5,7 @@
  * at most POLICYD_REPLY_MAX bytes; its "action=" is what counts (other names are ignored,
  * as Postfix does). policyd_action_parse() reads an action as access(5) spells it:
  *   OK, DUNNO, REJECT [text], DEFER [text], DEFER_IF_PERMIT [text], DEFER_IF_REJECT [text],
- *   4NN [x.y.z] text, 5NN [x.y.z] text, HOLD [text], DISCARD [text], PREPEND header: value,
+ *   4NN [x.y.z] text, 5NN [x.y.z] text, HOLD [text], DISCARD [text], PREPEND Name: value,
  *   REDIRECT address, WARN text, INFO text (case-insensitive words; text printable ASCII,
  *   at most POLICYD_TEXT_MAX bytes). Anything else is an error.
  * policyd_service_parse() reads a smtpd.policy_services entry:
@@ -66,9 +66,8 @@ int policyd_attr(char *buf, size_t cap, size_t *o, const char *name, const char 
 /* Parses a policy_services entry; -1 with *why (static text). */
 int policyd_service_parse(const char *s, size_t len, struct policyd_service *out,
                           const char **why);
-/* True for the actions sluice carries out: all but HOLD, DISCARD, PREPEND and REDIRECT
- * (sluice has no hold queue, no per-recipient discard, header insertion or redirection at
- * RCPT; docs/policy.md). */
+/* True for the actions sluice carries out: all but HOLD, DISCARD and REDIRECT (sluice has
+ * no hold queue yet, no per-recipient discard or redirection at RCPT; docs/policy.md). */
 bool policyd_action_implemented(const struct policyd_reply *r);
 /* The action's word ("DEFER_IF_PERMIT"). */
 const char *policyd_action_name(enum policyd_action a);

@@ -229,5 +229,14 @@ int policy_rcpt_check(struct session *s, const char *addr, char *reply, size_t l
         return 1;
     if (policy_async_rcpt(s->pol, &r, policy_on_checked, s, &av) == 0)
         return policy_park(s, false);
-    return av.kind == POLICY_REFUSE ? policy_refused(s, &av, addr, reply, len) : 1;
+    if (av.kind == POLICY_REFUSE)
+        return policy_refused(s, &av, addr, reply, len);
+    if (av.prepend[0]) { /* the message's first header lines (PREPEND) */
+        size_t o = s->prepend ? strlen(s->prepend) : 0, n = strlen(av.prepend);
+        if (o + n < 4096) {
+            s->prepend = xrealloc(s->prepend, o + n + 1);
+            memcpy(s->prepend + o, av.prepend, n + 1);
+        }
+    }
+    return 1;
 }

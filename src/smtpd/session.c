@@ -121,6 +121,8 @@ void session_txn_reset(struct session *s)
     s->in_mail = false;
     s->smtputf8 = false;
     s->by_seconds = 0;
+    free(s->prepend);
+    s->prepend = NULL;
     free(s->body);
     s->body = NULL;
     s->body_len = s->body_cap = s->hdr_len = 0;

@@ -123,6 +123,7 @@ struct session {
     size_t cur_len;
     uint64_t mail_size;             /* MAIL SIZE= of the open transaction, or 0 */
     char instance[40];              /* the transaction's id for policy servers */
+    char *prepend;                  /* PREPEND header lines (CRLF each) for the message, or NULL */
     /* TLS (starttls.c): s->bev is then the TLS bufferevent */
     struct tls_info tls;            /* tls.active once a handshake finished */
     bool tls_implicit;              /* connected to a smtpd.tls_listen listener */
