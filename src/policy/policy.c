@@ -529,7 +529,7 @@ static bool policy_svc_apply(struct policy_client *pc, const struct policyd_repl
     case POLICYD_DEFER_IF_PERMIT:
         if (!pc->defer_if_permit) {
             pc->defer_if_permit = true;
-            policy_refuse(&pc->pending, 450, "4.7.1", rule);
+            policy_refuse(&pc->pending, 450, r->status, rule);
             snprintf(pc->pending.text, sizeof pc->pending.text,
                      "<%s>: Recipient address rejected: %s", pc->rcpt, r->text[0] ? r->text : "Service unavailable");
         }

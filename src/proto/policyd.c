@@ -128,6 +128,12 @@ int policyd_action_parse(const char *s, size_t len, struct policyd_reply *r)
         snprintf(r->status, sizeof r->status, rej ? "5.7.1" : "4.7.1");
         if (policyd_text(s + w, len - w, r) < 0)
             return -1;
+        size_t n, tl = strlen(r->text);
+        if (r->action <= POLICYD_DEFER_IF_REJECT && policyd_status(r->text, tl, rej ? '5' : '4', &n)) {
+            memcpy(r->status, r->text, n); /* "DEFER_IF_PERMIT 4.2.0 text": Postfix's status */
+            r->status[n] = '\0';
+            memmove(r->text, r->text + n + (r->text[n] == ' '), tl - n + 1 - (r->text[n] == ' '));
+        }
         if (r->action == POLICYD_PREPEND)
             return policyd_header_ok(r->text) ? 0 : -1;
         return r->action == POLICYD_REDIRECT && r->text[0] == '\0' ? -1 : 0;

@@ -7,7 +7,9 @@
  *   OK, DUNNO, REJECT [text], DEFER [text], DEFER_IF_PERMIT [text], DEFER_IF_REJECT [text],
  *   4NN [x.y.z] text, 5NN [x.y.z] text, HOLD [text], DISCARD [text], PREPEND Name: value,
  *   REDIRECT address, WARN text, INFO text (case-insensitive words; text printable ASCII,
- *   at most POLICYD_TEXT_MAX bytes). Anything else is an error.
+ *   at most POLICYD_TEXT_MAX bytes). A text of REJECT/DEFER* that starts with an enhanced
+ *   status code of the right class ("4.2.0 Greylisted") sets the status, as in Postfix.
+ *   Anything else is an error.
  * policyd_service_parse() reads a smtpd.policy_services entry:
  *   "inet:HOST:PORT" (HOST an IP address, IPv6 optionally in brackets) or "unix:/PATH", then optional " timeout=DURATION" and
  *   " default_action=ACTION" (an action of the form above without text). */
