@@ -166,6 +166,7 @@ bool policy_helo_check(struct session *s, const char *verb)
     }
     char reply[POLICY_REPLY_MAX];
     snprintf(reply, sizeof reply, "%u %s %s", v.code, v.status, v.text);
+    s->helo_kind = verb[0] == 'E' ? HELO_ESMTP : HELO_SMTP; /* proto= of the log line */
     policy_log_reject(s, verb, reply, NULL, v.rule);
     session_reply(s, "%s", reply);
     s->helo_kind = HELO_NONE;
