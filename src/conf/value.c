@@ -250,8 +250,8 @@ int conf_set_text(struct conf_ctx *x, const config_setting_t *s, const char *key
         [CONF_MAILBOX] = "address",
         [CONF_DELIMS] = "delimiters (want two characters, e.g. \"+=\")",
         [CONF_LOGPATH] = "path template",
-        [CONF_ACTION] = "action (DUNNO, OK, REJECT, DEFER, DEFER_IF_PERMIT or 4NN/5NN text; "
-                        "HOLD, DISCARD, REDIRECT are not implemented)",
+        [CONF_ACTION] = ("action (DUNNO, OK, REJECT, DEFER, DEFER_IF_PERMIT or 4NN/5NN text; "
+                         "HOLD, DISCARD, REDIRECT are not implemented)"),
     };
     char q[96];
     size_t len = strlen(str);

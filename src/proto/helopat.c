@@ -57,8 +57,14 @@ int helopat_parse(const char *s, size_t len, struct helopat *out, const char **w
         *why = "want GLOB MAXLOAD STYLE or GLOB MAXLOAD !TEXT";
         return -1;
     }
-    for (size_t k = 0; k < n; k++)
-        out->glob[k] = (char)(s[i + k] >= 'A' && s[i + k] <= 'Z' ? s[i + k] + 32 : s[i + k]);
+    for (size_t k = 0; k < n; k++) {
+        unsigned char c = (unsigned char)s[i + k];
+        if (c <= ' ' || c >= 0x7f) {
+            *why = "GLOB: printable ASCII only";
+            return -1;
+        }
+        out->glob[k] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
     i += n;
     n = helopat_word(s, len, &i);
     if (n == 0 || n > 3) {
