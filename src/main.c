@@ -315,7 +315,6 @@ static void main_teardown(struct daemon *d)
     main_stats(d);
     notify_free(d->notify);
     smtpd_free(d->smtpd);
-    policy_free(d->policy);
     queue_close(d->q);
     sched_free(d->sched);
     deliver_free(d->deliver);
@@ -327,6 +326,7 @@ static void main_teardown(struct daemon *d)
     audit_log_close(d->server_transcript);
     route_free(d->route);
     dns_free(d->dns);
+    policy_free(d->policy); /* after dns_free: no block list answer can come */
     event_free(d->sigterm);
     event_free(d->sigint);
     event_free(d->sigusr1);

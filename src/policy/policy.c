@@ -4,7 +4,8 @@
  * DNSBL cache: one entry per query name ("4.3.2.1.bl.example"), shared by every session,
  * kept for the answer's TTL (at least POLICY_TTL_MIN, at most POLICY_TTL_MAX); a pending
  * entry lists the sessions waiting for it. A session that ends removes itself from the
- * waiters; an entry is never freed while its lookup is pending (the DNS callback holds it).
+ * waiters; an entry is never freed while its lookup is pending (the DNS callback holds it)
+ * except by policy_free(), which must come after dns_free() (no callback after that).
  * Past POLICY_CACHE_MAX entries the expired ones are dropped. */
 #include "policy/policy.h"
 
@@ -170,13 +171,14 @@ int policy_reload(struct policy *p)
     return 0;
 }
 
-/* Frees one cache entry (never a pending one: its DNS callback still holds it). */
+/* Frees one cache entry and its waiters (policy_free: no DNS callback can come any more). */
 static void policy_entry_free(void *v)
 {
     struct rbl_entry *e = v;
-    if (e->state == RBL_PENDING) {
-        e->p = NULL; /* the DNS callback frees it */
-        return;
+    while (e->waiters) {
+        struct rbl_wait *w = e->waiters;
+        e->waiters = w->next;
+        free(w);
     }
     free(e);
 }
@@ -333,11 +335,6 @@ static enum rbl_state policy_rbl_classify(const struct dnsbl_list *l, struct mx_
 static void policy_on_rbl(void *arg, struct mx_result *res)
 {
     struct rbl_entry *e = arg;
-    if (!e->p) { /* the policy was freed meanwhile */
-        mx_result_free(res);
-        free(e);
-        return;
-    }
     const char *zone = strchr(e->qname, '.');
     const struct dnsbl_list *l = NULL;
     for (size_t i = 0; i < e->p->nlists; i++) /* the list whose zone ends the query name */

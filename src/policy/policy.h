@@ -62,6 +62,7 @@ struct policy *policy_create(struct event_base *base, const struct conf *c, stru
                              char *err, size_t errlen);
 /* SIGHUP: opens the map again (a new build); on failure the old one stays. 0 / -1. */
 int policy_reload(struct policy *p);
+/* Frees p; after smtpd_free() (no session left) and dns_free() (no lookup can answer). */
 void policy_free(struct policy *p);
 /* The compiled map of c: "<spool>/policy.lmdb". */
 const char *policy_map_path(const struct conf *c, char *buf, size_t len);

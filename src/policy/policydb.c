@@ -112,9 +112,12 @@ static int policydb_write(char *const *files, size_t n, const char *tmp, char *e
     }
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = policydb_file(txn, dbi, files[i], err, errlen);
-    if (rc == 0 && (rc = mdb_txn_commit(txn)) != 0)
-        snprintf(err, errlen, "%s: %s", tmp, mdb_strerror(rc));
-    txn = NULL;
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn); /* frees the transaction whatever it returns */
+        txn = NULL;
+        if (rc != 0)
+            snprintf(err, errlen, "%s: %s", tmp, mdb_strerror(rc));
+    }
     if (rc == 0 && (rc = mdb_env_sync(env, 1)) != 0)
         snprintf(err, errlen, "%s: %s", tmp, mdb_strerror(rc));
 out:
