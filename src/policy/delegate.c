@@ -62,7 +62,8 @@ static void delegate_on_read(struct bufferevent *bev, void *arg)
     if (rc > 0)
         delegate_end(q, &r, NULL);
     else if (rc < 0 || len >= POLICYD_REPLY_MAX)
-        delegate_end(q, NULL, "a reply that is not a policy reply (no action=, bad line, or too long)");
+        delegate_end(q, NULL,
+                     "a reply that is not a policy reply (no action=, bad line, or too long)");
 }
 
 /* Connected, closed or failed. */

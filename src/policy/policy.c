@@ -73,16 +73,16 @@ struct policy_client {
     struct policy *p;
     bool trusted;
     char ip[64];
-    enum rbl_state *rbl;    /* per list */
+    enum rbl_state *rbl; /* per list */
     size_t rbl_pending;
-    int64_t rbl_deadline;   /* monotonic ms */
-    struct event *timer;    /* the DNSBL deadline while waiting at RCPT */
+    int64_t rbl_deadline; /* monotonic ms */
+    struct event *timer;  /* the DNSBL deadline while waiting at RCPT */
     enum pc_step step;
-    size_t svc;             /* the service being asked */
+    size_t svc; /* the service being asked */
     struct delegate_req *req;
-    char *request;          /* the request text for the services */
-    char rcpt[320];         /* the recipient being asked about (reply texts) */
-    char prepend[1024];     /* PREPEND lines of this RCPT so far */
+    char *request;      /* the request text for the services */
+    char rcpt[320];     /* the recipient being asked about (reply texts) */
+    char prepend[1024]; /* PREPEND lines of this RCPT so far */
     bool defer_if_permit, defer_if_reject;
     struct policy_verdict pending; /* DEFER_IF_PERMIT's refusal */
     struct policy_verdict out;
@@ -118,15 +118,15 @@ static void policy_parse_conf(struct policy *p)
     p->lists = xcalloc(c->smtpd.ndnsbl + 1, sizeof *p->lists);
     p->svcs = xcalloc(c->smtpd.npolicy_services + 1, sizeof *p->svcs);
     for (size_t i = 0; i < c->smtpd.nhelo_patterns; i++, p->nhelo++)
-        if (helopat_parse(c->smtpd.helo_patterns[i], strlen(c->smtpd.helo_patterns[i]),
-                          &p->helo[i], &why) < 0)
+        if (helopat_parse(c->smtpd.helo_patterns[i], strlen(c->smtpd.helo_patterns[i]), &p->helo[i],
+                          &why) < 0)
             log_panic("policy: helo pattern: %s", why);
     for (size_t i = 0; i < c->smtpd.ndnsbl; i++, p->nlists++)
         if (dnsbl_parse(c->smtpd.dnsbl[i], strlen(c->smtpd.dnsbl[i]), &p->lists[i], &why) < 0)
             log_panic("policy: dnsbl: %s", why);
     for (size_t i = 0; i < c->smtpd.npolicy_services; i++, p->nsvcs++)
-        if (policyd_service_parse(c->smtpd.policy_services[i],
-                                  strlen(c->smtpd.policy_services[i]), &p->svcs[i], &why) < 0)
+        if (policyd_service_parse(c->smtpd.policy_services[i], strlen(c->smtpd.policy_services[i]),
+                                  &p->svcs[i], &why) < 0)
             log_panic("policy: policy service: %s", why);
     const char *d = c->smtpd.policy_default_action ? c->smtpd.policy_default_action : "DUNNO";
     if (policyd_action_parse(d, strlen(d), &p->deflt) < 0)
@@ -228,8 +228,10 @@ int policy_helo(struct policy *p, const char *helo, bool *strict, struct policy_
             snprintf(v->text, sizeof v->text, "<%s>: Helo command rejected: %s", helo, h->text);
         } else if (getloadavg(load, 1) == 1 && load[0] > (double)h->maxload) {
             policy_refuse(v, 421, "4.3.2", rule);
-            snprintf(v->text, sizeof v->text, "Service temporarily unavailable: load average "
-                     "%.1f over %u, try again later", load[0], h->maxload);
+            snprintf(v->text, sizeof v->text,
+                     "Service temporarily unavailable: load average "
+                     "%.1f over %u, try again later",
+                     load[0], h->maxload);
         }
         return 1;
     }
@@ -257,15 +259,15 @@ static bool policy_record(const struct policydb_hit *h, const char *what, const 
     }
     bool temp = h->v.verdict == POLICY_V_TEMPFAIL;
     policy_refuse(v, temp ? 450 : 554, temp ? "4.7.1" : "5.7.1", rule);
-    const char *text = h->v.text[0] ? h->v.text
+    const char *text = h->v.text[0]                    ? h->v.text
                        : h->v.verdict == POLICY_V_NONE ? "bulk mail is not accepted"
                                                        : "Access denied";
     snprintf(v->text, sizeof v->text, "<%s>: %s rejected: %s", who, what, text);
     return true;
 }
 
-void policy_map_rcpt(struct policy_client *pc, const struct sockaddr *sa, const struct policy_req *r,
-                     struct policy_verdict *v)
+void policy_map_rcpt(struct policy_client *pc, const struct sockaddr *sa,
+                     const struct policy_req *r, struct policy_verdict *v)
 {
     struct policydb_hit h;
     struct policydb *db = pc->p->db;
@@ -325,8 +327,8 @@ static enum rbl_state policy_rbl_classify(const struct dnsbl_list *l, struct mx_
             if (m == DNSBL_LISTED)
                 return RBL_LISTED;
             if (m == DNSBL_GARBAGE)
-                log_warn("dnsbl: %s answered %u.%u.%u.%u, not a block list code: ignored",
-                         qname, a[0], a[1], a[2], a[3]);
+                log_warn("dnsbl: %s answered %u.%u.%u.%u, not a block list code: ignored", qname,
+                         a[0], a[1], a[2], a[3]);
         }
     return RBL_CLEAN;
 }
@@ -342,7 +344,9 @@ static void policy_on_rbl(void *arg, struct mx_result *res)
             if (strcmp(z + 1, e->p->lists[i].zone) == 0)
                 l = &e->p->lists[i];
     e->state = l ? policy_rbl_classify(l, res, e->qname) : RBL_CLEAN;
-    uint32_t ttl = res->ttl < POLICY_TTL_MIN ? POLICY_TTL_MIN : res->ttl > POLICY_TTL_MAX ? POLICY_TTL_MAX : res->ttl;
+    uint32_t ttl = res->ttl < POLICY_TTL_MIN   ? POLICY_TTL_MIN
+                   : res->ttl > POLICY_TTL_MAX ? POLICY_TTL_MAX
+                                               : res->ttl;
     e->expires = clock_mono_ms() + (int64_t)ttl * 1000;
     mx_result_free(res);
     while (e->waiters) {
@@ -528,10 +532,13 @@ static bool policy_svc_apply(struct policy_client *pc, const struct policyd_repl
             pc->defer_if_permit = true;
             policy_refuse(&pc->pending, 450, r->status, rule);
             snprintf(pc->pending.text, sizeof pc->pending.text,
-                     "<%s>: Recipient address rejected: %s", pc->rcpt, r->text[0] ? r->text : "Service unavailable");
+                     "<%s>: Recipient address rejected: %s", pc->rcpt,
+                     r->text[0] ? r->text : "Service unavailable");
         }
         return false;
-    case POLICYD_DEFER_IF_REJECT: pc->defer_if_reject = true; return false;
+    case POLICYD_DEFER_IF_REJECT:
+        pc->defer_if_reject = true;
+        return false;
     case POLICYD_PREPEND: {
         size_t o = strlen(pc->prepend), n = strlen(r->text);
         if (o + n + 3 > sizeof pc->prepend) {
@@ -543,8 +550,11 @@ static bool policy_svc_apply(struct policy_client *pc, const struct policyd_repl
         return false;
     }
     case POLICYD_WARN:
-    case POLICYD_INFO: log_info("policy %s: %s %s", name, policyd_action_name(r->action), r->text); return false;
-    default: return false; /* DUNNO */
+    case POLICYD_INFO:
+        log_info("policy %s: %s %s", name, policyd_action_name(r->action), r->text);
+        return false;
+    default:
+        return false; /* DUNNO */
     }
 }
 
@@ -600,18 +610,30 @@ static void policy_request(struct policy_client *pc, const struct policy_req *r)
     snprintf(n, sizeof n, "%u", r->nrcpt);
     snprintf(sz, sizeof sz, "%llu", (unsigned long long)r->size);
     const char *kv[][2] = {
-        {"request", "smtpd_access_policy"}, {"protocol_state", "RCPT"},
-        {"protocol_name", r->proto},        {"helo_name", r->helo},
-        {"queue_id", ""},                   {"sender", r->sender},
-        {"recipient", r->rcpt},             {"recipient_count", n},
-        {"client_address", r->ip},          {"client_name", r->name},
-        {"reverse_client_name", r->name},   {"instance", r->instance},
-        {"sasl_method", ""},                {"sasl_username", ""},
-        {"sasl_sender", ""},                {"size", sz},
-        {"ccert_subject", ""},              {"ccert_issuer", ""},
-        {"ccert_fingerprint", ""},          {"encryption_protocol", r->tls_proto},
-        {"encryption_cipher", r->tls_cipher}, {"encryption_keysize", ""},
-        {"etrn_domain", ""},                {"stress", ""},
+        {"request", "smtpd_access_policy"},
+        {"protocol_state", "RCPT"},
+        {"protocol_name", r->proto},
+        {"helo_name", r->helo},
+        {"queue_id", ""},
+        {"sender", r->sender},
+        {"recipient", r->rcpt},
+        {"recipient_count", n},
+        {"client_address", r->ip},
+        {"client_name", r->name},
+        {"reverse_client_name", r->name},
+        {"instance", r->instance},
+        {"sasl_method", ""},
+        {"sasl_username", ""},
+        {"sasl_sender", ""},
+        {"size", sz},
+        {"ccert_subject", ""},
+        {"ccert_issuer", ""},
+        {"ccert_fingerprint", ""},
+        {"encryption_protocol", r->tls_proto},
+        {"encryption_cipher", r->tls_cipher},
+        {"encryption_keysize", ""},
+        {"etrn_domain", ""},
+        {"stress", ""},
     };
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
         if (policyd_attr(b, cap, &o, kv[i][0], kv[i][1] ? kv[i][1] : "") < 0)

@@ -40,11 +40,11 @@ enum policy_kind { POLICY_PASS, POLICY_ACCEPT, POLICY_REFUSE };
 
 struct policy_verdict {
     enum policy_kind kind;
-    unsigned code;     /* POLICY_REFUSE: 4xx or 5xx */
-    char status[12];   /* enhanced status code */
-    char text[1024];   /* the reply text after code and status */
-    char rule[300];    /* what decided, for the log */
-    bool relay;        /* full_rights / relay_target / local_names: this RCPT may relay */
+    unsigned code;      /* POLICY_REFUSE: 4xx or 5xx */
+    char status[12];    /* enhanced status code */
+    char text[1024];    /* the reply text after code and status */
+    char rule[300];     /* what decided, for the log */
+    bool relay;         /* full_rights / relay_target / local_names: this RCPT may relay */
     char prepend[1024]; /* PREPEND header lines (CRLF after each) for an accepted RCPT */
 };
 
@@ -77,8 +77,8 @@ void policy_client_free(struct policy_client *pc);
  * matching "!TEXT" row or a load average over the row's maximum fills v (550 / 421). */
 int policy_helo(struct policy *p, const char *helo, bool *strict, struct policy_verdict *v);
 /* Step 1 above (synchronous). */
-void policy_map_rcpt(struct policy_client *pc, const struct sockaddr *sa, const struct policy_req *r,
-                     struct policy_verdict *v);
+void policy_map_rcpt(struct policy_client *pc, const struct sockaddr *sa,
+                     const struct policy_req *r, struct policy_verdict *v);
 /* Steps 2 and 3: 1 with v filled; 0 when pending: done(arg) is called from the loop later,
  * then call again with the same request for v. */
 int policy_async_rcpt(struct policy_client *pc, const struct policy_req *r, policy_done_fn done,

@@ -18,8 +18,8 @@
 struct helopat {
     char glob[HELOPAT_GLOB_MAX + 1];
     unsigned maxload;
-    bool strict;  /* R */
-    bool refuse;  /* !TEXT */
+    bool strict; /* R */
+    bool refuse; /* !TEXT */
     char text[HELOPAT_TEXT_MAX + 1];
 };
 

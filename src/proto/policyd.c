@@ -129,7 +129,8 @@ int policyd_action_parse(const char *s, size_t len, struct policyd_reply *r)
         if (policyd_text(s + w, len - w, r) < 0)
             return -1;
         size_t n, tl = strlen(r->text);
-        if (r->action <= POLICYD_DEFER_IF_REJECT && policyd_status(r->text, tl, rej ? '5' : '4', &n)) {
+        if (r->action <= POLICYD_DEFER_IF_REJECT &&
+            policyd_status(r->text, tl, rej ? '5' : '4', &n)) {
             memcpy(r->status, r->text, n); /* "DEFER_IF_PERMIT 4.2.0 text": Postfix's status */
             r->status[n] = '\0';
             memmove(r->text, r->text + n + (r->text[n] == ' '), tl - n + 1 - (r->text[n] == ' '));
@@ -259,8 +260,7 @@ static int policyd_option(const char *s, size_t n, struct policyd_service *out, 
     return -1;
 }
 
-int policyd_service_parse(const char *s, size_t len, struct policyd_service *out,
-                          const char **why)
+int policyd_service_parse(const char *s, size_t len, struct policyd_service *out, const char **why)
 {
     memset(out, 0, sizeof *out);
     size_t i = 0;

@@ -11,8 +11,9 @@
  *   status code of the right class ("4.2.0 Greylisted") sets the status, as in Postfix.
  *   Anything else is an error.
  * policyd_service_parse() reads a smtpd.policy_services entry:
- *   "inet:HOST:PORT" (HOST an IP address, IPv6 optionally in brackets) or "unix:/PATH", then optional " timeout=DURATION" and
- *   " default_action=ACTION" (an action of the form above without text). */
+ *   "inet:HOST:PORT" (HOST an IP address, IPv6 optionally in brackets) or "unix:/PATH", then
+ * optional " timeout=DURATION" and " default_action=ACTION" (an action of the form above without
+ * text). */
 #ifndef SLUICE_POLICYD_H
 #define SLUICE_POLICYD_H
 #include <stdbool.h>
@@ -41,7 +42,7 @@ enum policyd_action {
 
 struct policyd_reply {
     enum policyd_action action;
-    unsigned code;  /* REJECT/DEFER: the SMTP code (554, 450, or the numeric action's) */
+    unsigned code;   /* REJECT/DEFER: the SMTP code (554, 450, or the numeric action's) */
     char status[12]; /* "5.7.1" (the numeric action's, else a default) */
     char text[POLICYD_TEXT_MAX + 1];
 };
@@ -51,7 +52,7 @@ struct policyd_service {
     char target[POLICYD_TARGET_MAX + 1]; /* the path, or "host:port" */
     char host[64];                       /* inet: the host (IP or name) */
     uint16_t port;
-    uint64_t timeout_ms;                 /* 0: the global policy_timeout */
+    uint64_t timeout_ms; /* 0: the global policy_timeout */
     bool has_default;
     struct policyd_reply deflt;
 };
@@ -66,8 +67,7 @@ long policyd_reply_parse(const char *buf, size_t len, struct policyd_reply *r);
  * returns -1 when it does not fit (buf keeps what it had). */
 int policyd_attr(char *buf, size_t cap, size_t *o, const char *name, const char *value);
 /* Parses a policy_services entry; -1 with *why (static text). */
-int policyd_service_parse(const char *s, size_t len, struct policyd_service *out,
-                          const char **why);
+int policyd_service_parse(const char *s, size_t len, struct policyd_service *out, const char **why);
 /* True for the actions sluice carries out: all but HOLD, DISCARD and REDIRECT (sluice has
  * no hold queue yet, no per-recipient discard or redirection at RCPT; docs/policy.md). */
 bool policyd_action_implemented(const struct policyd_reply *r);

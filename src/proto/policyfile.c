@@ -71,8 +71,7 @@ static bool policyfile_local_ok(const char *s, size_t len)
     if (len == 0 || len > 64)
         return false;
     for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f || s[i] == '@' ||
-            s[i] == '"')
+        if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f || s[i] == '@' || s[i] == '"')
             return false;
     return true;
 }
@@ -145,8 +144,7 @@ static int policyfile_text(const char *s, size_t len, char *out, const char **wh
 static int policyfile_attr(const char *s, size_t n, enum policyfile_attr *a)
 {
     for (size_t i = 0; i < sizeof policyfile_attrs / sizeof policyfile_attrs[0]; i++)
-        if (strlen(policyfile_attrs[i].name) == n &&
-            strncmp(policyfile_attrs[i].name, s, n) == 0) {
+        if (strlen(policyfile_attrs[i].name) == n && strncmp(policyfile_attrs[i].name, s, n) == 0) {
             *a = policyfile_attrs[i].attr;
             return 0;
         }
@@ -189,8 +187,8 @@ int policyfile_parse(const char *line, size_t len, struct policyfile_line *out, 
 int policyfile_value_add(struct policyfile_value *v, const struct policyfile_line *l,
                          const char **why)
 {
-    enum policyfile_verdict nv = l->attr == POLICY_A_ACCEPT   ? POLICY_V_ACCEPT
-                                 : l->attr == POLICY_A_REJECT ? POLICY_V_REJECT
+    enum policyfile_verdict nv = l->attr == POLICY_A_ACCEPT     ? POLICY_V_ACCEPT
+                                 : l->attr == POLICY_A_REJECT   ? POLICY_V_REJECT
                                  : l->attr == POLICY_A_TEMPFAIL ? POLICY_V_TEMPFAIL
                                                                 : POLICY_V_NONE;
     if (nv == POLICY_V_NONE) {

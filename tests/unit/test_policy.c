@@ -1,6 +1,8 @@
 /* test_policy: the policy parsers (policyfile lines, policyd replies/actions/services,
  * dnsbl entries and answers, helopat rows) and the compiled map (policydb: build, most
  * specific lookups, FILE:LINE errors, atomic replacement), table-driven. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,8 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
 #include <cmocka.h>
 
@@ -235,7 +235,8 @@ static void test_dnsbl_query_names(void **state)
     assert_int_equal(dnsbl_query_name(&l, 4, a4, q, sizeof q), 0);
     assert_string_equal(q, "1.2.0.192.bl.example");
     assert_int_equal(dnsbl_query_name(&l, 6, a6, q, sizeof q), 0);
-    assert_string_equal(q, "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.bl.example");
+    assert_string_equal(
+        q, "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.bl.example");
 }
 
 struct helo_case {
@@ -373,7 +374,8 @@ static void test_map_errors(void **state)
     (void)state;
     struct policydb *db = open_map();
     char src[256], map[256], err[512], want[400];
-    char *files[1] = {(char *)write_file("bad", "ok.test accept\nok.test reject\n", src, sizeof src)};
+    char *files[1] = {
+        (char *)write_file("bad", "ok.test accept\nok.test reject\n", src, sizeof src)};
     snprintf(map, sizeof map, "%s/policy.lmdb", dir);
     assert_int_equal(policydb_build(files, 1, map, err, sizeof err), -1);
     snprintf(want, sizeof want, "%s:2: this key has an accept, reject or tempfail already", src);
@@ -410,11 +412,11 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_line_table),     cmocka_unit_test(test_reply_table),
-        cmocka_unit_test(test_reply_too_long), cmocka_unit_test(test_service_table),
-        cmocka_unit_test(test_attr_sanitized), cmocka_unit_test(test_dnsbl_table),
+        cmocka_unit_test(test_line_table),        cmocka_unit_test(test_reply_table),
+        cmocka_unit_test(test_reply_too_long),    cmocka_unit_test(test_service_table),
+        cmocka_unit_test(test_attr_sanitized),    cmocka_unit_test(test_dnsbl_table),
         cmocka_unit_test(test_dnsbl_query_names), cmocka_unit_test(test_helo_table),
-        cmocka_unit_test(test_map_client),     cmocka_unit_test(test_map_address),
+        cmocka_unit_test(test_map_client),        cmocka_unit_test(test_map_address),
         cmocka_unit_test(test_map_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
