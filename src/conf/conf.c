@@ -285,6 +285,7 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_MAILBOX:
     case CONF_DELIMS:
     case CONF_ACTION:
+    case CONF_REGEX:
     case CONF_LOGPATH: return conf_read_text(x, s, key, p, base);
     case CONF_UINT:
     case CONF_U64:
@@ -293,7 +294,10 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_BOOL: return conf_read_bool(x, s, key, p, base);
     case CONF_TLSMODE:
     case CONF_TLSPROTO:
-    case CONF_OVERRIDE: return conf_read_word(x, s, key, p, base);
+    case CONF_OVERRIDE:
+    case CONF_RULE_AT:
+    case CONF_RULE_ACTION: return conf_read_word(x, s, key, p, base);
+    case CONF_RATE: return conf_read_rate(x, s, key, p, base);
     case CONF_SECRET: return conf_read_secret(x, s, key, p, base);
     case CONF_SECRET_FILE: return conf_read_secret_file(x, s, key, p, base);
     case CONF_ROT: return conf_read_rot(x, s, key, p, base);
@@ -304,6 +308,7 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_DOMAINS:
     case CONF_SENDERS:
     case CONF_PATTERNS:
+    case CONF_SELECTORS:
     case CONF_RNET_IP:
     case CONF_PEERS:
     case CONF_POLICYDB:
@@ -323,6 +328,8 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_LOGSPEC: return conf_read_logspec(x, s, key, p, base);
     case CONF_REMOTENETS: return conf_read_remotenets(x, s, key, p, base);
     case CONF_RELAYS: return conf_read_relays(x, s, key, p, base);
+    case CONF_POLICIES:
+    case CONF_RULES: return conf_read_shaping(x, s, key, p, base);
     }
     log_panic("conf: unhandled kind %d", (int)p->kind);
 }
@@ -444,8 +451,7 @@ static void conf_free_row(const struct conf_key *p, void *base)
     case CONF_SECRET_FILE: conf_free_secret(p, base); break;
     case CONF_GROUP: conf_free_group(p->sub, base); break;
     case CONF_LOGSPEC: conf_free_group(p->sub, field); break;
-    case CONF_REMOTENETS:
-    case CONF_RELAYS: conf_free_entries(p, base); break;
+    case CONF_REMOTENETS ... CONF_RULES: conf_free_entries(p, base); break;
     default: break; /* numbers */
     }
 }

@@ -44,14 +44,14 @@ struct rbl_wait {
 enum rbl_state { RBL_PENDING, RBL_LISTED, RBL_CLEAN };
 
 struct rbl_entry {
-    struct policy *p;
+    struct policy_engine *p;
     enum rbl_state state;
     int64_t expires; /* monotonic ms */
     struct rbl_wait *waiters;
     char qname[256];
 };
 
-struct policy {
+struct policy_engine {
     struct event_base *base;
     const struct conf *c;
     struct dns *dns;
@@ -70,7 +70,7 @@ struct policy {
 enum pc_step { PC_IDLE, PC_DNSBL, PC_SERVICE, PC_READY };
 
 struct policy_client {
-    struct policy *p;
+    struct policy_engine *p;
     bool trusted;
     char ip[64];
     enum rbl_state *rbl; /* per list */
@@ -110,7 +110,7 @@ int policy_build(const struct conf *c, char *err, size_t errlen)
 }
 
 /* Parses the configured lists (conf checked them; a failure here is a broken invariant). */
-static void policy_parse_conf(struct policy *p)
+static void policy_parse_conf(struct policy_engine *p)
 {
     const struct conf *c = p->c;
     const char *why;
@@ -133,10 +133,10 @@ static void policy_parse_conf(struct policy *p)
         log_panic("policy: policy_default_action");
 }
 
-struct policy *policy_create(struct event_base *base, const struct conf *c, struct dns *dns,
+struct policy_engine *policy_create(struct event_base *base, const struct conf *c, struct dns *dns,
                              char *err, size_t errlen)
 {
-    struct policy *p = xcalloc(1, sizeof *p);
+    struct policy_engine *p = xcalloc(1, sizeof *p);
     p->base = base;
     p->c = c;
     p->dns = dns;
@@ -155,7 +155,7 @@ struct policy *policy_create(struct event_base *base, const struct conf *c, stru
     return p;
 }
 
-int policy_reload(struct policy *p)
+int policy_reload(struct policy_engine *p)
 {
     char err[512];
     if (p->c->smtpd.npolicydb == 0)
@@ -183,7 +183,7 @@ static void policy_entry_free(void *v)
     free(e);
 }
 
-void policy_free(struct policy *p)
+void policy_free(struct policy_engine *p)
 {
     if (!p)
         return;
@@ -195,7 +195,7 @@ void policy_free(struct policy *p)
     free(p);
 }
 
-bool policy_wants_rdns(const struct policy *p)
+bool policy_wants_rdns(const struct policy_engine *p)
 {
     return p->db || p->nsvcs > 0;
 }
@@ -212,7 +212,7 @@ static void policy_refuse(struct policy_verdict *v, unsigned code, const char *s
     snprintf(v->rule, sizeof v->rule, "%s", rule);
 }
 
-int policy_helo(struct policy *p, const char *helo, bool *strict, struct policy_verdict *v)
+int policy_helo(struct policy_engine *p, const char *helo, bool *strict, struct policy_verdict *v)
 {
     memset(v, 0, sizeof *v);
     for (size_t i = 0; i < p->nhelo; i++) {
@@ -375,7 +375,7 @@ static void policy_cache_prune_one(void *arg, const char *key, void *value)
 }
 
 /* Removes expired entries (past POLICY_CACHE_MAX). */
-static void policy_cache_prune(struct policy *p)
+static void policy_cache_prune(struct policy_engine *p)
 {
     struct policy_old old = {NULL, 0, 0};
     if (dict_count(p->cache) < POLICY_CACHE_MAX)
@@ -391,7 +391,7 @@ static void policy_cache_prune(struct policy *p)
 /* Starts (or joins, or reads from the cache) the lookup of list i for pc. */
 static void policy_rbl_start(struct policy_client *pc, size_t i, int fam, const uint8_t *a)
 {
-    struct policy *p = pc->p;
+    struct policy_engine *p = pc->p;
     char q[256];
     pc->rbl[i] = RBL_CLEAN;
     if (dnsbl_query_name(&p->lists[i], fam, a, q, sizeof q) < 0)
@@ -462,7 +462,7 @@ static void policy_rbl_unwait_one(void *arg, const char *key, void *value)
 /* The DNSBL verdict once every list answered or the deadline passed. */
 static void policy_rbl_verdict(struct policy_client *pc, struct policy_verdict *v)
 {
-    struct policy *p = pc->p;
+    struct policy_engine *p = pc->p;
     char names[256] = "";
     size_t o = 0;
     long score = 0;
@@ -562,7 +562,7 @@ static bool policy_svc_apply(struct policy_client *pc, const struct policyd_repl
 static void policy_on_svc(void *arg, const struct policyd_reply *r, const char *why)
 {
     struct policy_client *pc = arg;
-    struct policy *p = pc->p;
+    struct policy_engine *p = pc->p;
     const struct policyd_service *s = &p->svcs[pc->svc];
     const struct policyd_reply *d = s->has_default ? &s->deflt : &p->deflt;
     char name[200];
@@ -588,7 +588,7 @@ static void policy_on_svc(void *arg, const struct policyd_reply *r, const char *
 /* Asks the next service, or finishes. */
 static void policy_svc_next(struct policy_client *pc)
 {
-    struct policy *p = pc->p;
+    struct policy_engine *p = pc->p;
     if (pc->svc >= p->nsvcs) {
         struct policy_verdict v = {0};
         policy_finish(pc, &v);
@@ -646,7 +646,7 @@ static void policy_request(struct policy_client *pc, const struct policy_req *r)
 
 /* ---- sessions ---- */
 
-struct policy_client *policy_client_create(struct policy *p, const struct sockaddr *sa,
+struct policy_client *policy_client_create(struct policy_engine *p, const struct sockaddr *sa,
                                            bool trusted)
 {
     struct policy_client *pc = xcalloc(1, sizeof *pc);

@@ -1,6 +1,6 @@
 /* policy: inbound policy beyond the relaying rules (docs/policy.md): the policy database
  * (policydb.h), the HELO/EHLO pattern table, DNS block lists and Postfix policy delegation
- * servers (delegate.h). One struct policy per server, one struct policy_client per SMTP
+ * servers (delegate.h). One struct policy_engine per server, one struct policy_client per SMTP
  * session. Everything runs on the loop and nothing in here blocks it: map lookups are
  * memory-mapped reads, DNS and policy servers are asynchronous.
  *
@@ -33,7 +33,7 @@
 struct event_base;
 struct conf;
 struct dns;
-struct policy;
+struct policy_engine;
 struct policy_client;
 
 enum policy_kind { POLICY_PASS, POLICY_ACCEPT, POLICY_REFUSE };
@@ -58,24 +58,24 @@ struct policy_req {
 typedef void (*policy_done_fn)(void *arg);
 
 /* Parses the configuration, opens the map (the map path: policy_map_path()). NULL + err. */
-struct policy *policy_create(struct event_base *base, const struct conf *c, struct dns *dns,
+struct policy_engine *policy_create(struct event_base *base, const struct conf *c, struct dns *dns,
                              char *err, size_t errlen);
 /* SIGHUP: opens the map again (a new build); on failure the old one stays. 0 / -1. */
-int policy_reload(struct policy *p);
+int policy_reload(struct policy_engine *p);
 /* Frees p; after smtpd_free() (no session left) and dns_free() (no lookup can answer). */
-void policy_free(struct policy *p);
+void policy_free(struct policy_engine *p);
 /* The compiled map of c: "<spool>/policy.lmdb". */
 const char *policy_map_path(const struct conf *c, char *buf, size_t len);
 /* `sluice policy-build`: compiles smtpd.policydb into policy_map_path(). 0 / -1 + err. */
 int policy_build(const struct conf *c, char *err, size_t errlen);
 
 /* A session's state; starts the block list lookups unless trusted. */
-struct policy_client *policy_client_create(struct policy *p, const struct sockaddr *sa,
+struct policy_client *policy_client_create(struct policy_engine *p, const struct sockaddr *sa,
                                            bool trusted);
 void policy_client_free(struct policy_client *pc);
 /* The HELO/EHLO table: 1 when a row matched (*strict: its R letter), 0 when none did; a
  * matching "!TEXT" row or a load average over the row's maximum fills v (550 / 421). */
-int policy_helo(struct policy *p, const char *helo, bool *strict, struct policy_verdict *v);
+int policy_helo(struct policy_engine *p, const char *helo, bool *strict, struct policy_verdict *v);
 /* Step 1 above (synchronous). */
 void policy_map_rcpt(struct policy_client *pc, const struct sockaddr *sa,
                      const struct policy_req *r, struct policy_verdict *v);
@@ -84,5 +84,5 @@ void policy_map_rcpt(struct policy_client *pc, const struct sockaddr *sa,
 int policy_async_rcpt(struct policy_client *pc, const struct policy_req *r, policy_done_fn done,
                       void *arg, struct policy_verdict *v);
 /* True when the policy has asynchronous checks, or a map lookup of the client's name. */
-bool policy_wants_rdns(const struct policy *p);
+bool policy_wants_rdns(const struct policy_engine *p);
 #endif

@@ -172,7 +172,7 @@ struct smtpd {
     struct session *sessions;
     size_t nsessions;
     struct tls_server *tls;         /* smtpd.tls certificates, or NULL: no TLS */
-    struct policy *policy;          /* smtpd_set_policy(), or NULL */
+    struct policy_engine *policy;          /* smtpd_set_policy(), or NULL */
     uint64_t ninstances;            /* transactions so far (policy instance ids) */
     struct auth *auth;              /* smtpd.auth verifier, or NULL: no AUTH */
     struct authn_ip *auth_ips;      /* SMTPD_AUTH_IPS_MAX entries once AUTH is on */

@@ -294,7 +294,7 @@ void smtpd_set_dns(struct smtpd *s, struct dns *d)
 }
 
 /* Sets the inbound policy. */
-void smtpd_set_policy(struct smtpd *s, struct policy *p)
+void smtpd_set_policy(struct smtpd *s, struct policy_engine *p)
 {
     s->policy = p;
 }
