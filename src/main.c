@@ -13,7 +13,7 @@
  * FILE, else $SLUICE_CONF, else /etc/sluice/sluice.conf. Exit codes are sysexits.h's.
  * SIGTERM/SIGINT: stop accepting, let transactions finish for up to 10 s, keep the queue.
  * SIGHUP: re-read the TLS certificates and keys (smtpd.tls) for new connections and the
- *         AUTH password file (smtpd.auth backend "file").
+ *         AUTH password file (smtpd.auth backend "file"), and the DKIM keys (dkim.sign).
  * SIGUSR1: log statistics.
  * Under systemd (Type=notify; systemd/sluice.service) the daemon says READY=1 once its
  * listeners are bound and the queue is recovered, keeps STATUS= up to date with the queue's
@@ -49,6 +49,7 @@
 #include "route/route.h"
 #include "sched/sched.h"
 #include "smtpc/smtpc.h"
+#include "dkim/dkim.h"
 #include "smtpd/smtpd.h"
 #include "tls/client.h"
 #include "tools/tools.h"
@@ -63,6 +64,7 @@ struct daemon {
     struct route *route;
     struct deliver *deliver;
     struct sched *sched;
+    struct dkim_signer *dkim; /* dkim.sign: the signer of accepted messages, or NULL */
     struct smtpd *smtpd;
     struct tls_client *tls; /* outbound TLS contexts and caches (smtpc_set_tls) */
     struct sched_logs logs; /* audit, event log (NULL = off) */
@@ -164,6 +166,19 @@ static void main_on_term(evutil_socket_t sig, short what, void *arg)
     sched_shutdown(d->sched, MAIN_GRACE_MS, main_on_stopped, d);
 }
 
+/* SIGHUP: the DKIM keys are read again (rotated key files); on error the current ones stay. */
+static void main_reload_dkim(struct daemon *d)
+{
+    char err[1024];
+    if (!d->dkim)
+        return;
+    if (dkim_signer_reload(d->dkim, &d->conf, err, sizeof err) < 0)
+        log_warn("%s; the current DKIM keys stay", err);
+    else
+        log_info("dkim: %zu signing key%s reloaded", d->conf.dkim.nsign,
+                 d->conf.dkim.nsign == 1 ? "" : "s");
+}
+
 /* SIGHUP: new certificates for new connections and the AUTH password file re-read; a file
  * that fails keeps the old ones. The service manager hears RELOADING=1 before and READY=1
  * after (systemctl reload waits). */
@@ -171,10 +186,12 @@ static void main_on_hup(evutil_socket_t sig, short what, void *arg)
 {
     struct daemon *d = arg;
     (void)what;
-    log_info("signal %d: reloading TLS certificates and the AUTH password file", (int)sig);
+    log_info("signal %d: reloading TLS certificates, the AUTH password file and DKIM keys",
+             (int)sig);
     notify_reloading(d->notify);
     smtpd_reload_tls(d->smtpd);
     smtpd_reload_auth(d->smtpd);
+    main_reload_dkim(d);
     notify_ready(d->notify);
 }
 
@@ -285,6 +302,12 @@ static void main_setup(struct daemon *d)
     smtpd_set_version(d->smtpd, SLUICE_VERSION);
     smtpd_set_dns(d->smtpd, d->dns);
     smtpd_set_etrn(d->smtpd, main_on_etrn, d);
+    if (d->conf.dkim.nsign > 0) {
+        d->dkim = dkim_signer_create(d->base, &d->conf, err, sizeof err); /* before the privileges go */
+        if (!d->dkim)
+            log_fatal("%s", err);
+        smtpd_set_dkim(d->smtpd, d->dkim);
+    }
     d->server_transcript = main_open_log(&d->conf, &d->conf.smtpd.transcript, "smtpd.transcript");
     smtpd_set_transcript(d->smtpd, d->server_transcript, &d->conf.smtpd.transcript);
     if (queue_watch_incoming(d->q, main_on_incoming, d) < 0)
@@ -307,6 +330,7 @@ static void main_teardown(struct daemon *d)
     main_stats(d);
     notify_free(d->notify);
     smtpd_free(d->smtpd);
+    dkim_signer_free(d->dkim); /* after the server: jobs of its detached sessions are dropped */
     queue_close(d->q);
     sched_free(d->sched);
     deliver_free(d->deliver);

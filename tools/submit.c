@@ -42,6 +42,7 @@
 #include "core/log.h"
 #include "core/qid.h"
 #include "core/xalloc.h"
+#include "dkim/dkim.h"
 #include "proto/addr.h"
 #include "proto/cmd.h"
 #include "proto/esmtp.h"
@@ -262,6 +263,31 @@ static bool submit_space_ok(const struct conf *c)
     return false;
 }
 
+/* dkim.sign: signs the message as the daemon signs what trusted clients send; a key this
+ * user cannot read, or a signing error, leaves it unsigned with a warning (never lost). */
+static void submit_dkim(const struct conf *c, uint64_t id, char **body, size_t *len)
+{
+    char err[512], qid[QID_TEXT_LEN + 1], *out = NULL;
+    size_t outlen = 0;
+    if (c->dkim.nsign == 0)
+        return;
+    qid_to_text(id, qid);
+    struct dkim_keys *k = dkim_keys_load(c, err, sizeof err);
+    if (!k) {
+        fprintf(stderr, "sluice submit: %s: message not signed\n", err);
+        return;
+    }
+    int n = dkim_keys_sign(k, *body, *len, &out, &outlen, err, sizeof err);
+    dkim_keys_free(k);
+    if (n < 0)
+        fprintf(stderr, "sluice submit: dkim: %s: message not signed\n", err);
+    if (n <= 0)
+        return;
+    free(*body);
+    *body = out;
+    *len = outlen;
+}
+
 /* Stores the message: one committed transaction, then a wakeup for the daemon. */
 static int submit_store(struct submit *s, bool from_headers)
 {
@@ -279,6 +305,7 @@ static int submit_store(struct submit *s, bool from_headers)
                          .client_ip = "", .helo = "", .flags = s->flags, .envid = s->envid};
         size_t len;
         char *body = submit_content(s, from_headers && tries == 0, m.id, &len);
+        submit_dkim(s->conf, m.id, &body, &len);
         if (s->nrcpt == 0 || s->bad) {
             fprintf(stderr, "sluice submit: %s\n", s->bad ? "bad recipient" : "no recipients");
             free(body);

@@ -60,6 +60,8 @@ enum conf_kind {
     CONF_BOOL,     /* bool */
     CONF_TLSMODE,  /* unsigned enum relay_tls_mode, written "none"/"starttls"/"implicit" */
     CONF_TLSPROTO, /* unsigned TLS minor version, written "TLSv1.2"/"TLSv1.3" */
+    CONF_DKIMALG,  /* unsigned DKIM_ALG_*, written "rsa-sha256"/"ed25519-sha256" */
+    CONF_CANON,    /* unsigned DKIM_CANON_*, written "relaxed/relaxed", "simple/simple", ... */
     CONF_OVERRIDE, /* bool, written "external" (auth.override) */
     CONF_ROT,      /* unsigned LOGROT_*, written "never"/"hourly"/"daily"/"monthly" */
     CONF_RETRIES,  /* unsigned * + size_t: a ZMailer retries string */
@@ -79,6 +81,7 @@ enum conf_kind {
     CONF_LOGSPEC,    /* struct logspec: a path template string, or a group of its keys */
     CONF_REMOTENETS, /* struct remotenet * + size_t: list of groups inheriting the client */
     CONF_RELAYS,     /* struct relay * + size_t: list of groups */
+    CONF_SIGNS,      /* struct dkim_sign_conf * + size_t: list of groups (dkim.sign) */
 };
 
 #define CONF_F_ZERO_IS_ONE 0x1 /* maxpipeline: 0 is stored as 1 */
@@ -110,6 +113,9 @@ enum conf_gid {
     CONF_G_RELAY_AUTH,
     CONF_G_AUDIT,
     CONF_G_EVENT_LOG,
+    CONF_G_DKIM,
+    CONF_G_DKIM_SIGN,
+    CONF_G_SUPPRESSION,
     CONF_NGROUPS
 };
 #define CONF_GROUP_ROWS 64 /* most rows in one group */
@@ -220,7 +226,9 @@ int conf_read_remotenets(struct conf_ctx *x, const config_setting_t *s, const ch
                          const struct conf_key *p, void *base);
 int conf_read_relays(struct conf_ctx *x, const config_setting_t *s, const char *key,
                      const struct conf_key *p, void *base);
-/* Frees the entries of a list of groups (p: CONF_REMOTENETS or CONF_RELAYS) at base. */
+int conf_read_signs(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                    const struct conf_key *p, void *base);
+/* Frees the entries of a list of groups (p: CONF_REMOTENETS, CONF_RELAYS or CONF_SIGNS) at base. */
 void conf_free_entries(const struct conf_key *p, void *base);
 
 /* secret.c */

@@ -375,12 +375,21 @@ int conf_read_relays(struct conf_ctx *x, const config_setting_t *s, const char *
     return conf_group_list(x, s, key, p, base, sizeof(struct relay));
 }
 
+/* Reads dkim.sign. */
+int conf_read_signs(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                    const struct conf_key *p, void *base)
+{
+    return conf_group_list(x, s, key, p, base, sizeof(struct dkim_sign_conf));
+}
+
 /* Frees every element of the list of groups p at base, then the array. */
 void conf_free_entries(const struct conf_key *p, void *base)
 {
     char **arr = (char **)((char *)base + p->off);
     size_t *n = (size_t *)((char *)base + p->cnt);
-    size_t elsz = p->kind == CONF_REMOTENETS ? sizeof(struct remotenet) : sizeof(struct relay);
+    size_t elsz = p->kind == CONF_REMOTENETS ? sizeof(struct remotenet)
+                  : p->kind == CONF_RELAYS   ? sizeof(struct relay)
+                                             : sizeof(struct dkim_sign_conf);
     for (size_t i = 0; i < *n; i++)
         conf_free_group(p->sub, *arr + i * elsz);
     free(*arr);

@@ -286,7 +286,9 @@ void conf_store_number(const struct conf_key *p, void *base, uint64_t v)
     case CONF_BOOL:
     case CONF_OVERRIDE: *(bool *)field = v != 0; break;
     case CONF_TLSMODE:
-    case CONF_TLSPROTO: *(unsigned *)field = (unsigned)v; break;
+    case CONF_TLSPROTO:
+    case CONF_DKIMALG:
+    case CONF_CANON: *(unsigned *)field = (unsigned)v; break;
     case CONF_U64:
     case CONF_DURATION: *(uint64_t *)field = v; break;
     default: log_panic("conf: %s is not a number", p->name);
@@ -386,6 +388,12 @@ static const struct {
     {CONF_TLSMODE, "none", RELAY_TLS_NONE},     {CONF_TLSMODE, "starttls", RELAY_TLS_STARTTLS},
     {CONF_TLSMODE, "implicit", RELAY_TLS_IMPLICIT}, {CONF_TLSPROTO, "TLSv1.2", 2},
     {CONF_TLSPROTO, "TLSv1.3", 3},              {CONF_OVERRIDE, "external", 1},
+    {CONF_DKIMALG, "rsa-sha256", DKIM_ALG_RSA_SHA256},
+    {CONF_DKIMALG, "ed25519-sha256", DKIM_ALG_ED25519_SHA256},
+    {CONF_CANON, "relaxed/relaxed", DKIM_CANON_RELAXED_RELAXED},
+    {CONF_CANON, "relaxed/simple", DKIM_CANON_RELAXED_SIMPLE},
+    {CONF_CANON, "simple/relaxed", DKIM_CANON_SIMPLE_RELAXED},
+    {CONF_CANON, "simple/simple", DKIM_CANON_SIMPLE_SIMPLE},
 };
 
 /* The word of value v of kind k, "" when none. */

@@ -160,6 +160,7 @@ struct smtpd {
     size_t nsessions;
     struct tls_server *tls;         /* smtpd.tls certificates, or NULL: no TLS */
     struct auth *auth;              /* smtpd.auth verifier, or NULL: no AUTH */
+    struct dkim_signer *dkim;              /* DKIM signer (smtpd_set_dkim), or NULL: no signing */
     struct authn_ip *auth_ips;      /* SMTPD_AUTH_IPS_MAX entries once AUTH is on */
     size_t nauth_ips;
 };

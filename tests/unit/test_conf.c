@@ -143,6 +143,8 @@ static void check_same_number(const char *key, const struct conf_key *p, const c
     case CONF_UINT:
     case CONF_TLSMODE:
     case CONF_TLSPROTO:
+    case CONF_DKIMALG:
+    case CONF_CANON:
     case CONF_ROT: va = *(const unsigned *)a, vb = *(const unsigned *)b; break;
     case CONF_PORT: va = *(const uint16_t *)a, vb = *(const uint16_t *)b; break;
     case CONF_BOOL:
@@ -676,10 +678,10 @@ static void test_table_shape(void **state)
                      (unsigned long long)p->defv, (unsigned long long)p->min,
                      (unsigned long long)p->max);
         if (((p->kind >= CONF_LISTEN && p->kind <= CONF_LINES) || p->kind == CONF_REMOTENETS ||
-             p->kind == CONF_RELAYS) && p->max == 0)
+             p->kind == CONF_RELAYS || p->kind == CONF_SIGNS) && p->max == 0)
             fail_msg("%s.%s: a list without a maximum", g, p->name);
         if (p->kind == CONF_GROUP || p->kind == CONF_LOGSPEC || p->kind == CONF_REMOTENETS ||
-            p->kind == CONF_RELAYS)
+            p->kind == CONF_RELAYS || p->kind == CONF_SIGNS)
             parents[p->sub]++;
         if (p->kind == CONF_LOGSPEC) { /* its string form sets the LOGPATH row "path" */
             const struct conf_key *e, *r = conf_keys_group(p->sub, &e);
