@@ -2,7 +2,6 @@
  * choice of signing entries by From: domain, several signatures, and key checks
  * (src/dkim/). The signatures themselves are verified by python3-dkim in the scenario
  * dkim_rsa_and_ed25519_signatures_verify_with_dkimpy. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
