@@ -7,6 +7,7 @@
  *   sluice submit [-c FILE] [-f SENDER] [-t] [-i] [RCPT...]
  *   sluice mailq [-c FILE]
  *   sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS
+ *   sluice suppress [-c FILE] list|export|add ADDRESS [REASON]|remove ADDRESS
  *   sluice --version | --help      (every subcommand takes --help too)
  * Invoked as `sendmail` it is `sluice submit`; as `mailq`, `sluice mailq`. Every name and
  * subcommand finds its configuration the same way (tool_conf_path): -c FILE or --config
@@ -51,6 +52,8 @@
 #include "smtpc/smtpc.h"
 #include "dkim/dkim.h"
 #include "smtpd/smtpd.h"
+#include "suppress/router.h"
+#include "suppress/suppress.h"
 #include "tls/client.h"
 #include "tools/tools.h"
 
@@ -65,6 +68,8 @@ struct daemon {
     struct deliver *deliver;
     struct sched *sched;
     struct dkim_signer *dkim; /* dkim.sign: the signer of accepted messages, or NULL */
+    struct suppress *suppress; /* suppression.enabled: the list, or NULL */
+    struct suppress_router *srouter; /* ... and the router in front of routing */
     struct smtpd *smtpd;
     struct tls_client *tls; /* outbound TLS contexts and caches (smtpc_set_tls) */
     struct sched_logs logs; /* audit, event log (NULL = off) */
@@ -164,6 +169,13 @@ static void main_on_term(evutil_socket_t sig, short what, void *arg)
     notify_stopping(d->notify);
     smtpd_stop_listening(d->smtpd);
     sched_shutdown(d->sched, MAIN_GRACE_MS, main_on_stopped, d);
+}
+
+/* sched's bounced hook: hard bounces go on the suppression list (suppress.h's rule). */
+static void main_on_bounced(void *arg, const char *rcpt, const char *reply)
+{
+    struct daemon *d = arg;
+    suppress_note_bounce(d->suppress, &d->conf, rcpt, reply, clock_wall_ms());
 }
 
 /* SIGHUP: the DKIM keys are read again (rotated key files); on error the current ones stay. */
@@ -293,8 +305,19 @@ static void main_setup(struct daemon *d)
     struct deliver_io io = {.router = &deliver_route, .router_arg = d->route,
                             .transport = &deliver_smtpc, .transport_arg = d->client_transcript,
                             .now = clock_wall_ms};
+    if (d->conf.suppression.enabled) { /* suppressed recipients fail before routing */
+        d->suppress = suppress_open(d->conf.spool, d->base, err, sizeof err);
+        if (!d->suppress)
+            log_fatal("suppress: %s", err);
+        d->srouter = suppress_router_create(d->base, &d->conf, d->suppress, &deliver_route,
+                                            d->route, clock_wall_ms);
+        io.router = &suppress_router_ops;
+        io.router_arg = d->srouter;
+    }
     d->deliver = deliver_create(d->base, &d->conf, d->q, &io);
     d->sched = sched_create(d->base, &d->conf, d->q, d->deliver, clock_wall_ms);
+    if (d->suppress)
+        sched_set_bounced(d->sched, main_on_bounced, d);
     sched_set_logs(d->sched, &d->logs);
     d->smtpd = smtpd_create(d->base, &d->conf, d->q, main_on_accepted, d, err, sizeof err);
     if (!d->smtpd)
@@ -334,6 +357,8 @@ static void main_teardown(struct daemon *d)
     queue_close(d->q);
     sched_free(d->sched);
     deliver_free(d->deliver);
+    suppress_router_free(d->srouter);
+    suppress_close(d->suppress); /* commits the bounces still waiting */
     smtpc_set_tls(NULL);
     tls_client_free(d->tls);
     audit_log_close(d->logs.audit);
@@ -398,6 +423,7 @@ static const char main_usage_text[] =
     "  submit [-c FILE] [options] [RCPT...] queue a message from stdin (as `sendmail`)\n"
     "  mailq [-c FILE]                      list the queue (as `mailq`)\n"
     "  verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS\n"
+    "  suppress [-c FILE] list|export|add ADDRESS [REASON]|remove ADDRESS  the suppression list\n"
     "  --version, --help                    (COMMAND --help: that command's options)\n"
     "FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
 
@@ -442,5 +468,7 @@ int main(int argc, char **argv)
         return tool_mailq(argc - 1, argv + 1, 0);
     if (strcmp(cmd, "verp-decode") == 0)
         return tool_verp_decode(argc - 1, argv + 1);
+    if (strcmp(cmd, "suppress") == 0)
+        return tool_suppress(argc - 1, argv + 1);
     return main_usage(cmd);
 }

@@ -20,6 +20,8 @@ int tool_check_config(int argc, char **argv);
 int tool_config_keys(int argc, char **argv);
 /* sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS (tools/verp.c) */
 int tool_verp_decode(int argc, char **argv);
+/* sluice suppress [-c FILE] list|export|add ADDRESS [REASON]|remove ADDRESS (tools/suppress.c) */
+int tool_suppress(int argc, char **argv);
 
 /* Loads the configuration at path (defaults first); prints the error on stderr and returns
  * -1 on failure. */
