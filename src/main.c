@@ -7,6 +7,7 @@
  *   sluice submit [-c FILE] [-f SENDER] [-t] [-i] [RCPT...]
  *   sluice mailq [-c FILE]
  *   sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS
+ *   sluice newaliases [-c FILE]    compile the alias files (also invoked as `newaliases`)
  *   sluice suppress [-c FILE] list|export|add ADDRESS [REASON]|remove ADDRESS
  *   sluice --version | --help      (every subcommand takes --help too)
  * Invoked as `sendmail` it is `sluice submit`; as `mailq`, `sluice mailq`. Every name and
@@ -46,6 +47,9 @@
 #include "core/qid.h"
 #include "deliver/deliver.h"
 #include "dns/dns.h"
+#include "local/helper.h"
+#include "local/local.h"
+#include "pickup/pickup.h"
 #include "queue/queue.h"
 #include "route/route.h"
 #include "sched/sched.h"
@@ -65,12 +69,14 @@ struct daemon {
     struct queue *q;
     struct dns *dns;
     struct route *route;
+    struct local *local; /* local delivery (its helper was forked before the drop) */
     struct deliver *deliver;
     struct sched *sched;
     struct dkim_signer *dkim; /* dkim.sign: the signer of accepted messages, or NULL */
     struct suppress *suppress; /* suppression.enabled: the list, or NULL */
     struct suppress_router *srouter; /* ... and the router in front of routing */
     struct smtpd *smtpd;
+    struct pickup *pickup; /* NULL: no spool/maildrop (non-root sendmail off) */
     struct tls_client *tls; /* outbound TLS contexts and caches (smtpc_set_tls) */
     struct sched_logs logs; /* audit, event log (NULL = off) */
     struct audit_log *client_transcript; /* deliver.client.transcript (NULL = off) */
@@ -221,6 +227,8 @@ static void main_on_usr1(evutil_socket_t sig, short what, void *arg)
  * files elsewhere. depth bounds the recursion (the spool is shallow). */
 static void main_chown_tree(int fd, const char *path, uid_t uid, gid_t gid, int depth)
 {
+    /* spool/maildrop keeps its owners: a drop file's owner is who submitted it. */
+    const char *skip = depth == 8 ? PICKUP_DIR : NULL;
     if (fchown(fd, uid, gid) < 0)
         log_fatal("cannot chown %s: %s", path, strerror(errno));
     DIR *d = fdopendir(fd);
@@ -228,7 +236,8 @@ static void main_chown_tree(int fd, const char *path, uid_t uid, gid_t gid, int 
         log_fatal("cannot read %s: %s", path, strerror(errno));
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+            (skip && strcmp(e->d_name, skip) == 0))
             continue;
         int sub = depth > 0 ? openat(dirfd(d), e->d_name,
                                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -260,12 +269,14 @@ static void main_drop_privileges(const struct conf *c)
         return;
     if (strcmp(c->user, "root") == 0) {
         log_warn("user = \"root\": running as root");
+        pickup_prepare_spool(c->spool, 0);
         return;
     }
     struct passwd *pw = getpwnam(c->user);
     if (!pw)
         log_fatal("user %s does not exist (create it: useradd --system %s)", c->user, c->user);
     main_chown_spool(c->spool, pw->pw_uid, pw->pw_gid);
+    pickup_prepare_spool(c->spool, pw->pw_uid);
     if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
         log_fatal("cannot become user %s: %s", c->user, strerror(errno));
     if (setuid(0) == 0)
@@ -277,6 +288,11 @@ static void main_drop_privileges(const struct conf *c)
 static void main_setup(struct daemon *d)
 {
     char err[1024];
+    /* The local delivery helper is forked first: while still root, before any thread,
+     * listener or queue exists (it holds nothing but its socket; local/helper.h). */
+    int helper_fd = helper_start();
+    if (helper_fd < 0)
+        log_fatal("cannot start the local delivery helper: %s", strerror(errno));
     evthread_use_pthreads();
     /* The changelist merges the many enable/disable calls of one loop pass into one
      * epoll_ctl per descriptor (we never dup descriptors, the changelist's one caveat). */
@@ -294,6 +310,8 @@ static void main_setup(struct daemon *d)
     if (!d->dns)
         log_fatal("resolver: %s", err);
     d->route = route_create(d->base, &d->conf, d->dns);
+    d->local = local_create(d->base, &d->conf, helper_fd);
+    route_set_local(d->route, &local_transport, d->local);
     d->tls = tls_client_create(&d->conf, err, sizeof err); /* before the privileges go */
     if (!d->tls)
         log_fatal("tls: %s", err);
@@ -336,6 +354,9 @@ static void main_setup(struct daemon *d)
     if (queue_watch_incoming(d->q, main_on_incoming, d) < 0)
         log_fatal("queue: cannot bind %s/incoming.sock", d->conf.spool);
     main_drop_privileges(&d->conf);
+    d->pickup = pickup_create(d->base, &d->conf, d->q, main_on_accepted, d);
+    if (d->pickup && d->dkim)
+        pickup_set_dkim(d->pickup, d->dkim);
     d->sigterm = evsignal_new(d->base, SIGTERM, main_on_term, d);
     d->sigint = evsignal_new(d->base, SIGINT, main_on_term, d);
     d->sigusr1 = evsignal_new(d->base, SIGUSR1, main_on_usr1, d);
@@ -355,8 +376,10 @@ static void main_teardown(struct daemon *d)
     smtpd_free(d->smtpd);
     dkim_signer_free(d->dkim); /* after the server: jobs of its detached sessions are dropped */
     queue_close(d->q);
+    pickup_free(d->pickup); /* after queue_close: its puts in flight have completed */
     sched_free(d->sched);
     deliver_free(d->deliver);
+    local_free(d->local);
     suppress_router_free(d->srouter);
     suppress_close(d->suppress); /* commits the bounces still waiting */
     smtpc_set_tls(NULL);
@@ -406,6 +429,8 @@ static int main_run(int argc, char **argv)
     if (sched_recover(d.sched) < 0)
         log_fatal("queue: recovery failed");
     sched_poll_incoming(d.sched);
+    if (d.pickup)
+        pickup_scan(d.pickup);
     log_info("sluice %s started: hostname=%s spool=%s", SLUICE_VERSION, d.conf.hostname, d.conf.spool);
     d.notify = notify_create(d.base, main_status, &d);
     notify_ready(d.notify);
@@ -423,6 +448,7 @@ static const char main_usage_text[] =
     "  submit [-c FILE] [options] [RCPT...] queue a message from stdin (as `sendmail`)\n"
     "  mailq [-c FILE]                      list the queue (as `mailq`)\n"
     "  verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS\n"
+    "  newaliases [-c FILE]                 compile the alias files into FILE.db\n"
     "  suppress [-c FILE] list|export|add ADDRESS [REASON]|remove ADDRESS  the suppression list\n"
     "  --version, --help                    (COMMAND --help: that command's options)\n"
     "FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
@@ -446,6 +472,8 @@ int main(int argc, char **argv)
         return tool_submit(argc, argv, 1);
     if (strcmp(prog, "mailq") == 0)
         return tool_mailq(argc, argv, 1);
+    if (strcmp(prog, "newaliases") == 0)
+        return tool_newaliases(argc, argv);
     if (argc < 2)
         return main_usage(NULL);
     const char *cmd = argv[1];
@@ -468,6 +496,8 @@ int main(int argc, char **argv)
         return tool_mailq(argc - 1, argv + 1, 0);
     if (strcmp(cmd, "verp-decode") == 0)
         return tool_verp_decode(argc - 1, argv + 1);
+    if (strcmp(cmd, "newaliases") == 0)
+        return tool_newaliases(argc - 1, argv + 1);
     if (strcmp(cmd, "suppress") == 0)
         return tool_suppress(argc - 1, argv + 1);
     return main_usage(cmd);

@@ -2,9 +2,11 @@
 # two dkim.sign entries gets two signatures, rsa-sha256 and ed25519-sha256, relaxed/relaxed,
 # From oversigned; python3-dkim (dkimpy, an independent verifier) verifies both with the
 # public keys served by the test DNS, for a message with 8-bit text, long lines and folded
-# headers, also when it comes through `sluice submit`. A From: domain without an entry is
-# not signed. After the key file is replaced and SIGHUP, new mail is signed with the new key.
+# headers, also when it comes through `sluice submit` (root: signed by submit itself) and
+# through a non-root user's sendmail (the maildrop: signed by the daemon at pickup; that
+# user cannot read the keys). A From: domain without an entry is not signed. After the key file is replaced and SIGHUP, new mail is signed with the new key.
 . "$SCN/lib.sh"
+. "$SCN/maildrop.inc"
 
 D="$T/dkim"
 mkdir -p "$D"
@@ -28,6 +30,7 @@ chmod 0640 "$D"/*.pem
 chgrp sluice "$D"/*.pem # the daemon runs as sluice and re-reads the keys on SIGHUP
 conf_set dkim "{ sign = ( { domain = \"signer.example\"; selector = \"s1\"; key_file = \"$D/rsa.pem\"; },
   { domain = \"signer.example\"; selector = \"e1\"; key_file = \"$D/ed.pem\"; algorithm = \"ed25519-sha256\"; } ); }"
+maildrop_bin
 sluice_start
 
 long=$(head -c 990 /dev/zero | tr '\0' 'x')
@@ -46,7 +49,11 @@ smtp_talk "$T/in" >"$T/replies"
 [ "$(grep -c '^250 2.0.0 Ok: queued' "$T/replies")" = 2 ] || fail "both accepted: $(tr '\n' '|' <"$T/replies")"
 msg signer.example submit-signed | submit a@signer.example u@dest.example
 grep -q "not signed" "$T/submit.out" && fail "submit did not sign: $(cat "$T/submit.out")"
-wait_until '[ "$(sink_msgs mx)" -ge 3 ]' 30 "three messages at the MX"
+msg signer.example drop-signed >"$T/drop.eml"
+chmod 644 "$T/drop.eml"
+as_user "SLUICE_CONF=$CONF $T/bin/sendmail -i u@dest.example <$T/drop.eml" >"$T/sm.out" 2>&1 ||
+    fail "sendmail as sluicetest: $(cat "$T/sm.out")"
+wait_until '[ "$(sink_msgs mx)" -ge 4 ]' 30 "four messages at the MX"
 
 check() { # SUBJECT: both signatures verify
     local f
@@ -61,6 +68,7 @@ check() { # SUBJECT: both signatures verify
 }
 check smtp-signed
 check submit-signed
+check drop-signed
 f=$(grep -l '^Subject: smtp-signed' "$T/sinks/mx"/t.*)
 sed -n '/^DKIM-Signature/,$p' "$f" | grep -v '^X-' >"$T/plain.eml"
 dkimverify <"$T/plain.eml" | grep -q 'signature ok' || fail "dkimverify: $(dkimverify <"$T/plain.eml")"
@@ -81,7 +89,7 @@ msg signer.example rotated | submit a@signer.example u@dest.example
 } >"$T/in"
 smtp_talk "$T/in" >"$T/replies"
 expect_reply '^250 2\.0\.0 Ok: queued' "rotated message accepted"
-wait_until '[ "$(sink_msgs mx)" -ge 5 ]' 30 "the rotated messages at the MX"
+wait_until '[ "$(sink_msgs mx)" -ge 6 ]' 30 "the rotated messages at the MX"
 f=$(grep -l '^Subject: rotated-smtp' "$T/sinks/mx"/t.*)
 /usr/bin/python3 "$SCN/dkimcheck.py" "$f" >"$T/check.old" && fail "old key still verifies: $(cat "$T/check.old")"
 rsa_txt "$D/rsa2.pem" >"$D/s1.txt"
