@@ -293,6 +293,12 @@ void smtpd_set_dns(struct smtpd *s, struct dns *d)
     s->dns = d;
 }
 
+/* Sets the inbound policy. */
+void smtpd_set_policy(struct smtpd *s, struct policy_engine *p)
+{
+    s->policy = p;
+}
+
 /* Sets the DKIM signer of accepted messages (NULL: none). */
 void smtpd_set_dkim(struct smtpd *s, struct dkim_signer *d)
 {
