@@ -166,7 +166,7 @@ check-unit: $(UNIT_BIN) $(BUILD)/sluice
 check-san:
 	$(MAKE) SANITIZE=address,undefined check-unit check-scenario
 
-check-scenario: $(BUILD)/sluice
+check-scenario: $(BUILD)/sluice $(BUILD)/sluice-postdrop
 	@SLUICE=$(CURDIR)/$(BUILD)/sluice tests/scenario/run $(SCENARIOS)
 
 # Installation and packaging (tests/package/): make install/uninstall, the man pages, the
