@@ -7,6 +7,8 @@
  *   sluice submit [-c FILE] [-f SENDER] [-t] [-i] [RCPT...]
  *   sluice mailq [-c FILE]
  *   sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS
+ *   sluice ctl [-c FILE] COMMAND [ARG...]   (tools/ctl.c; the daemon's side is src/ctl/)
+ *   sluice cat [-c FILE] [-e] [-b] QID
  *   sluice --version | --help      (every subcommand takes --help too)
  * Invoked as `sendmail` it is `sluice submit`; as `mailq`, `sluice mailq`. Every name and
  * subcommand finds its configuration the same way (tool_conf_path): -c FILE or --config
@@ -37,6 +39,7 @@
 #include "conf/conf.h"
 #include "core/log.h"
 #include "core/qid.h"
+#include "ctl/ctl.h"
 #include "deliver/deliver.h"
 #include "dns/dns.h"
 #include "queue/queue.h"
@@ -58,6 +61,7 @@ struct daemon {
     struct deliver *deliver;
     struct sched *sched;
     struct smtpd *smtpd;
+    struct ctl *ctl; /* the control channel (sluice ctl) */
     struct tls_client *tls; /* outbound TLS contexts and caches (smtpc_set_tls) */
     struct sched_logs logs; /* audit, event log (NULL = off) */
     struct audit_log *client_transcript; /* deliver.client.transcript (NULL = off) */
@@ -144,13 +148,21 @@ static void main_on_term(evutil_socket_t sig, short what, void *arg)
     sched_shutdown(d->sched, MAIN_GRACE_MS, main_on_stopped, d);
 }
 
-/* SIGHUP: new certificates for new connections; a file that fails keeps the old ones. */
-static void main_on_hup(evutil_socket_t sig, short what, void *arg)
+/* The reload SIGHUP and `sluice ctl reload` share: new certificates for new connections;
+ * a file that fails keeps the old ones. */
+static void main_reload(void *arg)
 {
     struct daemon *d = arg;
-    (void)what;
-    log_info("signal %d: reloading TLS certificates", (int)sig);
+    log_info("reloading TLS certificates");
     smtpd_reload_tls(d->smtpd);
+}
+
+/* SIGHUP: the reload. */
+static void main_on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    log_info("signal %d: reload", (int)sig);
+    main_reload(arg);
 }
 
 /* SIGUSR1: statistics. */
@@ -264,6 +276,11 @@ static void main_setup(struct daemon *d)
     smtpd_set_transcript(d->smtpd, d->server_transcript, &d->conf.smtpd.transcript);
     if (queue_watch_incoming(d->q, main_on_incoming, d) < 0)
         log_fatal("queue: cannot bind %s/incoming.sock", d->conf.spool);
+    struct ctl_env ce = {.base = d->base, .conf = &d->conf, .q = d->q, .sched = d->sched,
+                         .dl = d->deliver, .reload = main_reload, .reload_arg = d,
+                         .version = SLUICE_VERSION};
+    if (!(d->ctl = ctl_create(&ce, err, sizeof err)))
+        log_fatal("%s", err);
     main_drop_privileges(&d->conf);
     d->sigterm = evsignal_new(d->base, SIGTERM, main_on_term, d);
     d->sigint = evsignal_new(d->base, SIGINT, main_on_term, d);
@@ -282,6 +299,7 @@ static void main_teardown(struct daemon *d)
     main_stats(d);
     smtpd_free(d->smtpd);
     queue_close(d->q);
+    ctl_free(d->ctl); /* after the queue's last done callbacks (replies to operations) */
     sched_free(d->sched);
     deliver_free(d->deliver);
     smtpc_set_tls(NULL);
@@ -346,6 +364,8 @@ static const char main_usage_text[] =
     "  submit [-c FILE] [options] [RCPT...] queue a message from stdin (as `sendmail`)\n"
     "  mailq [-c FILE]                      list the queue (as `mailq`)\n"
     "  verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS\n"
+    "  ctl [-c FILE] COMMAND [ARG...]       control the running daemon (docs/admin.md)\n"
+    "  cat [-c FILE] [-e] [-b] QID          print a queued message (as postcat -q)\n"
     "  --version, --help                    (COMMAND --help: that command's options)\n"
     "FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
 
@@ -388,6 +408,10 @@ int main(int argc, char **argv)
         return tool_submit(argc - 1, argv + 1, 0);
     if (strcmp(cmd, "mailq") == 0)
         return tool_mailq(argc - 1, argv + 1, 0);
+    if (strcmp(cmd, "ctl") == 0)
+        return tool_ctl(argc - 1, argv + 1);
+    if (strcmp(cmd, "cat") == 0)
+        return tool_cat(argc - 1, argv + 1);
     if (strcmp(cmd, "verp-decode") == 0)
         return tool_verp_decode(argc - 1, argv + 1);
     return main_usage(cmd);

@@ -502,6 +502,8 @@ static int conf_load_buf(struct conf_ctx *x, const char *text, size_t len)
         rc = conf_group(x, config_root_setting(&cfg), CONF_G_TOP, "", x->c);
     if (rc == 0)
         rc = conf_check_tls(x, &cfg);
+    if (rc == 0 && x->c->ctl.nlisten > 0 && !x->c->ctl.authfile)
+        rc = conf_needs(x, &cfg, "ctl.listen", "ctl.authfile");
     config_destroy(&cfg);
     return rc;
 }

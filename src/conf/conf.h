@@ -203,6 +203,12 @@ struct conf {
         size_t nverp_domains;
         char *verp_delimiters;       /* two characters */
     } deliver;
+    struct {
+        char *socket;   /* control socket; NULL = SPOOL/ctl.sock (ctl_socket_path) */
+        char **listen;  /* TCP control listeners "addr:port" (need authfile) */
+        size_t nlisten;
+        char *authfile; /* USER:HASH:ATTRIBUTES[:NETWORKS] lines (proto/ctlproto.h) */
+    } ctl;
 };
 
 /* Fills c with every default of the key table (hostname: gethostname(), else "localhost"). */

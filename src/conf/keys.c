@@ -92,6 +92,7 @@ const struct conf_key conf_keys[] = {
     {CONF_G_TOP, "smtpd", 0, SUB(CONF_GROUP, CONF_G_SMTPD), "The inbound ESMTP server."},
     {CONF_G_TOP, "resolver", 0, SUB(CONF_GROUP, CONF_G_RESOLVER), "DNS lookups (libunbound)."},
     {CONF_G_TOP, "deliver", 0, SUB(CONF_GROUP, CONF_G_DELIVER), "Outbound delivery: scheduler, client, relays, reports."},
+    {CONF_G_TOP, "ctl", 0, SUB(CONF_GROUP, CONF_G_CTL), "The control channel of `sluice ctl` (docs/admin.md)."},
 
     {SMTPD(listen), LIST(CONF_LISTEN, CNT(smtpd.nlisten), 64, CONF_F_NONEMPTY, "127.0.0.1:25"),
      "Addresses the SMTP server listens on: \"a.b.c.d:port\" or \"[ipv6]:port\"."},
@@ -296,6 +297,15 @@ const struct conf_key conf_keys[] = {
 
     LOG_KEYS(CONF_G_AUDIT),
     LOG_KEYS(CONF_G_EVENT_LOG),
+
+    {CONF_G_CTL, "socket", offsetof(struct conf, ctl.socket),
+     STR(CONF_PATH, CONF_F_COMPUTED, "SPOOL/ctl.sock"),
+     "UNIX control socket (mode 660); root, the daemon's user and group may use it."},
+    {CONF_G_CTL, "listen", offsetof(struct conf, ctl.listen),
+     LIST(CONF_LISTEN, CNT(ctl.nlisten), 64, 0, NULL),
+     "TCP control listeners \"a.b.c.d:port\": users of authfile, from their networks."},
+    {CONF_G_CTL, "authfile", offsetof(struct conf, ctl.authfile), STR(CONF_PATH, 0, NULL),
+     "USER:CRYPT-HASH:ATTRIBUTES[:NETWORKS] lines for TCP clients (read, queue-ops, admin)."},
 };
 
 const size_t conf_nkeys = sizeof conf_keys / sizeof conf_keys[0];
@@ -358,6 +368,7 @@ const char *const conf_group_names[CONF_NGROUPS] = {
     [CONF_G_RELAY_AUTH] = "deliver.relays[].auth",
     [CONF_G_AUDIT] = "deliver.audit",
     [CONF_G_EVENT_LOG] = "deliver.event_log",
+    [CONF_G_CTL] = "ctl",
 };
 
 /* The index of the first row of a group at or after g (the table is sorted by group). */

@@ -109,6 +109,7 @@ enum conf_gid {
     CONF_G_RELAY_AUTH,
     CONF_G_AUDIT,
     CONF_G_EVENT_LOG,
+    CONF_G_CTL,
     CONF_NGROUPS
 };
 #define CONF_GROUP_ROWS 64 /* most rows in one group */

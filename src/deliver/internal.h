@@ -56,6 +56,8 @@ struct dconn {
     struct deliver *dl;
     struct ddest *dd;
     void *c; /* the transport's connection */
+    uint64_t id;     /* for `sluice ctl conns` / `kill` (ZMailer SHOW THREADS / KILL) */
+    int64_t started; /* wall ms */
     unsigned nmsgs;
     bool took;   /* asked for its first transaction: a session was established */
     bool idle;   /* parked in dd->idle and dl->idle, waiting for work (idlemax) */
@@ -83,6 +85,7 @@ struct deliver {
     void (*stopped)(void *arg);
     void *stopped_arg;
     struct deliver_stats st;
+    uint64_t next_conn_id;
 };
 
 /* batch.c */
