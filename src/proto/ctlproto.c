@@ -349,14 +349,15 @@ int ctlproto_authline(const char *line, size_t len, struct ctl_authuser *u, char
     buf[len] = '\0';
     if (memchr(buf, '\0', len) || buf[strspn(buf, " \t")] == '\0' || buf[strspn(buf, " \t")] == '#')
         return memchr(buf, '\0', len) ? ctl_fail(err, errlen, "NUL byte") : 0;
-    char *f[5] = {buf, NULL, NULL, NULL, NULL};
+    /* the networks are the rest of the line: IPv6 blocks have colons of their own */
+    char *f[4] = {buf, NULL, NULL, NULL};
     int nf = 1;
-    for (char *p = buf; *p && nf < 5; p++)
+    for (char *p = buf; *p && nf < 4; p++)
         if (*p == ':') {
             *p = '\0';
             f[nf++] = p + 1;
         }
-    if (nf < 3 || nf > 4)
+    if (nf < 3)
         return ctl_fail(err, errlen, "want USER:HASH:ATTRIBUTES[:NETWORKS]");
     size_t ul = strlen(f[0]), hl = strlen(f[1]);
     if (ul == 0 || ul > CTL_USER_MAX || strpbrk(f[0], " \t"))

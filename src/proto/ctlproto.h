@@ -12,7 +12,8 @@
  *   ctlproto_authline()    one line of a control authfile (ZMailer's scheduler authfile):
  *                          "USER:HASH:ATTRIBUTES[:NETWORKS]", attributes a comma list of
  *                          read, queue-ops, admin (admin implies the others, queue-ops implies
- *                          read), networks a comma list of CIDR blocks (empty: anywhere).
+ *                          read), networks the rest of the line: a comma list of CIDR blocks
+ *                          (IPv6 ones keep their colons; empty: anywhere).
  *
  * A reply is a status line, then body lines, then a line "." alone; a body line that starts
  * with "." gets a second one (SMTP's dot-stuffing) so the terminator is unambiguous.
