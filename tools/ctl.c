@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,7 +179,10 @@ static int ctl_run(int fd, const char *user, int argc, char **argv)
     int rc = user ? ctl_auth(fd, f, user) : 0;
     if (rc == 0 && ctl_join(argc, argv, line, sizeof line) < 0)
         rc = 1;
-    if (rc == 0 && ctl_write_all(fd, line, strlen(line)) < 0)
+    /* a refused client gets its ERR line and is closed: the reply may be there even when
+     * the write failed (EPIPE; SIGPIPE is ignored) */
+    if (rc == 0 && ctl_write_all(fd, line, strlen(line)) < 0 && errno != EPIPE &&
+        errno != ECONNRESET)
         rc = ctl_fail("cannot send the request", strerror(errno));
     if (rc == 0 && ctl_read_reply(f, stdout, &ok, text, sizeof text) < 0)
         rc = 1;
@@ -220,6 +224,7 @@ int tool_ctl(int argc, char **argv)
         return EX_USAGE;
     }
     int fd;
+    signal(SIGPIPE, SIG_IGN);
     if (tcp) {
         fd = ctl_connect_tcp(tcp);
     } else {
