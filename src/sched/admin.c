@@ -62,7 +62,8 @@ static bool admin_match(const struct smsg *m, const struct sched_select *sel)
 {
     if (sel->qid && strcmp(sel->qid, m->d.qid) != 0)
         return false;
-    if (sel->from && !ctlproto_glob(sel->from, m->d.sender))
+    if (sel->from && !(strcmp(sel->from, "<>") == 0 ? *m->d.sender == '\0'
+                                                     : ctlproto_glob(sel->from, m->d.sender)))
         return false;
     if (!sel->to && !sel->dest)
         return true;

@@ -93,7 +93,7 @@ size_t sched_flush_domain(struct sched *s, const char *domain, bool subdomains);
  * are parked: no new transactions and so no new connections for it; resume returns them. */
 enum sched_op { SCHED_HOLD, SCHED_RELEASE, SCHED_DELETE, SCHED_REQUEUE, SCHED_BOUNCE };
 /* A message matches when every given member matches: qid (exact, upper-case hex), from
- * (glob on the sender, "" for the null sender), to (glob: any unfinished recipient), dest
+ * (glob on the sender; "<>" is the null sender), to (glob: any unfinished recipient), dest
  * (glob: the domain of any unfinished recipient). Globs as ctlproto_glob(). */
 struct sched_select {
     const char *qid, *from, *to, *dest;
