@@ -187,7 +187,8 @@ void view_queue(const struct ctl_env *e, struct evbuffer *out, bool json)
     sched_walk(e->sched, view_on_queue_msg, &a);
     sched_paused_foreach(e->sched, view_on_paused, &a);
     sched_paused_foreach(e->sched, view_on_paused_mark, paused);
-    qsort(a.names, a.n, sizeof *a.names, view_cmp_names);
+    if (a.n > 1)
+        qsort(a.names, a.n, sizeof *a.names, view_cmp_names);
     if (!json)
         evbuffer_add_printf(out, "%-30s %6s %6s %6s %-20s %-20s %5s %-6s %s\n", "DESTINATION",
                             "RCPTS", "ACTIVE", "HELD", "OLDEST", "NEXT", "CONNS", "STATE",
@@ -276,7 +277,8 @@ void view_qshape(const struct ctl_env *e, struct evbuffer *out, bool json)
 {
     struct view_shape sh = {.a = {.d = dict_create()}, .now = clock_wall_ms()};
     sched_walk(e->sched, view_on_shape_msg, &sh);
-    qsort(sh.a.names, sh.a.n, sizeof *sh.a.names, view_cmp_names);
+    if (sh.a.n > 1)
+        qsort(sh.a.names, sh.a.n, sizeof *sh.a.names, view_cmp_names);
     if (json) {
         evbuffer_add_printf(out, "{\"buckets_minutes\":[");
         for (size_t b = 0; b + 1 < VIEW_NB; b++)
