@@ -14,8 +14,13 @@
  * subcommand finds its configuration the same way (tool_conf_path): -c FILE or --config
  * FILE, else $SLUICE_CONF, else /etc/sluice/sluice.conf. Exit codes are sysexits.h's.
  * SIGTERM/SIGINT: stop accepting, let transactions finish for up to 10 s, keep the queue.
- * SIGHUP: re-read the TLS certificates and keys (smtpd.tls) for new connections.
- * SIGUSR1: log statistics. */
+ * SIGHUP: re-read the TLS certificates and keys (smtpd.tls) for new connections and the
+ *         AUTH password file (smtpd.auth backend "file").
+ * SIGUSR1: log statistics.
+ * Under systemd (Type=notify; systemd/sluice.service) the daemon says READY=1 once its
+ * listeners are bound and the queue is recovered, keeps STATUS= up to date with the queue's
+ * size, RELOADING=1 then READY=1 around a SIGHUP reload, STOPPING=1 on SIGTERM, and
+ * WATCHDOG=1 when WatchdogSec= is set (core/notify.c). */
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <dirent.h>
@@ -38,6 +43,7 @@
 #include "audit/event.h"
 #include "conf/conf.h"
 #include "core/log.h"
+#include "core/notify.h"
 #include "core/qid.h"
 #include "ctl/ctl.h"
 #include "deliver/deliver.h"
@@ -67,6 +73,7 @@ struct daemon {
     struct audit_log *client_transcript; /* deliver.client.transcript (NULL = off) */
     struct audit_log *server_transcript; /* smtpd.transcript (NULL = off) */
     struct event *sigterm, *sigint, *sigusr1, *sighup;
+    struct notify *notify; /* the service manager (no-op without $NOTIFY_SOCKET) */
     int stopping;
 };
 
@@ -126,6 +133,18 @@ static void main_stats(struct daemon *d)
              qs.commits ? (double)qs.msgs_committed / (double)qs.commits : 0.0);
 }
 
+/* The service manager's STATUS= line: what is queued now and what became of the rest. */
+static void main_status(void *arg, char *buf, size_t len)
+{
+    struct daemon *d = arg;
+    struct sched_stats ss;
+    sched_get_stats(d->sched, &ss);
+    snprintf(buf, len,
+             "queue: %" PRIu64 " messages, %" PRIu64 " recipients (%" PRIu64 " in delivery); "
+             "delivered %" PRIu64 ", deferred %" PRIu64 ", bounced %" PRIu64,
+             ss.messages, ss.waiting + ss.active, ss.active, ss.delivered, ss.deferred, ss.bounced);
+}
+
 /* Every connection is gone: leave the loop. */
 static void main_on_stopped(void *arg)
 {
@@ -144,17 +163,22 @@ static void main_on_term(evutil_socket_t sig, short what, void *arg)
         return;
     }
     log_info("signal %d: stopping", (int)sig);
+    notify_stopping(d->notify);
     smtpd_stop_listening(d->smtpd);
     sched_shutdown(d->sched, MAIN_GRACE_MS, main_on_stopped, d);
 }
 
-/* The reload SIGHUP and `sluice ctl reload` share: new certificates for new connections;
- * a file that fails keeps the old ones. */
+/* The reload SIGHUP and `sluice ctl reload` share: new certificates for new connections and
+ * the AUTH password file re-read; a file that fails keeps the old ones. The service manager
+ * hears RELOADING=1 before and READY=1 after (systemctl reload waits). */
 static void main_reload(void *arg)
 {
     struct daemon *d = arg;
-    log_info("reloading TLS certificates");
+    log_info("reloading TLS certificates and the AUTH password file");
+    notify_reloading(d->notify);
     smtpd_reload_tls(d->smtpd);
+    smtpd_reload_auth(d->smtpd);
+    notify_ready(d->notify);
 }
 
 /* SIGHUP: the reload. */
@@ -297,6 +321,7 @@ static void main_setup(struct daemon *d)
 static void main_teardown(struct daemon *d)
 {
     main_stats(d);
+    notify_free(d->notify);
     smtpd_free(d->smtpd);
     queue_close(d->q);
     ctl_free(d->ctl); /* after the queue's last done callbacks (replies to operations) */
@@ -350,6 +375,8 @@ static int main_run(int argc, char **argv)
         log_fatal("queue: recovery failed");
     sched_poll_incoming(d.sched);
     log_info("sluice %s started: hostname=%s spool=%s", SLUICE_VERSION, d.conf.hostname, d.conf.spool);
+    d.notify = notify_create(d.base, main_status, &d);
+    notify_ready(d.notify);
     event_base_dispatch(d.base);
     main_teardown(&d);
     log_info("stopped");

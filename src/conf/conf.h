@@ -102,6 +102,61 @@ struct relay {
     struct relay_auth auth;
 };
 
+/* A per-destination policy block (deliver.policies[], docs/shaping.md): its selectors and
+ * the limits it sets. Only the keys a block gives count (`set`, one bit per POLICY_*); a
+ * later block that matches overrides an earlier one key by key. Selectors, lower-cased:
+ * "GLOB" or "smtp/GLOB" (recipient domain), "mx:GLOB" or "mx:.SUFFIX" (an MX host name),
+ * "ip:CIDR" (an address of the destination's hosts). */
+enum policy_key {
+    POLICY_MAXSERVERCONNECTIONS,
+    POLICY_MAXMESSAGES,
+    POLICY_MAXRECIPS,
+    POLICY_IDLEMAX,
+    POLICY_QUEUEONLY,
+    POLICY_MSGS_PER_SECOND,
+    POLICY_MSGS_PER_MINUTE,
+    POLICY_MSGS_PER_HOUR,
+    POLICY_MSGS_BURST,
+    POLICY_CONNECTIONS_PER_MINUTE,
+    POLICY_INITIAL_CONCURRENCY,
+    POLICY_NKEYS
+};
+struct policy {
+    char **match; /* selectors */
+    size_t nmatch;
+    unsigned maxserverconnections;
+    unsigned maxmessages;
+    unsigned maxrecips;
+    uint64_t idlemax; /* ms */
+    bool queueonly;
+    double msgs_per_second; /* 0 = no limit */
+    double msgs_per_minute;
+    double msgs_per_hour;
+    unsigned msgs_burst;
+    double connections_per_minute;
+    unsigned initial_concurrency;
+    uint32_t set; /* 1u << POLICY_* for each key the block gives */
+};
+/* The names of the policy keys, by enum policy_key (as in the file). */
+extern const char *const conf_policy_names[POLICY_NKEYS];
+
+/* A reply rule (deliver.rules[], docs/shaping.md): an extended regular expression matched
+ * (case-insensitively) against a reply as one line ("421 4.7.0 text"), where it came. */
+enum rule_at { RULE_AT_ANY, RULE_AT_GREETING, RULE_AT_MAIL, RULE_AT_RCPT, RULE_AT_DATA };
+enum rule_action {
+    RULE_SUSPEND,            /* no connection to the destination for duration */
+    RULE_REDUCE_CONCURRENCY, /* its concurrency times factor (at least 1) */
+    RULE_REDUCE_RATE,        /* its message rate times factor, for duration */
+    RULE_BOUNCE              /* its ready transactions fail with the reply (5xx) */
+};
+struct shape_rule {
+    char *match;       /* ERE, validated at load */
+    unsigned at;       /* enum rule_at */
+    unsigned action;   /* enum rule_action */
+    uint64_t duration; /* ms */
+    double factor;     /* 0 < factor < 1 */
+};
+
 /* smtpd.tls (docs/tls.md "Inbound"): the server's certificates and TLS policy. cert_file
  * NULL: no STARTTLS and no smtpd.tls_listen. The files are read by src/tls/tls.c (startup,
  * check-config, SIGHUP); conf checks only how the keys go together. */
@@ -116,6 +171,23 @@ struct smtpd_tls_conf {
     uint64_t handshake_timeout; /* ms: longest TLS handshake */
     bool ask_cert;              /* request a client certificate (needs ca_file) */
     bool require_cert;          /* ... and refuse a session without a verified one */
+};
+
+/* smtpd.auth (docs/auth.md): SMTP AUTH (RFC 4954) for clients. backend NULL: no AUTH. conf
+ * checks which keys go with which backend; src/auth/ reads the password file. */
+struct smtpd_auth_conf {
+    char *backend;                /* "file", "pam", "pipe", "dovecot", or NULL */
+    char *path;                   /* file: password file; pipe: program; dovecot: socket */
+    char *pam_service;            /* pam: service name */
+    uint64_t timeout;             /* ms, pipe/dovecot answer limit */
+    unsigned workers;             /* file/pam worker threads */
+    bool allow_cleartext;         /* AUTH offered without TLS (AUTH-LOGIN-also-without-TLS) */
+    unsigned max_failures;        /* failed AUTHs per session, then 421 */
+    unsigned max_failures_per_ip; /* failed AUTHs per client address within failure_window */
+    uint64_t failure_window;      /* ms */
+    uint64_t failure_delay;       /* ms: a failed AUTH's reply is held (without a tarpit) */
+    bool rcvd_auth_user;          /* Received names the user */
+    bool sender_must_match;       /* MAIL FROM must be the login (or login@local domain) */
 };
 
 struct conf {
@@ -163,6 +235,7 @@ struct conf {
         struct smtpd_tls_conf tls;       /* smtpd.tls: STARTTLS when cert_file is set */
         char **tls_listen;               /* implicit TLS listeners (RFC 8314, port 465) */
         size_t ntls_listen;
+        struct smtpd_auth_conf auth;     /* smtpd.auth: AUTH when backend is set */
     } smtpd;
     struct {
         char **forwarders; /* "ip@port" or "ip"; empty = /etc/resolv.conf */
@@ -191,6 +264,13 @@ struct conf {
         size_t nremotenets;
         struct relay *relays;
         size_t nrelays;
+        /* Shaping (docs/shaping.md). */
+        struct policy *policies;
+        size_t npolicies;
+        struct shape_rule *rules;
+        size_t nrules;
+        bool builtin_rules;           /* the built-in reply rules follow deliver.rules */
+        unsigned initial_concurrency; /* slow start: first connections of a destination */
         /* Reports and logs (docs/dsn.md, docs/logging.md). */
         struct logspec audit;        /* deliver.audit: one record per delivered recipient */
         struct logspec event_log;    /* deliver.event_log: JSON lines */

@@ -30,6 +30,13 @@
 #define LIST(kind, cnt, max, fl, d) kind, 0, cnt, 0, max, fl, 0, d
 #define SUB(kind, g) kind, g, 0, 0, 0, 0, 0, NULL
 #define GROUPS(kind, g, cnt) kind, g, cnt, 0, CONF_MAX_LIST, 0, 0, NULL
+#define POL(f) CONF_G_POLICY, #f, offsetof(struct policy, f)
+#define RULE(f) CONF_G_RULE, #f, offsetof(struct shape_rule, f)
+/* A policy row: only what a block gives counts, so no default applies (def says what the
+ * key falls back to). */
+#define PUINT(lo, hi, d) CONF_UINT, 0, 0, lo, hi, CONF_F_COMPUTED, lo, d
+#define PRATE CONF_RATE, 0, 0, 1, UINT64_C(1000000000), CONF_F_COMPUTED, 1, "no limit"
+#define POLICIES_MAX 64 /* policy blocks (deliver/policy.c keeps one bit per block) */
 
 /* The settings a remotenet may override: group G, struct T, member path P, the group A of
  * its anonssl keys. */
@@ -67,6 +74,7 @@
 
 #define RELAY_SSL(f) CONF_G_RELAY_SSL, #f, offsetof(struct relay, ssl.f)
 #define SMTPD_TLS(f) CONF_G_SMTPD_TLS, #f, offsetof(struct conf, smtpd.tls.f)
+#define SMTPD_AUTH(f) CONF_G_SMTPD_AUTH, #f, offsetof(struct conf, smtpd.auth.f)
 #define RELAY_AUTH(f) CONF_G_RELAY_AUTH, #f, offsetof(struct relay, auth.f)
 
 /* The keys of a log spec written as a group: G is the log spec's key. */
@@ -157,6 +165,8 @@ const struct conf_key conf_keys[] = {
      "Server TLS: STARTTLS on every listener once cert_file is set (docs/tls.md)."},
     {SMTPD(tls_listen), LIST(CONF_LISTEN, CNT(smtpd.ntls_listen), 64, 0, NULL),
      "Implicit TLS listeners (RFC 8314, port 465), as listen; submission rules; need tls."},
+    {SMTPD(auth), SUB(CONF_GROUP, CONF_G_SMTPD_AUTH),
+     "Server AUTH (RFC 4954) once backend is set; submission then needs it (docs/auth.md)."},
 
     LOG_KEYS(CONF_G_SMTPD_TRANSCRIPT),
     PEERS_KEY(CONF_G_SMTPD_TRANSCRIPT),
@@ -180,6 +190,29 @@ const struct conf_key conf_keys[] = {
      "Request a client certificate (seed tls-ask-cert; needs ca_file); logged, not required."},
     {SMTPD_TLS(require_cert), BOOL(0),
      "Refuse (421 4.7.1) a client without a certificate that verifies against ca_file."},
+
+    {SMTPD_AUTH(backend), STR(CONF_TEXT, 0, NULL),
+     "Where passwords are checked: file, pam, pipe or dovecot; absent: no AUTH."},
+    {SMTPD_AUTH(path), STR(CONF_PATH, 0, NULL),
+     "file: the password file; pipe: the program (absolute); dovecot: the auth socket."},
+    {SMTPD_AUTH(pam_service), STR(CONF_PATH, 0, "smtp"), "pam: the PAM service name."},
+    {SMTPD_AUTH(timeout), DUR(CONF_S / 10, 10 * CONF_M, 10 * CONF_S),
+     "pipe, dovecot: longest wait for the answer (then 454 4.7.0)."},
+    {SMTPD_AUTH(workers), UINT(1, 16, 2), "file, pam: threads that run crypt(3) or PAM."},
+    {SMTPD_AUTH(allow_cleartext), BOOL(0),
+     "Offer AUTH without TLS too (else only under STARTTLS or implicit TLS)."},
+    {SMTPD_AUTH(max_failures), UINT(1, 1000, 3),
+     "Failed AUTHs in one session; the last one's 535 is followed by 421 4.7.0 and the close."},
+    {SMTPD_AUTH(max_failures_per_ip), UINT(1, 100000, 10),
+     "Failed AUTHs from one client address within failure_window; then AUTH gets 421 4.7.0."},
+    {SMTPD_AUTH(failure_window), DUR(CONF_S, CONF_D, 10 * CONF_M),
+     "Period over which max_failures_per_ip counts."},
+    {SMTPD_AUTH(failure_delay), DUR(0, CONF_M, CONF_S),
+     "A 535 is held this long (0: not); with tarpit_initial set, the tarpit instead."},
+    {SMTPD_AUTH(rcvd_auth_user), BOOL(1),
+     "The Received: line names the user: \"(authenticated as USER)\"."},
+    {SMTPD_AUTH(sender_must_match), BOOL(0),
+     "MAIL FROM must be the login, or login@hostname or a local domain (else 553 5.7.1)."},
 
     {RESOLVER(forwarders),
      LIST(CONF_FORWARDERS, CNT(resolver.nforwarders), 16, 0, NULL),
@@ -213,6 +246,14 @@ const struct conf_key conf_keys[] = {
     {CONF_G_DELIVER, "client", 0, SUB(CONF_GROUP, CONF_G_CLIENT), "The outbound SMTP client."},
     {DELIVER(relays), GROUPS(CONF_RELAYS, CONF_G_RELAY, CNT(deliver.nrelays)),
      "Routing overrides, tried in order; a relay without rules is the default relay."},
+    {DELIVER(policies), CONF_POLICIES, CONF_G_POLICY, CNT(deliver.npolicies), 0, POLICIES_MAX, 0,
+     0, NULL, "Per-destination policy blocks, in order; later matching blocks refine earlier."},
+    {DELIVER(rules), CONF_RULES, CONF_G_RULE, CNT(deliver.nrules), 0, 256, 0, 0, NULL,
+     "Reply rules: a reply matching one acts on its destination (first match wins)."},
+    {DELIVER(builtin_rules), BOOL(1),
+     "The built-in reply rules apply after deliver.rules (docs/shaping.md)."},
+    {DELIVER(initial_concurrency), UINT(0, 100000, 0),
+     "Slow start: connections a new or recovered destination begins with; 0: no slow start."},
     {DELIVER(audit), SUB(CONF_LOGSPEC, CONF_G_AUDIT),
      "Audit log, one record per delivered recipient: a path template, or a group."},
     {DELIVER(event_log), SUB(CONF_LOGSPEC, CONF_G_EVENT_LOG),
@@ -295,6 +336,38 @@ const struct conf_key conf_keys[] = {
     {CONF_G_RELAY_AUTH, "password_file", offsetof(struct relay, auth.password), CONF_SECRET_FILE, 0, 0, 0, 0, 0, 0, NULL,
      "File whose first line is the password; mode 600, owned by root or user."},
 
+    {POL(match), LIST(CONF_SELECTORS, offsetof(struct policy, nmatch), 256,
+                      CONF_F_REQUIRED | CONF_F_NONEMPTY, NULL),
+     "Destinations of this block: GLOB or smtp/GLOB (domain), mx:GLOB (MX host), ip:CIDR."},
+    {POL(maxserverconnections), PUINT(1, 100000, "deliver.maxserverconnections"),
+     "Simultaneous connections to the destination (ZMailer maxchannel)."},
+    {POL(maxmessages), PUINT(1, 100000, "deliver.maxmessages"),
+     "Messages sent over one connection (ZMailer maxta)."},
+    {POL(maxrecips), PUINT(1, 100000, "deliver.maxrecips"), "Recipients in one transaction."},
+    {POL(idlemax), CONF_DURATION, 0, 0, 0, CONF_H, CONF_F_COMPUTED, 0, "deliver.idlemax",
+     "How long an idle connection waits for more mail to the destination."},
+    {POL(queueonly), CONF_BOOL, 0, 0, 0, 1, CONF_F_COMPUTED, 0, "false",
+     "Hold the destination's mail until ETRN or a queue run (ZMailer queueonly)."},
+    {POL(msgs_per_second), PRATE, "Messages started per second (a token bucket)."},
+    {POL(msgs_per_minute), PRATE, "Messages started per minute (the lowest rate given wins)."},
+    {POL(msgs_per_hour), PRATE, "Messages started per hour (the lowest rate given wins)."},
+    {POL(msgs_burst), PUINT(1, 100000, "1"),
+     "Messages that may start at once above the rate (the bucket's size)."},
+    {POL(connections_per_minute), PRATE, "New connections per minute (a token bucket of one)."},
+    {POL(initial_concurrency), PUINT(0, 100000, "deliver.initial_concurrency"),
+     "Slow start: connections the destination begins with; 0: none."},
+
+    {RULE(match), STR(CONF_REGEX, CONF_F_REQUIRED, NULL),
+     "Extended regular expression (no case) on the reply as one line: \"421 4.7.0 text\"."},
+    {RULE(at), CONF_RULE_AT, 0, 0, RULE_AT_ANY, RULE_AT_DATA, 0, RULE_AT_ANY, NULL,
+     "Where the reply came: greeting (before the session), mail, rcpt, data, or any."},
+    {RULE(action), CONF_RULE_ACTION, 0, 0, RULE_SUSPEND, RULE_BOUNCE, CONF_F_REQUIRED, 0, NULL,
+     "suspend, reduce_concurrency, reduce_rate, or bounce (the destination's ready mail)."},
+    {RULE(duration), DUR(CONF_S, CONF_D, CONF_M),
+     "How long suspend and reduce_rate last."},
+    {RULE(factor), CONF_RATE, 0, 0, 10, 990, 0, 500, NULL,
+     "reduce_concurrency and reduce_rate multiply by this."},
+
     LOG_KEYS(CONF_G_AUDIT),
     LOG_KEYS(CONF_G_EVENT_LOG),
 
@@ -333,6 +406,11 @@ static const struct {
     [CONF_TLSMODE] = {"word", "none, starttls, implicit", NULL},
     [CONF_TLSPROTO] = {"word", "TLSv1.2, TLSv1.3", NULL},
     [CONF_OVERRIDE] = {"word", "external", NULL},
+    [CONF_RULE_AT] = {"word", "any, greeting, mail, rcpt, data", NULL},
+    [CONF_RULE_ACTION] = {"word", "suspend, reduce_concurrency, reduce_rate, bounce", NULL},
+    [CONF_RATE] = {"number", NULL, NULL},
+    [CONF_REGEX] = {"regex", "1..512 bytes, ERE: no back-reference, stacked quantifier, {n} over 100", NULL},
+    [CONF_SELECTORS] = {"selector list", NULL, ", \t"},
     [CONF_ROT] = {"rotation", "never, hourly, daily, monthly", NULL},
     [CONF_RETRIES] = {"retries", "1..64 factors of 1..100000", NULL},
     [CONF_LISTEN] = {"listen list", NULL, ", \t"},
@@ -349,6 +427,8 @@ static const struct {
     [CONF_LOGSPEC] = {"log spec", "path template or group", NULL},
     [CONF_REMOTENETS] = {"list of groups", NULL, NULL},
     [CONF_RELAYS] = {"list of groups", NULL, NULL},
+    [CONF_POLICIES] = {"list of groups", NULL, NULL},
+    [CONF_RULES] = {"list of groups", NULL, NULL},
 };
 
 const char *const conf_group_names[CONF_NGROUPS] = {
@@ -356,6 +436,7 @@ const char *const conf_group_names[CONF_NGROUPS] = {
     [CONF_G_SMTPD] = "smtpd",
     [CONF_G_SMTPD_TRANSCRIPT] = "smtpd.transcript",
     [CONF_G_SMTPD_TLS] = "smtpd.tls",
+    [CONF_G_SMTPD_AUTH] = "smtpd.auth",
     [CONF_G_RESOLVER] = "resolver",
     [CONF_G_DELIVER] = "deliver",
     [CONF_G_CLIENT] = "deliver.client",
@@ -366,6 +447,8 @@ const char *const conf_group_names[CONF_NGROUPS] = {
     [CONF_G_RELAY] = "deliver.relays[]",
     [CONF_G_RELAY_SSL] = "deliver.relays[].ssl",
     [CONF_G_RELAY_AUTH] = "deliver.relays[].auth",
+    [CONF_G_POLICY] = "deliver.policies[]",
+    [CONF_G_RULE] = "deliver.rules[]",
     [CONF_G_AUDIT] = "deliver.audit",
     [CONF_G_EVENT_LOG] = "deliver.event_log",
     [CONF_G_CTL] = "ctl",
@@ -452,7 +535,9 @@ static void conf_dump_default(FILE *out, const struct conf_key *p)
         fputs(p->defv ? "true" : "false", out);
     } else if (p->kind == CONF_ROT) {
         fprintf(out, "\"%s\"", logpath_rot_name((unsigned)p->defv));
-    } else if (p->kind >= CONF_TLSMODE && p->kind <= CONF_OVERRIDE) {
+    } else if (p->kind == CONF_RATE) {
+        fprintf(out, "%g", (double)p->defv / 1000.0);
+    } else if (p->kind >= CONF_TLSMODE && p->kind <= CONF_RULE_ACTION) {
         const char *w = conf_word_name(p->kind, p->defv);
         if (*w)
             fprintf(out, "\"%s\"", w);
@@ -463,7 +548,7 @@ static void conf_dump_default(FILE *out, const struct conf_key *p)
     } else if (p->kind >= CONF_LISTEN && p->kind <= CONF_LINES) {
         conf_dump_list(out, p);
     } else {
-        fputs(p->kind == CONF_REMOTENETS || p->kind == CONF_RELAYS ? "()" : "-", out);
+        fputs(p->kind >= CONF_REMOTENETS ? "()" : "-", out);
     }
 }
 
@@ -480,6 +565,8 @@ static void conf_dump_bounds(FILE *out, const struct conf_key *p)
                 duration_to_text(p->max, b, sizeof b));
     else if (p->kind == CONF_UINT || p->kind == CONF_U64 || p->kind == CONF_PORT)
         fprintf(out, "%llu..%llu", (unsigned long long)p->min, (unsigned long long)p->max);
+    else if (p->kind == CONF_RATE)
+        fprintf(out, "%g..%g", (double)p->min / 1000.0, (double)p->max / 1000.0);
     else
         fprintf(out, "%d..%llu entries", (p->flags & CONF_F_NONEMPTY) ? 1 : 0,
                 (unsigned long long)p->max);
@@ -497,8 +584,7 @@ static void conf_dump_group(FILE *out, enum conf_gid group)
         fputc('\t', out);
         conf_dump_bounds(out, p);
         fprintf(out, "\t%s\n", p->doc);
-        if (p->kind == CONF_GROUP || p->kind == CONF_LOGSPEC || p->kind == CONF_REMOTENETS ||
-            p->kind == CONF_RELAYS)
+        if (p->kind == CONF_GROUP || p->kind == CONF_LOGSPEC || p->kind >= CONF_REMOTENETS)
             conf_dump_group(out, p->sub);
     }
 }

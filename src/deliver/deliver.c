@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "conf/conf.h"
 #include "core/dict.h"
@@ -33,6 +34,10 @@ struct deliver *deliver_create(struct event_base *base, const struct conf *c, st
     dl->io = *io;
     dl->dests = dict_create();
     dl->wait_tail = &dl->wait_head;
+    dl->domain_selectors = policy_has_domain_selectors(c);
+    char err[256];
+    if (rules_init(&dl->rules, c, err, sizeof err) < 0) /* conf/ checked every pattern */
+        log_panic("deliver: %s", err);
     return dl;
 }
 
@@ -49,6 +54,7 @@ void deliver_free(struct deliver *dl)
     if (!dl)
         return;
     dest_free_all(dl);
+    rules_free(&dl->rules);
     if (dl->grace_ev)
         event_free(dl->grace_ev);
     free(dl);
@@ -82,6 +88,13 @@ void deliver_msg_clear(struct deliver_msg *m)
     m->msgid = NULL;
 }
 
+/* The policy blocks the domain of rcpt matches (0 without domain selectors: no work). */
+static uint64_t deliver_dmask(const struct deliver *dl, const char *rcpt)
+{
+    const char *at = dl->domain_selectors ? strrchr(rcpt, '@') : NULL;
+    return at ? policy_domain_mask(dl->conf, at + 1) : 0;
+}
+
 /* Router answer for a submitted recipient (see the top of this file). */
 static void deliver_on_route(void *arg, struct dest *d, enum outcome o, const char *why)
 {
@@ -94,7 +107,7 @@ static void deliver_on_route(void *arg, struct dest *d, enum outcome o, const ch
         struct deliver_result res = {.o = o, .reply = why, .relay = "none"};
         dl->ops->outcome(dl->arg, r, &res);
     } else {
-        batch_add(dl, m, r, d);
+        batch_add(dl, m, r, d, deliver_dmask(dl, r->addr));
     }
     if (m->routing == 0)
         batch_release(dl, m);
@@ -120,7 +133,7 @@ void deliver_revive(struct deliver *dl, const char *domain)
         return;
     }
     struct dest *d = dl->io.router->cached(dl->io.router_arg, domain);
-    struct ddest *dd = d ? dest_find(dl, d) : NULL;
+    struct ddest *dd = d ? dest_find(dl, d, policy_domain_mask(dl->conf, domain)) : NULL;
     if (dd)
         dest_revive(dl, dd, dl->io.now() + DELIVER_ETRN_MS);
 }
@@ -171,7 +184,7 @@ const struct deliver_transport deliver_smtpc = {
 static struct ddest *deliver_dest_of(struct deliver *dl, const char *domain)
 {
     struct dest *d = dl->io.router->cached(dl->io.router_arg, domain);
-    return d ? dest_find(dl, d) : NULL;
+    return d ? dest_find(dl, d, policy_domain_mask(dl->conf, domain)) : NULL;
 }
 
 /* `sluice ctl forget DOMAIN`: dead no more. */
@@ -205,7 +218,10 @@ void deliver_conns(struct deliver *dl, void (*fn)(void *arg, const struct delive
     for (struct dconn *cn = dl->conns; cn; cn = cn->next) {
         struct deliver_conn_view v = {.id = cn->id,
                                       .dest = cn->dd->dest->key,
-                                      .state = !cn->took ? "connecting" : cn->idle ? "idle" : "busy",
+                                      .state = !cn->took     ? "connecting"
+                                               : cn->throttled ? "throttled"
+                                               : cn->idle      ? "idle"
+                                                               : "busy",
                                       .nmsgs = cn->nmsgs,
                                       .started = cn->started};
         fn(arg, &v);

@@ -16,7 +16,12 @@
  *              the least recently parked connection given up for a waiter; shutdown of
  *              every connection (grace period, then abort);
  *   conn.c     one connection: the transport's callbacks, maxmessages, idle connections
- *              (idlemax); the real transport (smtpc).
+ *              (idlemax); the real transport (smtpc);
+ *   policy.c   deliver.policies: selectors -> the effective limits of a destination,
+ *              resolved once when it is made (maxserverconnections, maxmessages, maxrecips,
+ *              idlemax and the shaping keys come from there);
+ *   shape.c    message and connection rates (bucket.c), queue-only holding, the actions of
+ *              reply rules (rules.c); slowstart.c the concurrency window (docs/shaping.md).
  *
  * Rules (tested in tests/unit/test_deliver.c):
  *  - recipients of one message for one destination share transactions of at most
@@ -179,7 +184,7 @@ int deliver_dest_view(struct deliver *dl, const char *domain, struct deliver_des
 struct deliver_conn_view {
     uint64_t id;
     const char *dest;  /* route key */
-    const char *state; /* "connecting", "busy", "idle" */
+    const char *state; /* "connecting", "busy", "idle", "throttled" (waiting for a rate token) */
     unsigned nmsgs;    /* transactions carried */
     int64_t started;   /* wall ms */
 };
