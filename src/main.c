@@ -9,13 +9,15 @@
  *   sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS
  *   sluice ctl [-c FILE] COMMAND [ARG...]   (tools/ctl.c; the daemon's side is src/ctl/)
  *   sluice cat [-c FILE] [-e] [-b] QID
+ *   sluice newaliases [-c FILE]    compile the alias files (also invoked as `newaliases`)
  *   sluice --version | --help      (every subcommand takes --help too)
  * Invoked as `sendmail` it is `sluice submit`; as `mailq`, `sluice mailq`. Every name and
  * subcommand finds its configuration the same way (tool_conf_path): -c FILE or --config
  * FILE, else $SLUICE_CONF, else /etc/sluice/sluice.conf. Exit codes are sysexits.h's.
  * SIGTERM/SIGINT: stop accepting, let transactions finish for up to 10 s, keep the queue.
  * SIGHUP: re-read the TLS certificates and keys (smtpd.tls) for new connections and the
- *         AUTH password file (smtpd.auth backend "file").
+ *         AUTH password file (smtpd.auth backend "file"), and map the policy database
+ *         again (after `sluice policy-build`).
  * SIGUSR1: log statistics.
  * Under systemd (Type=notify; systemd/sluice.service) the daemon says READY=1 once its
  * listeners are bound and the queue is recovered, keeps STATUS= up to date with the queue's
@@ -48,6 +50,10 @@
 #include "ctl/ctl.h"
 #include "deliver/deliver.h"
 #include "dns/dns.h"
+#include "local/helper.h"
+#include "local/local.h"
+#include "pickup/pickup.h"
+#include "policy/policy.h"
 #include "queue/queue.h"
 #include "route/route.h"
 #include "sched/sched.h"
@@ -64,10 +70,13 @@ struct daemon {
     struct queue *q;
     struct dns *dns;
     struct route *route;
+    struct local *local; /* local delivery (its helper was forked before the drop) */
     struct deliver *deliver;
     struct sched *sched;
     struct smtpd *smtpd;
     struct ctl *ctl; /* the control channel (sluice ctl) */
+    struct pickup *pickup; /* NULL: no spool/maildrop (non-root sendmail off) */
+    struct policy_engine *policy;
     struct tls_client *tls; /* outbound TLS contexts and caches (smtpc_set_tls) */
     struct sched_logs logs; /* audit, event log (NULL = off) */
     struct audit_log *client_transcript; /* deliver.client.transcript (NULL = off) */
@@ -178,6 +187,7 @@ static void main_reload(void *arg)
     notify_reloading(d->notify);
     smtpd_reload_tls(d->smtpd);
     smtpd_reload_auth(d->smtpd);
+    policy_reload(d->policy); /* a new `sluice policy-build` map */
     notify_ready(d->notify);
 }
 
@@ -203,6 +213,8 @@ static void main_on_usr1(evutil_socket_t sig, short what, void *arg)
  * files elsewhere. depth bounds the recursion (the spool is shallow). */
 static void main_chown_tree(int fd, const char *path, uid_t uid, gid_t gid, int depth)
 {
+    /* spool/maildrop keeps its owners: a drop file's owner is who submitted it. */
+    const char *skip = depth == 8 ? PICKUP_DIR : NULL;
     if (fchown(fd, uid, gid) < 0)
         log_fatal("cannot chown %s: %s", path, strerror(errno));
     DIR *d = fdopendir(fd);
@@ -210,7 +222,8 @@ static void main_chown_tree(int fd, const char *path, uid_t uid, gid_t gid, int 
         log_fatal("cannot read %s: %s", path, strerror(errno));
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+            (skip && strcmp(e->d_name, skip) == 0))
             continue;
         int sub = depth > 0 ? openat(dirfd(d), e->d_name,
                                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -242,12 +255,14 @@ static void main_drop_privileges(const struct conf *c)
         return;
     if (strcmp(c->user, "root") == 0) {
         log_warn("user = \"root\": running as root");
+        pickup_prepare_spool(c->spool, 0);
         return;
     }
     struct passwd *pw = getpwnam(c->user);
     if (!pw)
         log_fatal("user %s does not exist (create it: useradd --system %s)", c->user, c->user);
     main_chown_spool(c->spool, pw->pw_uid, pw->pw_gid);
+    pickup_prepare_spool(c->spool, pw->pw_uid);
     if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
         log_fatal("cannot become user %s: %s", c->user, strerror(errno));
     if (setuid(0) == 0)
@@ -259,6 +274,11 @@ static void main_drop_privileges(const struct conf *c)
 static void main_setup(struct daemon *d)
 {
     char err[1024];
+    /* The local delivery helper is forked first: while still root, before any thread,
+     * listener or queue exists (it holds nothing but its socket; local/helper.h). */
+    int helper_fd = helper_start();
+    if (helper_fd < 0)
+        log_fatal("cannot start the local delivery helper: %s", strerror(errno));
     evthread_use_pthreads();
     /* The changelist merges the many enable/disable calls of one loop pass into one
      * epoll_ctl per descriptor (we never dup descriptors, the changelist's one caveat). */
@@ -276,6 +296,8 @@ static void main_setup(struct daemon *d)
     if (!d->dns)
         log_fatal("resolver: %s", err);
     d->route = route_create(d->base, &d->conf, d->dns);
+    d->local = local_create(d->base, &d->conf, helper_fd);
+    route_set_local(d->route, &local_transport, d->local);
     d->tls = tls_client_create(&d->conf, err, sizeof err); /* before the privileges go */
     if (!d->tls)
         log_fatal("tls: %s", err);
@@ -295,6 +317,10 @@ static void main_setup(struct daemon *d)
         log_fatal("smtpd: %s", err);
     smtpd_set_version(d->smtpd, SLUICE_VERSION);
     smtpd_set_dns(d->smtpd, d->dns);
+    d->policy = policy_create(d->base, &d->conf, d->dns, err, sizeof err);
+    if (!d->policy)
+        log_fatal("policy: %s", err);
+    smtpd_set_policy(d->smtpd, d->policy);
     smtpd_set_etrn(d->smtpd, main_on_etrn, d);
     d->server_transcript = main_open_log(&d->conf, &d->conf.smtpd.transcript, "smtpd.transcript");
     smtpd_set_transcript(d->smtpd, d->server_transcript, &d->conf.smtpd.transcript);
@@ -306,6 +332,7 @@ static void main_setup(struct daemon *d)
     if (!(d->ctl = ctl_create(&ce, err, sizeof err)))
         log_fatal("%s", err);
     main_drop_privileges(&d->conf);
+    d->pickup = pickup_create(d->base, &d->conf, d->q, main_on_accepted, d);
     d->sigterm = evsignal_new(d->base, SIGTERM, main_on_term, d);
     d->sigint = evsignal_new(d->base, SIGINT, main_on_term, d);
     d->sigusr1 = evsignal_new(d->base, SIGUSR1, main_on_usr1, d);
@@ -325,8 +352,10 @@ static void main_teardown(struct daemon *d)
     smtpd_free(d->smtpd);
     queue_close(d->q);
     ctl_free(d->ctl); /* after the queue's last done callbacks (replies to operations) */
+    pickup_free(d->pickup); /* after queue_close: its puts in flight have completed */
     sched_free(d->sched);
     deliver_free(d->deliver);
+    local_free(d->local);
     smtpc_set_tls(NULL);
     tls_client_free(d->tls);
     audit_log_close(d->logs.audit);
@@ -335,6 +364,7 @@ static void main_teardown(struct daemon *d)
     audit_log_close(d->server_transcript);
     route_free(d->route);
     dns_free(d->dns);
+    policy_free(d->policy); /* after dns_free: no block list answer can come */
     event_free(d->sigterm);
     event_free(d->sigint);
     event_free(d->sigusr1);
@@ -374,6 +404,8 @@ static int main_run(int argc, char **argv)
     if (sched_recover(d.sched) < 0)
         log_fatal("queue: recovery failed");
     sched_poll_incoming(d.sched);
+    if (d.pickup)
+        pickup_scan(d.pickup);
     log_info("sluice %s started: hostname=%s spool=%s", SLUICE_VERSION, d.conf.hostname, d.conf.spool);
     d.notify = notify_create(d.base, main_status, &d);
     notify_ready(d.notify);
@@ -393,6 +425,8 @@ static const char main_usage_text[] =
     "  verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS\n"
     "  ctl [-c FILE] COMMAND [ARG...]       control the running daemon (docs/admin.md)\n"
     "  cat [-c FILE] [-e] [-b] QID          print a queued message (as postcat -q)\n"
+    "  newaliases [-c FILE]                 compile the alias files into FILE.db\n"
+    "  policy-build [-c FILE]               compile smtpd.policydb (docs/policy.md)\n"
     "  --version, --help                    (COMMAND --help: that command's options)\n"
     "FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
 
@@ -415,6 +449,8 @@ int main(int argc, char **argv)
         return tool_submit(argc, argv, 1);
     if (strcmp(prog, "mailq") == 0)
         return tool_mailq(argc, argv, 1);
+    if (strcmp(prog, "newaliases") == 0)
+        return tool_newaliases(argc, argv);
     if (argc < 2)
         return main_usage(NULL);
     const char *cmd = argv[1];
@@ -441,5 +477,9 @@ int main(int argc, char **argv)
         return tool_cat(argc - 1, argv + 1);
     if (strcmp(cmd, "verp-decode") == 0)
         return tool_verp_decode(argc - 1, argv + 1);
+    if (strcmp(cmd, "newaliases") == 0)
+        return tool_newaliases(argc - 1, argv + 1);
+    if (strcmp(cmd, "policy-build") == 0)
+        return tool_policy_build(argc - 1, argv + 1);
     return main_usage(cmd);
 }

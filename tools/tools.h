@@ -22,8 +22,12 @@ int tool_cat(int argc, char **argv);
 int tool_check_config(int argc, char **argv);
 /* sluice config-keys: every configuration key, one tab-separated line each */
 int tool_config_keys(int argc, char **argv);
+/* sluice newaliases [-c FILE] (tools/newaliases.c) */
+int tool_newaliases(int argc, char **argv);
 /* sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS (tools/verp.c) */
 int tool_verp_decode(int argc, char **argv);
+/* sluice policy-build [-c FILE] (policybuild.c) */
+int tool_policy_build(int argc, char **argv);
 
 /* Loads the configuration at path (defaults first); prints the error on stderr and returns
  * -1 on failure. */

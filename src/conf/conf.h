@@ -157,6 +157,15 @@ struct shape_rule {
     double factor;     /* 0 < factor < 1 */
 };
 
+/* transport[]: recipient domains and the next hop they take (proto/nexthop.h syntax). */
+struct transport_rule {
+    char **domains; /* lower-case, exact names */
+    size_t ndomains;
+    char *nexthop;
+};
+
+enum { LOCAL_MAILDIR, LOCAL_MBOX }; /* local.mailbox */
+
 /* smtpd.tls (docs/tls.md "Inbound"): the server's certificates and TLS policy. cert_file
  * NULL: no STARTTLS and no smtpd.tls_listen. The files are read by src/tls/tls.c (startup,
  * check-config, SIGHUP); conf checks only how the keys go together. */
@@ -195,6 +204,24 @@ struct conf {
     char *spool;
     char *hostname;
     char *user;     /* started as root, the daemon runs as this user */
+    char *myorigin; /* appended to unqualified addresses; NULL = hostname (conf_myorigin) */
+    char **aliases; /* alias files (compiled by `sluice newaliases` into FILE.db) */
+    size_t naliases;
+    struct {
+        unsigned mailbox;           /* LOCAL_MAILDIR or LOCAL_MBOX */
+        char *home_mailbox;         /* maildir: relative to the home ("Maildir/") */
+        char *mail_spool_directory; /* mbox: DIR/USER */
+        char **allow_mail_to_commands; /* "alias", "forward", "include" */
+        size_t nallow_mail_to_commands;
+        char **allow_mail_to_files;
+        size_t nallow_mail_to_files;
+        uint64_t command_timeout; /* ms a |command delivery may run */
+        uint64_t mailbox_size_limit; /* bytes a mailbox file may grow to (mbox); 0 = none */
+    } local;
+    struct transport_rule *transport; /* the transport map, first match wins */
+    size_t ntransport;
+    char **trusted_users; /* may set any envelope sender through maildrop (src/pickup/) */
+    size_t ntrusted_users;
     struct {
         char **listen; /* "addr:port" / "[v6]:port"; at least one */
         size_t nlisten;
@@ -232,6 +259,18 @@ struct conf {
         unsigned max_hops;               /* Received headers (RFC 5321 §6.3: at least 100) */
         bool split_long_lines;           /* lines over 998 octets: split (true) or 554 */
         uint64_t rdns_timeout;           /* ms: longest wait for the client's rDNS; 0 = none */
+        char **policydb;                 /* policy database sources (docs/policy.md) */
+        size_t npolicydb;
+        char **helo_patterns;            /* HELO/EHLO table rows (proto/helopat.h) */
+        size_t nhelo_patterns;
+        char **dnsbl;                    /* block list entries (proto/dnsbl.h) */
+        size_t ndnsbl;
+        unsigned dnsbl_threshold;
+        uint64_t dnsbl_timeout;          /* ms */
+        char **policy_services;          /* policy delegation servers (proto/policyd.h) */
+        size_t npolicy_services;
+        uint64_t policy_timeout;         /* ms */
+        char *policy_default_action;     /* an action (proto/policyd.h) */
         struct smtpd_tls_conf tls;       /* smtpd.tls: STARTTLS when cert_file is set */
         char **tls_listen;               /* implicit TLS listeners (RFC 8314, port 465) */
         size_t ntls_listen;
@@ -304,6 +343,10 @@ int conf_load_text(const char *name, const char *text, size_t len, struct conf *
 void conf_free(struct conf *c);
 /* Prints every key of the key table, one line each (`sluice config-keys`). */
 void conf_keys_dump(FILE *out);
+/* myorigin, else hostname. */
+const char *conf_myorigin(const struct conf *c);
+/* True when what ("alias", "forward", "include") is in the list arr[0..n). */
+bool conf_allows(char *const *arr, size_t n, const char *what);
 /* The client settings for a peer: the first remotenet whose nets contain sa or whose hosts
  * name `host` (may be NULL), else the base deliver.client. Never NULL. */
 const struct client_conf *conf_client_for(const struct conf *c, const struct sockaddr *sa,

@@ -20,6 +20,7 @@
 #define SMTPD(f) CONF_G_SMTPD, #f, offsetof(struct conf, smtpd.f)
 #define RESOLVER(f) CONF_G_RESOLVER, #f, offsetof(struct conf, resolver.f)
 #define DELIVER(f) CONF_G_DELIVER, #f, offsetof(struct conf, deliver.f)
+#define LOCAL(f) CONF_G_LOCAL, #f, offsetof(struct conf, local.f)
 #define CLIENT(f) CONF_G_CLIENT, #f, offsetof(struct conf, deliver.f)
 #define CNT(f) offsetof(struct conf, f)
 #define UINT(lo, hi, dv) CONF_UINT, 0, 0, lo, hi, 0, dv, NULL
@@ -97,6 +98,16 @@ const struct conf_key conf_keys[] = {
      "This host's name: greeting, Received: lines, default announcehost."},
     {TOP(user), STR(CONF_PATH, 0, "sluice"),
      "Started as root, the daemon binds its listeners and then runs as this user."},
+    {TOP(myorigin), STR(CONF_HOST, CONF_F_COMPUTED, "hostname"),
+     "Domain appended to unqualified addresses (\"root\") at acceptance."},
+    {TOP(aliases), LIST(CONF_PATHS, CNT(naliases), 16, 0, NULL),
+     "Alias files (/etc/aliases format), compiled by `sluice newaliases` into FILE.db."},
+    {CONF_G_TOP, "local", 0, SUB(CONF_GROUP, CONF_G_LOCAL),
+     "Local delivery: mailboxes, commands and files (docs/local.md)."},
+    {TOP(transport), GROUPS(CONF_TRANSPORTS, CONF_G_TRANSPORT, CNT(ntransport)),
+     "Transport map: recipient domains and their next hop; the first match wins."},
+    {TOP(trusted_users), LIST(CONF_PATTERNS, CNT(ntrusted_users), CONF_MAX_LIST, 0, NULL),
+     "Logins whose non-root sendmail keeps its -f sender (others get their login@hostname)."},
     {CONF_G_TOP, "smtpd", 0, SUB(CONF_GROUP, CONF_G_SMTPD), "The inbound ESMTP server."},
     {CONF_G_TOP, "resolver", 0, SUB(CONF_GROUP, CONF_G_RESOLVER), "DNS lookups (libunbound)."},
     {CONF_G_TOP, "deliver", 0, SUB(CONF_GROUP, CONF_G_DELIVER), "Outbound delivery: scheduler, client, relays, reports."},
@@ -161,6 +172,22 @@ const struct conf_key conf_keys[] = {
      "Content lines over 998 octets: split them (true) or refuse the message (false)."},
     {SMTPD(rdns_timeout), DUR(0, CONF_M, 5 * CONF_S),
      "Longest wait at DATA for the client's reverse DNS name; 0: no lookup."},
+    {SMTPD(policydb), LIST(CONF_POLICYDB, CNT(smtpd.npolicydb), 64, 0, NULL),
+     "Policy database sources (KEY ATTRIBUTE [TEXT] lines), compiled by sluice policy-build."},
+    {SMTPD(helo_patterns), LIST(CONF_HELOPATS, CNT(smtpd.nhelo_patterns), CONF_MAX_LIST, 0, NULL),
+     "HELO/EHLO table, first match wins: \"glob maxload R|-\" or \"glob maxload !text\"."},
+    {SMTPD(dnsbl), LIST(CONF_DNSBL, CNT(smtpd.ndnsbl), 64, 0, NULL),
+     "DNS block lists of client addresses: \"zone[=127.0.0.[2..11]][*weight]\"."},
+    {SMTPD(dnsbl_threshold), UINT(1, 100000, 1),
+     "Sum of the weights of the lists naming a client at which its mail is refused."},
+    {SMTPD(dnsbl_timeout), DUR(CONF_S, CONF_M, 10 * CONF_S),
+     "Longest wait for the block lists at the first RCPT; a list that has not answered counts 0."},
+    {SMTPD(policy_services), LIST(CONF_SERVICES, CNT(smtpd.npolicy_services), 16, 0, NULL),
+     "Postfix policy delegation servers asked at RCPT, in order: inet:HOST:PORT or unix:/PATH."},
+    {SMTPD(policy_timeout), DUR(100, CONF_M, 10 * CONF_S),
+     "Longest wait for a policy server's reply (per service: timeout=)."},
+    {SMTPD(policy_default_action), STR(CONF_ACTION, 0, "DUNNO"),
+     "What a policy server that fails or times out answers (per service: default_action=)."},
     {SMTPD(tls), SUB(CONF_GROUP, CONF_G_SMTPD_TLS),
      "Server TLS: STARTTLS on every listener once cert_file is set (docs/tls.md)."},
     {SMTPD(tls_listen), LIST(CONF_LISTEN, CNT(smtpd.ntls_listen), 64, 0, NULL),
@@ -371,6 +398,30 @@ const struct conf_key conf_keys[] = {
     LOG_KEYS(CONF_G_AUDIT),
     LOG_KEYS(CONF_G_EVENT_LOG),
 
+    {LOCAL(mailbox), CONF_MBOXKIND, 0, 0, LOCAL_MAILDIR, LOCAL_MBOX, 0, LOCAL_MAILDIR, NULL,
+     "Mailbox format: maildir (home_mailbox in the home) or mbox (mail_spool_directory)."},
+    {LOCAL(home_mailbox), STR(CONF_PATH, 0, "Maildir/"),
+     "The Maildir, relative to the recipient's home."},
+    {LOCAL(mail_spool_directory), STR(CONF_PATH, 0, "/var/mail"),
+     "Directory of mbox mailboxes, one file per user."},
+    {LOCAL(allow_mail_to_commands), LIST(CONF_ALLOWS, CNT(local.nallow_mail_to_commands), 3, 0,
+                                         "alias, forward"),
+     "Where |command deliveries may come from: alias, forward, include."},
+    {LOCAL(allow_mail_to_files), LIST(CONF_ALLOWS, CNT(local.nallow_mail_to_files), 3, 0,
+                                      "alias, forward"),
+     "Where /file deliveries may come from: alias, forward, include."},
+    {LOCAL(command_timeout), DUR(CONF_S, CONF_D, 1000 * CONF_S),
+     "Longest run of a |command delivery; then it is killed and the mail deferred."},
+    {LOCAL(mailbox_size_limit), U64(0, UINT64_C(1) << 50, 51200000),
+     "Largest mbox or /file a delivery may grow (5.2.2 beyond); 0: no limit."},
+
+    {CONF_G_TRANSPORT, "domains", offsetof(struct transport_rule, domains),
+     LIST(CONF_DOMAINS, offsetof(struct transport_rule, ndomains), CONF_MAX_LIST,
+          CONF_F_REQUIRED | CONF_F_NONEMPTY, NULL),
+     "Recipient domains of this entry (exact names)."},
+    {CONF_G_TRANSPORT, "nexthop", offsetof(struct transport_rule, nexthop),
+     STR(CONF_NEXTHOP, CONF_F_REQUIRED, NULL),
+     "local, lmtp:unix:PATH, lmtp:inet:HOST:PORT, smtp:[HOST]:PORT, error:TEXT or hold."},
     {CONF_G_CTL, "socket", offsetof(struct conf, ctl.socket),
      STR(CONF_PATH, CONF_F_COMPUTED, "SPOOL/ctl.sock"),
      "UNIX control socket (mode 660); root, the daemon's user and group may use it."},
@@ -395,6 +446,7 @@ static const struct {
     [CONF_TEXT] = {"text", "1..512 printable bytes", NULL},
     [CONF_MAILBOX] = {"address", "\"\" or local@domain", NULL},
     [CONF_DELIMS] = {"delimiters", "two punctuation characters", NULL},
+    [CONF_ACTION] = {"action", "DUNNO, OK, REJECT, DEFER, DEFER_IF_PERMIT, 4NN/5NN text", NULL},
     [CONF_LOGPATH] = {"path template", "1..1024 bytes, known tokens", NULL},
     [CONF_SECRET] = {"secret", "1..255 bytes, no control bytes", NULL},
     [CONF_SECRET_FILE] = {"path", "a file of mode 600 or stricter", NULL},
@@ -411,6 +463,11 @@ static const struct {
     [CONF_RATE] = {"number", NULL, NULL},
     [CONF_REGEX] = {"regex", "1..512 bytes, ERE: no back-reference, stacked quantifier, {n} over 100", NULL},
     [CONF_SELECTORS] = {"selector list", NULL, ", \t"},
+    [CONF_MBOXKIND] = {"word", "maildir, mbox", NULL},
+    [CONF_NEXTHOP] = {"next hop", "see docs/local.md", NULL},
+    [CONF_PATHS] = {"path list", NULL, ", \t"},
+    [CONF_ALLOWS] = {"word list", "alias, forward, include", ", \t"},
+    [CONF_TRANSPORTS] = {"list of groups", NULL, NULL},
     [CONF_ROT] = {"rotation", "never, hourly, daily, monthly", NULL},
     [CONF_RETRIES] = {"retries", "1..64 factors of 1..100000", NULL},
     [CONF_LISTEN] = {"listen list", NULL, ", \t"},
@@ -421,6 +478,10 @@ static const struct {
     [CONF_PATTERNS] = {"pattern list", NULL, ", \t"},
     [CONF_RNET_IP] = {"CIDR or host list", NULL, "| \t"},
     [CONF_PEERS] = {"CIDR or domain list", NULL, ", \t|"},
+    [CONF_POLICYDB] = {"path list", NULL, ", \t"},
+    [CONF_DNSBL] = {"DNSBL list", "zone[=pattern][*weight]", ", \t"},
+    [CONF_SERVICES] = {"policy service list", "inet:host:port or unix:/path [options]", "\n"},
+    [CONF_HELOPATS] = {"pattern table", "glob maxload style|!text", "\n"},
     [CONF_LINES] = {"line list", NULL, "\n"},
     [CONF_RELAY_ADDR] = {"relay address", "host, host:port, [ip], [ip]:port", NULL},
     [CONF_GROUP] = {"group", "-", NULL},
@@ -451,6 +512,8 @@ const char *const conf_group_names[CONF_NGROUPS] = {
     [CONF_G_RULE] = "deliver.rules[]",
     [CONF_G_AUDIT] = "deliver.audit",
     [CONF_G_EVENT_LOG] = "deliver.event_log",
+    [CONF_G_LOCAL] = "local",
+    [CONF_G_TRANSPORT] = "transport[]",
     [CONF_G_CTL] = "ctl",
 };
 
@@ -537,7 +600,7 @@ static void conf_dump_default(FILE *out, const struct conf_key *p)
         fprintf(out, "\"%s\"", logpath_rot_name((unsigned)p->defv));
     } else if (p->kind == CONF_RATE) {
         fprintf(out, "%g", (double)p->defv / 1000.0);
-    } else if (p->kind >= CONF_TLSMODE && p->kind <= CONF_RULE_ACTION) {
+    } else if (p->kind >= CONF_TLSMODE && p->kind <= CONF_MBOXKIND) { /* words (RATE above) */
         const char *w = conf_word_name(p->kind, p->defv);
         if (*w)
             fprintf(out, "\"%s\"", w);

@@ -48,7 +48,9 @@ enum conf_kind {
     CONF_TEXT,    /* non-empty printable text (smtpd.hdr220) */
     CONF_MAILBOX, /* "" or local@domain (deliver.double_bounce) */
     CONF_DELIMS,  /* two VERP delimiters (deliver.verp_delimiters) */
+    CONF_ACTION,  /* a policy delegation action sluice implements (proto/policyd.h) */
     CONF_REGEX,   /* an extended regular expression, no back-references (deliver.rules) */
+    CONF_NEXTHOP, /* a transport map next hop (proto/nexthop.h) */
     CONF_LOGPATH, /* a log path template (proto/logpath.h) */
     /* char *, credentials: never quoted in messages, wiped when freed (secret.c) */
     CONF_SECRET,      /* 1..255 bytes without control bytes (auth.username, auth.password) */
@@ -65,6 +67,7 @@ enum conf_kind {
     CONF_RULE_AT,  /* unsigned enum rule_at, written "any"/"greeting"/"mail"/"rcpt"/"data" */
     CONF_RULE_ACTION, /* unsigned enum rule_action, written "suspend"/... */
     CONF_RATE,     /* double; bounds and default in thousandths */
+    CONF_MBOXKIND, /* unsigned LOCAL_MAILDIR/LOCAL_MBOX, written "maildir"/"mbox" */
     CONF_ROT,      /* unsigned LOGROT_*, written "never"/"hourly"/"daily"/"monthly" */
     CONF_RETRIES,  /* unsigned * + size_t: a ZMailer retries string */
     /* lists: an array/list of strings, or one string split on the kind's separators */
@@ -76,7 +79,13 @@ enum conf_kind {
     CONF_PATTERNS,   /* char ** + size_t: globs without blanks, lower-cased */
     CONF_RNET_IP,    /* struct remotenet nets + hosts */
     CONF_PEERS,      /* struct logspec nets + domains */
+    CONF_POLICYDB,   /* char ** + size_t: policy database source files (paths) */
+    CONF_DNSBL,      /* char ** + size_t: "zone[=pattern][*weight]" (proto/dnsbl.h) */
+    CONF_SERVICES,   /* char ** + size_t: "inet:host:port" / "unix:path" [options] */
+    CONF_HELOPATS,   /* char ** + size_t: "glob maxload style|!text" (proto/helopat.h) */
     CONF_SELECTORS,  /* char ** + size_t: policy selectors (struct policy), lower-cased */
+    CONF_PATHS,      /* char ** + size_t: absolute paths (aliases) */
+    CONF_ALLOWS,     /* char ** + size_t: "alias", "forward", "include" */
     CONF_LINES,      /* char ** + size_t: printable lines, may be empty (smtpd.help) */
     /* structure */
     CONF_RELAY_ADDR, /* struct relay address/host/port/literal */
@@ -86,6 +95,7 @@ enum conf_kind {
     CONF_RELAYS,     /* struct relay * + size_t: list of groups */
     CONF_POLICIES,   /* struct policy * + size_t: list of groups, `set` records the keys */
     CONF_RULES,      /* struct shape_rule * + size_t: list of groups with defaults */
+    CONF_TRANSPORTS, /* struct transport_rule * + size_t: list of groups */
 };
 
 #define CONF_F_ZERO_IS_ONE 0x1 /* maxpipeline: 0 is stored as 1 */
@@ -119,6 +129,8 @@ enum conf_gid {
     CONF_G_RULE,
     CONF_G_AUDIT,
     CONF_G_EVENT_LOG,
+    CONF_G_LOCAL,
+    CONF_G_TRANSPORT,
     CONF_G_CTL,
     CONF_NGROUPS
 };
@@ -180,6 +192,8 @@ bool conf_is_hostname(const char *s, size_t len);
 bool conf_is_listen(const char *s, size_t len);
 bool conf_is_forwarder(const char *s, size_t len);
 bool conf_is_pattern(const char *s, size_t len);
+/* True for a policy delegation action sluice carries out (policyd_action_implemented()). */
+bool conf_is_action(const char *s, size_t len);
 bool conf_is_sender(const char *s, size_t len);
 int conf_ip_family(const char *s, size_t len);
 int conf_port_parse(const char *s, size_t len, uint16_t *port);
@@ -198,7 +212,7 @@ int conf_read_bool(struct conf_ctx *x, const config_setting_t *s, const char *ke
                    const struct conf_key *p, void *base);
 int conf_read_rot(struct conf_ctx *x, const config_setting_t *s, const char *key,
                   const struct conf_key *p, void *base);
-/* CONF_TLSMODE, CONF_TLSPROTO, CONF_OVERRIDE: one of the kind's words. */
+/* CONF_TLSMODE, CONF_TLSPROTO, CONF_OVERRIDE, CONF_MBOXKIND: one of the kind's words. */
 int conf_read_word(struct conf_ctx *x, const config_setting_t *s, const char *key,
                    const struct conf_key *p, void *base);
 /* The word of value v of such a kind ("" when none). */
@@ -228,6 +242,8 @@ int conf_read_logspec(struct conf_ctx *x, const config_setting_t *s, const char 
                       const struct conf_key *p, void *base);
 int conf_read_remotenets(struct conf_ctx *x, const config_setting_t *s, const char *key,
                          const struct conf_key *p, void *base);
+int conf_read_transports(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                         const struct conf_key *p, void *base);
 int conf_read_relays(struct conf_ctx *x, const config_setting_t *s, const char *key,
                      const struct conf_key *p, void *base);
 /* deliver.policies and deliver.rules (the list kinds CONF_POLICIES, CONF_RULES). */
@@ -237,7 +253,7 @@ int conf_read_shaping(struct conf_ctx *x, const config_setting_t *s, const char 
 bool conf_is_selector(const char *s, size_t len);
 int conf_read_rate(struct conf_ctx *x, const config_setting_t *s, const char *key,
                    const struct conf_key *p, void *base);
-/* Frees the entries of a list of groups (CONF_REMOTENETS ... CONF_RULES) at base. */
+/* Frees the entries of a list of groups (CONF_REMOTENETS ... CONF_TRANSPORTS) at base. */
 void conf_free_entries(const struct conf_key *p, void *base);
 
 /* secret.c */

@@ -14,8 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/xalloc.h"
+#include "proto/dnsbl.h"
+#include "proto/helopat.h"
+#include "proto/policyd.h"
 
 /* ---- storage ---- */
 
@@ -108,6 +112,49 @@ static int conf_item_cidr(struct conf_ctx *x, const config_setting_t *s, const c
     return 0;
 }
 
+/* True for an absolute path without control bytes. */
+static bool conf_is_path(const char *s, size_t len)
+{
+    bool ok = len > 1 && s[0] == '/';
+    for (size_t i = 0; ok && i < len; i++)
+        ok = (unsigned char)s[i] > ' ' && (unsigned char)s[i] != 0x7f;
+    return ok;
+}
+
+/* True for "alias", "forward" or "include" (any case). */
+static bool conf_is_allow(const char *s, size_t len)
+{
+    static const char *const words[] = {"alias", "forward", "include"};
+    for (size_t i = 0; i < 3; i++)
+        if (len == strlen(words[i]) && strncasecmp(s, words[i], len) == 0)
+            return true;
+    return false;
+}
+
+/* Collects a DNSBL entry, policy service or HELO pattern row after its parser's check; the
+ * error names the entry and says what is wrong with it. */
+static int conf_item_policy(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                            const struct conf_key *p, void *base, const char *item, size_t len)
+{
+    char q[96];
+    const char *why = "?";
+    struct dnsbl_list d;
+    struct policyd_service v;
+    struct helopat h;
+    int rc = p->kind == CONF_DNSBL      ? dnsbl_parse(item, len, &d, &why)
+             : p->kind == CONF_SERVICES ? policyd_service_parse(item, len, &v, &why)
+                                        : helopat_parse(item, len, &h, &why);
+    if (rc == 0 && p->kind == CONF_SERVICES && v.has_default && !policyd_action_implemented(&v.deflt))
+        rc = -1, why = "default_action: not one sluice implements";
+    if (rc < 0)
+        return conf_error(x, s, "bad entry in '%s': %s: %s", key,
+                          conf_quote(q, sizeof q, item, len), why);
+    char **slot = conf_push((char *)base + p->off, (size_t *)((char *)base + p->cnt),
+                            sizeof(char *));
+    *slot = xstrndup(item, len);
+    return 0;
+}
+
 /* Collects a listen address, forwarder, domain, sender or pattern after checking it. */
 static int conf_item_string(struct conf_ctx *x, const config_setting_t *s, const char *key,
                             const struct conf_key *p, void *base, const char *item, size_t len)
@@ -120,10 +167,16 @@ static int conf_item_string(struct conf_ctx *x, const config_setting_t *s, const
     case CONF_FORWARDERS: ok = conf_is_forwarder(item, len), what = "forwarder", lower = false; break;
     case CONF_DOMAINS: ok = conf_is_hostname(item, len), what = "domain"; break;
     case CONF_PATTERNS: ok = conf_is_pattern(item, len), what = "pattern"; break;
+    case CONF_POLICYDB: ok = conf_is_pattern(item, len), what = "path", lower = false; break;
+    case CONF_DNSBL:
+    case CONF_SERVICES:
+    case CONF_HELOPATS: return conf_item_policy(x, s, key, p, base, item, len);
     case CONF_SELECTORS:
         ok = conf_is_selector(item, len),
         what = "selector (want GLOB, smtp/GLOB, mx:GLOB or ip:CIDR)";
         break;
+    case CONF_PATHS: ok = conf_is_path(item, len), what = "absolute path", lower = false; break;
+    case CONF_ALLOWS: ok = conf_is_allow(item, len), what = "word (want alias, forward, include)"; break;
     default: ok = conf_is_sender(item, len), what = "sender"; break;
     }
     if (!ok)
@@ -386,6 +439,7 @@ static size_t conf_entry_size(const struct conf_key *p)
     case CONF_REMOTENETS: return sizeof(struct remotenet);
     case CONF_POLICIES: return sizeof(struct policy);
     case CONF_RULES: return sizeof(struct shape_rule);
+    case CONF_TRANSPORTS: return sizeof(struct transport_rule);
     default: return sizeof(struct relay);
     }
 }
@@ -434,6 +488,13 @@ int conf_read_shaping(struct conf_ctx *x, const config_setting_t *s, const char 
         }
     }
     return 0;
+}
+
+/* Reads the transport map. */
+int conf_read_transports(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                         const struct conf_key *p, void *base)
+{
+    return conf_group_list(x, s, key, p, base, sizeof(struct transport_rule));
 }
 
 /* Frees every element of the list of groups p at base, then the array. */

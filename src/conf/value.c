@@ -21,8 +21,10 @@
 
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "proto/policyd.h"
 #include "proto/duration.h"
 #include "proto/logpath.h"
+#include "proto/nexthop.h"
 
 #define CONF_MAX_RETRIES_TEXT 1024 /* bytes of a retries string */
 
@@ -173,6 +175,12 @@ bool conf_is_pattern(const char *s, size_t len)
     return len > 0;
 }
 
+bool conf_is_action(const char *s, size_t len)
+{
+    struct policyd_reply r;
+    return policyd_action_parse(s, len, &r) == 0 && policyd_action_implemented(&r);
+}
+
 /* Validates a sender pattern: "domain" or "local@domain" (unquoted local part). */
 bool conf_is_sender(const char *s, size_t len)
 {
@@ -315,7 +323,15 @@ static bool conf_text_ok(const struct conf_key *p, const char *str, size_t len)
         return len == 0 || (len <= 256 && memchr(str, '@', len) && conf_is_sender(str, len));
     case CONF_DELIMS: return conf_is_delims(str, len);
     case CONF_LOGPATH: return logpath_check(str, len, NULL) == 0;
+    case CONF_ACTION: return conf_is_action(str, len);
     case CONF_REGEX: return conf_is_regex(str, len);
+    case CONF_NEXTHOP: {
+        struct nexthop nh;
+        const char *why;
+        /* LMTP and smtp: next hops are not delivered yet: refused, never ignored. */
+        return nexthop_parse(str, len, &nh, &why) == 0 &&
+               (nh.kind == NEXTHOP_LOCAL || nh.kind == NEXTHOP_ERROR || nh.kind == NEXTHOP_HOLD);
+    }
     default: break;
     }
     bool ok = len > 0 && len <= CONF_MAX_ITEM;
@@ -338,7 +354,10 @@ int conf_set_text(struct conf_ctx *x, const config_setting_t *s, const char *key
         [CONF_MAILBOX] = "address",
         [CONF_DELIMS] = "delimiters (want two characters, e.g. \"+=\")",
         [CONF_LOGPATH] = "path template",
+        [CONF_ACTION] = ("action (DUNNO, OK, REJECT, DEFER, DEFER_IF_PERMIT or 4NN/5NN text; "
+                         "HOLD, DISCARD, REDIRECT are not implemented)"),
         [CONF_REGEX] = "regular expression (extended; no back-reference, stacked quantifier or {n} over 100)",
+        [CONF_NEXTHOP] = "next hop (want local, error:TEXT or hold; lmtp:/smtp: not supported yet)",
     };
     char q[96];
     size_t len = strlen(str);
@@ -378,7 +397,8 @@ void conf_store_number(const struct conf_key *p, void *base, uint64_t v)
     case CONF_UINT:
         *(unsigned *)field = (v == 0 && (p->flags & CONF_F_ZERO_IS_ONE)) ? 1 : (unsigned)v;
         break;
-    case CONF_ROT: *(unsigned *)field = (unsigned)v; break;
+    case CONF_ROT:
+    case CONF_MBOXKIND: *(unsigned *)field = (unsigned)v; break;
     case CONF_PORT: *(uint16_t *)field = (uint16_t)v; break;
     case CONF_BOOL:
     case CONF_OVERRIDE: *(bool *)field = v != 0; break;
@@ -511,6 +531,7 @@ static const struct {
     {CONF_RULE_ACTION, "reduce_concurrency", RULE_REDUCE_CONCURRENCY},
     {CONF_RULE_ACTION, "reduce_rate", RULE_REDUCE_RATE},
     {CONF_RULE_ACTION, "bounce", RULE_BOUNCE},
+    {CONF_MBOXKIND, "maildir", LOCAL_MAILDIR},  {CONF_MBOXKIND, "mbox", LOCAL_MBOX},
 };
 
 /* The word of value v of kind k, "" when none. */

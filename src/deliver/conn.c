@@ -69,7 +69,7 @@ void conn_wake(struct deliver *dl, struct dconn *cn, bool expire)
 {
     conn_unpark(dl, cn);
     cn->expire = expire;
-    dl->io.transport->resume(cn->c);
+    cn->tp->resume(cn->c);
 }
 
 /* idlemax passed without work: end the session. */
@@ -208,8 +208,10 @@ void conn_open(struct deliver *dl, struct ddest *dd, const struct peer *peers, s
     dd->nconnecting++;
     slots_link(dl, cn);
     dl->st.connections++;
-    cn->c =
-        dl->io.transport->start(dl->io.transport_arg, dl->base, dl->conf, peers, np, &conn_ops, cn);
+    /* A destination with a transport of its own (route.h: local delivery) uses it. */
+    cn->tp = dd->dest->transport ? dd->dest->transport : dl->io.transport;
+    void *targ = dd->dest->transport ? dd->dest->transport_arg : dl->io.transport_arg;
+    cn->c = cn->tp->start(targ, dl->base, dl->conf, peers, np, &conn_ops, cn);
 }
 
 /* The real transport: smtpc_start(), with the client transcript when one is configured. */

@@ -236,7 +236,7 @@ int deliver_kill(struct deliver *dl, uint64_t id)
             continue;
         log_info("connection %llu to %s killed by administrator", (unsigned long long)id,
                  cn->dd->dest->key);
-        dl->io.transport->abort(cn->c);
+        cn->tp->abort(cn->c);
         return 0;
     }
     return -1;

@@ -74,6 +74,7 @@ struct dconn {
     void *c; /* the transport's connection */
     uint64_t id;     /* for `sluice ctl conns` / `kill` (ZMailer SHOW THREADS / KILL) */
     int64_t started; /* wall ms */
+    const struct deliver_transport *tp; /* the destination's own (local), else io's */
     unsigned nmsgs;
     bool throttled; /* parked waiting for a message token, not for work */
     bool took;   /* asked for its first transaction: a session was established */

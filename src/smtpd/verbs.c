@@ -22,6 +22,7 @@
 
 #include "conf/conf.h"
 #include "core/log.h"
+#include "core/qid.h"
 #include "core/xalloc.h"
 #include "proto/esmtp.h"
 #include "smtpd/session.h"
@@ -68,6 +69,8 @@ static void verbs_helo(struct session *s, const struct cmd *c)
     session_txn_reset(s);
     log_sanitize(s->helo, sizeof s->helo, c->arg, strlen(c->arg));
     policy_sloppy_helo(s);
+    if (!policy_helo_check(s, c->verb == CMD_HELO ? "HELO" : "EHLO"))
+        return;
     if (c->verb == CMD_HELO) {
         s->helo_kind = HELO_SMTP;
         session_reply(s, "250 %s", session_host(s));
@@ -142,6 +145,9 @@ static void verbs_mail_store(struct session *s, const struct cmd *c, const struc
                         (m->by_trace ? MSG_F_BY_TRACE : 0);
         s->by_seconds = m->by_seconds;
     }
+    s->mail_size = m->has_size ? m->size : 0;
+    snprintf(s->instance, sizeof s->instance, "%llx.%llx", (unsigned long long)clock_wall_ms(),
+             (unsigned long long)++s->sd->ninstances);
     s->in_mail = true;
 }
 
@@ -213,12 +219,24 @@ static bool verbs_rcpt_allowed(struct session *s, const char *addr)
                            shown);
         return false;
     }
-    if (!policy_rcpt_ok(s, addr)) {
-        log_info("client=[%s]: RCPT <%s> refused: relay access denied", s->ip, shown);
-        verbs_rcpt_refused(s, "554 5.7.1 <%s>: Relay access denied", shown);
-        return false;
-    }
-    return true;
+    char reply[POLICY_REPLY_MAX];
+    int rc = policy_rcpt_check(s, addr, reply, sizeof reply);
+    if (rc < 0)
+        verbs_rcpt_refused(s, "%s", reply);
+    return rc > 0;
+}
+
+/* An unqualified recipient gets a domain at acceptance (Postfix's append_at_myorigin):
+ * bare "postmaster" (RFC 5321 §4.5.1) this host's name, any other myorigin. */
+static char *verbs_qualify(const struct conf *c, const char *addr)
+{
+    if (strchr(addr, '@'))
+        return xstrdup(addr);
+    const char *d = strcasecmp(addr, "postmaster") == 0 ? c->hostname : conf_myorigin(c);
+    size_t n = strlen(addr) + strlen(d) + 2;
+    char *q = xmalloc(n);
+    snprintf(q, n, "%s@%s", addr, d);
+    return q;
 }
 
 /* RCPT TO: adds a recipient when the client may relay and the limit allows. */
@@ -248,7 +266,7 @@ static void verbs_rcpt(struct session *s, const struct cmd *c)
     xgrow(&s->txn.rcpts, &s->rcpt_cap, s->txn.nrcpt, sizeof *s->txn.rcpts);
     struct qrcpt *q = &s->txn.rcpts[s->txn.nrcpt++];
     memset(q, 0, sizeof *q);
-    q->addr = xstrdup(c->addr);
+    q->addr = verbs_qualify(s->sd->c, c->addr);
     q->state = RCPT_PENDING;
     q->last_reply = xstrdup("");
     q->notify = r.notify;
@@ -396,6 +414,8 @@ void verbs_command(struct session *s, const char *line, size_t len)
         return;
     }
     int r = cmd_parse(line, len, &o, &c);
+    s->cur_line = line; /* policy checks may park the line (SESSION_POLICY) */
+    s->cur_len = len;
     if (r == CMD_ERR_TOOLONG) {
         session_reply(s, "500 5.5.2 line too long");
         return;

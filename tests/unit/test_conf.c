@@ -145,6 +145,7 @@ static void check_same_number(const char *key, const struct conf_key *p, const c
     case CONF_TLSPROTO:
     case CONF_RULE_AT:
     case CONF_RULE_ACTION:
+    case CONF_MBOXKIND:
     case CONF_ROT: va = *(const unsigned *)a, vb = *(const unsigned *)b; break;
     case CONF_RATE: va = (uint64_t)(*(const double *)a * 1000), vb = (uint64_t)(*(const double *)b * 1000); break;
     case CONF_PORT: va = *(const uint16_t *)a, vb = *(const uint16_t *)b; break;
