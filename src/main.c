@@ -7,6 +7,8 @@
  *   sluice submit [-c FILE] [-f SENDER] [-t] [-i] [RCPT...]
  *   sluice mailq [-c FILE]
  *   sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS
+ *   sluice ctl [-c FILE] COMMAND [ARG...]   (tools/ctl.c; the daemon's side is src/ctl/)
+ *   sluice cat [-c FILE] [-e] [-b] QID
  *   sluice newaliases [-c FILE]    compile the alias files (also invoked as `newaliases`)
  *   sluice suppress [-c FILE] list|export|add ADDRESS [REASON]|remove ADDRESS
  *   sluice --version | --help      (every subcommand takes --help too)
@@ -46,6 +48,7 @@
 #include "core/log.h"
 #include "core/notify.h"
 #include "core/qid.h"
+#include "ctl/ctl.h"
 #include "deliver/deliver.h"
 #include "dns/dns.h"
 #include "local/helper.h"
@@ -78,6 +81,7 @@ struct daemon {
     struct suppress *suppress; /* suppression.enabled: the list, or NULL */
     struct suppress_router *srouter; /* ... and the router in front of routing */
     struct smtpd *smtpd;
+    struct ctl *ctl; /* the control channel (sluice ctl) */
     struct pickup *pickup; /* NULL: no spool/maildrop (non-root sendmail off) */
     struct policy_engine *policy;
     struct tls_client *tls; /* outbound TLS contexts and caches (smtpc_set_tls) */
@@ -200,21 +204,27 @@ static void main_reload_dkim(struct daemon *d)
                  d->conf.dkim.nsign == 1 ? "" : "s");
 }
 
-/* SIGHUP: new certificates for new connections and the AUTH password file re-read; a file
- * that fails keeps the old ones. The service manager hears RELOADING=1 before and READY=1
- * after (systemctl reload waits). */
-static void main_on_hup(evutil_socket_t sig, short what, void *arg)
+/* The reload SIGHUP and `sluice ctl reload` share: new certificates for new connections and
+ * the AUTH password file re-read; a file that fails keeps the old ones. The service manager
+ * hears RELOADING=1 before and READY=1 after (systemctl reload waits). */
+static void main_reload(void *arg)
 {
     struct daemon *d = arg;
-    (void)what;
-    log_info("signal %d: reloading TLS certificates, the AUTH password file and DKIM keys",
-             (int)sig);
+    log_info("reloading TLS certificates, the AUTH password file and DKIM keys");
     notify_reloading(d->notify);
     smtpd_reload_tls(d->smtpd);
     smtpd_reload_auth(d->smtpd);
     policy_reload(d->policy); /* a new `sluice policy-build` map */
     main_reload_dkim(d);
     notify_ready(d->notify);
+}
+
+/* SIGHUP: the reload. */
+static void main_on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    log_info("signal %d: reload", (int)sig);
+    main_reload(arg);
 }
 
 /* SIGUSR1: statistics. */
@@ -361,6 +371,11 @@ static void main_setup(struct daemon *d)
     smtpd_set_transcript(d->smtpd, d->server_transcript, &d->conf.smtpd.transcript);
     if (queue_watch_incoming(d->q, main_on_incoming, d) < 0)
         log_fatal("queue: cannot bind %s/incoming.sock", d->conf.spool);
+    struct ctl_env ce = {.base = d->base, .conf = &d->conf, .q = d->q, .sched = d->sched,
+                         .dl = d->deliver, .reload = main_reload, .reload_arg = d,
+                         .version = SLUICE_VERSION};
+    if (!(d->ctl = ctl_create(&ce, err, sizeof err)))
+        log_fatal("%s", err);
     main_drop_privileges(&d->conf);
     d->pickup = pickup_create(d->base, &d->conf, d->q, main_on_accepted, d);
     if (d->pickup && d->dkim)
@@ -384,6 +399,7 @@ static void main_teardown(struct daemon *d)
     smtpd_free(d->smtpd);
     dkim_signer_free(d->dkim); /* after the server: jobs of its detached sessions are dropped */
     queue_close(d->q);
+    ctl_free(d->ctl); /* after the queue's last done callbacks (replies to operations) */
     pickup_free(d->pickup); /* after queue_close: its puts in flight have completed */
     sched_free(d->sched);
     deliver_free(d->deliver);
@@ -457,6 +473,8 @@ static const char main_usage_text[] =
     "  submit [-c FILE] [options] [RCPT...] queue a message from stdin (as `sendmail`)\n"
     "  mailq [-c FILE]                      list the queue (as `mailq`)\n"
     "  verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS\n"
+    "  ctl [-c FILE] COMMAND [ARG...]       control the running daemon (docs/admin.md)\n"
+    "  cat [-c FILE] [-e] [-b] QID          print a queued message (as postcat -q)\n"
     "  newaliases [-c FILE]                 compile the alias files into FILE.db\n"
     "  policy-build [-c FILE]               compile smtpd.policydb (docs/policy.md)\n"
     "  suppress [-c FILE] list|export|add ADDRESS [REASON]|remove ADDRESS  the suppression list\n"
@@ -504,6 +522,10 @@ int main(int argc, char **argv)
         return tool_submit(argc - 1, argv + 1, 0);
     if (strcmp(cmd, "mailq") == 0)
         return tool_mailq(argc - 1, argv + 1, 0);
+    if (strcmp(cmd, "ctl") == 0)
+        return tool_ctl(argc - 1, argv + 1);
+    if (strcmp(cmd, "cat") == 0)
+        return tool_cat(argc - 1, argv + 1);
     if (strcmp(cmd, "verp-decode") == 0)
         return tool_verp_decode(argc - 1, argv + 1);
     if (strcmp(cmd, "newaliases") == 0)

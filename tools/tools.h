@@ -14,6 +14,10 @@ struct option;
 int tool_submit(int argc, char **argv, int as_sendmail);
 /* sluice mailq [-c FILE]; as_mailq: invoked as `mailq`. */
 int tool_mailq(int argc, char **argv, int as_mailq);
+/* sluice ctl [-c FILE] [--tcp HOST:PORT --user USER] COMMAND [ARG...] (tools/ctl.c) */
+int tool_ctl(int argc, char **argv);
+/* sluice cat [-c FILE] [-e] [-b] QID (tools/cat.c) */
+int tool_cat(int argc, char **argv);
 /* sluice check-config [-c FILE] */
 int tool_check_config(int argc, char **argv);
 /* sluice config-keys: every configuration key, one tab-separated line each */

@@ -575,6 +575,8 @@ static int conf_load_buf(struct conf_ctx *x, const char *text, size_t len)
         rc = conf_check_auth(x, &cfg);
     if (rc == 0)
         rc = conf_check_dkim(x, &cfg);
+    if (rc == 0 && x->c->ctl.nlisten > 0 && !x->c->ctl.authfile)
+        rc = conf_needs(x, &cfg, "ctl.listen", "ctl.authfile");
     config_destroy(&cfg);
     return rc;
 }

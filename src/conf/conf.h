@@ -356,6 +356,12 @@ struct conf {
         char **codes;      /* globs of enhanced status codes that suppress */
         size_t ncodes;
     } suppression;
+    struct {
+        char *socket;   /* control socket; NULL = SPOOL/ctl.sock (ctl_socket_path) */
+        char **listen;  /* TCP control listeners "addr:port" (need authfile) */
+        size_t nlisten;
+        char *authfile; /* USER:HASH:ATTRIBUTES[:NETWORKS] lines (proto/ctlproto.h) */
+    } ctl;
 };
 
 /* Fills c with every default of the key table (hostname: gethostname(), else "localhost"). */

@@ -115,6 +115,7 @@ const struct conf_key conf_keys[] = {
      "DKIM signing of accepted messages (RFC 6376, RFC 8463; docs/dkim.md)."},
     {CONF_G_TOP, "suppression", 0, SUB(CONF_GROUP, CONF_G_SUPPRESSION),
      "Recipients that hard-bounced fail at once for a while (docs/dkim.md)."},
+    {CONF_G_TOP, "ctl", 0, SUB(CONF_GROUP, CONF_G_CTL), "The control channel of `sluice ctl` (docs/admin.md)."},
 
     {SMTPD(listen), LIST(CONF_LISTEN, CNT(smtpd.nlisten), 64, CONF_F_NONEMPTY, "127.0.0.1:25"),
      "Addresses the SMTP server listens on: \"a.b.c.d:port\" or \"[ipv6]:port\"."},
@@ -462,6 +463,14 @@ const struct conf_key conf_keys[] = {
      LIST(CONF_PATTERNS, CNT(suppression.ncodes), 100, CONF_F_NONEMPTY,
           "5.1.1, 5.1.2, 5.1.3, 5.1.6, 5.1.10, 5.2.1"),
      "Permanent failures whose enhanced status (glob) suppresses the recipient."},
+    {CONF_G_CTL, "socket", offsetof(struct conf, ctl.socket),
+     STR(CONF_PATH, CONF_F_COMPUTED, "SPOOL/ctl.sock"),
+     "UNIX control socket (mode 660); root, the daemon's user and group may use it."},
+    {CONF_G_CTL, "listen", offsetof(struct conf, ctl.listen),
+     LIST(CONF_LISTEN, CNT(ctl.nlisten), 64, 0, NULL),
+     "TCP control listeners \"a.b.c.d:port\": users of authfile, from their networks."},
+    {CONF_G_CTL, "authfile", offsetof(struct conf, ctl.authfile), STR(CONF_PATH, 0, NULL),
+     "USER:CRYPT-HASH:ATTRIBUTES[:NETWORKS] lines for TCP clients (read, queue-ops, admin)."},
 };
 
 const size_t conf_nkeys = sizeof conf_keys / sizeof conf_keys[0];
@@ -552,6 +561,7 @@ const char *const conf_group_names[CONF_NGROUPS] = {
     [CONF_G_DKIM] = "dkim",
     [CONF_G_DKIM_SIGN] = "dkim.sign[]",
     [CONF_G_SUPPRESSION] = "suppression",
+    [CONF_G_CTL] = "ctl",
 };
 
 /* The index of the first row of a group at or after g (the table is sorted by group). */

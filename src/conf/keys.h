@@ -137,6 +137,7 @@ enum conf_gid {
     CONF_G_DKIM,
     CONF_G_DKIM_SIGN,
     CONF_G_SUPPRESSION,
+    CONF_G_CTL,
     CONF_NGROUPS
 };
 #define CONF_GROUP_ROWS 64 /* most rows in one group */
