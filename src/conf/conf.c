@@ -291,6 +291,7 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_BOOL: return conf_read_bool(x, s, key, p, base);
     case CONF_TLSMODE:
     case CONF_TLSPROTO:
+    case CONF_LOGTARGET:
     case CONF_OVERRIDE: return conf_read_word(x, s, key, p, base);
     case CONF_SECRET: return conf_read_secret(x, s, key, p, base);
     case CONF_SECRET_FILE: return conf_read_secret_file(x, s, key, p, base);
@@ -492,6 +493,17 @@ static int conf_check_tls(struct conf_ctx *x, const config_t *cfg)
     return 0;
 }
 
+/* log: a file target needs its path; stderr takes none. */
+static int conf_check_log(struct conf_ctx *x, const config_t *cfg)
+{
+    if (x->c->log.target == LOG_TARGET_FILE && !x->c->log.path)
+        return conf_needs(x, cfg, "log.target", "log.path (target \"file\")");
+    if (x->c->log.target == LOG_TARGET_STDERR && x->c->log.path)
+        return conf_error(x, config_lookup(cfg, "log.path"),
+                          "'log.path' needs log.target \"file\" or \"syslog\"");
+    return 0;
+}
+
 /* Parses NUL-terminated text[0..len) over c, naming it x->path in messages. */
 static int conf_load_buf(struct conf_ctx *x, const char *text, size_t len)
 {
@@ -502,6 +514,8 @@ static int conf_load_buf(struct conf_ctx *x, const char *text, size_t len)
         rc = conf_group(x, config_root_setting(&cfg), CONF_G_TOP, "", x->c);
     if (rc == 0)
         rc = conf_check_tls(x, &cfg);
+    if (rc == 0)
+        rc = conf_check_log(x, &cfg);
     config_destroy(&cfg);
     return rc;
 }

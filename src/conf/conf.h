@@ -203,6 +203,14 @@ struct conf {
         size_t nverp_domains;
         char *verp_delimiters;       /* two characters */
     } deliver;
+    struct {
+        unsigned target; /* enum log_target (core/log.h) */
+        char *path;      /* the file (target file), the socket (syslog; NULL: /dev/log) */
+    } log;
+    struct {
+        char **listen; /* "addr:port": GET /metrics; empty = off */
+        size_t nlisten;
+    } metrics;
 };
 
 /* Fills c with every default of the key table (hostname: gethostname(), else "localhost"). */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "proto/duration.h"
 #include "proto/logpath.h"
 
@@ -92,6 +93,10 @@ const struct conf_key conf_keys[] = {
     {CONF_G_TOP, "smtpd", 0, SUB(CONF_GROUP, CONF_G_SMTPD), "The inbound ESMTP server."},
     {CONF_G_TOP, "resolver", 0, SUB(CONF_GROUP, CONF_G_RESOLVER), "DNS lookups (libunbound)."},
     {CONF_G_TOP, "deliver", 0, SUB(CONF_GROUP, CONF_G_DELIVER), "Outbound delivery: scheduler, client, relays, reports."},
+    {CONF_G_TOP, "log", 0, SUB(CONF_GROUP, CONF_G_LOG),
+     "The daemon's log: stderr, a file or syslog (docs/logging.md)."},
+    {CONF_G_TOP, "metrics", 0, SUB(CONF_GROUP, CONF_G_METRICS),
+     "Prometheus metrics over HTTP (docs/admin.md \"Metrics\")."},
 
     {SMTPD(listen), LIST(CONF_LISTEN, CNT(smtpd.nlisten), 64, CONF_F_NONEMPTY, "127.0.0.1:25"),
      "Addresses the SMTP server listens on: \"a.b.c.d:port\" or \"[ipv6]:port\"."},
@@ -296,6 +301,16 @@ const struct conf_key conf_keys[] = {
 
     LOG_KEYS(CONF_G_AUDIT),
     LOG_KEYS(CONF_G_EVENT_LOG),
+
+    {CONF_G_LOG, "target", offsetof(struct conf, log.target), CONF_LOGTARGET, 0, 0,
+     LOG_TARGET_STDERR, LOG_TARGET_SYSLOG, 0, LOG_TARGET_STDERR, NULL,
+     "Where the log goes: stderr, file (log.path) or syslog (facility mail)."},
+    {CONF_G_LOG, "path", offsetof(struct conf, log.path), STR(CONF_PATH, 0, NULL),
+     "target file: the file (appended to); target syslog: the socket (absent: /dev/log)."},
+
+    {CONF_G_METRICS, "listen", offsetof(struct conf, metrics.listen),
+     LIST(CONF_LISTEN, CNT(metrics.nlisten), 16, 0, NULL),
+     "HTTP addresses (as smtpd.listen) serving GET /metrics (Prometheus text); empty: off."},
 };
 
 const size_t conf_nkeys = sizeof conf_keys / sizeof conf_keys[0];
@@ -322,6 +337,7 @@ static const struct {
     [CONF_BOOL] = {"boolean", "true, false", NULL},
     [CONF_TLSMODE] = {"word", "none, starttls, implicit", NULL},
     [CONF_TLSPROTO] = {"word", "TLSv1.2, TLSv1.3", NULL},
+    [CONF_LOGTARGET] = {"word", "stderr, file, syslog", NULL},
     [CONF_OVERRIDE] = {"word", "external", NULL},
     [CONF_ROT] = {"rotation", "never, hourly, daily, monthly", NULL},
     [CONF_RETRIES] = {"retries", "1..64 factors of 1..100000", NULL},
@@ -358,6 +374,8 @@ const char *const conf_group_names[CONF_NGROUPS] = {
     [CONF_G_RELAY_AUTH] = "deliver.relays[].auth",
     [CONF_G_AUDIT] = "deliver.audit",
     [CONF_G_EVENT_LOG] = "deliver.event_log",
+    [CONF_G_LOG] = "log",
+    [CONF_G_METRICS] = "metrics",
 };
 
 /* The index of the first row of a group at or after g (the table is sorted by group). */

@@ -60,6 +60,7 @@ enum conf_kind {
     CONF_BOOL,     /* bool */
     CONF_TLSMODE,  /* unsigned enum relay_tls_mode, written "none"/"starttls"/"implicit" */
     CONF_TLSPROTO, /* unsigned TLS minor version, written "TLSv1.2"/"TLSv1.3" */
+    CONF_LOGTARGET, /* unsigned enum log_target, written "stderr"/"file"/"syslog" */
     CONF_OVERRIDE, /* bool, written "external" (auth.override) */
     CONF_ROT,      /* unsigned LOGROT_*, written "never"/"hourly"/"daily"/"monthly" */
     CONF_RETRIES,  /* unsigned * + size_t: a ZMailer retries string */
@@ -109,6 +110,8 @@ enum conf_gid {
     CONF_G_RELAY_AUTH,
     CONF_G_AUDIT,
     CONF_G_EVENT_LOG,
+    CONF_G_LOG,
+    CONF_G_METRICS,
     CONF_NGROUPS
 };
 #define CONF_GROUP_ROWS 64 /* most rows in one group */

@@ -286,7 +286,8 @@ void conf_store_number(const struct conf_key *p, void *base, uint64_t v)
     case CONF_BOOL:
     case CONF_OVERRIDE: *(bool *)field = v != 0; break;
     case CONF_TLSMODE:
-    case CONF_TLSPROTO: *(unsigned *)field = (unsigned)v; break;
+    case CONF_TLSPROTO:
+    case CONF_LOGTARGET: *(unsigned *)field = (unsigned)v; break;
     case CONF_U64:
     case CONF_DURATION: *(uint64_t *)field = v; break;
     default: log_panic("conf: %s is not a number", p->name);
@@ -386,6 +387,8 @@ static const struct {
     {CONF_TLSMODE, "none", RELAY_TLS_NONE},     {CONF_TLSMODE, "starttls", RELAY_TLS_STARTTLS},
     {CONF_TLSMODE, "implicit", RELAY_TLS_IMPLICIT}, {CONF_TLSPROTO, "TLSv1.2", 2},
     {CONF_TLSPROTO, "TLSv1.3", 3},              {CONF_OVERRIDE, "external", 1},
+    {CONF_LOGTARGET, "stderr", LOG_TARGET_STDERR}, {CONF_LOGTARGET, "file", LOG_TARGET_FILE},
+    {CONF_LOGTARGET, "syslog", LOG_TARGET_SYSLOG},
 };
 
 /* The word of value v of kind k, "" when none. */

@@ -110,6 +110,7 @@ static void conn_on_rcpt(void *arg, struct smtpc_txn *t, size_t i, enum outcome 
     struct batch *b = t->owner;
     struct deliver_result res = {.o = o, .reply = reply, .relay = relay, .passed_on = t->dsn,
                                  .tls = t->tls, .tls_peer = t->tls_peer};
+    deliver_count(cn->dl, cn->dd, o);
     cn->dl->ops->outcome(cn->dl->arg, b->r[i], &res);
 }
 

@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "conf/conf.h"
 #include "core/dict.h"
@@ -92,6 +93,7 @@ static void deliver_on_route(void *arg, struct dest *d, enum outcome o, const ch
     m->nbatches++; /* hold m while we work on it */
     if (o != OUTCOME_OK) {
         struct deliver_result res = {.o = o, .reply = why, .relay = "none"};
+        deliver_count(dl, NULL, o);
         dl->ops->outcome(dl->arg, r, &res);
     } else {
         batch_add(dl, m, r, d);
@@ -141,6 +143,48 @@ void deliver_get_stats(const struct deliver *dl, struct deliver_stats *st)
     *st = dl->st;
 }
 
+/* Counts an outcome under its destination's class. */
+void deliver_count(struct deliver *dl, const struct ddest *dd, enum outcome o)
+{
+    enum deliver_class c = !dd                                     ? DELIVER_CLASS_NONE
+                           : strncmp(dd->dest->key, "relay:", 6) == 0 ? DELIVER_CLASS_RELAY
+                                                                      : DELIVER_CLASS_MX;
+    if ((unsigned)o < 3)
+        dl->st.outcomes[c][o]++;
+}
+
+/* "mx", "relay", "none". */
+const char *deliver_class_name(enum deliver_class c)
+{
+    return c == DELIVER_CLASS_RELAY ? "relay" : c == DELIVER_CLASS_MX ? "mx" : "none";
+}
+
+struct deliver_walk {
+    void (*fn)(void *arg, const struct deliver_dest_view *v);
+    void *arg;
+    int64_t now;
+};
+
+/* dict_foreach callback: one destination's view. */
+static void deliver_on_dest(void *arg, const char *key, void *value)
+{
+    struct deliver_walk *w = arg;
+    const struct ddest *dd = value;
+    struct deliver_dest_view v = {.key = key,
+                                  .connections = dd->nconn + dd->nconnecting,
+                                  .ready = dd->nready,
+                                  .dead = dd->dead_until > w->now};
+    w->fn(w->arg, &v);
+}
+
+/* Every destination, for the metrics. */
+void deliver_foreach_dest(const struct deliver *dl,
+                          void (*fn)(void *arg, const struct deliver_dest_view *v), void *arg)
+{
+    struct deliver_walk w = {fn, arg, dl->io.now()};
+    dict_foreach(dl->dests, deliver_on_dest, &w);
+}
+
 /* route_lookup() as a router. */
 static void deliver_route_lookup(void *rarg, const char *sender, const char *client_ip,
                                  const char *rcpt, route_fn cb, void *arg)
@@ -164,3 +208,9 @@ const struct deliver_transport deliver_smtpc = {
     .resume = conn_smtpc_resume,
     .abort = conn_smtpc_abort,
 };
+
+/* Reload: later work uses c. */
+void deliver_set_conf(struct deliver *dl, const struct conf *c)
+{
+    dl->conf = c;
+}

@@ -85,6 +85,9 @@ struct deliver {
     struct deliver_stats st;
 };
 
+/* deliver.c: counts one recipient outcome of destination dd (NULL: no route). */
+void deliver_count(struct deliver *dl, const struct ddest *dd, enum outcome o);
+
 /* batch.c */
 void batch_add(struct deliver *dl, struct deliver_msg *m, struct deliver_rcpt *r, struct dest *d);
 void batch_release(struct deliver *dl, struct deliver_msg *m);

@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -36,7 +38,9 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "core/hist.h"
 #include "core/log.h"
+#include "core/qid.h"
 #include "core/xalloc.h"
 
 #define QUEUE_MAPSIZE ((size_t)64 << 30)
@@ -86,6 +90,8 @@ struct queue {
     void (*watch_cb)(void *arg, int flush);
     void *watch_arg;
     struct queue_stats stats; /* atomics */
+    struct hist fsync_seconds;  /* commit (fdatasync) time of each group */
+    struct hist per_commit;     /* messages stored by each group */
 };
 
 /* Writes v big-endian into 8 bytes. */
@@ -328,15 +334,22 @@ static void queue_apply_group(struct queue *q, struct queue_op *ops)
             else
                 rc = orc;
         }
+        int64_t t0 = clock_mono_us();
         if (rc == 0)
             rc = mdb_txn_commit(txn);
         else
             mdb_txn_abort(txn);
+        if (rc == 0)
+            hist_observe(&q->fsync_seconds, (double)(clock_mono_us() - t0) / 1e6);
     }
     if (rc == 0) {
+        uint64_t msgs = 0;
         queue_stat_add(&q->stats.commits, 1);
-        for (struct queue_op *op = ops; op; op = op->next)
+        for (struct queue_op *op = ops; op; op = op->next) {
             queue_count_op(q, op);
+            msgs += op->type == QOP_PUT;
+        }
+        hist_observe(&q->per_commit, (double)msgs);
         return;
     }
     log_warn("queue: group commit failed (%s); retrying each write alone", mdb_strerror(rc));
@@ -526,6 +539,11 @@ struct queue *queue_open(const char *spool, struct event_base *base, char *err, 
     if (queue_mkspool(spool, err, errlen) < 0)
         return NULL;
     struct queue *q = xcalloc(1, sizeof *q);
+    static const double fsync_le[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                      0.25, 0.5, 1, 2.5};
+    static const double commit_le[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+    hist_init(&q->fsync_seconds, fsync_le, sizeof fsync_le / sizeof fsync_le[0]);
+    hist_init(&q->per_commit, commit_le, sizeof commit_le / sizeof commit_le[0]);
     q->spool = xstrdup(spool);
     q->base = base;
     q->sock = -1;
@@ -980,4 +998,44 @@ void queue_get_stats(const struct queue *q, struct queue_stats *st)
     st->commits = __atomic_load_n(&q->stats.commits, __ATOMIC_RELAXED);
     st->msgs_committed = __atomic_load_n(&q->stats.msgs_committed, __ATOMIC_RELAXED);
     st->ops_committed = __atomic_load_n(&q->stats.ops_committed, __ATOMIC_RELAXED);
+}
+
+/* The histograms of the group commits (fsync seconds, messages per commit). */
+void queue_get_hists(const struct queue *q, const struct hist **fsync_seconds,
+                     const struct hist **per_commit)
+{
+    *fsync_seconds = &q->fsync_seconds;
+    *per_commit = &q->per_commit;
+}
+
+/* Takes the spool's instance lock (see queue.h); nothing else in the spool is touched. */
+int queue_lock_spool(const char *spool, char *err, size_t errlen)
+{
+    char path[4200], pid[32] = "";
+    if (mkdir(spool, 0700) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create spool %s: %s", spool, strerror(errno));
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/sluice.lock", spool);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? strcspn(pid, "\n") : 0] = '\0';
+        if (e == EWOULDBLOCK)
+            snprintf(err, errlen, "spool %s is in use by another sluice (pid %s); not starting",
+                     spool, *pid ? pid : "unknown");
+        else
+            snprintf(err, errlen, "cannot lock %s: %s", path, strerror(e));
+        close(fd);
+        return -1;
+    }
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+        log_warn("queue: cannot write the pid into %s: %s", path, strerror(errno));
+    return fd;
 }

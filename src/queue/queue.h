@@ -77,4 +77,15 @@ void queue_notify_incoming(const char *spool);
 int queue_notify_flush(const char *spool);
 
 void queue_get_stats(const struct queue *q, struct queue_stats *st);
+struct hist;
+/* Daemon mode: histograms of the group commits, updated by the writer thread (atomics):
+ * seconds each commit (the fdatasync) took, messages stored by each. */
+void queue_get_hists(const struct queue *q, const struct hist **fsync_seconds,
+                     const struct hist **per_commit);
+
+/* One daemon per spool: creates spool (0700) when missing and takes an exclusive lock on
+ * spool/sluice.lock (flock, never waits), writing the pid into it. Returns the descriptor
+ * to keep open for the daemon's life (the lock goes with the process), or -1 with a
+ * message in err: "spool DIR is in use by another sluice (pid N)" when locked. */
+int queue_lock_spool(const char *spool, char *err, size_t errlen);
 #endif

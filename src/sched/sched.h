@@ -70,6 +70,12 @@ void sched_poll_incoming(struct sched *s);
  * grace_ms, the rest is deferred); calls done once no connection is left. */
 void sched_shutdown(struct sched *s, int64_t grace_ms, void (*done)(void *arg), void *arg);
 void sched_get_stats(const struct sched *s, struct sched_stats *st);
+struct hist;
+/* Seconds from arrival to delivery of every delivered recipient (metrics). */
+const struct hist *sched_delivery_latency(const struct sched *s);
+/* Reload: later decisions (window, retries, expiry, polling, reports) use c, which must
+ * outlive the scheduler; recipients already waiting keep their due times. */
+void sched_set_conf(struct sched *s, const struct conf *c);
 /* ETRN (RFC 1985): every waiting recipient in domain (and its subdomains when asked) becomes
  * due now; domain NULL: every waiting recipient (sendmail -q). Returns how many moved. */
 size_t sched_flush_domain(struct sched *s, const char *domain, bool subdomains);

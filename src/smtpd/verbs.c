@@ -179,7 +179,8 @@ static void verbs_mail(struct session *s, const struct cmd *c)
 }
 
 /* Replies to a refused RCPT and disconnects a client past max_error_recipients. */
-__attribute__((format(printf, 2, 3))) static void verbs_rcpt_refused(struct session *s,
+__attribute__((format(printf, 3, 4))) static void verbs_rcpt_refused(struct session *s,
+                                                                    const char *rcpt,
                                                                     const char *fmt, ...)
 {
     char text[512];
@@ -187,6 +188,7 @@ __attribute__((format(printf, 2, 3))) static void verbs_rcpt_refused(struct sess
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    session_log_reject(s, "RCPT", text, rcpt);
     session_reply(s, "%s", text);
     if (++s->rcpt_errors > s->sd->c->smtpd.max_error_recipients) {
         log_info("client=[%s]: %u refused recipients, disconnecting", s->ip, s->rcpt_errors);
@@ -201,17 +203,17 @@ static bool verbs_rcpt_allowed(struct session *s, const char *addr)
     char shown[ADDR_MAX * 4 + 1];
     log_sanitize(shown, sizeof shown, addr, strlen(addr));
     if (verbs_8bit(addr) && !esmtp_utf8_valid(addr, strlen(addr))) {
-        verbs_rcpt_refused(s, "553 5.1.3 <%s>: Bad recipient address syntax", shown);
+        verbs_rcpt_refused(s, shown, "553 5.1.3 <%s>: Bad recipient address syntax", shown);
         return false;
     }
     if (verbs_8bit(addr) && !s->smtputf8) {
-        verbs_rcpt_refused(s, "553 5.6.7 <%s>: SMTPUTF8 is required for a non-ASCII address",
+        verbs_rcpt_refused(s, shown, "553 5.6.7 <%s>: SMTPUTF8 is required for a non-ASCII address",
                            shown);
         return false;
     }
     if (!policy_rcpt_ok(s, addr)) {
         log_info("client=[%s]: RCPT <%s> refused: relay access denied", s->ip, shown);
-        verbs_rcpt_refused(s, "554 5.7.1 <%s>: Relay access denied", shown);
+        verbs_rcpt_refused(s, shown, "554 5.7.1 <%s>: Relay access denied", shown);
         return false;
     }
     return true;
@@ -400,7 +402,7 @@ void verbs_command(struct session *s, const char *line, size_t len)
             return;
         }
         if (c.verb == CMD_RCPT && s->in_mail) {
-            verbs_rcpt_refused(s, "501 5.5.4 Syntax: RCPT TO:<address> [parameters]");
+            verbs_rcpt_refused(s, NULL, "501 5.5.4 Syntax: RCPT TO:<address> [parameters]");
             return;
         }
         verbs_bad_args(s, c.verb);
