@@ -574,7 +574,7 @@ static void main_teardown(struct daemon *d)
     free(d->retired);
     conf_free(d->conf);
     free(d->conf);
-    close(d->lock_fd);conf_free(d->conf);
+    close(d->lock_fd);
 }
 
 static const char main_run_usage[] =
