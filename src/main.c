@@ -24,6 +24,7 @@
  * SIGUSR1: log statistics. */
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -48,6 +49,7 @@
 #include "core/qid.h"
 #include "core/xalloc.h"
 #include "ctl/metrics.h"
+#include "proto/addr.h"
 #include "deliver/deliver.h"
 #include "dns/dns.h"
 #include "queue/queue.h"
@@ -123,6 +125,28 @@ static void main_on_incoming(void *arg, int flush)
     sched_poll_incoming(d->sched);
     if (flush)
         sched_flush_domain(d->sched, NULL, true);
+}
+
+/* sendmail -qR DOMAIN / -qI QID from a tool: that domain's or that message's waiting
+ * recipients become due now. The value is untrusted (any local user may send it). */
+static void main_on_request(void *arg, char kind, const char *value)
+{
+    struct daemon *d = arg;
+    char shown[LOG_SANITIZED_SIZE(QUEUE_REQUEST_MAX)];
+    uint64_t id;
+    if (kind == 'I' && qid_from_text(value, &id) == 0) {
+        char qid[QID_TEXT_LEN + 1];
+        sched_flush_message(d->sched, qid_to_text(id, qid));
+    } else if (kind == 'R' && addr_domain_valid(value, strlen(value))) {
+        char dom[QUEUE_REQUEST_MAX + 1];
+        size_t n = strlen(value);
+        for (size_t i = 0; i <= n; i++)
+            dom[i] = (char)tolower((unsigned char)value[i]);
+        sched_flush_domain(d->sched, dom, false);
+    } else {
+        log_warn("queue run request %c refused: bad value %s", kind,
+                 log_sanitize(shown, sizeof shown, value, strlen(value)));
+    }
 }
 
 /* Logs one statistics line. */
@@ -524,6 +548,7 @@ static void main_setup(struct daemon *d)
     smtpd_set_transcript(d->smtpd, d->server_transcript, &d->conf->smtpd.transcript);
     if (queue_watch_incoming(d->q, main_on_incoming, d) < 0)
         log_fatal("queue: cannot bind %s/incoming.sock", d->conf->spool);
+    queue_watch_requests(d->q, main_on_request, d);
     if (d->conf->metrics.nlisten > 0) {
         d->metrics = metrics_create(d->base, d->conf->metrics.listen, d->conf->metrics.nlisten,
                                     main_metrics, d, err, sizeof err);

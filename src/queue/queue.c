@@ -90,6 +90,8 @@ struct queue {
     void (*watch_cb)(void *arg, int flush);
     void *watch_arg;
     struct queue_stats stats; /* atomics */
+    void (*req_cb)(void *arg, char kind, const char *value); /* loop only */
+    void *req_arg;
     struct hist fsync_seconds;  /* commit (fdatasync) time of each group */
     struct hist per_commit;     /* messages stored by each group */
 };
@@ -894,14 +896,18 @@ int queue_take_incoming(struct queue *q, queue_msg_fn fn, void *arg)
 static void queue_on_incoming(evutil_socket_t fd, short what, void *arg)
 {
     struct queue *q = arg;
-    char buf[64];
+    char buf[QUEUE_REQUEST_MAX + 2];
     int flush = 0;
     (void)what;
     for (int i = 0; i < QUEUE_DRAIN_MAX; i++) {
-        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
         if (n < 0 && errno != EINTR)
             break;
         flush |= n > 0 && buf[0] == 'F';
+        if (n > 1 && (buf[0] == 'R' || buf[0] == 'I') && q->req_cb) {
+            buf[n] = '\0';
+            q->req_cb(q->req_arg, buf[0], buf + 1);
+        }
     }
     q->watch_cb(q->watch_arg, flush);
 }
@@ -972,11 +978,34 @@ static int queue_notify(const char *spool, const char *what)
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
-    ssize_t n = sendto(fd, what, 1, MSG_DONTWAIT, (struct sockaddr *)&sun, sizeof sun);
+    size_t len = strlen(what);
+    ssize_t n = sendto(fd, what, len, MSG_DONTWAIT, (struct sockaddr *)&sun, sizeof sun);
     int e = errno;
     close(fd);
     errno = e;
-    return n == 1 ? 0 : -1;
+    return n == (ssize_t)len ? 0 : -1;
+}
+
+/* Requests from tools ('R' domain, 'I' queue id). */
+void queue_watch_requests(struct queue *q, void (*cb)(void *arg, char kind, const char *value),
+                          void *arg)
+{
+    q->req_cb = cb;
+    q->req_arg = arg;
+}
+
+/* Sends one request datagram: kind then value. */
+int queue_notify_request(const char *spool, char kind, const char *value)
+{
+    char buf[QUEUE_REQUEST_MAX + 2];
+    size_t n = strlen(value);
+    if (n > QUEUE_REQUEST_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    buf[0] = kind;
+    memcpy(buf + 1, value, n + 1);
+    return queue_notify(spool, buf);
 }
 
 /* Wakes a daemon watching spool/incoming.sock: new mail is there (best effort: the daemon

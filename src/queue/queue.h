@@ -69,6 +69,15 @@ int queue_watch_incoming(struct queue *q, void (*cb)(void *arg, int flush), void
 
 /* Tool mode. Stores m + content in one committed transaction and marks it incoming. */
 int queue_put_sync(struct queue *q, const struct qmsg *m, const char *body, size_t len);
+/* Daemon mode: cb runs on the loop for each request datagram a tool sent with
+ * queue_notify_request (kind 'R' flush a domain, 'I' flush one message; value is at most
+ * QUEUE_REQUEST_MAX bytes, NUL-terminated, not checked: the callee validates it). */
+#define QUEUE_REQUEST_MAX 255
+void queue_watch_requests(struct queue *q, void (*cb)(void *arg, char kind, const char *value),
+                          void *arg);
+/* Tool mode helper: sends request kind with value (<= QUEUE_REQUEST_MAX bytes) to a running
+ * daemon; 0, or -1 with errno as queue_notify_flush (EINVAL: value too long). */
+int queue_notify_request(const char *spool, char kind, const char *value);
 /* Tool mode helper: wakes a running daemon (best effort; no daemon is not an error). */
 void queue_notify_incoming(const char *spool);
 /* Tool mode helper: asks a running daemon for a queue run (sendmail -q). 0 when the request

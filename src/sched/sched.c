@@ -703,6 +703,24 @@ static void sched_on_flush_msg(void *arg, const char *key, void *value)
     }
 }
 
+/* sendmail -qI: the waiting recipients of one message become due now. */
+size_t sched_flush_message(struct sched *s, const char *qid)
+{
+    struct smsg *m = dict_find(s->msgs, qid);
+    struct sched_flush f = {s, NULL, false, s->now(), 0};
+    if (!m) {
+        log_info("flush: message %s is not in the queue", qid);
+        return 0;
+    }
+    for (uint32_t i = 0; i < m->nrcpt; i++) /* as ETRN: a dead destination is tried again */
+        if (m->rcpts[i].where == S_WAIT)
+            deliver_revive(s->dl, addr_domain(m->rcpts[i].d.addr));
+    sched_on_flush_msg(&f, qid, m);
+    log_info("flush: %zu recipients of %s made due", f.moved, qid);
+    sched_pump(s);
+    return f.moved;
+}
+
 /* Delivery latency of delivered recipients (seconds since arrival). */
 const struct hist *sched_delivery_latency(const struct sched *s)
 {

@@ -70,6 +70,9 @@ void sched_poll_incoming(struct sched *s);
  * grace_ms, the rest is deferred); calls done once no connection is left. */
 void sched_shutdown(struct sched *s, int64_t grace_ms, void (*done)(void *arg), void *arg);
 void sched_get_stats(const struct sched *s, struct sched_stats *st);
+/* sendmail -qI QID: the waiting recipients of message qid (text form) become due now (a
+ * held message stays held). Returns how many moved (0: unknown id, logged). */
+size_t sched_flush_message(struct sched *s, const char *qid);
 struct hist;
 /* Seconds from arrival to delivery of every delivered recipient (metrics). */
 const struct hist *sched_delivery_latency(const struct sched *s);
