@@ -142,7 +142,7 @@ static void main_on_request(void *arg, char kind, const char *value)
         size_t n = strlen(value);
         for (size_t i = 0; i <= n; i++)
             dom[i] = (char)tolower((unsigned char)value[i]);
-        sched_flush_domain(d->sched, dom, false);
+        sched_flush_domain_local(d->sched, dom);
     } else {
         log_warn("queue run request %c refused: bad value %s", kind,
                  log_sanitize(shown, sizeof shown, value, strlen(value)));

@@ -115,6 +115,14 @@ void deliver_submit(struct deliver *dl, struct deliver_msg *m, struct deliver_rc
 /* A queue run (domain NULL): every dead destination may be tried again. ETRN for a domain:
  * its cached destination, at most once a second (dest_revive), so a client repeating ETRN
  * cannot turn a dead destination into a connect storm. */
+void deliver_revive_now(struct deliver *dl, const char *domain)
+{
+    struct dest *d = dl->io.router->cached(dl->io.router_arg, domain);
+    struct ddest *dd = d ? dest_find(dl, d) : NULL;
+    if (dd)
+        dest_revive(dl, dd, 0);
+}
+
 void deliver_revive(struct deliver *dl, const char *domain)
 {
     if (!domain) {

@@ -174,6 +174,9 @@ void deliver_submit(struct deliver *dl, struct deliver_msg *m, struct deliver_rc
 /* A queue run: every dead destination may be tried again (domain NULL); or ETRN for
  * domain: its cached destination, at most once a second. */
 void deliver_revive(struct deliver *dl, const char *domain);
+/* The local administrator's flush of one domain (sendmail -qR, -qI): its cached destination
+ * is no longer dead, at once (no once-a-second rule: the request is not from the network). */
+void deliver_revive_now(struct deliver *dl, const char *domain);
 /* Reload: new connections, batches and limits use c (which must outlive dl); connections
  * in progress keep the settings they started with. */
 void deliver_set_conf(struct deliver *dl, const struct conf *c);

@@ -714,7 +714,7 @@ size_t sched_flush_message(struct sched *s, const char *qid)
     }
     for (uint32_t i = 0; i < m->nrcpt; i++) /* as ETRN: a dead destination is tried again */
         if (m->rcpts[i].where == S_WAIT)
-            deliver_revive(s->dl, addr_domain(m->rcpts[i].d.addr));
+            deliver_revive_now(s->dl, addr_domain(m->rcpts[i].d.addr));
     sched_on_flush_msg(&f, qid, m);
     log_info("flush: %zu recipients of %s made due", f.moved, qid);
     sched_pump(s);
@@ -744,6 +744,17 @@ size_t sched_flush_domain(struct sched *s, const char *domain, bool subdomains)
     dict_foreach(s->msgs, sched_on_flush_msg, &f);
     log_info("flush: %zu recipients for %s%s made due", f.moved, domain && subdomains ? "*." : "",
              domain ? domain : "every domain");
+    sched_pump(s);
+    return f.moved;
+}
+
+/* sendmail -qR: as ETRN for one domain, and its destination is tried at once. */
+size_t sched_flush_domain_local(struct sched *s, const char *domain)
+{
+    struct sched_flush f = {s, domain, false, s->now(), 0};
+    deliver_revive_now(s->dl, domain);
+    dict_foreach(s->msgs, sched_on_flush_msg, &f);
+    log_info("flush: %zu recipients for %s made due", f.moved, domain);
     sched_pump(s);
     return f.moved;
 }

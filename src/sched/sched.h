@@ -82,4 +82,7 @@ void sched_set_conf(struct sched *s, const struct conf *c);
 /* ETRN (RFC 1985): every waiting recipient in domain (and its subdomains when asked) becomes
  * due now; domain NULL: every waiting recipient (sendmail -q). Returns how many moved. */
 size_t sched_flush_domain(struct sched *s, const char *domain, bool subdomains);
+/* The local administrator's flush of one domain (sendmail -qR): as sched_flush_domain, and
+ * its destination, even if dead, is tried at once (deliver_revive_now). */
+size_t sched_flush_domain_local(struct sched *s, const char *domain);
 #endif
