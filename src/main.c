@@ -496,6 +496,10 @@ static void main_drop_privileges(const struct conf *c)
     if (!pw)
         log_fatal("user %s does not exist (create it: useradd --system %s)", c->user, c->user);
     main_chown_spool(c->spool, pw->pw_uid, pw->pw_gid);
+    /* the log file is opened again by the user at each reload (logrotate) */
+    if (c->log.target == LOG_TARGET_FILE && chown(c->log.path, pw->pw_uid, pw->pw_gid) < 0)
+        log_warn("cannot give log file %s to %s: %s (a reload will not reopen it)", c->log.path,
+                 c->user, strerror(errno));
     if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
         log_fatal("cannot become user %s: %s", c->user, strerror(errno));
     if (setuid(0) == 0)
