@@ -21,7 +21,11 @@
  * log files, metrics.listen) keep their running values and the log says so.
  * One daemon per spool: spool/sluice.lock is taken before anything else (queue_lock_spool).
  * metrics.listen: GET /metrics (ctl/metrics.h), gathered here from the modules' stats.
- * SIGUSR1: log statistics. */
+ * SIGUSR1: log statistics.
+ * Under systemd (Type=notify; systemd/sluice.service) the daemon says READY=1 once its
+ * listeners are bound and the queue is recovered, keeps STATUS= up to date with the queue's
+ * size, RELOADING=1 then READY=1 around a reload, STOPPING=1 on SIGTERM, and
+ * WATCHDOG=1 when WatchdogSec= is set (core/notify.c). */
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <ctype.h>
@@ -46,6 +50,7 @@
 #include "conf/conf.h"
 #include "core/hist.h"
 #include "core/log.h"
+#include "core/notify.h"
 #include "core/qid.h"
 #include "core/xalloc.h"
 #include "ctl/metrics.h"
@@ -83,6 +88,7 @@ struct daemon {
     struct audit_log *client_transcript; /* deliver.client.transcript (NULL = off) */
     struct audit_log *server_transcript; /* smtpd.transcript (NULL = off) */
     struct event *sigterm, *sigint, *sigusr1, *sighup;
+    struct notify *notify; /* the service manager (no-op without $NOTIFY_SOCKET) */
     int stopping;
 };
 
@@ -164,6 +170,18 @@ static void main_stats(struct daemon *d)
              qs.commits ? (double)qs.msgs_committed / (double)qs.commits : 0.0);
 }
 
+/* The service manager's STATUS= line: what is queued now and what became of the rest. */
+static void main_status(void *arg, char *buf, size_t len)
+{
+    struct daemon *d = arg;
+    struct sched_stats ss;
+    sched_get_stats(d->sched, &ss);
+    snprintf(buf, len,
+             "queue: %" PRIu64 " messages, %" PRIu64 " recipients (%" PRIu64 " in delivery); "
+             "delivered %" PRIu64 ", deferred %" PRIu64 ", bounced %" PRIu64,
+             ss.messages, ss.waiting + ss.active, ss.active, ss.delivered, ss.deferred, ss.bounced);
+}
+
 /* Every connection is gone: leave the loop. */
 static void main_on_stopped(void *arg)
 {
@@ -182,6 +200,7 @@ static void main_on_term(evutil_socket_t sig, short what, void *arg)
         return;
     }
     log_info("signal %d: stopping", (int)sig);
+    notify_stopping(d->notify);
     smtpd_stop_listening(d->smtpd);
     sched_shutdown(d->sched, MAIN_GRACE_MS, main_on_stopped, d);
 }
@@ -255,6 +274,17 @@ static void main_keep_fixed(struct conf *nc, struct conf *old, bool quiet)
     MAIN_KEEP_LOG(deliver.event_log, "deliver.event_log")
     MAIN_KEEP_LOG(deliver.transcript, "deliver.client.transcript")
 #undef MAIN_KEEP_LOG
+    struct smtpd_auth_conf *na = &nc->smtpd.auth, *oa = &old->smtpd.auth;
+    bool auth = main_str_differ(na->backend, oa->backend) || main_str_differ(na->path, oa->path) ||
+                main_str_differ(na->pam_service, oa->pam_service) || na->timeout != oa->timeout ||
+                na->workers != oa->workers;
+    if (main_keep_note("smtpd.auth (backend, path, pam_service, timeout or workers)", auth, quiet)) {
+        MAIN_SWAP(na->backend, oa->backend);
+        MAIN_SWAP(na->path, oa->path);
+        MAIN_SWAP(na->pam_service, oa->pam_service);
+        MAIN_SWAP(na->timeout, oa->timeout);
+        MAIN_SWAP(na->workers, oa->workers);
+    }
 }
 
 /* Loads and checks the file again into a new configuration; NULL with the reason in msg. */
@@ -296,6 +326,7 @@ static void main_reload_drop(struct daemon *d, struct conf *nc, struct tls_clien
 static int main_reload(struct daemon *d, char *msg, size_t msglen)
 {
     char err[1024];
+    notify_reloading(d->notify);
     struct conf *nc = main_reload_load(d, msg, msglen);
     if (!nc)
         goto refused;
@@ -328,9 +359,11 @@ static int main_reload(struct daemon *d, char *msg, size_t msglen)
     d->conf = nc;
     snprintf(msg, msglen, "reloaded %s: new sessions, connections and routes use it", d->conf_path);
     log_info("%s", msg);
+    notify_ready(d->notify);
     return 0;
 refused:
     log_warn("%s", msg);
+    notify_ready(d->notify);
     return -1;
 }
 
@@ -576,6 +609,7 @@ static void main_teardown(struct daemon *d)
 {
     main_stats(d);
     metrics_free(d->metrics);
+    notify_free(d->notify);
     smtpd_free(d->smtpd);
     queue_close(d->q);
     sched_free(d->sched);
@@ -653,6 +687,8 @@ static int main_run(int argc, char **argv)
         log_fatal("queue: recovery failed");
     sched_poll_incoming(d.sched);
     log_info("sluice %s started: hostname=%s spool=%s", SLUICE_VERSION, d.conf->hostname, d.conf->spool);
+    d.notify = notify_create(d.base, main_status, &d);
+    notify_ready(d.notify);
     event_base_dispatch(d.base);
     main_teardown(&d);
     log_info("stopped");

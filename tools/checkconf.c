@@ -3,9 +3,11 @@
  * loader, "FILE: user 'NAME' does not exist ..." when `user` names no account (the
  * daemon would refuse to start as root), "FILE: tls: deliver.relays[N].ssl: ..." when a
  * relay's CA file, certificate or key does not load, or "FILE: smtpd.tls.KEY PATH: why"
- * when a server certificate, key or CA file of smtpd.tls does not load. `sluice config-keys` prints every
- * configuration key with its type, default, bounds and description (docs/config.md). Also
- * the shared configuration loader of the tools. */
+ * when a server certificate, key or CA file of smtpd.tls does not load, or "FILE: smtpd.auth:
+ * why" when the AUTH verifier would not start (a password file that does not load, with its
+ * FILE:LINE). `sluice config-keys` prints every configuration key with its type, default,
+ * bounds and description (docs/config.md). Also the shared configuration loader of the
+ * tools. */
 #include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -13,6 +15,10 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "auth/auth.h"
 #include "conf/conf.h"
 #include "tls/client.h"
 #include "tls/tls.h"
@@ -76,6 +82,28 @@ static bool checkconf_smtpd_tls_ok(const char *path, const struct conf *c)
     return true;
 }
 
+/* False (with the error on stderr) when smtpd.auth's verifier cannot start as the daemon
+ * would start it (the password file does not load: FILE:LINE, a pipe program missing). */
+static bool checkconf_auth_ok(const char *path, const struct conf *c)
+{
+    const struct smtpd_auth_conf *a = &c->smtpd.auth;
+    struct auth_conf ac = {.path = a->path, .pam_service = a->pam_service,
+                           .timeout_ms = (unsigned)a->timeout, .workers = 1};
+    char err[1024];
+    if (!a->backend || auth_backend_parse(a->backend, &ac.backend) < 0)
+        return true; /* conf_load checked the name */
+    evthread_use_pthreads();
+    struct event_base *base = event_base_new();
+    struct auth *au = base ? auth_create(base, &ac, err, sizeof err) : NULL;
+    bool ok = au != NULL;
+    if (!ok)
+        fprintf(stderr, "%s: smtpd.auth: %s\n", path, base ? err : "no event base");
+    auth_free(au);
+    if (base)
+        event_base_free(base);
+    return ok;
+}
+
 /* Validates a configuration file. */
 int tool_check_config(int argc, char **argv)
 {
@@ -99,7 +127,7 @@ int tool_check_config(int argc, char **argv)
     if (tool_load_conf(path, &c) < 0)
         return EX_CONFIG;
     bool ok = checkconf_user_ok(path, &c) && checkconf_tls_ok(path, &c) &&
-              checkconf_smtpd_tls_ok(path, &c);
+              checkconf_smtpd_tls_ok(path, &c) && checkconf_auth_ok(path, &c);
     conf_free(&c);
     if (!ok)
         return EX_CONFIG;

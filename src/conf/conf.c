@@ -8,7 +8,8 @@
  * that libconfig 1.5 would silently truncate (it keeps 32 bits of integers written without
  * the L suffix), lists and groups nested deeper than CONF_MAX_DEPTH, then whatever the key
  * table rejects: an unknown key at any level, a wrong type, a value out of its bounds or
- * syntax, a missing required key.
+ * syntax, a missing required key; last the rules between keys (conf_check_tls(),
+ * conf_check_auth()).
  * The pre-scan also finds the first string where libconfig's grammar has no string: libconfig
  * 1.5 leaks such a token when it reports the syntax error, so only the text before it is
  * given to libconfig, and the error is libconfig's (an earlier one) or "syntax error" on the
@@ -504,6 +505,45 @@ static int conf_check_log(struct conf_ctx *x, const config_t *cfg)
     return 0;
 }
 
+/* smtpd.auth: a known backend, the path it needs, and only the keys that backend reads
+ * (keys set in the file: the rows' defaults of the others are not the user's doing). */
+static int conf_check_auth(struct conf_ctx *x, const config_t *cfg)
+{
+    static const char *const names[] = {"file", "pam", "pipe", "dovecot"};
+    static const char *const keys[] = {"smtpd.auth.path", "smtpd.auth.pam_service",
+                                       "smtpd.auth.timeout", "smtpd.auth.workers"};
+    /* which of keys[] each backend reads */
+    static const bool reads[4][4] = {{1, 0, 0, 1}, {0, 1, 0, 1}, {1, 0, 1, 0}, {1, 0, 1, 0}};
+    const struct smtpd_auth_conf *a = &x->c->smtpd.auth;
+    const config_setting_t *g = config_lookup(cfg, "smtpd.auth");
+    char q[96];
+    if (!g)
+        return 0;
+    if (!a->backend)
+        return conf_error(x, g, "'smtpd.auth' needs backend (\"file\", \"pam\", \"pipe\" or "
+                                "\"dovecot\")");
+    size_t b = 0;
+    while (b < 4 && strcmp(names[b], a->backend) != 0)
+        b++;
+    if (b == 4)
+        return conf_error(x, config_lookup(cfg, "smtpd.auth.backend"),
+                          "unknown backend for 'smtpd.auth.backend': %s (want \"file\", \"pam\", "
+                          "\"pipe\" or \"dovecot\")",
+                          conf_quote(q, sizeof q, a->backend, strlen(a->backend)));
+    for (size_t k = 0; k < 4; k++) {
+        const config_setting_t *s = config_lookup(cfg, keys[k]);
+        if (s && !reads[b][k])
+            return conf_error(x, s, "'%s' is not used by backend \"%s\"", keys[k], names[b]);
+    }
+    if (reads[b][0] && !a->path)
+        return conf_error(x, g, "'smtpd.auth' with backend \"%s\" needs path (%s)", names[b],
+                          b == 0 ? "the password file" : b == 2 ? "the program" : "the socket");
+    if (b == 2 && a->path[0] != '/')
+        return conf_error(x, config_lookup(cfg, "smtpd.auth.path"),
+                          "'smtpd.auth.path' of backend \"pipe\" must be an absolute path");
+    return 0;
+}
+
 /* Parses NUL-terminated text[0..len) over c, naming it x->path in messages. */
 static int conf_load_buf(struct conf_ctx *x, const char *text, size_t len)
 {
@@ -516,6 +556,8 @@ static int conf_load_buf(struct conf_ctx *x, const char *text, size_t len)
         rc = conf_check_tls(x, &cfg);
     if (rc == 0)
         rc = conf_check_log(x, &cfg);
+    if (rc == 0)
+        rc = conf_check_auth(x, &cfg);
     config_destroy(&cfg);
     return rc;
 }

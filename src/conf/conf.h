@@ -118,6 +118,23 @@ struct smtpd_tls_conf {
     bool require_cert;          /* ... and refuse a session without a verified one */
 };
 
+/* smtpd.auth (docs/auth.md): SMTP AUTH (RFC 4954) for clients. backend NULL: no AUTH. conf
+ * checks which keys go with which backend; src/auth/ reads the password file. */
+struct smtpd_auth_conf {
+    char *backend;                /* "file", "pam", "pipe", "dovecot", or NULL */
+    char *path;                   /* file: password file; pipe: program; dovecot: socket */
+    char *pam_service;            /* pam: service name */
+    uint64_t timeout;             /* ms, pipe/dovecot answer limit */
+    unsigned workers;             /* file/pam worker threads */
+    bool allow_cleartext;         /* AUTH offered without TLS (AUTH-LOGIN-also-without-TLS) */
+    unsigned max_failures;        /* failed AUTHs per session, then 421 */
+    unsigned max_failures_per_ip; /* failed AUTHs per client address within failure_window */
+    uint64_t failure_window;      /* ms */
+    uint64_t failure_delay;       /* ms: a failed AUTH's reply is held (without a tarpit) */
+    bool rcvd_auth_user;          /* Received names the user */
+    bool sender_must_match;       /* MAIL FROM must be the login (or login@local domain) */
+};
+
 struct conf {
     char *path;
     char *spool;
@@ -163,6 +180,7 @@ struct conf {
         struct smtpd_tls_conf tls;       /* smtpd.tls: STARTTLS when cert_file is set */
         char **tls_listen;               /* implicit TLS listeners (RFC 8314, port 465) */
         size_t ntls_listen;
+        struct smtpd_auth_conf auth;     /* smtpd.auth: AUTH when backend is set */
     } smtpd;
     struct {
         char **forwarders; /* "ip@port" or "ip"; empty = /etc/resolv.conf */

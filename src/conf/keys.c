@@ -68,6 +68,7 @@
 
 #define RELAY_SSL(f) CONF_G_RELAY_SSL, #f, offsetof(struct relay, ssl.f)
 #define SMTPD_TLS(f) CONF_G_SMTPD_TLS, #f, offsetof(struct conf, smtpd.tls.f)
+#define SMTPD_AUTH(f) CONF_G_SMTPD_AUTH, #f, offsetof(struct conf, smtpd.auth.f)
 #define RELAY_AUTH(f) CONF_G_RELAY_AUTH, #f, offsetof(struct relay, auth.f)
 
 /* The keys of a log spec written as a group: G is the log spec's key. */
@@ -161,6 +162,8 @@ const struct conf_key conf_keys[] = {
      "Server TLS: STARTTLS on every listener once cert_file is set (docs/tls.md)."},
     {SMTPD(tls_listen), LIST(CONF_LISTEN, CNT(smtpd.ntls_listen), 64, 0, NULL),
      "Implicit TLS listeners (RFC 8314, port 465), as listen; submission rules; need tls."},
+    {SMTPD(auth), SUB(CONF_GROUP, CONF_G_SMTPD_AUTH),
+     "Server AUTH (RFC 4954) once backend is set; submission then needs it (docs/auth.md)."},
 
     LOG_KEYS(CONF_G_SMTPD_TRANSCRIPT),
     PEERS_KEY(CONF_G_SMTPD_TRANSCRIPT),
@@ -184,6 +187,29 @@ const struct conf_key conf_keys[] = {
      "Request a client certificate (seed tls-ask-cert; needs ca_file); logged, not required."},
     {SMTPD_TLS(require_cert), BOOL(0),
      "Refuse (421 4.7.1) a client without a certificate that verifies against ca_file."},
+
+    {SMTPD_AUTH(backend), STR(CONF_TEXT, 0, NULL),
+     "Where passwords are checked: file, pam, pipe or dovecot; absent: no AUTH."},
+    {SMTPD_AUTH(path), STR(CONF_PATH, 0, NULL),
+     "file: the password file; pipe: the program (absolute); dovecot: the auth socket."},
+    {SMTPD_AUTH(pam_service), STR(CONF_PATH, 0, "smtp"), "pam: the PAM service name."},
+    {SMTPD_AUTH(timeout), DUR(CONF_S / 10, 10 * CONF_M, 10 * CONF_S),
+     "pipe, dovecot: longest wait for the answer (then 454 4.7.0)."},
+    {SMTPD_AUTH(workers), UINT(1, 16, 2), "file, pam: threads that run crypt(3) or PAM."},
+    {SMTPD_AUTH(allow_cleartext), BOOL(0),
+     "Offer AUTH without TLS too (else only under STARTTLS or implicit TLS)."},
+    {SMTPD_AUTH(max_failures), UINT(1, 1000, 3),
+     "Failed AUTHs in one session; the last one's 535 is followed by 421 4.7.0 and the close."},
+    {SMTPD_AUTH(max_failures_per_ip), UINT(1, 100000, 10),
+     "Failed AUTHs from one client address within failure_window; then AUTH gets 421 4.7.0."},
+    {SMTPD_AUTH(failure_window), DUR(CONF_S, CONF_D, 10 * CONF_M),
+     "Period over which max_failures_per_ip counts."},
+    {SMTPD_AUTH(failure_delay), DUR(0, CONF_M, CONF_S),
+     "A 535 is held this long (0: not); with tarpit_initial set, the tarpit instead."},
+    {SMTPD_AUTH(rcvd_auth_user), BOOL(1),
+     "The Received: line names the user: \"(authenticated as USER)\"."},
+    {SMTPD_AUTH(sender_must_match), BOOL(0),
+     "MAIL FROM must be the login, or login@hostname or a local domain (else 553 5.7.1)."},
 
     {RESOLVER(forwarders),
      LIST(CONF_FORWARDERS, CNT(resolver.nforwarders), 16, 0, NULL),
@@ -362,6 +388,7 @@ const char *const conf_group_names[CONF_NGROUPS] = {
     [CONF_G_SMTPD] = "smtpd",
     [CONF_G_SMTPD_TRANSCRIPT] = "smtpd.transcript",
     [CONF_G_SMTPD_TLS] = "smtpd.tls",
+    [CONF_G_SMTPD_AUTH] = "smtpd.auth",
     [CONF_G_RESOLVER] = "resolver",
     [CONF_G_DELIVER] = "deliver",
     [CONF_G_CLIENT] = "deliver.client",

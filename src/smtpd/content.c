@@ -27,7 +27,10 @@
  *           (using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))
  *           (No client certificate requested)
  *           by HOST (sluice) with ESMTPS id QID for <rcpt>; date
- * The accepted message's log line ends with tls=VERSION/CIPHER, or tls=none. */
+ * After AUTH (smtpd.auth.rcvd_auth_user) a comment "(authenticated as USER)" follows them
+ * and the protocol gains its "A" (ESMTPA, ESMTPSA: RFC 3848).
+ * The accepted message's log line names the user (", sasl_method=PLAIN, sasl_username=U"
+ * after client=, as Postfix) and ends with tls=VERSION/CIPHER, or tls=none. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +64,7 @@ void content_date(int64_t ms, char *buf, size_t len)
 
 void content_begin(struct session *s)
 {
-    char qid[QID_TEXT_LEN + 1], date[64], forc[ADDR_MAX + 16], tls[512];
+    char qid[QID_TEXT_LEN + 1], date[64], forc[ADDR_MAX + 16], tls[512], au[320];
     s->txn.id = qid_next();
     qid_to_text(s->txn.id, qid);
     content_date(clock_wall_ms(), date, sizeof date);
@@ -71,10 +74,11 @@ void content_begin(struct session *s)
     s->body_cap = CONTENT_BODY_INITIAL;
     s->body = xmalloc(s->body_cap);
     starttls_received(s, tls, sizeof tls);
+    authn_received(s, au, sizeof au);
     int n = snprintf(s->body, s->body_cap,
-                     "Received: from %s (%s [%s%s])\r\n%s\tby %.255s (sluice) with %s id %s%s; "
+                     "Received: from %s (%s [%s%s])\r\n%s%s\tby %.255s (sluice) with %s id %s%s; "
                      "%s\r\n",
-                     s->helo, s->rdns, s->v6 ? "IPv6:" : "", s->ip, tls, session_host(s),
+                     s->helo, s->rdns, s->v6 ? "IPv6:" : "", s->ip, tls, au, session_host(s),
                      policy_protocol(s), qid, forc, date);
     if (n < 0 || (size_t)n >= s->body_cap)
         log_panic("smtpd: Received header does not fit (%d bytes)", n);
@@ -207,13 +211,14 @@ static void content_take(struct session *s, struct evbuffer *in, size_t n, bool 
 }
 
 /* The reception lines of an accepted message in Postfix's shape: smtpd's "client=" (with
- * sluice's submission and tls fields after it) and cleanup's "message-id=". The qmgr line
+ * Postfix's sasl_method and sasl_username after AUTH, then sluice's submission and tls) and cleanup's "message-id=". The qmgr line
  * "from=<>, size=, nrcpt= (queue active)" follows from the scheduler. */
 static void content_log_received(struct session *s, const char *qid)
 {
-    char id[LOG_SANITIZED_SIZE(sizeof s->msgid)];
+    char id[LOG_SANITIZED_SIZE(sizeof s->msgid)], sasl[SASL_FIELD_MAX * 4 + 64];
     const char *name = s->rdns[0] ? s->rdns : "unknown";
-    log_mail("smtpd", "%s: client=%s[%s]%s, tls=%s%s%s", qid, name, s->ip,
+    authn_log_text(s, sasl, sizeof sasl);
+    log_mail("smtpd", "%s: client=%s[%s]%s%s, tls=%s%s%s", qid, name, s->ip, sasl,
              s->submission ? ", submission" : "", s->tls.active ? s->tls.version : "none",
              s->tls.active ? "/" : "", s->tls.active ? s->tls.cipher : "");
     log_mail("cleanup", "%s: message-id=%s%s%s", qid, s->msgid[0] == '<' ? "" : "<",

@@ -81,6 +81,15 @@ static void session_tarpit_start(struct session *s)
     evtimer_add(s->tarpit_ev, &tv);
 }
 
+void session_hold(struct session *s, uint64_t ms)
+{
+    if (s->tarpit_wait || !s->bev || ms == 0)
+        return;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    s->tarpit_wait = true;
+    evtimer_add(s->tarpit_ev, &tv);
+}
+
 void session_reply(struct session *s, const char *fmt, ...)
 {
     bool err = fmt[0] == '4' || fmt[0] == '5';
@@ -163,6 +172,7 @@ void session_unlink(struct session *s)
 
 void session_free(struct session *s)
 {
+    authn_free(s); /* a pending verification is cancelled: its callback never comes */
     starttls_free(s);
     if (s->bev) {
         log_debug("disconnect from [%s]", s->ip);
@@ -206,15 +216,63 @@ static void session_bare_lf(struct session *s)
     s->closing = true;
 }
 
+/* The longest line the session reads: AUTH lines and SASL responses may be SASL_LINE_MAX
+ * octets (RFC 4954 §4) when AUTH is on, other commands CMD_LINE_MAX (incl. CRLF). */
+static size_t session_line_max(const struct session *s)
+{
+    return s->sd && s->sd->auth ? SASL_LINE_MAX + 2 : CMD_LINE_MAX;
+}
+
+/* True when the next input line (n bytes known) belongs to AUTH: a SASL response, or a
+ * line starting with the AUTH verb. */
+static bool session_auth_line(const struct session *s, struct evbuffer *in, size_t n)
+{
+    char head[5];
+    if (s->sasl_active)
+        return true;
+    size_t k = n < sizeof head ? n : sizeof head;
+    evbuffer_copyout(in, head, k);
+    return authn_is_auth(head, k);
+}
+
+/* An over-long line was discarded: 500 5.5.2, or for AUTH lines RFC 4954's 500 5.5.6
+ * (a SASL exchange in progress ends). */
+static void session_too_long(struct session *s, bool auth)
+{
+    if (auth && s->sasl_active)
+        authn_response(s, NULL, 0, true);
+    else if (auth && s->sd && s->sd->auth)
+        session_reply(s, "%s", sasl_reply(SASL_ERR_TOOLONG));
+    else
+        session_reply(s, "500 5.5.2 line too long");
+}
+
+/* Hands one complete line to AUTH or the command parser, after the transcript. */
+static void session_line(struct session *s, const char *line, size_t n, size_t eol, bool auth)
+{
+    if (auth)
+        authn_transcript(s, line, n);
+    else
+        transcript_line(s->tr, '<', line, n);
+    if (eol == 1 && !s->bare_lf_ok)
+        session_bare_lf(s);
+    else if (s->sasl_active)
+        authn_response(s, line, n, false);
+    else
+        verbs_command(s, line, n);
+}
+
 /* Consumes one command line (or discards part of an over-long one). Returns 1 on
  * progress, 0 to wait for more input. */
 static int session_read_cmd(struct session *s, struct evbuffer *in)
 {
-    size_t eol = 0;
+    size_t eol = 0, max = session_line_max(s);
     struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol, EVBUFFER_EOL_CRLF);
     if (p.pos < 0) {
         size_t len = evbuffer_get_length(in);
-        if (len > CMD_LINE_MAX || (s->discarding && len > 0)) {
+        if (len > max || (s->discarding && len > 0)) {
+            if (!s->discarding)
+                s->discard_auth = session_auth_line(s, in, len);
             evbuffer_drain(in, len);
             s->discarding = true;
             return 1;
@@ -222,20 +280,18 @@ static int session_read_cmd(struct session *s, struct evbuffer *in)
         return 0;
     }
     size_t n = (size_t)p.pos;
-    if (s->discarding || n + 2 > CMD_LINE_MAX) {
+    bool auth = s->discarding ? s->discard_auth : session_auth_line(s, in, n);
+    if (s->discarding || n + 2 > (auth ? max : CMD_LINE_MAX)) {
         evbuffer_drain(in, n + eol);
         s->discarding = false;
-        session_reply(s, "500 5.5.2 line too long");
+        session_too_long(s, auth);
         return 1;
     }
-    char line[CMD_LINE_MAX];
+    char line[SASL_LINE_MAX + 2];
     evbuffer_remove(in, line, n);
     evbuffer_drain(in, eol);
-    transcript_line(s->tr, '<', line, n);
-    if (eol == 1 && !s->bare_lf_ok)
-        session_bare_lf(s);
-    else
-        verbs_command(s, line, n);
+    session_line(s, line, n, eol, auth);
+    explicit_bzero(line, n); /* it may hold a password */
     return 1;
 }
 
@@ -248,6 +304,7 @@ static int session_read(struct session *s, struct evbuffer *in)
     case SESSION_BDAT: return content_read_bdat(s, in);
     case SESSION_WAIT:
     case SESSION_RDNS:
+    case SESSION_AUTH:
     case SESSION_TLS: break;
     }
     return 0;
@@ -275,7 +332,7 @@ static void session_process(struct session *s)
     }
     s->in_process = false;
     if (s->closing || s->eof || s->state == SESSION_WAIT || s->state == SESSION_RDNS ||
-        s->state == SESSION_TLS || s->out_blocked || s->tarpit_wait)
+        s->state == SESSION_TLS || s->state == SESSION_AUTH || s->out_blocked || s->tarpit_wait)
         bufferevent_disable(s->bev, EV_READ);
     else
         bufferevent_enable(s->bev, EV_READ);

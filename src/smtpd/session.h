@@ -15,6 +15,7 @@
 #include "core/hist.h"
 #include "proto/addr.h"
 #include "proto/cmd.h"
+#include "proto/sasl.h"
 #include "queue/record.h"
 #include "smtpd/smtpd.h"
 #include "tls/common.h"
@@ -39,6 +40,7 @@ enum session_state {
     SESSION_WAIT, /* queue_put pending: input is not read */
     SESSION_RDNS, /* DATA/first BDAT waits for the client's reverse name: input not read */
     SESSION_TLS,  /* a TLS handshake is in progress (starttls.c): input not read */
+    SESSION_AUTH, /* AUTH credentials are being verified (authn.c): input not read */
 };
 
 enum session_helo { HELO_NONE, HELO_SMTP, HELO_ESMTP };
@@ -96,6 +98,7 @@ struct session {
     bool bdat_discard;     /* the current chunk is read and dropped (no transaction) */
     /* input, output and lifetime */
     bool discarding;  /* skipping the rest of an over-long command line */
+    bool discard_auth; /* ... which is an AUTH line or a SASL response */
     bool closing;     /* close once the replies are flushed */
     bool eof;         /* the client shut down its sending side */
     bool out_blocked; /* too many unsent replies: reading paused */
@@ -122,6 +125,24 @@ struct session {
                                      * filter (owned by it), or NULL */
     struct evbuffer_cb_entry *raw_watch; /* closing: waits for raw's output to drain */
     struct event *close_ev;         /* ... then frees the session */
+    /* AUTH (authn.c) */
+    struct sasl_server sasl;        /* the exchange in progress (wiped after each use) */
+    bool sasl_active;               /* a 334 was sent: the next line is a SASL response */
+    bool auth_pending;              /* auth_verify() id auth_id is in flight */
+    uint64_t auth_id;
+    bool authenticated;             /* AUTH succeeded: may relay, passes submission */
+    enum sasl_mech auth_mech;       /* the mechanism used (pending or succeeded) */
+    char auth_user[SASL_FIELD_MAX * 4 + 1]; /* the identity (sanitized for logs/headers) */
+    unsigned auth_failures;         /* failed AUTHs in this session */
+};
+
+/* Failed AUTHs per client address (smtpd.auth.max_failures_per_ip within failure_window),
+ * a bounded table: when full, the oldest entry is reused. */
+enum { SMTPD_AUTH_IPS_MAX = 1024 };
+struct authn_ip {
+    char ip[SMTPD_IP_MAX];
+    unsigned failures;
+    int64_t first_ms; /* monotonic time of the first failure counted */
 };
 
 struct smtpd {
@@ -143,6 +164,9 @@ struct smtpd {
     struct tls_server *tls;         /* smtpd.tls certificates, or NULL: no TLS */
     struct smtpd_stats st;          /* counters (smtpd_get_stats) */
     struct hist accept_latency;     /* seconds from the end of content to the 250 */
+    struct auth *auth;              /* smtpd.auth verifier, or NULL: no AUTH */
+    struct authn_ip *auth_ips;      /* SMTPD_AUTH_IPS_MAX entries once AUTH is on */
+    size_t nauth_ips;
 };
 
 /* session.c */
@@ -156,6 +180,8 @@ void session_callbacks(struct session *s);
 /* Appends one reply line (CRLF added). A 4xx/5xx reply counts as an error and, with a
  * tarpit, is held for the current delay (input waits meanwhile). */
 __attribute__((format(printf, 2, 3))) void session_reply(struct session *s, const char *fmt, ...);
+/* Holds the next replies for ms (as the tarpit does; nothing when one is held already). */
+void session_hold(struct session *s, uint64_t ms);
 /* Processes the buffered input, then closes the session if it is over. May free s. */
 void session_run(struct session *s);
 /* Closes the connection and frees the session (unless its queue_put is pending). */
@@ -207,6 +233,30 @@ bool policy_space_ok(const struct smtpd *sd, uint64_t extra);
 const char *policy_protocol(const struct session *s);
 /* The connection limits: NULL when s may stay, else the reason for a 421. */
 const char *policy_connection_limit(const struct smtpd *sd, const struct session *s);
+
+/* authn.c */
+/* True when the command line (len bytes) is an AUTH command (verb AUTH, then a space or
+ * the end). */
+bool authn_is_auth(const char *line, size_t len);
+/* AUTH (RFC 4954): arg is the text after "AUTH " (len bytes, up to SASL_LINE_MAX). */
+void authn_command(struct session *s, const char *arg, size_t len);
+/* A response line of the SASL exchange (s->sasl_active), len bytes, at most SASL_LINE_MAX;
+ * too_long: the line was longer and has been discarded. */
+void authn_response(struct session *s, const char *line, size_t len, bool too_long);
+/* The transcript text of an AUTH line or a SASL response: secrets become "<hidden>". */
+void authn_transcript(struct session *s, const char *line, size_t len);
+/* Cancels a pending verification and wipes the exchange (session_free). */
+void authn_free(struct session *s);
+/* Forgets the authentication (STARTTLS: RFC 3207 §4.2). */
+void authn_reset(struct session *s);
+/* The MAIL checks of AUTH: submission needs AUTH (530), the AUTH= parameter (RFC 4954 §5)
+ * is taken out of params (accepted, not stored), sender_must_match. Replies and returns
+ * false when MAIL is refused. */
+bool authn_mail(struct session *s, const char *sender, struct cmd_param *params, size_t *n);
+/* Appends ", sasl_method=M, sasl_username=U" (or nothing) to buf for the log. */
+void authn_log_text(const struct session *s, char *buf, size_t len);
+/* The Received comment line "\t(authenticated as USER)\r\n", or "". */
+void authn_received(const struct session *s, char *buf, size_t len);
 
 /* starttls.c */
 /* STARTTLS (RFC 3207): 220, then the handshake on this connection (502 without a

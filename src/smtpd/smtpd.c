@@ -29,6 +29,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "proto/cidr.h"
+#include "auth/auth.h"
 #include "smtpd/session.h"
 #include "tls/tls.h"
 
@@ -220,6 +221,30 @@ static int smtpd_tls_create(struct smtpd *sd, char *err, size_t errlen)
     return 0;
 }
 
+/* smtpd.auth: starts the verifier (none without a backend). */
+static int smtpd_auth_create(struct smtpd *sd, char *err, size_t errlen)
+{
+    const struct smtpd_auth_conf *a = &sd->c->smtpd.auth;
+    struct auth_conf ac = {.path = a->path, .pam_service = a->pam_service,
+                           .timeout_ms = (unsigned)a->timeout, .workers = a->workers};
+    if (!a->backend)
+        return 0;
+    if (auth_backend_parse(a->backend, &ac.backend) < 0) {
+        snprintf(err, errlen, "smtpd.auth.backend: unknown backend \"%s\"", a->backend);
+        return -1;
+    }
+    char why[512];
+    sd->auth = auth_create(sd->base, &ac, why, sizeof why);
+    if (!sd->auth) {
+        snprintf(err, errlen, "smtpd.auth: %s", why);
+        return -1;
+    }
+    sd->auth_ips = xcalloc(SMTPD_AUTH_IPS_MAX, sizeof *sd->auth_ips);
+    log_info("smtpd: AUTH PLAIN LOGIN offered (backend %s)%s", a->backend,
+             a->allow_cleartext ? ", also without TLS" : "");
+    return 0;
+}
+
 /* Binds every listen address; NULL with a message in err on failure. */
 struct smtpd *smtpd_create(struct event_base *base, const struct conf *c, struct queue *q,
                            smtpd_accepted_fn accepted, void *arg, char *err, size_t errlen)
@@ -239,7 +264,7 @@ struct smtpd *smtpd_create(struct event_base *base, const struct conf *c, struct
         snprintf(err, errlen, "smtpd.listen: no address");
         goto fail;
     }
-    if (smtpd_tls_create(sd, err, errlen) < 0)
+    if (smtpd_tls_create(sd, err, errlen) < 0 || smtpd_auth_create(sd, err, errlen) < 0)
         goto fail;
     sd->listeners = xcalloc(n + ns + nt, sizeof *sd->listeners);
     for (size_t i = 0; i < n; i++)
@@ -317,6 +342,8 @@ void smtpd_free(struct smtpd *s)
         }
     }
     tls_server_free(s->tls); /* a detached session's connection is closed already */
+    auth_free(s->auth);      /* every session cancelled its request */
+    free(s->auth_ips);
     free(s);
 }
 
@@ -326,6 +353,22 @@ void smtpd_get_stats(const struct smtpd *s, struct smtpd_stats *st)
     *st = s->st;
     st->sessions = s->nsessions;
     st->accept_latency = &s->accept_latency;
+}
+
+/* Reload: re-reads the password file (backend "file"); on error the old one stays (logged:
+ * the file is not the configuration, so this does not refuse the reload). */
+static int smtpd_reload_auth(struct smtpd *s)
+{
+    char err[1024];
+    if (!s->auth)
+        return 0;
+    if (auth_reload(s->auth, err, sizeof err) < 0) {
+        log_warn("smtpd: AUTH password file reload failed, the current one stays: %s", err);
+        return -1;
+    }
+    if (strcmp(s->c->smtpd.auth.backend, "file") == 0)
+        log_info("smtpd: AUTH password file %s reloaded", s->c->smtpd.auth.path);
+    return 0;
 }
 
 /* Reload: the certificates of c first (the only part that can fail), then c itself. */
@@ -344,6 +387,7 @@ int smtpd_reload(struct smtpd *s, const struct conf *c, char *err, size_t errlen
                  s->tls ? "removed" : "added");
     }
     s->c = c;
+    smtpd_reload_auth(s);
     return 0;
 }
 

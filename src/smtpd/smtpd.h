@@ -3,7 +3,9 @@
  * describes the behaviour, docs/config.md the `smtpd` keys.
  * Listens on smtpd.listen (MTA port) and smtpd.submission_listen (RFC 6409 port 587: no
  * relaying for untrusted clients, missing Date/Message-ID added), and on smtpd.tls_listen
- * (RFC 8314 implicit TLS, port 465, with the submission rules). With smtpd.tls certificates
+ * (RFC 8314 implicit TLS, port 465, with the submission rules). With smtpd.auth, AUTH PLAIN and
+ * LOGIN (RFC 4954, docs/auth.md) under TLS; authenticated clients relay anywhere and pass the
+ * submission rule. With smtpd.tls certificates
  * STARTTLS (RFC 3207) is offered on every plaintext listener; docs/tls.md. Relaying for clients in
  * trusted_networks; others only to local_domains/relay_domains/hostname (else 554 5.7.1
  * naming the address). Command lines end with CRLF: a bare LF gets 521 5.5.2 and the
@@ -52,7 +54,10 @@ void smtpd_set_transcript(struct smtpd *s, struct audit_log *log, const struct l
  * must outlive the server, as must the configuration replaced); the certificates of
  * c->smtpd.tls are loaded for new connections. Listeners stay as they are. A certificate
  * that does not load refuses the whole change: -1 with the reason in err, nothing changed.
- * TLS cannot be turned on or off live (logged; the current certificates stay). */
+ * TLS cannot be turned on or off live (logged; the current certificates stay). The AUTH
+ * password file (smtpd.auth backend "file") is read again; when it fails the current table
+ * stays (logged) and the reload goes on. The verifier's own settings (backend, path,
+ * pam_service, timeout, workers) are the caller's to keep (they need a restart). */
 int smtpd_reload(struct smtpd *s, const struct conf *c, char *err, size_t errlen);
 
 struct hist;

@@ -182,6 +182,7 @@ static void starttls_established(struct session *s)
     tls_info_get(bufferevent_openssl_get_ssl(s->bev), &s->tls);
     starttls_log(s);
     session_txn_reset(s);
+    authn_reset(s);
     s->helo_kind = HELO_NONE;
     s->helo[0] = '\0';
     s->sloppy = s->sloppy_net;

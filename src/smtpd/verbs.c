@@ -9,7 +9,8 @@
  * BY (RFC 2852: R mode needs at least smtpd.deliverby). MAIL checks min_free_space (452).
  * RCPT: relaying rules (policy.c), max_recipients (452 4.5.3), and a client whose refused
  * RCPTs exceed max_error_recipients is disconnected (421). On a submission listener MAIL
- * needs a trusted client (530 5.7.0; AUTH will lift this). DATA and BDAT hand over to
+ * needs a trusted or authenticated client (530 5.7.0, authn.c). AUTH is authn.c's; EHLO
+ * lists "AUTH PLAIN LOGIN" with a backend, under TLS or with smtpd.auth.allow_cleartext. DATA and BDAT hand over to
  * content.c, once the client's reverse lookup is over (session_rdns_wait). ETRN (RFC 1985) for trusted clients or relay_domains calls the etrn callback.
  * STARTTLS (advertised with a certificate, until TLS is on) is starttls.c's.
  * VRFY/EXPN answer 252 or 502 as configured; HELP prints smtpd.help. */
@@ -84,6 +85,8 @@ static void verbs_helo(struct session *s, const struct cmd *c)
     session_reply(s, "250-ETRN");
     if (s->sd->tls && !session_tls_active(s)) /* RFC 3207 §4.2: not once under TLS */
         session_reply(s, "250-STARTTLS");
+    if (s->sd->auth && (session_tls_active(s) || conf->smtpd.auth.allow_cleartext))
+        session_reply(s, "250-AUTH PLAIN LOGIN");
     if (conf->smtpd.deliverby > 0)
         session_reply(s, "250-DELIVERBY %llu",
                       (unsigned long long)(conf->smtpd.deliverby + 999) / 1000);
@@ -155,11 +158,12 @@ static void verbs_mail(struct session *s, const struct cmd *c)
         session_reply(s, "503 5.5.1 Error: nested MAIL command");
         return;
     }
-    if (s->submission && !s->trusted) {
-        session_reply(s, "530 5.7.0 Authentication required");
+    struct cmd_param params[CMD_PARAMS_MAX];
+    size_t nparams = c->nparams;
+    memcpy(params, c->params, nparams * sizeof *params);
+    if (!authn_mail(s, c->addr, params, &nparams))
         return;
-    }
-    int rc = esmtp_mail_parse(c->params, c->nparams, verbs_allowed(s), &m, &bad);
+    int rc = esmtp_mail_parse(params, nparams, verbs_allowed(s), &m, &bad);
     if (rc != ESMTP_OK) {
         verbs_param_error(s, rc, bad);
         return;
@@ -379,7 +383,7 @@ static void verbs_dispatch(struct session *s, const struct cmd *c)
     case CMD_HELP: verbs_help(s); break;
     case CMD_ETRN: verbs_etrn(s, c); break;
     case CMD_STARTTLS: starttls_command(s); break;
-    case CMD_AUTH: session_reply(s, "502 5.5.1 Error: authentication is not offered"); break;
+    case CMD_AUTH: authn_command(s, c->arg, strlen(c->arg)); break; /* not reached: see below */
     case CMD_UNKNOWN: session_reply(s, "500 5.5.1 Error: command not recognized"); break;
     }
 }
@@ -389,6 +393,10 @@ void verbs_command(struct session *s, const char *line, size_t len)
     struct cmd c;
     const struct addr_opts o = {.null_ok = true, .sloppy = s->sloppy,
                                 .utf8 = s->helo_kind == HELO_ESMTP};
+    if (authn_is_auth(line, len)) { /* up to SASL_LINE_MAX octets: not cmd_parse's */
+        authn_command(s, len > 5 ? line + 5 : "", len > 5 ? len - 5 : 0);
+        return;
+    }
     int r = cmd_parse(line, len, &o, &c);
     if (r == CMD_ERR_TOOLONG) {
         session_reply(s, "500 5.5.2 line too long");

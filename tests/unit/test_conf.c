@@ -69,6 +69,16 @@ static void check_defaults(const struct conf *c, const char *hostname)
     assert_int_equal(c->smtpd.tls.handshake_timeout, 60000);
     assert_false(c->smtpd.tls.ask_cert || c->smtpd.tls.require_cert);
     assert_int_equal(c->smtpd.ntls_listen, 0);
+    assert_null(c->smtpd.auth.backend); /* no backend: no AUTH */
+    assert_false(c->smtpd.auth.allow_cleartext || c->smtpd.auth.sender_must_match);
+    assert_true(c->smtpd.auth.rcvd_auth_user);
+    assert_string_equal(c->smtpd.auth.pam_service, "smtp");
+    assert_int_equal(c->smtpd.auth.timeout, 10000);
+    assert_int_equal(c->smtpd.auth.workers, 2);
+    assert_int_equal(c->smtpd.auth.max_failures, 3);
+    assert_int_equal(c->smtpd.auth.max_failures_per_ip, 10);
+    assert_int_equal(c->smtpd.auth.failure_window, 600000);
+    assert_int_equal(c->smtpd.auth.failure_delay, 1000);
     assert_int_equal(c->resolver.nforwarders, 0);
     assert_int_equal(c->deliver.queuecache, 2500);
     assert_int_equal(c->deliver.maxconnections, 2500);
@@ -228,7 +238,11 @@ static const char full_text[] =
     "  tls = { cert_file = \"/etc/rsa.pem\"; key_file = \"/etc/rsa.key\"; ca_file = \"/etc/ca\";\n"
     "    ecdsa_cert_file = \"/etc/ec.pem\"; min_protocol = \"tlsv1.3\"; session_timeout = \"0\";\n"
     "    handshake_timeout = \"10s\"; ask_cert = true; require_cert = \"yes\"; };\n"
-    "  tls_listen = [ \"127.0.0.1:465\", \"[::1]:465\" ]; };\n"
+    "  tls_listen = [ \"127.0.0.1:465\", \"[::1]:465\" ];\n"
+    "  auth = { backend = \"file\"; path = \"/etc/sluice/passwd\"; workers = 4;\n"
+    "    allow_cleartext = true; max_failures = 5; max_failures_per_ip = 7;\n"
+    "    failure_window = \"1h\"; failure_delay = \"250ms\"; rcvd_auth_user = false;\n"
+    "    sender_must_match = true; }; };\n"
     "resolver = { forwarders = [\"127.0.0.1@5353\", \"::1\"]; };\n"
     "deliver = {\n"
     "  queuecache = 10; maxconnections = 11; maxserverconnections = 12; maxmessages = 13;\n"
@@ -276,6 +290,15 @@ static void test_full(void **state)
     assert_true(t->ask_cert && t->require_cert);
     assert_int_equal(c.smtpd.ntls_listen, 2);
     assert_string_equal(c.smtpd.tls_listen[1], "[::1]:465");
+    const struct smtpd_auth_conf *au = &c.smtpd.auth;
+    assert_string_equal(au->backend, "file");
+    assert_string_equal(au->path, "/etc/sluice/passwd");
+    assert_int_equal(au->workers, 4);
+    assert_true(au->allow_cleartext && au->sender_must_match && !au->rcvd_auth_user);
+    assert_int_equal(au->max_failures, 5);
+    assert_int_equal(au->max_failures_per_ip, 7);
+    assert_int_equal(au->failure_window, 3600000);
+    assert_int_equal(au->failure_delay, 250);
     assert_int_equal(c.resolver.nforwarders, 2);
     assert_string_equal(c.resolver.forwarders[0], "127.0.0.1@5353");
     assert_int_equal(c.deliver.queuecache, 10);
@@ -590,6 +613,25 @@ static const struct err_case err_cases[] = {
     {"smtpd = { tls = { cert_file = \"/c\"; handshake_timeout = \"0\"; }; };\n",
      "1: 'smtpd.tls.handshake_timeout' out of range: 0ms not in 1s..1h"},
     {"smtpd = { tls = { cert = \"/c\"; }; };\n", "1: unknown key 'smtpd.tls.cert'"},
+    {"smtpd = {\n auth = { path = \"/p\"; }; };\n",
+     "2: 'smtpd.auth' needs backend (\"file\", \"pam\", \"pipe\" or \"dovecot\")"},
+    {"smtpd = { auth = {\n backend = \"ldap\"; }; };\n",
+     "2: unknown backend for 'smtpd.auth.backend': \"ldap\" (want \"file\", \"pam\", \"pipe\" or "
+     "\"dovecot\")"},
+    {"smtpd = {\n auth = { backend = \"file\"; }; };\n",
+     "2: 'smtpd.auth' with backend \"file\" needs path (the password file)"},
+    {"smtpd = {\n auth = { backend = \"dovecot\"; }; };\n",
+     "2: 'smtpd.auth' with backend \"dovecot\" needs path (the socket)"},
+    {"smtpd = { auth = { backend = \"pam\";\n path = \"/p\"; }; };\n",
+     "2: 'smtpd.auth.path' is not used by backend \"pam\""},
+    {"smtpd = { auth = { backend = \"file\"; path = \"/p\";\n timeout = \"5s\"; }; };\n",
+     "2: 'smtpd.auth.timeout' is not used by backend \"file\""},
+    {"smtpd = { auth = { backend = \"pipe\";\n path = \"prog\"; }; };\n",
+     "2: 'smtpd.auth.path' of backend \"pipe\" must be an absolute path"},
+    {"smtpd = { auth = { backend = \"pam\"; workers = 17; }; };\n",
+     "1: 'smtpd.auth.workers' out of range: 17 not in 1..16"},
+    {"smtpd = { auth = { backend = \"pam\"; secret = 1; }; };\n",
+     "1: unknown key 'smtpd.auth.secret'"},
     {"smtpd = { tls = {\n key_file = \"/k\"; }; };\n",
      "2: 'smtpd.tls.key_file' needs smtpd.tls.cert_file"},
     {"smtpd = { tls = {\n ecdsa_cert_file = \"/e\"; }; };\n",
