@@ -57,5 +57,5 @@ for f in garbage close stall; do
     wait_until "[ \"\$(peer_stat $f conns)\" -ge 3 ]" 10 "the third connection to mx.$f closed"
     expect_eq "$(conns "$f")" "1:0:clear 0:1:clear 0:1:clear " "connections to mx.$f after the second message"
 done
-log_has 'to=<u2@good\.example>, .*tls=TLSv1\.3/.*status=sent' || fail "u2@good.example not sent over TLS"
+log_has 'to=<u2@good\.example>, .*status=sent .*, tls=TLSv1\.3/' || fail "u2@good.example not sent over TLS"
 expect_eq "$(log_count 'trying again without TLS')" 3 "fallback lines (one per failed server)"
