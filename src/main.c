@@ -642,7 +642,8 @@ static void main_teardown(struct daemon *d)
 
 static const char main_run_usage[] =
     "usage: sluice run [-c FILE] [-v]\n"
-    "  Runs the daemon in the foreground; the log goes to stderr (-v: debug lines too).\n"
+    "  Runs the daemon in the foreground; the log goes to log.target, stderr by default\n"
+    "  (-v: debug lines too). SIGHUP reloads the configuration.\n"
     "  FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
 
 /* sluice run [-c FILE] [-v] */

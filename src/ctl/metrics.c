@@ -35,8 +35,7 @@ static void metrics_escape(struct evbuffer *out, const char *v)
 }
 
 /* "# HELP" and "# TYPE" lines. */
-void metrics_family(struct metrics_writer *w, const char *name, const char *type,
-                    const char *help)
+void metrics_family(struct metrics_writer *w, const char *name, const char *type, const char *help)
 {
     evbuffer_add_printf(w->out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }

@@ -23,8 +23,7 @@ struct metrics *metrics_create(struct event_base *base, char *const *listen, siz
 void metrics_free(struct metrics *m);
 
 /* "# HELP name help" and "# TYPE name type" (counter, gauge, histogram). */
-void metrics_family(struct metrics_writer *w, const char *name, const char *type,
-                    const char *help);
+void metrics_family(struct metrics_writer *w, const char *name, const char *type, const char *help);
 /* One sample "name{labels} value": labels are key/value pairs (nlabels of them, values
  * escaped here), or none. */
 void metrics_sample(struct metrics_writer *w, const char *name, const char *const *labels,

@@ -59,8 +59,9 @@ static void showq_json(struct showq *q, const struct qmsg *m, const char *qid)
 {
     FILE *out = q->out;
     bool first = true;
-    fprintf(out, "{\"queue_name\": \"%s\", \"queue_id\": \"%s\", \"arrival_time\": %lld, "
-                 "\"message_size\": %llu, \"forced_expire\": false, \"sender\": ",
+    fprintf(out,
+            "{\"queue_name\": \"%s\", \"queue_id\": \"%s\", \"arrival_time\": %lld, "
+            "\"message_size\": %llu, \"forced_expire\": false, \"sender\": ",
             showq_queue_name(m, q->now), qid, (long long)(m->arrival / 1000),
             (unsigned long long)m->size);
     showq_print_json(out, m->sender);
@@ -96,9 +97,10 @@ static void showq_text(struct showq *q, const struct qmsg *m, const char *qid)
         fputc('\n', out);
     localtime_r(&t, &tm);
     asctime_r(&tm, at);
-    fprintf(out, "%-10s%c%8llu %20.20s ", qid, strcmp(qn, "hold") == 0     ? '!'
-                                               : strcmp(qn, "active") == 0 ? '*'
-                                                                           : ' ',
+    fprintf(out, "%-10s%c%8llu %20.20s ", qid,
+            strcmp(qn, "hold") == 0     ? '!'
+            : strcmp(qn, "active") == 0 ? '*'
+                                        : ' ',
             (unsigned long long)m->size, at);
     showq_print_text(out, *m->sender ? m->sender : "MAILER-DAEMON");
     fputc('\n', out);

@@ -24,9 +24,9 @@
 
 struct showq {
     FILE *out;
-    int64_t now;        /* wall ms: a recipient due by now is active */
-    int json;           /* postqueue -j instead of text */
-    uint64_t bytes;     /* sizes of the messages shown */
+    int64_t now;         /* wall ms: a recipient due by now is active */
+    int json;            /* postqueue -j instead of text */
+    uint64_t bytes;      /* sizes of the messages shown */
     unsigned long count; /* messages shown */
 };
 

@@ -19,28 +19,59 @@
 
 static struct qrcpt rc(const char *addr, uint8_t state, int64_t next, const char *reply)
 {
-    return (struct qrcpt){.addr = (char *)addr, .state = state, .next_attempt = next,
-                          .last_reply = (char *)reply, .orcpt = (char *)""};
+    return (struct qrcpt){.addr = (char *)addr,
+                          .state = state,
+                          .next_attempt = next,
+                          .last_reply = (char *)reply,
+                          .orcpt = (char *)""};
 }
 
 /* The fixed queue: five messages. */
 static void showq_fixture(struct showq *q)
 {
     struct qrcpt r1[] = {rc("u1@a.example", RCPT_PENDING, 0, "")};
-    struct qrcpt r2[] = {
-        rc("u2@b.example", RCPT_DEFERRED, NOW + 60000, "4.4.1 connect to mx.b.example[192.0.2.1]:25: Connection refused"),
-        rc("u3@b.example", RCPT_DEFERRED, NOW + 60000, "4.4.1 connect to mx.b.example[192.0.2.1]:25: Connection refused"),
-        rc("u4@c.example", RCPT_DEFERRED, NOW + 60000, "451 4.3.0 try\x01 later"),
-        rc("done@c.example", RCPT_DELIVERED, 0, "250 ok")};
+    struct qrcpt r2[] = {rc("u2@b.example", RCPT_DEFERRED, NOW + 60000,
+                            "4.4.1 connect to mx.b.example[192.0.2.1]:25: Connection refused"),
+                         rc("u3@b.example", RCPT_DEFERRED, NOW + 60000,
+                            "4.4.1 connect to mx.b.example[192.0.2.1]:25: Connection refused"),
+                         rc("u4@c.example", RCPT_DEFERRED, NOW + 60000, "451 4.3.0 try\x01 later"),
+                         rc("done@c.example", RCPT_DELIVERED, 0, "250 ok")};
     struct qrcpt r3[] = {rc("held@d.example", RCPT_PENDING, 0, "")};
     struct qrcpt r4[] = {rc("x@e.example", RCPT_DELIVERED, 0, "250 ok")};
     struct qrcpt r5[] = {rc("postmaster@f.example", RCPT_DEFERRED, NOW - 1000, "421 busy")};
     struct qmsg m[] = {
-        {.id = 0x6619B9F3CB4E70EBULL, .arrival = NOW - 5000, .sender = (char *)"a@src.example", .size = 524, .nrcpt = 1, .rcpts = r1},
-        {.id = 0x6619B9F48C58C0EBULL, .arrival = NOW - 3600000, .sender = (char *)"b\"q@src.example", .size = 20480, .nrcpt = 4, .rcpts = r2},
-        {.id = 0x6619B9F48C58C0ECULL, .arrival = NOW - 86400000, .sender = (char *)"c@src.example", .size = 3000, .flags = MSG_F_HELD, .nrcpt = 1, .rcpts = r3},
-        {.id = 0x6619B9F48C58C0EDULL, .arrival = NOW, .sender = (char *)"", .size = 100, .nrcpt = 1, .rcpts = r4},
-        {.id = 0x6619B9F48C58C0EEULL, .arrival = NOW - 7200000, .sender = (char *)"", .size = 1500, .flags = MSG_F_BOUNCE, .nrcpt = 1, .rcpts = r5},
+        {.id = 0x6619B9F3CB4E70EBULL,
+         .arrival = NOW - 5000,
+         .sender = (char *)"a@src.example",
+         .size = 524,
+         .nrcpt = 1,
+         .rcpts = r1},
+        {.id = 0x6619B9F48C58C0EBULL,
+         .arrival = NOW - 3600000,
+         .sender = (char *)"b\"q@src.example",
+         .size = 20480,
+         .nrcpt = 4,
+         .rcpts = r2},
+        {.id = 0x6619B9F48C58C0ECULL,
+         .arrival = NOW - 86400000,
+         .sender = (char *)"c@src.example",
+         .size = 3000,
+         .flags = MSG_F_HELD,
+         .nrcpt = 1,
+         .rcpts = r3},
+        {.id = 0x6619B9F48C58C0EDULL,
+         .arrival = NOW,
+         .sender = (char *)"",
+         .size = 100,
+         .nrcpt = 1,
+         .rcpts = r4},
+        {.id = 0x6619B9F48C58C0EEULL,
+         .arrival = NOW - 7200000,
+         .sender = (char *)"",
+         .size = 1500,
+         .flags = MSG_F_BOUNCE,
+         .nrcpt = 1,
+         .rcpts = r5},
     };
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
         assert_int_equal(showq_msg(q, &m[i]), 0);
@@ -80,8 +111,8 @@ static void check_golden(int json, const char *path)
         for (int line = 1; *g || *w; line++) {
             size_t gl = strcspn(g, "\n"), wl = strcspn(w, "\n");
             if (gl != wl || strncmp(g, w, gl) != 0)
-                fail_msg("%s line %d: got \"%.*s\", want \"%.*s\"", path, line, (int)gl, g,
-                         (int)wl, w);
+                fail_msg("%s line %d: got \"%.*s\", want \"%.*s\"", path, line, (int)gl, g, (int)wl,
+                         w);
             g += gl + (g[gl] != 0);
             w += wl + (w[wl] != 0);
         }
