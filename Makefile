@@ -18,7 +18,8 @@ endif
 
 LIB_SRC  := $(sort $(shell find src -name '*.c' ! -path src/main.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
-TOOL_SRC := $(sort $(wildcard tools/*.c))
+# tools/postdrop.c is its own small binary (sluice-postdrop, installed setgid sluicedrop).
+TOOL_SRC := $(filter-out tools/postdrop.c,$(sort $(wildcard tools/*.c)))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # Fakes shared by unit tests (tests/unit/fake_*.c: clock, router, transport).
@@ -26,7 +27,7 @@ FAKE_SRC := $(sort $(wildcard tests/unit/fake_*.c))
 FAKE_LIB := $(BUILD)/tests/libfake.a
 
 .PHONY: all deps unit check check-layers check-unit check-san check-scenario check-package demo clean fuzz fuzz-smoke bench-smoke man install uninstall deb
-all: $(BUILD)/sluice
+all: $(BUILD)/sluice $(BUILD)/sluice-postdrop
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -37,6 +38,9 @@ $(BUILD)/libsluice.a: $(LIB_OBJ)
 
 $(BUILD)/sluice: $(BUILD)/src/main.o $(TOOL_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libsluice.a
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libsluice.a $(LDLIBS)
+
+$(BUILD)/sluice-postdrop: $(BUILD)/tools/postdrop.o $(BUILD)/libsluice.a
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libsluice.a $(LDLIBS)
 
 $(FAKE_LIB): $(FAKE_SRC:%.c=$(BUILD)/%.o)
 	rm -f $@ && ar rcs $@ $^
@@ -71,8 +75,17 @@ UNITDIR ?= $(if $(filter /usr,$(PREFIX)),$(or $(shell pkg-config --variable=syst
 CONFDIR := /etc/sluice
 DOCS    := README.md $(wildcard docs/*.md)
 
-install: $(BUILD)/sluice man
+# sluice-postdrop is setgid sluicedrop (non-root sendmail, docs/sendmail.md): set here when
+# the group exists and we are root (the Debian package sets it in postinst, dpkg-statoverride).
+install: $(BUILD)/sluice $(BUILD)/sluice-postdrop man
 	install -D -m 755 $(BUILD)/sluice $(DESTDIR)$(SBINDIR)/sluice
+	install -m 755 $(BUILD)/sluice-postdrop $(DESTDIR)$(SBINDIR)/sluice-postdrop
+	@if [ "$$(id -u)" = 0 ] && [ -z "$(NO_SETGID)" ] && getent group sluicedrop >/dev/null; then \
+	    echo "chgrp sluicedrop + chmod 2755 $(DESTDIR)$(SBINDIR)/sluice-postdrop"; \
+	    chgrp sluicedrop $(DESTDIR)$(SBINDIR)/sluice-postdrop && chmod 2755 $(DESTDIR)$(SBINDIR)/sluice-postdrop; \
+	else \
+	    echo "install: sluice-postdrop left 0755 (make it setgid: groupadd --system sluicedrop, then make install as root)"; \
+	fi
 	ln -sf sluice $(DESTDIR)$(SBINDIR)/sendmail
 	install -d $(DESTDIR)$(BINDIR)
 	ln -sfr $(DESTDIR)$(SBINDIR)/sluice $(DESTDIR)$(BINDIR)/mailq
@@ -97,6 +110,7 @@ install: $(BUILD)/sluice man
 # The spool and the user are the administrator's (or the package's) to remove.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/sluice $(DESTDIR)$(SBINDIR)/sendmail $(DESTDIR)$(BINDIR)/mailq
+	rm -f $(DESTDIR)$(SBINDIR)/sluice-postdrop
 	rm -f $(DESTDIR)$(MANDIR)/man8/sluice.8 $(DESTDIR)$(MANDIR)/man5/sluice.conf.5
 	rm -f $(DESTDIR)$(MANDIR)/man1/sendmail.1 $(DESTDIR)$(MANDIR)/man1/mailq.1
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))

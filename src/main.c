@@ -7,6 +7,7 @@
  *   sluice submit [-c FILE] [-f SENDER] [-t] [-i] [RCPT...]
  *   sluice mailq [-c FILE]
  *   sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS
+ *   sluice newaliases [-c FILE]    compile the alias files (also invoked as `newaliases`)
  *   sluice --version | --help      (every subcommand takes --help too)
  * Invoked as `sendmail` it is `sluice submit`; as `mailq`, `sluice mailq`. Every name and
  * subcommand finds its configuration the same way (tool_conf_path): -c FILE or --config
@@ -57,6 +58,9 @@
 #include "proto/addr.h"
 #include "deliver/deliver.h"
 #include "dns/dns.h"
+#include "local/helper.h"
+#include "local/local.h"
+#include "pickup/pickup.h"
 #include "queue/queue.h"
 #include "route/route.h"
 #include "sched/sched.h"
@@ -80,9 +84,11 @@ struct daemon {
     struct queue *q;
     struct dns *dns;
     struct route *route;
+    struct local *local; /* local delivery (its helper was forked before the drop) */
     struct deliver *deliver;
     struct sched *sched;
     struct smtpd *smtpd;
+    struct pickup *pickup; /* NULL: no spool/maildrop (non-root sendmail off) */
     struct tls_client *tls; /* outbound TLS contexts and caches (smtpc_set_tls) */
     struct sched_logs logs; /* audit, event log (NULL = off) */
     struct audit_log *client_transcript; /* deliver.client.transcript (NULL = off) */
@@ -352,6 +358,9 @@ static int main_reload(struct daemon *d, char *msg, size_t msglen)
     d->old_tls[d->nold_tls++] = d->tls;
     d->tls = tc;
     route_set_conf(d->route, nc);
+    local_set_conf(d->local, nc);
+    if (d->pickup)
+        pickup_set_conf(d->pickup, nc);
     deliver_set_conf(d->deliver, nc);
     sched_set_conf(d->sched, nc);
     d->retired = xrealloc(d->retired, (d->nretired + 1) * sizeof *d->retired);
@@ -484,6 +493,8 @@ static void main_on_usr1(evutil_socket_t sig, short what, void *arg)
  * files elsewhere. depth bounds the recursion (the spool is shallow). */
 static void main_chown_tree(int fd, const char *path, uid_t uid, gid_t gid, int depth)
 {
+    /* spool/maildrop keeps its owners: a drop file's owner is who submitted it. */
+    const char *skip = depth == 8 ? PICKUP_DIR : NULL;
     if (fchown(fd, uid, gid) < 0)
         log_fatal("cannot chown %s: %s", path, strerror(errno));
     DIR *d = fdopendir(fd);
@@ -491,7 +502,8 @@ static void main_chown_tree(int fd, const char *path, uid_t uid, gid_t gid, int 
         log_fatal("cannot read %s: %s", path, strerror(errno));
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+            (skip && strcmp(e->d_name, skip) == 0))
             continue;
         int sub = depth > 0 ? openat(dirfd(d), e->d_name,
                                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -523,6 +535,7 @@ static void main_drop_privileges(const struct conf *c)
         return;
     if (strcmp(c->user, "root") == 0) {
         log_warn("user = \"root\": running as root");
+        pickup_prepare_spool(c->spool, 0);
         return;
     }
     struct passwd *pw = getpwnam(c->user);
@@ -533,6 +546,7 @@ static void main_drop_privileges(const struct conf *c)
     if (c->log.target == LOG_TARGET_FILE && chown(c->log.path, pw->pw_uid, pw->pw_gid) < 0)
         log_warn("cannot give log file %s to %s: %s (a reload will not reopen it)", c->log.path,
                  c->user, strerror(errno));
+    pickup_prepare_spool(c->spool, pw->pw_uid);
     if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
         log_fatal("cannot become user %s: %s", c->user, strerror(errno));
     if (setuid(0) == 0)
@@ -544,6 +558,11 @@ static void main_drop_privileges(const struct conf *c)
 static void main_setup(struct daemon *d)
 {
     char err[1024];
+    /* The local delivery helper is forked first: while still root, before any thread,
+     * listener or queue exists (it holds nothing but its socket; local/helper.h). */
+    int helper_fd = helper_start();
+    if (helper_fd < 0)
+        log_fatal("cannot start the local delivery helper: %s", strerror(errno));
     evthread_use_pthreads();
     /* The changelist merges the many enable/disable calls of one loop pass into one
      * epoll_ctl per descriptor (we never dup descriptors, the changelist's one caveat). */
@@ -561,6 +580,8 @@ static void main_setup(struct daemon *d)
     if (!d->dns)
         log_fatal("resolver: %s", err);
     d->route = route_create(d->base, d->conf, d->dns);
+    d->local = local_create(d->base, d->conf, helper_fd);
+    route_set_local(d->route, &local_transport, d->local);
     d->tls = tls_client_create(d->conf, err, sizeof err); /* before the privileges go */
     if (!d->tls)
         log_fatal("tls: %s", err);
@@ -593,6 +614,7 @@ static void main_setup(struct daemon *d)
             log_fatal("%s", err);
     }
     main_drop_privileges(d->conf);
+    d->pickup = pickup_create(d->base, d->conf, d->q, main_on_accepted, d);
     d->sigterm = evsignal_new(d->base, SIGTERM, main_on_term, d);
     d->sigint = evsignal_new(d->base, SIGINT, main_on_term, d);
     d->sigusr1 = evsignal_new(d->base, SIGUSR1, main_on_usr1, d);
@@ -612,8 +634,10 @@ static void main_teardown(struct daemon *d)
     notify_free(d->notify);
     smtpd_free(d->smtpd);
     queue_close(d->q);
+    pickup_free(d->pickup); /* after queue_close: its puts in flight have completed */
     sched_free(d->sched);
     deliver_free(d->deliver);
+    local_free(d->local);
     smtpc_set_tls(NULL);
     tls_client_free(d->tls);
     audit_log_close(d->logs.audit);
@@ -687,6 +711,8 @@ static int main_run(int argc, char **argv)
     if (sched_recover(d.sched) < 0)
         log_fatal("queue: recovery failed");
     sched_poll_incoming(d.sched);
+    if (d.pickup)
+        pickup_scan(d.pickup);
     log_info("sluice %s started: hostname=%s spool=%s", SLUICE_VERSION, d.conf->hostname, d.conf->spool);
     d.notify = notify_create(d.base, main_status, &d);
     notify_ready(d.notify);
@@ -704,6 +730,7 @@ static const char main_usage_text[] =
     "  submit [-c FILE] [options] [RCPT...] queue a message from stdin (as `sendmail`)\n"
     "  mailq [-c FILE]                      list the queue (as `mailq`)\n"
     "  verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS\n"
+    "  newaliases [-c FILE]                 compile the alias files into FILE.db\n"
     "  --version, --help                    (COMMAND --help: that command's options)\n"
     "FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
 
@@ -726,6 +753,8 @@ int main(int argc, char **argv)
         return tool_submit(argc, argv, 1);
     if (strcmp(prog, "mailq") == 0)
         return tool_mailq(argc, argv, 1);
+    if (strcmp(prog, "newaliases") == 0)
+        return tool_newaliases(argc, argv);
     if (argc < 2)
         return main_usage(NULL);
     const char *cmd = argv[1];
@@ -748,5 +777,7 @@ int main(int argc, char **argv)
         return tool_mailq(argc - 1, argv + 1, 0);
     if (strcmp(cmd, "verp-decode") == 0)
         return tool_verp_decode(argc - 1, argv + 1);
+    if (strcmp(cmd, "newaliases") == 0)
+        return tool_newaliases(argc - 1, argv + 1);
     return main_usage(cmd);
 }

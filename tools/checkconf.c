@@ -5,9 +5,11 @@
  * relay's CA file, certificate or key does not load, or "FILE: smtpd.tls.KEY PATH: why"
  * when a server certificate, key or CA file of smtpd.tls does not load, or "FILE: smtpd.auth:
  * why" when the AUTH verifier would not start (a password file that does not load, with its
- * FILE:LINE). `sluice config-keys` prints every configuration key with its type, default,
- * bounds and description (docs/config.md). Also the shared configuration loader of the
- * tools. */
+ * FILE:LINE). With --explain DOMAIN it prints the effective delivery policy of DOMAIN
+ * instead of "ok" (deliver/policy.h). `sluice config-keys` prints every configuration key
+ * with its type, default, bounds and description (docs/config.md). Also the shared
+ * configuration loader of the tools. */
+#include <ctype.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -20,14 +22,37 @@
 
 #include "auth/auth.h"
 #include "conf/conf.h"
+#include "deliver/policy.h"
 #include "tls/client.h"
 #include "tls/tls.h"
 #include "tools/tools.h"
 
 static const char checkconf_usage[] =
-    "usage: sluice check-config [-c FILE]\n"
+    "usage: sluice check-config [-c FILE] [--explain DOMAIN]\n"
     "  Validates the configuration: \"ok\" (exit 0), or the error on stderr (exit 78).\n"
+    "  --explain DOMAIN: instead of \"ok\", the effective delivery policy of DOMAIN and the\n"
+    "  block that set each value (docs/shaping.md).\n"
     "  FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
+
+#define CHECKCONF_OPT_EXPLAIN 0x101
+static const struct option checkconf_longopts[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"help", no_argument, NULL, TOOL_OPT_HELP},
+    {"explain", required_argument, NULL, CHECKCONF_OPT_EXPLAIN},
+    {NULL, 0, NULL, 0},
+};
+
+/* True for a domain --explain accepts: 1..253 bytes of letters, digits, '-', '.', '_'. */
+static bool checkconf_domain_ok(const char *d)
+{
+    size_t n = strlen(d);
+    if (n == 0 || n > 253)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)d[i]) && !strchr("-._", d[i]))
+            return false;
+    return true;
+}
 
 /* Loads path (defaults first); prints the error on stderr. */
 int tool_load_conf(const char *path, struct conf *c)
@@ -107,11 +132,13 @@ static bool checkconf_auth_ok(const char *path, const struct conf *c)
 /* Validates a configuration file. */
 int tool_check_config(int argc, char **argv)
 {
-    const char *given = NULL;
+    const char *given = NULL, *explain = NULL;
     int ch;
-    while ((ch = getopt_long(argc, argv, ":c:", tool_longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":c:", checkconf_longopts, NULL)) != -1) {
         if (ch == 'c')
             given = optarg;
+        else if (ch == CHECKCONF_OPT_EXPLAIN)
+            explain = optarg;
         else if (ch == TOOL_OPT_HELP)
             return tool_help(checkconf_usage);
         else
@@ -122,17 +149,25 @@ int tool_check_config(int argc, char **argv)
                 checkconf_usage);
         return EX_USAGE;
     }
+    if (explain && !checkconf_domain_ok(explain)) {
+        fprintf(stderr, "sluice check-config: --explain: bad domain %s\n%s", explain,
+                checkconf_usage);
+        return EX_USAGE;
+    }
     const char *path = tool_conf_path(given, NULL);
     struct conf c;
     if (tool_load_conf(path, &c) < 0)
         return EX_CONFIG;
     bool ok = checkconf_user_ok(path, &c) && checkconf_tls_ok(path, &c) &&
               checkconf_smtpd_tls_ok(path, &c) && checkconf_auth_ok(path, &c);
+    if (ok && explain)
+        policy_explain(&c, explain, stdout);
     conf_free(&c);
     if (!ok)
         return EX_CONFIG;
-    printf("ok\n");
-    return 0;
+    if (!explain)
+        printf("ok\n");
+    return fflush(stdout) == 0 && !ferror(stdout) ? 0 : EX_IOERR;
 }
 
 static const char config_keys_usage[] =

@@ -18,6 +18,8 @@ int tool_mailq(int argc, char **argv, int as_mailq);
 int tool_check_config(int argc, char **argv);
 /* sluice config-keys: every configuration key, one tab-separated line each */
 int tool_config_keys(int argc, char **argv);
+/* sluice newaliases [-c FILE] (tools/newaliases.c) */
+int tool_newaliases(int argc, char **argv);
 /* sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS (tools/verp.c) */
 int tool_verp_decode(int argc, char **argv);
 

@@ -284,6 +284,8 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_TEXT:
     case CONF_MAILBOX:
     case CONF_DELIMS:
+    case CONF_REGEX:
+    case CONF_NEXTHOP:
     case CONF_LOGPATH: return conf_read_text(x, s, key, p, base);
     case CONF_UINT:
     case CONF_U64:
@@ -293,7 +295,11 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_TLSMODE:
     case CONF_TLSPROTO:
     case CONF_LOGTARGET:
-    case CONF_OVERRIDE: return conf_read_word(x, s, key, p, base);
+    case CONF_OVERRIDE:
+    case CONF_RULE_AT:
+    case CONF_RULE_ACTION: return conf_read_word(x, s, key, p, base);
+    case CONF_RATE: return conf_read_rate(x, s, key, p, base);
+    case CONF_MBOXKIND: return conf_read_word(x, s, key, p, base);
     case CONF_SECRET: return conf_read_secret(x, s, key, p, base);
     case CONF_SECRET_FILE: return conf_read_secret_file(x, s, key, p, base);
     case CONF_ROT: return conf_read_rot(x, s, key, p, base);
@@ -304,8 +310,11 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_DOMAINS:
     case CONF_SENDERS:
     case CONF_PATTERNS:
+    case CONF_SELECTORS:
     case CONF_RNET_IP:
-    case CONF_PEERS: return conf_read_list(x, s, key, p, base);
+    case CONF_PEERS:
+    case CONF_PATHS:
+    case CONF_ALLOWS: return conf_read_list(x, s, key, p, base);
     case CONF_LINES: return conf_read_lines(x, s, key, p, base);
     case CONF_RELAY_ADDR: return conf_read_relay_addr(x, s, key, p, base);
     case CONF_GROUP:
@@ -319,6 +328,9 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_LOGSPEC: return conf_read_logspec(x, s, key, p, base);
     case CONF_REMOTENETS: return conf_read_remotenets(x, s, key, p, base);
     case CONF_RELAYS: return conf_read_relays(x, s, key, p, base);
+    case CONF_POLICIES:
+    case CONF_RULES: return conf_read_shaping(x, s, key, p, base);
+    case CONF_TRANSPORTS: return conf_read_transports(x, s, key, p, base);
     }
     log_panic("conf: unhandled kind %d", (int)p->kind);
 }
@@ -440,8 +452,7 @@ static void conf_free_row(const struct conf_key *p, void *base)
     case CONF_SECRET_FILE: conf_free_secret(p, base); break;
     case CONF_GROUP: conf_free_group(p->sub, base); break;
     case CONF_LOGSPEC: conf_free_group(p->sub, field); break;
-    case CONF_REMOTENETS:
-    case CONF_RELAYS: conf_free_entries(p, base); break;
+    case CONF_REMOTENETS ... CONF_TRANSPORTS: conf_free_entries(p, base); break;
     default: break; /* numbers */
     }
 }
@@ -656,4 +667,19 @@ const struct client_conf *conf_client_for(const struct conf *c, const struct soc
                 return &rn->client;
     }
     return &c->deliver.client;
+}
+
+/* myorigin, else hostname. */
+const char *conf_myorigin(const struct conf *c)
+{
+    return c->myorigin ? c->myorigin : c->hostname;
+}
+
+/* True when what is one of arr[0..n). */
+bool conf_allows(char *const *arr, size_t n, const char *what)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(arr[i], what) == 0)
+            return true;
+    return false;
 }

@@ -102,6 +102,70 @@ struct relay {
     struct relay_auth auth;
 };
 
+/* A per-destination policy block (deliver.policies[], docs/shaping.md): its selectors and
+ * the limits it sets. Only the keys a block gives count (`set`, one bit per POLICY_*); a
+ * later block that matches overrides an earlier one key by key. Selectors, lower-cased:
+ * "GLOB" or "smtp/GLOB" (recipient domain), "mx:GLOB" or "mx:.SUFFIX" (an MX host name),
+ * "ip:CIDR" (an address of the destination's hosts). */
+enum policy_key {
+    POLICY_MAXSERVERCONNECTIONS,
+    POLICY_MAXMESSAGES,
+    POLICY_MAXRECIPS,
+    POLICY_IDLEMAX,
+    POLICY_QUEUEONLY,
+    POLICY_MSGS_PER_SECOND,
+    POLICY_MSGS_PER_MINUTE,
+    POLICY_MSGS_PER_HOUR,
+    POLICY_MSGS_BURST,
+    POLICY_CONNECTIONS_PER_MINUTE,
+    POLICY_INITIAL_CONCURRENCY,
+    POLICY_NKEYS
+};
+struct policy {
+    char **match; /* selectors */
+    size_t nmatch;
+    unsigned maxserverconnections;
+    unsigned maxmessages;
+    unsigned maxrecips;
+    uint64_t idlemax; /* ms */
+    bool queueonly;
+    double msgs_per_second; /* 0 = no limit */
+    double msgs_per_minute;
+    double msgs_per_hour;
+    unsigned msgs_burst;
+    double connections_per_minute;
+    unsigned initial_concurrency;
+    uint32_t set; /* 1u << POLICY_* for each key the block gives */
+};
+/* The names of the policy keys, by enum policy_key (as in the file). */
+extern const char *const conf_policy_names[POLICY_NKEYS];
+
+/* A reply rule (deliver.rules[], docs/shaping.md): an extended regular expression matched
+ * (case-insensitively) against a reply as one line ("421 4.7.0 text"), where it came. */
+enum rule_at { RULE_AT_ANY, RULE_AT_GREETING, RULE_AT_MAIL, RULE_AT_RCPT, RULE_AT_DATA };
+enum rule_action {
+    RULE_SUSPEND,            /* no connection to the destination for duration */
+    RULE_REDUCE_CONCURRENCY, /* its concurrency times factor (at least 1) */
+    RULE_REDUCE_RATE,        /* its message rate times factor, for duration */
+    RULE_BOUNCE              /* its ready transactions fail with the reply (5xx) */
+};
+struct shape_rule {
+    char *match;       /* ERE, validated at load */
+    unsigned at;       /* enum rule_at */
+    unsigned action;   /* enum rule_action */
+    uint64_t duration; /* ms */
+    double factor;     /* 0 < factor < 1 */
+};
+
+/* transport[]: recipient domains and the next hop they take (proto/nexthop.h syntax). */
+struct transport_rule {
+    char **domains; /* lower-case, exact names */
+    size_t ndomains;
+    char *nexthop;
+};
+
+enum { LOCAL_MAILDIR, LOCAL_MBOX }; /* local.mailbox */
+
 /* smtpd.tls (docs/tls.md "Inbound"): the server's certificates and TLS policy. cert_file
  * NULL: no STARTTLS and no smtpd.tls_listen. The files are read by src/tls/tls.c (startup,
  * check-config, SIGHUP); conf checks only how the keys go together. */
@@ -140,6 +204,24 @@ struct conf {
     char *spool;
     char *hostname;
     char *user;     /* started as root, the daemon runs as this user */
+    char *myorigin; /* appended to unqualified addresses; NULL = hostname (conf_myorigin) */
+    char **aliases; /* alias files (compiled by `sluice newaliases` into FILE.db) */
+    size_t naliases;
+    struct {
+        unsigned mailbox;           /* LOCAL_MAILDIR or LOCAL_MBOX */
+        char *home_mailbox;         /* maildir: relative to the home ("Maildir/") */
+        char *mail_spool_directory; /* mbox: DIR/USER */
+        char **allow_mail_to_commands; /* "alias", "forward", "include" */
+        size_t nallow_mail_to_commands;
+        char **allow_mail_to_files;
+        size_t nallow_mail_to_files;
+        uint64_t command_timeout; /* ms a |command delivery may run */
+        uint64_t mailbox_size_limit; /* bytes a mailbox file may grow to (mbox); 0 = none */
+    } local;
+    struct transport_rule *transport; /* the transport map, first match wins */
+    size_t ntransport;
+    char **trusted_users; /* may set any envelope sender through maildrop (src/pickup/) */
+    size_t ntrusted_users;
     struct {
         char **listen; /* "addr:port" / "[v6]:port"; at least one */
         size_t nlisten;
@@ -209,6 +291,13 @@ struct conf {
         size_t nremotenets;
         struct relay *relays;
         size_t nrelays;
+        /* Shaping (docs/shaping.md). */
+        struct policy *policies;
+        size_t npolicies;
+        struct shape_rule *rules;
+        size_t nrules;
+        bool builtin_rules;           /* the built-in reply rules follow deliver.rules */
+        unsigned initial_concurrency; /* slow start: first connections of a destination */
         /* Reports and logs (docs/dsn.md, docs/logging.md). */
         struct logspec audit;        /* deliver.audit: one record per delivered recipient */
         struct logspec event_log;    /* deliver.event_log: JSON lines */
@@ -244,6 +333,10 @@ int conf_load_text(const char *name, const char *text, size_t len, struct conf *
 void conf_free(struct conf *c);
 /* Prints every key of the key table, one line each (`sluice config-keys`). */
 void conf_keys_dump(FILE *out);
+/* myorigin, else hostname. */
+const char *conf_myorigin(const struct conf *c);
+/* True when what ("alias", "forward", "include") is in the list arr[0..n). */
+bool conf_allows(char *const *arr, size_t n, const char *what);
 /* The client settings for a peer: the first remotenet whose nets contain sa or whose hosts
  * name `host` (may be NULL), else the base deliver.client. Never NULL. */
 const struct client_conf *conf_client_for(const struct conf *c, const struct sockaddr *sa,

@@ -21,6 +21,7 @@
 #define SMTPD(f) CONF_G_SMTPD, #f, offsetof(struct conf, smtpd.f)
 #define RESOLVER(f) CONF_G_RESOLVER, #f, offsetof(struct conf, resolver.f)
 #define DELIVER(f) CONF_G_DELIVER, #f, offsetof(struct conf, deliver.f)
+#define LOCAL(f) CONF_G_LOCAL, #f, offsetof(struct conf, local.f)
 #define CLIENT(f) CONF_G_CLIENT, #f, offsetof(struct conf, deliver.f)
 #define CNT(f) offsetof(struct conf, f)
 #define UINT(lo, hi, dv) CONF_UINT, 0, 0, lo, hi, 0, dv, NULL
@@ -31,6 +32,13 @@
 #define LIST(kind, cnt, max, fl, d) kind, 0, cnt, 0, max, fl, 0, d
 #define SUB(kind, g) kind, g, 0, 0, 0, 0, 0, NULL
 #define GROUPS(kind, g, cnt) kind, g, cnt, 0, CONF_MAX_LIST, 0, 0, NULL
+#define POL(f) CONF_G_POLICY, #f, offsetof(struct policy, f)
+#define RULE(f) CONF_G_RULE, #f, offsetof(struct shape_rule, f)
+/* A policy row: only what a block gives counts, so no default applies (def says what the
+ * key falls back to). */
+#define PUINT(lo, hi, d) CONF_UINT, 0, 0, lo, hi, CONF_F_COMPUTED, lo, d
+#define PRATE CONF_RATE, 0, 0, 1, UINT64_C(1000000000), CONF_F_COMPUTED, 1, "no limit"
+#define POLICIES_MAX 64 /* policy blocks (deliver/policy.c keeps one bit per block) */
 
 /* The settings a remotenet may override: group G, struct T, member path P, the group A of
  * its anonssl keys. */
@@ -91,6 +99,16 @@ const struct conf_key conf_keys[] = {
      "This host's name: greeting, Received: lines, default announcehost."},
     {TOP(user), STR(CONF_PATH, 0, "sluice"),
      "Started as root, the daemon binds its listeners and then runs as this user."},
+    {TOP(myorigin), STR(CONF_HOST, CONF_F_COMPUTED, "hostname"),
+     "Domain appended to unqualified addresses (\"root\") at acceptance."},
+    {TOP(aliases), LIST(CONF_PATHS, CNT(naliases), 16, 0, NULL),
+     "Alias files (/etc/aliases format), compiled by `sluice newaliases` into FILE.db."},
+    {CONF_G_TOP, "local", 0, SUB(CONF_GROUP, CONF_G_LOCAL),
+     "Local delivery: mailboxes, commands and files (docs/local.md)."},
+    {TOP(transport), GROUPS(CONF_TRANSPORTS, CONF_G_TRANSPORT, CNT(ntransport)),
+     "Transport map: recipient domains and their next hop; the first match wins."},
+    {TOP(trusted_users), LIST(CONF_PATTERNS, CNT(ntrusted_users), CONF_MAX_LIST, 0, NULL),
+     "Logins whose non-root sendmail keeps its -f sender (others get their login@hostname)."},
     {CONF_G_TOP, "smtpd", 0, SUB(CONF_GROUP, CONF_G_SMTPD), "The inbound ESMTP server."},
     {CONF_G_TOP, "resolver", 0, SUB(CONF_GROUP, CONF_G_RESOLVER), "DNS lookups (libunbound)."},
     {CONF_G_TOP, "deliver", 0, SUB(CONF_GROUP, CONF_G_DELIVER), "Outbound delivery: scheduler, client, relays, reports."},
@@ -243,6 +261,14 @@ const struct conf_key conf_keys[] = {
     {CONF_G_DELIVER, "client", 0, SUB(CONF_GROUP, CONF_G_CLIENT), "The outbound SMTP client."},
     {DELIVER(relays), GROUPS(CONF_RELAYS, CONF_G_RELAY, CNT(deliver.nrelays)),
      "Routing overrides, tried in order; a relay without rules is the default relay."},
+    {DELIVER(policies), CONF_POLICIES, CONF_G_POLICY, CNT(deliver.npolicies), 0, POLICIES_MAX, 0,
+     0, NULL, "Per-destination policy blocks, in order; later matching blocks refine earlier."},
+    {DELIVER(rules), CONF_RULES, CONF_G_RULE, CNT(deliver.nrules), 0, 256, 0, 0, NULL,
+     "Reply rules: a reply matching one acts on its destination (first match wins)."},
+    {DELIVER(builtin_rules), BOOL(1),
+     "The built-in reply rules apply after deliver.rules (docs/shaping.md)."},
+    {DELIVER(initial_concurrency), UINT(0, 100000, 0),
+     "Slow start: connections a new or recovered destination begins with; 0: no slow start."},
     {DELIVER(audit), SUB(CONF_LOGSPEC, CONF_G_AUDIT),
      "Audit log, one record per delivered recipient: a path template, or a group."},
     {DELIVER(event_log), SUB(CONF_LOGSPEC, CONF_G_EVENT_LOG),
@@ -325,6 +351,38 @@ const struct conf_key conf_keys[] = {
     {CONF_G_RELAY_AUTH, "password_file", offsetof(struct relay, auth.password), CONF_SECRET_FILE, 0, 0, 0, 0, 0, 0, NULL,
      "File whose first line is the password; mode 600, owned by root or user."},
 
+    {POL(match), LIST(CONF_SELECTORS, offsetof(struct policy, nmatch), 256,
+                      CONF_F_REQUIRED | CONF_F_NONEMPTY, NULL),
+     "Destinations of this block: GLOB or smtp/GLOB (domain), mx:GLOB (MX host), ip:CIDR."},
+    {POL(maxserverconnections), PUINT(1, 100000, "deliver.maxserverconnections"),
+     "Simultaneous connections to the destination (ZMailer maxchannel)."},
+    {POL(maxmessages), PUINT(1, 100000, "deliver.maxmessages"),
+     "Messages sent over one connection (ZMailer maxta)."},
+    {POL(maxrecips), PUINT(1, 100000, "deliver.maxrecips"), "Recipients in one transaction."},
+    {POL(idlemax), CONF_DURATION, 0, 0, 0, CONF_H, CONF_F_COMPUTED, 0, "deliver.idlemax",
+     "How long an idle connection waits for more mail to the destination."},
+    {POL(queueonly), CONF_BOOL, 0, 0, 0, 1, CONF_F_COMPUTED, 0, "false",
+     "Hold the destination's mail until ETRN or a queue run (ZMailer queueonly)."},
+    {POL(msgs_per_second), PRATE, "Messages started per second (a token bucket)."},
+    {POL(msgs_per_minute), PRATE, "Messages started per minute (the lowest rate given wins)."},
+    {POL(msgs_per_hour), PRATE, "Messages started per hour (the lowest rate given wins)."},
+    {POL(msgs_burst), PUINT(1, 100000, "1"),
+     "Messages that may start at once above the rate (the bucket's size)."},
+    {POL(connections_per_minute), PRATE, "New connections per minute (a token bucket of one)."},
+    {POL(initial_concurrency), PUINT(0, 100000, "deliver.initial_concurrency"),
+     "Slow start: connections the destination begins with; 0: none."},
+
+    {RULE(match), STR(CONF_REGEX, CONF_F_REQUIRED, NULL),
+     "Extended regular expression (no case) on the reply as one line: \"421 4.7.0 text\"."},
+    {RULE(at), CONF_RULE_AT, 0, 0, RULE_AT_ANY, RULE_AT_DATA, 0, RULE_AT_ANY, NULL,
+     "Where the reply came: greeting (before the session), mail, rcpt, data, or any."},
+    {RULE(action), CONF_RULE_ACTION, 0, 0, RULE_SUSPEND, RULE_BOUNCE, CONF_F_REQUIRED, 0, NULL,
+     "suspend, reduce_concurrency, reduce_rate, or bounce (the destination's ready mail)."},
+    {RULE(duration), DUR(CONF_S, CONF_D, CONF_M),
+     "How long suspend and reduce_rate last."},
+    {RULE(factor), CONF_RATE, 0, 0, 10, 990, 0, 500, NULL,
+     "reduce_concurrency and reduce_rate multiply by this."},
+
     LOG_KEYS(CONF_G_AUDIT),
     LOG_KEYS(CONF_G_EVENT_LOG),
 
@@ -337,6 +395,31 @@ const struct conf_key conf_keys[] = {
     {CONF_G_METRICS, "listen", offsetof(struct conf, metrics.listen),
      LIST(CONF_LISTEN, CNT(metrics.nlisten), 16, 0, NULL),
      "HTTP addresses (as smtpd.listen) serving GET /metrics (Prometheus text); empty: off."},
+
+    {LOCAL(mailbox), CONF_MBOXKIND, 0, 0, LOCAL_MAILDIR, LOCAL_MBOX, 0, LOCAL_MAILDIR, NULL,
+     "Mailbox format: maildir (home_mailbox in the home) or mbox (mail_spool_directory)."},
+    {LOCAL(home_mailbox), STR(CONF_PATH, 0, "Maildir/"),
+     "The Maildir, relative to the recipient's home."},
+    {LOCAL(mail_spool_directory), STR(CONF_PATH, 0, "/var/mail"),
+     "Directory of mbox mailboxes, one file per user."},
+    {LOCAL(allow_mail_to_commands), LIST(CONF_ALLOWS, CNT(local.nallow_mail_to_commands), 3, 0,
+                                         "alias, forward"),
+     "Where |command deliveries may come from: alias, forward, include."},
+    {LOCAL(allow_mail_to_files), LIST(CONF_ALLOWS, CNT(local.nallow_mail_to_files), 3, 0,
+                                      "alias, forward"),
+     "Where /file deliveries may come from: alias, forward, include."},
+    {LOCAL(command_timeout), DUR(CONF_S, CONF_D, 1000 * CONF_S),
+     "Longest run of a |command delivery; then it is killed and the mail deferred."},
+    {LOCAL(mailbox_size_limit), U64(0, UINT64_C(1) << 50, 51200000),
+     "Largest mbox or /file a delivery may grow (5.2.2 beyond); 0: no limit."},
+
+    {CONF_G_TRANSPORT, "domains", offsetof(struct transport_rule, domains),
+     LIST(CONF_DOMAINS, offsetof(struct transport_rule, ndomains), CONF_MAX_LIST,
+          CONF_F_REQUIRED | CONF_F_NONEMPTY, NULL),
+     "Recipient domains of this entry (exact names)."},
+    {CONF_G_TRANSPORT, "nexthop", offsetof(struct transport_rule, nexthop),
+     STR(CONF_NEXTHOP, CONF_F_REQUIRED, NULL),
+     "local, lmtp:unix:PATH, lmtp:inet:HOST:PORT, smtp:[HOST]:PORT, error:TEXT or hold."},
 };
 
 const size_t conf_nkeys = sizeof conf_keys / sizeof conf_keys[0];
@@ -365,6 +448,16 @@ static const struct {
     [CONF_TLSPROTO] = {"word", "TLSv1.2, TLSv1.3", NULL},
     [CONF_LOGTARGET] = {"word", "stderr, file, syslog", NULL},
     [CONF_OVERRIDE] = {"word", "external", NULL},
+    [CONF_RULE_AT] = {"word", "any, greeting, mail, rcpt, data", NULL},
+    [CONF_RULE_ACTION] = {"word", "suspend, reduce_concurrency, reduce_rate, bounce", NULL},
+    [CONF_RATE] = {"number", NULL, NULL},
+    [CONF_REGEX] = {"regex", "1..512 bytes, ERE: no back-reference, stacked quantifier, {n} over 100", NULL},
+    [CONF_SELECTORS] = {"selector list", NULL, ", \t"},
+    [CONF_MBOXKIND] = {"word", "maildir, mbox", NULL},
+    [CONF_NEXTHOP] = {"next hop", "see docs/local.md", NULL},
+    [CONF_PATHS] = {"path list", NULL, ", \t"},
+    [CONF_ALLOWS] = {"word list", "alias, forward, include", ", \t"},
+    [CONF_TRANSPORTS] = {"list of groups", NULL, NULL},
     [CONF_ROT] = {"rotation", "never, hourly, daily, monthly", NULL},
     [CONF_RETRIES] = {"retries", "1..64 factors of 1..100000", NULL},
     [CONF_LISTEN] = {"listen list", NULL, ", \t"},
@@ -381,6 +474,8 @@ static const struct {
     [CONF_LOGSPEC] = {"log spec", "path template or group", NULL},
     [CONF_REMOTENETS] = {"list of groups", NULL, NULL},
     [CONF_RELAYS] = {"list of groups", NULL, NULL},
+    [CONF_POLICIES] = {"list of groups", NULL, NULL},
+    [CONF_RULES] = {"list of groups", NULL, NULL},
 };
 
 const char *const conf_group_names[CONF_NGROUPS] = {
@@ -399,10 +494,14 @@ const char *const conf_group_names[CONF_NGROUPS] = {
     [CONF_G_RELAY] = "deliver.relays[]",
     [CONF_G_RELAY_SSL] = "deliver.relays[].ssl",
     [CONF_G_RELAY_AUTH] = "deliver.relays[].auth",
+    [CONF_G_POLICY] = "deliver.policies[]",
+    [CONF_G_RULE] = "deliver.rules[]",
     [CONF_G_AUDIT] = "deliver.audit",
     [CONF_G_EVENT_LOG] = "deliver.event_log",
     [CONF_G_LOG] = "log",
     [CONF_G_METRICS] = "metrics",
+    [CONF_G_LOCAL] = "local",
+    [CONF_G_TRANSPORT] = "transport[]",
 };
 
 /* The index of the first row of a group at or after g (the table is sorted by group). */
@@ -486,7 +585,9 @@ static void conf_dump_default(FILE *out, const struct conf_key *p)
         fputs(p->defv ? "true" : "false", out);
     } else if (p->kind == CONF_ROT) {
         fprintf(out, "\"%s\"", logpath_rot_name((unsigned)p->defv));
-    } else if (p->kind >= CONF_TLSMODE && p->kind <= CONF_OVERRIDE) {
+    } else if (p->kind == CONF_RATE) {
+        fprintf(out, "%g", (double)p->defv / 1000.0);
+    } else if (p->kind >= CONF_TLSMODE && p->kind <= CONF_MBOXKIND) { /* words (RATE above) */
         const char *w = conf_word_name(p->kind, p->defv);
         if (*w)
             fprintf(out, "\"%s\"", w);
@@ -497,7 +598,7 @@ static void conf_dump_default(FILE *out, const struct conf_key *p)
     } else if (p->kind >= CONF_LISTEN && p->kind <= CONF_LINES) {
         conf_dump_list(out, p);
     } else {
-        fputs(p->kind == CONF_REMOTENETS || p->kind == CONF_RELAYS ? "()" : "-", out);
+        fputs(p->kind >= CONF_REMOTENETS ? "()" : "-", out);
     }
 }
 
@@ -514,6 +615,8 @@ static void conf_dump_bounds(FILE *out, const struct conf_key *p)
                 duration_to_text(p->max, b, sizeof b));
     else if (p->kind == CONF_UINT || p->kind == CONF_U64 || p->kind == CONF_PORT)
         fprintf(out, "%llu..%llu", (unsigned long long)p->min, (unsigned long long)p->max);
+    else if (p->kind == CONF_RATE)
+        fprintf(out, "%g..%g", (double)p->min / 1000.0, (double)p->max / 1000.0);
     else
         fprintf(out, "%d..%llu entries", (p->flags & CONF_F_NONEMPTY) ? 1 : 0,
                 (unsigned long long)p->max);
@@ -531,8 +634,7 @@ static void conf_dump_group(FILE *out, enum conf_gid group)
         fputc('\t', out);
         conf_dump_bounds(out, p);
         fprintf(out, "\t%s\n", p->doc);
-        if (p->kind == CONF_GROUP || p->kind == CONF_LOGSPEC || p->kind == CONF_REMOTENETS ||
-            p->kind == CONF_RELAYS)
+        if (p->kind == CONF_GROUP || p->kind == CONF_LOGSPEC || p->kind >= CONF_REMOTENETS)
             conf_dump_group(out, p->sub);
     }
 }

@@ -48,6 +48,8 @@ enum conf_kind {
     CONF_TEXT,    /* non-empty printable text (smtpd.hdr220) */
     CONF_MAILBOX, /* "" or local@domain (deliver.double_bounce) */
     CONF_DELIMS,  /* two VERP delimiters (deliver.verp_delimiters) */
+    CONF_REGEX,   /* an extended regular expression, no back-references (deliver.rules) */
+    CONF_NEXTHOP, /* a transport map next hop (proto/nexthop.h) */
     CONF_LOGPATH, /* a log path template (proto/logpath.h) */
     /* char *, credentials: never quoted in messages, wiped when freed (secret.c) */
     CONF_SECRET,      /* 1..255 bytes without control bytes (auth.username, auth.password) */
@@ -62,6 +64,10 @@ enum conf_kind {
     CONF_TLSPROTO, /* unsigned TLS minor version, written "TLSv1.2"/"TLSv1.3" */
     CONF_LOGTARGET, /* unsigned enum log_target, written "stderr"/"file"/"syslog" */
     CONF_OVERRIDE, /* bool, written "external" (auth.override) */
+    CONF_RULE_AT,  /* unsigned enum rule_at, written "any"/"greeting"/"mail"/"rcpt"/"data" */
+    CONF_RULE_ACTION, /* unsigned enum rule_action, written "suspend"/... */
+    CONF_RATE,     /* double; bounds and default in thousandths */
+    CONF_MBOXKIND, /* unsigned LOCAL_MAILDIR/LOCAL_MBOX, written "maildir"/"mbox" */
     CONF_ROT,      /* unsigned LOGROT_*, written "never"/"hourly"/"daily"/"monthly" */
     CONF_RETRIES,  /* unsigned * + size_t: a ZMailer retries string */
     /* lists: an array/list of strings, or one string split on the kind's separators */
@@ -73,6 +79,9 @@ enum conf_kind {
     CONF_PATTERNS,   /* char ** + size_t: globs without blanks, lower-cased */
     CONF_RNET_IP,    /* struct remotenet nets + hosts */
     CONF_PEERS,      /* struct logspec nets + domains */
+    CONF_SELECTORS,  /* char ** + size_t: policy selectors (struct policy), lower-cased */
+    CONF_PATHS,      /* char ** + size_t: absolute paths (aliases) */
+    CONF_ALLOWS,     /* char ** + size_t: "alias", "forward", "include" */
     CONF_LINES,      /* char ** + size_t: printable lines, may be empty (smtpd.help) */
     /* structure */
     CONF_RELAY_ADDR, /* struct relay address/host/port/literal */
@@ -80,6 +89,9 @@ enum conf_kind {
     CONF_LOGSPEC,    /* struct logspec: a path template string, or a group of its keys */
     CONF_REMOTENETS, /* struct remotenet * + size_t: list of groups inheriting the client */
     CONF_RELAYS,     /* struct relay * + size_t: list of groups */
+    CONF_POLICIES,   /* struct policy * + size_t: list of groups, `set` records the keys */
+    CONF_RULES,      /* struct shape_rule * + size_t: list of groups with defaults */
+    CONF_TRANSPORTS, /* struct transport_rule * + size_t: list of groups */
 };
 
 #define CONF_F_ZERO_IS_ONE 0x1 /* maxpipeline: 0 is stored as 1 */
@@ -109,10 +121,14 @@ enum conf_gid {
     CONF_G_RELAY,
     CONF_G_RELAY_SSL,
     CONF_G_RELAY_AUTH,
+    CONF_G_POLICY,
+    CONF_G_RULE,
     CONF_G_AUDIT,
     CONF_G_EVENT_LOG,
     CONF_G_LOG,
     CONF_G_METRICS,
+    CONF_G_LOCAL,
+    CONF_G_TRANSPORT,
     CONF_NGROUPS
 };
 #define CONF_GROUP_ROWS 64 /* most rows in one group */
@@ -191,7 +207,7 @@ int conf_read_bool(struct conf_ctx *x, const config_setting_t *s, const char *ke
                    const struct conf_key *p, void *base);
 int conf_read_rot(struct conf_ctx *x, const config_setting_t *s, const char *key,
                   const struct conf_key *p, void *base);
-/* CONF_TLSMODE, CONF_TLSPROTO, CONF_OVERRIDE: one of the kind's words. */
+/* CONF_TLSMODE, CONF_TLSPROTO, CONF_OVERRIDE, CONF_MBOXKIND: one of the kind's words. */
 int conf_read_word(struct conf_ctx *x, const config_setting_t *s, const char *key,
                    const struct conf_key *p, void *base);
 /* The word of value v of such a kind ("" when none). */
@@ -221,9 +237,18 @@ int conf_read_logspec(struct conf_ctx *x, const config_setting_t *s, const char 
                       const struct conf_key *p, void *base);
 int conf_read_remotenets(struct conf_ctx *x, const config_setting_t *s, const char *key,
                          const struct conf_key *p, void *base);
+int conf_read_transports(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                         const struct conf_key *p, void *base);
 int conf_read_relays(struct conf_ctx *x, const config_setting_t *s, const char *key,
                      const struct conf_key *p, void *base);
-/* Frees the entries of a list of groups (p: CONF_REMOTENETS or CONF_RELAYS) at base. */
+/* deliver.policies and deliver.rules (the list kinds CONF_POLICIES, CONF_RULES). */
+int conf_read_shaping(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                      const struct conf_key *p, void *base);
+/* True for a policy selector: GLOB, smtp/GLOB, mx:GLOB, ip:CIDR. */
+bool conf_is_selector(const char *s, size_t len);
+int conf_read_rate(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                   const struct conf_key *p, void *base);
+/* Frees the entries of a list of groups (CONF_REMOTENETS ... CONF_TRANSPORTS) at base. */
 void conf_free_entries(const struct conf_key *p, void *base);
 
 /* secret.c */

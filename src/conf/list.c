@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/xalloc.h"
 
@@ -108,6 +109,25 @@ static int conf_item_cidr(struct conf_ctx *x, const config_setting_t *s, const c
     return 0;
 }
 
+/* True for an absolute path without control bytes. */
+static bool conf_is_path(const char *s, size_t len)
+{
+    bool ok = len > 1 && s[0] == '/';
+    for (size_t i = 0; ok && i < len; i++)
+        ok = (unsigned char)s[i] > ' ' && (unsigned char)s[i] != 0x7f;
+    return ok;
+}
+
+/* True for "alias", "forward" or "include" (any case). */
+static bool conf_is_allow(const char *s, size_t len)
+{
+    static const char *const words[] = {"alias", "forward", "include"};
+    for (size_t i = 0; i < 3; i++)
+        if (len == strlen(words[i]) && strncasecmp(s, words[i], len) == 0)
+            return true;
+    return false;
+}
+
 /* Collects a listen address, forwarder, domain, sender or pattern after checking it. */
 static int conf_item_string(struct conf_ctx *x, const config_setting_t *s, const char *key,
                             const struct conf_key *p, void *base, const char *item, size_t len)
@@ -120,6 +140,12 @@ static int conf_item_string(struct conf_ctx *x, const config_setting_t *s, const
     case CONF_FORWARDERS: ok = conf_is_forwarder(item, len), what = "forwarder", lower = false; break;
     case CONF_DOMAINS: ok = conf_is_hostname(item, len), what = "domain"; break;
     case CONF_PATTERNS: ok = conf_is_pattern(item, len), what = "pattern"; break;
+    case CONF_SELECTORS:
+        ok = conf_is_selector(item, len),
+        what = "selector (want GLOB, smtp/GLOB, mx:GLOB or ip:CIDR)";
+        break;
+    case CONF_PATHS: ok = conf_is_path(item, len), what = "absolute path", lower = false; break;
+    case CONF_ALLOWS: ok = conf_is_allow(item, len), what = "word (want alias, forward, include)"; break;
     default: ok = conf_is_sender(item, len), what = "sender"; break;
     }
     if (!ok)
@@ -375,12 +401,77 @@ int conf_read_relays(struct conf_ctx *x, const config_setting_t *s, const char *
     return conf_group_list(x, s, key, p, base, sizeof(struct relay));
 }
 
+/* The size of one element of the list of groups p. */
+static size_t conf_entry_size(const struct conf_key *p)
+{
+    switch (p->kind) {
+    case CONF_REMOTENETS: return sizeof(struct remotenet);
+    case CONF_POLICIES: return sizeof(struct policy);
+    case CONF_RULES: return sizeof(struct shape_rule);
+    case CONF_TRANSPORTS: return sizeof(struct transport_rule);
+    default: return sizeof(struct relay);
+    }
+}
+
+const char *const conf_policy_names[POLICY_NKEYS] = {
+    [POLICY_MAXSERVERCONNECTIONS] = "maxserverconnections",
+    [POLICY_MAXMESSAGES] = "maxmessages",
+    [POLICY_MAXRECIPS] = "maxrecips",
+    [POLICY_IDLEMAX] = "idlemax",
+    [POLICY_QUEUEONLY] = "queueonly",
+    [POLICY_MSGS_PER_SECOND] = "msgs_per_second",
+    [POLICY_MSGS_PER_MINUTE] = "msgs_per_minute",
+    [POLICY_MSGS_PER_HOUR] = "msgs_per_hour",
+    [POLICY_MSGS_BURST] = "msgs_burst",
+    [POLICY_CONNECTIONS_PER_MINUTE] = "connections_per_minute",
+    [POLICY_INITIAL_CONCURRENCY] = "initial_concurrency",
+};
+
+/* Reads deliver.policies (each entry records in `set` the keys it gives: only those
+ * override) or deliver.rules (each entry starts from its rows' defaults). */
+int conf_read_shaping(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                      const struct conf_key *p, void *base)
+{
+    char k[CONF_KEY_MAX + 16];
+    if (config_setting_type(s) != CONFIG_TYPE_LIST)
+        return conf_wrong_type(x, s, key, "list of groups");
+    if ((size_t)config_setting_length(s) > p->max)
+        return conf_error(x, s, "more than %llu entries in '%s'", (unsigned long long)p->max,
+                          key);
+    for (int i = 0; i < config_setting_length(s); i++) {
+        const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
+        snprintf(k, sizeof k, "%s[%d]", key, i);
+        if (!config_setting_is_group(g))
+            return conf_wrong_type(x, g, k, "group");
+        void *el = conf_push((char *)base + p->off, (size_t *)((char *)base + p->cnt),
+                             conf_entry_size(p));
+        if (p->kind == CONF_RULES)
+            conf_init_group(x, p->sub, el);
+        if (conf_group(x, g, p->sub, k, el) < 0)
+            return -1;
+        if (p->kind == CONF_POLICIES) {
+            struct policy *pol = el;
+            for (unsigned b = 0; b < POLICY_NKEYS; b++)
+                if (config_setting_get_member(g, conf_policy_names[b]))
+                    pol->set |= 1u << b;
+        }
+    }
+    return 0;
+}
+
+/* Reads the transport map. */
+int conf_read_transports(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                         const struct conf_key *p, void *base)
+{
+    return conf_group_list(x, s, key, p, base, sizeof(struct transport_rule));
+}
+
 /* Frees every element of the list of groups p at base, then the array. */
 void conf_free_entries(const struct conf_key *p, void *base)
 {
     char **arr = (char **)((char *)base + p->off);
     size_t *n = (size_t *)((char *)base + p->cnt);
-    size_t elsz = p->kind == CONF_REMOTENETS ? sizeof(struct remotenet) : sizeof(struct relay);
+    size_t elsz = conf_entry_size(p);
     for (size_t i = 0; i < *n; i++)
         conf_free_group(p->sub, *arr + i * elsz);
     free(*arr);

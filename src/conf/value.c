@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "core/xalloc.h"
 #include "proto/duration.h"
 #include "proto/logpath.h"
+#include "proto/nexthop.h"
 
 #define CONF_MAX_RETRIES_TEXT 1024 /* bytes of a retries string */
 
@@ -212,6 +214,100 @@ static bool conf_is_delims(const char *s, size_t len)
     return ok;
 }
 
+#define CONF_RE_BOUND 100   /* largest count of a {n,m} repetition */
+#define CONF_RE_COPIES 1000 /* product of every {n,m} bound: copies regcomp may expand */
+#define CONF_RE_DEPTH 16    /* nested groups */
+
+/* The end of the bracket expression that starts at s[i] ('['): the index of its ']', or
+ * len when it is not closed. */
+static size_t conf_re_bracket(const char *s, size_t i, size_t len)
+{
+    i++;
+    if (i < len && s[i] == '^')
+        i++;
+    if (i < len && s[i] == ']')
+        i++;
+    for (; i < len && s[i] != ']'; i++)
+        if (s[i] == '[' && i + 1 < len && strchr(":.=", s[i + 1])) {
+            const char *close = memchr(s + i + 2, s[i + 1], len - i - 2);
+            if (!close || close + 1 >= s + len || close[1] != ']')
+                return len;
+            i = (size_t)(close + 1 - s);
+        }
+    return i;
+}
+
+/* The shape checks regcomp(3) does not make: no back-reference (matching time), no
+ * quantifier right after another and bounded repetitions whose product stays small
+ * (glibc expands them into copies: memory), groups nested at most CONF_RE_DEPTH deep. */
+static bool conf_re_shape_ok(const char *s, size_t len)
+{
+    unsigned long copies = 1;
+    int depth = 0;
+    bool quant = false; /* the previous token was a quantifier */
+    for (size_t i = 0; i < len; i++) {
+        bool q = false;
+        if (s[i] == '\\') {
+            if (++i < len && s[i] >= '1' && s[i] <= '9')
+                return false;
+        } else if (s[i] == '[') {
+            if ((i = conf_re_bracket(s, i, len)) >= len)
+                return false;
+        } else if (s[i] == '(' || s[i] == ')') {
+            depth += s[i] == '(' ? 1 : -1;
+            if (depth > CONF_RE_DEPTH)
+                return false;
+        } else if (s[i] == '*' || s[i] == '+' || s[i] == '?') {
+            q = true;
+        } else if (s[i] == '{') {
+            char *end;
+            unsigned long lo = strtoul(s + i + 1, &end, 10), hi = lo;
+            if (*end == ',')
+                hi = end[1] == '}' ? lo : strtoul(end + 1, &end, 10);
+            if (lo > CONF_RE_BOUND || hi > CONF_RE_BOUND || (copies *= hi + 1) > CONF_RE_COPIES)
+                return false;
+            const char *close = memchr(s + i, '}', len - i);
+            if (!close)
+                return false;
+            i = (size_t)(close - s);
+            q = true;
+        }
+        if (q && quant)
+            return false;
+        quant = q;
+    }
+    return true;
+}
+
+/* True for an extended regular expression of 1..CONF_MAX_ITEM printable bytes that
+ * compiles and passes conf_re_shape_ok(). */
+static bool conf_is_regex(const char *str, size_t len)
+{
+    regex_t re;
+    if (len == 0 || len > CONF_MAX_ITEM)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)str[i] < ' ' || (unsigned char)str[i] == 0x7f)
+            return false;
+    if (!conf_re_shape_ok(str, len) || regcomp(&re, str, REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0)
+        return false;
+    regfree(&re);
+    return true;
+}
+
+/* True for a policy selector: "GLOB", "smtp/GLOB", "mx:GLOB" (or "mx:.suffix"), "ip:CIDR". */
+bool conf_is_selector(const char *s, size_t len)
+{
+    struct cidr c;
+    if (len > 3 && strncasecmp(s, "ip:", 3) == 0)
+        return cidr_parse(s + 3, len - 3, &c) == 0;
+    if (len > 3 && strncasecmp(s, "mx:", 3) == 0)
+        return conf_is_pattern(s + 3, len - 3);
+    if (len > 5 && strncasecmp(s, "smtp/", 5) == 0)
+        s += 5, len -= 5;
+    return conf_is_pattern(s, len) && !memchr(s, '/', len) && !memchr(s, ':', len);
+}
+
 /* True when str[0..len) is a valid value of text kind p->kind. */
 static bool conf_text_ok(const struct conf_key *p, const char *str, size_t len)
 {
@@ -220,6 +316,14 @@ static bool conf_text_ok(const struct conf_key *p, const char *str, size_t len)
         return len == 0 || (len <= 256 && memchr(str, '@', len) && conf_is_sender(str, len));
     case CONF_DELIMS: return conf_is_delims(str, len);
     case CONF_LOGPATH: return logpath_check(str, len, NULL) == 0;
+    case CONF_REGEX: return conf_is_regex(str, len);
+    case CONF_NEXTHOP: {
+        struct nexthop nh;
+        const char *why;
+        /* LMTP and smtp: next hops are not delivered yet: refused, never ignored. */
+        return nexthop_parse(str, len, &nh, &why) == 0 &&
+               (nh.kind == NEXTHOP_LOCAL || nh.kind == NEXTHOP_ERROR || nh.kind == NEXTHOP_HOLD);
+    }
     default: break;
     }
     bool ok = len > 0 && len <= CONF_MAX_ITEM;
@@ -242,6 +346,8 @@ int conf_set_text(struct conf_ctx *x, const config_setting_t *s, const char *key
         [CONF_MAILBOX] = "address",
         [CONF_DELIMS] = "delimiters (want two characters, e.g. \"+=\")",
         [CONF_LOGPATH] = "path template",
+        [CONF_REGEX] = "regular expression (extended; no back-reference, stacked quantifier or {n} over 100)",
+        [CONF_NEXTHOP] = "next hop (want local, error:TEXT or hold; lmtp:/smtp: not supported yet)",
     };
     char q[96];
     size_t len = strlen(str);
@@ -281,13 +387,17 @@ void conf_store_number(const struct conf_key *p, void *base, uint64_t v)
     case CONF_UINT:
         *(unsigned *)field = (v == 0 && (p->flags & CONF_F_ZERO_IS_ONE)) ? 1 : (unsigned)v;
         break;
-    case CONF_ROT: *(unsigned *)field = (unsigned)v; break;
+    case CONF_ROT:
+    case CONF_MBOXKIND: *(unsigned *)field = (unsigned)v; break;
     case CONF_PORT: *(uint16_t *)field = (uint16_t)v; break;
     case CONF_BOOL:
     case CONF_OVERRIDE: *(bool *)field = v != 0; break;
     case CONF_TLSMODE:
     case CONF_TLSPROTO:
     case CONF_LOGTARGET: *(unsigned *)field = (unsigned)v; break;
+    case CONF_RULE_AT:
+    case CONF_RULE_ACTION: *(unsigned *)field = (unsigned)v; break;
+    case CONF_RATE: *(double *)field = (double)v / 1000.0; break;
     case CONF_U64:
     case CONF_DURATION: *(uint64_t *)field = v; break;
     default: log_panic("conf: %s is not a number", p->name);
@@ -306,6 +416,25 @@ int conf_read_number(struct conf_ctx *x, const config_setting_t *s, const char *
         return conf_error(x, s, "'%s' out of range: %lld not in %llu..%llu", key, v,
                           (unsigned long long)p->min, (unsigned long long)p->max);
     conf_store_number(p, base, (uint64_t)v);
+    return 0;
+}
+
+/* Reads a rate (CONF_RATE): an integer or a float within p's bounds (thousandths). */
+int conf_read_rate(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                   const struct conf_key *p, void *base)
+{
+    int t = config_setting_type(s);
+    double v;
+    if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64)
+        v = (double)config_setting_get_int64(s);
+    else if (t == CONFIG_TYPE_FLOAT)
+        v = config_setting_get_float(s);
+    else
+        return conf_wrong_type(x, s, key, "number");
+    if (!(v * 1000.0 >= (double)p->min && v * 1000.0 <= (double)p->max))
+        return conf_error(x, s, "'%s' out of range: %g not in %g..%g", key, v,
+                          (double)p->min / 1000.0, (double)p->max / 1000.0);
+    *(double *)((char *)base + p->off) = v;
     return 0;
 }
 
@@ -389,6 +518,13 @@ static const struct {
     {CONF_TLSPROTO, "TLSv1.3", 3},              {CONF_OVERRIDE, "external", 1},
     {CONF_LOGTARGET, "stderr", LOG_TARGET_STDERR}, {CONF_LOGTARGET, "file", LOG_TARGET_FILE},
     {CONF_LOGTARGET, "syslog", LOG_TARGET_SYSLOG},
+    {CONF_RULE_AT, "any", RULE_AT_ANY},         {CONF_RULE_AT, "greeting", RULE_AT_GREETING},
+    {CONF_RULE_AT, "mail", RULE_AT_MAIL},       {CONF_RULE_AT, "rcpt", RULE_AT_RCPT},
+    {CONF_RULE_AT, "data", RULE_AT_DATA},       {CONF_RULE_ACTION, "suspend", RULE_SUSPEND},
+    {CONF_RULE_ACTION, "reduce_concurrency", RULE_REDUCE_CONCURRENCY},
+    {CONF_RULE_ACTION, "reduce_rate", RULE_REDUCE_RATE},
+    {CONF_RULE_ACTION, "bounce", RULE_BOUNCE},
+    {CONF_MBOXKIND, "maildir", LOCAL_MAILDIR},  {CONF_MBOXKIND, "mbox", LOCAL_MBOX},
 };
 
 /* The word of value v of kind k, "" when none. */

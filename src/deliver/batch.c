@@ -31,7 +31,8 @@
 /* A new empty batch of m for dd, on m's open list. */
 static struct batch *batch_new(struct deliver *dl, struct deliver_msg *m, struct ddest *dd)
 {
-    unsigned max = dl->conf->deliver.maxrecips;
+    unsigned max = dd->pol.maxrecips;
+    (void)dl;
     struct batch *b = xcalloc(1, sizeof *b);
     b->m = m;
     b->dd = dd;
@@ -86,15 +87,17 @@ static void batch_verp(struct deliver *dl, struct batch *b, const struct deliver
         b->verp_sender = xstrdup(v);
 }
 
-/* A routed recipient: into an open batch of its message for d with room, or a new one. The
- * destination's state is looked up only for a new batch. */
-void batch_add(struct deliver *dl, struct deliver_msg *m, struct deliver_rcpt *r, struct dest *d)
+/* A routed recipient: into an open batch of its message for d (and the policy blocks
+ * dmask) with room (the destination's maxrecips), or a new one. The destination's state is
+ * looked up only for a new batch. */
+void batch_add(struct deliver *dl, struct deliver_msg *m, struct deliver_rcpt *r, struct dest *d,
+               uint64_t dmask)
 {
     struct batch *b = m->verp ? NULL : m->open;
-    while (b && (b->dd->dest != d || b->n >= dl->conf->deliver.maxrecips))
+    while (b && (b->dd->dest != d || b->dd->dmask != dmask || b->n >= b->dd->pol.maxrecips))
         b = b->mnext;
     if (!b) {
-        b = batch_new(dl, m, dest_get(dl, d));
+        b = batch_new(dl, m, dest_get(dl, d, dmask));
         batch_verp(dl, b, r);
     }
     b->r[b->n] = r;

@@ -14,7 +14,12 @@
  * closed(): the slot is given back; a connection that never reached a session is reported
  * to dest_connect_failed(); then the destination (only when this one had a session or ended
  * normally: a failed connect is not replaced while siblings try) and the slot FIFO are
- * dispatched again. */
+ * dispatched again.
+ * Shaping: maxmessages and idlemax are the destination's policy values; each transaction
+ * takes a message token (shape.c), and without one the connection is parked (throttled)
+ * until dest_dispatch() wakes it when a token is due; while a rule suspends the destination
+ * next() ends the session. Non-2xx server replies (with the command they answered, and a
+ * refused greeting) go to the reply rules (shape_on_reply). */
 #include <event2/event.h>
 #include <stdlib.h>
 
@@ -24,8 +29,9 @@
 
 static void conn_on_idle(evutil_socket_t fd, short what, void *arg);
 
-/* Parks a connection with nothing to send for up to idlemax. */
-static void conn_park(struct deliver *dl, struct dconn *cn)
+/* Parks a connection with nothing to send for up to idlemax (its destination's), or a
+ * throttled one (work waits for a message token) for as long again plus the wait. */
+static void conn_park(struct deliver *dl, struct dconn *cn, uint64_t ms)
 {
     struct ddest *dd = cn->dd;
     cn->idle = true;
@@ -37,7 +43,6 @@ static void conn_park(struct deliver *dl, struct dconn *cn)
     slots_park(dl, cn);
     if (!cn->idle_ev)
         cn->idle_ev = evtimer_new(dl->base, conn_on_idle, cn);
-    uint64_t ms = dl->conf->deliver.idlemax;
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
     evtimer_add(cn->idle_ev, &tv);
 }
@@ -48,6 +53,7 @@ static void conn_unpark(struct deliver *dl, struct dconn *cn)
     if (!cn->idle)
         return;
     cn->idle = false;
+    cn->throttled = false;
     if (cn->dprev)
         cn->dprev->dnext = cn->dnext;
     else
@@ -63,7 +69,7 @@ void conn_wake(struct deliver *dl, struct dconn *cn, bool expire)
 {
     conn_unpark(dl, cn);
     cn->expire = expire;
-    dl->io.transport->resume(cn->c);
+    cn->tp->resume(cn->c);
 }
 
 /* idlemax passed without work: end the session. */
@@ -75,31 +81,61 @@ static void conn_on_idle(evutil_socket_t fd, short what, void *arg)
     conn_wake(cn->dl, cn, true);
 }
 
+/* True while a rule has suspended the destination: connections end after their
+ * transaction. */
+static bool conn_suspended(struct deliver *dl, const struct ddest *dd)
+{
+    return dd->ss.until && dl->io.now() < dd->ss.until;
+}
+
 /* The transport asks for the next transaction of this connection. */
 static struct smtpc_txn *conn_on_next(void *arg, struct smtpc *c)
 {
     struct dconn *cn = arg;
     struct deliver *dl = cn->dl;
     struct ddest *dd = cn->dd;
-    unsigned maxmessages = dl->conf->deliver.maxmessages;
+    unsigned maxmessages = dd->pol.maxmessages;
     (void)c;
     if (!cn->took) {
         cn->took = true;
         dd->nconnecting--;
         dest_session_ok(dl, dd);
     }
-    while (!dl->stopping && cn->nmsgs < maxmessages && dd->ready) {
+    bool suspended = conn_suspended(dl, dd);
+    while (!dl->stopping && !suspended && cn->nmsgs < maxmessages && dd->ready) {
+        if (!shape_take_msg(dl, dd)) { /* rate: wait for the token with the session open */
+            conn_park(dl, cn, dd->pol.idlemax + (uint64_t)shape_msg_wait(dl, dd));
+            cn->throttled = true;
+            return SMTPC_TXN_WAIT;
+        }
         struct smtpc_txn *t = batch_txn(dl, dest_pop(dd));
         if (!t)
             continue; /* unreadable content: that batch failed */
         cn->nmsgs++;
         return t;
     }
-    if (dl->stopping || cn->expire || cn->nmsgs >= maxmessages || dl->conf->deliver.idlemax == 0 ||
-        slots_wanted(dl))
+    if (dl->stopping || suspended || cn->expire || cn->nmsgs >= maxmessages ||
+        dd->pol.idlemax == 0 || slots_wanted(dl))
         return NULL;
-    conn_park(dl, cn);
+    conn_park(dl, cn, dd->pol.idlemax);
     return SMTPC_TXN_WAIT;
+}
+
+/* The rule stage of a transaction's reply. */
+static unsigned conn_stage(unsigned smtpc_stage)
+{
+    switch (smtpc_stage) {
+    case SMTPC_STAGE_MAIL: return RULE_AT_MAIL;
+    case SMTPC_STAGE_RCPT: return RULE_AT_RCPT;
+    default: return RULE_AT_DATA;
+    }
+}
+
+/* True when text is a server reply ("NNN ..."), not a reason of ours ("4.4.1 ..."). */
+static bool conn_is_reply(const char *text)
+{
+    return text[0] >= '2' && text[0] <= '5' && text[1] >= '0' && text[1] <= '9' &&
+           text[2] >= '0' && text[2] <= '9' && (text[3] == ' ' || text[3] == '-' || !text[3]);
 }
 
 /* The transport reports one recipient's outcome. */
@@ -112,6 +148,8 @@ static void conn_on_rcpt(void *arg, struct smtpc_txn *t, size_t i, enum outcome 
                                  .tls = t->tls, .tls_peer = t->tls_peer};
     deliver_count(cn->dl, cn->dd, o);
     cn->dl->ops->outcome(cn->dl->arg, b->r[i], &res);
+    if (o != OUTCOME_OK && t->stage != SMTPC_STAGE_NONE && conn_is_reply(reply))
+        shape_on_reply(cn->dl, cn->dd, conn_stage(t->stage), reply, false);
 }
 
 /* The transport is done with a transaction. */
@@ -136,8 +174,11 @@ static void conn_on_closed(void *arg, struct smtpc *c, enum outcome o, const cha
     /* A connection that never reached a session is not replaced while its siblings are
      * still trying: that would hammer a dead destination with connects. */
     bool redispatch = cn->took || o == OUTCOME_OK;
-    if (!cn->took)
-        dest_connect_failed(dl, dd, o, why);
+    if (!cn->took) {
+        bool learned = dest_connect_failed(dl, dd, o, why);
+        if (o != OUTCOME_OK && !dl->stopping && conn_is_reply(why))
+            shape_on_reply(dl, dd, RULE_AT_GREETING, why, learned);
+    }
     free(cn);
     if (dl->stopping) {
         if (dl->nconn == 0)
@@ -166,8 +207,10 @@ void conn_open(struct deliver *dl, struct ddest *dd, const struct peer *peers, s
     dd->nconnecting++;
     slots_link(dl, cn);
     dl->st.connections++;
-    cn->c =
-        dl->io.transport->start(dl->io.transport_arg, dl->base, dl->conf, peers, np, &conn_ops, cn);
+    /* A destination with a transport of its own (route.h: local delivery) uses it. */
+    cn->tp = dd->dest->transport ? dd->dest->transport : dl->io.transport;
+    void *targ = dd->dest->transport ? dd->dest->transport_arg : dl->io.transport_arg;
+    cn->c = cn->tp->start(targ, dl->base, dl->conf, peers, np, &conn_ops, cn);
 }
 
 /* The real transport: smtpc_start(), with the client transcript when one is configured. */

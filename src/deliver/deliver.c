@@ -34,6 +34,10 @@ struct deliver *deliver_create(struct event_base *base, const struct conf *c, st
     dl->io = *io;
     dl->dests = dict_create();
     dl->wait_tail = &dl->wait_head;
+    dl->domain_selectors = policy_has_domain_selectors(c);
+    char err[256];
+    if (rules_init(&dl->rules, c, err, sizeof err) < 0) /* conf/ checked every pattern */
+        log_panic("deliver: %s", err);
     return dl;
 }
 
@@ -50,6 +54,7 @@ void deliver_free(struct deliver *dl)
     if (!dl)
         return;
     dest_free_all(dl);
+    rules_free(&dl->rules);
     if (dl->grace_ev)
         event_free(dl->grace_ev);
     free(dl);
@@ -83,6 +88,13 @@ void deliver_msg_clear(struct deliver_msg *m)
     m->msgid = NULL;
 }
 
+/* The policy blocks the domain of rcpt matches (0 without domain selectors: no work). */
+static uint64_t deliver_dmask(const struct deliver *dl, const char *rcpt)
+{
+    const char *at = dl->domain_selectors ? strrchr(rcpt, '@') : NULL;
+    return at ? policy_domain_mask(dl->conf, at + 1) : 0;
+}
+
 /* Router answer for a submitted recipient (see the top of this file). */
 static void deliver_on_route(void *arg, struct dest *d, enum outcome o, const char *why)
 {
@@ -96,7 +108,7 @@ static void deliver_on_route(void *arg, struct dest *d, enum outcome o, const ch
         deliver_count(dl, NULL, o);
         dl->ops->outcome(dl->arg, r, &res);
     } else {
-        batch_add(dl, m, r, d);
+        batch_add(dl, m, r, d, deliver_dmask(dl, r->addr));
     }
     if (m->routing == 0)
         batch_release(dl, m);
@@ -118,7 +130,7 @@ void deliver_submit(struct deliver *dl, struct deliver_msg *m, struct deliver_rc
 void deliver_revive_now(struct deliver *dl, const char *domain)
 {
     struct dest *d = dl->io.router->cached(dl->io.router_arg, domain);
-    struct ddest *dd = d ? dest_find(dl, d) : NULL;
+    struct ddest *dd = d ? dest_find(dl, d, policy_domain_mask(dl->conf, domain)) : NULL;
     if (dd)
         dest_revive(dl, dd, 0);
 }
@@ -130,7 +142,7 @@ void deliver_revive(struct deliver *dl, const char *domain)
         return;
     }
     struct dest *d = dl->io.router->cached(dl->io.router_arg, domain);
-    struct ddest *dd = d ? dest_find(dl, d) : NULL;
+    struct ddest *dd = d ? dest_find(dl, d, policy_domain_mask(dl->conf, domain)) : NULL;
     if (dd)
         dest_revive(dl, dd, dl->io.now() + DELIVER_ETRN_MS);
 }
@@ -217,8 +229,19 @@ const struct deliver_transport deliver_smtpc = {
     .abort = conn_smtpc_abort,
 };
 
-/* Reload: later work uses c. */
+/* dict_foreach: one destination's policy again from the new configuration. */
+static void deliver_on_reconf(void *arg, const char *key, void *value)
+{
+    struct deliver *dl = arg;
+    struct ddest *dd = value;
+    (void)key;
+    policy_resolve(dl->conf, dd->dmask, dd->dest, &dd->pol);
+    shape_init(dl, dd);
+}
+
+/* Reload: later work uses c; every known destination's policy is resolved again. */
 void deliver_set_conf(struct deliver *dl, const struct conf *c)
 {
     dl->conf = c;
+    dict_foreach(dl->dests, deliver_on_reconf, dl);
 }

@@ -16,7 +16,12 @@
  *              the least recently parked connection given up for a waiter; shutdown of
  *              every connection (grace period, then abort);
  *   conn.c     one connection: the transport's callbacks, maxmessages, idle connections
- *              (idlemax); the real transport (smtpc).
+ *              (idlemax); the real transport (smtpc);
+ *   policy.c   deliver.policies: selectors -> the effective limits of a destination,
+ *              resolved once when it is made (maxserverconnections, maxmessages, maxrecips,
+ *              idlemax and the shaping keys come from there);
+ *   shape.c    message and connection rates (bucket.c), queue-only holding, the actions of
+ *              reply rules (rules.c); slowstart.c the concurrency window (docs/shaping.md).
  *
  * Rules (tested in tests/unit/test_deliver.c):
  *  - recipients of one message for one destination share transactions of at most
@@ -178,7 +183,10 @@ void deliver_revive(struct deliver *dl, const char *domain);
  * is no longer dead, at once (no once-a-second rule: the request is not from the network). */
 void deliver_revive_now(struct deliver *dl, const char *domain);
 /* Reload: new connections, batches and limits use c (which must outlive dl); connections
- * in progress keep the settings they started with. */
+ * in progress keep the settings they started with. Every known destination's policy
+ * (deliver.policies) is resolved again from c with the blocks its domain matched when it
+ * was made (so edited values apply; a block added or moved applies to destinations made
+ * after the reload), and its rate buckets and rule reductions start over. */
 void deliver_set_conf(struct deliver *dl, const struct conf *c);
 /* Stops opening connections and taking transactions; ends idle ones; transactions in flight
  * get grace_ms, then their connections are abandoned (recipients TEMPFAIL). done runs once

@@ -22,7 +22,15 @@
  * disappears at maxserverconnections. A connect that fails with nothing else alive or
  * connecting fails the ready transactions (a 5xx greeting bounces them) and, for a
  * temporary failure, marks the destination dead for the first retry step (retries[0] *
- * interval) and forgets its cap (every connect failed: that says nothing about concurrency). */
+ * interval) and forgets its cap (every connect failed: that says nothing about concurrency).
+ *
+ * Shaping (docs/shaping.md): a destination is keyed by its route key and the policy blocks
+ * its recipients' domain matched (dmask); its policy (policy.c) is resolved when it is made.
+ * The cap and its probe are the window of slowstart.c (which also gives slow start from
+ * initial_concurrency and suspensions by reply rules); step 1 also postpones the mail of a
+ * suspended or held queue-only destination (shape.c), and step 4 also waits for the
+ * connection rate and for a message token (shape.c arms a timer that dispatches again). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,23 +42,52 @@
 
 #define DEST_PEERS_MAX 10
 #define DEST_WHY_LOG 1024 /* bytes of a refusal's reason logged with a new cap */
+#define DEST_KEY_BUF 512  /* a destination key with its policy mask, on the stack */
 
-/* The state of d, or NULL when none was made yet. */
-struct ddest *dest_find(struct deliver *dl, const struct dest *d)
+/* The dictionary key of d for the policy blocks dmask: d's route key, followed by the mask
+ * when there is one (domains of one MX set matching different blocks are kept apart). The
+ * key is written into buf (len bytes) when it fits, else allocated into *heap. */
+static const char *dest_key(const struct dest *d, uint64_t dmask, char *buf, size_t len,
+                            char **heap)
 {
-    return dict_find(dl->dests, d->key);
+    *heap = NULL;
+    if (dmask == 0)
+        return d->key;
+    if ((size_t)snprintf(buf, len, "%s#%llx", d->key, (unsigned long long)dmask) < len)
+        return buf;
+    size_t n = strlen(d->key) + 20;
+    *heap = xmalloc(n);
+    snprintf(*heap, n, "%s#%llx", d->key, (unsigned long long)dmask);
+    return *heap;
 }
 
-/* The state of d, made on first use. */
-struct ddest *dest_get(struct deliver *dl, struct dest *d)
+/* The state of d for the blocks dmask, or NULL when none was made yet. */
+struct ddest *dest_find(struct deliver *dl, const struct dest *d, uint64_t dmask)
 {
-    struct ddest *dd = dict_find(dl->dests, d->key);
+    char buf[DEST_KEY_BUF], *heap;
+    struct ddest *dd = dict_find(dl->dests, dest_key(d, dmask, buf, sizeof buf, &heap));
+    free(heap);
+    return dd;
+}
+
+/* The state of d for the blocks dmask, made on first use: its policy is resolved then,
+ * once (policy.c), and its concurrency window and rates start. */
+struct ddest *dest_get(struct deliver *dl, struct dest *d, uint64_t dmask)
+{
+    char buf[DEST_KEY_BUF], *heap;
+    const char *key = dest_key(d, dmask, buf, sizeof buf, &heap);
+    struct ddest *dd = dict_find(dl->dests, key);
     if (!dd) {
         dd = xcalloc(1, sizeof *dd);
         dd->dest = d;
+        dd->dmask = dmask;
         dd->ready_tail = &dd->ready;
-        dict_put(dl->dests, d->key, dd);
+        policy_resolve(dl->conf, dmask, d, &dd->pol);
+        slowstart_init(&dd->ss, dd->pol.initial_concurrency, dd->pol.maxserverconnections);
+        shape_init(dl, dd);
+        dict_put(dl->dests, key, dd);
     }
+    free(heap);
     return dd;
 }
 
@@ -78,7 +115,7 @@ struct batch *dest_pop(struct ddest *dd)
 }
 
 /* Fails (or postpones: dead_until != 0) every ready transaction of dd with one reason. */
-static void dest_fail(struct deliver *dl, struct ddest *dd, enum outcome o, const char *why,
+void dest_fail(struct deliver *dl, struct ddest *dd, enum outcome o, const char *why,
                       int64_t dead_until)
 {
     struct deliver_result res = {.o = o, .reply = why, .relay = "none", .dead_until = dead_until};
@@ -95,45 +132,44 @@ static void dest_dead(struct deliver *dl, struct ddest *dd, const char *why)
         dl->io.now() + (int64_t)(dl->conf->deliver.retries[0] * dl->conf->deliver.interval);
     free(dd->dead_why);
     dd->dead_why = xstrdup(why);
-    dd->cap = 0; /* every connect failed: that says nothing about its concurrency */
-    dd->okcount = 0;
+    /* every connect failed: that says nothing about its concurrency; it begins again */
+    slowstart_init(&dd->ss, dd->pol.initial_concurrency, dd->pol.maxserverconnections);
 }
 
-/* A session was established: after `cap` successes, allow one more connection (probe). */
+/* A session was established: the window grows (slow start, or the probe after `cap`
+ * successes at the learned cap). */
 void dest_session_ok(struct deliver *dl, struct ddest *dd)
 {
+    (void)dl;
     dd->failing = false;
-    if (dd->cap && ++dd->okcount >= dd->cap) {
-        dd->okcount = 0;
-        if (++dd->cap >= dl->conf->deliver.maxserverconnections)
-            dd->cap = 0;
-    }
+    if (slowstart_ok(&dd->ss) && dd->ss.cap)
+        log_info("%s: concurrency raised to %u", dd->dest->key, dd->ss.cap);
 }
 
-/* Lowers dd's cap to n (a first cap, or a smaller one) and logs it; why is peer text. */
+/* Lowers dd's window to n (a first cap, or a smaller one) and logs it; why is peer text. */
 static void dest_cap(struct ddest *dd, unsigned n, const char *why)
 {
-    dd->okcount = 0;
-    if (dd->cap && n >= dd->cap)
+    if (!slowstart_lower(&dd->ss, n))
         return;
-    dd->cap = n;
     char w[LOG_SANITIZED_SIZE(DEST_WHY_LOG)];
-    log_info("%s: concurrency limited to %u: %s", dd->dest->key, dd->cap,
+    log_info("%s: concurrency limited to %u: %s", dd->dest->key, dd->ss.cap,
              log_sanitize(w, sizeof w, why, strnlen(why, DEST_WHY_LOG)));
 }
 
-/* A connection of dd ended before its first transaction (o OK: it ended normally anyway). */
-void dest_connect_failed(struct deliver *dl, struct ddest *dd, enum outcome o, const char *why)
+/* A connection of dd ended before its first transaction (o OK: it ended normally anyway).
+ * True when the refusal taught the destination's concurrency (a cap was set). */
+bool dest_connect_failed(struct deliver *dl, struct ddest *dd, enum outcome o, const char *why)
 {
     dd->nconnecting--;
     unsigned insession = dd->nconn - dd->nconnecting;
     if (o == OUTCOME_OK)
-        return;
+        return false;
     if (insession > 0) {
         /* Others are in session: the destination limits us. Stay at what works, even while
          * siblings are still connecting (they would be refused too). */
         dd->failing = false;
         dest_cap(dd, insession, why);
+        return true;
     } else if (dd->nconnecting > 0) {
         /* Siblings are still connecting: open nothing new until they resolve, so a refusing
          * destination can never be hammered (even via freed global slots), and cap it at the
@@ -141,6 +177,7 @@ void dest_connect_failed(struct deliver *dl, struct ddest *dd, enum outcome o, c
          * fail, the destination goes dead and the cap is reset. */
         dd->failing = true;
         dest_cap(dd, dd->nconn, why);
+        return true;
     } else if (!dl->stopping) {
         dd->failing = false;
         dest_fail(dl, dd, o, why, 0);
@@ -148,11 +185,15 @@ void dest_connect_failed(struct deliver *dl, struct ddest *dd, enum outcome o, c
                                       makes the destination dead for a while */
             dest_dead(dl, dd, why);
     }
+    return false;
 }
 
-/* Step 1 of dest_dispatch(): true when dd is dead and its ready work was postponed. */
+/* Step 1 of dest_dispatch(): true when dd is dead (or suspended, or a held queue-only
+ * destination) and its ready work was postponed. */
 static bool dest_postponed(struct deliver *dl, struct ddest *dd)
 {
+    if (dd->nready && !dl->stopping && shape_held(dl, dd))
+        return true;
     if (!dd->dead_until || !dd->nready || dl->stopping)
         return false;
     if (dl->io.now() < dd->dead_until && dd->nconn == 0) {
@@ -163,17 +204,29 @@ static bool dest_postponed(struct deliver *dl, struct ddest *dd)
     return false;
 }
 
-/* Opens connections for dd while it has unclaimed ready transactions and limits allow. */
+/* The window of dd now (0 while suspended); a suspension that ended is logged. */
+static unsigned dest_limit(struct deliver *dl, struct ddest *dd)
+{
+    bool recovered = false;
+    unsigned limit = slowstart_limit(&dd->ss, dl->io.now(), &recovered);
+    if (recovered)
+        log_info("%s: suspension over, concurrency %u", dd->dest->key, limit);
+    return limit;
+}
+
+/* Opens connections for dd while it has unclaimed ready transactions and limits allow
+ * (the window, the connection rate, and a message token for the first transaction). */
 void dest_dispatch(struct deliver *dl, struct ddest *dd)
 {
-    unsigned limit = dd->cap ? dd->cap : dl->conf->deliver.maxserverconnections;
     if (dest_postponed(dl, dd))
         return;
-    while (dd->nready && dd->idle && !dl->stopping)
+    unsigned limit = dest_limit(dl, dd);
+    while (dd->nready && dd->idle && !dl->stopping && shape_may_send(dl, dd))
         conn_wake(dl, dd->idle, false);
     if (dd->failing)
         return;
-    while (!dl->stopping && dd->nready > dd->nconnecting && dd->nconn < limit) {
+    while (!dl->stopping && dd->nready > dd->nconnecting && dd->nconn < limit &&
+           shape_may_send(dl, dd) && shape_may_connect(dl, dd)) {
         if (!slots_take(dl, dd))
             return;
         struct peer peers[DEST_PEERS_MAX];
@@ -187,14 +240,17 @@ void dest_dispatch(struct deliver *dl, struct ddest *dd)
     }
 }
 
-/* Ends dd's dead mark, or (at_most != 0) shortens it to at_most. */
+/* Ends dd's dead mark and a suspension, or (at_most != 0) shortens them to at_most; a
+ * queue-only destination is released (shape.c). */
 void dest_revive(struct deliver *dl, struct ddest *dd, int64_t at_most)
 {
-    (void)dl;
     if (at_most == 0)
         dd->dead_until = 0;
     else if (dd->dead_until > at_most)
         dd->dead_until = at_most;
+    if (dd->ss.until && (at_most == 0 || dd->ss.until > at_most))
+        dd->ss.until = at_most ? at_most : 1;
+    shape_release(dl, dd);
 }
 
 /* dict_foreach: revives one destination. */
@@ -218,6 +274,7 @@ static void dest_on_free(void *value)
     while ((b = dest_pop(dd)))
         batch_destroy(b);
     free(dd->dead_why);
+    shape_free(dd);
     free(dd);
 }
 

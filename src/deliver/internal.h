@@ -13,7 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "deliver/bucket.h"
 #include "deliver/deliver.h"
+#include "deliver/policy.h"
+#include "deliver/rules.h"
+#include "deliver/slowstart.h"
 #include "smtpc/smtpc.h"
 
 struct dict;
@@ -40,8 +44,9 @@ struct ddest {
     struct batch *ready, **ready_tail;
     size_t nready;
     unsigned nconn, nconnecting;
-    unsigned cap;       /* learned concurrency limit (0 = maxserverconnections) */
-    unsigned okcount;   /* sessions established since cap last changed */
+    uint64_t dmask;        /* policy blocks matched by the recipients' domain (in the key) */
+    struct policy_eff pol; /* resolved once, when made (policy.c) */
+    struct slowstart ss;   /* concurrency window: slow start, learned cap, suspension */
     bool failing;       /* a connect failed: nothing new until the others resolve */
     int64_t dead_until; /* wall ms: no host would talk; postpone without connecting */
     char *dead_why;     /* the reason given to recipients postponed meanwhile */
@@ -49,6 +54,17 @@ struct ddest {
     bool waiting;       /* in the slot FIFO */
     bool turn;          /* being served a freed slot (slots_serve) */
     struct ddest *wnext;
+    /* shaping (shape.c) */
+    struct bucket msgs, conns;  /* message and new-connection rates */
+    double rate;                /* message rate in force, per second (0: none) */
+    int64_t rate_until;         /* a rate lowered by a rule returns to the policy's then */
+    int64_t released_until;     /* queueonly: released by ETRN or a queue run until then */
+    int64_t obs_start;          /* messages started since obs_start (the observed rate) */
+    uint64_t obs_n;
+    int64_t rule_time;          /* the last rule action and its rule (once a second) */
+    int rule_index;
+    struct event *shape_ev;     /* dispatches again when a token is due */
+    struct deliver *dl;         /* for shape_ev */
 };
 
 /* One connection. */
@@ -56,7 +72,9 @@ struct dconn {
     struct deliver *dl;
     struct ddest *dd;
     void *c; /* the transport's connection */
+    const struct deliver_transport *tp; /* the destination's own (local), else io's */
     unsigned nmsgs;
+    bool throttled; /* parked waiting for a message token, not for work */
     bool took;   /* asked for its first transaction: a session was established */
     bool idle;   /* parked in dd->idle and dl->idle, waiting for work (idlemax) */
     bool expire; /* next() must end the session */
@@ -83,13 +101,16 @@ struct deliver {
     void (*stopped)(void *arg);
     void *stopped_arg;
     struct deliver_stats st;
+    struct rules rules;    /* deliver.rules and the built-in ones, compiled */
+    bool domain_selectors; /* some policy block matches recipient domains */
 };
 
 /* deliver.c: counts one recipient outcome of destination dd (NULL: no route). */
 void deliver_count(struct deliver *dl, const struct ddest *dd, enum outcome o);
 
 /* batch.c */
-void batch_add(struct deliver *dl, struct deliver_msg *m, struct deliver_rcpt *r, struct dest *d);
+void batch_add(struct deliver *dl, struct deliver_msg *m, struct deliver_rcpt *r, struct dest *d,
+               uint64_t dmask);
 void batch_release(struct deliver *dl, struct deliver_msg *m);
 struct smtpc_txn *batch_txn(struct deliver *dl, struct batch *b);
 void batch_fail(struct deliver *dl, struct batch *b, const struct deliver_result *res);
@@ -97,16 +118,30 @@ void batch_free(struct deliver *dl, struct batch *b);
 void batch_destroy(struct batch *b);
 
 /* dest.c */
-struct ddest *dest_get(struct deliver *dl, struct dest *d);
-struct ddest *dest_find(struct deliver *dl, const struct dest *d);
+struct ddest *dest_get(struct deliver *dl, struct dest *d, uint64_t dmask);
+struct ddest *dest_find(struct deliver *dl, const struct dest *d, uint64_t dmask);
 void dest_push(struct ddest *dd, struct batch *b);
 struct batch *dest_pop(struct ddest *dd);
 void dest_dispatch(struct deliver *dl, struct ddest *dd);
 void dest_session_ok(struct deliver *dl, struct ddest *dd);
-void dest_connect_failed(struct deliver *dl, struct ddest *dd, enum outcome o, const char *why);
+bool dest_connect_failed(struct deliver *dl, struct ddest *dd, enum outcome o, const char *why);
 void dest_revive(struct deliver *dl, struct ddest *dd, int64_t at_most);
 void dest_revive_all(struct deliver *dl);
 void dest_free_all(struct deliver *dl);
+void dest_fail(struct deliver *dl, struct ddest *dd, enum outcome o, const char *why,
+               int64_t dead_until);
+
+/* shape.c */
+void shape_init(struct deliver *dl, struct ddest *dd);
+void shape_free(struct ddest *dd);
+bool shape_held(struct deliver *dl, struct ddest *dd);
+void shape_release(struct deliver *dl, struct ddest *dd);
+bool shape_may_connect(struct deliver *dl, struct ddest *dd);
+bool shape_may_send(struct deliver *dl, struct ddest *dd);
+bool shape_take_msg(struct deliver *dl, struct ddest *dd);
+int64_t shape_msg_wait(struct deliver *dl, struct ddest *dd);
+void shape_on_reply(struct deliver *dl, struct ddest *dd, unsigned stage, const char *reply,
+                    bool learned);
 
 /* slots.c */
 bool slots_take(struct deliver *dl, struct ddest *dd);

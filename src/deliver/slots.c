@@ -148,7 +148,7 @@ static void slots_on_grace(evutil_socket_t fd, short what, void *arg)
     (void)what;
     log_warn("shutdown: abandoning %u connections after the grace period", dl->nconn);
     while (dl->conns)
-        dl->io.transport->abort(dl->conns->c);
+        dl->conns->tp->abort(dl->conns->c);
 }
 
 /* Ends parked connections now and the others within grace_ms. */

@@ -69,6 +69,7 @@ struct route {
     struct dict *dests;
     struct event *flush_ev;
     struct route_note *notes, **notes_tail;
+    struct dest local; /* "local" (route_set_local) */
 };
 
 /* Runs every queued answer (new ones queued meanwhile wait for the next round). */
@@ -392,10 +393,69 @@ static void route_entry_resolve(struct route *r, struct route_entry *e)
 }
 
 /* Resolves one recipient: relay rules first, then the domain's MX set (cached). */
+/* Local delivery and the transport map's error/hold entries; see route.h. */
+void route_set_local(struct route *r, const struct deliver_transport *t, void *arg)
+{
+    r->local.key = "local";
+    r->local.transport = t;
+    r->local.transport_arg = arg;
+}
+
+/* The first transport map entry naming domain, or NULL. */
+const char *route_transport_find(const struct conf *c, const char *domain)
+{
+    for (size_t i = 0; i < c->ntransport; i++)
+        for (size_t j = 0; j < c->transport[i].ndomains; j++)
+            if (strcasecmp(c->transport[i].domains[j], domain) == 0)
+                return c->transport[i].nexthop;
+    return NULL;
+}
+
+/* True when domain is delivered on this host. */
+int route_is_local(const struct conf *c, const char *domain)
+{
+    const char *nh = route_transport_find(c, domain);
+    if (nh)
+        return strcmp(nh, "local") == 0;
+    if (c->hostname && strcasecmp(domain, c->hostname) == 0)
+        return 1;
+    for (size_t i = 0; i < c->smtpd.nlocal_domains; i++)
+        if (strcasecmp(domain, c->smtpd.local_domains[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Answers a lookup the transport map or local delivery decides; 0 when neither does. */
+static int route_lookup_local(struct route *r, const char *domain, route_fn cb, void *arg)
+{
+    char why[ROUTE_WHY_MAX];
+    const char *nh = route_transport_find(r->conf, domain);
+    if (nh && strncmp(nh, "error:", 6) == 0) {
+        const char *t = nh + 6;
+        int coded = (t[0] == '4' || t[0] == '5') && t[1] == '.';
+        snprintf(why, sizeof why, "%s%s", coded ? "" : "5.0.0 ", t);
+        route_note(r, cb, arg, NULL, t[0] == '4' ? OUTCOME_TEMPFAIL : OUTCOME_PERMFAIL, why);
+        return 1;
+    }
+    if (nh && strcmp(nh, "hold") == 0) {
+        route_note(r, cb, arg, NULL, OUTCOME_TEMPFAIL, "4.3.2 held by the transport map");
+        return 1;
+    }
+    if (!route_is_local(r->conf, domain))
+        return 0;
+    if (!r->local.transport)
+        route_note(r, cb, arg, NULL, OUTCOME_TEMPFAIL, "4.3.5 local delivery is not running");
+    else
+        route_note(r, cb, arg, &r->local, OUTCOME_OK, "");
+    return 1;
+}
+
 void route_lookup(struct route *r, const char *sender, const char *client_ip, const char *rcpt,
                   route_fn cb, void *arg)
 {
     const char *domain = addr_domain(rcpt);
+    if (route_lookup_local(r, domain, cb, arg))
+        return; /* mail for a local domain never goes out by MX */
     int relay = route_relay_select(r->conf, sender, client_ip, domain);
     char name[300];
     if (relay >= 0)
@@ -434,6 +494,11 @@ static uint32_t route_rand(void *arg)
 /* Peers for one connection: hosts by preference (ties shuffled), each address with port. */
 size_t route_peers(const struct dest *d, struct peer *peers, size_t max)
 {
+    if (d->transport && max > 0) { /* local: one pseudo peer, no address */
+        memset(&peers[0], 0, sizeof peers[0]);
+        peers[0].name = d->key;
+        return 1;
+    }
     struct mx_host tmp[64];
     size_t nh = d->nhosts < 64 ? d->nhosts : 64, n = 0;
     memcpy(tmp, d->hosts, nh * sizeof *tmp);

@@ -35,6 +35,10 @@ struct dest {
     uint16_t port;
     const struct relay *relay; /* the relay (ssl, auth) for "relay:" keys, else NULL; relays
                                   sharing an address share the first one's settings */
+    /* "local": delivery on this host through this transport (local/local.h), which
+     * deliver/ uses instead of its SMTP one; NULL for every other destination. */
+    const struct deliver_transport *transport;
+    void *transport_arg;
 };
 
 /* o == OUTCOME_OK: d is the destination. Otherwise d is NULL and why says what failed,
@@ -43,6 +47,7 @@ struct dest {
  * 5.1.10 null MX, 5.4.4 bad relay address). */
 typedef void (*route_fn)(void *arg, struct dest *d, enum outcome o, const char *why);
 
+struct deliver_transport;
 struct route *route_create(struct event_base *base, const struct conf *c, struct dns *dns);
 void route_free(struct route *r);
 /* Reload: later lookups follow c's relays and settings (c must outlive r, as must the one
@@ -51,6 +56,15 @@ void route_set_conf(struct route *r, const struct conf *c);
 /* sender: envelope sender ("" = null); client_ip: text or "" (local); rcpt: "local@domain". */
 void route_lookup(struct route *r, const char *sender, const char *client_ip, const char *rcpt,
                   route_fn cb, void *arg);
+/* Local delivery (docs/local.md): mail for hostname, smtpd.local_domains and domains whose
+ * transport map entry says "local" routes to one shared destination, key "local", delivered
+ * by t (never by MX). Without it (tests) such mail fails 4.3.5. */
+void route_set_local(struct route *r, const struct deliver_transport *t, void *arg);
+/* Pure: the transport map's next hop for domain (first entry naming it), or NULL. */
+const char *route_transport_find(const struct conf *c, const char *domain);
+/* Pure: true when domain is delivered on this host (hostname, local_domains, or a transport
+ * map entry "local"). */
+int route_is_local(const struct conf *c, const char *domain);
 /* Pure relay selection (see above). Returns an index into c->deliver.relays or -1. */
 int route_relay_select(const struct conf *c, const char *sender, const char *client_ip,
                        const char *domain);

@@ -619,6 +619,7 @@ static void smtpc_txn_pump(struct smtpc *c)
 static int smtpc_txn_start(struct smtpc *c, struct smtpc_txn *t)
 {
     c->t = t;
+    t->stage = SMTPC_STAGE_NONE;
     c->rst = xcalloc(t->nrcpt ? t->nrcpt : 1, 1);
     c->nleft = t->nrcpt;
     c->rcpt_sent = c->rcpt_outstanding = c->naccepted = 0;
@@ -760,6 +761,12 @@ static void smtpc_on_dot(struct smtpc *c, const struct reply *r, const char *tex
 /* Dispatches a session reply to the handler of the command it answers. */
 static void smtpc_on_session_reply(struct smtpc *c, const struct reply *r, const char *text)
 {
+    static const unsigned stage_of[] = {[EXP_RSET] = SMTPC_STAGE_MAIL, [EXP_MAIL] = SMTPC_STAGE_MAIL,
+                                        [EXP_RCPT] = SMTPC_STAGE_RCPT, [EXP_DATA] = SMTPC_STAGE_DATA,
+                                        [EXP_DOT] = SMTPC_STAGE_DATA,
+                                        [EXP_DOT_IGNORE] = SMTPC_STAGE_DATA};
+    if (c->t) /* what the reply answers, for the rules of deliver/ (a 421 too) */
+        c->t->stage = smtpc_fifo_len(c) ? stage_of[c->fifo[c->fhead].kind] : SMTPC_STAGE_NONE;
     if (r->code == 421 || smtpc_fifo_len(c) == 0 || !c->t) {
         char why[SMTPC_WHY_MAX];
         smtpc_why(why, sizeof why, STATUS_PROTOCOL, "unexpected reply from %s", c->relay);

@@ -76,7 +76,12 @@ struct smtpc_txn {
                               ran over TLS, else "none" */
     const char *tls_peer;  /* out, valid in rcpt_done: what the server's certificate proved,
                               "verified", "untrusted" or "anonymous"; "" without TLS */
+    unsigned stage;        /* out, valid in rcpt_done: the command whose reply settled the
+                              recipient (enum smtpc_stage; NONE: a reason of our own) */
 };
+
+/* The command a reply answered (struct smtpc_txn.stage). */
+enum smtpc_stage { SMTPC_STAGE_NONE, SMTPC_STAGE_MAIL, SMTPC_STAGE_RCPT, SMTPC_STAGE_DATA };
 
 struct smtpc_ops {
     /* Next transaction for this established session, or NULL to end it. */

@@ -223,6 +223,19 @@ static bool verbs_rcpt_allowed(struct session *s, const char *addr)
     return true;
 }
 
+/* An unqualified recipient gets a domain at acceptance (Postfix's append_at_myorigin):
+ * bare "postmaster" (RFC 5321 §4.5.1) this host's name, any other myorigin. */
+static char *verbs_qualify(const struct conf *c, const char *addr)
+{
+    if (strchr(addr, '@'))
+        return xstrdup(addr);
+    const char *d = strcasecmp(addr, "postmaster") == 0 ? c->hostname : conf_myorigin(c);
+    size_t n = strlen(addr) + strlen(d) + 2;
+    char *q = xmalloc(n);
+    snprintf(q, n, "%s@%s", addr, d);
+    return q;
+}
+
 /* RCPT TO: adds a recipient when the client may relay and the limit allows. */
 static void verbs_rcpt(struct session *s, const struct cmd *c)
 {
@@ -250,7 +263,7 @@ static void verbs_rcpt(struct session *s, const struct cmd *c)
     xgrow(&s->txn.rcpts, &s->rcpt_cap, s->txn.nrcpt, sizeof *s->txn.rcpts);
     struct qrcpt *q = &s->txn.rcpts[s->txn.nrcpt++];
     memset(q, 0, sizeof *q);
-    q->addr = xstrdup(c->addr);
+    q->addr = verbs_qualify(s->sd->c, c->addr);
     q->state = RCPT_PENDING;
     q->last_reply = xstrdup("");
     q->notify = r.notify;

@@ -3,7 +3,8 @@
 # and /usr/bin/mailq, and carries the binary, the man pages, the unit and the conffile.
 # Installed with apt in a throwaway root (the machine's root with its Postfix, as an
 # overlay; lib.sh root_make) with systemd as PID 1 there (systemd_boot), it replaces
-# Postfix; postinst creates the user sluice and the spool (0700); the unit is enabled,
+# Postfix; postinst creates the user sluice, the group sluicedrop, the spool (0710) with its
+# maildrop (1730) and makes sluice-postdrop setgid sluicedrop (statoverride); the unit is enabled,
 # started and passes `systemd-analyze verify`; the installed `sluice check-config`,
 # `sendmail -bp`, `sendmail` and `mailq` work against the running service. Purge stops it
 # and removes the user, the group, the spool and /etc/sluice. The machine is untouched.
@@ -49,6 +50,7 @@ expect_eq "$(pkg_status postfix)" "install ok installed" "Postfix in the throwaw
 # postinst must create the user: the machine has one (scripts/install-deps).
 in_root userdel sluice 2>/dev/null
 in_root getent group sluice >/dev/null && in_root groupdel sluice
+in_root getent group sluicedrop >/dev/null && in_root groupdel sluicedrop
 # Under systemd, the maintainer scripts enable and start the unit, as on a real host.
 systemd_boot
 rm -f "$R/usr/sbin/policy-rc.d"
@@ -61,7 +63,9 @@ expect_eq "$(in_root dpkg -S /usr/bin/mailq | cut -d: -f1)" sluice "owner of /us
 in_root getent passwd sluice >"$T/passwd" || fail "postinst created no user sluice"
 expect_eq "$(cut -d: -f6,7 "$T/passwd")" "/var/spool/sluice:/usr/sbin/nologin" "home and shell of sluice"
 in_root getent group sluice >/dev/null || fail "postinst created no group sluice"
-expect_eq "$(in_root stat -c '%U %G %a' /var/spool/sluice)" "sluice sluice 700" "spool owner, group, mode"
+expect_eq "$(in_root stat -c '%U %G %a' /var/spool/sluice)" "sluice sluicedrop 710" "spool owner, group, mode"
+expect_eq "$(in_root stat -c '%U %G %a' /var/spool/sluice/maildrop)" "sluice sluicedrop 1730" "maildrop owner, group, mode"
+expect_eq "$(in_root stat -c '%U %G %a' /usr/sbin/sluice-postdrop)" "root sluicedrop 2755" "sluice-postdrop (statoverride)"
 expect_eq "$(in_systemd systemctl is-enabled sluice)" enabled "unit enabled by the package"
 expect_eq "$(in_systemd systemctl is-active sluice)" active "unit started by the package"
 in_systemd systemd-analyze verify sluice.service >"$T/verify.out" 2>&1 || fail "systemd-analyze verify: $(cat "$T/verify.out")"
@@ -84,6 +88,8 @@ expect_eq "$(in_systemd systemctl is-active sluice)" inactive "unit after purge"
 expect_eq "$(pkg_status sluice)" "" "sluice package status after purge"
 in_root getent passwd sluice && fail "user sluice left after purge"
 in_root getent group sluice && fail "group sluice left after purge"
+in_root getent group sluicedrop && fail "group sluicedrop left after purge"
+in_root dpkg-statoverride --list /usr/sbin/sluice-postdrop && fail "statoverride of sluice-postdrop left after purge"
 [ -e "$R/var/spool/sluice" ] && fail "spool left after purge"
 [ -e "$R/etc/sluice" ] && fail "/etc/sluice left after purge: $(ls -la "$R/etc/sluice")"
 [ -e "$R/usr/sbin/sendmail" ] && fail "/usr/sbin/sendmail left after purge"

@@ -19,6 +19,8 @@ for f in usr/sbin/sluice usr/share/man/man8/sluice.8 usr/share/man/man5/sluice.c
     expect_file "$D/$f" "installed file"
 done
 expect_eq "$(stat -c %a "$D/usr/sbin/sluice")" 755 "mode of /usr/sbin/sluice"
+expect_eq "$(stat -c '%G %a' "$D/usr/sbin/sluice-postdrop")" "sluicedrop 2755" \
+    "sluice-postdrop setgid sluicedrop (make install as root, the group present)"
 expect_eq "$(readlink "$D/usr/sbin/sendmail")" sluice "/usr/sbin/sendmail link"
 expect_eq "$(readlink "$D/usr/bin/mailq")" ../sbin/sluice "/usr/bin/mailq link"
 cmp -s "$ROOT/etc/sluice.conf" "$D/etc/sluice/sluice.conf" || fail "/etc/sluice/sluice.conf differs from etc/sluice.conf"

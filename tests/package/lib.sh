@@ -69,7 +69,7 @@ root_make() {
     mount -t overlay overlay -o "lowerdir=/,upperdir=$T/ovl/upper,workdir=$T/ovl/work" "$R" ||
         fail "cannot mount an overlay of / at $R"
     mount -t proc proc "$R/proc" || fail "cannot mount /proc in $R"
-    mount --rbind /dev "$R/dev" || fail "cannot bind /dev in $R"
+    dev_private "$R/dev"
     mount -t tmpfs -o mode=755 tmpfs "$R/run" || fail "cannot mount /run in $R"
     printf '#!/bin/sh\nexit 101\n' >"$R/usr/sbin/policy-rc.d"
     chmod 755 "$R/usr/sbin/policy-rc.d"
@@ -107,14 +107,20 @@ SD_CAPS=$SD_CAPS,kill,lease,linux_immutable,mknod,net_bind_service,net_broadcast
 SD_CAPS=$SD_CAPS,setgid,setpcap,setuid,sys_admin,sys_boot,sys_chroot,sys_nice,sys_ptrace
 SD_CAPS=$SD_CAPS,sys_resource,sys_tty_config
 
-# A private /dev for the container: a tmpfs with the harmless nodes of this machine's.
+# A private /dev at $1: a tmpfs with fresh nodes of the harmless devices (never the
+# machine's own /dev or its nodes bound in: what a package script does to them there must
+# not reach this machine's /dev).
+dev_private() {
+    mount -t tmpfs -o mode=755,nosuid tmpfs "$1" || fail "cannot mount a tmpfs at $1"
+    mknod -m 666 "$1/null" c 1 3 && mknod -m 666 "$1/zero" c 1 5 &&
+        mknod -m 666 "$1/full" c 1 7 && mknod -m 666 "$1/random" c 1 8 &&
+        mknod -m 666 "$1/urandom" c 1 9 && mknod -m 666 "$1/tty" c 5 0 ||
+        fail "cannot make device nodes in $1"
+}
+
+# A private /dev for the container, with a console and pseudo-terminals of its own.
 systemd_dev() {
-    local n
-    mount -t tmpfs -o mode=755,nosuid tmpfs "$R/dev" || fail "cannot mount $R/dev"
-    for n in null zero full random urandom tty; do
-        touch "$R/dev/$n"
-        mount --bind "/dev/$n" "$R/dev/$n" || fail "cannot bind /dev/$n"
-    done
+    dev_private "$R/dev"
     : >"$T/console"
     touch "$R/dev/console"
     mount --bind "$T/console" "$R/dev/console"

@@ -33,6 +33,13 @@ succeeds with a client certificate, --tls-client-ca, whose CN is the user): AUTH
 (after TLS only with --auth-tls-only) and checked; conn records list "auth" attempts as
 {"mech", "user", "initrsp", "ok", "tls"} (the password is never logged), and with
 --auth-required MAIL is refused (530) before a successful AUTH. msg records carry "auth_user".
+Receiver limits (the etiquette test, docs/shaping.md): --max-connections-per-ip N answers
+"421 4.7.0 too many connections" to a client address with N sessions open (a session stops
+counting once QUIT is answered); --max-messages-per-conn N answers MAIL after N messages of
+one session with "421 4.7.0 too many messages in this session" and closes;
+--max-msgs-per-second N answers MAIL with "451 4.7.1 rate limited" when N messages were
+already accepted in the current second (fixed windows of the wall clock). conn records count
+them in "rate_limited" and "session_limited"; msg records carry their time "t".
 """
 import argparse
 import asyncio
@@ -78,6 +85,8 @@ class Server:
         self.rcpts_in_flight = 0
         self.peak_rcpts = 0
         self.log = open(opts.log, "a", buffering=1)
+        self.per_ip = {}                 # client address -> sessions counted
+        self.rate_second, self.rate_count = 0, 0
         self.ssl = None
         if opts.tls_cert:
             self.ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -132,7 +141,13 @@ class Conn(asyncio.Protocol):
         srv.next_id += 1
         peer = transport.get_extra_info("peername")
         refused = srv.o.max_connections > 0 and srv.active >= srv.o.max_connections
+        self.ip = peer[0] if peer else "?"
+        self.ip_counted = False
+        if not refused and srv.o.max_connections_per_ip > 0:
+            refused = srv.per_ip.get(self.ip, 0) >= srv.o.max_connections_per_ip
         if not refused:
+            srv.per_ip[self.ip] = srv.per_ip.get(self.ip, 0) + 1
+            self.ip_counted = True
             srv.active += 1
             srv.peak = max(srv.peak, srv.active)
         local = transport.get_extra_info("sockname")
@@ -141,7 +156,7 @@ class Conn(asyncio.Protocol):
                     "refused": refused, "active_at_open": srv.active, "peak": srv.peak,
                     "ehlo": False, "helo": None, "transactions": [], "messages": 0,
                     "max_outstanding": 0, "quit": False, "errors": [], "tls": None,
-                    "starttls": 0, "auth": []}
+                    "starttls": 0, "auth": [], "rate_limited": 0, "session_limited": 0}
         self.auth_user = None
         self.auth_state = None
         if srv.o.tls_implicit:
@@ -159,10 +174,33 @@ class Conn(asyncio.Protocol):
             self.worker.cancel()
         if not self.rec["refused"]:
             self.srv.active -= 1
+        self.ip_release()
         self.end_txn()
         self.rec["peak"] = self.srv.peak
         self.rec["peak_rcpts"] = self.srv.peak_rcpts
         self.srv.write(self.rec)
+
+    def ip_release(self):
+        """The session stops counting against its client address (once)."""
+        if self.ip_counted:
+            self.ip_counted = False
+            self.srv.per_ip[self.ip] -= 1
+
+    def limited(self):
+        """The reply for a MAIL over a receiver limit (and whether to close), or None."""
+        o, srv = self.srv.o, self.srv
+        if o.max_messages_per_conn and self.rec["messages"] >= o.max_messages_per_conn:
+            self.rec["session_limited"] += 1
+            return "421 4.7.0 too many messages in this session"
+        if o.max_msgs_per_second:
+            now = int(time.time())
+            if now != srv.rate_second:
+                srv.rate_second, srv.rate_count = now, 0
+            if srv.rate_count >= o.max_msgs_per_second:
+                self.rec["rate_limited"] += 1
+                return "451 4.7.1 rate limited"
+            srv.rate_count += 1
+        return None
 
     def data_received(self, data):
         self.buf += data
@@ -378,6 +416,9 @@ class Conn(asyncio.Protocol):
         elif addr_of(arg) is None:
             self.rec["errors"].append(f"bad MAIL {arg[:80]!r}")
             self.reply("501 5.5.4 syntax: MAIL FROM:<address>")
+        elif (lim := self.limited()) is not None:
+            self.reply(lim)
+            return not lim.startswith("421")
         else:
             self.txn = {"mail": addr_of(arg), "rcpts": [], "rejected": [], "delivered": False}
             self.rec["transactions"].append(self.txn)
@@ -424,7 +465,8 @@ class Conn(asyncio.Protocol):
                         "rcpts": txn["rcpts"], "size": self.body_size, "subject": subject,
                         "max_outstanding": self.rec["max_outstanding"], "peak": self.srv.peak,
                         "peak_rcpts": self.srv.peak_rcpts, "errors": len(self.rec["errors"]),
-                        "tls": self.rec["tls"], "auth_user": self.auth_user})
+                        "tls": self.rec["tls"], "auth_user": self.auth_user,
+                        "t": time.time()})
         self.end_txn()
         self.reply("250 2.0.0 Ok: queued")
 
@@ -439,6 +481,7 @@ class Conn(asyncio.Protocol):
 
     def do_quit(self, arg):
         self.rec["quit"] = True
+        self.ip_release()
         self.reply("221 2.0.0 Bye")
         return False
 
@@ -474,6 +517,7 @@ def tls_info(transport):
 def report(path):
     """Totals over a log: the numbers the scenario tests assert on."""
     conns = refused = peak = msgs = rcpts = txns = peak_rcpts = 0
+    rate_limited = session_limited = 0
     max_msgs = max_rcpts = max_out = rejected = errors = 0
     msg_errors, conn_errors = {}, {}  # errors per connection: running (msg) and final (conn)
     with open(path) as f:
@@ -491,6 +535,8 @@ def report(path):
                 refused += 1
                 continue
             conns += 1
+            rate_limited += r.get("rate_limited", 0)
+            session_limited += r.get("session_limited", 0)
             peak = max(peak, r["peak"])
             max_msgs = max(max_msgs, r["messages"])
             max_out = max(max_out, r["max_outstanding"])
@@ -504,7 +550,8 @@ def report(path):
     for k, v in (("conns", conns), ("refused", refused), ("peak", peak), ("messages", msgs),
                  ("rcpts", rcpts), ("transactions", txns), ("max_msgs_per_conn", max_msgs),
                  ("max_rcpts_per_txn", max_rcpts), ("max_outstanding", max_out),
-                 ("rejected", rejected), ("errors", errors), ("peak_rcpts", peak_rcpts)):
+                 ("rejected", rejected), ("errors", errors), ("peak_rcpts", peak_rcpts),
+                 ("rate_limited", rate_limited), ("session_limited", session_limited)):
         print(f"{k}={v}")
 
 
@@ -525,6 +572,12 @@ def main():
     s.add_argument("--no-pipelining", action="store_true")
     s.add_argument("--max-connections", type=int, default=0, help="421 beyond N concurrent")
     s.add_argument("--delay-ms", type=int, default=0, help="delay before every reply")
+    s.add_argument("--max-connections-per-ip", type=int, default=0,
+                   help="421 to a client address with N sessions open")
+    s.add_argument("--max-messages-per-conn", type=int, default=0,
+                   help="421 to MAIL after N messages of one session")
+    s.add_argument("--max-msgs-per-second", type=int, default=0,
+                   help="451 4.7.1 to MAIL past N messages in the current second")
     s.add_argument("--size", type=int, default=10240000)
     s.add_argument("--tls-cert", help="PEM certificate (chain): offer STARTTLS")
     s.add_argument("--tls-key", help="PEM key (default: in --tls-cert)")

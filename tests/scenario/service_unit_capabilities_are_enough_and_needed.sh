@@ -50,7 +50,8 @@ for run in 1 2; do
     wait_until queue_empty 20 "empty queue"
     sluice_stop
 done
-expect_eq "$(stat -c '%U %a' "$T/spool")" "sluice 700" "spool owner and mode"
+expect_eq "$(stat -c '%U %G %a' "$T/spool")" "sluice sluicedrop 710" "spool owner, group and mode"
+expect_eq "$(stat -c '%U %G %a' "$T/spool/maildrop")" "sluice sluicedrop 1730" "maildrop owner, group and mode"
 
 # capped_start CAPS CONF LOG: one start with only CAPS; true when the daemon logged its start
 # (then it is stopped), false when it exited.

@@ -206,6 +206,7 @@ static void fake_play_txn(struct fake_conn *fc)
     for (size_t i = 0; i < t->nrcpt; i++) {
         const char *text;
         enum outcome o = fake_reply(t->rcpts[i], &text);
+        t->stage = o == OUTCOME_OK ? SMTPC_STAGE_DATA : SMTPC_STAGE_RCPT;
         fc->ops->rcpt_done(fc->arg, t, i, o, text, relay);
     }
     fc->ops->txn_done(fc->arg, t);

@@ -8,7 +8,7 @@
  * sessions at once: a connect beyond fails TEMPFAIL "421 4.7.0 too many connections", as
  * peer.py --max-connections), `dsn` (announces DSN: passed_on). Recipients whose local part
  * starts with "temp" get "451 4.2.0 try later", with "perm" "550 5.1.1 no such user", others
- * "250 2.0.0 ok". A domain that is not "NAME.test" of a known destination gets PERMFAIL
+ * "250 2.0.0 ok" (the first two at RCPT, the last at DATA: smtpc_txn.stage). A domain that is not "NAME.test" of a known destination gets PERMFAIL
  * "5.4.4 no such domain" from the router.
  *
  * Nothing happens by itself, as on a network nothing happens before the loop runs: router

@@ -143,7 +143,11 @@ static void check_same_number(const char *key, const struct conf_key *p, const c
     case CONF_UINT:
     case CONF_TLSMODE:
     case CONF_TLSPROTO:
+    case CONF_RULE_AT:
+    case CONF_RULE_ACTION:
+    case CONF_MBOXKIND:
     case CONF_ROT: va = *(const unsigned *)a, vb = *(const unsigned *)b; break;
+    case CONF_RATE: va = (uint64_t)(*(const double *)a * 1000), vb = (uint64_t)(*(const double *)b * 1000); break;
     case CONF_PORT: va = *(const uint16_t *)a, vb = *(const uint16_t *)b; break;
     case CONF_BOOL:
     case CONF_OVERRIDE: va = *(const bool *)a, vb = *(const bool *)b; break;
@@ -675,11 +679,10 @@ static void test_table_shape(void **state)
             fail_msg("%s.%s: default %llu not in %llu..%llu", g, p->name,
                      (unsigned long long)p->defv, (unsigned long long)p->min,
                      (unsigned long long)p->max);
-        if (((p->kind >= CONF_LISTEN && p->kind <= CONF_LINES) || p->kind == CONF_REMOTENETS ||
-             p->kind == CONF_RELAYS) && p->max == 0)
+        if (((p->kind >= CONF_LISTEN && p->kind <= CONF_LINES) || p->kind >= CONF_REMOTENETS) &&
+            p->max == 0)
             fail_msg("%s.%s: a list without a maximum", g, p->name);
-        if (p->kind == CONF_GROUP || p->kind == CONF_LOGSPEC || p->kind == CONF_REMOTENETS ||
-            p->kind == CONF_RELAYS)
+        if (p->kind == CONF_GROUP || p->kind == CONF_LOGSPEC || p->kind >= CONF_REMOTENETS)
             parents[p->sub]++;
         if (p->kind == CONF_LOGSPEC) { /* its string form sets the LOGPATH row "path" */
             const struct conf_key *e, *r = conf_keys_group(p->sub, &e);
@@ -699,7 +702,13 @@ static void test_table_shape(void **state)
 /* A value that would satisfy required row p of a list entry or log spec. */
 static const char *required_value(const struct conf_key *p)
 {
-    return p->kind == CONF_RNET_IP ? "\"10.0.0.0/8\"" : p->kind == CONF_RELAY_ADDR ? "\"relay\"" : "\"/x\"";
+    switch (p->kind) {
+    case CONF_RNET_IP: return "\"10.0.0.0/8\"";
+    case CONF_RELAY_ADDR: return "\"relay\"";
+    case CONF_SELECTORS: return "\"*\"";
+    case CONF_RULE_ACTION: return "\"suspend\"";
+    default: return "\"/x\"";
+    }
 }
 
 /* The id of the group named by the first len bytes of name. */

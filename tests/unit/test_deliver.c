@@ -554,11 +554,158 @@ static void test_shutdown(void **state)
     free(w);
 }
 
+
+/* Loads deliver settings over the world's configuration (before w_start). */
+static void w_conf(struct world *w, const char *text)
+{
+    char err[512];
+    if (conf_load_text("t.conf", text, strlen(text), &w->c, err, sizeof err) < 0)
+        fail_msg("config: %s", err);
+    w->c.deliver.idlemax = 0;
+}
+
+/* deliver.policies: a.test (domain glob) gets its own maxserverconnections, maxmessages and
+ * maxrecips, b's MX host (mx:) its own maxserverconnections; c keeps the deliver values. */
+static void test_policy_per_destination(void **state)
+{
+    (void)state;
+    struct world *w = w_new();
+    w_conf(w, "deliver = { maxserverconnections = 4; policies = ("
+              " { match = [\"smtp/a.*\"]; maxserverconnections = 1; maxmessages = 2;"
+              "   maxrecips = 3; },"
+              " { match = [\"mx:b\"]; maxserverconnections = 2; } ); };");
+    w_start(w);
+    for (int k = 0; k < 8; k++) {
+        w_send(w, "a.test", 7);
+        w_send(w, "b.test", 1);
+        w_send(w, "c.test", 1);
+    }
+    fake_run(w->f);
+    struct fake_dest *a = &w->f->dests[0], *b = &w->f->dests[1], *c = &w->f->dests[2];
+    if (a->peak_open != 1 || b->peak_open != 2 || c->peak_open != 4)
+        fail_msg("got peaks a %u b %u c %u, want 1 2 4", a->peak_open, b->peak_open,
+                 c->peak_open);
+    unsigned atxn = 0;
+    for (int i = 0; i < w->f->ntxns; i++)
+        if (w->f->txns[i].dest == 0) {
+            atxn++;
+            assert_true(w->f->txns[i].nrcpt <= 3);
+        }
+    assert_int_equal(atxn, 8 * 3); /* 7 recipients: 3 + 3 + 1 */
+    assert_int_equal(a->opened, 12); /* 24 transactions, 2 per connection */
+    w_all_settled(w);
+    w_free(w);
+}
+
+/* Reply rules act on the destination: "suspend" postpones its ready transactions without a
+ * connect until the time (then it is tried again), "bounce" fails them (5.0.0). */
+static void test_rules_suspend_and_bounce(void **state)
+{
+    (void)state;
+    struct world *w = w_new();
+    w_conf(w, "deliver = { maxserverconnections = 1; rules = ("
+              " { match = \"^451 4\\\\.2\\\\.0\"; at = \"rcpt\"; action = \"suspend\"; duration = \"30s\"; },"
+              " { match = \"^550 5\\\\.1\\\\.1\"; at = \"rcpt\"; action = \"bounce\"; } ); };");
+    w_start(w);
+    struct fake_dest *a = &w->f->dests[0];
+    struct tmsg *m1 = w_msg(w, "temp@a.test");
+    struct tmsg *m2 = w_msg(w, "ok@a.test");
+    w_submit(w, m1);
+    w_submit(w, m2);
+    fake_run(w->f);
+    assert_int_equal(a->opened, 1);
+    assert_int_equal(w->f->ntxns, 1); /* the second was not sent: suspended */
+    assert_int_equal(m2->o[0], OUTCOME_TEMPFAIL);
+    assert_int_equal(m2->dead[0], fake_clock + 30000);
+    fake_clock += 29999;
+    struct tmsg *m3 = w_send(w, "a.test", 1);
+    fake_run(w->f);
+    assert_int_equal(a->opened, 1);
+    assert_int_equal(m3->dead[0], fake_clock + 1);
+    fake_clock += 1;
+    struct tmsg *m4 = w_send(w, "a.test", 1);
+    fake_run(w->f);
+    assert_int_equal(a->opened, 2);
+    assert_int_equal(m4->o[0], OUTCOME_OK);
+    /* bounce: b's first transaction gets 550, the ones ready behind it fail */
+    struct tmsg *b1 = w_msg(w, "perm@b.test"), *b2 = w_msg(w, "x@b.test"), *b3 = w_msg(w, "y@b.test");
+    w_submit(w, b1);
+    w_submit(w, b2);
+    w_submit(w, b3);
+    fake_run(w->f);
+    assert_int_equal(b1->o[0], OUTCOME_PERMFAIL);
+    assert_int_equal(b2->o[0], OUTCOME_PERMFAIL);
+    assert_non_null(strstr(b2->reply[0], "5.0.0 refused by the destination (deliver.rules[1]): 550"));
+    assert_int_equal(b3->o[0], OUTCOME_PERMFAIL);
+    w_all_settled(w);
+    w_free(w);
+}
+
+/* queueonly: mail is held (postponed, no connect) until a queue run or ETRN releases the
+ * destination; other destinations are not held. */
+static void test_queueonly(void **state)
+{
+    (void)state;
+    struct world *w = w_new();
+    w_conf(w, "deliver = { policies = ( { match = [\"a.test\"]; queueonly = true; } ); };");
+    w_start(w);
+    struct fake_dest *a = &w->f->dests[0];
+    struct tmsg *m = w_send(w, "a.test", 1), *o = w_send(w, "b.test", 1);
+    fake_run(w->f);
+    assert_int_equal(a->opened, 0);
+    assert_int_equal(m->o[0], OUTCOME_TEMPFAIL);
+    assert_true(m->dead[0] > fake_clock);
+    assert_non_null(strstr(m->reply[0], "queue-only"));
+    assert_int_equal(o->o[0], OUTCOME_OK);
+    deliver_revive(w->dl, "a.test"); /* ETRN */
+    m = w_send(w, "a.test", 1);
+    fake_run(w->f);
+    assert_int_equal(a->opened, 1);
+    assert_int_equal(m->o[0], OUTCOME_OK);
+    w_all_settled(w);
+    w_free(w);
+}
+
+/* msgs_per_second: with the fake clock standing still one message goes (the bucket of
+ * one), then one more per 1/rate of fake time; the connection waits open for its token;
+ * the other destinations are not slowed. */
+static void test_message_rate(void **state)
+{
+    (void)state;
+    struct world *w = w_new();
+    w_conf(w, "deliver = { maxserverconnections = 1; policies = ("
+              " { match = [\"a.test\"]; msgs_per_second = 50.0; } ); };");
+    w_start(w);
+    struct fake_dest *a = &w->f->dests[0];
+    for (int k = 0; k < 5; k++)
+        w_send(w, "a.test", 1);
+    for (int k = 0; k < 20; k++)
+        w_send(w, "b.test", 1);
+    fake_run(w->f);
+    unsigned at = 0, bt = 0;
+    for (int i = 0; i < w->f->ntxns; i++)
+        w->f->txns[i].dest == 0 ? at++ : bt++;
+    assert_int_equal(at, 1);
+    assert_int_equal(bt, 20);
+    for (int step = 2; step <= 5; step++) {
+        fake_clock += 20;
+        while (w->f->ntxns < 20 + step)
+            fake_loop_once(w->f); /* the token timer */
+    }
+    assert_int_equal(a->opened, 1);
+    w_all_settled(w);
+    w_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_maxrecips_and_verp),
         cmocka_unit_test(test_maxserverconnections),
+        cmocka_unit_test(test_policy_per_destination),
+        cmocka_unit_test(test_rules_suspend_and_bounce),
+        cmocka_unit_test(test_queueonly),
+        cmocka_unit_test(test_message_rate),
         cmocka_unit_test(test_learned_cap_and_probe),
         cmocka_unit_test(test_dead_destination),
         cmocka_unit_test(test_idlemax),

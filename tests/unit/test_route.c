@@ -83,7 +83,7 @@ static void test_peers(void **state)
     }
     struct mx_host h[2] = {{"mx2.test", 20, &a[2], 1}, {"mx1.test", 10, &a[0], 2}};
     struct relay rl = {.address = "relay"};
-    struct dest d = {"k", h, 2, 2525, &rl};
+    struct dest d = {.key = "k", .hosts = h, .nhosts = 2, .port = 2525, .relay = &rl};
     struct peer p[8];
     size_t n = route_peers(&d, p, 8);
     assert_int_equal(n, 3);
