@@ -20,6 +20,8 @@
  * Sessions and connections in progress go on (a replaced configuration is kept until exit:
  * they may point into it). Keys that cannot change live (spool, user, listeners, resolver,
  * log files, metrics.listen) keep their running values and the log says so.
+ * The policy database is mapped again (after `sluice policy-build`); the policy engine's
+ * other settings (block lists, services, HELO table) are read at start only.
  * One daemon per spool: spool/sluice.lock is taken before anything else (queue_lock_spool).
  * metrics.listen: GET /metrics (ctl/metrics.h), gathered here from the modules' stats.
  * SIGUSR1: log statistics.
@@ -61,6 +63,7 @@
 #include "local/helper.h"
 #include "local/local.h"
 #include "pickup/pickup.h"
+#include "policy/policy.h"
 #include "queue/queue.h"
 #include "route/route.h"
 #include "sched/sched.h"
@@ -89,6 +92,7 @@ struct daemon {
     struct sched *sched;
     struct smtpd *smtpd;
     struct pickup *pickup; /* NULL: no spool/maildrop (non-root sendmail off) */
+    struct policy_engine *policy;
     struct tls_client *tls; /* outbound TLS contexts and caches (smtpc_set_tls) */
     struct sched_logs logs; /* audit, event log (NULL = off) */
     struct audit_log *client_transcript; /* deliver.client.transcript (NULL = off) */
@@ -353,6 +357,7 @@ static int main_reload(struct daemon *d, char *msg, size_t msglen)
         main_reload_drop(d, nc, tc);
         goto refused;
     }
+    policy_reload(d->policy); /* a new `sluice policy-build` map (a failure keeps the old) */
     smtpc_set_tls(tc);
     d->old_tls = xrealloc(d->old_tls, (d->nold_tls + 1) * sizeof *d->old_tls);
     d->old_tls[d->nold_tls++] = d->tls;
@@ -601,6 +606,10 @@ static void main_setup(struct daemon *d)
         log_fatal("smtpd: %s", err);
     smtpd_set_version(d->smtpd, SLUICE_VERSION);
     smtpd_set_dns(d->smtpd, d->dns);
+    d->policy = policy_create(d->base, d->conf, d->dns, err, sizeof err);
+    if (!d->policy)
+        log_fatal("policy: %s", err);
+    smtpd_set_policy(d->smtpd, d->policy);
     smtpd_set_etrn(d->smtpd, main_on_etrn, d);
     d->server_transcript = main_open_log(d->conf, &d->conf->smtpd.transcript, "smtpd.transcript");
     smtpd_set_transcript(d->smtpd, d->server_transcript, &d->conf->smtpd.transcript);
@@ -646,6 +655,7 @@ static void main_teardown(struct daemon *d)
     audit_log_close(d->server_transcript);
     route_free(d->route);
     dns_free(d->dns);
+    policy_free(d->policy); /* after dns_free: no block list answer can come */
     event_free(d->sigterm);
     event_free(d->sigint);
     event_free(d->sigusr1);
@@ -731,6 +741,7 @@ static const char main_usage_text[] =
     "  mailq [-c FILE]                      list the queue (as `mailq`)\n"
     "  verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS\n"
     "  newaliases [-c FILE]                 compile the alias files into FILE.db\n"
+    "  policy-build [-c FILE]               compile smtpd.policydb (docs/policy.md)\n"
     "  --version, --help                    (COMMAND --help: that command's options)\n"
     "FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
 
@@ -779,5 +790,7 @@ int main(int argc, char **argv)
         return tool_verp_decode(argc - 1, argv + 1);
     if (strcmp(cmd, "newaliases") == 0)
         return tool_newaliases(argc - 1, argv + 1);
+    if (strcmp(cmd, "policy-build") == 0)
+        return tool_policy_build(argc - 1, argv + 1);
     return main_usage(cmd);
 }

@@ -1,4 +1,4 @@
-/* sluice newaliases [-c FILE]   (also `newaliases`, and `sendmail -bi` once submit maps it)
+/* sluice newaliases [-c FILE]   (also `newaliases` and `sendmail -bi`)
  * Compiles every file of the `aliases` key into FILE.db (route/aliasdb.h): each one is
  * parsed whole first and replaced atomically, so a file with an error keeps its old map.
  * Prints "FILE: N aliases" per file; an error is "FILE:LINE: message" on stderr. Exit 0

@@ -908,12 +908,12 @@ int tool_submit(int argc, char **argv, int as_sendmail)
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     submit_who = who = o.tag ? o.tag : who;
-    if (o.mode == 'i') {
-        fprintf(stderr, "%s: -bi: aliases are not supported yet (no alias database to "
-                        "rebuild)\n", who);
-        return EX_UNAVAILABLE;
-    }
     const char *path = tool_conf_path(o.path, NULL);
+    if (o.mode == 'i') { /* -bi: newaliases, as Postfix's sendmail does */
+        char *av[] = {"newaliases", "-c", (char *)path, NULL};
+        optind = 0; /* a fresh getopt scan */
+        return tool_newaliases(3, av);
+    }
     if (o.mode == 'p') {
         char *av[] = {"mailq", "-c", (char *)path, NULL};
         optind = 0; /* a fresh getopt scan */

@@ -61,7 +61,7 @@ note "fail2ban's postfix filter (mode normal) finds the rejecting client"
 python3 - "$T/syslog.raw" <<'PY' || fail "fail2ban pattern: $(grep NOQUEUE "$T/syslog.raw")"
 import re, sys
 # fail2ban filter.d/postfix.conf, _daemon = postfix(-\w+)?/\w+(?:/smtp[ds])? widened to sluice
-pat = re.compile(r"sluice/\w+\[\d+\]: NOQUEUE: reject: RCPT from \S+\[(?P<host>[^\]]+)\]: 554 5\.7\.1 .*; from=<\S*> to=<\S+> proto=ESMTP helo=<\S*>$")
+pat = re.compile(r"sluice/\w+\[\d+\]: NOQUEUE: reject: RCPT from \S+\[(?P<host>[^\]]+)\]: 554 5\.7\.1 .*; from=<\S*> to=<\S+> proto=ESMTP helo=<\S*>")
 hosts = [m.group("host") for m in map(pat.search, open(sys.argv[1])) if m]
 assert hosts == ["127.0.0.50", "127.0.0.50"], hosts
 PY
