@@ -19,7 +19,7 @@ sink_start mx 127.0.0.20
 conf_set metrics.listen '[ "127.0.0.1:9464" ]'
 conf_set deliver.interval '"1h"'
 sluice_start
-log_has 'metrics: listening on 127\.0\.0\.1:9464' || fail "no metrics listener line"
+wait_until "log_has 'metrics: listening on 127\\.0\\.0\\.1:9464'" 10 "the metrics listener"
 inject_swaks s@src.example u1@d.example
 inject_swaks s@src.example u2@d.example,u3@d.example
 inject_swaks s@src.example u4@down.example
