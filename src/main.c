@@ -8,6 +8,7 @@
  *   sluice mailq [-c FILE]
  *   sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS
  *   sluice newaliases [-c FILE]    compile the alias files (also invoked as `newaliases`)
+ *   sluice suppress [-c FILE] list|export|add ADDRESS [REASON]|remove ADDRESS
  *   sluice --version | --help      (every subcommand takes --help too)
  * Invoked as `sendmail` it is `sluice submit`; as `mailq`, `sluice mailq`. Every name and
  * subcommand finds its configuration the same way (tool_conf_path): -c FILE or --config
@@ -20,7 +21,8 @@
  * Sessions and connections in progress go on (a replaced configuration is kept until exit:
  * they may point into it). Keys that cannot change live (spool, user, listeners, resolver,
  * log files, metrics.listen) keep their running values and the log says so.
- * The policy database is mapped again (after `sluice policy-build`); the policy engine's
+ * The policy database is mapped again (after `sluice policy-build`) and the DKIM keys are
+ * read again (dkim.sign; a key that fails keeps the current set); the policy engine's
  * other settings (block lists, services, HELO table) are read at start only.
  * One daemon per spool: spool/sluice.lock is taken before anything else (queue_lock_spool).
  * metrics.listen: GET /metrics (ctl/metrics.h), gathered here from the modules' stats.
@@ -68,7 +70,10 @@
 #include "route/route.h"
 #include "sched/sched.h"
 #include "smtpc/smtpc.h"
+#include "dkim/dkim.h"
 #include "smtpd/smtpd.h"
+#include "suppress/router.h"
+#include "suppress/suppress.h"
 #include "tls/client.h"
 #include "tools/tools.h"
 
@@ -90,6 +95,9 @@ struct daemon {
     struct local *local; /* local delivery (its helper was forked before the drop) */
     struct deliver *deliver;
     struct sched *sched;
+    struct dkim_signer *dkim; /* dkim.sign: the signer of accepted messages, or NULL */
+    struct suppress *suppress; /* suppression.enabled: the list, or NULL */
+    struct suppress_router *srouter; /* ... and the router in front of routing */
     struct smtpd *smtpd;
     struct pickup *pickup; /* NULL: no spool/maildrop (non-root sendmail off) */
     struct policy_engine *policy;
@@ -213,6 +221,26 @@ static void main_on_term(evutil_socket_t sig, short what, void *arg)
     notify_stopping(d->notify);
     smtpd_stop_listening(d->smtpd);
     sched_shutdown(d->sched, MAIN_GRACE_MS, main_on_stopped, d);
+}
+
+/* sched's bounced hook: hard bounces go on the suppression list (suppress.h's rule). */
+static void main_on_bounced(void *arg, const char *rcpt, const char *reply)
+{
+    struct daemon *d = arg;
+    suppress_note_bounce(d->suppress, d->conf, rcpt, reply, clock_wall_ms());
+}
+
+/* SIGHUP: the DKIM keys are read again (rotated key files); on error the current ones stay. */
+static void main_reload_dkim(struct daemon *d)
+{
+    char err[1024];
+    if (!d->dkim)
+        return;
+    if (dkim_signer_reload(d->dkim, d->conf, err, sizeof err) < 0)
+        log_warn("%s; the current DKIM keys stay", err);
+    else
+        log_info("dkim: %zu signing key%s reloaded", d->conf->dkim.nsign,
+                 d->conf->dkim.nsign == 1 ? "" : "s");
 }
 
 /* ---- reload ------------------------------------------------------------------------ */
@@ -371,6 +399,7 @@ static int main_reload(struct daemon *d, char *msg, size_t msglen)
     d->retired = xrealloc(d->retired, (d->nretired + 1) * sizeof *d->retired);
     d->retired[d->nretired++] = d->conf;
     d->conf = nc;
+    main_reload_dkim(d); /* the keys of the new dkim.sign (a failure keeps the current set) */
     snprintf(msg, msglen, "reloaded %s: new sessions, connections and routes use it", d->conf_path);
     log_info("%s", msg);
     notify_ready(d->notify);
@@ -598,8 +627,19 @@ static void main_setup(struct daemon *d)
     struct deliver_io io = {.router = &deliver_route, .router_arg = d->route,
                             .transport = &deliver_smtpc, .transport_arg = d->client_transcript,
                             .now = clock_wall_ms};
+    if (d->conf->suppression.enabled) { /* suppressed recipients fail before routing */
+        d->suppress = suppress_open(d->conf->spool, d->base, err, sizeof err);
+        if (!d->suppress)
+            log_fatal("suppress: %s", err);
+        d->srouter = suppress_router_create(d->base, d->conf, d->suppress, &deliver_route,
+                                            d->route, clock_wall_ms);
+        io.router = &suppress_router_ops;
+        io.router_arg = d->srouter;
+    }
     d->deliver = deliver_create(d->base, d->conf, d->q, &io);
     d->sched = sched_create(d->base, d->conf, d->q, d->deliver, clock_wall_ms);
+    if (d->suppress)
+        sched_set_bounced(d->sched, main_on_bounced, d);
     sched_set_logs(d->sched, &d->logs);
     d->smtpd = smtpd_create(d->base, d->conf, d->q, main_on_accepted, d, err, sizeof err);
     if (!d->smtpd)
@@ -611,6 +651,12 @@ static void main_setup(struct daemon *d)
         log_fatal("policy: %s", err);
     smtpd_set_policy(d->smtpd, d->policy);
     smtpd_set_etrn(d->smtpd, main_on_etrn, d);
+    if (d->conf->dkim.nsign > 0) {
+        d->dkim = dkim_signer_create(d->base, d->conf, err, sizeof err); /* before the privileges go */
+        if (!d->dkim)
+            log_fatal("%s", err);
+        smtpd_set_dkim(d->smtpd, d->dkim);
+    }
     d->server_transcript = main_open_log(d->conf, &d->conf->smtpd.transcript, "smtpd.transcript");
     smtpd_set_transcript(d->smtpd, d->server_transcript, &d->conf->smtpd.transcript);
     if (queue_watch_incoming(d->q, main_on_incoming, d) < 0)
@@ -624,6 +670,8 @@ static void main_setup(struct daemon *d)
     }
     main_drop_privileges(d->conf);
     d->pickup = pickup_create(d->base, d->conf, d->q, main_on_accepted, d);
+    if (d->pickup && d->dkim)
+        pickup_set_dkim(d->pickup, d->dkim);
     d->sigterm = evsignal_new(d->base, SIGTERM, main_on_term, d);
     d->sigint = evsignal_new(d->base, SIGINT, main_on_term, d);
     d->sigusr1 = evsignal_new(d->base, SIGUSR1, main_on_usr1, d);
@@ -642,11 +690,14 @@ static void main_teardown(struct daemon *d)
     metrics_free(d->metrics);
     notify_free(d->notify);
     smtpd_free(d->smtpd);
+    dkim_signer_free(d->dkim); /* after the server: jobs of its detached sessions are dropped */
     queue_close(d->q);
     pickup_free(d->pickup); /* after queue_close: its puts in flight have completed */
     sched_free(d->sched);
     deliver_free(d->deliver);
     local_free(d->local);
+    suppress_router_free(d->srouter);
+    suppress_close(d->suppress); /* commits the bounces still waiting */
     smtpc_set_tls(NULL);
     tls_client_free(d->tls);
     audit_log_close(d->logs.audit);
@@ -742,6 +793,7 @@ static const char main_usage_text[] =
     "  verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS\n"
     "  newaliases [-c FILE]                 compile the alias files into FILE.db\n"
     "  policy-build [-c FILE]               compile smtpd.policydb (docs/policy.md)\n"
+    "  suppress [-c FILE] list|export|add ADDRESS [REASON]|remove ADDRESS  the suppression list\n"
     "  --version, --help                    (COMMAND --help: that command's options)\n"
     "FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
 
@@ -792,5 +844,7 @@ int main(int argc, char **argv)
         return tool_newaliases(argc - 1, argv + 1);
     if (strcmp(cmd, "policy-build") == 0)
         return tool_policy_build(argc - 1, argv + 1);
+    if (strcmp(cmd, "suppress") == 0)
+        return tool_suppress(argc - 1, argv + 1);
     return main_usage(cmd);
 }
