@@ -33,5 +33,6 @@ sluice_stop
 
 note "after the first one stopped, the lock is free again"
 sluice_start
+wait_until '[ "$(log_count "started: hostname=")" -ge 2 ]' 20 "the second daemon started"
 sluice_stop
 exit 0
