@@ -7,7 +7,7 @@ SANITIZE ?=
 BUILD    := build$(if $(SANITIZE),-san)
 CFLAGS   := -std=gnu11 -O2 -g -D_GNU_SOURCE -Isrc -I. \
             -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
-LDLIBS   := -levent_openssl -levent_pthreads -levent_core -lssl -lcrypto -lunbound \
+LDLIBS   := -levent_openssl -levent_pthreads -levent_extra -levent_core -lssl -lcrypto -lunbound \
             -llmdb -lconfig -lcrypt -lpam -lsystemd -lpthread -lm
 CFLAGS   += $(EXTRA_CFLAGS)
 LDFLAGS  += $(EXTRA_LDFLAGS)

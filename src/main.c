@@ -1,7 +1,7 @@
 /* main: wiring only. `sluice run` builds the daemon from its modules (queue, dns, route,
  * deliver, sched, smtpd) on one libevent loop; the other subcommands are in tools/.
  *
- *   sluice run [-c FILE] [-v]      daemon in the foreground, logs to stderr
+ *   sluice run [-c FILE] [-v]      daemon in the foreground, logs to log.target (stderr)
  *   sluice check-config [-c FILE]  "ok", or the error on stderr (exit 78)
  *   sluice config-keys             every configuration key: type, default, bounds, meaning
  *   sluice submit [-c FILE] [-f SENDER] [-t] [-i] [RCPT...]
@@ -16,16 +16,26 @@
  * subcommand finds its configuration the same way (tool_conf_path): -c FILE or --config
  * FILE, else $SLUICE_CONF, else /etc/sluice/sluice.conf. Exit codes are sysexits.h's.
  * SIGTERM/SIGINT: stop accepting, let transactions finish for up to 10 s, keep the queue.
- * SIGHUP: re-read the TLS certificates and keys (smtpd.tls) for new connections and the
- *         AUTH password file (smtpd.auth backend "file"), the DKIM keys (dkim.sign), and
- *         map the policy database again (after `sluice policy-build`).
+ * SIGHUP: reload (main_reload): the configuration is read again and checked whole; a bad
+ * file is refused (FILE:LINE in the log) and the running configuration stays. Otherwise new
+ * work uses the new one: smtpd policy values and certificates, deliver limits, relays and
+ * routing (the route cache is emptied), remotenets, scheduler settings, the log target.
+ * Sessions and connections in progress go on (a replaced configuration is kept until exit:
+ * they may point into it). Keys that cannot change live (spool, user, listeners, resolver,
+ * log files, metrics.listen) keep their running values and the log says so.
+ * The policy database is mapped again (after `sluice policy-build`) and the DKIM keys are
+ * read again (dkim.sign; a key that fails keeps the current set); the policy engine's
+ * other settings (block lists, services, HELO table) are read at start only.
+ * One daemon per spool: spool/sluice.lock is taken before anything else (queue_lock_spool).
+ * metrics.listen: GET /metrics (ctl/metrics.h), gathered here from the modules' stats.
  * SIGUSR1: log statistics.
  * Under systemd (Type=notify; systemd/sluice.service) the daemon says READY=1 once its
  * listeners are bound and the queue is recovered, keeps STATUS= up to date with the queue's
- * size, RELOADING=1 then READY=1 around a SIGHUP reload, STOPPING=1 on SIGTERM, and
+ * size, RELOADING=1 then READY=1 around a reload, STOPPING=1 on SIGTERM, and
  * WATCHDOG=1 when WatchdogSec= is set (core/notify.c). */
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -45,10 +55,14 @@
 #include "audit/audit.h"
 #include "audit/event.h"
 #include "conf/conf.h"
+#include "core/hist.h"
 #include "core/log.h"
 #include "core/notify.h"
 #include "core/qid.h"
+#include "core/xalloc.h"
 #include "ctl/ctl.h"
+#include "ctl/metrics.h"
+#include "proto/addr.h"
 #include "deliver/deliver.h"
 #include "dns/dns.h"
 #include "local/helper.h"
@@ -70,7 +84,14 @@
 
 struct daemon {
     struct event_base *base;
-    struct conf conf;
+    const char *conf_path;
+    struct conf *conf;     /* the running configuration */
+    struct conf **retired; /* configurations replaced by reloads, freed at exit */
+    size_t nretired;
+    struct tls_client **old_tls; /* outbound TLS contexts replaced by reloads */
+    size_t nold_tls;
+    int lock_fd;           /* spool/sluice.lock, held for the daemon's life */
+    struct metrics *metrics;
     struct queue *q;
     struct dns *dns;
     struct route *route;
@@ -134,6 +155,28 @@ static void main_on_incoming(void *arg, int flush)
         sched_flush_domain(d->sched, NULL, true);
 }
 
+/* sendmail -qR DOMAIN / -qI QID from a tool: that domain's or that message's waiting
+ * recipients become due now. The value is untrusted (any local user may send it). */
+static void main_on_request(void *arg, char kind, const char *value)
+{
+    struct daemon *d = arg;
+    char shown[LOG_SANITIZED_SIZE(QUEUE_REQUEST_MAX)];
+    uint64_t id;
+    if (kind == 'I' && qid_from_text(value, &id) == 0) {
+        char qid[QID_TEXT_LEN + 1];
+        sched_flush_message(d->sched, qid_to_text(id, qid));
+    } else if (kind == 'R' && addr_domain_valid(value, strlen(value))) {
+        char dom[QUEUE_REQUEST_MAX + 1];
+        size_t n = strlen(value);
+        for (size_t i = 0; i <= n; i++)
+            dom[i] = (char)tolower((unsigned char)value[i]);
+        sched_flush_domain_local(d->sched, dom);
+    } else {
+        log_warn("queue run request %c refused: bad value %s", kind,
+                 log_sanitize(shown, sizeof shown, value, strlen(value)));
+    }
+}
+
 /* Logs one statistics line. */
 static void main_stats(struct daemon *d)
 {
@@ -188,7 +231,7 @@ static void main_on_term(evutil_socket_t sig, short what, void *arg)
 static void main_on_bounced(void *arg, const char *rcpt, const char *reply)
 {
     struct daemon *d = arg;
-    suppress_note_bounce(d->suppress, &d->conf, rcpt, reply, clock_wall_ms());
+    suppress_note_bounce(d->suppress, d->conf, rcpt, reply, clock_wall_ms());
 }
 
 /* SIGHUP: the DKIM keys are read again (rotated key files); on error the current ones stay. */
@@ -197,34 +240,287 @@ static void main_reload_dkim(struct daemon *d)
     char err[1024];
     if (!d->dkim)
         return;
-    if (dkim_signer_reload(d->dkim, &d->conf, err, sizeof err) < 0)
+    if (dkim_signer_reload(d->dkim, d->conf, err, sizeof err) < 0)
         log_warn("%s; the current DKIM keys stay", err);
     else
-        log_info("dkim: %zu signing key%s reloaded", d->conf.dkim.nsign,
-                 d->conf.dkim.nsign == 1 ? "" : "s");
+        log_info("dkim: %zu signing key%s reloaded", d->conf->dkim.nsign,
+                 d->conf->dkim.nsign == 1 ? "" : "s");
 }
 
-/* The reload SIGHUP and `sluice ctl reload` share: new certificates for new connections and
- * the AUTH password file re-read; a file that fails keeps the old ones. The service manager
- * hears RELOADING=1 before and READY=1 after (systemctl reload waits). */
-static void main_reload(void *arg)
+/* ---- reload ------------------------------------------------------------------------ */
+
+/* True when two optional strings differ. */
+static bool main_str_differ(const char *a, const char *b)
 {
-    struct daemon *d = arg;
-    log_info("reloading TLS certificates, the AUTH password file and DKIM keys");
-    notify_reloading(d->notify);
-    smtpd_reload_tls(d->smtpd);
-    smtpd_reload_auth(d->smtpd);
-    policy_reload(d->policy); /* a new `sluice policy-build` map */
-    main_reload_dkim(d);
-    notify_ready(d->notify);
+    return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
 }
 
-/* SIGHUP: the reload. */
+/* True when two string lists differ. */
+static bool main_list_differ(char **a, size_t na, char **b, size_t nb)
+{
+    if (na != nb)
+        return true;
+    for (size_t i = 0; i < na; i++)
+        if (strcmp(a[i], b[i]) != 0)
+            return true;
+    return false;
+}
+
+/* True when two log specs differ in what the open log was made from. */
+static bool main_logspec_differ(const struct logspec *a, const struct logspec *b)
+{
+    return main_str_differ(a->path, b->path) || a->rot != b->rot || a->flush != b->flush ||
+           a->nnets != b->nnets || a->ndomains != b->ndomains;
+}
+
+#define MAIN_SWAP(a, b)                                                                        \
+    do {                                                                                       \
+        __typeof__(a) t_ = (a);                                                                \
+        (a) = (b);                                                                             \
+        (b) = t_;                                                                              \
+    } while (0)
+
+/* A key that cannot change live: the caller gives nc the running value (swapped with
+ * old's, so each configuration still frees what it holds); the log says so unless quiet. */
+static bool main_keep_note(const char *key, bool differ, bool quiet)
+{
+    if (differ && !quiet)
+        log_warn("reload: %s changed: takes effect at the next start", key);
+    return differ;
+}
+
+/* Gives every restart-bound key of nc the running value of old (quiet: swapping back after
+ * a refusal, no log). Calling it twice undoes it. */
+static void main_keep_fixed(struct conf *nc, struct conf *old, bool quiet)
+{
+    if (main_keep_note("spool", main_str_differ(nc->spool, old->spool), quiet))
+        MAIN_SWAP(nc->spool, old->spool);
+    if (main_keep_note("user", main_str_differ(nc->user, old->user), quiet))
+        MAIN_SWAP(nc->user, old->user);
+#define MAIN_KEEP_LIST(f, cnt, key)                                                            \
+    if (main_keep_note(key, main_list_differ(nc->f, nc->cnt, old->f, old->cnt), quiet)) {      \
+        MAIN_SWAP(nc->f, old->f);                                                              \
+        MAIN_SWAP(nc->cnt, old->cnt);                                                          \
+    }
+    MAIN_KEEP_LIST(smtpd.listen, smtpd.nlisten, "smtpd.listen")
+    MAIN_KEEP_LIST(smtpd.submission_listen, smtpd.nsubmission_listen, "smtpd.submission_listen")
+    MAIN_KEEP_LIST(smtpd.tls_listen, smtpd.ntls_listen, "smtpd.tls_listen")
+    MAIN_KEEP_LIST(resolver.forwarders, resolver.nforwarders, "resolver.forwarders")
+    MAIN_KEEP_LIST(metrics.listen, metrics.nlisten, "metrics.listen")
+#undef MAIN_KEEP_LIST
+#define MAIN_KEEP_LOG(f, key)                                                                  \
+    if (main_keep_note(key, main_logspec_differ(&nc->f, &old->f), quiet))                      \
+        MAIN_SWAP(nc->f, old->f);
+    MAIN_KEEP_LOG(smtpd.transcript, "smtpd.transcript")
+    MAIN_KEEP_LOG(deliver.audit, "deliver.audit")
+    MAIN_KEEP_LOG(deliver.event_log, "deliver.event_log")
+    MAIN_KEEP_LOG(deliver.transcript, "deliver.client.transcript")
+#undef MAIN_KEEP_LOG
+    struct smtpd_auth_conf *na = &nc->smtpd.auth, *oa = &old->smtpd.auth;
+    bool auth = main_str_differ(na->backend, oa->backend) || main_str_differ(na->path, oa->path) ||
+                main_str_differ(na->pam_service, oa->pam_service) || na->timeout != oa->timeout ||
+                na->workers != oa->workers;
+    if (main_keep_note("smtpd.auth (backend, path, pam_service, timeout or workers)", auth, quiet)) {
+        MAIN_SWAP(na->backend, oa->backend);
+        MAIN_SWAP(na->path, oa->path);
+        MAIN_SWAP(na->pam_service, oa->pam_service);
+        MAIN_SWAP(na->timeout, oa->timeout);
+        MAIN_SWAP(na->workers, oa->workers);
+    }
+}
+
+/* Loads and checks the file again into a new configuration; NULL with the reason in msg. */
+static struct conf *main_reload_load(struct daemon *d, char *msg, size_t msglen)
+{
+    char err[1024];
+    struct conf *nc = xmalloc(sizeof *nc);
+    conf_init(nc);
+    if (conf_load(d->conf_path, nc, err, sizeof err) < 0) {
+        snprintf(msg, msglen, "reload refused, the running configuration stays: %s", err);
+        conf_free(nc);
+        free(nc);
+        return NULL;
+    }
+    main_keep_fixed(nc, d->conf, false);
+    if (nc->smtpd.ntls_listen > 0 && !nc->smtpd.tls.cert_file) {
+        snprintf(msg, msglen, "reload refused, the running configuration stays: %s: "
+                 "smtpd.tls_listen (kept until restart) needs smtpd.tls.cert_file", d->conf_path);
+        main_keep_fixed(nc, d->conf, true); /* swap back what was kept */
+        conf_free(nc);
+        free(nc);
+        return NULL;
+    }
+    return nc;
+}
+
+/* Gives up a prepared configuration: the kept keys go back to the running one. */
+static void main_reload_drop(struct daemon *d, struct conf *nc, struct tls_client *tc)
+{
+    main_keep_fixed(nc, d->conf, true);
+    tls_client_free(tc);
+    conf_free(nc);
+    free(nc);
+}
+
+/* Reload (SIGHUP; `sluice ctl reload` calls it too): see the top of this file. Returns 0
+ * with "reloaded ..." in msg, or -1 with the reason (the running configuration stays).
+ * Either way the text is logged. */
+static int main_reload(struct daemon *d, char *msg, size_t msglen)
+{
+    char err[1024];
+    notify_reloading(d->notify);
+    struct conf *nc = main_reload_load(d, msg, msglen);
+    if (!nc)
+        goto refused;
+    struct tls_client *tc = tls_client_create(nc, err, sizeof err);
+    if (!tc) {
+        snprintf(msg, msglen, "reload refused, the running configuration stays: tls: %s", err);
+        main_reload_drop(d, nc, NULL);
+        goto refused;
+    }
+    if (log_open((enum log_target)nc->log.target, nc->log.path, err, sizeof err) < 0) {
+        snprintf(msg, msglen, "reload refused, the running configuration stays: log: %s", err);
+        main_reload_drop(d, nc, tc);
+        goto refused;
+    }
+    if (smtpd_reload(d->smtpd, nc, err, sizeof err) < 0) {
+        snprintf(msg, msglen, "reload refused, the running configuration stays: %s", err);
+        log_open((enum log_target)d->conf->log.target, d->conf->log.path, err, sizeof err);
+        main_reload_drop(d, nc, tc);
+        goto refused;
+    }
+    policy_reload(d->policy); /* a new `sluice policy-build` map (a failure keeps the old) */
+    smtpc_set_tls(tc);
+    d->old_tls = xrealloc(d->old_tls, (d->nold_tls + 1) * sizeof *d->old_tls);
+    d->old_tls[d->nold_tls++] = d->tls;
+    d->tls = tc;
+    route_set_conf(d->route, nc);
+    local_set_conf(d->local, nc);
+    if (d->pickup)
+        pickup_set_conf(d->pickup, nc);
+    deliver_set_conf(d->deliver, nc);
+    sched_set_conf(d->sched, nc);
+    d->retired = xrealloc(d->retired, (d->nretired + 1) * sizeof *d->retired);
+    d->retired[d->nretired++] = d->conf;
+    d->conf = nc;
+    main_reload_dkim(d); /* the keys of the new dkim.sign (a failure keeps the current set) */
+    snprintf(msg, msglen, "reloaded %s: new sessions, connections and routes use it", d->conf_path);
+    log_info("%s", msg);
+    notify_ready(d->notify);
+    return 0;
+refused:
+    log_warn("%s", msg);
+    notify_ready(d->notify);
+    return -1;
+}
+
+/* `sluice ctl reload`: the same reload; the reply carries msg. */
+static int main_ctl_reload(void *arg, char *msg, size_t msglen)
+{
+    return main_reload(arg, msg, msglen);
+}
+
+/* SIGHUP: reload; never stops the daemon. */
 static void main_on_hup(evutil_socket_t sig, short what, void *arg)
 {
+    char msg[1200];
     (void)what;
-    log_info("signal %d: reload", (int)sig);
-    main_reload(arg);
+    log_info("signal %d: reloading the configuration", (int)sig);
+    main_reload(arg, msg, sizeof msg);
+}
+
+/* ---- metrics ----------------------------------------------------------------------- */
+
+struct main_dest_walk {
+    struct metrics_writer *w;
+    unsigned dead;
+};
+
+/* One destination's gauges: its connections (labelled by destination key). */
+static void main_on_dest(void *arg, const struct deliver_dest_stat *v)
+{
+    struct main_dest_walk *dw = arg;
+    const char *l[] = {"destination", v->key};
+    if (v->connections > 0)
+        metrics_sample(dw->w, "sluice_destination_connections", l, 1, v->connections);
+    dw->dead += v->dead;
+}
+
+/* Counters: received, recipient outcomes, attempts by destination class, commits. */
+static void main_metrics_counters(struct daemon *d, struct metrics_writer *w)
+{
+    struct sched_stats ss;
+    struct deliver_stats ds;
+    struct smtpd_stats ms;
+    static const char *const res[] = {"ok", "tempfail", "permfail"};
+    sched_get_stats(d->sched, &ss);
+    deliver_get_stats(d->deliver, &ds);
+    smtpd_get_stats(d->smtpd, &ms);
+    metrics_family(w, "sluice_messages_received_total", "counter",
+                   "Messages accepted over SMTP (250 after the content).");
+    metrics_sample(w, "sluice_messages_received_total", NULL, 0, (double)ms.received);
+    metrics_family(w, "sluice_smtpd_rejects_total", "counter", "SMTP commands refused (NOQUEUE).");
+    metrics_sample(w, "sluice_smtpd_rejects_total", NULL, 0, (double)ms.rejected);
+    metrics_family(w, "sluice_recipients_total", "counter",
+                   "Recipient outcomes: delivered, deferred, bounced.");
+    const char *l1[] = {"outcome", "delivered"}, *l2[] = {"outcome", "deferred"},
+               *l3[] = {"outcome", "bounced"};
+    metrics_sample(w, "sluice_recipients_total", l1, 1, (double)ss.delivered);
+    metrics_sample(w, "sluice_recipients_total", l2, 1, (double)ss.deferred);
+    metrics_sample(w, "sluice_recipients_total", l3, 1, (double)ss.bounced);
+    metrics_family(w, "sluice_delivery_attempts_total", "counter",
+                   "Recipient attempt results by destination class (mx, relay, none).");
+    for (int c = 0; c < DELIVER_NCLASS; c++)
+        for (int o = 0; o < 3; o++) {
+            const char *l[] = {"class", deliver_class_name((enum deliver_class)c), "result", res[o]};
+            metrics_sample(w, "sluice_delivery_attempts_total", l, 2, (double)ds.outcomes[c][o]);
+        }
+    metrics_family(w, "sluice_connections_opened_total", "counter", "Outbound connections opened.");
+    metrics_sample(w, "sluice_connections_opened_total", NULL, 0, (double)ds.connections);
+}
+
+/* Gauges and histograms. */
+static void main_metrics_gauges(struct daemon *d, struct metrics_writer *w)
+{
+    struct sched_stats ss;
+    struct smtpd_stats ms;
+    const struct hist *fsync, *per_commit;
+    sched_get_stats(d->sched, &ss);
+    smtpd_get_stats(d->smtpd, &ms);
+    queue_get_hists(d->q, &fsync, &per_commit);
+    metrics_family(w, "sluice_queue_messages", "gauge", "Messages in the queue.");
+    metrics_sample(w, "sluice_queue_messages", NULL, 0, (double)ss.messages);
+    metrics_family(w, "sluice_queue_recipients", "gauge",
+                   "Queued recipients by state: waiting (deferred or not yet due), active.");
+    const char *lw[] = {"state", "waiting"}, *la[] = {"state", "active"};
+    metrics_sample(w, "sluice_queue_recipients", lw, 1, (double)ss.waiting);
+    metrics_sample(w, "sluice_queue_recipients", la, 1, (double)ss.active);
+    metrics_family(w, "sluice_smtpd_sessions", "gauge", "Inbound SMTP sessions open.");
+    metrics_sample(w, "sluice_smtpd_sessions", NULL, 0, (double)ms.sessions);
+    struct main_dest_walk dw = {w, 0};
+    metrics_family(w, "sluice_destination_connections", "gauge",
+                   "Outbound connections open or opening, per destination.");
+    deliver_foreach_dest(d->deliver, main_on_dest, &dw);
+    metrics_family(w, "sluice_destinations_dead", "gauge",
+                   "Destinations where no host would talk (postponed without connecting).");
+    metrics_sample(w, "sluice_destinations_dead", NULL, 0, dw.dead);
+    metrics_hist(w, "sluice_delivery_latency_seconds",
+                 "Seconds from arrival to delivery, per delivered recipient.",
+                 sched_delivery_latency(d->sched));
+    metrics_hist(w, "sluice_accept_latency_seconds",
+                 "Seconds from the end of a message's content to its 250 (queue commit).",
+                 ms.accept_latency);
+    metrics_hist(w, "sluice_queue_fsync_seconds", "Seconds each group commit took (fdatasync).",
+                 fsync);
+    metrics_hist(w, "sluice_queue_messages_per_commit", "Messages stored by each group commit.",
+                 per_commit);
+}
+
+/* GET /metrics. */
+static void main_metrics(void *arg, struct metrics_writer *w)
+{
+    main_metrics_counters(arg, w);
+    main_metrics_gauges(arg, w);
 }
 
 /* SIGUSR1: statistics. */
@@ -290,6 +586,10 @@ static void main_drop_privileges(const struct conf *c)
     if (!pw)
         log_fatal("user %s does not exist (create it: useradd --system %s)", c->user, c->user);
     main_chown_spool(c->spool, pw->pw_uid, pw->pw_gid);
+    /* the log file is opened again by the user at each reload (logrotate) */
+    if (c->log.target == LOG_TARGET_FILE && chown(c->log.path, pw->pw_uid, pw->pw_gid) < 0)
+        log_warn("cannot give log file %s to %s: %s (a reload will not reopen it)", c->log.path,
+                 c->user, strerror(errno));
     pickup_prepare_spool(c->spool, pw->pw_uid);
     if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
         log_fatal("cannot become user %s: %s", c->user, strerror(errno));
@@ -317,67 +617,74 @@ static void main_setup(struct daemon *d)
     event_config_free(ec);
     if (!d->base)
         log_fatal("cannot create the event loop");
-    d->q = queue_open(d->conf.spool, d->base, err, sizeof err);
+    d->q = queue_open(d->conf->spool, d->base, err, sizeof err);
     if (!d->q)
         log_fatal("queue: %s", err);
-    d->dns = dns_create(d->base, &d->conf, err, sizeof err);
+    d->dns = dns_create(d->base, d->conf, err, sizeof err);
     if (!d->dns)
         log_fatal("resolver: %s", err);
-    d->route = route_create(d->base, &d->conf, d->dns);
-    d->local = local_create(d->base, &d->conf, helper_fd);
+    d->route = route_create(d->base, d->conf, d->dns);
+    d->local = local_create(d->base, d->conf, helper_fd);
     route_set_local(d->route, &local_transport, d->local);
-    d->tls = tls_client_create(&d->conf, err, sizeof err); /* before the privileges go */
+    d->tls = tls_client_create(d->conf, err, sizeof err); /* before the privileges go */
     if (!d->tls)
         log_fatal("tls: %s", err);
     smtpc_set_tls(d->tls);
-    d->logs.audit = main_open_log(&d->conf, &d->conf.deliver.audit, "deliver.audit");
-    d->logs.events = main_open_log(&d->conf, &d->conf.deliver.event_log, "deliver.event_log");
-    d->client_transcript = main_open_log(&d->conf, &d->conf.deliver.transcript,
+    d->logs.audit = main_open_log(d->conf, &d->conf->deliver.audit, "deliver.audit");
+    d->logs.events = main_open_log(d->conf, &d->conf->deliver.event_log, "deliver.event_log");
+    d->client_transcript = main_open_log(d->conf, &d->conf->deliver.transcript,
                                          "deliver.client.transcript");
     struct deliver_io io = {.router = &deliver_route, .router_arg = d->route,
                             .transport = &deliver_smtpc, .transport_arg = d->client_transcript,
                             .now = clock_wall_ms};
-    if (d->conf.suppression.enabled) { /* suppressed recipients fail before routing */
-        d->suppress = suppress_open(d->conf.spool, d->base, err, sizeof err);
+    if (d->conf->suppression.enabled) { /* suppressed recipients fail before routing */
+        d->suppress = suppress_open(d->conf->spool, d->base, err, sizeof err);
         if (!d->suppress)
             log_fatal("suppress: %s", err);
-        d->srouter = suppress_router_create(d->base, &d->conf, d->suppress, &deliver_route,
+        d->srouter = suppress_router_create(d->base, d->conf, d->suppress, &deliver_route,
                                             d->route, clock_wall_ms);
         io.router = &suppress_router_ops;
         io.router_arg = d->srouter;
     }
-    d->deliver = deliver_create(d->base, &d->conf, d->q, &io);
-    d->sched = sched_create(d->base, &d->conf, d->q, d->deliver, clock_wall_ms);
+    d->deliver = deliver_create(d->base, d->conf, d->q, &io);
+    d->sched = sched_create(d->base, d->conf, d->q, d->deliver, clock_wall_ms);
     if (d->suppress)
         sched_set_bounced(d->sched, main_on_bounced, d);
     sched_set_logs(d->sched, &d->logs);
-    d->smtpd = smtpd_create(d->base, &d->conf, d->q, main_on_accepted, d, err, sizeof err);
+    d->smtpd = smtpd_create(d->base, d->conf, d->q, main_on_accepted, d, err, sizeof err);
     if (!d->smtpd)
         log_fatal("smtpd: %s", err);
     smtpd_set_version(d->smtpd, SLUICE_VERSION);
     smtpd_set_dns(d->smtpd, d->dns);
-    d->policy = policy_create(d->base, &d->conf, d->dns, err, sizeof err);
+    d->policy = policy_create(d->base, d->conf, d->dns, err, sizeof err);
     if (!d->policy)
         log_fatal("policy: %s", err);
     smtpd_set_policy(d->smtpd, d->policy);
     smtpd_set_etrn(d->smtpd, main_on_etrn, d);
-    if (d->conf.dkim.nsign > 0) {
-        d->dkim = dkim_signer_create(d->base, &d->conf, err, sizeof err); /* before the privileges go */
+    if (d->conf->dkim.nsign > 0) {
+        d->dkim = dkim_signer_create(d->base, d->conf, err, sizeof err); /* before the privileges go */
         if (!d->dkim)
             log_fatal("%s", err);
         smtpd_set_dkim(d->smtpd, d->dkim);
     }
-    d->server_transcript = main_open_log(&d->conf, &d->conf.smtpd.transcript, "smtpd.transcript");
-    smtpd_set_transcript(d->smtpd, d->server_transcript, &d->conf.smtpd.transcript);
+    d->server_transcript = main_open_log(d->conf, &d->conf->smtpd.transcript, "smtpd.transcript");
+    smtpd_set_transcript(d->smtpd, d->server_transcript, &d->conf->smtpd.transcript);
     if (queue_watch_incoming(d->q, main_on_incoming, d) < 0)
-        log_fatal("queue: cannot bind %s/incoming.sock", d->conf.spool);
-    struct ctl_env ce = {.base = d->base, .conf = &d->conf, .q = d->q, .sched = d->sched,
-                         .dl = d->deliver, .reload = main_reload, .reload_arg = d,
+        log_fatal("queue: cannot bind %s/incoming.sock", d->conf->spool);
+    queue_watch_requests(d->q, main_on_request, d);
+    if (d->conf->metrics.nlisten > 0) {
+        d->metrics = metrics_create(d->base, d->conf->metrics.listen, d->conf->metrics.nlisten,
+                                    main_metrics, d, err, sizeof err);
+        if (!d->metrics)
+            log_fatal("%s", err);
+    }
+    struct ctl_env ce = {.base = d->base, .conf = d->conf, .q = d->q, .sched = d->sched,
+                         .dl = d->deliver, .reload = main_ctl_reload, .reload_arg = d,
                          .version = SLUICE_VERSION};
     if (!(d->ctl = ctl_create(&ce, err, sizeof err)))
         log_fatal("%s", err);
-    main_drop_privileges(&d->conf);
-    d->pickup = pickup_create(d->base, &d->conf, d->q, main_on_accepted, d);
+    main_drop_privileges(d->conf);
+    d->pickup = pickup_create(d->base, d->conf, d->q, main_on_accepted, d);
     if (d->pickup && d->dkim)
         pickup_set_dkim(d->pickup, d->dkim);
     d->sigterm = evsignal_new(d->base, SIGTERM, main_on_term, d);
@@ -395,6 +702,7 @@ static void main_setup(struct daemon *d)
 static void main_teardown(struct daemon *d)
 {
     main_stats(d);
+    metrics_free(d->metrics);
     notify_free(d->notify);
     smtpd_free(d->smtpd);
     dkim_signer_free(d->dkim); /* after the server: jobs of its detached sessions are dropped */
@@ -420,12 +728,23 @@ static void main_teardown(struct daemon *d)
     event_free(d->sigusr1);
     event_free(d->sighup);
     event_base_free(d->base);
-    conf_free(&d->conf);
+    for (size_t i = 0; i < d->nold_tls; i++)
+        tls_client_free(d->old_tls[i]);
+    free(d->old_tls);
+    for (size_t i = 0; i < d->nretired; i++) {
+        conf_free(d->retired[i]);
+        free(d->retired[i]);
+    }
+    free(d->retired);
+    conf_free(d->conf);
+    free(d->conf);
+    close(d->lock_fd);
 }
 
 static const char main_run_usage[] =
     "usage: sluice run [-c FILE] [-v]\n"
-    "  Runs the daemon in the foreground; the log goes to stderr (-v: debug lines too).\n"
+    "  Runs the daemon in the foreground; the log goes to log.target, stderr by default\n"
+    "  (-v: debug lines too). SIGHUP reloads the configuration.\n"
     "  FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
 
 /* sluice run [-c FILE] [-v] */
@@ -448,15 +767,30 @@ static int main_run(int argc, char **argv)
         return EX_USAGE;
     }
     struct daemon d = {0};
-    if (tool_load_conf(tool_conf_path(given, NULL), &d.conf) < 0)
+    char err[1024];
+    d.conf_path = tool_conf_path(given, NULL);
+    d.conf = xmalloc(sizeof *d.conf);
+    if (tool_load_conf(d.conf_path, d.conf) < 0) {
+        free(d.conf);
         return EX_CONFIG;
+    }
+    /* The instance lock comes first: a second daemon on this spool touches nothing. */
+    d.lock_fd = queue_lock_spool(d.conf->spool, err, sizeof err);
+    if (d.lock_fd < 0) {
+        log_warn("%s", err);
+        conf_free(d.conf);
+        free(d.conf);
+        return EX_TEMPFAIL;
+    }
+    if (log_open((enum log_target)d.conf->log.target, d.conf->log.path, err, sizeof err) < 0)
+        log_fatal("%s", err);
     main_setup(&d);
     if (sched_recover(d.sched) < 0)
         log_fatal("queue: recovery failed");
     sched_poll_incoming(d.sched);
     if (d.pickup)
         pickup_scan(d.pickup);
-    log_info("sluice %s started: hostname=%s spool=%s", SLUICE_VERSION, d.conf.hostname, d.conf.spool);
+    log_info("sluice %s started: hostname=%s spool=%s", SLUICE_VERSION, d.conf->hostname, d.conf->spool);
     d.notify = notify_create(d.base, main_status, &d);
     notify_ready(d.notify);
     event_base_dispatch(d.base);

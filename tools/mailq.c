@@ -1,6 +1,10 @@
-/* mailq: `sluice mailq [-c FILE]` (or the name `mailq`) prints one TAB-separated line per queued recipient:
- * QID ARRIVAL SENDER RECIPIENT STATE ATTEMPTS NEXT LAST. Times are UTC ISO 8601 ("-" when
- * none), the null sender is "<>", LAST is the last reply ("-" when none), sanitized.
+/* mailq: `sluice mailq [-c FILE] [--json | --tsv]` (also the names `mailq` and `sendmail -bp`).
+ * Default: Postfix's `mailq` format (queue/showq.h: held ids end in '!', active in '*',
+ * "-- N Kbytes in M Requests." or "Mail queue is empty"), so scripts and monitoring checks
+ * written for Postfix read it. --json: one object per message with `postqueue -j`'s names.
+ * --tsv: sluice's table, one TAB-separated line per queued recipient: QID ARRIVAL SENDER
+ * RECIPIENT STATE ATTEMPTS NEXT LAST (times UTC ISO 8601, "-" when none; the null sender
+ * "<>"; LAST the last reply, "-" when none; sanitized).
  * It reads the queue directly (LMDB readers never block the daemon), so only those who may
  * read the spool can list it: root and the daemon's user. Anyone else gets a clear refusal
  * and exit 77 (EX_NOPERM); there is no per-user listing (docs/sendmail.md). */
@@ -17,6 +21,7 @@
 #include "core/log.h"
 #include "core/qid.h"
 #include "queue/queue.h"
+#include "queue/showq.h"
 #include "tools/tools.h"
 
 /* "2026-11-23T07:50:00Z", or "-" for 0. */
@@ -31,7 +36,7 @@ static const char *mailq_time(int64_t ms, char *buf, size_t len)
     return buf;
 }
 
-/* One line per recipient of m. */
+/* --tsv: one line per recipient of m. */
 static int mailq_on_msg(void *arg, const struct qmsg *m)
 {
     char qid[QID_TEXT_LEN + 1], at[32], nt[32], last[1024], snd[300], rcpt[300];
@@ -54,18 +59,49 @@ static int mailq_on_msg(void *arg, const struct qmsg *m)
 }
 
 static const char mailq_usage[] =
-    "usage: sluice mailq [-c FILE]   (or: mailq [-c FILE])\n"
-    "  One line per queued recipient: QID ARRIVAL SENDER RECIPIENT STATE ATTEMPTS NEXT LAST.\n"
+    "usage: sluice mailq [-c FILE] [--json | --tsv]   (or: mailq, sendmail -bp)\n"
+    "  The queue in Postfix's mailq format (held: QID!, active: QID*).\n"
+    "  --json  one object per message, as postqueue -j\n"
+    "  --tsv   one line per queued recipient: QID ARRIVAL SENDER RECIPIENT STATE ATTEMPTS NEXT LAST\n"
     "  FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
+
+enum { MAILQ_OPT_JSON = 0x200, MAILQ_OPT_TSV };
+static const struct option mailq_longopts[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"help", no_argument, NULL, TOOL_OPT_HELP},
+    {"json", no_argument, NULL, MAILQ_OPT_JSON},
+    {"tsv", no_argument, NULL, MAILQ_OPT_TSV},
+    {NULL, 0, NULL, 0},
+};
+
+/* Postfix's formats: one message at a time through queue/showq. */
+static int mailq_on_showq(void *arg, const struct qmsg *m)
+{
+    return showq_msg(arg, m);
+}
+
+/* Lists the open queue q in the chosen format. 0, or -1 on a read error. */
+static int mailq_list(struct queue *q, int format)
+{
+    if (format == MAILQ_OPT_TSV)
+        return queue_scan(q, mailq_on_msg, NULL);
+    struct showq sq = {.out = stdout, .now = clock_wall_ms(), .json = format == MAILQ_OPT_JSON};
+    if (queue_scan(q, mailq_on_showq, &sq) < 0)
+        return -1;
+    showq_end(&sq);
+    return 0;
+}
 
 /* Lists the queue. */
 int tool_mailq(int argc, char **argv, int as_mailq)
 {
     const char *given = NULL, *who = as_mailq ? "mailq" : "sluice mailq";
-    int ch;
-    while ((ch = getopt_long(argc, argv, ":c:", tool_longopts, NULL)) != -1) {
+    int ch, format = 0;
+    while ((ch = getopt_long(argc, argv, ":c:", mailq_longopts, NULL)) != -1) {
         if (ch == 'c')
             given = optarg;
+        else if (ch == MAILQ_OPT_JSON || ch == MAILQ_OPT_TSV)
+            format = ch;
         else if (ch == TOOL_OPT_HELP)
             return tool_help(mailq_usage);
         else
@@ -91,7 +127,7 @@ int tool_mailq(int argc, char **argv, int as_mailq)
         conf_free(&c);
         return EX_TEMPFAIL;
     }
-    int rc = queue_scan(q, mailq_on_msg, NULL) < 0 ? EX_TEMPFAIL : 0;
+    int rc = mailq_list(q, format) < 0 ? EX_TEMPFAIL : 0;
     queue_close(q);
     conf_free(&c);
     return rc;

@@ -13,6 +13,8 @@
  *                      recipient's state changes until each is final (seed 002 -v)
  *   -bm                deliver mail (the default);  -bs  SMTP on stdin/stdout
  *   -bp                list the queue (= mailq);    -q   ask the daemon to run the queue now
+ *   -qR DOMAIN         ask the daemon to deliver what waits for DOMAIN now (as ETRN)
+ *   -qI QID            ask the daemon to try message QID's waiting recipients now
  *   --help             usage on stdout, exit 0
  * Anything else: "unsupported option", a missing argument "option -c needs an argument",
  * exit 64 (EX_USAGE). Exit codes (sysexits.h): 0 stored, 64 usage, 65 bad message data, 75
@@ -21,7 +23,8 @@
  * -q: a datagram on spool/incoming.sock asks the running daemon for a queue run: every
  * deferred recipient becomes due now (and dead-destination marks are forgotten). With no
  * daemon bound to that socket (or one that cannot take the request) nothing would happen:
- * -q says so and exits 75.
+ * -q says so and exits 75. -qR and -qI (value attached or as the next argument) travel the
+ * same way; the daemon checks the value (a domain name, a queue id) and logs what it did.
  * Content stored: a Received header, Date / Message-ID / From when missing, the headers
  * (without Bcc), the body; every line ends in CRLF. */
 #include <ctype.h>
@@ -682,6 +685,8 @@ static int submit_bs(struct submit *s)
 struct submit_opts {
     const char *path, *from, *fullname, *dsn, *ret, *envid, *tag;
     bool t, dot_ok, verbose, queue_run, errmail, body8;
+    char run_kind;         /* -qR: 'R', -qI: 'I', plain -q: 0 */
+    const char *run_value; /* the domain or queue id */
     char mode; /* 'm' (deliver), 's' (SMTP), 'p' (list the queue), 'i' (newaliases) */
 };
 
@@ -800,6 +805,8 @@ static const char submit_usage[] =
     "  -bs                     SMTP on stdin/stdout\n"
     "  -bp                     list the queue (mailq)\n"
     "  -q                      ask the running daemon for a queue run (75 when none runs)\n"
+    "  -qR DOMAIN              ... for the mail waiting for DOMAIN only\n"
+    "  -qI QID                 ... for the waiting recipients of message QID only\n"
     "  --help                  this text\n";
 
 /* Reports an option sluice does not implement. */
@@ -846,9 +853,14 @@ static int submit_getopt(int argc, char **argv, const char *who, struct submit_o
             o->mode = optarg[0];
             break;
         case 'q':
-            if (optarg)
+            if (optarg && ((optarg[0] != 'R' && optarg[0] != 'I') ||
+                           (!optarg[1] && (optind >= argc || !*argv[optind]))))
                 return snprintf(opt, sizeof opt, "-q%.40s", optarg), submit_unsupported(who, opt);
             o->queue_run = true;
+            if (optarg) {
+                o->run_kind = optarg[0];
+                o->run_value = optarg[1] ? optarg + 1 : argv[optind++];
+            }
             break;
         case TOOL_OPT_HELP: tool_help(submit_usage); return -1;
         default: return tool_bad_option(who, ch, argv, submit_usage);
@@ -859,10 +871,16 @@ static int submit_getopt(int argc, char **argv, const char *who, struct submit_o
 
 /* -q: asks the running daemon for a queue run (every deferred recipient is tried now);
  * without a daemon to take the request that is a temporary failure, not a success. */
-static int submit_queue_run(const char *who, const struct conf *c)
+static int submit_queue_run(const char *who, const struct conf *c, const struct submit_opts *o)
 {
-    if (queue_notify_flush(c->spool) == 0) {
-        printf("%s: queue run requested\n", who);
+    int rc = o->run_kind ? queue_notify_request(c->spool, o->run_kind, o->run_value)
+                         : queue_notify_flush(c->spool);
+    if (rc == 0) {
+        if (o->run_kind)
+            printf("%s: delivery of %s %s requested\n", who,
+                   o->run_kind == 'R' ? "domain" : "message", o->run_value);
+        else
+            printf("%s: queue run requested\n", who);
         return 0;
     }
     int e = errno;
@@ -901,7 +919,7 @@ static int submit_mode(struct submit *s, const struct submit_opts *o, const char
         return EX_USAGE;
     }
     if (o->queue_run)
-        return submit_queue_run(who, s->conf);
+        return submit_queue_run(who, s->conf, o);
     if (o->mode == 's')
         return submit_bs(s);
     return submit_message(s, o, argc, argv);

@@ -295,6 +295,7 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_BOOL: return conf_read_bool(x, s, key, p, base);
     case CONF_TLSMODE:
     case CONF_TLSPROTO:
+    case CONF_LOGTARGET:
     case CONF_DKIMALG:
     case CONF_CANON:
     case CONF_OVERRIDE:
@@ -512,6 +513,17 @@ static int conf_check_tls(struct conf_ctx *x, const config_t *cfg)
     return 0;
 }
 
+/* log: a file target needs its path; stderr takes none. */
+static int conf_check_log(struct conf_ctx *x, const config_t *cfg)
+{
+    if (x->c->log.target == LOG_TARGET_FILE && !x->c->log.path)
+        return conf_needs(x, cfg, "log.target", "log.path (target \"file\")");
+    if (x->c->log.target == LOG_TARGET_STDERR && x->c->log.path)
+        return conf_error(x, config_lookup(cfg, "log.path"),
+                          "'log.path' needs log.target \"file\" or \"syslog\"");
+    return 0;
+}
+
 /* smtpd.auth: a known backend, the path it needs, and only the keys that backend reads
  * (keys set in the file: the rows' defaults of the others are not the user's doing). */
 static int conf_check_auth(struct conf_ctx *x, const config_t *cfg)
@@ -571,6 +583,8 @@ static int conf_load_buf(struct conf_ctx *x, const char *text, size_t len)
         rc = conf_group(x, config_root_setting(&cfg), CONF_G_TOP, "", x->c);
     if (rc == 0)
         rc = conf_check_tls(x, &cfg);
+    if (rc == 0)
+        rc = conf_check_log(x, &cfg);
     if (rc == 0)
         rc = conf_check_auth(x, &cfg);
     if (rc == 0)

@@ -342,6 +342,14 @@ struct conf {
         char *verp_delimiters;       /* two characters */
     } deliver;
     struct {
+        unsigned target; /* enum log_target (core/log.h) */
+        char *path;      /* the file (target file), the socket (syslog; NULL: /dev/log) */
+    } log;
+    struct {
+        char **listen; /* "addr:port": GET /metrics; empty = off */
+        size_t nlisten;
+    } metrics;
+    struct {
         struct dkim_sign_conf *sign; /* none: no signing */
         size_t nsign;
         char **headers;  /* lower-case field names signed (always with "from") */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "proto/duration.h"
 #include "proto/logpath.h"
 
@@ -111,6 +112,10 @@ const struct conf_key conf_keys[] = {
     {CONF_G_TOP, "smtpd", 0, SUB(CONF_GROUP, CONF_G_SMTPD), "The inbound ESMTP server."},
     {CONF_G_TOP, "resolver", 0, SUB(CONF_GROUP, CONF_G_RESOLVER), "DNS lookups (libunbound)."},
     {CONF_G_TOP, "deliver", 0, SUB(CONF_GROUP, CONF_G_DELIVER), "Outbound delivery: scheduler, client, relays, reports."},
+    {CONF_G_TOP, "log", 0, SUB(CONF_GROUP, CONF_G_LOG),
+     "The daemon's log: stderr, a file or syslog (docs/logging.md)."},
+    {CONF_G_TOP, "metrics", 0, SUB(CONF_GROUP, CONF_G_METRICS),
+     "Prometheus metrics over HTTP (docs/admin.md \"Metrics\")."},
     {CONF_G_TOP, "dkim", 0, SUB(CONF_GROUP, CONF_G_DKIM),
      "DKIM signing of accepted messages (RFC 6376, RFC 8463; docs/dkim.md)."},
     {CONF_G_TOP, "suppression", 0, SUB(CONF_GROUP, CONF_G_SUPPRESSION),
@@ -402,6 +407,16 @@ const struct conf_key conf_keys[] = {
     LOG_KEYS(CONF_G_AUDIT),
     LOG_KEYS(CONF_G_EVENT_LOG),
 
+    {CONF_G_LOG, "target", offsetof(struct conf, log.target), CONF_LOGTARGET, 0, 0,
+     LOG_TARGET_STDERR, LOG_TARGET_SYSLOG, 0, LOG_TARGET_STDERR, NULL,
+     "Where the log goes: stderr, file (log.path) or syslog (facility mail)."},
+    {CONF_G_LOG, "path", offsetof(struct conf, log.path), STR(CONF_PATH, 0, NULL),
+     "target file: the file (appended to); target syslog: the socket (absent: /dev/log)."},
+
+    {CONF_G_METRICS, "listen", offsetof(struct conf, metrics.listen),
+     LIST(CONF_LISTEN, CNT(metrics.nlisten), 16, 0, NULL),
+     "HTTP addresses (as smtpd.listen) serving GET /metrics (Prometheus text); empty: off."},
+
     {LOCAL(mailbox), CONF_MBOXKIND, 0, 0, LOCAL_MAILDIR, LOCAL_MBOX, 0, LOCAL_MAILDIR, NULL,
      "Mailbox format: maildir (home_mailbox in the home) or mbox (mail_spool_directory)."},
     {LOCAL(home_mailbox), STR(CONF_PATH, 0, "Maildir/"),
@@ -498,6 +513,7 @@ static const struct {
     [CONF_BOOL] = {"boolean", "true, false", NULL},
     [CONF_TLSMODE] = {"word", "none, starttls, implicit", NULL},
     [CONF_TLSPROTO] = {"word", "TLSv1.2, TLSv1.3", NULL},
+    [CONF_LOGTARGET] = {"word", "stderr, file, syslog", NULL},
     [CONF_DKIMALG] = {"word", "rsa-sha256, ed25519-sha256", NULL},
     [CONF_CANON] = {"word", "relaxed/relaxed, relaxed/simple, simple/relaxed, simple/simple", NULL},
     [CONF_OVERRIDE] = {"word", "external", NULL},
@@ -556,6 +572,8 @@ const char *const conf_group_names[CONF_NGROUPS] = {
     [CONF_G_RULE] = "deliver.rules[]",
     [CONF_G_AUDIT] = "deliver.audit",
     [CONF_G_EVENT_LOG] = "deliver.event_log",
+    [CONF_G_LOG] = "log",
+    [CONF_G_METRICS] = "metrics",
     [CONF_G_LOCAL] = "local",
     [CONF_G_TRANSPORT] = "transport[]",
     [CONF_G_DKIM] = "dkim",

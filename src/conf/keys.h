@@ -63,6 +63,7 @@ enum conf_kind {
     CONF_BOOL,     /* bool */
     CONF_TLSMODE,  /* unsigned enum relay_tls_mode, written "none"/"starttls"/"implicit" */
     CONF_TLSPROTO, /* unsigned TLS minor version, written "TLSv1.2"/"TLSv1.3" */
+    CONF_LOGTARGET, /* unsigned enum log_target, written "stderr"/"file"/"syslog" */
     CONF_DKIMALG,  /* unsigned DKIM_ALG_*, written "rsa-sha256"/"ed25519-sha256" */
     CONF_CANON,    /* unsigned DKIM_CANON_*, written "relaxed/relaxed", "simple/simple", ... */
     CONF_OVERRIDE, /* bool, written "external" (auth.override) */
@@ -132,6 +133,8 @@ enum conf_gid {
     CONF_G_RULE,
     CONF_G_AUDIT,
     CONF_G_EVENT_LOG,
+    CONF_G_LOG,
+    CONF_G_METRICS,
     CONF_G_LOCAL,
     CONF_G_TRANSPORT,
     CONF_G_DKIM,

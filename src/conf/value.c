@@ -404,6 +404,7 @@ void conf_store_number(const struct conf_key *p, void *base, uint64_t v)
     case CONF_OVERRIDE: *(bool *)field = v != 0; break;
     case CONF_TLSMODE:
     case CONF_TLSPROTO:
+    case CONF_LOGTARGET:
     case CONF_DKIMALG:
     case CONF_CANON:
     case CONF_RULE_AT:
@@ -527,6 +528,8 @@ static const struct {
     {CONF_TLSMODE, "none", RELAY_TLS_NONE},     {CONF_TLSMODE, "starttls", RELAY_TLS_STARTTLS},
     {CONF_TLSMODE, "implicit", RELAY_TLS_IMPLICIT}, {CONF_TLSPROTO, "TLSv1.2", 2},
     {CONF_TLSPROTO, "TLSv1.3", 3},              {CONF_OVERRIDE, "external", 1},
+    {CONF_LOGTARGET, "stderr", LOG_TARGET_STDERR}, {CONF_LOGTARGET, "file", LOG_TARGET_FILE},
+    {CONF_LOGTARGET, "syslog", LOG_TARGET_SYSLOG},
     {CONF_RULE_AT, "any", RULE_AT_ANY},         {CONF_RULE_AT, "greeting", RULE_AT_GREETING},
     {CONF_RULE_AT, "mail", RULE_AT_MAIL},       {CONF_RULE_AT, "rcpt", RULE_AT_RCPT},
     {CONF_RULE_AT, "data", RULE_AT_DATA},       {CONF_RULE_ACTION, "suspend", RULE_SUSPEND},

@@ -1,6 +1,5 @@
-/* log: process-wide logging to stderr only (one write(2) per line; the daemon's log goes
- * wherever its stderr goes: a terminal, a file or syslog through the service manager)
- * with Postfix-like severities.
+/* log: process-wide logging in syslog's line shape to stderr (default), a file, or the
+ * local syslog socket (facility mail), with Postfix-like severities and service names.
  * log_info/log_warn carry on; log_fatal exits(1) (startup, config); log_panic aborts
  * (broken invariant). log_sanitize() is the one way peer text (addresses, replies, host
  * names, HELO, protocol lines) gets into a log line, audit record or transcript. */
@@ -8,11 +7,23 @@
 #define SLUICE_LOG_H
 #include <stddef.h>
 
+enum log_target { LOG_TARGET_STDERR, LOG_TARGET_FILE, LOG_TARGET_SYSLOG };
+#define LOG_SYSLOG_SOCKET "/dev/log"
+
+/* Names the program in every line ("sluice"); remembers the pid and the short host name. */
 void log_init(const char *progname);
+/* Switches every later line to target t: path is the file (appended to, created 0640) or
+ * the syslog socket (NULL or "": /dev/log); stderr takes none. The new target is opened
+ * first: 0, or -1 with the reason in err and the current target kept. Thread-safe. */
+int log_open(enum log_target t, const char *path, char *err, size_t errlen);
+const char *log_target_to_text(enum log_target t);
 void log_set_verbose(int verbose);
 int log_verbose(void);
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A mail line in Postfix's shape, shown as program "PROG/svc" (svc: "smtpd", "cleanup",
+ * "qmgr", "smtp", "pickup"), so pflogsumm --syslog-name=sluice reads it. */
+void log_mail(const char *svc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void log_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

@@ -18,4 +18,6 @@ int qid_from_text(const char *s, uint64_t *id);
 int64_t clock_wall_ms(void);
 /* Monotonic clock in milliseconds. */
 int64_t clock_mono_ms(void);
+/* Monotonic clock in microseconds (latency measurements). */
+int64_t clock_mono_us(void);
 #endif

@@ -237,12 +237,14 @@ static void ctl_cmd_misc(struct ctl_sess *s, const struct ctl_req *r)
         }
         snprintf(text, sizeof text, "connection %llu killed", (unsigned long long)r->conn);
         break;
-    case CTL_RELOAD:
+    case CTL_RELOAD: {
+        char msg[1200] = "reloaded";
         log_info("ctl: %s: reload", s->who);
-        if (e->reload)
-            e->reload(e->reload_arg);
-        snprintf(text, sizeof text, "reloaded");
-        break;
+        /* a refused reload (bad file) is an error reply: the running configuration stays */
+        bool ok = !e->reload || e->reload(e->reload_arg, msg, sizeof msg) == 0;
+        ctl_done(s, ok, msg, NULL);
+        return;
+    }
     case CTL_VERSION:
         snprintf(text, sizeof text, "sluice %s", e->version ? e->version : "?");
         break;

@@ -34,7 +34,8 @@ struct ctl_env {
     struct queue *q;
     struct sched *sched;
     struct deliver *dl;
-    void (*reload)(void *arg); /* `ctl reload`: the daemon's reload (as SIGHUP) */
+    /* `ctl reload`: the daemon's reload (as SIGHUP); 0, or -1 when refused; msg says which */
+    int (*reload)(void *arg, char *msg, size_t msglen);
     void *reload_arg;
     const char *version;
 };

@@ -71,8 +71,10 @@ void batch_free(struct deliver *dl, struct batch *b)
 /* Reports the same outcome for every recipient of a batch, then frees it. */
 void batch_fail(struct deliver *dl, struct batch *b, const struct deliver_result *res)
 {
-    for (size_t i = 0; i < b->n; i++)
+    for (size_t i = 0; i < b->n; i++) {
+        deliver_count(dl, b->dd, res->o);
         dl->ops->outcome(dl->arg, b->r[i], res);
+    }
     batch_free(dl, b);
 }
 

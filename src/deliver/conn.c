@@ -146,6 +146,7 @@ static void conn_on_rcpt(void *arg, struct smtpc_txn *t, size_t i, enum outcome 
     struct batch *b = t->owner;
     struct deliver_result res = {.o = o, .reply = reply, .relay = relay, .passed_on = t->dsn,
                                  .tls = t->tls, .tls_peer = t->tls_peer};
+    deliver_count(cn->dl, cn->dd, o);
     cn->dl->ops->outcome(cn->dl->arg, b->r[i], &res);
     if (o != OUTCOME_OK && t->stage != SMTPC_STAGE_NONE && conn_is_reply(reply))
         shape_on_reply(cn->dl, cn->dd, conn_stage(t->stage), reply, false);

@@ -105,6 +105,7 @@ static void deliver_on_route(void *arg, struct dest *d, enum outcome o, const ch
     m->nbatches++; /* hold m while we work on it */
     if (o != OUTCOME_OK) {
         struct deliver_result res = {.o = o, .reply = why, .relay = "none"};
+        deliver_count(dl, NULL, o);
         dl->ops->outcome(dl->arg, r, &res);
     } else {
         batch_add(dl, m, r, d, deliver_dmask(dl, r->addr));
@@ -126,6 +127,14 @@ void deliver_submit(struct deliver *dl, struct deliver_msg *m, struct deliver_rc
 /* A queue run (domain NULL): every dead destination may be tried again. ETRN for a domain:
  * its cached destination, at most once a second (dest_revive), so a client repeating ETRN
  * cannot turn a dead destination into a connect storm. */
+void deliver_revive_now(struct deliver *dl, const char *domain)
+{
+    struct dest *d = dl->io.router->cached(dl->io.router_arg, domain);
+    struct ddest *dd = d ? dest_find(dl, d, policy_domain_mask(dl->conf, domain)) : NULL;
+    if (dd)
+        dest_revive(dl, dd, 0);
+}
+
 void deliver_revive(struct deliver *dl, const char *domain)
 {
     if (!domain) {
@@ -152,6 +161,48 @@ void deliver_shutdown(struct deliver *dl, int64_t grace_ms, void (*done)(void *a
 void deliver_get_stats(const struct deliver *dl, struct deliver_stats *st)
 {
     *st = dl->st;
+}
+
+/* Counts an outcome under its destination's class. */
+void deliver_count(struct deliver *dl, const struct ddest *dd, enum outcome o)
+{
+    enum deliver_class c = !dd                                     ? DELIVER_CLASS_NONE
+                           : strncmp(dd->dest->key, "relay:", 6) == 0 ? DELIVER_CLASS_RELAY
+                                                                      : DELIVER_CLASS_MX;
+    if ((unsigned)o < 3)
+        dl->st.outcomes[c][o]++;
+}
+
+/* "mx", "relay", "none". */
+const char *deliver_class_name(enum deliver_class c)
+{
+    return c == DELIVER_CLASS_RELAY ? "relay" : c == DELIVER_CLASS_MX ? "mx" : "none";
+}
+
+struct deliver_walk {
+    void (*fn)(void *arg, const struct deliver_dest_stat *v);
+    void *arg;
+    int64_t now;
+};
+
+/* dict_foreach callback: one destination's view. */
+static void deliver_on_dest(void *arg, const char *key, void *value)
+{
+    struct deliver_walk *w = arg;
+    const struct ddest *dd = value;
+    struct deliver_dest_stat v = {.key = key,
+                                  .connections = dd->nconn + dd->nconnecting,
+                                  .ready = dd->nready,
+                                  .dead = dd->dead_until > w->now};
+    w->fn(w->arg, &v);
+}
+
+/* Every destination, for the metrics. */
+void deliver_foreach_dest(const struct deliver *dl,
+                          void (*fn)(void *arg, const struct deliver_dest_stat *v), void *arg)
+{
+    struct deliver_walk w = {fn, arg, dl->io.now()};
+    dict_foreach(dl->dests, deliver_on_dest, &w);
 }
 
 /* route_lookup() as a router. */
@@ -240,4 +291,21 @@ int deliver_kill(struct deliver *dl, uint64_t id)
         return 0;
     }
     return -1;
+}
+
+/* dict_foreach: one destination's policy again from the new configuration. */
+static void deliver_on_reconf(void *arg, const char *key, void *value)
+{
+    struct deliver *dl = arg;
+    struct ddest *dd = value;
+    (void)key;
+    policy_resolve(dl->conf, dd->dmask, dd->dest, &dd->pol);
+    shape_init(dl, dd);
+}
+
+/* Reload: later work uses c; every known destination's policy is resolved again. */
+void deliver_set_conf(struct deliver *dl, const struct conf *c)
+{
+    dl->conf = c;
+    dict_foreach(dl->dests, deliver_on_reconf, dl);
 }

@@ -139,10 +139,27 @@ struct deliver_io {
 extern const struct deliver_router deliver_route;
 extern const struct deliver_transport deliver_smtpc;
 
+/* Destination classes of the outcome counters: an MX set, a configured relay, no
+ * destination (routing failed). */
+enum deliver_class { DELIVER_CLASS_MX, DELIVER_CLASS_RELAY, DELIVER_CLASS_NONE, DELIVER_NCLASS };
+
 struct deliver_stats {
     uint64_t connections;  /* opened */
     uint64_t transactions; /* started */
+    uint64_t outcomes[DELIVER_NCLASS][3]; /* recipient outcomes by class and enum outcome */
 };
+
+/* One destination as the metrics see it. */
+struct deliver_dest_stat {
+    const char *key;      /* "mx:10:a.test,..." or "relay:ADDRESS" */
+    unsigned connections; /* open or opening */
+    size_t ready;         /* transactions waiting for a connection */
+    bool dead;            /* no host would talk: postponed until dead_until */
+};
+/* Calls fn for every destination known (on the loop; dest views valid during the call). */
+void deliver_foreach_dest(const struct deliver *dl,
+                          void (*fn)(void *arg, const struct deliver_dest_stat *v), void *arg);
+const char *deliver_class_name(enum deliver_class c);
 
 /* io is copied. Nothing is delivered before deliver_set_ops(). */
 struct deliver *deliver_create(struct event_base *base, const struct conf *c, struct queue *q,
@@ -162,6 +179,15 @@ void deliver_submit(struct deliver *dl, struct deliver_msg *m, struct deliver_rc
 /* A queue run: every dead destination may be tried again (domain NULL); or ETRN for
  * domain: its cached destination, at most once a second. */
 void deliver_revive(struct deliver *dl, const char *domain);
+/* The local administrator's flush of one domain (sendmail -qR, -qI): its cached destination
+ * is no longer dead, at once (no once-a-second rule: the request is not from the network). */
+void deliver_revive_now(struct deliver *dl, const char *domain);
+/* Reload: new connections, batches and limits use c (which must outlive dl); connections
+ * in progress keep the settings they started with. Every known destination's policy
+ * (deliver.policies) is resolved again from c with the blocks its domain matched when it
+ * was made (so edited values apply; a block added or moved applies to destinations made
+ * after the reload), and its rate buckets and rule reductions start over. */
+void deliver_set_conf(struct deliver *dl, const struct conf *c);
 /* Stops opening connections and taking transactions; ends idle ones; transactions in flight
  * get grace_ms, then their connections are abandoned (recipients TEMPFAIL). done runs once
  * no connection is left. */

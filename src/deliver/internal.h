@@ -108,6 +108,9 @@ struct deliver {
     uint64_t next_conn_id;
 };
 
+/* deliver.c: counts one recipient outcome of destination dd (NULL: no route). */
+void deliver_count(struct deliver *dl, const struct ddest *dd, enum outcome o);
+
 /* batch.c */
 void batch_add(struct deliver *dl, struct deliver_msg *m, struct deliver_rcpt *r, struct dest *d,
                uint64_t dmask);

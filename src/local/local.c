@@ -525,3 +525,9 @@ void local_free(struct local *l)
     close(l->fd);
     free(l);
 }
+
+/* Reload: later work reads c. */
+void local_set_conf(struct local *l, const struct conf *c)
+{
+    l->conf = c;
+}

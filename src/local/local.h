@@ -31,6 +31,9 @@ struct local;
 
 /* helper_fd: helper_start()'s socket (taken over). */
 struct local *local_create(struct event_base *base, const struct conf *c, int helper_fd);
+/* Reload: later expansions and deliveries read c (local.*, hostname, local domains); c must
+ * outlive l, as must the configuration it replaces. */
+void local_set_conf(struct local *l, const struct conf *c);
 void local_free(struct local *l);
 /* The transport for route_set_local(); its arg is the struct local. */
 extern const struct deliver_transport local_transport;

@@ -163,6 +163,9 @@ static void pickup_on_stored(void *arg, int err)
             log_warn("pickup: %s: stored as %s but cannot remove: %s", j->name,
                      qid_to_text(j->m.id, qid), strerror(errno));
         log_info("pickup: %s: queued as %s", j->name, qid_to_text(j->m.id, qid));
+        char from[LOG_SANITIZED_SIZE(ADDR_MAX)]; /* Postfix's pickup line (pflogsumm) */
+        log_mail("pickup", "%s: sender=<%s>", qid,
+                 log_sanitize(from, sizeof from, j->m.sender, strlen(j->m.sender)));
         p->stored(p->arg, &j->m);
     }
     dict_remove(p->busy, j->name);
@@ -329,4 +332,10 @@ void pickup_free(struct pickup *p)
     close(p->dirfd);
     dict_free(p->busy, NULL);
     free(p);
+}
+
+/* Reload: later pickups read c. */
+void pickup_set_conf(struct pickup *p, const struct conf *c)
+{
+    p->conf = c;
 }

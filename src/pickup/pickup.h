@@ -30,6 +30,9 @@ struct queue;
 typedef void (*pickup_stored_fn)(void *arg, const struct qmsg *m);
 
 int pickup_prepare_spool(const char *spool, uid_t owner);
+/* Reload: later pickups read c (trusted_users, max_message_size, hostname); the spool stays.
+ * c must outlive p, as must the configuration it replaces. */
+void pickup_set_conf(struct pickup *p, const struct conf *c);
 struct pickup *pickup_create(struct event_base *base, const struct conf *c, struct queue *q,
                              pickup_stored_fn stored, void *arg);
 void pickup_scan(struct pickup *p);

@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -36,7 +38,9 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "core/hist.h"
 #include "core/log.h"
+#include "core/qid.h"
 #include "core/xalloc.h"
 
 #define QUEUE_MAPSIZE ((size_t)64 << 30)
@@ -97,6 +101,10 @@ struct queue {
     void (*watch_cb)(void *arg, int flush);
     void *watch_arg;
     struct queue_stats stats; /* atomics */
+    void (*req_cb)(void *arg, char kind, const char *value); /* loop only */
+    void *req_arg;
+    struct hist fsync_seconds;  /* commit (fdatasync) time of each group */
+    struct hist per_commit;     /* messages stored by each group */
 };
 
 /* Writes v big-endian into 8 bytes. */
@@ -368,15 +376,22 @@ static void queue_apply_group(struct queue *q, struct queue_op *ops)
             else
                 rc = orc;
         }
+        int64_t t0 = clock_mono_us();
         if (rc == 0)
             rc = mdb_txn_commit(txn);
         else
             mdb_txn_abort(txn);
+        if (rc == 0)
+            hist_observe(&q->fsync_seconds, (double)(clock_mono_us() - t0) / 1e6);
     }
     if (rc == 0) {
+        uint64_t msgs = 0;
         queue_stat_add(&q->stats.commits, 1);
-        for (struct queue_op *op = ops; op; op = op->next)
+        for (struct queue_op *op = ops; op; op = op->next) {
             queue_count_op(q, op);
+            msgs += op->type == QOP_PUT;
+        }
+        hist_observe(&q->per_commit, (double)msgs);
         return;
     }
     log_warn("queue: group commit failed (%s); retrying each write alone", mdb_strerror(rc));
@@ -574,6 +589,11 @@ struct queue *queue_open(const char *spool, struct event_base *base, char *err, 
     if (queue_mkspool(spool, err, errlen) < 0)
         return NULL;
     struct queue *q = xcalloc(1, sizeof *q);
+    static const double fsync_le[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                      0.25, 0.5, 1, 2.5};
+    static const double commit_le[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+    hist_init(&q->fsync_seconds, fsync_le, sizeof fsync_le / sizeof fsync_le[0]);
+    hist_init(&q->per_commit, commit_le, sizeof commit_le / sizeof commit_le[0]);
     q->spool = xstrdup(spool);
     q->base = base;
     q->sock = -1;
@@ -962,14 +982,18 @@ int queue_take_incoming(struct queue *q, queue_msg_fn fn, void *arg)
 static void queue_on_incoming(evutil_socket_t fd, short what, void *arg)
 {
     struct queue *q = arg;
-    char buf[64];
+    char buf[QUEUE_REQUEST_MAX + 2];
     int flush = 0;
     (void)what;
     for (int i = 0; i < QUEUE_DRAIN_MAX; i++) {
-        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
         if (n < 0 && errno != EINTR)
             break;
         flush |= n > 0 && buf[0] == 'F';
+        if (n > 1 && (buf[0] == 'R' || buf[0] == 'I') && q->req_cb) {
+            buf[n] = '\0';
+            q->req_cb(q->req_arg, buf[0], buf + 1);
+        }
     }
     q->watch_cb(q->watch_arg, flush);
 }
@@ -1040,11 +1064,34 @@ static int queue_notify(const char *spool, const char *what)
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
-    ssize_t n = sendto(fd, what, 1, MSG_DONTWAIT, (struct sockaddr *)&sun, sizeof sun);
+    size_t len = strlen(what);
+    ssize_t n = sendto(fd, what, len, MSG_DONTWAIT, (struct sockaddr *)&sun, sizeof sun);
     int e = errno;
     close(fd);
     errno = e;
-    return n == 1 ? 0 : -1;
+    return n == (ssize_t)len ? 0 : -1;
+}
+
+/* Requests from tools ('R' domain, 'I' queue id). */
+void queue_watch_requests(struct queue *q, void (*cb)(void *arg, char kind, const char *value),
+                          void *arg)
+{
+    q->req_cb = cb;
+    q->req_arg = arg;
+}
+
+/* Sends one request datagram: kind then value. */
+int queue_notify_request(const char *spool, char kind, const char *value)
+{
+    char buf[QUEUE_REQUEST_MAX + 2];
+    size_t n = strlen(value);
+    if (n > QUEUE_REQUEST_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    buf[0] = kind;
+    memcpy(buf + 1, value, n + 1);
+    return queue_notify(spool, buf);
 }
 
 /* Wakes a daemon watching spool/incoming.sock: new mail is there (best effort: the daemon
@@ -1066,4 +1113,44 @@ void queue_get_stats(const struct queue *q, struct queue_stats *st)
     st->commits = __atomic_load_n(&q->stats.commits, __ATOMIC_RELAXED);
     st->msgs_committed = __atomic_load_n(&q->stats.msgs_committed, __ATOMIC_RELAXED);
     st->ops_committed = __atomic_load_n(&q->stats.ops_committed, __ATOMIC_RELAXED);
+}
+
+/* The histograms of the group commits (fsync seconds, messages per commit). */
+void queue_get_hists(const struct queue *q, const struct hist **fsync_seconds,
+                     const struct hist **per_commit)
+{
+    *fsync_seconds = &q->fsync_seconds;
+    *per_commit = &q->per_commit;
+}
+
+/* Takes the spool's instance lock (see queue.h); nothing else in the spool is touched. */
+int queue_lock_spool(const char *spool, char *err, size_t errlen)
+{
+    char path[4200], pid[32] = "";
+    if (mkdir(spool, 0700) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create spool %s: %s", spool, strerror(errno));
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/sluice.lock", spool);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? strcspn(pid, "\n") : 0] = '\0';
+        if (e == EWOULDBLOCK)
+            snprintf(err, errlen, "spool %s is in use by another sluice (pid %s); not starting",
+                     spool, *pid ? pid : "unknown");
+        else
+            snprintf(err, errlen, "cannot lock %s: %s", path, strerror(e));
+        close(fd);
+        return -1;
+    }
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+        log_warn("queue: cannot write the pid into %s: %s", path, strerror(errno));
+    return fd;
 }

@@ -78,6 +78,15 @@ int queue_watch_incoming(struct queue *q, void (*cb)(void *arg, int flush), void
 
 /* Tool mode. Stores m + content in one committed transaction and marks it incoming. */
 int queue_put_sync(struct queue *q, const struct qmsg *m, const char *body, size_t len);
+/* Daemon mode: cb runs on the loop for each request datagram a tool sent with
+ * queue_notify_request (kind 'R' flush a domain, 'I' flush one message; value is at most
+ * QUEUE_REQUEST_MAX bytes, NUL-terminated, not checked: the callee validates it). */
+#define QUEUE_REQUEST_MAX 255
+void queue_watch_requests(struct queue *q, void (*cb)(void *arg, char kind, const char *value),
+                          void *arg);
+/* Tool mode helper: sends request kind with value (<= QUEUE_REQUEST_MAX bytes) to a running
+ * daemon; 0, or -1 with errno as queue_notify_flush (EINVAL: value too long). */
+int queue_notify_request(const char *spool, char kind, const char *value);
 /* Tool mode helper: wakes a running daemon (best effort; no daemon is not an error). */
 void queue_notify_incoming(const char *spool);
 /* Tool mode helper: asks a running daemon for a queue run (sendmail -q). 0 when the request
@@ -86,4 +95,15 @@ void queue_notify_incoming(const char *spool);
 int queue_notify_flush(const char *spool);
 
 void queue_get_stats(const struct queue *q, struct queue_stats *st);
+struct hist;
+/* Daemon mode: histograms of the group commits, updated by the writer thread (atomics):
+ * seconds each commit (the fdatasync) took, messages stored by each. */
+void queue_get_hists(const struct queue *q, const struct hist **fsync_seconds,
+                     const struct hist **per_commit);
+
+/* One daemon per spool: creates spool (0700) when missing and takes an exclusive lock on
+ * spool/sluice.lock (flock, never waits), writing the pid into it. Returns the descriptor
+ * to keep open for the daemon's life (the lock goes with the process), or -1 with a
+ * message in err: "spool DIR is in use by another sluice (pid N)" when locked. */
+int queue_lock_spool(const char *spool, char *err, size_t errlen);
 #endif

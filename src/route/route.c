@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <event2/event.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,8 @@ struct route_waiter {
 
 struct route_entry {
     struct route *r;
+    const struct conf *conf; /* the configuration it was made under (relay is its index) */
+    bool detached;           /* dropped by a reload while resolving: freed once answered */
     char *name;  /* domain, or relay host */
     int relay;   /* relay index or -1 */
     enum route_state state;
@@ -149,6 +152,26 @@ static void route_entry_free(void *p)
     free(e);
 }
 
+/* Reload: an entry still resolving is detached (its answer still reaches its waiters, then
+ * it is freed); any other is freed. */
+static void route_entry_drop(void *p)
+{
+    struct route_entry *e = p;
+    if (e->state == ROUTE_RESOLVING)
+        e->detached = true;
+    else
+        route_entry_free(e);
+}
+
+/* Reload: later lookups use c; the cache is emptied, so every domain and relay is resolved
+ * again under the new rules (destinations stay: connections and batches hold them). */
+void route_set_conf(struct route *r, const struct conf *c)
+{
+    r->conf = c;
+    dict_free(r->entries, route_entry_drop);
+    r->entries = dict_create();
+}
+
 /* Frees the router, its cache and every destination. */
 void route_free(struct route *r)
 {
@@ -221,8 +244,9 @@ static const struct relay *route_relay_first(const struct conf *c, const struct 
 }
 
 /* The shared destination for key, created on first use; takes over hosts either way. */
-static struct dest *route_dest_set(struct route *r, const char *key, struct mx_host *hosts,
-                                   size_t nhosts, uint16_t port, const struct relay *rl)
+static struct dest *route_dest_set(struct route *r, const struct conf *c, const char *key,
+                                   struct mx_host *hosts, size_t nhosts, uint16_t port,
+                                   const struct relay *rl)
 {
     struct dest *d = dict_find(r->dests, key);
     if (!d) {
@@ -235,7 +259,7 @@ static struct dest *route_dest_set(struct route *r, const char *key, struct mx_h
     d->hosts = hosts;
     d->nhosts = nhosts;
     d->port = port;
-    d->relay = route_relay_first(r->conf, rl);
+    d->relay = route_relay_first(c, rl);
     return d;
 }
 
@@ -300,13 +324,13 @@ static void route_on_dns(void *arg, struct mx_result *res)
     struct route *r = e->r;
     if (res->status == DNS_OK) {
         char key[4096];
-        const struct relay *rl = e->relay >= 0 ? &r->conf->deliver.relays[e->relay] : NULL;
+        const struct relay *rl = e->relay >= 0 ? &e->conf->deliver.relays[e->relay] : NULL;
         if (rl)
             snprintf(key, sizeof key, "relay:%s", rl->address);
         else if (mx_key(res->hosts, res->nhosts, key, sizeof key) < 0)
             snprintf(key, sizeof key, "domain:%s", e->name);
-        e->dest = route_dest_set(r, key, res->hosts, res->nhosts,
-                                 rl ? rl->port : r->conf->deliver.port, rl);
+        e->dest = route_dest_set(r, e->conf, key, res->hosts, res->nhosts,
+                                 rl ? rl->port : e->conf->deliver.port, rl);
         res->hosts = NULL;
         res->nhosts = 0;
         e->o = OUTCOME_OK;
@@ -326,6 +350,8 @@ static void route_on_dns(void *arg, struct mx_result *res)
     }
     mx_result_free(res);
     route_entry_answer(e);
+    if (e->detached)
+        route_entry_free(e);
 }
 
 /* A relay given as "[ip]:port": its destination needs no lookup. */
@@ -339,7 +365,7 @@ static void route_relay_literal(struct route *r, struct route_entry *e, const st
         h->naddrs = 1;
     char key[512];
     snprintf(key, sizeof key, "relay:%s", rl->address);
-    e->dest = route_dest_set(r, key, h, 1, rl->port, rl);
+    e->dest = route_dest_set(r, e->conf, key, h, 1, rl->port, rl);
     e->o = h->naddrs ? OUTCOME_OK : OUTCOME_PERMFAIL;
     if (h->naddrs)
         e->why[0] = '\0';
@@ -354,10 +380,10 @@ static void route_entry_resolve(struct route *r, struct route_entry *e)
 {
     e->state = ROUTE_RESOLVING;
     if (e->relay < 0) {
-        dns_mx(r->dns, e->name, r->conf->deliver.fallbackMX_A, route_on_dns, e);
+        dns_mx(r->dns, e->name, e->conf->deliver.fallbackMX_A, route_on_dns, e);
         return;
     }
-    const struct relay *rl = &r->conf->deliver.relays[e->relay];
+    const struct relay *rl = &e->conf->deliver.relays[e->relay];
     if (rl->literal) {
         route_relay_literal(r, e, rl);
         route_entry_answer(e);
@@ -440,6 +466,7 @@ void route_lookup(struct route *r, const char *sender, const char *client_ip, co
     if (!e) {
         e = xcalloc(1, sizeof *e);
         e->r = r;
+        e->conf = r->conf;
         e->relay = relay;
         e->name = xstrdup(relay >= 0 ? r->conf->deliver.relays[relay].host : domain);
         dict_put(r->entries, name, e);

@@ -50,6 +50,9 @@ typedef void (*route_fn)(void *arg, struct dest *d, enum outcome o, const char *
 struct deliver_transport;
 struct route *route_create(struct event_base *base, const struct conf *c, struct dns *dns);
 void route_free(struct route *r);
+/* Reload: later lookups follow c's relays and settings (c must outlive r, as must the one
+ * it replaces while lookups made under it are in flight); the result cache is emptied. */
+void route_set_conf(struct route *r, const struct conf *c);
 /* sender: envelope sender ("" = null); client_ip: text or "" (local); rcpt: "local@domain". */
 void route_lookup(struct route *r, const char *sender, const char *client_ip, const char *rcpt,
                   route_fn cb, void *arg);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/heap.h"
+#include "core/hist.h"
 #include "deliver/deliver.h"
 #include "dsn/report.h"
 #include "sched/sched.h"
@@ -25,6 +26,7 @@ struct srcpt {
     char *last_reply;
     char *relay; /* "name[ip]:port" of the last attempt, "" when none */
     int64_t last_attempt;
+    int64_t handed; /* wall ms it last went to delivery (delays= of the log line) */
     uint32_t idx;
     uint32_t attempts;
     uint32_t postponed; /* postponements since the last real attempt (backoff, memory only) */
@@ -66,6 +68,7 @@ struct sched {
     bool stopping;
     struct sched_stats st;
     struct dict *paused; /* lower-case domain -> non-NULL: recipients there are parked */
+    struct hist latency; /* seconds from arrival to delivery, per delivered recipient */
     sched_bounced_fn bounced; /* sched_set_bounced(), or NULL */
     void *bounced_arg;
 };

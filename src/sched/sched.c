@@ -23,6 +23,7 @@
 #include "conf/conf.h"
 #include "core/dict.h"
 #include "core/heap.h"
+#include "core/hist.h"
 #include "core/log.h"
 #include "core/qid.h"
 #include "core/xalloc.h"
@@ -36,6 +37,14 @@
 #include "sched/outcome.h"
 
 static void sched_report(struct sched *s, struct smsg *m);
+
+/* Deletes a message from the queue and logs it as Postfix's qmgr does ("QID: removed"). */
+static void sched_remove(struct sched *s, uint64_t id, uint32_t nrcpt)
+{
+    char qid[QID_TEXT_LEN + 1];
+    queue_delete(s->q, id, nrcpt);
+    log_mail("qmgr", "%s: removed", qid_to_text(id, qid));
+}
 
 /* ---- messages ---------------------------------------------------------------------- */
 
@@ -136,11 +145,15 @@ void sched_add(struct sched *s, const struct qmsg *qm, int64_t not_before)
     qid_to_text(qm->id, qid);
     if (dict_find(s->msgs, qid))
         return;
+    char from[LOG_SANITIZED_SIZE(ADDR_MAX)];
+    log_mail("qmgr", "%s: from=<%s>, size=%llu, nrcpt=%u (queue active)", qid,
+             log_sanitize(from, sizeof from, qm->sender, strlen(qm->sender)),
+             (unsigned long long)qm->size, (unsigned)qm->nrcpt);
     struct smsg *m = sched_msg_new(s, qm, qid);
     for (uint32_t i = 0; i < qm->nrcpt; i++)
         sched_rcpt_init(s, m, i, &qm->rcpts[i], not_before);
     if (m->unfinished == 0 && m->npending == 0) {
-        queue_delete(s->q, m->d.id, m->nrcpt);
+        sched_remove(s, m->d.id, m->nrcpt);
         sched_msg_destroy(m);
         return;
     }
@@ -154,8 +167,12 @@ void sched_add(struct sched *s, const struct qmsg *qm, int64_t not_before)
 
 /* ---- outcomes ---------------------------------------------------------------------- */
 
-/* One Postfix-style log line per recipient per attempt (and one event-log object), with the
- * session's TLS as the transport reported it (tls=none without). */
+/* One log line per recipient per attempt in Postfix's shape (and one event-log object):
+ * "QID: to=<RCPT>, relay=HOST[IP]:PORT, delay=D, delays=a/b/c/d, dsn=X.Y.Z, status=S (REPLY),
+ * tls=..., tls_peer=...": delay from arrival; delays a = before the queue (0: a message is
+ * durable when accepted), b = waiting in the queue until this attempt, c = 0 (connection
+ * setup is counted in d), d = this attempt. The session's TLS as the transport reported it
+ * (tls=none without) comes after the reply, so pflogsumm's patterns still match. */
 static void sched_log(struct sched *s, const struct srcpt *r, const struct deliver_result *res,
                       const char *status, enum outcome o, const char *reply)
 {
@@ -165,12 +182,19 @@ static void sched_log(struct sched *s, const struct srcpt *r, const struct deliv
     char dsn[STATUS_MAX], to[LOG_SANITIZED_SIZE(ADDR_MAX)], rl[1024], rp[2048]; /* peer text */
     int64_t now = s->now();
     double delay = (double)(now - m->arrival) / 1000.0;
+    double waited = (double)(r->handed - m->arrival) / 1000.0;
+    double took = (double)(now - r->handed) / 1000.0;
     status_of(reply, o, dsn); /* the reply's code, or the one our reason starts with */
-    log_info("%s: to=<%s>, relay=%s, tls=%s%s%s, delay=%.2f, dsn=%s, status=%s (%s)", m->d.qid,
-             log_sanitize(to, sizeof to, r->d.addr, strlen(r->d.addr)),
-             log_sanitize(rl, sizeof rl, relay, strlen(relay)), tls,
-             *tls_peer ? ", tls_peer=" : "", tls_peer, delay < 0 ? 0.0 : delay, dsn, status,
-             log_sanitize(rp, sizeof rp, reply, strlen(reply)));
+    log_mail("smtp",
+             "%s: to=<%s>, relay=%s, delay=%.2f, delays=0/%.2f/0/%.2f, dsn=%s, status=%s (%s), "
+             "tls=%s%s%s",
+             m->d.qid, log_sanitize(to, sizeof to, r->d.addr, strlen(r->d.addr)),
+             log_sanitize(rl, sizeof rl, relay, strlen(relay)), delay < 0 ? 0.0 : delay,
+             waited < 0 ? 0.0 : waited, took < 0 ? 0.0 : took, dsn, status,
+             log_sanitize(rp, sizeof rp, reply, strlen(reply)), tls,
+             *tls_peer ? ", tls_peer=" : "", tls_peer);
+    if (strcmp(status, "sent") == 0)
+        hist_observe(&s->latency, delay < 0 ? 0.0 : delay);
     event_attempt(s->logs.events, now, m->d.qid, r->d.addr, status, dsn, relay, reply, r->attempts,
                   now - m->arrival);
 }
@@ -195,7 +219,7 @@ static void sched_persist(struct sched *s, struct srcpt *r, int64_t next)
 {
     struct smsg *m = sched_msg_of(r);
     if (m->unfinished == 0 && m->npending == 0 && !m->reporting) {
-        queue_delete(s->q, m->d.id, m->nrcpt);
+        sched_remove(s, m->d.id, m->nrcpt);
         return;
     }
     sched_write_rcpt(s, r, next);
@@ -373,7 +397,7 @@ static void sched_on_reported(void *arg, const struct report_done *d)
             sched_write_rcpt(s, r, r->where == S_WAIT || r->where == S_PARK ? r->hn.key : 0);
         }
         if (m->unfinished == 0 && m->npending == 0)
-            queue_delete(s->q, m->d.id, m->nrcpt);
+            sched_remove(s, m->d.id, m->nrcpt);
         sched_add(s, d->report, 0);
     }
     sched_msg_release(s, m);
@@ -425,7 +449,7 @@ static void sched_report(struct sched *s, struct smsg *m)
     if (sent > 0)
         m->reporting = true;
     else if (m->unfinished == 0)
-        queue_delete(s->q, m->d.id, m->nrcpt);
+        sched_remove(s, m->d.id, m->nrcpt);
     free(rr);
 }
 
@@ -444,6 +468,7 @@ void sched_pump(struct sched *s)
         heap_pop(&s->wait);
         struct srcpt *r = (struct srcpt *)top;
         r->where = S_ACTIVE;
+        r->handed = now;
         s->active++;
         deliver_submit(s->dl, r->d.msg, &r->d);
     }
@@ -492,6 +517,9 @@ struct sched *sched_create(struct event_base *base, const struct conf *c, struct
     s->rep = (struct report_env){.c = c, .q = q};
     heap_init(&s->wait);
     s->msgs = dict_create();
+    static const double latency_le[] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600,
+                                        14400, 86400};
+    hist_init(&s->latency, latency_le, sizeof latency_le / sizeof latency_le[0]);
     s->due_ev = evtimer_new(base, sched_on_due, s);
     s->paused = dict_create();
     deliver_set_ops(dl, &sched_deliver_ops, s);
@@ -538,7 +566,7 @@ static int sched_on_recover(void *arg, const struct qmsg *m)
                                   report_is_report(m->sender, m->flags)) != 0;
     }
     if (open == 0) {
-        queue_delete(sc->s->q, m->id, m->nrcpt);
+        sched_remove(sc->s, m->id, m->nrcpt);
         sc->removed++;
         return 0;
     }
@@ -560,9 +588,13 @@ long sched_recover(struct sched *s)
     return sc.loaded;
 }
 
-/* Incoming callback: a message written by another process. */
+/* Incoming callback: a message written by another process (sluice submit): its reception
+ * line, as Postfix's pickup logs one. */
 static int sched_on_incoming(void *arg, const struct qmsg *m)
 {
+    char qid[QID_TEXT_LEN + 1], from[LOG_SANITIZED_SIZE(ADDR_MAX)];
+    log_mail("pickup", "%s: sender=<%s>", qid_to_text(m->id, qid),
+             log_sanitize(from, sizeof from, m->sender, strlen(m->sender)));
     sched_add(arg, m, 0);
     return 0;
 }
@@ -654,6 +686,38 @@ static void sched_on_flush_msg(void *arg, const char *key, void *value)
     }
 }
 
+/* sendmail -qI: the waiting recipients of one message become due now. */
+size_t sched_flush_message(struct sched *s, const char *qid)
+{
+    struct smsg *m = dict_find(s->msgs, qid);
+    struct sched_flush f = {s, NULL, false, s->now(), 0};
+    if (!m) {
+        log_info("flush: message %s is not in the queue", qid);
+        return 0;
+    }
+    for (uint32_t i = 0; i < m->nrcpt; i++) /* as ETRN: a dead destination is tried again */
+        if (m->rcpts[i].where == S_WAIT)
+            deliver_revive_now(s->dl, addr_domain(m->rcpts[i].d.addr));
+    sched_on_flush_msg(&f, qid, m);
+    log_info("flush: %zu recipients of %s made due", f.moved, qid);
+    sched_pump(s);
+    return f.moved;
+}
+
+/* Delivery latency of delivered recipients (seconds since arrival). */
+const struct hist *sched_delivery_latency(const struct sched *s)
+{
+    return &s->latency;
+}
+
+/* Reload: the new configuration for later decisions. */
+void sched_set_conf(struct sched *s, const struct conf *c)
+{
+    s->conf = c;
+    s->rep.c = c;
+    sched_pump(s); /* a larger queuecache admits more at once */
+}
+
 /* ETRN / queue run: waiting recipients of a domain (or all) become due now, and delivery
  * may try dead destinations again (as Postfix's flush resets its dead cache). */
 size_t sched_flush_domain(struct sched *s, const char *domain, bool subdomains)
@@ -663,6 +727,17 @@ size_t sched_flush_domain(struct sched *s, const char *domain, bool subdomains)
     dict_foreach(s->msgs, sched_on_flush_msg, &f);
     log_info("flush: %zu recipients for %s%s made due", f.moved, domain && subdomains ? "*." : "",
              domain ? domain : "every domain");
+    sched_pump(s);
+    return f.moved;
+}
+
+/* sendmail -qR: as ETRN for one domain, and its destination is tried at once. */
+size_t sched_flush_domain_local(struct sched *s, const char *domain)
+{
+    struct sched_flush f = {s, domain, false, s->now(), 0};
+    deliver_revive_now(s->dl, domain);
+    dict_foreach(s->msgs, sched_on_flush_msg, &f);
+    log_info("flush: %zu recipients for %s made due", f.moved, domain);
     sched_pump(s);
     return f.moved;
 }

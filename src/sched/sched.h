@@ -74,6 +74,15 @@ void sched_poll_incoming(struct sched *s);
  * grace_ms, the rest is deferred); calls done once no connection is left. */
 void sched_shutdown(struct sched *s, int64_t grace_ms, void (*done)(void *arg), void *arg);
 void sched_get_stats(const struct sched *s, struct sched_stats *st);
+/* sendmail -qI QID: the waiting recipients of message qid (text form) become due now (a
+ * held message stays held). Returns how many moved (0: unknown id, logged). */
+size_t sched_flush_message(struct sched *s, const char *qid);
+struct hist;
+/* Seconds from arrival to delivery of every delivered recipient (metrics). */
+const struct hist *sched_delivery_latency(const struct sched *s);
+/* Reload: later decisions (window, retries, expiry, polling, reports) use c, which must
+ * outlive the scheduler; recipients already waiting keep their due times. */
+void sched_set_conf(struct sched *s, const struct conf *c);
 /* ETRN (RFC 1985): every waiting recipient in domain (and its subdomains when asked) becomes
  * due now; domain NULL: every waiting recipient (sendmail -q). Returns how many moved. */
 size_t sched_flush_domain(struct sched *s, const char *domain, bool subdomains);
@@ -136,4 +145,7 @@ typedef void (*sched_view_fn)(void *arg, const struct sched_msg_view *v);
 void sched_walk(struct sched *s, sched_view_fn fn, void *arg);
 /* One message (fn NULL: only whether it is known); -1 when the scheduler does not know qid. */
 int sched_view(struct sched *s, const char *qid, sched_view_fn fn, void *arg);
+/* The local administrator's flush of one domain (sendmail -qR): as sched_flush_domain, and
+ * its destination, even if dead, is tried at once (deliver_revive_now). */
+size_t sched_flush_domain_local(struct sched *s, const char *domain);
 #endif

@@ -213,21 +213,36 @@ static void content_take(struct session *s, struct evbuffer *in, size_t n, bool 
     }
 }
 
+/* The reception lines of an accepted message in Postfix's shape: smtpd's "client=" (with
+ * Postfix's sasl_method and sasl_username after AUTH, then sluice's submission and tls) and cleanup's "message-id=". The qmgr line
+ * "from=<>, size=, nrcpt= (queue active)" follows from the scheduler. */
+static void content_log_received(struct session *s, const char *qid)
+{
+    char id[LOG_SANITIZED_SIZE(sizeof s->msgid)], sasl[SASL_FIELD_MAX * 4 + 64];
+    const char *name = s->rdns[0] ? s->rdns : "unknown";
+    authn_log_text(s, sasl, sizeof sasl);
+    log_mail("smtpd", "%s: client=%s[%s]%s%s, tls=%s%s%s", qid, name, s->ip, sasl,
+             s->submission ? ", submission" : "", s->tls.active ? s->tls.version : "none",
+             s->tls.active ? "/" : "", s->tls.active ? s->tls.cipher : "");
+    log_mail("cleanup", "%s: message-id=%s%s%s", qid, s->msgid[0] == '<' ? "" : "<",
+             log_sanitize(id, sizeof id, s->msgid, strlen(s->msgid)),
+             s->msgid[0] == '<' ? "" : ">");
+}
+
 /* Called by the queue once the message is durable (err 0) or failed. */
 static void content_on_queued(void *arg, int err)
 {
     struct session *s = arg;
-    char qid[QID_TEXT_LEN + 1], from[ADDR_MAX * 4 + 1], sasl[SASL_FIELD_MAX * 4 + 64];
+    char qid[QID_TEXT_LEN + 1];
     qid_to_text(s->txn.id, qid);
     s->state = SESSION_CMD;
     if (err == 0) {
         session_reply(s, "250 2.0.0 Ok: queued as %s", qid);
-        authn_log_text(s, sasl, sizeof sasl);
-        log_info("%s: client=[%s]%s, from=<%s>, nrcpt=%u, size=%llu%s, tls=%s%s%s", qid, s->ip, sasl,
-                 log_sanitize(from, sizeof from, s->txn.sender, strlen(s->txn.sender)),
-                 (unsigned)s->txn.nrcpt, (unsigned long long)s->txn.size,
-                 s->submission ? ", submission" : "", s->tls.active ? s->tls.version : "none",
-                 s->tls.active ? "/" : "", s->tls.active ? s->tls.cipher : "");
+        if (s->sd) {
+            s->sd->st.received++;
+            hist_observe(&s->sd->accept_latency, (double)(clock_mono_us() - s->queued_us) / 1e6);
+        }
+        content_log_received(s, qid);
         if (s->sd && s->sd->accepted)
             s->sd->accepted(s->sd->arg, &s->txn);
     } else {
@@ -369,6 +384,9 @@ static void content_end(struct session *s)
     s->txn.size = s->body_len;
     char *body = s->body;
     size_t len = s->body_len;
+    if (hdr_find(body, len, "Message-ID", s->msgid, sizeof s->msgid) < 0)
+        s->msgid[0] = '\0';
+    s->queued_us = clock_mono_us();
     s->body = NULL;
     s->body_len = s->body_cap = s->hdr_len = 0;
     s->state = SESSION_WAIT;

@@ -140,15 +140,16 @@ const char *policy_connection_limit(const struct smtpd *sd, const struct session
 /* Logs a refusal as Postfix does, so log watchers (fail2ban's postfix filter) match it:
  * "NOQUEUE: reject: VERB from NAME[IP]: REPLY; from=<S> to=<R> proto=P helo=<H>", then the
  * rule that refused. */
-static void policy_log_reject(const struct session *s, const char *verb, const char *reply,
+static void policy_log_reject(struct session *s, const char *verb, const char *reply,
                               const char *rcpt, const char *rule)
 {
+    s->sd->st.rejected++;
     char from[ADDR_MAX * 4 + 1] = "", to[ADDR_MAX * 4 + 1] = "";
     const char *snd = s->txn.sender ? s->txn.sender : "";
     log_sanitize(from, sizeof from, snd, strlen(snd));
     if (rcpt)
         log_sanitize(to, sizeof to, rcpt, strlen(rcpt));
-    log_info("NOQUEUE: reject: %s from %s[%s]: %s; %s%s%s%s%s%sproto=%s helo=<%s> rule=<%s>",
+    log_mail("smtpd", "NOQUEUE: reject: %s from %s[%s]: %s; %s%s%s%s%s%sproto=%s helo=<%s> rule=<%s>",
              verb, s->rdns, s->ip, reply, s->in_mail ? "from=<" : "", s->in_mail ? from : "",
              s->in_mail ? "> " : "", rcpt ? "to=<" : "", rcpt ? to : "", rcpt ? "> " : "",
              policy_protocol(s), s->helo, rule);

@@ -117,6 +117,21 @@ void session_reply(struct session *s, const char *fmt, ...)
     evbuffer_add(out, "\r\n", 2);
 }
 
+/* One NOQUEUE reject line (contract in session.h). */
+void session_log_reject(struct session *s, const char *verb, const char *reply,
+                        const char *rcpt)
+{
+    char from[LOG_SANITIZED_SIZE(ADDR_MAX)], helo[LOG_SANITIZED_SIZE(SMTPD_HELO_MAX)];
+    const char *snd = s->in_mail && s->txn.sender ? s->txn.sender : "";
+    log_sanitize(from, sizeof from, snd, strlen(snd));
+    log_sanitize(helo, sizeof helo, s->helo, strlen(s->helo));
+    s->sd->st.rejected++;
+    log_mail("smtpd", "NOQUEUE: reject: %s from %s[%s]: %s; from=<%s>%s%s%s proto=%s helo=<%s>",
+             verb, s->rdns[0] ? s->rdns : "unknown", s->ip, reply, from, rcpt ? " to=<" : "",
+             rcpt ? rcpt : "", rcpt ? ">" : "", s->helo_kind == HELO_ESMTP ? "ESMTP" : "SMTP",
+             helo);
+}
+
 const char *session_host(const struct session *s)
 {
     return s->sd && s->sd->c->hostname ? s->sd->c->hostname : "localhost";

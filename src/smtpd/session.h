@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/hist.h"
 #include "proto/addr.h"
 #include "proto/cmd.h"
 #include "proto/sasl.h"
@@ -79,6 +80,8 @@ struct session {
     bool smtputf8;   /* the open transaction said SMTPUTF8 */
     int64_t by_seconds; /* DELIVERBY of the open transaction (valid with MSG_F_BY_*) */
     struct qmsg txn; /* sender and rcpts while open; all fields once the content ends */
+    char msgid[256];      /* the content's Message-ID value once it ended ("" when none) */
+    int64_t queued_us;    /* clock_mono_us() when the content went to the queue */
     size_t rcpt_cap;
     /* content */
     bool content_started;  /* Received header written (DATA, or the first BDAT) */
@@ -172,6 +175,8 @@ struct smtpd {
     struct session *sessions;
     size_t nsessions;
     struct tls_server *tls;         /* smtpd.tls certificates, or NULL: no TLS */
+    struct smtpd_stats st;          /* counters (smtpd_get_stats) */
+    struct hist accept_latency;     /* seconds from the end of content to the 250 */
     struct policy_engine *policy;          /* smtpd_set_policy(), or NULL */
     uint64_t ninstances;            /* transactions so far (policy instance ids) */
     struct auth *auth;              /* smtpd.auth verifier, or NULL: no AUTH */
@@ -208,6 +213,11 @@ bool session_rdns_wait(struct session *s, enum session_state next);
 void session_policy_resume(struct session *s);
 /* Frees everything of the open transaction and closes it. */
 void session_txn_reset(struct session *s);
+/* Logs a refused command in Postfix's shape (pflogsumm, fail2ban): "NOQUEUE: reject: VERB
+ * from NAME[IP]: REPLY; from=<SENDER> to=<RCPT> proto=ESMTP helo=<HELO>" (rcpt NULL: no
+ * to=); counts it. reply and rcpt are already sanitized. */
+void session_log_reject(struct session *s, const char *verb, const char *reply,
+                        const char *rcpt);
 /* The configured host name (never NULL). */
 const char *session_host(const struct session *s);
 

@@ -257,6 +257,9 @@ struct smtpd *smtpd_create(struct event_base *base, const struct conf *c, struct
     sd->accepted = accepted;
     sd->arg = arg;
     sd->version = "sluice";
+    static const double accept_le[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                       0.5, 1, 2.5, 5};
+    hist_init(&sd->accept_latency, accept_le, sizeof accept_le / sizeof accept_le[0]);
     if (n == 0) {
         snprintf(err, errlen, "smtpd.listen: no address");
         goto fail;
@@ -356,22 +359,17 @@ void smtpd_free(struct smtpd *s)
     free(s);
 }
 
-/* SIGHUP: new certificates for new connections; sessions in progress keep theirs. */
-int smtpd_reload_tls(struct smtpd *s)
+/* Counters for the metrics. */
+void smtpd_get_stats(const struct smtpd *s, struct smtpd_stats *st)
 {
-    char err[1024];
-    if (!s->tls)
-        return 0;
-    if (tls_server_reload(s->tls, err, sizeof err) < 0) {
-        log_warn("smtpd: TLS reload failed, the current certificates stay: %s", err);
-        return -1;
-    }
-    log_info("smtpd: TLS certificates reloaded: %s", tls_server_describe(s->tls));
-    return 0;
+    *st = s->st;
+    st->sessions = s->nsessions;
+    st->accept_latency = &s->accept_latency;
 }
 
-/* SIGHUP: re-reads the password file (backend "file"); on error the old one stays. */
-int smtpd_reload_auth(struct smtpd *s)
+/* Reload: re-reads the password file (backend "file"); on error the old one stays (logged:
+ * the file is not the configuration, so this does not refuse the reload). */
+static int smtpd_reload_auth(struct smtpd *s)
 {
     char err[1024];
     if (!s->auth)
@@ -382,6 +380,26 @@ int smtpd_reload_auth(struct smtpd *s)
     }
     if (strcmp(s->c->smtpd.auth.backend, "file") == 0)
         log_info("smtpd: AUTH password file %s reloaded", s->c->smtpd.auth.path);
+    return 0;
+}
+
+/* Reload: the certificates of c first (the only part that can fail), then c itself. */
+int smtpd_reload(struct smtpd *s, const struct conf *c, char *err, size_t errlen)
+{
+    if (s->tls && c->smtpd.tls.cert_file) {
+        const struct smtpd_tls_conf *old = tls_server_set_conf(s->tls, &c->smtpd.tls);
+        if (tls_server_reload(s->tls, err, errlen) < 0) {
+            tls_server_set_conf(s->tls, old);
+            log_warn("smtpd: TLS reload failed, the current certificates stay: %s", err);
+            return -1;
+        }
+        log_info("smtpd: TLS certificates reloaded: %s", tls_server_describe(s->tls));
+    } else if (!s->tls != !c->smtpd.tls.cert_file) {
+        log_warn("reload: smtpd.tls.cert_file %s: takes effect at the next start",
+                 s->tls ? "removed" : "added");
+    }
+    s->c = c;
+    smtpd_reload_auth(s);
     return 0;
 }
 

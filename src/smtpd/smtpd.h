@@ -17,6 +17,7 @@
 #define SLUICE_SMTPD_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "queue/record.h"
 
@@ -57,13 +58,24 @@ struct logspec;
  * replies, "(N body bytes)" for content. log NULL = off. Call right after smtpd_create. */
 void smtpd_set_transcript(struct smtpd *s, struct audit_log *log, const struct logspec *spec);
 
-/* SIGHUP: re-reads smtpd.auth's password file (backend "file"; others: nothing to do).
- * On error the old table stays in force (logged). 0, or -1. */
-int smtpd_reload_auth(struct smtpd *s);
-/* SIGHUP: re-reads smtpd.tls's certificate and key files; new connections get them,
- * sessions in progress keep theirs. A file that no longer loads keeps the current ones
- * (logged). 0 (also without TLS), or -1. */
-int smtpd_reload_tls(struct smtpd *s);
+/* Reload (SIGHUP): new sessions and the later commands of sessions in progress use c (which
+ * must outlive the server, as must the configuration replaced); the certificates of
+ * c->smtpd.tls are loaded for new connections. Listeners stay as they are. A certificate
+ * that does not load refuses the whole change: -1 with the reason in err, nothing changed.
+ * TLS cannot be turned on or off live (logged; the current certificates stay). The AUTH
+ * password file (smtpd.auth backend "file") is read again; when it fails the current table
+ * stays (logged) and the reload goes on. The verifier's own settings (backend, path,
+ * pam_service, timeout, workers) are the caller's to keep (they need a restart). */
+int smtpd_reload(struct smtpd *s, const struct conf *c, char *err, size_t errlen);
+
+struct hist;
+struct smtpd_stats {
+    uint64_t received;  /* messages accepted (250 after the content) */
+    uint64_t rejected;  /* commands refused with a NOQUEUE: reject line */
+    uint64_t sessions;  /* sessions open now */
+    const struct hist *accept_latency; /* end of content -> 250, seconds (queue commit) */
+};
+void smtpd_get_stats(const struct smtpd *s, struct smtpd_stats *st);
 
 /* Stops accepting new connections; sessions in progress go on. */
 void smtpd_stop_listening(struct smtpd *s);

@@ -188,8 +188,10 @@ static void verbs_mail(struct session *s, const struct cmd *c)
     session_reply(s, "250 2.1.0 Ok");
 }
 
-/* Replies to a refused RCPT and disconnects a client past max_error_recipients. */
-__attribute__((format(printf, 2, 3))) static void verbs_rcpt_refused(struct session *s,
+/* Replies to a refused RCPT (logging the NOQUEUE line for rcpt when not NULL) and
+ * disconnects a client past max_error_recipients. */
+__attribute__((format(printf, 3, 4))) static void verbs_rcpt_refused(struct session *s,
+                                                                    const char *rcpt,
                                                                     const char *fmt, ...)
 {
     char text[512];
@@ -197,6 +199,8 @@ __attribute__((format(printf, 2, 3))) static void verbs_rcpt_refused(struct sess
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    if (rcpt) /* NULL: not a reject line, or one logged already */
+        session_log_reject(s, "RCPT", text, rcpt);
     session_reply(s, "%s", text);
     if (++s->rcpt_errors > s->sd->c->smtpd.max_error_recipients) {
         log_info("client=[%s]: %u refused recipients, disconnecting", s->ip, s->rcpt_errors);
@@ -211,18 +215,18 @@ static bool verbs_rcpt_allowed(struct session *s, const char *addr)
     char shown[ADDR_MAX * 4 + 1];
     log_sanitize(shown, sizeof shown, addr, strlen(addr));
     if (verbs_8bit(addr) && !esmtp_utf8_valid(addr, strlen(addr))) {
-        verbs_rcpt_refused(s, "553 5.1.3 <%s>: Bad recipient address syntax", shown);
+        verbs_rcpt_refused(s, shown, "553 5.1.3 <%s>: Bad recipient address syntax", shown);
         return false;
     }
     if (verbs_8bit(addr) && !s->smtputf8) {
-        verbs_rcpt_refused(s, "553 5.6.7 <%s>: SMTPUTF8 is required for a non-ASCII address",
+        verbs_rcpt_refused(s, shown, "553 5.6.7 <%s>: SMTPUTF8 is required for a non-ASCII address",
                            shown);
         return false;
     }
     char reply[POLICY_REPLY_MAX];
     int rc = policy_rcpt_check(s, addr, reply, sizeof reply);
     if (rc < 0)
-        verbs_rcpt_refused(s, "%s", reply);
+        verbs_rcpt_refused(s, NULL, "%s", reply); /* policy.c logged its reject line */
     return rc > 0;
 }
 
@@ -428,7 +432,7 @@ void verbs_command(struct session *s, const char *line, size_t len)
             return;
         }
         if (c.verb == CMD_RCPT && s->in_mail) {
-            verbs_rcpt_refused(s, "501 5.5.4 Syntax: RCPT TO:<address> [parameters]");
+            verbs_rcpt_refused(s, NULL, "501 5.5.4 Syntax: RCPT TO:<address> [parameters]");
             return;
         }
         verbs_bad_args(s, c.verb);

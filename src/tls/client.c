@@ -305,14 +305,31 @@ static bool tls_client_expect(SSL *ssl, const char *name)
     return SSL_set1_host(ssl, host) == 1;
 }
 
+/* The context index of relay r (0: the opportunistic one), or -1 when r asks for TLS but
+ * is not a relay of tc's configuration: a destination made under a configuration a reload
+ * replaced, whose relay is gone or whose address changed, gets no TLS it did not ask for. */
+static long tls_client_ctx_of(const struct tls_client *tc, const struct relay *r)
+{
+    const struct conf *c = tc->conf;
+    if (!tls_client_relay_tls(r))
+        return 0;
+    if (r >= c->deliver.relays && r < c->deliver.relays + c->deliver.nrelays)
+        return (long)(r - c->deliver.relays) + 1;
+    for (size_t i = 0; i < c->deliver.nrelays; i++)
+        if (strcmp(c->deliver.relays[i].address, r->address) == 0 &&
+            tls_client_relay_tls(&c->deliver.relays[i]))
+            return (long)i + 1;
+    return -1;
+}
+
 /* A new SSL for one peer, resuming its cached session when there is one. */
 SSL *tls_client_ssl(struct tls_client *tc, const struct relay *r, unsigned min_tls,
                     const char *name, const char *peer)
 {
-    size_t ci = 0;
-    if (tls_client_relay_tls(r) && r >= tc->conf->deliver.relays &&
-        r < tc->conf->deliver.relays + tc->conf->deliver.nrelays)
-        ci = (size_t)(r - tc->conf->deliver.relays) + 1;
+    long found = tls_client_ctx_of(tc, r);
+    if (found < 0)
+        return NULL;
+    size_t ci = (size_t)found;
     SSL *ssl = SSL_new(tc->ctx[ci]);
     if (!ssl)
         return NULL;

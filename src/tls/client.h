@@ -66,7 +66,8 @@ void tls_client_free(struct tls_client *tc);
  * block, else the opportunistic one; TLS 1.min_tls at least; name is the expected host
  * (also sent as SNI; an IP address is checked against the certificate's IP names; "" or
  * NULL: no name); peer is "name[ip]:port". The cached session of the same (context, name,
- * min_tls, peer) is set for resumption. NULL only when OpenSSL fails to allocate. */
+ * min_tls, peer) is set for resumption. NULL when OpenSSL fails to allocate, or when r asks for TLS and is not (by address) a
+ * relay of the configuration tc was built from (after a reload). */
 SSL *tls_client_ssl(struct tls_client *tc, const struct relay *r, unsigned min_tls,
                     const char *name, const char *peer);
 /* Fills *out after the handshake of ssl completed. */

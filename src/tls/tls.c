@@ -232,6 +232,15 @@ int tls_server_reload(struct tls_server *t, char *err, size_t errlen)
     return 0;
 }
 
+/* Points later reloads at other settings; returns the previous ones. */
+const struct smtpd_tls_conf *tls_server_set_conf(struct tls_server *t,
+                                                 const struct smtpd_tls_conf *tc)
+{
+    const struct smtpd_tls_conf *old = t->tc;
+    t->tc = tc;
+    return old;
+}
+
 SSL *tls_server_ssl_new(struct tls_server *t)
 {
     return SSL_new(t->ctx);

@@ -30,6 +30,10 @@ struct tls_server;
 
 struct tls_server *tls_server_create(const struct smtpd_tls_conf *tc, char *err, size_t errlen);
 int tls_server_reload(struct tls_server *t, char *err, size_t errlen);
+/* Makes later reloads read tc (a reloaded configuration); returns the settings used so far
+ * (to put back when the reload is refused). */
+const struct smtpd_tls_conf *tls_server_set_conf(struct tls_server *t,
+                                                 const struct smtpd_tls_conf *tc);
 SSL *tls_server_ssl_new(struct tls_server *t);
 const char *tls_server_describe(const struct tls_server *t);
 void tls_server_free(struct tls_server *t);

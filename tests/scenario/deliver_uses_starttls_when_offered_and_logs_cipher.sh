@@ -26,9 +26,9 @@ wait_until '[ "$(sink_rcpts after)" -ge 1 ]' 30 "u1@tls.example through Postfix"
 wait_until '[ "$(sink_rcpts plain)" -ge 1 ]' 30 "u2@plain.example at its sink"
 wait_until queue_empty 20 "empty queue"
 
-log_has 'to=<u1@tls\.example>, relay=mx\.tls\.example\[127\.0\.0\.20\]:25, tls=TLSv1\.3/TLS_[A-Z0-9_]+, tls_peer=untrusted, delay=.*status=sent' ||
+log_has 'to=<u1@tls\.example>, relay=mx\.tls\.example\[127\.0\.0\.20\]:25, delay=.*status=sent.*, tls=TLSv1\.3/TLS_[A-Z0-9_]+, tls_peer=untrusted' ||
     fail "no log line: to=<u1@tls.example>, relay=..., tls=TLSv1.3/CIPHER, tls_peer=untrusted, ... status=sent"
-log_has 'to=<u2@plain\.example>, relay=mx\.plain\.example\[127\.0\.0\.22\]:25, tls=none, delay=.*status=sent' ||
+log_has 'to=<u2@plain\.example>, relay=mx\.plain\.example\[127\.0\.0\.22\]:25, delay=.*status=sent.*, tls=none' ||
     fail "no log line: to=<u2@plain.example>, relay=..., tls=none, ... status=sent"
 log_has 'smtpc mx\.tls\.example\[127\.0\.0\.20\]:25: TLS TLSv1\.3 with cipher TLS_[A-Z0-9_]+ \([0-9]+ bits\), peer untrusted \(unable to get local issuer certificate\)' ||
     fail "no TLS session line for mx.tls.example"
@@ -36,4 +36,4 @@ grep -Eq 'Anonymous TLS connection established from [^ ]*\[127\.0\.0\.1\]: TLSv1
     "$(postfix_log mx)" || fail "Postfix logged no TLS connection from sluice"
 grep -rEq 'using TLSv1\.3 with cipher' "$T/sinks/after" ||
     fail "the Received header Postfix added does not name TLS"
-note "$(grep -Eo 'to=<u1@tls\.example>, relay=[^ ]+, tls=[^ ]+ tls_peer=[a-z]+' "$SLUICE_LOG")"
+note "$(grep -Eo 'to=<u1@tls\.example>, relay=[^ ]+, .*, tls=[^ ]+ tls_peer=[a-z]+' "$SLUICE_LOG")"

@@ -355,13 +355,13 @@ sluice_kill9() {
     SLUICE_PID=""
 }
 
-# mq: runs `sluice mailq` into $T/mailq.txt in the current shell (fails the test if it fails).
+# mq: runs `sluice mailq --tsv` (one line per recipient) into $T/mailq.txt in the current shell (fails the test if it fails).
 mq() {
-    "$SLUICE" mailq -c "$CONF" >"$T/mailq.txt" 2>"$T/mailq.err" ||
+    "$SLUICE" mailq --tsv -c "$CONF" >"$T/mailq.txt" 2>"$T/mailq.err" ||
         fail "sluice mailq failed: $(cat "$T/mailq.err")"
 }
 
-# The queue as `sluice mailq` prints it.
+# The queue as `sluice mailq --tsv` prints it.
 mailq() {
     mq
     cat "$T/mailq.txt"

@@ -46,7 +46,7 @@ for r in map(json.loads, sys.stdin):
     [ $i = 21 ] && want="sluice.example EXTERNAL:sluice.example:False:True"
     expect_eq "$got" "$want" "client certificate and AUTH at p$i"
 done
-log_has 'to=<u@a\.example>, relay=\[127\.0\.0\.20\]:25, tls=TLSv1\.3/[A-Z0-9_]+, tls_peer=verified, .*status=sent' ||
+log_has 'to=<u@a\.example>, relay=\[127\.0\.0\.20\]:25, delay=.*status=sent.*, tls=TLSv1\.3/[A-Z0-9_]+, tls_peer=verified' ||
     fail "no log line: u@a.example sent"
 sluice_stop
 TR=$(cat "$T"/spool/log/transcripts/client-*.log)

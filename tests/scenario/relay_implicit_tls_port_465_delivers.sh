@@ -26,7 +26,7 @@ sluice_start
 inject_swaks sender@src.example u@a.example,u@b.example
 wait_until '[ "$(sink_rcpts after)" -ge 1 ]' 30 "u@a.example through Postfix on port 465"
 wait_until '[ "$(mailq_field u@b.example 5)" = deferred ]' 30 "mailq: u@b.example deferred"
-log_has 'to=<u@a\.example>, relay=relay\.example\[127\.0\.0\.20\]:465, tls=TLSv1\.3/[A-Z0-9_]+, tls_peer=verified, .*status=sent' ||
+log_has 'to=<u@a\.example>, relay=relay\.example\[127\.0\.0\.20\]:465, delay=.*status=sent.*, tls=TLSv1\.3/[A-Z0-9_]+, tls_peer=verified' ||
     fail "no log line: u@a.example sent to relay.example:465 over verified TLS 1.3"
 last=$(mailq_field u@b.example 8)
 echo "$last" | grep -Eq '^4\.7\.5 TLS handshake with \[127\.0\.0\.20\]:25 failed: ' ||

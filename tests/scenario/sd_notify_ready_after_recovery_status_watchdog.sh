@@ -60,7 +60,7 @@ wait_until '[ "$(grep -c "	READY=1$" "$N")" -ge 2 ]' 10 "READY=1 after the reloa
 expect_eq "$(awk -F'\t' '$3 ~ /^(RELOADING|READY)=1$/ { printf "%s ", $3 }' "$N")" \
     "READY=1 RELOADING=1 READY=1 " "READY/RELOADING datagrams in order"
 grep -Eq "	MONOTONIC_USEC=[0-9]+$" "$N" || fail "no MONOTONIC_USEC= with RELOADING=1"
-wait_until 'log_has "reloading TLS certificates"' 5 "the reload logged"
+wait_until 'log_has "signal 1: reloading the configuration"' 5 "the reload logged"
 sluice_alive || fail "the daemon did not survive SIGHUP"
 
 sluice_stop

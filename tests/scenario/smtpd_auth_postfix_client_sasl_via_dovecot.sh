@@ -70,8 +70,8 @@ grep -Eq "TLS connection established to 127\.0\.0\.1" "$PFLOG" || fail "Postfix 
 f=$(grep -l '^Subject: postfix sasl' "$T/sinks/mx"/t.*)
 grep -q '^	(authenticated as alice)' "$f" || fail "Received: $(grep -A5 '^Received: from client' "$f")"
 grep -Eq '^	by sluice\.example \(sluice\) with ESMTPSA id ' "$f" || fail "not ESMTPSA"
-log_has 'sasl_method=(PLAIN|LOGIN), sasl_username=alice, from=<sender@src\.example>' ||
-    fail "sluice's message line: $(grep 'from=<sender' "$SLUICE_LOG")"
+log_has 'client=[^ ]*\[127\.0\.0\.1\], sasl_method=(PLAIN|LOGIN), sasl_username=alice, tls=' ||
+    fail "sluice's client= line: $(grep 'client=' "$SLUICE_LOG")"
 
 note "a wrong password: 535, Postfix keeps the message"
 pf_client wrongpw 127.0.0.21 wrong

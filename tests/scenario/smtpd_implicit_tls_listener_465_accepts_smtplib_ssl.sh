@@ -39,7 +39,8 @@ grep -q '^Date: ' "$f" || fail "no Date added on the submissions port"
 grep -q '^Message-ID: <[0-9A-F]*@sluice\.example>' "$f" || fail "no Message-ID added"
 log_has 'client=\[127\.0\.0\.1\]: TLS established \(implicit\): tls=TLSv1\.3/TLS_AES_256_GCM_SHA384' ||
     fail "no handshake line: $(grep TLS "$SLUICE_LOG")"
-log_has 'client=\[127\.0\.0\.1\], from=<a@src\.example>, nrcpt=1, size=[0-9]+, submission, tls=TLSv1\.3/TLS_AES_256_GCM_SHA384$' ||
+log_has 'client=[^ ]*\[127\.0\.0\.1\], submission, tls=TLSv1\.3/TLS_AES_256_GCM_SHA384$' &&
+    log_has 'from=<a@src\.example>, size=[0-9]+, nrcpt=1 \(queue active\)$' ||
     fail "no tls= on the message line: $(grep 'from=<a@src' "$SLUICE_LOG")"
 
 note "untrusted client on the submissions port: 530"

@@ -27,6 +27,7 @@ f=$(grep -l '^Subject: from postfix' "$T/sinks/mx"/t.*)
 grep -Eq '^	\(using TLSv1\.3 with cipher TLS_AES_256_GCM_SHA384 \(256/256 bits\)\)' "$f" ||
     fail "Received: $(grep -A4 '^Received: from client' "$f")"
 grep -Eq '^	by sluice\.example \(sluice\) with ESMTPS id ' "$f" || fail "not ESMTPS"
-log_has 'from=<sender@src\.example>, nrcpt=1, size=[0-9]+, tls=TLSv1\.3/TLS_AES_256_GCM_SHA384$' ||
+log_has 'client=[^ ]*\[127\.0\.0\.1\], tls=TLSv1\.3/TLS_AES_256_GCM_SHA384$' &&
+    log_has 'from=<sender@src\.example>, size=[0-9]+, nrcpt=1 \(queue active\)$' ||
     fail "sluice's message line: $(grep 'from=<sender' "$SLUICE_LOG")"
 true

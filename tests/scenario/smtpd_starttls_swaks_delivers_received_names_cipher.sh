@@ -33,7 +33,7 @@ want = (r"Received: from \S+ \(unknown \[127\.0\.0\.1\]\)\r?\n"
         r"\tby sluice\.example \(sluice\) with ESMTPS id ")
 sys.exit(0 if re.match(want, first) else 1)
 PY
-log_has ': client=\[127\.0\.0\.1\], from=<a@src\.example>, nrcpt=1, size=[0-9]+, tls=TLSv1\.3/TLS_AES_256_GCM_SHA384$' ||
+log_has ': client=[^ ]*\[127\.0\.0\.1\], tls=TLSv1\.3/TLS_AES_256_GCM_SHA384$' ||
     fail "no tls= on the message's log line: $(grep 'from=<a@src' "$SLUICE_LOG")"
 log_has 'client=\[127\.0\.0\.1\]: TLS established \(STARTTLS\): tls=TLSv1\.3/TLS_AES_256_GCM_SHA384 bits=256 resumed=no ccert=none' ||
     fail "no handshake line: $(grep 'TLS' "$SLUICE_LOG")"
@@ -44,7 +44,7 @@ wait_until "cat '$T/spool/log/transcripts'/smtpd-*.log 2>/dev/null | grep -Eq ' 
 
 note "plaintext clients are unchanged: tls=none"
 inject_swaks a@src.example u2@tls.example
-log_has 'from=<a@src\.example>, nrcpt=1, size=[0-9]+, tls=none$' || fail "no tls=none"
+log_has ': client=[^ ]*\[127\.0\.0\.1\], tls=none$' || fail "no tls=none"
 
 note "no certificate: no STARTTLS"
 sluice_stop
