@@ -71,8 +71,11 @@ void batch_free(struct deliver *dl, struct batch *b)
 /* Reports the same outcome for every recipient of a batch, then frees it. */
 void batch_fail(struct deliver *dl, struct batch *b, const struct deliver_result *res)
 {
+    struct deliver_result r = *res;
+    if (!r.plan && b->dd) /* the destination's retry schedule decides when it is retried */
+        r.plan = &b->dd->pol.plan;
     for (size_t i = 0; i < b->n; i++)
-        dl->ops->outcome(dl->arg, b->r[i], res);
+        dl->ops->outcome(dl->arg, b->r[i], &r);
     batch_free(dl, b);
 }
 

@@ -313,6 +313,64 @@ static void test_policy(void **state)
     conf_free(&c);
 }
 
+/* Per-destination retry schedule and pipelining: a block's retries, interval, skew, expiry
+ * and maxpipeline override deliver's for its destinations only; --explain says who set them. */
+static void test_policy_retry_plan(void **state)
+{
+    (void)state;
+    struct conf c;
+    load(&c, "deliver = { interval = \"2m\"; retries = \"1 2 3\"; expiry = \"2d\"; skew = 5;"
+             " client = { maxpipeline = 30; }; policies = (\n"
+             " { match = [\"slow.example\"]; retries = \"1 1 5\"; interval = \"10s\";"
+             "   skew = 0; expiry = \"6h\"; maxpipeline = 2; } ); };");
+    struct {
+        const char *domain;
+        unsigned r0, r2, skew, maxpipeline;
+        uint64_t interval, expiry;
+        int from;
+    } rows[] = {
+        {"slow.example", 1, 5, 0, 2, 10000, 6 * 3600000ULL, 0},
+        {"other.example", 1, 3, 5, 30, 120000, 2 * 86400000ULL, -1},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct policy_eff p;
+        policy_resolve(&c, policy_domain_mask(&c, rows[i].domain), NULL, &p);
+        if (p.plan.nretries != 3 || p.plan.retries[0] != rows[i].r0 ||
+            p.plan.retries[2] != rows[i].r2 || p.plan.skew != rows[i].skew ||
+            p.plan.interval != rows[i].interval || p.plan.expiry != rows[i].expiry ||
+            p.maxpipeline != rows[i].maxpipeline || p.from[POLICY_RETRIES] != rows[i].from ||
+            p.from[POLICY_MAXPIPELINE] != rows[i].from)
+            fail_msg("%s: got retries[2] %u skew %u interval %llu expiry %llu maxpipeline %u "
+                     "from %d, want %u %u %llu %llu %u %d",
+                     rows[i].domain, p.plan.retries[2], p.plan.skew,
+                     (unsigned long long)p.plan.interval, (unsigned long long)p.plan.expiry,
+                     p.maxpipeline, p.from[POLICY_RETRIES], rows[i].r2, rows[i].skew,
+                     (unsigned long long)rows[i].interval, (unsigned long long)rows[i].expiry,
+                     rows[i].maxpipeline, rows[i].from);
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    policy_explain(&c, "slow.example", f);
+    policy_explain(&c, "other.example", f);
+    fclose(f);
+    const char *want[] = {
+        "  retries = \"1 1 5\"  # deliver.policies[0] (\"slow.example\")\n",
+        "  interval = \"10s\"  # deliver.policies[0]",
+        "  skew = 0  # deliver.policies[0]",
+        "  expiry = \"6h\"  # deliver.policies[0]",
+        "  maxpipeline = 2  # deliver.policies[0]",
+        "  retries = \"1 2 3\"  # deliver.retries\n",
+        "  interval = \"2m\"  # deliver.interval\n",
+        "  maxpipeline = 30  # deliver.client.maxpipeline\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(buf, want[i]))
+            fail_msg("explain: want \"%s\" in:\n%s", want[i], buf);
+    free(buf);
+    conf_free(&c);
+}
+
 /* Config errors: bad selectors, regexes with back-references, words, rates. */
 static void test_config_errors(void **state)
 {
@@ -326,6 +384,10 @@ static void test_config_errors(void **state)
         {"deliver = { policies = ( { match = \"*\"; msgs_per_second = 0.0; } ); };",
          "out of range"},
         {"deliver = { policies = ( { match = \"*\"; bogus = 1; } ); };", "unknown key"},
+        {"deliver = { policies = ( { match = \"*\"; retries = \"1 0\"; } ); };", "bad retries"},
+        {"deliver = { policies = ( { match = \"*\"; interval = \"0s\"; } ); };", "out of range"},
+        {"deliver = { policies = ( { match = \"*\"; skew = 1001; } ); };", "out of range"},
+        {"deliver = { policies = ( { match = \"*\"; maxpipeline = 1001; } ); };", "out of range"},
         {"deliver = { rules = ( { match = \"(a)\\\\1\"; action = \"suspend\"; } ); };",
          "bad regular"},
         {"deliver = { rules = ( { match = \"(\"; action = \"suspend\"; } ); };", "bad regular"},
@@ -358,7 +420,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bucket),        cmocka_unit_test(test_rules),
         cmocka_unit_test(test_slowstart),     cmocka_unit_test(test_policy),
-        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_policy_retry_plan), cmocka_unit_test(test_config_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
