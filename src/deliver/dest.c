@@ -18,7 +18,8 @@
  * session caps the destination at the sessions alive, even while siblings still connect;
  * one that fails while siblings are only connecting caps it at them and opens nothing new
  * until they resolve (failing); a cap only ever goes down this way (logged "concurrency
- * limited to N"). After cap more successful sessions the cap grows by one (the probe), and
+ * limited to N"). After cap more successful sessions the cap grows by one (the probe; each
+ * probe refused at the same cap doubles the sessions before the next, slowstart.h), and
  * disappears at maxserverconnections. A connect that fails with nothing else alive or
  * connecting fails the ready transactions (a 5xx greeting bounces them) and, for a
  * temporary failure, marks the destination dead for the first retry step (retries[0] *

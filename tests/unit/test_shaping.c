@@ -221,6 +221,48 @@ static void test_slowstart(void **state)
     assert_int_equal(slowstart_limit(&ss, 0, &r), 3);
 }
 
+/* Sessions that succeed (slowstart_ok) until the window grows, at most 100000. */
+static unsigned oks_until_probe(struct slowstart *ss)
+{
+    unsigned n = 1;
+    while (!slowstart_ok(ss) && n < 100000)
+        n++;
+    return n;
+}
+
+/* The probe backs off: each probe refused at the same ceiling doubles the sessions before
+ * the next (up to cap << SLOWSTART_BACKOFF_MAX); a probe that held, a refusal at another
+ * level or a reduction starts over. */
+static void test_probe_backoff(void **state)
+{
+    (void)state;
+    struct slowstart ss;
+    slowstart_init(&ss, 0, 10);
+    assert_true(slowstart_lower(&ss, 2)); /* the limit is 2 */
+    unsigned want[] = {2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 2048, 2048};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        unsigned got = oks_until_probe(&ss);
+        if (got != want[i] || ss.cap != 3)
+            fail_msg("probe %zu: got after %u sessions (window %u), want after %u (window 3)", i,
+                     got, ss.cap, want[i]);
+        assert_true(slowstart_lower(&ss, 2)); /* refused: back to 2 */
+    }
+    /* the receiver allows 3 now: the probe holds for 3 << 10 sessions, 3 is the ceiling and
+     * the next probe (4) comes after 3 sessions */
+    assert_int_equal(oks_until_probe(&ss), 2048);
+    assert_int_equal(oks_until_probe(&ss), 3 << SLOWSTART_BACKOFF_MAX);
+    assert_int_equal(ss.ceiling, 3);
+    assert_int_equal(ss.cap, 4);
+    assert_true(slowstart_lower(&ss, 3));
+    assert_int_equal(oks_until_probe(&ss), 6); /* one refusal at 3: backoff 1 */
+    assert_true(slowstart_lower(&ss, 1));      /* another level: starts over */
+    assert_int_equal(oks_until_probe(&ss), 1);
+    assert_true(slowstart_lower(&ss, 1));
+    assert_int_equal(oks_until_probe(&ss), 2);
+    assert_true(slowstart_reduce(&ss, 2, 0.5)); /* a rule: starts over */
+    assert_int_equal(oks_until_probe(&ss), 1);
+}
+
 /* A destination of MX hosts (name, address) for policy_resolve(). */
 struct tdest {
     struct dest d;
@@ -419,7 +461,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bucket),        cmocka_unit_test(test_rules),
-        cmocka_unit_test(test_slowstart),     cmocka_unit_test(test_policy),
+        cmocka_unit_test(test_slowstart),     cmocka_unit_test(test_probe_backoff),     cmocka_unit_test(test_policy),
         cmocka_unit_test(test_policy_retry_plan), cmocka_unit_test(test_config_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
