@@ -119,6 +119,11 @@ enum policy_key {
     POLICY_MSGS_BURST,
     POLICY_CONNECTIONS_PER_MINUTE,
     POLICY_INITIAL_CONCURRENCY,
+    POLICY_MAXPIPELINE,
+    POLICY_RETRIES,
+    POLICY_INTERVAL,
+    POLICY_SKEW,
+    POLICY_EXPIRY,
     POLICY_NKEYS
 };
 struct policy {
@@ -135,7 +140,22 @@ struct policy {
     unsigned msgs_burst;
     double connections_per_minute;
     unsigned initial_concurrency;
-    uint32_t set; /* 1u << POLICY_* for each key the block gives */
+    unsigned maxpipeline; /* >= 1 (0 in the file is stored as 1) */
+    unsigned *retries;    /* ZMailer factors, as deliver.retries */
+    size_t nretries;
+    uint64_t interval; /* ms */
+    unsigned skew;
+    uint64_t expiry; /* ms */
+    uint32_t set;    /* 1u << POLICY_* for each key the block gives */
+};
+/* A retry schedule (ZMailer's retries, interval, skew and expiry): deliver's own, or the one
+ * a destination's policy gives (deliver_result.plan carries it to the scheduler). */
+struct retry_plan {
+    const unsigned *retries; /* 1..64 factors */
+    size_t nretries;
+    uint64_t interval; /* ms */
+    unsigned skew;
+    uint64_t expiry; /* ms */
 };
 /* The names of the policy keys, by enum policy_key (as in the file). */
 extern const char *const conf_policy_names[POLICY_NKEYS];

@@ -464,6 +464,11 @@ const char *const conf_policy_names[POLICY_NKEYS] = {
     [POLICY_MSGS_BURST] = "msgs_burst",
     [POLICY_CONNECTIONS_PER_MINUTE] = "connections_per_minute",
     [POLICY_INITIAL_CONCURRENCY] = "initial_concurrency",
+    [POLICY_MAXPIPELINE] = "maxpipeline",
+    [POLICY_RETRIES] = "retries",
+    [POLICY_INTERVAL] = "interval",
+    [POLICY_SKEW] = "skew",
+    [POLICY_EXPIRY] = "expiry",
 };
 
 /* Reads deliver.policies (each entry records in `set` the keys it gives: only those

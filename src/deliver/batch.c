@@ -71,9 +71,12 @@ void batch_free(struct deliver *dl, struct batch *b)
 /* Reports the same outcome for every recipient of a batch, then frees it. */
 void batch_fail(struct deliver *dl, struct batch *b, const struct deliver_result *res)
 {
+    struct deliver_result r = *res;
+    if (!r.plan && b->dd) /* the destination's retry schedule decides when it is retried */
+        r.plan = &b->dd->pol.plan;
     for (size_t i = 0; i < b->n; i++) {
-        deliver_count(dl, b->dd, res->o);
-        dl->ops->outcome(dl->arg, b->r[i], res);
+        deliver_count(dl, b->dd, r.o);
+        dl->ops->outcome(dl->arg, b->r[i], &r);
     }
     batch_free(dl, b);
 }

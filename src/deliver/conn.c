@@ -145,7 +145,8 @@ static void conn_on_rcpt(void *arg, struct smtpc_txn *t, size_t i, enum outcome 
     struct dconn *cn = arg;
     struct batch *b = t->owner;
     struct deliver_result res = {.o = o, .reply = reply, .relay = relay, .passed_on = t->dsn,
-                                 .tls = t->tls, .tls_peer = t->tls_peer};
+                                 .tls = t->tls, .tls_peer = t->tls_peer,
+                                 .plan = &cn->dd->pol.plan};
     deliver_count(cn->dl, cn->dd, o);
     cn->dl->ops->outcome(cn->dl->arg, b->r[i], &res);
     if (o != OUTCOME_OK && t->stage != SMTPC_STAGE_NONE && conn_is_reply(reply))
@@ -221,6 +222,9 @@ void *conn_smtpc_start(void *targ, struct event_base *base, const struct conf *c
                        void *arg)
 {
     struct smtpc *sc = smtpc_start(base, c, peers, npeers, ops, arg);
+    const struct dconn *cn = arg; /* conn_open() passes its connection */
+    if (cn->dd->pol.from[POLICY_MAXPIPELINE] >= 0)
+        smtpc_set_maxpipeline(sc, cn->dd->pol.maxpipeline);
     if (targ)
         smtpc_set_transcript(sc, targ, &c->deliver.transcript);
     return sc;

@@ -58,6 +58,8 @@
 #include "proto/reply.h"
 #include "route/route.h"
 
+struct retry_plan;
+
 struct batch;
 struct conf;
 struct deliver;
@@ -100,6 +102,8 @@ struct deliver_result {
     const char *relay;  /* "name[ip]:port", or "none" without a session */
     bool passed_on;     /* the next hop announced DSN (the request went on with the mail) */
     int64_t dead_until; /* != 0: nothing was tried, the destination is dead until then */
+    const struct retry_plan *plan; /* the destination's retry schedule (its policy: retries,
+                                    * interval, skew, expiry); NULL: deliver's own */
     const char *tls;      /* "TLSv1.3/CIPHER" when the session ran over TLS; "none" or NULL */
     const char *tls_peer; /* what its certificate proved ("verified", ...); "" or NULL */
 };

@@ -18,11 +18,12 @@
  * session caps the destination at the sessions alive, even while siblings still connect;
  * one that fails while siblings are only connecting caps it at them and opens nothing new
  * until they resolve (failing); a cap only ever goes down this way (logged "concurrency
- * limited to N"). After cap more successful sessions the cap grows by one (the probe), and
+ * limited to N"). After cap more successful sessions the cap grows by one (the probe; each
+ * probe refused at the same cap doubles the sessions before the next, slowstart.h), and
  * disappears at maxserverconnections. A connect that fails with nothing else alive or
  * connecting fails the ready transactions (a 5xx greeting bounces them) and, for a
  * temporary failure, marks the destination dead for the first retry step (retries[0] *
- * interval) and forgets its cap (every connect failed: that says nothing about concurrency).
+ * interval, the destination's own when its policy sets them) and forgets its cap (every connect failed: that says nothing about concurrency).
  *
  * Shaping (docs/shaping.md): a destination is keyed by its route key and the policy blocks
  * its recipients' domain matched (dmask); its policy (policy.c) is resolved when it is made.
@@ -128,8 +129,7 @@ void dest_fail(struct deliver *dl, struct ddest *dd, enum outcome o, const char 
  * for it meanwhile is postponed at once instead of costing one refused connect each. */
 static void dest_dead(struct deliver *dl, struct ddest *dd, const char *why)
 {
-    dd->dead_until =
-        dl->io.now() + (int64_t)(dl->conf->deliver.retries[0] * dl->conf->deliver.interval);
+    dd->dead_until = dl->io.now() + (int64_t)(dd->pol.plan.retries[0] * dd->pol.plan.interval);
     free(dd->dead_why);
     dd->dead_why = xstrdup(why);
     /* every connect failed: that says nothing about its concurrency; it begins again */

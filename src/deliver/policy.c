@@ -13,6 +13,7 @@
 #include "route/route.h"
 
 #define POLICY_NAME_MAX 255
+#define POLICY_TEXT_MAX 800 /* a value as text: 64 retry factors of up to 6 digits */
 
 /* The kind of a selector and its argument. */
 enum policy_sel { SEL_DOMAIN, SEL_MX, SEL_IP };
@@ -121,9 +122,10 @@ static bool policy_smarthost(const struct conf *c, const struct dest *d)
 /* Copies the keys block i gives. */
 static void policy_apply(struct policy_eff *o, const struct policy *p, int i)
 {
-#define POLICY_TAKE(K, f)                                                                          \
+#define POLICY_TAKE2(K, of, pf)                                                                    \
     if (p->set & (1u << (K)))                                                                      \
-    o->f = p->f, o->from[K] = (int16_t)i
+    o->of = p->pf, o->from[K] = (int16_t)i
+#define POLICY_TAKE(K, f) POLICY_TAKE2(K, f, f)
     POLICY_TAKE(POLICY_MAXSERVERCONNECTIONS, maxserverconnections);
     POLICY_TAKE(POLICY_MAXMESSAGES, maxmessages);
     POLICY_TAKE(POLICY_MAXRECIPS, maxrecips);
@@ -135,7 +137,17 @@ static void policy_apply(struct policy_eff *o, const struct policy *p, int i)
     POLICY_TAKE(POLICY_MSGS_BURST, msgs_burst);
     POLICY_TAKE(POLICY_CONNECTIONS_PER_MINUTE, connections_per_minute);
     POLICY_TAKE(POLICY_INITIAL_CONCURRENCY, initial_concurrency);
+    POLICY_TAKE(POLICY_MAXPIPELINE, maxpipeline);
+    POLICY_TAKE2(POLICY_INTERVAL, plan.interval, interval);
+    POLICY_TAKE2(POLICY_SKEW, plan.skew, skew);
+    POLICY_TAKE2(POLICY_EXPIRY, plan.expiry, expiry);
 #undef POLICY_TAKE
+#undef POLICY_TAKE2
+    if (p->set & (1u << POLICY_RETRIES)) {
+        o->plan.retries = p->retries;
+        o->plan.nretries = p->nretries;
+        o->from[POLICY_RETRIES] = (int16_t)i;
+    }
 }
 
 /* The effective policy. */
@@ -149,6 +161,12 @@ void policy_resolve(const struct conf *c, uint64_t dmask, const struct dest *d,
         .idlemax = c->deliver.idlemax,
         .msgs_burst = 1,
         .initial_concurrency = c->deliver.initial_concurrency,
+        .maxpipeline = c->deliver.client.maxpipeline,
+        .plan = {.retries = c->deliver.retries,
+                 .nretries = c->deliver.nretries,
+                 .interval = c->deliver.interval,
+                 .skew = c->deliver.skew,
+                 .expiry = c->deliver.expiry},
     };
     for (int k = 0; k < POLICY_NKEYS; k++)
         out->from[k] = -1;
@@ -167,6 +185,34 @@ double policy_msg_rate(const struct policy_eff *p)
         if (v[i] > 0 && (r == 0 || v[i] < r))
             r = v[i];
     return r;
+}
+
+/* The retry factors as a quoted string ("1 1 2 3"), cut to fit len. */
+static void policy_retries_text(const struct retry_plan *p, char *buf, size_t len)
+{
+    size_t at = (size_t)snprintf(buf, len, "\"");
+    for (size_t i = 0; i < p->nretries && at + 12 < len; i++)
+        at += (size_t)snprintf(buf + at, len - at, "%s%u", i ? " " : "", p->retries[i]);
+    snprintf(buf + at, len - at, "\"");
+}
+
+/* The deliver-level key a policy key falls back to ("deliver.retries"), or NULL when its
+ * fallback is a fixed default. */
+static const char *policy_base_name(int k)
+{
+    static const char *const names[POLICY_NKEYS] = {
+        [POLICY_MAXSERVERCONNECTIONS] = "deliver.maxserverconnections",
+        [POLICY_MAXMESSAGES] = "deliver.maxmessages",
+        [POLICY_MAXRECIPS] = "deliver.maxrecips",
+        [POLICY_IDLEMAX] = "deliver.idlemax",
+        [POLICY_INITIAL_CONCURRENCY] = "deliver.initial_concurrency",
+        [POLICY_MAXPIPELINE] = "deliver.client.maxpipeline",
+        [POLICY_RETRIES] = "deliver.retries",
+        [POLICY_INTERVAL] = "deliver.interval",
+        [POLICY_SKEW] = "deliver.skew",
+        [POLICY_EXPIRY] = "deliver.expiry",
+    };
+    return names[k];
 }
 
 /* The value of key k of o as text. */
@@ -194,6 +240,21 @@ static const char *policy_value_text(const struct policy_eff *o, int k, char *bu
         break;
     case POLICY_INITIAL_CONCURRENCY:
         snprintf(buf, len, "%u", o->initial_concurrency);
+        break;
+    case POLICY_MAXPIPELINE:
+        snprintf(buf, len, "%u", o->maxpipeline);
+        break;
+    case POLICY_SKEW:
+        snprintf(buf, len, "%u", o->plan.skew);
+        break;
+    case POLICY_INTERVAL:
+    case POLICY_EXPIRY:
+        snprintf(buf, len, "\"%s\"",
+                 duration_to_text(k == POLICY_INTERVAL ? o->plan.interval : o->plan.expiry,
+                                  (char[32]){0}, 32));
+        break;
+    case POLICY_RETRIES:
+        policy_retries_text(&o->plan, buf, len);
         break;
     case POLICY_MSGS_PER_SECOND:
         r = o->msgs_per_second;
@@ -230,16 +291,15 @@ static void policy_print_match(const struct conf *c, size_t i, FILE *out)
 void policy_explain(const struct conf *c, const char *domain, FILE *out)
 {
     struct policy_eff o;
-    char v[64];
+    char v[POLICY_TEXT_MAX];
     uint64_t dmask = policy_domain_mask(c, domain);
     policy_resolve(c, dmask, NULL, &o);
     fprintf(out, "policy for %s\n", domain);
     for (int k = 0; k < POLICY_NKEYS; k++) {
         fprintf(out, "  %s = %s", conf_policy_names[k], policy_value_text(&o, k, v, sizeof v));
         if (o.from[k] < 0) {
-            bool base = k <= POLICY_IDLEMAX || k == POLICY_INITIAL_CONCURRENCY;
-            fprintf(out, "  # %s%s\n", base ? "deliver." : "default",
-                    base ? conf_policy_names[k] : "");
+            const char *base = policy_base_name(k);
+            fprintf(out, "  # %s\n", base ? base : "default");
             continue;
         }
         fprintf(out, "  # deliver.policies[%d] (", o.from[k]);

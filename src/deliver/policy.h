@@ -23,7 +23,9 @@ struct dest;
 
 struct policy_eff {
     unsigned maxserverconnections, maxmessages, maxrecips, msgs_burst, initial_concurrency;
-    uint64_t idlemax; /* ms */
+    unsigned maxpipeline; /* deliver.client's unless a block sets it (then it overrides) */
+    uint64_t idlemax;     /* ms */
+    struct retry_plan plan; /* retries, interval, skew, expiry */
     bool queueonly;
     double msgs_per_second, msgs_per_minute, msgs_per_hour, connections_per_minute;
     int16_t from[POLICY_NKEYS]; /* the block that set each key; -1: the deliver-level value */

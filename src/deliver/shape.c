@@ -83,7 +83,7 @@ bool shape_held(struct deliver *dl, struct ddest *dd)
               dd->nready);
     dest_fail(dl, dd, OUTCOME_TEMPFAIL,
               "4.7.0 queue-only destination: held until ETRN or a queue run",
-              now + (int64_t)dl->conf->deliver.interval);
+              now + (int64_t)dd->pol.plan.interval);
     return true;
 }
 

@@ -34,11 +34,18 @@ bool slowstart_ok(struct slowstart *ss)
 {
     if (!ss->cap)
         return false;
-    if (ss->ceiling == 0 || ss->cap < ss->ceiling || ++ss->okcount >= ss->cap) {
+    if (ss->ceiling == 0 || ss->cap < ss->ceiling) {
         slowstart_set(ss, ss->cap + 1);
         return true;
     }
-    return false;
+    if (++ss->okcount < (ss->cap << ss->backoff))
+        return false;
+    if (ss->cap > ss->ceiling) { /* the last probe held: that is the new ceiling */
+        ss->ceiling = ss->cap;
+        ss->backoff = 0;
+    }
+    slowstart_set(ss, ss->cap + 1);
+    return true;
 }
 
 /* A refusal while n sessions worked. */
@@ -49,6 +56,10 @@ bool slowstart_lower(struct slowstart *ss, unsigned n)
     ss->okcount = 0;
     if (ss->cap && n >= ss->cap)
         return false;
+    if (ss->ceiling && n == ss->ceiling) /* a probe refused at the same limit again */
+        ss->backoff += ss->backoff < SLOWSTART_BACKOFF_MAX;
+    else
+        ss->backoff = 0;
     ss->cap = n;
     ss->ceiling = n;
     return true;
@@ -63,6 +74,7 @@ bool slowstart_reduce(struct slowstart *ss, unsigned current, double factor)
         n = 1;
     ss->okcount = 0;
     ss->ceiling = n;
+    ss->backoff = 0;
     if (ss->cap && n >= ss->cap)
         return false;
     ss->cap = n >= ss->max ? 0 : n;

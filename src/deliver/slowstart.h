@@ -3,9 +3,14 @@
  * slow start and congestion avoidance:
  *  - a new destination begins at `initial` connections (0: at max at once);
  *  - each established session grows the window by one while it is below the ceiling (the
- *    window at the last refusal; none yet: up to max), above it by one after `cap`
- *    established sessions (the probe); at max the window disappears (cap 0);
+ *    window at the last refusal; none yet: up to max), above it by one after
+ *    `cap << backoff` established sessions (the probe); at max the window disappears;
  *  - a refusal lowers the window to what worked (slowstart_lower), and that is the ceiling;
+ *    a probe refused at the same ceiling again doubles the sessions before the next probe
+ *    (backoff + 1, at most SLOWSTART_BACKOFF_MAX: Postfix's feedback hysteresis), so a
+ *    stable limit costs a handful of refused connections over a long run, never one in
+ *    `cap + 1`; a refusal at another level, a reduction or a probe that held (the window
+ *    grew again past it) starts over at backoff 0;
  *  - a suspension (a reply rule) gives no window until its time; then, as after a dead
  *    period (slowstart_restart), the destination begins again at `initial` and climbs fast
  *    back to the ceiling.
@@ -15,12 +20,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define SLOWSTART_BACKOFF_MAX 10 /* a probe at least every cap * 1024 sessions */
+
 struct slowstart {
     unsigned cap;     /* current window; 0: max */
     unsigned okcount; /* sessions since the window last changed (above the ceiling) */
     unsigned ceiling; /* window at the last refusal; 0: none */
     unsigned initial; /* 0: no slow start */
     unsigned max;     /* maxserverconnections, >= 1 */
+    unsigned backoff; /* probes refused at the ceiling in a row: it waits cap << backoff */
     int64_t until;    /* suspended until (ms); 0: not suspended */
 };
 

@@ -15,6 +15,18 @@
 #include "queue/record.h"
 #include "sched/retry.h"
 
+/* The retry schedule in force: the destination's, else deliver's. */
+static struct retry_plan outcome_plan(const struct outcome_event *e, const struct conf *c)
+{
+    if (e->plan)
+        return *e->plan;
+    return (struct retry_plan){.retries = c->deliver.retries,
+                               .nretries = c->deliver.nretries,
+                               .interval = c->deliver.interval,
+                               .skew = c->deliver.skew,
+                               .expiry = c->deliver.expiry};
+}
+
 /* True when the message asked to be returned at its DELIVERBY time and that has passed. */
 static bool outcome_late(const struct outcome_rcpt *r, int64_t now)
 {
@@ -37,7 +49,7 @@ static enum outcome_verdict outcome_verdict_of(const struct outcome_rcpt *r,
         return OUTCOME_DELIVERED;
     if (e->o == OUTCOME_PERMFAIL)
         return OUTCOME_FAILED;
-    if (retry_expired(r->arrival, c->deliver.expiry, now))
+    if (retry_expired(r->arrival, outcome_plan(e, c).expiry, now))
         return OUTCOME_EXPIRED;
     if (outcome_late(r, now))
         return OUTCOME_LATE;
@@ -59,8 +71,9 @@ static void outcome_schedule(struct outcome_decision *d, const struct outcome_ev
     }
     if (outcome_final(d->verdict))
         return;
-    d->next = retry_next(c->deliver.retries, c->deliver.nretries, c->deliver.interval,
-                         c->deliver.skew, d->attempts + d->postponed, now, rnd);
+    struct retry_plan p = outcome_plan(e, c);
+    d->next = retry_next(p.retries, p.nretries, p.interval, p.skew, d->attempts + d->postponed,
+                         now, rnd);
     if (d->verdict == OUTCOME_POSTPONED && d->next < e->dead_until)
         d->next = e->dead_until;
 }

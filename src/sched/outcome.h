@@ -7,6 +7,8 @@
  *  - TEMPFAIL (4xx, connect failure, DNS) -> DEFERRED until the ZMailer retry time
  *    (retry.h) after attempts + 1 failures;
  *  - TEMPFAIL once the message is older than deliver.expiry -> EXPIRED (a failure);
+ *  - retries, interval, skew and expiry are the destination's (event.plan: a
+ *    deliver.policies block may set them), else deliver's;
  *  - TEMPFAIL at or after the DELIVERBY time of a BY=...;R message -> LATE (a failure,
  *    RFC 2852 §4.1.4.1: status 5.4.7);
  *  - TEMPFAIL without an attempt because the destination is known dead (event.dead_until
@@ -43,6 +45,7 @@
 #define OUTCOME_REASON_MAX 512
 
 struct conf;
+struct retry_plan;
 
 enum outcome_verdict {
     OUTCOME_DELIVERED,
@@ -72,6 +75,8 @@ struct outcome_event {
     enum outcome o;     /* OK, TEMPFAIL, PERMFAIL */
     bool passed_on;     /* the next hop announced DSN and took the request on */
     int64_t dead_until; /* != 0: no attempt was made, the destination is dead until then */
+    const struct retry_plan *plan; /* the destination's retries, interval, skew, expiry
+                                    * (deliver.policies); NULL: deliver's own */
 };
 
 struct outcome_decision {

@@ -73,6 +73,7 @@ struct smtpc {
     const struct smtpc_ops *ops;
     void *arg;
     const struct client_conf *cc;
+    unsigned maxpipeline; /* the destination's policy overrides cc's; 0: cc's */
     struct bufferevent *bev;
     struct event *timer;
     enum smtpc_state state;

@@ -589,7 +589,8 @@ static void smtpc_send_mail(struct smtpc *c)
  * and is skipped when no recipient was or can still be accepted. */
 static void smtpc_txn_pump(struct smtpc *c)
 {
-    size_t window = c->caps.pipelining && c->cc->maxpipeline > 1 ? c->cc->maxpipeline : 1;
+    unsigned maxp = c->maxpipeline ? c->maxpipeline : c->cc->maxpipeline;
+    size_t window = c->caps.pipelining && maxp > 1 ? maxp : 1;
     while (c->t && smtpc_fifo_len(c) < window) {
         if (!c->mail_sent) {
             smtpc_send_mail(c);
@@ -1099,6 +1100,12 @@ void smtpc_resume(struct smtpc *c)
     c->state = SMTPC_SESSION;
     smtpc_session_next(c);
     smtpc_leave(c);
+}
+
+/* The destination's pipelining depth (before its first connect). */
+void smtpc_set_maxpipeline(struct smtpc *c, unsigned n)
+{
+    c->maxpipeline = n ? n : 1;
 }
 
 /* Turns transcripts on for this connection (before its first connect). */

@@ -119,6 +119,9 @@ void smtpc_abort(struct smtpc *c);
  * smtpc_start(); log NULL = none. spec selects the peers. */
 struct audit_log;
 struct logspec;
+/* The destination's maxpipeline (deliver.policies) instead of the client settings'; call
+ * right after smtpc_start(); n >= 1. */
+void smtpc_set_maxpipeline(struct smtpc *c, unsigned n);
 void smtpc_set_transcript(struct smtpc *c, struct audit_log *log, const struct logspec *spec);
 /* Process-wide: the TLS client contexts and caches every connection uses (tls/client.h;
  * set once by the daemon before the first connection). NULL (the default): no TLS, so a

@@ -1,6 +1,6 @@
 # Learned concurrency cap (docs/design.md): when a destination refuses extra connections
 # while others are in session, sluice caps it at what works and probes one more connection
-# after every `cap` successful sessions. The MX takes 2 connections at once and greets any
+# after `cap` successful sessions, twice as many after each refused probe (2, 4, 8, ...). The MX takes 2 connections at once and greets any
 # more with 421; sluice may open 6 (maxserverconnections) and carries one message per
 # connection, so 30 messages mean 30 sessions. Once the cap of 2 is learned it holds: after
 # the first 4 sessions, refused connections (probes) are at most one per 2 sessions (plus

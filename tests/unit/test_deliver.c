@@ -267,8 +267,9 @@ static void test_maxserverconnections(void **state)
 
 /* The learned cap: a destination that takes only 2 sessions at once (421 beyond) is capped
  * at 2 after the first burst; after 2 good sessions at the cap one more connection is tried
- * (the probe), which is refused and brings the cap back to 2. Nothing is deferred. A
- * destination that goes dead forgets its cap. */
+ * (the probe), which is refused and brings the cap back to 2; the next probe waits twice as
+ * many sessions (4), the one after that 8. Nothing is deferred. A destination that goes
+ * dead forgets its cap. */
 static void test_learned_cap_and_probe(void **state)
 {
     (void)state;
@@ -278,7 +279,8 @@ static void test_learned_cap_and_probe(void **state)
         {5, 3}, /* maxserverconnections 5: 2 sessions, 3 refused: cap 2 */
         {2, 0}, /* at the cap: 2 good sessions, the cap may grow to 3 */
         {3, 1}, /* the probe: the third is refused, cap 2 again */
-        {2, 0}, {3, 1},
+        {2, 0}, {2, 0}, {3, 1}, /* the next probe after 4 sessions */
+        {2, 0}, {2, 0}, {2, 0}, {2, 0}, {3, 1}, /* then after 8 */
     };
     struct world *w = w_new();
     w->c.deliver.maxserverconnections = 5;
@@ -312,6 +314,56 @@ static void test_learned_cap_and_probe(void **state)
     fake_run(w->f);
     assert_int_equal(a->opened - opened, 5);
     w_all_settled(w);
+    w_free(w);
+}
+
+/* Frees the messages sent so far, each settled and delivered (a long run in rounds). */
+static void w_reap(struct world *w)
+{
+    w_all_settled(w);
+    for (int i = 0; i < w->nmsgs; i++) {
+        struct tmsg *m = w->msgs[i];
+        if (m->o[0] != OUTCOME_OK)
+            fail_msg("msg %d: got outcome %d (%s), want OK", i, m->o[0], m->reply[0]);
+        deliver_msg_clear(&m->d);
+        for (size_t k = 0; k < m->n; k++)
+            free(m->r[k].addr);
+        free(m);
+    }
+    w->nmsgs = 0;
+}
+
+/* Learning a limit without waste: 20,000 messages, one per connection, to a destination
+ * that takes 2 sessions at once (maxserverconnections 5, no policy saying so). The limit is
+ * learned in the first burst (3 refused), the probes back off (after 2, 4, 8, ... sessions:
+ * at most 10 refused in the first 200), and at most 1 % of all connections are refused;
+ * the cap is still probed in the second half (not frozen). */
+static void test_learned_cap_long_run(void **state)
+{
+    (void)state;
+    struct world *w = w_new();
+    w->c.deliver.maxserverconnections = 5;
+    w->c.deliver.maxmessages = 1;
+    w_start(w);
+    struct fake_dest *a = &w->f->dests[0];
+    a->limit = 2;
+    unsigned first = 0, half = 0;
+    for (int round = 0; round < 100; round++) {
+        for (int k = 0; k < 200; k++)
+            w_send(w, "a.test", 1);
+        fake_run(w->f);
+        w_reap(w);
+        if (round == 0)
+            first = a->refused;
+        if (round == 49)
+            half = a->refused;
+    }
+    unsigned sessions = a->opened - a->refused;
+    if (sessions != 20000 || a->refused * 100 > a->opened || first < 3 || first > 10 ||
+        a->refused == half || a->peak_sessions != 2)
+        fail_msg("got %u sessions, %u refused of %u opened (%u in the first round, %u after "
+                 "the first half), peak %u; want 20000, <= 1 %%, 3..10, more, 2",
+                 sessions, a->refused, a->opened, first, half, a->peak_sessions);
     w_free(w);
 }
 
@@ -707,6 +759,7 @@ int main(void)
         cmocka_unit_test(test_queueonly),
         cmocka_unit_test(test_message_rate),
         cmocka_unit_test(test_learned_cap_and_probe),
+        cmocka_unit_test(test_learned_cap_long_run),
         cmocka_unit_test(test_dead_destination),
         cmocka_unit_test(test_idlemax),
         cmocka_unit_test(test_maxconnections_fifo),

@@ -157,6 +157,47 @@ static void test_decision_table(void **state)
         row_check(&rows[i], &c);
 }
 
+/* A destination's own retry schedule (deliver.policies: retries, interval, skew, expiry,
+ * carried in event.plan) decides instead of deliver's; without one deliver's does. */
+static void test_destination_plan(void **state)
+{
+    (void)state;
+    static const unsigned fast[] = {1, 1, 4};
+    const struct retry_plan plan = {
+        .retries = fast, .nretries = 3, .interval = 10000, .skew = 100, .expiry = HOUR};
+    struct {
+        const char *name;
+        const struct retry_plan *plan;
+        uint32_t attempts;
+        int64_t age, dead;
+        enum outcome_verdict verdict;
+        int64_t next;
+    } prow[] = {
+        {"own: first retry", &plan, 0, MIN, 0, OUTCOME_DEFERRED, 10000},
+        {"own: second retry", &plan, 1, MIN, 0, OUTCOME_DEFERRED, 10000},
+        {"own: third retry", &plan, 2, MIN, 0, OUTCOME_DEFERRED, 40000},
+        {"own: expired after its hour", &plan, 3, HOUR, 0, OUTCOME_EXPIRED, 0},
+        {"own: dead, postponed on its list", &plan, 2, MIN, 5000, OUTCOME_POSTPONED, 40000},
+        {"deliver's: first retry", NULL, 0, MIN, 0, OUTCOME_DEFERRED, MIN},
+        {"deliver's: not expired at 1 h", NULL, 2, HOUR, 0, OUTCOME_DEFERRED, 3 * MIN},
+    };
+    struct conf c;
+    row_conf(&c);
+    for (size_t i = 0; i < sizeof prow / sizeof prow[0]; i++) {
+        int64_t now = T0 + prow[i].age;
+        struct outcome_rcpt r = {.attempts = prow[i].attempts, .arrival = T0,
+                                 .flags = RCPT_F_DELAY_REPORTED};
+        struct outcome_event e = {.o = OUTCOME_TEMPFAIL, .plan = prow[i].plan,
+                                  .dead_until = prow[i].dead ? now + prow[i].dead : 0};
+        struct outcome_decision d = outcome_decide(&r, &e, now, 0, &c);
+        int64_t got = d.next ? d.next - now : 0;
+        if (d.verdict != prow[i].verdict || got != prow[i].next)
+            fail_msg("case %s: got %s next now%+lld, want %s now%+lld", prow[i].name,
+                     outcome_verdict_name(d.verdict), (long long)got,
+                     outcome_verdict_name(prow[i].verdict), (long long)prow[i].next);
+    }
+}
+
 /* delay_warning 0: no delay notice however old the message (a BY=;N notice still goes). */
 static void test_no_delay_warning(void **state)
 {
@@ -270,6 +311,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decision_table),
+        cmocka_unit_test(test_destination_plan),
         cmocka_unit_test(test_no_delay_warning),
         cmocka_unit_test(test_due_time_alignment),
         cmocka_unit_test(test_report_wanted),

@@ -221,6 +221,48 @@ static void test_slowstart(void **state)
     assert_int_equal(slowstart_limit(&ss, 0, &r), 3);
 }
 
+/* Sessions that succeed (slowstart_ok) until the window grows, at most 100000. */
+static unsigned oks_until_probe(struct slowstart *ss)
+{
+    unsigned n = 1;
+    while (!slowstart_ok(ss) && n < 100000)
+        n++;
+    return n;
+}
+
+/* The probe backs off: each probe refused at the same ceiling doubles the sessions before
+ * the next (up to cap << SLOWSTART_BACKOFF_MAX); a probe that held, a refusal at another
+ * level or a reduction starts over. */
+static void test_probe_backoff(void **state)
+{
+    (void)state;
+    struct slowstart ss;
+    slowstart_init(&ss, 0, 10);
+    assert_true(slowstart_lower(&ss, 2)); /* the limit is 2 */
+    unsigned want[] = {2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 2048, 2048};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        unsigned got = oks_until_probe(&ss);
+        if (got != want[i] || ss.cap != 3)
+            fail_msg("probe %zu: got after %u sessions (window %u), want after %u (window 3)", i,
+                     got, ss.cap, want[i]);
+        assert_true(slowstart_lower(&ss, 2)); /* refused: back to 2 */
+    }
+    /* the receiver allows 3 now: the probe holds for 3 << 10 sessions, 3 is the ceiling and
+     * the next probe (4) comes after 3 sessions */
+    assert_int_equal(oks_until_probe(&ss), 2048);
+    assert_int_equal(oks_until_probe(&ss), 3 << SLOWSTART_BACKOFF_MAX);
+    assert_int_equal(ss.ceiling, 3);
+    assert_int_equal(ss.cap, 4);
+    assert_true(slowstart_lower(&ss, 3));
+    assert_int_equal(oks_until_probe(&ss), 6); /* one refusal at 3: backoff 1 */
+    assert_true(slowstart_lower(&ss, 1));      /* another level: starts over */
+    assert_int_equal(oks_until_probe(&ss), 1);
+    assert_true(slowstart_lower(&ss, 1));
+    assert_int_equal(oks_until_probe(&ss), 2);
+    assert_true(slowstart_reduce(&ss, 2, 0.5)); /* a rule: starts over */
+    assert_int_equal(oks_until_probe(&ss), 1);
+}
+
 /* A destination of MX hosts (name, address) for policy_resolve(). */
 struct tdest {
     struct dest d;
@@ -313,6 +355,64 @@ static void test_policy(void **state)
     conf_free(&c);
 }
 
+/* Per-destination retry schedule and pipelining: a block's retries, interval, skew, expiry
+ * and maxpipeline override deliver's for its destinations only; --explain says who set them. */
+static void test_policy_retry_plan(void **state)
+{
+    (void)state;
+    struct conf c;
+    load(&c, "deliver = { interval = \"2m\"; retries = \"1 2 3\"; expiry = \"2d\"; skew = 5;"
+             " client = { maxpipeline = 30; }; policies = (\n"
+             " { match = [\"slow.example\"]; retries = \"1 1 5\"; interval = \"10s\";"
+             "   skew = 0; expiry = \"6h\"; maxpipeline = 2; } ); };");
+    struct {
+        const char *domain;
+        unsigned r0, r2, skew, maxpipeline;
+        uint64_t interval, expiry;
+        int from;
+    } rows[] = {
+        {"slow.example", 1, 5, 0, 2, 10000, 6 * 3600000ULL, 0},
+        {"other.example", 1, 3, 5, 30, 120000, 2 * 86400000ULL, -1},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct policy_eff p;
+        policy_resolve(&c, policy_domain_mask(&c, rows[i].domain), NULL, &p);
+        if (p.plan.nretries != 3 || p.plan.retries[0] != rows[i].r0 ||
+            p.plan.retries[2] != rows[i].r2 || p.plan.skew != rows[i].skew ||
+            p.plan.interval != rows[i].interval || p.plan.expiry != rows[i].expiry ||
+            p.maxpipeline != rows[i].maxpipeline || p.from[POLICY_RETRIES] != rows[i].from ||
+            p.from[POLICY_MAXPIPELINE] != rows[i].from)
+            fail_msg("%s: got retries[2] %u skew %u interval %llu expiry %llu maxpipeline %u "
+                     "from %d, want %u %u %llu %llu %u %d",
+                     rows[i].domain, p.plan.retries[2], p.plan.skew,
+                     (unsigned long long)p.plan.interval, (unsigned long long)p.plan.expiry,
+                     p.maxpipeline, p.from[POLICY_RETRIES], rows[i].r2, rows[i].skew,
+                     (unsigned long long)rows[i].interval, (unsigned long long)rows[i].expiry,
+                     rows[i].maxpipeline, rows[i].from);
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    policy_explain(&c, "slow.example", f);
+    policy_explain(&c, "other.example", f);
+    fclose(f);
+    const char *want[] = {
+        "  retries = \"1 1 5\"  # deliver.policies[0] (\"slow.example\")\n",
+        "  interval = \"10s\"  # deliver.policies[0]",
+        "  skew = 0  # deliver.policies[0]",
+        "  expiry = \"6h\"  # deliver.policies[0]",
+        "  maxpipeline = 2  # deliver.policies[0]",
+        "  retries = \"1 2 3\"  # deliver.retries\n",
+        "  interval = \"2m\"  # deliver.interval\n",
+        "  maxpipeline = 30  # deliver.client.maxpipeline\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(buf, want[i]))
+            fail_msg("explain: want \"%s\" in:\n%s", want[i], buf);
+    free(buf);
+    conf_free(&c);
+}
+
 /* Config errors: bad selectors, regexes with back-references, words, rates. */
 static void test_config_errors(void **state)
 {
@@ -326,6 +426,10 @@ static void test_config_errors(void **state)
         {"deliver = { policies = ( { match = \"*\"; msgs_per_second = 0.0; } ); };",
          "out of range"},
         {"deliver = { policies = ( { match = \"*\"; bogus = 1; } ); };", "unknown key"},
+        {"deliver = { policies = ( { match = \"*\"; retries = \"1 0\"; } ); };", "bad retries"},
+        {"deliver = { policies = ( { match = \"*\"; interval = \"0s\"; } ); };", "out of range"},
+        {"deliver = { policies = ( { match = \"*\"; skew = 1001; } ); };", "out of range"},
+        {"deliver = { policies = ( { match = \"*\"; maxpipeline = 1001; } ); };", "out of range"},
         {"deliver = { rules = ( { match = \"(a)\\\\1\"; action = \"suspend\"; } ); };",
          "bad regular"},
         {"deliver = { rules = ( { match = \"(\"; action = \"suspend\"; } ); };", "bad regular"},
@@ -357,8 +461,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bucket),        cmocka_unit_test(test_rules),
-        cmocka_unit_test(test_slowstart),     cmocka_unit_test(test_policy),
-        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_slowstart),     cmocka_unit_test(test_probe_backoff),     cmocka_unit_test(test_policy),
+        cmocka_unit_test(test_policy_retry_plan), cmocka_unit_test(test_config_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
