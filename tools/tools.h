@@ -24,6 +24,8 @@ int tool_newaliases(int argc, char **argv);
 int tool_verp_decode(int argc, char **argv);
 /* sluice policy-build [-c FILE] (policybuild.c) */
 int tool_policy_build(int argc, char **argv);
+/* sluice suppress [-c FILE] list|export|add ADDRESS [REASON]|remove ADDRESS (tools/suppress.c) */
+int tool_suppress(int argc, char **argv);
 
 /* Loads the configuration at path (defaults first); prints the error on stderr and returns
  * -1 on failure. */

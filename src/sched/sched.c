@@ -78,6 +78,8 @@ struct sched {
     struct report_env rep; /* for dsn/report.h */
     bool stopping;
     struct sched_stats st;
+    sched_bounced_fn bounced; /* sched_set_bounced(), or NULL */
+    void *bounced_arg;
 };
 
 static void sched_pump(struct sched *s);
@@ -321,6 +323,8 @@ static void sched_finish(struct sched *s, struct srcpt *r, const struct outcome_
         sched_audit(s, r, res->relay, r->last_reply, now);
     } else {
         s->st.bounced++;
+        if (s->bounced)
+            s->bounced(s->bounced_arg, r->d.addr, r->last_reply);
     }
     sched_log(s, r, res, ok ? "sent" : "bounced", ok ? OUTCOME_OK : OUTCOME_PERMFAIL,
               r->last_reply);
@@ -494,6 +498,13 @@ void sched_set_logs(struct sched *s, const struct sched_logs *l)
 {
     s->logs = *l;
     s->rep.events = l->events;
+}
+
+/* Sets the hook told of every recipient that fails for good. */
+void sched_set_bounced(struct sched *s, sched_bounced_fn fn, void *arg)
+{
+    s->bounced = fn;
+    s->bounced_arg = arg;
 }
 
 /* Creates the scheduler (nothing scheduled yet) and takes dl's outcomes. */

@@ -56,6 +56,10 @@ struct sched_logs {
 };
 void sched_set_logs(struct sched *s, const struct sched_logs *l);
 void sched_free(struct sched *s);
+/* Called on the loop for every recipient that fails for good (status=bounced: a 5xx, a
+ * failed route, expiry), with its last reply text; the suppression list's hook. */
+typedef void (*sched_bounced_fn)(void *arg, const char *rcpt, const char *reply);
+void sched_set_bounced(struct sched *s, sched_bounced_fn fn, void *arg);
 /* Takes a durable message (copies what it needs; m is not kept). Recipients already final
  * are ignored; the others become due at max(their next_attempt, not_before). A message
  * already known (same id) is ignored. */

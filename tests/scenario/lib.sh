@@ -130,6 +130,17 @@ zone_nullmx() {
     zone_rr "$(fqdn "$1") 60 IN MX 0 ."
 }
 
+# zone_txt NAME TEXT: a TXT record, TEXT cut into strings of at most 255 bytes (RFC 1035
+# 3.3.14; a DKIM key record is longer).
+zone_txt() {
+    local name=$1 text=$2 strs=""
+    while [ -n "$text" ]; do
+        strs="$strs \"${text:0:255}\""
+        text=${text:255}
+    done
+    zone_rr "$(fqdn "$name") 60 IN TXT$strs"
+}
+
 # dns_drop SUFFIX: queries for SUFFIX and names below it are never answered.
 dns_drop() {
     echo "--drop $(fqdn "$1")" >>"$T/dns/rules"
