@@ -328,9 +328,7 @@ static bool conf_text_ok(const struct conf_key *p, const char *str, size_t len)
     case CONF_NEXTHOP: {
         struct nexthop nh;
         const char *why;
-        /* LMTP and smtp: next hops are not delivered yet: refused, never ignored. */
-        return nexthop_parse(str, len, &nh, &why) == 0 &&
-               (nh.kind == NEXTHOP_LOCAL || nh.kind == NEXTHOP_ERROR || nh.kind == NEXTHOP_HOLD);
+        return nexthop_parse(str, len, &nh, &why) == 0;
     }
     default: break;
     }
@@ -357,7 +355,8 @@ int conf_set_text(struct conf_ctx *x, const config_setting_t *s, const char *key
         [CONF_ACTION] = ("action (DUNNO, OK, REJECT, DEFER, DEFER_IF_PERMIT or 4NN/5NN text; "
                          "HOLD, DISCARD, REDIRECT are not implemented)"),
         [CONF_REGEX] = "regular expression (extended; no back-reference, stacked quantifier or {n} over 100)",
-        [CONF_NEXTHOP] = "next hop (want local, error:TEXT or hold; lmtp:/smtp: not supported yet)",
+        [CONF_NEXTHOP] = ("next hop (want local, lmtp:unix:PATH, lmtp:inet:HOST:PORT, "
+                          "smtp:[HOST]:PORT, error:TEXT or hold)"),
     };
     char q[96];
     size_t len = strlen(str);

@@ -1,4 +1,5 @@
-/* peer: one remote SMTP server to connect to (an address with its port, the MX or relay
+/* peer: one remote SMTP or LMTP server to connect to (an address with its port or a UNIX
+ * socket path, the MX or relay
  * host name it came from, and the configured relay it stands for). Vocabulary shared by
  * route/ (route_peers() builds the list for a destination) and smtpc/ (smtpc_start() tries
  * the list in order); it lives below both so neither includes the other. Header only: no
@@ -15,5 +16,7 @@ struct peer {
     char *name; /* MX or relay host name, for logs and remotenets ("" for literals); not
                    owned (route_peers() points it into the destination) */
     const struct relay *relay; /* the relay (its ssl and auth settings), NULL for an MX */
+    int lmtp; /* speak LMTP (RFC 2033): LHLO, one end-of-data reply per accepted recipient;
+                 sa may then be AF_UNIX */
 };
 #endif

@@ -7,8 +7,10 @@
 
 #include <arpa/inet.h>
 #include <event2/event.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@
 #include "dns/dns.h"
 #include "proto/addr.h"
 #include "proto/cidr.h"
+#include "proto/nexthop.h"
 #include "proto/peer.h"
 #include "proto/status.h"
 
@@ -44,6 +47,7 @@ struct route_entry {
     bool detached;           /* dropped by a reload while resolving: freed once answered */
     char *name;  /* domain, or relay host */
     int relay;   /* relay index or -1 */
+    const char *nexthop; /* transport map next hop (lmtp:, smtp:; the conf's), or NULL */
     enum route_state state;
     struct dest *dest;   /* READY and OK */
     enum outcome o;      /* READY: OK or PERMFAIL */
@@ -70,6 +74,15 @@ struct route {
     struct event *flush_ev;
     struct route_note *notes, **notes_tail;
     struct dest local; /* "local" (route_set_local) */
+    struct route_self *self; /* this host's addresses at its listening ports (loop check) */
+    size_t nself;
+};
+
+/* One of this host's SMTP endpoints: an address block (a listener's address, or for a
+ * wildcard listener every interface address and 127/8) at a port. */
+struct route_self {
+    struct cidr net;
+    uint16_t port;
 };
 
 /* Runs every queued answer (new ones queued meanwhile wait for the next round). */
@@ -106,6 +119,79 @@ static void route_note(struct route *r, route_fn cb, void *arg, struct dest *d, 
     event_active(r->flush_ev, 0, 0);
 }
 
+/* Adds "ADDR/PREFIX" at port to this host's endpoints (ignored when it does not parse). */
+static void route_self_add(struct route *r, const char *addr, unsigned prefix, uint16_t port)
+{
+    char text[INET6_ADDRSTRLEN + 8];
+    struct cidr net;
+    int n = snprintf(text, sizeof text, "%s/%u", addr, prefix);
+    if (n < 0 || (size_t)n >= sizeof text || cidr_parse(text, (size_t)n, &net) < 0)
+        return;
+    r->self = xrealloc(r->self, (r->nself + 1) * sizeof *r->self);
+    r->self[r->nself++] = (struct route_self){.net = net, .port = port};
+}
+
+/* A wildcard listener at port: every interface address, and all of 127/8 and ::1. */
+static void route_self_wildcard(struct route *r, uint16_t port)
+{
+    struct ifaddrs *ifa = NULL;
+    route_self_add(r, "127.0.0.0", 8, port);
+    route_self_add(r, "::1", 128, port);
+    if (getifaddrs(&ifa) < 0)
+        return;
+    for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+        char text[INET6_ADDRSTRLEN];
+        if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6))
+            continue;
+        int v6 = i->ifa_addr->sa_family == AF_INET6;
+        const void *a = v6 ? (const void *)&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr
+                           : (const void *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr;
+        if (inet_ntop(i->ifa_addr->sa_family, a, text, sizeof text))
+            route_self_add(r, text, v6 ? 128 : 32, port);
+    }
+    freeifaddrs(ifa);
+}
+
+/* One smtpd.listen entry ("a.b.c.d:port" or "[v6]:port", checked by conf) as endpoints. */
+static void route_self_listen(struct route *r, const char *l)
+{
+    char host[INET6_ADDRSTRLEN];
+    const char *colon = strrchr(l, ':');
+    size_t off = l[0] == '[' ? 1 : 0, hl = colon ? (size_t)(colon - l) : 0;
+    if (!colon || hl <= 2 * off || hl - 2 * off >= sizeof host)
+        return;
+    memcpy(host, l + off, hl - 2 * off);
+    host[hl - 2 * off] = '\0';
+    uint16_t port = (uint16_t)strtoul(colon + 1, NULL, 10);
+    if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
+        route_self_wildcard(r, port);
+    else
+        route_self_add(r, host, strchr(host, ':') ? 128 : 32, port);
+}
+
+/* True when address a (port 0) at port is one of this host's endpoints. */
+static bool route_self_match(const struct route *r, const struct sockaddr_storage *a, uint16_t port)
+{
+    for (size_t i = 0; i < r->nself; i++)
+        if (r->self[i].port == port && cidr_match(&r->self[i].net, (const struct sockaddr *)a))
+            return true;
+    return false;
+}
+
+/* True when host h (at port) is this host: our hostname or one of our endpoints. */
+static bool route_host_is_self(const struct route *r, const struct mx_host *h, uint16_t port)
+{
+    bool port_ours = false;
+    for (size_t i = 0; i < r->nself; i++)
+        port_ours |= r->self[i].port == port;
+    if (port_ours && h->name && r->conf->hostname && strcasecmp(h->name, r->conf->hostname) == 0)
+        return true;
+    for (size_t j = 0; j < h->naddrs; j++)
+        if (route_self_match(r, &h->addrs[j], port))
+            return true;
+    return false;
+}
+
 /* Creates the router. */
 struct route *route_create(struct event_base *base, const struct conf *c, struct dns *dns)
 {
@@ -117,6 +203,8 @@ struct route *route_create(struct event_base *base, const struct conf *c, struct
     r->dests = dict_create();
     r->notes_tail = &r->notes;
     r->flush_ev = event_new(base, -1, 0, route_on_flush, r);
+    for (size_t i = 0; i < c->smtpd.nlisten; i++)
+        route_self_listen(r, c->smtpd.listen[i]);
     return r;
 }
 
@@ -183,6 +271,7 @@ void route_free(struct route *r)
         free(n);
     }
     event_free(r->flush_ev);
+    free(r->self);
     dict_free(r->entries, route_entry_free);
     dict_free(r->dests, route_dest_free);
     free(r);
@@ -317,6 +406,85 @@ static void route_entry_fail(struct route_entry *e, const struct mx_result *res)
     }
 }
 
+/* The port an entry's destination is reached at: the relay's, the next hop's, or
+ * deliver.port. */
+static uint16_t route_entry_port(const struct route_entry *e)
+{
+    struct nexthop nh;
+    const char *why;
+    if (e->relay >= 0)
+        return e->conf->deliver.relays[e->relay].port;
+    if (e->nexthop && nexthop_parse(e->nexthop, strlen(e->nexthop), &nh, &why) == 0 && nh.port)
+        return nh.port;
+    return e->conf->deliver.port;
+}
+
+/* The loop check of a resolved host list (see route.h): hosts that are this host, and
+ * every host not more preferred than one, are dropped. -1 (hosts untouched) when that
+ * leaves none: the mail would loop back to us. */
+static int route_self_drop(const struct route *r, struct mx_host *h, size_t *n, uint16_t port)
+{
+    bool found = false;
+    uint16_t cut = 0;
+    for (size_t i = 0; i < *n; i++)
+        if (route_host_is_self(r, &h[i], port) && (!found || h[i].pref < cut)) {
+            found = true;
+            cut = h[i].pref;
+        }
+    if (!found)
+        return 0;
+    size_t keep = 0;
+    for (size_t i = 0; i < *n; i++)
+        keep += h[i].pref < cut;
+    if (keep == 0)
+        return -1;
+    for (size_t i = 0, k = 0; i < *n; i++) {
+        if (h[i].pref < cut) {
+            h[k++] = h[i];
+        } else {
+            free(h[i].name);
+            free(h[i].addrs);
+        }
+    }
+    *n = keep;
+    return 0;
+}
+
+/* A destination resolved to hosts: the loop check (not for LMTP), then the shared
+ * destination; the entry becomes READY either way. */
+static void route_entry_ready(struct route *r, struct route_entry *e, const char *key,
+                              struct mx_host *hosts, size_t nhosts, int lmtp)
+{
+    const struct relay *rl = e->relay >= 0 ? &e->conf->deliver.relays[e->relay] : NULL;
+    uint16_t port = route_entry_port(e);
+    e->state = ROUTE_READY;
+    if (!lmtp && route_self_drop(r, hosts, &nhosts, port) < 0) {
+        route_hosts_free(hosts, nhosts);
+        e->o = OUTCOME_PERMFAIL;
+        snprintf(e->why, sizeof e->why, "5.4.6 mail for %s loops back to myself",
+                 e->nexthop ? e->nexthop : e->name);
+        char w[LOG_SANITIZED_SIZE(sizeof e->why)];
+        log_warn("route: %s", log_sanitize(w, sizeof w, e->why, strlen(e->why)));
+        return;
+    }
+    e->dest = route_dest_set(r, e->conf, key, hosts, nhosts, port, rl);
+    e->dest->lmtp = lmtp;
+    e->o = OUTCOME_OK;
+    e->why[0] = '\0';
+}
+
+/* The key of an entry's shared destination: its relay, its next hop, or its MX set. */
+static void route_entry_key(const struct route_entry *e, const struct mx_result *res,
+                            char *key, size_t cap)
+{
+    if (e->relay >= 0)
+        snprintf(key, cap, "relay:%s", e->conf->deliver.relays[e->relay].address);
+    else if (e->nexthop)
+        snprintf(key, cap, "transport:%s", e->nexthop);
+    else if (mx_key(res->hosts, res->nhosts, key, cap) < 0)
+        snprintf(key, cap, "domain:%s", e->name);
+}
+
 /* DNS answer for an entry: build or update the destination, cache, answer waiters. */
 static void route_on_dns(void *arg, struct mx_result *res)
 {
@@ -324,19 +492,13 @@ static void route_on_dns(void *arg, struct mx_result *res)
     struct route *r = e->r;
     if (res->status == DNS_OK) {
         char key[4096];
-        const struct relay *rl = e->relay >= 0 ? &e->conf->deliver.relays[e->relay] : NULL;
-        if (rl)
-            snprintf(key, sizeof key, "relay:%s", rl->address);
-        else if (mx_key(res->hosts, res->nhosts, key, sizeof key) < 0)
-            snprintf(key, sizeof key, "domain:%s", e->name);
-        e->dest = route_dest_set(r, e->conf, key, res->hosts, res->nhosts,
-                                 rl ? rl->port : e->conf->deliver.port, rl);
+        route_entry_key(e, res, key, sizeof key);
+        route_entry_ready(r, e, key, res->hosts, res->nhosts,
+                          e->nexthop && strncmp(e->nexthop, "lmtp:", 5) == 0);
         res->hosts = NULL;
         res->nhosts = 0;
-        e->o = OUTCOME_OK;
-        e->why[0] = '\0';
-        e->state = ROUTE_READY;
-        e->expires = route_expiry(res->ttl, ROUTE_TTL_MIN, ROUTE_TTL_MAX);
+        e->expires = route_expiry(res->ttl, ROUTE_TTL_MIN,
+                                  e->o == OUTCOME_OK ? ROUTE_TTL_MAX : ROUTE_NEG_TTL_MAX);
     } else {
         route_entry_fail(e, res);
         e->state = e->o == OUTCOME_PERMFAIL ? ROUTE_READY : ROUTE_EMPTY;
@@ -354,38 +516,80 @@ static void route_on_dns(void *arg, struct mx_result *res)
         route_entry_free(e);
 }
 
-/* A relay given as "[ip]:port": its destination needs no lookup. */
-static void route_relay_literal(struct route *r, struct route_entry *e, const struct relay *rl)
+/* A relay or next hop given as an IP address (host, port 0 in it), or for LMTP a UNIX
+ * socket path: its destination needs no lookup. */
+static void route_literal(struct route *r, struct route_entry *e, const char *host, int unix_path,
+                          int lmtp)
 {
     struct mx_host *h = xcalloc(1, sizeof *h);
     socklen_t len;
     h->name = xstrdup("");
     h->addrs = xcalloc(1, sizeof *h->addrs);
-    if (cidr_sockaddr_parse(rl->host, 0, h->addrs, &len) == 0)
+    if (unix_path) {
+        struct sockaddr_un *un = (struct sockaddr_un *)h->addrs;
+        un->sun_family = AF_UNIX;
+        snprintf(un->sun_path, sizeof un->sun_path, "%s", host); /* <= 107: nexthop.h */
         h->naddrs = 1;
-    char key[512];
-    snprintf(key, sizeof key, "relay:%s", rl->address);
-    e->dest = route_dest_set(r, e->conf, key, h, 1, rl->port, rl);
-    e->o = h->naddrs ? OUTCOME_OK : OUTCOME_PERMFAIL;
-    if (h->naddrs)
-        e->why[0] = '\0';
-    else
-        snprintf(e->why, sizeof e->why, "%s bad relay address", status_code(STATUS_NO_ROUTE, e->o));
-    e->state = ROUTE_READY;
+        free(h->name);
+        h->name = xstrdup("lmtp");
+    } else if (cidr_sockaddr_parse(host, 0, h->addrs, &len) == 0) {
+        h->naddrs = 1;
+    }
+    char key[600];
+    route_entry_key(e, NULL, key, sizeof key);
     e->expires = INT64_MAX;
+    if (h->naddrs == 0) {
+        route_hosts_free(h, 1);
+        e->state = ROUTE_READY;
+        e->o = OUTCOME_PERMFAIL;
+        snprintf(e->why, sizeof e->why, "%s bad relay address",
+                 status_code(STATUS_NO_ROUTE, e->o));
+        return;
+    }
+    route_entry_ready(r, e, key, h, 1, lmtp);
+}
+
+/* Starts resolving a transport map next hop (lmtp:, smtp:). */
+static void route_nexthop_resolve(struct route *r, struct route_entry *e)
+{
+    struct nexthop nh;
+    const char *why;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char host[300];
+    if (nexthop_parse(e->nexthop, strlen(e->nexthop), &nh, &why) < 0 || nh.hostlen >= sizeof host) {
+        route_literal(r, e, "", 0, 0); /* conf checked it: not reached */
+        route_entry_answer(e);
+        return;
+    }
+    memcpy(host, nh.host, nh.hostlen);
+    host[nh.hostlen] = '\0';
+    int lmtp = nh.kind != NEXTHOP_SMTP;
+    if (nh.kind == NEXTHOP_LMTP_UNIX || cidr_sockaddr_parse(host, 0, &ss, &len) == 0) {
+        route_literal(r, e, host, nh.kind == NEXTHOP_LMTP_UNIX, lmtp);
+        route_entry_answer(e);
+    } else if (nh.kind == NEXTHOP_SMTP && !nh.literal) {
+        dns_mx(r->dns, host, r->conf->deliver.fallbackMX_A, route_on_dns, e);
+    } else {
+        dns_host(r->dns, host, route_on_dns, e);
+    }
 }
 
 /* Starts resolving an entry (which has at least one waiter). */
 static void route_entry_resolve(struct route *r, struct route_entry *e)
 {
     e->state = ROUTE_RESOLVING;
+    if (e->nexthop) {
+        route_nexthop_resolve(r, e);
+        return;
+    }
     if (e->relay < 0) {
         dns_mx(r->dns, e->name, e->conf->deliver.fallbackMX_A, route_on_dns, e);
         return;
     }
     const struct relay *rl = &e->conf->deliver.relays[e->relay];
     if (rl->literal) {
-        route_relay_literal(r, e, rl);
+        route_literal(r, e, rl->host, 0, 0);
         route_entry_answer(e);
     } else {
         dns_host(r->dns, rl->host, route_on_dns, e);
@@ -456,9 +660,12 @@ void route_lookup(struct route *r, const char *sender, const char *client_ip, co
     const char *domain = addr_domain(rcpt);
     if (route_lookup_local(r, domain, cb, arg))
         return; /* mail for a local domain never goes out by MX */
-    int relay = route_relay_select(r->conf, sender, client_ip, domain);
-    char name[300];
-    if (relay >= 0)
+    const char *nh = route_transport_find(r->conf, domain); /* lmtp: or smtp: here */
+    int relay = nh ? -1 : route_relay_select(r->conf, sender, client_ip, domain);
+    char name[NEXTHOP_MAX + 16];
+    if (nh)
+        snprintf(name, sizeof name, "transport#%s", nh);
+    else if (relay >= 0)
         snprintf(name, sizeof name, "relay#%d", relay);
     else
         snprintf(name, sizeof name, "%s", domain);
@@ -468,7 +675,8 @@ void route_lookup(struct route *r, const char *sender, const char *client_ip, co
         e->r = r;
         e->conf = r->conf;
         e->relay = relay;
-        e->name = xstrdup(relay >= 0 ? r->conf->deliver.relays[relay].host : domain);
+        e->nexthop = nh;
+        e->name = xstrdup(nh ? nh : relay >= 0 ? r->conf->deliver.relays[relay].host : domain);
         dict_put(r->entries, name, e);
     }
     if (e->state == ROUTE_READY && e->expires > clock_mono_ms()) {
@@ -508,7 +716,9 @@ size_t route_peers(const struct dest *d, struct peer *peers, size_t max)
             struct peer *p = &peers[n++];
             memset(p, 0, sizeof *p);
             p->sa = tmp[i].addrs[j];
-            if (p->sa.ss_family == AF_INET6) {
+            if (p->sa.ss_family == AF_UNIX) {
+                /* set below */
+            } else if (p->sa.ss_family == AF_INET6) {
                 ((struct sockaddr_in6 *)&p->sa)->sin6_port = htons(d->port);
                 p->salen = sizeof(struct sockaddr_in6);
             } else {
@@ -517,6 +727,9 @@ size_t route_peers(const struct dest *d, struct peer *peers, size_t max)
             }
             p->name = tmp[i].name;
             p->relay = d->relay;
+            p->lmtp = d->lmtp;
+            if (p->sa.ss_family == AF_UNIX) /* LMTP socket: no port */
+                p->salen = sizeof(struct sockaddr_un);
         }
     }
     return n;

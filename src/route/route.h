@@ -39,6 +39,8 @@ struct dest {
      * deliver/ uses instead of its SMTP one; NULL for every other destination. */
     const struct deliver_transport *transport;
     void *transport_arg;
+    int lmtp; /* transport map "lmtp:" next hop: peers speak LMTP (hosts may hold one
+                 AF_UNIX address) */
 };
 
 /* o == OUTCOME_OK: d is the destination. Otherwise d is NULL and why says what failed,
@@ -60,6 +62,17 @@ void route_lookup(struct route *r, const char *sender, const char *client_ip, co
  * transport map entry says "local" routes to one shared destination, key "local", delivered
  * by t (never by MX). Without it (tests) such mail fails 4.3.5. */
 void route_set_local(struct route *r, const struct deliver_transport *t, void *arg);
+/* Transport map next hops "lmtp:unix:PATH", "lmtp:inet:HOST:PORT" and "smtp:HOST[:PORT]"
+ * route like relays: one shared destination per next hop (key "transport:NEXTHOP"), a
+ * literal address or path without a lookup, HOST's addresses (smtp:HOST without brackets:
+ * its MX set), the port given or deliver.port for smtp:.
+ *
+ * Loops (as Postfix's smtp_addr.c): a destination whose best host is this host (its name is
+ * `hostname`, or an address is one of smtpd.listen's addresses, any local interface address
+ * for a wildcard listener, at the listener's port) fails 5.4.6 "mail for DOMAIN loops back
+ * to myself" before any connect; a less preferred MX that is this host cuts the list
+ * before it (we are a backup MX). LMTP next hops are never checked. */
+
 /* Pure: the transport map's next hop for domain (first entry naming it), or NULL. */
 const char *route_transport_find(const struct conf *c, const char *domain);
 /* Pure: true when domain is delivered on this host (hostname, local_domains, or a transport

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -334,6 +335,13 @@ static void smtpc_relay_format(struct smtpc *c, const struct peer *p)
     }
     char name[256];
     log_sanitize(name, sizeof name, p->name, strlen(p->name));
+    if (p->sa.ss_family == AF_UNIX) { /* LMTP: "name[/path]" */
+        const struct sockaddr_un *un = (const struct sockaddr_un *)&p->sa;
+        char path[LOG_SANITIZED_SIZE(sizeof un->sun_path)];
+        log_sanitize(path, sizeof path, un->sun_path, strnlen(un->sun_path, sizeof un->sun_path));
+        snprintf(c->relay, sizeof c->relay, "%.150s[%.400s]", name, path);
+        return;
+    }
     snprintf(c->relay, sizeof c->relay, "%s[%s]:%u", name, ip, port);
 }
 
@@ -362,7 +370,8 @@ static int smtpc_peer_connect(struct smtpc *c)
     c->tls_peer = "";
     smtpc_tls_policy(c);
     c->fail_o = OUTCOME_TEMPFAIL;
-    if (p->sa.ss_family != AF_INET && p->sa.ss_family != AF_INET6) {
+    if (p->sa.ss_family != AF_INET && p->sa.ss_family != AF_INET6 &&
+        !(p->lmtp && p->sa.ss_family == AF_UNIX)) {
         smtpc_why(c->fail_why, sizeof c->fail_why, STATUS_LOCAL,
                   "connect to %s: unsupported address family", c->relay);
         return -1;
@@ -423,8 +432,10 @@ static void smtpc_on_greeting(struct smtpc *c, const struct reply *r, const char
         smtpc_peer_fail(c, smtpc_fail_outcome(r->code), text);
         return;
     }
-    c->state = c->cc->sayHELO ? SMTPC_HELO : SMTPC_EHLO;
-    smtpc_send(c, -1, 0, "%s %s", c->cc->sayHELO ? "HELO" : "EHLO", smtpc_helo_name(c));
+    bool lmtp = c->peers[c->cur].lmtp; /* LMTP has LHLO only (RFC 2033 §4.1) */
+    c->state = c->cc->sayHELO && !lmtp ? SMTPC_HELO : SMTPC_EHLO;
+    smtpc_send(c, -1, 0, "%s %s", lmtp ? "LHLO" : c->cc->sayHELO ? "HELO" : "EHLO",
+               smtpc_helo_name(c));
     smtpc_timer_arm(c, c->cc->timeout);
 }
 
@@ -445,7 +456,7 @@ static void smtpc_on_ehlo(struct smtpc *c, const struct reply *r, const char *te
     if (r->code / 100 == 2) {
         reply_ehlo_caps(r, &c->caps);
         smtpc_tls_after_ehlo(c);
-    } else if (r->code >= 500 && c->cc->fallbackHELO) {
+    } else if (r->code >= 500 && c->cc->fallbackHELO && !c->peers[c->cur].lmtp) {
         c->state = SMTPC_HELO;
         smtpc_send(c, -1, 0, "HELO %s", smtpc_helo_name(c));
         smtpc_timer_arm(c, c->cc->timeout);
@@ -665,6 +676,19 @@ static void smtpc_session_next(struct smtpc *c)
     }
 }
 
+/* Expects the replies to the end of data: one for SMTP; for LMTP one per accepted
+ * recipient, in RCPT order (RFC 2033 §4.2), each settling that recipient only. */
+static void smtpc_dot_expect(struct smtpc *c)
+{
+    if (!c->peers[c->cur].lmtp) {
+        smtpc_fifo_push(c, EXP_DOT, 0);
+        return;
+    }
+    for (size_t i = 0; i < c->t->nrcpt; i++)
+        if (c->rst[i] == RST_ACCEPTED)
+            smtpc_fifo_push(c, EXP_DOT, i);
+}
+
 /* Streams the body dot-stuffed, ending in CRLF, then the terminating ".". The body's
  * chains are moved, not copied, between the "\n." spots that need an extra dot. */
 static void smtpc_body_send(struct smtpc *c)
@@ -698,7 +722,7 @@ static void smtpc_body_send(struct smtpc *c)
         int n = snprintf(note, sizeof note, "(%zu body bytes) .", len);
         transcript_line(c->tr, '>', note, (size_t)n);
     }
-    smtpc_fifo_push(c, EXP_DOT, 0);
+    smtpc_dot_expect(c);
 }
 
 /* Reply to RSET: 2xx clears the state; anything else ends the connection. */
@@ -741,19 +765,30 @@ static void smtpc_on_data(struct smtpc *c, const struct reply *r, const char *te
         if (c->naccepted > 0 && !c->mail_failed) {
             smtpc_body_send(c);
         } else {
-            smtpc_send(c, EXP_DOT_IGNORE, 0, ".");
+            /* LMTP answers "." with one reply per accepted recipient: none here */
+            smtpc_send(c, c->peers[c->cur].lmtp ? -1 : EXP_DOT_IGNORE, 0, ".");
         }
         return;
     }
     smtpc_rcpt_report_rest(c, r->code >= 500 ? OUTCOME_PERMFAIL : OUTCOME_TEMPFAIL, text);
 }
 
-/* Reply to the end of data: the accepted recipients get its outcome. */
-static void smtpc_on_dot(struct smtpc *c, const struct reply *r, const char *text)
+/* The outcome of a reply code: 2xx OK, 5xx PERMFAIL, anything else TEMPFAIL. */
+static enum outcome smtpc_reply_outcome(int code)
 {
-    enum outcome o = r->code / 100 == 2   ? OUTCOME_OK
-                     : r->code / 100 == 5 ? OUTCOME_PERMFAIL
-                                          : OUTCOME_TEMPFAIL;
+    return code / 100 == 2 ? OUTCOME_OK : code / 100 == 5 ? OUTCOME_PERMFAIL : OUTCOME_TEMPFAIL;
+}
+
+/* Reply to the end of data: SMTP, the accepted recipients get its outcome; LMTP, recipient
+ * idx does. */
+static void smtpc_on_dot(struct smtpc *c, size_t idx, const struct reply *r, const char *text)
+{
+    enum outcome o = smtpc_reply_outcome(r->code);
+    if (c->peers[c->cur].lmtp) { /* this reply is recipient idx's alone */
+        smtpc_rcpt_report(c, idx, o, text);
+        c->dirty = false; /* the transaction is over whatever each recipient got */
+        return;
+    }
     smtpc_rcpt_report_rest(c, o, text);
     if (o == OUTCOME_OK)
         c->dirty = false;
@@ -790,7 +825,7 @@ static void smtpc_on_session_reply(struct smtpc *c, const struct reply *r, const
         smtpc_on_data(c, r, text);
         break;
     case EXP_DOT:
-        smtpc_on_dot(c, r, text);
+        smtpc_on_dot(c, e.idx, r, text);
         break;
     case EXP_DOT_IGNORE:
         break;
@@ -1120,3 +1155,4 @@ const char *smtpc_relay(const struct smtpc *c)
 {
     return c->relay;
 }
+

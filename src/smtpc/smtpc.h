@@ -1,4 +1,4 @@
-/* smtpc: one outbound ESMTP connection's state machine (libevent bufferevent).
+/* smtpc: one outbound ESMTP or LMTP connection's state machine (libevent bufferevent).
  *
  * The connection tries peers[] in order: on connect failure, timeout, or a non-2xx greeting
  * or EHLO/HELO reply it moves to the next peer. Once a session is established it asks
@@ -15,6 +15,11 @@
  * 5.3.4 without being sent), RCPT TO per recipient, DATA only when at least one RCPT got 2xx;
  * body dot-stuffed; `timeout` per reply, during DATA extended to size*8/mindatarate seconds
  * when that is longer.
+ *
+ * LMTP (RFC 2033), for peers marked lmtp (transport map "lmtp:" next hops): LHLO instead of
+ * EHLO (no HELO fallback), over TCP or a UNIX socket (no TLS there); after the end of data
+ * one reply per recipient accepted at RCPT, in RCPT order, each settling that recipient
+ * alone; "." after a 354 with no recipient accepted expects no reply.
  *
  * TLS (docs/tls.md "Outbound"): a relay's ssl block decides (mode none, starttls: TLS
  * required, implicit: TLS from the first byte; verify: the certificate must chain to its

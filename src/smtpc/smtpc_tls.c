@@ -49,6 +49,8 @@ void smtpc_tls_policy(struct smtpc *c)
     const struct relay *r = p->relay;
     struct smtpc_tls_policy *pol = &c->pol;
     memset(pol, 0, sizeof *pol);
+    if (p->lmtp && p->sa.ss_family == AF_UNIX)
+        return; /* LMTP over a local socket: nothing to protect */
     if (r && r->ssl.mode != RELAY_TLS_DEFAULT) {
         if (r->ssl.mode == RELAY_TLS_NONE)
             return;
@@ -200,7 +202,8 @@ static void smtpc_tls_done(struct smtpc *c)
         c->state = SMTPC_GREETING;
     } else {
         c->state = SMTPC_EHLO;
-        smtpc_send(c, -1, 0, "EHLO %s", smtpc_helo_name(c));
+        smtpc_send(c, -1, 0, "%s %s", c->peers[c->cur].lmtp ? "LHLO" : "EHLO",
+                   smtpc_helo_name(c));
     }
     smtpc_timer_arm(c, c->cc->timeout);
     smtpc_read_pending(c); /* e.g. an implicit-TLS greeting read with the last handshake bytes */

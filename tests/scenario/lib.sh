@@ -848,6 +848,60 @@ EOC
     [ -S "$dir/auth-client" ] || fail "dovecot $name: $(cat "$T/dovecot-$name.out" "$dir/log" 2>/dev/null)"
 }
 
+# dovecot_lmtp_start NAME [PORT] USER...: a private Dovecot LMTP server (dovecot-lmtpd) in a
+# short directory of its own: socket DIR/lmtp (and 127.0.0.1:PORT when PORT is a number),
+# passwd-file users USER... (all uid nobody; the domain is dropped, as auth_username_format %Ln), mail in maildir:DIR/mail/USER. Unknown users
+# get Dovecot's own per-recipient 550. dovecot_dir NAME is DIR; dovecot_fetch reads mail.
+dovecot_lmtp_start() {
+    local name=$1 dir u inet=""
+    shift
+    case "${1:-}" in [0-9]*) inet="inet_listener lmtp {
+    address = 127.0.0.1
+    port = $1
+  }"; shift ;; esac
+    dir=$(mktemp -d /tmp/sluice-dl.XXXXXX) && chmod 755 "$dir"
+    at_exit "rm -rf '$dir'"
+    echo "$dir" >"$T/dovecot-$name.dir"
+    mkdir -p "$dir/mail" && chown nobody:nogroup "$dir/mail"
+    for u in "$@"; do echo "$u:{PLAIN}unused::::::"; done >"$dir/passwd"
+    cat >"$dir/dovecot.conf" <<EOC
+base_dir = $dir/run
+state_dir = $dir/state
+instance_name = sluice-$name
+log_path = $dir/log
+protocols = lmtp
+ssl = no
+mail_location = maildir:$dir/mail/%u
+postmaster_address = postmaster@dovecot.example
+auth_username_format = %Ln
+passdb {
+  driver = passwd-file
+  args = $dir/passwd
+}
+userdb {
+  driver = passwd-file
+  args = $dir/passwd
+  default_fields = uid=nobody gid=nogroup home=$dir/mail/%u
+}
+service lmtp {
+  unix_listener $dir/lmtp {
+    mode = 0666
+  }
+  $inet
+}
+EOC
+    bg_start "dovecot-$name" dovecot -F -c "$dir/dovecot.conf"
+    wait_until "[ -S '$dir/lmtp' ] || ! kill -0 ${SCN_PIDS[-1]} 2>/dev/null" 10 \
+        "dovecot $name LMTP socket"
+    [ -S "$dir/lmtp" ] || fail "dovecot $name: $(cat "$T/dovecot-$name.out" "$dir/log" 2>/dev/null)"
+}
+
+# dovecot_fetch NAME USER: subject and body of every message in USER's mailbox, as doveadm
+# fetch prints them.
+dovecot_fetch() {
+    doveadm -c "$(dovecot_dir "$1")/dovecot.conf" fetch -u "$2" 'hdr.subject body' ALL
+}
+
 # The log of private Dovecot NAME.
 dovecot_log() {
     echo "$(dovecot_dir "$1")/log"

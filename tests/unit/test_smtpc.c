@@ -173,7 +173,7 @@ static bool sconn_command(struct sconn *sc, const char *line)
     const struct script *sp = sc->s->sc;
     const char *rep;
     srv_log_cmd(sc->s, line);
-    if (!strncasecmp(line, "EHLO", 4)) {
+    if (!strncasecmp(line, "EHLO", 4) || !strncasecmp(line, "LHLO", 4)) {
         rep = sp->ehlo ? sp->ehlo : "250 ok\r\n";
     } else if (!strncasecmp(line, "HELO", 4)) {
         rep = sp->helo ? sp->helo : "250 ok\r\n";
@@ -481,6 +481,7 @@ struct tcase {
     const struct relay *relay; /* the peer stands for this relay (ssl, auth) */
     bool tls;                  /* a TLS client is set (smtpc_set_tls) */
     const char *want_tls;      /* t->tls of the first transaction, or NULL */
+    bool lmtp;                 /* the peer speaks LMTP */
 };
 
 static void tw_pipe1(struct client_conf *cc)
@@ -962,6 +963,33 @@ static const struct tcase cases[] = {
      .want = {{-1}}, .want_closed = TF, .want_conns = 1,
      .want_why = "4.7.5 TLS is required, but not available here",
      .want_cmds = "EHLO client.example"},
+    /* ---- LMTP (RFC 2033): one reply per accepted recipient after the end of data ---- */
+    {.name = "LMTP: LHLO, per-recipient replies after the dot map to their recipients",
+     .lmtp = true,
+     .srv = {.greeting = "220 lmtp\r\n", .ehlo = EHLO_PIPE,
+             .replies = {NULL, NULL, "550 5.1.1 <b@x.example> unknown\r\n", NULL, NULL,
+                         "250 2.0.0 <a@x.example> saved\r\n452 4.2.2 <c@x.example> over quota\r\n"}},
+     .ntxn = 1, .rcpts = {R3}, .nrcpt = {3}, .body = {"x\r\n"},
+     .want = {{OK, PF, TF}},
+     .want_text = {{"250 2.0.0 <a@x.example> saved", "550 5.1.1", "452 4.2.2 <c@x.example>"}},
+     .want_closed = OK, .want_conns = 1,
+     .want_cmds = "LHLO client.example|MAIL FROM:<s@y.example> SIZE=3|RCPT TO:<a@x.example>|"
+                  "RCPT TO:<b@x.example>|RCPT TO:<c@x.example>|DATA|.|QUIT"},
+    {.name = "LMTP without pipelining, every RCPT refused: no DATA, no dot reply awaited",
+     .lmtp = true, .tweak = tw_pipe1,
+     .srv = {.greeting = "220 lmtp\r\n", .replies = {NULL, "550 5.1.1 no\r\n", "450 4.2.1 later\r\n"}},
+     .ntxn = 1, .rcpts = {R2}, .nrcpt = {2}, .body = {"x\r\n"},
+     .want = {{PF, TF}}, .want_closed = OK, .want_conns = 1,
+     .want_cmds = "LHLO client.example|MAIL FROM:<s@y.example>|RCPT TO:<a@x.example>|"
+                  "RCPT TO:<b@x.example>|QUIT"},
+    {.name = "LMTP pipelined, all RCPT refused after DATA went out: 354 then a bare dot",
+     .lmtp = true,
+     .srv = {.greeting = "220 lmtp\r\n", .ehlo = EHLO_PIPE,
+             .replies = {NULL, "550 5.1.1 no\r\n", NULL, ""}}, /* no reply to that dot */
+     .ntxn = 2, .rcpts = {R1, R1}, .nrcpt = {1, 1}, .body = {"x\r\n", "y\r\n"},
+     .want = {{PF}, {OK}}, .want_closed = OK, .want_conns = 1,
+     .want_cmds = "LHLO client.example|MAIL FROM:<s@y.example> SIZE=3|RCPT TO:<a@x.example>|"
+                  "DATA|.|RSET|MAIL FROM:<s@y.example> SIZE=3|RCPT TO:<a@x.example>|DATA|.|QUIT"},
 };
 
 /* Runs one table case. */
@@ -989,6 +1017,7 @@ static void run_case(const struct tcase *tc)
         peers[np++] = h_peer(h, -1, &hold);
     peers[np++] = h_peer(h, 0, NULL);
     peers[np - 1].relay = tc->relay;
+    peers[np - 1].lmtp = tc->lmtp;
     char err[256] = "";
     struct tls_client *tls = tc->tls ? tls_client_create(&h->conf, err, sizeof err) : NULL;
     if (tc->tls && !tls)
