@@ -300,6 +300,7 @@ static void main_setup(struct daemon *d)
                             .now = clock_wall_ms};
     d->deliver = deliver_create(d->base, &d->conf, d->q, &io);
     d->sched = sched_create(d->base, &d->conf, d->q, d->deliver, clock_wall_ms);
+    local_set_queue(d->local, d->q, main_on_accepted, d);
     sched_set_logs(d->sched, &d->logs);
     d->smtpd = smtpd_create(d->base, &d->conf, d->q, main_on_accepted, d, err, sizeof err);
     if (!d->smtpd)

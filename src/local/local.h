@@ -16,14 +16,19 @@
  * (5.4.6). The recipient's outcome is the worst of its targets' (a temporary failure of one
  * target retries them all later). Results come back as events on the loop: the daemon never
  * waits and never opens a user's file.
- * Not supported (refused, never ignored): alias targets that are remote addresses (4.3.5:
- * kept in the queue), .forward files, LMTP. */
+ * Remote addresses of an expansion (each once, at most LOCAL_TARGETS_MAX) become ONE new
+ * message (same content and sender) stored with queue_put_expansion(), which marks the
+ * recipient final in the same queue transaction; this happens once its local targets are
+ * done (none failed temporarily), and the recipient is reported after that commit; the new
+ * message goes to the scheduler through local_set_queue()'s callback. */
 #ifndef SLUICE_LOCAL_LOCAL_H
 #define SLUICE_LOCAL_LOCAL_H
 
 struct conf;
 struct event_base;
 struct local;
+struct qmsg;
+struct queue;
 
 #define LOCAL_DEPTH 20
 #define LOCAL_INCLUDE_MAX (4u * 1024 * 1024)
@@ -31,6 +36,10 @@ struct local;
 
 /* helper_fd: helper_start()'s socket (taken over). */
 struct local *local_create(struct event_base *base, const struct conf *c, int helper_fd);
+/* Where expansions to remote addresses are stored; accepted(arg, m) gets each new message
+ * once durable (the scheduler's sched_add). */
+void local_set_queue(struct local *l, struct queue *q,
+                     void (*accepted)(void *arg, const struct qmsg *m), void *arg);
 void local_free(struct local *l);
 /* The transport for route_set_local(); its arg is the struct local. */
 extern const struct deliver_transport local_transport;
