@@ -25,6 +25,7 @@
 #include "core/qid.h"
 #include "core/xalloc.h"
 #include "deliver/deliver.h"
+#include "local/forward.h"
 #include "local/helper.h"
 #include "proto/addr.h"
 #include "proto/aliases.h"
@@ -42,6 +43,8 @@ struct lreq {
     struct lconn *lc; /* NULL once aborted */
     size_t rcpt;
     struct qmsg m; /* expansion: the new message (its strings owned) */
+    struct helper_req *deliver; /* a .forward check: the mailbox delivery it stands for */
+    int fwd_fd;                 /* a .forward check: the memfd the helper fills */
 };
 
 struct local {
@@ -191,8 +194,13 @@ static int lexp_target(void *arg, enum alias_kind k, const char *t, size_t len)
         return 0;
     }
     char local[ALIASES_TARGET_MAX + 1];
-    snprintf(local, sizeof local, "%.*s", at ? (int)(at - t) : (int)strlen(t), t);
-    if (strcasecmp(local, cx->name) == 0) { /* "root: root, |x": root's own mailbox */
+    int bs = t[0] == '\\'; /* "\\user": that user's mailbox, no alias, no .forward */
+    snprintf(local, sizeof local, "%.*s", at ? (int)(at - t - bs) : (int)strlen(t + bs), t + bs);
+    if (bs && !getpwnam(local)) {
+        snprintf(x->err, sizeof x->err, "5.1.1 <%.200s>: user unknown", local);
+        return 0;
+    }
+    if (bs || strcasecmp(local, cx->name) == 0) { /* "root: root, |x": root's own mailbox */
         lexp_add(x, c->local.mailbox == LOCAL_MBOX ? HELPER_MBOX : HELPER_MAILDIR, local,
                  c->local.mailbox == LOCAL_MBOX ? c->local.mail_spool_directory
                                                 : c->local.home_mailbox);
@@ -288,6 +296,16 @@ static int local_content(struct smtpc_txn *t, const char *rcpt)
     return fd;
 }
 
+/* Frees a request (and a .forward check's memfd). */
+static void lreq_free(struct lreq *rq)
+{
+    if (rq->fwd_fd >= 0)
+        close(rq->fwd_fd);
+    free(rq->deliver);
+    record_msg_clear(&rq->m);
+    free(rq);
+}
+
 /* Sends one request with its content. 0, or -1. */
 static int local_send(struct local *l, struct helper_req *q, int content)
 {
@@ -337,6 +355,100 @@ static void lrcpt_note(struct lrcpt *r, enum outcome o, const char *text)
     }
 }
 
+/* Sends target q of recipient i to the helper; a mailbox target with check set first asks
+ * for the user's .forward (the delivery is sent when that answer comes: local_on_forward). */
+static void lconn_send(struct lconn *lc, size_t i, const struct helper_req *target, int check)
+{
+    struct local *l = lc->l;
+    struct lrcpt *r = &lc->r[i];
+    struct helper_req q = *target;
+    struct lreq *rq = xcalloc(1, sizeof *rq);
+    q.id = ++l->next_id;
+    snprintf(q.sender, sizeof q.sender, "%s", lc->t->sender);
+    *rq = (struct lreq){.id = q.id, .l = l, .lc = lc, .rcpt = i, .fwd_fd = -1};
+    int fd;
+    if (check && (q.kind == HELPER_MAILDIR || q.kind == HELPER_MBOX)) {
+        rq->deliver = xmalloc(sizeof *rq->deliver);
+        *rq->deliver = q;
+        q.kind = HELPER_FORWARD;
+        fd = rq->fwd_fd = memfd_create("sluice-forward", MFD_CLOEXEC);
+    } else {
+        fd = local_content(lc->t, lc->t->rcpts[i]);
+    }
+    if (fd < 0 || local_send(l, &q, fd) < 0) {
+        lrcpt_note(r, OUTCOME_TEMPFAIL, "4.3.0 cannot hand the mail to the delivery helper");
+        if (fd >= 0)
+            close(fd);
+        free(rq->deliver);
+        free(rq);
+        return;
+    }
+    if (rq->fwd_fd < 0)
+        close(fd);
+    rq->next = l->reqs;
+    l->reqs = rq;
+    r->pending++;
+}
+
+/* Adds the remote addresses of a .forward to recipient i's (each once). */
+static void lrcpt_add_remote(struct lrcpt *r, char **addrs, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        int dup = 0;
+        for (size_t j = 0; j < r->nremote && !dup; j++)
+            dup = strcasecmp(r->remote[j], addrs[k]) == 0;
+        if (dup || r->nremote >= LOCAL_TARGETS_MAX)
+            continue;
+        r->remote = xrealloc(r->remote, (r->nremote + 1) * sizeof *r->remote);
+        r->remote[r->nremote++] = xstrdup(addrs[k]);
+    }
+}
+
+/* The .forward of user q->user (bytes in fd) replaces the mailbox delivery q of recipient
+ * i: its entries are expanded as the user (via "forward"), one level (mailboxes found there
+ * are delivered without another .forward); an empty one delivers to the mailbox. */
+static void lconn_forward(struct lconn *lc, size_t i, const struct helper_req *q, int fd)
+{
+    struct lrcpt *r = &lc->r[i];
+    char *buf = xmalloc(FORWARD_MAX + 1), tmp[ALIASES_TARGET_MAX + 1], err[128];
+    ssize_t n = pread(fd, buf, FORWARD_MAX, 0);
+    struct lexp x = {.l = lc->l};
+    lexp_seen(&x, q->user); /* the user itself is its mailbox (lexp_target), never a loop */
+    struct lexp_ctx cx = {&x, q->user, q->user, "forward", 1};
+    if (n < 0)
+        snprintf(x.err, sizeof x.err, "4.3.0 cannot read the .forward of %s", q->user);
+    else if (aliases_split_list(buf, (size_t)n, tmp, lexp_target, &cx, err, sizeof err) < 0)
+        snprintf(x.err, sizeof x.err, "4.3.0 .forward of %s: %s", q->user, err);
+    free(buf);
+    if (x.err[0]) {
+        lrcpt_note(r, x.err[0] == '5' ? OUTCOME_PERMFAIL : OUTCOME_TEMPFAIL, x.err);
+    } else if (x.nout == 0 && x.nremote == 0) {
+        lconn_send(lc, i, q, 0);
+    } else {
+        log_info("local: %s: delivered by ~%s/.forward (%zu local, %zu remote targets)",
+                 lc->t->rcpts[i], q->user, x.nout, x.nremote);
+        for (size_t k = 0; k < x.nout; k++)
+            lconn_send(lc, i, &x.out[k], 0);
+        lrcpt_add_remote(r, x.remote, x.nremote);
+    }
+    lexp_clear(&x);
+}
+
+/* The answer to a .forward check of recipient i (helper text: forward.h). */
+static void local_on_forward(struct lconn *lc, size_t i, struct lreq *rq, enum outcome o,
+                             const char *text)
+{
+    if (o != OUTCOME_OK)
+        lrcpt_note(&lc->r[i], o, text);
+    else if (strcmp(text, "forward") == 0)
+        lconn_forward(lc, i, rq->deliver, rq->fwd_fd);
+    else {
+        if (strncmp(text, "ignored:", 8) == 0)
+            log_warn("local: ~%s/.forward %s", rq->deliver->user, text);
+        lconn_send(lc, i, rq->deliver, 0);
+    }
+}
+
 /* Expands recipient i and sends its targets to the helper (or notes the failure). */
 static void lconn_rcpt(struct lconn *lc, size_t i)
 {
@@ -366,23 +478,8 @@ static void lconn_rcpt(struct lconn *lc, size_t i)
         x.remote = NULL;
         x.nremote = 0;
     }
-    for (size_t k = 0; k < x.nout; k++) {
-        struct helper_req *q = &x.out[k];
-        q->id = ++l->next_id;
-        snprintf(q->sender, sizeof q->sender, "%s", lc->t->sender);
-        int fd = local_content(lc->t, rcpt);
-        if (fd < 0 || local_send(l, q, fd) < 0) {
-            lrcpt_note(r, OUTCOME_TEMPFAIL, "4.3.0 cannot hand the mail to the delivery helper");
-            if (fd >= 0)
-                close(fd);
-            continue;
-        }
-        close(fd);
-        struct lreq *rq = xcalloc(1, sizeof *rq);
-        *rq = (struct lreq){.next = l->reqs, .id = q->id, .l = l, .lc = lc, .rcpt = i};
-        l->reqs = rq;
-        r->pending++;
-    }
+    for (size_t k = 0; k < x.nout; k++)
+        lconn_send(lc, i, &x.out[k], 1);
     lexp_clear(&x);
 }
 
@@ -452,8 +549,7 @@ static void local_on_stored(void *arg, int err)
         if (--r->pending == 0)
             lconn_report(lc, rq->rcpt);
     }
-    record_msg_clear(&rq->m);
-    free(rq);
+    lreq_free(rq);
 }
 
 /* Recipient i has no target pending: reported, or first its remote part is stored (with
@@ -471,6 +567,7 @@ static void lconn_settle(struct lconn *lc, size_t i)
     char reply[HELPER_TEXT_MAX];
     snprintf(reply, sizeof reply, "%s", failed ? r->text : "2.0.0 expanded");
     struct lreq *rq = xcalloc(1, sizeof *rq);
+    rq->fwd_fd = -1;
     rq->l = l;
     rq->lc = lc;
     rq->rcpt = i;
@@ -537,15 +634,18 @@ static void local_on_reply(struct local *l, const struct helper_rep *rep)
         *pp = rq->next;
         struct lconn *lc = rq->lc;
         size_t i = rq->rcpt;
-        free(rq);
-        if (!lc)
-            return;
         char text[HELPER_TEXT_MAX];
         snprintf(text, sizeof text, "%.*s", (int)sizeof rep->text, rep->text);
         enum outcome o = rep->outcome >= OUTCOME_OK && rep->outcome <= OUTCOME_PERMFAIL
                              ? (enum outcome)rep->outcome
                              : OUTCOME_TEMPFAIL;
-        lrcpt_note(&lc->r[i], o, text);
+        if (lc && rq->deliver)
+            local_on_forward(lc, i, rq, o, text);
+        else if (lc)
+            lrcpt_note(&lc->r[i], o, text);
+        lreq_free(rq);
+        if (!lc)
+            return;
         if (--lc->r[i].pending == 0)
             lconn_settle(lc, i);
         return;
@@ -666,8 +766,7 @@ void local_free(struct local *l)
     while (l->reqs) { /* after queue_close: every expansion has reported */
         struct lreq *rq = l->reqs;
         l->reqs = rq->next;
-        record_msg_clear(&rq->m);
-        free(rq);
+        lreq_free(rq);
     }
     for (size_t i = 0; i < l->ndbs; i++)
         aliasdb_close(l->dbs[i]);

@@ -10,7 +10,9 @@
  * list), ":include:/path" lists are read (as the daemon; at most LOCAL_INCLUDE_MAX bytes).
  * Every name and target is expanded at most once (duplicates dropped); an expansion that
  * only leads back to names already expanded is a loop: 5.4.6. No alias: the local part must
- * be a user (getpwnam): 5.1.1 otherwise. Each final target goes to the privileged helper
+ * be a user (getpwnam): 5.1.1 otherwise. Each mailbox reached so is first a HELPER_FORWARD
+ * request (local/forward.h: the user's checked ~/.forward, read as the user); its entries
+ * (via "forward", run as the user, "\\user" = the mailbox) replace the mailbox, one level. Each final target goes to the privileged helper
  * (local/helper.h) as one request with the content and "Return-Path:" / "Delivered-To:"
  * prepended; a message already carrying "Delivered-To: <this recipient>" is a loop
  * (5.4.6). The recipient's outcome is the worst of its targets' (a temporary failure of one
