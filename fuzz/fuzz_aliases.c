@@ -1,4 +1,4 @@
-/* fuzz_aliases: aliases_next() and aliases_split() on arbitrary bytes. Every entry returned
+/* fuzz_aliases: aliases_next(), aliases_split() and aliases_split_list() on arbitrary bytes. Every entry returned
  * lies inside the input, the position only moves forward, and every target handed to the
  * callback is non-empty, within ALIASES_TARGET_MAX and free of control bytes. */
 #include <stdint.h>
@@ -37,5 +37,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (rc == 0 && pos != size)
         abort();
+    aliases_split_list(buf, size, tmp, check_target, NULL, err, sizeof err); /* include/.forward */
     return 0;
 }

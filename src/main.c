@@ -650,6 +650,7 @@ static void main_setup(struct daemon *d)
     d->sched = sched_create(d->base, d->conf, d->q, d->deliver, clock_wall_ms);
     if (d->suppress)
         sched_set_bounced(d->sched, main_on_bounced, d);
+    local_set_queue(d->local, d->q, main_on_accepted, d);
     sched_set_logs(d->sched, &d->logs);
     d->smtpd = smtpd_create(d->base, d->conf, d->q, main_on_accepted, d, err, sizeof err);
     if (!d->smtpd)

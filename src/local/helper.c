@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "local/forward.h"
 #include "local/mailbox.h"
 #include "proto/reply.h"
 
@@ -78,7 +79,9 @@ static void helper_child_run(int fd, const struct helper_req *req, int content)
         helper_reply(fd, req->id, OUTCOME_TEMPFAIL, "4.3.0 cannot switch to the recipient");
         _exit(0);
     }
-    enum outcome o = mailbox_deliver(req, pw->pw_dir, content, fd, text, sizeof text);
+    enum outcome o = req->kind == HELPER_FORWARD
+                         ? forward_read(pw->pw_dir, pw->pw_uid, content, text, sizeof text)
+                         : mailbox_deliver(req, pw->pw_dir, content, fd, text, sizeof text);
     helper_reply(fd, req->id, o, text);
     _exit(0);
 }

@@ -22,7 +22,8 @@
 #define HELPER_PATH_MAX 1024
 #define HELPER_TEXT_MAX 512
 
-enum helper_kind { HELPER_MAILDIR, HELPER_MBOX, HELPER_FILE, HELPER_PIPE };
+/* HELPER_FORWARD: read the user's ~/.forward into the content memfd (local/forward.h). */
+enum helper_kind { HELPER_MAILDIR, HELPER_MBOX, HELPER_FILE, HELPER_PIPE, HELPER_FORWARD };
 
 struct helper_req {
     uint64_t id;

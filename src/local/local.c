@@ -20,12 +20,16 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "core/dict.h"
 #include "core/log.h"
+#include "core/qid.h"
 #include "core/xalloc.h"
 #include "deliver/deliver.h"
+#include "local/forward.h"
 #include "local/helper.h"
 #include "proto/addr.h"
 #include "proto/aliases.h"
+#include "queue/queue.h"
 #include "route/aliasdb.h"
 #include "route/route.h"
 #include "smtpc/smtpc.h"
@@ -34,9 +38,13 @@ struct lconn;
 
 struct lreq {
     struct lreq *next;
-    uint64_t id;
+    uint64_t id; /* 0: a queue_put_expansion in flight, not a helper request */
+    struct local *l;
     struct lconn *lc; /* NULL once aborted */
     size_t rcpt;
+    struct qmsg m; /* expansion: the new message (its strings owned) */
+    struct helper_req *deliver; /* a .forward check: the mailbox delivery it stands for */
+    int fwd_fd;                 /* a .forward check: the memfd the helper fills */
 };
 
 struct local {
@@ -48,12 +56,17 @@ struct local {
     size_t ndbs;
     struct lreq *reqs;
     uint64_t next_id;
+    struct queue *q; /* expansions to remote addresses are stored here (local_set_queue) */
+    void (*accepted)(void *arg, const struct qmsg *m);
+    void *accepted_arg;
 };
 
 struct lrcpt {
     unsigned pending;
     enum outcome worst;
     char text[HELPER_TEXT_MAX];
+    char **remote; /* remote addresses of the expansion, stored once the local ones are done */
+    size_t nremote;
 };
 
 struct lconn {
@@ -70,11 +83,12 @@ struct lconn {
 /* One expansion: what a recipient resolves to. */
 struct lexp {
     struct local *l;
-    char **seen; /* names and targets expanded so far */
-    size_t nseen;
+    struct dict *seen; /* names and targets expanded so far (lowercase) */
     struct helper_req *out; /* final targets */
     size_t nout;
-    int loops, remote;
+    char **remote; /* remote addresses (each once) */
+    size_t nremote;
+    int loops;
     char err[HELPER_TEXT_MAX];
 };
 
@@ -83,12 +97,31 @@ static void lconn_on_kick(evutil_socket_t fd, short what, void *arg);
 /* True (and remembered) when s was seen before in this expansion. */
 static int lexp_seen(struct lexp *x, const char *s)
 {
-    for (size_t i = 0; i < x->nseen; i++)
-        if (strcasecmp(x->seen[i], s) == 0)
-            return 1;
-    x->seen = xrealloc(x->seen, (x->nseen + 1) * sizeof *x->seen);
-    x->seen[x->nseen++] = xstrdup(s);
+    char key[ALIASES_TARGET_MAX + 1];
+    size_t n = 0;
+    for (; s[n] && n < sizeof key - 1; n++)
+        key[n] = (char)tolower((unsigned char)s[n]);
+    key[n] = '\0';
+    if (!x->seen)
+        x->seen = dict_create();
+    if (dict_find(x->seen, key))
+        return 1;
+    dict_put(x->seen, key, x);
     return 0;
+}
+
+/* Adds a remote address (once); too many is a permanent error, never a silent cut. */
+static void lexp_remote(struct lexp *x, const char *addr)
+{
+    if (lexp_seen(x, addr))
+        return;
+    if (x->nremote >= LOCAL_TARGETS_MAX) {
+        snprintf(x->err, sizeof x->err, "5.3.4 expansion has more than %u addresses",
+                 LOCAL_TARGETS_MAX);
+        return;
+    }
+    x->remote = xrealloc(x->remote, (x->nremote + 1) * sizeof *x->remote);
+    x->remote[x->nremote++] = xstrdup(addr);
 }
 
 /* Adds a final target. */
@@ -150,19 +183,24 @@ static int lexp_target(void *arg, enum alias_kind k, const char *t, size_t len)
         }
         char tmp[ALIASES_TARGET_MAX + 1], err[128];
         struct lexp_ctx sub = {x, cx->name, cx->owner, "include", cx->depth};
-        if (n < 0 || aliases_split(buf, (size_t)n, tmp, lexp_target, &sub, err, sizeof err) < 0)
+        if (n < 0 || aliases_split_list(buf, (size_t)n, tmp, lexp_target, &sub, err, sizeof err) < 0)
             snprintf(x->err, sizeof x->err, "4.3.0 cannot read %s", t);
         free(buf);
         return 0;
     }
     const char *at = strchr(t, '@');
     if (at && !route_is_local(c, at + 1)) {
-        x->remote++;
+        lexp_remote(x, t);
         return 0;
     }
     char local[ALIASES_TARGET_MAX + 1];
-    snprintf(local, sizeof local, "%.*s", at ? (int)(at - t) : (int)strlen(t), t);
-    if (strcasecmp(local, cx->name) == 0) { /* "root: root, |x": root's own mailbox */
+    int bs = t[0] == '\\'; /* "\\user": that user's mailbox, no alias, no .forward */
+    snprintf(local, sizeof local, "%.*s", at ? (int)(at - t - bs) : (int)strlen(t + bs), t + bs);
+    if (bs && !getpwnam(local)) {
+        snprintf(x->err, sizeof x->err, "5.1.1 <%.200s>: user unknown", local);
+        return 0;
+    }
+    if (bs || strcasecmp(local, cx->name) == 0) { /* "root: root, |x": root's own mailbox */
         lexp_add(x, c->local.mailbox == LOCAL_MBOX ? HELPER_MBOX : HELPER_MAILDIR, local,
                  c->local.mailbox == LOCAL_MBOX ? c->local.mail_spool_directory
                                                 : c->local.home_mailbox);
@@ -209,9 +247,11 @@ static void lexp_name(struct lexp *x, const char *name, const char *owner, int d
 /* Frees an expansion. */
 static void lexp_clear(struct lexp *x)
 {
-    for (size_t i = 0; i < x->nseen; i++)
-        free(x->seen[i]);
-    free(x->seen);
+    if (x->seen)
+        dict_free(x->seen, NULL);
+    for (size_t i = 0; i < x->nremote; i++)
+        free(x->remote[i]);
+    free(x->remote);
     free(x->out);
 }
 
@@ -256,6 +296,16 @@ static int local_content(struct smtpc_txn *t, const char *rcpt)
     return fd;
 }
 
+/* Frees a request (and a .forward check's memfd). */
+static void lreq_free(struct lreq *rq)
+{
+    if (rq->fwd_fd >= 0)
+        close(rq->fwd_fd);
+    free(rq->deliver);
+    record_msg_clear(&rq->m);
+    free(rq);
+}
+
 /* Sends one request with its content. 0, or -1. */
 static int local_send(struct local *l, struct helper_req *q, int content)
 {
@@ -279,6 +329,11 @@ static int local_send(struct local *l, struct helper_req *q, int content)
 static void lconn_report(struct lconn *lc, size_t i)
 {
     struct lrcpt *r = &lc->r[i];
+    for (size_t k = 0; k < r->nremote; k++)
+        free(r->remote[k]);
+    free(r->remote);
+    r->remote = NULL;
+    r->nremote = 0;
     lc->ops->rcpt_done(lc->arg, lc->t, i, r->worst, r->text, "local");
     if (--lc->left > 0)
         return;
@@ -300,6 +355,100 @@ static void lrcpt_note(struct lrcpt *r, enum outcome o, const char *text)
     }
 }
 
+/* Sends target q of recipient i to the helper; a mailbox target with check set first asks
+ * for the user's .forward (the delivery is sent when that answer comes: local_on_forward). */
+static void lconn_send(struct lconn *lc, size_t i, const struct helper_req *target, int check)
+{
+    struct local *l = lc->l;
+    struct lrcpt *r = &lc->r[i];
+    struct helper_req q = *target;
+    struct lreq *rq = xcalloc(1, sizeof *rq);
+    q.id = ++l->next_id;
+    snprintf(q.sender, sizeof q.sender, "%s", lc->t->sender);
+    *rq = (struct lreq){.id = q.id, .l = l, .lc = lc, .rcpt = i, .fwd_fd = -1};
+    int fd;
+    if (check && (q.kind == HELPER_MAILDIR || q.kind == HELPER_MBOX)) {
+        rq->deliver = xmalloc(sizeof *rq->deliver);
+        *rq->deliver = q;
+        q.kind = HELPER_FORWARD;
+        fd = rq->fwd_fd = memfd_create("sluice-forward", MFD_CLOEXEC);
+    } else {
+        fd = local_content(lc->t, lc->t->rcpts[i]);
+    }
+    if (fd < 0 || local_send(l, &q, fd) < 0) {
+        lrcpt_note(r, OUTCOME_TEMPFAIL, "4.3.0 cannot hand the mail to the delivery helper");
+        if (fd >= 0)
+            close(fd);
+        free(rq->deliver);
+        free(rq);
+        return;
+    }
+    if (rq->fwd_fd < 0)
+        close(fd);
+    rq->next = l->reqs;
+    l->reqs = rq;
+    r->pending++;
+}
+
+/* Adds the remote addresses of a .forward to recipient i's (each once). */
+static void lrcpt_add_remote(struct lrcpt *r, char **addrs, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        int dup = 0;
+        for (size_t j = 0; j < r->nremote && !dup; j++)
+            dup = strcasecmp(r->remote[j], addrs[k]) == 0;
+        if (dup || r->nremote >= LOCAL_TARGETS_MAX)
+            continue;
+        r->remote = xrealloc(r->remote, (r->nremote + 1) * sizeof *r->remote);
+        r->remote[r->nremote++] = xstrdup(addrs[k]);
+    }
+}
+
+/* The .forward of user q->user (bytes in fd) replaces the mailbox delivery q of recipient
+ * i: its entries are expanded as the user (via "forward"), one level (mailboxes found there
+ * are delivered without another .forward); an empty one delivers to the mailbox. */
+static void lconn_forward(struct lconn *lc, size_t i, const struct helper_req *q, int fd)
+{
+    struct lrcpt *r = &lc->r[i];
+    char *buf = xmalloc(FORWARD_MAX + 1), tmp[ALIASES_TARGET_MAX + 1], err[128];
+    ssize_t n = pread(fd, buf, FORWARD_MAX, 0);
+    struct lexp x = {.l = lc->l};
+    lexp_seen(&x, q->user); /* the user itself is its mailbox (lexp_target), never a loop */
+    struct lexp_ctx cx = {&x, q->user, q->user, "forward", 1};
+    if (n < 0)
+        snprintf(x.err, sizeof x.err, "4.3.0 cannot read the .forward of %s", q->user);
+    else if (aliases_split_list(buf, (size_t)n, tmp, lexp_target, &cx, err, sizeof err) < 0)
+        snprintf(x.err, sizeof x.err, "4.3.0 .forward of %s: %s", q->user, err);
+    free(buf);
+    if (x.err[0]) {
+        lrcpt_note(r, x.err[0] == '5' ? OUTCOME_PERMFAIL : OUTCOME_TEMPFAIL, x.err);
+    } else if (x.nout == 0 && x.nremote == 0) {
+        lconn_send(lc, i, q, 0);
+    } else {
+        log_info("local: %s: delivered by ~%s/.forward (%zu local, %zu remote targets)",
+                 lc->t->rcpts[i], q->user, x.nout, x.nremote);
+        for (size_t k = 0; k < x.nout; k++)
+            lconn_send(lc, i, &x.out[k], 0);
+        lrcpt_add_remote(r, x.remote, x.nremote);
+    }
+    lexp_clear(&x);
+}
+
+/* The answer to a .forward check of recipient i (helper text: forward.h). */
+static void local_on_forward(struct lconn *lc, size_t i, struct lreq *rq, enum outcome o,
+                             const char *text)
+{
+    if (o != OUTCOME_OK)
+        lrcpt_note(&lc->r[i], o, text);
+    else if (strcmp(text, "forward") == 0)
+        lconn_forward(lc, i, rq->deliver, rq->fwd_fd);
+    else {
+        if (strncmp(text, "ignored:", 8) == 0)
+            log_warn("local: ~%s/.forward %s", rq->deliver->user, text);
+        lconn_send(lc, i, rq->deliver, 0);
+    }
+}
+
 /* Expands recipient i and sends its targets to the helper (or notes the failure). */
 static void lconn_rcpt(struct lconn *lc, size_t i)
 {
@@ -315,37 +464,122 @@ static void lconn_rcpt(struct lconn *lc, size_t i)
     snprintf(name, sizeof name, "%.*s", at ? (int)(at - rcpt) : (int)strlen(rcpt), rcpt);
     struct lexp x = {.l = l};
     lexp_name(&x, name, "nobody", 0, "alias");
-    if (x.nout == 0) {
-        if (x.err[0])
-            lrcpt_note(r, x.err[0] == '5' ? OUTCOME_PERMFAIL : OUTCOME_TEMPFAIL, x.err);
-        else if (x.remote)
-            lrcpt_note(r, OUTCOME_TEMPFAIL,
-                       "4.3.5 aliases to remote addresses are not supported yet");
-        else
-            lrcpt_note(r, OUTCOME_PERMFAIL, "5.4.6 alias loop: nothing left to deliver to");
-    } else if (x.err[0] || x.remote) { /* partly unusable: keep it all in the queue */
-        lrcpt_note(r, x.err[0] == '5' ? OUTCOME_PERMFAIL : OUTCOME_TEMPFAIL,
-                   x.err[0] ? x.err : "4.3.5 aliases to remote addresses are not supported yet");
+    if (x.err[0]) { /* partly unusable: nothing is delivered, the worst decides */
+        lrcpt_note(r, x.err[0] == '5' ? OUTCOME_PERMFAIL : OUTCOME_TEMPFAIL, x.err);
         x.nout = 0;
+    } else if (x.nout == 0 && x.nremote == 0) {
+        lrcpt_note(r, OUTCOME_PERMFAIL, "5.4.6 alias loop: nothing left to deliver to");
+    } else if (x.nremote > 0 && !l->q) {
+        lrcpt_note(r, OUTCOME_TEMPFAIL, "4.3.5 no queue for the expansion");
+        x.nout = 0;
+    } else { /* the remote part is stored once the local targets are done (lconn_settle) */
+        r->remote = x.remote;
+        r->nremote = x.nremote;
+        x.remote = NULL;
+        x.nremote = 0;
     }
-    for (size_t k = 0; k < x.nout; k++) {
-        struct helper_req *q = &x.out[k];
-        q->id = ++l->next_id;
-        snprintf(q->sender, sizeof q->sender, "%s", lc->t->sender);
-        int fd = local_content(lc->t, rcpt);
-        if (fd < 0 || local_send(l, q, fd) < 0) {
-            lrcpt_note(r, OUTCOME_TEMPFAIL, "4.3.0 cannot hand the mail to the delivery helper");
-            if (fd >= 0)
-                close(fd);
-            continue;
-        }
-        close(fd);
-        struct lreq *rq = xcalloc(1, sizeof *rq);
-        *rq = (struct lreq){l->reqs, q->id, lc, i};
-        l->reqs = rq;
-        r->pending++;
-    }
+    for (size_t k = 0; k < x.nout; k++)
+        lconn_send(lc, i, &x.out[k], 1);
     lexp_clear(&x);
+}
+
+/* The new message of an expansion: the parent's content and sender, the remote addresses
+ * as recipients (NOTIFY of the parent without SUCCESS: the parent's own DSN covers it). */
+static void lconn_expansion_msg(struct lconn *lc, size_t i, struct qmsg *m)
+{
+    struct smtpc_txn *t = lc->t;
+    struct lrcpt *r = &lc->r[i];
+    size_t blen = evbuffer_get_length(t->body);
+    const unsigned char *b = evbuffer_pullup(t->body, -1);
+    memset(m, 0, sizeof *m);
+    m->id = qid_next();
+    m->arrival = clock_wall_ms();
+    m->sender = xstrdup(t->sender);
+    m->client_ip = xstrdup("");
+    m->helo = xstrdup("");
+    m->size = blen;
+    m->flags = t->ret;
+    for (size_t k = 0; k < blen; k++)
+        if (b[k] & 0x80) {
+            m->flags |= MSG_F_8BITMIME;
+            break;
+        }
+    m->envid = xstrdup(t->envid ? t->envid : "");
+    m->nrcpt = (uint32_t)r->nremote;
+    m->rcpts = xcalloc(r->nremote, sizeof *m->rcpts);
+    uint8_t notify = t->notify ? t->notify[i] : 0;
+    for (size_t k = 0; k < r->nremote; k++) {
+        m->rcpts[k].addr = r->remote[k];
+        m->rcpts[k].last_reply = xstrdup("");
+        m->rcpts[k].orcpt = xstrdup("");
+        m->rcpts[k].notify = notify & NOTIFY_SUCCESS ? (uint8_t)(notify & ~NOTIFY_SUCCESS) : notify;
+        m->rcpts[k].state = RCPT_PENDING;
+    }
+    free(r->remote); /* the addresses now belong to m */
+    r->remote = NULL;
+    r->nremote = 0;
+}
+
+/* The expansion is durable (err 0: the parent recipient is final in the queue too). */
+static void local_on_stored(void *arg, int err)
+{
+    struct lreq *rq = arg;
+    struct local *l = rq->l;
+    for (struct lreq **pp = &l->reqs; *pp; pp = &(*pp)->next)
+        if (*pp == rq) {
+            *pp = rq->next;
+            break;
+        }
+    char qid[QID_TEXT_LEN + 1], text[HELPER_TEXT_MAX];
+    qid_to_text(rq->m.id, qid);
+    if (err == 0) {
+        log_info("local: expanded %u recipients in one commit: %s", rq->m.nrcpt, qid);
+        l->accepted(l->accepted_arg, &rq->m);
+        snprintf(text, sizeof text, "2.0.0 expanded into %u recipients (queued as %s)",
+                 rq->m.nrcpt, qid);
+    } else {
+        log_warn("local: cannot queue an expansion of %u recipients: %s", rq->m.nrcpt,
+                 strerror(err));
+        snprintf(text, sizeof text, "4.3.0 cannot queue the expansion: %s", strerror(err));
+    }
+    struct lconn *lc = rq->lc;
+    if (lc) {
+        struct lrcpt *r = &lc->r[rq->rcpt];
+        lrcpt_note(r, err ? OUTCOME_TEMPFAIL : OUTCOME_OK, text);
+        if (--r->pending == 0)
+            lconn_report(lc, rq->rcpt);
+    }
+    lreq_free(rq);
+}
+
+/* Recipient i has no target pending: reported, or first its remote part is stored (with
+ * the recipient's final state in the same queue transaction) unless a local target failed
+ * temporarily (then all of it is retried later and nothing was stored twice). */
+static void lconn_settle(struct lconn *lc, size_t i)
+{
+    struct local *l = lc->l;
+    struct lrcpt *r = &lc->r[i];
+    if (r->nremote == 0 || (r->text[0] && r->worst == OUTCOME_TEMPFAIL)) {
+        lconn_report(lc, i);
+        return;
+    }
+    int failed = r->text[0] && r->worst == OUTCOME_PERMFAIL;
+    char reply[HELPER_TEXT_MAX];
+    snprintf(reply, sizeof reply, "%s", failed ? r->text : "2.0.0 expanded");
+    struct lreq *rq = xcalloc(1, sizeof *rq);
+    rq->fwd_fd = -1;
+    rq->l = l;
+    rq->lc = lc;
+    rq->rcpt = i;
+    lconn_expansion_msg(lc, i, &rq->m);
+    rq->next = l->reqs;
+    l->reqs = rq;
+    r->pending++;
+    size_t blen = evbuffer_get_length(lc->t->body);
+    char *body = xmalloc(blen ? blen : 1);
+    evbuffer_copyout(lc->t->body, body, blen);
+    queue_put_expansion(l->q, &rq->m, body, blen, lc->t->msgid, lc->t->rcpts[i],
+                        failed ? RCPT_FAILED : RCPT_DELIVERED, reply, local_on_stored, rq);
 }
 
 /* Runs a new transaction: every recipient is expanded and sent; those with nothing pending
@@ -362,7 +596,7 @@ static void lconn_txn(struct lconn *lc)
         lconn_rcpt(lc, i);
     for (size_t i = 0; i < n && lc->t; i++)
         if (lc->r[i].pending == 0)
-            lconn_report(lc, i);
+            lconn_settle(lc, i);
 }
 
 /* Asks for the next transaction (from the loop, never inside a caller's callback). */
@@ -400,17 +634,20 @@ static void local_on_reply(struct local *l, const struct helper_rep *rep)
         *pp = rq->next;
         struct lconn *lc = rq->lc;
         size_t i = rq->rcpt;
-        free(rq);
-        if (!lc)
-            return;
         char text[HELPER_TEXT_MAX];
         snprintf(text, sizeof text, "%.*s", (int)sizeof rep->text, rep->text);
         enum outcome o = rep->outcome >= OUTCOME_OK && rep->outcome <= OUTCOME_PERMFAIL
                              ? (enum outcome)rep->outcome
                              : OUTCOME_TEMPFAIL;
-        lrcpt_note(&lc->r[i], o, text);
+        if (lc && rq->deliver)
+            local_on_forward(lc, i, rq, o, text);
+        else if (lc)
+            lrcpt_note(&lc->r[i], o, text);
+        lreq_free(rq);
+        if (!lc)
+            return;
         if (--lc->r[i].pending == 0)
-            lconn_report(lc, i);
+            lconn_settle(lc, i);
         return;
     }
     log_warn("local: reply for unknown request %llu", (unsigned long long)rep->id);
@@ -432,8 +669,13 @@ static void local_on_read(evutil_socket_t fd, short what, void *arg)
             return;
         log_warn("local: delivery helper is gone");
         event_del(l->rd_ev);
-        while (l->reqs) {
-            struct helper_rep gone = {.id = l->reqs->id, .outcome = OUTCOME_TEMPFAIL};
+        for (;;) {
+            struct lreq *rq = l->reqs;
+            while (rq && rq->id == 0) /* expansions in flight end with their queue write */
+                rq = rq->next;
+            if (!rq)
+                break;
+            struct helper_rep gone = {.id = rq->id, .outcome = OUTCOME_TEMPFAIL};
             snprintf(gone.text, sizeof gone.text, "4.3.0 local delivery helper is gone");
             local_on_reply(l, &gone);
         }
@@ -509,14 +751,22 @@ struct local *local_create(struct event_base *base, const struct conf *c, int he
     return l;
 }
 
+void local_set_queue(struct local *l, struct queue *q,
+                     void (*accepted)(void *arg, const struct qmsg *m), void *arg)
+{
+    l->q = q;
+    l->accepted = accepted;
+    l->accepted_arg = arg;
+}
+
 void local_free(struct local *l)
 {
     if (!l)
         return;
-    while (l->reqs) {
+    while (l->reqs) { /* after queue_close: every expansion has reported */
         struct lreq *rq = l->reqs;
         l->reqs = rq->next;
-        free(rq);
+        lreq_free(rq);
     }
     for (size_t i = 0; i < l->ndbs; i++)
         aliasdb_close(l->dbs[i]);

@@ -93,14 +93,14 @@ enum alias_kind aliases_kind(const char *t, size_t len)
 }
 
 /* Copies one target starting at v[*i] into tmp (quotes removed); returns its length or -1. */
-static long aliases_token(const char *v, size_t len, size_t *i, char *tmp, char *err,
+static long aliases_token(const char *v, size_t len, size_t *i, char *tmp, int nl, char *err,
                           size_t errlen)
 {
     size_t o = 0, k = *i;
     int q = 0;
     for (; k < len; k++) {
         unsigned char c = (unsigned char)v[k];
-        if (!q && c == ',')
+        if (!q && (c == ',' || (nl && c == '\n')))
             break;
         if (!q && c == '#' && (k == 0 || v[k - 1] == '\n')) { /* a comment line inside */
             while (k < len && v[k] != '\n')
@@ -139,7 +139,7 @@ int aliases_split(const char *value, size_t len, char *tmp, aliases_target_fn fn
     size_t i = 0;
     int any = 0;
     while (i <= len) {
-        long n = aliases_token(value, len, &i, tmp, err, errlen);
+        long n = aliases_token(value, len, &i, tmp, 0, err, errlen);
         if (n < 0)
             return -1;
         if (n == 0 && (i < len || any))
@@ -153,5 +153,19 @@ int aliases_split(const char *value, size_t len, char *tmp, aliases_target_fn fn
     }
     if (!any)
         return snprintf(err, errlen, "no targets"), -1;
+    return 0;
+}
+
+/* Calls fn for every target of a list file (:include:, .forward); see aliases.h. */
+int aliases_split_list(const char *text, size_t len, char *tmp, aliases_target_fn fn, void *arg,
+                       char *err, size_t errlen)
+{
+    for (size_t i = 0; i <= len; i++) { /* i++: past the comma or newline (or the end) */
+        long n = aliases_token(text, len, &i, tmp, 1, err, errlen);
+        if (n < 0)
+            return -1;
+        if (n > 0 && fn(arg, aliases_kind(tmp, (size_t)n), tmp, (size_t)n) < 0)
+            return snprintf(err, errlen, "bad target \"%.64s\"", tmp), -1;
+    }
     return 0;
 }

@@ -6,7 +6,7 @@
  *   targets: an address ("user", "user@domain"), "|command", "/file", ":include:/path";
  *   a target may be double-quoted ("|/usr/bin/prog -x arg", "\"quoted\"" keeps commas and
  *   blanks); targets are separated by commas (and, outside quotes, blanks around them).
- * An :include: file has the same targets without "name:" (aliases_split() on its text).
+ * An :include: file has the same targets without "name:" (aliases_split_list() below).
  *
  * aliases_next() reads one entry from buf at *pos (advancing it and *line): 1 and e filled
  * (pointers into buf), 0 at the end, -1 with "LINE: message" in err. Limits: an entry of at
@@ -38,6 +38,12 @@ int aliases_next(const char *buf, size_t len, size_t *pos, unsigned *line, struc
 typedef int (*aliases_target_fn)(void *arg, enum alias_kind k, const char *t, size_t len);
 int aliases_split(const char *value, size_t len, char *tmp, aliases_target_fn fn, void *arg,
                   char *err, size_t errlen);
+/* A list file (an :include: file, a .forward): targets separated by commas OR newlines (one
+ * address a line, as sendmail and Postfix read them); blank lines, empty targets and '#'
+ * comment lines are skipped; no targets at all is 0 (an empty list). Same limits, fn and
+ * errors as aliases_split(). */
+int aliases_split_list(const char *text, size_t len, char *tmp, aliases_target_fn fn, void *arg,
+                       char *err, size_t errlen);
 /* The kind of a target as aliases_split() passes it. */
 enum alias_kind aliases_kind(const char *t, size_t len);
 #endif

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -74,6 +75,10 @@ struct queue_op {
     char *body_owned; /* PUT in daemon mode: freed with the op */
     size_t bodylen;
     int incoming;  /* PUT: also mark incoming (tool mode) */
+    uint64_t parent;     /* PUT of an expansion: the parent message, with */
+    char *parent_addr;   /* this recipient address (NULL: a plain put) set to */
+    uint8_t parent_state; /* this state and */
+    char *parent_reply;   /* this last reply, in the same transaction */
     uint64_t *ids; /* CLEAR: sorted ids */
     size_t nids;
     queue_done_fn done;
@@ -164,6 +169,8 @@ static void queue_op_free(struct queue_op *op)
     free(op->rcptoff);
     free(op->body_owned);
     free(op->ids);
+    free(op->parent_addr);
+    free(op->parent_reply);
     free(op);
 }
 
@@ -191,9 +198,58 @@ static int queue_encode_put(struct queue_op *op, const struct qmsg *m)
     return 0;
 }
 
-/* Writes a message: envelope (refusing a duplicate id), recipients, content, mark. */
+/* Rewrites the parent recipient of an expansion (state and last reply); MDB_NOTFOUND when
+ * the parent message has no recipient with that address. */
+static int queue_apply_parent(struct queue *q, MDB_txn *txn, struct queue_op *op)
+{
+    uint8_t k[12];
+    MDB_cursor *c;
+    queue_rcpt_key(k, op->parent, 0);
+    int rc = mdb_cursor_open(txn, q->db_rcpt, &c);
+    if (rc != 0)
+        return rc;
+    MDB_val key = {12, k}, val;
+    for (rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
+        if (key.mv_size != 12 || queue_get_be64(key.mv_data) != op->parent) {
+            rc = MDB_NOTFOUND;
+            break;
+        }
+        struct qrcpt r;
+        if (record_rcpt_decode(val.mv_data, val.mv_size, &r) < 0)
+            continue;
+        int same = strcasecmp(r.addr, op->parent_addr) == 0;
+        if (same) {
+            free(r.last_reply);
+            r.last_reply = op->parent_reply;
+            r.state = op->parent_state;
+            size_t n = record_rcpt_encode(&r, NULL, 0);
+            uint8_t *buf = xmalloc(n ? n : 1);
+            MDB_val nv = {record_rcpt_encode(&r, buf, n), buf};
+            uint8_t nk[12];
+            memcpy(nk, key.mv_data, 12);
+            MDB_val nkey = {12, nk};
+            r.last_reply = NULL;
+            rc = n ? mdb_put(txn, q->db_rcpt, &nkey, &nv, 0) : MDB_BAD_VALSIZE;
+            free(buf);
+        }
+        record_rcpt_clear(&r);
+        if (same)
+            break;
+    }
+    mdb_cursor_close(c);
+    return rc;
+}
+
+/* Writes a message: envelope (refusing a duplicate id), recipients, content, mark; for an
+ * expansion the parent recipient first (nothing is written when it is missing). */
 static int queue_apply_put(struct queue *q, MDB_txn *txn, struct queue_op *op)
 {
+    if (op->parent_addr) {
+        int prc = queue_apply_parent(q, txn, op);
+        if (prc != 0)
+            return prc;
+    }
     uint8_t k[12];
     queue_be64(k, op->id);
     MDB_val key = {8, k}, val = {op->reclen, op->rec};
@@ -679,6 +735,29 @@ void queue_put(struct queue *q, const struct qmsg *m, char *body, size_t len, qu
     op->arg = arg;
     op->body = op->body_owned = body;
     op->bodylen = len;
+    if (queue_encode_put(op, m) < 0) {
+        log_warn("queue: message %016llX breaks a record limit", (unsigned long long)m->id);
+        op->type = QOP_INVALID;
+        op->err = EINVAL;
+    }
+    queue_enqueue(q, op);
+}
+
+/* Queues a message and its parent recipient's new state as one write (queue.h). */
+void queue_put_expansion(struct queue *q, const struct qmsg *m, char *body, size_t len,
+                         uint64_t parent, const char *parent_addr, uint8_t state,
+                         const char *reply, queue_done_fn done, void *arg)
+{
+    struct queue_op *op = xcalloc(1, sizeof *op);
+    op->type = QOP_PUT;
+    op->done = done;
+    op->arg = arg;
+    op->body = op->body_owned = body;
+    op->bodylen = len;
+    op->parent = parent;
+    op->parent_addr = xstrdup(parent_addr);
+    op->parent_state = state;
+    op->parent_reply = xstrdup(reply);
     if (queue_encode_put(op, m) < 0) {
         log_warn("queue: message %016llX breaks a record limit", (unsigned long long)m->id);
         op->type = QOP_INVALID;

@@ -47,6 +47,14 @@ void queue_close(struct queue *q);
  * before returning, so the caller keeps m. done is called exactly once. */
 void queue_put(struct queue *q, const struct qmsg *m, char *body, size_t len, queue_done_fn done,
                void *arg);
+/* Daemon mode. An expansion (an alias to other addresses): stores m as queue_put does AND,
+ * in the same write transaction, sets the recipient of message parent whose address is
+ * parent_addr (case-insensitive) to state with reply as its last reply. So the parent
+ * recipient is final exactly when its expansion is durable: a crash loses and duplicates
+ * nothing. done gets ENOENT (nothing written) when that recipient is not in the queue. */
+void queue_put_expansion(struct queue *q, const struct qmsg *m, char *body, size_t len,
+                         uint64_t parent, const char *parent_addr, uint8_t state,
+                         const char *reply, queue_done_fn done, void *arg);
 /* Daemon mode. Records a recipient's new state (grouped with other writes, no callback). */
 void queue_set_rcpt(struct queue *q, uint64_t id, uint32_t idx, const struct qrcpt *r);
 /* Daemon mode. Removes message id with its nrcpt recipient records and content. */

@@ -75,6 +75,35 @@ static const struct {
     {"", ""},
 };
 
+/* A list file (:include:, .forward): commas or newlines separate, blanks and comments skip. */
+static const struct {
+    const char *in, *want;
+} list_cases[] = {
+    {"a@x.example\nb@x.example\n", "a:a@x.example;a:b@x.example;"},
+    {"a, b\r\n\n# note\n  c  \n", "a:a;a:b;a:c;"},
+    {"\\bob, \"|/bin/prog a,b\"\n/var/mail/f\n", "a:\\bob;c:|/bin/prog a,b;f:/var/mail/f;"},
+    {"", ""},
+    {"\n\n", ""},
+    {"\"open\n", "ERR unterminated quote"},
+    {"a\x01\n", "ERR control byte in a target"},
+};
+
+static void test_split_list(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof list_cases / sizeof list_cases[0]; i++) {
+        struct collect c = {""};
+        char err[256], tmp[ALIASES_TARGET_MAX + 1], got[2300];
+        const char *in = list_cases[i].in;
+        if (aliases_split_list(in, strlen(in), tmp, collect_target, &c, err, sizeof err) < 0)
+            snprintf(got, sizeof got, "ERR %s", err);
+        else
+            snprintf(got, sizeof got, "%s", c.out);
+        if (strcmp(got, list_cases[i].want) != 0)
+            fail_msg("list case %zu: got \"%s\", want \"%s\"", i, got, list_cases[i].want);
+    }
+}
+
 static void test_parse(void **state)
 {
     (void)state;
@@ -142,6 +171,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_split_list),
         cmocka_unit_test(test_map),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -367,6 +367,45 @@ static void test_set_rcpt(void **state)
     assert_int_equal(raw_count(f->spool, "rcpt"), 3);
 }
 
+/* An expansion stores the new message and the parent recipient's final state in ONE
+ * commit; a parent recipient that is not there fails it with nothing written. */
+static void test_put_expansion(void **state)
+{
+    struct fixture *f = *state;
+    open_daemon(f);
+    put(f, 0x2100, 3, 1);
+    wait_until(&f->t, 1);
+    struct queue_stats before, after;
+    queue_get_stats(f->q, &before);
+    struct qmsg m = test_msg(0x2101, 2);
+    size_t len;
+    char *body = test_body(0x2101, &len);
+    f->tickets[2] = (struct ticket){&f->t, 2};
+    queue_put_expansion(f->q, &m, body, len, 0x2100, "TWO@example.net", RCPT_DELIVERED,
+                        "2.0.0 expanded", on_done, &f->tickets[2]);
+    wait_until(&f->t, 2);
+    assert_int_equal(f->t.errs[1], 0);
+    queue_get_stats(f->q, &after);
+    assert_int_equal(after.commits - before.commits, 1);
+    struct seen s = {0};
+    assert_int_equal(queue_scan(f->q, on_msg, &s), 0);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.state1[0], RCPT_DELIVERED);
+    assert_string_equal(s.reply1[0], "2.0.0 expanded");
+    assert_string_equal(s.orcpt1[0], "rfc822;Two@Example.NET"); /* the rest is kept */
+    assert_int_equal(s.nrcpt[1], 2);
+    body = test_body(0x2102, &len);
+    m.id = 0x2102;
+    f->tickets[3] = (struct ticket){&f->t, 3};
+    queue_put_expansion(f->q, &m, body, len, 0x2100, "nobody@example.net", RCPT_DELIVERED,
+                        "2.0.0 expanded", on_done, &f->tickets[3]);
+    wait_until(&f->t, 3);
+    assert_int_equal(f->t.errs[2], ENOENT);
+    struct seen s2 = {0};
+    assert_int_equal(queue_scan(f->q, on_msg, &s2), 0);
+    assert_int_equal(s2.n, 2);
+}
+
 /* delete removes the envelope, every recipient record and the content. */
 static void test_delete(void **state)
 {
@@ -654,6 +693,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_put_scan_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_rcpt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_put_expansion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_and_invalid, setup, teardown),
