@@ -1,17 +1,25 @@
 /* main: wiring only. `sluice run` builds the daemon from its modules (queue, dns, route,
- * sched, smtpd) on one libevent loop; the other subcommands are in tools/.
+ * deliver, sched, smtpd) on one libevent loop; the other subcommands are in tools/.
  *
  *   sluice run [-c FILE] [-v]      daemon in the foreground, logs to stderr
  *   sluice check-config [-c FILE]  "ok", or the error on stderr (exit 78)
+ *   sluice config-keys             every configuration key: type, default, bounds, meaning
  *   sluice submit [-c FILE] [-f SENDER] [-t] [-i] [RCPT...]
  *   sluice mailq [-c FILE]
  *   sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS
+ *   sluice newaliases [-c FILE]    compile the alias files (also invoked as `newaliases`)
  *   sluice --version | --help      (every subcommand takes --help too)
  * Invoked as `sendmail` it is `sluice submit`; as `mailq`, `sluice mailq`. Every name and
  * subcommand finds its configuration the same way (tool_conf_path): -c FILE or --config
  * FILE, else $SLUICE_CONF, else /etc/sluice/sluice.conf. Exit codes are sysexits.h's.
  * SIGTERM/SIGINT: stop accepting, let transactions finish for up to 10 s, keep the queue.
- * SIGUSR1: log statistics. */
+ * SIGHUP: re-read the TLS certificates and keys (smtpd.tls) for new connections and the
+ *         AUTH password file (smtpd.auth backend "file").
+ * SIGUSR1: log statistics.
+ * Under systemd (Type=notify; systemd/sluice.service) the daemon says READY=1 once its
+ * listeners are bound and the queue is recovered, keeps STATUS= up to date with the queue's
+ * size, RELOADING=1 then READY=1 around a SIGHUP reload, STOPPING=1 on SIGTERM, and
+ * WATCHDOG=1 when WatchdogSec= is set (core/notify.c). */
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <dirent.h>
@@ -34,12 +42,19 @@
 #include "audit/event.h"
 #include "conf/conf.h"
 #include "core/log.h"
+#include "core/notify.h"
 #include "core/qid.h"
+#include "deliver/deliver.h"
 #include "dns/dns.h"
+#include "local/helper.h"
+#include "local/local.h"
+#include "pickup/pickup.h"
 #include "queue/queue.h"
 #include "route/route.h"
 #include "sched/sched.h"
+#include "smtpc/smtpc.h"
 #include "smtpd/smtpd.h"
+#include "tls/client.h"
 #include "tools/tools.h"
 
 #define MAIN_GRACE_MS 10000
@@ -50,11 +65,17 @@ struct daemon {
     struct queue *q;
     struct dns *dns;
     struct route *route;
+    struct local *local; /* local delivery (its helper was forked before the drop) */
+    struct deliver *deliver;
     struct sched *sched;
     struct smtpd *smtpd;
-    struct sched_logs logs; /* audit, event log, client transcripts (NULL = off) */
+    struct pickup *pickup; /* NULL: no spool/maildrop (non-root sendmail off) */
+    struct tls_client *tls; /* outbound TLS contexts and caches (smtpc_set_tls) */
+    struct sched_logs logs; /* audit, event log (NULL = off) */
+    struct audit_log *client_transcript; /* deliver.client.transcript (NULL = off) */
     struct audit_log *server_transcript; /* smtpd.transcript (NULL = off) */
-    struct event *sigterm, *sigint, *sigusr1;
+    struct event *sigterm, *sigint, *sigusr1, *sighup;
+    struct notify *notify; /* the service manager (no-op without $NOTIFY_SOCKET) */
     int stopping;
 };
 
@@ -114,6 +135,18 @@ static void main_stats(struct daemon *d)
              qs.commits ? (double)qs.msgs_committed / (double)qs.commits : 0.0);
 }
 
+/* The service manager's STATUS= line: what is queued now and what became of the rest. */
+static void main_status(void *arg, char *buf, size_t len)
+{
+    struct daemon *d = arg;
+    struct sched_stats ss;
+    sched_get_stats(d->sched, &ss);
+    snprintf(buf, len,
+             "queue: %" PRIu64 " messages, %" PRIu64 " recipients (%" PRIu64 " in delivery); "
+             "delivered %" PRIu64 ", deferred %" PRIu64 ", bounced %" PRIu64,
+             ss.messages, ss.waiting + ss.active, ss.active, ss.delivered, ss.deferred, ss.bounced);
+}
+
 /* Every connection is gone: leave the loop. */
 static void main_on_stopped(void *arg)
 {
@@ -132,8 +165,23 @@ static void main_on_term(evutil_socket_t sig, short what, void *arg)
         return;
     }
     log_info("signal %d: stopping", (int)sig);
+    notify_stopping(d->notify);
     smtpd_stop_listening(d->smtpd);
     sched_shutdown(d->sched, MAIN_GRACE_MS, main_on_stopped, d);
+}
+
+/* SIGHUP: new certificates for new connections and the AUTH password file re-read; a file
+ * that fails keeps the old ones. The service manager hears RELOADING=1 before and READY=1
+ * after (systemctl reload waits). */
+static void main_on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    struct daemon *d = arg;
+    (void)what;
+    log_info("signal %d: reloading TLS certificates and the AUTH password file", (int)sig);
+    notify_reloading(d->notify);
+    smtpd_reload_tls(d->smtpd);
+    smtpd_reload_auth(d->smtpd);
+    notify_ready(d->notify);
 }
 
 /* SIGUSR1: statistics. */
@@ -150,6 +198,8 @@ static void main_on_usr1(evutil_socket_t sig, short what, void *arg)
  * files elsewhere. depth bounds the recursion (the spool is shallow). */
 static void main_chown_tree(int fd, const char *path, uid_t uid, gid_t gid, int depth)
 {
+    /* spool/maildrop keeps its owners: a drop file's owner is who submitted it. */
+    const char *skip = depth == 8 ? PICKUP_DIR : NULL;
     if (fchown(fd, uid, gid) < 0)
         log_fatal("cannot chown %s: %s", path, strerror(errno));
     DIR *d = fdopendir(fd);
@@ -157,7 +207,8 @@ static void main_chown_tree(int fd, const char *path, uid_t uid, gid_t gid, int 
         log_fatal("cannot read %s: %s", path, strerror(errno));
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+            (skip && strcmp(e->d_name, skip) == 0))
             continue;
         int sub = depth > 0 ? openat(dirfd(d), e->d_name,
                                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -189,12 +240,14 @@ static void main_drop_privileges(const struct conf *c)
         return;
     if (strcmp(c->user, "root") == 0) {
         log_warn("user = \"root\": running as root");
+        pickup_prepare_spool(c->spool, 0);
         return;
     }
     struct passwd *pw = getpwnam(c->user);
     if (!pw)
         log_fatal("user %s does not exist (create it: useradd --system %s)", c->user, c->user);
     main_chown_spool(c->spool, pw->pw_uid, pw->pw_gid);
+    pickup_prepare_spool(c->spool, pw->pw_uid);
     if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
         log_fatal("cannot become user %s: %s", c->user, strerror(errno));
     if (setuid(0) == 0)
@@ -206,6 +259,11 @@ static void main_drop_privileges(const struct conf *c)
 static void main_setup(struct daemon *d)
 {
     char err[1024];
+    /* The local delivery helper is forked first: while still root, before any thread,
+     * listener or queue exists (it holds nothing but its socket; local/helper.h). */
+    int helper_fd = helper_start();
+    if (helper_fd < 0)
+        log_fatal("cannot start the local delivery helper: %s", strerror(errno));
     evthread_use_pthreads();
     /* The changelist merges the many enable/disable calls of one loop pass into one
      * epoll_ctl per descriptor (we never dup descriptors, the changelist's one caveat). */
@@ -223,11 +281,21 @@ static void main_setup(struct daemon *d)
     if (!d->dns)
         log_fatal("resolver: %s", err);
     d->route = route_create(d->base, &d->conf, d->dns);
-    d->sched = sched_create(d->base, &d->conf, d->q, d->route);
+    d->local = local_create(d->base, &d->conf, helper_fd);
+    route_set_local(d->route, &local_transport, d->local);
+    d->tls = tls_client_create(&d->conf, err, sizeof err); /* before the privileges go */
+    if (!d->tls)
+        log_fatal("tls: %s", err);
+    smtpc_set_tls(d->tls);
     d->logs.audit = main_open_log(&d->conf, &d->conf.deliver.audit, "deliver.audit");
     d->logs.events = main_open_log(&d->conf, &d->conf.deliver.event_log, "deliver.event_log");
-    d->logs.transcript = main_open_log(&d->conf, &d->conf.deliver.transcript,
-                                       "deliver.client.transcript");
+    d->client_transcript = main_open_log(&d->conf, &d->conf.deliver.transcript,
+                                         "deliver.client.transcript");
+    struct deliver_io io = {.router = &deliver_route, .router_arg = d->route,
+                            .transport = &deliver_smtpc, .transport_arg = d->client_transcript,
+                            .now = clock_wall_ms};
+    d->deliver = deliver_create(d->base, &d->conf, d->q, &io);
+    d->sched = sched_create(d->base, &d->conf, d->q, d->deliver, clock_wall_ms);
     sched_set_logs(d->sched, &d->logs);
     d->smtpd = smtpd_create(d->base, &d->conf, d->q, main_on_accepted, d, err, sizeof err);
     if (!d->smtpd)
@@ -240,12 +308,15 @@ static void main_setup(struct daemon *d)
     if (queue_watch_incoming(d->q, main_on_incoming, d) < 0)
         log_fatal("queue: cannot bind %s/incoming.sock", d->conf.spool);
     main_drop_privileges(&d->conf);
+    d->pickup = pickup_create(d->base, &d->conf, d->q, main_on_accepted, d);
     d->sigterm = evsignal_new(d->base, SIGTERM, main_on_term, d);
     d->sigint = evsignal_new(d->base, SIGINT, main_on_term, d);
     d->sigusr1 = evsignal_new(d->base, SIGUSR1, main_on_usr1, d);
+    d->sighup = evsignal_new(d->base, SIGHUP, main_on_hup, d);
     event_add(d->sigterm, NULL);
     event_add(d->sigint, NULL);
     event_add(d->sigusr1, NULL);
+    event_add(d->sighup, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -253,18 +324,25 @@ static void main_setup(struct daemon *d)
 static void main_teardown(struct daemon *d)
 {
     main_stats(d);
+    notify_free(d->notify);
     smtpd_free(d->smtpd);
     queue_close(d->q);
+    pickup_free(d->pickup); /* after queue_close: its puts in flight have completed */
     sched_free(d->sched);
+    deliver_free(d->deliver);
+    local_free(d->local);
+    smtpc_set_tls(NULL);
+    tls_client_free(d->tls);
     audit_log_close(d->logs.audit);
     audit_log_close(d->logs.events);
-    audit_log_close(d->logs.transcript);
+    audit_log_close(d->client_transcript);
     audit_log_close(d->server_transcript);
     route_free(d->route);
     dns_free(d->dns);
     event_free(d->sigterm);
     event_free(d->sigint);
     event_free(d->sigusr1);
+    event_free(d->sighup);
     event_base_free(d->base);
     conf_free(&d->conf);
 }
@@ -300,7 +378,11 @@ static int main_run(int argc, char **argv)
     if (sched_recover(d.sched) < 0)
         log_fatal("queue: recovery failed");
     sched_poll_incoming(d.sched);
+    if (d.pickup)
+        pickup_scan(d.pickup);
     log_info("sluice %s started: hostname=%s spool=%s", SLUICE_VERSION, d.conf.hostname, d.conf.spool);
+    d.notify = notify_create(d.base, main_status, &d);
+    notify_ready(d.notify);
     event_base_dispatch(d.base);
     main_teardown(&d);
     log_info("stopped");
@@ -311,9 +393,11 @@ static const char main_usage_text[] =
     "usage: sluice COMMAND [options]\n"
     "  run [-c FILE] [-v]                   the daemon, in the foreground\n"
     "  check-config [-c FILE]               validate the configuration\n"
+    "  config-keys                          every configuration key, its default and bounds\n"
     "  submit [-c FILE] [options] [RCPT...] queue a message from stdin (as `sendmail`)\n"
     "  mailq [-c FILE]                      list the queue (as `mailq`)\n"
     "  verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS\n"
+    "  newaliases [-c FILE]                 compile the alias files into FILE.db\n"
     "  --version, --help                    (COMMAND --help: that command's options)\n"
     "FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
 
@@ -336,6 +420,8 @@ int main(int argc, char **argv)
         return tool_submit(argc, argv, 1);
     if (strcmp(prog, "mailq") == 0)
         return tool_mailq(argc, argv, 1);
+    if (strcmp(prog, "newaliases") == 0)
+        return tool_newaliases(argc, argv);
     if (argc < 2)
         return main_usage(NULL);
     const char *cmd = argv[1];
@@ -350,11 +436,15 @@ int main(int argc, char **argv)
         return main_run(argc - 1, argv + 1);
     if (strcmp(cmd, "check-config") == 0)
         return tool_check_config(argc - 1, argv + 1);
+    if (strcmp(cmd, "config-keys") == 0)
+        return tool_config_keys(argc - 1, argv + 1);
     if (strcmp(cmd, "submit") == 0)
         return tool_submit(argc - 1, argv + 1, 0);
     if (strcmp(cmd, "mailq") == 0)
         return tool_mailq(argc - 1, argv + 1, 0);
     if (strcmp(cmd, "verp-decode") == 0)
         return tool_verp_decode(argc - 1, argv + 1);
+    if (strcmp(cmd, "newaliases") == 0)
+        return tool_newaliases(argc - 1, argv + 1);
     return main_usage(cmd);
 }

@@ -1,9 +1,12 @@
 /* mailq: `sluice mailq [-c FILE]` (or the name `mailq`) prints one TAB-separated line per queued recipient:
  * QID ARRIVAL SENDER RECIPIENT STATE ATTEMPTS NEXT LAST. Times are UTC ISO 8601 ("-" when
  * none), the null sender is "<>", LAST is the last reply ("-" when none), sanitized.
- * It reads the queue directly (LMDB readers never block the daemon). */
+ * It reads the queue directly (LMDB readers never block the daemon), so only those who may
+ * read the spool can list it: root and the daemon's user. Anyone else gets a clear refusal
+ * and exit 77 (EX_NOPERM); there is no per-user listing (docs/sendmail.md). */
 #include <getopt.h>
 #include <inttypes.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
@@ -76,6 +79,12 @@ int tool_mailq(int argc, char **argv, int as_mailq)
     if (tool_load_conf(tool_conf_path(given, NULL), &c) < 0)
         return EX_CONFIG;
     char err[512];
+    if (getuid() != 0 && access(c.spool, R_OK | X_OK) < 0 && errno == EACCES) {
+        fprintf(stderr, "%s: only root and the user %s may list the queue (spool %s is theirs); "
+                        "other users can send mail but not read the queue\n", who, c.user, c.spool);
+        conf_free(&c);
+        return EX_NOPERM;
+    }
     struct queue *q = queue_open(c.spool, NULL, err, sizeof err);
     if (!q) {
         fprintf(stderr, "%s: %s\n", who, err);

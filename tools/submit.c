@@ -24,6 +24,7 @@
  * -q says so and exits 75.
  * Content stored: a Received header, Date / Message-ID / From when missing, the headers
  * (without Bcc), the body; every line ends in CRLF. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
@@ -33,7 +34,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,8 +50,12 @@
 #include "proto/cmd.h"
 #include "proto/esmtp.h"
 #include "proto/hdr.h"
+#include "proto/maildrop.h"
 #include "queue/queue.h"
 #include "tools/tools.h"
+
+/* The name submit's own diagnostics carry: "sluice submit", "sendmail", or -L TAG. */
+static const char *submit_who = "sluice submit";
 
 struct submit {
     const struct conf *conf;
@@ -61,24 +69,34 @@ struct submit {
     uint32_t flags;     /* MSG_F_* (-R, -bs MAIL parameters) */
     char envid[ESMTP_ENVID_MAX + 1];
     int bad; /* a recipient was malformed */
+    bool errmail;  /* -oem: a malformed recipient is stored as failed (the DSN reports it) */
+    char **failed; /* those recipients, sanitised; nfailed of them */
+    size_t nfailed, fcap;
     char *msg; /* CRLF-normalised input */
     size_t len;
     uint64_t id; /* the id of the last message stored */
 };
 
-/* Adds one recipient (qualified with @hostname when it has no domain). */
+/* Adds one recipient (qualified with @myorigin when it has no domain). */
 static void submit_add_rcpt(void *arg, const char *a)
 {
     struct submit *s = arg;
     char tmp[ADDR_MAX + 2], out[ADDR_MAX + 1];
     struct addr_opts o = {.null_ok = false, .sloppy = true, .utf8 = true};
     if (!strchr(a, '@'))
-        snprintf(tmp, sizeof tmp, "%s@%s", a, s->conf->hostname);
+        snprintf(tmp, sizeof tmp, "%s@%s", a, conf_myorigin(s->conf));
     else
         snprintf(tmp, sizeof tmp, "%s", a);
     if (addr_parse_path(tmp, strlen(tmp), &o, out) < 0 || !*out) {
-        fprintf(stderr, "sluice submit: bad recipient address: %s\n", a);
-        s->bad = 1;
+        fprintf(stderr, "%s: bad recipient address: %s%s\n", submit_who, a,
+                s->errmail ? " (-oem: reported to the sender by mail)" : "");
+        if (!s->errmail) {
+            s->bad = 1;
+            return;
+        }
+        log_sanitize(out, sizeof out, a, strlen(a));
+        xgrow(&s->failed, &s->fcap, s->nfailed, sizeof *s->failed);
+        s->failed[s->nfailed++] = xstrdup(out);
         return;
     }
     for (size_t i = 0; i < s->nrcpt; i++)
@@ -99,7 +117,9 @@ static void submit_reset(struct submit *s)
         free(s->rcpts[i]);
         free(s->orcpt[i]);
     }
-    s->nrcpt = 0;
+    for (size_t i = 0; i < s->nfailed; i++)
+        free(s->failed[i]);
+    s->nrcpt = s->nfailed = 0;
     s->bad = 0;
     s->flags = 0;
     s->envid[0] = '\0';
@@ -118,7 +138,7 @@ static int submit_read(struct submit *s, bool dot_ok, bool unstuff, uint64_t max
     while ((n = getline(&line, &cap, stdin)) > 0) {
         size_t l = (size_t)n;
         if (memchr(line, '\0', l)) {
-            fprintf(stderr, "sluice submit: message contains NUL bytes\n");
+            fprintf(stderr, "%s: message contains NUL bytes\n", submit_who);
             free(line);
             return EX_DATAERR;
         }
@@ -130,7 +150,7 @@ static int submit_read(struct submit *s, bool dot_ok, bool unstuff, uint64_t max
         if (unstuff && l > 0 && line[0] == '.')
             p++, l--;
         if (s->len + l + 2 > max) {
-            fprintf(stderr, "sluice submit: message larger than %llu bytes\n", (unsigned long long)max);
+            fprintf(stderr, "%s: message larger than %llu bytes\n", submit_who, (unsigned long long)max);
             free(line);
             return EX_DATAERR;
         }
@@ -144,7 +164,7 @@ static int submit_read(struct submit *s, bool dot_ok, bool unstuff, uint64_t max
     }
     free(line);
     if (ferror(stdin)) {
-        fprintf(stderr, "sluice submit: read error: %s\n", strerror(errno));
+        fprintf(stderr, "%s: read error: %s\n", submit_who, strerror(errno));
         return EX_IOERR;
     }
     return 0;
@@ -153,6 +173,8 @@ static int submit_read(struct submit *s, bool dot_ok, bool unstuff, uint64_t max
 /* Appends bytes to a growing buffer. */
 static void submit_put(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
 {
+    if (n == 0)
+        return; /* p may be NULL (an empty message) */
     if (*len + n + 1 > *cap) {
         *cap = (*len + n + 1) * 2;
         *buf = xrealloc(*buf, *cap);
@@ -239,11 +261,11 @@ static int submit_set_sender(struct submit *s, const char *arg)
     struct addr_opts o = {.null_ok = true, .sloppy = true, .utf8 = true};
     char tmp[ADDR_MAX + 2];
     if (!strchr(arg, '@') && strcmp(arg, "<>") != 0 && *arg)
-        snprintf(tmp, sizeof tmp, "%s@%s", arg, s->conf->hostname);
+        snprintf(tmp, sizeof tmp, "%s@%s", arg, conf_myorigin(s->conf));
     else
         snprintf(tmp, sizeof tmp, "%s", *arg ? arg : "<>");
     if (addr_parse_path(tmp, strlen(tmp), &o, s->sender) < 0) {
-        fprintf(stderr, "sluice submit: bad sender address: %s\n", arg);
+        fprintf(stderr, "%s: bad sender address: %s\n", submit_who, arg);
         return -1;
     }
     return 0;
@@ -257,20 +279,130 @@ static bool submit_space_ok(const struct conf *c)
         return true; /* a missing spool is created by queue_open */
     if ((uint64_t)v.f_bavail * v.f_frsize >= c->smtpd.min_free_space)
         return true;
-    fprintf(stderr, "sluice submit: spool %s is below smtpd.min_free_space, try again later\n",
+    fprintf(stderr, "%s: spool %s is below smtpd.min_free_space, try again later\n", submit_who,
             c->spool);
     return false;
+}
+
+/* The envelope's recipients: the valid ones pending, then (-oem) the malformed ones already
+ * failed, so that the scheduler owes their sender a failure DSN as for any other bounce. */
+static struct qrcpt *submit_rcpts(const struct submit *s)
+{
+    struct qrcpt *r = xcalloc(s->nrcpt + s->nfailed, sizeof *r);
+    for (size_t i = 0; i < s->nrcpt; i++)
+        r[i] = (struct qrcpt){.addr = s->rcpts[i], .state = RCPT_PENDING, .last_reply = "",
+                              .notify = s->notify[i], .orcpt = s->orcpt[i]};
+    for (size_t i = 0; i < s->nfailed; i++)
+        r[s->nrcpt + i] = (struct qrcpt){.addr = s->failed[i], .state = RCPT_FAILED,
+                                         .last_reply = "553 5.1.3 bad recipient address syntax",
+                                         .notify = s->notify_all, .orcpt = ""};
+    return r;
+}
+
+/* ---- non-root submission: the drop file through sluice-postdrop ---- */
+
+/* True when this user cannot write the queue itself (the spool is the daemon's): then the
+ * message goes through the setgid helper. Root and the daemon's user write the queue. */
+static bool submit_via_drop(const struct conf *c)
+{
+    return getuid() != 0 && access(c->spool, W_OK | X_OK) < 0 && errno == EACCES;
+}
+
+/* The helper beside the binary that runs (/usr/sbin/sluice -> /usr/sbin/sluice-postdrop). */
+static void submit_helper_path(char *out, size_t cap)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[n > 0 ? n : 0] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(out, cap, "%s/sluice-postdrop", slash ? self : "/usr/sbin");
+}
+
+/* Writes all of buf to fd; false on error. */
+static bool submit_write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        buf += n, len -= (size_t)n;
+    }
+    return true;
+}
+
+/* Runs the helper with head + content on its stdin; its exit status is ours. */
+static int submit_postdrop(const struct conf *c, const char *head, size_t hlen, const char *body,
+                           size_t blen)
+{
+    char helper[4200];
+    int fds[2];
+    submit_helper_path(helper, sizeof helper);
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return EX_OSERR;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[0], 0);
+        if (c->path)
+            execl(helper, "sluice-postdrop", "-c", c->path, (char *)NULL);
+        else
+            execl(helper, "sluice-postdrop", (char *)NULL);
+        fprintf(stderr, "%s: cannot run %s: %s\n", submit_who, helper, strerror(errno));
+        _exit(EX_UNAVAILABLE);
+    }
+    close(fds[0]);
+    signal(SIGPIPE, SIG_IGN);
+    bool ok = pid > 0 && submit_write_all(fds[1], head, hlen) &&
+              submit_write_all(fds[1], body, blen);
+    close(fds[1]);
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) < 0)
+        return EX_OSERR;
+    int rc = WIFEXITED(st) ? WEXITSTATUS(st) : EX_SOFTWARE;
+    return rc == 0 && !ok ? EX_IOERR : rc; /* 0 only for a whole, durable drop file */
+}
+
+/* Non-root: the message as a drop file; exit 0 means the file is durable in the maildrop. */
+static int submit_drop(struct submit *s, bool from_headers)
+{
+    size_t len, hlen;
+    char *body = submit_content(s, from_headers, qid_next(), &len);
+    int rc = 0;
+    if (s->nrcpt == 0 || s->bad || s->nfailed) {
+        fprintf(stderr, "%s: %s\n", submit_who,
+                s->nfailed ? "bad recipient (-oem cannot report it for a non-root sender)"
+                           : s->bad ? "bad recipient" : "no recipients");
+        rc = s->nrcpt == 0 && !s->bad && !s->nfailed ? EX_USAGE : EX_DATAERR;
+    }
+    struct maildrop_rcpt *r = xcalloc(s->nrcpt + 1, sizeof *r);
+    for (size_t i = 0; i < s->nrcpt && rc == 0; i++) {
+        snprintf(r[i].addr, sizeof r[i].addr, "%s", s->rcpts[i]);
+        snprintf(r[i].orcpt, sizeof r[i].orcpt, "%s", s->orcpt[i]);
+        r[i].notify = s->notify[i];
+    }
+    char *head = rc ? NULL : maildrop_head(s->sender, s->flags, s->envid, r, s->nrcpt, &hlen);
+    if (rc == 0)
+        rc = submit_postdrop(s->conf, head, hlen, body, len);
+    free(head);
+    free(r);
+    free(body);
+    return rc;
 }
 
 /* Stores the message: one committed transaction, then a wakeup for the daemon. */
 static int submit_store(struct submit *s, bool from_headers)
 {
     char err[512];
+    if (submit_via_drop(s->conf))
+        return submit_drop(s, from_headers);
     if (!submit_space_ok(s->conf))
         return EX_TEMPFAIL;
     struct queue *q = queue_open(s->conf->spool, NULL, err, sizeof err);
     if (!q) {
-        fprintf(stderr, "sluice submit: %s\n", err);
+        fprintf(stderr, "%s: %s\n", submit_who, err);
         return EX_TEMPFAIL;
     }
     int rc = EX_TEMPFAIL;
@@ -279,18 +411,15 @@ static int submit_store(struct submit *s, bool from_headers)
                          .client_ip = "", .helo = "", .flags = s->flags, .envid = s->envid};
         size_t len;
         char *body = submit_content(s, from_headers && tries == 0, m.id, &len);
-        if (s->nrcpt == 0 || s->bad) {
-            fprintf(stderr, "sluice submit: %s\n", s->bad ? "bad recipient" : "no recipients");
+        if (s->nrcpt + s->nfailed == 0 || s->bad) {
+            fprintf(stderr, "%s: %s\n", submit_who, s->bad ? "bad recipient" : "no recipients");
             free(body);
             rc = s->bad ? EX_DATAERR : EX_USAGE;
             break;
         }
-        struct qrcpt *r = xcalloc(s->nrcpt, sizeof *r);
-        for (size_t i = 0; i < s->nrcpt; i++)
-            r[i] = (struct qrcpt){.addr = s->rcpts[i], .state = RCPT_PENDING, .last_reply = "",
-                                  .notify = s->notify[i], .orcpt = s->orcpt[i]};
+        struct qrcpt *r = submit_rcpts(s);
         m.rcpts = r;
-        m.nrcpt = (uint32_t)s->nrcpt;
+        m.nrcpt = (uint32_t)(s->nrcpt + s->nfailed);
         m.size = len;
         int st = queue_put_sync(q, &m, body, len);
         int e = errno;
@@ -301,7 +430,7 @@ static int submit_store(struct submit *s, bool from_headers)
             rc = 0;
             break;
         }
-        fprintf(stderr, "sluice submit: cannot store message: %s\n", strerror(e));
+        fprintf(stderr, "%s: cannot store message: %s\n", submit_who, strerror(e));
         if (e != EEXIST)
             break;
     }
@@ -356,7 +485,7 @@ static int submit_follow(const struct conf *c, uint64_t id)
     struct submit_follow f = {.id = id};
     struct queue *q = queue_open(c->spool, NULL, err, sizeof err);
     if (!q) {
-        fprintf(stderr, "sluice submit: %s\n", err);
+        fprintf(stderr, "%s: %s\n", submit_who, err);
         return EX_TEMPFAIL;
     }
     qid_to_text(id, qid);
@@ -525,10 +654,70 @@ static int submit_bs(struct submit *s)
 /* ---- options ---- */
 
 struct submit_opts {
-    const char *path, *from, *fullname, *dsn, *ret, *envid;
-    bool t, dot_ok, verbose, queue_run;
-    char mode; /* 'm' (deliver), 's' (SMTP), 'p' (list the queue) */
+    const char *path, *from, *fullname, *dsn, *ret, *envid, *tag;
+    bool t, dot_ok, verbose, queue_run, errmail, body8;
+    char mode; /* 'm' (deliver), 's' (SMTP), 'p' (list the queue), 'i' (newaliases) */
 };
+
+/* -O long names sendmail programs pass and what sluice does with them (the -o letter). */
+static const struct {
+    const char *name;
+    char letter;
+} submit_long_opts[] = {
+    {"IgnoreDots", 'i'},   {"DeliveryMode", 'd'}, {"ErrorMode", 'e'},
+    {"MeToo", 'm'},        {"SendMimeErrors", 'j'}, {"EightBitMode", 'j'},
+};
+
+/* One -o option (or the letter + value of a -O): honoured (i, e, 8) or accepted because
+ * sluice always behaves that way (d, m, j). 0, or EX_USAGE with a message. */
+static int submit_o(struct submit_opts *o, const char *who, char letter, const char *v)
+{
+    bool ok = true;
+    switch (letter) {
+    case 'i': ok = !*v || !strcasecmp(v, "true") || !strcasecmp(v, "false");
+              o->dot_ok = strcasecmp(v, "false") != 0; break;
+    case 'd': ok = !strcmp(v, "i") || !strcmp(v, "b") || !strcasecmp(v, "interactive") ||
+                   !strcasecmp(v, "background"); break; /* always: durable queue, then delivery */
+    case 'e': ok = (*v == 'm' || *v == 'p' || *v == 'e') && !v[1];
+              o->errmail = *v == 'm'; break;
+    case 'm': case 'j': break; /* the sender is never dropped from expansions; MIME DSNs always */
+    default: ok = false;
+    }
+    if (!ok)
+        fprintf(stderr, "%s: unsupported option -o%c%s\n", who, letter, v);
+    return ok ? 0 : EX_USAGE;
+}
+
+/* -O name=value: a known sendmail option name maps onto its -o letter; an unknown one is
+ * refused (sluice does not guess what it would mean). */
+static int submit_O(struct submit_opts *o, const char *who, const char *arg)
+{
+    size_t n = strcspn(arg, "=");
+    const char *v = arg[n] == '=' ? arg + n + 1 : "";
+    char first[2] = {(char)tolower((unsigned char)*v), 0};
+    for (size_t i = 0; i < sizeof submit_long_opts / sizeof *submit_long_opts; i++) {
+        if (strlen(submit_long_opts[i].name) != n || strncasecmp(arg, submit_long_opts[i].name, n))
+            continue;
+        char letter = submit_long_opts[i].letter;
+        if (letter == 'e' || letter == 'd')
+            v = first; /* ErrorMode=mail, DeliveryMode=background: the first letter counts */
+        return submit_o(o, who, letter, v);
+    }
+    fprintf(stderr, "%s: unknown option -O %.*s (known: IgnoreDots, DeliveryMode, ErrorMode, "
+                    "MeToo, SendMimeErrors, EightBitMode)\n", who, (int)(n > 80 ? 80 : n), arg);
+    return EX_USAGE;
+}
+
+/* -B TYPE: 7BIT or 8BITMIME. */
+static int submit_B(struct submit_opts *o, const char *who, const char *arg)
+{
+    if (strcasecmp(arg, "8BITMIME") == 0 || strcasecmp(arg, "7BIT") == 0) {
+        o->body8 = strcasecmp(arg, "8BITMIME") == 0;
+        return 0;
+    }
+    fprintf(stderr, "%s: bad -B %.80s (want 7BIT or 8BITMIME)\n", who, arg);
+    return EX_USAGE;
+}
 
 /* Parses -N (NOTIFY), -R (RET) and -V (ENVID) into s. 0, or -1 with a message. */
 static int submit_dsn_opts(struct submit *s, const struct submit_opts *o)
@@ -542,7 +731,7 @@ static int submit_dsn_opts(struct submit *s, const struct submit_opts *o)
         struct esmtp_rcpt r;
         const char *bad;
         if (esmtp_rcpt_parse(p, 1, ESMTP_EXT_DSN, &r, &bad) != ESMTP_OK) {
-            fprintf(stderr, "sluice submit: bad -N %s (want never, or success,failure,delay)\n",
+            fprintf(stderr, "%s: bad -N %s (want never, or success,failure,delay)\n", submit_who,
                     o->dsn);
             return -1;
         }
@@ -553,7 +742,7 @@ static int submit_dsn_opts(struct submit *s, const struct submit_opts *o)
     struct esmtp_mail m;
     const char *bad;
     if (n > 0 && esmtp_mail_parse(p, n, ESMTP_EXT_DSN, &m, &bad) != ESMTP_OK) {
-        fprintf(stderr, "sluice submit: bad -R %s (want full or hdrs)\n", o->ret);
+        fprintf(stderr, "%s: bad -R %s (want full or hdrs)\n", submit_who, o->ret);
         return -1;
     }
     if (n > 0)
@@ -564,7 +753,7 @@ static int submit_dsn_opts(struct submit *s, const struct submit_opts *o)
         for (size_t i = 0; ok && i < len; i++)
             ok = o->envid[i] > ' ' && o->envid[i] < 0x7f;
         if (!ok) {
-            fprintf(stderr, "sluice submit: bad -V (1..100 printable characters)\n");
+            fprintf(stderr, "%s: bad -V (1..100 printable characters)\n", submit_who);
             return -1;
         }
         snprintf(s->envid, sizeof s->envid, "%s", o->envid);
@@ -598,9 +787,9 @@ static int submit_unsupported(const char *who, const char *opt)
 static int submit_getopt(int argc, char **argv, const char *who, struct submit_opts *o)
 {
     char opt[64];
-    int ch;
+    int ch, rc;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":c:f:r:F:tio:b:q::vN:R:V:", tool_longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":c:f:r:F:tio:b:q::vN:R:V:O:B:L:GU", tool_longopts, NULL)) != -1) {
         switch (ch) {
         case 'c': o->path = optarg; break;
         case 'f': case 'r': o->from = optarg; break;
@@ -612,12 +801,21 @@ static int submit_getopt(int argc, char **argv, const char *who, struct submit_o
         case 'R': o->ret = optarg; break;
         case 'V': o->envid = optarg; break;
         case 'o':
-            if (strcmp(optarg, "i") != 0)
-                return snprintf(opt, sizeof opt, "-o%.40s", optarg), submit_unsupported(who, opt);
-            o->dot_ok = true;
+            if ((rc = submit_o(o, who, optarg[0], optarg[0] ? optarg + 1 : "")) != 0)
+                return rc;
             break;
+        case 'O':
+            if ((rc = submit_O(o, who, optarg)) != 0)
+                return rc;
+            break;
+        case 'B':
+            if ((rc = submit_B(o, who, optarg)) != 0)
+                return rc;
+            break;
+        case 'L': o->tag = optarg; break;
+        case 'G': case 'U': break; /* gateway / initial user submission: as Postfix, no effect */
         case 'b':
-            if (strcmp(optarg, "m") && strcmp(optarg, "s") && strcmp(optarg, "p"))
+            if (strcmp(optarg, "m") && strcmp(optarg, "s") && strcmp(optarg, "p") && strcmp(optarg, "i"))
                 return snprintf(opt, sizeof opt, "-b%.40s", optarg), submit_unsupported(who, opt);
             o->mode = optarg[0];
             break;
@@ -691,7 +889,13 @@ int tool_submit(int argc, char **argv, int as_sendmail)
     int rc = submit_getopt(argc, argv, who, &o);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
+    submit_who = who = o.tag ? o.tag : who;
     const char *path = tool_conf_path(o.path, NULL);
+    if (o.mode == 'i') { /* -bi: newaliases, as Postfix's sendmail does */
+        char *av[] = {"newaliases", "-c", (char *)path, NULL};
+        optind = 0; /* a fresh getopt scan */
+        return tool_newaliases(3, av);
+    }
     if (o.mode == 'p') {
         char *av[] = {"mailq", "-c", (char *)path, NULL};
         optind = 0; /* a fresh getopt scan */
@@ -700,7 +904,8 @@ int tool_submit(int argc, char **argv, int as_sendmail)
     struct conf c;
     if (tool_load_conf(path, &c) < 0)
         return EX_CONFIG;
-    struct submit s = {.conf = &c, .fullname = o.fullname};
+    struct submit s = {.conf = &c, .fullname = o.fullname, .errmail = o.errmail,
+                       .flags = o.body8 ? MSG_F_8BITMIME : 0};
     if (o.from ? submit_set_sender(&s, o.from) < 0 : (submit_default_sender(&s), 0))
         rc = EX_USAGE;
     if (rc == 0 && submit_dsn_opts(&s, &o) < 0)
@@ -711,6 +916,7 @@ int tool_submit(int argc, char **argv, int as_sendmail)
     free(s.rcpts);
     free(s.notify);
     free(s.orcpt);
+    free(s.failed);
     conf_free(&c);
     return rc;
 }

@@ -16,6 +16,10 @@ int tool_submit(int argc, char **argv, int as_sendmail);
 int tool_mailq(int argc, char **argv, int as_mailq);
 /* sluice check-config [-c FILE] */
 int tool_check_config(int argc, char **argv);
+/* sluice config-keys: every configuration key, one tab-separated line each */
+int tool_config_keys(int argc, char **argv);
+/* sluice newaliases [-c FILE] (tools/newaliases.c) */
+int tool_newaliases(int argc, char **argv);
 /* sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS (tools/verp.c) */
 int tool_verp_decode(int argc, char **argv);
 

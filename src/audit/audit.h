@@ -2,7 +2,7 @@
  * audit record (seed 000 §4.5.2 `audit`).
  *
  * struct audit_log is one log (audit, event log or transcripts): a path template with
- * rotation (audit/logpath.h) and a writer thread. audit_log_write() copies one record into
+ * rotation (proto/logpath.h) and a writer thread. audit_log_write() copies one record into
  * memory under a mutex and returns at once: the event loop never waits for the disk. The
  * thread takes everything waiting, appends each record as one line ('\n' added) to the file
  * its own timestamp expands to (so rotation falls between records, never inside one), and
@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "audit/logpath.h"
+#include "proto/logpath.h"
 
 struct logspec;
 struct audit_log;

@@ -1,27 +1,29 @@
 /* conf: the configuration, loaded from one libconfig file into typed structs.
- * Every key has a default (the seed's), a type and bounds; an unknown key, a wrong type or an
- * out-of-range value is an error "FILE:LINE: message". Durations are strings or integers
- * parsed by duration_parse() ("250" = 250 ms, "15s", ...); integers given for a duration are
- * milliseconds. All times in this struct are milliseconds. The struct is read-only once
- * loaded: the daemon keeps one handle (the only cross-module global allowed by STYLE.md is
- * passed explicitly instead). */
+ * Every key is one row of the key table (src/conf/keys.c): its type, bounds, default and a
+ * one-line description; `sluice config-keys` prints them and docs/config.md explains them.
+ * The defaults are stated there only (the comments below give units, not defaults). An
+ * unknown key, a wrong type or an out-of-range value is an error "FILE:LINE: message".
+ * Durations are strings or integers parsed by duration_parse() ("250" = 250 ms, "15s", ...);
+ * integers given for a duration are milliseconds. All times in this struct are milliseconds.
+ * The struct is read-only once loaded: the daemon keeps one handle and passes it explicitly. */
 #ifndef SLUICE_CONF_H
 #define SLUICE_CONF_H
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
-#include "audit/logpath.h"
+#include "proto/logpath.h"
 #include "proto/cidr.h"
 
-/* A log file (audit, events, transcripts; docs/logging.md): a path template (audit/logpath.h),
+/* A log file (audit, events, transcripts; docs/logging.md): a path template (proto/logpath.h),
  * its rotation, the period of its grouped fsyncs, and for transcripts the peers recorded
  * (CIDR blocks and domains; both empty = every peer). path NULL = off. */
 struct logspec {
     char *path;      /* template, NULL when off */
-    unsigned rot;    /* LOGROT_*, default daily */
-    uint64_t flush;  /* ms between grouped fsyncs, default 200 */
+    unsigned rot;    /* LOGROT_* */
+    uint64_t flush;  /* ms between grouped fsyncs */
     struct cidr *nets;
     size_t nnets;
     char **domains;  /* lower-case; a peer name equal to or below one matches */
@@ -29,15 +31,25 @@ struct logspec {
 };
 
 /* Client settings a remotenet may override (seed 000 §4.5.3). */
+/* Opportunistic TLS toward any server (seed 000 `anonssl`, docs/tls.md "Outbound"):
+ * STARTTLS when the server offers it (latent), or no mail without TLS (mandatory, implies
+ * STARTTLS). The peer is never required to present a trusted certificate here. */
+struct anonssl {
+    bool latent;      /* STARTTLS when offered */
+    bool mandatory;   /* no mail without TLS */
+    unsigned min_tls; /* least protocol, TLS 1.min_tls: 2 or 3 */
+};
+
 struct client_conf {
-    char *announcehost;   /* default: hostname */
-    unsigned maxpipeline; /* default 25; 0 is stored as 1 */
-    uint64_t timeout;     /* default 1m */
-    uint64_t mindatarate; /* bits per second, default 1000000 */
-    bool sayHELO;         /* default false */
-    bool fallbackHELO;    /* default false */
-    bool sendQUIT;        /* default true */
-    bool waitQUIT;        /* default true */
+    char *announcehost;   /* host name or "[ip]" */
+    unsigned maxpipeline; /* >= 1 (0 in the file is stored as 1) */
+    uint64_t timeout;     /* ms */
+    uint64_t mindatarate; /* bits per second */
+    bool sayHELO;
+    bool fallbackHELO;
+    bool sendQUIT;
+    bool waitQUIT;
+    struct anonssl anonssl;
 };
 
 /* A remotenet: peers whose address lies in `nets` or whose host name equals one of `hosts`
@@ -50,11 +62,35 @@ struct remotenet {
     struct client_conf client;
 };
 
+/* A relay's TLS (its `ssl` block). RELAY_TLS_DEFAULT: no block, the peer's anonssl applies;
+ * a block starts from the defaults of its rows (mode starttls, verify). */
+enum relay_tls_mode { RELAY_TLS_DEFAULT, RELAY_TLS_NONE, RELAY_TLS_STARTTLS, RELAY_TLS_IMPLICIT };
+struct relay_ssl {
+    unsigned mode;     /* enum relay_tls_mode */
+    bool verify;       /* the certificate must chain to ca_file (else the system store) and
+                          name verify_name */
+    char *ca_file;     /* NULL: the system store */
+    char *verify_name; /* NULL: the relay's host (its IP for a literal) */
+    unsigned min_tls;  /* TLS 1.min_tls: 2 or 3 */
+    char *cert_file;   /* client certificate (chain, PEM), NULL: none */
+    char *key_file;    /* its key, NULL: in cert_file */
+};
+
+/* A relay's SASL client authentication (its `auth` block, RFC 4954). */
+struct relay_auth {
+    bool enabled;         /* false without a block; a block starts enabled */
+    bool initrsp;         /* the first response goes on the AUTH line */
+    bool external;        /* override = "external": SASL EXTERNAL with ssl.cert_file */
+    bool allow_cleartext; /* credentials may go without TLS */
+    char *username;
+    char *password;       /* `password`, or the first line of `password_file` */
+};
+
 /* A relay (seed 000 §4.5.4). host is a name, or an IP when literal ("[ip]:port"). */
 struct relay {
     char *address; /* as configured, for logs */
     char *host;
-    uint16_t port; /* default: deliver.client.port */
+    uint16_t port; /* deliver.client.port unless the address names one */
     bool literal;
     char **destdomains; /* lower-case domains */
     size_t ndestdomains;
@@ -62,21 +98,138 @@ struct relay {
     size_t nsenders;
     struct cidr *sendernets;
     size_t nsendernets;
+    struct relay_ssl ssl;
+    struct relay_auth auth;
+};
+
+/* A per-destination policy block (deliver.policies[], docs/shaping.md): its selectors and
+ * the limits it sets. Only the keys a block gives count (`set`, one bit per POLICY_*); a
+ * later block that matches overrides an earlier one key by key. Selectors, lower-cased:
+ * "GLOB" or "smtp/GLOB" (recipient domain), "mx:GLOB" or "mx:.SUFFIX" (an MX host name),
+ * "ip:CIDR" (an address of the destination's hosts). */
+enum policy_key {
+    POLICY_MAXSERVERCONNECTIONS,
+    POLICY_MAXMESSAGES,
+    POLICY_MAXRECIPS,
+    POLICY_IDLEMAX,
+    POLICY_QUEUEONLY,
+    POLICY_MSGS_PER_SECOND,
+    POLICY_MSGS_PER_MINUTE,
+    POLICY_MSGS_PER_HOUR,
+    POLICY_MSGS_BURST,
+    POLICY_CONNECTIONS_PER_MINUTE,
+    POLICY_INITIAL_CONCURRENCY,
+    POLICY_NKEYS
+};
+struct policy {
+    char **match; /* selectors */
+    size_t nmatch;
+    unsigned maxserverconnections;
+    unsigned maxmessages;
+    unsigned maxrecips;
+    uint64_t idlemax; /* ms */
+    bool queueonly;
+    double msgs_per_second; /* 0 = no limit */
+    double msgs_per_minute;
+    double msgs_per_hour;
+    unsigned msgs_burst;
+    double connections_per_minute;
+    unsigned initial_concurrency;
+    uint32_t set; /* 1u << POLICY_* for each key the block gives */
+};
+/* The names of the policy keys, by enum policy_key (as in the file). */
+extern const char *const conf_policy_names[POLICY_NKEYS];
+
+/* A reply rule (deliver.rules[], docs/shaping.md): an extended regular expression matched
+ * (case-insensitively) against a reply as one line ("421 4.7.0 text"), where it came. */
+enum rule_at { RULE_AT_ANY, RULE_AT_GREETING, RULE_AT_MAIL, RULE_AT_RCPT, RULE_AT_DATA };
+enum rule_action {
+    RULE_SUSPEND,            /* no connection to the destination for duration */
+    RULE_REDUCE_CONCURRENCY, /* its concurrency times factor (at least 1) */
+    RULE_REDUCE_RATE,        /* its message rate times factor, for duration */
+    RULE_BOUNCE              /* its ready transactions fail with the reply (5xx) */
+};
+struct shape_rule {
+    char *match;       /* ERE, validated at load */
+    unsigned at;       /* enum rule_at */
+    unsigned action;   /* enum rule_action */
+    uint64_t duration; /* ms */
+    double factor;     /* 0 < factor < 1 */
+};
+
+/* transport[]: recipient domains and the next hop they take (proto/nexthop.h syntax). */
+struct transport_rule {
+    char **domains; /* lower-case, exact names */
+    size_t ndomains;
+    char *nexthop;
+};
+
+enum { LOCAL_MAILDIR, LOCAL_MBOX }; /* local.mailbox */
+
+/* smtpd.tls (docs/tls.md "Inbound"): the server's certificates and TLS policy. cert_file
+ * NULL: no STARTTLS and no smtpd.tls_listen. The files are read by src/tls/tls.c (startup,
+ * check-config, SIGHUP); conf checks only how the keys go together. */
+struct smtpd_tls_conf {
+    char *cert_file;            /* PEM certificate (then its chain), or NULL */
+    char *key_file;             /* PEM private key; NULL: in cert_file */
+    char *ecdsa_cert_file;      /* a second certificate, with an ECDSA key, or NULL */
+    char *ecdsa_key_file;       /* NULL: in ecdsa_cert_file */
+    char *ca_file;              /* CAs of client certificates, also completing our chain */
+    unsigned min_tls;           /* least protocol, TLS 1.min_tls: 2 or 3 */
+    uint64_t session_timeout;   /* ms: resumption (tickets, session cache); 0 = none */
+    uint64_t handshake_timeout; /* ms: longest TLS handshake */
+    bool ask_cert;              /* request a client certificate (needs ca_file) */
+    bool require_cert;          /* ... and refuse a session without a verified one */
+};
+
+/* smtpd.auth (docs/auth.md): SMTP AUTH (RFC 4954) for clients. backend NULL: no AUTH. conf
+ * checks which keys go with which backend; src/auth/ reads the password file. */
+struct smtpd_auth_conf {
+    char *backend;                /* "file", "pam", "pipe", "dovecot", or NULL */
+    char *path;                   /* file: password file; pipe: program; dovecot: socket */
+    char *pam_service;            /* pam: service name */
+    uint64_t timeout;             /* ms, pipe/dovecot answer limit */
+    unsigned workers;             /* file/pam worker threads */
+    bool allow_cleartext;         /* AUTH offered without TLS (AUTH-LOGIN-also-without-TLS) */
+    unsigned max_failures;        /* failed AUTHs per session, then 421 */
+    unsigned max_failures_per_ip; /* failed AUTHs per client address within failure_window */
+    uint64_t failure_window;      /* ms */
+    uint64_t failure_delay;       /* ms: a failed AUTH's reply is held (without a tarpit) */
+    bool rcvd_auth_user;          /* Received names the user */
+    bool sender_must_match;       /* MAIL FROM must be the login (or login@local domain) */
 };
 
 struct conf {
     char *path;
-    char *spool;    /* default "/var/spool/sluice" */
-    char *hostname; /* default: gethostname() */
-    char *user;     /* default "sluice": started as root, the daemon runs as this user */
+    char *spool;
+    char *hostname;
+    char *user;     /* started as root, the daemon runs as this user */
+    char *myorigin; /* appended to unqualified addresses; NULL = hostname (conf_myorigin) */
+    char **aliases; /* alias files (compiled by `sluice newaliases` into FILE.db) */
+    size_t naliases;
     struct {
-        char **listen; /* "addr:port" / "[v6]:port"; default { "127.0.0.1:25" } */
+        unsigned mailbox;           /* LOCAL_MAILDIR or LOCAL_MBOX */
+        char *home_mailbox;         /* maildir: relative to the home ("Maildir/") */
+        char *mail_spool_directory; /* mbox: DIR/USER */
+        char **allow_mail_to_commands; /* "alias", "forward", "include" */
+        size_t nallow_mail_to_commands;
+        char **allow_mail_to_files;
+        size_t nallow_mail_to_files;
+        uint64_t command_timeout; /* ms a |command delivery may run */
+        uint64_t mailbox_size_limit; /* bytes a mailbox file may grow to (mbox); 0 = none */
+    } local;
+    struct transport_rule *transport; /* the transport map, first match wins */
+    size_t ntransport;
+    char **trusted_users; /* may set any envelope sender through maildrop (src/pickup/) */
+    size_t ntrusted_users;
+    struct {
+        char **listen; /* "addr:port" / "[v6]:port"; at least one */
         size_t nlisten;
-        struct cidr *trusted_networks; /* default 127.0.0.0/8, ::1/128 */
+        struct cidr *trusted_networks;
         size_t ntrusted_networks;
-        uint64_t max_message_size; /* bytes, default 10240000 */
-        struct logspec transcript;  /* smtpd.transcript: server sessions (off by default) */
-        char **submission_listen;  /* RFC 6409 listeners (port 587); default none */
+        uint64_t max_message_size; /* bytes */
+        struct logspec transcript;  /* smtpd.transcript: server sessions */
+        char **submission_listen;  /* RFC 6409 listeners (port 587) */
         size_t nsubmission_listen;
         char **local_domains; /* lower-case; hostname is always local */
         size_t nlocal_domains;
@@ -86,76 +239,96 @@ struct conf {
         size_t nsloppy_helo;
         struct cidr *sloppy_networks;
         size_t nsloppy_networks;
-        struct cidr *bare_newline_networks; /* may end command lines with a bare LF; default none */
+        struct cidr *bare_newline_networks; /* may end command lines with a bare LF */
         size_t nbare_newline_networks;
-        char *hdr220;              /* greeting template, %H %V %T %%; default "%H ESMTP sluice" */
-        char **help;               /* HELP text lines; default a command list */
+        char *hdr220;              /* greeting template, %H %V %T %% */
+        char **help;               /* HELP text lines */
         size_t nhelp;
-        unsigned vrfy_code;        /* 252 (default) or 502 */
-        unsigned expn_code;        /* 252 or 502 (default) */
-        uint64_t deliverby;        /* DELIVERBY minimum by-time, ms; 0: not offered; 60 s */
-        unsigned max_connections;        /* MaxParallelConnections, 800 */
-        unsigned max_connections_per_ip; /* MaxSameIpSource, 10 */
-        unsigned max_recipients;         /* RcptLimitCount, 10000 */
-        unsigned max_error_recipients;   /* max-error-recipients, 3 */
+        unsigned vrfy_code;        /* 252 or 502 */
+        unsigned expn_code;        /* 252 or 502 */
+        uint64_t deliverby;        /* DELIVERBY minimum by-time, ms; 0: not offered */
+        unsigned max_connections;        /* MaxParallelConnections */
+        unsigned max_connections_per_ip; /* MaxSameIpSource */
+        unsigned max_recipients;         /* RcptLimitCount */
+        unsigned max_error_recipients;   /* max-error-recipients */
         uint64_t tarpit_initial;         /* ms, 0 = no tarpit */
         unsigned tarpit_factor;          /* next = prev + prev * factor */
-        uint64_t command_timeout;        /* ms, 5 m */
-        uint64_t session_timeout;        /* ms, 1 h */
-        uint64_t min_free_space;         /* bytes on the spool's filesystem, 5000 KiB */
-        unsigned max_hops;               /* Received headers, 100 (RFC 5321 §6.3) */
+        uint64_t command_timeout;        /* ms */
+        uint64_t session_timeout;        /* ms */
+        uint64_t min_free_space;         /* bytes on the spool's filesystem */
+        unsigned max_hops;               /* Received headers (RFC 5321 §6.3: at least 100) */
         bool split_long_lines;           /* lines over 998 octets: split (true) or 554 */
-        uint64_t rdns_timeout;           /* ms, 5 s: longest wait for the client's rDNS; 0 = none */
+        uint64_t rdns_timeout;           /* ms: longest wait for the client's rDNS; 0 = none */
+        struct smtpd_tls_conf tls;       /* smtpd.tls: STARTTLS when cert_file is set */
+        char **tls_listen;               /* implicit TLS listeners (RFC 8314, port 465) */
+        size_t ntls_listen;
+        struct smtpd_auth_conf auth;     /* smtpd.auth: AUTH when backend is set */
     } smtpd;
     struct {
         char **forwarders; /* "ip@port" or "ip"; empty = /etc/resolv.conf */
         size_t nforwarders;
     } resolver;
     struct {
-        unsigned queuecache;           /* 2500 */
-        unsigned maxconnections;       /* 2500 */
-        unsigned maxserverconnections; /* 20 */
-        unsigned maxmessages;          /* 100 */
-        unsigned maxrecips;            /* 50 */
-        uint64_t interval_low;         /* 100 ms */
-        uint64_t interval_high;        /* 15 s */
-        uint64_t interval_error;       /* 3 m */
-        uint64_t delay_start;          /* 30 s */
-        unsigned *retries;             /* "1 1 2 3 5 8 13 21 34" */
+        unsigned queuecache;
+        unsigned maxconnections;
+        unsigned maxserverconnections;
+        unsigned maxmessages;
+        unsigned maxrecips;
+        uint64_t interval_low;   /* ms */
+        uint64_t interval_high;  /* ms */
+        uint64_t interval_error; /* ms */
+        uint64_t delay_start;    /* ms */
+        unsigned *retries;       /* ZMailer factors, 1..64 of them */
         size_t nretries;
-        uint64_t interval; /* 1 m (ZMailer scheduler.conf) */
-        unsigned skew;     /* 1 */
-        uint64_t expiry;   /* 3 d */
-        uint64_t idlemax;  /* 2 s: how long an idle connection waits for more mail */
+        uint64_t interval; /* ms (ZMailer scheduler.conf) */
+        unsigned skew;
+        uint64_t expiry;   /* ms */
+        uint64_t idlemax;  /* ms an idle connection waits for more mail */
         struct client_conf client;
-        uint16_t port;     /* deliver.client.port, default 25 */
-        bool fallbackMX_A; /* deliver.client.fallbackMX_A, default false */
+        uint16_t port;     /* deliver.client.port */
+        bool fallbackMX_A; /* deliver.client.fallbackMX_A */
         struct remotenet *remotenets;
         size_t nremotenets;
         struct relay *relays;
         size_t nrelays;
+        /* Shaping (docs/shaping.md). */
+        struct policy *policies;
+        size_t npolicies;
+        struct shape_rule *rules;
+        size_t nrules;
+        bool builtin_rules;           /* the built-in reply rules follow deliver.rules */
+        unsigned initial_concurrency; /* slow start: first connections of a destination */
         /* Reports and logs (docs/dsn.md, docs/logging.md). */
         struct logspec audit;        /* deliver.audit: one record per delivered recipient */
         struct logspec event_log;    /* deliver.event_log: JSON lines */
         struct logspec transcript;   /* deliver.client.transcript: client sessions */
-        uint64_t delay_warning;      /* 4 h; 0 = no delay notices */
+        uint64_t delay_warning;      /* ms; 0 = no delay notices */
         char *double_bounce;         /* "" = failed bounces are dropped (logged) */
-        uint64_t bounce_size_limit;  /* 50000: larger messages are returned as headers */
+        uint64_t bounce_size_limit;  /* bytes: larger messages are returned as headers */
         bool verp;                   /* VERP for every message with a non-null sender */
         char **verp_domains;         /* ... or only for senders in these domains */
         size_t nverp_domains;
-        char *verp_delimiters;       /* "+=" */
+        char *verp_delimiters;       /* two characters */
     } deliver;
 };
 
-/* Fills c with every default (hostname from gethostname()). */
-void conf_defaults(struct conf *c);
-/* Loads path over the defaults (c must have been filled by conf_defaults()). Returns 0, or -1
- * with "FILE:LINE: message" in err (err may be NULL); after -1, c is partly loaded but
+/* Fills c with every default of the key table (hostname: gethostname(), else "localhost"). */
+void conf_init(struct conf *c);
+/* Loads file path over c (which conf_init() filled). Returns 0, or -1 with
+ * "FILE:LINE: message" in err (err may be NULL); after -1, c is partly loaded but
  * consistent: conf_free() it. */
 int conf_load(const char *path, struct conf *c, char *err, size_t errlen);
-/* Frees everything conf_defaults/conf_load allocated. */
+/* The same for text[0..len) (need not be NUL-terminated), called name in messages. */
+int conf_load_text(const char *name, const char *text, size_t len, struct conf *c, char *err,
+                   size_t errlen);
+/* Frees everything conf_init/conf_load allocated and zeroes c. */
 void conf_free(struct conf *c);
+/* Prints every key of the key table, one line each (`sluice config-keys`). */
+void conf_keys_dump(FILE *out);
+/* myorigin, else hostname. */
+const char *conf_myorigin(const struct conf *c);
+/* True when what ("alias", "forward", "include") is in the list arr[0..n). */
+bool conf_allows(char *const *arr, size_t n, const char *what);
 /* The client settings for a peer: the first remotenet whose nets contain sa or whose hosts
  * name `host` (may be NULL), else the base deliver.client. Never NULL. */
 const struct client_conf *conf_client_for(const struct conf *c, const struct sockaddr *sa,

@@ -161,8 +161,8 @@ static int hdr_mailbox(const char *s, size_t len, void (*fn)(void *, const char 
         buf[o++] = c;
     }
     buf[o] = '\0';
-    if (o == 0 || !strchr(buf, '@') || buf[0] == '@' || buf[o - 1] == '@')
-        return 0;
+    if (o == 0 || buf[0] == '@' || buf[o - 1] == '@')
+        return 0; /* a bare local part ("root") is passed on: the caller qualifies it */
     fn(arg, buf);
     return 1;
 }

@@ -46,6 +46,8 @@ ssize_t hdr_find(const char *msg, size_t len, const char *name, char *out, size_
  * Returns the length (HDR_DATE_MAX - 1), or 0 with buf "" when cap < HDR_DATE_MAX. */
 size_t hdr_date(time_t t, long utcoff, char *buf, size_t cap);
 /* Calls fn(arg, addr) for each address in an address-list value (NUL-terminated). Addresses
- * longer than 256 bytes or without '@' are skipped. Returns the number of addresses. */
+ * longer than 256 bytes or with an empty side of '@' are skipped; a bare local part ("root",
+ * as cron writes To:) is passed as it is for the caller to qualify. Returns the number of
+ * addresses. */
 int hdr_addrlist(const char *value, void (*fn)(void *arg, const char *addr), void *arg);
 #endif

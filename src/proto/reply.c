@@ -250,6 +250,31 @@ static unsigned long long reply_size_arg(const char *p, size_t n)
     return v;
 }
 
+/* The EHLO_AUTH_* bits of the mechanism names after "AUTH" (p, n bytes, blank-separated);
+ * unknown names are skipped. */
+static unsigned reply_auth_mechs(const char *p, size_t n)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } mechs[] = {{"PLAIN", EHLO_AUTH_PLAIN}, {"LOGIN", EHLO_AUTH_LOGIN},
+                 {"EXTERNAL", EHLO_AUTH_EXTERNAL}};
+    unsigned bits = 0;
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && p[i] == ' ')
+            i++;
+        size_t k = i;
+        while (k < n && p[k] != ' ')
+            k++;
+        for (size_t m = 0; m < sizeof mechs / sizeof mechs[0]; m++)
+            if (reply_kw_eq(p + i, k - i, mechs[m].name))
+                bits |= mechs[m].bit;
+        i = k;
+    }
+    return bits;
+}
+
 /* Applies one capability line (p, n bytes) to *caps. */
 static void reply_ehlo_line(const char *p, size_t n, struct ehlo_caps *caps)
 {
@@ -273,6 +298,8 @@ static void reply_ehlo_line(const char *p, size_t n, struct ehlo_caps *caps)
         caps->dsn = true;
     else if (reply_kw_eq(p, k, "CHUNKING"))
         caps->chunking = true;
+    else if (reply_kw_eq(p, k, "AUTH") && k < n)
+        caps->auth |= reply_auth_mechs(p + k + 1, n - k - 1);
 }
 
 void reply_ehlo_caps(const struct reply *r, struct ehlo_caps *caps)

@@ -34,10 +34,17 @@ enum outcome reply_outcome(const struct reply *r);
 /* Formats "CODE ENH text" on one line (lines joined by ' ') into buf; returns buf. */
 char *reply_to_text(const struct reply *r, char *buf, size_t buflen);
 
+/* SASL mechanisms an EHLO reply announces (RFC 4954 "AUTH mech ..."; the pre-standard
+ * "AUTH=mech ..." form counts too). The values equal proto/sasl.h's enum sasl_mech. */
+#define EHLO_AUTH_PLAIN 1u
+#define EHLO_AUTH_LOGIN 2u
+#define EHLO_AUTH_EXTERNAL 4u
+
 /* ESMTP capabilities from an EHLO reply (keywords matched case-insensitively). */
 struct ehlo_caps {
     bool pipelining, size, eightbitmime, enhancedstatuscodes, starttls, smtputf8, dsn, chunking;
     unsigned long long size_max; /* SIZE parameter; 0 = none announced */
+    unsigned auth;               /* EHLO_AUTH_* announced; 0 = no AUTH (or none we know) */
 };
 /* Fills *caps from the lines of a 250 EHLO reply (first line is the greeting name). */
 void reply_ehlo_caps(const struct reply *r, struct ehlo_caps *caps);

@@ -5,7 +5,8 @@
  * not found), smtp_chat.c (a reply without a valid code of its class gets "N.0.0"); null MX
  * gets RFC 7505's 5.1.10 where Postfix says 5.1.0; 4.3.0 for local trouble; 4.5.0 / 5.5.0 for protocol errors; X.4.7 (RFC 3463
  * "delivery time expired", for permanent and persistent transient errors alike) for expiry
- * and delay notices. */
+ * and delay notices; smtp_proto.c and smtp_sasl_glue.c for TLS and SASL (4.7.4 TLS not
+ * offered, 4.7.5 TLS handshake or certificate failure, 4.7.0 SASL authentication). */
 #include "proto/status.h"
 
 #include <string.h>
@@ -16,6 +17,8 @@ static const char *const status_table[][2] = {
     [STATUS_PROTOCOL] = {"4.5.0", "5.5.0"}, [STATUS_DNS] = {"4.4.3", "5.4.3"},
     [STATUS_NO_ROUTE] = {"4.4.4", "5.4.4"}, [STATUS_NULL_MX] = {"4.1.10", "5.1.10"},
     [STATUS_EXPIRED] = {"4.4.7", "5.4.7"},  [STATUS_LOCAL] = {"4.3.0", "5.3.0"},
+    [STATUS_SECURITY] = {"4.7.0", "5.7.0"}, [STATUS_TLS_NEEDED] = {"4.7.4", "5.7.4"},
+    [STATUS_TLS] = {"4.7.5", "5.7.5"},
 };
 
 /* The code of class c for outcome o. */

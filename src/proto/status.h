@@ -20,6 +20,11 @@
  *   STATUS_EXPIRED   4.4.7 / 5.4.7  delivery time expired: 5.4.7 in the bounce when `expiry`
  *                                   passed (a delay notice keeps the last attempt's code)
  *   STATUS_LOCAL     4.3.0 / 5.3.0  our own trouble: queue read error, no socket, shutdown
+ *   STATUS_SECURITY  4.7.0 / 5.7.0  security policy: SASL authentication to a relay failed,
+ *                                   or it cannot be done (no mechanism, no TLS)
+ *   STATUS_TLS_NEEDED 4.7.4 / 5.7.4 TLS is required but the server does not offer it
+ *   STATUS_TLS       4.7.5 / 5.7.5  TLS is required but the handshake failed, the server
+ *                                   refused STARTTLS, or its certificate did not verify
  * OK is always 2.0.0. */
 #ifndef SLUICE_STATUS_H
 #define SLUICE_STATUS_H
@@ -38,6 +43,9 @@ enum status_class {
     STATUS_NULL_MX,
     STATUS_EXPIRED,
     STATUS_LOCAL,
+    STATUS_SECURITY,
+    STATUS_TLS_NEEDED,
+    STATUS_TLS,
 };
 
 /* The code of class c for outcome o (a static string). */

@@ -66,6 +66,7 @@ struct route {
     struct dict *dests;
     struct event *flush_ev;
     struct route_note *notes, **notes_tail;
+    struct dest local; /* "local" (route_set_local) */
 };
 
 /* Runs every queued answer (new ones queued meanwhile wait for the next round). */
@@ -209,9 +210,19 @@ int route_relay_select(const struct conf *c, const char *sender, const char *cli
     return dflt;
 }
 
+/* The first relay of the table with rl's address (relays sharing an address share one
+ * destination, so they share its settings: the first one's); NULL for NULL. */
+static const struct relay *route_relay_first(const struct conf *c, const struct relay *rl)
+{
+    for (size_t i = 0; rl && i < c->deliver.nrelays; i++)
+        if (strcmp(c->deliver.relays[i].address, rl->address) == 0)
+            return &c->deliver.relays[i];
+    return rl;
+}
+
 /* The shared destination for key, created on first use; takes over hosts either way. */
 static struct dest *route_dest_set(struct route *r, const char *key, struct mx_host *hosts,
-                                   size_t nhosts, uint16_t port)
+                                   size_t nhosts, uint16_t port, const struct relay *rl)
 {
     struct dest *d = dict_find(r->dests, key);
     if (!d) {
@@ -224,6 +235,7 @@ static struct dest *route_dest_set(struct route *r, const char *key, struct mx_h
     d->hosts = hosts;
     d->nhosts = nhosts;
     d->port = port;
+    d->relay = route_relay_first(r->conf, rl);
     return d;
 }
 
@@ -293,7 +305,8 @@ static void route_on_dns(void *arg, struct mx_result *res)
             snprintf(key, sizeof key, "relay:%s", rl->address);
         else if (mx_key(res->hosts, res->nhosts, key, sizeof key) < 0)
             snprintf(key, sizeof key, "domain:%s", e->name);
-        e->dest = route_dest_set(r, key, res->hosts, res->nhosts, rl ? rl->port : r->conf->deliver.port);
+        e->dest = route_dest_set(r, key, res->hosts, res->nhosts,
+                                 rl ? rl->port : r->conf->deliver.port, rl);
         res->hosts = NULL;
         res->nhosts = 0;
         e->o = OUTCOME_OK;
@@ -326,7 +339,7 @@ static void route_relay_literal(struct route *r, struct route_entry *e, const st
         h->naddrs = 1;
     char key[512];
     snprintf(key, sizeof key, "relay:%s", rl->address);
-    e->dest = route_dest_set(r, key, h, 1, rl->port);
+    e->dest = route_dest_set(r, key, h, 1, rl->port, rl);
     e->o = h->naddrs ? OUTCOME_OK : OUTCOME_PERMFAIL;
     if (h->naddrs)
         e->why[0] = '\0';
@@ -354,10 +367,69 @@ static void route_entry_resolve(struct route *r, struct route_entry *e)
 }
 
 /* Resolves one recipient: relay rules first, then the domain's MX set (cached). */
+/* Local delivery and the transport map's error/hold entries; see route.h. */
+void route_set_local(struct route *r, const struct deliver_transport *t, void *arg)
+{
+    r->local.key = "local";
+    r->local.transport = t;
+    r->local.transport_arg = arg;
+}
+
+/* The first transport map entry naming domain, or NULL. */
+const char *route_transport_find(const struct conf *c, const char *domain)
+{
+    for (size_t i = 0; i < c->ntransport; i++)
+        for (size_t j = 0; j < c->transport[i].ndomains; j++)
+            if (strcasecmp(c->transport[i].domains[j], domain) == 0)
+                return c->transport[i].nexthop;
+    return NULL;
+}
+
+/* True when domain is delivered on this host. */
+int route_is_local(const struct conf *c, const char *domain)
+{
+    const char *nh = route_transport_find(c, domain);
+    if (nh)
+        return strcmp(nh, "local") == 0;
+    if (c->hostname && strcasecmp(domain, c->hostname) == 0)
+        return 1;
+    for (size_t i = 0; i < c->smtpd.nlocal_domains; i++)
+        if (strcasecmp(domain, c->smtpd.local_domains[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Answers a lookup the transport map or local delivery decides; 0 when neither does. */
+static int route_lookup_local(struct route *r, const char *domain, route_fn cb, void *arg)
+{
+    char why[ROUTE_WHY_MAX];
+    const char *nh = route_transport_find(r->conf, domain);
+    if (nh && strncmp(nh, "error:", 6) == 0) {
+        const char *t = nh + 6;
+        int coded = (t[0] == '4' || t[0] == '5') && t[1] == '.';
+        snprintf(why, sizeof why, "%s%s", coded ? "" : "5.0.0 ", t);
+        route_note(r, cb, arg, NULL, t[0] == '4' ? OUTCOME_TEMPFAIL : OUTCOME_PERMFAIL, why);
+        return 1;
+    }
+    if (nh && strcmp(nh, "hold") == 0) {
+        route_note(r, cb, arg, NULL, OUTCOME_TEMPFAIL, "4.3.2 held by the transport map");
+        return 1;
+    }
+    if (!route_is_local(r->conf, domain))
+        return 0;
+    if (!r->local.transport)
+        route_note(r, cb, arg, NULL, OUTCOME_TEMPFAIL, "4.3.5 local delivery is not running");
+    else
+        route_note(r, cb, arg, &r->local, OUTCOME_OK, "");
+    return 1;
+}
+
 void route_lookup(struct route *r, const char *sender, const char *client_ip, const char *rcpt,
                   route_fn cb, void *arg)
 {
     const char *domain = addr_domain(rcpt);
+    if (route_lookup_local(r, domain, cb, arg))
+        return; /* mail for a local domain never goes out by MX */
     int relay = route_relay_select(r->conf, sender, client_ip, domain);
     char name[300];
     if (relay >= 0)
@@ -395,6 +467,11 @@ static uint32_t route_rand(void *arg)
 /* Peers for one connection: hosts by preference (ties shuffled), each address with port. */
 size_t route_peers(const struct dest *d, struct peer *peers, size_t max)
 {
+    if (d->transport && max > 0) { /* local: one pseudo peer, no address */
+        memset(&peers[0], 0, sizeof peers[0]);
+        peers[0].name = d->key;
+        return 1;
+    }
     struct mx_host tmp[64];
     size_t nh = d->nhosts < 64 ? d->nhosts : 64, n = 0;
     memcpy(tmp, d->hosts, nh * sizeof *tmp);
@@ -412,29 +489,10 @@ size_t route_peers(const struct dest *d, struct peer *peers, size_t max)
                 p->salen = sizeof(struct sockaddr_in);
             }
             p->name = tmp[i].name;
+            p->relay = d->relay;
         }
     }
     return n;
-}
-
-struct route_walk {
-    void (*fn)(void *arg, struct dest *d);
-    void *arg;
-};
-
-/* dict_foreach adapter. */
-static void route_on_walk(void *arg, const char *key, void *value)
-{
-    struct route_walk *w = arg;
-    (void)key;
-    w->fn(w->arg, value);
-}
-
-/* Visits every destination. */
-void route_foreach_dest(struct route *r, void (*fn)(void *arg, struct dest *d), void *arg)
-{
-    struct route_walk w = {fn, arg};
-    dict_foreach(r->dests, route_on_walk, &w);
 }
 
 /* The destination of a domain's cached MX result, if any. */

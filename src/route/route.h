@@ -33,7 +33,12 @@ struct dest {
     struct mx_host *hosts; /* in preference order (ties shuffled again per connection) */
     size_t nhosts;
     uint16_t port;
-    void *sched;           /* the scheduler's per-destination state */
+    const struct relay *relay; /* the relay (ssl, auth) for "relay:" keys, else NULL; relays
+                                  sharing an address share the first one's settings */
+    /* "local": delivery on this host through this transport (local/local.h), which
+     * deliver/ uses instead of its SMTP one; NULL for every other destination. */
+    const struct deliver_transport *transport;
+    void *transport_arg;
 };
 
 /* o == OUTCOME_OK: d is the destination. Otherwise d is NULL and why says what failed,
@@ -42,21 +47,29 @@ struct dest {
  * 5.1.10 null MX, 5.4.4 bad relay address). */
 typedef void (*route_fn)(void *arg, struct dest *d, enum outcome o, const char *why);
 
+struct deliver_transport;
 struct route *route_create(struct event_base *base, const struct conf *c, struct dns *dns);
 void route_free(struct route *r);
 /* sender: envelope sender ("" = null); client_ip: text or "" (local); rcpt: "local@domain". */
 void route_lookup(struct route *r, const char *sender, const char *client_ip, const char *rcpt,
                   route_fn cb, void *arg);
+/* Local delivery (docs/local.md): mail for hostname, smtpd.local_domains and domains whose
+ * transport map entry says "local" routes to one shared destination, key "local", delivered
+ * by t (never by MX). Without it (tests) such mail fails 4.3.5. */
+void route_set_local(struct route *r, const struct deliver_transport *t, void *arg);
+/* Pure: the transport map's next hop for domain (first entry naming it), or NULL. */
+const char *route_transport_find(const struct conf *c, const char *domain);
+/* Pure: true when domain is delivered on this host (hostname, local_domains, or a transport
+ * map entry "local"). */
+int route_is_local(const struct conf *c, const char *domain);
 /* Pure relay selection (see above). Returns an index into c->deliver.relays or -1. */
 int route_relay_select(const struct conf *c, const char *sender, const char *client_ip,
                        const char *domain);
 /* Fills peers (capacity max) for one connection to d: hosts in order, equal preferences
- * shuffled, every address of each host with d->port. Returns the count. Peer names point
- * into d (valid while d lives). */
+ * shuffled, every address of each host with d->port, and d->relay. Returns the count. Peer
+ * names point into d (valid while d lives). */
 size_t route_peers(const struct dest *d, struct peer *peers, size_t max);
 /* The destination a cached MX lookup of domain resolved to, or NULL (no lookup, failed, or
  * expired). Never starts a lookup. */
 struct dest *route_cached_dest(struct route *r, const char *domain);
-/* Every destination, for statistics: calls fn for each. */
-void route_foreach_dest(struct route *r, void (*fn)(void *arg, struct dest *d), void *arg);
 #endif

@@ -47,74 +47,14 @@
 #include "proto/esmtp.h"
 #include "proto/status.h"
 #include "queue/record.h"
+#include "smtpc/internal.h"
 
-#define SMTPC_RELAY_MAX 600
-#define SMTPC_WHY_MAX (REPLY_TEXT_MAX + 700)
-#define SMTPC_TEXT_MAX (REPLY_TEXT_MAX + 64)
 #define SMTPC_ADDR_MAX 900 /* longest sender/recipient we put on a command line */
 #define SMTPC_CMD_MAX (SMTPC_ADDR_MAX + 1200) /* + SIZE, BODY, RET, ENVID, NOTIFY, ORCPT */
 #define SMTPC_ORCPT_MAX ESMTP_ORCPT_MAX /* encoded "type;xtext" we send (RFC 3461 §4: +500) */
 #define SMTPC_ENVID_MAX ESMTP_ENVID_MAX /* encoded ENVID we send (RFC 3461 §4: +100) */
 #define SMTPC_INPUT_MAX ((size_t)REPLY_LINE_MAX * REPLY_LINES_MAX + 1024)
 #define SMTPC_TIMEOUT_MAX_MS (7ULL * 24 * 3600 * 1000)
-
-enum smtpc_state {
-    SMTPC_INIT,
-    SMTPC_CONNECT,
-    SMTPC_GREETING,
-    SMTPC_EHLO,
-    SMTPC_HELO,
-    SMTPC_SESSION,
-    SMTPC_IDLE,
-    SMTPC_QUIT_WAIT,
-    SMTPC_QUIT_FLUSH,
-    SMTPC_DONE
-};
-
-/* What an expected reply answers. */
-enum smtpc_exp { EXP_RSET, EXP_MAIL, EXP_RCPT, EXP_DATA, EXP_DOT, EXP_DOT_IGNORE };
-
-/* Per-recipient progress within the current transaction. */
-enum smtpc_rst { RST_PENDING, RST_ACCEPTED, RST_DONE };
-
-struct smtpc_expect {
-    enum smtpc_exp kind;
-    size_t idx; /* recipient index for EXP_RCPT */
-};
-
-struct smtpc {
-    struct event_base *base;
-    const struct conf *conf;
-    struct peer *peers;
-    size_t npeers, cur;
-    const struct smtpc_ops *ops;
-    void *arg;
-    const struct client_conf *cc;
-    struct bufferevent *bev;
-    struct event *timer;
-    enum smtpc_state state;
-    int depth;        /* nesting of entry points; the struct is freed at 0 once DONE */
-    bool established; /* some peer got as far as SESSION */
-    bool dirty;       /* the server may hold transaction state: RSET before next MAIL */
-    struct ehlo_caps caps;
-    size_t scan_off;   /* input bytes known to hold no further line end */
-    size_t line_start; /* input offset where the last (partial) line starts */
-    int connect_errno; /* errno left by bufferevent_socket_connect() */
-    enum outcome fail_o;
-    char fail_why[SMTPC_WHY_MAX];
-    char relay[SMTPC_RELAY_MAX];
-    struct smtpc_expect *fifo;
-    size_t fhead, ftail, fcap;
-    /* the transaction in progress (t == NULL: none) */
-    struct smtpc_txn *t;
-    unsigned char *rst;
-    size_t rcpt_sent, rcpt_outstanding, naccepted, nleft;
-    bool mail_sent, mail_failed, data_sent;
-    /* transcripts (smtpc_set_transcript) */
-    struct audit_log *tlog;
-    const struct logspec *tspec;
-    struct transcript *tr;
-};
 
 static void smtpc_peer_try(struct smtpc *c);
 static void smtpc_session_next(struct smtpc *c);
@@ -130,8 +70,7 @@ static void smtpc_free(struct smtpc *c)
 {
     if (c->timer)
         event_free(c->timer);
-    if (c->bev)
-        bufferevent_free(c->bev);
+    smtpc_bev_free(c);
     for (size_t i = 0; i < c->npeers; i++)
         free(c->peers[i].name);
     free(c->peers);
@@ -166,8 +105,29 @@ static const char *smtpc_exp_name(enum smtpc_exp k)
     return "?";
 }
 
+/* Human name of a setup stage, for timeouts and lost connections. */
+static const char *smtpc_setup_name(enum smtpc_state s)
+{
+    switch (s) {
+    case SMTPC_GREETING:
+        return "greeting";
+    case SMTPC_EHLO:
+        return "EHLO";
+    case SMTPC_HELO:
+        return "HELO";
+    case SMTPC_STARTTLS:
+        return "STARTTLS";
+    case SMTPC_TLS:
+        return "TLS handshake";
+    case SMTPC_AUTH:
+        return "AUTH";
+    default:
+        return "setup";
+    }
+}
+
 /* Arms the timer for ms milliseconds (clamped to [1 ms, 7 days]). */
-static void smtpc_timer_arm(struct smtpc *c, uint64_t ms)
+void smtpc_timer_arm(struct smtpc *c, uint64_t ms)
 {
     if (ms == 0)
         ms = 1;
@@ -209,9 +169,7 @@ static void smtpc_log_why(const struct smtpc *c, const char *sep, const char *wh
 /* Formats one of our own failure reasons: its RFC 3463 code for a temporary failure of
  * class cl (proto/status.h), a space, then the text; the scheduler reads the code back from
  * the text with status_of(). */
-static void smtpc_why(char *buf, size_t cap, enum status_class cl, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void smtpc_why(char *buf, size_t cap, enum status_class cl, const char *fmt, ...)
+void smtpc_why(char *buf, size_t cap, enum status_class cl, const char *fmt, ...)
 {
     int n = snprintf(buf, cap, "%s ", status_code(cl, OUTCOME_TEMPFAIL));
     if (n < 0 || (size_t)n >= cap)
@@ -241,9 +199,7 @@ static void smtpc_fifo_push(struct smtpc *c, enum smtpc_exp kind, size_t idx)
 }
 
 /* Writes one command line (CRLF added) and, when kind >= 0, expects its reply. */
-static void smtpc_send(struct smtpc *c, int kind, size_t idx, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void smtpc_send(struct smtpc *c, int kind, size_t idx, const char *fmt, ...)
+void smtpc_send(struct smtpc *c, int kind, size_t idx, const char *fmt, ...)
 {
     char line[SMTPC_CMD_MAX];
     va_list ap;
@@ -260,6 +216,25 @@ static void smtpc_send(struct smtpc *c, int kind, size_t idx, const char *fmt, .
         smtpc_fifo_push(c, (enum smtpc_exp)kind, idx);
 }
 
+/* Writes a line holding credentials; logs and transcripts see only `shown`. */
+void smtpc_send_hidden(struct smtpc *c, const char *line, size_t len, const char *shown)
+{
+    smtpc_log_line(c, ">>>", shown, strlen(shown));
+    transcript_line(c->tr, '>', shown, strlen(shown));
+    bufferevent_write(c->bev, line, len);
+    bufferevent_write(c->bev, "\r\n", 2);
+}
+
+/* Frees the bufferevent (with its SSL and socket: BEV_OPT_CLOSE_ON_FREE). */
+void smtpc_bev_free(struct smtpc *c)
+{
+    if (!c->bev)
+        return;
+    bufferevent_free(c->bev);
+    c->bev = NULL;
+    c->ssl = NULL;
+}
+
 /* Calls closed() once and marks the connection DONE (freed by the outermost leave). */
 static void smtpc_finish(struct smtpc *c, enum outcome o, const char *why)
 {
@@ -267,10 +242,7 @@ static void smtpc_finish(struct smtpc *c, enum outcome o, const char *why)
         return;
     c->state = SMTPC_DONE;
     evtimer_del(c->timer);
-    if (c->bev) {
-        bufferevent_free(c->bev);
-        c->bev = NULL;
-    }
+    smtpc_bev_free(c);
     smtpc_log_why(c, " closed: ", *why ? why : "session ended");
     transcript_close(c->tr, why);
     c->tr = NULL;
@@ -317,8 +289,8 @@ static void smtpc_conn_fail(struct smtpc *c, const char *why)
     smtpc_finish(c, OUTCOME_OK, why);
 }
 
-/* Drops the current peer after a failure and tries the next one. */
-static void smtpc_peer_fail(struct smtpc *c, enum outcome o, const char *why)
+/* Closes the connection to the current peer after a failure (why is logged and kept). */
+static void smtpc_peer_close(struct smtpc *c, enum outcome o, const char *why)
 {
     smtpc_log_why(c, ": ", why);
     c->fail_o = o;
@@ -326,11 +298,23 @@ static void smtpc_peer_fail(struct smtpc *c, enum outcome o, const char *why)
     transcript_close(c->tr, why);
     c->tr = NULL;
     evtimer_del(c->timer);
-    if (c->bev) {
-        bufferevent_free(c->bev);
-        c->bev = NULL;
-    }
+    smtpc_bev_free(c);
+}
+
+/* Drops the current peer after a failure and tries the next one. */
+void smtpc_peer_fail(struct smtpc *c, enum outcome o, const char *why)
+{
+    smtpc_peer_close(c, o, why);
     c->cur++;
+    c->tls_fallback = false;
+    smtpc_peer_try(c);
+}
+
+/* Connects to the current peer again (its TLS handshake failed; the policy now says
+ * cleartext). */
+void smtpc_peer_retry(struct smtpc *c, const char *why)
+{
+    smtpc_peer_close(c, OUTCOME_TEMPFAIL, why);
     smtpc_peer_try(c);
 }
 
@@ -357,6 +341,12 @@ static void smtpc_on_read(struct bufferevent *bev, void *arg);
 static void smtpc_on_write(struct bufferevent *bev, void *arg);
 static void smtpc_on_event(struct bufferevent *bev, short what, void *arg);
 
+/* Points bev's callbacks at this connection's handlers. */
+void smtpc_bev_setcb(struct smtpc *c, struct bufferevent *bev)
+{
+    bufferevent_setcb(bev, smtpc_on_read, smtpc_on_write, smtpc_on_event, c);
+}
+
 /* Starts connecting to peers[cur]; 0, or -1 with fail_why set. */
 static int smtpc_peer_connect(struct smtpc *c)
 {
@@ -367,6 +357,10 @@ static int smtpc_peer_connect(struct smtpc *c)
         c->tr = transcript_open(c->tlog, c->tspec, 'C', (const struct sockaddr *)&p->sa, p->name);
     c->scan_off = c->line_start = 0;
     memset(&c->caps, 0, sizeof c->caps);
+    c->tls = false;
+    snprintf(c->tls_text, sizeof c->tls_text, "none");
+    c->tls_peer = "";
+    smtpc_tls_policy(c);
     c->fail_o = OUTCOME_TEMPFAIL;
     if (p->sa.ss_family != AF_INET && p->sa.ss_family != AF_INET6) {
         smtpc_why(c->fail_why, sizeof c->fail_why, STATUS_LOCAL,
@@ -379,15 +373,14 @@ static int smtpc_peer_connect(struct smtpc *c)
                   c->relay);
         return -1;
     }
-    bufferevent_setcb(c->bev, smtpc_on_read, smtpc_on_write, smtpc_on_event, c);
+    smtpc_bev_setcb(c, c->bev);
     c->state = SMTPC_INIT; /* a callback from inside the connect call changes nothing */
     errno = 0;
     if (bufferevent_socket_connect(c->bev, (const struct sockaddr *)&p->sa, (int)p->salen) < 0) {
         int err = errno;
         smtpc_why(c->fail_why, sizeof c->fail_why, STATUS_CONNECT, "connect to %s: %s", c->relay,
                   err ? strerror(err) : "cannot connect");
-        bufferevent_free(c->bev);
-        c->bev = NULL;
+        smtpc_bev_free(c);
         return -1;
     }
     c->connect_errno = errno;
@@ -407,7 +400,7 @@ static void smtpc_peer_try(struct smtpc *c)
 }
 
 /* The name we announce in EHLO/HELO: announcehost, else the hostname, else "localhost". */
-static const char *smtpc_helo_name(const struct smtpc *c)
+const char *smtpc_helo_name(const struct smtpc *c)
 {
     const char *h = c->cc->announcehost;
     if (!h || !*h)
@@ -435,8 +428,9 @@ static void smtpc_on_greeting(struct smtpc *c, const struct reply *r, const char
     smtpc_timer_arm(c, c->cc->timeout);
 }
 
-/* Session established (EHLO or HELO accepted): start asking for transactions. */
-static void smtpc_session_start(struct smtpc *c)
+/* Session established (EHLO or HELO accepted, TLS and AUTH as the policy wants): start
+ * asking for transactions. */
+void smtpc_session_start(struct smtpc *c)
 {
     c->state = SMTPC_SESSION;
     c->established = true;
@@ -450,7 +444,7 @@ static void smtpc_on_ehlo(struct smtpc *c, const struct reply *r, const char *te
 {
     if (r->code / 100 == 2) {
         reply_ehlo_caps(r, &c->caps);
-        smtpc_session_start(c);
+        smtpc_tls_after_ehlo(c);
     } else if (r->code >= 500 && c->cc->fallbackHELO) {
         c->state = SMTPC_HELO;
         smtpc_send(c, -1, 0, "HELO %s", smtpc_helo_name(c));
@@ -468,7 +462,7 @@ static void smtpc_on_helo(struct smtpc *c, const struct reply *r, const char *te
         return;
     }
     memset(&c->caps, 0, sizeof c->caps);
-    smtpc_session_start(c);
+    smtpc_tls_after_ehlo(c);
 }
 
 /* Ends the session: QUIT per sendQUIT/waitQUIT, then closed(OK). */
@@ -625,10 +619,13 @@ static void smtpc_txn_pump(struct smtpc *c)
 static int smtpc_txn_start(struct smtpc *c, struct smtpc_txn *t)
 {
     c->t = t;
+    t->stage = SMTPC_STAGE_NONE;
     c->rst = xcalloc(t->nrcpt ? t->nrcpt : 1, 1);
     c->nleft = t->nrcpt;
     c->rcpt_sent = c->rcpt_outstanding = c->naccepted = 0;
     c->mail_sent = c->mail_failed = c->data_sent = false;
+    t->tls = c->tls_text;
+    t->tls_peer = c->tls_peer;
     if (!smtpc_addr_ok(t->sender ? t->sender : ""))
         smtpc_rcpt_report_rest(c, OUTCOME_PERMFAIL, "501 5.1.7 invalid sender address");
     else if (c->caps.size && c->caps.size_max && t->size > c->caps.size_max)
@@ -764,6 +761,12 @@ static void smtpc_on_dot(struct smtpc *c, const struct reply *r, const char *tex
 /* Dispatches a session reply to the handler of the command it answers. */
 static void smtpc_on_session_reply(struct smtpc *c, const struct reply *r, const char *text)
 {
+    static const unsigned stage_of[] = {[EXP_RSET] = SMTPC_STAGE_MAIL, [EXP_MAIL] = SMTPC_STAGE_MAIL,
+                                        [EXP_RCPT] = SMTPC_STAGE_RCPT, [EXP_DATA] = SMTPC_STAGE_DATA,
+                                        [EXP_DOT] = SMTPC_STAGE_DATA,
+                                        [EXP_DOT_IGNORE] = SMTPC_STAGE_DATA};
+    if (c->t) /* what the reply answers, for the rules of deliver/ (a 421 too) */
+        c->t->stage = smtpc_fifo_len(c) ? stage_of[c->fifo[c->fhead].kind] : SMTPC_STAGE_NONE;
     if (r->code == 421 || smtpc_fifo_len(c) == 0 || !c->t) {
         char why[SMTPC_WHY_MAX];
         smtpc_why(why, sizeof why, STATUS_PROTOCOL, "unexpected reply from %s", c->relay);
@@ -831,6 +834,12 @@ static void smtpc_on_reply(struct smtpc *c, const struct reply *r)
         break;
     case SMTPC_HELO:
         smtpc_on_helo(c, r, text);
+        break;
+    case SMTPC_STARTTLS:
+        smtpc_tls_on_starttls(c, r, text);
+        break;
+    case SMTPC_AUTH:
+        smtpc_auth_on_reply(c, r, text);
         break;
     case SMTPC_SESSION:
         smtpc_on_session_reply(c, r, text);
@@ -912,7 +921,9 @@ static void smtpc_on_read(struct bufferevent *bev, void *arg)
     struct smtpc *c = arg;
     smtpc_enter(c);
     struct evbuffer *in = bufferevent_get_input(bev);
-    while (c->state != SMTPC_DONE) {
+    while (c->state != SMTPC_DONE && c->bev == bev) { /* TLS starts on a new bufferevent */
+        if (c->state == SMTPC_TLS)
+            break; /* kept for when the handshake is done (smtpc_read_pending) */
         if (c->state < SMTPC_GREETING || c->state > SMTPC_QUIT_WAIT) {
             evbuffer_drain(in, evbuffer_get_length(in));
             break;
@@ -921,6 +932,13 @@ static void smtpc_on_read(struct bufferevent *bev, void *arg)
             break;
     }
     smtpc_leave(c);
+}
+
+/* Handles input that arrived while it could not be read (during the handshake). */
+void smtpc_read_pending(struct smtpc *c)
+{
+    if (c->bev && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        smtpc_on_read(c->bev, c);
 }
 
 /* Output drained: with waitQUIT off, the QUIT is out and we are done. */
@@ -951,17 +969,23 @@ static void smtpc_on_event(struct bufferevent *bev, short what, void *arg)
     struct smtpc *c = arg;
     char why[SMTPC_WHY_MAX];
     smtpc_enter(c);
-    if ((what & BEV_EVENT_CONNECTED) && c->state == SMTPC_CONNECT) {
+    if (bev != c->bev) {
+        /* an event of a bufferevent already replaced: nothing to do */
+    } else if ((what & BEV_EVENT_CONNECTED) && c->state == SMTPC_CONNECT && c->pol.implicit) {
+        smtpc_tls_start(c);
+    } else if ((what & BEV_EVENT_CONNECTED) && c->state == SMTPC_CONNECT) {
         c->state = SMTPC_GREETING;
         bufferevent_enable(bev, EV_READ | EV_WRITE);
         smtpc_timer_arm(c, c->cc->timeout);
+    } else if (c->state == SMTPC_TLS) {
+        smtpc_tls_on_event(c, what);
     } else if (c->state == SMTPC_CONNECT) {
         smtpc_why(why, sizeof why, STATUS_CONNECT, "connect to %s: %s", c->relay,
                   smtpc_connect_error(c));
         smtpc_peer_fail(c, OUTCOME_TEMPFAIL, why);
-    } else if (c->state >= SMTPC_GREETING && c->state <= SMTPC_HELO) {
+    } else if (c->state >= SMTPC_GREETING && c->state <= SMTPC_AUTH) {
         smtpc_why(why, sizeof why, STATUS_SESSION, "lost connection with %s during %s", c->relay,
-                  c->state == SMTPC_GREETING ? "greeting" : "EHLO/HELO");
+                  smtpc_setup_name(c->state));
         smtpc_peer_fail(c, OUTCOME_TEMPFAIL, why);
     } else if (c->state == SMTPC_SESSION) {
         smtpc_why(why, sizeof why, STATUS_SESSION,
@@ -991,13 +1015,16 @@ static void smtpc_on_timer(evutil_socket_t fd, short what, void *arg)
         smtpc_why(why, sizeof why, STATUS_CONNECT, "connect to %s: timeout", c->relay);
         smtpc_peer_fail(c, OUTCOME_TEMPFAIL, why);
         break;
+    case SMTPC_TLS:
+        smtpc_tls_on_timeout(c);
+        break;
     case SMTPC_GREETING:
     case SMTPC_EHLO:
     case SMTPC_HELO:
-        smtpc_why(why, sizeof why, STATUS_SESSION, "timeout waiting for %s from %s",
-                  c->state == SMTPC_GREETING ? "greeting"
-                  : c->state == SMTPC_EHLO   ? "reply to EHLO"
-                                             : "reply to HELO",
+    case SMTPC_STARTTLS:
+    case SMTPC_AUTH:
+        smtpc_why(why, sizeof why, STATUS_SESSION, "timeout waiting for %s%s from %s",
+                  c->state == SMTPC_GREETING ? "" : "reply to ", smtpc_setup_name(c->state),
                   c->relay);
         smtpc_peer_fail(c, OUTCOME_TEMPFAIL, why);
         break;

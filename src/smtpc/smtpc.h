@@ -16,13 +16,29 @@
  * body dot-stuffed; `timeout` per reply, during DATA extended to size*8/mindatarate seconds
  * when that is longer.
  *
+ * TLS (docs/tls.md "Outbound"): a relay's ssl block decides (mode none, starttls: TLS
+ * required, implicit: TLS from the first byte; verify: the certificate must chain to its
+ * ca_file or the system store and name verify_name or the relay host); otherwise the peer's
+ * anonssl (remotenet, else deliver.client): latent uses STARTTLS when the server offers it,
+ * mandatory refuses to send without TLS. After the handshake EHLO is sent again and only
+ * the new capabilities count. A failed handshake under an opportunistic policy is
+ * remembered (tls/client.h) and the same peer is reconnected in cleartext; a required TLS
+ * that cannot be had fails the peer with 4.7.4 (not offered) or 4.7.5 (refused, handshake,
+ * certificate). Every recipient outcome carries the session's TLS (t->tls, t->tls_peer).
+ * AUTH (RFC 4954) to a relay whose auth block is enabled, after TLS: PLAIN, else LOGIN, as
+ * the server offers (EXTERNAL with override = "external"), the first response on the AUTH
+ * line with initrsp; never without TLS unless auth.allow_cleartext; a failure of any kind
+ * fails the peer with 4.7.0 and the server's reply. Credentials never reach a log or a
+ * transcript ("AUTH PLAIN <hidden>").
+ *
  * Outcomes: the client reports and never decides retries. For every recipient of every
  * transaction it took, exactly one ops->rcpt_done() is called (OK, TEMPFAIL or PERMFAIL
  * with the reply text), then ops->txn_done(). A 421, a drop, a timeout or garbage at any
  * stage gives TEMPFAIL to every recipient not yet confirmed. A reason of our own (not a
  * server reply) starts with its RFC 3463 code (proto/status.h, as Postfix): 4.4.1 connect
  * refused or timed out, 4.4.2 connection lost or timed out after it was up, 4.5.0 invalid
- * or unexpected reply, 4.3.0 local trouble (no socket, shutdown). ops->closed() is called exactly
+ * or unexpected reply, 4.3.0 local trouble (no socket, shutdown), 4.7.x TLS and AUTH as above.
+ * ops->closed() is called exactly
  * once, last; after it the smtpc is freed and must not be touched. */
 #ifndef SLUICE_SMTPC_H
 #define SLUICE_SMTPC_H
@@ -37,10 +53,6 @@ struct event_base;
 struct evbuffer;
 struct conf;
 struct smtpc;
-
-/* Transitional alias: sched.c still names the peer struct smtpc_peer; the sched-split
- * branch switches it to struct peer (proto/peer.h), then this line goes. */
-#define smtpc_peer peer
 
 /* One transaction: one message to some of its recipients. Owned by the caller. */
 struct smtpc_txn {
@@ -60,7 +72,16 @@ struct smtpc_txn {
     uint32_t ret;          /* MSG_F_RET_FULL, MSG_F_RET_HDRS or 0 */
     int dsn;               /* out: set by the client when the server announced DSN (the
                               parameters above went out; read it in rcpt_done) */
+    const char *tls;       /* out, valid in rcpt_done: "TLSv1.3/CIPHER" when the session
+                              ran over TLS, else "none" */
+    const char *tls_peer;  /* out, valid in rcpt_done: what the server's certificate proved,
+                              "verified", "untrusted" or "anonymous"; "" without TLS */
+    unsigned stage;        /* out, valid in rcpt_done: the command whose reply settled the
+                              recipient (enum smtpc_stage; NONE: a reason of our own) */
 };
+
+/* The command a reply answered (struct smtpc_txn.stage). */
+enum smtpc_stage { SMTPC_STAGE_NONE, SMTPC_STAGE_MAIL, SMTPC_STAGE_RCPT, SMTPC_STAGE_DATA };
 
 struct smtpc_ops {
     /* Next transaction for this established session, or NULL to end it. */
@@ -99,6 +120,11 @@ void smtpc_abort(struct smtpc *c);
 struct audit_log;
 struct logspec;
 void smtpc_set_transcript(struct smtpc *c, struct audit_log *log, const struct logspec *spec);
+/* Process-wide: the TLS client contexts and caches every connection uses (tls/client.h;
+ * set once by the daemon before the first connection). NULL (the default): no TLS, so a
+ * policy that requires it fails with 4.7.5. */
+struct tls_client;
+void smtpc_set_tls(struct tls_client *tc);
 /* "name[ip]:port" of the current peer (valid until closed). */
 const char *smtpc_relay(const struct smtpc *c);
 #endif

@@ -19,8 +19,18 @@
  * headers are added; then the message goes to queue_put() and the 250 waits for it to be
  * durable. The content starts with our Received header (RFC 5321 §4.4): client HELO, its
  * forward-confirmed reverse name ("unknown" when none, as Postfix) and IP, protocol (SMTP,
- * ESMTP, UTF8SMTP), queue id, the recipient when there is one:
- *   Received: from HELO (NAME [IP]) by HOST (sluice) with ESMTP id QID for <rcpt>; date */
+ * ESMTP, UTF8SMTP; ESMTPS, UTF8SMTPS under TLS: RFC 3848, RFC 6531), queue id, the recipient
+ * when there is one; under TLS two comments as Postfix writes them, the protocol and cipher
+ * and the client certificate (starttls_received):
+ *   Received: from HELO (NAME [IP]) by HOST (sluice) with ESMTP id QID for <rcpt>; date
+ *   Received: from HELO (NAME [IP])
+ *           (using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))
+ *           (No client certificate requested)
+ *           by HOST (sluice) with ESMTPS id QID for <rcpt>; date
+ * After AUTH (smtpd.auth.rcvd_auth_user) a comment "(authenticated as USER)" follows them
+ * and the protocol gains its "A" (ESMTPA, ESMTPSA: RFC 3848).
+ * The accepted message's log line names the user (", sasl_method=PLAIN, sasl_username=U"
+ * after client=, as Postfix) and ends with tls=VERSION/CIPHER, or tls=none. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +64,7 @@ void content_date(int64_t ms, char *buf, size_t len)
 
 void content_begin(struct session *s)
 {
-    char qid[QID_TEXT_LEN + 1], date[64], forc[ADDR_MAX + 16];
+    char qid[QID_TEXT_LEN + 1], date[64], forc[ADDR_MAX + 16], tls[512], au[320];
     s->txn.id = qid_next();
     qid_to_text(s->txn.id, qid);
     content_date(clock_wall_ms(), date, sizeof date);
@@ -63,10 +73,12 @@ void content_begin(struct session *s)
         snprintf(forc, sizeof forc, "\r\n\tfor <%s>", s->txn.rcpts[0].addr);
     s->body_cap = CONTENT_BODY_INITIAL;
     s->body = xmalloc(s->body_cap);
+    starttls_received(s, tls, sizeof tls);
+    authn_received(s, au, sizeof au);
     int n = snprintf(s->body, s->body_cap,
-                     "Received: from %s (%s [%s%s])\r\n\tby %.255s (sluice) with %s id %s%s; "
+                     "Received: from %s (%s [%s%s])\r\n%s%s\tby %.255s (sluice) with %s id %s%s; "
                      "%s\r\n",
-                     s->helo, s->rdns, s->v6 ? "IPv6:" : "", s->ip, session_host(s),
+                     s->helo, s->rdns, s->v6 ? "IPv6:" : "", s->ip, tls, au, session_host(s),
                      policy_protocol(s), qid, forc, date);
     if (n < 0 || (size_t)n >= s->body_cap)
         log_panic("smtpd: Received header does not fit (%d bytes)", n);
@@ -202,15 +214,17 @@ static void content_take(struct session *s, struct evbuffer *in, size_t n, bool 
 static void content_on_queued(void *arg, int err)
 {
     struct session *s = arg;
-    char qid[QID_TEXT_LEN + 1], from[ADDR_MAX * 4 + 1];
+    char qid[QID_TEXT_LEN + 1], from[ADDR_MAX * 4 + 1], sasl[SASL_FIELD_MAX * 4 + 64];
     qid_to_text(s->txn.id, qid);
     s->state = SESSION_CMD;
     if (err == 0) {
         session_reply(s, "250 2.0.0 Ok: queued as %s", qid);
-        log_info("%s: client=[%s], from=<%s>, nrcpt=%u, size=%llu%s", qid, s->ip,
+        authn_log_text(s, sasl, sizeof sasl);
+        log_info("%s: client=[%s]%s, from=<%s>, nrcpt=%u, size=%llu%s, tls=%s%s%s", qid, s->ip, sasl,
                  log_sanitize(from, sizeof from, s->txn.sender, strlen(s->txn.sender)),
                  (unsigned)s->txn.nrcpt, (unsigned long long)s->txn.size,
-                 s->submission ? ", submission" : "");
+                 s->submission ? ", submission" : "", s->tls.active ? s->tls.version : "none",
+                 s->tls.active ? "/" : "", s->tls.active ? s->tls.cipher : "");
         if (s->sd && s->sd->accepted)
             s->sd->accepted(s->sd->arg, &s->txn);
     } else {

@@ -1,7 +1,7 @@
 /* policy: the inbound server's configuration-dependent decisions (contract in session.h).
  *
  * Relaying (seed 002 smtp-policy: fulltrustnet, relaytarget, localnames): a client in
- * trusted_networks may send to any address; any other client only to the hostname, to
+ * trusted_networks, or one that authenticated (AUTH, any listener), may send to any address; any other client only to the hostname, to
  * local_domains, to relay_domains, or to "postmaster" without a domain (RFC 5321 §4.5.1).
  * Domains compare case-insensitively and exactly (a subdomain is not included).
  * Sloppy syntax (seed "veR" flags without R): a client in sloppy_networks, or whose HELO/EHLO
@@ -40,7 +40,7 @@ bool policy_relay_domain(const struct smtpd *sd, const char *domain)
 bool policy_rcpt_ok(const struct session *s, const char *addr)
 {
     const struct conf *c = s->sd->c;
-    if (s->trusted)
+    if (s->trusted || s->authenticated)
         return true;
     if (!strchr(addr, '@'))
         return strcasecmp(addr, "postmaster") == 0;
@@ -109,8 +109,10 @@ bool policy_space_ok(const struct smtpd *sd, uint64_t extra)
 const char *policy_protocol(const struct session *s)
 {
     if (s->helo_kind != HELO_ESMTP)
-        return "SMTP";
-    return s->smtputf8 ? "UTF8SMTP" : "ESMTP";
+        return "SMTP"; /* RFC 3848 registers no "S" form of plain SMTP */
+    static const char *const names[2][4] = {{"ESMTP", "ESMTPS", "ESMTPA", "ESMTPSA"},
+                                            {"UTF8SMTP", "UTF8SMTPS", "UTF8SMTPA", "UTF8SMTPSA"}};
+    return names[s->smtputf8][session_tls_active(s) + 2 * s->authenticated];
 }
 
 const char *policy_connection_limit(const struct smtpd *sd, const struct session *s)

@@ -29,7 +29,13 @@
  *
  * Lifetime: a session is freed when its client leaves or after QUIT once its replies are
  * flushed, except while its queue_put is pending: then only the connection is closed and
- * the queue callback frees the session (and still calls accepted() for a durable message). */
+ * the queue callback frees the session (and still calls accepted() for a durable message).
+ * Under TLS "flushed" includes the ciphertext below a STARTTLS filter (starttls_flushed).
+ *
+ * TLS (starttls.c): on an implicit TLS listener the greeting (session_greet) waits for the
+ * handshake; STARTTLS replaces s->bev by a TLS filter over it. During a handshake the
+ * session is in SESSION_TLS, its input is not read, and the TLS code owns the callbacks;
+ * it gives them back with session_callbacks(). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +76,15 @@ static void session_tarpit_start(struct session *s)
     s->tarpit_ms += s->tarpit_ms * c->smtpd.tarpit_factor;
     if (s->tarpit_ms > SMTPD_TARPIT_MAX)
         s->tarpit_ms = SMTPD_TARPIT_MAX;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    s->tarpit_wait = true;
+    evtimer_add(s->tarpit_ev, &tv);
+}
+
+void session_hold(struct session *s, uint64_t ms)
+{
+    if (s->tarpit_wait || !s->bev || ms == 0)
+        return;
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
     s->tarpit_wait = true;
     evtimer_add(s->tarpit_ev, &tv);
@@ -142,10 +157,13 @@ void session_unlink(struct session *s)
 
 void session_free(struct session *s)
 {
+    authn_free(s); /* a pending verification is cancelled: its callback never comes */
+    starttls_free(s);
     if (s->bev) {
         log_debug("disconnect from [%s]", s->ip);
-        bufferevent_free(s->bev);
+        bufferevent_free(s->bev); /* under TLS: the plaintext connection below it too */
         s->bev = NULL;
+        s->raw = NULL;
     }
     if (s->tarpit_ev) {
         event_free(s->tarpit_ev);
@@ -183,15 +201,63 @@ static void session_bare_lf(struct session *s)
     s->closing = true;
 }
 
+/* The longest line the session reads: AUTH lines and SASL responses may be SASL_LINE_MAX
+ * octets (RFC 4954 §4) when AUTH is on, other commands CMD_LINE_MAX (incl. CRLF). */
+static size_t session_line_max(const struct session *s)
+{
+    return s->sd && s->sd->auth ? SASL_LINE_MAX + 2 : CMD_LINE_MAX;
+}
+
+/* True when the next input line (n bytes known) belongs to AUTH: a SASL response, or a
+ * line starting with the AUTH verb. */
+static bool session_auth_line(const struct session *s, struct evbuffer *in, size_t n)
+{
+    char head[5];
+    if (s->sasl_active)
+        return true;
+    size_t k = n < sizeof head ? n : sizeof head;
+    evbuffer_copyout(in, head, k);
+    return authn_is_auth(head, k);
+}
+
+/* An over-long line was discarded: 500 5.5.2, or for AUTH lines RFC 4954's 500 5.5.6
+ * (a SASL exchange in progress ends). */
+static void session_too_long(struct session *s, bool auth)
+{
+    if (auth && s->sasl_active)
+        authn_response(s, NULL, 0, true);
+    else if (auth && s->sd && s->sd->auth)
+        session_reply(s, "%s", sasl_reply(SASL_ERR_TOOLONG));
+    else
+        session_reply(s, "500 5.5.2 line too long");
+}
+
+/* Hands one complete line to AUTH or the command parser, after the transcript. */
+static void session_line(struct session *s, const char *line, size_t n, size_t eol, bool auth)
+{
+    if (auth)
+        authn_transcript(s, line, n);
+    else
+        transcript_line(s->tr, '<', line, n);
+    if (eol == 1 && !s->bare_lf_ok)
+        session_bare_lf(s);
+    else if (s->sasl_active)
+        authn_response(s, line, n, false);
+    else
+        verbs_command(s, line, n);
+}
+
 /* Consumes one command line (or discards part of an over-long one). Returns 1 on
  * progress, 0 to wait for more input. */
 static int session_read_cmd(struct session *s, struct evbuffer *in)
 {
-    size_t eol = 0;
+    size_t eol = 0, max = session_line_max(s);
     struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol, EVBUFFER_EOL_CRLF);
     if (p.pos < 0) {
         size_t len = evbuffer_get_length(in);
-        if (len > CMD_LINE_MAX || (s->discarding && len > 0)) {
+        if (len > max || (s->discarding && len > 0)) {
+            if (!s->discarding)
+                s->discard_auth = session_auth_line(s, in, len);
             evbuffer_drain(in, len);
             s->discarding = true;
             return 1;
@@ -199,20 +265,18 @@ static int session_read_cmd(struct session *s, struct evbuffer *in)
         return 0;
     }
     size_t n = (size_t)p.pos;
-    if (s->discarding || n + 2 > CMD_LINE_MAX) {
+    bool auth = s->discarding ? s->discard_auth : session_auth_line(s, in, n);
+    if (s->discarding || n + 2 > (auth ? max : CMD_LINE_MAX)) {
         evbuffer_drain(in, n + eol);
         s->discarding = false;
-        session_reply(s, "500 5.5.2 line too long");
+        session_too_long(s, auth);
         return 1;
     }
-    char line[CMD_LINE_MAX];
+    char line[SASL_LINE_MAX + 2];
     evbuffer_remove(in, line, n);
     evbuffer_drain(in, eol);
-    transcript_line(s->tr, '<', line, n);
-    if (eol == 1 && !s->bare_lf_ok)
-        session_bare_lf(s);
-    else
-        verbs_command(s, line, n);
+    session_line(s, line, n, eol, auth);
+    explicit_bzero(line, n); /* it may hold a password */
     return 1;
 }
 
@@ -224,7 +288,9 @@ static int session_read(struct session *s, struct evbuffer *in)
     case SESSION_DATA: return content_read_data(s, in);
     case SESSION_BDAT: return content_read_bdat(s, in);
     case SESSION_WAIT:
-    case SESSION_RDNS: break;
+    case SESSION_RDNS:
+    case SESSION_AUTH:
+    case SESSION_TLS: break;
     }
     return 0;
 }
@@ -233,11 +299,10 @@ static int session_read(struct session *s, struct evbuffer *in)
  * then enables reading only if more input can be handled. Never frees s. */
 static void session_process(struct session *s)
 {
-    struct evbuffer *in = bufferevent_get_input(s->bev);
-    struct evbuffer *out = bufferevent_get_output(s->bev);
     s->in_process = true;
+    /* s->bev is fetched anew each time: STARTTLS puts a TLS filter over it */
     while (!s->closing && s->state != SESSION_WAIT && !s->tarpit_wait) {
-        if (evbuffer_get_length(out) > SMTPD_OUT_MAX) {
+        if (evbuffer_get_length(bufferevent_get_output(s->bev)) > SMTPD_OUT_MAX) {
             s->out_blocked = true;
             break;
         }
@@ -247,12 +312,12 @@ static void session_process(struct session *s)
             s->closing = true;
             break;
         }
-        if (!session_read(s, in))
+        if (!session_read(s, bufferevent_get_input(s->bev)))
             break;
     }
     s->in_process = false;
     if (s->closing || s->eof || s->state == SESSION_WAIT || s->state == SESSION_RDNS ||
-        s->out_blocked || s->tarpit_wait)
+        s->state == SESSION_TLS || s->state == SESSION_AUTH || s->out_blocked || s->tarpit_wait)
         bufferevent_disable(s->bev, EV_READ);
     else
         bufferevent_enable(s->bev, EV_READ);
@@ -263,8 +328,7 @@ void session_run(struct session *s)
     session_process(s);
     if (s->eof && s->state != SESSION_WAIT && s->state != SESSION_RDNS && !s->tarpit_wait)
         s->closing = true;
-    if (s->closing && !s->tarpit_wait &&
-        evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+    if (s->closing && !s->tarpit_wait && starttls_flushed(s))
         session_free(s);
 }
 
@@ -281,7 +345,8 @@ static void session_on_write(struct bufferevent *bev, void *arg)
     struct session *s = arg;
     (void)bev;
     if (s->closing && !s->tarpit_wait) {
-        session_free(s);
+        if (starttls_flushed(s))
+            session_free(s);
         return;
     }
     if (s->out_blocked) {
@@ -323,6 +388,8 @@ static void session_on_event(struct bufferevent *bev, short what, void *arg)
         session_abort(s, "timeout");
         return;
     }
+    if ((what & BEV_EVENT_ERROR) && s->tls.active)
+        starttls_log_error(s, what);
     session_free(s);
 }
 
@@ -347,6 +414,11 @@ static void session_on_lifetime(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (!s->bev || s->closing)
         return;
+    if (s->state == SESSION_TLS) { /* no SMTP reply can be sent in the middle of a handshake */
+        log_info("client=[%s]: session time limit exceeded during the TLS handshake", s->ip);
+        session_free(s);
+        return;
+    }
     if (s->state == SESSION_WAIT) {
         struct timeval tv = {1, 0};
         evtimer_add(s->session_ev, &tv);
@@ -432,6 +504,28 @@ static void session_link(struct smtpd *sd, struct session *s)
     sd->nsessions++;
 }
 
+void session_callbacks(struct session *s)
+{
+    bufferevent_setcb(s->bev, session_on_read, session_on_write, session_on_event, s);
+}
+
+void session_greet(struct session *s)
+{
+    if (s->refused) {
+        log_info("client=[%s]: refused: %s", s->ip, s->refused_why);
+        session_reply(s, "421 4.7.0 %s Error: %s, try again later", session_host(s),
+                      s->refused_why);
+        s->closing = true;
+        bufferevent_disable(s->bev, EV_READ);
+        return;
+    }
+    char greeting[512];
+    policy_greeting(s->sd, greeting, sizeof greeting);
+    log_debug("connect from [%s]%s%s%s", s->ip, s->trusted ? " (trusted)" : "",
+              s->submission ? " (submission)" : "", s->tls_implicit ? " (TLS)" : "");
+    session_reply(s, "220 %s", greeting);
+}
+
 void session_start(struct smtpd_listener *l, struct bufferevent *bev, const struct sockaddr *sa)
 {
     struct smtpd *sd = l->sd;
@@ -440,6 +534,7 @@ void session_start(struct smtpd_listener *l, struct bufferevent *bev, const stru
     s->sd = sd;
     s->bev = bev;
     s->submission = l->submission;
+    s->tls_implicit = l->tls;
     s->v6 = sa->sa_family == AF_INET6;
     cidr_sockaddr_to_text(sa, s->ip, sizeof s->ip);
     s->trusted = cidr_match_any(c->smtpd.trusted_networks, c->smtpd.ntrusted_networks, sa);
@@ -454,26 +549,19 @@ void session_start(struct smtpd_listener *l, struct bufferevent *bev, const stru
     if (!s->held || !s->tarpit_ev || !s->session_ev)
         log_panic("smtpd: out of memory for a session");
     s->tr = transcript_open(sd->tlog, sd->tspec, 'S', sa, NULL);
-    const char *limit = policy_connection_limit(sd, s);
-    s->refused = limit != NULL;
+    s->refused_why = policy_connection_limit(sd, s);
+    s->refused = s->refused_why != NULL;
     session_link(sd, s);
     struct timeval cmd = session_tv(c->smtpd.command_timeout);
     struct timeval life = session_tv(c->smtpd.session_timeout);
-    bufferevent_setcb(bev, session_on_read, session_on_write, session_on_event, s);
+    session_callbacks(s);
     bufferevent_set_timeouts(bev, &cmd, &cmd);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
     evtimer_add(s->session_ev, &life);
-    if (limit) {
-        log_info("client=[%s]: refused: %s", s->ip, limit);
-        session_reply(s, "421 4.7.0 %s Error: %s, try again later", session_host(s), limit);
-        s->closing = true;
-        bufferevent_disable(bev, EV_READ);
-        return;
-    }
-    session_rdns_start(s, sa);
-    char greeting[512];
-    policy_greeting(sd, greeting, sizeof greeting);
-    log_debug("connect from [%s]%s%s", s->ip, s->trusted ? " (trusted)" : "",
-              s->submission ? " (submission)" : "");
-    session_reply(s, "220 %s", greeting);
+    if (!s->refused)
+        session_rdns_start(s, sa);
+    if (s->tls_implicit)
+        starttls_accept(s);
+    else
+        session_greet(s);
 }

@@ -2,7 +2,9 @@
  * src/smtpd/). smtpd.c owns the listeners and the public API, session.c one connection's
  * I/O, replies, tarpit and timers, verbs.c the command handlers, content.c the message
  * content (DATA, BDAT, hygiene, Received, queue_put), policy.c the decisions that depend
- * on configuration (relaying, sloppy syntax, greeting, disk space, protocol name).
+ * on configuration (relaying, sloppy syntax, greeting, disk space, protocol name),
+ * starttls.c TLS on a session (STARTTLS, implicit TLS listeners, the handshake, the TLS
+ * state that Received, the log and AUTH read).
  * All of it runs on the one event loop thread. */
 #ifndef SLUICE_SMTPD_SESSION_H
 #define SLUICE_SMTPD_SESSION_H
@@ -12,11 +14,14 @@
 
 #include "proto/addr.h"
 #include "proto/cmd.h"
+#include "proto/sasl.h"
 #include "queue/record.h"
 #include "smtpd/smtpd.h"
+#include "tls/common.h"
 
 struct bufferevent;
 struct evbuffer;
+struct evbuffer_cb_entry;
 struct event;
 struct evconnlistener;
 
@@ -33,6 +38,8 @@ enum session_state {
     SESSION_BDAT, /* reading a BDAT chunk (counted) */
     SESSION_WAIT, /* queue_put pending: input is not read */
     SESSION_RDNS, /* DATA/first BDAT waits for the client's reverse name: input not read */
+    SESSION_TLS,  /* a TLS handshake is in progress (starttls.c): input not read */
+    SESSION_AUTH, /* AUTH credentials are being verified (authn.c): input not read */
 };
 
 enum session_helo { HELO_NONE, HELO_SMTP, HELO_ESMTP };
@@ -43,7 +50,8 @@ enum content_refusal { REFUSE_NONE, REFUSE_SIZE, REFUSE_NUL, REFUSE_LONG };
 struct smtpd_listener {
     struct smtpd *sd;
     const char *addr; /* the configured text, for logs */
-    bool submission;  /* RFC 6409 listener */
+    bool submission;  /* RFC 6409 listener, or an implicit TLS one (RFC 8314 submissions) */
+    bool tls;         /* smtpd.tls_listen: TLS from the first byte (RFC 8314) */
     struct evconnlistener *lev;
     struct event *retry; /* re-enables accepting after a resource error */
 };
@@ -61,6 +69,7 @@ struct session {
     bool bare_lf_ok; /* bare_newline_networks: a bare LF may end a command line */
     bool submission; /* connected to a submission listener */
     bool refused;    /* over a connection limit: 421 then close; not counted */
+    const char *refused_why; /* ... the limit (a static string) */
     enum session_helo helo_kind;
     char helo[SMTPD_HELO_MAX + 1];
     enum session_state state;
@@ -86,6 +95,7 @@ struct session {
     bool bdat_discard;     /* the current chunk is read and dropped (no transaction) */
     /* input, output and lifetime */
     bool discarding;  /* skipping the rest of an over-long command line */
+    bool discard_auth; /* ... which is an AUTH line or a SASL response */
     bool closing;     /* close once the replies are flushed */
     bool eof;         /* the client shut down its sending side */
     bool out_blocked; /* too many unsent replies: reading paused */
@@ -104,6 +114,32 @@ struct session {
     uint64_t rdns_id;
     enum session_state rdns_next;   /* SESSION_RDNS: the state the content starts in */
     struct event *rdns_ev;          /* smtpd.rdns_timeout since the connection */
+    /* TLS (starttls.c): s->bev is then the TLS bufferevent */
+    struct tls_info tls;            /* tls.active once a handshake finished */
+    bool tls_implicit;              /* connected to a smtpd.tls_listen listener */
+    struct event *tls_ev;           /* smtpd.tls.handshake_timeout */
+    struct bufferevent *raw;        /* STARTTLS: the plaintext connection under the TLS
+                                     * filter (owned by it), or NULL */
+    struct evbuffer_cb_entry *raw_watch; /* closing: waits for raw's output to drain */
+    struct event *close_ev;         /* ... then frees the session */
+    /* AUTH (authn.c) */
+    struct sasl_server sasl;        /* the exchange in progress (wiped after each use) */
+    bool sasl_active;               /* a 334 was sent: the next line is a SASL response */
+    bool auth_pending;              /* auth_verify() id auth_id is in flight */
+    uint64_t auth_id;
+    bool authenticated;             /* AUTH succeeded: may relay, passes submission */
+    enum sasl_mech auth_mech;       /* the mechanism used (pending or succeeded) */
+    char auth_user[SASL_FIELD_MAX * 4 + 1]; /* the identity (sanitized for logs/headers) */
+    unsigned auth_failures;         /* failed AUTHs in this session */
+};
+
+/* Failed AUTHs per client address (smtpd.auth.max_failures_per_ip within failure_window),
+ * a bounded table: when full, the oldest entry is reused. */
+enum { SMTPD_AUTH_IPS_MAX = 1024 };
+struct authn_ip {
+    char ip[SMTPD_IP_MAX];
+    unsigned failures;
+    int64_t first_ms; /* monotonic time of the first failure counted */
 };
 
 struct smtpd {
@@ -122,14 +158,25 @@ struct smtpd {
     size_t nlisteners;
     struct session *sessions;
     size_t nsessions;
+    struct tls_server *tls;         /* smtpd.tls certificates, or NULL: no TLS */
+    struct auth *auth;              /* smtpd.auth verifier, or NULL: no AUTH */
+    struct authn_ip *auth_ips;      /* SMTPD_AUTH_IPS_MAX entries once AUTH is on */
+    size_t nauth_ips;
 };
 
 /* session.c */
-/* Creates the session of an accepted connection (on a listener) and greets the client. */
+/* Creates the session of an accepted connection (on a listener) and greets the client (on
+ * an implicit TLS listener, once the handshake is over). */
 void session_start(struct smtpd_listener *l, struct bufferevent *bev, const struct sockaddr *sa);
+/* The greeting: 220, or 421 and close for a session over a connection limit. */
+void session_greet(struct session *s);
+/* (Re)installs the session's read, write and event callbacks on s->bev. */
+void session_callbacks(struct session *s);
 /* Appends one reply line (CRLF added). A 4xx/5xx reply counts as an error and, with a
  * tarpit, is held for the current delay (input waits meanwhile). */
 __attribute__((format(printf, 2, 3))) void session_reply(struct session *s, const char *fmt, ...);
+/* Holds the next replies for ms (as the tarpit does; nothing when one is held already). */
+void session_hold(struct session *s, uint64_t ms);
 /* Processes the buffered input, then closes the session if it is over. May free s. */
 void session_run(struct session *s);
 /* Closes the connection and frees the session (unless its queue_put is pending). */
@@ -176,4 +223,51 @@ bool policy_space_ok(const struct smtpd *sd, uint64_t extra);
 const char *policy_protocol(const struct session *s);
 /* The connection limits: NULL when s may stay, else the reason for a 421. */
 const char *policy_connection_limit(const struct smtpd *sd, const struct session *s);
+
+/* authn.c */
+/* True when the command line (len bytes) is an AUTH command (verb AUTH, then a space or
+ * the end). */
+bool authn_is_auth(const char *line, size_t len);
+/* AUTH (RFC 4954): arg is the text after "AUTH " (len bytes, up to SASL_LINE_MAX). */
+void authn_command(struct session *s, const char *arg, size_t len);
+/* A response line of the SASL exchange (s->sasl_active), len bytes, at most SASL_LINE_MAX;
+ * too_long: the line was longer and has been discarded. */
+void authn_response(struct session *s, const char *line, size_t len, bool too_long);
+/* The transcript text of an AUTH line or a SASL response: secrets become "<hidden>". */
+void authn_transcript(struct session *s, const char *line, size_t len);
+/* Cancels a pending verification and wipes the exchange (session_free). */
+void authn_free(struct session *s);
+/* Forgets the authentication (STARTTLS: RFC 3207 §4.2). */
+void authn_reset(struct session *s);
+/* The MAIL checks of AUTH: submission needs AUTH (530), the AUTH= parameter (RFC 4954 §5)
+ * is taken out of params (accepted, not stored), sender_must_match. Replies and returns
+ * false when MAIL is refused. */
+bool authn_mail(struct session *s, const char *sender, struct cmd_param *params, size_t *n);
+/* Appends ", sasl_method=M, sasl_username=U" (or nothing) to buf for the log. */
+void authn_log_text(const struct session *s, char *buf, size_t len);
+/* The Received comment line "\t(authenticated as USER)\r\n", or "". */
+void authn_received(const struct session *s, char *buf, size_t len);
+
+/* starttls.c */
+/* STARTTLS (RFC 3207): 220, then the handshake on this connection (502 without a
+ * certificate, 503 under TLS already or inside a transaction). */
+void starttls_command(struct session *s);
+/* A connection on an implicit TLS listener: waits for the handshake, then greets. */
+void starttls_accept(struct session *s);
+/* True when every reply byte has been handed to the kernel: under a STARTTLS filter, the
+ * ciphertext in the plaintext connection below it too. When that is still being sent, a
+ * closing session is freed once it is (the caller must not free it then). */
+bool starttls_flushed(struct session *s);
+/* Logs why a session under TLS failed (a bad record, an alert from the client). */
+void starttls_log_error(struct session *s, short what);
+/* Frees the session's TLS timers (before its bufferevent is freed). */
+void starttls_free(struct session *s);
+/* The Received header's TLS comment lines ("\t(using ...)\r\n..."), or "" without TLS. */
+void starttls_received(const struct session *s, char *buf, size_t len);
+/* True once a TLS handshake finished on this session (STARTTLS or an implicit listener):
+ * AUTH and the protocol name read it. */
+bool session_tls_active(const struct session *s);
+/* The TLS state of the session (version, cipher, client certificate); ->active false
+ * without TLS. */
+const struct tls_info *session_tls_info(const struct session *s);
 #endif

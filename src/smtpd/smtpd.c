@@ -1,9 +1,11 @@
 /* smtpd: the inbound ESMTP server's listeners and public API; see smtpd.h for the contract
  * and session.h for how the work is split over src/smtpd/.
  *
- * Owns: one evconnlistener per smtpd.listen and smtpd.submission_listen address
- * (SO_REUSEADDR, IPV6_V6ONLY, backlog 1024) and the list of sessions. An accepted
- * connection becomes a session (session.c), which checks the connection limits first.
+ * Owns: one evconnlistener per smtpd.listen, smtpd.submission_listen and smtpd.tls_listen
+ * address (SO_REUSEADDR, IPV6_V6ONLY, backlog 1024), the list of sessions and the TLS
+ * certificates (src/tls/, when smtpd.tls.cert_file is set). An accepted connection becomes a
+ * session (session.c), which checks the connection limits first; on a tls_listen address it
+ * is wrapped in TLS at once.
  * A resource error on accept() pauses that listener for a second. */
 #include "smtpd/smtpd.h"
 
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/util.h>
@@ -26,11 +29,34 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "proto/cidr.h"
+#include "auth/auth.h"
 #include "smtpd/session.h"
+#include "tls/tls.h"
 
 static const int SMTPD_BACKLOG = 1024;
 
 /* ---- listening ---- */
+
+/* A connection on an implicit TLS listener: the socket is TLS from its first byte (RFC
+ * 8314); the session greets once the handshake is over (starttls.c). Callbacks are
+ * deferred as on every TLS bufferevent (see starttls.c). */
+static void smtpd_accept_tls(struct smtpd_listener *l, evutil_socket_t fd, struct sockaddr *sa)
+{
+    SSL *ssl = tls_server_ssl_new(l->sd->tls);
+    if (!ssl) {
+        log_warn("smtpd: cannot create TLS state for a connection on %s", l->addr);
+        evutil_closesocket(fd);
+        return;
+    }
+    struct bufferevent *bev =
+        bufferevent_openssl_socket_new(l->sd->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                       BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (!bev) { /* libevent freed ssl; the descriptor may be gone with it: not closed again */
+        log_warn("smtpd: cannot create a TLS buffer for a connection on %s", l->addr);
+        return;
+    }
+    session_start(l, bev, sa);
+}
 
 /* A connection arrived: the session takes it over (limits, greeting). */
 static void smtpd_on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
@@ -39,6 +65,10 @@ static void smtpd_on_accept(struct evconnlistener *lev, evutil_socket_t fd, stru
     struct smtpd_listener *l = arg;
     (void)lev;
     (void)salen;
+    if (l->tls) {
+        smtpd_accept_tls(l, fd, sa);
+        return;
+    }
     struct bufferevent *bev = bufferevent_socket_new(l->sd->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
         log_warn("smtpd: cannot create a buffer for a connection on %s", l->addr);
@@ -128,7 +158,9 @@ static int smtpd_listen(struct smtpd *sd, struct smtpd_listener *l, char *err, s
 {
     struct sockaddr_storage ss;
     socklen_t len;
-    const char *key = l->submission ? "smtpd.submission_listen" : "smtpd.listen";
+    const char *key = l->tls ? "smtpd.tls_listen"
+                      : l->submission ? "smtpd.submission_listen"
+                                      : "smtpd.listen";
     if (smtpd_parse_listen(l->addr, &ss, &len) < 0) {
         snprintf(err, errlen, "%s: bad address \"%s\" (want addr:port or [v6]:port)", key,
                  l->addr);
@@ -155,18 +187,61 @@ static int smtpd_listen(struct smtpd *sd, struct smtpd_listener *l, char *err, s
 
 /* ---- public ---- */
 
-/* Binds listener i of sd on addr. 0, or -1 with a message in err. */
-static int smtpd_add_listener(struct smtpd *sd, size_t i, const char *addr, bool submission,
+enum smtpd_kind { SMTPD_MTA, SMTPD_SUBMISSION, SMTPD_TLS };
+
+/* Binds listener i of sd on addr. An implicit TLS listener is a submission one (RFC 8314
+ * §3.3: port 465 is "submissions"). 0, or -1 with a message in err. */
+static int smtpd_add_listener(struct smtpd *sd, size_t i, const char *addr, enum smtpd_kind kind,
                               char *err, size_t errlen)
 {
     struct smtpd_listener *l = &sd->listeners[i];
     l->sd = sd;
     l->addr = addr;
-    l->submission = submission;
+    l->submission = kind != SMTPD_MTA;
+    l->tls = kind == SMTPD_TLS;
     sd->nlisteners = i + 1;
     if (smtpd_listen(sd, l, err, errlen) < 0)
         return -1;
-    log_info("smtpd: listening on %s%s", addr, submission ? " (submission)" : "");
+    log_info("smtpd: listening on %s%s", addr,
+             kind == SMTPD_TLS ? " (implicit TLS, submission)"
+             : kind == SMTPD_SUBMISSION ? " (submission)"
+                                        : "");
+    return 0;
+}
+
+/* smtpd.tls: builds the certificates' context (none without cert_file). */
+static int smtpd_tls_create(struct smtpd *sd, char *err, size_t errlen)
+{
+    if (!sd->c->smtpd.tls.cert_file)
+        return 0;
+    sd->tls = tls_server_create(&sd->c->smtpd.tls, err, errlen);
+    if (!sd->tls)
+        return -1;
+    log_info("smtpd: STARTTLS offered; TLS certificates: %s", tls_server_describe(sd->tls));
+    return 0;
+}
+
+/* smtpd.auth: starts the verifier (none without a backend). */
+static int smtpd_auth_create(struct smtpd *sd, char *err, size_t errlen)
+{
+    const struct smtpd_auth_conf *a = &sd->c->smtpd.auth;
+    struct auth_conf ac = {.path = a->path, .pam_service = a->pam_service,
+                           .timeout_ms = (unsigned)a->timeout, .workers = a->workers};
+    if (!a->backend)
+        return 0;
+    if (auth_backend_parse(a->backend, &ac.backend) < 0) {
+        snprintf(err, errlen, "smtpd.auth.backend: unknown backend \"%s\"", a->backend);
+        return -1;
+    }
+    char why[512];
+    sd->auth = auth_create(sd->base, &ac, why, sizeof why);
+    if (!sd->auth) {
+        snprintf(err, errlen, "smtpd.auth: %s", why);
+        return -1;
+    }
+    sd->auth_ips = xcalloc(SMTPD_AUTH_IPS_MAX, sizeof *sd->auth_ips);
+    log_info("smtpd: AUTH PLAIN LOGIN offered (backend %s)%s", a->backend,
+             a->allow_cleartext ? ", also without TLS" : "");
     return 0;
 }
 
@@ -175,7 +250,7 @@ struct smtpd *smtpd_create(struct event_base *base, const struct conf *c, struct
                            smtpd_accepted_fn accepted, void *arg, char *err, size_t errlen)
 {
     struct smtpd *sd = xcalloc(1, sizeof *sd);
-    size_t n = c->smtpd.nlisten, ns = c->smtpd.nsubmission_listen;
+    size_t n = c->smtpd.nlisten, ns = c->smtpd.nsubmission_listen, nt = c->smtpd.ntls_listen;
     sd->base = base;
     sd->c = c;
     sd->q = q;
@@ -186,12 +261,18 @@ struct smtpd *smtpd_create(struct event_base *base, const struct conf *c, struct
         snprintf(err, errlen, "smtpd.listen: no address");
         goto fail;
     }
-    sd->listeners = xcalloc(n + ns, sizeof *sd->listeners);
+    if (smtpd_tls_create(sd, err, errlen) < 0 || smtpd_auth_create(sd, err, errlen) < 0)
+        goto fail;
+    sd->listeners = xcalloc(n + ns + nt, sizeof *sd->listeners);
     for (size_t i = 0; i < n; i++)
-        if (smtpd_add_listener(sd, i, c->smtpd.listen[i], false, err, errlen) < 0)
+        if (smtpd_add_listener(sd, i, c->smtpd.listen[i], SMTPD_MTA, err, errlen) < 0)
             goto fail;
     for (size_t i = 0; i < ns; i++)
-        if (smtpd_add_listener(sd, n + i, c->smtpd.submission_listen[i], true, err, errlen) < 0)
+        if (smtpd_add_listener(sd, n + i, c->smtpd.submission_listen[i], SMTPD_SUBMISSION, err,
+                               errlen) < 0)
+            goto fail;
+    for (size_t i = 0; i < nt; i++)
+        if (smtpd_add_listener(sd, n + ns + i, c->smtpd.tls_listen[i], SMTPD_TLS, err, errlen) < 0)
             goto fail;
     return sd;
 fail:
@@ -257,7 +338,39 @@ void smtpd_free(struct smtpd *s)
             session_free(x);
         }
     }
+    tls_server_free(s->tls); /* a detached session's connection is closed already */
+    auth_free(s->auth);      /* every session cancelled its request */
+    free(s->auth_ips);
     free(s);
+}
+
+/* SIGHUP: new certificates for new connections; sessions in progress keep theirs. */
+int smtpd_reload_tls(struct smtpd *s)
+{
+    char err[1024];
+    if (!s->tls)
+        return 0;
+    if (tls_server_reload(s->tls, err, sizeof err) < 0) {
+        log_warn("smtpd: TLS reload failed, the current certificates stay: %s", err);
+        return -1;
+    }
+    log_info("smtpd: TLS certificates reloaded: %s", tls_server_describe(s->tls));
+    return 0;
+}
+
+/* SIGHUP: re-reads the password file (backend "file"); on error the old one stays. */
+int smtpd_reload_auth(struct smtpd *s)
+{
+    char err[1024];
+    if (!s->auth)
+        return 0;
+    if (auth_reload(s->auth, err, sizeof err) < 0) {
+        log_warn("smtpd: AUTH password file reload failed, the current one stays: %s", err);
+        return -1;
+    }
+    if (strcmp(s->c->smtpd.auth.backend, "file") == 0)
+        log_info("smtpd: AUTH password file %s reloaded", s->c->smtpd.auth.path);
+    return 0;
 }
 
 /* Turns server transcripts on (log non-NULL). */

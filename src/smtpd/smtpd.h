@@ -2,7 +2,11 @@
  * ENHANCEDSTATUSCODES, DSN, CHUNKING, SMTPUTF8, ETRN, DELIVERBY and HELP; docs/smtpd.md
  * describes the behaviour, docs/config.md the `smtpd` keys.
  * Listens on smtpd.listen (MTA port) and smtpd.submission_listen (RFC 6409 port 587: no
- * relaying for untrusted clients, missing Date/Message-ID added). Relaying for clients in
+ * relaying for untrusted clients, missing Date/Message-ID added), and on smtpd.tls_listen
+ * (RFC 8314 implicit TLS, port 465, with the submission rules). With smtpd.auth, AUTH PLAIN and
+ * LOGIN (RFC 4954, docs/auth.md) under TLS; authenticated clients relay anywhere and pass the
+ * submission rule. With smtpd.tls certificates
+ * STARTTLS (RFC 3207) is offered on every plaintext listener; docs/tls.md. Relaying for clients in
  * trusted_networks; others only to local_domains/relay_domains/hostname (else 554 5.7.1
  * naming the address). Command lines end with CRLF: a bare LF gets 521 5.5.2 and the
  * connection is closed, except for clients in bare_newline_networks. Every read is bounded (command line 1000 bytes, message content
@@ -44,6 +48,14 @@ struct logspec;
 /* Records every session of a peer wanted by spec (audit/transcript.h) in log: commands,
  * replies, "(N body bytes)" for content. log NULL = off. Call right after smtpd_create. */
 void smtpd_set_transcript(struct smtpd *s, struct audit_log *log, const struct logspec *spec);
+
+/* SIGHUP: re-reads smtpd.auth's password file (backend "file"; others: nothing to do).
+ * On error the old table stays in force (logged). 0, or -1. */
+int smtpd_reload_auth(struct smtpd *s);
+/* SIGHUP: re-reads smtpd.tls's certificate and key files; new connections get them,
+ * sessions in progress keep theirs. A file that no longer loads keeps the current ones
+ * (logged). 0 (also without TLS), or -1. */
+int smtpd_reload_tls(struct smtpd *s);
 
 /* Stops accepting new connections; sessions in progress go on. */
 void smtpd_stop_listening(struct smtpd *s);

@@ -9,8 +9,10 @@
  * BY (RFC 2852: R mode needs at least smtpd.deliverby). MAIL checks min_free_space (452).
  * RCPT: relaying rules (policy.c), max_recipients (452 4.5.3), and a client whose refused
  * RCPTs exceed max_error_recipients is disconnected (421). On a submission listener MAIL
- * needs a trusted client (530 5.7.0; AUTH will lift this). DATA and BDAT hand over to
+ * needs a trusted or authenticated client (530 5.7.0, authn.c). AUTH is authn.c's; EHLO
+ * lists "AUTH PLAIN LOGIN" with a backend, under TLS or with smtpd.auth.allow_cleartext. DATA and BDAT hand over to
  * content.c, once the client's reverse lookup is over (session_rdns_wait). ETRN (RFC 1985) for trusted clients or relay_domains calls the etrn callback.
+ * STARTTLS (advertised with a certificate, until TLS is on) is starttls.c's.
  * VRFY/EXPN answer 252 or 502 as configured; HELP prints smtpd.help. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,6 +56,7 @@ static void verbs_bad_args(struct session *s, enum cmd_verb verb)
     case CMD_RCPT: session_reply(s, "501 5.5.4 Syntax: RCPT TO:<address> [parameters]"); break;
     case CMD_BDAT: session_reply(s, "501 5.5.4 Syntax: BDAT chunk-size [LAST]"); break;
     case CMD_ETRN: session_reply(s, "501 5.5.4 Syntax: ETRN domain"); break;
+    case CMD_STARTTLS: session_reply(s, "501 5.5.4 Syntax: STARTTLS"); break;
     default: session_reply(s, "501 5.5.4 Syntax error in parameters or arguments"); break;
     }
 }
@@ -80,6 +83,10 @@ static void verbs_helo(struct session *s, const struct cmd *c)
     session_reply(s, "250-CHUNKING");
     session_reply(s, "250-SMTPUTF8");
     session_reply(s, "250-ETRN");
+    if (s->sd->tls && !session_tls_active(s)) /* RFC 3207 §4.2: not once under TLS */
+        session_reply(s, "250-STARTTLS");
+    if (s->sd->auth && (session_tls_active(s) || conf->smtpd.auth.allow_cleartext))
+        session_reply(s, "250-AUTH PLAIN LOGIN");
     if (conf->smtpd.deliverby > 0)
         session_reply(s, "250-DELIVERBY %llu",
                       (unsigned long long)(conf->smtpd.deliverby + 999) / 1000);
@@ -151,11 +158,12 @@ static void verbs_mail(struct session *s, const struct cmd *c)
         session_reply(s, "503 5.5.1 Error: nested MAIL command");
         return;
     }
-    if (s->submission && !s->trusted) {
-        session_reply(s, "530 5.7.0 Authentication required");
+    struct cmd_param params[CMD_PARAMS_MAX];
+    size_t nparams = c->nparams;
+    memcpy(params, c->params, nparams * sizeof *params);
+    if (!authn_mail(s, c->addr, params, &nparams))
         return;
-    }
-    int rc = esmtp_mail_parse(c->params, c->nparams, verbs_allowed(s), &m, &bad);
+    int rc = esmtp_mail_parse(params, nparams, verbs_allowed(s), &m, &bad);
     if (rc != ESMTP_OK) {
         verbs_param_error(s, rc, bad);
         return;
@@ -213,6 +221,19 @@ static bool verbs_rcpt_allowed(struct session *s, const char *addr)
     return true;
 }
 
+/* An unqualified recipient gets a domain at acceptance (Postfix's append_at_myorigin):
+ * bare "postmaster" (RFC 5321 §4.5.1) this host's name, any other myorigin. */
+static char *verbs_qualify(const struct conf *c, const char *addr)
+{
+    if (strchr(addr, '@'))
+        return xstrdup(addr);
+    const char *d = strcasecmp(addr, "postmaster") == 0 ? c->hostname : conf_myorigin(c);
+    size_t n = strlen(addr) + strlen(d) + 2;
+    char *q = xmalloc(n);
+    snprintf(q, n, "%s@%s", addr, d);
+    return q;
+}
+
 /* RCPT TO: adds a recipient when the client may relay and the limit allows. */
 static void verbs_rcpt(struct session *s, const struct cmd *c)
 {
@@ -240,7 +261,7 @@ static void verbs_rcpt(struct session *s, const struct cmd *c)
     xgrow(&s->txn.rcpts, &s->rcpt_cap, s->txn.nrcpt, sizeof *s->txn.rcpts);
     struct qrcpt *q = &s->txn.rcpts[s->txn.nrcpt++];
     memset(q, 0, sizeof *q);
-    q->addr = xstrdup(c->addr);
+    q->addr = verbs_qualify(s->sd->c, c->addr);
     q->state = RCPT_PENDING;
     q->last_reply = xstrdup("");
     q->notify = r.notify;
@@ -372,8 +393,8 @@ static void verbs_dispatch(struct session *s, const struct cmd *c)
     case CMD_EXPN: verbs_vrfy(s, c->verb); break;
     case CMD_HELP: verbs_help(s); break;
     case CMD_ETRN: verbs_etrn(s, c); break;
-    case CMD_STARTTLS:
-    case CMD_AUTH: session_reply(s, "502 5.5.1 Error: TLS and authentication are not offered"); break;
+    case CMD_STARTTLS: starttls_command(s); break;
+    case CMD_AUTH: authn_command(s, c->arg, strlen(c->arg)); break; /* not reached: see below */
     case CMD_UNKNOWN: session_reply(s, "500 5.5.1 Error: command not recognized"); break;
     }
 }
@@ -383,6 +404,10 @@ void verbs_command(struct session *s, const char *line, size_t len)
     struct cmd c;
     const struct addr_opts o = {.null_ok = true, .sloppy = s->sloppy,
                                 .utf8 = s->helo_kind == HELO_ESMTP};
+    if (authn_is_auth(line, len)) { /* up to SASL_LINE_MAX octets: not cmd_parse's */
+        authn_command(s, len > 5 ? line + 5 : "", len > 5 ? len - 5 : 0);
+        return;
+    }
     int r = cmd_parse(line, len, &o, &c);
     if (r == CMD_ERR_TOOLONG) {
         session_reply(s, "500 5.5.2 line too long");

@@ -1,7 +1,7 @@
 # `sluice check-config`: prints "ok" on stdout (exit 0) for a valid file, and
 # "FILE:LINE: message" on stderr (exit 78, EX_CONFIG, like every other subcommand) for an
-# unknown key, a wrong type and a syntax error, with the right LINE; a `user` that names no
-# account is an error too (the daemon could not start as root).
+# unknown key, a wrong type, a syntax error and a bad log path template, with the right
+# LINE; a `user` that names no account is an error too (the daemon could not start as root).
 . "$SCN/lib.sh"
 
 sluice_conf
@@ -26,6 +26,8 @@ printf 'spool = "%s";\n\ndeliver = {\n    maxrecips = "many";\n};\n' "$T/spool" 
 check_bad type 4
 printf 'spool = "%s";\ndeliver = {\n    maxmessages = 3;\n    maxrecips = = 5;\n};\n' "$T/spool" >"$T/syntax.conf"
 check_bad syntax 4
+printf 'spool = "%s";\ndeliver = {\n    audit = "%%DIRLOG%%/audit-%%Q%%.log";\n};\n' "$T/spool" >"$T/template.conf"
+check_bad template 3
 getent passwd nosuchuser17 >/dev/null && fail "test premise: the user nosuchuser17 exists"
 printf 'spool = "%s";\nuser = "nosuchuser17";\n' "$T/spool" >"$T/user.conf"
 rc=0

@@ -679,6 +679,7 @@ discard   unix  -       -       n       -       -       discard
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
 EOC
     # postfix prints its reasons only to a terminal: script(1) gives it one for the message
     postfix -c "$dir/etc" start >/dev/null 2>&1 ||
@@ -691,6 +692,16 @@ EOC
 # The log file of private Postfix NAME.
 postfix_log() {
     echo "$T/postfix/$1/maillog"
+}
+
+# postfix_listen NAME IP:PORT [-o name=value...]: one more smtpd listener of private Postfix
+# NAME (e.g. -o smtpd_tls_wrappermode=yes for implicit TLS on port 465); waits for it.
+postfix_listen() {
+    local name=$1 addr=$2 dir=$T/postfix/$1
+    shift 2
+    echo "$addr inet n - n - - smtpd $*" >>"$dir/etc/master.cf"
+    postfix -c "$dir/etc" reload >/dev/null 2>&1 || fail "postfix $name reload failed"
+    wait_until "port_open ${addr%:*} ${addr##*:}" 10 "postfix $name smtpd on $addr"
 }
 
 # --- more peer.py views (scen-tests) -------------------------------------------------------
@@ -728,4 +739,177 @@ for l in open(sys.argv[1]):
     if r["type"] == "conn" and str(r["conn"]) == sys.argv[2]:
         print("quit" if r["quit"] else "closed")
         break' "$T/peers/$1.jsonl" "$2"
+}
+
+# --- TLS certificates and SASL (outbound TLS and AUTH) -------------------------------------
+# Certificates and keys are made by the test in $T/tls/ (never committed):
+# tls_cert NAME CN [SAN...]: $T/tls/NAME.pem and NAME.key for CN, signed by the test CA
+#        ($T/tls/ca.pem, made on first use); SANs "DNS:host" / "IP:addr" (default DNS:CN).
+# tls_selfsigned NAME CN: the same, signed by itself (chains to no CA).
+# dovecot_auth_start NAME USER:PASS...: a private Dovecot running only its authentication
+#        service (passwd-file), client socket at $(dovecot_auth_socket NAME) for Postfix's
+#        smtpd_sasl_type = dovecot.
+# peer_conn_json NAME: one JSON line per closed connection of peer NAME (tls, auth, ...).
+
+# The test CA (EC P-256, two days).
+tls_ca() {
+    [ -f "$T/tls/ca.pem" ] && return 0
+    mkdir -p "$T/tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj "/CN=sluice test CA" -keyout "$T/tls/ca.key" -out "$T/tls/ca.pem" \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
+        >"$T/tls/openssl.out" 2>&1 || fail "openssl (CA): $(cat "$T/tls/openssl.out")"
+}
+
+# tls_cert NAME CN [SAN...]
+tls_cert() {
+    local name=$1 cn=$2 san
+    shift 2
+    tls_ca
+    san=$(IFS=,; echo "${*:-DNS:$cn}")
+    printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\n' "$san" >"$T/tls/$name.ext"
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$cn" \
+        -keyout "$T/tls/$name.key" -out "$T/tls/$name.csr" >"$T/tls/openssl.out" 2>&1 &&
+        openssl x509 -req -in "$T/tls/$name.csr" -CA "$T/tls/ca.pem" -CAkey "$T/tls/ca.key" \
+            -CAcreateserial -days 2 -extfile "$T/tls/$name.ext" -out "$T/tls/$name.pem" \
+            >>"$T/tls/openssl.out" 2>&1 || fail "openssl ($name): $(cat "$T/tls/openssl.out")"
+    chmod 600 "$T/tls/$name.key"
+}
+
+# tls_selfsigned NAME CN
+tls_selfsigned() {
+    mkdir -p "$T/tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj "/CN=$2" -addext "subjectAltName=DNS:$2" -keyout "$T/tls/$1.key" \
+        -out "$T/tls/$1.pem" >"$T/tls/openssl.out" 2>&1 ||
+        fail "openssl ($1): $(cat "$T/tls/openssl.out")"
+    chmod 600 "$T/tls/$1.key"
+}
+
+# The directory of private Dovecot NAME (a short /tmp path: it holds sockets).
+dovecot_dir() {
+    cat "$T/dovecot-$1.dir"
+}
+
+# The authentication client socket of private Dovecot NAME.
+dovecot_auth_socket() {
+    echo "$(dovecot_dir "$1")/auth-client"
+}
+
+# dovecot_auth_start NAME USER:PASS...
+dovecot_auth_start() {
+    local name=$1 dir u
+    shift
+    dir=$(mktemp -d /tmp/sluice-dc.XXXXXX) && chmod 755 "$dir"
+    at_exit "rm -rf '$dir'"
+    echo "$dir" >"$T/dovecot-$name.dir"
+    for u in "$@"; do echo "${u%%:*}:{PLAIN}${u#*:}"; done >"$dir/passwd"
+    cat >"$dir/dovecot.conf" <<EOC
+base_dir = $dir/run
+state_dir = $dir/state
+instance_name = sluice-$name
+log_path = $dir/log
+protocols = none
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_verbose = yes
+passdb {
+  driver = passwd-file
+  args = $dir/passwd
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=/nonexistent
+}
+service auth {
+  unix_listener $dir/auth-client {
+    mode = 0666
+  }
+}
+EOC
+    bg_start "dovecot-$name" dovecot -F -c "$dir/dovecot.conf"
+    wait_until "[ -S '$dir/auth-client' ] || ! kill -0 ${SCN_PIDS[-1]} 2>/dev/null" 10 \
+        "dovecot $name auth socket"
+    [ -S "$dir/auth-client" ] || fail "dovecot $name: $(cat "$T/dovecot-$name.out" "$dir/log" 2>/dev/null)"
+}
+
+# The log of private Dovecot NAME.
+dovecot_log() {
+    echo "$(dovecot_dir "$1")/log"
+}
+
+# peer_conn_json NAME: the connection records of peer NAME, one JSON object per line.
+peer_conn_json() {
+    [ -f "$T/peers/$1.jsonl" ] || return 0
+    grep '"type": "conn"' "$T/peers/$1.jsonl" || true
+}
+
+# --- TLS: certificates made by the test (openssl req/x509 into $T/tls; never committed) ----
+
+# tls_make_ca [NAME]: a self-signed test CA, $T/tls/NAME.crt and .key (NAME default "ca").
+# "ca" is the one test CA of tls_ca (ca.pem, linked as ca.crt), so both families of helpers
+# sign with the same CA; other names are CAs of their own ("Test CA NAME").
+tls_make_ca() {
+    local name=${1:-ca} d=$T/tls
+    mkdir -p "$d"
+    if [ "$name" = ca ]; then
+        tls_ca
+        ln -sf ca.pem "$d/ca.crt"
+        return
+    fi
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/O=sluice tests/CN=Test CA $name" \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -keyout "$d/$name.key" -out "$d/$name.crt" >"$d/$name.log" 2>&1 ||
+        fail "openssl: cannot make CA $name: $(tail -3 "$d/$name.log")"
+}
+
+# tls_make_cert NAME [rsa|ecdsa] [CA] [CN]: a certificate for CN (default sluice.example; also
+# valid for 127.0.0.1) with a random serial, signed by test CA (default "ca", made when
+# missing): $T/tls/NAME.crt and NAME.key. The key is 0640 root:sluice, as a key the daemon
+# must re-read on SIGHUP after dropping privileges would be.
+tls_make_cert() {
+    local name=$1 type=${2:-rsa} ca=${3:-ca} cn=${4:-sluice.example} d=$T/tls newkey
+    [ -f "$d/$ca.crt" ] || tls_make_ca "$ca"
+    case $type in
+    rsa) newkey="rsa:2048" ;;
+    ecdsa) newkey="ec:$d/$name.param"; openssl ecparam -name prime256v1 -out "$d/$name.param" ;;
+    *) fail "tls_make_cert: unknown key type $type" ;;
+    esac
+    printf 'subjectAltName=DNS:%s,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' "$cn" \
+        >"$d/$name.ext"
+    { openssl req -newkey "$newkey" -nodes -subj "/O=sluice tests/CN=$cn" \
+        -keyout "$d/$name.key" -out "$d/$name.csr" &&
+        openssl x509 -req -in "$d/$name.csr" -CA "$d/$ca.crt" -CAkey "$d/$ca.key" -days 2 \
+            -set_serial "0x$(openssl rand -hex 8)" -extfile "$d/$name.ext" -out "$d/$name.crt"
+    } >"$d/$name.log" 2>&1 || fail "openssl: cannot make certificate $name: $(tail -3 "$d/$name.log")"
+    chgrp sluice "$d/$name.key" 2>/dev/null
+    chmod 0640 "$d/$name.key"
+}
+
+# tls_serial FILE: the certificate's serial number in upper-case hex (openssl x509 -serial).
+tls_serial() {
+    openssl x509 -noout -serial -in "$1" | sed 's/^serial=//'
+}
+
+# tls_use NAME: smtpd.tls serves certificate NAME (cert_file and key_file).
+tls_use() {
+    conf_set smtpd.tls "{ cert_file = \"$T/tls/$1.crt\"; key_file = \"$T/tls/$1.key\"; }"
+}
+
+# tls_client [s_client options...]: `openssl s_client -quiet` to sluice with STARTTLS (add
+# -connect/-starttls to change) that sends stdin (LF -> CRLF) once TLS is up and prints the
+# server's replies; its own messages go to $T/s_client.err. 15 s at most.
+tls_client() {
+    timeout 15 openssl s_client -connect "127.0.0.1:$SMTP_PORT" -starttls smtp -crlf -quiet \
+        "$@" 2>"$T/s_client.err"
+}
+
+# tls_client_full [s_client options...]: the same without -quiet, stderr included: the
+# certificate chain, the session ("New"/"Reused", tickets) and the replies. The session
+# lines are written when they arrive, so a reply may start in the middle of a line: grep
+# replies unanchored.
+tls_client_full() {
+    timeout 15 openssl s_client -connect "127.0.0.1:$SMTP_PORT" -starttls smtp -crlf -ign_eof \
+        "$@" 2>&1
 }

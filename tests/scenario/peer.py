@@ -21,11 +21,32 @@ scores 1. Replies are written in order by one worker per connection, after --del
 Recipients in flight ("peak_rcpts", in every record: the maximum so far over all
 connections): recipients accepted in transactions not yet ended (by the end-of-data dot,
 RSET, EHLO/HELO or the connection's end), counted over every connection at once.
+
+TLS (--tls-cert/--tls-key): STARTTLS is offered and upgrades the session (RFC 3207: the
+client must EHLO again); --tls-implicit wraps every connection from the first byte (RFC
+8314). --tls-fault NAME breaks the STARTTLS handshake instead: "garbage" (bytes that are
+not TLS after the 220), "close" (close after the 220), "stall" (never answer after the
+220). Every conn and msg record then has "tls": null (cleartext) or {"version", "cipher",
+"resumed", "client_cn"}; "starttls" counts STARTTLS commands received.
+AUTH (--auth-mechs PLAIN,LOGIN,EXTERNAL and --auth-user USER:PASS, repeatable; EXTERNAL
+succeeds with a client certificate, --tls-client-ca, whose CN is the user): AUTH is offered
+(after TLS only with --auth-tls-only) and checked; conn records list "auth" attempts as
+{"mech", "user", "initrsp", "ok", "tls"} (the password is never logged), and with
+--auth-required MAIL is refused (530) before a successful AUTH. msg records carry "auth_user".
+Receiver limits (the etiquette test, docs/shaping.md): --max-connections-per-ip N answers
+"421 4.7.0 too many connections" to a client address with N sessions open (a session stops
+counting once QUIT is answered); --max-messages-per-conn N answers MAIL after N messages of
+one session with "421 4.7.0 too many messages in this session" and closes;
+--max-msgs-per-second N answers MAIL with "451 4.7.1 rate limited" when N messages were
+already accepted in the current second (fixed windows of the wall clock). conn records count
+them in "rate_limited" and "session_limited"; msg records carry their time "t".
 """
 import argparse
 import asyncio
+import base64
 import json
 import re
+import ssl
 import sys
 import time
 
@@ -64,6 +85,17 @@ class Server:
         self.rcpts_in_flight = 0
         self.peak_rcpts = 0
         self.log = open(opts.log, "a", buffering=1)
+        self.per_ip = {}                 # client address -> sessions counted
+        self.rate_second, self.rate_count = 0, 0
+        self.ssl = None
+        if opts.tls_cert:
+            self.ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.ssl.load_cert_chain(opts.tls_cert, opts.tls_key or opts.tls_cert)
+            if opts.tls_client_ca:
+                self.ssl.verify_mode = ssl.CERT_OPTIONAL
+                self.ssl.load_verify_locations(opts.tls_client_ca)
+        self.users = dict(u.split(":", 1) for u in (opts.auth_user or []))
+        self.mechs = [m.upper() for m in (opts.auth_mechs or "").split(",") if m]
 
     def write(self, rec):
         self.log.write(json.dumps(rec, sort_keys=True) + "\n")
@@ -109,7 +141,13 @@ class Conn(asyncio.Protocol):
         srv.next_id += 1
         peer = transport.get_extra_info("peername")
         refused = srv.o.max_connections > 0 and srv.active >= srv.o.max_connections
+        self.ip = peer[0] if peer else "?"
+        self.ip_counted = False
+        if not refused and srv.o.max_connections_per_ip > 0:
+            refused = srv.per_ip.get(self.ip, 0) >= srv.o.max_connections_per_ip
         if not refused:
+            srv.per_ip[self.ip] = srv.per_ip.get(self.ip, 0) + 1
+            self.ip_counted = True
             srv.active += 1
             srv.peak = max(srv.peak, srv.active)
         local = transport.get_extra_info("sockname")
@@ -117,7 +155,12 @@ class Conn(asyncio.Protocol):
                     "local": local[0] if local else "?",
                     "refused": refused, "active_at_open": srv.active, "peak": srv.peak,
                     "ehlo": False, "helo": None, "transactions": [], "messages": 0,
-                    "max_outstanding": 0, "quit": False, "errors": []}
+                    "max_outstanding": 0, "quit": False, "errors": [], "tls": None,
+                    "starttls": 0, "auth": [], "rate_limited": 0, "session_limited": 0}
+        self.auth_user = None
+        self.auth_state = None
+        if srv.o.tls_implicit:
+            self.rec["tls"] = tls_info(transport)
         if refused:
             transport.write(b"421 4.7.0 too many connections\r\n")
             transport.close()
@@ -131,10 +174,33 @@ class Conn(asyncio.Protocol):
             self.worker.cancel()
         if not self.rec["refused"]:
             self.srv.active -= 1
+        self.ip_release()
         self.end_txn()
         self.rec["peak"] = self.srv.peak
         self.rec["peak_rcpts"] = self.srv.peak_rcpts
         self.srv.write(self.rec)
+
+    def ip_release(self):
+        """The session stops counting against its client address (once)."""
+        if self.ip_counted:
+            self.ip_counted = False
+            self.srv.per_ip[self.ip] -= 1
+
+    def limited(self):
+        """The reply for a MAIL over a receiver limit (and whether to close), or None."""
+        o, srv = self.srv.o, self.srv
+        if o.max_messages_per_conn and self.rec["messages"] >= o.max_messages_per_conn:
+            self.rec["session_limited"] += 1
+            return "421 4.7.0 too many messages in this session"
+        if o.max_msgs_per_second:
+            now = int(time.time())
+            if now != srv.rate_second:
+                srv.rate_second, srv.rate_count = now, 0
+            if srv.rate_count >= o.max_msgs_per_second:
+                self.rec["rate_limited"] += 1
+                return "451 4.7.1 rate limited"
+            srv.rate_count += 1
+        return None
 
     def data_received(self, data):
         self.buf += data
@@ -183,6 +249,11 @@ class Conn(asyncio.Protocol):
                 continue
             if kind == "EOM":
                 self.end_of_data()
+            elif kind == "CMD" and arg.upper() == "STARTTLS" and self.auth_state is None:
+                self.outstanding -= 1
+                if not await self.starttls():
+                    return
+                continue
             elif not self.command(arg):
                 self.outstanding -= 1
                 self.t.close()
@@ -198,21 +269,57 @@ class Conn(asyncio.Protocol):
         self.reply(f"{code} peer.example ESMTP peer.py")
         return True
 
+    async def starttls(self):
+        """STARTTLS: 220, then the handshake (or the scripted fault). False: session over."""
+        self.rec["starttls"] += 1
+        o = self.srv.o
+        if self.srv.ssl is None or self.rec["tls"] is not None:
+            self.reply("454 4.7.0 TLS not available")
+            return True
+        self.reply("220 2.0.0 Ready to start TLS")
+        if o.tls_fault == "garbage":
+            self.t.write(b"HTTP/1.0 200 OK\r\n\r\nthis is not TLS at all\r\n")
+            self.t.close()
+            return False
+        if o.tls_fault == "close":
+            self.t.close()
+            return False
+        if o.tls_fault == "stall":
+            await asyncio.Event().wait()
+        try:
+            self.t = await asyncio.get_running_loop().start_tls(self.t, self, self.srv.ssl,
+                                                                server_side=True)
+        except (ssl.SSLError, OSError, ConnectionError) as e:
+            self.rec["errors"].append(f"handshake: {e}")
+            self.t.close()
+            return False
+        self.buf = b""
+        self.rec["tls"] = tls_info(self.t)
+        self.rec["helo"] = None  # RFC 3207 §4.2: the client must say EHLO again
+        self.end_txn()
+        return True
+
     def ehlo_lines(self):
         caps = ["peer.example"]
         if not self.srv.o.no_pipelining:
             caps.append("PIPELINING")
         caps += [f"SIZE {self.srv.o.size}", "8BITMIME", "ENHANCEDSTATUSCODES"]
+        if self.srv.ssl is not None and self.rec["tls"] is None:
+            caps.append("STARTTLS")
+        if self.srv.mechs and (self.rec["tls"] is not None or not self.srv.o.auth_tls_only):
+            caps.append("AUTH " + " ".join(self.srv.mechs))
         return "\r\n".join(("250-" if i < len(caps) - 1 else "250 ") + c
                            for i, c in enumerate(caps))
 
     def command(self, line):
         """Answers one command. Returns False when the session must end."""
+        if self.auth_state is not None:
+            return self.auth_step(line)
         verb, _, arg = line.partition(" ")
         verb = verb.upper()
         handler = {"EHLO": self.do_ehlo, "HELO": self.do_helo, "MAIL": self.do_mail,
                    "RCPT": self.do_rcpt, "DATA": self.do_data, "RSET": self.do_rset,
-                   "NOOP": self.do_noop, "QUIT": self.do_quit}.get(verb)
+                   "NOOP": self.do_noop, "QUIT": self.do_quit, "AUTH": self.do_auth}.get(verb)
         if handler is None:
             self.rec["errors"].append(f"unknown command {line[:80]!r}")
             self.reply("502 5.5.2 command not recognized")
@@ -237,8 +344,70 @@ class Conn(asyncio.Protocol):
         self.reply("250 peer.example")
         return True
 
+    def do_auth(self, arg):
+        """AUTH MECH [initial-response]: PLAIN and LOGIN, checked against --auth-user."""
+        mech, _, ir = arg.partition(" ")
+        mech = mech.upper()
+        offered = self.srv.mechs and (self.rec["tls"] is not None or not self.srv.o.auth_tls_only)
+        if not offered or mech not in self.srv.mechs or self.rec["helo"] is None:
+            self.rec["errors"].append(f"AUTH {mech} not offered")
+            self.reply("504 5.5.4 mechanism not available")
+            return True
+        if self.auth_user is not None:
+            self.reply("503 5.5.1 already authenticated")
+            return True
+        self.auth_state = {"mech": mech, "initrsp": bool(ir), "got": []}
+        if ir:
+            return self.auth_step(ir)
+        self.reply("334 " + ("VXNlcm5hbWU6" if mech == "LOGIN" else ""))
+        return True
+
+    def auth_step(self, line):
+        """One client response of the AUTH exchange in progress."""
+        st = self.auth_state
+        if line == "*":
+            self.auth_state = None
+            self.reply("501 5.0.0 authentication cancelled")
+            return True
+        try:
+            st["got"].append(base64.b64decode(line if line != "=" else "", validate=True))
+        except ValueError:
+            self.auth_state = None
+            self.rec["errors"].append("AUTH: bad base64")
+            self.reply("501 5.5.2 bad base64")
+            return True
+        if st["mech"] == "EXTERNAL":
+            cn = (self.rec["tls"] or {}).get("client_cn")
+            authz = st["got"][0].decode("latin-1")
+            return self.auth_done(st, authz or cn or "", cn is not None and (not authz or authz == cn))
+        if st["mech"] == "PLAIN":
+            parts = st["got"][0].split(b"\0")
+            user, pw = (parts[1], parts[2]) if len(parts) == 3 else (b"", b"")
+        elif len(st["got"]) < 2:
+            self.reply("334 UGFzc3dvcmQ6")
+            return True
+        else:
+            user, pw = st["got"][0], st["got"][1]
+        user, pw = user.decode("latin-1"), pw.decode("latin-1")
+        return self.auth_done(st, user, self.srv.users.get(user) == pw)
+
+    def auth_done(self, st, user, ok):
+        """Records an AUTH attempt (never the password) and answers it."""
+        self.rec["auth"].append({"mech": st["mech"], "user": user, "initrsp": st["initrsp"],
+                                 "ok": ok, "tls": self.rec["tls"] is not None})
+        self.auth_state = None
+        if ok:
+            self.auth_user = user
+            self.reply("235 2.7.0 Authentication successful")
+        else:
+            self.reply("535 5.7.8 Error: authentication failed: bad credentials")
+        return True
+
     def do_mail(self, arg):
-        if self.rec["helo"] is None:
+        if self.srv.o.auth_required and self.auth_user is None:
+            self.rec["errors"].append("MAIL before AUTH")
+            self.reply("530 5.7.0 Authentication required")
+        elif self.rec["helo"] is None:
             self.rec["errors"].append("MAIL before EHLO/HELO")
             self.reply("503 5.5.1 send EHLO first")
         elif self.txn is not None:
@@ -247,6 +416,9 @@ class Conn(asyncio.Protocol):
         elif addr_of(arg) is None:
             self.rec["errors"].append(f"bad MAIL {arg[:80]!r}")
             self.reply("501 5.5.4 syntax: MAIL FROM:<address>")
+        elif (lim := self.limited()) is not None:
+            self.reply(lim)
+            return not lim.startswith("421")
         else:
             self.txn = {"mail": addr_of(arg), "rcpts": [], "rejected": [], "delivered": False}
             self.rec["transactions"].append(self.txn)
@@ -292,7 +464,9 @@ class Conn(asyncio.Protocol):
                         "mail": txn["mail"],
                         "rcpts": txn["rcpts"], "size": self.body_size, "subject": subject,
                         "max_outstanding": self.rec["max_outstanding"], "peak": self.srv.peak,
-                        "peak_rcpts": self.srv.peak_rcpts, "errors": len(self.rec["errors"])})
+                        "peak_rcpts": self.srv.peak_rcpts, "errors": len(self.rec["errors"]),
+                        "tls": self.rec["tls"], "auth_user": self.auth_user,
+                        "t": time.time()})
         self.end_txn()
         self.reply("250 2.0.0 Ok: queued")
 
@@ -307,6 +481,7 @@ class Conn(asyncio.Protocol):
 
     def do_quit(self, arg):
         self.rec["quit"] = True
+        self.ip_release()
         self.reply("221 2.0.0 Bye")
         return False
 
@@ -321,15 +496,28 @@ async def serve(opts):
     for addr in opts.listen:
         host, _, port = addr.rpartition(":")
         servers.append(await loop.create_server(lambda: Conn(srv), host.strip("[]"), int(port),
-                                                reuse_address=True, backlog=512))
+                                                reuse_address=True, backlog=512,
+                                                ssl=srv.ssl if opts.tls_implicit else None))
     if opts.ready:
         open(opts.ready, "w").close()
     await asyncio.gather(*(sv.serve_forever() for sv in servers))
 
 
+def tls_info(transport):
+    """What a TLS transport negotiated: version, cipher, whether a session was resumed."""
+    obj = transport.get_extra_info("ssl_object")
+    if obj is None:
+        return None
+    cert = obj.getpeercert() or {}
+    cn = [v for rdn in cert.get("subject", ()) for k, v in rdn if k == "commonName"]
+    return {"version": obj.version(), "cipher": obj.cipher()[0], "resumed": obj.session_reused,
+            "client_cn": cn[0] if cn else None}
+
+
 def report(path):
     """Totals over a log: the numbers the scenario tests assert on."""
     conns = refused = peak = msgs = rcpts = txns = peak_rcpts = 0
+    rate_limited = session_limited = 0
     max_msgs = max_rcpts = max_out = rejected = errors = 0
     msg_errors, conn_errors = {}, {}  # errors per connection: running (msg) and final (conn)
     with open(path) as f:
@@ -347,6 +535,8 @@ def report(path):
                 refused += 1
                 continue
             conns += 1
+            rate_limited += r.get("rate_limited", 0)
+            session_limited += r.get("session_limited", 0)
             peak = max(peak, r["peak"])
             max_msgs = max(max_msgs, r["messages"])
             max_out = max(max_out, r["max_outstanding"])
@@ -360,7 +550,8 @@ def report(path):
     for k, v in (("conns", conns), ("refused", refused), ("peak", peak), ("messages", msgs),
                  ("rcpts", rcpts), ("transactions", txns), ("max_msgs_per_conn", max_msgs),
                  ("max_rcpts_per_txn", max_rcpts), ("max_outstanding", max_out),
-                 ("rejected", rejected), ("errors", errors), ("peak_rcpts", peak_rcpts)):
+                 ("rejected", rejected), ("errors", errors), ("peak_rcpts", peak_rcpts),
+                 ("rate_limited", rate_limited), ("session_limited", session_limited)):
         print(f"{k}={v}")
 
 
@@ -381,7 +572,23 @@ def main():
     s.add_argument("--no-pipelining", action="store_true")
     s.add_argument("--max-connections", type=int, default=0, help="421 beyond N concurrent")
     s.add_argument("--delay-ms", type=int, default=0, help="delay before every reply")
+    s.add_argument("--max-connections-per-ip", type=int, default=0,
+                   help="421 to a client address with N sessions open")
+    s.add_argument("--max-messages-per-conn", type=int, default=0,
+                   help="421 to MAIL after N messages of one session")
+    s.add_argument("--max-msgs-per-second", type=int, default=0,
+                   help="451 4.7.1 to MAIL past N messages in the current second")
     s.add_argument("--size", type=int, default=10240000)
+    s.add_argument("--tls-cert", help="PEM certificate (chain): offer STARTTLS")
+    s.add_argument("--tls-key", help="PEM key (default: in --tls-cert)")
+    s.add_argument("--tls-implicit", action="store_true", help="TLS from the first byte")
+    s.add_argument("--tls-fault", choices=["garbage", "close", "stall"],
+                   help="break the handshake after the 220 to STARTTLS")
+    s.add_argument("--tls-client-ca", help="ask for a client certificate issued by this CA")
+    s.add_argument("--auth-mechs", help="offer AUTH with these mechanisms (PLAIN,LOGIN,EXTERNAL)")
+    s.add_argument("--auth-user", action="append", help="USER:PASS accepted by AUTH")
+    s.add_argument("--auth-tls-only", action="store_true", help="offer AUTH only under TLS")
+    s.add_argument("--auth-required", action="store_true", help="530 to MAIL before AUTH")
     r = sub.add_parser("report")
     r.add_argument("log")
     opts = ap.parse_args()

@@ -4,7 +4,7 @@
 
 conf_set smtpd.listen '[ "127.0.0.1:2525" ]'
 sluice_conf
-for opt in -bd -bi -q30m -oQ/tmp -X; do
+for opt in -bd -bv -q30m -oQ/tmp -X; do
     rc=0
     "$SLUICE" submit -c "$CONF" "$opt" u@x.example </dev/null >"$T/out" 2>&1 || rc=$?
     expect_eq "$rc" 64 "exit status of $opt"

@@ -1,4 +1,4 @@
-/* Unit tests: log path templates (audit/logpath.c), the grouped-fsync writer with rotation
+/* Unit tests: log path templates (proto/logpath.c), the grouped-fsync writer with rotation
  * under concurrent load (audit/audit.c), delivery records, JSON events (audit/event.c) and
  * transcript peer selection (audit/transcript.c). */
 #include <setjmp.h>
@@ -15,7 +15,7 @@
 
 #include "audit/audit.h"
 #include "audit/event.h"
-#include "audit/logpath.h"
+#include "proto/logpath.h"
 #include "audit/transcript.h"
 #include "conf/conf.h"
 

@@ -365,7 +365,7 @@ struct caps_case {
 static const struct caps_case caps_cases[] = {
     {"250-mx.example.com Hello\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n"
      "250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n250-SMTPUTF8\r\n250-DSN\r\n250 CHUNKING\r\n",
-     {true, true, true, true, true, true, true, true, 10240000}},
+     {true, true, true, true, true, true, true, true, 10240000, 0}},
     {"250 mx.example.com\r\n", {0}},
     {"250-PIPELINING\r\n250 mx\r\n", {0}}, /* first line is the name: not a keyword */
     {"250-mx\r\n250-pipelining\r\n250 starttls\r\n", {.pipelining = true, .starttls = true}},
@@ -375,7 +375,15 @@ static const struct caps_case caps_cases[] = {
     {"250-mx\r\n250 SIZE 12x\r\n", {.size = true}},
     {"250-mx\r\n250 SIZE  5\r\n", {.size = true, .size_max = 5}},
     {"250-mx\r\n250-PIPELININGX\r\n250-XSTARTTLS\r\n250 8BITMIMES\r\n", {0}},
-    {"250-mx\r\n250-AUTH PLAIN LOGIN\r\n250-AUTH=LOGIN\r\n250 X-EXPS GSSAPI\r\n", {0}},
+    {"250-mx\r\n250-AUTH PLAIN LOGIN\r\n250-AUTH=LOGIN\r\n250 X-EXPS GSSAPI\r\n",
+     {.auth = EHLO_AUTH_PLAIN | EHLO_AUTH_LOGIN}},
+    {"250-mx\r\n250 AUTH=login\r\n", {.auth = EHLO_AUTH_LOGIN}},
+    {"250-mx\r\n250 auth  GSSAPI  external   CRAM-MD5\r\n", {.auth = EHLO_AUTH_EXTERNAL}},
+    {"250-mx\r\n250 AUTH PLAINX XLOGIN PLAI\r\n", {0}},
+    {"250-mx\r\n250 AUTH\r\n", {0}},
+    {"250-mx\r\n250 AUTHPLAIN\r\n", {0}},
+    {"250-mx\r\n250-AUTH CRAM-MD5\r\n250 AUTH PLAIN\r\n", {.auth = EHLO_AUTH_PLAIN}},
+    {"250-mx\r\n250 X-AUTH PLAIN\r\n", {0}},
     {"250-mx\r\n250-DSN extra\r\n250 CHUNKING\r\n", {.dsn = true, .chunking = true}},
     {"550 5.7.1 go away\r\n", {0}},
     {"421-mx\r\n421 PIPELINING\r\n", {0}},
@@ -401,6 +409,8 @@ static void test_ehlo_caps(void **state)
                      w->enhancedstatuscodes, w->starttls, w->smtputf8, w->dsn, w->chunking);
         if (got.size_max != w->size_max)
             fail_msg("case %zu: size_max got %llu, want %llu", i, got.size_max, w->size_max);
+        if (got.auth != w->auth)
+            fail_msg("case %zu: auth got %#x, want %#x", i, got.auth, w->auth);
     }
 }
 

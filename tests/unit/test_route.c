@@ -82,7 +82,8 @@ static void test_peers(void **state)
         sin->sin_addr.s_addr = htonl(0x7f000002 + (uint32_t)i);
     }
     struct mx_host h[2] = {{"mx2.test", 20, &a[2], 1}, {"mx1.test", 10, &a[0], 2}};
-    struct dest d = {"k", h, 2, 2525, NULL};
+    struct relay rl = {.address = "relay"};
+    struct dest d = {.key = "k", .hosts = h, .nhosts = 2, .port = 2525, .relay = &rl};
     struct peer p[8];
     size_t n = route_peers(&d, p, 8);
     assert_int_equal(n, 3);
@@ -91,6 +92,8 @@ static void test_peers(void **state)
     assert_string_equal(p[2].name, "mx2.test");
     assert_int_equal(ntohs(((struct sockaddr_in *)&p[2].sa)->sin_port), 2525);
     assert_int_equal(ntohl(((struct sockaddr_in *)&p[2].sa)->sin_addr.s_addr), 0x7f000004);
+    for (size_t i = 0; i < n; i++) /* the relay's ssl and auth reach the client */
+        assert_ptr_equal(p[i].relay, &rl);
     assert_int_equal(route_peers(&d, p, 2), 2);
     /* the destination's own order is untouched */
     assert_string_equal(h[0].name, "mx2.test");

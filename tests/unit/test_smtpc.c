@@ -30,6 +30,7 @@
 #include "proto/cidr.h"
 #include "queue/record.h"
 #include "smtpc/smtpc.h"
+#include "tls/client.h"
 
 #define MAXCMD 24
 #define MAXTXN 3
@@ -87,6 +88,7 @@ struct harness {
     size_t ntxn, next_i;
     int out[MAXTXN][MAXRCPT]; /* -1 = not reported */
     char text[MAXTXN][MAXRCPT][256];
+    char tls[MAXTXN][96]; /* t->tls as rcpt_done saw it */
     int rcpt_calls, txn_done_calls, next_calls;
     bool closed, timed_out;
     bool quit_answered_at_close; /* server 0 had answered QUIT when closed() ran */
@@ -336,6 +338,8 @@ static void h_rcpt_done(void *arg, struct smtpc_txn *t, size_t i, enum outcome o
     assert_non_null(strstr(relay, "[127.0.0.1]:"));
     h->out[ti][i] = (int)o;
     snprintf(h->text[ti][i], sizeof h->text[ti][i], "%s", reply);
+    snprintf(h->tls[ti], sizeof h->tls[ti], "%s%s%s", t->tls ? t->tls : "(null)",
+             t->tls_peer && *t->tls_peer ? " " : "", t->tls_peer ? t->tls_peer : "");
     h->rcpt_calls++;
 }
 
@@ -403,9 +407,9 @@ static void h_txn(struct harness *h, const char *sender, const char **rcpts, siz
 }
 
 /* Peer for server i, or a refused port when i < 0 (bound, not listening: fd in *hold). */
-static struct smtpc_peer h_peer(struct harness *h, int i, int *hold)
+static struct peer h_peer(struct harness *h, int i, int *hold)
 {
-    struct smtpc_peer p = {.name = "mx.example"};
+    struct peer p = {.name = "mx.example"};
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (i >= 0) {
         sin.sin_port = htons(h->srv[i].port);
@@ -421,7 +425,7 @@ static struct smtpc_peer h_peer(struct harness *h, int i, int *hold)
 }
 
 /* Runs the client over peers until everything has ended. */
-static void h_run(struct harness *h, const struct smtpc_peer *peers, size_t npeers)
+static void h_run(struct harness *h, const struct peer *peers, size_t npeers)
 {
     struct timeval five = {5, 0};
     h->safety = evtimer_new(h->base, h_on_safety, h);
@@ -474,6 +478,9 @@ struct tcase {
     const char *want_cmds;
     const char *want_body; /* raw body the server saw, or NULL */
     int want_conns;
+    const struct relay *relay; /* the peer stands for this relay (ssl, auth) */
+    bool tls;                  /* a TLS client is set (smtpc_set_tls) */
+    const char *want_tls;      /* t->tls of the first transaction, or NULL */
 };
 
 static void tw_pipe1(struct client_conf *cc)
@@ -501,6 +508,43 @@ static void tw_slowdata(struct client_conf *cc)
     cc->timeout = 200;
     cc->mindatarate = 8000; /* 2000 bytes -> 2 s for the final reply */
 }
+
+static void tw_latent(struct client_conf *cc)
+{
+    cc->anonssl.latent = true;
+}
+static void tw_mandatory(struct client_conf *cc)
+{
+    cc->anonssl.mandatory = true;
+}
+static void tw_mandatory_helo(struct client_conf *cc)
+{
+    cc->anonssl.mandatory = true;
+    cc->sayHELO = true;
+}
+
+/* Relays with an auth block (cleartext allowed unless said: the scripted server has no TLS). */
+#define AUTH_OK(...)                                                                             \
+    {                                                                                            \
+        .address = "r", .host = "mx.example",                                                    \
+        .auth = {.enabled = true, .username = "alice", .password = "s3cret", __VA_ARGS__ }       \
+    }
+static const struct relay rl_plain_ir = AUTH_OK(.initrsp = true, .allow_cleartext = true);
+static const struct relay rl_no_ir = AUTH_OK(.initrsp = false, .allow_cleartext = true);
+static const struct relay rl_external = {
+    .address = "r",
+    .host = "mx.example",
+    .auth = {.enabled = true, .initrsp = true, .allow_cleartext = true, .external = true}};
+static const struct relay rl_tls_only = AUTH_OK(.initrsp = true);
+static const struct relay rl_ssl_none = {.address = "r",
+                                         .host = "mx.example",
+                                         .ssl = {.mode = RELAY_TLS_NONE},
+                                         .auth = {.enabled = true, .initrsp = true,
+                                                  .allow_cleartext = true, .username = "alice",
+                                                  .password = "s3cret"}};
+#define EHLO_AUTH "250-mx.example\r\n250-AUTH LOGIN PLAIN\r\n250 8BITMIME\r\n"
+#define EHLO_TLS "250-mx.example\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n"
+#define AFTER_AUTH "|MAIL FROM:<s@y.example>|RCPT TO:<a@x.example>|DATA|.|QUIT"
 
 static const struct tcase cases[] = {
     {.name = "plain delivery, dot-stuffed, no pipelining",
@@ -825,6 +869,99 @@ static const struct tcase cases[] = {
      .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example>|RCPT TO:<a@x.example>|DATA|.|"
                   "QUIT",
      .want_conns = 1},
+    /* ---- AUTH (RFC 4954) ---- */
+    {.name = "AUTH PLAIN with the initial response, preferred to LOGIN",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = EHLO_AUTH, .replies = {"235 2.7.0 ok\r\n"}},
+     .relay = &rl_plain_ir, .ntxn = 1, .rcpts = {R1}, .nrcpt = {1}, .body = {"x\r\n"},
+     .want = {{OK}}, .want_closed = OK, .want_conns = 1, .want_tls = "none",
+     .want_cmds = "EHLO client.example|AUTH PLAIN AGFsaWNlAHMzY3JldA==" AFTER_AUTH},
+    {.name = "AUTH PLAIN without initial response: the 334 gets it",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = "250-mx\r\n250 AUTH PLAIN\r\n",
+             .replies = {"334 \r\n", "235 2.7.0 ok\r\n"}},
+     .relay = &rl_no_ir, .ntxn = 1, .rcpts = {R1}, .nrcpt = {1}, .body = {"x\r\n"},
+     .want = {{OK}}, .want_closed = OK, .want_conns = 1,
+     .want_cmds = "EHLO client.example|AUTH PLAIN|AGFsaWNlAHMzY3JldA==" AFTER_AUTH},
+    {.name = "AUTH LOGIN without initial response: user, then password",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = "250-mx\r\n250 AUTH=LOGIN\r\n",
+             .replies = {"334 VXNlcm5hbWU6\r\n", "334 UGFzc3dvcmQ6\r\n", "235 2.7.0 ok\r\n"}},
+     .relay = &rl_no_ir, .ntxn = 1, .rcpts = {R1}, .nrcpt = {1}, .body = {"x\r\n"},
+     .want = {{OK}}, .want_closed = OK, .want_conns = 1,
+     .want_cmds = "EHLO client.example|AUTH LOGIN|YWxpY2U=|czNjcmV0" AFTER_AUTH},
+    {.name = "AUTH LOGIN with initial response: the user on the AUTH line",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = "250-mx\r\n250 AUTH LOGIN\r\n",
+             .replies = {"334 UGFzc3dvcmQ6\r\n", "235 2.7.0 ok\r\n"}},
+     .relay = &rl_plain_ir, .ntxn = 1, .rcpts = {R1}, .nrcpt = {1}, .body = {"x\r\n"},
+     .want = {{OK}}, .want_closed = OK, .want_conns = 1,
+     .want_cmds = "EHLO client.example|AUTH LOGIN YWxpY2U=|czNjcmV0" AFTER_AUTH},
+    {.name = "AUTH EXTERNAL with an empty initial response",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = "250-mx\r\n250 AUTH PLAIN EXTERNAL\r\n",
+             .replies = {"235 2.7.0 ok\r\n"}},
+     .relay = &rl_external, .ntxn = 1, .rcpts = {R1}, .nrcpt = {1}, .body = {"x\r\n"},
+     .want = {{OK}}, .want_closed = OK, .want_conns = 1,
+     .want_cmds = "EHLO client.example|AUTH EXTERNAL =" AFTER_AUTH},
+    {.name = "AUTH 535: the peer fails with 4.7.0 and the reply, no MAIL",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = EHLO_AUTH,
+             .replies = {"535 5.7.8 bad credentials\r\n"}},
+     .relay = &rl_plain_ir, .ntxn = 1, .rcpts = {R1}, .nrcpt = {1}, .body = {"x\r\n"},
+     .want = {{-1}}, .want_closed = TF, .want_conns = 1,
+     .want_why = "said: 535 5.7.8 bad credentials",
+     .want_cmds = "EHLO client.example|AUTH PLAIN AGFsaWNlAHMzY3JldA=="},
+    {.name = "AUTH: a 334 after the last response fails the peer",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = EHLO_AUTH, .replies = {"334 more?\r\n"}},
+     .relay = &rl_plain_ir, .ntxn = 1, .rcpts = {R1}, .nrcpt = {1}, .body = {"x\r\n"},
+     .want = {{-1}}, .want_closed = TF, .want_conns = 1,
+     .want_why = "4.7.0 SASL authentication failed; server mx.example[127.0.0.1]:",
+     .want_cmds = "EHLO client.example|AUTH PLAIN AGFsaWNlAHMzY3JldA=="},
+    {.name = "AUTH: no mechanism we use is offered: 4.7.0, nothing sent",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = "250-mx\r\n250 AUTH CRAM-MD5 GSSAPI\r\n"},
+     .relay = &rl_plain_ir, .ntxn = 1, .rcpts = {R1}, .nrcpt = {1}, .body = {"x\r\n"},
+     .want = {{-1}}, .want_closed = TF, .want_conns = 1,
+     .want_why = "4.7.0 SASL authentication to mx.example[127.0.0.1]:",
+     .want_cmds = "EHLO client.example"},
+    {.name = "AUTH: never without TLS unless allowed: 4.7.0, no AUTH sent",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = EHLO_AUTH},
+     .relay = &rl_tls_only, .ntxn = 1, .rcpts = {R1}, .nrcpt = {1}, .body = {"x\r\n"},
+     .want = {{-1}}, .want_closed = TF, .want_conns = 1, .want_why = "needs TLS",
+     .want_cmds = "EHLO client.example"},
+    {.name = "relay ssl.mode none: no STARTTLS even when offered, AUTH in cleartext",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = EHLO_TLS, .replies = {"235 2.7.0 ok\r\n"}},
+     .relay = &rl_ssl_none, .tls = true, .tweak = tw_latent, .ntxn = 1, .rcpts = {R1},
+     .nrcpt = {1}, .body = {"x\r\n"}, .want = {{OK}}, .want_closed = OK, .want_conns = 1,
+     .want_cmds = "EHLO client.example|AUTH PLAIN AGFsaWNlAHMzY3JldA==" AFTER_AUTH},
+    /* ---- STARTTLS policy (the handshakes themselves: test_tls_client and scenarios) ---- */
+    {.name = "latent: STARTTLS refused with 454, the session goes on in cleartext",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = EHLO_TLS, .replies = {"454 4.7.0 no TLS\r\n"}},
+     .tls = true, .tweak = tw_latent, .ntxn = 1, .rcpts = {R1}, .nrcpt = {1}, .body = {"x\r\n"},
+     .want = {{OK}}, .want_closed = OK, .want_conns = 1, .want_tls = "none",
+     .want_cmds = "EHLO client.example|STARTTLS" AFTER_AUTH},
+    {.name = "latent off (anonssl latent = false): STARTTLS never sent",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = EHLO_TLS},
+     .tls = true, .ntxn = 1, .rcpts = {R1}, .nrcpt = {1}, .body = {"x\r\n"},
+     .want = {{OK}}, .want_closed = OK, .want_conns = 1,
+     .want_cmds = "EHLO client.example" AFTER_AUTH},
+    {.name = "mandatory: STARTTLS not offered: 4.7.4, no MAIL",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = EHLO_PIPE},
+     .tls = true, .tweak = tw_mandatory, .ntxn = 1, .rcpts = {R1}, .nrcpt = {1},
+     .body = {"x\r\n"}, .want = {{-1}}, .want_closed = TF, .want_conns = 1,
+     .want_why = "4.7.4 TLS is required, but was not offered by host mx.example[127.0.0.1]:",
+     .want_cmds = "EHLO client.example"},
+    {.name = "mandatory with sayHELO: no extensions, so no TLS: 4.7.4",
+     .srv = {.greeting = "220 mx\r\n"},
+     .tls = true, .tweak = tw_mandatory_helo, .ntxn = 1, .rcpts = {R1}, .nrcpt = {1},
+     .body = {"x\r\n"}, .want = {{-1}}, .want_closed = TF, .want_conns = 1,
+     .want_why = "4.7.4 TLS is required", .want_cmds = "HELO client.example"},
+    {.name = "mandatory: STARTTLS refused: 4.7.5 with the reply",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = EHLO_TLS, .replies = {"454 4.7.0 no TLS\r\n"}},
+     .tls = true, .tweak = tw_mandatory, .ntxn = 1, .rcpts = {R1}, .nrcpt = {1},
+     .body = {"x\r\n"}, .want = {{-1}}, .want_closed = TF, .want_conns = 1,
+     .want_why = "4.7.5 TLS is required, but host mx.example[127.0.0.1]:",
+     .want_cmds = "EHLO client.example|STARTTLS"},
+    {.name = "mandatory without a TLS client: 4.7.5, STARTTLS not sent",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = EHLO_TLS},
+     .tweak = tw_mandatory, .ntxn = 1, .rcpts = {R1}, .nrcpt = {1}, .body = {"x\r\n"},
+     .want = {{-1}}, .want_closed = TF, .want_conns = 1,
+     .want_why = "4.7.5 TLS is required, but not available here",
+     .want_cmds = "EHLO client.example"},
 };
 
 /* Runs one table case. */
@@ -846,12 +983,22 @@ static void run_case(const struct tcase *tc)
         h_txn(h, "s@y.example", tc->rcpts[i], tc->nrcpt[i], b, strlen(b));
     }
     int hold = -1;
-    struct smtpc_peer peers[2];
+    struct peer peers[2];
     size_t np = 0;
     if (tc->refused_first)
         peers[np++] = h_peer(h, -1, &hold);
     peers[np++] = h_peer(h, 0, NULL);
+    peers[np - 1].relay = tc->relay;
+    char err[256] = "";
+    struct tls_client *tls = tc->tls ? tls_client_create(&h->conf, err, sizeof err) : NULL;
+    if (tc->tls && !tls)
+        fail_msg("%s: tls_client_create: %s", tc->name, err);
+    smtpc_set_tls(tls);
     h_run(h, peers, np);
+    smtpc_set_tls(NULL);
+    tls_client_free(tls);
+    if (tc->want_tls && strcmp(h->tls[0], tc->want_tls))
+        fail_msg("%s: t->tls got \"%s\", want \"%s\"", tc->name, h->tls[0], tc->want_tls);
     if (hold >= 0)
         close(hold);
     if (tc->want_cmds && strcmp(h->srv[0].cmds, tc->want_cmds))
@@ -900,7 +1047,7 @@ static void test_pipelining_one_group(void **state)
     struct harness *h = h_new();
     srv_start(h, 0, &sp);
     h_txn(h, "s@y.example", R3, 3, "x\r\n", 3);
-    struct smtpc_peer p = h_peer(h, 0, NULL);
+    struct peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     const char *want = "MAIL FROM:<s@y.example> SIZE=3\r\nRCPT TO:<a@x.example>\r\n"
                        "RCPT TO:<b@x.example>\r\nRCPT TO:<c@x.example>\r\nDATA\r\n";
@@ -928,7 +1075,7 @@ static void test_pipelining_window(void **state)
         srv_start(h, 0, &sp);
         h_txn(h, "s@y.example", r5, 5, "x\r\n", 3);
         h_txn(h, "s@y.example", r5, 2, "y\r\n", 3);
-        struct smtpc_peer p = h_peer(h, 0, NULL);
+        struct peer p = h_peer(h, 0, NULL);
         h_run(h, &p, 1);
         if (h->srv[0].max_cmds_per_read > (int)windows[w])
             fail_msg("maxpipeline %u: got %d commands in one read, want <= %u", windows[w],
@@ -951,7 +1098,7 @@ static void test_greeting_421_next_peer(void **state)
     srv_start(h, 0, &bad);
     srv_start(h, 1, &good);
     h_txn(h, "s@y.example", R1, 1, "x\r\n", 3);
-    struct smtpc_peer p[2] = {h_peer(h, 0, NULL), h_peer(h, 1, NULL)};
+    struct peer p[2] = {h_peer(h, 0, NULL), h_peer(h, 1, NULL)};
     h_run(h, p, 2);
     assert_int_equal(h->srv[0].nconn, 1);
     assert_string_equal(h->srv[0].cmds, "");
@@ -968,7 +1115,7 @@ static void test_all_peers_fail(void **state)
     struct harness *h = h_new();
     int hold1 = -1, hold2 = -1;
     h_txn(h, "s@y.example", R1, 1, "x\r\n", 3);
-    struct smtpc_peer p[2] = {h_peer(h, -1, &hold1), h_peer(h, -1, &hold2)};
+    struct peer p[2] = {h_peer(h, -1, &hold1), h_peer(h, -1, &hold2)};
     h_run(h, p, 2);
     assert_int_equal(h->closed_o, TF);
     if (strncmp(h->why, "4.4.1 connect to mx.example[127.0.0.1]:", 39) != 0 ||
@@ -986,7 +1133,7 @@ static void test_all_peers_fail(void **state)
     h = h_new();
     srv_start(h, 0, &rej);
     int hold = -1;
-    struct smtpc_peer q[2] = {h_peer(h, -1, &hold), h_peer(h, 0, NULL)};
+    struct peer q[2] = {h_peer(h, -1, &hold), h_peer(h, 0, NULL)};
     h_run(h, q, 2);
     assert_int_equal(h->closed_o, PF);
     assert_string_equal(h->why, "554 5.7.1 no service");
@@ -1002,7 +1149,7 @@ static void test_greeting_timeout(void **state)
     struct harness *h = h_new();
     h->conf.deliver.client.timeout = 200;
     srv_start(h, 0, &mute);
-    struct smtpc_peer p = h_peer(h, 0, NULL);
+    struct peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     assert_int_equal(h->closed_o, TF);
     if (strncmp(h->why, "4.4.2 timeout waiting for greeting from mx.example", 50) != 0)
@@ -1030,7 +1177,7 @@ static void test_waitquit(void **state)
         h->conf.deliver.client.timeout = 60000;
         srv_start(h, 0, &sp);
         h_txn(h, "s@y.example", R1, 1, "x\r\n", 3);
-        struct smtpc_peer p = h_peer(h, 0, NULL);
+        struct peer p = h_peer(h, 0, NULL);
         h_run(h, &p, 1);
         assert_string_equal(h->srv[0].cmds, "EHLO client.example|MAIL FROM:<s@y.example>|"
                                             "RCPT TO:<a@x.example>|DATA|.|QUIT");
@@ -1061,7 +1208,7 @@ static void test_remotenet(void **state)
     h->conf.deliver.remotenets = &rn;
     h->conf.deliver.nremotenets = 1;
     srv_start(h, 0, &sp);
-    struct smtpc_peer p = h_peer(h, 0, NULL);
+    struct peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     assert_string_equal(h->srv[0].cmds, "EHLO inside.example|QUIT");
     assert_int_equal(h->closed_o, OK);
@@ -1085,7 +1232,7 @@ static void test_big_body(void **state)
     struct harness *h = h_new();
     srv_start(h, 0, &sp);
     h_txn(h, "s@y.example", R1, 1, body, n * ulen);
-    struct smtpc_peer p = h_peer(h, 0, NULL);
+    struct peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     assert_int_equal(h->out[0][0], OK);
     assert_int_equal(h->srv[0].bodylen, n * (ulen + 1));
@@ -1109,7 +1256,7 @@ static void test_overlong_line(void **state)
     struct harness *h = h_new();
     h->conf.deliver.client.timeout = 60000;
     srv_start(h, 0, &sp);
-    struct smtpc_peer p = h_peer(h, 0, NULL);
+    struct peer p = h_peer(h, 0, NULL);
     h_run(h, &p, 1);
     assert_int_equal(h->closed_o, TF);
     assert_non_null(strstr(h->why, "4.5.0 invalid reply"));
@@ -1134,7 +1281,7 @@ static void test_abort(void **state)
     (void)state;
     struct harness *h = h_new();
     int hold = -1;
-    struct smtpc_peer p = h_peer(h, -1, &hold);
+    struct peer p = h_peer(h, -1, &hold);
     struct smtpc *c = smtpc_start(h->base, &h->conf, &p, 1, &h_ops, h);
     assert_int_equal(strncmp(smtpc_relay(c), "mx.example[127.0.0.1]:", 22), 0);
     smtpc_abort(c);
@@ -1151,7 +1298,7 @@ static void test_abort(void **state)
     h = h_new();
     srv_start(h, 0, &sp);
     h_txn(h, "s@y.example", R2, 2, "x\r\n", 3);
-    struct smtpc_peer q = h_peer(h, 0, NULL);
+    struct peer q = h_peer(h, 0, NULL);
     abort_target = smtpc_start(h->base, &h->conf, &q, 1, &h_ops, h);
     struct timeval tv = {0, 100000}, five = {5, 0};
     event_base_once(h->base, -1, EV_TIMEOUT, abort_on_timer, h, &tv);
@@ -1205,7 +1352,7 @@ static void test_dsn_parameters(void **state)
         h->txns[0].orcpts = orcpts;
         h->txns[0].envid = "id+x y";
         h->txns[0].ret = MSG_F_RET_HDRS;
-        struct smtpc_peer p = h_peer(h, 0, NULL);
+        struct peer p = h_peer(h, 0, NULL);
         char log[4096] = "";
         FILE *tmp = tmpfile();
         int saved = dup(STDERR_FILENO);

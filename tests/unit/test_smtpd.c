@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,6 +89,7 @@ struct scenario {
     void (*tweak)(struct conf *c); /* configuration changes, may be NULL */
     const char *dsn;  /* the first message's DSN/flags summary (see dsn_summary), or NULL */
     const char *etrn; /* the ETRN callbacks, "domain" / "@domain" joined by ' ', or NULL */
+    const char *rcvd_comment; /* Received comment lines before "\tby" (AUTH), or NULL */
 };
 
 struct client {
@@ -121,7 +123,7 @@ struct harness {
     char *listen[1];
     char listenbuf[64];
     struct cidr trusted[2];
-    struct conf defaults; /* conf_defaults(); h->conf shares its smtpd strings */
+    struct conf defaults; /* conf_init(); h->conf shares its smtpd strings */
     char spool[64];
     struct event *tick;
     struct client *cl;
@@ -329,7 +331,7 @@ static void harness_open(struct harness *h, const struct scenario *sc, uint16_t 
     h->q = queue_open(h->spool, h->base, err, sizeof err);
     if (!h->q)
         fail_msg("queue_open: %s", err);
-    conf_defaults(&h->defaults);
+    conf_init(&h->defaults);
     h->conf.smtpd = h->defaults.smtpd;
     h->conf.hostname = HOST;
     h->conf.spool = h->spool;
@@ -519,8 +521,9 @@ static const char *check_received(const struct scenario *sc, const struct got_ms
     char want[1024], qid[QID_TEXT_LEN + 1];
     qid_to_text(g->id, qid);
     int n = snprintf(want, sizeof want,
-                     "Received: from %s (unknown [%s%s])\r\n\tby " HOST " (sluice) with %s id %s", sc->helo,
-                     sc->v6 ? "IPv6:" : "", sc->v6 ? "::1" : "127.0.0.1", sc->with, qid);
+                     "Received: from %s (unknown [%s%s])\r\n%s\tby " HOST " (sluice) with %s id %s",
+                     sc->helo, sc->v6 ? "IPv6:" : "", sc->v6 ? "::1" : "127.0.0.1",
+                     sc->rcvd_comment ? sc->rcvd_comment : "", sc->with, qid);
     if (g->nrcpt == 1)
         n += snprintf(want + n, sizeof want - (size_t)n, "\r\n\tfor <%s>", g->rcpts[0].addr);
     n += snprintf(want + n, sizeof want - (size_t)n, "; ");
@@ -680,9 +683,134 @@ static void tweak_bare_newline(struct conf *c)
     c->smtpd.nbare_newline_networks = 1;
 }
 
+/* AUTH: the pipe backend runs this script (made by main): alice/secret is accepted, user
+ * "slow" never answers in time, "down" is a temporary failure (exit 75). */
+static char auth_script[64];
+
+/* An untrusted client; AUTH through the script, offered without TLS, no failure delay. */
+static void tweak_auth(struct conf *c)
+{
+    c->smtpd.trusted_networks = NULL;
+    c->smtpd.ntrusted_networks = 0;
+    c->smtpd.auth.backend = "pipe";
+    c->smtpd.auth.path = auth_script;
+    c->smtpd.auth.allow_cleartext = true;
+    c->smtpd.auth.failure_delay = 0;
+    c->smtpd.auth.max_failures = 2;
+}
+
+/* tweak_auth, but AUTH only under TLS (the default): this plaintext session gets 538. */
+static void tweak_auth_tls_only(struct conf *c)
+{
+    tweak_auth(c);
+    c->smtpd.auth.allow_cleartext = false;
+}
+
+/* tweak_auth with sender_must_match and no user in Received. */
+static void tweak_auth_sender(struct conf *c)
+{
+    tweak_auth(c);
+    c->smtpd.auth.sender_must_match = true;
+    c->smtpd.auth.rcvd_auth_user = false;
+}
+
+#define EHLO_AUTH                                                                                  \
+    "250-" HOST "\r\n250-PIPELINING\r\n250-SIZE 100000\r\n250-8BITMIME\r\n"                      \
+    "250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250-CHUNKING\r\n250-SMTPUTF8\r\n250-ETRN\r\n"             \
+    "250-AUTH PLAIN LOGIN\r\n250-DELIVERBY 60\r\n250 HELP\r\n"
+#define PLAIN_ALICE "AGFsaWNlAHNlY3JldA==" /* "\0alice\0secret" */
+#define AUTH_OK "235 2.7.0 Authentication successful\r\n"
+#define AUTH_BAD "535 5.7.8 Authentication credentials invalid\r\n"
+
 /* ---- table-driven dialogues ---- */
 
 static const struct scenario scenarios[] = {
+    {.name = "auth_plain_relays_anywhere_received_names_user",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\n", 0, 1, 0},
+               {"AUTH PLAIN " PLAIN_ALICE "\r\n", 0, 1, 0},
+               {"MAIL FROM:<alice@mx.test> AUTH=<>\r\nRCPT TO:<x@far.test>\r\nDATA\r\n", 0, 3, 0},
+               {"A: b\r\n\r\nbody\r\n.\r\nQUIT\r\n", 0, 2, 0}},
+     .want = GREET EHLO_AUTH AUTH_OK OK_MAIL OK_RCPT GO_DATA QUEUED BYE,
+     .nmsgs = 1, .sender = "alice@mx.test", .rcpts = "x@far.test", .helo = "c.test",
+     .with = "ESMTPA", .content = "A: b\r\n\r\nbody\r\n", .tweak = tweak_auth,
+     .rcvd_comment = "\t(authenticated as alice)\r\n"},
+    {.name = "auth_login_steps_then_auth_again_is_503",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nAUTH LOGIN\r\n", 0, 2, 0},
+               {"YWxpY2U=\r\n", 0, 1, 0},
+               {"c2VjcmV0\r\n", 0, 1, 0},
+               {"AUTH PLAIN " PLAIN_ALICE "\r\nQUIT\r\n", 0, 2, 0}},
+     .want = GREET EHLO_AUTH "334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n" AUTH_OK
+                       "503 5.5.1 Already authenticated\r\n" BYE,
+     .tweak = tweak_auth},
+    {.name = "auth_bad_input_gets_rfc4954_replies_session_goes_on",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nAUTH PLAIN !!!\r\nAUTH FOO\r\nAUTH\r\nAUTH LOGIN\r\n", 0, 5, 0},
+               {"*\r\n", 0, 1, 0},
+               {"AUTH PLAIN\r\n", 0, 1, 0},
+               {"not base64!\r\n", 0, 1, 0},
+               {"MAIL FROM:<a@mx.test>\r\nAUTH PLAIN " PLAIN_ALICE "\r\nRSET\r\n", 0, 3, 0},
+               {"MAIL FROM:<a@mx.test> AUTH=a+ZZ\r\nRCPT TO:<x@far.test>\r\nQUIT\r\n", 0, 3, 0}},
+     .want = GREET EHLO_AUTH "501 5.5.2 Cannot decode response\r\n"
+                       "504 5.5.4 Unrecognized authentication type\r\n"
+                       "501 5.5.2 Syntax error in AUTH parameters\r\n"
+                       "334 VXNlcm5hbWU6\r\n"
+                       "501 5.0.0 Authentication cancelled\r\n"
+                       "334 \r\n"
+                       "501 5.5.2 Cannot decode response\r\n" OK_MAIL
+                       "503 5.5.1 AUTH not permitted during a mail transaction\r\n"
+                       "250 2.0.0 Ok\r\n"
+                       "501 5.5.4 Bad AUTH parameter\r\n"
+                       "503 5.5.1 Error: need MAIL command\r\n" BYE,
+     .tweak = tweak_auth},
+    {.name = "auth_before_ehlo_or_after_helo_is_503",
+     .steps = {{NULL, 0, 1, 0},
+               {"AUTH PLAIN " PLAIN_ALICE "\r\nHELO c.test\r\nAUTH PLAIN " PLAIN_ALICE
+                "\r\nQUIT\r\n", 0, 4, 0}},
+     .want = GREET "503 5.5.1 Error: send EHLO first\r\n250 " HOST "\r\n"
+                   "503 5.5.1 Error: send EHLO first\r\n" BYE,
+     .tweak = tweak_auth},
+    {.name = "auth_failures_535_then_421_at_max_failures",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nAUTH PLAIN AGFsaWNlAHdyb25n\r\n", 0, 2, 0},
+               {"AUTH PLAIN AGJvYgBzZWNyZXQ=\r\n", 0, 2, 0}},
+     .want = GREET EHLO_AUTH AUTH_BAD AUTH_BAD
+                   "421 4.7.0 " HOST " Error: too many failed authentications\r\n",
+     .tweak = tweak_auth},
+    {.name = "auth_backend_down_is_454",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nAUTH PLAIN AGRvd24Ac2VjcmV0\r\nQUIT\r\n", 0, 3, 0}},
+     .want = GREET EHLO_AUTH "454 4.7.0 Temporary authentication failure\r\n" BYE,
+     .tweak = tweak_auth},
+    {.name = "auth_without_tls_not_offered_538",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nAUTH PLAIN " PLAIN_ALICE "\r\nQUIT\r\n", 0, 3, 0}},
+     .want = GREET EHLO_R "538 5.7.11 Encryption required for requested authentication "
+                          "mechanism\r\n" BYE,
+     .tweak = tweak_auth_tls_only},
+    {.name = "auth_unauthenticated_untrusted_may_not_relay",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nMAIL FROM:<a@mx.test>\r\nRCPT TO:<x@far.test>\r\nQUIT\r\n", 0,
+                4, 0}},
+     .want = GREET EHLO_AUTH OK_MAIL "554 5.7.1 <x@far.test>: Relay access denied\r\n" BYE,
+     .tweak = tweak_auth},
+    {.name = "auth_sender_must_match_login",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nAUTH PLAIN " PLAIN_ALICE "\r\n", 0, 2, 0},
+               {"MAIL FROM:<mallory@mx.test>\r\nMAIL FROM:<ALICE@mx.test>\r\n"
+                "RCPT TO:<x@far.test>\r\nDATA\r\n", 0, 4, 0},
+               {"A: b\r\n\r\nbody\r\n.\r\nQUIT\r\n", 0, 2, 0}},
+     .want = GREET EHLO_AUTH AUTH_OK
+                   "553 5.7.1 <mallory@mx.test>: Sender address rejected: not owned by user "
+                   "alice\r\n" OK_MAIL OK_RCPT GO_DATA QUEUED BYE,
+     .nmsgs = 1, .sender = "ALICE@mx.test", .rcpts = "x@far.test", .helo = "c.test",
+     .with = "ESMTPA", .content = "A: b\r\n\r\nbody\r\n", .tweak = tweak_auth_sender},
+    {.name = "auth_client_drops_mid_verification",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\n", 0, 1, 0},
+               {"AUTH PLAIN AHNsb3cAc2VjcmV0\r\n", 0, 0, STEP_CLOSE}},
+     .want = GREET EHLO_AUTH, .tweak = tweak_auth},
     {.name = "bdat_chunks_make_one_message",
      .steps = {{NULL, 0, 1, 0},
                {"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\n", 0, 3, 0},
@@ -894,6 +1022,14 @@ static const struct scenario scenarios[] = {
                    "501 5.5.4 Syntax error in parameters or arguments\r\n"
                    "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n"
                    "503 5.5.1 Error: need MAIL command\r\n" BYE},
+    {.name = "starttls_without_certificate_is_not_offered",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nSTARTTLS\r\nSTARTTLS now\r\nAUTH PLAIN\r\nNOOP\r\nQUIT\r\n", 0, 6,
+                0}},
+     .want = GREET EHLO_R "502 5.5.1 Error: command not implemented\r\n"
+                          "501 5.5.4 Syntax: STARTTLS\r\n"
+                          "502 5.5.1 Error: authentication is not offered\r\n"
+                          "250 2.0.0 Ok\r\n" BYE},
     {.name = "mail_parameters",
      .steps = {{NULL, 0, 1, 0},
                {"EHLO client.test\r\n", 0, 1, 0},
@@ -999,7 +1135,7 @@ static const struct scenario scenarios[] = {
      .want = GREET "250 " HOST "\r\n" OK_MAIL OK_RCPT GO_DATA QUEUED BYE,
      .nmsgs = 1,
      .sender = "a@b.test",
-     .rcpts = "postmaster",
+     .rcpts = "postmaster@mx.test", /* bare postmaster: this host (RFC 5321 4.5.1) */
      .helo = "old.test",
      .with = "SMTP",
      .content = "x\r\n"},
@@ -1140,6 +1276,43 @@ static void test_long_command_lines(void **state)
                   {"NOOP\r\nQUIT\r\n", 0, 2, 0}},
         .want = GREET EHLO_R "250 2.0.0 Ok\r\n500 5.5.2 line too long\r\n"
                              "500 5.5.2 line too long\r\n250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n" BYE,
+    };
+    run_scenario(&sc);
+    free(a.p);
+    free(b.p);
+    free(c.p);
+}
+
+/* AUTH lines may be 12288 octets (RFC 4954 §4): a longer AUTH line or LOGIN response gets
+ * 500 5.5.6 and the session goes on; a long one within the limit is parsed (here: not a
+ * PLAIN message, 501). */
+static void test_long_auth_lines(void **state)
+{
+    (void)state;
+    struct text a = {0}, b = {0}, c = {0};
+    text_str(&a, "AUTH PLAIN ");
+    text_add(&a, NULL, 13000, 'A');
+    text_str(&a, "\r\n");
+    text_str(&b, "AUTH PLAIN ");
+    text_add(&b, NULL, 12000, 'A'); /* valid base64 of NUL bytes: no PLAIN message */
+    text_str(&b, "\r\n");
+    text_add(&c, NULL, 20000, 'A');
+    text_str(&c, "\r\n");
+    struct scenario sc = {
+        .name = "long_auth_lines",
+        .steps = {{NULL, 0, 1, 0},
+                  {"EHLO client.test\r\n", 0, 1, 0},
+                  {a.p, a.len, 1, 0},
+                  {b.p, b.len, 1, 0},
+                  {"AUTH LOGIN\r\n", 0, 1, 0},
+                  {c.p, c.len, 1, 0},
+                  {"NOOP\r\nQUIT\r\n", 0, 2, 0}},
+        .want = GREET EHLO_AUTH "500 5.5.6 Authentication exchange line is too long\r\n"
+                                "501 5.5.2 Syntax error in AUTH parameters\r\n"
+                                "334 VXNlcm5hbWU6\r\n"
+                                "500 5.5.6 Authentication exchange line is too long\r\n"
+                                "250 2.0.0 Ok\r\n" BYE,
+        .tweak = tweak_auth,
     };
     run_scenario(&sc);
     free(a.p);
@@ -1587,6 +1760,16 @@ int main(void)
     size_t n = 0;
     signal(SIGPIPE, SIG_IGN);
     evthread_use_pthreads();
+    snprintf(auth_script, sizeof auth_script, "/tmp/test_smtpd_auth.%ld", (long)getpid());
+    FILE *f = fopen(auth_script, "w");
+    if (!f || fputs("#!/bin/sh\nread -r pw\n"
+                    "[ \"$1\" = alice ] && [ \"$pw\" = secret ] && exit 0\n"
+                    "[ \"$1\" = down ] && exit 75\n"
+                    "[ \"$1\" = slow ] && sleep 30\n"
+                    "exit 1\n", f) < 0 || fclose(f) != 0 || chmod(auth_script, 0755) < 0) {
+        perror(auth_script);
+        return 1;
+    }
     for (size_t i = 0; i < NS; i++) {
         struct CMUnitTest t = {scenarios[i].name, test_dialogue, NULL, NULL, (void *)&scenarios[i]};
         tests[n++] = t;
@@ -1598,9 +1781,11 @@ int main(void)
         cmocka_unit_test(test_huge_message_refused),  cmocka_unit_test(test_over_size_on_one_line_is_552),
         cmocka_unit_test(test_bad_listen_addresses),
         cmocka_unit_test(test_stop_listening),       cmocka_unit_test(test_free_while_queueing),
-        cmocka_unit_test(test_random_input),
+        cmocka_unit_test(test_random_input),         cmocka_unit_test(test_long_auth_lines),
     };
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
         tests[n++] = extra[i];
-    return _cmocka_run_group_tests("smtpd", tests, n, NULL, NULL);
+    int rc = _cmocka_run_group_tests("smtpd", tests, n, NULL, NULL);
+    unlink(auth_script);
+    return rc;
 }

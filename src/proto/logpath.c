@@ -1,6 +1,6 @@
 /* logpath: %NAME% path templates of log files (see logpath.h). Pure: no I/O, no clock, no
  * globals; times come in as arguments and are broken down in UTC. */
-#include "audit/logpath.h"
+#include "proto/logpath.h"
 
 #include <stdio.h>
 #include <string.h>

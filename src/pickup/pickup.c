@@ -1,0 +1,310 @@
+/* pickup: drop files from spool/maildrop into the queue (contract in pickup.h). Reading a
+ * drop file is a bounded read of a local regular file, as smtpd's own spool work; the fsync
+ * happens on the queue's writer thread, never on the loop. */
+#include "pickup/pickup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "core/dict.h"
+#include "core/log.h"
+#include "core/qid.h"
+#include "core/xalloc.h"
+#include "proto/hdr.h"
+#include "proto/maildrop.h"
+#include "queue/queue.h"
+
+#define PICKUP_RESCAN_S 60
+/* What a local user may ask for; MSG_F_BOUNCE and DELIVERBY bits are the daemon's. */
+#define PICKUP_FLAGS (MSG_F_SMTPUTF8 | MSG_F_8BITMIME | MSG_F_RET_FULL | MSG_F_RET_HDRS)
+
+struct pickup {
+    const struct conf *conf;
+    struct queue *q;
+    int dirfd, ino;
+    struct event *ino_ev, *timer;
+    struct dict *busy; /* names whose put is in flight */
+    pickup_stored_fn stored;
+    void *arg;
+};
+
+/* One put in flight: the envelope the scheduler gets once it is durable. */
+struct pickup_job {
+    struct pickup *p;
+    char name[NAME_MAX + 1];
+    struct qmsg m;
+    struct maildrop d;
+};
+
+/* Spool 0710 group PICKUP_GROUP (the helper may pass through it), maildrop 1730. */
+int pickup_prepare_spool(const char *spool, uid_t owner)
+{
+    char path[4096];
+    struct group *g = getgrnam(PICKUP_GROUP);
+    if (!g) {
+        log_warn("pickup: group %s does not exist: non-root sendmail is off (create it: "
+                 "groupadd --system %s)", PICKUP_GROUP, PICKUP_GROUP);
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/%s", spool, PICKUP_DIR);
+    if (mkdir(path, 01730) < 0 && errno != EEXIST)
+        return log_warn("pickup: cannot create %s: %s", path, strerror(errno)), -1;
+    int sfd = open(spool, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int mfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int rc = sfd >= 0 && mfd >= 0 && fchown(sfd, (uid_t)-1, g->gr_gid) == 0 &&
+                     fchmod(sfd, 0710) == 0 && fchown(mfd, owner, g->gr_gid) == 0 &&
+                     fchmod(mfd, 01730) == 0
+                 ? 0 : -1;
+    if (rc < 0)
+        log_warn("pickup: cannot give %s to group %s: %s", path, PICKUP_GROUP, strerror(errno));
+    if (sfd >= 0)
+        close(sfd);
+    if (mfd >= 0)
+        close(mfd);
+    return rc;
+}
+
+/* Trusted: root, the daemon's own user, or a name in trusted_users. */
+static bool pickup_trusted(const struct pickup *p, uid_t uid, const char *login)
+{
+    if (uid == 0 || uid == getuid())
+        return true;
+    for (size_t i = 0; i < p->conf->ntrusted_users; i++)
+        if (strcmp(p->conf->trusted_users[i], login) == 0)
+            return true;
+    return false;
+}
+
+/* Reads a whole drop file into a malloc'ed buffer; NULL on error (errno). */
+static char *pickup_read(struct pickup *p, const char *name, struct stat *st, size_t *len)
+{
+    uint64_t max = p->conf->smtpd.max_message_size + MAILDROP_HEAD_MAX;
+    int fd = openat(p->dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    char *buf = NULL;
+    if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || (uint64_t)st->st_size > max) {
+        errno = errno ? errno : EFBIG;
+        goto out;
+    }
+    buf = xmalloc((size_t)st->st_size + 1);
+    size_t got = 0;
+    ssize_t n;
+    while (got < (size_t)st->st_size && (n = read(fd, buf + got, (size_t)st->st_size - got)) > 0)
+        got += (size_t)n;
+    *len = got;
+out:
+    close(fd);
+    return buf;
+}
+
+/* The envelope sender: the drop file's for a trusted owner, else the owner's login. */
+static void pickup_sender(struct pickup *p, struct pickup_job *j, uid_t uid, char *out, size_t cap)
+{
+    struct passwd *pw = getpwuid(uid);
+    char login[64];
+    snprintf(login, sizeof login, "%s", pw ? pw->pw_name : "nobody");
+    if (pickup_trusted(p, uid, login)) {
+        snprintf(out, cap, "%s", j->d.sender);
+        return;
+    }
+    snprintf(out, cap, "%s@%s", login, p->conf->hostname);
+    if (strcmp(out, j->d.sender) != 0)
+        log_info("pickup: %s: sender changed from <%s> to <%s> (uid %u is not trusted)",
+                 j->name, j->d.sender, out, (unsigned)uid);
+}
+
+/* The stored content: a Received line only the daemon writes, then the dropped content. */
+static char *pickup_content(struct pickup *p, struct pickup_job *j, const char *buf, uid_t uid,
+                            size_t *len)
+{
+    char qid[QID_TEXT_LEN + 1], date[HDR_DATE_MAX];
+    time_t now = time(NULL);
+    struct tm tm;
+    if (!localtime_r(&now, &tm))
+        tm.tm_gmtoff = 0;
+    hdr_date(now, tm.tm_gmtoff, date, sizeof date);
+    qid_to_text(j->m.id, qid);
+    size_t cap = j->d.body_len + 512;
+    char *out = xmalloc(cap);
+    int n = snprintf(out, cap, "Received: by %s (sluice pickup, from userid %u)\r\n\tid %s; %s\r\n",
+                     p->conf->hostname, (unsigned)uid, qid, date);
+    memcpy(out + n, buf + j->d.body_off, j->d.body_len);
+    *len = (size_t)n + j->d.body_len;
+    return out;
+}
+
+/* The put is durable (or failed): remove the file and hand the message on, or retry later. */
+static void pickup_on_stored(void *arg, int err)
+{
+    struct pickup_job *j = arg;
+    struct pickup *p = j->p;
+    char qid[QID_TEXT_LEN + 1];
+    if (err) {
+        log_warn("pickup: %s: cannot store: %s; kept for the next scan", j->name, strerror(err));
+    } else {
+        if (unlinkat(p->dirfd, j->name, 0) < 0)
+            log_warn("pickup: %s: stored as %s but cannot remove: %s", j->name,
+                     qid_to_text(j->m.id, qid), strerror(errno));
+        log_info("pickup: %s: queued as %s", j->name, qid_to_text(j->m.id, qid));
+        p->stored(p->arg, &j->m);
+    }
+    dict_remove(p->busy, j->name);
+    for (uint32_t i = 0; i < j->m.nrcpt; i++)
+        free(j->m.rcpts[i].addr);
+    free(j->m.rcpts);
+    free(j->m.sender);
+    maildrop_clear(&j->d);
+    free(j);
+}
+
+/* Moves a drop file that does not parse aside (never deleted: it is someone's mail). */
+static void pickup_reject(struct pickup *p, const char *name, const char *why)
+{
+    char bad[NAME_MAX + 8];
+    snprintf(bad, sizeof bad, ".bad.%s", name);
+    log_warn("pickup: %s: %s; kept as %s/%s/%s", name, why, p->conf->spool, PICKUP_DIR, bad);
+    if (renameat(p->dirfd, name, p->dirfd, bad) < 0)
+        log_warn("pickup: cannot rename %s: %s", name, strerror(errno));
+}
+
+/* Builds the queue envelope of a parsed drop file. */
+static void pickup_envelope(struct pickup *p, struct pickup_job *j, uid_t uid)
+{
+    char sender[ADDR_MAX + 80];
+    pickup_sender(p, j, uid, sender, sizeof sender);
+    j->m = (struct qmsg){.id = qid_next(), .arrival = clock_wall_ms(), .sender = xstrdup(sender),
+                         .client_ip = "", .helo = "", .flags = j->d.flags & PICKUP_FLAGS,
+                         .envid = j->d.envid, .nrcpt = (uint32_t)j->d.nrcpt};
+    j->m.rcpts = xcalloc(j->d.nrcpt, sizeof *j->m.rcpts);
+    for (size_t i = 0; i < j->d.nrcpt; i++)
+        j->m.rcpts[i] = (struct qrcpt){.addr = xstrdup(j->d.rcpts[i].addr), .state = RCPT_PENDING,
+                                       .last_reply = "", .notify = j->d.rcpts[i].notify,
+                                       .orcpt = j->d.rcpts[i].orcpt};
+}
+
+/* Picks up one drop file. */
+static void pickup_one(struct pickup *p, const char *name)
+{
+    struct stat st;
+    size_t len = 0;
+    const char *why;
+    if (dict_find(p->busy, name) || strlen(name) > NAME_MAX)
+        return;
+    char *buf = pickup_read(p, name, &st, &len);
+    if (!buf) {
+        if (errno != ENOENT)
+            pickup_reject(p, name, "not a readable regular file within the size limit");
+        return;
+    }
+    struct pickup_job *j = xcalloc(1, sizeof *j);
+    j->p = p;
+    snprintf(j->name, sizeof j->name, "%s", name);
+    if (maildrop_parse(buf, len, p->conf->smtpd.max_message_size, &j->d, &why) < 0) {
+        pickup_reject(p, name, why);
+        free(j);
+        free(buf);
+        return;
+    }
+    pickup_envelope(p, j, st.st_uid);
+    size_t clen;
+    char *content = pickup_content(p, j, buf, st.st_uid, &clen);
+    free(buf);
+    j->m.size = clen;
+    dict_put(p->busy, j->name, j);
+    queue_put(p->q, &j->m, content, clen, pickup_on_stored, j);
+}
+
+/* Picks up every drop file present ("." names are the helper's temporary files). */
+void pickup_scan(struct pickup *p)
+{
+    int fd = openat(p->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        log_warn("pickup: cannot read %s/%s: %s", p->conf->spool, PICKUP_DIR, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.')
+            pickup_one(p, e->d_name);
+    closedir(d);
+}
+
+/* inotify: a helper renamed a finished file into the directory. */
+static void pickup_on_inotify(evutil_socket_t fd, short what, void *arg)
+{
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    (void)what;
+    while (read(fd, buf, sizeof buf) > 0)
+        ;
+    pickup_scan(arg);
+}
+
+/* The periodic rescan (a missed or overflowed event costs at most a minute). */
+static void pickup_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    pickup_scan(arg);
+}
+
+/* Starts watching spool/maildrop. */
+struct pickup *pickup_create(struct event_base *base, const struct conf *c, struct queue *q,
+                             pickup_stored_fn stored, void *arg)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", c->spool, PICKUP_DIR);
+    int dirfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dirfd < 0) {
+        log_info("pickup: no %s (%s): non-root sendmail is off", path, strerror(errno));
+        return NULL;
+    }
+    struct pickup *p = xcalloc(1, sizeof *p);
+    *p = (struct pickup){.conf = c, .q = q, .dirfd = dirfd, .busy = dict_create(),
+                         .stored = stored, .arg = arg};
+    p->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (p->ino >= 0 && inotify_add_watch(p->ino, path, IN_MOVED_TO | IN_CLOSE_WRITE) >= 0) {
+        p->ino_ev = event_new(base, p->ino, EV_READ | EV_PERSIST, pickup_on_inotify, p);
+        event_add(p->ino_ev, NULL);
+    } else {
+        log_warn("pickup: inotify on %s: %s; scanning every %d s", path, strerror(errno),
+                 PICKUP_RESCAN_S);
+    }
+    p->timer = event_new(base, -1, EV_PERSIST, pickup_on_timer, p);
+    struct timeval tv = {PICKUP_RESCAN_S, 0};
+    event_add(p->timer, &tv);
+    return p;
+}
+
+/* Stops watching. Jobs in flight keep p alive through the queue's callbacks: call after
+ * queue_close (which waits for them). */
+void pickup_free(struct pickup *p)
+{
+    if (!p)
+        return;
+    if (p->ino_ev)
+        event_free(p->ino_ev);
+    event_free(p->timer);
+    if (p->ino >= 0)
+        close(p->ino);
+    close(p->dirfd);
+    dict_free(p->busy, NULL);
+    free(p);
+}

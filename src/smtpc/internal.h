@@ -1,0 +1,158 @@
+/* smtpc internal: the connection object and the contract between the files of src/smtpc/
+ * (only they include this header).
+ *
+ * smtpc.c      the state machine: connect, greeting, EHLO/HELO, transactions, QUIT, and
+ *              every entry point (bufferevent and timer callbacks, public calls)
+ * smtpc_tls.c  TLS: the policy for a peer, STARTTLS and implicit TLS over a libevent
+ *              OpenSSL bufferevent, the handshake's outcome, the cleartext fallback
+ * smtpc_auth.c SASL client authentication to relays (RFC 4954: PLAIN, LOGIN, EXTERNAL)
+ *
+ * After EHLO (or HELO) succeeds, smtpc.c calls smtpc_tls_after_ehlo(), which starts TLS or
+ * goes on to smtpc_auth_start(), which authenticates or goes on to smtpc_session_start().
+ * Every function here is called inside an entry point (smtpc_enter/leave), so it may finish
+ * the connection; callers test c->state afterwards. */
+#ifndef SLUICE_SMTPC_INTERNAL_H
+#define SLUICE_SMTPC_INTERNAL_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "proto/reply.h"
+#include "proto/status.h"
+#include "smtpc/smtpc.h"
+
+#define SMTPC_RELAY_MAX 600
+#define SMTPC_WHY_MAX (REPLY_TEXT_MAX + 700)
+#define SMTPC_TEXT_MAX (REPLY_TEXT_MAX + 64)
+#define SMTPC_TLS_TEXT_MAX 96
+
+enum smtpc_state {
+    SMTPC_INIT,
+    SMTPC_CONNECT,
+    SMTPC_GREETING,
+    SMTPC_EHLO,
+    SMTPC_HELO,
+    SMTPC_STARTTLS, /* waiting for the reply to STARTTLS */
+    SMTPC_TLS,      /* handshake in progress */
+    SMTPC_AUTH,     /* SASL exchange in progress */
+    SMTPC_SESSION,
+    SMTPC_IDLE,
+    SMTPC_QUIT_WAIT,
+    SMTPC_QUIT_FLUSH,
+    SMTPC_DONE
+};
+
+/* What an expected reply answers. */
+enum smtpc_exp { EXP_RSET, EXP_MAIL, EXP_RCPT, EXP_DATA, EXP_DOT, EXP_DOT_IGNORE };
+
+/* Per-recipient progress within the current transaction. */
+enum smtpc_rst { RST_PENDING, RST_ACCEPTED, RST_DONE };
+
+struct smtpc_expect {
+    enum smtpc_exp kind;
+    size_t idx; /* recipient index for EXP_RCPT */
+};
+
+/* The TLS policy for the current peer (smtpc_tls_policy()). */
+struct smtpc_tls_policy {
+    bool use;         /* STARTTLS when offered (or implicit TLS) */
+    bool mandatory;   /* no TLS, no mail: never fall back to cleartext */
+    bool implicit;    /* TLS from the first byte (RFC 8314) */
+    bool verify;      /* the certificate must be verified (chain and name) */
+    unsigned min_tls; /* TLS 1.min_tls at least */
+    const char *name; /* expected host name (and SNI); "" none */
+};
+
+struct smtpc {
+    struct event_base *base;
+    const struct conf *conf;
+    struct peer *peers;
+    size_t npeers, cur;
+    const struct smtpc_ops *ops;
+    void *arg;
+    const struct client_conf *cc;
+    struct bufferevent *bev;
+    struct event *timer;
+    enum smtpc_state state;
+    int depth;        /* nesting of entry points; the struct is freed at 0 once DONE */
+    bool established; /* some peer got as far as SESSION */
+    bool dirty;       /* the server may hold transaction state: RSET before next MAIL */
+    struct ehlo_caps caps;
+    size_t scan_off;   /* input bytes known to hold no further line end */
+    size_t line_start; /* input offset where the last (partial) line starts */
+    int connect_errno; /* errno left by bufferevent_socket_connect() */
+    enum outcome fail_o;
+    char fail_why[SMTPC_WHY_MAX];
+    char relay[SMTPC_RELAY_MAX];
+    struct smtpc_expect *fifo;
+    size_t fhead, ftail, fcap;
+    /* the transaction in progress (t == NULL: none) */
+    struct smtpc_txn *t;
+    unsigned char *rst;
+    size_t rcpt_sent, rcpt_outstanding, naccepted, nleft;
+    bool mail_sent, mail_failed, data_sent;
+    /* transcripts (smtpc_set_transcript) */
+    struct audit_log *tlog;
+    const struct logspec *tspec;
+    struct transcript *tr;
+    /* TLS (smtpc_tls.c): the policy of the current peer, the SSL of its bufferevent (owned
+     * by the bufferevent), whether the session runs over TLS, what the log says of it */
+    struct smtpc_tls_policy pol;
+    SSL *ssl;
+    bool tls;
+    bool tls_fallback;                 /* this peer's handshake failed: reconnected without TLS */
+    char tls_text[SMTPC_TLS_TEXT_MAX]; /* "TLSv1.3/CIPHER" or "none" */
+    const char *tls_peer;              /* "verified", "untrusted", "anonymous"; "" none */
+    /* AUTH (smtpc_auth.c) */
+    unsigned auth_mech; /* EHLO_AUTH_* in progress */
+    int auth_step;      /* responses sent after the AUTH line */
+};
+
+/* smtpc.c */
+void smtpc_timer_arm(struct smtpc *c, uint64_t ms);
+/* Our own failure reason: "x.y.z text" with class cl's temporary code. */
+void smtpc_why(char *buf, size_t cap, enum status_class cl, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Writes one command line (CRLF added); kind >= 0 expects its reply in the FIFO. */
+void smtpc_send(struct smtpc *c, int kind, size_t idx, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Writes line (len bytes, CRLF added) but logs and transcribes shown instead: credentials
+ * never reach a log. */
+void smtpc_send_hidden(struct smtpc *c, const char *line, size_t len, const char *shown);
+/* Drops the current peer after a failure and tries the next one. */
+void smtpc_peer_fail(struct smtpc *c, enum outcome o, const char *why);
+/* Reconnects to the current peer (after a failed opportunistic handshake). */
+void smtpc_peer_retry(struct smtpc *c, const char *why);
+/* The name we announce in EHLO/HELO. */
+const char *smtpc_helo_name(const struct smtpc *c);
+/* EHLO/HELO, TLS and AUTH are done: start asking for transactions. */
+void smtpc_session_start(struct smtpc *c);
+/* Frees the bufferevent (and its SSL and socket). */
+void smtpc_bev_free(struct smtpc *c);
+/* Handles input that arrived while it could not be read (during the handshake). */
+void smtpc_read_pending(struct smtpc *c);
+/* Points bev's callbacks at the connection's read, write and event handlers. */
+void smtpc_bev_setcb(struct smtpc *c, struct bufferevent *bev);
+
+/* smtpc_tls.c */
+/* Resolves c->pol for the current peer (relay ssl block, else anonssl; the fallback memory). */
+void smtpc_tls_policy(struct smtpc *c);
+/* EHLO or HELO succeeded: STARTTLS, a TLS failure, or on to smtpc_auth_start(). */
+void smtpc_tls_after_ehlo(struct smtpc *c);
+/* The reply to STARTTLS. */
+void smtpc_tls_on_starttls(struct smtpc *c, const struct reply *r, const char *text);
+/* The TCP connection is up and the policy says implicit TLS: start the handshake. */
+void smtpc_tls_start(struct smtpc *c);
+/* A bufferevent event while the handshake runs (what: BEV_EVENT_*). */
+void smtpc_tls_on_event(struct smtpc *c, short what);
+/* The handshake timed out. */
+void smtpc_tls_on_timeout(struct smtpc *c);
+
+/* smtpc_auth.c */
+/* Authenticates when the relay asks for it, else goes on to smtpc_session_start(). */
+void smtpc_auth_start(struct smtpc *c);
+/* A reply during the SASL exchange. */
+void smtpc_auth_on_reply(struct smtpc *c, const struct reply *r, const char *text);
+#endif
