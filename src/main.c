@@ -14,7 +14,8 @@
  * FILE, else $SLUICE_CONF, else /etc/sluice/sluice.conf. Exit codes are sysexits.h's.
  * SIGTERM/SIGINT: stop accepting, let transactions finish for up to 10 s, keep the queue.
  * SIGHUP: re-read the TLS certificates and keys (smtpd.tls) for new connections and the
- *         AUTH password file (smtpd.auth backend "file").
+ *         AUTH password file (smtpd.auth backend "file"), and map the policy database
+ *         again (after `sluice policy-build`).
  * SIGUSR1: log statistics.
  * Under systemd (Type=notify; systemd/sluice.service) the daemon says READY=1 once its
  * listeners are bound and the queue is recovered, keeps STATUS= up to date with the queue's
@@ -49,6 +50,7 @@
 #include "local/helper.h"
 #include "local/local.h"
 #include "pickup/pickup.h"
+#include "policy/policy.h"
 #include "queue/queue.h"
 #include "route/route.h"
 #include "sched/sched.h"
@@ -70,6 +72,7 @@ struct daemon {
     struct sched *sched;
     struct smtpd *smtpd;
     struct pickup *pickup; /* NULL: no spool/maildrop (non-root sendmail off) */
+    struct policy_engine *policy;
     struct tls_client *tls; /* outbound TLS contexts and caches (smtpc_set_tls) */
     struct sched_logs logs; /* audit, event log (NULL = off) */
     struct audit_log *client_transcript; /* deliver.client.transcript (NULL = off) */
@@ -181,6 +184,7 @@ static void main_on_hup(evutil_socket_t sig, short what, void *arg)
     notify_reloading(d->notify);
     smtpd_reload_tls(d->smtpd);
     smtpd_reload_auth(d->smtpd);
+    policy_reload(d->policy); /* a new `sluice policy-build` map */
     notify_ready(d->notify);
 }
 
@@ -302,6 +306,10 @@ static void main_setup(struct daemon *d)
         log_fatal("smtpd: %s", err);
     smtpd_set_version(d->smtpd, SLUICE_VERSION);
     smtpd_set_dns(d->smtpd, d->dns);
+    d->policy = policy_create(d->base, &d->conf, d->dns, err, sizeof err);
+    if (!d->policy)
+        log_fatal("policy: %s", err);
+    smtpd_set_policy(d->smtpd, d->policy);
     smtpd_set_etrn(d->smtpd, main_on_etrn, d);
     d->server_transcript = main_open_log(&d->conf, &d->conf.smtpd.transcript, "smtpd.transcript");
     smtpd_set_transcript(d->smtpd, d->server_transcript, &d->conf.smtpd.transcript);
@@ -339,6 +347,7 @@ static void main_teardown(struct daemon *d)
     audit_log_close(d->server_transcript);
     route_free(d->route);
     dns_free(d->dns);
+    policy_free(d->policy); /* after dns_free: no block list answer can come */
     event_free(d->sigterm);
     event_free(d->sigint);
     event_free(d->sigusr1);
@@ -398,6 +407,7 @@ static const char main_usage_text[] =
     "  mailq [-c FILE]                      list the queue (as `mailq`)\n"
     "  verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS\n"
     "  newaliases [-c FILE]                 compile the alias files into FILE.db\n"
+    "  policy-build [-c FILE]               compile smtpd.policydb (docs/policy.md)\n"
     "  --version, --help                    (COMMAND --help: that command's options)\n"
     "FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
 
@@ -446,5 +456,7 @@ int main(int argc, char **argv)
         return tool_verp_decode(argc - 1, argv + 1);
     if (strcmp(cmd, "newaliases") == 0)
         return tool_newaliases(argc - 1, argv + 1);
+    if (strcmp(cmd, "policy-build") == 0)
+        return tool_policy_build(argc - 1, argv + 1);
     return main_usage(cmd);
 }

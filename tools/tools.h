@@ -22,6 +22,8 @@ int tool_config_keys(int argc, char **argv);
 int tool_newaliases(int argc, char **argv);
 /* sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS (tools/verp.c) */
 int tool_verp_decode(int argc, char **argv);
+/* sluice policy-build [-c FILE] (policybuild.c) */
+int tool_policy_build(int argc, char **argv);
 
 /* Loads the configuration at path (defaults first); prints the error on stderr and returns
  * -1 on failure. */

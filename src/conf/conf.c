@@ -284,6 +284,7 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_TEXT:
     case CONF_MAILBOX:
     case CONF_DELIMS:
+    case CONF_ACTION:
     case CONF_REGEX:
     case CONF_NEXTHOP:
     case CONF_LOGPATH: return conf_read_text(x, s, key, p, base);
@@ -313,7 +314,11 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_RNET_IP:
     case CONF_PEERS:
     case CONF_PATHS:
-    case CONF_ALLOWS: return conf_read_list(x, s, key, p, base);
+    case CONF_ALLOWS:
+    case CONF_POLICYDB:
+    case CONF_DNSBL:
+    case CONF_SERVICES:
+    case CONF_HELOPATS: return conf_read_list(x, s, key, p, base);
     case CONF_LINES: return conf_read_lines(x, s, key, p, base);
     case CONF_RELAY_ADDR: return conf_read_relay_addr(x, s, key, p, base);
     case CONF_GROUP:

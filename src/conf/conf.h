@@ -259,6 +259,18 @@ struct conf {
         unsigned max_hops;               /* Received headers (RFC 5321 §6.3: at least 100) */
         bool split_long_lines;           /* lines over 998 octets: split (true) or 554 */
         uint64_t rdns_timeout;           /* ms: longest wait for the client's rDNS; 0 = none */
+        char **policydb;                 /* policy database sources (docs/policy.md) */
+        size_t npolicydb;
+        char **helo_patterns;            /* HELO/EHLO table rows (proto/helopat.h) */
+        size_t nhelo_patterns;
+        char **dnsbl;                    /* block list entries (proto/dnsbl.h) */
+        size_t ndnsbl;
+        unsigned dnsbl_threshold;
+        uint64_t dnsbl_timeout;          /* ms */
+        char **policy_services;          /* policy delegation servers (proto/policyd.h) */
+        size_t npolicy_services;
+        uint64_t policy_timeout;         /* ms */
+        char *policy_default_action;     /* an action (proto/policyd.h) */
         struct smtpd_tls_conf tls;       /* smtpd.tls: STARTTLS when cert_file is set */
         char **tls_listen;               /* implicit TLS listeners (RFC 8314, port 465) */
         size_t ntls_listen;

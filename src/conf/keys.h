@@ -48,6 +48,7 @@ enum conf_kind {
     CONF_TEXT,    /* non-empty printable text (smtpd.hdr220) */
     CONF_MAILBOX, /* "" or local@domain (deliver.double_bounce) */
     CONF_DELIMS,  /* two VERP delimiters (deliver.verp_delimiters) */
+    CONF_ACTION,  /* a policy delegation action sluice implements (proto/policyd.h) */
     CONF_REGEX,   /* an extended regular expression, no back-references (deliver.rules) */
     CONF_NEXTHOP, /* a transport map next hop (proto/nexthop.h) */
     CONF_LOGPATH, /* a log path template (proto/logpath.h) */
@@ -78,6 +79,10 @@ enum conf_kind {
     CONF_PATTERNS,   /* char ** + size_t: globs without blanks, lower-cased */
     CONF_RNET_IP,    /* struct remotenet nets + hosts */
     CONF_PEERS,      /* struct logspec nets + domains */
+    CONF_POLICYDB,   /* char ** + size_t: policy database source files (paths) */
+    CONF_DNSBL,      /* char ** + size_t: "zone[=pattern][*weight]" (proto/dnsbl.h) */
+    CONF_SERVICES,   /* char ** + size_t: "inet:host:port" / "unix:path" [options] */
+    CONF_HELOPATS,   /* char ** + size_t: "glob maxload style|!text" (proto/helopat.h) */
     CONF_SELECTORS,  /* char ** + size_t: policy selectors (struct policy), lower-cased */
     CONF_PATHS,      /* char ** + size_t: absolute paths (aliases) */
     CONF_ALLOWS,     /* char ** + size_t: "alias", "forward", "include" */
@@ -186,6 +191,8 @@ bool conf_is_hostname(const char *s, size_t len);
 bool conf_is_listen(const char *s, size_t len);
 bool conf_is_forwarder(const char *s, size_t len);
 bool conf_is_pattern(const char *s, size_t len);
+/* True for a policy delegation action sluice carries out (policyd_action_implemented()). */
+bool conf_is_action(const char *s, size_t len);
 bool conf_is_sender(const char *s, size_t len);
 int conf_ip_family(const char *s, size_t len);
 int conf_port_parse(const char *s, size_t len, uint16_t *port);

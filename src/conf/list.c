@@ -17,6 +17,9 @@
 #include <strings.h>
 
 #include "core/xalloc.h"
+#include "proto/dnsbl.h"
+#include "proto/helopat.h"
+#include "proto/policyd.h"
 
 /* ---- storage ---- */
 
@@ -128,6 +131,30 @@ static bool conf_is_allow(const char *s, size_t len)
     return false;
 }
 
+/* Collects a DNSBL entry, policy service or HELO pattern row after its parser's check; the
+ * error names the entry and says what is wrong with it. */
+static int conf_item_policy(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                            const struct conf_key *p, void *base, const char *item, size_t len)
+{
+    char q[96];
+    const char *why = "?";
+    struct dnsbl_list d;
+    struct policyd_service v;
+    struct helopat h;
+    int rc = p->kind == CONF_DNSBL      ? dnsbl_parse(item, len, &d, &why)
+             : p->kind == CONF_SERVICES ? policyd_service_parse(item, len, &v, &why)
+                                        : helopat_parse(item, len, &h, &why);
+    if (rc == 0 && p->kind == CONF_SERVICES && v.has_default && !policyd_action_implemented(&v.deflt))
+        rc = -1, why = "default_action: not one sluice implements";
+    if (rc < 0)
+        return conf_error(x, s, "bad entry in '%s': %s: %s", key,
+                          conf_quote(q, sizeof q, item, len), why);
+    char **slot = conf_push((char *)base + p->off, (size_t *)((char *)base + p->cnt),
+                            sizeof(char *));
+    *slot = xstrndup(item, len);
+    return 0;
+}
+
 /* Collects a listen address, forwarder, domain, sender or pattern after checking it. */
 static int conf_item_string(struct conf_ctx *x, const config_setting_t *s, const char *key,
                             const struct conf_key *p, void *base, const char *item, size_t len)
@@ -140,6 +167,10 @@ static int conf_item_string(struct conf_ctx *x, const config_setting_t *s, const
     case CONF_FORWARDERS: ok = conf_is_forwarder(item, len), what = "forwarder", lower = false; break;
     case CONF_DOMAINS: ok = conf_is_hostname(item, len), what = "domain"; break;
     case CONF_PATTERNS: ok = conf_is_pattern(item, len), what = "pattern"; break;
+    case CONF_POLICYDB: ok = conf_is_pattern(item, len), what = "path", lower = false; break;
+    case CONF_DNSBL:
+    case CONF_SERVICES:
+    case CONF_HELOPATS: return conf_item_policy(x, s, key, p, base, item, len);
     case CONF_SELECTORS:
         ok = conf_is_selector(item, len),
         what = "selector (want GLOB, smtp/GLOB, mx:GLOB or ip:CIDR)";

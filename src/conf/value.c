@@ -21,6 +21,7 @@
 
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "proto/policyd.h"
 #include "proto/duration.h"
 #include "proto/logpath.h"
 #include "proto/nexthop.h"
@@ -174,6 +175,12 @@ bool conf_is_pattern(const char *s, size_t len)
     return len > 0;
 }
 
+bool conf_is_action(const char *s, size_t len)
+{
+    struct policyd_reply r;
+    return policyd_action_parse(s, len, &r) == 0 && policyd_action_implemented(&r);
+}
+
 /* Validates a sender pattern: "domain" or "local@domain" (unquoted local part). */
 bool conf_is_sender(const char *s, size_t len)
 {
@@ -316,6 +323,7 @@ static bool conf_text_ok(const struct conf_key *p, const char *str, size_t len)
         return len == 0 || (len <= 256 && memchr(str, '@', len) && conf_is_sender(str, len));
     case CONF_DELIMS: return conf_is_delims(str, len);
     case CONF_LOGPATH: return logpath_check(str, len, NULL) == 0;
+    case CONF_ACTION: return conf_is_action(str, len);
     case CONF_REGEX: return conf_is_regex(str, len);
     case CONF_NEXTHOP: {
         struct nexthop nh;
@@ -346,6 +354,8 @@ int conf_set_text(struct conf_ctx *x, const config_setting_t *s, const char *key
         [CONF_MAILBOX] = "address",
         [CONF_DELIMS] = "delimiters (want two characters, e.g. \"+=\")",
         [CONF_LOGPATH] = "path template",
+        [CONF_ACTION] = ("action (DUNNO, OK, REJECT, DEFER, DEFER_IF_PERMIT or 4NN/5NN text; "
+                         "HOLD, DISCARD, REDIRECT are not implemented)"),
         [CONF_REGEX] = "regular expression (extended; no back-reference, stacked quantifier or {n} over 100)",
         [CONF_NEXTHOP] = "next hop (want local, error:TEXT or hold; lmtp:/smtp: not supported yet)",
     };

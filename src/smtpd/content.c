@@ -71,14 +71,15 @@ void content_begin(struct session *s)
     forc[0] = '\0';
     if (s->txn.nrcpt == 1) /* addr_parse_path() let no control octet through */
         snprintf(forc, sizeof forc, "\r\n\tfor <%s>", s->txn.rcpts[0].addr);
-    s->body_cap = CONTENT_BODY_INITIAL;
+    s->body_cap = CONTENT_BODY_INITIAL + (s->prepend ? strlen(s->prepend) : 0);
     s->body = xmalloc(s->body_cap);
     starttls_received(s, tls, sizeof tls);
     authn_received(s, au, sizeof au);
     int n = snprintf(s->body, s->body_cap,
-                     "Received: from %s (%s [%s%s])\r\n%s%s\tby %.255s (sluice) with %s id %s%s; "
+                     "%sReceived: from %s (%s [%s%s])\r\n%s%s\tby %.255s (sluice) with %s id %s%s; "
                      "%s\r\n",
-                     s->helo, s->rdns, s->v6 ? "IPv6:" : "", s->ip, tls, au, session_host(s),
+                     s->prepend ? s->prepend : "", s->helo, s->rdns, s->v6 ? "IPv6:" : "", s->ip, tls,
+                     au, session_host(s),
                      policy_protocol(s), qid, forc, date);
     if (n < 0 || (size_t)n >= s->body_cap)
         log_panic("smtpd: Received header does not fit (%d bytes)", n);

@@ -21,6 +21,8 @@
 #include "conf/conf.h"
 #include "core/log.h"
 #include "core/qid.h"
+#include "core/xalloc.h"
+#include "policy/policy.h"
 #include "smtpd/session.h"
 
 /* True when domain equals one of the n domains (case-insensitive). */
@@ -131,4 +133,111 @@ const char *policy_connection_limit(const struct smtpd *sd, const struct session
     if (!s->trusted && same >= sd->c->smtpd.max_connections_per_ip)
         return "too many connections from your address";
     return NULL;
+}
+
+/* ---- inbound policy (src/policy/): HELO table, map, block lists, policy servers ---- */
+
+/* Logs a refusal as Postfix does, so log watchers (fail2ban's postfix filter) match it:
+ * "NOQUEUE: reject: VERB from NAME[IP]: REPLY; from=<S> to=<R> proto=P helo=<H>", then the
+ * rule that refused. */
+static void policy_log_reject(const struct session *s, const char *verb, const char *reply,
+                              const char *rcpt, const char *rule)
+{
+    char from[ADDR_MAX * 4 + 1] = "", to[ADDR_MAX * 4 + 1] = "";
+    const char *snd = s->txn.sender ? s->txn.sender : "";
+    log_sanitize(from, sizeof from, snd, strlen(snd));
+    if (rcpt)
+        log_sanitize(to, sizeof to, rcpt, strlen(rcpt));
+    log_info("NOQUEUE: reject: %s from %s[%s]: %s; %s%s%s%s%s%sproto=%s helo=<%s> rule=<%s>",
+             verb, s->rdns, s->ip, reply, s->in_mail ? "from=<" : "", s->in_mail ? from : "",
+             s->in_mail ? "> " : "", rcpt ? "to=<" : "", rcpt ? to : "", rcpt ? "> " : "",
+             policy_protocol(s), s->helo, rule);
+}
+
+bool policy_helo_check(struct session *s, const char *verb)
+{
+    struct policy_verdict v;
+    bool strict = true;
+    if (!s->sd->policy || policy_helo(s->sd->policy, s->helo, &strict, &v) == 0)
+        return true;
+    if (v.kind != POLICY_REFUSE) {
+        s->sloppy = s->sloppy || !strict;
+        return true;
+    }
+    char reply[POLICY_REPLY_MAX];
+    snprintf(reply, sizeof reply, "%u %s %s", v.code, v.status, v.text);
+    s->helo_kind = verb[0] == 'E' ? HELO_ESMTP : HELO_SMTP; /* proto= of the log line */
+    policy_log_reject(s, verb, reply, NULL, v.rule);
+    session_reply(s, "%s", reply);
+    s->helo_kind = HELO_NONE;
+    if (v.code == 421)
+        s->closing = true;
+    return false;
+}
+
+/* Parks the current command until the checks (or the reverse lookup) are over. */
+static int policy_park(struct session *s, bool rdns)
+{
+    s->park = xmalloc(s->cur_len + 1);
+    memcpy(s->park, s->cur_line, s->cur_len);
+    s->park[s->cur_len] = '\0';
+    s->park_len = s->cur_len;
+    s->park_rdns = rdns;
+    s->state = SESSION_POLICY;
+    return 0;
+}
+
+/* The asynchronous checks are over: run the parked RCPT again. */
+static void policy_on_checked(void *arg)
+{
+    session_policy_resume(arg);
+}
+
+/* Turns a refusal into the reply and the log line. */
+static int policy_refused(struct session *s, const struct policy_verdict *v, const char *addr,
+                          char *reply, size_t len)
+{
+    snprintf(reply, len, "%u %s %s", v->code, v->status, v->text);
+    policy_log_reject(s, "RCPT", reply, addr, v->rule);
+    return -1;
+}
+
+int policy_rcpt_check(struct session *s, const char *addr, char *reply, size_t len)
+{
+    char shown[ADDR_MAX * 4 + 1];
+    struct policy_verdict mv = {0}, av;
+    const struct tls_info *ti = session_tls_info(s);
+    struct policy_req r = {
+        .ip = s->ip, .name = s->rdns, .helo = s->helo, .proto = policy_protocol(s),
+        .sender = s->txn.sender ? s->txn.sender : "", .rcpt = addr, .instance = s->instance,
+        .tls_proto = ti && ti->active ? ti->version : "",
+        .tls_cipher = ti && ti->active ? ti->cipher : "", .nrcpt = (unsigned)s->txn.nrcpt,
+        .size = s->mail_size};
+    if (s->pol && s->rdns_pending && policy_wants_rdns(s->sd->policy))
+        return policy_park(s, true);
+    if (s->pol) {
+        policy_map_rcpt(s->pol, (const struct sockaddr *)&s->peer, &r, &mv);
+        if (mv.kind == POLICY_REFUSE)
+            return policy_refused(s, &mv, addr, reply, len);
+    }
+    if (!mv.relay && !policy_rcpt_ok(s, addr)) {
+        log_sanitize(shown, sizeof shown, addr, strlen(addr));
+        snprintf(reply, len, "554 5.7.1 <%s>: Relay access denied", shown);
+        policy_log_reject(s, "RCPT", reply, addr, "relay");
+        return -1;
+    }
+    if (!s->pol || mv.kind == POLICY_ACCEPT)
+        return 1;
+    if (policy_async_rcpt(s->pol, &r, policy_on_checked, s, &av) == 0)
+        return policy_park(s, false);
+    if (av.kind == POLICY_REFUSE)
+        return policy_refused(s, &av, addr, reply, len);
+    if (av.prepend[0]) { /* the message's first header lines (PREPEND) */
+        size_t o = s->prepend ? strlen(s->prepend) : 0, n = strlen(av.prepend);
+        if (o + n < 4096) {
+            s->prepend = xrealloc(s->prepend, o + n + 1);
+            memcpy(s->prepend + o, av.prepend, n + 1);
+        }
+    }
+    return 1;
 }

@@ -51,6 +51,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "dns/dns.h"
+#include "policy/policy.h"
 #include "proto/cidr.h"
 #include "smtpd/session.h"
 
@@ -129,6 +130,8 @@ void session_txn_reset(struct session *s)
     s->in_mail = false;
     s->smtputf8 = false;
     s->by_seconds = 0;
+    free(s->prepend);
+    s->prepend = NULL;
     free(s->body);
     s->body = NULL;
     s->body_len = s->body_cap = s->hdr_len = 0;
@@ -180,6 +183,10 @@ void session_free(struct session *s)
         event_free(s->rdns_ev);
         s->rdns_ev = NULL;
     }
+    policy_client_free(s->pol); /* its lookups and requests end without callbacks */
+    s->pol = NULL;
+    free(s->park);
+    s->park = NULL;
     if (s->state == SESSION_WAIT)
         return;
     session_unlink(s);
@@ -289,6 +296,7 @@ static int session_read(struct session *s, struct evbuffer *in)
     case SESSION_BDAT: return content_read_bdat(s, in);
     case SESSION_WAIT:
     case SESSION_RDNS:
+    case SESSION_POLICY:
     case SESSION_AUTH:
     case SESSION_TLS: break;
     }
@@ -317,7 +325,8 @@ static void session_process(struct session *s)
     }
     s->in_process = false;
     if (s->closing || s->eof || s->state == SESSION_WAIT || s->state == SESSION_RDNS ||
-        s->state == SESSION_TLS || s->state == SESSION_AUTH || s->out_blocked || s->tarpit_wait)
+        s->state == SESSION_TLS || s->state == SESSION_AUTH || s->state == SESSION_POLICY ||
+        s->out_blocked || s->tarpit_wait)
         bufferevent_disable(s->bev, EV_READ);
     else
         bufferevent_enable(s->bev, EV_READ);
@@ -326,7 +335,8 @@ static void session_process(struct session *s)
 void session_run(struct session *s)
 {
     session_process(s);
-    if (s->eof && s->state != SESSION_WAIT && s->state != SESSION_RDNS && !s->tarpit_wait)
+    if (s->eof && s->state != SESSION_WAIT && s->state != SESSION_RDNS &&
+        s->state != SESSION_POLICY && !s->tarpit_wait)
         s->closing = true;
     if (s->closing && !s->tarpit_wait && starttls_flushed(s))
         session_free(s);
@@ -376,7 +386,8 @@ static void session_on_event(struct bufferevent *bev, short what, void *arg)
     struct session *s = arg;
     if (what & BEV_EVENT_EOF) {
         s->eof = true;
-        if (s->state == SESSION_WAIT || s->state == SESSION_RDNS || s->tarpit_wait)
+        if (s->state == SESSION_WAIT || s->state == SESSION_RDNS || s->state == SESSION_POLICY ||
+            s->tarpit_wait)
             /* their callbacks go on from here */
             bufferevent_disable(bev, EV_READ);
         else
@@ -442,6 +453,10 @@ static void session_rdns_end(struct session *s, const char *name)
     evtimer_del(s->rdns_ev);
     if (name)
         log_sanitize(s->rdns, sizeof s->rdns, name, strlen(name));
+    if (s->state == SESSION_POLICY && s->park_rdns) {
+        session_policy_resume(s);
+        return;
+    }
     if (s->state != SESSION_RDNS)
         return;
     s->state = SESSION_CMD;
@@ -468,6 +483,21 @@ static void session_on_rdns_timeout(evutil_socket_t fd, short what, void *arg)
     dns_cancel(s->sd->dns, s->rdns_id);
     log_debug("client=[%s]: reverse lookup timed out", s->ip);
     session_rdns_end(s, NULL);
+}
+
+void session_policy_resume(struct session *s)
+{
+    char *line = s->park;
+    s->park = NULL;
+    s->park_rdns = false;
+    s->state = SESSION_CMD;
+    if (!s->bev || s->closing || !line) {
+        free(line);
+        return;
+    }
+    verbs_command(s, line, s->park_len);
+    free(line);
+    session_run(s);
 }
 
 bool session_rdns_wait(struct session *s, enum session_state next)
@@ -537,6 +567,8 @@ void session_start(struct smtpd_listener *l, struct bufferevent *bev, const stru
     s->tls_implicit = l->tls;
     s->v6 = sa->sa_family == AF_INET6;
     cidr_sockaddr_to_text(sa, s->ip, sizeof s->ip);
+    memcpy(&s->peer, sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                   : sizeof(struct sockaddr_in));
     s->trusted = cidr_match_any(c->smtpd.trusted_networks, c->smtpd.ntrusted_networks, sa);
     s->sloppy_net = cidr_match_any(c->smtpd.sloppy_networks, c->smtpd.nsloppy_networks, sa);
     s->sloppy = s->sloppy_net;
@@ -560,6 +592,8 @@ void session_start(struct smtpd_listener *l, struct bufferevent *bev, const stru
     evtimer_add(s->session_ev, &life);
     if (!s->refused)
         session_rdns_start(s, sa);
+    if (sd->policy && !s->refused)
+        s->pol = policy_client_create(sd->policy, sa, s->trusted);
     if (s->tls_implicit)
         starttls_accept(s);
     else

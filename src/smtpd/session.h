@@ -17,6 +17,7 @@
 #include "proto/sasl.h"
 #include "queue/record.h"
 #include "smtpd/smtpd.h"
+#include <sys/socket.h>
 #include "tls/common.h"
 
 struct bufferevent;
@@ -38,6 +39,7 @@ enum session_state {
     SESSION_BDAT, /* reading a BDAT chunk (counted) */
     SESSION_WAIT, /* queue_put pending: input is not read */
     SESSION_RDNS, /* DATA/first BDAT waits for the client's reverse name: input not read */
+    SESSION_POLICY, /* a command waits for policy checks (policy/): input not read */
     SESSION_TLS,  /* a TLS handshake is in progress (starttls.c): input not read */
     SESSION_AUTH, /* AUTH credentials are being verified (authn.c): input not read */
 };
@@ -114,6 +116,17 @@ struct session {
     uint64_t rdns_id;
     enum session_state rdns_next;   /* SESSION_RDNS: the state the content starts in */
     struct event *rdns_ev;          /* smtpd.rdns_timeout since the connection */
+    /* inbound policy (src/policy/, docs/policy.md): SESSION_POLICY parks the command line */
+    struct policy_client *pol;      /* NULL without smtpd_set_policy() */
+    struct sockaddr_storage peer;   /* the client's address (map lookups) */
+    char *park;                     /* the parked command line (park_len bytes), or NULL */
+    size_t park_len;
+    bool park_rdns;                 /* parked until the reverse lookup ends */
+    const char *cur_line;           /* the command line being handled (verbs_command) */
+    size_t cur_len;
+    uint64_t mail_size;             /* MAIL SIZE= of the open transaction, or 0 */
+    char instance[40];              /* the transaction's id for policy servers */
+    char *prepend;                  /* PREPEND header lines (CRLF each) for the message, or NULL */
     /* TLS (starttls.c): s->bev is then the TLS bufferevent */
     struct tls_info tls;            /* tls.active once a handshake finished */
     bool tls_implicit;              /* connected to a smtpd.tls_listen listener */
@@ -159,6 +172,8 @@ struct smtpd {
     struct session *sessions;
     size_t nsessions;
     struct tls_server *tls;         /* smtpd.tls certificates, or NULL: no TLS */
+    struct policy_engine *policy;          /* smtpd_set_policy(), or NULL */
+    uint64_t ninstances;            /* transactions so far (policy instance ids) */
     struct auth *auth;              /* smtpd.auth verifier, or NULL: no AUTH */
     struct authn_ip *auth_ips;      /* SMTPD_AUTH_IPS_MAX entries once AUTH is on */
     size_t nauth_ips;
@@ -187,6 +202,9 @@ void session_unlink(struct session *s);
  * pending, parks the session in SESSION_RDNS and returns true; content_open(s, next) runs
  * when the lookup ends or smtpd.rdns_timeout passes. False: start the content now. */
 bool session_rdns_wait(struct session *s, enum session_state next);
+/* The checks the command in SESSION_POLICY waited for are over: runs it again, then goes
+ * on with the input. May free s. */
+void session_policy_resume(struct session *s);
 /* Frees everything of the open transaction and closes it. */
 void session_txn_reset(struct session *s);
 /* The configured host name (never NULL). */
@@ -211,6 +229,14 @@ void content_date(int64_t ms, char *buf, size_t len);
 /* policy.c */
 /* True when a client that is not trusted may send to addr (local or relay domain). */
 bool policy_rcpt_ok(const struct session *s, const char *addr);
+enum { POLICY_REPLY_MAX = 1400 };
+/* RCPT checks after the syntax: the policy map, relaying, block lists, policy servers
+ * (src/policy/policy.h has the order). 1: accept the recipient; 0: parked in SESSION_POLICY
+ * (the line runs again when the checks are over); -1: refused, the reply line in reply.
+ * Each refusal is logged as Postfix does ("NOQUEUE: reject: RCPT from ..."), with its rule. */
+int policy_rcpt_check(struct session *s, const char *addr, char *reply, size_t len);
+/* HELO/EHLO (verb) through the smtpd.helo_patterns table: false when refused (replied). */
+bool policy_helo_check(struct session *s, const char *verb);
 /* True when the domain is one of relay_domains (ETRN, relaying). */
 bool policy_relay_domain(const struct smtpd *sd, const char *domain);
 /* Re-evaluates s->sloppy after HELO/EHLO (sloppy_helo patterns). */

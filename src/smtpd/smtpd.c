@@ -293,6 +293,12 @@ void smtpd_set_dns(struct smtpd *s, struct dns *d)
     s->dns = d;
 }
 
+/* Sets the inbound policy. */
+void smtpd_set_policy(struct smtpd *s, struct policy_engine *p)
+{
+    s->policy = p;
+}
+
 /* Sets the version shown by %V. */
 void smtpd_set_version(struct smtpd *s, const char *version)
 {

@@ -41,6 +41,10 @@ struct dns;
  * reverse DNS (smtpd.rdns_timeout; docs/smtpd.md). None set (or rdns_timeout 0): every
  * client is "unknown". Call right after smtpd_create; d must outlive the server. */
 void smtpd_set_dns(struct smtpd *s, struct dns *d);
+struct policy_engine;
+/* Sets the inbound policy (src/policy/policy.h, docs/policy.md): map, HELO table, DNSBL,
+ * policy servers. Call right after smtpd_create; p must outlive the server. */
+void smtpd_set_policy(struct smtpd *s, struct policy_engine *p);
 /* Sets the version that %V of smtpd.hdr220 shows (a static string; default "sluice"). */
 void smtpd_set_version(struct smtpd *s, const char *version);
 struct audit_log;

@@ -22,6 +22,7 @@
 
 #include "conf/conf.h"
 #include "core/log.h"
+#include "core/qid.h"
 #include "core/xalloc.h"
 #include "proto/esmtp.h"
 #include "smtpd/session.h"
@@ -68,6 +69,8 @@ static void verbs_helo(struct session *s, const struct cmd *c)
     session_txn_reset(s);
     log_sanitize(s->helo, sizeof s->helo, c->arg, strlen(c->arg));
     policy_sloppy_helo(s);
+    if (!policy_helo_check(s, c->verb == CMD_HELO ? "HELO" : "EHLO"))
+        return;
     if (c->verb == CMD_HELO) {
         s->helo_kind = HELO_SMTP;
         session_reply(s, "250 %s", session_host(s));
@@ -142,6 +145,9 @@ static void verbs_mail_store(struct session *s, const struct cmd *c, const struc
                         (m->by_trace ? MSG_F_BY_TRACE : 0);
         s->by_seconds = m->by_seconds;
     }
+    s->mail_size = m->has_size ? m->size : 0;
+    snprintf(s->instance, sizeof s->instance, "%llx.%llx", (unsigned long long)clock_wall_ms(),
+             (unsigned long long)++s->sd->ninstances);
     s->in_mail = true;
 }
 
@@ -213,12 +219,11 @@ static bool verbs_rcpt_allowed(struct session *s, const char *addr)
                            shown);
         return false;
     }
-    if (!policy_rcpt_ok(s, addr)) {
-        log_info("client=[%s]: RCPT <%s> refused: relay access denied", s->ip, shown);
-        verbs_rcpt_refused(s, "554 5.7.1 <%s>: Relay access denied", shown);
-        return false;
-    }
-    return true;
+    char reply[POLICY_REPLY_MAX];
+    int rc = policy_rcpt_check(s, addr, reply, sizeof reply);
+    if (rc < 0)
+        verbs_rcpt_refused(s, "%s", reply);
+    return rc > 0;
 }
 
 /* An unqualified recipient gets a domain at acceptance (Postfix's append_at_myorigin):
@@ -409,6 +414,8 @@ void verbs_command(struct session *s, const char *line, size_t len)
         return;
     }
     int r = cmd_parse(line, len, &o, &c);
+    s->cur_line = line; /* policy checks may park the line (SESSION_POLICY) */
+    s->cur_len = len;
     if (r == CMD_ERR_TOOLONG) {
         session_reply(s, "500 5.5.2 line too long");
         return;

@@ -502,15 +502,18 @@ fault_mx_defers() {
     sluice_alive || fail "sluice died"
 }
 
-# Where sanitizer runtimes write their reports when the test did not choose: $T/san.PID.
-: "${ASAN_OPTIONS:=detect_leaks=1:abort_on_error=1:log_path=$T/san}"
-: "${UBSAN_OPTIONS:=print_stacktrace=1:halt_on_error=1:log_path=$T/san}"
+# Where sanitizer runtimes write their reports when the test did not choose: $T/san/san.PID.
+# The directory is writable by everyone (sticky): the daemon writes there after it dropped
+# root to the sluice user, local delivery children as the recipient.
+mkdir -p "$T/san" && chmod 1777 "$T/san"
+: "${ASAN_OPTIONS:=detect_leaks=1:abort_on_error=1:log_path=$T/san/san}"
+: "${UBSAN_OPTIONS:=print_stacktrace=1:halt_on_error=1:log_path=$T/san/san}"
 export ASAN_OPTIONS UBSAN_OPTIONS
 
 # Prints the sanitizer reports of this test (sluice log and report files); true if any.
 san_reports() {
     local found=1 f
-    for f in "$SLUICE_LOG" "$T"/san.*; do
+    for f in "$SLUICE_LOG" "$T"/san/san.*; do
         [ -f "$f" ] || continue
         if grep -Eq 'ERROR: (Address|Leak)Sanitizer|Sanitizer has encountered a fatal error|runtime error' "$f"; then
             echo "sanitizer report in $f:" >&2

@@ -1,0 +1,746 @@
+/* policy: the inbound policy engine (contract in policy.h): configuration, the HELO table,
+ * the map stages, the DNSBL lookups and their cache, the policy server sequence.
+ *
+ * DNSBL cache: one entry per query name ("4.3.2.1.bl.example"), shared by every session,
+ * kept for the answer's TTL (at least POLICY_TTL_MIN, at most POLICY_TTL_MAX); a pending
+ * entry lists the sessions waiting for it. A session that ends removes itself from the
+ * waiters; an entry is never freed while its lookup is pending (the DNS callback holds it)
+ * except by policy_free(), which must come after dns_free() (no callback after that).
+ * Past POLICY_CACHE_MAX entries the expired ones are dropped. */
+#include "policy/policy.h"
+
+#include <fnmatch.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "conf/conf.h"
+#include "core/dict.h"
+#include "core/log.h"
+#include "core/qid.h"
+#include "core/xalloc.h"
+#include "dns/dns.h"
+#include "policy/delegate.h"
+#include "policy/policydb.h"
+#include "proto/cidr.h"
+#include "proto/dnsbl.h"
+#include "proto/helopat.h"
+#include "proto/policyd.h"
+
+#define POLICY_TTL_MIN 10
+#define POLICY_TTL_MAX 3600
+#define POLICY_CACHE_MAX 10000
+#define POLICY_REQ_MAX 8192
+
+struct rbl_wait {
+    struct policy_client *pc;
+    size_t list;
+    struct rbl_wait *next;
+};
+
+enum rbl_state { RBL_PENDING, RBL_LISTED, RBL_CLEAN };
+
+struct rbl_entry {
+    struct policy_engine *p;
+    enum rbl_state state;
+    int64_t expires; /* monotonic ms */
+    struct rbl_wait *waiters;
+    char qname[256];
+};
+
+struct policy_engine {
+    struct event_base *base;
+    const struct conf *c;
+    struct dns *dns;
+    struct policydb *db;
+    char map[1024];
+    struct helopat *helo;
+    size_t nhelo;
+    struct dnsbl_list *lists;
+    size_t nlists;
+    struct policyd_service *svcs;
+    size_t nsvcs;
+    struct policyd_reply deflt;
+    struct dict *cache;
+};
+
+enum pc_step { PC_IDLE, PC_DNSBL, PC_SERVICE, PC_READY };
+
+struct policy_client {
+    struct policy_engine *p;
+    bool trusted;
+    char ip[64];
+    enum rbl_state *rbl; /* per list */
+    size_t rbl_pending;
+    int64_t rbl_deadline; /* monotonic ms */
+    struct event *timer;  /* the DNSBL deadline while waiting at RCPT */
+    enum pc_step step;
+    size_t svc; /* the service being asked */
+    struct delegate_req *req;
+    char *request;      /* the request text for the services */
+    char rcpt[320];     /* the recipient being asked about (reply texts) */
+    char prepend[1024]; /* PREPEND lines of this RCPT so far */
+    bool defer_if_permit, defer_if_reject;
+    struct policy_verdict pending; /* DEFER_IF_PERMIT's refusal */
+    struct policy_verdict out;
+    policy_done_fn done;
+    void *arg;
+};
+
+/* ---- configuration ---- */
+
+const char *policy_map_path(const struct conf *c, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/policy.lmdb", c->spool);
+    return buf;
+}
+
+int policy_build(const struct conf *c, char *err, size_t errlen)
+{
+    char map[1024];
+    if (c->smtpd.npolicydb == 0) {
+        snprintf(err, errlen, "smtpd.policydb is empty: nothing to build");
+        return -1;
+    }
+    return policydb_build(c->smtpd.policydb, c->smtpd.npolicydb,
+                          policy_map_path(c, map, sizeof map), err, errlen);
+}
+
+/* Parses the configured lists (conf checked them; a failure here is a broken invariant). */
+static void policy_parse_conf(struct policy_engine *p)
+{
+    const struct conf *c = p->c;
+    const char *why;
+    p->helo = xcalloc(c->smtpd.nhelo_patterns + 1, sizeof *p->helo);
+    p->lists = xcalloc(c->smtpd.ndnsbl + 1, sizeof *p->lists);
+    p->svcs = xcalloc(c->smtpd.npolicy_services + 1, sizeof *p->svcs);
+    for (size_t i = 0; i < c->smtpd.nhelo_patterns; i++, p->nhelo++)
+        if (helopat_parse(c->smtpd.helo_patterns[i], strlen(c->smtpd.helo_patterns[i]), &p->helo[i],
+                          &why) < 0)
+            log_panic("policy: helo pattern: %s", why);
+    for (size_t i = 0; i < c->smtpd.ndnsbl; i++, p->nlists++)
+        if (dnsbl_parse(c->smtpd.dnsbl[i], strlen(c->smtpd.dnsbl[i]), &p->lists[i], &why) < 0)
+            log_panic("policy: dnsbl: %s", why);
+    for (size_t i = 0; i < c->smtpd.npolicy_services; i++, p->nsvcs++)
+        if (policyd_service_parse(c->smtpd.policy_services[i], strlen(c->smtpd.policy_services[i]),
+                                  &p->svcs[i], &why) < 0)
+            log_panic("policy: policy service: %s", why);
+    const char *d = c->smtpd.policy_default_action ? c->smtpd.policy_default_action : "DUNNO";
+    if (policyd_action_parse(d, strlen(d), &p->deflt) < 0)
+        log_panic("policy: policy_default_action");
+}
+
+struct policy_engine *policy_create(struct event_base *base, const struct conf *c, struct dns *dns,
+                             char *err, size_t errlen)
+{
+    struct policy_engine *p = xcalloc(1, sizeof *p);
+    p->base = base;
+    p->c = c;
+    p->dns = dns;
+    p->cache = dict_create();
+    policy_parse_conf(p);
+    policy_map_path(c, p->map, sizeof p->map);
+    if (c->smtpd.npolicydb > 0 && !(p->db = policydb_open(p->map, err, errlen))) {
+        policy_free(p);
+        return NULL;
+    }
+    if (p->nlists > 0 && !dns) {
+        snprintf(err, errlen, "smtpd.dnsbl needs the resolver");
+        policy_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+int policy_reload(struct policy_engine *p)
+{
+    char err[512];
+    if (p->c->smtpd.npolicydb == 0)
+        return 0;
+    struct policydb *db = policydb_open(p->map, err, sizeof err);
+    if (!db) {
+        log_warn("policy: reload failed, the current map stays: %s", err);
+        return -1;
+    }
+    policydb_close(p->db);
+    p->db = db;
+    log_info("policy: map %s reloaded", p->map);
+    return 0;
+}
+
+/* Frees one cache entry and its waiters (policy_free: no DNS callback can come any more). */
+static void policy_entry_free(void *v)
+{
+    struct rbl_entry *e = v;
+    while (e->waiters) {
+        struct rbl_wait *w = e->waiters;
+        e->waiters = w->next;
+        free(w);
+    }
+    free(e);
+}
+
+void policy_free(struct policy_engine *p)
+{
+    if (!p)
+        return;
+    dict_free(p->cache, policy_entry_free);
+    policydb_close(p->db);
+    free(p->helo);
+    free(p->lists);
+    free(p->svcs);
+    free(p);
+}
+
+bool policy_wants_rdns(const struct policy_engine *p)
+{
+    return p->db || p->nsvcs > 0;
+}
+
+/* ---- HELO/EHLO table ---- */
+
+/* Fills a refusal. */
+static void policy_refuse(struct policy_verdict *v, unsigned code, const char *status,
+                          const char *rule)
+{
+    v->kind = POLICY_REFUSE;
+    v->code = code;
+    snprintf(v->status, sizeof v->status, "%s", status);
+    snprintf(v->rule, sizeof v->rule, "%s", rule);
+}
+
+int policy_helo(struct policy_engine *p, const char *helo, bool *strict, struct policy_verdict *v)
+{
+    memset(v, 0, sizeof *v);
+    for (size_t i = 0; i < p->nhelo; i++) {
+        const struct helopat *h = &p->helo[i];
+        if (fnmatch(h->glob, helo, FNM_CASEFOLD) != 0)
+            continue;
+        char rule[300];
+        double load[1] = {0};
+        snprintf(rule, sizeof rule, "helo_patterns %s", h->glob);
+        *strict = h->strict;
+        if (h->refuse) {
+            policy_refuse(v, 550, "5.7.1", rule);
+            snprintf(v->text, sizeof v->text, "<%s>: Helo command rejected: %s", helo, h->text);
+        } else if (getloadavg(load, 1) == 1 && load[0] > (double)h->maxload) {
+            policy_refuse(v, 421, "4.3.2", rule);
+            snprintf(v->text, sizeof v->text,
+                     "Service temporarily unavailable: load average "
+                     "%.1f over %u, try again later",
+                     load[0], h->maxload);
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- the map stages ---- */
+
+/* Turns a map record of one stage into a verdict; true when it decides. */
+static bool policy_record(const struct policydb_hit *h, const char *what, const char *who,
+                          struct policy_verdict *v)
+{
+    char rule[300];
+    const char *attr = h->v.verdict == POLICY_V_REJECT     ? "reject"
+                       : h->v.verdict == POLICY_V_TEMPFAIL ? "tempfail"
+                       : h->v.verdict == POLICY_V_ACCEPT   ? "accept"
+                                                           : "bulk_mail";
+    if (h->v.verdict == POLICY_V_NONE && !(h->v.flags & POLICY_A_BULK_MAIL))
+        return false;
+    snprintf(rule, sizeof rule, "policydb %.250s %s", h->key, attr);
+    if (h->v.verdict == POLICY_V_ACCEPT) {
+        v->kind = POLICY_ACCEPT;
+        snprintf(v->rule, sizeof v->rule, "%s", rule);
+        return true;
+    }
+    bool temp = h->v.verdict == POLICY_V_TEMPFAIL;
+    policy_refuse(v, temp ? 450 : 554, temp ? "4.7.1" : "5.7.1", rule);
+    const char *text = h->v.text[0]                    ? h->v.text
+                       : h->v.verdict == POLICY_V_NONE ? "bulk mail is not accepted"
+                                                       : "Access denied";
+    snprintf(v->text, sizeof v->text, "<%s>: %s rejected: %s", who, what, text);
+    return true;
+}
+
+void policy_map_rcpt(struct policy_client *pc, const struct sockaddr *sa,
+                     const struct policy_req *r, struct policy_verdict *v)
+{
+    struct policydb_hit h;
+    struct policydb *db = pc->p->db;
+    char client[400];
+    memset(v, 0, sizeof *v);
+    if (!db)
+        return;
+    snprintf(client, sizeof client, "%s[%s]", r->name, r->ip);
+    bool decided = false;
+    if (policydb_client(db, sa, r->name, &h) == 1) {
+        v->relay |= (h.v.flags & POLICY_A_FULL_RIGHTS) != 0;
+        decided = policy_record(&h, "Client host", client, v);
+    }
+    if (!decided && r->helo[0] && policydb_name(db, r->helo, &h) == 1)
+        decided = policy_record(&h, "Helo command", r->helo, v);
+    if (!decided && r->sender[0] && policydb_address(db, r->sender, &h) == 1)
+        decided = policy_record(&h, "Sender address", r->sender, v);
+    if (policydb_address(db, r->rcpt, &h) == 1) {
+        v->relay |= (h.v.flags & (POLICY_A_RELAY_TARGET | POLICY_A_LOCAL_NAMES)) != 0;
+        if (!decided)
+            policy_record(&h, "Recipient address", r->rcpt, v);
+    }
+}
+
+/* ---- DNSBL ---- */
+
+static void policy_rbl_step(struct policy_client *pc);
+
+/* One list answered for a waiting session. */
+static void policy_rbl_answer(struct policy_client *pc, size_t list, enum rbl_state st)
+{
+    if (pc->rbl[list] != RBL_PENDING)
+        return;
+    pc->rbl[list] = st;
+    pc->rbl_pending--;
+    if (pc->rbl_pending == 0 && pc->step == PC_DNSBL)
+        policy_rbl_step(pc);
+}
+
+/* Classifies the answer of list l: garbage and failures count as clean. */
+static enum rbl_state policy_rbl_classify(const struct dnsbl_list *l, struct mx_result *res,
+                                          const char *qname)
+{
+    if (res->status == DNS_NXDOMAIN)
+        return RBL_CLEAN;
+    if (res->status != DNS_OK) {
+        log_info("dnsbl: %s: %s (counted as not listed)", qname, res->why);
+        return RBL_CLEAN;
+    }
+    for (size_t i = 0; i < res->nhosts; i++)
+        for (size_t k = 0; k < res->hosts[i].naddrs; k++) {
+            const struct sockaddr_storage *ss = &res->hosts[i].addrs[k];
+            if (ss->ss_family != AF_INET)
+                continue;
+            const uint8_t *a = (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
+            enum dnsbl_answer m = dnsbl_match(l, a);
+            if (m == DNSBL_LISTED)
+                return RBL_LISTED;
+            if (m == DNSBL_GARBAGE)
+                log_warn("dnsbl: %s answered %u.%u.%u.%u, not a block list code: ignored", qname,
+                         a[0], a[1], a[2], a[3]);
+        }
+    return RBL_CLEAN;
+}
+
+/* The lookup of a cache entry ended: store, tell the waiters. */
+static void policy_on_rbl(void *arg, struct mx_result *res)
+{
+    struct rbl_entry *e = arg;
+    const char *zone = strchr(e->qname, '.');
+    const struct dnsbl_list *l = NULL;
+    for (size_t i = 0; i < e->p->nlists; i++) /* the list whose zone ends the query name */
+        for (const char *z = zone; z && !l; z = strchr(z + 1, '.'))
+            if (strcmp(z + 1, e->p->lists[i].zone) == 0)
+                l = &e->p->lists[i];
+    e->state = l ? policy_rbl_classify(l, res, e->qname) : RBL_CLEAN;
+    uint32_t ttl = res->ttl < POLICY_TTL_MIN   ? POLICY_TTL_MIN
+                   : res->ttl > POLICY_TTL_MAX ? POLICY_TTL_MAX
+                                               : res->ttl;
+    e->expires = clock_mono_ms() + (int64_t)ttl * 1000;
+    mx_result_free(res);
+    while (e->waiters) {
+        struct rbl_wait *w = e->waiters;
+        e->waiters = w->next;
+        policy_rbl_answer(w->pc, w->list, e->state);
+        free(w);
+    }
+}
+
+struct policy_old {
+    struct rbl_entry **v;
+    size_t n, cap;
+};
+
+/* Collects one expired entry. */
+static void policy_cache_prune_one(void *arg, const char *key, void *value)
+{
+    struct policy_old *old = arg;
+    struct rbl_entry *e = value;
+    (void)key;
+    if (e->state == RBL_PENDING || e->expires >= clock_mono_ms())
+        return;
+    xgrow(&old->v, &old->cap, old->n, sizeof *old->v);
+    old->v[old->n++] = e;
+}
+
+/* Removes expired entries (past POLICY_CACHE_MAX). */
+static void policy_cache_prune(struct policy_engine *p)
+{
+    struct policy_old old = {NULL, 0, 0};
+    if (dict_count(p->cache) < POLICY_CACHE_MAX)
+        return;
+    dict_foreach(p->cache, policy_cache_prune_one, &old);
+    for (size_t i = 0; i < old.n; i++) {
+        dict_remove(p->cache, old.v[i]->qname);
+        free(old.v[i]);
+    }
+    free(old.v);
+}
+
+/* Starts (or joins, or reads from the cache) the lookup of list i for pc. */
+static void policy_rbl_start(struct policy_client *pc, size_t i, int fam, const uint8_t *a)
+{
+    struct policy_engine *p = pc->p;
+    char q[256];
+    pc->rbl[i] = RBL_CLEAN;
+    if (dnsbl_query_name(&p->lists[i], fam, a, q, sizeof q) < 0)
+        return;
+    struct rbl_entry *e = dict_find(p->cache, q);
+    if (e && e->state != RBL_PENDING && e->expires < clock_mono_ms()) {
+        dict_remove(p->cache, q);
+        free(e);
+        e = NULL;
+    }
+    if (e && e->state != RBL_PENDING) {
+        pc->rbl[i] = e->state;
+        return;
+    }
+    pc->rbl[i] = RBL_PENDING;
+    pc->rbl_pending++;
+    struct rbl_wait *w = xcalloc(1, sizeof *w);
+    w->pc = pc;
+    w->list = i;
+    if (!e) {
+        policy_cache_prune(p);
+        e = xcalloc(1, sizeof *e);
+        e->p = p;
+        snprintf(e->qname, sizeof e->qname, "%s", q);
+        dict_put(p->cache, q, e);
+        dns_host(p->dns, q, policy_on_rbl, e);
+    }
+    w->next = e->waiters;
+    e->waiters = w;
+}
+
+/* Starts every list for the client's address. */
+static void policy_rbl_begin(struct policy_client *pc, const struct sockaddr *sa)
+{
+    const uint8_t *a;
+    int fam = 4;
+    if (sa->sa_family == AF_INET) {
+        a = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+    } else if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *in6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        bool m = IN6_IS_ADDR_V4MAPPED(in6);
+        a = m ? in6->s6_addr + 12 : in6->s6_addr;
+        fam = m ? 4 : 6;
+    } else {
+        return;
+    }
+    pc->rbl_deadline = clock_mono_ms() + (int64_t)pc->p->c->smtpd.dnsbl_timeout;
+    for (size_t i = 0; i < pc->p->nlists; i++)
+        policy_rbl_start(pc, i, fam, a);
+}
+
+/* Removes pc from the waiters of pending entries. */
+static void policy_rbl_unwait_one(void *arg, const char *key, void *value)
+{
+    struct rbl_entry *e = value;
+    (void)key;
+    for (struct rbl_wait **w = &e->waiters; *w;) {
+        if ((*w)->pc == arg) {
+            struct rbl_wait *x = *w;
+            *w = x->next;
+            free(x);
+        } else {
+            w = &(*w)->next;
+        }
+    }
+}
+
+/* The DNSBL verdict once every list answered or the deadline passed. */
+static void policy_rbl_verdict(struct policy_client *pc, struct policy_verdict *v)
+{
+    struct policy_engine *p = pc->p;
+    char names[256] = "";
+    size_t o = 0;
+    long score = 0;
+    for (size_t i = 0; i < p->nlists; i++) {
+        if (pc->rbl[i] != RBL_LISTED)
+            continue;
+        score += p->lists[i].weight;
+        int n = snprintf(names + o, sizeof names - o, "%s%s", o ? ", " : "", p->lists[i].zone);
+        o = n > 0 && (size_t)n < sizeof names - o ? o + (size_t)n : o;
+    }
+    memset(v, 0, sizeof *v);
+    if (score < (long)p->c->smtpd.dnsbl_threshold)
+        return;
+    char rule[300];
+    snprintf(rule, sizeof rule, "dnsbl %s score %ld", names, score);
+    policy_refuse(v, 554, "5.7.1", rule);
+    snprintf(v->text, sizeof v->text, "Service unavailable; Client host [%s] blocked using %s",
+             pc->ip, names);
+}
+
+/* ---- policy servers ---- */
+
+static void policy_svc_next(struct policy_client *pc);
+
+/* Ends the asynchronous part with v (or a pass) and tells the session. */
+static void policy_finish(struct policy_client *pc, const struct policy_verdict *v)
+{
+    if (v->kind == POLICY_PASS && pc->defer_if_permit)
+        pc->out = pc->pending;
+    else
+        pc->out = *v;
+    if (pc->out.kind != POLICY_REFUSE)
+        memcpy(pc->out.prepend, pc->prepend, sizeof pc->prepend);
+    pc->step = PC_READY;
+    pc->done(pc->arg);
+}
+
+/* The service's name for logs and rules. */
+static const char *policy_svc_name(const struct policyd_service *s, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s:%s", s->unix_socket ? "unix" : "inet", s->target);
+    return buf;
+}
+
+/* Applies one service's action: true when it ends the sequence (v filled). */
+static bool policy_svc_apply(struct policy_client *pc, const struct policyd_reply *r,
+                             const char *name, struct policy_verdict *v)
+{
+    char rule[300];
+    snprintf(rule, sizeof rule, "policy %s %s", name, policyd_action_name(r->action));
+    memset(v, 0, sizeof *v);
+    switch (r->action) {
+    case POLICYD_OK:
+        v->kind = POLICY_ACCEPT;
+        snprintf(v->rule, sizeof v->rule, "%s", rule);
+        return true;
+    case POLICYD_REJECT:
+    case POLICYD_DEFER: {
+        bool soften = r->action == POLICYD_REJECT && pc->defer_if_reject;
+        policy_refuse(v, soften ? 450 : r->code, soften ? "4.7.1" : r->status, rule);
+        snprintf(v->text, sizeof v->text, "<%s>: Recipient address rejected: %s", pc->rcpt,
+                 r->text[0] ? r->text : "Access denied");
+        return true;
+    }
+    case POLICYD_DEFER_IF_PERMIT:
+        if (!pc->defer_if_permit) {
+            pc->defer_if_permit = true;
+            policy_refuse(&pc->pending, 450, r->status, rule);
+            snprintf(pc->pending.text, sizeof pc->pending.text,
+                     "<%s>: Recipient address rejected: %s", pc->rcpt,
+                     r->text[0] ? r->text : "Service unavailable");
+        }
+        return false;
+    case POLICYD_DEFER_IF_REJECT:
+        pc->defer_if_reject = true;
+        return false;
+    case POLICYD_PREPEND: {
+        size_t o = strlen(pc->prepend), n = strlen(r->text);
+        if (o + n + 3 > sizeof pc->prepend) {
+            log_warn("policy %s: PREPEND dropped: too many header bytes", name);
+            return false;
+        }
+        memcpy(pc->prepend + o, r->text, n);
+        memcpy(pc->prepend + o + n, "\r\n", 3);
+        return false;
+    }
+    case POLICYD_WARN:
+    case POLICYD_INFO:
+        log_info("policy %s: %s %s", name, policyd_action_name(r->action), r->text);
+        return false;
+    default:
+        return false; /* DUNNO */
+    }
+}
+
+/* A service answered (r) or failed (why). */
+static void policy_on_svc(void *arg, const struct policyd_reply *r, const char *why)
+{
+    struct policy_client *pc = arg;
+    struct policy_engine *p = pc->p;
+    const struct policyd_service *s = &p->svcs[pc->svc];
+    const struct policyd_reply *d = s->has_default ? &s->deflt : &p->deflt;
+    char name[200];
+    struct policy_verdict v;
+    pc->req = NULL;
+    policy_svc_name(s, name, sizeof name);
+    if (!r) {
+        log_warn("policy %s: %s; default action %s", name, why, policyd_action_name(d->action));
+        r = d;
+    } else if (!policyd_action_implemented(r)) {
+        log_warn("policy %s: action %s is not implemented by sluice; default action %s", name,
+                 policyd_action_name(r->action), policyd_action_name(d->action));
+        r = d;
+    }
+    if (policy_svc_apply(pc, r, name, &v)) {
+        policy_finish(pc, &v);
+        return;
+    }
+    pc->svc++;
+    policy_svc_next(pc);
+}
+
+/* Asks the next service, or finishes. */
+static void policy_svc_next(struct policy_client *pc)
+{
+    struct policy_engine *p = pc->p;
+    if (pc->svc >= p->nsvcs) {
+        struct policy_verdict v = {0};
+        policy_finish(pc, &v);
+        return;
+    }
+    const struct policyd_service *s = &p->svcs[pc->svc];
+    uint64_t ms = s->timeout_ms ? s->timeout_ms : p->c->smtpd.policy_timeout;
+    pc->req = delegate_start(p->base, s, ms, pc->request, policy_on_svc, pc);
+}
+
+/* Formats the request of r (Postfix's attributes, SMTPD_POLICY_README). */
+static void policy_request(struct policy_client *pc, const struct policy_req *r)
+{
+    char n[24], sz[24];
+    size_t o = 0, cap = POLICY_REQ_MAX;
+    char *b = pc->request ? pc->request : xmalloc(cap);
+    pc->request = b;
+    b[0] = '\0';
+    snprintf(n, sizeof n, "%u", r->nrcpt);
+    snprintf(sz, sizeof sz, "%llu", (unsigned long long)r->size);
+    const char *kv[][2] = {
+        {"request", "smtpd_access_policy"},
+        {"protocol_state", "RCPT"},
+        {"protocol_name", r->proto},
+        {"helo_name", r->helo},
+        {"queue_id", ""},
+        {"sender", r->sender},
+        {"recipient", r->rcpt},
+        {"recipient_count", n},
+        {"client_address", r->ip},
+        {"client_name", r->name},
+        {"reverse_client_name", r->name},
+        {"instance", r->instance},
+        {"sasl_method", ""},
+        {"sasl_username", ""},
+        {"sasl_sender", ""},
+        {"size", sz},
+        {"ccert_subject", ""},
+        {"ccert_issuer", ""},
+        {"ccert_fingerprint", ""},
+        {"encryption_protocol", r->tls_proto},
+        {"encryption_cipher", r->tls_cipher},
+        {"encryption_keysize", ""},
+        {"etrn_domain", ""},
+        {"stress", ""},
+    };
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+        if (policyd_attr(b, cap, &o, kv[i][0], kv[i][1] ? kv[i][1] : "") < 0)
+            log_panic("policy: request does not fit");
+    if (o + 2 > cap)
+        log_panic("policy: request does not fit");
+    b[o++] = '\n';
+    b[o] = '\0';
+}
+
+/* ---- sessions ---- */
+
+struct policy_client *policy_client_create(struct policy_engine *p, const struct sockaddr *sa,
+                                           bool trusted)
+{
+    struct policy_client *pc = xcalloc(1, sizeof *pc);
+    pc->p = p;
+    pc->trusted = trusted;
+    pc->rbl = xcalloc(p->nlists + 1, sizeof *pc->rbl);
+    cidr_sockaddr_to_text(sa, pc->ip, sizeof pc->ip);
+    if (!trusted && p->nlists > 0)
+        policy_rbl_begin(pc, sa);
+    return pc;
+}
+
+void policy_client_free(struct policy_client *pc)
+{
+    if (!pc)
+        return;
+    if (pc->rbl_pending > 0)
+        dict_foreach(pc->p->cache, policy_rbl_unwait_one, pc);
+    delegate_cancel(pc->req);
+    if (pc->timer)
+        event_free(pc->timer);
+    free(pc->request);
+    free(pc->rbl);
+    free(pc);
+}
+
+/* The DNSBL deadline passed while a RCPT waits. */
+static void policy_on_rbl_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    struct policy_client *pc = arg;
+    (void)fd;
+    (void)what;
+    for (size_t i = 0; i < pc->p->nlists; i++)
+        if (pc->rbl[i] == RBL_PENDING)
+            log_info("dnsbl: %s: no answer for [%s] within dnsbl_timeout (counted as not listed)",
+                     pc->p->lists[i].zone, pc->ip);
+    policy_rbl_step(pc);
+}
+
+/* The DNSBL step is over (all answered, or the deadline): refuse or go to the services. */
+static void policy_rbl_step(struct policy_client *pc)
+{
+    struct policy_verdict v;
+    if (pc->timer)
+        evtimer_del(pc->timer);
+    policy_rbl_verdict(pc, &v);
+    if (v.kind == POLICY_REFUSE) {
+        policy_finish(pc, &v);
+        return;
+    }
+    pc->step = PC_SERVICE;
+    pc->svc = 0;
+    policy_svc_next(pc);
+}
+
+/* Waits for the block lists until the deadline. */
+static void policy_rbl_wait(struct policy_client *pc)
+{
+    int64_t left = pc->rbl_deadline - clock_mono_ms();
+    if (left < 0)
+        left = 0;
+    if (!pc->timer && !(pc->timer = evtimer_new(pc->p->base, policy_on_rbl_deadline, pc)))
+        log_panic("policy: out of memory");
+    struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
+    pc->step = PC_DNSBL;
+    evtimer_add(pc->timer, &tv);
+}
+
+int policy_async_rcpt(struct policy_client *pc, const struct policy_req *r, policy_done_fn done,
+                      void *arg, struct policy_verdict *v)
+{
+    memset(v, 0, sizeof *v);
+    if (pc->step == PC_READY) {
+        *v = pc->out;
+        pc->step = PC_IDLE;
+        return 1;
+    }
+    if (pc->trusted || (pc->p->nlists == 0 && pc->p->nsvcs == 0))
+        return 1;
+    pc->done = done;
+    pc->arg = arg;
+    pc->defer_if_permit = pc->defer_if_reject = false;
+    pc->prepend[0] = '\0';
+    policy_request(pc, r);
+    snprintf(pc->rcpt, sizeof pc->rcpt, "%.300s", r->rcpt);
+    if (pc->rbl_pending > 0) {
+        policy_rbl_wait(pc);
+        return 0;
+    }
+    policy_rbl_verdict(pc, v);
+    if (v->kind == POLICY_REFUSE || pc->p->nsvcs == 0)
+        return 1;
+    pc->step = PC_SERVICE;
+    pc->svc = 0;
+    policy_svc_next(pc);
+    return 0;
+}
