@@ -301,7 +301,7 @@ smtp_accept_max = 100
 smtp_accept_queue_per_connection = 0
 message_size_limit = 10240000
 remote_max_parallel = %(conns)d
-tls_advertise_hosts =
+%(tls)s
 acl_smtp_rcpt = acl_rcpt
 
 begin acl
@@ -341,9 +341,14 @@ class Exim(Peer):
             shutil.chown(os.path.join(self.dir, d), self.ctx.ids["Debian-exim"],
                          self.ctx.ids["Debian-exim"])
         self.conf = os.path.join(self.dir, "exim.conf")
+        # tls: offered to every client; the smtp transport uses STARTTLS when offered (its
+        # default). Exim reads the key after dropping to Debian-exim, hence the owner.
+        tls = self.ctx.tls_copy(limits, self.dir, self.ctx.ids["Debian-exim"])
+        tls_text = ("tls_advertise_hosts = *\ntls_certificate = %s\ntls_privatekey = %s"
+                    % tls if tls else "tls_advertise_hosts =")
         with open(self.conf, "w") as f:
             f.write(EXIM_CONF % dict(bin=os.path.join(self.root, PEER_BINS["exim"]),
-                                     dir=self.dir, port=self.port,
+                                     dir=self.dir, port=self.port, tls=tls_text,
                                      conns=limits["maxconnections"],
                                      rcpt=limits["maxrecips"], reuse=limits["maxmessages"]))
 
@@ -375,7 +380,7 @@ smtp max-message-size 10240000
 queue ttl 3d
 scheduler limit max-inflight %(active)d
 mta limit max-conn-per-source %(conns)d max-conn-per-host %(conc)d max-conn-per-route %(conc)d session-mail-max %(reuse)d session-keepalive 2 conn-delay-route 0 conn-delay-relay 0 reconn-delay-route 0 inet4
-listen on 127.0.0.1 port %(port)d hostname opensmtpd.bench.test
+%(pki)slisten on 127.0.0.1 port %(port)d hostname opensmtpd.bench.test%(listen_tls)s
 action "relay" relay helo opensmtpd.bench.test
 match from src 127.0.0.0/8 for any action "relay"
 """
@@ -394,8 +399,12 @@ class OpenSMTPD(Peer):
         os.makedirs(os.path.join(self.dir, "spool"))
         os.chmod(os.path.join(self.dir, "spool"), 0o711)
         self.conf = os.path.join(self.dir, "smtpd.conf")
+        # tls: STARTTLS offered (`tls pki`); relaying uses STARTTLS when offered (default).
+        tls = self.ctx.tls_copy(limits, self.dir)
+        pki = 'pki bench cert "%s"\npki bench key "%s"\n' % tls if tls else ""
         with open(self.conf, "w") as f:
             f.write(OPENSMTPD_CONF % dict(port=self.port, active=limits["queuecache"],
+                                          pki=pki, listen_tls=" tls pki bench" if tls else "",
                                           conns=limits["maxconnections"],
                                           conc=limits["maxserverconnections"],
                                           reuse=limits["maxmessages"]))
@@ -492,6 +501,13 @@ class Haraka(Peer):
                                    % limits["maxconnections"],
             "plugins/bench_relay.js": HARAKA_RELAY,
         }
+        tls = self.ctx.tls_copy(limits, os.path.join(self.dir, "config"))
+        if tls:
+            # the tls plugin offers STARTTLS with config/tls_cert.pem and tls_key.pem, which
+            # outbound (enable_tls, its default) uses as well
+            os.rename(tls[0], os.path.join(self.dir, "config", "tls_cert.pem"))
+            os.rename(tls[1], os.path.join(self.dir, "config", "tls_key.pem"))
+            files["config/plugins"] = "tls\nbench_relay\n"
         for path, text in files.items():
             with open(os.path.join(self.dir, path), "w") as f:
                 f.write(text)
