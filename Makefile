@@ -51,6 +51,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(FAKE_LIB) $(BUILD)/libsluice.a
 
 unit: $(UNIT_BIN)
 
+# Microbenchmarks (bench/micro_*.c) against the library: `make build/bench/micro_dkim`.
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libsluice.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libsluice.a $(LDLIBS)
+
 # Man pages: sluice(8), sendmail(1), mailq(1) are written by hand; sluice.conf(5) is made
 # from `sluice config-keys`, the key table the configuration reader uses, so it cannot drift.
 MAN_PAGES := man/sluice.8 man/sendmail.1 man/mailq.1 $(BUILD)/man/sluice.conf.5
@@ -161,7 +166,7 @@ check-unit: $(UNIT_BIN) $(BUILD)/sluice
 check-san:
 	$(MAKE) SANITIZE=address,undefined check-unit check-scenario
 
-check-scenario: $(BUILD)/sluice
+check-scenario: $(BUILD)/sluice $(BUILD)/sluice-postdrop
 	@SLUICE=$(CURDIR)/$(BUILD)/sluice tests/scenario/run $(SCENARIOS)
 
 # Installation and packaging (tests/package/): make install/uninstall, the man pages, the

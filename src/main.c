@@ -7,15 +7,18 @@
  *   sluice submit [-c FILE] [-f SENDER] [-t] [-i] [RCPT...]
  *   sluice mailq [-c FILE]
  *   sluice verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS
+ *   sluice ctl [-c FILE] COMMAND [ARG...]   (tools/ctl.c; the daemon's side is src/ctl/)
+ *   sluice cat [-c FILE] [-e] [-b] QID
  *   sluice newaliases [-c FILE]    compile the alias files (also invoked as `newaliases`)
+ *   sluice suppress [-c FILE] list|export|add ADDRESS [REASON]|remove ADDRESS
  *   sluice --version | --help      (every subcommand takes --help too)
  * Invoked as `sendmail` it is `sluice submit`; as `mailq`, `sluice mailq`. Every name and
  * subcommand finds its configuration the same way (tool_conf_path): -c FILE or --config
  * FILE, else $SLUICE_CONF, else /etc/sluice/sluice.conf. Exit codes are sysexits.h's.
  * SIGTERM/SIGINT: stop accepting, let transactions finish for up to 10 s, keep the queue.
  * SIGHUP: re-read the TLS certificates and keys (smtpd.tls) for new connections and the
- *         AUTH password file (smtpd.auth backend "file"), and map the policy database
- *         again (after `sluice policy-build`).
+ *         AUTH password file (smtpd.auth backend "file"), the DKIM keys (dkim.sign), and
+ *         map the policy database again (after `sluice policy-build`).
  * SIGUSR1: log statistics.
  * Under systemd (Type=notify; systemd/sluice.service) the daemon says READY=1 once its
  * listeners are bound and the queue is recovered, keeps STATUS= up to date with the queue's
@@ -45,6 +48,7 @@
 #include "core/log.h"
 #include "core/notify.h"
 #include "core/qid.h"
+#include "ctl/ctl.h"
 #include "deliver/deliver.h"
 #include "dns/dns.h"
 #include "local/helper.h"
@@ -55,7 +59,10 @@
 #include "route/route.h"
 #include "sched/sched.h"
 #include "smtpc/smtpc.h"
+#include "dkim/dkim.h"
 #include "smtpd/smtpd.h"
+#include "suppress/router.h"
+#include "suppress/suppress.h"
 #include "tls/client.h"
 #include "tools/tools.h"
 
@@ -70,7 +77,11 @@ struct daemon {
     struct local *local; /* local delivery (its helper was forked before the drop) */
     struct deliver *deliver;
     struct sched *sched;
+    struct dkim_signer *dkim; /* dkim.sign: the signer of accepted messages, or NULL */
+    struct suppress *suppress; /* suppression.enabled: the list, or NULL */
+    struct suppress_router *srouter; /* ... and the router in front of routing */
     struct smtpd *smtpd;
+    struct ctl *ctl; /* the control channel (sluice ctl) */
     struct pickup *pickup; /* NULL: no spool/maildrop (non-root sendmail off) */
     struct policy_engine *policy;
     struct tls_client *tls; /* outbound TLS contexts and caches (smtpc_set_tls) */
@@ -173,19 +184,47 @@ static void main_on_term(evutil_socket_t sig, short what, void *arg)
     sched_shutdown(d->sched, MAIN_GRACE_MS, main_on_stopped, d);
 }
 
-/* SIGHUP: new certificates for new connections and the AUTH password file re-read; a file
- * that fails keeps the old ones. The service manager hears RELOADING=1 before and READY=1
- * after (systemctl reload waits). */
-static void main_on_hup(evutil_socket_t sig, short what, void *arg)
+/* sched's bounced hook: hard bounces go on the suppression list (suppress.h's rule). */
+static void main_on_bounced(void *arg, const char *rcpt, const char *reply)
 {
     struct daemon *d = arg;
-    (void)what;
-    log_info("signal %d: reloading TLS certificates and the AUTH password file", (int)sig);
+    suppress_note_bounce(d->suppress, &d->conf, rcpt, reply, clock_wall_ms());
+}
+
+/* SIGHUP: the DKIM keys are read again (rotated key files); on error the current ones stay. */
+static void main_reload_dkim(struct daemon *d)
+{
+    char err[1024];
+    if (!d->dkim)
+        return;
+    if (dkim_signer_reload(d->dkim, &d->conf, err, sizeof err) < 0)
+        log_warn("%s; the current DKIM keys stay", err);
+    else
+        log_info("dkim: %zu signing key%s reloaded", d->conf.dkim.nsign,
+                 d->conf.dkim.nsign == 1 ? "" : "s");
+}
+
+/* The reload SIGHUP and `sluice ctl reload` share: new certificates for new connections and
+ * the AUTH password file re-read; a file that fails keeps the old ones. The service manager
+ * hears RELOADING=1 before and READY=1 after (systemctl reload waits). */
+static void main_reload(void *arg)
+{
+    struct daemon *d = arg;
+    log_info("reloading TLS certificates, the AUTH password file and DKIM keys");
     notify_reloading(d->notify);
     smtpd_reload_tls(d->smtpd);
     smtpd_reload_auth(d->smtpd);
     policy_reload(d->policy); /* a new `sluice policy-build` map */
+    main_reload_dkim(d);
     notify_ready(d->notify);
+}
+
+/* SIGHUP: the reload. */
+static void main_on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    log_info("signal %d: reload", (int)sig);
+    main_reload(arg);
 }
 
 /* SIGUSR1: statistics. */
@@ -298,8 +337,19 @@ static void main_setup(struct daemon *d)
     struct deliver_io io = {.router = &deliver_route, .router_arg = d->route,
                             .transport = &deliver_smtpc, .transport_arg = d->client_transcript,
                             .now = clock_wall_ms};
+    if (d->conf.suppression.enabled) { /* suppressed recipients fail before routing */
+        d->suppress = suppress_open(d->conf.spool, d->base, err, sizeof err);
+        if (!d->suppress)
+            log_fatal("suppress: %s", err);
+        d->srouter = suppress_router_create(d->base, &d->conf, d->suppress, &deliver_route,
+                                            d->route, clock_wall_ms);
+        io.router = &suppress_router_ops;
+        io.router_arg = d->srouter;
+    }
     d->deliver = deliver_create(d->base, &d->conf, d->q, &io);
     d->sched = sched_create(d->base, &d->conf, d->q, d->deliver, clock_wall_ms);
+    if (d->suppress)
+        sched_set_bounced(d->sched, main_on_bounced, d);
     sched_set_logs(d->sched, &d->logs);
     d->smtpd = smtpd_create(d->base, &d->conf, d->q, main_on_accepted, d, err, sizeof err);
     if (!d->smtpd)
@@ -311,12 +361,25 @@ static void main_setup(struct daemon *d)
         log_fatal("policy: %s", err);
     smtpd_set_policy(d->smtpd, d->policy);
     smtpd_set_etrn(d->smtpd, main_on_etrn, d);
+    if (d->conf.dkim.nsign > 0) {
+        d->dkim = dkim_signer_create(d->base, &d->conf, err, sizeof err); /* before the privileges go */
+        if (!d->dkim)
+            log_fatal("%s", err);
+        smtpd_set_dkim(d->smtpd, d->dkim);
+    }
     d->server_transcript = main_open_log(&d->conf, &d->conf.smtpd.transcript, "smtpd.transcript");
     smtpd_set_transcript(d->smtpd, d->server_transcript, &d->conf.smtpd.transcript);
     if (queue_watch_incoming(d->q, main_on_incoming, d) < 0)
         log_fatal("queue: cannot bind %s/incoming.sock", d->conf.spool);
+    struct ctl_env ce = {.base = d->base, .conf = &d->conf, .q = d->q, .sched = d->sched,
+                         .dl = d->deliver, .reload = main_reload, .reload_arg = d,
+                         .version = SLUICE_VERSION};
+    if (!(d->ctl = ctl_create(&ce, err, sizeof err)))
+        log_fatal("%s", err);
     main_drop_privileges(&d->conf);
     d->pickup = pickup_create(d->base, &d->conf, d->q, main_on_accepted, d);
+    if (d->pickup && d->dkim)
+        pickup_set_dkim(d->pickup, d->dkim);
     d->sigterm = evsignal_new(d->base, SIGTERM, main_on_term, d);
     d->sigint = evsignal_new(d->base, SIGINT, main_on_term, d);
     d->sigusr1 = evsignal_new(d->base, SIGUSR1, main_on_usr1, d);
@@ -334,11 +397,15 @@ static void main_teardown(struct daemon *d)
     main_stats(d);
     notify_free(d->notify);
     smtpd_free(d->smtpd);
+    dkim_signer_free(d->dkim); /* after the server: jobs of its detached sessions are dropped */
     queue_close(d->q);
+    ctl_free(d->ctl); /* after the queue's last done callbacks (replies to operations) */
     pickup_free(d->pickup); /* after queue_close: its puts in flight have completed */
     sched_free(d->sched);
     deliver_free(d->deliver);
     local_free(d->local);
+    suppress_router_free(d->srouter);
+    suppress_close(d->suppress); /* commits the bounces still waiting */
     smtpc_set_tls(NULL);
     tls_client_free(d->tls);
     audit_log_close(d->logs.audit);
@@ -406,8 +473,11 @@ static const char main_usage_text[] =
     "  submit [-c FILE] [options] [RCPT...] queue a message from stdin (as `sendmail`)\n"
     "  mailq [-c FILE]                      list the queue (as `mailq`)\n"
     "  verp-decode [-c FILE] [-d DELIMS] [-s] ADDRESS\n"
+    "  ctl [-c FILE] COMMAND [ARG...]       control the running daemon (docs/admin.md)\n"
+    "  cat [-c FILE] [-e] [-b] QID          print a queued message (as postcat -q)\n"
     "  newaliases [-c FILE]                 compile the alias files into FILE.db\n"
     "  policy-build [-c FILE]               compile smtpd.policydb (docs/policy.md)\n"
+    "  suppress [-c FILE] list|export|add ADDRESS [REASON]|remove ADDRESS  the suppression list\n"
     "  --version, --help                    (COMMAND --help: that command's options)\n"
     "FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
 
@@ -452,11 +522,17 @@ int main(int argc, char **argv)
         return tool_submit(argc - 1, argv + 1, 0);
     if (strcmp(cmd, "mailq") == 0)
         return tool_mailq(argc - 1, argv + 1, 0);
+    if (strcmp(cmd, "ctl") == 0)
+        return tool_ctl(argc - 1, argv + 1);
+    if (strcmp(cmd, "cat") == 0)
+        return tool_cat(argc - 1, argv + 1);
     if (strcmp(cmd, "verp-decode") == 0)
         return tool_verp_decode(argc - 1, argv + 1);
     if (strcmp(cmd, "newaliases") == 0)
         return tool_newaliases(argc - 1, argv + 1);
     if (strcmp(cmd, "policy-build") == 0)
         return tool_policy_build(argc - 1, argv + 1);
+    if (strcmp(cmd, "suppress") == 0)
+        return tool_suppress(argc - 1, argv + 1);
     return main_usage(cmd);
 }

@@ -5,9 +5,10 @@
  * relay's CA file, certificate or key does not load, or "FILE: smtpd.tls.KEY PATH: why"
  * when a server certificate, key or CA file of smtpd.tls does not load, or "FILE: smtpd.auth:
  * why" when the AUTH verifier would not start (a password file that does not load, with its
- * FILE:LINE). With --explain DOMAIN it prints the effective delivery policy of DOMAIN
- * instead of "ok" (deliver/policy.h). `sluice config-keys` prints every configuration key
- * with its type, default, bounds and description (docs/config.md). Also the shared
+ * FILE:LINE), or "FILE: dkim key PATH: why" when a dkim.sign key does not load or does
+ * not fit its algorithm. With --explain DOMAIN it prints the effective delivery policy of
+ * DOMAIN instead of "ok" (deliver/policy.h). `sluice config-keys` prints every configuration
+ * key with its type, default, bounds and description (docs/config.md). Also the shared
  * configuration loader of the tools. */
 #include <ctype.h>
 #include <getopt.h>
@@ -23,6 +24,7 @@
 #include "auth/auth.h"
 #include "conf/conf.h"
 #include "deliver/policy.h"
+#include "dkim/dkim.h"
 #include "tls/client.h"
 #include "tls/tls.h"
 #include "tools/tools.h"
@@ -129,6 +131,19 @@ static bool checkconf_auth_ok(const char *path, const struct conf *c)
     return ok;
 }
 
+/* False (with the error on stderr) when a dkim.sign key does not load or fit its algorithm. */
+static bool checkconf_dkim_ok(const char *path, const struct conf *c)
+{
+    char err[1024];
+    if (c->dkim.nsign == 0)
+        return true;
+    struct dkim_keys *k = dkim_keys_load(c, err, sizeof err);
+    if (!k)
+        fprintf(stderr, "%s: %s\n", path, err);
+    dkim_keys_free(k);
+    return k != NULL;
+}
+
 /* Validates a configuration file. */
 int tool_check_config(int argc, char **argv)
 {
@@ -159,7 +174,8 @@ int tool_check_config(int argc, char **argv)
     if (tool_load_conf(path, &c) < 0)
         return EX_CONFIG;
     bool ok = checkconf_user_ok(path, &c) && checkconf_tls_ok(path, &c) &&
-              checkconf_smtpd_tls_ok(path, &c) && checkconf_auth_ok(path, &c);
+              checkconf_smtpd_tls_ok(path, &c) && checkconf_auth_ok(path, &c) &&
+              checkconf_dkim_ok(path, &c);
     if (ok && explain)
         policy_explain(&c, explain, stdout);
     conf_free(&c);

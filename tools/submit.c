@@ -46,6 +46,7 @@
 #include "core/log.h"
 #include "core/qid.h"
 #include "core/xalloc.h"
+#include "dkim/dkim.h"
 #include "proto/addr.h"
 #include "proto/cmd.h"
 #include "proto/esmtp.h"
@@ -284,6 +285,30 @@ static bool submit_space_ok(const struct conf *c)
     return false;
 }
 
+/* dkim.sign: signs the message as the daemon signs what trusted clients send; a key this
+ * user cannot read, or a signing error, leaves it unsigned with a warning (never lost). */
+static void submit_dkim(const struct conf *c, char **body, size_t *len)
+{
+    char err[512], *out = NULL;
+    size_t outlen = 0;
+    if (c->dkim.nsign == 0)
+        return;
+    struct dkim_keys *k = dkim_keys_load(c, err, sizeof err);
+    if (!k) {
+        fprintf(stderr, "%s: %s: message not signed\n", submit_who, err);
+        return;
+    }
+    int n = dkim_keys_sign(k, *body, *len, &out, &outlen, err, sizeof err);
+    dkim_keys_free(k);
+    if (n < 0)
+        fprintf(stderr, "%s: dkim: %s: message not signed\n", submit_who, err);
+    if (n <= 0)
+        return;
+    free(*body);
+    *body = out;
+    *len = outlen;
+}
+
 /* The envelope's recipients: the valid ones pending, then (-oem) the malformed ones already
  * failed, so that the scheduler owes their sender a failure DSN as for any other bounce. */
 static struct qrcpt *submit_rcpts(const struct submit *s)
@@ -411,6 +436,7 @@ static int submit_store(struct submit *s, bool from_headers)
                          .client_ip = "", .helo = "", .flags = s->flags, .envid = s->envid};
         size_t len;
         char *body = submit_content(s, from_headers && tries == 0, m.id, &len);
+        submit_dkim(s->conf, &body, &len);
         if (s->nrcpt + s->nfailed == 0 || s->bad) {
             fprintf(stderr, "%s: %s\n", submit_who, s->bad ? "bad recipient" : "no recipients");
             free(body);

@@ -14,6 +14,10 @@ struct option;
 int tool_submit(int argc, char **argv, int as_sendmail);
 /* sluice mailq [-c FILE]; as_mailq: invoked as `mailq`. */
 int tool_mailq(int argc, char **argv, int as_mailq);
+/* sluice ctl [-c FILE] [--tcp HOST:PORT --user USER] COMMAND [ARG...] (tools/ctl.c) */
+int tool_ctl(int argc, char **argv);
+/* sluice cat [-c FILE] [-e] [-b] QID (tools/cat.c) */
+int tool_cat(int argc, char **argv);
 /* sluice check-config [-c FILE] */
 int tool_check_config(int argc, char **argv);
 /* sluice config-keys: every configuration key, one tab-separated line each */
@@ -24,6 +28,8 @@ int tool_newaliases(int argc, char **argv);
 int tool_verp_decode(int argc, char **argv);
 /* sluice policy-build [-c FILE] (policybuild.c) */
 int tool_policy_build(int argc, char **argv);
+/* sluice suppress [-c FILE] list|export|add ADDRESS [REASON]|remove ADDRESS (tools/suppress.c) */
+int tool_suppress(int argc, char **argv);
 
 /* Loads the configuration at path (defaults first); prints the error on stderr and returns
  * -1 on failure. */

@@ -84,7 +84,7 @@ static int auth_backend_create(struct auth *a, const struct auth_conf *c, char *
         if (c->backend == AUTH_BACKEND_PAM)
             a->pam = auth_pam_create(c->pam_service ? c->pam_service : "smtp", a->pool);
         else
-            a->file = auth_file_create(c->path, a->pool, err, errlen);
+            a->file = auth_file_create(c->path, c->fields, a->pool, err, errlen);
         return a->pam || a->file ? 0 : -1;
     }
     case AUTH_BACKEND_PIPE:

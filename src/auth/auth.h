@@ -1,6 +1,7 @@
 /* auth: asynchronous verification of SMTP AUTH credentials (user name and password, as the
  * server got them from PLAIN or LOGIN through proto/sasl) against one backend:
  *   file     a password file of "user:CRYPT-HASH" lines (yescrypt $y$, bcrypt $2b$,
+ *            or "user:CRYPT-HASH:MORE..." with auth_conf.fields;
  *            sha512-crypt $6$ ... anything libxcrypt's crypt_rn knows), read at creation
  *            and again by auth_reload();
  *   pam      PAM (service conf->pam_service, default "smtp");
@@ -54,6 +55,8 @@ struct auth_conf {
     const char *service;     /* dovecot: service= sent; NULL means "smtp" */
     unsigned timeout_ms;     /* pipe run time / Dovecot answer limit; 0 means the default */
     unsigned workers;        /* crypt and PAM threads; 0 means the default */
+    bool fields;             /* file: a line may go on after the hash with more ':'-separated
+                                fields, ignored here (the control authfile, src/ctl/) */
 };
 
 enum auth_result { AUTH_OK, AUTH_FAIL, AUTH_TEMPFAIL };

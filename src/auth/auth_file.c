@@ -38,11 +38,13 @@
 
 struct auth_table {
     struct dict *users; /* user -> char *hash */
+    bool fields;        /* more ':'-separated fields may follow the hash (ignored) */
     char dummy[CRYPT_OUTPUT_SIZE];
 };
 
 struct auth_file {
     char *path;
+    bool fields;
     struct auth_pool *pool;
     struct auth_table *t;
 };
@@ -100,6 +102,9 @@ static const char *auth_file_line(struct auth_table *t, char *line)
     size_t ulen = (size_t)(colon - line);
     if (!sasl_identity_valid(line, ulen) || lead > 0 || line[ulen - 1] == ' ')
         return "bad user name";
+    char *more = t->fields ? strchr(colon + 1, ':') : NULL;
+    if (more)
+        *more = '\0'; /* the control authfile's attributes and networks: not ours */
     const char *bad = auth_file_hash_check(colon + 1, strlen(colon + 1));
     if (bad)
         return bad;
@@ -163,10 +168,11 @@ static int auth_table_dummy(struct auth_table *t, char *err, size_t errlen)
 }
 
 /* Parses buf (len bytes) line by line into a new table; NULL with "PATH:LINE: what". */
-static struct auth_table *auth_table_parse(const char *path, char *buf, size_t len,
+static struct auth_table *auth_table_parse(const char *path, bool fields, char *buf, size_t len,
                                            char *err, size_t errlen)
 {
     struct auth_table *t = xcalloc(1, sizeof *t);
+    t->fields = fields;
     t->users = dict_create();
     char *p = buf, *end = buf + len;
     for (unsigned lineno = 1; p < end; lineno++) {
@@ -196,26 +202,28 @@ static struct auth_table *auth_table_parse(const char *path, char *buf, size_t l
 }
 
 /* Loads path into a new table. */
-static struct auth_table *auth_table_load(const char *path, char *err, size_t errlen)
+static struct auth_table *auth_table_load(const char *path, bool fields, char *err,
+                                          size_t errlen)
 {
     size_t len;
     char *buf = auth_file_read(path, &len, err, errlen);
     if (buf == NULL)
         return NULL;
-    struct auth_table *t = auth_table_parse(path, buf, len, err, errlen);
+    struct auth_table *t = auth_table_parse(path, fields, buf, len, err, errlen);
     OPENSSL_cleanse(buf, len);
     free(buf);
     return t;
 }
 
-struct auth_file *auth_file_create(const char *path, struct auth_pool *pool, char *err,
-                                   size_t errlen)
+struct auth_file *auth_file_create(const char *path, bool fields, struct auth_pool *pool,
+                                   char *err, size_t errlen)
 {
-    struct auth_table *t = auth_table_load(path, err, errlen);
+    struct auth_table *t = auth_table_load(path, fields, err, errlen);
     if (t == NULL)
         return NULL;
     struct auth_file *f = xcalloc(1, sizeof *f);
     f->path = xstrdup(path);
+    f->fields = fields;
     f->pool = pool;
     f->t = t;
     log_info("auth: %s: %zu users", path, dict_count(t->users));
@@ -224,7 +232,7 @@ struct auth_file *auth_file_create(const char *path, struct auth_pool *pool, cha
 
 int auth_file_reload(struct auth_file *f, char *err, size_t errlen)
 {
-    struct auth_table *t = auth_table_load(f->path, err, errlen);
+    struct auth_table *t = auth_table_load(f->path, f->fields, err, errlen);
     if (t == NULL)
         return -1;
     auth_table_free(f->t);

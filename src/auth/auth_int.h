@@ -63,8 +63,8 @@ int auth_pool_submit(struct auth_pool *p, struct auth_job *job);
 void auth_pool_free(struct auth_pool *p);
 
 struct auth_file;
-struct auth_file *auth_file_create(const char *path, struct auth_pool *pool, char *err,
-                                   size_t errlen);
+struct auth_file *auth_file_create(const char *path, bool fields, struct auth_pool *pool,
+                                   char *err, size_t errlen);
 int auth_file_reload(struct auth_file *f, char *err, size_t errlen);
 void auth_file_start(struct auth_file *f, struct auth_req *req);
 void auth_file_cancel(struct auth_req *req);

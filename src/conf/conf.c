@@ -9,7 +9,7 @@
  * the L suffix), lists and groups nested deeper than CONF_MAX_DEPTH, then whatever the key
  * table rejects: an unknown key at any level, a wrong type, a value out of its bounds or
  * syntax, a missing required key; last the rules between keys (conf_check_tls(),
- * conf_check_auth()).
+ * conf_check_auth(), conf_check_dkim()).
  * The pre-scan also finds the first string where libconfig's grammar has no string: libconfig
  * 1.5 leaks such a token when it reports the syntax error, so only the text before it is
  * given to libconfig, and the error is libconfig's (an earlier one) or "syntax error" on the
@@ -295,6 +295,8 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_BOOL: return conf_read_bool(x, s, key, p, base);
     case CONF_TLSMODE:
     case CONF_TLSPROTO:
+    case CONF_DKIMALG:
+    case CONF_CANON:
     case CONF_OVERRIDE:
     case CONF_RULE_AT:
     case CONF_RULE_ACTION: return conf_read_word(x, s, key, p, base);
@@ -335,6 +337,7 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_POLICIES:
     case CONF_RULES: return conf_read_shaping(x, s, key, p, base);
     case CONF_TRANSPORTS: return conf_read_transports(x, s, key, p, base);
+    case CONF_SIGNS: return conf_read_signs(x, s, key, p, base);
     }
     log_panic("conf: unhandled kind %d", (int)p->kind);
 }
@@ -456,7 +459,7 @@ static void conf_free_row(const struct conf_key *p, void *base)
     case CONF_SECRET_FILE: conf_free_secret(p, base); break;
     case CONF_GROUP: conf_free_group(p->sub, base); break;
     case CONF_LOGSPEC: conf_free_group(p->sub, field); break;
-    case CONF_REMOTENETS ... CONF_TRANSPORTS: conf_free_entries(p, base); break;
+    case CONF_REMOTENETS ... CONF_SIGNS: conf_free_entries(p, base); break;
     default: break; /* numbers */
     }
 }
@@ -548,6 +551,16 @@ static int conf_check_auth(struct conf_ctx *x, const config_t *cfg)
     return 0;
 }
 
+/* dkim: the header list signs From (RFC 6376 5.4: it must); whether the keys load and fit
+ * their algorithm is src/dkim/'s business (startup, check-config, SIGHUP). */
+static int conf_check_dkim(struct conf_ctx *x, const config_t *cfg)
+{
+    for (size_t i = 0; i < x->c->dkim.nheaders; i++)
+        if (strcmp(x->c->dkim.headers[i], "from") == 0)
+            return 0;
+    return conf_error(x, config_lookup(cfg, "dkim.headers"), "'dkim.headers' must name from");
+}
+
 /* Parses NUL-terminated text[0..len) over c, naming it x->path in messages. */
 static int conf_load_buf(struct conf_ctx *x, const char *text, size_t len)
 {
@@ -560,6 +573,10 @@ static int conf_load_buf(struct conf_ctx *x, const char *text, size_t len)
         rc = conf_check_tls(x, &cfg);
     if (rc == 0)
         rc = conf_check_auth(x, &cfg);
+    if (rc == 0)
+        rc = conf_check_dkim(x, &cfg);
+    if (rc == 0 && x->c->ctl.nlisten > 0 && !x->c->ctl.authfile)
+        rc = conf_needs(x, &cfg, "ctl.listen", "ctl.authfile");
     config_destroy(&cfg);
     return rc;
 }

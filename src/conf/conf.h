@@ -199,6 +199,25 @@ struct smtpd_auth_conf {
     bool sender_must_match;       /* MAIL FROM must be the login (or login@local domain) */
 };
 
+/* DKIM signing (docs/dkim.md): the algorithms and canonicalizations of the key table. */
+enum dkim_alg { DKIM_ALG_RSA_SHA256, DKIM_ALG_ED25519_SHA256 };
+enum dkim_canon {
+    DKIM_CANON_RELAXED_RELAXED,
+    DKIM_CANON_RELAXED_SIMPLE,
+    DKIM_CANON_SIMPLE_RELAXED,
+    DKIM_CANON_SIMPLE_SIMPLE,
+};
+/* One dkim.sign entry: messages whose From: domain matches from_domains (globs; none: equal
+ * to domain) get a signature d=domain s=selector with the key in key_file. */
+struct dkim_sign_conf {
+    char *domain;
+    char *selector;
+    char *key_file;
+    unsigned algorithm; /* enum dkim_alg */
+    char **from_domains;
+    size_t nfrom_domains;
+};
+
 struct conf {
     char *path;
     char *spool;
@@ -322,6 +341,27 @@ struct conf {
         size_t nverp_domains;
         char *verp_delimiters;       /* two characters */
     } deliver;
+    struct {
+        struct dkim_sign_conf *sign; /* none: no signing */
+        size_t nsign;
+        char **headers;  /* lower-case field names signed (always with "from") */
+        size_t nheaders;
+        char **oversign; /* ... signed once more than present */
+        size_t noversign;
+        unsigned canon;  /* enum dkim_canon */
+    } dkim;
+    struct {
+        bool enabled;
+        uint64_t duration; /* ms an address stays suppressed */
+        char **codes;      /* globs of enhanced status codes that suppress */
+        size_t ncodes;
+    } suppression;
+    struct {
+        char *socket;   /* control socket; NULL = SPOOL/ctl.sock (ctl_socket_path) */
+        char **listen;  /* TCP control listeners "addr:port" (need authfile) */
+        size_t nlisten;
+        char *authfile; /* USER:HASH:ATTRIBUTES[:NETWORKS] lines (proto/ctlproto.h) */
+    } ctl;
 };
 
 /* Fills c with every default of the key table (hostname: gethostname(), else "localhost"). */

@@ -111,6 +111,11 @@ const struct conf_key conf_keys[] = {
     {CONF_G_TOP, "smtpd", 0, SUB(CONF_GROUP, CONF_G_SMTPD), "The inbound ESMTP server."},
     {CONF_G_TOP, "resolver", 0, SUB(CONF_GROUP, CONF_G_RESOLVER), "DNS lookups (libunbound)."},
     {CONF_G_TOP, "deliver", 0, SUB(CONF_GROUP, CONF_G_DELIVER), "Outbound delivery: scheduler, client, relays, reports."},
+    {CONF_G_TOP, "dkim", 0, SUB(CONF_GROUP, CONF_G_DKIM),
+     "DKIM signing of accepted messages (RFC 6376, RFC 8463; docs/dkim.md)."},
+    {CONF_G_TOP, "suppression", 0, SUB(CONF_GROUP, CONF_G_SUPPRESSION),
+     "Recipients that hard-bounced fail at once for a while (docs/dkim.md)."},
+    {CONF_G_TOP, "ctl", 0, SUB(CONF_GROUP, CONF_G_CTL), "The control channel of `sluice ctl` (docs/admin.md)."},
 
     {SMTPD(listen), LIST(CONF_LISTEN, CNT(smtpd.nlisten), 64, CONF_F_NONEMPTY, "127.0.0.1:25"),
      "Addresses the SMTP server listens on: \"a.b.c.d:port\" or \"[ipv6]:port\"."},
@@ -421,6 +426,51 @@ const struct conf_key conf_keys[] = {
     {CONF_G_TRANSPORT, "nexthop", offsetof(struct transport_rule, nexthop),
      STR(CONF_NEXTHOP, CONF_F_REQUIRED, NULL),
      "local, lmtp:unix:PATH, lmtp:inet:HOST:PORT, smtp:[HOST]:PORT, error:TEXT or hold."},
+
+    {CONF_G_DKIM, "sign", offsetof(struct conf, dkim.sign),
+     GROUPS(CONF_SIGNS, CONF_G_DKIM_SIGN, CNT(dkim.nsign)),
+     "Signing entries: each one whose From domains match adds its own signature."},
+    {CONF_G_DKIM, "headers", offsetof(struct conf, dkim.headers),
+     LIST(CONF_PATTERNS, CNT(dkim.nheaders), 100, CONF_F_NONEMPTY,
+          "from, reply-to, subject, date, to, cc, resent-date, resent-from, resent-to, "
+          "resent-cc, in-reply-to, references, message-id, mime-version, content-type, "
+          "content-transfer-encoding, list-id, list-help, list-unsubscribe, "
+          "list-unsubscribe-post, list-subscribe, list-post, list-owner, list-archive"),
+     "Header fields signed when present (must name from)."},
+    {CONF_G_DKIM, "oversign", offsetof(struct conf, dkim.oversign),
+     LIST(CONF_PATTERNS, CNT(dkim.noversign), 100, 0, "from"),
+     "Header fields signed once more than present, so none can be added after signing."},
+    {CONF_G_DKIM, "canonicalization", offsetof(struct conf, dkim.canon), CONF_CANON, 0, 0, 0, 3,
+     0, DKIM_CANON_RELAXED_RELAXED, NULL, "Header/body canonicalization (RFC 6376 3.4)."},
+
+    {CONF_G_DKIM_SIGN, "domain", offsetof(struct dkim_sign_conf, domain),
+     STR(CONF_HOST, CONF_F_REQUIRED, NULL), "The signing domain (d=)."},
+    {CONF_G_DKIM_SIGN, "selector", offsetof(struct dkim_sign_conf, selector),
+     STR(CONF_HOST, CONF_F_REQUIRED, NULL), "The selector (s=): the key is at SELECTOR._domainkey.DOMAIN."},
+    {CONF_G_DKIM_SIGN, "key_file", offsetof(struct dkim_sign_conf, key_file),
+     STR(CONF_PATH, CONF_F_REQUIRED, NULL), "PEM private key (RSA of 2048+ bits, or Ed25519); re-read on SIGHUP."},
+    {CONF_G_DKIM_SIGN, "algorithm", offsetof(struct dkim_sign_conf, algorithm), CONF_DKIMALG, 0,
+     0, 0, 1, 0, DKIM_ALG_RSA_SHA256, NULL, "Signing algorithm (a=); must fit the key."},
+    {CONF_G_DKIM_SIGN, "from_domains", offsetof(struct dkim_sign_conf, from_domains),
+     LIST(CONF_PATTERNS, offsetof(struct dkim_sign_conf, nfrom_domains), CONF_MAX_LIST, 0, NULL),
+     "From: domains signed with this entry (globs, \"*.example.org\"); empty: domain only."},
+
+    {CONF_G_SUPPRESSION, "enabled", offsetof(struct conf, suppression.enabled), BOOL(0),
+     "Record hard bounces and fail later mail to them at once."},
+    {CONF_G_SUPPRESSION, "duration", offsetof(struct conf, suppression.duration),
+     DUR(CONF_M, 10 * 365 * CONF_D, 30 * CONF_D), "How long an address stays suppressed."},
+    {CONF_G_SUPPRESSION, "codes", offsetof(struct conf, suppression.codes),
+     LIST(CONF_PATTERNS, CNT(suppression.ncodes), 100, CONF_F_NONEMPTY,
+          "5.1.1, 5.1.2, 5.1.3, 5.1.6, 5.1.10, 5.2.1"),
+     "Permanent failures whose enhanced status (glob) suppresses the recipient."},
+    {CONF_G_CTL, "socket", offsetof(struct conf, ctl.socket),
+     STR(CONF_PATH, CONF_F_COMPUTED, "SPOOL/ctl.sock"),
+     "UNIX control socket (mode 660); root, the daemon's user and group may use it."},
+    {CONF_G_CTL, "listen", offsetof(struct conf, ctl.listen),
+     LIST(CONF_LISTEN, CNT(ctl.nlisten), 64, 0, NULL),
+     "TCP control listeners \"a.b.c.d:port\": users of authfile, from their networks."},
+    {CONF_G_CTL, "authfile", offsetof(struct conf, ctl.authfile), STR(CONF_PATH, 0, NULL),
+     "USER:CRYPT-HASH:ATTRIBUTES[:NETWORKS] lines for TCP clients (read, queue-ops, admin)."},
 };
 
 const size_t conf_nkeys = sizeof conf_keys / sizeof conf_keys[0];
@@ -448,6 +498,8 @@ static const struct {
     [CONF_BOOL] = {"boolean", "true, false", NULL},
     [CONF_TLSMODE] = {"word", "none, starttls, implicit", NULL},
     [CONF_TLSPROTO] = {"word", "TLSv1.2, TLSv1.3", NULL},
+    [CONF_DKIMALG] = {"word", "rsa-sha256, ed25519-sha256", NULL},
+    [CONF_CANON] = {"word", "relaxed/relaxed, relaxed/simple, simple/relaxed, simple/simple", NULL},
     [CONF_OVERRIDE] = {"word", "external", NULL},
     [CONF_RULE_AT] = {"word", "any, greeting, mail, rcpt, data", NULL},
     [CONF_RULE_ACTION] = {"word", "suspend, reduce_concurrency, reduce_rate, bounce", NULL},
@@ -481,6 +533,7 @@ static const struct {
     [CONF_RELAYS] = {"list of groups", NULL, NULL},
     [CONF_POLICIES] = {"list of groups", NULL, NULL},
     [CONF_RULES] = {"list of groups", NULL, NULL},
+    [CONF_SIGNS] = {"list of groups", NULL, NULL},
 };
 
 const char *const conf_group_names[CONF_NGROUPS] = {
@@ -505,6 +558,10 @@ const char *const conf_group_names[CONF_NGROUPS] = {
     [CONF_G_EVENT_LOG] = "deliver.event_log",
     [CONF_G_LOCAL] = "local",
     [CONF_G_TRANSPORT] = "transport[]",
+    [CONF_G_DKIM] = "dkim",
+    [CONF_G_DKIM_SIGN] = "dkim.sign[]",
+    [CONF_G_SUPPRESSION] = "suppression",
+    [CONF_G_CTL] = "ctl",
 };
 
 /* The index of the first row of a group at or after g (the table is sorted by group). */

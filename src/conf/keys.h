@@ -63,6 +63,8 @@ enum conf_kind {
     CONF_BOOL,     /* bool */
     CONF_TLSMODE,  /* unsigned enum relay_tls_mode, written "none"/"starttls"/"implicit" */
     CONF_TLSPROTO, /* unsigned TLS minor version, written "TLSv1.2"/"TLSv1.3" */
+    CONF_DKIMALG,  /* unsigned DKIM_ALG_*, written "rsa-sha256"/"ed25519-sha256" */
+    CONF_CANON,    /* unsigned DKIM_CANON_*, written "relaxed/relaxed", "simple/simple", ... */
     CONF_OVERRIDE, /* bool, written "external" (auth.override) */
     CONF_RULE_AT,  /* unsigned enum rule_at, written "any"/"greeting"/"mail"/"rcpt"/"data" */
     CONF_RULE_ACTION, /* unsigned enum rule_action, written "suspend"/... */
@@ -96,6 +98,7 @@ enum conf_kind {
     CONF_POLICIES,   /* struct policy * + size_t: list of groups, `set` records the keys */
     CONF_RULES,      /* struct shape_rule * + size_t: list of groups with defaults */
     CONF_TRANSPORTS, /* struct transport_rule * + size_t: list of groups */
+    CONF_SIGNS,      /* struct dkim_sign_conf * + size_t: list of groups (dkim.sign) */
 };
 
 #define CONF_F_ZERO_IS_ONE 0x1 /* maxpipeline: 0 is stored as 1 */
@@ -131,6 +134,10 @@ enum conf_gid {
     CONF_G_EVENT_LOG,
     CONF_G_LOCAL,
     CONF_G_TRANSPORT,
+    CONF_G_DKIM,
+    CONF_G_DKIM_SIGN,
+    CONF_G_SUPPRESSION,
+    CONF_G_CTL,
     CONF_NGROUPS
 };
 #define CONF_GROUP_ROWS 64 /* most rows in one group */
@@ -245,6 +252,8 @@ int conf_read_transports(struct conf_ctx *x, const config_setting_t *s, const ch
                          const struct conf_key *p, void *base);
 int conf_read_relays(struct conf_ctx *x, const config_setting_t *s, const char *key,
                      const struct conf_key *p, void *base);
+int conf_read_signs(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                    const struct conf_key *p, void *base);
 /* deliver.policies and deliver.rules (the list kinds CONF_POLICIES, CONF_RULES). */
 int conf_read_shaping(struct conf_ctx *x, const config_setting_t *s, const char *key,
                       const struct conf_key *p, void *base);
@@ -252,7 +261,7 @@ int conf_read_shaping(struct conf_ctx *x, const config_setting_t *s, const char 
 bool conf_is_selector(const char *s, size_t len);
 int conf_read_rate(struct conf_ctx *x, const config_setting_t *s, const char *key,
                    const struct conf_key *p, void *base);
-/* Frees the entries of a list of groups (CONF_REMOTENETS ... CONF_TRANSPORTS) at base. */
+/* Frees the entries of a list of groups (CONF_REMOTENETS ... CONF_SIGNS) at base. */
 void conf_free_entries(const struct conf_key *p, void *base);
 
 /* secret.c */

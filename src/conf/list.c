@@ -432,6 +432,13 @@ int conf_read_relays(struct conf_ctx *x, const config_setting_t *s, const char *
     return conf_group_list(x, s, key, p, base, sizeof(struct relay));
 }
 
+/* Reads dkim.sign. */
+int conf_read_signs(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                    const struct conf_key *p, void *base)
+{
+    return conf_group_list(x, s, key, p, base, sizeof(struct dkim_sign_conf));
+}
+
 /* The size of one element of the list of groups p. */
 static size_t conf_entry_size(const struct conf_key *p)
 {
@@ -440,6 +447,7 @@ static size_t conf_entry_size(const struct conf_key *p)
     case CONF_POLICIES: return sizeof(struct policy);
     case CONF_RULES: return sizeof(struct shape_rule);
     case CONF_TRANSPORTS: return sizeof(struct transport_rule);
+    case CONF_SIGNS: return sizeof(struct dkim_sign_conf);
     default: return sizeof(struct relay);
     }
 }

@@ -404,6 +404,8 @@ void conf_store_number(const struct conf_key *p, void *base, uint64_t v)
     case CONF_OVERRIDE: *(bool *)field = v != 0; break;
     case CONF_TLSMODE:
     case CONF_TLSPROTO:
+    case CONF_DKIMALG:
+    case CONF_CANON:
     case CONF_RULE_AT:
     case CONF_RULE_ACTION: *(unsigned *)field = (unsigned)v; break;
     case CONF_RATE: *(double *)field = (double)v / 1000.0; break;
@@ -532,6 +534,12 @@ static const struct {
     {CONF_RULE_ACTION, "reduce_rate", RULE_REDUCE_RATE},
     {CONF_RULE_ACTION, "bounce", RULE_BOUNCE},
     {CONF_MBOXKIND, "maildir", LOCAL_MAILDIR},  {CONF_MBOXKIND, "mbox", LOCAL_MBOX},
+    {CONF_DKIMALG, "rsa-sha256", DKIM_ALG_RSA_SHA256},
+    {CONF_DKIMALG, "ed25519-sha256", DKIM_ALG_ED25519_SHA256},
+    {CONF_CANON, "relaxed/relaxed", DKIM_CANON_RELAXED_RELAXED},
+    {CONF_CANON, "relaxed/simple", DKIM_CANON_RELAXED_SIMPLE},
+    {CONF_CANON, "simple/relaxed", DKIM_CANON_SIMPLE_RELAXED},
+    {CONF_CANON, "simple/simple", DKIM_CANON_SIMPLE_SIMPLE},
 };
 
 /* The word of value v of kind k, "" when none. */

@@ -202,6 +202,8 @@ void conn_open(struct deliver *dl, struct ddest *dd, const struct peer *peers, s
     struct dconn *cn = xcalloc(1, sizeof *cn);
     cn->dl = dl;
     cn->dd = dd;
+    cn->id = ++dl->next_conn_id;
+    cn->started = dl->io.now();
     dd->nconn++;
     dd->nconnecting++;
     slots_link(dl, cn);

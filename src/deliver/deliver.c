@@ -177,3 +177,67 @@ const struct deliver_transport deliver_smtpc = {
     .resume = conn_smtpc_resume,
     .abort = conn_smtpc_abort,
 };
+
+/* ---- administration ------------------------------------------------------------------ */
+
+/* The state of domain's cached destination, or NULL. */
+static struct ddest *deliver_dest_of(struct deliver *dl, const char *domain)
+{
+    struct dest *d = dl->io.router->cached(dl->io.router_arg, domain);
+    return d ? dest_find(dl, d, policy_domain_mask(dl->conf, domain)) : NULL;
+}
+
+/* `sluice ctl forget DOMAIN`: dead no more. */
+void deliver_forget(struct deliver *dl, const char *domain)
+{
+    struct ddest *dd = deliver_dest_of(dl, domain);
+    if (dd)
+        dest_revive(dl, dd, 0);
+}
+
+/* What `sluice ctl queue` shows of a destination. */
+int deliver_dest_view(struct deliver *dl, const char *domain, struct deliver_dest_view *v)
+{
+    struct ddest *dd = deliver_dest_of(dl, domain);
+    if (!dd)
+        return -1;
+    int64_t now = dl->io.now();
+    bool dead = dd->dead_until > now;
+    *v = (struct deliver_dest_view){.key = dd->dest->key,
+                                    .nconn = dd->nconn,
+                                    .nready = dd->nready,
+                                    .dead_until = dead ? dd->dead_until : 0,
+                                    .dead_why = dead && dd->dead_why ? dd->dead_why : ""};
+    return 0;
+}
+
+/* Every connection, as ZMailer's SHOW THREADS lists them. */
+void deliver_conns(struct deliver *dl, void (*fn)(void *arg, const struct deliver_conn_view *v),
+                   void *arg)
+{
+    for (struct dconn *cn = dl->conns; cn; cn = cn->next) {
+        struct deliver_conn_view v = {.id = cn->id,
+                                      .dest = cn->dd->dest->key,
+                                      .state = !cn->took     ? "connecting"
+                                               : cn->throttled ? "throttled"
+                                               : cn->idle      ? "idle"
+                                                               : "busy",
+                                      .nmsgs = cn->nmsgs,
+                                      .started = cn->started};
+        fn(arg, &v);
+    }
+}
+
+/* `sluice ctl kill CONN`: the transport's abort reports everything in flight (deferred). */
+int deliver_kill(struct deliver *dl, uint64_t id)
+{
+    for (struct dconn *cn = dl->conns; cn; cn = cn->next) {
+        if (cn->id != id)
+            continue;
+        log_info("connection %llu to %s killed by administrator", (unsigned long long)id,
+                 cn->dd->dest->key);
+        cn->tp->abort(cn->c);
+        return 0;
+    }
+    return -1;
+}

@@ -167,4 +167,31 @@ void deliver_revive(struct deliver *dl, const char *domain);
  * no connection is left. */
 void deliver_shutdown(struct deliver *dl, int64_t grace_ms, void (*done)(void *arg), void *arg);
 void deliver_get_stats(const struct deliver *dl, struct deliver_stats *st);
+
+/* Administration (sluice ctl). The destination is found as ETRN finds it: the cached route
+ * of a domain; a domain never routed has none. */
+/* Forgets the dead state of domain's destination at once (no rate limit). */
+void deliver_forget(struct deliver *dl, const char *domain);
+struct deliver_dest_view {
+    const char *key;      /* the destination (route key) */
+    unsigned nconn;       /* connections open or opening */
+    size_t nready;        /* transactions waiting for a connection */
+    int64_t dead_until;   /* wall ms; 0 = not dead */
+    const char *dead_why; /* "" when not dead */
+};
+/* Fills *v for domain's destination; -1 when it has none. */
+int deliver_dest_view(struct deliver *dl, const char *domain, struct deliver_dest_view *v);
+struct deliver_conn_view {
+    uint64_t id;
+    const char *dest;  /* route key */
+    const char *state; /* "connecting", "busy", "idle", "throttled" (waiting for a rate token) */
+    unsigned nmsgs;    /* transactions carried */
+    int64_t started;   /* wall ms */
+};
+/* Calls fn for every connection. */
+void deliver_conns(struct deliver *dl, void (*fn)(void *arg, const struct deliver_conn_view *v),
+                   void *arg);
+/* Aborts connection id (its recipients in flight are deferred as by any broken session);
+ * -1 when there is none. */
+int deliver_kill(struct deliver *dl, uint64_t id);
 #endif

@@ -72,6 +72,8 @@ struct dconn {
     struct deliver *dl;
     struct ddest *dd;
     void *c; /* the transport's connection */
+    uint64_t id;     /* for `sluice ctl conns` / `kill` (ZMailer SHOW THREADS / KILL) */
+    int64_t started; /* wall ms */
     const struct deliver_transport *tp; /* the destination's own (local), else io's */
     unsigned nmsgs;
     bool throttled; /* parked waiting for a message token, not for work */
@@ -103,6 +105,7 @@ struct deliver {
     struct deliver_stats st;
     struct rules rules;    /* deliver.rules and the built-in ones, compiled */
     bool domain_selectors; /* some policy block matches recipient domains */
+    uint64_t next_conn_id;
 };
 
 /* batch.c */

@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "core/qid.h"
 #include "core/xalloc.h"
+#include "dkim/dkim.h"
 #include "proto/hdr.h"
 #include "proto/maildrop.h"
 #include "queue/queue.h"
@@ -38,6 +39,7 @@ struct pickup {
     int dirfd, ino;
     struct event *ino_ev, *timer;
     struct dict *busy; /* names whose put is in flight */
+    struct dkim_signer *dkim; /* pickup_set_dkim(), or NULL */
     pickup_stored_fn stored;
     void *arg;
 };
@@ -197,6 +199,20 @@ static void pickup_envelope(struct pickup *p, struct pickup_job *j, uid_t uid)
                                        .orcpt = j->d.rcpts[i].orcpt};
 }
 
+/* dkim_signer_submit() finished: the message (signed or not) goes to the queue. */
+static void pickup_on_signed(void *arg, char *content, size_t len)
+{
+    struct pickup_job *j = arg;
+    j->m.size = len;
+    queue_put(j->p->q, &j->m, content, len, pickup_on_stored, j);
+}
+
+/* Local submissions are signed as the daemon signs its trusted clients' mail (dkim.h). */
+void pickup_set_dkim(struct pickup *p, struct dkim_signer *d)
+{
+    p->dkim = d;
+}
+
 /* Picks up one drop file. */
 static void pickup_one(struct pickup *p, const char *name)
 {
@@ -226,6 +242,12 @@ static void pickup_one(struct pickup *p, const char *name)
     free(buf);
     j->m.size = clen;
     dict_put(p->busy, j->name, j);
+    if (p->dkim) { /* off the loop, then queue_put */
+        char qid[QID_TEXT_LEN + 1];
+        qid_to_text(j->m.id, qid);
+        dkim_signer_submit(p->dkim, qid, content, clen, pickup_on_signed, j);
+        return;
+    }
     queue_put(p->q, &j->m, content, clen, pickup_on_stored, j);
 }
 

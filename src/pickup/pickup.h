@@ -33,5 +33,9 @@ int pickup_prepare_spool(const char *spool, uid_t owner);
 struct pickup *pickup_create(struct event_base *base, const struct conf *c, struct queue *q,
                              pickup_stored_fn stored, void *arg);
 void pickup_scan(struct pickup *p);
+struct dkim_signer;
+/* dkim.sign: drop files are DKIM-signed (dkim/dkim.h, on its worker) before queue_put. The
+ * signer must be freed before the queue is closed (main_teardown's order). */
+void pickup_set_dkim(struct pickup *p, struct dkim_signer *d);
 void pickup_free(struct pickup *p);
 #endif

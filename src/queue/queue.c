@@ -43,7 +43,15 @@
 #define QUEUE_MAXDBS 8
 #define QUEUE_DRAIN_MAX 1024 /* datagrams read per wake-up of the incoming socket */
 
-enum queue_op_type { QOP_PUT, QOP_RCPT, QOP_DELETE, QOP_CLEAR, QOP_BARRIER, QOP_INVALID };
+enum queue_op_type {
+    QOP_PUT,
+    QOP_RCPT,
+    QOP_DELETE,
+    QOP_CLEAR,
+    QOP_FLAGS,
+    QOP_BARRIER,
+    QOP_INVALID
+};
 
 /* One queued write. Immutable once enqueued except `next` and `err` (writer side). */
 struct queue_op {
@@ -51,7 +59,8 @@ struct queue_op {
     struct queue_op *inflight_next; /* loop side: clear ops not yet committed */
     enum queue_op_type type;
     uint64_t id;
-    uint32_t idx; /* QOP_RCPT */
+    uint32_t idx;              /* QOP_RCPT */
+    uint32_t fl_set, fl_clear; /* QOP_FLAGS: envelope flag bits to set and to clear */
     uint8_t *rec; /* PUT: envelope record; RCPT: recipient record */
     size_t reclen;
     uint8_t *rcpts;  /* PUT: recipient records back to back */
@@ -81,6 +90,8 @@ struct queue {
     struct queue_op *done_head, *done_tail; /* committed, under mu */
     int stopping;                           /* under mu */
     struct queue_op *inflight;              /* loop only */
+    struct queue_op *grp_head, *grp_tail;   /* loop only: ops held by queue_group_begin */
+    int grouping;                           /* loop only */
     int sock;
     struct event *sock_ev;
     void (*watch_cb)(void *arg, int flush);
@@ -262,6 +273,33 @@ static int queue_apply_clear(struct queue *q, MDB_txn *txn, struct queue_op *op)
     return rc;
 }
 
+/* Sets and clears envelope flag bits of a message (absent: nothing to do). */
+static int queue_apply_flags(struct queue *q, MDB_txn *txn, struct queue_op *op)
+{
+    uint8_t k[8];
+    queue_be64(k, op->id);
+    MDB_val key = {8, k}, val;
+    int rc = mdb_get(txn, q->db_msg, &key, &val);
+    if (rc != 0)
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    struct qmsg m = {0};
+    if (record_msg_decode(val.mv_data, val.mv_size, &m) < 0) {
+        log_warn("queue: message %016llX: damaged envelope, flags not changed",
+                 (unsigned long long)op->id);
+        return 0;
+    }
+    m.flags = (m.flags | op->fl_set) & ~op->fl_clear;
+    size_t n = record_msg_encode(&m, NULL, 0);
+    uint8_t *rec = n ? xmalloc(n) : NULL;
+    if (rec) {
+        MDB_val nv = {record_msg_encode(&m, rec, n), rec};
+        rc = mdb_put(txn, q->db_msg, &key, &nv, 0);
+    }
+    free(rec);
+    record_msg_clear(&m);
+    return rc;
+}
+
 /* Applies one op inside txn; returns the LMDB result (MDB_KEYEXIST leaves txn usable). */
 static int queue_apply_op(struct queue *q, MDB_txn *txn, struct queue_op *op)
 {
@@ -274,6 +312,8 @@ static int queue_apply_op(struct queue *q, MDB_txn *txn, struct queue_op *op)
         return queue_apply_delete(q, txn, op);
     case QOP_CLEAR:
         return queue_apply_clear(q, txn, op);
+    case QOP_FLAGS:
+        return queue_apply_flags(q, txn, op);
     case QOP_BARRIER:
     case QOP_INVALID:
         return 0;
@@ -422,6 +462,14 @@ static void queue_enqueue(struct queue *q, struct queue_op *op)
     if (q->base == NULL)
         log_panic("queue: asynchronous write in tool mode");
     op->next = NULL;
+    if (q->grouping) {
+        if (q->grp_tail)
+            q->grp_tail->next = op;
+        else
+            q->grp_head = op;
+        q->grp_tail = op;
+        return;
+    }
     pthread_mutex_lock(&q->mu);
     if (q->tail)
         q->tail->next = op;
@@ -656,6 +704,44 @@ void queue_barrier(struct queue *q, queue_done_fn done, void *arg)
     op->done = done;
     op->arg = arg;
     queue_enqueue(q, op);
+}
+
+/* Queues a change of envelope flags. */
+void queue_set_flags(struct queue *q, uint64_t id, uint32_t set, uint32_t clear)
+{
+    struct queue_op *op = xcalloc(1, sizeof *op);
+    op->type = QOP_FLAGS;
+    op->id = id;
+    op->fl_set = set;
+    op->fl_clear = clear;
+    queue_enqueue(q, op);
+}
+
+/* Holds back the writes that follow until queue_group_end(). */
+void queue_group_begin(struct queue *q)
+{
+    q->grouping++;
+}
+
+/* Hands the held writes and a barrier (done) to the writer at once: it takes them in one
+ * swoop, so they commit in one transaction. */
+void queue_group_end(struct queue *q, queue_done_fn done, void *arg)
+{
+    if (q->grouping == 0)
+        log_panic("queue: queue_group_end without queue_group_begin");
+    queue_barrier(q, done, arg);
+    if (--q->grouping > 0)
+        return;
+    struct queue_op *head = q->grp_head, *tail = q->grp_tail;
+    q->grp_head = q->grp_tail = NULL;
+    pthread_mutex_lock(&q->mu);
+    if (q->tail)
+        q->tail->next = head;
+    else
+        q->head = head;
+    q->tail = tail;
+    pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
 }
 
 /* Starts a read-only transaction; -1 with errno on failure. */

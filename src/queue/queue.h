@@ -51,6 +51,15 @@ void queue_put(struct queue *q, const struct qmsg *m, char *body, size_t len, qu
 void queue_set_rcpt(struct queue *q, uint64_t id, uint32_t idx, const struct qrcpt *r);
 /* Daemon mode. Removes message id with its nrcpt recipient records and content. */
 void queue_delete(struct queue *q, uint64_t id, uint32_t nrcpt);
+/* Daemon mode. Sets, then clears, bits of message id's envelope flags (MSG_F_HELD). A
+ * message already gone is left alone. */
+void queue_set_flags(struct queue *q, uint64_t id, uint32_t set, uint32_t clear);
+/* Daemon mode. Every write queued between begin and end goes to the writer at once, so one
+ * transaction commits them all or none (unless that transaction fails: then each is retried
+ * alone, as any group); end queues a barrier whose done (may be NULL) runs once they are
+ * durable. Nests; the writes are handed over at the outermost end. */
+void queue_group_begin(struct queue *q);
+void queue_group_end(struct queue *q, queue_done_fn done, void *arg);
 /* Daemon mode. Calls done (may be NULL) on the loop once everything queued before it is
  * committed. */
 void queue_barrier(struct queue *q, queue_done_fn done, void *arg);

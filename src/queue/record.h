@@ -28,6 +28,7 @@ enum {
     MSG_F_BY_RETURN = 32,  /* DELIVERBY mode R (return when deliver_by passes) */
     MSG_F_BY_NOTIFY = 64,  /* DELIVERBY mode N (notify when deliver_by passes) */
     MSG_F_BY_TRACE = 128,  /* DELIVERBY trace modifier */
+    MSG_F_HELD = 256,      /* on hold (sluice ctl hold): never scheduled until released */
 };
 
 struct qrcpt {

@@ -1,6 +1,7 @@
 /* sched: waiting heap -> active window -> delivery -> outcome. See sched.h for the rules.
  * Invariants:
- *  - every unfinished recipient is in exactly one place: the heap (S_WAIT) or the active
+ *  - every unfinished recipient is in exactly one place: the heap (S_WAIT), parked (S_PARK:
+ *    its message held or its domain paused, admin.c) or the active
  *    window (S_ACTIVE: handed to delivery, outcome not back yet); s->active counts the
  *    latter and never exceeds queuecache;
  *  - a struct smsg lives while it has unfinished recipients, reports pending or being
@@ -31,63 +32,10 @@
 #include "proto/addr.h"
 #include "proto/status.h"
 #include "queue/queue.h"
+#include "sched/internal.h"
 #include "sched/outcome.h"
 
-enum { S_WAIT, S_ACTIVE, S_FINAL };
-
-struct srcpt {
-    struct heap_node hn;   /* key: due time (wall ms) */
-    struct deliver_rcpt d; /* message, address, ORCPT, NOTIFY */
-    char *last_reply;
-    char *relay; /* "name[ip]:port" of the last attempt, "" when none */
-    int64_t last_attempt;
-    uint32_t idx;
-    uint32_t attempts;
-    uint32_t postponed; /* postponements since the last real attempt (backoff, memory only) */
-    uint8_t state;      /* enum rcpt_state */
-    uint8_t where;      /* S_* */
-    uint8_t flags;      /* RCPT_F_* */
-    uint8_t report;     /* a report pending: enum dsn_action + 1; 0 = none */
-};
-
-struct smsg {
-    struct deliver_msg d; /* id, qid, sender, client IP, ENVID, flags; delivery's part */
-    struct sched *s;
-    int64_t arrival;
-    int64_t deliver_by; /* DELIVERBY time, wall ms, 0 = none */
-    char *helo;
-    uint64_t size;
-    struct srcpt *rcpts;
-    uint32_t nrcpt, unfinished;
-    uint32_t npending; /* recipients with a report pending (srcpt.report) */
-    bool reporting;    /* a report of this message is being stored */
-    bool delay_done;   /* the one delay notice of this message went out */
-};
-
-struct sched {
-    struct event_base *base;
-    const struct conf *conf;
-    struct queue *q;
-    struct deliver *dl;
-    int64_t (*now)(void);
-    struct heap wait;
-    struct dict *msgs; /* qid text -> smsg */
-    struct event *due_ev, *poll_ev;
-    uint64_t active;
-    struct sched_logs logs;
-    struct report_env rep; /* for dsn/report.h */
-    bool stopping;
-    struct sched_stats st;
-};
-
-static void sched_pump(struct sched *s);
 static void sched_report(struct sched *s, struct smsg *m);
-
-/* The message of a recipient. */
-static inline struct smsg *sched_msg_of(const struct srcpt *r)
-{
-    return (struct smsg *)((char *)r->d.msg - offsetof(struct smsg, d));
-}
 
 /* ---- messages ---------------------------------------------------------------------- */
 
@@ -111,7 +59,7 @@ static void sched_msg_destroy(struct smsg *m)
 
 /* Once delivery holds nothing of m, sends the reports it has pending; frees m once nothing
  * refers to it any more. */
-static void sched_msg_release(struct sched *s, struct smsg *m)
+void sched_msg_release(struct sched *s, struct smsg *m)
 {
     bool busy = deliver_msg_busy(&m->d);
     if (!busy && m->npending > 0 && !m->reporting)
@@ -145,6 +93,7 @@ static struct smsg *sched_msg_new(struct sched *s, const struct qmsg *qm, const 
     m->arrival = qm->arrival;
     m->deliver_by = qm->deliver_by;
     m->helo = xstrdup(qm->helo ? qm->helo : "");
+    m->held = (qm->flags & MSG_F_HELD) != 0;
     m->size = qm->size;
     m->nrcpt = qm->nrcpt;
     m->rcpts = xcalloc(qm->nrcpt, sizeof *m->rcpts);
@@ -176,10 +125,8 @@ static void sched_rcpt_init(struct sched *s, struct smsg *m, uint32_t i, const s
                                            report_is_report(m->d.sender, m->d.flags)));
         return;
     }
-    r->where = S_WAIT;
-    r->hn.key = q->next_attempt > not_before ? q->next_attempt : not_before;
     m->unfinished++;
-    heap_push(&s->wait, &r->hn);
+    sched_place(s, r, q->next_attempt > not_before ? q->next_attempt : not_before);
 }
 
 /* Copies a durable message into memory and schedules its unfinished recipients. */
@@ -229,7 +176,7 @@ static void sched_log(struct sched *s, const struct srcpt *r, const struct deliv
 }
 
 /* Writes one recipient record (state, attempts, next attempt, reply, DSN fields). */
-static void sched_write_rcpt(struct sched *s, struct srcpt *r, int64_t next)
+void sched_write_rcpt(struct sched *s, struct srcpt *r, int64_t next)
 {
     struct qrcpt q = {.addr = r->d.addr,
                       .state = r->state,
@@ -291,9 +238,7 @@ static void sched_requeue(struct sched *s, struct srcpt *r, const struct outcome
 {
     const char *reply = res->reply;
     r->state = RCPT_DEFERRED;
-    r->where = S_WAIT;
-    r->hn.key = d->next;
-    heap_push(&s->wait, &r->hn);
+    sched_place(s, r, d->next);
     if (d->verdict == OUTCOME_POSTPONED) {
         char to[LOG_SANITIZED_SIZE(ADDR_MAX)], rp[2048];
         log_debug("%s: to=<%s>, postponed: %s", sched_msg_of(r)->d.qid,
@@ -321,19 +266,50 @@ static void sched_finish(struct sched *s, struct srcpt *r, const struct outcome_
         sched_audit(s, r, res->relay, r->last_reply, now);
     } else {
         s->st.bounced++;
+        if (s->bounced)
+            s->bounced(s->bounced_arg, r->d.addr, r->last_reply);
     }
     sched_log(s, r, res, ok ? "sent" : "bounced", ok ? OUTCOME_OK : OUTCOME_PERMFAIL,
               r->last_reply);
 }
 
+/* The outcome an administrator's bounce gives (RFC 3463 X.0.0: other or undefined). */
+const struct deliver_result sched_admin_bounce = {
+    .o = OUTCOME_PERMFAIL, .reply = "5.0.0 bounced by administrator", .relay = "none"};
+
+/* An outcome for a message the administrator deleted meanwhile: logged, never recorded,
+ * retried or reported. */
+static void sched_on_deleted_outcome(struct sched *s, struct srcpt *r,
+                                     const struct deliver_result *res)
+{
+    struct smsg *m = sched_msg_of(r);
+    char to[LOG_SANITIZED_SIZE(ADDR_MAX)], rp[2048];
+    if (r->where == S_ACTIVE)
+        s->active--;
+    if (r->where != S_FINAL) {
+        r->where = S_FINAL;
+        m->unfinished--;
+    }
+    log_info("%s: to=<%s>, attempt ended after the message was deleted: %s", m->d.qid,
+             log_sanitize(to, sizeof to, r->d.addr, strlen(r->d.addr)),
+             log_sanitize(rp, sizeof rp, res->reply, strlen(res->reply)));
+    sched_msg_release(s, m);
+}
+
 /* deliver_ops.outcome: applies one outcome to an active recipient, as outcome_decide()
  * rules (outcome.h); every verdict but a postponement is an attempt and is written. */
-static void sched_on_outcome(void *arg, struct deliver_rcpt *dr, const struct deliver_result *res)
+void sched_on_outcome(void *arg, struct deliver_rcpt *dr, const struct deliver_result *res)
 {
     struct sched *s = arg;
     struct srcpt *r = (struct srcpt *)((char *)dr - offsetof(struct srcpt, d));
     struct smsg *m = sched_msg_of(r);
     int64_t now = s->now();
+    if (m->deleted) {
+        sched_on_deleted_outcome(s, r, res);
+        return;
+    }
+    if (m->bouncing && res->o != OUTCOME_OK)
+        res = &sched_admin_bounce;
     struct outcome_rcpt in = {.attempts = r->attempts,
                               .postponed = r->postponed,
                               .notify = r->d.notify,
@@ -394,7 +370,7 @@ static void sched_on_reported(void *arg, const struct report_done *d)
                 d->action[i] == DSN_DELAYED ? RCPT_F_DELAY_REPORTED : RCPT_F_REPORTED;
         for (size_t i = 0; i < d->n && (m->unfinished > 0 || m->npending > 0); i++) {
             struct srcpt *r = &m->rcpts[d->idx[i]];
-            sched_write_rcpt(s, r, r->where == S_WAIT ? r->hn.key : 0);
+            sched_write_rcpt(s, r, r->where == S_WAIT || r->where == S_PARK ? r->hn.key : 0);
         }
         if (m->unfinished == 0 && m->npending == 0)
             queue_delete(s->q, m->d.id, m->nrcpt);
@@ -408,7 +384,7 @@ static void sched_report_settle(struct sched *s, struct srcpt *r, uint8_t action
 {
     r->flags |= action == DSN_DELAYED ? RCPT_F_DELAY_REPORTED : RCPT_F_REPORTED;
     if (sched_msg_of(r)->unfinished > 0)
-        sched_write_rcpt(s, r, r->where == S_WAIT ? r->hn.key : 0);
+        sched_write_rcpt(s, r, r->where == S_WAIT || r->where == S_PARK ? r->hn.key : 0);
 }
 
 /* Hands every report m has pending to report_send(), by recipient index; called once
@@ -457,7 +433,7 @@ static void sched_report(struct sched *s, struct smsg *m)
 
 /* Moves due recipients into the active window (up to queuecache), handing each to delivery,
  * and arms the timer for the next one due. */
-static void sched_pump(struct sched *s)
+void sched_pump(struct sched *s)
 {
     int64_t now = s->now();
     struct heap_node *top;
@@ -496,6 +472,13 @@ void sched_set_logs(struct sched *s, const struct sched_logs *l)
     s->rep.events = l->events;
 }
 
+/* Sets the hook told of every recipient that fails for good. */
+void sched_set_bounced(struct sched *s, sched_bounced_fn fn, void *arg)
+{
+    s->bounced = fn;
+    s->bounced_arg = arg;
+}
+
 /* Creates the scheduler (nothing scheduled yet) and takes dl's outcomes. */
 struct sched *sched_create(struct event_base *base, const struct conf *c, struct queue *q,
                            struct deliver *dl, int64_t (*now)(void))
@@ -510,6 +493,7 @@ struct sched *sched_create(struct event_base *base, const struct conf *c, struct
     heap_init(&s->wait);
     s->msgs = dict_create();
     s->due_ev = evtimer_new(base, sched_on_due, s);
+    s->paused = dict_create();
     deliver_set_ops(dl, &sched_deliver_ops, s);
     return s;
 }
@@ -530,6 +514,7 @@ void sched_free(struct sched *s)
         event_free(s->poll_ev);
     heap_clear(&s->wait);
     dict_free(s->msgs, sched_on_free_msg);
+    dict_free(s->paused, NULL);
     free(s);
 }
 
@@ -641,7 +626,7 @@ struct sched_flush {
 };
 
 /* True when addr's domain is d, or (subdomains) ends in ".d". */
-static bool sched_domain_match(const char *addr, const char *d, bool subdomains)
+bool sched_domain_match(const char *addr, const char *d, bool subdomains)
 {
     const char *at = strrchr(addr, '@');
     const char *dom = at ? at + 1 : "";

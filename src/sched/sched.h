@@ -56,6 +56,10 @@ struct sched_logs {
 };
 void sched_set_logs(struct sched *s, const struct sched_logs *l);
 void sched_free(struct sched *s);
+/* Called on the loop for every recipient that fails for good (status=bounced: a 5xx, a
+ * failed route, expiry), with its last reply text; the suppression list's hook. */
+typedef void (*sched_bounced_fn)(void *arg, const char *rcpt, const char *reply);
+void sched_set_bounced(struct sched *s, sched_bounced_fn fn, void *arg);
 /* Takes a durable message (copies what it needs; m is not kept). Recipients already final
  * are ignored; the others become due at max(their next_attempt, not_before). A message
  * already known (same id) is ignored. */
@@ -73,4 +77,63 @@ void sched_get_stats(const struct sched *s, struct sched_stats *st);
 /* ETRN (RFC 1985): every waiting recipient in domain (and its subdomains when asked) becomes
  * due now; domain NULL: every waiting recipient (sendmail -q). Returns how many moved. */
 size_t sched_flush_domain(struct sched *s, const char *domain, bool subdomains);
+
+/* ---- administration (admin.c; sluice ctl, docs/admin.md) ---------------------------- *
+ * Message operations act on whole messages chosen by a selector; every queue write of one
+ * call is one transaction (queue_group_begin/end), and done(arg, err) runs once it is
+ * durable (err 0) or failed; the scheduler's memory changes at once:
+ *  - hold: MSG_F_HELD is stored; its waiting recipients leave the heap (parked); those out
+ *    with delivery finish their attempt and are parked after it. Held recipients are never
+ *    attempted, so never expire nor get a delay notice while held; recovery parks them.
+ *  - release: the flag goes; parked recipients return to the heap with their due times.
+ *  - delete: the message and its records go now, without any report; outcomes of attempts
+ *    still out are logged and dropped (never retried).
+ *  - requeue: every unfinished recipient becomes due now (also a held one: due when
+ *    released), and delivery forgets the dead state of their domains.
+ *  - bounce: every unfinished recipient fails with "5.0.0 bounced by administrator" and
+ *    its report (a DSN unless NOTIFY=NEVER); those out with delivery fail when their
+ *    attempt ends, unless it delivered.
+ * Pause (memory only, lost at restart): recipients of that domain (exact, case-insensitive)
+ * are parked: no new transactions and so no new connections for it; resume returns them. */
+enum sched_op { SCHED_HOLD, SCHED_RELEASE, SCHED_DELETE, SCHED_REQUEUE, SCHED_BOUNCE };
+/* A message matches when every given member matches: qid (exact, upper-case hex), from
+ * (glob on the sender; "<>" is the null sender), to (glob: any unfinished recipient), dest
+ * (glob: the domain of any unfinished recipient). Globs as ctlproto_glob(). */
+struct sched_select {
+    const char *qid, *from, *to, *dest;
+};
+/* Applies op; returns how many messages it changed (0: done is still called). */
+size_t sched_apply(struct sched *s, enum sched_op op, const struct sched_select *sel,
+                   void (*done)(void *arg, int err), void *arg);
+/* Pauses (on) or resumes a domain; returns false when it was so already. */
+bool sched_pause(struct sched *s, const char *domain, bool on);
+/* Calls fn for every paused domain. */
+void sched_paused_foreach(const struct sched *s, void (*fn)(void *arg, const char *domain),
+                          void *arg);
+
+/* Views: one message at a time, valid during the call. */
+enum sched_where { SCHED_WAITING, SCHED_ACTIVE, SCHED_HELD, SCHED_PAUSED, SCHED_DONE };
+struct sched_rcpt_view {
+    const char *addr;
+    uint8_t state; /* enum rcpt_state */
+    enum sched_where where;
+    uint32_t attempts;
+    int64_t next;         /* due time (waiting, held, paused), else 0 */
+    int64_t last_attempt; /* 0 = none since start */
+    const char *last_reply, *relay;
+};
+struct sched_msg_view {
+    const char *qid;
+    const char *sender;
+    int64_t arrival;
+    uint64_t size;
+    bool held;
+    uint32_t nrcpt, unfinished;
+    const struct sched_rcpt_view *rcpts;
+};
+typedef void (*sched_view_fn)(void *arg, const struct sched_msg_view *v);
+/* Every message in memory (no order). */
+void sched_walk(struct sched *s, sched_view_fn fn, void *arg);
+/* One message (fn NULL: only whether it is known); -1 when the scheduler does not know qid. */
+int sched_view(struct sched *s, const char *qid, sched_view_fn fn, void *arg);
 #endif

@@ -17,7 +17,8 @@
  * At the end: more than max_hops Received headers is 554 5.4.6 (a mail loop); a spool short
  * of min_free_space is 452 4.3.1; on a submission listener missing Date and Message-ID
  * headers are added; then the message goes to queue_put() and the 250 waits for it to be
- * durable. The content starts with our Received header (RFC 5321 §4.4): client HELO, its
+ * durable; with dkim.sign and a trusted or authenticated client, the message is DKIM-signed
+ * on dkim's worker thread first (content_commit). The content starts with our Received header (RFC 5321 §4.4): client HELO, its
  * forward-confirmed reverse name ("unknown" when none, as Postfix) and IP, protocol (SMTP,
  * ESMTP, UTF8SMTP; ESMTPS, UTF8SMTPS under TLS: RFC 3848, RFC 6531), queue id, the recipient
  * when there is one; under TLS two comments as Postfix writes them, the protocol and cipher
@@ -46,6 +47,7 @@
 #include "core/log.h"
 #include "core/qid.h"
 #include "core/xalloc.h"
+#include "dkim/dkim.h"
 #include "proto/hdr.h"
 #include "queue/queue.h"
 #include "smtpd/session.h"
@@ -241,6 +243,35 @@ static void content_on_queued(void *arg, int err)
         session_run(s);
 }
 
+/* dkim_signer_submit() finished: the message (signed or not) goes to the queue, unless the
+ * server was freed meanwhile (nothing was acknowledged: the client sends it again). */
+static void content_on_signed(void *arg, char *body, size_t len)
+{
+    struct session *s = arg;
+    if (!s->sd) {
+        free(body);
+        s->state = SESSION_CMD;
+        session_txn_reset(s);
+        session_free(s);
+        return;
+    }
+    s->txn.size = len;
+    queue_put(s->sd->q, &s->txn, body, len, content_on_queued, s);
+}
+
+/* Hands the complete message to the queue: after DKIM signing (off the loop) when signing
+ * is configured and the client may send as our domains (trusted network or AUTH). */
+static void content_commit(struct session *s, char *body, size_t len)
+{
+    if (s->sd->dkim && (s->trusted || s->authenticated)) {
+        char qid[QID_TEXT_LEN + 1];
+        qid_to_text(s->txn.id, qid);
+        dkim_signer_submit(s->sd->dkim, qid, body, len, content_on_signed, s);
+        return;
+    }
+    queue_put(s->sd->q, &s->txn, body, len, content_on_queued, s);
+}
+
 /* Counts the Received fields of the client's header block (loop detection). */
 static unsigned content_hops(const struct session *s)
 {
@@ -346,7 +377,7 @@ static void content_end(struct session *s)
         int n = snprintf(note, sizeof note, "(%zu body bytes)", len);
         transcript_line(s->tr, '*', note, (size_t)n);
     }
-    queue_put(s->sd->q, &s->txn, body, len, content_on_queued, s);
+    content_commit(s, body, len);
 }
 
 /* Consumes the start of a long line that has no LF yet, keeping a trailing CR (it may be

@@ -175,6 +175,7 @@ struct smtpd {
     struct policy_engine *policy;          /* smtpd_set_policy(), or NULL */
     uint64_t ninstances;            /* transactions so far (policy instance ids) */
     struct auth *auth;              /* smtpd.auth verifier, or NULL: no AUTH */
+    struct dkim_signer *dkim;              /* DKIM signer (smtpd_set_dkim), or NULL: no signing */
     struct authn_ip *auth_ips;      /* SMTPD_AUTH_IPS_MAX entries once AUTH is on */
     size_t nauth_ips;
 };

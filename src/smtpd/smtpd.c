@@ -299,6 +299,12 @@ void smtpd_set_policy(struct smtpd *s, struct policy_engine *p)
     s->policy = p;
 }
 
+/* Sets the DKIM signer of accepted messages (NULL: none). */
+void smtpd_set_dkim(struct smtpd *s, struct dkim_signer *d)
+{
+    s->dkim = d;
+}
+
 /* Sets the version shown by %V. */
 void smtpd_set_version(struct smtpd *s, const char *version)
 {

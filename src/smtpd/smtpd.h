@@ -36,6 +36,10 @@ struct smtpd *smtpd_create(struct event_base *base, const struct conf *c, struct
                            smtpd_accepted_fn accepted, void *arg, char *err, size_t errlen);
 /* Sets the ETRN callback (none: ETRN is still answered 250, delivery goes on as scheduled). */
 void smtpd_set_etrn(struct smtpd *s, smtpd_etrn_fn etrn, void *arg);
+struct dkim_signer;
+/* Sets the DKIM signer (dkim/dkim.h): messages from trusted or authenticated clients are
+ * signed before they are queued. NULL: none. It must outlive the server. */
+void smtpd_set_dkim(struct smtpd *s, struct dkim_signer *d);
 struct dns;
 /* Sets the resolver that names clients in the Received header by their forward-confirmed
  * reverse DNS (smtpd.rdns_timeout; docs/smtpd.md). None set (or rdns_timeout 0): every

@@ -15,7 +15,8 @@ run_cli() {
 }
 
 for cmd in "$SLUICE" "$SLUICE run" "$SLUICE check-config" "$SLUICE submit" "$SLUICE mailq" \
-    "$SLUICE verp-decode" "$SLUICE policy-build" "$T/sendmail" "$T/mailq"; do
+    "$SLUICE verp-decode" "$SLUICE policy-build" "$SLUICE suppress" "$SLUICE ctl" "$SLUICE cat" "$T/sendmail" \
+    "$T/mailq"; do
     note "$cmd --help"
     run_cli $cmd --help
     expect_eq "$rc" 0 "exit status of $cmd --help"
@@ -46,7 +47,14 @@ bad "$SLUICE" check-config --help=yes 'option --help takes no argument'
 bad "$SLUICE" mailq -c 'sluice mailq: option -c needs an argument'
 bad "$T/mailq" -z 'mailq: unsupported option -z'
 bad "$SLUICE" verp-decode -d 'sluice verp-decode: option -d needs an argument'
+bad "$SLUICE" ctl -c 'sluice ctl: option -c needs an argument'
+bad "$SLUICE" ctl -q queue 'sluice ctl: unsupported option -q'
+bad "$SLUICE" ctl 'sluice ctl: missing COMMAND'
+bad "$SLUICE" ctl --tcp 127.0.0.1:1 queue 'sluice ctl: --tcp and --user go together'
+bad "$SLUICE" cat -x 'sluice cat: unsupported option -x'
+bad "$SLUICE" cat 'sluice cat: want one queue id'
 bad "$SLUICE" policy-build -x 'sluice policy-build: unsupported option -x'
+bad "$SLUICE" suppress -x 'sluice suppress: unsupported option -x'
 bad "$SLUICE" nosuchcommand 'sluice: unknown command nosuchcommand'
 run_cli "$SLUICE"
 expect_eq "$rc" 64 "exit status of sluice without a command"

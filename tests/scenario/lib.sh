@@ -130,6 +130,17 @@ zone_nullmx() {
     zone_rr "$(fqdn "$1") 60 IN MX 0 ."
 }
 
+# zone_txt NAME TEXT: a TXT record, TEXT cut into strings of at most 255 bytes (RFC 1035
+# 3.3.14; a DKIM key record is longer).
+zone_txt() {
+    local name=$1 text=$2 strs=""
+    while [ -n "$text" ]; do
+        strs="$strs \"${text:0:255}\""
+        text=${text:255}
+    done
+    zone_rr "$(fqdn "$name") 60 IN TXT$strs"
+}
+
 # dns_drop SUFFIX: queries for SUFFIX and names below it are never answered.
 dns_drop() {
     echo "--drop $(fqdn "$1")" >>"$T/dns/rules"
@@ -915,4 +926,31 @@ tls_client() {
 tls_client_full() {
     timeout 15 openssl s_client -connect "127.0.0.1:$SMTP_PORT" -starttls smtp -crlf -ign_eof \
         "$@" 2>&1
+}
+
+# --- control channel (sluice ctl, docs/admin.md) --------------------------------------------
+
+# ctl ARGS...: `sluice ctl -c $CONF ARGS...`; stdout in $T/ctl.out, stderr in $T/ctl.err;
+# returns its exit status (prints nothing).
+ctl() {
+    "$SLUICE" ctl -c "$CONF" "$@" >"$T/ctl.out" 2>"$T/ctl.err"
+}
+
+# ctl_ok ARGS...: ctl that must exit 0.
+ctl_ok() {
+    ctl "$@" || fail "sluice ctl $*: exit $?: $(cat "$T/ctl.err")"
+}
+
+# qid_of RCPT: the queue id of the first delivery log line for RCPT.
+qid_of() {
+    sed -nE "s/.* ([0-9A-F]{16}): to=<$1>.*/\\1/p" "$SLUICE_LOG" | head -1
+}
+
+# ctl_where QID RCPT: where RCPT of QID is (waiting, active, held, paused, done), from
+# `ctl show QID --json`; "gone" when the daemon does not know QID.
+ctl_where() {
+    ctl show "$1" --json || { echo gone; return; }
+    python3 -c 'import json,sys
+m = json.load(open(sys.argv[1]))
+print(next(r["where"] for r in m["recipients"] if r["address"] == sys.argv[2]))' "$T/ctl.out" "$2"
 }

@@ -38,7 +38,8 @@ sluice_conf
 for run in 1 2; do
     note "start $run with: $caps"
     sluice_start
-    wait_until 'log_has "running as user sluice"' 10 "privilege drop logged"
+    # The log keeps every run's lines: wait for this run's own.
+    wait_until '[ "$(log_count "running as user sluice")" -ge $run ]' 10 "privilege drop logged (run $run)"
     expect_eq "$(awk '/^Uid:/ { print $3 }' "/proc/$SLUICE_PID/status")" "$(id -u sluice)" "effective uid"
     expect_eq "$(awk '/^CapEff:/ { print $2 }' "/proc/$SLUICE_PID/status")" 0000000000000000 \
         "effective capabilities after the switch"

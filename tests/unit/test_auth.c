@@ -225,6 +225,33 @@ static void test_file_verify(void **state)
     auth_free(a);
 }
 
+/* fields (the control authfile, src/ctl/): "USER:HASH:ATTRIBUTES:NETWORKS" lines load and
+ * verify against the hash; the same file without fields is refused. */
+static void test_file_fields(void **state)
+{
+    (void)state;
+    char err[512], text[1024], hash[CRYPT_OUTPUT_SIZE];
+    make_hash("$6$", "s3cret pass", hash, sizeof hash);
+    snprintf(text, sizeof text, "# ctl\nadmin:%s:admin:127.0.0.0/8, ::1\nview:%s:read\n", hash,
+             hash);
+    const char *path = put_file("ctl.auth", text, 0600);
+    struct auth_conf c = {.backend = AUTH_BACKEND_FILE, .path = path, .fields = true};
+    struct auth *a = auth_create(base, &c, err, sizeof err);
+    assert_non_null(a);
+    struct outcome o[3];
+    start(a, NULL, "admin", "s3cret pass", &o[0]);
+    start(a, NULL, "view", "s3cret pass", &o[1]);
+    start(a, NULL, "admin", "admin", &o[2]);
+    wait_all();
+    assert_int_equal(o[0].r, AUTH_OK);
+    assert_int_equal(o[1].r, AUTH_OK);
+    assert_int_equal(o[2].r, AUTH_FAIL);
+    auth_free(a);
+    c.fields = false;
+    assert_null(auth_create(base, &c, err, sizeof err));
+    assert_non_null(strstr(err, ":2: extra field or blank after the hash"));
+}
+
 struct bad_case {
     const char *text;
     const char *want; /* suffix of the error after the path */
@@ -718,6 +745,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_file_verify),
+        cmocka_unit_test(test_file_fields),
         cmocka_unit_test(test_file_bad_lines),
         cmocka_unit_test(test_file_reload),
         cmocka_unit_test(test_file_cancel),

@@ -143,6 +143,8 @@ static void check_same_number(const char *key, const struct conf_key *p, const c
     case CONF_UINT:
     case CONF_TLSMODE:
     case CONF_TLSPROTO:
+    case CONF_DKIMALG:
+    case CONF_CANON:
     case CONF_RULE_AT:
     case CONF_RULE_ACTION:
     case CONF_MBOXKIND:
@@ -652,6 +654,10 @@ static const struct err_case err_cases[] = {
      "2: 'smtpd.tls_listen' needs smtpd.tls.cert_file"},
     {"smtpd = { tls = { cert_file = \"/c\"; }; tls_listen = [ \"465\" ]; };\n",
      "1: bad listen address in 'smtpd.tls_listen': \"465\""},
+    {"ctl = {\n listen = [ \"127.0.0.1:9925\" ]; };\n", "2: 'ctl.listen' needs ctl.authfile"},
+    {"ctl = { listen = [ \"9925\" ]; authfile = \"/a\"; };\n",
+     "1: bad listen address in 'ctl.listen': \"9925\""},
+    {"ctl = { sockets = \"/s\"; };\n", "1: unknown key 'ctl.sockets'"},
     {"smtpd = {\n max_message_size = 4294977296; };\n",
      "2: integer out of range for libconfig (write 64-bit integers with an L suffix, e.g. "
      "1099511627776L)"},

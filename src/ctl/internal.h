@@ -1,0 +1,24 @@
+/* ctl/internal.h: what ctl.c (listeners, sessions, authentication, dispatch) and view.c
+ * (the read-only views as text or JSON) share; not for use outside src/ctl/. */
+#ifndef SLUICE_CTL_INTERNAL_H
+#define SLUICE_CTL_INTERNAL_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ctl/ctl.h"
+
+struct evbuffer;
+
+/* Each appends the body of a reply to out (lines ending in LF; JSON: one object per line
+ * for listings, one object for show and stats). */
+void view_queue(const struct ctl_env *e, struct evbuffer *out, bool json);
+void view_qshape(const struct ctl_env *e, struct evbuffer *out, bool json);
+void view_conns(const struct ctl_env *e, struct evbuffer *out, bool json);
+void view_stats(const struct ctl_env *e, struct evbuffer *out, bool json);
+/* -1 when the scheduler does not know qid. */
+int view_show(const struct ctl_env *e, const char *qid, struct evbuffer *out, bool json);
+/* Appends s as a JSON string (quoted, escaped; invalid UTF-8 replaced). */
+void view_json_str(struct evbuffer *out, const char *s);
+/* "2026-11-23T07:50:00Z" for wall ms (buf of 32 bytes); "-" for 0. */
+const char *view_time(int64_t ms, char *buf);
+#endif

@@ -1,0 +1,93 @@
+/* sched/internal.h: what sched.c (heap, window, outcomes, reports, recovery, flush) and
+ * admin.c (hold, release, delete, requeue, bounce, pause, views) share; not for use outside
+ * src/sched/. The invariants are at the top of sched.c; admin.c keeps them: a recipient
+ * is in exactly one place (S_WAIT in the heap, S_ACTIVE out with delivery, S_PARK out of
+ * both while its message is held or its domain paused, S_FINAL), and unfinished counts the
+ * first three. */
+#ifndef SLUICE_SCHED_INTERNAL_H
+#define SLUICE_SCHED_INTERNAL_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/heap.h"
+#include "deliver/deliver.h"
+#include "dsn/report.h"
+#include "sched/sched.h"
+
+/* Where an unfinished recipient is: the heap, the active window, or parked (its message is
+ * held or its domain paused: out of the heap, due time kept in hn.key); S_FINAL when done. */
+enum { S_WAIT, S_ACTIVE, S_FINAL, S_PARK };
+
+struct srcpt {
+    struct heap_node hn;   /* key: due time (wall ms) */
+    struct deliver_rcpt d; /* message, address, ORCPT, NOTIFY */
+    char *last_reply;
+    char *relay; /* "name[ip]:port" of the last attempt, "" when none */
+    int64_t last_attempt;
+    uint32_t idx;
+    uint32_t attempts;
+    uint32_t postponed; /* postponements since the last real attempt (backoff, memory only) */
+    uint8_t state;      /* enum rcpt_state */
+    uint8_t where;      /* S_* */
+    uint8_t flags;      /* RCPT_F_* */
+    uint8_t report;     /* a report pending: enum dsn_action + 1; 0 = none */
+};
+
+struct smsg {
+    struct deliver_msg d; /* id, qid, sender, client IP, ENVID, flags; delivery's part */
+    struct sched *s;
+    int64_t arrival;
+    int64_t deliver_by; /* DELIVERBY time, wall ms, 0 = none */
+    char *helo;
+    uint64_t size;
+    struct srcpt *rcpts;
+    uint32_t nrcpt, unfinished;
+    uint32_t npending; /* recipients with a report pending (srcpt.report) */
+    bool reporting;    /* a report of this message is being stored */
+    bool delay_done;   /* the one delay notice of this message went out */
+    bool held;         /* MSG_F_HELD: its recipients are parked, never handed to delivery */
+    bool deleted;      /* deleted by the administrator: outcomes still out are dropped */
+    bool bouncing;     /* bounced by the administrator: outcomes still out fail */
+};
+
+struct sched {
+    struct event_base *base;
+    const struct conf *conf;
+    struct queue *q;
+    struct deliver *dl;
+    int64_t (*now)(void);
+    struct heap wait;
+    struct dict *msgs; /* qid text -> smsg */
+    struct event *due_ev, *poll_ev;
+    uint64_t active;
+    struct sched_logs logs;
+    struct report_env rep; /* for dsn/report.h */
+    bool stopping;
+    struct sched_stats st;
+    struct dict *paused; /* lower-case domain -> non-NULL: recipients there are parked */
+    sched_bounced_fn bounced; /* sched_set_bounced(), or NULL */
+    void *bounced_arg;
+};
+
+/* The message of a recipient. */
+static inline struct smsg *sched_msg_of(const struct srcpt *r)
+{
+    return (struct smsg *)((char *)r->d.msg - offsetof(struct smsg, d));
+}
+
+/* sched.c */
+extern const struct deliver_result sched_admin_bounce;
+void sched_pump(struct sched *s);
+void sched_msg_release(struct sched *s, struct smsg *m);
+void sched_write_rcpt(struct sched *s, struct srcpt *r, int64_t next);
+void sched_on_outcome(void *arg, struct deliver_rcpt *dr, const struct deliver_result *res);
+bool sched_domain_match(const char *addr, const char *d, bool subdomains);
+
+/* admin.c */
+/* True when r must stay out of the heap: its message is held or its domain paused. */
+bool sched_parked(const struct sched *s, const struct smsg *m, const struct srcpt *r);
+/* Puts an unfinished recipient not in the window where it belongs, due at `due`: the heap
+ * (S_WAIT), or parked (S_PARK). */
+void sched_place(struct sched *s, struct srcpt *r, int64_t due);
+#endif
