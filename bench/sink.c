@@ -1,7 +1,7 @@
 /* bench/sink.c: the benchmark's SMTP sink (one process, many listening addresses).
  *
- * Usage: sink [-d delay_ms] [-m maxconn] [-i interval_ms] [-r record_file] -o series_file
- *             ADDR:PORT...
+ * Usage: sink [-d delay_ms] [-m maxconn] [-i interval_ms] [-r record_file]
+ *             [-t cert.pem -k key.pem] -o series_file ADDR:PORT...
  *
  * Speaks enough ESMTP for an MTA's client: greeting, EHLO/HELO (PIPELINING, SIZE, 8BITMIME,
  * ENHANCEDSTATUSCODES), MAIL, RCPT, DATA, RSET, NOOP, QUIT; everything else gets 502. It
@@ -26,7 +26,11 @@
  * nanoseconds at which the end of its DATA (the final ".") was read. Only the header
  * section is scanned, a line at a time, at most SINK_HLINE bytes of each. The process
  * exits on SIGTERM/SIGINT after writing the final line. Input is untrusted: command lines
- * longer than the buffer are answered 500 and skipped, nothing is ever stored. */
+ * longer than the buffer are answered 500 and skipped, nothing is ever stored.
+ * -t/-k offer STARTTLS (RFC 3207) with that certificate and key: TLS 1.2 or 1.3, one cipher
+ * (TLS_AES_128_GCM_SHA256, or ECDHE-RSA/ECDSA-AES128-GCM-SHA256 for TLS 1.2) so every client
+ * gets the same, no session tickets or cache (each connection a full handshake, the same for
+ * every MTA); input pipelined behind STARTTLS is discarded, as the RFC asks. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -45,6 +49,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #define SINK_BUF 65536
 #define SINK_MAXLISTEN 64
@@ -68,6 +75,10 @@ struct sink_conn {
     char out[SINK_BUF];
     struct sink_reply q[SINK_MAXREPLIES]; /* delayed replies, in order */
     int qhead, qlen;
+    SSL *ssl;           /* -t: after STARTTLS */
+    int tls_next;       /* -t: start the handshake once the 220 is written */
+    int handshaking;    /* -t: handshake in progress */
+    int want_write;     /* -t: OpenSSL needs the socket writable to go on */
 };
 
 static struct {
@@ -78,6 +89,7 @@ static int sink_open[SINK_MAXLISTEN];
 static int sink_delay_ms, sink_maxconn = 100000, sink_epfd;
 static volatile sig_atomic_t sink_stop;
 static FILE *sink_rec; /* -r */
+static SSL_CTX *sink_tls; /* -t/-k */
 
 /* Wall-clock time in milliseconds. */
 static int64_t sink_wall_ms(void)
@@ -175,11 +187,47 @@ static int64_t sink_release(struct sink_conn *c, int64_t now)
     return -1;
 }
 
+/* Maps an OpenSSL result to read/write conventions: bytes, 0 at the peer's close_notify,
+ * -1 with errno EAGAIN when it must wait (want_write set when it waits for writability). */
+static ssize_t sink_ssl_result(struct sink_conn *c, int r)
+{
+    c->want_write = 0;
+    if (r > 0)
+        return r;
+    int e = SSL_get_error(c->ssl, r);
+    c->want_write = e == SSL_ERROR_WANT_WRITE;
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        errno = EAGAIN;
+        return -1;
+    }
+    ERR_clear_error();
+    if (e == SSL_ERROR_ZERO_RETURN)
+        return 0;
+    errno = EPROTO;
+    return -1;
+}
+
+/* write(2), or SSL_write after STARTTLS. */
+static ssize_t sink_io_write(struct sink_conn *c, const char *p, size_t n)
+{
+    if (!c->ssl)
+        return write(c->fd, p, n);
+    return sink_ssl_result(c, SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n));
+}
+
+/* read(2), or SSL_read after STARTTLS. */
+static ssize_t sink_io_read(struct sink_conn *c, char *p, size_t n)
+{
+    if (!c->ssl)
+        return read(c->fd, p, n);
+    return sink_ssl_result(c, SSL_read(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n));
+}
+
 /* Writes what the output buffer holds; arms EPOLLOUT when the socket is full. */
 static int sink_flush(struct sink_conn *c)
 {
-    while (c->outoff < c->outlen) {
-        ssize_t n = write(c->fd, c->out + c->outoff, c->outlen - c->outoff);
+    while (c->outoff < c->outlen && !c->handshaking) {
+        ssize_t n = sink_io_write(c, c->out + c->outoff, c->outlen - c->outoff);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN)
@@ -190,7 +238,8 @@ static int sink_flush(struct sink_conn *c)
     }
     if (c->outoff == c->outlen)
         c->outoff = c->outlen = 0;
-    struct epoll_event ev = {.events = EPOLLIN | (c->outlen ? EPOLLOUT : 0), .data.ptr = c};
+    uint32_t out = c->outlen || c->want_write ? EPOLLOUT : 0;
+    struct epoll_event ev = {.events = EPOLLIN | out, .data.ptr = c};
     epoll_ctl(sink_epfd, EPOLL_CTL_MOD, c->fd, &ev);
     return 0;
 }
@@ -205,9 +254,18 @@ static int sink_is(const char *line, size_t len, const char *w)
 /* Answers one command line (without CRLF). */
 static void sink_command(struct sink_conn *c, const char *line, size_t len)
 {
-    if (sink_is(line, len, "EHLO"))
+    if (sink_is(line, len, "EHLO") && sink_tls && !c->ssl)
+        sink_reply(c, "250-sink\r\n250-PIPELINING\r\n250-SIZE 1073741824\r\n"
+                      "250-8BITMIME\r\n250-STARTTLS\r\n250 ENHANCEDSTATUSCODES\r\n");
+    else if (sink_is(line, len, "EHLO"))
         sink_reply(c, "250-sink\r\n250-PIPELINING\r\n250-SIZE 1073741824\r\n"
                       "250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n");
+    else if (sink_is(line, len, "STARTTLS") && sink_tls && !c->ssl && len == 8) {
+        sink_reply(c, "220 2.0.0 Ready to start TLS\r\n");
+        c->tls_next = 1;
+        c->nrcpt = 0;
+    } else if (sink_is(line, len, "STARTTLS"))
+        sink_reply(c, "503 5.5.1 Error: TLS not available\r\n");
     else if (sink_is(line, len, "HELO"))
         sink_reply(c, "250 sink\r\n");
     else if (sink_is(line, len, "MAIL")) {
@@ -331,7 +389,7 @@ static size_t sink_data(struct sink_conn *c, const char *p, size_t n)
 static void sink_input(struct sink_conn *c)
 {
     size_t off = 0;
-    while (off < c->inlen && !c->closing) {
+    while (off < c->inlen && !c->closing && !c->tls_next) {
         if (c->indata) {
             off += sink_data(c, c->in + off, c->inlen - off);
             continue;
@@ -348,6 +406,8 @@ static void sink_input(struct sink_conn *c)
             sink_command(c, c->in + off, len);
         off = (size_t)(nl - c->in) + 1;
     }
+    if (c->tls_next)
+        off = c->inlen; /* nothing pipelined behind STARTTLS survives the handshake */
     memmove(c->in, c->in + off, c->inlen - off);
     c->inlen -= off;
     if (c->inlen == sizeof c->in && !c->indata) { /* an endless command line */
@@ -362,6 +422,8 @@ static void sink_track(struct sink_conn *c);
 /* Closes a connection and frees it. */
 static void sink_close(struct sink_conn *c)
 {
+    if (c->ssl)
+        SSL_free(c->ssl);
     close(c->fd);
     sink_open[c->lidx]--;
     free(c);
@@ -405,12 +467,33 @@ static void sink_accept(int fd, int lidx)
     }
 }
 
+/* -t: starts or continues the server handshake; returns -1 when it failed. */
+static int sink_handshake(struct sink_conn *c)
+{
+    if (!c->ssl) {
+        if (!(c->ssl = SSL_new(sink_tls)) || SSL_set_fd(c->ssl, c->fd) != 1)
+            return -1;
+        SSL_set_accept_state(c->ssl);
+        c->handshaking = 1;
+        c->tls_next = 0;
+    }
+    ssize_t r = sink_ssl_result(c, SSL_do_handshake(c->ssl));
+    if (r > 0)
+        c->handshaking = 0;
+    return r > 0 || (r < 0 && errno == EAGAIN) ? 0 : -1;
+}
+
 /* Handles readiness of one connection; returns 0 if it stays open. */
 static int sink_ready(struct sink_conn *c, uint32_t events)
 {
-    if (events & EPOLLIN) {
-        for (int rounds = 0; rounds < 16 && !c->closing; rounds++) {
-            ssize_t n = read(c->fd, c->in + c->inlen, sizeof c->in - c->inlen);
+    if (c->handshaking && sink_handshake(c) < 0)
+        return -1;
+    if (c->handshaking)
+        return sink_flush(c);
+    if (events & (EPOLLIN | EPOLLOUT)) {
+        /* TLS: no round limit, OpenSSL may hold decrypted bytes epoll cannot see */
+        for (int rounds = 0; (rounds < 16 || c->ssl) && !c->closing && !c->tls_next; rounds++) {
+            ssize_t n = sink_io_read(c, c->in + c->inlen, sizeof c->in - c->inlen);
             if (n < 0 && errno == EINTR)
                 continue;
             if (n < 0 && errno == EAGAIN)
@@ -425,6 +508,10 @@ static int sink_ready(struct sink_conn *c, uint32_t events)
     sink_release(c, sink_mono_ms());
     if (sink_flush(c) < 0)
         return -1;
+    if (c->tls_next && c->outlen == 0 && c->qlen == 0 && sink_handshake(c) < 0)
+        return -1;
+    if (c->tls_next || c->handshaking)
+        return sink_flush(c);
     return c->closing && c->qlen == 0 && c->outlen == 0 ? -1 : 0;
 }
 
@@ -485,12 +572,34 @@ static void sink_untrack(struct sink_conn *c)
         }
 }
 
+/* -t/-k: the server context: the certificate and key, TLS 1.2+, one cipher, no resumption. */
+static SSL_CTX *sink_tls_ctx(const char *cert, const char *key)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx || SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256") != 1 ||
+        SSL_CTX_set_cipher_list(ctx, "ECDHE-RSA-AES128-GCM-SHA256:"
+                                     "ECDHE-ECDSA-AES128-GCM-SHA256") != 1) {
+        fprintf(stderr, "sink: TLS setup with %s / %s failed\n", cert, key);
+        ERR_print_errors_fp(stderr);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    return ctx;
+}
+
 /* Parses options, opens the listeners, runs the loop. */
 int main(int argc, char **argv)
 {
-    const char *series = NULL, *record = NULL;
+    const char *series = NULL, *record = NULL, *cert = NULL, *key = NULL;
     int interval = 100, ch, lfd[SINK_MAXLISTEN], nl = 0;
-    while ((ch = getopt(argc, argv, "d:m:i:o:r:")) != -1) {
+    while ((ch = getopt(argc, argv, "d:m:i:o:r:t:k:")) != -1) {
         if (ch == 'd')
             sink_delay_ms = atoi(optarg);
         else if (ch == 'm')
@@ -501,14 +610,21 @@ int main(int argc, char **argv)
             series = optarg;
         else if (ch == 'r')
             record = optarg;
+        else if (ch == 't')
+            cert = optarg;
+        else if (ch == 'k')
+            key = optarg;
         else
             return 64;
     }
-    if (!series || optind >= argc || interval < 1 || sink_delay_ms < 0 || sink_maxconn < 1) {
-        fprintf(stderr, "usage: sink [-d delay_ms] [-m maxconn] [-i ms] [-r record] -o series "
-                        "ADDR:PORT...\n");
+    if (!series || optind >= argc || interval < 1 || sink_delay_ms < 0 || sink_maxconn < 1 ||
+        !cert != !key) {
+        fprintf(stderr, "usage: sink [-d delay_ms] [-m maxconn] [-i ms] [-r record] "
+                        "[-t cert -k key] -o series ADDR:PORT...\n");
         return 64;
     }
+    if (cert && !(sink_tls = sink_tls_ctx(cert, key)))
+        return 1;
     FILE *f = fopen(series, "a");
     if (!f) {
         perror(series);
