@@ -67,6 +67,7 @@ struct lrcpt {
     char text[HELPER_TEXT_MAX];
     char **remote; /* remote addresses of the expansion, stored once the local ones are done */
     size_t nremote;
+    int expanded; /* its mail went on to remote addresses: a success DSN says expanded */
 };
 
 struct lconn {
@@ -334,6 +335,7 @@ static void lconn_report(struct lconn *lc, size_t i)
     free(r->remote);
     r->remote = NULL;
     r->nremote = 0;
+    lc->t->ok = r->expanded ? SMTPC_OK_EXPANDED : SMTPC_OK_DELIVERED;
     lc->ops->rcpt_done(lc->arg, lc->t, i, r->worst, r->text, "local");
     if (--lc->left > 0)
         return;
@@ -566,6 +568,7 @@ static void lconn_settle(struct lconn *lc, size_t i)
     int failed = r->text[0] && r->worst == OUTCOME_PERMFAIL;
     char reply[HELPER_TEXT_MAX];
     snprintf(reply, sizeof reply, "%s", failed ? r->text : "2.0.0 expanded");
+    r->expanded = 1;
     struct lreq *rq = xcalloc(1, sizeof *rq);
     rq->fwd_fd = -1;
     rq->l = l;
