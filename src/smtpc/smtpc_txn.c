@@ -43,6 +43,7 @@ static void smtpc_rcpt_report(struct smtpc *c, size_t i, enum outcome o, const c
         c->naccepted--;
     c->rst[i] = RST_DONE;
     c->nleft--;
+    c->t->ok = c->cur < c->npeers && c->peers[c->cur].lmtp ? SMTPC_OK_DELIVERED : SMTPC_OK_RELAYED;
     c->ops->rcpt_done(c->arg, c->t, i, o, text, c->relay);
 }
 
