@@ -407,6 +407,11 @@ int conf_load_text(const char *name, const char *text, size_t len, struct conf *
                    size_t errlen);
 /* Frees everything conf_init/conf_load allocated and zeroes c. */
 void conf_free(struct conf *c);
+/* Reload: gives every key of nc that cannot change while running (spool, user, listeners,
+ * forwarders, open logs, the AUTH verifier's settings, the control socket) the running value
+ * of old, swapping them so each configuration still frees what it holds, and logs each
+ * change that waits for a restart unless quiet. Calling it twice undoes it. */
+void conf_keep_fixed(struct conf *nc, struct conf *old, bool quiet);
 /* Prints every key of the key table, one line each (`sluice config-keys`). */
 void conf_keys_dump(FILE *out);
 /* myorigin, else hostname. */
