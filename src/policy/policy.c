@@ -479,6 +479,7 @@ static void policy_rbl_lookup(struct policy_client *pc, size_t i, const struct d
         e = xcalloc(1, sizeof *e);
         e->p = p;
         e->l = l;
+        e->state = RBL_PENDING;
         snprintf(e->qname, sizeof e->qname, "%s", q);
         dict_put(p->cache, q, e);
         dns_host(p->dns, q, policy_on_rbl, e);
