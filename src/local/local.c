@@ -27,6 +27,7 @@
 #include "deliver/deliver.h"
 #include "local/forward.h"
 #include "local/helper.h"
+#include "local/internal.h"
 #include "proto/addr.h"
 #include "proto/aliases.h"
 #include "queue/queue.h"
@@ -34,226 +35,7 @@
 #include "route/route.h"
 #include "smtpc/smtpc.h"
 
-struct lconn;
-
-struct lreq {
-    struct lreq *next;
-    uint64_t id; /* 0: a queue_put_expansion in flight, not a helper request */
-    struct local *l;
-    struct lconn *lc; /* NULL once aborted */
-    size_t rcpt;
-    struct qmsg m; /* expansion: the new message (its strings owned) */
-    struct helper_req *deliver; /* a .forward check: the mailbox delivery it stands for */
-    int fwd_fd;                 /* a .forward check: the memfd the helper fills */
-};
-
-struct local {
-    struct event_base *base;
-    const struct conf *conf;
-    int fd;
-    struct event *rd_ev;
-    struct aliasdb **dbs;
-    size_t ndbs;
-    struct lreq *reqs;
-    uint64_t next_id;
-    struct queue *q; /* expansions to remote addresses are stored here (local_set_queue) */
-    void (*accepted)(void *arg, const struct qmsg *m);
-    void *accepted_arg;
-};
-
-struct lrcpt {
-    unsigned pending;
-    enum outcome worst;
-    char text[HELPER_TEXT_MAX];
-    char **remote; /* remote addresses of the expansion, stored once the local ones are done */
-    size_t nremote;
-};
-
-struct lconn {
-    struct local *l;
-    const struct smtpc_ops *ops;
-    void *arg;
-    struct event *kick;
-    struct smtpc_txn *t; /* the transaction in progress */
-    struct lrcpt *r;     /* per recipient of t */
-    size_t left;         /* recipients of t not reported */
-    int waiting;         /* next() said SMTPC_TXN_WAIT */
-};
-
-/* One expansion: what a recipient resolves to. */
-struct lexp {
-    struct local *l;
-    struct dict *seen; /* names and targets expanded so far (lowercase) */
-    struct helper_req *out; /* final targets */
-    size_t nout;
-    char **remote; /* remote addresses (each once) */
-    size_t nremote;
-    int loops;
-    char err[HELPER_TEXT_MAX];
-};
-
 static void lconn_on_kick(evutil_socket_t fd, short what, void *arg);
-
-/* True (and remembered) when s was seen before in this expansion. */
-static int lexp_seen(struct lexp *x, const char *s)
-{
-    char key[ALIASES_TARGET_MAX + 1];
-    size_t n = 0;
-    for (; s[n] && n < sizeof key - 1; n++)
-        key[n] = (char)tolower((unsigned char)s[n]);
-    key[n] = '\0';
-    if (!x->seen)
-        x->seen = dict_create();
-    if (dict_find(x->seen, key))
-        return 1;
-    dict_put(x->seen, key, x);
-    return 0;
-}
-
-/* Adds a remote address (once); too many is a permanent error, never a silent cut. */
-static void lexp_remote(struct lexp *x, const char *addr)
-{
-    if (lexp_seen(x, addr))
-        return;
-    if (x->nremote >= LOCAL_TARGETS_MAX) {
-        snprintf(x->err, sizeof x->err, "5.3.4 expansion has more than %u addresses",
-                 LOCAL_TARGETS_MAX);
-        return;
-    }
-    x->remote = xrealloc(x->remote, (x->nremote + 1) * sizeof *x->remote);
-    x->remote[x->nremote++] = xstrdup(addr);
-}
-
-/* Adds a final target. */
-static void lexp_add(struct lexp *x, enum helper_kind k, const char *user, const char *target)
-{
-    const struct conf *c = x->l->conf;
-    if (x->nout >= LOCAL_TARGETS_MAX)
-        return;
-    x->out = xrealloc(x->out, (x->nout + 1) * sizeof *x->out);
-    struct helper_req *q = &x->out[x->nout++];
-    memset(q, 0, sizeof *q);
-    q->kind = k;
-    snprintf(q->user, sizeof q->user, "%s", user);
-    snprintf(q->target, sizeof q->target, "%s", target);
-    q->timeout_ms = c->local.command_timeout;
-    q->size_limit = c->local.mailbox_size_limit;
-}
-
-static void lexp_name(struct lexp *x, const char *name, const char *owner, int depth,
-                      const char *via);
-
-struct lexp_ctx {
-    struct lexp *x;
-    const char *name, *owner, *via;
-    int depth;
-};
-
-/* One target of an alias or :include: list. */
-static int lexp_target(void *arg, enum alias_kind k, const char *t, size_t len)
-{
-    struct lexp_ctx *cx = arg;
-    struct lexp *x = cx->x;
-    const struct conf *c = x->l->conf;
-    (void)len;
-    if (k != ALIAS_ADDRESS && lexp_seen(x, t))
-        return 0; /* a duplicate target is delivered once (names: lexp_name) */
-    if (k == ALIAS_COMMAND || k == ALIAS_FILE) {
-        int ok = k == ALIAS_COMMAND ? conf_allows(c->local.allow_mail_to_commands,
-                                                  c->local.nallow_mail_to_commands, cx->via)
-                                    : conf_allows(c->local.allow_mail_to_files,
-                                                  c->local.nallow_mail_to_files, cx->via);
-        if (!ok) {
-            snprintf(x->err, sizeof x->err, "5.7.1 mail to %s is not allowed in %s",
-                     k == ALIAS_COMMAND ? "commands" : "files", cx->via);
-            return 0;
-        }
-        lexp_add(x, k == ALIAS_COMMAND ? HELPER_PIPE : HELPER_FILE, cx->owner,
-                 k == ALIAS_COMMAND ? t + 1 : t);
-        return 0;
-    }
-    if (k == ALIAS_INCLUDE) {
-        char *buf = NULL;
-        int fd = open(t + 9, O_RDONLY | O_CLOEXEC);
-        ssize_t n = -1;
-        if (fd >= 0) {
-            buf = xmalloc(LOCAL_INCLUDE_MAX + 1);
-            n = read(fd, buf, LOCAL_INCLUDE_MAX);
-            close(fd);
-        }
-        char tmp[ALIASES_TARGET_MAX + 1], err[128];
-        struct lexp_ctx sub = {x, cx->name, cx->owner, "include", cx->depth};
-        if (n < 0 || aliases_split_list(buf, (size_t)n, tmp, lexp_target, &sub, err, sizeof err) < 0)
-            snprintf(x->err, sizeof x->err, "4.3.0 cannot read %s", t);
-        free(buf);
-        return 0;
-    }
-    const char *at = strchr(t, '@');
-    if (at && !route_is_local(c, at + 1)) {
-        lexp_remote(x, t);
-        return 0;
-    }
-    char local[ALIASES_TARGET_MAX + 1];
-    int bs = t[0] == '\\'; /* "\\user": that user's mailbox, no alias, no .forward */
-    snprintf(local, sizeof local, "%.*s", at ? (int)(at - t - bs) : (int)strlen(t + bs), t + bs);
-    if (bs && !getpwnam(local)) {
-        snprintf(x->err, sizeof x->err, "5.1.1 <%.200s>: user unknown", local);
-        return 0;
-    }
-    if (bs || strcasecmp(local, cx->name) == 0) { /* "root: root, |x": root's own mailbox */
-        lexp_add(x, c->local.mailbox == LOCAL_MBOX ? HELPER_MBOX : HELPER_MAILDIR, local,
-                 c->local.mailbox == LOCAL_MBOX ? c->local.mail_spool_directory
-                                                : c->local.home_mailbox);
-        return 0;
-    }
-    lexp_name(x, local, cx->owner, cx->depth + 1, "alias");
-    return 0;
-}
-
-/* Expands one local name: its aliases, else the user's mailbox. */
-static void lexp_name(struct lexp *x, const char *name, const char *owner, int depth,
-                      const char *via)
-{
-    const struct conf *c = x->l->conf;
-    if (depth > LOCAL_DEPTH || lexp_seen(x, name)) {
-        x->loops++;
-        return;
-    }
-    for (size_t i = 0; i < x->l->ndbs; i++) {
-        char *v = NULL;
-        size_t vlen;
-        int rc = aliasdb_lookup(x->l->dbs[i], name, &v, &vlen);
-        if (rc < 0) {
-            snprintf(x->err, sizeof x->err, "4.3.0 alias map unreadable");
-            return;
-        }
-        if (rc == 0)
-            continue;
-        struct lexp_ctx cx = {x, name, owner, via, depth};
-        for (size_t off = 0; off < vlen; off += strlen(v + off) + 1)
-            lexp_target(&cx, aliases_kind(v + off, strlen(v + off)), v + off, strlen(v + off));
-        free(v);
-        return;
-    }
-    if (!getpwnam(name)) {
-        snprintf(x->err, sizeof x->err, "5.1.1 <%s>: user unknown", name);
-        return;
-    }
-    lexp_add(x, c->local.mailbox == LOCAL_MBOX ? HELPER_MBOX : HELPER_MAILDIR, name,
-             c->local.mailbox == LOCAL_MBOX ? c->local.mail_spool_directory
-                                            : c->local.home_mailbox);
-}
-
-/* Frees an expansion. */
-static void lexp_clear(struct lexp *x)
-{
-    if (x->seen)
-        dict_free(x->seen, NULL);
-    for (size_t i = 0; i < x->nremote; i++)
-        free(x->remote[i]);
-    free(x->remote);
-    free(x->out);
-}
 
 /* True when the header section of body has "Delivered-To: rcpt". */
 static int local_delivered_to(struct evbuffer *body, const char *rcpt)
@@ -279,14 +61,14 @@ static int local_delivered_to(struct evbuffer *body, const char *rcpt)
 }
 
 /* A memfd holding the content with Return-Path and Delivered-To first; -1 on failure. */
-static int local_content(struct smtpc_txn *t, const char *rcpt)
+static int local_content(struct smtpc_txn *t, const char *sender, const char *rcpt)
 {
     int fd = memfd_create("sluice-local", MFD_CLOEXEC);
     if (fd < 0)
         return -1;
     char hdr[2048];
     int n = snprintf(hdr, sizeof hdr, "Return-Path: <%.900s>\r\nDelivered-To: %.900s\r\n",
-                     t->sender, rcpt);
+                     sender, rcpt);
     size_t blen = evbuffer_get_length(t->body);
     const char *b = (const char *)evbuffer_pullup(t->body, -1);
     if (write(fd, hdr, (size_t)n) != n || (blen && write(fd, b, blen) != (ssize_t)blen)) {
@@ -334,6 +116,7 @@ static void lconn_report(struct lconn *lc, size_t i)
     free(r->remote);
     r->remote = NULL;
     r->nremote = 0;
+    lc->t->ok = r->expanded ? SMTPC_OK_EXPANDED : SMTPC_OK_DELIVERED;
     lc->ops->rcpt_done(lc->arg, lc->t, i, r->worst, r->text, "local");
     if (--lc->left > 0)
         return;
@@ -364,7 +147,7 @@ static void lconn_send(struct lconn *lc, size_t i, const struct helper_req *targ
     struct helper_req q = *target;
     struct lreq *rq = xcalloc(1, sizeof *rq);
     q.id = ++l->next_id;
-    snprintf(q.sender, sizeof q.sender, "%s", lc->t->sender);
+    snprintf(q.sender, sizeof q.sender, "%s", lc->sender);
     *rq = (struct lreq){.id = q.id, .l = l, .lc = lc, .rcpt = i, .fwd_fd = -1};
     int fd;
     if (check && (q.kind == HELPER_MAILDIR || q.kind == HELPER_MBOX)) {
@@ -373,7 +156,7 @@ static void lconn_send(struct lconn *lc, size_t i, const struct helper_req *targ
         q.kind = HELPER_FORWARD;
         fd = rq->fwd_fd = memfd_create("sluice-forward", MFD_CLOEXEC);
     } else {
-        fd = local_content(lc->t, lc->t->rcpts[i]);
+        fd = local_content(lc->t, lc->sender, lc->t->rcpts[i]);
     }
     if (fd < 0 || local_send(l, &q, fd) < 0) {
         lrcpt_note(r, OUTCOME_TEMPFAIL, "4.3.0 cannot hand the mail to the delivery helper");
@@ -461,9 +244,20 @@ static void lconn_rcpt(struct lconn *lc, size_t i)
         lrcpt_note(r, OUTCOME_PERMFAIL, "5.4.6 mail forwarding loop (Delivered-To) for this recipient");
         return;
     }
-    snprintf(name, sizeof name, "%.*s", at ? (int)(at - rcpt) : (int)strlen(rcpt), rcpt);
+    char canon[ADDR_MAX + 1];
     struct lexp x = {.l = l};
-    lexp_name(&x, name, "nobody", 0, "alias");
+    int vrc = local_canonical(l, rcpt, canon, sizeof canon);
+    if (vrc == 0)
+        vrc = lexp_virtual(&x, canon);
+    if (vrc < 0)
+        snprintf(x.err, sizeof x.err, "4.3.0 virtual or canonical map unreadable");
+    at = strrchr(canon, '@');
+    if (vrc == 0 && at && !route_is_local(l->conf, at + 1)) { /* canonical made it remote */
+        lexp_remote(&x, canon);
+    } else if (vrc == 0) {
+        snprintf(name, sizeof name, "%.*s", at ? (int)(at - canon) : (int)strlen(canon), canon);
+        lexp_name(&x, name, "nobody", 0, "alias");
+    }
     if (x.err[0]) { /* partly unusable: nothing is delivered, the worst decides */
         lrcpt_note(r, x.err[0] == '5' ? OUTCOME_PERMFAIL : OUTCOME_TEMPFAIL, x.err);
         x.nout = 0;
@@ -494,7 +288,7 @@ static void lconn_expansion_msg(struct lconn *lc, size_t i, struct qmsg *m)
     memset(m, 0, sizeof *m);
     m->id = qid_next();
     m->arrival = clock_wall_ms();
-    m->sender = xstrdup(t->sender);
+    m->sender = xstrdup(lc->sender);
     m->client_ip = xstrdup("");
     m->helo = xstrdup("");
     m->size = blen;
@@ -566,6 +360,7 @@ static void lconn_settle(struct lconn *lc, size_t i)
     int failed = r->text[0] && r->worst == OUTCOME_PERMFAIL;
     char reply[HELPER_TEXT_MAX];
     snprintf(reply, sizeof reply, "%s", failed ? r->text : "2.0.0 expanded");
+    r->expanded = 1;
     struct lreq *rq = xcalloc(1, sizeof *rq);
     rq->fwd_fd = -1;
     rq->l = l;
@@ -592,6 +387,8 @@ static void lconn_txn(struct lconn *lc)
     lc->t->dsn = 0;
     lc->t->tls = "none";
     lc->t->tls_peer = "";
+    if (local_canonical(lc->l, lc->t->sender, lc->sender, sizeof lc->sender) < 0)
+        snprintf(lc->sender, sizeof lc->sender, "%s", lc->t->sender); /* logged by lookup */
     for (size_t i = 0; i < n; i++)
         lconn_rcpt(lc, i);
     for (size_t i = 0; i < n && lc->t; i++)
@@ -746,6 +543,14 @@ struct local *local_create(struct event_base *base, const struct conf *c, int he
     l->dbs = xcalloc(c->naliases ? c->naliases : 1, sizeof *l->dbs);
     for (size_t i = 0; i < c->naliases; i++)
         l->dbs[i] = aliasdb_open(c->aliases[i]);
+    l->nvdbs = c->nvirtual;
+    l->vdbs = xcalloc(c->nvirtual ? c->nvirtual : 1, sizeof *l->vdbs);
+    for (size_t i = 0; i < c->nvirtual; i++)
+        l->vdbs[i] = aliasdb_open(c->virtual[i]);
+    l->ncdbs = c->ncanonical;
+    l->cdbs = xcalloc(c->ncanonical ? c->ncanonical : 1, sizeof *l->cdbs);
+    for (size_t i = 0; i < c->ncanonical; i++)
+        l->cdbs[i] = aliasdb_open(c->canonical[i]);
     l->rd_ev = event_new(base, helper_fd, EV_READ | EV_PERSIST, local_on_read, l);
     event_add(l->rd_ev, NULL);
     return l;
@@ -771,6 +576,12 @@ void local_free(struct local *l)
     for (size_t i = 0; i < l->ndbs; i++)
         aliasdb_close(l->dbs[i]);
     free(l->dbs);
+    for (size_t i = 0; i < l->nvdbs; i++)
+        aliasdb_close(l->vdbs[i]);
+    free(l->vdbs);
+    for (size_t i = 0; i < l->ncdbs; i++)
+        aliasdb_close(l->cdbs[i]);
+    free(l->cdbs);
     event_free(l->rd_ev);
     close(l->fd);
     free(l);
