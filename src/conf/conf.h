@@ -308,10 +308,14 @@ struct conf {
         size_t nhelo_patterns;
         char **dnsbl;                    /* block list entries (proto/dnsbl.h) */
         size_t ndnsbl;
+        char **rhsbl;                    /* domain block list entries (proto/dnsbl.h) */
+        size_t nrhsbl;
         unsigned dnsbl_threshold;
         uint64_t dnsbl_timeout;          /* ms */
         char **policy_services;          /* policy delegation servers (proto/policyd.h) */
         size_t npolicy_services;
+        char **policy_services_data;     /* the same, asked at the end of DATA */
+        size_t npolicy_services_data;
         uint64_t policy_timeout;         /* ms */
         char *policy_default_action;     /* an action (proto/policyd.h) */
         struct smtpd_tls_conf tls;       /* smtpd.tls: STARTTLS when cert_file is set */
