@@ -32,81 +32,7 @@
 #include "proto/helopat.h"
 #include "proto/policyd.h"
 
-#define POLICY_TTL_MIN 10
-#define POLICY_TTL_MAX 3600
-#define POLICY_CACHE_MAX 10000
-#define POLICY_REQ_MAX 8192
-
-struct rbl_wait {
-    struct policy_client *pc;
-    size_t list;
-    struct rbl_wait *next;
-};
-
-enum rbl_state { RBL_UNSET, RBL_PENDING, RBL_LISTED, RBL_CLEAN };
-
-/* The names an RHSBL list is asked about (slots of policy_client.rbl after the DNSBLs). */
-enum rhs_src { RHS_SENDER, RHS_CLIENT, RHS_HELO, RHS_NSRC };
-
-struct rbl_entry {
-    struct policy_engine *p;
-    const struct dnsbl_list *l; /* the list asked */
-    enum rbl_state state;
-    int64_t expires; /* monotonic ms */
-    struct rbl_wait *waiters;
-    char qname[256];
-};
-
-struct policy_engine {
-    struct event_base *base;
-    const struct conf *c;
-    struct dns *dns;
-    struct policydb *db;
-    char map[1024];
-    struct helopat *helo;
-    size_t nhelo;
-    struct dnsbl_list *lists;
-    size_t nlists;
-    struct dnsbl_list *rhs; /* RHSBL lists */
-    size_t nrhs;
-    struct policyd_service *svcs;
-    size_t nsvcs;
-    struct policyd_service *dsvcs; /* asked at the end of DATA */
-    size_t ndsvcs;
-    struct policyd_reply deflt;
-    struct dict *cache;
-};
-
-enum pc_step { PC_IDLE, PC_DNSBL, PC_SERVICE, PC_READY };
-
-struct policy_client {
-    struct policy_engine *p;
-    bool trusted;
-    char ip[64];
-    enum rbl_state *rbl; /* per DNSBL list, then RHS_NSRC per RHSBL list */
-    char rhs_name[RHS_NSRC][256]; /* the names the RHSBL slots were started for */
-    size_t rbl_pending;
-    int64_t rbl_deadline; /* monotonic ms */
-    struct event *timer;  /* the DNSBL deadline while waiting at RCPT */
-    enum pc_step step;
-    const struct policyd_service *set; /* the services of this request */
-    size_t nset;
-    const char *what; /* "Recipient address" or "End-of-data" (reply texts) */
-    size_t svc;       /* the service being asked */
-    struct delegate_req *req;
-    char *request;      /* the request text for the services */
-    char rcpt[320];     /* the recipient being asked about (reply texts) */
-    char sender[320];   /* the sender of the request (reply texts) */
-    char prepend[1024]; /* PREPEND lines of this RCPT so far */
-    bool hold;          /* HOLD answered for this RCPT */
-    char redirect[320]; /* REDIRECT's address for this RCPT, or "" */
-    char action_rule[720];
-    bool defer_if_permit, defer_if_reject;
-    struct policy_verdict pending; /* DEFER_IF_PERMIT's refusal */
-    struct policy_verdict out;
-    policy_done_fn done;
-    void *arg;
-};
+#include "policy/internal.h"
 
 /* ---- configuration ---- */
 
@@ -262,8 +188,8 @@ bool policy_wants_rdns(const struct policy_engine *p)
 /* ---- HELO/EHLO table ---- */
 
 /* Fills a refusal. */
-static void policy_refuse(struct policy_verdict *v, unsigned code, const char *status,
-                          const char *rule)
+void policy_refuse(struct policy_verdict *v, unsigned code, const char *status,
+                   const char *rule)
 {
     v->kind = POLICY_REFUSE;
     v->code = code;
@@ -351,280 +277,11 @@ void policy_map_rcpt(struct policy_client *pc, const struct sockaddr *sa,
     }
 }
 
-/* ---- DNSBL ---- */
-
-static void policy_rbl_step(struct policy_client *pc);
-
-/* One list answered for a waiting session. */
-static void policy_rbl_answer(struct policy_client *pc, size_t list, enum rbl_state st)
-{
-    if (pc->rbl[list] != RBL_PENDING)
-        return;
-    pc->rbl[list] = st;
-    pc->rbl_pending--;
-    if (pc->rbl_pending == 0 && pc->step == PC_DNSBL)
-        policy_rbl_step(pc);
-}
-
-/* Classifies the answer of list l: garbage and failures count as clean. */
-static enum rbl_state policy_rbl_classify(const struct dnsbl_list *l, struct mx_result *res,
-                                          const char *qname)
-{
-    if (res->status == DNS_NXDOMAIN)
-        return RBL_CLEAN;
-    if (res->status != DNS_OK) {
-        log_info("dnsbl: %s: %s (counted as not listed)", qname, res->why);
-        return RBL_CLEAN;
-    }
-    for (size_t i = 0; i < res->nhosts; i++)
-        for (size_t k = 0; k < res->hosts[i].naddrs; k++) {
-            const struct sockaddr_storage *ss = &res->hosts[i].addrs[k];
-            if (ss->ss_family != AF_INET)
-                continue;
-            const uint8_t *a = (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
-            enum dnsbl_answer m = dnsbl_match(l, a);
-            if (m == DNSBL_LISTED)
-                return RBL_LISTED;
-            if (m == DNSBL_GARBAGE)
-                log_warn("dnsbl: %s answered %u.%u.%u.%u, not a block list code: ignored", qname,
-                         a[0], a[1], a[2], a[3]);
-        }
-    return RBL_CLEAN;
-}
-
-/* The lookup of a cache entry ended: store, tell the waiters. */
-static void policy_on_rbl(void *arg, struct mx_result *res)
-{
-    struct rbl_entry *e = arg;
-    e->state = policy_rbl_classify(e->l, res, e->qname);
-    uint32_t ttl = res->ttl < POLICY_TTL_MIN   ? POLICY_TTL_MIN
-                   : res->ttl > POLICY_TTL_MAX ? POLICY_TTL_MAX
-                                               : res->ttl;
-    e->expires = clock_mono_ms() + (int64_t)ttl * 1000;
-    mx_result_free(res);
-    while (e->waiters) {
-        struct rbl_wait *w = e->waiters;
-        e->waiters = w->next;
-        policy_rbl_answer(w->pc, w->list, e->state);
-        free(w);
-    }
-}
-
-struct policy_old {
-    struct rbl_entry **v;
-    size_t n, cap;
-};
-
-/* Collects one expired entry. */
-static void policy_cache_prune_one(void *arg, const char *key, void *value)
-{
-    struct policy_old *old = arg;
-    struct rbl_entry *e = value;
-    (void)key;
-    if (e->state == RBL_PENDING || e->expires >= clock_mono_ms())
-        return;
-    xgrow(&old->v, &old->cap, old->n, sizeof *old->v);
-    old->v[old->n++] = e;
-}
-
-/* Removes expired entries (past POLICY_CACHE_MAX). */
-static void policy_cache_prune(struct policy_engine *p)
-{
-    struct policy_old old = {NULL, 0, 0};
-    if (dict_count(p->cache) < POLICY_CACHE_MAX)
-        return;
-    dict_foreach(p->cache, policy_cache_prune_one, &old);
-    for (size_t i = 0; i < old.n; i++) {
-        dict_remove(p->cache, old.v[i]->qname);
-        free(old.v[i]);
-    }
-    free(old.v);
-}
-
-static void policy_rbl_lookup(struct policy_client *pc, size_t i, const struct dnsbl_list *l,
-                              const char *q);
-
-/* Starts (or joins, or reads from the cache) the lookup of list i for pc. */
-static void policy_rbl_start(struct policy_client *pc, size_t i, int fam, const uint8_t *a)
-{
-    char q[256];
-    pc->rbl[i] = RBL_CLEAN;
-    if (dnsbl_query_name(&pc->p->lists[i], fam, a, q, sizeof q) == 0)
-        policy_rbl_lookup(pc, i, &pc->p->lists[i], q);
-}
-
-/* Slot i of pc waits for the query name q of list l (from the cache, or joins or starts
- * the lookup). */
-static void policy_rbl_lookup(struct policy_client *pc, size_t i, const struct dnsbl_list *l,
-                              const char *q)
-{
-    struct policy_engine *p = pc->p;
-    struct rbl_entry *e = dict_find(p->cache, q);
-    if (e && e->state != RBL_PENDING && e->expires < clock_mono_ms()) {
-        dict_remove(p->cache, q);
-        free(e);
-        e = NULL;
-    }
-    if (e && e->state != RBL_PENDING) {
-        pc->rbl[i] = e->state;
-        return;
-    }
-    pc->rbl[i] = RBL_PENDING;
-    pc->rbl_pending++;
-    struct rbl_wait *w = xcalloc(1, sizeof *w);
-    w->pc = pc;
-    w->list = i;
-    if (!e) {
-        policy_cache_prune(p);
-        e = xcalloc(1, sizeof *e);
-        e->p = p;
-        e->l = l;
-        e->state = RBL_PENDING;
-        snprintf(e->qname, sizeof e->qname, "%s", q);
-        dict_put(p->cache, q, e);
-        dns_host(p->dns, q, policy_on_rbl, e);
-    }
-    w->next = e->waiters;
-    e->waiters = w;
-}
-
-/* Starts every list for the client's address. */
-static void policy_rbl_begin(struct policy_client *pc, const struct sockaddr *sa)
-{
-    const uint8_t *a;
-    int fam = 4;
-    if (sa->sa_family == AF_INET) {
-        a = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
-    } else if (sa->sa_family == AF_INET6) {
-        const struct in6_addr *in6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        bool m = IN6_IS_ADDR_V4MAPPED(in6);
-        a = m ? in6->s6_addr + 12 : in6->s6_addr;
-        fam = m ? 4 : 6;
-    } else {
-        return;
-    }
-    pc->rbl_deadline = clock_mono_ms() + (int64_t)pc->p->c->smtpd.dnsbl_timeout;
-    for (size_t i = 0; i < pc->p->nlists; i++)
-        policy_rbl_start(pc, i, fam, a);
-}
-
-struct policy_unwait {
-    struct policy_client *pc;
-    size_t slot; /* SIZE_MAX: every slot */
-};
-
-/* Removes pc (its slot) from the waiters of pending entries. */
-static void policy_rbl_unwait_one(void *arg, const char *key, void *value)
-{
-    struct rbl_entry *e = value;
-    const struct policy_unwait *u = arg;
-    (void)key;
-    for (struct rbl_wait **w = &e->waiters; *w;) {
-        if ((*w)->pc == u->pc && (u->slot == SIZE_MAX || (*w)->list == u->slot)) {
-            struct rbl_wait *x = *w;
-            *w = x->next;
-            free(x);
-        } else {
-            w = &(*w)->next;
-        }
-    }
-}
-
-/* Starts RHSBL slot (list j, source k) for name, unless it runs or ran for that name; a
- * new name drops the old lookup's wait. Names that are not host names are not asked. */
-static void policy_rhs_start(struct policy_client *pc, size_t j, enum rhs_src k, const char *name)
-{
-    size_t slot = pc->p->nlists + j * RHS_NSRC + k;
-    char q[256];
-    if (pc->rbl[slot] != RBL_UNSET && strcmp(pc->rhs_name[k], name) == 0)
-        return;
-    if (pc->rbl[slot] == RBL_PENDING) {
-        struct policy_unwait u = {pc, slot};
-        dict_foreach(pc->p->cache, policy_rbl_unwait_one, &u);
-        pc->rbl_pending--;
-    }
-    pc->rbl[slot] = RBL_CLEAN;
-    if (dnsbl_query_domain(&pc->p->rhs[j], name, strlen(name), q, sizeof q) == 0)
-        policy_rbl_lookup(pc, slot, &pc->p->rhs[j], q);
-}
-
-void policy_rhs_begin(struct policy_client *pc, const char *sender, const char *name,
-                      const char *helo)
-{
-    const char *at = sender ? strrchr(sender, '@') : NULL;
-    const char *names[RHS_NSRC] = {at ? at + 1 : "", strcmp(name, "unknown") ? name : "", helo};
-    if (pc->trusted || pc->p->nrhs == 0)
-        return;
-    size_t before = pc->rbl_pending;
-    for (size_t j = 0; j < pc->p->nrhs; j++)
-        for (int k = 0; k < RHS_NSRC; k++)
-            policy_rhs_start(pc, j, (enum rhs_src)k, names[k]);
-    for (int k = 0; k < RHS_NSRC; k++)
-        snprintf(pc->rhs_name[k], sizeof pc->rhs_name[k], "%s", names[k]);
-    if (pc->rbl_pending > before || pc->rbl_deadline == 0) /* new lookups: their own time */
-        pc->rbl_deadline = clock_mono_ms() + (int64_t)pc->p->c->smtpd.dnsbl_timeout;
-}
-
-/* The list and the subject of slot i, for texts ("Client host [IP]", "Sender address [S]"). */
-static const struct dnsbl_list *policy_slot(const struct policy_client *pc, size_t i,
-                                            const char *sender, char *subj, size_t len)
-{
-    static const char *const what[RHS_NSRC] = {"Sender address", "Client host", "Helo command"};
-    if (i < pc->p->nlists) {
-        snprintf(subj, len, "Client host [%s]", pc->ip);
-        return &pc->p->lists[i];
-    }
-    size_t k = (i - pc->p->nlists) % RHS_NSRC;
-    snprintf(subj, len, "%s [%.255s]", what[k], k == RHS_SENDER && sender ? sender : pc->rhs_name[k]);
-    return &pc->p->rhs[(i - pc->p->nlists) / RHS_NSRC];
-}
-
-/* Appends ", zone" (or "zone") to names unless it is there. */
-static void policy_names_add(char *names, size_t len, const char *zone)
-{
-    size_t o = strlen(names), z = strlen(zone);
-    for (const char *f = strstr(names, zone); f; f = strstr(f + 1, zone))
-        if ((f == names || f[-1] == ' ') && (f[z] == '\0' || f[z] == ','))
-            return;
-    snprintf(names + o, len - o, "%s%s", o ? ", " : "", zone);
-}
-
-/* The block list verdict once every list answered or the deadline passed: each listed
- * slot adds its list's weight (an RHSBL list once, however many of its names it lists). */
-static void policy_rbl_verdict(struct policy_client *pc, struct policy_verdict *v)
-{
-    const char *sender = pc->sender;
-    struct policy_engine *p = pc->p;
-    char dn[256] = "", rn[256] = "", all[520] = "", subj[300] = "", s1[300];
-    long score = 0;
-    for (size_t i = 0; i < p->nlists + p->nrhs * RHS_NSRC; i++) {
-        if (pc->rbl[i] != RBL_LISTED)
-            continue;
-        const struct dnsbl_list *l = policy_slot(pc, i, sender, s1, sizeof s1);
-        char *names = i < p->nlists ? dn : rn;
-        size_t was = strlen(names);
-        policy_names_add(names, sizeof dn, l->zone);
-        score += strlen(names) > was ? l->weight : 0;
-        policy_names_add(all, sizeof all, l->zone);
-        if (!subj[0])
-            snprintf(subj, sizeof subj, "%s", s1);
-    }
-    memset(v, 0, sizeof *v);
-    if (score < (long)p->c->smtpd.dnsbl_threshold)
-        return;
-    char rule[300];
-    snprintf(rule, sizeof rule, "%s%s%s%s%s score %ld", dn[0] ? "dnsbl " : "", dn,
-             dn[0] && rn[0] ? "; " : "", rn[0] ? "rhsbl " : "", rn, score);
-    policy_refuse(v, 554, "5.7.1", rule);
-    snprintf(v->text, sizeof v->text, "Service unavailable; %s blocked using %s", subj, all);
-}
-
 /* ---- policy servers ---- */
 
-static void policy_svc_next(struct policy_client *pc);
 
 /* Ends the asynchronous part with v (or a pass) and tells the session. */
-static void policy_finish(struct policy_client *pc, const struct policy_verdict *v)
+void policy_finish(struct policy_client *pc, const struct policy_verdict *v)
 {
     if (v->kind == POLICY_PASS && pc->defer_if_permit)
         pc->out = pc->pending;
@@ -763,7 +420,7 @@ static void policy_on_svc(void *arg, const struct policyd_reply *r, const char *
 }
 
 /* Asks the next service, or finishes. */
-static void policy_svc_next(struct policy_client *pc)
+void policy_svc_next(struct policy_client *pc)
 {
     struct policy_engine *p = pc->p;
     if (pc->svc >= pc->nset) {
@@ -850,52 +507,6 @@ void policy_client_free(struct policy_client *pc)
     free(pc->request);
     free(pc->rbl);
     free(pc);
-}
-
-/* The DNSBL deadline passed while a RCPT waits. */
-static void policy_on_rbl_deadline(evutil_socket_t fd, short what, void *arg)
-{
-    struct policy_client *pc = arg;
-    (void)fd;
-    (void)what;
-    for (size_t i = 0; i < pc->p->nlists + pc->p->nrhs * RHS_NSRC; i++) {
-        char subj[300];
-        const struct dnsbl_list *l = policy_slot(pc, i, NULL, subj, sizeof subj);
-        if (pc->rbl[i] == RBL_PENDING)
-            log_info("%s: %s: no answer for %s within dnsbl_timeout (counted as not listed)",
-                     i < pc->p->nlists ? "dnsbl" : "rhsbl", l->zone,
-                     i < pc->p->nlists ? subj + strlen("Client host ") : strchr(subj, '['));
-    }
-    policy_rbl_step(pc);
-}
-
-/* The DNSBL step is over (all answered, or the deadline): refuse or go to the services. */
-static void policy_rbl_step(struct policy_client *pc)
-{
-    struct policy_verdict v;
-    if (pc->timer)
-        evtimer_del(pc->timer);
-    policy_rbl_verdict(pc, &v);
-    if (v.kind == POLICY_REFUSE) {
-        policy_finish(pc, &v);
-        return;
-    }
-    pc->step = PC_SERVICE;
-    pc->svc = 0;
-    policy_svc_next(pc);
-}
-
-/* Waits for the block lists until the deadline. */
-static void policy_rbl_wait(struct policy_client *pc)
-{
-    int64_t left = pc->rbl_deadline - clock_mono_ms();
-    if (left < 0)
-        left = 0;
-    if (!pc->timer && !(pc->timer = evtimer_new(pc->p->base, policy_on_rbl_deadline, pc)))
-        log_panic("policy: out of memory");
-    struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
-    pc->step = PC_DNSBL;
-    evtimer_add(pc->timer, &tv);
 }
 
 /* Resets the per-request state and formats the request. */

@@ -376,6 +376,32 @@ static bool content_policy_actions(struct session *s)
     return false;
 }
 
+/* The content's own refusals (size, NUL, long lines, hops): true when it was refused. */
+static bool content_refused(struct session *s, const struct conf *c)
+{
+    if (content_over_size(s)) {
+        content_fail(s, "552 5.3.4 Error: message exceeds fixed maximum message size",
+                     "over max_message_size");
+        return true;
+    }
+    switch (s->refusal) {
+    case REFUSE_NUL:
+        content_fail(s, "554 5.6.0 Error: message contains NUL octets", "NUL octets");
+        return true;
+    case REFUSE_LONG:
+        content_fail(s, "554 5.6.0 Error: message has lines longer than 998 octets",
+                     "line over 998 octets");
+        return true;
+    case REFUSE_SIZE: /* content_over_size() */
+    case REFUSE_NONE: break;
+    }
+    if (content_hops(s) > c->smtpd.max_hops) {
+        content_fail(s, "554 5.4.6 Error: too many hops (mail loop?)", "too many Received");
+        return true;
+    }
+    return false;
+}
+
 /* The content is complete (final dot, or BDAT LAST): checks it, then queues it. */
 static void content_end(struct session *s)
 {
@@ -384,26 +410,8 @@ static void content_end(struct session *s)
         s->cr_pending = false;
         content_feed(s, "\n", 1);
     }
-    if (content_over_size(s)) {
-        content_fail(s, "552 5.3.4 Error: message exceeds fixed maximum message size",
-                     "over max_message_size");
+    if (content_refused(s, c))
         return;
-    }
-    switch (s->refusal) {
-    case REFUSE_NUL:
-        content_fail(s, "554 5.6.0 Error: message contains NUL octets", "NUL octets");
-        return;
-    case REFUSE_LONG:
-        content_fail(s, "554 5.6.0 Error: message has lines longer than 998 octets",
-                     "line over 998 octets");
-        return;
-    case REFUSE_SIZE: /* content_over_size() */
-    case REFUSE_NONE: break;
-    }
-    if (content_hops(s) > c->smtpd.max_hops) {
-        content_fail(s, "554 5.4.6 Error: too many hops (mail loop?)", "too many Received");
-        return;
-    }
     char pre[1024];
     if (policy_data_check(s, pre, sizeof pre) <= 0)
         return;
