@@ -3,7 +3,9 @@
  * every string must end with its NUL inside the packet, every number must be whole. */
 #include "proto/milter.h"
 
+#include <arpa/inet.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -219,6 +221,40 @@ const char *milter_reply_name(char code)
         if (names[i].code == code)
             return names[i].name;
     return "unknown";
+}
+
+int milter_target_parse(const char *s, struct milter_target *t, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    if (strncmp(s, "unix:", 5) == 0) {
+        t->unix_socket = true;
+        if (s[5] != '/' || strlen(s + 5) > MILTER_TARGET_MAX)
+            return milter_fail(err, errlen, "unix: wants an absolute path of at most %d bytes",
+                               MILTER_TARGET_MAX);
+        memcpy(t->path, s + 5, strlen(s + 5) + 1);
+        return 0;
+    }
+    if (strncmp(s, "inet:", 5) != 0)
+        return milter_fail(err, errlen, "a milter is inet:HOST:PORT or unix:/PATH");
+    const char *h = s + 5, *colon = strrchr(h, ':');
+    if (!colon || colon == h)
+        return milter_fail(err, errlen, "inet: wants HOST:PORT");
+    size_t hl = (size_t)(colon - h);
+    if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']')
+        h++, hl -= 2;
+    if (hl == 0 || hl >= sizeof t->host)
+        return milter_fail(err, errlen, "inet: bad host");
+    memcpy(t->host, h, hl);
+    t->host[hl] = '\0';
+    char *end;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (!colon[1] || *end || port == 0 || port > 65535 || colon[1] == '-' || colon[1] == '+')
+        return milter_fail(err, errlen, "inet: bad port");
+    t->port = (uint16_t)port;
+    uint8_t a[16];
+    if (inet_pton(AF_INET, t->host, a) != 1 && inet_pton(AF_INET6, t->host, a) != 1)
+        return milter_fail(err, errlen, "inet: HOST must be an IP address");
+    return 0;
 }
 
 /* ---- the command builder ---------------------------------------------------------- */

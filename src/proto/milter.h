@@ -18,6 +18,9 @@
  *   milter_negotiate(offer, reply, &out, err, errlen)  the options both sides use: 0, or
  *       -1 when the milter's version is below 2, it asks for actions or protocol steps the
  *       MTA did not offer.
+ * Targets: milter_target_parse("inet:HOST:PORT" | "unix:/PATH") as smtpd.milters spells
+ *   them (HOST an IP address, IPv6 in brackets; a port 1..65535; an absolute path that fits
+ *   sun_path): 0, or -1 with a reason.
  * Commands (the MTA's packets, SMFIC_*): a builder (struct milter_out) over a caller's
  *   buffer; milter_end() returns the packet's size, or 0 when it did not fit (nothing is
  *   ever written past cap). Helpers format each command: optneg, macros, connect, helo,
@@ -117,6 +120,15 @@ int milter_negotiate(const struct milter_opts *offer, const struct milter_opts *
 size_t milter_pkt_max(uint32_t protocol);
 /* The name of a reply code for logs ("reject"), or "unknown". */
 const char *milter_reply_name(char code);
+
+#define MILTER_TARGET_MAX 107 /* a unix path (sun_path less its NUL) */
+struct milter_target {
+    bool unix_socket;
+    char path[MILTER_TARGET_MAX + 1]; /* unix: */
+    char host[64];                    /* inet: the IP address, without brackets */
+    uint16_t port;
+};
+int milter_target_parse(const char *s, struct milter_target *t, char *err, size_t errlen);
 
 /* The command builder: writes into p[0..cap). */
 struct milter_out {

@@ -295,6 +295,57 @@ static void test_format(void **state)
     assert_int_equal(s.len, 5);
 }
 
+/* ---- targets ---------------------------------------------------------------------------- */
+
+struct target_case {
+    const char *in;
+    int rc;
+    const char *want; /* "unix PATH" / "inet HOST PORT", or a substring of the reason */
+};
+
+static const struct target_case target_cases[] = {
+    {"inet:127.0.0.1:8891", 0, "inet 127.0.0.1 8891"},
+    {"inet:[::1]:8891", 0, "inet ::1 8891"},
+    {"inet:::1:11332", 0, "inet ::1 11332"},
+    {"unix:/run/opendkim/opendkim.sock", 0, "unix /run/opendkim/opendkim.sock"},
+    {"unix:relative.sock", -1, "absolute path"},
+    {"unix:/" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+     -1, "absolute path"},
+    {"inet:localhost:8891", -1, "IP address"},
+    {"inet:127.0.0.1", -1, "HOST:PORT"},
+    {"inet:127.0.0.1:0", -1, "bad port"},
+    {"inet:127.0.0.1:65536", -1, "bad port"},
+    {"inet:127.0.0.1:88x", -1, "bad port"},
+    {"inet::8891", -1, "bad host"},
+    {"inet:8891", -1, "HOST:PORT"},
+    {"local:/x", -1, "inet:HOST:PORT or unix:/PATH"},
+    {"", -1, "inet:HOST:PORT or unix:/PATH"},
+};
+
+static void test_targets(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof target_cases / sizeof target_cases[0]; i++) {
+        const struct target_case *c = &target_cases[i];
+        struct milter_target t;
+        char err[160] = "", got[256];
+        int rc = milter_target_parse(c->in, &t, err, sizeof err);
+        if (rc != c->rc)
+            fail_msg("%s: got rc %d (%s), want %d", c->in, rc, err, c->rc);
+        if (rc < 0) {
+            if (!strstr(err, c->want))
+                fail_msg("%s: got reason '%s', want '%s'", c->in, err, c->want);
+            continue;
+        }
+        if (t.unix_socket)
+            snprintf(got, sizeof got, "unix %s", t.path);
+        else
+            snprintf(got, sizeof got, "inet %s %u", t.host, t.port);
+        if (strcmp(got, c->want) != 0)
+            fail_msg("%s: got '%s', want '%s'", c->in, got, c->want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_replies),
         cmocka_unit_test(test_negotiate),
         cmocka_unit_test(test_format),
+        cmocka_unit_test(test_targets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
