@@ -2,7 +2,8 @@
  * into packets (never past the input, never over the size limit) and milter_reply_parse()
  * reads each (every string it returns lies inside the packet and is NUL-terminated there;
  * a reply code is 4NN/5NN); an option negotiation is then checked by milter_negotiate(),
- * whose result never holds more than was offered. The first byte picks the size limit. */
+ * whose result never holds more than was offered. The first byte picks the size limit.
+ * The same bytes as a smtpd.milters entry go through milter_target_parse(). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return 0;
+    char text[256];
+    size_t k = size < sizeof text - 1 ? size : sizeof text - 1;
+    memcpy(text, data, k);
+    text[k] = '\0';
+    struct milter_target t;
+    if (milter_target_parse(text, &t, NULL, 0) == 0 &&
+        (t.unix_socket ? t.path[0] != '/' : (t.port == 0 || !t.host[0])))
+        abort();
     size_t max = data[0] & 1 ? MILTER_PKT_MAX : milter_pkt_max(SMFIP_MDS_1M);
     data++, size--;
     while (size > 0) {
