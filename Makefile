@@ -156,9 +156,11 @@ check: deps
 	$(MAKE) check-package
 
 # STYLE.md's layering, core <- proto <- everything else <- main.c: scripts/check-layers
-# (its own self-test first, then the tree; the table of allowed middle edges is in it).
+# (its own self-test first, then the tree; the table of allowed middle edges is in it), and
+# the size limits, files <= 800 lines and functions <= 60: scripts/check-sizes (likewise).
 check-layers:
 	@scripts/check-layers --self-test && scripts/check-layers
+	@scripts/check-sizes --self-test && scripts/check-sizes
 
 check-unit: $(UNIT_BIN) $(BUILD)/sluice
 	@scripts/run-unit $(UNIT_BIN)

@@ -1,25 +1,36 @@
 /* bench/sink.c: the benchmark's SMTP sink (one process, many listening addresses).
  *
- * Usage: sink [-d delay_ms] [-m maxconn] [-i interval_ms] [-r record_file]
- *             [-t cert.pem -k key.pem] -o series_file ADDR:PORT...
+ * Usage: sink [-d delay_ms] [-m maxconn] [-c maxperclient] [-n maxmsgs] [-R msgs_per_s]
+ *             [-i interval_ms] [-r record_file] [-t cert.pem -k key.pem]
+ *             -o series_file ADDR:PORT...
  *
  * Speaks enough ESMTP for an MTA's client: greeting, EHLO/HELO (PIPELINING, SIZE, 8BITMIME,
  * ENHANCEDSTATUSCODES), MAIL, RCPT, DATA, RSET, NOOP, QUIT; everything else gets 502. It
  * throws every message away and counts:
  *   conns    connections accepted and served
- *   refused  connections answered "421" because maxconn (per listening address) were open
+ *   refused  connections answered "421" because maxconn (per listening address) or
+ *            maxperclient (per client address, over every listening address) were open
  *   mesg     messages received (the "." of a DATA with at least one recipient)
  *   rcpt     recipients of those messages
  *   peak     most connections open at once on one listening address
  * -d delays every reply (greeting included) by delay_ms after the command it answers was
  * read, keeping replies in order: pipelined commands read together are answered together,
  * like a link with that much latency. -m caps simultaneous connections per address; the
- * excess gets "421 4.7.0 too many connections" and is closed, as a real server does.
+ * excess gets "421 4.7.0 too many connections" and is closed, as a real server does; -c does
+ * the same per client address (the receiver's limit on one sender). -n N answers the MAIL
+ * after a connection's N-th message with "421 4.7.0 too many messages" and closes it (a
+ * client that ends its connection after N messages never sees it). -R N accepts at most N
+ * messages in any 1-second window over every connection: the first RCPT of a transaction
+ * past that is answered "451 4.7.1 rate limited" (the transaction stays open, the client may
+ * RSET or QUIT), so a client over the rate has its recipients deferred, never bounced. The
+ * sink answers 5xx only to protocol errors (bad sequence, unknown command, line too long);
+ * those replies are counted too.
  * Every interval_ms (default 100) in which a counter changed, and once at SIGTERM/SIGINT, it
  * appends one line to series_file:
- *   wall_ms conns refused mesg rcpt peak first_ms last_ms
+ *   wall_ms conns refused mesg rcpt peak first_ms last_ms r421 r451 r5xx
  * where first_ms / last_ms are the wall-clock times (ms) the first / last message was
- * received (0 before any). -r appends one line per received message to record_file:
+ * received (0 before any), r421 the -n "421 too many messages" replies, r451 the -R
+ * "451 rate limited" replies and r5xx every 5xx reply sent. -r appends one line per received message to record_file:
  *   ID MONO_NS
  * where ID is the value of the message's first "X-Bench-Id:" header (up to 63 bytes of
  * [A-Za-z0-9._-]; "-" when there is none) and MONO_NS the CLOCK_MONOTONIC time in
@@ -58,6 +69,7 @@
 #define SINK_MAXREPLIES 256
 #define SINK_HLINE 128 /* header bytes kept per line for the -r id */
 #define SINK_IDMAX 64
+#define SINK_NORCPT "503 5.5.1 Error: need RCPT command\r\n"
 
 struct sink_reply {
     int64_t due_ms;
@@ -66,6 +78,8 @@ struct sink_reply {
 
 struct sink_conn {
     int fd, lidx, indata, datast, nrcpt, skipping, closing;
+    int cidx;           /* index in sink_clients */
+    int nmsg;           /* messages received on this connection (-n) */
     int inhdr;          /* -r: still in the header section of the message */
     size_t hlen;        /* -r: bytes of the current header line kept in hline */
     char hline[SINK_HLINE];
@@ -82,11 +96,24 @@ struct sink_conn {
 };
 
 static struct {
-    uint64_t conns, refused, mesg, rcpt, peak;
+    uint64_t conns, refused, mesg, rcpt, peak, r421, r451, r5xx;
     int64_t first_ms, last_ms;
 } sink_st;
 static int sink_open[SINK_MAXLISTEN];
 static int sink_delay_ms, sink_maxconn = 100000, sink_epfd;
+static int sink_maxclient = 100000; /* -c: connections per client address */
+static int sink_maxmsgs;            /* -n: messages per connection, 0 = unlimited */
+static int sink_rate;               /* -R: messages per second, 0 = unlimited */
+static int64_t *sink_rate_ring;     /* -R: monotonic ms of the last sink_rate acceptances */
+static int sink_rate_pos;
+
+#define SINK_MAXCLIENTS 256
+/* -c: open connections per client IPv4 address (the bench has a handful of clients). */
+static struct {
+    uint32_t addr;
+    int open;
+} sink_clients[SINK_MAXCLIENTS];
+static int sink_nclients;
 static volatile sig_atomic_t sink_stop;
 static FILE *sink_rec; /* -r */
 static SSL_CTX *sink_tls; /* -t/-k */
@@ -149,6 +176,8 @@ static int sink_listen(const char *spec)
 static void sink_emit(struct sink_conn *c, const char *s)
 {
     size_t n = strlen(s);
+    if (s[0] == '5' && strncmp(s, SINK_NORCPT, sizeof SINK_NORCPT - 1) != 0)
+        sink_st.r5xx++; /* the 503 to DATA after refused RCPTs is RFC 2920's answer, no error */
     if (c->outlen + n > sizeof c->out) {
         c->closing = 1;
         return;
@@ -251,6 +280,20 @@ static int sink_is(const char *line, size_t len, const char *w)
     return len >= n && strncasecmp(line, w, n) == 0 && (len == n || line[n] == ' ' || line[n] == ':');
 }
 
+/* -R: takes one message from the 1-second window; 0 when sink_rate were taken in the last
+ * 1000 ms (the oldest of the last sink_rate acceptances is younger than a second). */
+static int sink_rate_take(void)
+{
+    if (!sink_rate)
+        return 1;
+    int64_t now = sink_mono_ms();
+    if (sink_rate_ring[sink_rate_pos] > now - 1000)
+        return 0;
+    sink_rate_ring[sink_rate_pos] = now;
+    sink_rate_pos = (sink_rate_pos + 1) % sink_rate;
+    return 1;
+}
+
 /* Answers one command line (without CRLF). */
 static void sink_command(struct sink_conn *c, const char *line, size_t len)
 {
@@ -268,15 +311,22 @@ static void sink_command(struct sink_conn *c, const char *line, size_t len)
         sink_reply(c, "503 5.5.1 Error: TLS not available\r\n");
     else if (sink_is(line, len, "HELO"))
         sink_reply(c, "250 sink\r\n");
-    else if (sink_is(line, len, "MAIL")) {
+    else if (sink_is(line, len, "MAIL") && sink_maxmsgs && c->nmsg >= sink_maxmsgs) {
+        sink_reply(c, "421 4.7.0 too many messages on this connection\r\n");
+        sink_st.r421++;
+        c->closing = 1;
+    } else if (sink_is(line, len, "MAIL")) {
         c->nrcpt = 0;
         sink_reply(c, "250 2.1.0 Ok\r\n");
+    } else if (sink_is(line, len, "RCPT") && c->nrcpt == 0 && !sink_rate_take()) {
+        sink_reply(c, "451 4.7.1 rate limited\r\n");
+        sink_st.r451++;
     } else if (sink_is(line, len, "RCPT")) {
         c->nrcpt++;
         sink_reply(c, "250 2.1.5 Ok\r\n");
     } else if (sink_is(line, len, "DATA")) {
         if (c->nrcpt == 0) {
-            sink_reply(c, "503 5.5.1 Error: need RCPT command\r\n");
+            sink_reply(c, SINK_NORCPT);
             return;
         }
         c->indata = 1;
@@ -372,6 +422,7 @@ static size_t sink_data(struct sink_conn *c, const char *p, size_t n)
                 sink_record(c);
             c->indata = 0;
             sink_st.mesg++;
+            c->nmsg++;
             sink_st.rcpt += (uint64_t)c->nrcpt;
             sink_st.last_ms = sink_wall_ms();
             if (sink_st.first_ms == 0)
@@ -426,17 +477,33 @@ static void sink_close(struct sink_conn *c)
         SSL_free(c->ssl);
     close(c->fd);
     sink_open[c->lidx]--;
+    sink_clients[c->cidx].open--;
     free(c);
+}
+
+/* -c: the sink_clients slot of a client address (the last slot takes any overflow). */
+static int sink_client(uint32_t addr)
+{
+    for (int i = 0; i < sink_nclients; i++)
+        if (sink_clients[i].addr == addr)
+            return i;
+    if (sink_nclients == SINK_MAXCLIENTS)
+        return SINK_MAXCLIENTS - 1;
+    sink_clients[sink_nclients].addr = addr;
+    return sink_nclients++;
 }
 
 /* Accepts every pending connection on listening socket fd (index lidx). */
 static void sink_accept(int fd, int lidx)
 {
     for (;;) {
-        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_in peer = {0};
+        socklen_t plen = sizeof peer;
+        int cfd = accept4(fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0)
             return;
-        if (sink_open[lidx] >= sink_maxconn) {
+        int cidx = sink_client(peer.sin_addr.s_addr);
+        if (sink_open[lidx] >= sink_maxconn || sink_clients[cidx].open >= sink_maxclient) {
             static const char busy[] = "421 4.7.0 Error: too many connections\r\n";
             ssize_t w = write(cfd, busy, sizeof busy - 1);
             (void)w;
@@ -453,6 +520,8 @@ static void sink_accept(int fd, int lidx)
         setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         c->fd = cfd;
         c->lidx = lidx;
+        c->cidx = cidx;
+        sink_clients[cidx].open++;
         if (++sink_open[lidx] > (int)sink_st.peak)
             sink_st.peak = (uint64_t)sink_open[lidx];
         sink_st.conns++;
@@ -518,11 +587,13 @@ static int sink_ready(struct sink_conn *c, uint32_t events)
 /* Appends the counters line to the series file. */
 static void sink_write_series(FILE *f)
 {
-    fprintf(f, "%lld %llu %llu %llu %llu %llu %lld %lld\n", (long long)sink_wall_ms(),
-            (unsigned long long)sink_st.conns, (unsigned long long)sink_st.refused,
-            (unsigned long long)sink_st.mesg, (unsigned long long)sink_st.rcpt,
-            (unsigned long long)sink_st.peak, (long long)sink_st.first_ms,
-            (long long)sink_st.last_ms);
+    fprintf(f, "%lld %llu %llu %llu %llu %llu %lld %lld %llu %llu %llu\n",
+            (long long)sink_wall_ms(), (unsigned long long)sink_st.conns,
+            (unsigned long long)sink_st.refused, (unsigned long long)sink_st.mesg,
+            (unsigned long long)sink_st.rcpt, (unsigned long long)sink_st.peak,
+            (long long)sink_st.first_ms, (long long)sink_st.last_ms,
+            (unsigned long long)sink_st.r421, (unsigned long long)sink_st.r451,
+            (unsigned long long)sink_st.r5xx);
     fflush(f);
 }
 
@@ -599,8 +670,14 @@ int main(int argc, char **argv)
 {
     const char *series = NULL, *record = NULL, *cert = NULL, *key = NULL;
     int interval = 100, ch, lfd[SINK_MAXLISTEN], nl = 0;
-    while ((ch = getopt(argc, argv, "d:m:i:o:r:t:k:")) != -1) {
-        if (ch == 'd')
+    while ((ch = getopt(argc, argv, "d:m:c:n:R:i:o:r:t:k:")) != -1) {
+        if (ch == 'c')
+            sink_maxclient = atoi(optarg);
+        else if (ch == 'n')
+            sink_maxmsgs = atoi(optarg);
+        else if (ch == 'R')
+            sink_rate = atoi(optarg);
+        else if (ch == 'd')
             sink_delay_ms = atoi(optarg);
         else if (ch == 'm')
             sink_maxconn = atoi(optarg);
@@ -618,11 +695,17 @@ int main(int argc, char **argv)
             return 64;
     }
     if (!series || optind >= argc || interval < 1 || sink_delay_ms < 0 || sink_maxconn < 1 ||
+        sink_maxclient < 1 || sink_maxmsgs < 0 || sink_rate < 0 || sink_rate > 1000000 ||
         !cert != !key) {
-        fprintf(stderr, "usage: sink [-d delay_ms] [-m maxconn] [-i ms] [-r record] "
-                        "[-t cert -k key] -o series ADDR:PORT...\n");
+        fprintf(stderr, "usage: sink [-d delay_ms] [-m maxconn] [-c maxperclient] [-n maxmsgs] "
+                        "[-R msgs_per_s] [-i ms] [-r record] [-t cert -k key] "
+                        "-o series ADDR:PORT...\n");
         return 64;
     }
+    if (sink_rate && !(sink_rate_ring = calloc((size_t)sink_rate, sizeof *sink_rate_ring)))
+        return 1;
+    for (int i = 0; i < sink_rate; i++)
+        sink_rate_ring[i] = INT64_MIN / 2;
     if (cert && !(sink_tls = sink_tls_ctx(cert, key)))
         return 1;
     FILE *f = fopen(series, "a");
@@ -671,7 +754,8 @@ int main(int argc, char **argv)
         }
         if (sink_mono_ms() >= next_tick) {
             next_tick = sink_mono_ms() + interval;
-            uint64_t sum = sink_st.conns + sink_st.refused + sink_st.mesg + sink_st.rcpt;
+            uint64_t sum = sink_st.conns + sink_st.refused + sink_st.mesg + sink_st.rcpt +
+                           sink_st.r421 + sink_st.r451 + sink_st.r5xx;
             if (sum != seen) {
                 seen = sum;
                 sink_write_series(f);
@@ -680,6 +764,7 @@ int main(int argc, char **argv)
     }
     sink_write_series(f);
     fclose(f);
+    free(sink_rate_ring);
     if (sink_rec)
         fclose(sink_rec);
     return 0;

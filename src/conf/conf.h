@@ -246,6 +246,10 @@ struct conf {
     char *myorigin; /* appended to unqualified addresses; NULL = hostname (conf_myorigin) */
     char **aliases; /* alias files (compiled by `sluice newaliases` into FILE.db) */
     size_t naliases;
+    char **virtual; /* virtual maps: address or @domain -> addresses (FILE.db) */
+    size_t nvirtual;
+    char **canonical; /* canonical maps: address or @domain -> address (FILE.db) */
+    size_t ncanonical;
     struct {
         unsigned mailbox;           /* LOCAL_MAILDIR or LOCAL_MBOX */
         char *home_mailbox;         /* maildir: relative to the home ("Maildir/") */

@@ -201,7 +201,7 @@ bool conf_is_hostname(const char *s, size_t len);
 bool conf_is_listen(const char *s, size_t len);
 bool conf_is_forwarder(const char *s, size_t len);
 bool conf_is_pattern(const char *s, size_t len);
-/* True for a policy delegation action sluice carries out (policyd_action_implemented()). */
+/* True for a policy delegation action (policyd_action_parse()). */
 bool conf_is_action(const char *s, size_t len);
 bool conf_is_sender(const char *s, size_t len);
 int conf_ip_family(const char *s, size_t len);

@@ -144,8 +144,6 @@ static int conf_item_policy(struct conf_ctx *x, const config_setting_t *s, const
     int rc = p->kind == CONF_DNSBL      ? dnsbl_parse(item, len, &d, &why)
              : p->kind == CONF_SERVICES ? policyd_service_parse(item, len, &v, &why)
                                         : helopat_parse(item, len, &h, &why);
-    if (rc == 0 && p->kind == CONF_SERVICES && v.has_default && !policyd_action_implemented(&v.deflt))
-        rc = -1, why = "default_action: not one sluice implements";
     if (rc < 0)
         return conf_error(x, s, "bad entry in '%s': %s: %s", key,
                           conf_quote(q, sizeof q, item, len), why);

@@ -178,7 +178,7 @@ bool conf_is_pattern(const char *s, size_t len)
 bool conf_is_action(const char *s, size_t len)
 {
     struct policyd_reply r;
-    return policyd_action_parse(s, len, &r) == 0 && policyd_action_implemented(&r);
+    return policyd_action_parse(s, len, &r) == 0;
 }
 
 /* Validates a sender pattern: "domain" or "local@domain" (unquoted local part). */
@@ -352,8 +352,8 @@ int conf_set_text(struct conf_ctx *x, const config_setting_t *s, const char *key
         [CONF_MAILBOX] = "address",
         [CONF_DELIMS] = "delimiters (want two characters, e.g. \"+=\")",
         [CONF_LOGPATH] = "path template",
-        [CONF_ACTION] = ("action (DUNNO, OK, REJECT, DEFER, DEFER_IF_PERMIT or 4NN/5NN text; "
-                         "HOLD, DISCARD, REDIRECT are not implemented)"),
+        [CONF_ACTION] = ("action (DUNNO, OK, REJECT, DEFER, DEFER_IF_PERMIT, HOLD, DISCARD "
+                         "or 4NN/5NN text)"),
         [CONF_REGEX] = "regular expression (extended; no back-reference, stacked quantifier or {n} over 100)",
         [CONF_NEXTHOP] = ("next hop (want local, lmtp:unix:PATH, lmtp:inet:HOST:PORT, "
                           "smtp:[HOST]:PORT, error:TEXT or hold)"),

@@ -26,6 +26,7 @@
 #include "conf/conf.h"
 #include "core/xalloc.h"
 #include "deliver/internal.h"
+#include "dsn/dsn.h"
 
 static void conn_on_idle(evutil_socket_t fd, short what, void *arg);
 
@@ -145,6 +146,9 @@ static void conn_on_rcpt(void *arg, struct smtpc_txn *t, size_t i, enum outcome 
     struct dconn *cn = arg;
     struct batch *b = t->owner;
     struct deliver_result res = {.o = o, .reply = reply, .relay = relay, .passed_on = t->dsn,
+                                 .ok_action = t->ok == SMTPC_OK_DELIVERED   ? DSN_DELIVERED + 1
+                                              : t->ok == SMTPC_OK_EXPANDED ? DSN_EXPANDED + 1
+                                                                           : 0,
                                  .tls = t->tls, .tls_peer = t->tls_peer,
                                  .plan = &cn->dd->pol.plan};
     deliver_count(cn->dl, cn->dd, o);

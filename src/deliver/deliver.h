@@ -101,6 +101,7 @@ struct deliver_result {
     const char *reply;  /* the server's reply as one line, or our reason */
     const char *relay;  /* "name[ip]:port", or "none" without a session */
     bool passed_on;     /* the next hop announced DSN (the request went on with the mail) */
+    uint8_t ok_action;  /* a success report's action: enum dsn_action + 1; 0 = relayed */
     int64_t dead_until; /* != 0: nothing was tried, the destination is dead until then */
     const struct retry_plan *plan; /* the destination's retry schedule (its policy: retries,
                                     * interval, skew, expiry); NULL: deliver's own */

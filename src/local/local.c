@@ -54,6 +54,8 @@ struct local {
     struct event *rd_ev;
     struct aliasdb **dbs;
     size_t ndbs;
+    struct aliasdb **vdbs, **cdbs; /* virtual and canonical maps */
+    size_t nvdbs, ncdbs;
     struct lreq *reqs;
     uint64_t next_id;
     struct queue *q; /* expansions to remote addresses are stored here (local_set_queue) */
@@ -67,6 +69,7 @@ struct lrcpt {
     char text[HELPER_TEXT_MAX];
     char **remote; /* remote addresses of the expansion, stored once the local ones are done */
     size_t nremote;
+    int expanded; /* its mail went on to remote addresses: a success DSN says expanded */
 };
 
 struct lconn {
@@ -74,6 +77,7 @@ struct lconn {
     const struct smtpc_ops *ops;
     void *arg;
     struct event *kick;
+    char sender[ADDR_MAX + 1]; /* t's sender after the canonical maps */
     struct smtpc_txn *t; /* the transaction in progress */
     struct lrcpt *r;     /* per recipient of t */
     size_t left;         /* recipients of t not reported */
@@ -244,6 +248,67 @@ static void lexp_name(struct lexp *x, const char *name, const char *owner, int d
                                             : c->local.home_mailbox);
 }
 
+/* Looks addr up in the maps: the whole address, then "@domain". 1 and the NUL-separated
+ * values in *out (malloc'ed), 0 no entry, -1 a map unreadable. */
+static int local_map_lookup(struct aliasdb **dbs, size_t n, const char *addr, char **out,
+                            size_t *outlen)
+{
+    const char *at = strrchr(addr, '@');
+    for (int pass = 0; pass < 2; pass++) {
+        const char *key = pass == 0 ? addr : at;
+        if (!key)
+            break;
+        for (size_t i = 0; i < n; i++) {
+            int rc = aliasdb_lookup(dbs[i], key, out, outlen);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* The canonical form of addr into out (ADDR_MAX + 1 bytes): a whole-address entry replaces
+ * it, an "@domain" entry whose value is "@other" replaces its domain. 0, or -1 (map error). */
+static int local_canonical(struct local *l, const char *addr, char *out, size_t outlen)
+{
+    char *v = NULL;
+    size_t vlen;
+    snprintf(out, outlen, "%s", addr);
+    int rc = addr[0] ? local_map_lookup(l->cdbs, l->ncdbs, addr, &v, &vlen) : 0;
+    if (rc <= 0)
+        return rc;
+    const char *at = strrchr(addr, '@');
+    if (v[0] == '@' && at)
+        snprintf(out, outlen, "%.*s%s", (int)(at - addr), addr, v);
+    else if (v[0] != '@')
+        snprintf(out, outlen, "%s", v);
+    free(v);
+    return 0;
+}
+
+/* The virtual map step for rcpt (already canonical): 1 when an entry decided its targets
+ * (local ones expanded through the aliases, remote ones added), 0 no entry, -1 map error. */
+static int lexp_virtual(struct lexp *x, const char *rcpt)
+{
+    char *v = NULL;
+    size_t vlen;
+    int rc = local_map_lookup(x->l->vdbs, x->l->nvdbs, rcpt, &v, &vlen);
+    if (rc <= 0)
+        return rc;
+    for (size_t off = 0; off < vlen; off += strlen(v + off) + 1) {
+        const char *t = v + off, *at = strrchr(t, '@');
+        char local[ALIASES_NAME_MAX + 1];
+        if (!at || !route_is_local(x->l->conf, at + 1)) {
+            lexp_remote(x, t);
+            continue;
+        }
+        snprintf(local, sizeof local, "%.*s", (int)(at - t), t);
+        lexp_name(x, local, "nobody", 1, "alias");
+    }
+    free(v);
+    return 1;
+}
+
 /* Frees an expansion. */
 static void lexp_clear(struct lexp *x)
 {
@@ -279,14 +344,14 @@ static int local_delivered_to(struct evbuffer *body, const char *rcpt)
 }
 
 /* A memfd holding the content with Return-Path and Delivered-To first; -1 on failure. */
-static int local_content(struct smtpc_txn *t, const char *rcpt)
+static int local_content(struct smtpc_txn *t, const char *sender, const char *rcpt)
 {
     int fd = memfd_create("sluice-local", MFD_CLOEXEC);
     if (fd < 0)
         return -1;
     char hdr[2048];
     int n = snprintf(hdr, sizeof hdr, "Return-Path: <%.900s>\r\nDelivered-To: %.900s\r\n",
-                     t->sender, rcpt);
+                     sender, rcpt);
     size_t blen = evbuffer_get_length(t->body);
     const char *b = (const char *)evbuffer_pullup(t->body, -1);
     if (write(fd, hdr, (size_t)n) != n || (blen && write(fd, b, blen) != (ssize_t)blen)) {
@@ -334,6 +399,7 @@ static void lconn_report(struct lconn *lc, size_t i)
     free(r->remote);
     r->remote = NULL;
     r->nremote = 0;
+    lc->t->ok = r->expanded ? SMTPC_OK_EXPANDED : SMTPC_OK_DELIVERED;
     lc->ops->rcpt_done(lc->arg, lc->t, i, r->worst, r->text, "local");
     if (--lc->left > 0)
         return;
@@ -364,7 +430,7 @@ static void lconn_send(struct lconn *lc, size_t i, const struct helper_req *targ
     struct helper_req q = *target;
     struct lreq *rq = xcalloc(1, sizeof *rq);
     q.id = ++l->next_id;
-    snprintf(q.sender, sizeof q.sender, "%s", lc->t->sender);
+    snprintf(q.sender, sizeof q.sender, "%s", lc->sender);
     *rq = (struct lreq){.id = q.id, .l = l, .lc = lc, .rcpt = i, .fwd_fd = -1};
     int fd;
     if (check && (q.kind == HELPER_MAILDIR || q.kind == HELPER_MBOX)) {
@@ -373,7 +439,7 @@ static void lconn_send(struct lconn *lc, size_t i, const struct helper_req *targ
         q.kind = HELPER_FORWARD;
         fd = rq->fwd_fd = memfd_create("sluice-forward", MFD_CLOEXEC);
     } else {
-        fd = local_content(lc->t, lc->t->rcpts[i]);
+        fd = local_content(lc->t, lc->sender, lc->t->rcpts[i]);
     }
     if (fd < 0 || local_send(l, &q, fd) < 0) {
         lrcpt_note(r, OUTCOME_TEMPFAIL, "4.3.0 cannot hand the mail to the delivery helper");
@@ -461,9 +527,20 @@ static void lconn_rcpt(struct lconn *lc, size_t i)
         lrcpt_note(r, OUTCOME_PERMFAIL, "5.4.6 mail forwarding loop (Delivered-To) for this recipient");
         return;
     }
-    snprintf(name, sizeof name, "%.*s", at ? (int)(at - rcpt) : (int)strlen(rcpt), rcpt);
+    char canon[ADDR_MAX + 1];
     struct lexp x = {.l = l};
-    lexp_name(&x, name, "nobody", 0, "alias");
+    int vrc = local_canonical(l, rcpt, canon, sizeof canon);
+    if (vrc == 0)
+        vrc = lexp_virtual(&x, canon);
+    if (vrc < 0)
+        snprintf(x.err, sizeof x.err, "4.3.0 virtual or canonical map unreadable");
+    at = strrchr(canon, '@');
+    if (vrc == 0 && at && !route_is_local(l->conf, at + 1)) { /* canonical made it remote */
+        lexp_remote(&x, canon);
+    } else if (vrc == 0) {
+        snprintf(name, sizeof name, "%.*s", at ? (int)(at - canon) : (int)strlen(canon), canon);
+        lexp_name(&x, name, "nobody", 0, "alias");
+    }
     if (x.err[0]) { /* partly unusable: nothing is delivered, the worst decides */
         lrcpt_note(r, x.err[0] == '5' ? OUTCOME_PERMFAIL : OUTCOME_TEMPFAIL, x.err);
         x.nout = 0;
@@ -494,7 +571,7 @@ static void lconn_expansion_msg(struct lconn *lc, size_t i, struct qmsg *m)
     memset(m, 0, sizeof *m);
     m->id = qid_next();
     m->arrival = clock_wall_ms();
-    m->sender = xstrdup(t->sender);
+    m->sender = xstrdup(lc->sender);
     m->client_ip = xstrdup("");
     m->helo = xstrdup("");
     m->size = blen;
@@ -566,6 +643,7 @@ static void lconn_settle(struct lconn *lc, size_t i)
     int failed = r->text[0] && r->worst == OUTCOME_PERMFAIL;
     char reply[HELPER_TEXT_MAX];
     snprintf(reply, sizeof reply, "%s", failed ? r->text : "2.0.0 expanded");
+    r->expanded = 1;
     struct lreq *rq = xcalloc(1, sizeof *rq);
     rq->fwd_fd = -1;
     rq->l = l;
@@ -592,6 +670,8 @@ static void lconn_txn(struct lconn *lc)
     lc->t->dsn = 0;
     lc->t->tls = "none";
     lc->t->tls_peer = "";
+    if (local_canonical(lc->l, lc->t->sender, lc->sender, sizeof lc->sender) < 0)
+        snprintf(lc->sender, sizeof lc->sender, "%s", lc->t->sender); /* logged by lookup */
     for (size_t i = 0; i < n; i++)
         lconn_rcpt(lc, i);
     for (size_t i = 0; i < n && lc->t; i++)
@@ -746,6 +826,14 @@ struct local *local_create(struct event_base *base, const struct conf *c, int he
     l->dbs = xcalloc(c->naliases ? c->naliases : 1, sizeof *l->dbs);
     for (size_t i = 0; i < c->naliases; i++)
         l->dbs[i] = aliasdb_open(c->aliases[i]);
+    l->nvdbs = c->nvirtual;
+    l->vdbs = xcalloc(c->nvirtual ? c->nvirtual : 1, sizeof *l->vdbs);
+    for (size_t i = 0; i < c->nvirtual; i++)
+        l->vdbs[i] = aliasdb_open(c->virtual[i]);
+    l->ncdbs = c->ncanonical;
+    l->cdbs = xcalloc(c->ncanonical ? c->ncanonical : 1, sizeof *l->cdbs);
+    for (size_t i = 0; i < c->ncanonical; i++)
+        l->cdbs[i] = aliasdb_open(c->canonical[i]);
     l->rd_ev = event_new(base, helper_fd, EV_READ | EV_PERSIST, local_on_read, l);
     event_add(l->rd_ev, NULL);
     return l;
@@ -771,6 +859,12 @@ void local_free(struct local *l)
     for (size_t i = 0; i < l->ndbs; i++)
         aliasdb_close(l->dbs[i]);
     free(l->dbs);
+    for (size_t i = 0; i < l->nvdbs; i++)
+        aliasdb_close(l->vdbs[i]);
+    free(l->vdbs);
+    for (size_t i = 0; i < l->ncdbs; i++)
+        aliasdb_close(l->cdbs[i]);
+    free(l->cdbs);
     event_free(l->rd_ev);
     close(l->fd);
     free(l);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <event2/event.h>
 
@@ -25,6 +26,7 @@
 #include "dns/dns.h"
 #include "policy/delegate.h"
 #include "policy/policydb.h"
+#include "proto/addr.h"
 #include "proto/cidr.h"
 #include "proto/dnsbl.h"
 #include "proto/helopat.h"
@@ -83,6 +85,9 @@ struct policy_client {
     char *request;      /* the request text for the services */
     char rcpt[320];     /* the recipient being asked about (reply texts) */
     char prepend[1024]; /* PREPEND lines of this RCPT so far */
+    bool hold;          /* HOLD answered for this RCPT */
+    char redirect[320]; /* REDIRECT's address for this RCPT, or "" */
+    char action_rule[720];
     bool defer_if_permit, defer_if_reject;
     struct policy_verdict pending; /* DEFER_IF_PERMIT's refusal */
     struct policy_verdict out;
@@ -107,6 +112,35 @@ int policy_build(const struct conf *c, char *err, size_t errlen)
     }
     return policydb_build(c->smtpd.policydb, c->smtpd.npolicydb,
                           policy_map_path(c, map, sizeof map), err, errlen);
+}
+
+/* True when a is older than b (modification times, to the nanosecond). */
+static bool policy_older(const struct stat *a, const struct stat *b)
+{
+    return a->st_mtim.tv_sec < b->st_mtim.tv_sec ||
+           (a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec < b->st_mtim.tv_nsec);
+}
+
+/* At daemon start: compiles the map when it is missing or older than one of its sources
+ * (as `sluice policy-build` would), logged. 0, or -1 + err (a bad source line: FILE:LINE). */
+static int policy_build_stale(const struct conf *c, const char *map, char *err, size_t errlen)
+{
+    struct stat ms, ss;
+    char why[1100] = "";
+    if (stat(map, &ms) < 0) {
+        snprintf(why, sizeof why, "is missing");
+    } else {
+        for (size_t i = 0; i < c->smtpd.npolicydb && !why[0]; i++)
+            if (stat(c->smtpd.policydb[i], &ss) == 0 && policy_older(&ms, &ss))
+                snprintf(why, sizeof why, "is older than %.1000s", c->smtpd.policydb[i]);
+    }
+    if (!why[0])
+        return 0;
+    log_info("policy: map %s %s: compiling it from smtpd.policydb", map, why);
+    if (policy_build(c, err, errlen) < 0)
+        return -1;
+    log_info("policy: map %s compiled", map);
+    return 0;
 }
 
 /* Parses the configured lists (conf checked them; a failure here is a broken invariant). */
@@ -143,7 +177,8 @@ struct policy_engine *policy_create(struct event_base *base, const struct conf *
     p->cache = dict_create();
     policy_parse_conf(p);
     policy_map_path(c, p->map, sizeof p->map);
-    if (c->smtpd.npolicydb > 0 && !(p->db = policydb_open(p->map, err, errlen))) {
+    if (c->smtpd.npolicydb > 0 && (policy_build_stale(c, p->map, err, errlen) < 0 ||
+                                   !(p->db = policydb_open(p->map, err, errlen)))) {
         policy_free(p);
         return NULL;
     }
@@ -494,8 +529,13 @@ static void policy_finish(struct policy_client *pc, const struct policy_verdict 
         pc->out = pc->pending;
     else
         pc->out = *v;
-    if (pc->out.kind != POLICY_REFUSE)
+    if (pc->out.kind != POLICY_REFUSE) {
         memcpy(pc->out.prepend, pc->prepend, sizeof pc->prepend);
+        pc->out.hold = pc->hold;
+        memcpy(pc->out.redirect, pc->redirect, sizeof pc->redirect);
+        if (!pc->out.discard)
+            memcpy(pc->out.action_rule, pc->action_rule, sizeof pc->action_rule);
+    }
     pc->step = PC_READY;
     pc->done(pc->arg);
 }
@@ -506,6 +546,39 @@ static const char *policy_svc_name(const struct policyd_service *s, char *buf, s
     snprintf(buf, len, "%s:%s", s->unix_socket ? "unix" : "inet", s->target);
     return buf;
 }
+
+/* True when a REDIRECT's text is one address "local@domain" (brackets optional), written
+ * to out (ADDR_MAX + 1 bytes), domain lower-cased; other actions: true. */
+static bool policy_redirect_parse(const struct policyd_reply *r, char *out)
+{
+    struct addr_opts o = {.sloppy = true};
+    size_t n = strlen(r->text);
+    return r->action != POLICYD_REDIRECT ||
+           (addr_parse_path(r->text, n, &o, out) == (ssize_t)n && strchr(out, '@') != NULL);
+}
+
+/* HOLD and REDIRECT go on, marking this RCPT's verdict; DISCARD ends it as an accept (as
+ * Postfix: the later checks no longer matter for a message that is dropped). */
+static bool policy_svc_mark(struct policy_client *pc, const struct policyd_reply *r,
+                            const char *rule, struct policy_verdict *v)
+{
+    if (r->action == POLICYD_DISCARD) {
+        v->kind = POLICY_ACCEPT;
+        v->discard = true;
+        snprintf(v->rule, sizeof v->rule, "%s", rule);
+        snprintf(v->action_rule, sizeof v->action_rule, "%.290s%s%.400s", rule, r->text[0] ? " " : "",
+                 r->text);
+        return true;
+    }
+    if (r->action == POLICYD_HOLD)
+        pc->hold = true;
+    else
+        policy_redirect_parse(r, pc->redirect);
+    snprintf(pc->action_rule, sizeof pc->action_rule, "%.290s%s%.400s", rule, r->text[0] ? " " : "",
+             r->text);
+    return false;
+}
+
 
 /* Applies one service's action: true when it ends the sequence (v filled). */
 static bool policy_svc_apply(struct policy_client *pc, const struct policyd_reply *r,
@@ -549,6 +622,10 @@ static bool policy_svc_apply(struct policy_client *pc, const struct policyd_repl
         memcpy(pc->prepend + o + n, "\r\n", 3);
         return false;
     }
+    case POLICYD_HOLD:
+    case POLICYD_DISCARD:
+    case POLICYD_REDIRECT:
+        return policy_svc_mark(pc, r, rule, v);
     case POLICYD_WARN:
     case POLICYD_INFO:
         log_info("policy %s: %s %s", name, policyd_action_name(r->action), r->text);
@@ -565,16 +642,16 @@ static void policy_on_svc(void *arg, const struct policyd_reply *r, const char *
     struct policy_engine *p = pc->p;
     const struct policyd_service *s = &p->svcs[pc->svc];
     const struct policyd_reply *d = s->has_default ? &s->deflt : &p->deflt;
-    char name[200];
+    char name[200], addr[ADDR_MAX + 1];
     struct policy_verdict v;
     pc->req = NULL;
     policy_svc_name(s, name, sizeof name);
     if (!r) {
         log_warn("policy %s: %s; default action %s", name, why, policyd_action_name(d->action));
         r = d;
-    } else if (!policyd_action_implemented(r)) {
-        log_warn("policy %s: action %s is not implemented by sluice; default action %s", name,
-                 policyd_action_name(r->action), policyd_action_name(d->action));
+    } else if (!policy_redirect_parse(r, addr)) {
+        log_warn("policy %s: REDIRECT to something that is not an address; default action %s",
+                 name, policyd_action_name(d->action));
         r = d;
     }
     if (policy_svc_apply(pc, r, name, &v)) {
@@ -730,6 +807,8 @@ int policy_async_rcpt(struct policy_client *pc, const struct policy_req *r, poli
     pc->arg = arg;
     pc->defer_if_permit = pc->defer_if_reject = false;
     pc->prepend[0] = '\0';
+    pc->hold = false;
+    pc->redirect[0] = pc->action_rule[0] = '\0';
     policy_request(pc, r);
     snprintf(pc->rcpt, sizeof pc->rcpt, "%.300s", r->rcpt);
     if (pc->rbl_pending > 0) {

@@ -18,9 +18,11 @@
  *   3. policy_async_rcpt(), services: each server in order; OK ends (accept), REJECT / 5NN
  *      / DEFER / 4NN refuse, DUNNO/WARN/INFO/PREPEND go on (PREPEND's header is added to
  *      the message when the RCPT is accepted), DEFER_IF_PERMIT refuses with 450 if
- *      nothing later refuses, DEFER_IF_REJECT turns a later REJECT into 450. A server that
- *      fails or answers HOLD/DISCARD/REDIRECT (not implemented) counts as its
- *      default action, logged.
+ *      nothing later refuses, DEFER_IF_REJECT turns a later REJECT into 450, HOLD and
+ *      REDIRECT go on and mark the verdict (hold, redirect: the message is stored held /
+ *      for that address only once the RCPT is accepted), DISCARD ends as an accept marked
+ *      discard (the message is acknowledged and dropped). A server that fails counts as
+ *      its default action, logged.
  * Each refusal carries its rule ("policydb 192.0.2.0/24 reject", "dnsbl bl.example",
  * "policy inet:127.0.0.1:10023") for the log line. */
 #ifndef SLUICE_POLICY_H
@@ -46,6 +48,10 @@ struct policy_verdict {
     char rule[300];     /* what decided, for the log */
     bool relay;         /* full_rights / relay_target / local_names: this RCPT may relay */
     char prepend[1024]; /* PREPEND header lines (CRLF after each) for an accepted RCPT */
+    bool hold;          /* HOLD: store the message held (sluice ctl release) */
+    bool discard;       /* DISCARD: acknowledge the message and drop it */
+    char redirect[320]; /* REDIRECT: the one address the message goes to, or "" */
+    char action_rule[720]; /* the rule of hold / discard / redirect, for the log */
 };
 
 /* What a policy server is told about one RCPT (Postfix's attribute names). */

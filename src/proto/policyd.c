@@ -26,12 +26,6 @@ static const struct {
     {"INFO", POLICYD_INFO},
 };
 
-bool policyd_action_implemented(const struct policyd_reply *r)
-{
-    return r->action != POLICYD_HOLD && r->action != POLICYD_DISCARD &&
-           r->action != POLICYD_REDIRECT;
-}
-
 const char *policyd_action_name(enum policyd_action a)
 {
     for (size_t i = 0; i < sizeof policyd_words / sizeof policyd_words[0]; i++)

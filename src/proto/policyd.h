@@ -68,9 +68,6 @@ long policyd_reply_parse(const char *buf, size_t len, struct policyd_reply *r);
 int policyd_attr(char *buf, size_t cap, size_t *o, const char *name, const char *value);
 /* Parses a policy_services entry; -1 with *why (static text). */
 int policyd_service_parse(const char *s, size_t len, struct policyd_service *out, const char **why);
-/* True for the actions sluice carries out: all but HOLD, DISCARD and REDIRECT (sluice has
- * no hold queue yet, no per-recipient discard or redirection at RCPT; docs/policy.md). */
-bool policyd_action_implemented(const struct policyd_reply *r);
 /* The action's word ("DEFER_IF_PERMIT"). */
 const char *policyd_action_name(enum policyd_action a);
 #endif

@@ -18,6 +18,16 @@
  * Threads: the FIFO, the done list and `stopping` are shared under `mu`; stats are atomics;
  * everything else on the loop side (inflight clears, the incoming socket) is loop-only.
  * Tool mode (base NULL): no thread; writes happen in queue_put_sync on the caller's thread.
+ *
+ * The module is three files around queue/internal.h (the structures they share):
+ *   queue.c  (this file) opening and closing the store, the writer thread and group commit
+ *            (queue_enqueue, queue_on_done), tool-mode writes (queue_put_sync), the stats
+ *            and the spool lock
+ *   write.c  the record-level writes: encoding them on the caller's thread (put,
+ *            expansion, recipient state, delete, hold flags, admin groups, barrier) and
+ *            applying them in the writer's transaction
+ *   read.c   the read side: bodies, the recovery scan, taking incoming mail, and the
+ *            incoming socket (wake-ups and requests from tools)
  */
 #include "queue/queue.h"
 
@@ -43,84 +53,17 @@
 #include "core/log.h"
 #include "core/qid.h"
 #include "core/xalloc.h"
-
-#define QUEUE_MAPSIZE ((size_t)64 << 30)
-#define QUEUE_MAXDBS 8
-#define QUEUE_DRAIN_MAX 1024 /* datagrams read per wake-up of the incoming socket */
-
-enum queue_op_type {
-    QOP_PUT,
-    QOP_RCPT,
-    QOP_DELETE,
-    QOP_CLEAR,
-    QOP_FLAGS,
-    QOP_BARRIER,
-    QOP_INVALID
-};
-
-/* One queued write. Immutable once enqueued except `next` and `err` (writer side). */
-struct queue_op {
-    struct queue_op *next;
-    struct queue_op *inflight_next; /* loop side: clear ops not yet committed */
-    enum queue_op_type type;
-    uint64_t id;
-    uint32_t idx;              /* QOP_RCPT */
-    uint32_t fl_set, fl_clear; /* QOP_FLAGS: envelope flag bits to set and to clear */
-    uint8_t *rec; /* PUT: envelope record; RCPT: recipient record */
-    size_t reclen;
-    uint8_t *rcpts;  /* PUT: recipient records back to back */
-    size_t *rcptoff; /* PUT: nrcpt + 1 offsets into rcpts */
-    uint32_t nrcpt;
-    const char *body; /* PUT: content */
-    char *body_owned; /* PUT in daemon mode: freed with the op */
-    size_t bodylen;
-    int incoming;  /* PUT: also mark incoming (tool mode) */
-    uint64_t parent;     /* PUT of an expansion: the parent message, with */
-    char *parent_addr;   /* this recipient address (NULL: a plain put) set to */
-    uint8_t parent_state; /* this state and */
-    char *parent_reply;   /* this last reply, in the same transaction */
-    uint64_t *ids; /* CLEAR: sorted ids */
-    size_t nids;
-    queue_done_fn done;
-    void *arg;
-    int err;
-};
-
-struct queue {
-    MDB_env *env;
-    MDB_dbi db_msg, db_rcpt, db_body, db_incoming;
-    char *spool;
-    struct event_base *base;
-    struct event *done_ev;
-    pthread_t writer;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct queue_op *head, *tail;           /* FIFO, under mu */
-    struct queue_op *done_head, *done_tail; /* committed, under mu */
-    int stopping;                           /* under mu */
-    struct queue_op *inflight;              /* loop only */
-    struct queue_op *grp_head, *grp_tail;   /* loop only: ops held by queue_group_begin */
-    int grouping;                           /* loop only */
-    int sock;
-    struct event *sock_ev;
-    void (*watch_cb)(void *arg, int flush);
-    void *watch_arg;
-    struct queue_stats stats; /* atomics */
-    void (*req_cb)(void *arg, char kind, const char *value); /* loop only */
-    void *req_arg;
-    struct hist fsync_seconds;  /* commit (fdatasync) time of each group */
-    struct hist per_commit;     /* messages stored by each group */
-};
+#include "queue/internal.h"
 
 /* Writes v big-endian into 8 bytes. */
-static void queue_be64(uint8_t *p, uint64_t v)
+void queue_be64(uint8_t *p, uint64_t v)
 {
     for (int i = 7; i >= 0; i--, v >>= 8)
         p[i] = (uint8_t)v;
 }
 
 /* Reads 8 big-endian bytes. */
-static uint64_t queue_get_be64(const uint8_t *p)
+uint64_t queue_get_be64(const uint8_t *p)
 {
     uint64_t v = 0;
     for (int i = 0; i < 8; i++)
@@ -129,7 +72,7 @@ static uint64_t queue_get_be64(const uint8_t *p)
 }
 
 /* Builds a recipient key: id (8 BE) + index (4 BE). */
-static void queue_rcpt_key(uint8_t *k, uint64_t id, uint32_t idx)
+void queue_rcpt_key(uint8_t *k, uint64_t id, uint32_t idx)
 {
     queue_be64(k, id);
     k[8] = (uint8_t)(idx >> 24);
@@ -139,7 +82,7 @@ static void queue_rcpt_key(uint8_t *k, uint64_t id, uint32_t idx)
 }
 
 /* Maps an LMDB or system error to the errno the header promises. */
-static int queue_errno(int rc)
+int queue_errno(int rc)
 {
     switch (rc) {
     case MDB_MAP_FULL:
@@ -156,7 +99,7 @@ static int queue_errno(int rc)
 }
 
 /* Adds to a statistics counter (written by the writer or a tool, read by anyone). */
-static void queue_stat_add(uint64_t *c, uint64_t n)
+void queue_stat_add(uint64_t *c, uint64_t n)
 {
     __atomic_fetch_add(c, n, __ATOMIC_RELAXED);
 }
@@ -172,227 +115,6 @@ static void queue_op_free(struct queue_op *op)
     free(op->parent_addr);
     free(op->parent_reply);
     free(op);
-}
-
-/* Encodes an envelope and its recipients into op; -1 when m breaks a record limit. */
-static int queue_encode_put(struct queue_op *op, const struct qmsg *m)
-{
-    size_t n = record_msg_encode(m, NULL, 0);
-    if (n == 0 || (m->nrcpt > 0 && m->rcpts == NULL))
-        return -1;
-    op->rec = xmalloc(n);
-    op->reclen = record_msg_encode(m, op->rec, n);
-    op->id = m->id;
-    op->nrcpt = m->nrcpt;
-    op->rcptoff = xcalloc((size_t)m->nrcpt + 1, sizeof *op->rcptoff);
-    for (uint32_t i = 0; i < m->nrcpt; i++) {
-        size_t k = record_rcpt_encode(&m->rcpts[i], NULL, 0);
-        if (k == 0)
-            return -1;
-        op->rcptoff[i + 1] = op->rcptoff[i] + k;
-    }
-    op->rcpts = xmalloc(op->rcptoff[m->nrcpt] + 1);
-    for (uint32_t i = 0; i < m->nrcpt; i++)
-        record_rcpt_encode(&m->rcpts[i], op->rcpts + op->rcptoff[i],
-                           op->rcptoff[i + 1] - op->rcptoff[i]);
-    return 0;
-}
-
-/* Rewrites the parent recipient of an expansion (state and last reply); MDB_NOTFOUND when
- * the parent message has no recipient with that address. */
-static int queue_apply_parent(struct queue *q, MDB_txn *txn, struct queue_op *op)
-{
-    uint8_t k[12];
-    MDB_cursor *c;
-    queue_rcpt_key(k, op->parent, 0);
-    int rc = mdb_cursor_open(txn, q->db_rcpt, &c);
-    if (rc != 0)
-        return rc;
-    MDB_val key = {12, k}, val;
-    for (rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE); rc == 0;
-         rc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
-        if (key.mv_size != 12 || queue_get_be64(key.mv_data) != op->parent) {
-            rc = MDB_NOTFOUND;
-            break;
-        }
-        struct qrcpt r;
-        if (record_rcpt_decode(val.mv_data, val.mv_size, &r) < 0)
-            continue;
-        int same = strcasecmp(r.addr, op->parent_addr) == 0;
-        if (same) {
-            free(r.last_reply);
-            r.last_reply = op->parent_reply;
-            r.state = op->parent_state;
-            size_t n = record_rcpt_encode(&r, NULL, 0);
-            uint8_t *buf = xmalloc(n ? n : 1);
-            MDB_val nv = {record_rcpt_encode(&r, buf, n), buf};
-            uint8_t nk[12];
-            memcpy(nk, key.mv_data, 12);
-            MDB_val nkey = {12, nk};
-            r.last_reply = NULL;
-            rc = n ? mdb_put(txn, q->db_rcpt, &nkey, &nv, 0) : MDB_BAD_VALSIZE;
-            free(buf);
-        }
-        record_rcpt_clear(&r);
-        if (same)
-            break;
-    }
-    mdb_cursor_close(c);
-    return rc;
-}
-
-/* Writes a message: envelope (refusing a duplicate id), recipients, content, mark; for an
- * expansion the parent recipient first (nothing is written when it is missing). */
-static int queue_apply_put(struct queue *q, MDB_txn *txn, struct queue_op *op)
-{
-    if (op->parent_addr) {
-        int prc = queue_apply_parent(q, txn, op);
-        if (prc != 0)
-            return prc;
-    }
-    uint8_t k[12];
-    queue_be64(k, op->id);
-    MDB_val key = {8, k}, val = {op->reclen, op->rec};
-    int rc = mdb_put(txn, q->db_msg, &key, &val, MDB_NOOVERWRITE);
-    for (uint32_t i = 0; rc == 0 && i < op->nrcpt; i++) {
-        uint8_t rk[12];
-        queue_rcpt_key(rk, op->id, i);
-        MDB_val rkey = {12, rk};
-        MDB_val rval = {op->rcptoff[i + 1] - op->rcptoff[i], op->rcpts + op->rcptoff[i]};
-        rc = mdb_put(txn, q->db_rcpt, &rkey, &rval, 0);
-    }
-    if (rc == 0) {
-        MDB_val body = {op->bodylen, (void *)op->body};
-        rc = mdb_put(txn, q->db_body, &key, &body, 0);
-    }
-    if (rc == 0 && op->incoming) {
-        MDB_val empty = {0, k};
-        rc = mdb_put(txn, q->db_incoming, &key, &empty, 0);
-    }
-    return rc;
-}
-
-/* Stores a recipient's state, unless its message is gone (no orphan records). */
-static int queue_apply_rcpt(struct queue *q, MDB_txn *txn, struct queue_op *op)
-{
-    uint8_t k[12];
-    queue_rcpt_key(k, op->id, op->idx);
-    MDB_val mkey = {8, k}, mval;
-    int rc = mdb_get(txn, q->db_msg, &mkey, &mval);
-    if (rc == MDB_NOTFOUND) {
-        log_debug("queue: state for recipient %u of deleted message %016llX dropped", op->idx,
-                  (unsigned long long)op->id);
-        return 0;
-    }
-    if (rc != 0)
-        return rc;
-    MDB_val key = {12, k}, val = {op->reclen, op->rec};
-    return mdb_put(txn, q->db_rcpt, &key, &val, 0);
-}
-
-/* Deletes one key, absent being fine. */
-static int queue_del_key(MDB_txn *txn, MDB_dbi dbi, MDB_val *key)
-{
-    int rc = mdb_del(txn, dbi, key, NULL);
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-/* Removes a message: envelope, content, mark and every recipient record of that id. */
-static int queue_apply_delete(struct queue *q, MDB_txn *txn, struct queue_op *op)
-{
-    uint8_t k[12];
-    queue_rcpt_key(k, op->id, 0);
-    MDB_val key = {8, k};
-    int rc = queue_del_key(txn, q->db_msg, &key);
-    if (rc == 0)
-        rc = queue_del_key(txn, q->db_body, &key);
-    if (rc == 0)
-        rc = queue_del_key(txn, q->db_incoming, &key);
-    MDB_cursor *c;
-    if (rc != 0 || (rc = mdb_cursor_open(txn, q->db_rcpt, &c)) != 0)
-        return rc;
-    MDB_val rkey = {12, k}, val;
-    /* After mdb_cursor_del the cursor already sits on the next record; MDB_NEXT knows. */
-    for (rc = mdb_cursor_get(c, &rkey, &val, MDB_SET_RANGE); rc == 0;
-         rc = mdb_cursor_get(c, &rkey, &val, MDB_NEXT)) {
-        if (rkey.mv_size < 8 || queue_get_be64(rkey.mv_data) != op->id)
-            break;
-        if ((rc = mdb_cursor_del(c, 0)) != 0)
-            break;
-    }
-    mdb_cursor_close(c);
-    return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
-}
-
-/* Clears incoming marks (those already gone are fine). */
-static int queue_apply_clear(struct queue *q, MDB_txn *txn, struct queue_op *op)
-{
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < op->nids; i++) {
-        uint8_t k[8];
-        queue_be64(k, op->ids[i]);
-        MDB_val key = {8, k};
-        rc = queue_del_key(txn, q->db_incoming, &key);
-    }
-    return rc;
-}
-
-/* Sets and clears envelope flag bits of a message (absent: nothing to do). */
-static int queue_apply_flags(struct queue *q, MDB_txn *txn, struct queue_op *op)
-{
-    uint8_t k[8];
-    queue_be64(k, op->id);
-    MDB_val key = {8, k}, val;
-    int rc = mdb_get(txn, q->db_msg, &key, &val);
-    if (rc != 0)
-        return rc == MDB_NOTFOUND ? 0 : rc;
-    struct qmsg m = {0};
-    if (record_msg_decode(val.mv_data, val.mv_size, &m) < 0) {
-        log_warn("queue: message %016llX: damaged envelope, flags not changed",
-                 (unsigned long long)op->id);
-        return 0;
-    }
-    m.flags = (m.flags | op->fl_set) & ~op->fl_clear;
-    size_t n = record_msg_encode(&m, NULL, 0);
-    uint8_t *rec = n ? xmalloc(n) : NULL;
-    if (rec) {
-        MDB_val nv = {record_msg_encode(&m, rec, n), rec};
-        rc = mdb_put(txn, q->db_msg, &key, &nv, 0);
-    }
-    free(rec);
-    record_msg_clear(&m);
-    return rc;
-}
-
-/* Applies one op inside txn; returns the LMDB result (MDB_KEYEXIST leaves txn usable). */
-static int queue_apply_op(struct queue *q, MDB_txn *txn, struct queue_op *op)
-{
-    switch (op->type) {
-    case QOP_PUT:
-        return queue_apply_put(q, txn, op);
-    case QOP_RCPT:
-        return queue_apply_rcpt(q, txn, op);
-    case QOP_DELETE:
-        return queue_apply_delete(q, txn, op);
-    case QOP_CLEAR:
-        return queue_apply_clear(q, txn, op);
-    case QOP_FLAGS:
-        return queue_apply_flags(q, txn, op);
-    case QOP_BARRIER:
-    case QOP_INVALID:
-        return 0;
-    }
-    return 0;
-}
-
-/* Counts a committed op in the statistics. */
-static void queue_count_op(struct queue *q, const struct queue_op *op)
-{
-    if (op->err != 0 || op->type == QOP_BARRIER || op->type == QOP_INVALID)
-        return;
-    queue_stat_add(&q->stats.ops_committed, 1);
-    if (op->type == QOP_PUT)
-        queue_stat_add(&q->stats.msgs_committed, 1);
 }
 
 /* Runs one op in its own transaction and records its result in op->err. */
@@ -528,7 +250,7 @@ static void queue_on_done(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Appends an op to the writer's FIFO; daemon-mode calls in tool mode are a bug. */
-static void queue_enqueue(struct queue *q, struct queue_op *op)
+void queue_enqueue(struct queue *q, struct queue_op *op)
 {
     if (q->base == NULL)
         log_panic("queue: asynchronous write in tool mode");
@@ -667,7 +389,7 @@ fail:
 }
 
 /* Path of the incoming socket; -1 when it does not fit a sockaddr_un. */
-static int queue_sock_addr(const char *spool, struct sockaddr_un *sun)
+int queue_sock_addr(const char *spool, struct sockaddr_un *sun)
 {
     memset(sun, 0, sizeof *sun);
     sun->sun_family = AF_UNIX;
@@ -725,388 +447,6 @@ void queue_close(struct queue *q)
     free(q);
 }
 
-/* Queues a message (envelope, recipients, content); done reports durability. */
-void queue_put(struct queue *q, const struct qmsg *m, char *body, size_t len, queue_done_fn done,
-               void *arg)
-{
-    struct queue_op *op = xcalloc(1, sizeof *op);
-    op->type = QOP_PUT;
-    op->done = done;
-    op->arg = arg;
-    op->body = op->body_owned = body;
-    op->bodylen = len;
-    if (queue_encode_put(op, m) < 0) {
-        log_warn("queue: message %016llX breaks a record limit", (unsigned long long)m->id);
-        op->type = QOP_INVALID;
-        op->err = EINVAL;
-    }
-    queue_enqueue(q, op);
-}
-
-/* Queues a message and its parent recipient's new state as one write (queue.h). */
-void queue_put_expansion(struct queue *q, const struct qmsg *m, char *body, size_t len,
-                         uint64_t parent, const char *parent_addr, uint8_t state,
-                         const char *reply, queue_done_fn done, void *arg)
-{
-    struct queue_op *op = xcalloc(1, sizeof *op);
-    op->type = QOP_PUT;
-    op->done = done;
-    op->arg = arg;
-    op->body = op->body_owned = body;
-    op->bodylen = len;
-    op->parent = parent;
-    op->parent_addr = xstrdup(parent_addr);
-    op->parent_state = state;
-    op->parent_reply = xstrdup(reply);
-    if (queue_encode_put(op, m) < 0) {
-        log_warn("queue: message %016llX breaks a record limit", (unsigned long long)m->id);
-        op->type = QOP_INVALID;
-        op->err = EINVAL;
-    }
-    queue_enqueue(q, op);
-}
-
-/* Queues a recipient's new state. */
-void queue_set_rcpt(struct queue *q, uint64_t id, uint32_t idx, const struct qrcpt *r)
-{
-    size_t n = record_rcpt_encode(r, NULL, 0);
-    if (n == 0) {
-        log_warn("queue: recipient %u of %016llX breaks a record limit; state not saved", idx,
-                 (unsigned long long)id);
-        return;
-    }
-    struct queue_op *op = xcalloc(1, sizeof *op);
-    op->type = QOP_RCPT;
-    op->id = id;
-    op->idx = idx;
-    op->rec = xmalloc(n);
-    op->reclen = record_rcpt_encode(r, op->rec, n);
-    queue_enqueue(q, op);
-}
-
-/* Queues the removal of a message. The cursor range removes every recipient record of the
- * id, so nrcpt is only a hint and a damaged count leaves no orphans. */
-void queue_delete(struct queue *q, uint64_t id, uint32_t nrcpt)
-{
-    (void)nrcpt;
-    struct queue_op *op = xcalloc(1, sizeof *op);
-    op->type = QOP_DELETE;
-    op->id = id;
-    queue_enqueue(q, op);
-}
-
-/* Queues a marker whose callback runs once everything before it is committed. */
-void queue_barrier(struct queue *q, queue_done_fn done, void *arg)
-{
-    struct queue_op *op = xcalloc(1, sizeof *op);
-    op->type = QOP_BARRIER;
-    op->done = done;
-    op->arg = arg;
-    queue_enqueue(q, op);
-}
-
-/* Queues a change of envelope flags. */
-void queue_set_flags(struct queue *q, uint64_t id, uint32_t set, uint32_t clear)
-{
-    struct queue_op *op = xcalloc(1, sizeof *op);
-    op->type = QOP_FLAGS;
-    op->id = id;
-    op->fl_set = set;
-    op->fl_clear = clear;
-    queue_enqueue(q, op);
-}
-
-/* Holds back the writes that follow until queue_group_end(). */
-void queue_group_begin(struct queue *q)
-{
-    q->grouping++;
-}
-
-/* Hands the held writes and a barrier (done) to the writer at once: it takes them in one
- * swoop, so they commit in one transaction. */
-void queue_group_end(struct queue *q, queue_done_fn done, void *arg)
-{
-    if (q->grouping == 0)
-        log_panic("queue: queue_group_end without queue_group_begin");
-    queue_barrier(q, done, arg);
-    if (--q->grouping > 0)
-        return;
-    struct queue_op *head = q->grp_head, *tail = q->grp_tail;
-    q->grp_head = q->grp_tail = NULL;
-    pthread_mutex_lock(&q->mu);
-    if (q->tail)
-        q->tail->next = head;
-    else
-        q->head = head;
-    q->tail = tail;
-    pthread_cond_signal(&q->cv);
-    pthread_mutex_unlock(&q->mu);
-}
-
-/* Starts a read-only transaction; -1 with errno on failure. */
-static int queue_read_begin(struct queue *q, MDB_txn **txn)
-{
-    int rc = mdb_txn_begin(q->env, NULL, MDB_RDONLY, txn);
-    if (rc != 0) {
-        log_warn("queue: read transaction: %s", mdb_strerror(rc));
-        errno = queue_errno(rc);
-        return -1;
-    }
-    return 0;
-}
-
-/* Appends the content of message id to out. */
-int queue_body(struct queue *q, uint64_t id, struct evbuffer *out)
-{
-    MDB_txn *txn;
-    if (queue_read_begin(q, &txn) < 0)
-        return -1;
-    uint8_t k[8];
-    queue_be64(k, id);
-    MDB_val key = {8, k}, val;
-    int rc = mdb_get(txn, q->db_body, &key, &val);
-    int ret = 0;
-    if (rc != 0) {
-        errno = queue_errno(rc);
-        ret = -1;
-    } else if (evbuffer_add(out, val.mv_data, val.mv_size) < 0) {
-        errno = ENOMEM;
-        ret = -1;
-    }
-    mdb_txn_abort(txn);
-    return ret;
-}
-
-/* Loads the recipient records of m->id (exactly indexes 0..nrcpt-1); -1 when damaged. */
-static int queue_load_rcpts(struct queue *q, MDB_txn *txn, struct qmsg *m)
-{
-    MDB_cursor *c;
-    if (mdb_cursor_open(txn, q->db_rcpt, &c) != 0)
-        return -1;
-    if (m->nrcpt > 0)
-        m->rcpts = xcalloc(m->nrcpt, sizeof *m->rcpts);
-    uint8_t k[12];
-    queue_rcpt_key(k, m->id, 0);
-    MDB_val key = {12, k}, val;
-    uint32_t n = 0;
-    int rc, ok = 1;
-    for (rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE); rc == 0;
-         rc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
-        const uint8_t *kp = key.mv_data;
-        if (key.mv_size < 8 || queue_get_be64(kp) != m->id)
-            break;
-        uint8_t want[12];
-        queue_rcpt_key(want, m->id, n);
-        if (key.mv_size != 12 || n >= m->nrcpt || memcmp(kp, want, 12) != 0 ||
-            record_rcpt_decode(val.mv_data, val.mv_size, &m->rcpts[n]) < 0) {
-            ok = 0;
-            break;
-        }
-        n++;
-    }
-    mdb_cursor_close(c);
-    return ok && n == m->nrcpt && (rc == 0 || rc == MDB_NOTFOUND) ? 0 : -1;
-}
-
-/* Decodes message id (envelope + recipients) from txn into *m; -1 (logged) when damaged. */
-static int queue_load(struct queue *q, MDB_txn *txn, uint64_t id, const MDB_val *env,
-                      struct qmsg *m)
-{
-    memset(m, 0, sizeof *m);
-    m->id = id;
-    if (record_msg_decode(env->mv_data, env->mv_size, m) < 0) {
-        log_warn("queue: message %016llX: damaged envelope record, skipped",
-                 (unsigned long long)id);
-        return -1;
-    }
-    if (queue_load_rcpts(q, txn, m) < 0) {
-        log_warn("queue: message %016llX: damaged recipient records, skipped",
-                 (unsigned long long)id);
-        record_msg_clear(m);
-        return -1;
-    }
-    return 0;
-}
-
-/* Calls fn for every message in id order, skipping damaged ones. */
-int queue_scan(struct queue *q, queue_msg_fn fn, void *arg)
-{
-    MDB_txn *txn;
-    MDB_cursor *c;
-    if (queue_read_begin(q, &txn) < 0)
-        return -1;
-    int rc = mdb_cursor_open(txn, q->db_msg, &c);
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        errno = queue_errno(rc);
-        return -1;
-    }
-    MDB_val key, val;
-    for (rc = mdb_cursor_get(c, &key, &val, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
-        struct qmsg m;
-        if (key.mv_size != 8) {
-            log_warn("queue: envelope with a %zu-byte key, skipped", key.mv_size);
-            continue;
-        }
-        if (queue_load(q, txn, queue_get_be64(key.mv_data), &val, &m) < 0)
-            continue;
-        int stop = fn(arg, &m) < 0;
-        record_msg_clear(&m);
-        if (stop)
-            break;
-    }
-    mdb_cursor_close(c);
-    mdb_txn_abort(txn);
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        errno = queue_errno(rc);
-        return -1;
-    }
-    return 0;
-}
-
-/* Whether id's incoming mark is already being cleared (taken, clear not yet committed). */
-static int queue_clearing(const struct queue *q, uint64_t id)
-{
-    for (const struct queue_op *op = q->inflight; op; op = op->inflight_next) {
-        size_t lo = 0, hi = op->nids;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (op->ids[mid] == id)
-                return 1;
-            if (op->ids[mid] < id)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-    }
-    return 0;
-}
-
-/* Passes one incoming message to fn; returns 1 when fn asked to stop, -1 when not passed. */
-static int queue_take_one(struct queue *q, MDB_txn *txn, uint64_t id, queue_msg_fn fn, void *arg)
-{
-    uint8_t k[8];
-    queue_be64(k, id);
-    MDB_val key = {8, k}, val;
-    struct qmsg m;
-    if (mdb_get(txn, q->db_msg, &key, &val) != 0) {
-        log_warn("queue: incoming mark for missing message %016llX cleared",
-                 (unsigned long long)id);
-        return -1;
-    }
-    if (queue_load(q, txn, id, &val, &m) < 0)
-        return -1;
-    int stop = fn(arg, &m) < 0;
-    record_msg_clear(&m);
-    return stop;
-}
-
-/* Queues the clear of the taken marks and remembers them until committed. */
-static void queue_clear_marks(struct queue *q, uint64_t *ids, size_t nids)
-{
-    if (nids == 0) {
-        free(ids);
-        return;
-    }
-    struct queue_op *op = xcalloc(1, sizeof *op);
-    op->type = QOP_CLEAR;
-    op->ids = ids;
-    op->nids = nids;
-    op->inflight_next = q->inflight;
-    q->inflight = op;
-    queue_enqueue(q, op);
-}
-
-/* Passes every message marked incoming to fn, then queues the clearing of those marks. */
-int queue_take_incoming(struct queue *q, queue_msg_fn fn, void *arg)
-{
-    if (q->base == NULL)
-        log_panic("queue: queue_take_incoming in tool mode");
-    MDB_txn *txn;
-    MDB_cursor *c;
-    if (queue_read_begin(q, &txn) < 0)
-        return -1;
-    int rc = mdb_cursor_open(txn, q->db_incoming, &c);
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        errno = queue_errno(rc);
-        return -1;
-    }
-    uint64_t *ids = NULL;
-    size_t nids = 0, cap = 0;
-    int count = 0;
-    MDB_val key, val;
-    for (rc = mdb_cursor_get(c, &key, &val, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
-        if (key.mv_size != 8 || queue_clearing(q, queue_get_be64(key.mv_data)))
-            continue;
-        uint64_t id = queue_get_be64(key.mv_data);
-        xgrow(&ids, &cap, nids, sizeof *ids);
-        ids[nids++] = id;
-        int r = queue_take_one(q, txn, id, fn, arg);
-        count += r >= 0;
-        if (r == 1)
-            break;
-    }
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        log_warn("queue: reading incoming marks: %s", mdb_strerror(rc));
-    mdb_cursor_close(c);
-    mdb_txn_abort(txn);
-    queue_clear_marks(q, ids, nids);
-    return count;
-}
-
-/* Loop side: drains the wake-up datagrams, then tells the owner once. */
-static void queue_on_incoming(evutil_socket_t fd, short what, void *arg)
-{
-    struct queue *q = arg;
-    char buf[QUEUE_REQUEST_MAX + 2];
-    int flush = 0;
-    (void)what;
-    for (int i = 0; i < QUEUE_DRAIN_MAX; i++) {
-        ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
-        if (n < 0 && errno != EINTR)
-            break;
-        flush |= n > 0 && buf[0] == 'F';
-        if (n > 1 && (buf[0] == 'R' || buf[0] == 'I') && q->req_cb) {
-            buf[n] = '\0';
-            q->req_cb(q->req_arg, buf[0], buf + 1);
-        }
-    }
-    q->watch_cb(q->watch_arg, flush);
-}
-
-/* Binds spool/incoming.sock (replacing a stale one) and watches it on the loop. */
-int queue_watch_incoming(struct queue *q, void (*cb)(void *arg, int flush), void *arg)
-{
-    struct sockaddr_un sun;
-    if (q->base == NULL || q->sock_ev) {
-        errno = EINVAL;
-        return -1;
-    }
-    if (queue_sock_addr(q->spool, &sun) < 0)
-        return -1;
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    if ((unlink(sun.sun_path) < 0 && errno != ENOENT) ||
-        bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    q->sock = fd;
-    q->watch_cb = cb;
-    q->watch_arg = arg;
-    q->sock_ev = event_new(q->base, fd, EV_READ | EV_PERSIST, queue_on_incoming, q);
-    if (q->sock_ev == NULL || event_add(q->sock_ev, NULL) < 0) {
-        log_panic("queue: cannot watch %s", sun.sun_path);
-    }
-    return 0;
-}
-
 /* Stores a message in one committed transaction and marks it incoming (tool mode). */
 int queue_put_sync(struct queue *q, const struct qmsg *m, const char *body, size_t len)
 {
@@ -1131,59 +471,6 @@ int queue_put_sync(struct queue *q, const struct qmsg *m, const char *body, size
     free(op.rcpts);
     free(op.rcptoff);
     return ret;
-}
-
-/* Sends one wake-up datagram ("1" new mail, "F" flush) without blocking. 0, or -1 with errno
- * (ENOENT or ECONNREFUSED: no daemon is bound to the socket; EAGAIN: its buffer is full). */
-static int queue_notify(const char *spool, const char *what)
-{
-    struct sockaddr_un sun;
-    if (queue_sock_addr(spool, &sun) < 0)
-        return -1;
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    size_t len = strlen(what);
-    ssize_t n = sendto(fd, what, len, MSG_DONTWAIT, (struct sockaddr *)&sun, sizeof sun);
-    int e = errno;
-    close(fd);
-    errno = e;
-    return n == (ssize_t)len ? 0 : -1;
-}
-
-/* Requests from tools ('R' domain, 'I' queue id). */
-void queue_watch_requests(struct queue *q, void (*cb)(void *arg, char kind, const char *value),
-                          void *arg)
-{
-    q->req_cb = cb;
-    q->req_arg = arg;
-}
-
-/* Sends one request datagram: kind then value. */
-int queue_notify_request(const char *spool, char kind, const char *value)
-{
-    char buf[QUEUE_REQUEST_MAX + 2];
-    size_t n = strlen(value);
-    if (n > QUEUE_REQUEST_MAX) {
-        errno = EINVAL;
-        return -1;
-    }
-    buf[0] = kind;
-    memcpy(buf + 1, value, n + 1);
-    return queue_notify(spool, buf);
-}
-
-/* Wakes a daemon watching spool/incoming.sock: new mail is there (best effort: the daemon
- * also polls). */
-void queue_notify_incoming(const char *spool)
-{
-    (void)queue_notify(spool, "1");
-}
-
-/* Asks a running daemon for a queue run: every waiting recipient becomes due now. */
-int queue_notify_flush(const char *spool)
-{
-    return queue_notify(spool, "F");
 }
 
 /* Copies the counters. */

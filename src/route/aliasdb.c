@@ -15,6 +15,7 @@
 
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "proto/addrmap.h"
 #include "proto/aliases.h"
 
 struct aliasdb {
@@ -113,9 +114,53 @@ done:
     return ret;
 }
 
+/* Appends one virtual/canonical value (and its '\0'). */
+static int aliasdb_add_value(void *arg, const char *v, size_t len)
+{
+    return aliasdb_add_target(arg, ALIAS_ADDRESS, v, len);
+}
+
+/* Writes every entry of a virtual or canonical file into the open transaction. */
+static int aliasdb_fill_map(const char *path, enum aliasdb_kind kind, const char *buf,
+                            size_t len, MDB_txn *txn, MDB_dbi dbi, unsigned *count, char *err,
+                            size_t errlen)
+{
+    size_t pos = 0;
+    unsigned line = 0;
+    struct addrmap_entry e;
+    char msg[256], key[ADDRMAP_ADDR_MAX];
+    struct aliasdb_value val = {0};
+    int rc, ret = -1;
+    enum addrmap_kind ak = kind == ALIASDB_CANONICAL ? ADDRMAP_CANONICAL : ADDRMAP_VIRTUAL;
+    while ((rc = addrmap_next(buf, len, &pos, &line, &e, msg, sizeof msg)) == 1) {
+        val.len = 0;
+        if (addrmap_split(ak, &e, aliasdb_add_value, &val, msg, sizeof msg) < 0) {
+            snprintf(err, errlen, "%s:%u: %s", path, e.line, msg);
+            goto done;
+        }
+        for (size_t i = 0; i < e.keylen; i++)
+            key[i] = (char)tolower((unsigned char)e.key[i]);
+        MDB_val k = {e.keylen, key}, v = {val.len, val.v};
+        int prc = mdb_put(txn, dbi, &k, &v, MDB_NOOVERWRITE);
+        if (prc != 0) {
+            snprintf(err, errlen, "%s:%u: %s", path, e.line,
+                     prc == MDB_KEYEXIST ? "duplicate key" : mdb_strerror(prc));
+            goto done;
+        }
+        ++*count;
+    }
+    if (rc < 0)
+        snprintf(err, errlen, "%s:%s", path, msg);
+    else
+        ret = 0;
+done:
+    free(val.v);
+    return ret;
+}
+
 /* Builds the map of buf into tmppath. 0, or -1 with err. */
-static int aliasdb_write(const char *path, const char *tmppath, const char *buf, size_t len,
-                         unsigned *count, char *err, size_t errlen)
+static int aliasdb_write(const char *path, enum aliasdb_kind kind, const char *tmppath,
+                         const char *buf, size_t len, unsigned *count, char *err, size_t errlen)
 {
     MDB_env *env = NULL;
     MDB_txn *txn = NULL;
@@ -133,7 +178,9 @@ static int aliasdb_write(const char *path, const char *tmppath, const char *buf,
         snprintf(err, errlen, "%s:0: %s", tmppath, mdb_strerror(rc));
         goto fail;
     }
-    if (aliasdb_fill(path, buf, len, txn, dbi, count, err, errlen) < 0)
+    if ((kind == ALIASDB_ALIASES
+             ? aliasdb_fill(path, buf, len, txn, dbi, count, err, errlen)
+             : aliasdb_fill_map(path, kind, buf, len, txn, dbi, count, err, errlen)) < 0)
         goto fail;
     rc = mdb_txn_commit(txn); /* commit = fsync of the map */
     txn = NULL;
@@ -151,8 +198,15 @@ fail:
     return -1;
 }
 
-/* Compiles path into path.db; see aliasdb.h. */
+/* Compiles an aliases file; see aliasdb.h. */
 int aliasdb_compile(const char *path, unsigned *nentries, char *err, size_t errlen)
+{
+    return aliasdb_compile_kind(path, ALIASDB_ALIASES, nentries, err, errlen);
+}
+
+/* Compiles path into path.db; see aliasdb.h. */
+int aliasdb_compile_kind(const char *path, enum aliasdb_kind kind, unsigned *nentries,
+                         char *err, size_t errlen)
 {
     char *buf = NULL, tmppath[4200], dbpath[4200];
     size_t len;
@@ -162,7 +216,7 @@ int aliasdb_compile(const char *path, unsigned *nentries, char *err, size_t errl
     snprintf(dbpath, sizeof dbpath, "%s.db", path);
     snprintf(tmppath, sizeof tmppath, "%s.db.tmp.%ld", path, (long)getpid());
     unlink(tmppath);
-    int rc = aliasdb_write(path, tmppath, buf, len, nentries, err, errlen);
+    int rc = aliasdb_write(path, kind, tmppath, buf, len, nentries, err, errlen);
     free(buf);
     if (rc == 0 && (chmod(tmppath, 0644) < 0 || rename(tmppath, dbpath) < 0)) {
         snprintf(err, errlen, "%s:0: cannot replace %s: %s", path, dbpath, strerror(errno));

@@ -98,7 +98,7 @@ static void outcome_report(struct outcome_decision *d, const struct outcome_rcpt
         if (d->report == DSN_DELAYED + 1) /* the delay notice is moot now */
             d->report = 0;
         if (report_wanted(r->notify, NOTIFY_SUCCESS) && !e->passed_on)
-            d->report = DSN_RELAYED + 1;
+            d->report = e->ok_action ? e->ok_action : DSN_RELAYED + 1;
         else if (report_wanted(r->notify, NOTIFY_SUCCESS))
             d->flags |= RCPT_F_REPORTED;
         break;

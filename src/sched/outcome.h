@@ -22,7 +22,8 @@
  *    was given), and always when the message is itself a report or has the null sender
  *    (msg_is_report: the notice goes to double_bounce or is a logged drop, dsn/report.h);
  *    otherwise the recipient is marked reported;
- *  - DELIVERED owes "relayed" with NOTIFY=SUCCESS when the next hop did not take the DSN
+ *  - DELIVERED owes "relayed" (or event.ok_action: "delivered" for a final delivery, local or
+ *    LMTP, "expanded" for an alias expansion) with NOTIFY=SUCCESS when the next hop did not take the DSN
  *    request on (event.passed_on); when it did, the recipient is marked reported; a delay
  *    notice still pending for it is moot and dropped;
  *  - DEFERRED and POSTPONED owe "delayed" once per message (msg_delay_done, and
@@ -74,6 +75,7 @@ struct outcome_rcpt {
 struct outcome_event {
     enum outcome o;     /* OK, TEMPFAIL, PERMFAIL */
     bool passed_on;     /* the next hop announced DSN and took the request on */
+    uint8_t ok_action;  /* a success report's action (enum dsn_action + 1), 0 = relayed */
     int64_t dead_until; /* != 0: no attempt was made, the destination is dead until then */
     const struct retry_plan *plan; /* the destination's retries, interval, skew, expiry
                                     * (deliver.policies); NULL: deliver's own */

@@ -345,7 +345,8 @@ void sched_on_outcome(void *arg, struct deliver_rcpt *dr, const struct deliver_r
                               .msg_delay_done = m->delay_done,
                               .msg_is_report = report_is_report(m->d.sender, m->d.flags)};
     struct outcome_event ev = {
-        .o = res->o, .passed_on = res->passed_on, .dead_until = res->dead_until, .plan = res->plan};
+        .o = res->o, .passed_on = res->passed_on, .ok_action = res->ok_action,
+        .dead_until = res->dead_until, .plan = res->plan};
     struct outcome_decision d = outcome_decide(&in, &ev, now, (uint32_t)random(), s->conf);
     if (r->where == S_ACTIVE)
         s->active--;

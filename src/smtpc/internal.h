@@ -1,8 +1,10 @@
 /* smtpc internal: the connection object and the contract between the files of src/smtpc/
  * (only they include this header).
  *
- * smtpc.c      the state machine: connect, greeting, EHLO/HELO, transactions, QUIT, and
+ * smtpc.c      the state machine: connect, greeting, EHLO/HELO, QUIT, reading replies, and
  *              every entry point (bufferevent and timer callbacks, public calls)
+ * smtpc_txn.c  transactions: MAIL, RCPT, DATA and the body, their replies, the pipelining
+ *              window
  * smtpc_tls.c  TLS: the policy for a peer, STARTTLS and implicit TLS over a libevent
  *              OpenSSL bufferevent, the handshake's outcome, the cleartext fallback
  * smtpc_auth.c SASL client authentication to relays (RFC 4954: PLAIN, LOGIN, EXTERNAL)
@@ -19,6 +21,7 @@
 
 #include <openssl/ssl.h>
 
+#include "proto/esmtp.h"
 #include "proto/reply.h"
 #include "proto/status.h"
 #include "smtpc/smtpc.h"
@@ -27,6 +30,10 @@
 #define SMTPC_WHY_MAX (REPLY_TEXT_MAX + 700)
 #define SMTPC_TEXT_MAX (REPLY_TEXT_MAX + 64)
 #define SMTPC_TLS_TEXT_MAX 96
+#define SMTPC_ADDR_MAX 900 /* longest sender/recipient we put on a command line */
+#define SMTPC_CMD_MAX (SMTPC_ADDR_MAX + 1200) /* + SIZE, BODY, RET, ENVID, NOTIFY, ORCPT */
+#define SMTPC_ORCPT_MAX ESMTP_ORCPT_MAX /* encoded "type;xtext" we send (RFC 3461 §4: +500) */
+#define SMTPC_ENVID_MAX ESMTP_ENVID_MAX /* encoded ENVID we send (RFC 3461 §4: +100) */
 
 enum smtpc_state {
     SMTPC_INIT,
@@ -136,6 +143,29 @@ void smtpc_bev_free(struct smtpc *c);
 void smtpc_read_pending(struct smtpc *c);
 /* Points bev's callbacks at the connection's read, write and event handlers. */
 void smtpc_bev_setcb(struct smtpc *c, struct bufferevent *bev);
+/* The reply timeout for the end of data: timeout, or size*8/mindatarate s if longer. */
+uint64_t smtpc_data_timeout(const struct smtpc *c);
+/* Number of replies outstanding. */
+size_t smtpc_fifo_len(const struct smtpc *c);
+/* Appends an expected reply. */
+void smtpc_fifo_push(struct smtpc *c, enum smtpc_exp kind, size_t idx);
+/* Session-level failure: TEMPFAIL what is unconfirmed, close without QUIT. */
+void smtpc_conn_fail(struct smtpc *c, const char *why);
+/* Ends the session: QUIT per sendQUIT/waitQUIT, then closed(OK). */
+void smtpc_session_quit(struct smtpc *c);
+
+/* smtpc_txn.c */
+/* Reports every recipient not yet reported. */
+void smtpc_rcpt_report_rest(struct smtpc *c, enum outcome o, const char *text);
+/* Hands the current transaction back to its owner. */
+void smtpc_txn_release(struct smtpc *c);
+/* Asks the owner for the next transaction until one goes on the wire, or quits. */
+void smtpc_session_next(struct smtpc *c);
+/* Dispatches a session reply to the handler of the command it answers. */
+void smtpc_on_session_reply(struct smtpc *c, const struct reply *r, const char *text);
+/* After a session reply: send what the window now allows, end a settled transaction,
+ * and re-arm the reply timer for the reply now awaited. */
+void smtpc_session_progress(struct smtpc *c);
 
 /* smtpc_tls.c */
 /* Resolves c->pol for the current peer (relay ssl block, else anonssl; the fallback memory). */

@@ -83,7 +83,13 @@ struct smtpc_txn {
                               "verified", "untrusted" or "anonymous"; "" without TLS */
     unsigned stage;        /* out, valid in rcpt_done: the command whose reply settled the
                               recipient (enum smtpc_stage; NONE: a reason of our own) */
+    unsigned ok;           /* out, valid in rcpt_done: what a success means for the
+                              recipient (enum smtpc_ok): passed on (SMTP), delivered to its
+                              mailbox (LMTP, local), or expanded (a local alias) */
 };
+
+/* What a success was (struct smtpc_txn.ok): a success DSN says relayed, delivered, expanded. */
+enum smtpc_ok { SMTPC_OK_RELAYED, SMTPC_OK_DELIVERED, SMTPC_OK_EXPANDED };
 
 /* The command a reply answered (struct smtpc_txn.stage). */
 enum smtpc_stage { SMTPC_STAGE_NONE, SMTPC_STAGE_MAIL, SMTPC_STAGE_RCPT, SMTPC_STAGE_DATA };

@@ -342,6 +342,40 @@ static void content_fail(struct session *s, const char *reply, const char *why)
     s->state = SESSION_CMD;
 }
 
+/* The policy servers' HOLD, DISCARD and REDIRECT of this transaction (smtpd/policy.c).
+ * DISCARD: the client gets its 250, the message is dropped and logged; true. REDIRECT: the
+ * recipients are replaced by the one address (the first keeps its NOTIFY and ORCPT); HOLD:
+ * the message is stored with MSG_F_HELD (until sluice ctl release). */
+static bool content_policy_actions(struct session *s)
+{
+    char qid[QID_TEXT_LEN + 1], from[ADDR_MAX * 4 + 1];
+    const char *snd = s->txn.sender ? s->txn.sender : "";
+    qid_to_text(s->txn.id, qid);
+    log_sanitize(from, sizeof from, snd, strlen(snd));
+    if (s->pol_discard) {
+        log_mail("cleanup", "%s: discard: END-OF-MESSAGE from %s[%s]: policy DISCARD; from=<%s> "
+                 "nrcpt=%u", qid, s->rdns[0] ? s->rdns : "unknown", s->ip, from, s->txn.nrcpt);
+        session_reply(s, "250 2.0.0 Ok: queued as %s", qid);
+        session_txn_reset(s);
+        s->state = SESSION_CMD;
+        return true;
+    }
+    if (s->pol_redirect && s->txn.nrcpt > 0) {
+        for (uint32_t i = 1; i < s->txn.nrcpt; i++)
+            record_rcpt_clear(&s->txn.rcpts[i]);
+        s->txn.nrcpt = 1;
+        free(s->txn.rcpts[0].addr);
+        s->txn.rcpts[0].addr = xstrdup(s->pol_redirect);
+        log_mail("cleanup", "%s: redirect: policy REDIRECT; from=<%s> to=<%s>", qid, from,
+                 s->pol_redirect);
+    }
+    if (s->pol_hold) {
+        s->txn.flags |= MSG_F_HELD;
+        log_mail("cleanup", "%s: hold: policy HOLD; from=<%s>", qid, from);
+    }
+    return false;
+}
+
 /* The content is complete (final dot, or BDAT LAST): checks it, then queues it. */
 static void content_end(struct session *s)
 {
@@ -370,6 +404,8 @@ static void content_end(struct session *s)
         content_fail(s, "554 5.4.6 Error: too many hops (mail loop?)", "too many Received");
         return;
     }
+    if (content_policy_actions(s))
+        return;
     if (!policy_space_ok(s->sd, s->body_len)) {
         content_fail(s, "452 4.3.1 Insufficient system storage", "spool below min_free_space");
         return;

@@ -203,6 +203,32 @@ static int policy_refused(struct session *s, const struct policy_verdict *v, con
     return -1;
 }
 
+/* HOLD, DISCARD, REDIRECT of an accepted RCPT: they apply to the whole message (as
+ * Postfix's), logged in Postfix's shape ("NOQUEUE: hold: RCPT from ...: <rcpt>: Recipient
+ * address triggers HOLD action"). */
+static void policy_actions(struct session *s, const struct policy_verdict *v, const char *addr)
+{
+    const char *what = v->discard ? "discard" : v->hold && v->redirect[0] ? "hold, redirect"
+                       : v->hold                                       ? "hold"
+                       : v->redirect[0]                                ? "redirect"
+                                                                       : NULL;
+    if (!what)
+        return;
+    char to[ADDR_MAX * 4 + 1], from[ADDR_MAX * 4 + 1];
+    const char *snd = s->txn.sender ? s->txn.sender : "";
+    log_sanitize(to, sizeof to, addr, strlen(addr));
+    log_sanitize(from, sizeof from, snd, strlen(snd));
+    log_mail("smtpd", "NOQUEUE: %s: RCPT from %s[%s]: <%s>: Recipient address triggers %s action; "
+             "from=<%s> to=<%s> proto=%s helo=<%s> rule=<%s>", what, s->rdns, s->ip, to, what,
+             from, to, policy_protocol(s), s->helo, v->action_rule);
+    s->pol_hold |= v->hold;
+    s->pol_discard |= v->discard;
+    if (v->redirect[0]) {
+        free(s->pol_redirect);
+        s->pol_redirect = xstrdup(v->redirect);
+    }
+}
+
 int policy_rcpt_check(struct session *s, const char *addr, char *reply, size_t len)
 {
     char shown[ADDR_MAX * 4 + 1];
@@ -233,6 +259,7 @@ int policy_rcpt_check(struct session *s, const char *addr, char *reply, size_t l
         return policy_park(s, false);
     if (av.kind == POLICY_REFUSE)
         return policy_refused(s, &av, addr, reply, len);
+    policy_actions(s, &av, addr);
     if (av.prepend[0]) { /* the message's first header lines (PREPEND) */
         size_t o = s->prepend ? strlen(s->prepend) : 0, n = strlen(av.prepend);
         if (o + n < 4096) {

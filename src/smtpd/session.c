@@ -147,6 +147,9 @@ void session_txn_reset(struct session *s)
     s->by_seconds = 0;
     free(s->prepend);
     s->prepend = NULL;
+    s->pol_hold = s->pol_discard = false;
+    free(s->pol_redirect);
+    s->pol_redirect = NULL;
     free(s->body);
     s->body = NULL;
     s->body_len = s->body_cap = s->hdr_len = 0;

@@ -130,6 +130,9 @@ struct session {
     uint64_t mail_size;             /* MAIL SIZE= of the open transaction, or 0 */
     char instance[40];              /* the transaction's id for policy servers */
     char *prepend;                  /* PREPEND header lines (CRLF each) for the message, or NULL */
+    bool pol_hold;                  /* a policy server said HOLD: stored with MSG_F_HELD */
+    bool pol_discard;               /* ... DISCARD: acknowledged, not stored */
+    char *pol_redirect;             /* ... REDIRECT ADDR: the only recipient, or NULL */
     /* TLS (starttls.c): s->bev is then the TLS bufferevent */
     struct tls_info tls;            /* tls.active once a handshake finished */
     bool tls_implicit;              /* connected to a smtpd.tls_listen listener */

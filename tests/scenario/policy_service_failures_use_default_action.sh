@@ -1,6 +1,6 @@
 # Bad policy servers (docs/policy.md): one that hangs (its timeout=), one that closes, one
-# answering garbage, one sending a 100 000-byte line, one answering HOLD (not implemented)
-# each count as their default action, with a warning naming the server and what went wrong;
+# answering garbage, one sending a 100 000-byte line, one asking to REDIRECT to something
+# that is not an address each count as their default action, with a warning naming the server and what went wrong;
 # sluice keeps running. The request carries Postfix's attributes. A UNIX-socket server
 # answering REJECT refuses; with default_action=DEFER a hanging server gives 450.
 . "$SCN/lib.sh"
@@ -9,7 +9,7 @@ for m in hang:10031 close:10032 garbage:10033 huge:10034; do
     bg_start "pp-${m%%:*}" python3 "$SCN/policypeer.py" --listen "127.0.0.1:${m#*:}" --mode "${m%%:*}" \
         --log "$T/pp-${m%%:*}.jsonl"
 done
-bg_start pp-hold python3 "$SCN/policypeer.py" --listen 127.0.0.1:10035 --mode reply --reply HOLD
+bg_start pp-hold python3 "$SCN/policypeer.py" --listen 127.0.0.1:10035 --mode reply --reply 'REDIRECT not an address'
 for p in 10031 10032 10033 10034 10035; do wait_until "port_open 127.0.0.1 $p" 10 "peer on $p"; done
 conf_set smtpd.trusted_networks '[ "10.255.255.255/32" ]'
 conf_set smtpd.local_domains '[ "local.test" ]'
@@ -23,7 +23,7 @@ rcpt_reply() { # rcpt_reply TO: the RCPT reply
 expect_eq "$(rcpt_reply u@local.test)" "250 2.1.5 Ok" "every failure counts as DUNNO"
 for w in '10031: timed out' '10032: the server closed the connection' \
     '10033: a reply that is not a policy reply' '10034: a reply that is not a policy reply' \
-    '10035: action HOLD is not implemented'; do
+    '10035: REDIRECT to something that is not an address'; do
     log_has "warning: policy inet:127\.0\.0\.1:$w" || fail "no warning '$w': $(grep 'policy inet' "$SLUICE_LOG")"
 done
 python3 - "$T/pp-close.jsonl" <<'PY' || fail "request attributes"

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """policypeer.py: a misbehaving (or plain) Postfix policy server for the bad-input tests.
 
-    policypeer.py --listen IP:PORT --mode MODE [--reply TEXT] [--log FILE]
+    policypeer.py --listen IP:PORT --mode MODE [--reply TEXT] [--for RCPT=TEXT ...] [--log FILE]
 
 Reads each request (name=value lines, an empty line), logs it as one JSON line, then:
-  reply    answers "action=TEXT" and an empty line (keeps the connection)
+  reply    answers "action=TEXT" and an empty line (keeps the connection); with
+           --for RCPT=TEXT, requests for that recipient get that TEXT instead
   hang     never answers (keeps the connection open)
   close    closes without answering
   garbage  answers binary junk and an empty line
@@ -34,7 +35,8 @@ def serve(conn, a):
                 with open(a.log, "a") as lf:
                     lf.write(json.dumps(req) + "\n")
             if a.mode == "reply":
-                conn.sendall(b"action=" + a.reply.encode() + b"\n\n")
+                reply = dict(f.split("=", 1) for f in a.for_).get(req.get("recipient"), a.reply)
+                conn.sendall(b"action=" + reply.encode() + b"\n\n")
             elif a.mode == "hang":
                 threading.Event().wait()
             elif a.mode == "close":
@@ -55,6 +57,7 @@ def main():
     ap.add_argument("--listen", required=True)
     ap.add_argument("--mode", required=True)
     ap.add_argument("--reply", default="DUNNO")
+    ap.add_argument("--for", dest="for_", action="append", default=[])
     ap.add_argument("--log")
     a = ap.parse_args()
     host, port = a.listen.rsplit(":", 1)

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "proto/addrmap.h"
 #include "proto/aliases.h"
 #include "route/aliasdb.h"
 
@@ -167,12 +168,71 @@ static void test_map(void **state)
     rmdir(dir);
 }
 
+/* Joins every value of an addrmap entry with '|'. */
+static int am_join(void *arg, const char *v, size_t len)
+{
+    char *out = arg;
+    size_t n = strlen(out);
+    if (n + len + 2 > 512)
+        return -1;
+    if (n)
+        out[n++] = '|';
+    memcpy(out + n, v, len);
+    out[n + len] = '\0';
+    return 0;
+}
+
+/* The virtual/canonical text format: got KEY=VALUES or the error, want the same. */
+static void test_addrmap(void **state)
+{
+    (void)state;
+    static const struct {
+        int kind;
+        const char *in, *want; /* "key=v|v;key=v" or "ERR:message prefix" */
+    } t[] = {
+        {ADDRMAP_VIRTUAL, "a@x.example b@y.example, c@z.example\n", "a@x.example=b@y.example|c@z.example"},
+        {ADDRMAP_VIRTUAL, "# c\n\n@x.example  u@y.example\n  v@y.example\n", "@x.example=u@y.example|v@y.example"},
+        {ADDRMAP_VIRTUAL, "a@x.example |/bin/true\n", "ERR:1: bad address"},
+        {ADDRMAP_VIRTUAL, "a@x.example\n", "ERR:1: no address"},
+        {ADDRMAP_VIRTUAL, "nodomain b@y.example\n", "ERR:1: bad key"},
+        {ADDRMAP_VIRTUAL, "  b@y.example\n", "ERR:1: continuation"},
+        {ADDRMAP_VIRTUAL, "a@x.example @y.example\n", "ERR:1: bad address"},
+        {ADDRMAP_CANONICAL, "@x.example @y.example\n", "@x.example=@y.example"},
+        {ADDRMAP_CANONICAL, "a@x.example b@y.example c@y.example\n", "ERR:1: canonical: more"},
+        {ADDRMAP_CANONICAL, "a@x.example @y.example\n", "ERR:1: bad address"},
+        {ADDRMAP_CANONICAL, "a@x.example b@y.example\nc@x.example d@y.example", "a@x.example=b@y.example;c@x.example=d@y.example"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        char got[2048] = "", err[256] = "", vals[512];
+        size_t pos = 0, len = strlen(t[i].in);
+        unsigned line = 0;
+        struct addrmap_entry e;
+        int rc;
+        while ((rc = addrmap_next(t[i].in, len, &pos, &line, &e, err, sizeof err)) == 1) {
+            vals[0] = '\0';
+            char msg[200];
+            if (addrmap_split(t[i].kind, &e, am_join, vals, msg, sizeof msg) < 0) {
+                snprintf(err, sizeof err, "%u: %s", e.line, msg);
+                rc = -1;
+                break;
+            }
+            size_t n = strlen(got);
+            snprintf(got + n, sizeof got - n, "%s%.*s=%s", n ? ";" : "", (int)e.keylen, e.key, vals);
+        }
+        if (rc < 0)
+            snprintf(got, sizeof got, "ERR:%s", err);
+        if (strncmp(got, t[i].want, strlen(t[i].want)) != 0)
+            fail_msg("case %zu: got %s, want %s", i, got, t[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_split_list),
         cmocka_unit_test(test_map),
+        cmocka_unit_test(test_addrmap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -157,6 +157,34 @@ static void test_decision_table(void **state)
         row_check(&rows[i], &c);
 }
 
+/* A success report says what the transport said the success was: relayed (default),
+ * delivered (local, LMTP) or expanded (a local alias to remote addresses). */
+static void test_success_action(void **state)
+{
+    (void)state;
+    struct conf c;
+    row_conf(&c);
+    static const struct {
+        uint8_t ok_action, notify;
+        bool passed_on;
+        uint8_t want;
+    } t[] = {
+        {0, NOTIFY_SUCCESS, false, R_RELAYED},
+        {DSN_DELIVERED + 1, NOTIFY_SUCCESS, false, DSN_DELIVERED + 1},
+        {DSN_EXPANDED + 1, NOTIFY_SUCCESS, false, DSN_EXPANDED + 1},
+        {DSN_DELIVERED + 1, NOTIFY_FAILURE, false, NONE},
+        {DSN_DELIVERED + 1, NOTIFY_SUCCESS, true, NONE},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        struct outcome_rcpt r = {.notify = t[i].notify, .arrival = T0};
+        struct outcome_event e = {.o = OUTCOME_OK, .passed_on = t[i].passed_on,
+                                  .ok_action = t[i].ok_action};
+        struct outcome_decision d = outcome_decide(&r, &e, T0 + MIN, 0, &c);
+        if (d.report != t[i].want)
+            fail_msg("case %zu: got report %u, want %u", i, d.report, t[i].want);
+    }
+}
+
 /* A destination's own retry schedule (deliver.policies: retries, interval, skew, expiry,
  * carried in event.plan) decides instead of deliver's; without one deliver's does. */
 static void test_destination_plan(void **state)
@@ -311,6 +339,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decision_table),
+        cmocka_unit_test(test_success_action),
         cmocka_unit_test(test_destination_plan),
         cmocka_unit_test(test_no_delay_warning),
         cmocka_unit_test(test_due_time_alignment),

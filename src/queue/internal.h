@@ -1,0 +1,125 @@
+/* queue internal: the structures and the contract between the files of src/queue/ that
+ * hold the store (only they include this header).
+ *
+ * queue.c  the struct queue's life (open, close), the writer thread and group commit:
+ *          queue_enqueue() hands an op to the writer (or holds it in a queue_group_begin
+ *          group); the writer applies ops with queue_apply_op() and the loop runs their
+ *          done callbacks in call order; LMDB helpers (keys, errno mapping, stats)
+ * write.c  encoding writes into struct queue_op and applying them in a write transaction
+ * read.c   read-only transactions, taking incoming mail, the incoming socket
+ *
+ * Threads: see queue.c (the FIFO, the done list and `stopping` under `mu`; stats atomics;
+ * the rest is loop-only). */
+#ifndef SLUICE_QUEUE_INTERNAL_H
+#define SLUICE_QUEUE_INTERNAL_H
+#include <lmdb.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/un.h>
+
+#include <event2/event.h>
+
+#include "core/hist.h"
+#include "queue/queue.h"
+
+#define QUEUE_MAPSIZE ((size_t)64 << 30)
+#define QUEUE_MAXDBS 8
+#define QUEUE_DRAIN_MAX 1024 /* datagrams read per wake-up of the incoming socket */
+
+enum queue_op_type {
+    QOP_PUT,
+    QOP_RCPT,
+    QOP_DELETE,
+    QOP_CLEAR,
+    QOP_FLAGS,
+    QOP_BARRIER,
+    QOP_INVALID
+};
+
+/* One queued write. Immutable once enqueued except `next` and `err` (writer side). */
+struct queue_op {
+    struct queue_op *next;
+    struct queue_op *inflight_next; /* loop side: clear ops not yet committed */
+    enum queue_op_type type;
+    uint64_t id;
+    uint32_t idx;              /* QOP_RCPT */
+    uint32_t fl_set, fl_clear; /* QOP_FLAGS: envelope flag bits to set and to clear */
+    uint8_t *rec; /* PUT: envelope record; RCPT: recipient record */
+    size_t reclen;
+    uint8_t *rcpts;  /* PUT: recipient records back to back */
+    size_t *rcptoff; /* PUT: nrcpt + 1 offsets into rcpts */
+    uint32_t nrcpt;
+    const char *body; /* PUT: content */
+    char *body_owned; /* PUT in daemon mode: freed with the op */
+    size_t bodylen;
+    int incoming;  /* PUT: also mark incoming (tool mode) */
+    uint64_t parent;     /* PUT of an expansion: the parent message, with */
+    char *parent_addr;   /* this recipient address (NULL: a plain put) set to */
+    uint8_t parent_state; /* this state and */
+    char *parent_reply;   /* this last reply, in the same transaction */
+    uint64_t *ids; /* CLEAR: sorted ids */
+    size_t nids;
+    queue_done_fn done;
+    void *arg;
+    int err;
+};
+
+struct queue {
+    MDB_env *env;
+    MDB_dbi db_msg, db_rcpt, db_body, db_incoming;
+    char *spool;
+    struct event_base *base;
+    struct event *done_ev;
+    pthread_t writer;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct queue_op *head, *tail;           /* FIFO, under mu */
+    struct queue_op *done_head, *done_tail; /* committed, under mu */
+    int stopping;                           /* under mu */
+    struct queue_op *inflight;              /* loop only */
+    struct queue_op *grp_head, *grp_tail;   /* loop only: ops held by queue_group_begin */
+    int grouping;                           /* loop only */
+    int sock;
+    struct event *sock_ev;
+    void (*watch_cb)(void *arg, int flush);
+    void *watch_arg;
+    struct queue_stats stats; /* atomics */
+    void (*req_cb)(void *arg, char kind, const char *value); /* loop only */
+    void *req_arg;
+    struct hist fsync_seconds;  /* commit (fdatasync) time of each group */
+    struct hist per_commit;     /* messages stored by each group */
+};
+
+/* Writes v big-endian into 8 bytes. */
+void queue_be64(uint8_t *p, uint64_t v);
+
+/* Reads 8 big-endian bytes. */
+uint64_t queue_get_be64(const uint8_t *p);
+
+/* Builds a recipient key: id (8 BE) + index (4 BE). */
+void queue_rcpt_key(uint8_t *k, uint64_t id, uint32_t idx);
+
+/* Maps an LMDB or system error to the errno the header promises. */
+int queue_errno(int rc);
+
+/* Adds to a statistics counter (written by the writer or a tool, read by anyone). */
+void queue_stat_add(uint64_t *c, uint64_t n);
+
+/* Encodes an envelope and its recipients into op; -1 when m breaks a record limit. */
+int queue_encode_put(struct queue_op *op, const struct qmsg *m);
+
+/* Applies one op inside txn; returns the LMDB result (MDB_KEYEXIST leaves txn usable). */
+int queue_apply_op(struct queue *q, MDB_txn *txn, struct queue_op *op);
+
+/* Counts a committed op in the statistics. */
+void queue_count_op(struct queue *q, const struct queue_op *op);
+
+/* Appends an op to the writer's FIFO; daemon-mode calls in tool mode are a bug. */
+void queue_enqueue(struct queue *q, struct queue_op *op);
+
+/* Path of the incoming socket; -1 when it does not fit a sockaddr_un. */
+int queue_sock_addr(const char *spool, struct sockaddr_un *sun);
+
+
+#endif
