@@ -1,4 +1,5 @@
-/* fuzz_dnsbl: dnsbl_parse() and helopat_parse() on arbitrary bytes (configuration entries):
+/* fuzz_dnsbl: dnsbl_parse() and helopat_parse() on arbitrary bytes (configuration entries),
+ * dnsbl_query_domain() on them as a name (a HELO or sender domain):
  * an accepted list has a zone and sane ranges and its query names fit; answers outside
  * 127/8 are never "listed". */
 #include <stdlib.h>
@@ -25,6 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     abort();
         dnsbl_query_name(&l, 4, a4, q, sizeof q);
         dnsbl_query_name(&l, 6, a6, q, sizeof q);
+        if (dnsbl_query_domain(&l, (const char *)data, size, q, sizeof q) == 0 &&
+            strlen(q) >= sizeof q)
+            abort();
         uint8_t ans[4] = {size > 0 ? data[0] : 10, 0, 0, 2};
         if (ans[0] != 127 && dnsbl_match(&l, ans) == DNSBL_LISTED)
             abort();

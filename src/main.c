@@ -61,6 +61,7 @@
 #include "core/qid.h"
 #include "core/xalloc.h"
 #include "ctl/ctl.h"
+#include "ctl/gather.h"
 #include "ctl/metrics.h"
 #include "proto/addr.h"
 #include "deliver/deliver.h"
@@ -249,86 +250,6 @@ static void main_reload_dkim(struct daemon *d)
 
 /* ---- reload ------------------------------------------------------------------------ */
 
-/* True when two optional strings differ. */
-static bool main_str_differ(const char *a, const char *b)
-{
-    return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
-}
-
-/* True when two string lists differ. */
-static bool main_list_differ(char **a, size_t na, char **b, size_t nb)
-{
-    if (na != nb)
-        return true;
-    for (size_t i = 0; i < na; i++)
-        if (strcmp(a[i], b[i]) != 0)
-            return true;
-    return false;
-}
-
-/* True when two log specs differ in what the open log was made from. */
-static bool main_logspec_differ(const struct logspec *a, const struct logspec *b)
-{
-    return main_str_differ(a->path, b->path) || a->rot != b->rot || a->flush != b->flush ||
-           a->nnets != b->nnets || a->ndomains != b->ndomains;
-}
-
-#define MAIN_SWAP(a, b)                                                                        \
-    do {                                                                                       \
-        __typeof__(a) t_ = (a);                                                                \
-        (a) = (b);                                                                             \
-        (b) = t_;                                                                              \
-    } while (0)
-
-/* A key that cannot change live: the caller gives nc the running value (swapped with
- * old's, so each configuration still frees what it holds); the log says so unless quiet. */
-static bool main_keep_note(const char *key, bool differ, bool quiet)
-{
-    if (differ && !quiet)
-        log_warn("reload: %s changed: takes effect at the next start", key);
-    return differ;
-}
-
-/* Gives every restart-bound key of nc the running value of old (quiet: swapping back after
- * a refusal, no log). Calling it twice undoes it. */
-static void main_keep_fixed(struct conf *nc, struct conf *old, bool quiet)
-{
-    if (main_keep_note("spool", main_str_differ(nc->spool, old->spool), quiet))
-        MAIN_SWAP(nc->spool, old->spool);
-    if (main_keep_note("user", main_str_differ(nc->user, old->user), quiet))
-        MAIN_SWAP(nc->user, old->user);
-#define MAIN_KEEP_LIST(f, cnt, key)                                                            \
-    if (main_keep_note(key, main_list_differ(nc->f, nc->cnt, old->f, old->cnt), quiet)) {      \
-        MAIN_SWAP(nc->f, old->f);                                                              \
-        MAIN_SWAP(nc->cnt, old->cnt);                                                          \
-    }
-    MAIN_KEEP_LIST(smtpd.listen, smtpd.nlisten, "smtpd.listen")
-    MAIN_KEEP_LIST(smtpd.submission_listen, smtpd.nsubmission_listen, "smtpd.submission_listen")
-    MAIN_KEEP_LIST(smtpd.tls_listen, smtpd.ntls_listen, "smtpd.tls_listen")
-    MAIN_KEEP_LIST(resolver.forwarders, resolver.nforwarders, "resolver.forwarders")
-    MAIN_KEEP_LIST(metrics.listen, metrics.nlisten, "metrics.listen")
-#undef MAIN_KEEP_LIST
-#define MAIN_KEEP_LOG(f, key)                                                                  \
-    if (main_keep_note(key, main_logspec_differ(&nc->f, &old->f), quiet))                      \
-        MAIN_SWAP(nc->f, old->f);
-    MAIN_KEEP_LOG(smtpd.transcript, "smtpd.transcript")
-    MAIN_KEEP_LOG(deliver.audit, "deliver.audit")
-    MAIN_KEEP_LOG(deliver.event_log, "deliver.event_log")
-    MAIN_KEEP_LOG(deliver.transcript, "deliver.client.transcript")
-#undef MAIN_KEEP_LOG
-    struct smtpd_auth_conf *na = &nc->smtpd.auth, *oa = &old->smtpd.auth;
-    bool auth = main_str_differ(na->backend, oa->backend) || main_str_differ(na->path, oa->path) ||
-                main_str_differ(na->pam_service, oa->pam_service) || na->timeout != oa->timeout ||
-                na->workers != oa->workers;
-    if (main_keep_note("smtpd.auth (backend, path, pam_service, timeout or workers)", auth, quiet)) {
-        MAIN_SWAP(na->backend, oa->backend);
-        MAIN_SWAP(na->path, oa->path);
-        MAIN_SWAP(na->pam_service, oa->pam_service);
-        MAIN_SWAP(na->timeout, oa->timeout);
-        MAIN_SWAP(na->workers, oa->workers);
-    }
-}
-
 /* Loads and checks the file again into a new configuration; NULL with the reason in msg. */
 static struct conf *main_reload_load(struct daemon *d, char *msg, size_t msglen)
 {
@@ -341,11 +262,11 @@ static struct conf *main_reload_load(struct daemon *d, char *msg, size_t msglen)
         free(nc);
         return NULL;
     }
-    main_keep_fixed(nc, d->conf, false);
+    conf_keep_fixed(nc, d->conf, false);
     if (nc->smtpd.ntls_listen > 0 && !nc->smtpd.tls.cert_file) {
         snprintf(msg, msglen, "reload refused, the running configuration stays: %s: "
                  "smtpd.tls_listen (kept until restart) needs smtpd.tls.cert_file", d->conf_path);
-        main_keep_fixed(nc, d->conf, true); /* swap back what was kept */
+        conf_keep_fixed(nc, d->conf, true); /* swap back what was kept */
         conf_free(nc);
         free(nc);
         return NULL;
@@ -356,7 +277,7 @@ static struct conf *main_reload_load(struct daemon *d, char *msg, size_t msglen)
 /* Gives up a prepared configuration: the kept keys go back to the running one. */
 static void main_reload_drop(struct daemon *d, struct conf *nc, struct tls_client *tc)
 {
-    main_keep_fixed(nc, d->conf, true);
+    conf_keep_fixed(nc, d->conf, true);
     tls_client_free(tc);
     conf_free(nc);
     free(nc);
@@ -429,98 +350,13 @@ static void main_on_hup(evutil_socket_t sig, short what, void *arg)
     main_reload(arg, msg, sizeof msg);
 }
 
-/* ---- metrics ----------------------------------------------------------------------- */
-
-struct main_dest_walk {
-    struct metrics_writer *w;
-    unsigned dead;
-};
-
-/* One destination's gauges: its connections (labelled by destination key). */
-static void main_on_dest(void *arg, const struct deliver_dest_stat *v)
-{
-    struct main_dest_walk *dw = arg;
-    const char *l[] = {"destination", v->key};
-    if (v->connections > 0)
-        metrics_sample(dw->w, "sluice_destination_connections", l, 1, v->connections);
-    dw->dead += v->dead;
-}
-
-/* Counters: received, recipient outcomes, attempts by destination class, commits. */
-static void main_metrics_counters(struct daemon *d, struct metrics_writer *w)
-{
-    struct sched_stats ss;
-    struct deliver_stats ds;
-    struct smtpd_stats ms;
-    static const char *const res[] = {"ok", "tempfail", "permfail"};
-    sched_get_stats(d->sched, &ss);
-    deliver_get_stats(d->deliver, &ds);
-    smtpd_get_stats(d->smtpd, &ms);
-    metrics_family(w, "sluice_messages_received_total", "counter",
-                   "Messages accepted over SMTP (250 after the content).");
-    metrics_sample(w, "sluice_messages_received_total", NULL, 0, (double)ms.received);
-    metrics_family(w, "sluice_smtpd_rejects_total", "counter", "SMTP commands refused (NOQUEUE).");
-    metrics_sample(w, "sluice_smtpd_rejects_total", NULL, 0, (double)ms.rejected);
-    metrics_family(w, "sluice_recipients_total", "counter",
-                   "Recipient outcomes: delivered, deferred, bounced.");
-    const char *l1[] = {"outcome", "delivered"}, *l2[] = {"outcome", "deferred"},
-               *l3[] = {"outcome", "bounced"};
-    metrics_sample(w, "sluice_recipients_total", l1, 1, (double)ss.delivered);
-    metrics_sample(w, "sluice_recipients_total", l2, 1, (double)ss.deferred);
-    metrics_sample(w, "sluice_recipients_total", l3, 1, (double)ss.bounced);
-    metrics_family(w, "sluice_delivery_attempts_total", "counter",
-                   "Recipient attempt results by destination class (mx, relay, none).");
-    for (int c = 0; c < DELIVER_NCLASS; c++)
-        for (int o = 0; o < 3; o++) {
-            const char *l[] = {"class", deliver_class_name((enum deliver_class)c), "result", res[o]};
-            metrics_sample(w, "sluice_delivery_attempts_total", l, 2, (double)ds.outcomes[c][o]);
-        }
-    metrics_family(w, "sluice_connections_opened_total", "counter", "Outbound connections opened.");
-    metrics_sample(w, "sluice_connections_opened_total", NULL, 0, (double)ds.connections);
-}
-
-/* Gauges and histograms. */
-static void main_metrics_gauges(struct daemon *d, struct metrics_writer *w)
-{
-    struct sched_stats ss;
-    struct smtpd_stats ms;
-    const struct hist *fsync, *per_commit;
-    sched_get_stats(d->sched, &ss);
-    smtpd_get_stats(d->smtpd, &ms);
-    queue_get_hists(d->q, &fsync, &per_commit);
-    metrics_family(w, "sluice_queue_messages", "gauge", "Messages in the queue.");
-    metrics_sample(w, "sluice_queue_messages", NULL, 0, (double)ss.messages);
-    metrics_family(w, "sluice_queue_recipients", "gauge",
-                   "Queued recipients by state: waiting (deferred or not yet due), active.");
-    const char *lw[] = {"state", "waiting"}, *la[] = {"state", "active"};
-    metrics_sample(w, "sluice_queue_recipients", lw, 1, (double)ss.waiting);
-    metrics_sample(w, "sluice_queue_recipients", la, 1, (double)ss.active);
-    metrics_family(w, "sluice_smtpd_sessions", "gauge", "Inbound SMTP sessions open.");
-    metrics_sample(w, "sluice_smtpd_sessions", NULL, 0, (double)ms.sessions);
-    struct main_dest_walk dw = {w, 0};
-    metrics_family(w, "sluice_destination_connections", "gauge",
-                   "Outbound connections open or opening, per destination.");
-    deliver_foreach_dest(d->deliver, main_on_dest, &dw);
-    metrics_family(w, "sluice_destinations_dead", "gauge",
-                   "Destinations where no host would talk (postponed without connecting).");
-    metrics_sample(w, "sluice_destinations_dead", NULL, 0, dw.dead);
-    metrics_hist(w, "sluice_delivery_latency_seconds",
-                 "Seconds from arrival to delivery, per delivered recipient.",
-                 sched_delivery_latency(d->sched));
-    metrics_hist(w, "sluice_accept_latency_seconds",
-                 "Seconds from the end of a message's content to its 250 (queue commit).",
-                 ms.accept_latency);
-    metrics_hist(w, "sluice_queue_fsync_seconds", "Seconds each group commit took (fdatasync).",
-                 fsync);
-    metrics_hist(w, "sluice_queue_messages_per_commit", "Messages stored by each group commit.",
-                 per_commit);
-}
-
-/* GET /metrics. */
+/* GET /metrics: every module's counters, gauges and histograms (ctl/gather.h). */
 static void main_metrics(void *arg, struct metrics_writer *w)
 {
-    main_metrics_counters(arg, w);
-    main_metrics_gauges(arg, w);
+    struct daemon *d = arg;
+    const struct gather_sources src = {.sched = d->sched, .deliver = d->deliver,
+                                       .smtpd = d->smtpd, .q = d->q};
+    gather_metrics(&src, w);
 }
 
 /* SIGUSR1: statistics. */
@@ -599,14 +435,9 @@ static void main_drop_privileges(const struct conf *c)
 }
 
 /* Builds every module; fatal on failure. */
-static void main_setup(struct daemon *d)
+/* The event loop, with the epoll changelist. */
+static void main_setup_loop(struct daemon *d)
 {
-    char err[1024];
-    /* The local delivery helper is forked first: while still root, before any thread,
-     * listener or queue exists (it holds nothing but its socket; local/helper.h). */
-    int helper_fd = helper_start();
-    if (helper_fd < 0)
-        log_fatal("cannot start the local delivery helper: %s", strerror(errno));
     evthread_use_pthreads();
     /* The changelist merges the many enable/disable calls of one loop pass into one
      * epoll_ctl per descriptor (we never dup descriptors, the changelist's one caveat). */
@@ -617,6 +448,13 @@ static void main_setup(struct daemon *d)
     event_config_free(ec);
     if (!d->base)
         log_fatal("cannot create the event loop");
+}
+
+/* The outbound side: queue, resolver, routing, local delivery, TLS, logs, suppression,
+ * delivery and the scheduler. */
+static void main_setup_outbound(struct daemon *d, int helper_fd)
+{
+    char err[1024];
     d->q = queue_open(d->conf->spool, d->base, err, sizeof err);
     if (!d->q)
         log_fatal("queue: %s", err);
@@ -652,6 +490,13 @@ static void main_setup(struct daemon *d)
         sched_set_bounced(d->sched, main_on_bounced, d);
     local_set_queue(d->local, d->q, main_on_accepted, d);
     sched_set_logs(d->sched, &d->logs);
+}
+
+/* The inbound side: the SMTP server, its policy engine and DKIM signer, transcripts, the
+ * wakeup sockets, metrics and the control channel (all bound while still root). */
+static void main_setup_inbound(struct daemon *d)
+{
+    char err[1024];
     d->smtpd = smtpd_create(d->base, d->conf, d->q, main_on_accepted, d, err, sizeof err);
     if (!d->smtpd)
         log_fatal("smtpd: %s", err);
@@ -684,6 +529,20 @@ static void main_setup(struct daemon *d)
                          .version = SLUICE_VERSION};
     if (!(d->ctl = ctl_create(&ce, err, sizeof err)))
         log_fatal("%s", err);
+}
+
+/* Builds the daemon: everything that needs root first, then the privilege drop, then what
+ * runs as the user, and the signals. */
+static void main_setup(struct daemon *d)
+{
+    /* The local delivery helper is forked first: while still root, before any thread,
+     * listener or queue exists (it holds nothing but its socket; local/helper.h). */
+    int helper_fd = helper_start();
+    if (helper_fd < 0)
+        log_fatal("cannot start the local delivery helper: %s", strerror(errno));
+    main_setup_loop(d);
+    main_setup_outbound(d, helper_fd);
+    main_setup_inbound(d);
     main_drop_privileges(d->conf);
     d->pickup = pickup_create(d->base, d->conf, d->q, main_on_accepted, d);
     if (d->pickup && d->dkim)

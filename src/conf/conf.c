@@ -275,6 +275,20 @@ static int conf_parse(struct conf_ctx *x, config_t *cfg, const char *text, size_
 /* ---- walkers over the key table ---- */
 
 /* Applies setting s to row p at base. */
+/* Reads a group key (a relay's ssl or auth block starts from its own defaults). */
+static int conf_read_group(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                           const struct conf_key *p, void *base)
+{
+    if (!config_setting_is_group(s))
+        return conf_wrong_type(x, s, key, "group");
+    if (p->flags & CONF_F_BLOCK)
+        conf_init_group(x, p->sub, base);
+    if (conf_group(x, s, p->sub, key, base) < 0)
+        return -1;
+    return (p->flags & CONF_F_BLOCK) ? conf_check_block(x, s, key, p, base) : 0;
+}
+
+/* Reads one key by its kind (keys.h orders the kinds so that ranges dispatch). */
 static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char *key,
                       const struct conf_key *p, void *base)
 {
@@ -293,45 +307,17 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_PORT: return conf_read_number(x, s, key, p, base);
     case CONF_DURATION: return conf_read_duration(x, s, key, p, base);
     case CONF_BOOL: return conf_read_bool(x, s, key, p, base);
-    case CONF_TLSMODE:
-    case CONF_TLSPROTO:
-    case CONF_LOGTARGET:
-    case CONF_DKIMALG:
-    case CONF_CANON:
-    case CONF_OVERRIDE:
-    case CONF_RULE_AT:
-    case CONF_RULE_ACTION: return conf_read_word(x, s, key, p, base);
-    case CONF_RATE: return conf_read_rate(x, s, key, p, base);
+    case CONF_TLSMODE ... CONF_RULE_ACTION:
     case CONF_MBOXKIND: return conf_read_word(x, s, key, p, base);
+    case CONF_RATE: return conf_read_rate(x, s, key, p, base);
     case CONF_SECRET: return conf_read_secret(x, s, key, p, base);
     case CONF_SECRET_FILE: return conf_read_secret_file(x, s, key, p, base);
     case CONF_ROT: return conf_read_rot(x, s, key, p, base);
     case CONF_RETRIES: return conf_read_retries(x, s, key, p, base);
-    case CONF_LISTEN:
-    case CONF_CIDRS:
-    case CONF_FORWARDERS:
-    case CONF_DOMAINS:
-    case CONF_SENDERS:
-    case CONF_PATTERNS:
-    case CONF_SELECTORS:
-    case CONF_RNET_IP:
-    case CONF_PEERS:
-    case CONF_PATHS:
-    case CONF_ALLOWS:
-    case CONF_POLICYDB:
-    case CONF_DNSBL:
-    case CONF_SERVICES:
-    case CONF_HELOPATS: return conf_read_list(x, s, key, p, base);
+    case CONF_LISTEN ... CONF_ALLOWS: return conf_read_list(x, s, key, p, base);
     case CONF_LINES: return conf_read_lines(x, s, key, p, base);
     case CONF_RELAY_ADDR: return conf_read_relay_addr(x, s, key, p, base);
-    case CONF_GROUP:
-        if (!config_setting_is_group(s))
-            return conf_wrong_type(x, s, key, "group");
-        if (p->flags & CONF_F_BLOCK) /* a relay's ssl or auth block: its own defaults */
-            conf_init_group(x, p->sub, base);
-        if (conf_group(x, s, p->sub, key, base) < 0)
-            return -1;
-        return (p->flags & CONF_F_BLOCK) ? conf_check_block(x, s, key, p, base) : 0;
+    case CONF_GROUP: return conf_read_group(x, s, key, p, base);
     case CONF_LOGSPEC: return conf_read_logspec(x, s, key, p, base);
     case CONF_REMOTENETS: return conf_read_remotenets(x, s, key, p, base);
     case CONF_RELAYS: return conf_read_relays(x, s, key, p, base);

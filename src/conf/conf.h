@@ -308,10 +308,14 @@ struct conf {
         size_t nhelo_patterns;
         char **dnsbl;                    /* block list entries (proto/dnsbl.h) */
         size_t ndnsbl;
+        char **rhsbl;                    /* domain block list entries (proto/dnsbl.h) */
+        size_t nrhsbl;
         unsigned dnsbl_threshold;
         uint64_t dnsbl_timeout;          /* ms */
         char **policy_services;          /* policy delegation servers (proto/policyd.h) */
         size_t npolicy_services;
+        char **policy_services_data;     /* the same, asked at the end of DATA */
+        size_t npolicy_services_data;
         uint64_t policy_timeout;         /* ms */
         char *policy_default_action;     /* an action (proto/policyd.h) */
         struct smtpd_tls_conf tls;       /* smtpd.tls: STARTTLS when cert_file is set */
@@ -407,6 +411,11 @@ int conf_load_text(const char *name, const char *text, size_t len, struct conf *
                    size_t errlen);
 /* Frees everything conf_init/conf_load allocated and zeroes c. */
 void conf_free(struct conf *c);
+/* Reload: gives every key of nc that cannot change while running (spool, user, listeners,
+ * forwarders, open logs, the AUTH verifier's settings, the control socket) the running value
+ * of old, swapping them so each configuration still frees what it holds, and logs each
+ * change that waits for a restart unless quiet. Calling it twice undoes it. */
+void conf_keep_fixed(struct conf *nc, struct conf *old, bool quiet);
 /* Prints every key of the key table, one line each (`sluice config-keys`). */
 void conf_keys_dump(FILE *out);
 /* myorigin, else hostname. */

@@ -43,10 +43,14 @@ struct rbl_wait {
     struct rbl_wait *next;
 };
 
-enum rbl_state { RBL_PENDING, RBL_LISTED, RBL_CLEAN };
+enum rbl_state { RBL_UNSET, RBL_PENDING, RBL_LISTED, RBL_CLEAN };
+
+/* The names an RHSBL list is asked about (slots of policy_client.rbl after the DNSBLs). */
+enum rhs_src { RHS_SENDER, RHS_CLIENT, RHS_HELO, RHS_NSRC };
 
 struct rbl_entry {
     struct policy_engine *p;
+    const struct dnsbl_list *l; /* the list asked */
     enum rbl_state state;
     int64_t expires; /* monotonic ms */
     struct rbl_wait *waiters;
@@ -63,8 +67,12 @@ struct policy_engine {
     size_t nhelo;
     struct dnsbl_list *lists;
     size_t nlists;
+    struct dnsbl_list *rhs; /* RHSBL lists */
+    size_t nrhs;
     struct policyd_service *svcs;
     size_t nsvcs;
+    struct policyd_service *dsvcs; /* asked at the end of DATA */
+    size_t ndsvcs;
     struct policyd_reply deflt;
     struct dict *cache;
 };
@@ -75,15 +83,20 @@ struct policy_client {
     struct policy_engine *p;
     bool trusted;
     char ip[64];
-    enum rbl_state *rbl; /* per list */
+    enum rbl_state *rbl; /* per DNSBL list, then RHS_NSRC per RHSBL list */
+    char rhs_name[RHS_NSRC][256]; /* the names the RHSBL slots were started for */
     size_t rbl_pending;
     int64_t rbl_deadline; /* monotonic ms */
     struct event *timer;  /* the DNSBL deadline while waiting at RCPT */
     enum pc_step step;
-    size_t svc; /* the service being asked */
+    const struct policyd_service *set; /* the services of this request */
+    size_t nset;
+    const char *what; /* "Recipient address" or "End-of-data" (reply texts) */
+    size_t svc;       /* the service being asked */
     struct delegate_req *req;
     char *request;      /* the request text for the services */
     char rcpt[320];     /* the recipient being asked about (reply texts) */
+    char sender[320];   /* the sender of the request (reply texts) */
     char prepend[1024]; /* PREPEND lines of this RCPT so far */
     bool hold;          /* HOLD answered for this RCPT */
     char redirect[320]; /* REDIRECT's address for this RCPT, or "" */
@@ -150,7 +163,9 @@ static void policy_parse_conf(struct policy_engine *p)
     const char *why;
     p->helo = xcalloc(c->smtpd.nhelo_patterns + 1, sizeof *p->helo);
     p->lists = xcalloc(c->smtpd.ndnsbl + 1, sizeof *p->lists);
+    p->rhs = xcalloc(c->smtpd.nrhsbl + 1, sizeof *p->rhs);
     p->svcs = xcalloc(c->smtpd.npolicy_services + 1, sizeof *p->svcs);
+    p->dsvcs = xcalloc(c->smtpd.npolicy_services_data + 1, sizeof *p->dsvcs);
     for (size_t i = 0; i < c->smtpd.nhelo_patterns; i++, p->nhelo++)
         if (helopat_parse(c->smtpd.helo_patterns[i], strlen(c->smtpd.helo_patterns[i]), &p->helo[i],
                           &why) < 0)
@@ -158,6 +173,13 @@ static void policy_parse_conf(struct policy_engine *p)
     for (size_t i = 0; i < c->smtpd.ndnsbl; i++, p->nlists++)
         if (dnsbl_parse(c->smtpd.dnsbl[i], strlen(c->smtpd.dnsbl[i]), &p->lists[i], &why) < 0)
             log_panic("policy: dnsbl: %s", why);
+    for (size_t i = 0; i < c->smtpd.nrhsbl; i++, p->nrhs++)
+        if (dnsbl_parse(c->smtpd.rhsbl[i], strlen(c->smtpd.rhsbl[i]), &p->rhs[i], &why) < 0)
+            log_panic("policy: rhsbl: %s", why);
+    for (size_t i = 0; i < c->smtpd.npolicy_services_data; i++, p->ndsvcs++)
+        if (policyd_service_parse(c->smtpd.policy_services_data[i],
+                                  strlen(c->smtpd.policy_services_data[i]), &p->dsvcs[i], &why) < 0)
+            log_panic("policy: policy service: %s", why);
     for (size_t i = 0; i < c->smtpd.npolicy_services; i++, p->nsvcs++)
         if (policyd_service_parse(c->smtpd.policy_services[i], strlen(c->smtpd.policy_services[i]),
                                   &p->svcs[i], &why) < 0)
@@ -182,8 +204,8 @@ struct policy_engine *policy_create(struct event_base *base, const struct conf *
         policy_free(p);
         return NULL;
     }
-    if (p->nlists > 0 && !dns) {
-        snprintf(err, errlen, "smtpd.dnsbl needs the resolver");
+    if ((p->nlists > 0 || p->nrhs > 0) && !dns) {
+        snprintf(err, errlen, "smtpd.dnsbl and smtpd.rhsbl need the resolver");
         policy_free(p);
         return NULL;
     }
@@ -226,13 +248,15 @@ void policy_free(struct policy_engine *p)
     policydb_close(p->db);
     free(p->helo);
     free(p->lists);
+    free(p->rhs);
     free(p->svcs);
+    free(p->dsvcs);
     free(p);
 }
 
 bool policy_wants_rdns(const struct policy_engine *p)
 {
-    return p->db || p->nsvcs > 0;
+    return p->db || p->nsvcs > 0 || p->nrhs > 0 || p->ndsvcs > 0;
 }
 
 /* ---- HELO/EHLO table ---- */
@@ -372,13 +396,7 @@ static enum rbl_state policy_rbl_classify(const struct dnsbl_list *l, struct mx_
 static void policy_on_rbl(void *arg, struct mx_result *res)
 {
     struct rbl_entry *e = arg;
-    const char *zone = strchr(e->qname, '.');
-    const struct dnsbl_list *l = NULL;
-    for (size_t i = 0; i < e->p->nlists; i++) /* the list whose zone ends the query name */
-        for (const char *z = zone; z && !l; z = strchr(z + 1, '.'))
-            if (strcmp(z + 1, e->p->lists[i].zone) == 0)
-                l = &e->p->lists[i];
-    e->state = l ? policy_rbl_classify(l, res, e->qname) : RBL_CLEAN;
+    e->state = policy_rbl_classify(e->l, res, e->qname);
     uint32_t ttl = res->ttl < POLICY_TTL_MIN   ? POLICY_TTL_MIN
                    : res->ttl > POLICY_TTL_MAX ? POLICY_TTL_MAX
                                                : res->ttl;
@@ -423,14 +441,24 @@ static void policy_cache_prune(struct policy_engine *p)
     free(old.v);
 }
 
+static void policy_rbl_lookup(struct policy_client *pc, size_t i, const struct dnsbl_list *l,
+                              const char *q);
+
 /* Starts (or joins, or reads from the cache) the lookup of list i for pc. */
 static void policy_rbl_start(struct policy_client *pc, size_t i, int fam, const uint8_t *a)
 {
-    struct policy_engine *p = pc->p;
     char q[256];
     pc->rbl[i] = RBL_CLEAN;
-    if (dnsbl_query_name(&p->lists[i], fam, a, q, sizeof q) < 0)
-        return;
+    if (dnsbl_query_name(&pc->p->lists[i], fam, a, q, sizeof q) == 0)
+        policy_rbl_lookup(pc, i, &pc->p->lists[i], q);
+}
+
+/* Slot i of pc waits for the query name q of list l (from the cache, or joins or starts
+ * the lookup). */
+static void policy_rbl_lookup(struct policy_client *pc, size_t i, const struct dnsbl_list *l,
+                              const char *q)
+{
+    struct policy_engine *p = pc->p;
     struct rbl_entry *e = dict_find(p->cache, q);
     if (e && e->state != RBL_PENDING && e->expires < clock_mono_ms()) {
         dict_remove(p->cache, q);
@@ -450,6 +478,8 @@ static void policy_rbl_start(struct policy_client *pc, size_t i, int fam, const 
         policy_cache_prune(p);
         e = xcalloc(1, sizeof *e);
         e->p = p;
+        e->l = l;
+        e->state = RBL_PENDING;
         snprintf(e->qname, sizeof e->qname, "%s", q);
         dict_put(p->cache, q, e);
         dns_host(p->dns, q, policy_on_rbl, e);
@@ -478,13 +508,19 @@ static void policy_rbl_begin(struct policy_client *pc, const struct sockaddr *sa
         policy_rbl_start(pc, i, fam, a);
 }
 
-/* Removes pc from the waiters of pending entries. */
+struct policy_unwait {
+    struct policy_client *pc;
+    size_t slot; /* SIZE_MAX: every slot */
+};
+
+/* Removes pc (its slot) from the waiters of pending entries. */
 static void policy_rbl_unwait_one(void *arg, const char *key, void *value)
 {
     struct rbl_entry *e = value;
+    const struct policy_unwait *u = arg;
     (void)key;
     for (struct rbl_wait **w = &e->waiters; *w;) {
-        if ((*w)->pc == arg) {
+        if ((*w)->pc == u->pc && (u->slot == SIZE_MAX || (*w)->list == u->slot)) {
             struct rbl_wait *x = *w;
             *w = x->next;
             free(x);
@@ -494,28 +530,93 @@ static void policy_rbl_unwait_one(void *arg, const char *key, void *value)
     }
 }
 
-/* The DNSBL verdict once every list answered or the deadline passed. */
+/* Starts RHSBL slot (list j, source k) for name, unless it runs or ran for that name; a
+ * new name drops the old lookup's wait. Names that are not host names are not asked. */
+static void policy_rhs_start(struct policy_client *pc, size_t j, enum rhs_src k, const char *name)
+{
+    size_t slot = pc->p->nlists + j * RHS_NSRC + k;
+    char q[256];
+    if (pc->rbl[slot] != RBL_UNSET && strcmp(pc->rhs_name[k], name) == 0)
+        return;
+    if (pc->rbl[slot] == RBL_PENDING) {
+        struct policy_unwait u = {pc, slot};
+        dict_foreach(pc->p->cache, policy_rbl_unwait_one, &u);
+        pc->rbl_pending--;
+    }
+    pc->rbl[slot] = RBL_CLEAN;
+    if (dnsbl_query_domain(&pc->p->rhs[j], name, strlen(name), q, sizeof q) == 0)
+        policy_rbl_lookup(pc, slot, &pc->p->rhs[j], q);
+}
+
+void policy_rhs_begin(struct policy_client *pc, const char *sender, const char *name,
+                      const char *helo)
+{
+    const char *at = sender ? strrchr(sender, '@') : NULL;
+    const char *names[RHS_NSRC] = {at ? at + 1 : "", strcmp(name, "unknown") ? name : "", helo};
+    if (pc->trusted || pc->p->nrhs == 0)
+        return;
+    size_t before = pc->rbl_pending;
+    for (size_t j = 0; j < pc->p->nrhs; j++)
+        for (int k = 0; k < RHS_NSRC; k++)
+            policy_rhs_start(pc, j, (enum rhs_src)k, names[k]);
+    for (int k = 0; k < RHS_NSRC; k++)
+        snprintf(pc->rhs_name[k], sizeof pc->rhs_name[k], "%s", names[k]);
+    if (pc->rbl_pending > before || pc->rbl_deadline == 0) /* new lookups: their own time */
+        pc->rbl_deadline = clock_mono_ms() + (int64_t)pc->p->c->smtpd.dnsbl_timeout;
+}
+
+/* The list and the subject of slot i, for texts ("Client host [IP]", "Sender address [S]"). */
+static const struct dnsbl_list *policy_slot(const struct policy_client *pc, size_t i,
+                                            const char *sender, char *subj, size_t len)
+{
+    static const char *const what[RHS_NSRC] = {"Sender address", "Client host", "Helo command"};
+    if (i < pc->p->nlists) {
+        snprintf(subj, len, "Client host [%s]", pc->ip);
+        return &pc->p->lists[i];
+    }
+    size_t k = (i - pc->p->nlists) % RHS_NSRC;
+    snprintf(subj, len, "%s [%.255s]", what[k], k == RHS_SENDER && sender ? sender : pc->rhs_name[k]);
+    return &pc->p->rhs[(i - pc->p->nlists) / RHS_NSRC];
+}
+
+/* Appends ", zone" (or "zone") to names unless it is there. */
+static void policy_names_add(char *names, size_t len, const char *zone)
+{
+    size_t o = strlen(names), z = strlen(zone);
+    for (const char *f = strstr(names, zone); f; f = strstr(f + 1, zone))
+        if ((f == names || f[-1] == ' ') && (f[z] == '\0' || f[z] == ','))
+            return;
+    snprintf(names + o, len - o, "%s%s", o ? ", " : "", zone);
+}
+
+/* The block list verdict once every list answered or the deadline passed: each listed
+ * slot adds its list's weight (an RHSBL list once, however many of its names it lists). */
 static void policy_rbl_verdict(struct policy_client *pc, struct policy_verdict *v)
 {
+    const char *sender = pc->sender;
     struct policy_engine *p = pc->p;
-    char names[256] = "";
-    size_t o = 0;
+    char dn[256] = "", rn[256] = "", all[520] = "", subj[300] = "", s1[300];
     long score = 0;
-    for (size_t i = 0; i < p->nlists; i++) {
+    for (size_t i = 0; i < p->nlists + p->nrhs * RHS_NSRC; i++) {
         if (pc->rbl[i] != RBL_LISTED)
             continue;
-        score += p->lists[i].weight;
-        int n = snprintf(names + o, sizeof names - o, "%s%s", o ? ", " : "", p->lists[i].zone);
-        o = n > 0 && (size_t)n < sizeof names - o ? o + (size_t)n : o;
+        const struct dnsbl_list *l = policy_slot(pc, i, sender, s1, sizeof s1);
+        char *names = i < p->nlists ? dn : rn;
+        size_t was = strlen(names);
+        policy_names_add(names, sizeof dn, l->zone);
+        score += strlen(names) > was ? l->weight : 0;
+        policy_names_add(all, sizeof all, l->zone);
+        if (!subj[0])
+            snprintf(subj, sizeof subj, "%s", s1);
     }
     memset(v, 0, sizeof *v);
     if (score < (long)p->c->smtpd.dnsbl_threshold)
         return;
     char rule[300];
-    snprintf(rule, sizeof rule, "dnsbl %s score %ld", names, score);
+    snprintf(rule, sizeof rule, "%s%s%s%s%s score %ld", dn[0] ? "dnsbl " : "", dn,
+             dn[0] && rn[0] ? "; " : "", rn[0] ? "rhsbl " : "", rn, score);
     policy_refuse(v, 554, "5.7.1", rule);
-    snprintf(v->text, sizeof v->text, "Service unavailable; Client host [%s] blocked using %s",
-             pc->ip, names);
+    snprintf(v->text, sizeof v->text, "Service unavailable; %s blocked using %s", subj, all);
 }
 
 /* ---- policy servers ---- */
@@ -596,7 +697,7 @@ static bool policy_svc_apply(struct policy_client *pc, const struct policyd_repl
     case POLICYD_DEFER: {
         bool soften = r->action == POLICYD_REJECT && pc->defer_if_reject;
         policy_refuse(v, soften ? 450 : r->code, soften ? "4.7.1" : r->status, rule);
-        snprintf(v->text, sizeof v->text, "<%s>: Recipient address rejected: %s", pc->rcpt,
+        snprintf(v->text, sizeof v->text, "<%s>: %s rejected: %s", pc->rcpt, pc->what,
                  r->text[0] ? r->text : "Access denied");
         return true;
     }
@@ -604,9 +705,8 @@ static bool policy_svc_apply(struct policy_client *pc, const struct policyd_repl
         if (!pc->defer_if_permit) {
             pc->defer_if_permit = true;
             policy_refuse(&pc->pending, 450, r->status, rule);
-            snprintf(pc->pending.text, sizeof pc->pending.text,
-                     "<%s>: Recipient address rejected: %s", pc->rcpt,
-                     r->text[0] ? r->text : "Service unavailable");
+            snprintf(pc->pending.text, sizeof pc->pending.text, "<%s>: %s rejected: %s", pc->rcpt,
+                     pc->what, r->text[0] ? r->text : "Service unavailable");
         }
         return false;
     case POLICYD_DEFER_IF_REJECT:
@@ -640,7 +740,7 @@ static void policy_on_svc(void *arg, const struct policyd_reply *r, const char *
 {
     struct policy_client *pc = arg;
     struct policy_engine *p = pc->p;
-    const struct policyd_service *s = &p->svcs[pc->svc];
+    const struct policyd_service *s = &pc->set[pc->svc];
     const struct policyd_reply *d = s->has_default ? &s->deflt : &p->deflt;
     char name[200], addr[ADDR_MAX + 1];
     struct policy_verdict v;
@@ -666,12 +766,12 @@ static void policy_on_svc(void *arg, const struct policyd_reply *r, const char *
 static void policy_svc_next(struct policy_client *pc)
 {
     struct policy_engine *p = pc->p;
-    if (pc->svc >= p->nsvcs) {
+    if (pc->svc >= pc->nset) {
         struct policy_verdict v = {0};
         policy_finish(pc, &v);
         return;
     }
-    const struct policyd_service *s = &p->svcs[pc->svc];
+    const struct policyd_service *s = &pc->set[pc->svc];
     uint64_t ms = s->timeout_ms ? s->timeout_ms : p->c->smtpd.policy_timeout;
     pc->req = delegate_start(p->base, s, ms, pc->request, policy_on_svc, pc);
 }
@@ -688,10 +788,10 @@ static void policy_request(struct policy_client *pc, const struct policy_req *r)
     snprintf(sz, sizeof sz, "%llu", (unsigned long long)r->size);
     const char *kv[][2] = {
         {"request", "smtpd_access_policy"},
-        {"protocol_state", "RCPT"},
+        {"protocol_state", r->state ? r->state : "RCPT"},
         {"protocol_name", r->proto},
         {"helo_name", r->helo},
-        {"queue_id", ""},
+        {"queue_id", r->queue_id},
         {"sender", r->sender},
         {"recipient", r->rcpt},
         {"recipient_count", n},
@@ -729,7 +829,7 @@ struct policy_client *policy_client_create(struct policy_engine *p, const struct
     struct policy_client *pc = xcalloc(1, sizeof *pc);
     pc->p = p;
     pc->trusted = trusted;
-    pc->rbl = xcalloc(p->nlists + 1, sizeof *pc->rbl);
+    pc->rbl = xcalloc(p->nlists + p->nrhs * RHS_NSRC + 1, sizeof *pc->rbl);
     cidr_sockaddr_to_text(sa, pc->ip, sizeof pc->ip);
     if (!trusted && p->nlists > 0)
         policy_rbl_begin(pc, sa);
@@ -740,8 +840,10 @@ void policy_client_free(struct policy_client *pc)
 {
     if (!pc)
         return;
-    if (pc->rbl_pending > 0)
-        dict_foreach(pc->p->cache, policy_rbl_unwait_one, pc);
+    if (pc->rbl_pending > 0) {
+        struct policy_unwait u = {pc, SIZE_MAX};
+        dict_foreach(pc->p->cache, policy_rbl_unwait_one, &u);
+    }
     delegate_cancel(pc->req);
     if (pc->timer)
         event_free(pc->timer);
@@ -756,10 +858,14 @@ static void policy_on_rbl_deadline(evutil_socket_t fd, short what, void *arg)
     struct policy_client *pc = arg;
     (void)fd;
     (void)what;
-    for (size_t i = 0; i < pc->p->nlists; i++)
+    for (size_t i = 0; i < pc->p->nlists + pc->p->nrhs * RHS_NSRC; i++) {
+        char subj[300];
+        const struct dnsbl_list *l = policy_slot(pc, i, NULL, subj, sizeof subj);
         if (pc->rbl[i] == RBL_PENDING)
-            log_info("dnsbl: %s: no answer for [%s] within dnsbl_timeout (counted as not listed)",
-                     pc->p->lists[i].zone, pc->ip);
+            log_info("%s: %s: no answer for %s within dnsbl_timeout (counted as not listed)",
+                     i < pc->p->nlists ? "dnsbl" : "rhsbl", l->zone,
+                     i < pc->p->nlists ? subj + strlen("Client host ") : strchr(subj, '['));
+    }
     policy_rbl_step(pc);
 }
 
@@ -792,6 +898,42 @@ static void policy_rbl_wait(struct policy_client *pc)
     evtimer_add(pc->timer, &tv);
 }
 
+/* Resets the per-request state and formats the request. */
+static void policy_ask_init(struct policy_client *pc, const struct policy_req *r,
+                            policy_done_fn done, void *arg)
+{
+    pc->done = done;
+    pc->arg = arg;
+    pc->defer_if_permit = pc->defer_if_reject = false;
+    pc->prepend[0] = '\0';
+    pc->hold = false;
+    pc->redirect[0] = pc->action_rule[0] = '\0';
+    snprintf(pc->sender, sizeof pc->sender, "%.300s", r->sender);
+    policy_request(pc, r);
+}
+
+int policy_async_data(struct policy_client *pc, const struct policy_req *r, policy_done_fn done,
+                      void *arg, struct policy_verdict *v)
+{
+    memset(v, 0, sizeof *v);
+    if (pc->step == PC_READY) {
+        *v = pc->out;
+        pc->step = PC_IDLE;
+        return 1;
+    }
+    if (pc->trusted || pc->p->ndsvcs == 0)
+        return 1;
+    policy_ask_init(pc, r, done, arg);
+    pc->set = pc->p->dsvcs;
+    pc->nset = pc->p->ndsvcs;
+    pc->what = "End-of-data";
+    snprintf(pc->rcpt, sizeof pc->rcpt, "END-OF-MESSAGE");
+    pc->step = PC_SERVICE;
+    pc->svc = 0;
+    policy_svc_next(pc);
+    return 0;
+}
+
 int policy_async_rcpt(struct policy_client *pc, const struct policy_req *r, policy_done_fn done,
                       void *arg, struct policy_verdict *v)
 {
@@ -801,15 +943,13 @@ int policy_async_rcpt(struct policy_client *pc, const struct policy_req *r, poli
         pc->step = PC_IDLE;
         return 1;
     }
-    if (pc->trusted || (pc->p->nlists == 0 && pc->p->nsvcs == 0))
+    if (pc->trusted || (pc->p->nlists == 0 && pc->p->nrhs == 0 && pc->p->nsvcs == 0))
         return 1;
-    pc->done = done;
-    pc->arg = arg;
-    pc->defer_if_permit = pc->defer_if_reject = false;
-    pc->prepend[0] = '\0';
-    pc->hold = false;
-    pc->redirect[0] = pc->action_rule[0] = '\0';
-    policy_request(pc, r);
+    policy_rhs_begin(pc, r->sender, r->name, r->helo);
+    policy_ask_init(pc, r, done, arg);
+    pc->set = pc->p->svcs;
+    pc->nset = pc->p->nsvcs;
+    pc->what = "Recipient address";
     snprintf(pc->rcpt, sizeof pc->rcpt, "%.300s", r->rcpt);
     if (pc->rbl_pending > 0) {
         policy_rbl_wait(pc);

@@ -23,6 +23,8 @@
  *      for that address only once the RCPT is accepted), DISCARD ends as an accept marked
  *      discard (the message is acknowledged and dropped). A server that fails counts as
  *      its default action, logged.
+ *   RHSBL lists (smtpd.rhsbl) are started at MAIL for the sender's domain, the client's
+ *   name and the HELO name, and count in step 2 with the DNSBLs (same threshold).
  * Each refusal carries its rule ("policydb 192.0.2.0/24 reject", "dnsbl bl.example",
  * "policy inet:127.0.0.1:10023") for the log line. */
 #ifndef SLUICE_POLICY_H
@@ -57,6 +59,8 @@ struct policy_verdict {
 /* What a policy server is told about one RCPT (Postfix's attribute names). */
 struct policy_req {
     const char *ip, *name, *helo, *proto, *sender, *rcpt, *instance, *tls_proto, *tls_cipher;
+    const char *state;    /* protocol_state: NULL for "RCPT", or "END-OF-MESSAGE" */
+    const char *queue_id; /* "" before the end of DATA */
     unsigned nrcpt;
     uint64_t size;
 };
@@ -88,6 +92,18 @@ void policy_map_rcpt(struct policy_client *pc, const struct sockaddr *sa,
 /* Steps 2 and 3: 1 with v filled; 0 when pending: done(arg) is called from the loop later,
  * then call again with the same request for v. */
 int policy_async_rcpt(struct policy_client *pc, const struct policy_req *r, policy_done_fn done,
+                      void *arg, struct policy_verdict *v);
+/* MAIL (and each RCPT): starts the RHSBL lookups of the sender's domain, the client's
+ * verified name (not "unknown") and the HELO name that are not running or done for these
+ * names; they are answered at RCPT (policy_async_rcpt, step 2) with the DNSBLs, within
+ * dnsbl_timeout of their start. Not for trusted clients. */
+void policy_rhs_begin(struct policy_client *pc, const char *sender, const char *name,
+                      const char *helo);
+/* End of DATA (Postfix's smtpd_end_of_data_restrictions): asks policy_services_data, in
+ * order, with protocol_state=END-OF-MESSAGE; the actions as at step 3 but for the whole
+ * message (reply texts "<END-OF-MESSAGE>: End-of-data rejected: TEXT"). Not for trusted
+ * clients. 1 with v filled; 0 when pending: done(arg) later, then call again for v. */
+int policy_async_data(struct policy_client *pc, const struct policy_req *r, policy_done_fn done,
                       void *arg, struct policy_verdict *v);
 /* True when the policy has asynchronous checks, or a map lookup of the client's name. */
 bool policy_wants_rdns(const struct policy_engine *p);

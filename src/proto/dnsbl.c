@@ -130,6 +130,38 @@ int dnsbl_query_name(const struct dnsbl_list *l, int family, const uint8_t *addr
     return n < 0 || (size_t)n >= outlen - o ? -1 : 0;
 }
 
+/* True when c may be in a label of a looked-up name. */
+static bool dnsbl_label_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_';
+}
+
+int dnsbl_query_domain(const struct dnsbl_list *l, const char *domain, size_t len, char *out,
+                       size_t outlen)
+{
+    if (len > 0 && domain[len - 1] == '.')
+        len--;
+    if (len == 0 || len > 253 || len + 1 + strlen(l->zone) + 1 > outlen)
+        return -1;
+    size_t label = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = domain[i];
+        if (c == '.') {
+            if (label == 0)
+                return -1;
+            label = 0;
+        } else if (!dnsbl_label_char(c) || ++label > 63) {
+            return -1;
+        }
+        out[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    }
+    if (label == 0)
+        return -1;
+    snprintf(out + len, outlen - len, ".%s", l->zone);
+    return 0;
+}
+
 enum dnsbl_answer dnsbl_match(const struct dnsbl_list *l, const uint8_t a[4])
 {
     if (a[0] != 127 || (a[1] == 255 && a[2] == 255))

@@ -404,6 +404,14 @@ static void content_end(struct session *s)
         content_fail(s, "554 5.4.6 Error: too many hops (mail loop?)", "too many Received");
         return;
     }
+    char pre[1024];
+    if (policy_data_check(s, pre, sizeof pre) <= 0)
+        return;
+    if (pre[0]) { /* PREPEND at the end of DATA: above our Received header */
+        size_t n = strlen(pre);
+        content_insert(s, 0, pre, n);
+        s->hdr_len += n;
+    }
     if (content_policy_actions(s))
         return;
     if (!policy_space_ok(s->sd, s->body_len)) {
@@ -432,6 +440,16 @@ static void content_end(struct session *s)
         transcript_line(s->tr, '*', note, (size_t)n);
     }
     content_commit(s, body, len);
+}
+
+void content_policy_resume(struct session *s)
+{
+    s->state = SESSION_CMD;
+    if (!s->bev || s->closing)
+        return;
+    content_end(s);
+    if (s->state != SESSION_WAIT && !s->in_process)
+        session_run(s);
 }
 
 /* Consumes the start of a long line that has no LF yet, keeping a trailing CR (it may be

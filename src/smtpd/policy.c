@@ -140,8 +140,8 @@ const char *policy_connection_limit(const struct smtpd *sd, const struct session
 /* Logs a refusal as Postfix does, so log watchers (fail2ban's postfix filter) match it:
  * "NOQUEUE: reject: VERB from NAME[IP]: REPLY; from=<S> to=<R> proto=P helo=<H>", then the
  * rule that refused. */
-static void policy_log_reject(struct session *s, const char *verb, const char *reply,
-                              const char *rcpt, const char *rule)
+static void policy_log_reject_id(struct session *s, const char *id, const char *verb,
+                                 const char *reply, const char *rcpt, const char *rule)
 {
     s->sd->st.rejected++;
     char from[ADDR_MAX * 4 + 1] = "", to[ADDR_MAX * 4 + 1] = "";
@@ -149,10 +149,17 @@ static void policy_log_reject(struct session *s, const char *verb, const char *r
     log_sanitize(from, sizeof from, snd, strlen(snd));
     if (rcpt)
         log_sanitize(to, sizeof to, rcpt, strlen(rcpt));
-    log_mail("smtpd", "NOQUEUE: reject: %s from %s[%s]: %s; %s%s%s%s%s%sproto=%s helo=<%s> rule=<%s>",
-             verb, s->rdns, s->ip, reply, s->in_mail ? "from=<" : "", s->in_mail ? from : "",
+    log_mail("smtpd", "%s: reject: %s from %s[%s]: %s; %s%s%s%s%s%sproto=%s helo=<%s> rule=<%s>",
+             id, verb, s->rdns, s->ip, reply, s->in_mail ? "from=<" : "", s->in_mail ? from : "",
              s->in_mail ? "> " : "", rcpt ? "to=<" : "", rcpt ? to : "", rcpt ? "> " : "",
              policy_protocol(s), s->helo, rule);
+}
+
+/* The same before a queue id exists. */
+static void policy_log_reject(struct session *s, const char *verb, const char *reply,
+                              const char *rcpt, const char *rule)
+{
+    policy_log_reject_id(s, "NOQUEUE", verb, reply, rcpt, rule);
 }
 
 bool policy_helo_check(struct session *s, const char *verb)
@@ -267,5 +274,72 @@ int policy_rcpt_check(struct session *s, const char *addr, char *reply, size_t l
             memcpy(s->prepend + o, av.prepend, n + 1);
         }
     }
+    return 1;
+}
+
+void policy_mail_begin(struct session *s)
+{
+    if (s->pol)
+        policy_rhs_begin(s->pol, s->txn.sender ? s->txn.sender : "", s->rdns, s->helo);
+}
+
+/* The end-of-data servers answered: the content goes on (content.c). */
+static void policy_on_data_checked(void *arg)
+{
+    content_policy_resume(arg);
+}
+
+/* HOLD, DISCARD, REDIRECT answered at the end of DATA: logged in Postfix's shape, marked
+ * for content_policy_actions(). */
+static void policy_data_actions(struct session *s, const struct policy_verdict *v,
+                                const char *qid)
+{
+    const char *what = v->discard ? "discard" : v->hold && v->redirect[0] ? "hold, redirect"
+                       : v->hold                                       ? "hold"
+                       : v->redirect[0]                                ? "redirect"
+                                                                       : NULL;
+    if (!what)
+        return;
+    log_mail("smtpd", "%s: %s: END-OF-MESSAGE from %s[%s]: <END-OF-MESSAGE>: End-of-data "
+             "triggers %s action; proto=%s helo=<%s> rule=<%s>", qid, what, s->rdns, s->ip,
+             what, policy_protocol(s), s->helo, v->action_rule);
+    s->pol_hold |= v->hold;
+    s->pol_discard |= v->discard;
+    if (v->redirect[0]) {
+        free(s->pol_redirect);
+        s->pol_redirect = xstrdup(v->redirect);
+    }
+}
+
+int policy_data_check(struct session *s, char *prepend, size_t plen)
+{
+    char qid[QID_TEXT_LEN + 1], reply[POLICY_REPLY_MAX];
+    struct policy_verdict v;
+    const struct tls_info *ti = session_tls_info(s);
+    prepend[0] = '\0';
+    if (!s->pol)
+        return 1;
+    qid_to_text(s->txn.id, qid);
+    struct policy_req r = {
+        .ip = s->ip, .name = s->rdns, .helo = s->helo, .proto = policy_protocol(s),
+        .sender = s->txn.sender ? s->txn.sender : "",
+        .rcpt = s->txn.nrcpt == 1 ? s->txn.rcpts[0].addr : "", /* as Postfix: one only */
+        .instance = s->instance, .tls_proto = ti && ti->active ? ti->version : "",
+        .tls_cipher = ti && ti->active ? ti->cipher : "", .nrcpt = (unsigned)s->txn.nrcpt,
+        .size = s->body_len, .state = "END-OF-MESSAGE", .queue_id = qid};
+    if (policy_async_data(s->pol, &r, policy_on_data_checked, s, &v) == 0) {
+        s->state = SESSION_POLICY; /* input is not read until the servers answered */
+        return 0;
+    }
+    if (v.kind == POLICY_REFUSE) {
+        snprintf(reply, sizeof reply, "%u %s %s", v.code, v.status, v.text);
+        policy_log_reject_id(s, qid, "END-OF-MESSAGE", reply, NULL, v.rule);
+        session_reply(s, "%s", reply);
+        session_txn_reset(s);
+        s->state = SESSION_CMD;
+        return -1;
+    }
+    policy_data_actions(s, &v, qid);
+    snprintf(prepend, plen, "%s", v.prepend);
     return 1;
 }

@@ -239,6 +239,9 @@ int content_read_data(struct session *s, struct evbuffer *in);
 int content_read_bdat(struct session *s, struct evbuffer *in);
 /* Formats an RFC 5322 date-time of wall ms in local time, locale-independent. */
 void content_date(int64_t ms, char *buf, size_t len);
+/* The end-of-data policy servers answered (policy_data_check parked the session): the end
+ * of the content runs again with their verdict. */
+void content_policy_resume(struct session *s);
 
 /* policy.c */
 /* True when a client that is not trusted may send to addr (local or relay domain). */
@@ -249,6 +252,14 @@ enum { POLICY_REPLY_MAX = 1400 };
  * (the line runs again when the checks are over); -1: refused, the reply line in reply.
  * Each refusal is logged as Postfix does ("NOQUEUE: reject: RCPT from ..."), with its rule. */
 int policy_rcpt_check(struct session *s, const char *addr, char *reply, size_t len);
+/* MAIL accepted: starts the RHSBL lookups of the transaction (policy_rhs_begin). */
+void policy_mail_begin(struct session *s);
+/* End of DATA, before the queue: smtpd.policy_services_data (policy_async_data). 1: go on
+ * (prepend: header lines to add at the top, CRLF each, or ""; HOLD/DISCARD/REDIRECT marked
+ * in s->pol_*); 0: parked in SESSION_POLICY, content_policy_resume() runs when they
+ * answered; -1: refused, replied, logged "QID: reject: END-OF-MESSAGE from ...", the
+ * transaction is reset. */
+int policy_data_check(struct session *s, char *prepend, size_t plen);
 /* HELO/EHLO (verb) through the smtpd.helo_patterns table: false when refused (replied). */
 bool policy_helo_check(struct session *s, const char *verb);
 /* True when the domain is one of relay_domains (ETRN, relaying). */

@@ -185,6 +185,7 @@ static void verbs_mail(struct session *s, const struct cmd *c)
     if (!verbs_mail_limits(s, &m))
         return;
     verbs_mail_store(s, c, &m);
+    policy_mail_begin(s);
     session_reply(s, "250 2.1.0 Ok");
 }
 

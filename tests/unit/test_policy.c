@@ -239,6 +239,51 @@ static void test_dnsbl_query_names(void **state)
         q, "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.bl.example");
 }
 
+struct rhs_case {
+    const char *domain;
+    int rc;
+    const char *want;
+};
+
+static const struct rhs_case rhs_cases[] = {
+    {"Spam.Example", 0, "spam.example.dbl.example"},
+    {"spam.example.", 0, "spam.example.dbl.example"},
+    {"a_b-c.example", 0, "a_b-c.example.dbl.example"},
+    {"localhost", 0, "localhost.dbl.example"},
+    {"", -1, NULL},
+    {".", -1, NULL},
+    {"a..b", -1, NULL},
+    {".a", -1, NULL},
+    {"[192.0.2.1]", -1, NULL},
+    {"a b", -1, NULL},
+    {"caf\xc3\xa9.example", -1, NULL},
+    {"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.example", -1, NULL},
+};
+
+/* RHSBL query names: DOMAIN.ZONE for host names only; got rc and name, want the row's. */
+static void test_dnsbl_query_domains(void **state)
+{
+    (void)state;
+    struct dnsbl_list l;
+    const char *why;
+    char q[300];
+    assert_int_equal(dnsbl_parse("dbl.example", 11, &l, &why), 0);
+    for (size_t i = 0; i < sizeof rhs_cases / sizeof rhs_cases[0]; i++) {
+        const struct rhs_case *c = &rhs_cases[i];
+        int rc = dnsbl_query_domain(&l, c->domain, strlen(c->domain), q, sizeof q);
+        if (rc != c->rc || (rc == 0 && strcmp(q, c->want) != 0))
+            fail_msg("\"%s\": got %d %s, want %d %s", c->domain, rc, rc == 0 ? q : "",
+                     c->rc, c->want ? c->want : "");
+    }
+    char big[300];
+    memset(big, 'a', sizeof big - 1);
+    for (size_t i = 50; i < sizeof big - 1; i += 50)
+        big[i] = '.';
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(dnsbl_query_domain(&l, big, strlen(big), q, sizeof q), -1);
+    assert_int_equal(dnsbl_query_domain(&l, "a.example", 9, q, 15), -1); /* does not fit */
+}
+
 struct helo_case {
     const char *in;
     int rc;
@@ -415,7 +460,8 @@ int main(void)
         cmocka_unit_test(test_line_table),        cmocka_unit_test(test_reply_table),
         cmocka_unit_test(test_reply_too_long),    cmocka_unit_test(test_service_table),
         cmocka_unit_test(test_attr_sanitized),    cmocka_unit_test(test_dnsbl_table),
-        cmocka_unit_test(test_dnsbl_query_names), cmocka_unit_test(test_helo_table),
+        cmocka_unit_test(test_dnsbl_query_names), cmocka_unit_test(test_dnsbl_query_domains),
+        cmocka_unit_test(test_helo_table),
         cmocka_unit_test(test_map_client),        cmocka_unit_test(test_map_address),
         cmocka_unit_test(test_map_errors),
     };
