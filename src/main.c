@@ -525,7 +525,7 @@ static void main_setup_inbound(struct daemon *d)
             log_fatal("%s", err);
     }
     struct ctl_env ce = {.base = d->base, .conf = d->conf, .q = d->q, .sched = d->sched,
-                         .dl = d->deliver, .reload = main_ctl_reload, .reload_arg = d,
+                         .dl = d->deliver, .suppress = d->suppress, .reload = main_ctl_reload, .reload_arg = d,
                          .version = SLUICE_VERSION};
     if (!(d->ctl = ctl_create(&ce, err, sizeof err)))
         log_fatal("%s", err);

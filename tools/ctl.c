@@ -29,6 +29,7 @@ static const char ctl_usage[] =
     "  hold|release|delete|requeue|bounce QID | [--to PAT] [--from PAT] [--dest PAT]\n"
     "  pause|resume|forget DOMAIN   flush [DOMAIN]   queue|qshape|conns|stats [--json]\n"
     "  show QID [--json]   kill CONN   reload   version\n"
+    "  suppress list [--json] | export | add ADDRESS [REASON...] | remove ADDRESS\n"
     "  TCP: the password comes from $SLUICE_CTL_PASSWORD.  See docs/admin.md.\n"
     "  FILE: -c FILE or --config FILE, else $SLUICE_CONF, else " SLUICE_DEFAULT_CONF "\n";
 

@@ -30,7 +30,10 @@
 #include "ctl/internal.h"
 #include "deliver/deliver.h"
 #include "proto/ctlproto.h"
+#include "core/qid.h"
+#include "proto/addr.h"
 #include "sched/sched.h"
+#include "suppress/suppress.h"
 
 #define CTL_TIMEOUT_S 300  /* an idle session ends */
 #define CTL_AUTH_TRIES 3   /* bad passwords before the session ends */
@@ -65,6 +68,7 @@ struct ctl_sess {
     bool quit;    /* close once the reply is written */
     bool in_read; /* inside ctl_sess_read: it goes on by itself after a reply */
     size_t count; /* the operation's count of messages changed */
+    char supp_addr[ADDR_MAX + 1]; /* suppress add/remove: the address being edited */
     enum ctl_cmd cmd;
 };
 
@@ -256,6 +260,52 @@ static void ctl_cmd_misc(struct ctl_sess *s, const struct ctl_req *r)
     ctl_done(s, true, text, NULL);
 }
 
+/* suppress_edit's done: the edit is committed (or failed). */
+static void ctl_on_supp_edited(void *arg, int rc)
+{
+    struct ctl_sess *s = arg;
+    char text[ADDR_MAX + 64];
+    bool add = s->count == 1;
+    if (rc < 0)
+        snprintf(text, sizeof text, "suppression list write failed");
+    else if (!add && rc == 0)
+        snprintf(text, sizeof text, "%s is not on the list", s->supp_addr);
+    else
+        snprintf(text, sizeof text, "%s %s", s->supp_addr, add ? "added" : "removed");
+    if (rc > 0 || (add && rc == 0))
+        log_info("ctl: %s: suppress: %s", s->who, text);
+    ctl_done(s, rc > 0 || (add && rc == 0), text, NULL);
+}
+
+/* suppress list [--json] | export | add ADDRESS [REASON] | remove ADDRESS. */
+static void ctl_cmd_suppress(struct ctl_sess *s, const struct ctl_req *r)
+{
+    const struct ctl_env *e = &s->c->env;
+    if (!e->suppress) {
+        ctl_done(s, false, "the suppression list is off (suppression.enabled)", NULL);
+        return;
+    }
+    if (r->supp == CTL_SUPP_LIST || r->supp == CTL_SUPP_EXPORT) {
+        struct evbuffer *body = evbuffer_new();
+        bool ok = view_suppress(e, r->supp, r->json, body) == 0;
+        ctl_done(s, ok, ok ? NULL : "suppression list read failed", ok ? body : NULL);
+        evbuffer_free(body);
+        return;
+    }
+    struct addr_opts o = {.sloppy = true, .utf8 = true};
+    size_t n = strlen(r->addr);
+    if (addr_parse_path(r->addr, n, &o, s->supp_addr) != (ssize_t)n || !s->supp_addr[0]) {
+        ctl_done(s, false, "bad address", NULL);
+        return;
+    }
+    for (char *p = s->supp_addr; *p; p++) /* as the list stores it */
+        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+    s->count = r->supp == CTL_SUPP_ADD; /* read back by ctl_on_supp_edited */
+    if (suppress_edit(e->suppress, r->supp == CTL_SUPP_ADD, s->supp_addr, clock_wall_ms(),
+                      r->reason ? r->reason : "added by ctl", ctl_on_supp_edited, s) < 0)
+        ctl_done(s, false, "bad address", NULL);
+}
+
 /* ---- authentication (TCP) ------------------------------------------------------------ */
 
 /* The authfile user named user, or NULL. */
@@ -330,6 +380,9 @@ static void ctl_dispatch(struct ctl_sess *s, const struct ctl_req *r)
     case CTL_AUTH:
         ctl_cmd_auth(s, r);
         return;
+    case CTL_SUPPRESS:
+        ctl_cmd_suppress(s, r);
+        return;
     default:
         ctl_cmd_misc(s, r);
         return;
@@ -353,7 +406,7 @@ static void ctl_sess_request(struct ctl_sess *s, const char *line, size_t len)
         return;
     }
     s->cmd = r->cmd;
-    unsigned need = ctlproto_required(r->cmd);
+    unsigned need = ctlproto_required_req(r);
     if ((s->attrs & need) != need) {
         ctl_done(s, false, s->attrs ? "not allowed for this user" : "authenticate first (auth USER PASSWORD)", NULL);
     } else {

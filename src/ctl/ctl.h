@@ -15,6 +15,8 @@
  * passwords, also ends the connection. A connection runs one request at a time; replies
  * to queue operations are sent once their writes are durable.
  *
+ * `suppress list|export|add|remove` reads and edits the suppression list (suppress.h): the
+ * edits are committed by its writer thread and answered once durable.
  * Requests act through sched.h (message operations, pause, views), deliver.h (connections,
  * dead state) and the reload callback the integrator gives (what SIGHUP does). */
 #ifndef SLUICE_CTL_H
@@ -27,6 +29,7 @@ struct deliver;
 struct event_base;
 struct queue;
 struct sched;
+struct suppress;
 
 struct ctl_env {
     struct event_base *base;
@@ -34,6 +37,7 @@ struct ctl_env {
     struct queue *q;
     struct sched *sched;
     struct deliver *dl;
+    struct suppress *suppress; /* the suppression list (suppression.enabled), or NULL */
     /* `ctl reload`: the daemon's reload (as SIGHUP); 0, or -1 when refused; msg says which */
     int (*reload)(void *arg, char *msg, size_t msglen);
     void *reload_arg;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "ctl/ctl.h"
+#include "proto/ctlproto.h"
 
 struct evbuffer;
 
@@ -17,6 +18,8 @@ void view_conns(const struct ctl_env *e, struct evbuffer *out, bool json);
 void view_stats(const struct ctl_env *e, struct evbuffer *out, bool json);
 /* -1 when the scheduler does not know qid. */
 int view_show(const struct ctl_env *e, const char *qid, struct evbuffer *out, bool json);
+/* suppress list [--json] / export (ctlproto.h's enum ctl_supp); -1 on a store error. */
+int view_suppress(const struct ctl_env *e, enum ctl_supp how, bool json, struct evbuffer *out);
 /* Appends s as a JSON string (quoted, escaped; invalid UTF-8 replaced). */
 void view_json_str(struct evbuffer *out, const char *s);
 /* "2026-11-23T07:50:00Z" for wall ms (buf of 32 bytes); "-" for 0. */

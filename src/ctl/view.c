@@ -3,7 +3,8 @@
  * Postfix's qshape age histogram, one message (`show`), the connections (`conns`, ZMailer
  * SHOW THREADS) and the statistics (`stats`: counters apart from gauges). A destination
  * here is a recipient domain; its connections and dead state are those of the route
- * destination that domain resolved to (deliver_dest_view). */
+ * destination that domain resolved to (deliver_dest_view). `suppress list|export` prints the
+ * suppression list (suppress.h) in `sluice suppress`'s columns, or JSON. */
 #include <event2/buffer.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,7 +20,10 @@
 #include "ctl/internal.h"
 #include "deliver/deliver.h"
 #include "queue/queue.h"
+#include "conf/conf.h"
+#include "proto/ctlproto.h"
 #include "sched/sched.h"
+#include "suppress/suppress.h"
 
 #define VIEW_STR_MAX (2048 * 6 + 16) /* event_json_str's worst case */
 
@@ -437,4 +441,49 @@ void view_stats(const struct ctl_env *e, struct evbuffer *out, bool json)
     evbuffer_add_printf(out, fmt, ss.delivered, ss.deferred, ss.bounced, ss.connections,
                         ss.transactions, qs.commits, qs.msgs_committed, ss.messages, ss.waiting,
                         ss.active, held, paused);
+}
+
+/* ---- suppress list / export ------------------------------------------------------------ */
+
+struct view_supp {
+    struct evbuffer *out;
+    uint64_t duration;
+    int64_t now;
+    enum ctl_supp how;
+    bool json;
+};
+
+/* One suppression entry as a line: text (list), JSON (list --json) or TSV (export); the
+ * same columns as `sluice suppress list|export`. */
+static int view_on_supp(void *arg, const struct suppress_entry *e)
+{
+    const struct view_supp *v = arg;
+    int64_t until = e->at + (int64_t)v->duration;
+    char reason[sizeof e->reason], at[32], un[32];
+    for (size_t i = 0; i <= strlen(e->reason); i++)
+        reason[i] = (unsigned char)e->reason[i] < 0x20 && e->reason[i] ? ' ' : e->reason[i];
+    if (v->how == CTL_SUPP_EXPORT) {
+        evbuffer_add_printf(v->out, "%s\t%lld\t%lld\t%d\t%s\n", e->addr, (long long)(e->at / 1000),
+                            (long long)(until / 1000), until > v->now, reason);
+    } else if (v->json) {
+        evbuffer_add_printf(v->out, "{\"address\":");
+        view_json_str(v->out, e->addr);
+        evbuffer_add_printf(v->out, ",\"recorded\":");
+        view_json_time(v->out, e->at);
+        evbuffer_add_printf(v->out, ",\"until\":");
+        view_json_time(v->out, until);
+        evbuffer_add_printf(v->out, ",\"active\":%s,\"reason\":", until > v->now ? "true" : "false");
+        view_json_str(v->out, reason);
+        evbuffer_add_printf(v->out, "}\n");
+    } else {
+        evbuffer_add_printf(v->out, "%s  %s  %s%s  %s\n", e->addr, view_time(e->at, at),
+                            until > v->now ? "until " : "expired ", view_time(until, un), reason);
+    }
+    return 0;
+}
+
+int view_suppress(const struct ctl_env *e, enum ctl_supp how, bool json, struct evbuffer *out)
+{
+    struct view_supp v = {out, e->conf->suppression.duration, clock_wall_ms(), how, json};
+    return suppress_walk(e->suppress, view_on_supp, &v);
 }

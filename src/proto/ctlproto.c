@@ -20,6 +20,7 @@ enum ctl_shape {
     SH_CONN,    /* CONN-ID */
     SH_NONE,    /* nothing */
     SH_AUTH,    /* USER PASSWORD... */
+    SH_SUPP,    /* list [--json] | export | add ADDR [REASON...] | remove ADDR */
 };
 
 static const struct {
@@ -46,6 +47,7 @@ static const struct {
     [CTL_VERSION] = {"version", SH_NONE, 0},
     [CTL_AUTH] = {"auth", SH_AUTH, 0},
     [CTL_QUIT] = {"quit", SH_NONE, 0},
+    [CTL_SUPPRESS] = {"suppress", SH_SUPP, CTL_A_QUEUE},
 };
 
 /* Writes a reason into err; returns -1. */
@@ -69,6 +71,13 @@ const char *ctlproto_cmd_name(enum ctl_cmd c)
 unsigned ctlproto_required(enum ctl_cmd c)
 {
     return (unsigned)c < CTL_NCMDS ? ctl_cmds[c].attr : CTL_A_ADMIN;
+}
+
+unsigned ctlproto_required_req(const struct ctl_req *r)
+{
+    if (r->cmd == CTL_SUPPRESS && (r->supp == CTL_SUPP_LIST || r->supp == CTL_SUPP_EXPORT))
+        return CTL_A_READ;
+    return ctlproto_required(r->cmd);
 }
 
 /* True for a queue id: 16 hex digits. */
@@ -192,6 +201,47 @@ static int ctl_shape_conn(struct ctl_req *r, char **w, int n, char *err, size_t 
     return 0;
 }
 
+/* suppress: list [--json] | export | add ADDR [REASON...] | remove ADDR. The reason's words
+ * are joined again with single blanks (the NULs the split left between them). */
+static int ctl_shape_supp(struct ctl_req *r, char **w, int n, char *err, size_t errlen)
+{
+    static const char usage[] = "usage: suppress list [--json] | export | add ADDRESS [REASON] | remove ADDRESS";
+    static const char *const subs[] = {"list", "export", "add", "remove"};
+    int i = 0;
+    if (n > 0)
+        ctl_lower(w[0]);
+    while (n > 0 && i < 4 && strcmp(w[0], subs[i]) != 0)
+        i++;
+    if (n == 0 || i == 4)
+        return ctl_fail(err, errlen, "%s", usage);
+    r->supp = (enum ctl_supp)i;
+    if (r->supp == CTL_SUPP_LIST || r->supp == CTL_SUPP_EXPORT) {
+        if (n == 2 && r->supp == CTL_SUPP_LIST && strcmp(w[1], "--json") == 0)
+            r->json = true;
+        else if (n != 1)
+            return ctl_fail(err, errlen, "%s", usage);
+        return 0;
+    }
+    if (n < 2 || (r->supp == CTL_SUPP_REMOVE && n != 2))
+        return ctl_fail(err, errlen, "%s", usage);
+    char *a = w[1];
+    size_t al = strlen(a);
+    if (al >= 2 && a[0] == '<' && a[al - 1] == '>') {
+        a[--al] = '\0';
+        a++, al--;
+    }
+    if (al == 0 || al > CTL_SUPP_ADDR_MAX || !strchr(a, '@'))
+        return ctl_fail(err, errlen, "expected an address (local@domain)");
+    r->addr = a;
+    if (n > 2) {
+        for (char *p = w[2]; p < w[n - 1]; p++)
+            if (!*p)
+                *p = ' ';
+        r->reason = w[2];
+    }
+    return 0;
+}
+
 /* "auth USER PASSWORD": the password is the rest of the original line. */
 static int ctl_shape_auth(struct ctl_req *r, const char *line, size_t len, size_t at,
                           char *err, size_t errlen)
@@ -251,6 +301,8 @@ static int ctl_shape(struct ctl_req *r, char **w, int n, char *err, size_t errle
         return ctl_shape_conn(r, w, n, err, errlen);
     case SH_NONE:
         return n == 0 ? 0 : ctl_fail(err, errlen, "%s takes no argument", ctl_cmds[r->cmd].name);
+    case SH_SUPP:
+        return ctl_shape_supp(r, w, n, err, errlen);
     case SH_AUTH:
         break;
     }

@@ -39,11 +39,16 @@ enum ctl_cmd {
     CTL_PAUSE, CTL_RESUME, CTL_FORGET, CTL_FLUSH,               /* destinations */
     CTL_QUEUE, CTL_QSHAPE, CTL_SHOW, CTL_CONNS, CTL_KILL,       /* views, connections */
     CTL_STATS, CTL_RELOAD, CTL_VERSION, CTL_AUTH, CTL_QUIT,
+    CTL_SUPPRESS,                                               /* the suppression list */
     CTL_NCMDS
 };
 
 /* Attributes (authfile); a command needs one of them. */
 enum { CTL_A_READ = 1, CTL_A_QUEUE = 2, CTL_A_ADMIN = 4 };
+
+/* suppress's subcommands. */
+enum ctl_supp { CTL_SUPP_LIST, CTL_SUPP_EXPORT, CTL_SUPP_ADD, CTL_SUPP_REMOVE };
+#define CTL_SUPP_ADDR_MAX 320 /* bytes of an address given to suppress add/remove */
 
 /* A parsed request; the strings point into buf. */
 struct ctl_req {
@@ -58,6 +63,9 @@ struct ctl_req {
     uint64_t conn;      /* kill */
     const char *user;   /* auth */
     const char *password;
+    enum ctl_supp supp; /* suppress: list [--json] | export | add ADDR [REASON...] | remove ADDR */
+    const char *addr;   /* suppress add/remove: the address as given (<> stripped) */
+    const char *reason; /* suppress add: the rest of the line's words, blank-joined, or NULL */
 };
 
 /* Parses one request of len bytes into *r. */
@@ -65,6 +73,9 @@ int ctlproto_parse(const char *line, size_t len, struct ctl_req *r, char *err, s
 /* The command's name ("hold"), and the attribute it needs (0 for auth, quit, version). */
 const char *ctlproto_cmd_name(enum ctl_cmd c);
 unsigned ctlproto_required(enum ctl_cmd c);
+/* The attribute a parsed request needs: as its command's, but suppress list/export only
+ * need read (add and remove need queue-ops). */
+unsigned ctlproto_required_req(const struct ctl_req *r);
 
 /* Parses a status line (without its LF): *ok, and the text after "OK " / "ERR " copied
  * (sanitized: no control bytes) into text. -1 when it is neither. */

@@ -5,8 +5,9 @@
  * grows the queue's file). Lookups use one read transaction kept reset between lookups
  * (mdb_txn_renew: no allocation per lookup). In the daemon, additions wait in a list that
  * the writer thread commits in one write transaction each time it wakes (grouped writes;
- * the loop only takes a mutex). Removals and the tools' additions are synchronous: they
- * come from an operator, not from the loop. */
+ * the loop only takes a mutex). The tools' additions and removals are synchronous; the
+ * daemon's operator edits (ctl) go to the writer thread too (suppress_edit) and complete
+ * on the loop, once committed. */
 #include "suppress/suppress.h"
 
 #include <errno.h>
@@ -18,6 +19,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <event2/event.h>
+
 #include "conf/conf.h"
 #include "core/log.h"
 #include "core/xalloc.h"
@@ -28,6 +31,11 @@
 struct suppress_job {
     struct suppress_job *next;
     struct suppress_entry e;
+    /* an operator's edit (suppress_edit): remove instead of put, and its completion */
+    bool remove;
+    suppress_done_fn done;
+    void *arg;
+    int rc;
 };
 
 struct suppress {
@@ -39,6 +47,9 @@ struct suppress {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct suppress_job *head; /* waiting for the writer */
+    struct suppress_job *edits; /* operator edits, committed one by one by the writer */
+    struct suppress_job *finished; /* edits done, their callbacks due on the loop */
+    struct event *done_ev;
     bool stopping;
 };
 
@@ -86,6 +97,19 @@ static int suppress_put(struct suppress *s, MDB_txn *txn, const struct suppress_
     return mdb_put(txn, s->dbi, &k, &v, 0);
 }
 
+/* Writes one entry in its own transaction: 0 or -1. */
+static int suppress_commit_one(struct suppress *s, const struct suppress_entry *e)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc == 0)
+        rc = suppress_put(s, txn, e);
+    rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
+    if (rc != 0)
+        log_warn("suppress: cannot record %s: %s", e->addr, mdb_strerror(rc));
+    return rc == 0 ? 0 : -1;
+}
+
 /* Commits a list of entries in one write transaction; frees the list. */
 static int suppress_commit(struct suppress *s, struct suppress_job *list)
 {
@@ -104,22 +128,62 @@ static int suppress_commit(struct suppress *s, struct suppress_job *list)
     return rc == 0 ? 0 : -1;
 }
 
+/* Writer thread: runs operator edits in order, then hands them to the loop (done_ev). */
+static void suppress_run_edits(struct suppress *s, struct suppress_job *edits)
+{
+    struct suppress_job *rev = NULL;
+    while (edits) { /* queued newest first: run them in the order given */
+        struct suppress_job *next = edits->next;
+        edits->next = rev;
+        rev = edits;
+        edits = next;
+    }
+    for (struct suppress_job *j = rev; j; j = j->next)
+        j->rc = j->remove ? suppress_remove(s, j->e.addr) : suppress_commit_one(s, &j->e);
+    pthread_mutex_lock(&s->mu);
+    struct suppress_job **tail = &s->finished;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = rev;
+    pthread_mutex_unlock(&s->mu);
+    event_active(s->done_ev, EV_READ, 0);
+}
+
+/* Loop: calls the finished edits' callbacks. */
+static void suppress_on_done(evutil_socket_t fd, short what, void *arg)
+{
+    struct suppress *s = arg;
+    (void)fd, (void)what;
+    pthread_mutex_lock(&s->mu);
+    struct suppress_job *list = s->finished;
+    s->finished = NULL;
+    pthread_mutex_unlock(&s->mu);
+    while (list) {
+        struct suppress_job *next = list->next;
+        list->done(list->arg, list->rc);
+        free(list);
+        list = next;
+    }
+}
+
 /* The writer thread: commits what waits, in groups, until stopped (then once more). */
 static void *suppress_main(void *arg)
 {
     struct suppress *s = arg;
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        while (!s->head && !s->stopping)
+        while (!s->head && !s->edits && !s->stopping)
             pthread_cond_wait(&s->cv, &s->mu);
-        struct suppress_job *list = s->head;
-        s->head = NULL;
+        struct suppress_job *list = s->head, *edits = s->edits;
+        s->head = s->edits = NULL;
         bool stop = s->stopping;
         pthread_mutex_unlock(&s->mu);
         if (list)
             suppress_commit(s, list);
+        if (edits)
+            suppress_run_edits(s, edits);
         pthread_mutex_lock(&s->mu);
-        if (stop && !s->head)
+        if (stop && !s->head && !s->edits)
             break;
     }
     pthread_mutex_unlock(&s->mu);
@@ -175,6 +239,8 @@ struct suppress *suppress_open(const char *spool, struct event_base *base, char 
     pthread_cond_init(&s->cv, NULL);
     if (s->daemon && pthread_create(&s->thread, NULL, suppress_main, s) != 0)
         log_fatal("suppress: cannot start the writer thread");
+    if (s->daemon)
+        s->done_ev = event_new(base, -1, 0, suppress_on_done, s);
     return s;
 }
 
@@ -188,6 +254,12 @@ void suppress_close(struct suppress *s)
         pthread_cond_signal(&s->cv);
         pthread_mutex_unlock(&s->mu);
         pthread_join(s->thread, NULL);
+        while (s->finished) { /* committed; their askers (ctl) are gone by now */
+            struct suppress_job *next = s->finished->next;
+            free(s->finished);
+            s->finished = next;
+        }
+        event_free(s->done_ev);
     }
     if (s->rtxn)
         mdb_txn_abort(s->rtxn);
@@ -259,6 +331,27 @@ int suppress_remove(struct suppress *s, const char *addr)
         return rc == MDB_NOTFOUND ? 0 : -1;
     }
     return mdb_txn_commit(txn) == 0 ? 1 : -1;
+}
+
+int suppress_edit(struct suppress *s, bool add, const char *addr, int64_t at,
+                  const char *reason, suppress_done_fn done, void *arg)
+{
+    struct suppress_job *j = xcalloc(1, sizeof *j);
+    if (!s->daemon || suppress_key(addr, j->e.addr) == 0) {
+        free(j);
+        return -1;
+    }
+    j->e.at = at;
+    snprintf(j->e.reason, sizeof j->e.reason, "%s", reason ? reason : "");
+    j->remove = !add;
+    j->done = done;
+    j->arg = arg;
+    pthread_mutex_lock(&s->mu);
+    j->next = s->edits;
+    s->edits = j;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
 }
 
 int suppress_walk(struct suppress *s, int (*fn)(void *arg, const struct suppress_entry *e),

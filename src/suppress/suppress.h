@@ -48,6 +48,14 @@ int suppress_find(struct suppress *s, const char *addr, int64_t now, uint64_t du
 int suppress_add(struct suppress *s, const char *addr, int64_t at, const char *reason);
 /* Removes addr: 1 removed, 0 there was none, -1 error (synchronous). */
 int suppress_remove(struct suppress *s, const char *addr);
+/* Daemon only (opened with base): an operator's edit, run by the writer thread in its own
+ * transaction, in the order given: add (addr at time at with reason) or remove. done runs
+ * on the loop once it is committed, with rc as suppress_add / suppress_remove give it
+ * (add: 0 or -1; remove: 1, 0 absent, -1). -1 at once (done not called) for a bad address
+ * or a store opened without base. */
+typedef void (*suppress_done_fn)(void *arg, int rc);
+int suppress_edit(struct suppress *s, bool add, const char *addr, int64_t at,
+                  const char *reason, suppress_done_fn done, void *arg);
 /* Calls fn for every entry, in address order; stops early when fn returns non-zero. */
 int suppress_walk(struct suppress *s, int (*fn)(void *arg, const struct suppress_entry *e),
                   void *arg);

@@ -44,6 +44,21 @@ static const struct req_case req_cases[] = {
     {"quit", 0, CTL_QUIT, "", NULL},
     {"auth admin s3cret pass word", 0, CTL_AUTH, "user=admin pw=s3cret pass word", NULL},
     {"auth\tadmin x", 0, CTL_AUTH, "user=admin pw=x", NULL},
+    {"suppress list", 0, CTL_SUPPRESS, "supp=0", NULL},
+    {"suppress LIST --json", 0, CTL_SUPPRESS, "supp=0 json=1", NULL},
+    {"suppress export", 0, CTL_SUPPRESS, "supp=1", NULL},
+    {"suppress add a@b.example", 0, CTL_SUPPRESS, "addr=a@b.example supp=2", NULL},
+    {"suppress add <A@b.example> spam  complaint\tx", 0, CTL_SUPPRESS,
+     "addr=A@b.example reason=spam  complaint x supp=2", NULL},
+    {"suppress remove a@b.example", 0, CTL_SUPPRESS, "addr=a@b.example supp=3", NULL},
+    {"suppress", -1, 0, NULL, "usage: suppress"},
+    {"suppress drop a@b", -1, 0, NULL, "usage: suppress"},
+    {"suppress export --json", -1, 0, NULL, "usage: suppress"},
+    {"suppress list x", -1, 0, NULL, "usage: suppress"},
+    {"suppress add", -1, 0, NULL, "usage: suppress"},
+    {"suppress remove a@b c", -1, 0, NULL, "usage: suppress"},
+    {"suppress add nodomain", -1, 0, NULL, "expected an address"},
+    {"suppress add <>", -1, 0, NULL, "expected an address"},
     {"", -1, 0, NULL, "empty"},
     {"   \r\n", -1, 0, NULL, "empty"},
     {"frobnicate", -1, 0, NULL, "unknown command"},
@@ -89,7 +104,11 @@ static void req_fields(const struct ctl_req *r, char *buf, size_t cap)
     F("domain", r->domain)
     F("user", r->user)
     F("pw", r->password)
+    F("addr", r->addr)
+    F("reason", r->reason)
 #undef F
+    if (r->cmd == CTL_SUPPRESS)
+        o += (size_t)snprintf(buf + o, cap - o, "%ssupp=%d", o ? " " : "", (int)r->supp);
     if (r->conn)
         o += (size_t)snprintf(buf + o, cap - o, "%sconn=%llu", o ? " " : "",
                               (unsigned long long)r->conn);
@@ -252,6 +271,20 @@ static void test_names(void **state)
     assert_int_equal(ctlproto_required(CTL_DELETE), CTL_A_QUEUE);
     assert_int_equal(ctlproto_required(CTL_RELOAD), CTL_A_ADMIN);
     assert_int_equal(ctlproto_required(CTL_AUTH), 0);
+    /* suppress: list/export need read, add/remove queue-ops */
+    static const struct {
+        const char *line;
+        unsigned want;
+    } supp[] = {{"suppress list", CTL_A_READ}, {"suppress export", CTL_A_READ},
+                {"suppress add a@b", CTL_A_QUEUE}, {"suppress remove a@b", CTL_A_QUEUE},
+                {"queue", CTL_A_READ}, {"reload", CTL_A_ADMIN}};
+    for (size_t i = 0; i < sizeof supp / sizeof supp[0]; i++) {
+        struct ctl_req r;
+        char err[CTL_ERR_MAX];
+        assert_int_equal(ctlproto_parse(supp[i].line, strlen(supp[i].line), &r, err, sizeof err), 0);
+        if (ctlproto_required_req(&r) != supp[i].want)
+            fail_msg("%s: got attr %u, want %u", supp[i].line, ctlproto_required_req(&r), supp[i].want);
+    }
 }
 
 int main(void)

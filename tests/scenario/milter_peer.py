@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+"""milter_peer: milters for the milter client's tests (tests/unit/test_milter_client.c).
+
+    milter_peer.py SOCKET MODE
+
+Modes built on python3-milter (Milter: Debian's binding of Sendmail's libmilter, so the
+protocol is spoken by the reference implementation):
+  modify      at end of message: add X-Milter, insert X-First at the top, change Subject,
+              delete the second Received, replace the body, add and delete a recipient,
+              change the sender, quarantine; X-Macros reports the macros it was given
+  reject      RCPT: 550 5.7.1 no thanks (setreply)
+  tempfail    end of message: tempfail
+  discard     end of message: discard
+  accept      connect: accept (nothing more asked)
+Raw modes (a broken milter, plain sockets):
+  silent      accepts the connection, never answers
+  garbage     answers the option negotiation with a packet length of 4 GiB
+  close       answers the option negotiation, then closes at the first step
+SOCKET is a UNIX socket path; it exists once the peer listens.
+"""
+import os
+import socket
+import struct
+import sys
+
+MACROS = ["j", "{daemon_name}", "{client_addr}", "{client_name}", "_", "{mail_addr}",
+          "{rcpt_addr}", "i", "{auth_authen}"]
+
+
+def raw(path, mode):
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(8)
+    while True:
+        c, _ = srv.accept()
+        if mode == "silent":
+            c.recv(65536)
+            continue  # keep it open, say nothing
+        c.recv(65536)
+        if mode == "garbage":
+            c.sendall(b"\xff\xff\xff\xffO")
+            continue
+        c.sendall(struct.pack(">IcIII", 13, b"O", 6, 0x1FF, 0))
+        c.recv(65536)
+        c.close()
+
+
+def main():
+    path, mode = sys.argv[1], sys.argv[2]
+    if mode in ("silent", "garbage", "close"):
+        raw(path, mode)
+        return
+    import Milter
+
+    class Peer(Milter.Base):
+        def __init__(self):
+            self.seen = {}
+
+        def note(self):
+            for m in MACROS:
+                v = self.getsymval(m)
+                if v is not None:
+                    self.seen[m] = v
+
+        def connect(self, hostname, family, hostaddr):
+            self.note()
+            self.seen["host"] = hostname
+            return Milter.ACCEPT if mode == "accept" else Milter.CONTINUE
+
+        def hello(self, name):
+            self.seen["helo"] = name
+            return Milter.CONTINUE
+
+        def envfrom(self, f, *args):
+            self.note()
+            self.seen["from"] = f
+            return Milter.CONTINUE
+
+        def envrcpt(self, to, *args):
+            self.note()
+            if mode == "reject":
+                self.setreply("550", "5.7.1", "no thanks")
+                return Milter.REJECT
+            return Milter.CONTINUE
+
+        def header(self, name, value):
+            self.seen.setdefault("headers", []).append(name)
+            return Milter.CONTINUE
+
+        def eom(self):
+            self.note()
+            if mode == "tempfail":
+                return Milter.TEMPFAIL
+            if mode == "discard":
+                return Milter.DISCARD
+            macros = ";".join("%s=%s" % (k, self.seen[k]) for k in sorted(self.seen)
+                              if k != "headers")
+            self.addheader("X-Macros", macros)
+            self.addheader("X-Headers", ",".join(self.seen.get("headers", [])))
+            self.addheader("X-Milter", "added")
+            self.addheader("X-First", "1", 0)
+            self.chgheader("Subject", 1, "changed")
+            self.chgheader("Received", 2, "")
+            self.replacebody(b"new body\r\n")
+            self.addrcpt("<added@example.org>")
+            self.delrcpt("<rcpt@example.org>")
+            self.chgfrom("<new-from@example.org>")
+            self.quarantine("held by test")
+            return Milter.CONTINUE
+
+    Milter.factory = Peer
+    Milter.set_flags(Milter.ADDHDRS | Milter.CHGHDRS | Milter.CHGBODY | Milter.ADDRCPT |
+                     Milter.DELRCPT | Milter.CHGFROM | Milter.QUARANTINE)
+    Milter.runmilter("peer", "unix:" + path, 60)
+
+
+if __name__ == "__main__":
+    main()
