@@ -94,10 +94,12 @@ install: $(BUILD)/sluice $(BUILD)/sluice-postdrop man
 	ln -sf sluice $(DESTDIR)$(SBINDIR)/sendmail
 	install -d $(DESTDIR)$(BINDIR)
 	ln -sfr $(DESTDIR)$(SBINDIR)/sluice $(DESTDIR)$(BINDIR)/mailq
+	ln -sfr $(DESTDIR)$(SBINDIR)/sluice $(DESTDIR)$(BINDIR)/newaliases
 	install -D -m 644 man/sluice.8 $(DESTDIR)$(MANDIR)/man8/sluice.8
 	install -D -m 644 $(BUILD)/man/sluice.conf.5 $(DESTDIR)$(MANDIR)/man5/sluice.conf.5
 	install -D -m 644 man/sendmail.1 $(DESTDIR)$(MANDIR)/man1/sendmail.1
 	install -D -m 644 man/mailq.1 $(DESTDIR)$(MANDIR)/man1/mailq.1
+	install -D -m 644 man/newaliases.1 $(DESTDIR)$(MANDIR)/man1/newaliases.1
 	install -d $(DESTDIR)$(DOCDIR)
 	install -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 	install -d $(DESTDIR)$(UNITDIR)
@@ -115,9 +117,11 @@ install: $(BUILD)/sluice $(BUILD)/sluice-postdrop man
 # The spool and the user are the administrator's (or the package's) to remove.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/sluice $(DESTDIR)$(SBINDIR)/sendmail $(DESTDIR)$(BINDIR)/mailq
+	rm -f $(DESTDIR)$(BINDIR)/newaliases
 	rm -f $(DESTDIR)$(SBINDIR)/sluice-postdrop
 	rm -f $(DESTDIR)$(MANDIR)/man8/sluice.8 $(DESTDIR)$(MANDIR)/man5/sluice.conf.5
 	rm -f $(DESTDIR)$(MANDIR)/man1/sendmail.1 $(DESTDIR)$(MANDIR)/man1/mailq.1
+	rm -f $(DESTDIR)$(MANDIR)/man1/newaliases.1
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 	rm -f $(DESTDIR)$(UNITDIR)/sluice.service

@@ -34,9 +34,14 @@ mkdir -m 700 "$T/spool"
 expect_eq "$("$D/usr/sbin/sluice" check-config -c "$T/t.conf")" ok "installed sluice check-config"
 printf 'Subject: t\n\nbody\n' | "$D/usr/sbin/sendmail" -c "$T/t.conf" -f a@src.example b@dst.example ||
     fail "installed sendmail exited $?"
-expect_eq "$("$D/usr/bin/mailq" -c "$T/t.conf" | cut -f3,4,5)" "a@src.example	b@dst.example	pending" \
+expect_eq "$("$D/usr/bin/mailq" -c "$T/t.conf" --tsv | cut -f3,4,5)" "a@src.example	b@dst.example	pending" \
     "installed mailq"
-expect_eq "$("$D/usr/sbin/sendmail" -bp -c "$T/t.conf" | cut -f4)" "b@dst.example" "installed sendmail -bp"
+"$D/usr/sbin/sendmail" -bp -c "$T/t.conf" | grep -q '^ *b@dst\.example$' ||
+    fail "installed sendmail -bp (Postfix format): $("$D/usr/sbin/sendmail" -bp -c "$T/t.conf")"
+expect_eq "$(readlink "$D/usr/bin/newaliases")" ../sbin/sluice "/usr/bin/newaliases link"
+printf 'postmaster: root\n' >"$T/aliases"
+printf 'aliases = [ "%s/aliases" ];\n' "$T" >>"$T/t.conf"
+expect_eq "$("$D/usr/bin/newaliases" -c "$T/t.conf")" "$T/aliases: 1 aliases" "installed newaliases"
 
 note "a present configuration is kept"
 echo '# mine' >>"$D/etc/sluice/sluice.conf"
@@ -66,7 +71,7 @@ in_root make -s -C "$ROOT" install PREFIX=/usr >"$T/root-install.out" 2>&1 ||
 in_root systemd-analyze verify sluice.service >"$T/verify.out" 2>&1 ||
     fail "systemd-analyze verify sluice.service: $(cat "$T/verify.out")"
 [ -s "$T/verify.out" ] && fail "systemd-analyze verify says: $(cat "$T/verify.out")"
-for page in 8:sluice 5:sluice.conf 1:sendmail 1:mailq; do
+for page in 8:sluice 5:sluice.conf 1:sendmail 1:mailq 1:newaliases; do
     got=$(in_root man -w "${page%%:*}" "${page#*:}" 2>&1)
     case $got in /usr/share/man/*) ;; *) fail "man -w ${page%%:*} ${page#*:}: $got" ;; esac
 done
