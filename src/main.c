@@ -35,6 +35,7 @@
  * WATCHDOG=1 when WatchdogSec= is set (core/notify.c). */
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <pthread.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -540,6 +541,16 @@ static void main_setup(struct daemon *d)
     int helper_fd = helper_start();
     if (helper_fd < 0)
         log_fatal("cannot start the local delivery helper: %s", strerror(errno));
+    /* A SIGHUP or SIGTERM that comes while setting up waits (blocked, pending) for its
+     * handler instead of killing the daemon; threads made meanwhile keep them blocked, so
+     * the loop's thread takes every signal. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     main_setup_loop(d);
     main_setup_outbound(d, helper_fd);
     main_setup_inbound(d);
@@ -556,6 +567,7 @@ static void main_setup(struct daemon *d)
     event_add(d->sigusr1, NULL);
     event_add(d->sighup, NULL);
     signal(SIGPIPE, SIG_IGN);
+    pthread_sigmask(SIG_UNBLOCK, &sigs, NULL); /* the handlers are there: pending ones run */
 }
 
 /* Tears everything down in dependency order; the queue drains its last commits. */
