@@ -96,6 +96,7 @@ install: $(BUILD)/sluice $(BUILD)/sluice-postdrop man
 	ln -sfr $(DESTDIR)$(SBINDIR)/sluice $(DESTDIR)$(BINDIR)/mailq
 	ln -sfr $(DESTDIR)$(SBINDIR)/sluice $(DESTDIR)$(BINDIR)/newaliases
 	install -D -m 644 man/sluice.8 $(DESTDIR)$(MANDIR)/man8/sluice.8
+	install -D -m 644 man/sluice-ctl.8 $(DESTDIR)$(MANDIR)/man8/sluice-ctl.8
 	install -D -m 644 $(BUILD)/man/sluice.conf.5 $(DESTDIR)$(MANDIR)/man5/sluice.conf.5
 	install -D -m 644 man/sendmail.1 $(DESTDIR)$(MANDIR)/man1/sendmail.1
 	install -D -m 644 man/mailq.1 $(DESTDIR)$(MANDIR)/man1/mailq.1
@@ -120,6 +121,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/newaliases
 	rm -f $(DESTDIR)$(SBINDIR)/sluice-postdrop
 	rm -f $(DESTDIR)$(MANDIR)/man8/sluice.8 $(DESTDIR)$(MANDIR)/man5/sluice.conf.5
+	rm -f $(DESTDIR)$(MANDIR)/man8/sluice-ctl.8
 	rm -f $(DESTDIR)$(MANDIR)/man1/sendmail.1 $(DESTDIR)$(MANDIR)/man1/mailq.1
 	rm -f $(DESTDIR)$(MANDIR)/man1/newaliases.1
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))

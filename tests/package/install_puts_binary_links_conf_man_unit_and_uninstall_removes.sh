@@ -71,7 +71,7 @@ in_root make -s -C "$ROOT" install PREFIX=/usr >"$T/root-install.out" 2>&1 ||
 in_root systemd-analyze verify sluice.service >"$T/verify.out" 2>&1 ||
     fail "systemd-analyze verify sluice.service: $(cat "$T/verify.out")"
 [ -s "$T/verify.out" ] && fail "systemd-analyze verify says: $(cat "$T/verify.out")"
-for page in 8:sluice 5:sluice.conf 1:sendmail 1:mailq 1:newaliases; do
+for page in 8:sluice 8:sluice-ctl 5:sluice.conf 1:sendmail 1:mailq 1:newaliases; do
     got=$(in_root man -w "${page%%:*}" "${page#*:}" 2>&1)
     case $got in /usr/share/man/*) ;; *) fail "man -w ${page%%:*} ${page#*:}: $got" ;; esac
 done

@@ -7,7 +7,7 @@
 
 make -s -C "$ROOT" man >"$T/make.out" 2>&1 || fail "make man: $(tail -5 "$T/make.out")"
 CONF5=$ROOT/build/man/sluice.conf.5
-pages="$ROOT/man/sluice.8 $CONF5 $ROOT/man/sendmail.1 $ROOT/man/mailq.1 $ROOT/man/newaliases.1"
+pages="$ROOT/man/sluice.8 $CONF5 $ROOT/man/sendmail.1 $ROOT/man/mailq.1 $ROOT/man/newaliases.1 $ROOT/man/sluice-ctl.8"
 
 for p in $pages; do
     name=$(basename "$p")
