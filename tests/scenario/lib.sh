@@ -1008,3 +1008,14 @@ ctl_where() {
 m = json.load(open(sys.argv[1]))
 print(next(r["where"] for r in m["recipients"] if r["address"] == sys.argv[2]))' "$T/ctl.out" "$2"
 }
+
+# tls_world: the usual TLS server scenario: domain tls.example whose MX is a sink at
+# 127.0.0.3, DNS up, an RSA certificate "server" in smtpd.tls (sluice not started yet).
+tls_world() {
+    zone_mx tls "10 mx"
+    zone_a mx 127.0.0.3
+    dns_start
+    sink_start mx 127.0.0.3
+    tls_make_cert server rsa
+    tls_use server
+}

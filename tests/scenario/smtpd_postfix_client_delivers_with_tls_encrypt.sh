@@ -5,12 +5,7 @@
 # and cipher, and both logs name the same TLS version and cipher.
 . "$SCN/lib.sh"
 
-zone_mx tls "10 mx"
-zone_a mx 127.0.0.3
-dns_start
-sink_start mx 127.0.0.3
-tls_make_cert server rsa
-tls_use server
+tls_world
 sluice_start
 postfix_start client 127.0.0.20 "relayhost = [127.0.0.1]:$SMTP_PORT" \
     'smtp_tls_security_level = encrypt' "smtp_tls_CAfile = $T/tls/ca.crt" \

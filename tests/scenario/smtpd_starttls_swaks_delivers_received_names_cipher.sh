@@ -4,12 +4,7 @@
 # tls=VERSION/CIPHER. Without a certificate STARTTLS is neither offered nor accepted (502).
 . "$SCN/lib.sh"
 
-zone_mx tls "10 mx"
-zone_a mx 127.0.0.3
-dns_start
-sink_start mx 127.0.0.3
-tls_make_cert server rsa
-tls_use server
+tls_world
 conf_set smtpd.transcript '"%DIRLOG%transcripts/smtpd-%DT%.log"'
 sluice_start
 

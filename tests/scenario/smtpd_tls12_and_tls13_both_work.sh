@@ -4,12 +4,7 @@
 # with a log line (no SMTP reply can be sent there), and TLS 1.3 clients still deliver.
 . "$SCN/lib.sh"
 
-zone_mx tls "10 mx"
-zone_a mx 127.0.0.3
-dns_start
-sink_start mx 127.0.0.3
-tls_make_cert server rsa
-tls_use server
+tls_world
 sluice_start
 
 # deliver SUBJECT s_client-options...: one message over STARTTLS with openssl s_client

@@ -5,12 +5,7 @@
 # implicit TLS one alike, and other clients are served meanwhile.
 . "$SCN/lib.sh"
 
-zone_mx tls "10 mx"
-zone_a mx 127.0.0.3
-dns_start
-sink_start mx 127.0.0.3
-tls_make_cert server rsa
-tls_use server
+tls_world
 conf_set smtpd.tls_listen '[ "127.0.0.1:465" ]'
 sluice_start
 wait_until 'port_open 127.0.0.1 465' 10 "implicit TLS port"
