@@ -125,6 +125,27 @@ int lexp_target(void *arg, enum alias_kind k, const char *t, size_t len)
     return 0;
 }
 
+/* The owner- convention (Postfix local(8), sendmail): when the recipient's own alias name
+ * (depth 0) has an "owner-name" alias, owner-name@myorigin is its expansion's sender. */
+static void lexp_owner(struct lexp *x, const char *name)
+{
+    char key[ALIASES_NAME_MAX + 1], *v = NULL;
+    size_t vlen;
+    if (snprintf(key, sizeof key, "owner-%s", name) >= (int)sizeof key)
+        return;
+    for (size_t i = 0; i < x->l->ndbs; i++) {
+        int rc = aliasdb_lookup(x->l->dbs[i], key, &v, &vlen);
+        if (rc < 0)
+            snprintf(x->err, sizeof x->err, "4.3.0 alias map unreadable");
+        if (rc != 0)
+            break;
+    }
+    if (v && snprintf(x->sender, sizeof x->sender, "%s@%s", key, conf_myorigin(x->l->conf)) >=
+                 (int)sizeof x->sender)
+        x->sender[0] = '\0'; /* too long for an address: the original sender stays */
+    free(v);
+}
+
 /* Expands one local name: its aliases, else the user's mailbox. */
 void lexp_name(struct lexp *x, const char *name, const char *owner, int depth,
                       const char *via)
@@ -144,6 +165,8 @@ void lexp_name(struct lexp *x, const char *name, const char *owner, int depth,
         }
         if (rc == 0)
             continue;
+        if (depth == 0)
+            lexp_owner(x, name);
         struct lexp_ctx cx = {x, name, owner, via, depth};
         for (size_t off = 0; off < vlen; off += strlen(v + off) + 1)
             lexp_target(&cx, aliases_kind(v + off, strlen(v + off)), v + off, strlen(v + off));

@@ -51,6 +51,7 @@ struct lrcpt {
     char **remote; /* remote addresses of the expansion, stored once the local ones are done */
     size_t nremote;
     int expanded; /* its mail went on to remote addresses: a success DSN says expanded */
+    char sender[ADDR_MAX + 1]; /* the expansion's envelope sender (owner- alias), else "" */
 };
 
 struct lconn {
@@ -75,6 +76,8 @@ struct lexp {
     size_t nremote;
     int loops;
     char err[HELPER_TEXT_MAX];
+    char sender[ADDR_MAX + 1]; /* "owner-NAME@myorigin" when the recipient's own alias NAME
+                                  has an owner- alias (the expansion's sender), else "" */
 };
 
 struct lexp_ctx {

@@ -146,8 +146,9 @@ static void lconn_send(struct lconn *lc, size_t i, const struct helper_req *targ
     struct lrcpt *r = &lc->r[i];
     struct helper_req q = *target;
     struct lreq *rq = xcalloc(1, sizeof *rq);
+    const char *sender = r->sender[0] ? r->sender : lc->sender;
     q.id = ++l->next_id;
-    snprintf(q.sender, sizeof q.sender, "%s", lc->sender);
+    snprintf(q.sender, sizeof q.sender, "%s", sender);
     *rq = (struct lreq){.id = q.id, .l = l, .lc = lc, .rcpt = i, .fwd_fd = -1};
     int fd;
     if (check && (q.kind == HELPER_MAILDIR || q.kind == HELPER_MBOX)) {
@@ -156,7 +157,7 @@ static void lconn_send(struct lconn *lc, size_t i, const struct helper_req *targ
         q.kind = HELPER_FORWARD;
         fd = rq->fwd_fd = memfd_create("sluice-forward", MFD_CLOEXEC);
     } else {
-        fd = local_content(lc->t, lc->sender, lc->t->rcpts[i]);
+        fd = local_content(lc->t, sender, lc->t->rcpts[i]);
     }
     if (fd < 0 || local_send(l, &q, fd) < 0) {
         lrcpt_note(r, OUTCOME_TEMPFAIL, "4.3.0 cannot hand the mail to the delivery helper");
@@ -267,6 +268,8 @@ static void lconn_rcpt(struct lconn *lc, size_t i)
         lrcpt_note(r, OUTCOME_TEMPFAIL, "4.3.5 no queue for the expansion");
         x.nout = 0;
     } else { /* the remote part is stored once the local targets are done (lconn_settle) */
+        if (lc->sender[0]) /* a bounce (null sender) stays one: nothing may answer it */
+            snprintf(r->sender, sizeof r->sender, "%s", x.sender);
         r->remote = x.remote;
         r->nremote = x.nremote;
         x.remote = NULL;
@@ -288,7 +291,7 @@ static void lconn_expansion_msg(struct lconn *lc, size_t i, struct qmsg *m)
     memset(m, 0, sizeof *m);
     m->id = qid_next();
     m->arrival = clock_wall_ms();
-    m->sender = xstrdup(lc->sender);
+    m->sender = xstrdup(r->sender[0] ? r->sender : lc->sender);
     m->client_ip = xstrdup("");
     m->helo = xstrdup("");
     m->size = blen;
