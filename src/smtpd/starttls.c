@@ -277,7 +277,7 @@ static void starttls_switch(struct session *s)
 void starttls_command(struct session *s)
 {
     if (!s->sd->tls) {
-        session_reply(s, "502 5.5.1 Error: command not implemented");
+        session_reply(s, "502 5.5.1 Error: STARTTLS is not offered (no smtpd.tls certificate)");
         return;
     }
     if (s->tls.active) {

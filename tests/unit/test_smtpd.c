@@ -1026,7 +1026,7 @@ static const struct scenario scenarios[] = {
      .steps = {{NULL, 0, 1, 0},
                {"EHLO c.test\r\nSTARTTLS\r\nSTARTTLS now\r\nAUTH PLAIN\r\nNOOP\r\nQUIT\r\n", 0, 6,
                 0}},
-     .want = GREET EHLO_R "502 5.5.1 Error: command not implemented\r\n"
+     .want = GREET EHLO_R "502 5.5.1 Error: STARTTLS is not offered (no smtpd.tls certificate)\r\n"
                           "501 5.5.4 Syntax: STARTTLS\r\n"
                           "502 5.5.1 Error: authentication is not offered\r\n"
                           "250 2.0.0 Ok\r\n" BYE},
