@@ -77,6 +77,22 @@ static int aliasdb_add_target(void *arg, enum alias_kind k, const char *t, size_
     return 0;
 }
 
+/* Puts name (lower-cased into key, which has room for it) -> val into the transaction;
+ * -1 with "PATH:LINE: dup" (or LMDB's reason) in err when it cannot. */
+static int aliasdb_put(MDB_txn *txn, MDB_dbi dbi, const char *name, size_t namelen,
+                       const struct aliasdb_value *val, char *key, const char *dup,
+                       const char *path, unsigned line, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < namelen; i++)
+        key[i] = (char)tolower((unsigned char)name[i]);
+    MDB_val k = {namelen, key}, v = {val->len, val->v};
+    int prc = mdb_put(txn, dbi, &k, &v, MDB_NOOVERWRITE);
+    if (prc == 0)
+        return 0;
+    snprintf(err, errlen, "%s:%u: %s", path, line, prc == MDB_KEYEXIST ? dup : mdb_strerror(prc));
+    return -1;
+}
+
 /* Writes every entry of buf into the open transaction; -1 with err set. */
 static int aliasdb_fill(const char *path, const char *buf, size_t len, MDB_txn *txn, MDB_dbi dbi,
                         unsigned *count, char *err, size_t errlen)
@@ -93,15 +109,9 @@ static int aliasdb_fill(const char *path, const char *buf, size_t len, MDB_txn *
             snprintf(err, errlen, "%s:%u: %s", path, e.line, msg);
             goto done;
         }
-        for (size_t i = 0; i < e.namelen; i++)
-            key[i] = (char)tolower((unsigned char)e.name[i]);
-        MDB_val k = {e.namelen, key}, v = {val.len, val.v};
-        int prc = mdb_put(txn, dbi, &k, &v, MDB_NOOVERWRITE);
-        if (prc != 0) {
-            snprintf(err, errlen, "%s:%u: %s", path, e.line,
-                     prc == MDB_KEYEXIST ? "duplicate alias name" : mdb_strerror(prc));
+        if (aliasdb_put(txn, dbi, e.name, e.namelen, &val, key, "duplicate alias name", path,
+                        e.line, err, errlen) < 0)
             goto done;
-        }
         ++*count;
     }
     if (rc < 0)
@@ -138,15 +148,9 @@ static int aliasdb_fill_map(const char *path, enum aliasdb_kind kind, const char
             snprintf(err, errlen, "%s:%u: %s", path, e.line, msg);
             goto done;
         }
-        for (size_t i = 0; i < e.keylen; i++)
-            key[i] = (char)tolower((unsigned char)e.key[i]);
-        MDB_val k = {e.keylen, key}, v = {val.len, val.v};
-        int prc = mdb_put(txn, dbi, &k, &v, MDB_NOOVERWRITE);
-        if (prc != 0) {
-            snprintf(err, errlen, "%s:%u: %s", path, e.line,
-                     prc == MDB_KEYEXIST ? "duplicate key" : mdb_strerror(prc));
+        if (aliasdb_put(txn, dbi, e.key, e.keylen, &val, key, "duplicate key", path, e.line,
+                        err, errlen) < 0)
             goto done;
-        }
         ++*count;
     }
     if (rc < 0)
