@@ -69,6 +69,8 @@ enum conf_kind {
     CONF_OVERRIDE, /* bool, written "external" (auth.override) */
     CONF_RULE_AT,  /* unsigned enum rule_at, written "any"/"greeting"/"mail"/"rcpt"/"data" */
     CONF_RULE_ACTION, /* unsigned enum rule_action, written "suspend"/... */
+    CONF_SPREAD,   /* unsigned enum relay_spread, written "failover"/"parallel" */
+    CONF_ORDER,    /* unsigned enum relay_order, written "listed"/"random" */
     CONF_RATE,     /* double; bounds and default in thousandths */
     CONF_MBOXKIND, /* unsigned LOCAL_MAILDIR/LOCAL_MBOX, written "maildir"/"mbox" */
     CONF_ROT,      /* unsigned LOGROT_*, written "never"/"hourly"/"daily"/"monthly" */

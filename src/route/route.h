@@ -41,6 +41,8 @@ struct dest {
     void *transport_arg;
     int lmtp; /* transport map "lmtp:" next hop: peers speak LMTP (hosts may hold one
                  AF_UNIX address) */
+    int lane; /* one host of a relay spreading in parallel (spread.h): its host is the one
+                 of preference 0, the others are its backups */
 };
 
 /* o == OUTCOME_OK: d is the destination. Otherwise d is NULL and why says what failed,

@@ -1,9 +1,11 @@
-/* Unit tests: relay selection (seed 000 §4.5.4 precedence) and peer lists (route/route.c). */
+/* Unit tests: relay selection (seed 000 §4.5.4 precedence) and peer lists (route/route.c),
+ * the destinations of a relay with several hosts (route/spread.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -11,6 +13,7 @@
 
 #include "conf/conf.h"
 #include "route/route.h"
+#include "route/spread.h"
 #include "proto/peer.h"
 
 static char *dd1[] = {"a.test", "b.test"};
@@ -81,7 +84,7 @@ static void test_peers(void **state)
         sin->sin_family = AF_INET;
         sin->sin_addr.s_addr = htonl(0x7f000002 + (uint32_t)i);
     }
-    struct mx_host h[2] = {{"mx2.test", 20, &a[2], 1}, {"mx1.test", 10, &a[0], 2}};
+    struct mx_host h[2] = {{"mx2.test", 20, &a[2], 1, 0}, {"mx1.test", 10, &a[0], 2, 0}};
     struct relay rl = {.address = "relay"};
     struct dest d = {.key = "k", .hosts = h, .nhosts = 2, .port = 2525, .relay = &rl};
     struct peer p[8];
@@ -99,11 +102,83 @@ static void test_peers(void **state)
     assert_string_equal(h[0].name, "mx2.test");
 }
 
+struct spread_case {
+    unsigned spread, order;
+    size_t nhosts;      /* resolved hosts given (of h1 h2 h3 h4) */
+    size_t want_n;      /* destinations */
+    const char *want;   /* per destination: its key suffix and the prefs of h1.., ";" between */
+};
+
+static const struct spread_case spread_cases[] = {
+    {RELAY_SPREAD_FAILOVER, RELAY_ORDER_LISTED, 4, 1, "relay:R 0 1 2 3"},
+    {RELAY_SPREAD_FAILOVER, RELAY_ORDER_RANDOM, 4, 1, "relay:R 0 0 0 0"},
+    {RELAY_SPREAD_PARALLEL, RELAY_ORDER_LISTED, 4, 4,
+     "relay:R#h1 0 1 2 3;relay:R#h2 3 0 1 2;relay:R#h3 2 3 0 1;relay:R#h4 1 2 3 0"},
+    {RELAY_SPREAD_PARALLEL, RELAY_ORDER_RANDOM, 3, 3,
+     "relay:R#h1 0 1 1;relay:R#h2 1 0 1;relay:R#h3 1 1 0"},
+    {RELAY_SPREAD_PARALLEL, RELAY_ORDER_LISTED, 1, 1, "relay:R 0"}, /* one left: one dest */
+    {RELAY_SPREAD_PARALLEL, RELAY_ORDER_LISTED, 0, 0, ""},
+};
+
+/* Failover gives one destination with every host; parallel one per host, its own first. */
+static void test_spread_plan(void **state)
+{
+    (void)state;
+    struct sockaddr_storage a[4];
+    memset(a, 0, sizeof a);
+    struct mx_host h[4] = {{"h1", 0, &a[0], 1, 25}, {"h2", 1, &a[1], 1, 2526},
+                           {"h3", 2, &a[2], 1, 25}, {"h4", 3, &a[3], 1, 25}};
+    for (size_t i = 0; i < sizeof spread_cases / sizeof spread_cases[0]; i++) {
+        const struct spread_case *sc = &spread_cases[i];
+        struct relay rl = {.address = "R", .spread = sc->spread, .order = sc->order};
+        struct spread_dest out[RELAY_HOSTS_MAX];
+        size_t n = spread_plan(&rl, h, sc->nhosts, "relay:R", out);
+        char got[512] = "";
+        for (size_t k = 0; k < n; k++) {
+            size_t l = strlen(got);
+            snprintf(got + l, sizeof got - l, "%s%s", k ? ";" : "", out[k].key);
+            for (size_t j = 0; j < out[k].nhosts; j++) {
+                l = strlen(got);
+                snprintf(got + l, sizeof got - l, " %u", out[k].hosts[j].pref);
+                if (strcmp(out[k].hosts[j].name, h[j].name) != 0 ||
+                    out[k].hosts[j].port != h[j].port || out[k].hosts[j].addrs == h[j].addrs)
+                    fail_msg("case %zu dest %zu host %zu: got %s port %u (copy %d), want %s port %u",
+                             i, k, j, out[k].hosts[j].name, out[k].hosts[j].port,
+                             out[k].hosts[j].addrs != h[j].addrs, h[j].name, h[j].port);
+                free(out[k].hosts[j].name);
+                free(out[k].hosts[j].addrs);
+            }
+            free(out[k].hosts);
+            free(out[k].key);
+        }
+        if (n != sc->want_n || strcmp(got, sc->want) != 0)
+            fail_msg("case %zu: got %zu \"%s\", want %zu \"%s\"", i, n, got, sc->want_n, sc->want);
+    }
+}
+
+/* Peers of a relay host carry the host's own port, not the destination's. */
+static void test_peers_host_port(void **state)
+{
+    (void)state;
+    struct sockaddr_storage a[2];
+    memset(a, 0, sizeof a);
+    for (int i = 0; i < 2; i++)
+        ((struct sockaddr_in *)&a[i])->sin_family = AF_INET;
+    struct mx_host h[2] = {{"h1", 0, &a[0], 1, 2601}, {"h2", 1, &a[1], 1, 0}};
+    struct dest d = {.key = "k", .hosts = h, .nhosts = 2, .port = 25};
+    struct peer p[4];
+    assert_int_equal(route_peers(&d, p, 4), 2);
+    assert_int_equal(ntohs(((struct sockaddr_in *)&p[0].sa)->sin_port), 2601);
+    assert_int_equal(ntohs(((struct sockaddr_in *)&p[1].sa)->sin_port), 25);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_relay_select),
         cmocka_unit_test(test_peers),
+        cmocka_unit_test(test_spread_plan),
+        cmocka_unit_test(test_peers_host_port),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
