@@ -110,7 +110,7 @@ struct relay {
     size_t nhosts;
     unsigned spread; /* enum relay_spread */
     unsigned order;  /* enum relay_order */
-    char **destdomains; /* lower-case domains */
+    char **destdomains; /* lower-case domain patterns (proto/domainpat.h), in order */
     size_t ndestdomains;
     char **senders; /* lower-case "domain" or "local@domain" */
     size_t nsenders;
@@ -296,6 +296,8 @@ struct conf {
         size_t nlocal_domains;
         char **relay_domains; /* ZMailer relaytarget: accepted from anyone */
         size_t nrelay_domains;
+        bool allow_source_routes; /* RCPT TO:<@relay:user@domain> from a trusted or
+                                     authenticated client goes via relay (else stripped) */
         char **sloppy_helo; /* glob patterns (seed "veR" without R): brackets optional */
         size_t nsloppy_helo;
         struct cidr *sloppy_networks;

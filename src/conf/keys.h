@@ -80,6 +80,7 @@ enum conf_kind {
     CONF_CIDRS,      /* struct cidr * + size_t */
     CONF_FORWARDERS, /* char ** + size_t: "ip" / "ip@port" */
     CONF_DOMAINS,    /* char ** + size_t, lower-cased */
+    CONF_DOMAINPATS, /* char ** + size_t: proto/domainpat.h patterns, lower-cased */
     CONF_SENDERS,    /* char ** + size_t: "domain" / "local@domain", lower-cased */
     CONF_PATTERNS,   /* char ** + size_t: globs without blanks, lower-cased */
     CONF_RNET_IP,    /* struct remotenet nets + hosts */

@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "core/xalloc.h"
+#include "proto/domainpat.h"
 #include "proto/dnsbl.h"
 #include "proto/helopat.h"
 #include "proto/policyd.h"
@@ -164,6 +165,13 @@ static int conf_item_string(struct conf_ctx *x, const config_setting_t *s, const
     case CONF_LISTEN: ok = conf_is_listen(item, len), what = "listen address", lower = false; break;
     case CONF_FORWARDERS: ok = conf_is_forwarder(item, len), what = "forwarder", lower = false; break;
     case CONF_DOMAINS: ok = conf_is_hostname(item, len), what = "domain"; break;
+    case CONF_DOMAINPATS: {
+        struct domainpat dp;
+        const char *why;
+        ok = domainpat_parse(item, len, &dp, &why) == 0;
+        what = "domain pattern (domain, .domain, *.domain or *, optionally after !)";
+        break;
+    }
     case CONF_PATTERNS: ok = conf_is_pattern(item, len), what = "pattern"; break;
     case CONF_POLICYDB: ok = conf_is_pattern(item, len), what = "path", lower = false; break;
     case CONF_DNSBL:

@@ -23,6 +23,7 @@
 #include "dns/dns.h"
 #include "proto/addr.h"
 #include "proto/cidr.h"
+#include "proto/domainpat.h"
 #include "proto/nexthop.h"
 #include "proto/peer.h"
 #include "proto/status.h"
@@ -48,6 +49,7 @@ struct route_entry {
     bool detached;           /* dropped by a reload while resolving: freed once answered */
     char *name;  /* domain, or relay host */
     int relay;   /* relay index or -1 */
+    bool srcroute; /* a source-routed recipient's relay host (name: the host) */
     const char *nexthop; /* transport map next hop (lmtp:, smtp:; the conf's), or NULL */
     enum route_state state;
     struct dest *dest;   /* READY and OK: the destination, or the first of the lanes */
@@ -234,9 +236,8 @@ int route_relay_select(const struct conf *c, const char *sender, const char *cli
     }
     for (size_t i = 0; i < c->deliver.nrelays; i++) {
         const struct relay *rl = &c->deliver.relays[i];
-        for (size_t j = 0; j < rl->ndestdomains; j++)
-            if (strcasecmp(rl->destdomains[j], domain) == 0)
-                return (int)i;
+        if (domainpat_match(rl->destdomains, rl->ndestdomains, domain) == 1)
+            return (int)i; /* a negated pattern that matches first excludes the domain */
         if (dflt < 0 && rl->ndestdomains == 0 && rl->nsenders == 0 && rl->nsendernets == 0)
             dflt = (int)i;
     }
@@ -312,7 +313,7 @@ static int64_t route_expiry(uint32_t ttl, uint32_t lo, uint32_t hi)
  * address 5.4.4, null MX 5.1.10, any temporary DNS failure 4.4.3. */
 static void route_entry_fail(struct route_entry *e, const struct mx_result *res)
 {
-    const char *what = e->relay >= 0 ? "relay host" : "domain";
+    const char *what = e->relay >= 0 || e->srcroute ? "relay host" : "domain";
     switch (res->status) {
     case DNS_NXDOMAIN:
         e->o = OUTCOME_PERMFAIL;
@@ -420,6 +421,8 @@ static void route_entry_key(const struct route_entry *e, const struct mx_result 
 {
     if (e->relay >= 0)
         snprintf(key, cap, "relay:%s", e->conf->deliver.relays[e->relay].address);
+    else if (e->srcroute)
+        snprintf(key, cap, "route:%s", e->name);
     else if (e->nexthop)
         snprintf(key, cap, "transport:%s", e->nexthop);
     else if (mx_key(res->hosts, res->nhosts, key, cap) < 0)
@@ -519,10 +522,31 @@ static void route_nexthop_resolve(struct route *r, struct route_entry *e)
     }
 }
 
+/* Starts resolving a source route's relay host: an address literal ("[192.0.2.1]",
+ * "[ipv6:...]") without a lookup, a name by its A/AAAA records. */
+static void route_srcroute_resolve(struct route *r, struct route_entry *e)
+{
+    const char *h = e->name;
+    size_t n = strlen(h);
+    if (h[0] != '[' || n < 3) {
+        dns_host(r->dns, h, route_on_dns, e);
+        return;
+    }
+    char ip[ADDR_MAX + 1];
+    size_t off = strncmp(h + 1, "ipv6:", 5) == 0 ? 6 : 1;
+    snprintf(ip, sizeof ip, "%.*s", (int)(n - off - 1), h + off);
+    route_literal(r, e, ip, 0, 0);
+    route_entry_answer(e);
+}
+
 /* Starts resolving an entry (which has at least one waiter). */
 static void route_entry_resolve(struct route *r, struct route_entry *e)
 {
     e->state = ROUTE_RESOLVING;
+    if (e->srcroute) {
+        route_srcroute_resolve(r, e);
+        return;
+    }
     if (e->nexthop) {
         route_nexthop_resolve(r, e);
         return;
@@ -600,31 +624,49 @@ static int route_lookup_local(struct route *r, const char *domain, route_fn cb, 
     return 1;
 }
 
+/* The cache entry named name, made on first use for its relay, next hop or source route
+ * host (srchost), else the domain. */
+static struct route_entry *route_entry_get(struct route *r, const char *name, int relay,
+                                           const char *nh, const char *srchost,
+                                           const char *domain)
+{
+    struct route_entry *e = dict_find(r->entries, name);
+    if (e)
+        return e;
+    e = xcalloc(1, sizeof *e);
+    e->r = r;
+    e->conf = r->conf;
+    e->relay = relay;
+    e->nexthop = nh;
+    e->srcroute = srchost != NULL;
+    e->name = xstrdup(srchost  ? srchost
+                      : nh     ? nh
+                      : relay >= 0 ? r->conf->deliver.relays[relay].host
+                                   : domain);
+    dict_put(r->entries, name, e);
+    return e;
+}
+
 void route_lookup(struct route *r, const char *sender, const char *client_ip, const char *rcpt,
                   route_fn cb, void *arg)
 {
+    char host[ADDR_MAX + 1];
     const char *domain = addr_domain(rcpt);
-    if (route_lookup_local(r, domain, cb, arg))
+    bool routed = addr_route_host(rcpt, host, sizeof host) > 0; /* "@relay:local@domain" */
+    if (!routed && route_lookup_local(r, domain, cb, arg))
         return; /* mail for a local domain never goes out by MX */
-    const char *nh = route_transport_find(r->conf, domain); /* lmtp: or smtp: here */
-    int relay = nh ? -1 : route_relay_select(r->conf, sender, client_ip, domain);
-    char name[NEXTHOP_MAX + 16];
-    if (nh)
+    const char *nh = routed ? NULL : route_transport_find(r->conf, domain); /* lmtp:, smtp: */
+    int relay = routed || nh ? -1 : route_relay_select(r->conf, sender, client_ip, domain);
+    char name[NEXTHOP_MAX + ADDR_MAX + 16];
+    if (routed)
+        snprintf(name, sizeof name, "route#%s", host);
+    else if (nh)
         snprintf(name, sizeof name, "transport#%s", nh);
     else if (relay >= 0)
         snprintf(name, sizeof name, "relay#%d", relay);
     else
         snprintf(name, sizeof name, "%s", domain);
-    struct route_entry *e = dict_find(r->entries, name);
-    if (!e) {
-        e = xcalloc(1, sizeof *e);
-        e->r = r;
-        e->conf = r->conf;
-        e->relay = relay;
-        e->nexthop = nh;
-        e->name = xstrdup(nh ? nh : relay >= 0 ? r->conf->deliver.relays[relay].host : domain);
-        dict_put(r->entries, name, e);
-    }
+    struct route_entry *e = route_entry_get(r, name, relay, nh, routed ? host : NULL, domain);
     if (e->state == ROUTE_READY && e->expires > clock_mono_ms()) {
         route_note(r, cb, arg, route_entry_pick(e), e->o, e->why);
         return;

@@ -291,7 +291,7 @@ static void sched_finish(struct sched *s, struct srcpt *r, const struct outcome_
     } else {
         s->st.bounced++;
         if (s->bounced)
-            s->bounced(s->bounced_arg, r->d.addr, r->last_reply);
+            s->bounced(s->bounced_arg, addr_unrouted(r->d.addr), r->last_reply);
     }
     sched_log(s, r, res, ok ? "sent" : "bounced", ok ? OUTCOME_OK : OUTCOME_PERMFAIL,
               r->last_reply);

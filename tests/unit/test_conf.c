@@ -566,6 +566,9 @@ static const struct err_case err_cases[] = {
      "1: bad value for 'deliver.relays[0].spread': \"roundrobin\" (want failover, parallel)"},
     {"deliver = { relays = ( { address = \"a\"; order = \"sorted\"; } ); };\n",
      "1: bad value for 'deliver.relays[0].order': \"sorted\" (want listed, random)"},
+    {"deliver = { relays = ( { address = \"a\"; destdomains = [ \".ac.jp\", \"!*.x\", \"a..b\" ]; } ); };\n",
+     "1: bad domain pattern (domain, .domain, *.domain or *, optionally after !) in "
+     "'deliver.relays[0].destdomains': \"a..b\""},
     {"deliver = {\n maxconnections = \"10\"; };\n",
      "2: wrong type for 'deliver.maxconnections': want integer, got string"},
     {"smtpd = 1;\n", "1: wrong type for 'smtpd': want group, got integer"},

@@ -73,6 +73,51 @@ static void test_relay_select(void **state)
     assert_int_equal(route_relay_select(&c, "x@y.test", "", "z.test"), -1);
 }
 
+/* destdomains patterns (FML's CF example 2): GW mlrelay0 for or.jp first, then NGW mlrelay
+ * for everything but co.jp; co.jp goes to its MX. Relays in file order, first match wins. */
+static void test_relay_select_patterns(void **state)
+{
+    (void)state;
+    static char *gw[] = {"or.jp", ".or.jp"};
+    static char *ngw[] = {"!co.jp", "!.co.jp", "*"};
+    static char *mixed[] = {"!sub.example.com", "*.example.com"};
+    struct relay rl[3];
+    memset(rl, 0, sizeof rl);
+    rl[0].address = rl[0].host = "mlrelay0.domain0";
+    rl[0].destdomains = gw;
+    rl[0].ndestdomains = 2;
+    rl[1].address = rl[1].host = "mlrelay.domain";
+    rl[1].destdomains = ngw;
+    rl[1].ndestdomains = 3;
+    rl[2].address = rl[2].host = "ex.relay";
+    rl[2].destdomains = mixed;
+    rl[2].ndestdomains = 2;
+    struct conf c;
+    memset(&c, 0, sizeof c);
+    c.deliver.relays = rl;
+    c.deliver.nrelays = 3;
+    struct { const char *domain; int want; } cases[] = {
+        {"or.jp", 0}, {"foo.or.jp", 0}, {"co.jp", -1}, {"foo.co.jp", -1}, {"ac.jp", 1},
+        {"phys.titech.ac.jp", 1}, {"example.net", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = route_relay_select(&c, "x@y.test", "", cases[i].domain);
+        if (got != cases[i].want)
+            fail_msg("%s: got %d, want %d", cases[i].domain, got, cases[i].want);
+    }
+    c.deliver.relays = &rl[2]; /* !sub.example.com first: it goes to its MX */
+    c.deliver.nrelays = 1;
+    struct { const char *domain; int want; } ex[] = {
+        {"sub.example.com", -1}, {"www.example.com", 0}, {"a.sub.example.com", 0},
+        {"example.com", -1},
+    };
+    for (size_t i = 0; i < sizeof ex / sizeof ex[0]; i++) {
+        int got = route_relay_select(&c, "x@y.test", "", ex[i].domain);
+        if (got != ex[i].want)
+            fail_msg("%s: got %d, want %d", ex[i].domain, got, ex[i].want);
+    }
+}
+
 /* Peers follow preference order, every address, with the destination's port. */
 static void test_peers(void **state)
 {
@@ -176,6 +221,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_relay_select),
+        cmocka_unit_test(test_relay_select_patterns),
         cmocka_unit_test(test_peers),
         cmocka_unit_test(test_spread_plan),
         cmocka_unit_test(test_peers_host_port),
