@@ -60,6 +60,18 @@ struct smsg {
     struct srcpt rcpts[];
 };
 
+/* Recovery at start in batches from the loop (recover.c). */
+struct sched_recovery {
+    struct event *ev;    /* the next batch */
+    bool on;             /* the scan has not reached the end yet */
+    uint64_t after;      /* the last id the scan visited */
+    int64_t not_before;  /* now + delay_start at the start */
+    int64_t t0;          /* monotonic ms at the start */
+    long loaded;         /* messages scheduled so far */
+    uint64_t removed;    /* finished messages removed */
+    struct dict *early;  /* qid text of messages another path added ahead of the scan */
+};
+
 struct sched {
     struct event_base *base;
     const struct conf *conf;
@@ -80,6 +92,7 @@ struct sched {
     struct dict *paused; /* lower-case domain -> non-NULL: recipients there are parked */
     struct hist latency; /* seconds from arrival to delivery, per delivered recipient */
     sched_bounced_fn bounced; /* sched_set_bounced(), or NULL */
+    struct sched_recovery rec;
     void *bounced_arg;
 };
 
@@ -96,6 +109,16 @@ void sched_msg_release(struct sched *s, struct smsg *m);
 void sched_write_rcpt(struct sched *s, struct srcpt *r, int64_t next);
 void sched_on_outcome(void *arg, struct deliver_rcpt *dr, const struct deliver_result *res);
 bool sched_domain_match(const char *addr, const char *d, bool subdomains);
+
+void sched_add_msg(struct sched *s, const struct qmsg *qm, int64_t not_before);
+/* Deletes a message from the queue, with the log line. */
+void sched_remove(struct sched *s, uint64_t id, uint32_t nrcpt);
+
+/* recover.c */
+/* A message some other path (reception, incoming, a report) adds: while the scan has not
+ * passed its id, the scan must skip it (it may be delivered and gone before). */
+void sched_recover_note(struct sched *s, uint64_t id);
+void sched_recover_free(struct sched *s);
 
 /* store.c: compact records and the message table */
 struct qmsg;

@@ -39,7 +39,7 @@
 static void sched_report(struct sched *s, struct smsg *m);
 
 /* Deletes a message from the queue and logs it as Postfix's qmgr does ("QID: removed"). */
-static void sched_remove(struct sched *s, uint64_t id, uint32_t nrcpt)
+void sched_remove(struct sched *s, uint64_t id, uint32_t nrcpt)
 {
     char qid[QID_TEXT_LEN + 1];
     queue_delete(s->q, id, nrcpt);
@@ -106,8 +106,15 @@ static void sched_rcpt_init(struct sched *s, struct smsg *m, uint32_t i, const s
     sched_place(s, r, q->next_attempt > not_before ? q->next_attempt : not_before);
 }
 
-/* Copies a durable message into memory and schedules its unfinished recipients. */
+/* Copies a durable message from any path but the recovery scan (recover.c notes it). */
 void sched_add(struct sched *s, const struct qmsg *qm, int64_t not_before)
+{
+    sched_recover_note(s, qm->id);
+    sched_add_msg(s, qm, not_before);
+}
+
+/* Copies a durable message into memory and schedules its unfinished recipients. */
+void sched_add_msg(struct sched *s, const struct qmsg *qm, int64_t not_before)
 {
     char qid[QID_TEXT_LEN + 1];
     qid_to_text(qm->id, qid);
@@ -511,54 +518,13 @@ void sched_free(struct sched *s)
     if (!s)
         return;
     event_free(s->due_ev);
+    sched_recover_free(s);
     if (s->poll_ev)
         event_free(s->poll_ev);
     heap_clear(&s->wait);
     sched_msgs_free(s);
     dict_free(s->paused, NULL);
     free(s);
-}
-
-struct sched_scan {
-    struct sched *s;
-    int64_t not_before;
-    long loaded;
-    uint64_t removed;
-};
-
-/* Recovery: schedule a message, or remove it when nothing is left to do. */
-static int sched_on_recover(void *arg, const struct qmsg *m)
-{
-    struct sched_scan *sc = arg;
-    uint32_t open = 0;
-    for (uint32_t i = 0; i < m->nrcpt; i++) {
-        const struct qrcpt *r = &m->rcpts[i];
-        open += r->state == RCPT_PENDING || r->state == RCPT_DEFERRED;
-        /* a final recipient that still owes its sender a report keeps the message */
-        open += report_owed_final(r->state, r->notify, r->flags,
-                                  report_is_report(m->sender, m->flags)) != 0;
-    }
-    if (open == 0) {
-        sched_remove(sc->s, m->id, m->nrcpt);
-        sc->removed++;
-        return 0;
-    }
-    sched_add(sc->s, m, sc->not_before);
-    sc->loaded++;
-    return 0;
-}
-
-/* Loads the queue at start. */
-long sched_recover(struct sched *s)
-{
-    struct sched_scan sc = {s, s->now() + (int64_t)s->conf->deliver.delay_start, 0, 0};
-    int64_t t0 = clock_mono_ms();
-    if (queue_scan(s->q, sched_on_recover, &sc) < 0)
-        return -1;
-    log_info("recovery: %ld messages scheduled, %" PRIu64 " finished messages removed, %" PRId64
-             " ms",
-             sc.loaded, sc.removed, clock_mono_ms() - t0);
-    return sc.loaded;
 }
 
 /* Incoming callback: a message written by another process (sluice submit): its reception
@@ -602,6 +568,8 @@ void sched_shutdown(struct sched *s, int64_t grace_ms, void (*done)(void *arg), 
 {
     s->stopping = true;
     event_del(s->due_ev);
+    if (s->rec.ev)
+        event_del(s->rec.ev);
     if (s->poll_ev)
         event_del(s->poll_ev);
     deliver_shutdown(s->dl, grace_ms, done, arg);
