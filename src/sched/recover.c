@@ -1,7 +1,8 @@
 /* recover: the queue found at start, loaded in batches from the event loop (sched.h
  * sched_recover). A million queued messages take seconds to decode; loading them all
  * before the loop runs would delay the first delivery (and every connection) by as much.
- * So the scan reads SCHED_RECOVER_BATCH messages per turn of the loop, each batch in its
+ * So the scan reads SCHED_RECOVER_BATCH messages per turn of the loop (a few ms: the
+ * connections in session wait no longer than that between two replies), each batch in its
  * own read transaction (queue_scan_batch), in id order, and the recipients of each batch
  * are scheduled at once: the first delivery starts after the first batch.
  *
@@ -21,8 +22,6 @@
 #include "dsn/report.h"
 #include "queue/queue.h"
 #include "sched/internal.h"
-
-#define SCHED_RECOVER_BATCH 1000
 
 /* One recovered message: scheduled, or removed when nothing is left to do. */
 static int sched_on_recover(void *arg, const struct qmsg *m)

@@ -391,14 +391,14 @@ static void test_recovery(void **state)
     sw_free(w);
 }
 
-/* Recovery in batches: the first batch (1,000 messages) is in memory when sched_recover
+/* Recovery in batches: the first batch (SCHED_RECOVER_BATCH messages) is in memory when sched_recover
  * returns, the rest comes from the loop; the last stored message, handed over by another
  * path before the scan reaches it (as the incoming poll does), is not recovered a second
  * time: every recipient is delivered exactly once and the queue ends empty. */
 static void test_recovery_batches(void **state)
 {
     (void)state;
-    enum { N = 2500 };
+    enum { N = SCHED_RECOVER_BATCH * 5 / 2 };
     struct sw *w = sw_new();
     w->c.deliver.delay_start = 0;
     sw_start(w);
@@ -411,7 +411,7 @@ static void test_recovery_batches(void **state)
     }
     assert_int_equal(sched_recover(w->s), 0);
     assert_true(sched_recovering(w->s));
-    assert_int_equal(sw_stats(w).messages, 1000);
+    assert_int_equal(sw_stats(w).messages, SCHED_RECOVER_BATCH);
     /* delivered and gone from memory while its queue records stay (writes held back) */
     char qid[QID_TEXT_LEN + 1];
     qid_to_text(last.id, qid);
