@@ -3,11 +3,11 @@
  * daemon's queue_put() writes: the same encoder (queue_encode_put: envelope, recipient
  * records) and the same apply step (queue_apply_op: envelope, recipients, content) of
  * src/queue/, only many messages per LMDB transaction (one commit per BATCH). Message i
- * has one pending recipient user<i>@d<k>.test, k = 1 + i % DOMAINS (the bench's
- * round-robin), the sender app@source.bench.test, client 127.0.0.1, a SIZE-byte content.
+ * has one pending recipient user<i>@<P><k>.test, k = 1 + i % DOMAINS (the bench's
+ * round-robin), P the PREFIX (default "d"), the sender app@source.bench.test, client 127.0.0.1, a SIZE-byte content.
  * The daemon must not run on the spool (it takes the spool's lock to be sure).
  *
- *     make build/bench/qfill && build/bench/qfill SPOOL COUNT [DOMAINS [SIZE]] */
+ *     make build/bench/qfill && build/bench/qfill SPOOL COUNT [DOMAINS [SIZE [PREFIX]]] */
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,11 +41,11 @@ static char *qfill_body(size_t size, size_t *len)
 }
 
 /* Puts message i into txn the way the writer does; 0 or the LMDB error. */
-static int qfill_one(struct queue *q, MDB_txn *txn, long i, int domains, const char *body,
-                     size_t len)
+static int qfill_one(struct queue *q, MDB_txn *txn, long i, int domains, const char *prefix,
+                     const char *body, size_t len)
 {
-    char addr[64];
-    snprintf(addr, sizeof addr, "user%ld@d%ld.test", i, 1 + i % domains);
+    char addr[96];
+    snprintf(addr, sizeof addr, "user%ld@%.16s%ld.test", i, prefix, 1 + i % domains);
     struct qrcpt r = {.addr = addr, .state = RCPT_PENDING, .last_reply = "", .orcpt = ""};
     struct qmsg m = {.id = qid_next(),
                      .arrival = clock_wall_ms(),
@@ -67,12 +67,13 @@ static int qfill_one(struct queue *q, MDB_txn *txn, long i, int domains, const c
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: qfill SPOOL COUNT [DOMAINS [SIZE]]\n");
+        fprintf(stderr, "usage: qfill SPOOL COUNT [DOMAINS [SIZE [PREFIX]]]\n");
         return 2;
     }
     long count = atol(argv[2]);
     int domains = argc > 3 ? atoi(argv[3]) : 200;
     size_t len, size = argc > 4 ? (size_t)atol(argv[4]) : 2048;
+    const char *prefix = argc > 5 ? argv[5] : "d";
     char err[512];
     if (domains < 1 || count < 0) {
         fprintf(stderr, "qfill: bad COUNT or DOMAINS\n");
@@ -90,7 +91,7 @@ int main(int argc, char **argv)
         MDB_txn *txn;
         rc = mdb_txn_begin(q->env, NULL, 0, &txn);
         for (long n = 0; rc == 0 && n < QFILL_BATCH && i < count; n++, i++)
-            rc = qfill_one(q, txn, i, domains, body, len);
+            rc = qfill_one(q, txn, i, domains, prefix, body, len);
         rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
     }
     if (rc != 0)
