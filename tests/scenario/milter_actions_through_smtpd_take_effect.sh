@@ -6,7 +6,9 @@
 # recipient only; a MAIL tempfail gives 451 4.7.1; a reject at end of message with its own
 # text; discard (250, never queued); quarantine (stored held: mailq QID!, logged
 # milter-hold); a connect reject answers MAIL with 550 5.7.1. Then milter_default_action
-# with the milter down: tempfail -> 451 4.7.1, accept -> delivered, reject -> 550 5.7.1.
+# with the milter down: tempfail -> 451 4.7.1, accept -> delivered, reject -> 550 5.7.1; a
+# milter that never answers gives the default action after milter_connect_timeout, and two
+# sessions wait for it at the same time (the loop is not blocked).
 . "$SCN/lib.sh"
 
 zone_mx one "10 mx"
@@ -127,3 +129,26 @@ for a in tempfail:451 accept:250 reject:550; do
     sluice_stop
 done
 expect_eq "$(peer_rcpt_list mx | grep -c down@one.example)" 1 "the accepted message reached the MX"
+
+note "a milter that never answers: milter_connect_timeout, then the default action; two sessions wait at once"
+milter silent silent
+conf_set smtpd.milters "[ \"unix:$M/silent.sock\" ]"
+conf_set smtpd.milter_default_action '"tempfail"'
+conf_set milter_connect_timeout '"2s"'
+sluice_conf
+sluice_start
+printf 'EHLO client.test\r\nMAIL FROM:<a@src.test>\r\nQUIT\r\n' >"$T/in"
+t0=$(date +%s%N)
+smtp_talk "$T/in" >"$T/replies.1" &
+other=$!
+smtp_talk "$T/in" >"$T/replies.2"
+wait "$other"
+ms=$((($(date +%s%N) - t0) / 1000000))
+for i in 1 2; do
+    grep -q '^451 4.7.1 Service unavailable - try again later$' "$T/replies.$i" ||
+        fail "session $i: $(tr '\n' '|' <"$T/replies.$i")"
+done
+expect_le "$ms" 3900 "both sessions waited for the 2 s timeout at the same time (ms)"
+log_has "milter unix:$M/silent.sock: connect or option negotiation timed out: default action tempfail" ||
+    fail "no timeout line"
+sluice_alive || fail "sluice died"

@@ -43,13 +43,16 @@ ALL_MACROS = MACROS + ["v", "{daemon_addr}", "{daemon_port}", "{if_name}", "{if_
 
 def raw(path, mode):
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    srv.bind(path)
+    srv.bind(path + ".tmp")  # the socket appears at PATH only once it listens
     srv.listen(8)
+    os.rename(path + ".tmp", path)
+    kept = []
     while True:
         c, _ = srv.accept()
         if mode == "silent":
             c.recv(65536)
-            continue  # keep it open, say nothing
+            kept.append(c)  # keep it open, say nothing
+            continue
         c.recv(65536)
         if mode == "garbage":
             c.sendall(b"\xff\xff\xff\xffO")
