@@ -367,6 +367,8 @@ int milter_chain_message(struct milter_chain *ch, struct milter_msg *msg, size_t
 
 void milter_chain_abort(struct milter_chain *ch)
 {
+    if (ch->busy) /* the session is being freed: milter_chain_free follows */
+        return;
     for (size_t i = 0; i < ch->n; i++) {
         milter_conn_abort(ch->m[i].c);
         ch->m[i].off_msg = false;

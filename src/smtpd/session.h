@@ -4,7 +4,8 @@
  * content (DATA, BDAT, hygiene, Received, queue_put), policy.c the decisions that depend
  * on configuration (relaying, sloppy syntax, greeting, disk space, protocol name),
  * starttls.c TLS on a session (STARTTLS, implicit TLS listeners, the handshake, the TLS
- * state that Received, the log and AUTH read).
+ * state that Received, the log and AUTH read), milters.c the session's milters
+ * (smtpd.milters: the steps, their replies, the content's changes).
  * All of it runs on the one event loop thread. */
 #ifndef SLUICE_SMTPD_SESSION_H
 #define SLUICE_SMTPD_SESSION_H
