@@ -101,6 +101,7 @@ static struct smsg *sched_msg_new(struct sched *s, const struct qmsg *qm, const 
     deliver_msg_init(s->dl, &m->d);
     m->arrival = qm->arrival;
     m->deliver_by = qm->deliver_by;
+    m->d.deliver_by = qm->deliver_by;
     m->helo = xstrdup(qm->helo ? qm->helo : "");
     m->held = (qm->flags & MSG_F_HELD) != 0;
     m->size = qm->size;
@@ -345,7 +346,8 @@ void sched_on_outcome(void *arg, struct deliver_rcpt *dr, const struct deliver_r
                               .msg_delay_done = m->delay_done,
                               .msg_is_report = report_is_report(m->d.sender, m->d.flags)};
     struct outcome_event ev = {
-        .o = res->o, .passed_on = res->passed_on, .ok_action = res->ok_action,
+        .o = res->o, .passed_on = res->passed_on, .by_relayed = res->by_relayed,
+        .ok_action = res->ok_action,
         .dead_until = res->dead_until, .plan = res->plan};
     struct outcome_decision d = outcome_decide(&in, &ev, now, (uint32_t)random(), s->conf);
     if (r->where == S_ACTIVE)
@@ -456,6 +458,45 @@ static void sched_report(struct sched *s, struct smsg *m)
 
 /* ---- the waiting heap and the active window ---------------------------------------- */
 
+/* Returns one waiting recipient of a late BY=...;R message: a temporary failure past the
+ * by-time, which outcome_decide() makes LATE (5.4.7), its last reply kept as the reason. */
+static void sched_late_one(struct sched *s, struct srcpt *r, int64_t now)
+{
+    char *reply = xstrdup(*r->last_reply ? r->last_reply
+                                         : "4.4.7 not delivered before the DELIVERBY time");
+    char *relay = xstrdup(*r->relay ? r->relay : "none");
+    struct deliver_result res = {.o = OUTCOME_TEMPFAIL, .reply = reply, .relay = relay};
+    r->where = S_ACTIVE;
+    r->handed = now;
+    s->active++;
+    sched_on_outcome(s, &r->d, &res);
+    free(reply);
+    free(relay);
+}
+
+/* A due recipient of a BY=...;R message whose by-time has passed: it and every other waiting
+ * recipient of the message are returned now, without an attempt (RFC 2852 §4.1.4.1), in one
+ * report (the message counts as reporting until all are settled). */
+static bool sched_late_now(struct sched *s, struct srcpt *r, int64_t now)
+{
+    struct smsg *m = sched_msg_of(r);
+    if (!m->deliver_by || !(m->d.flags & MSG_F_BY_RETURN) || now < m->deliver_by)
+        return false;
+    bool was = m->reporting;
+    m->reporting = true;
+    sched_late_one(s, r, now);
+    for (uint32_t i = 0; i < m->nrcpt; i++)
+        if (m->rcpts[i].where == S_WAIT) {
+            heap_remove(&s->wait, &m->rcpts[i].hn);
+            sched_late_one(s, &m->rcpts[i], now);
+        }
+    m->reporting = was;
+    if (m->unfinished == 0 && m->npending == 0 && !m->reporting && !deliver_msg_busy(&m->d))
+        sched_remove(s, m->d.id, m->nrcpt); /* nothing to report: gone (sched_persist waited) */
+    sched_msg_release(s, m);
+    return true;
+}
+
 /* Moves due recipients into the active window (up to queuecache), handing each to delivery,
  * and arms the timer for the next one due. */
 void sched_pump(struct sched *s)
@@ -468,6 +509,8 @@ void sched_pump(struct sched *s)
            top->key <= now) {
         heap_pop(&s->wait);
         struct srcpt *r = (struct srcpt *)top;
+        if (sched_late_now(s, r, now))
+            continue;
         r->where = S_ACTIVE;
         r->handed = now;
         s->active++;
