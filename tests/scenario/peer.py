@@ -35,7 +35,8 @@ succeeds with a client certificate, --tls-client-ca, whose CN is the user): AUTH
 --auth-required MAIL is refused (530) before a successful AUTH. msg records carry "auth_user".
 --ehlo-keyword KW (repeatable) adds an EHLO line (e.g. "DELIVERBY 60", "DSN", "SMTPUTF8"):
 what the keyword promises is not checked, but msg records carry "mail_args" (the MAIL
-parameters as received), "rcpt_args" (each accepted recipient's) and "body_8bit".
+parameters as received), "rcpt_args" (each accepted recipient's), "body_8bit" and "headers"
+(the header section, latin-1, at most 8 KB).
 Receiver limits (the etiquette test, docs/shaping.md): --max-connections-per-ip N answers
 "421 4.7.0 too many connections" to a client address with N sessions open (a session stops
 counting once QUIT is answered); --max-messages-per-conn N answers MAIL after N messages of
@@ -464,10 +465,11 @@ class Conn(asyncio.Protocol):
         return True
 
     def end_of_data(self):
-        txn, subject = self.txn, ""
+        txn, subject, headers = self.txn, "", []
         for b in self.body:
             if not b:
                 break
+            headers.append(b.decode("latin-1"))
             if b.lower().startswith(b"subject:"):
                 subject = b[8:].strip().decode("latin-1")
         txn["delivered"] = True
@@ -480,6 +482,7 @@ class Conn(asyncio.Protocol):
                         "tls": self.rec["tls"], "auth_user": self.auth_user,
                         "mail_args": txn["mail_args"], "rcpt_args": txn["rcpt_args"],
                         "body_8bit": any(c >= 0x80 for b in self.body for c in b),
+                        "headers": "\n".join(headers)[:8192],
                         "t": time.time()})
         self.end_txn()
         self.reply("250 2.0.0 Ok: queued")
