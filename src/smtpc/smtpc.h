@@ -13,8 +13,13 @@
  * form by esmtp_envid_encode()/esmtp_orcpt_encode(); one that cannot be represented is left
  * out with a warning that says why; a message larger than the announced SIZE fails
  * 5.3.4 without being sent), RCPT TO per recipient, DATA only when at least one RCPT got 2xx;
- * body dot-stuffed; `timeout` per reply, during DATA extended to size*8/mindatarate seconds
- * when that is longer.
+ * body dot-stuffed; with CHUNKING (SMTP, not LMTP) the content instead goes as one
+ * "BDAT n LAST" chunk pipelined behind the RCPTs; `timeout` per reply, for the end of data
+ * extended to size*8/mindatarate seconds when that is longer. What the message needs of
+ * the server (docs/outbound.md, smtpc_ext.c): SMTPUTF8 on MAIL when offered, else 5.6.7 for
+ * what cannot go without it; BODY=8BITMIME when offered, else an 8-bit MIME content
+ * converted to 7 bits (t->body and t->size replaced) or 5.6.3; BY= with the seconds left
+ * when DELIVERBY is offered, else 5.4.7 for mode R and t->by_relayed for mode N.
  *
  * LMTP (RFC 2033), for peers marked lmtp (transport map "lmtp:" next hops): LHLO instead of
  * EHLO (no HELO fallback), over TCP or a UNIX socket (no TLS there); after the end of data
