@@ -93,7 +93,7 @@ static int queue_replay_group(void *arg, const struct journal_rec *recs, size_t 
     struct queue *q = arg;
     if (recs[n - 1].lsn <= q->applied_lsn)
         return 0;
-    MDB_txn *txn;
+    MDB_txn *txn = NULL;
     int rc = mdb_txn_begin(q->env, NULL, 0, &txn);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         struct queue_op *op = xcalloc(1, sizeof *op);
