@@ -129,9 +129,10 @@ static void sw_store(struct sw *w, struct qmsg *m, const char *sender, const cha
         m->nrcpt++;
     }
     free(list);
-    int done = 0;
+    int done = 0, seen = 0;
     queue_put(w->f->q, m, xstrdup(body), sizeof body - 1, sw_on_barrier, &done);
-    while (!done)
+    queue_barrier(w->f->q, sw_on_barrier, &seen); /* visible to queue_scan, not only durable */
+    while (!done || !seen)
         event_base_loop(w->f->base, EVLOOP_ONCE);
 }
 
