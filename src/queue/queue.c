@@ -114,6 +114,7 @@ static void queue_op_free(struct queue_op *op)
     free(op->ids);
     free(op->parent_addr);
     free(op->parent_reply);
+    free(op->body_path);
     free(op);
 }
 
@@ -144,6 +145,7 @@ static void queue_apply_alone(struct queue *q, struct queue_op *op)
 /* Applies a group in one transaction; on failure, re-runs each op on its own. */
 static void queue_apply_group(struct queue *q, struct queue_op *ops)
 {
+    queue_bodyfile_sync(q, ops); /* body files durable before the commit naming them */
     MDB_txn *txn;
     int rc = mdb_txn_begin(q->env, NULL, 0, &txn);
     if (rc == 0) {
@@ -170,6 +172,7 @@ static void queue_apply_group(struct queue *q, struct queue_op *ops)
             msgs += op->type == QOP_PUT;
         }
         hist_observe(&q->per_commit, (double)msgs);
+        queue_bodyfile_settle(q, ops);
         return;
     }
     log_warn("queue: group commit failed (%s); retrying each write alone", mdb_strerror(rc));
@@ -178,6 +181,7 @@ static void queue_apply_group(struct queue *q, struct queue_op *ops)
             op->err = 0;
         queue_apply_alone(q, op);
     }
+    queue_bodyfile_settle(q, ops);
 }
 
 /* Appends a finished group to the done list (the caller wakes the loop). */
@@ -375,10 +379,17 @@ struct queue *queue_open(const char *spool, struct event_base *base, char *err, 
     q->spool = xstrdup(spool);
     q->base = base;
     q->sock = -1;
+    q->body_dirfd = -1;
     if (queue_open_env(q, err, errlen) < 0)
         goto fail;
+    if (base && queue_bodyfile_recover(q, err, errlen) < 0) {
+        mdb_env_close(q->env);
+        queue_bodyfile_close(q);
+        goto fail;
+    }
     if (base && queue_start_writer(q, err, errlen) < 0) {
         mdb_env_close(q->env);
+        queue_bodyfile_close(q);
         goto fail;
     }
     return q;
@@ -443,6 +454,7 @@ void queue_close(struct queue *q)
             unlink(sun.sun_path);
     }
     mdb_env_close(q->env);
+    queue_bodyfile_close(q);
     free(q->spool);
     free(q);
 }

@@ -14,7 +14,8 @@
  * Command formatting: addresses must fit SMTPC_ADDR_MAX and hold no control character, "<"
  *     or ">";
  *     SIZE=, BODY=8BITMIME and the DSN parameters (RET, ENVID, NOTIFY, ORCPT) are sent only
- *     when the server's EHLO announced them; the body goes out dot-stuffed. */
+ *     when the server's EHLO announced them; the body goes out dot-stuffed, by reference to
+ *     the body's own bytes (smtpc_body_stuff: a large body is sent from its mapping). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,10 @@
 #include "proto/status.h"
 #include "queue/record.h"
 #include "smtpc/internal.h"
+
+/* Stretches of body shorter than this between two stuffed dots are copied, not referred to
+ * (a reference costs an evbuffer chain of about this size). */
+#define SMTPC_BODY_COPY_MAX 256
 
 /* Reports recipient i (once) to the owner. */
 static void smtpc_rcpt_report(struct smtpc *c, size_t i, enum outcome o, const char *text)
@@ -76,6 +81,21 @@ static bool smtpc_addr_ok(const char *s)
     return true;
 }
 
+/* True when n bytes at p hold one with the high bit set (eight at a time). */
+static bool smtpc_8bit(const unsigned char *p, size_t n)
+{
+    uint64_t acc = 0, w;
+    size_t k = 0;
+    for (; k + 32 <= n && acc == 0; k += 32)
+        for (size_t j = 0; j < 32; j += 8) {
+            memcpy(&w, p + k + j, 8);
+            acc |= w;
+        }
+    for (; k < n; k++)
+        acc |= p[k];
+    return (acc & 0x8080808080808080ULL) != 0;
+}
+
 /* True when the body holds a byte with the high bit set. */
 static bool smtpc_body_8bit(struct evbuffer *body)
 {
@@ -85,14 +105,8 @@ static bool smtpc_body_8bit(struct evbuffer *body)
     struct evbuffer_iovec *v = xcalloc((size_t)n, sizeof *v);
     evbuffer_peek(body, -1, NULL, v, n);
     bool found = false;
-    for (int i = 0; i < n && !found; i++) {
-        const unsigned char *p = v[i].iov_base;
-        for (size_t k = 0; k < v[i].iov_len; k++)
-            if (p[k] & 0x80) {
-                found = true;
-                break;
-            }
-    }
+    for (int i = 0; i < n && !found; i++)
+        found = smtpc_8bit(v[i].iov_base, v[i].iov_len);
     free(v);
     return found;
 }
@@ -265,32 +279,86 @@ static void smtpc_dot_expect(struct smtpc *c)
             smtpc_fifo_push(c, EXP_DOT, i);
 }
 
-/* Streams the body dot-stuffed, ending in CRLF, then the terminating ".". The body's
- * chains are moved, not copied, between the "\n." spots that need an extra dot. */
+/* The body's bytes while chains of the output refer to them (smtpc_body_stuff). */
+struct smtpc_bodyref {
+    struct evbuffer *keep; /* the body's chains (a mapped body file, queue/bodyfile.c) */
+    size_t refs;           /* output chains referring to them, + 1 while stuffing */
+};
+
+/* Drops a reference; the last one frees the body. */
+static void smtpc_bodyref_unref(const void *data, size_t len, void *arg)
+{
+    struct smtpc_bodyref *r = arg;
+    (void)data;
+    (void)len;
+    if (--r->refs == 0) {
+        evbuffer_free(r->keep);
+        free(r);
+    }
+}
+
+/* Appends n body bytes at p to out: by reference, or copied when that is cheaper. */
+static void smtpc_body_ref(struct evbuffer *out, struct smtpc_bodyref *r, const char *p, size_t n)
+{
+    if (n < SMTPC_BODY_COPY_MAX) {
+        evbuffer_add(out, p, n);
+        return;
+    }
+    r->refs++;
+    if (evbuffer_add_reference(out, p, n, smtpc_bodyref_unref, r) < 0) {
+        r->refs--;
+        evbuffer_add(out, p, n);
+    }
+}
+
+/* Dot-stuffs body into out (RFC 5321 §4.5.2: one more "." before each line that starts with
+ * one) without copying it: the stretches between those dots go by reference to the body's
+ * own chains, kept alive until the last of them is written (or the connection dropped), so
+ * a large body is sent straight from its mapping whatever its lines hold. Empties body;
+ * true when it ended in CRLF. */
+static bool smtpc_body_stuff(struct evbuffer *out, struct evbuffer *body)
+{
+    struct smtpc_bodyref *r = xcalloc(1, sizeof *r);
+    r->keep = evbuffer_new();
+    r->refs = 1;
+    evbuffer_add_buffer(r->keep, body);
+    int n = evbuffer_peek(r->keep, -1, NULL, NULL, 0);
+    struct evbuffer_iovec *v = xcalloc(n > 0 ? (size_t)n : 1, sizeof *v);
+    n = evbuffer_peek(r->keep, -1, NULL, v, n);
+    bool bol = true;
+    char tail[2] = {0, 0};
+    for (int i = 0; i < n; i++) {
+        const char *p = v[i].iov_base, *end = p + v[i].iov_len, *seg = p;
+        for (const char *q = p; q < end;) {
+            if (bol && *q == '.') {
+                smtpc_body_ref(out, r, seg, (size_t)(q - seg));
+                evbuffer_add(out, ".", 1);
+                seg = q;
+            }
+            const char *nl = memchr(q, '\n', (size_t)(end - q));
+            bol = nl != NULL;
+            if (!nl)
+                break;
+            q = nl + 1;
+        }
+        smtpc_body_ref(out, r, seg, (size_t)(end - seg));
+        if (v[i].iov_len > 0) {
+            tail[0] = v[i].iov_len >= 2 ? end[-2] : tail[1];
+            tail[1] = end[-1];
+        }
+    }
+    free(v);
+    smtpc_bodyref_unref(NULL, 0, r);
+    return tail[0] == '\r' && tail[1] == '\n';
+}
+
+/* Streams the body dot-stuffed, ending in CRLF, then the terminating ".". */
 static void smtpc_body_send(struct smtpc *c)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev), *body = c->t->body;
     size_t len = body ? evbuffer_get_length(body) : 0;
-    if (len > 0) {
-        char tail[2] = {0, 0}, first = 0;
-        struct evbuffer_ptr end;
-        evbuffer_ptr_set(body, &end, len >= 2 ? len - 2 : 0, EVBUFFER_PTR_SET);
-        evbuffer_copyout_from(body, &end, tail, len >= 2 ? 2 : 1);
-        bool crlf = len >= 2 && tail[0] == '\r' && tail[1] == '\n';
-        evbuffer_copyout(body, &first, 1);
-        if (first == '.')
-            evbuffer_add(out, ".", 1);
-        for (;;) {
-            struct evbuffer_ptr p = evbuffer_search(body, "\n.", 2, NULL);
-            if (p.pos < 0)
-                break;
-            evbuffer_remove_buffer(body, out, (size_t)p.pos + 1);
-            evbuffer_add(out, ".", 1);
-        }
-        evbuffer_add_buffer(out, body);
-        if (!crlf)
-            evbuffer_add(out, "\r\n", 2);
-    }
+    if (len > 0 && !smtpc_body_stuff(out, body))
+        evbuffer_add(out, "\r\n", 2);
     evbuffer_add(out, ".\r\n", 3);
     log_debug("smtpc %s >>> (%zu body bytes) .", c->relay, len);
     if (c->tr) {
