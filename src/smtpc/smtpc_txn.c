@@ -84,16 +84,17 @@ static bool smtpc_addr_ok(const char *s)
 /* True when n bytes at p hold one with the high bit set (eight at a time). */
 static bool smtpc_8bit(const unsigned char *p, size_t n)
 {
+    const uint64_t high = 0x8080808080808080ULL;
     uint64_t acc = 0, w;
     size_t k = 0;
-    for (; k + 32 <= n && acc == 0; k += 32)
+    for (; k + 32 <= n && !(acc & high); k += 32)
         for (size_t j = 0; j < 32; j += 8) {
             memcpy(&w, p + k + j, 8);
             acc |= w;
         }
-    for (; k < n; k++)
+    for (; k < n && !(acc & high); k++)
         acc |= p[k];
-    return (acc & 0x8080808080808080ULL) != 0;
+    return (acc & high) != 0;
 }
 
 /* True when the body holds a byte with the high bit set. */
