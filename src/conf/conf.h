@@ -219,6 +219,9 @@ struct smtpd_auth_conf {
     bool sender_must_match;       /* MAIL FROM must be the login (or login@local domain) */
 };
 
+/* What a milter that fails (unreachable, timed out, broken protocol) answers (docs/milter.md). */
+enum conf_milter_action { CONF_MILTER_ACCEPT, CONF_MILTER_TEMPFAIL, CONF_MILTER_REJECT };
+
 /* DKIM signing (docs/dkim.md): the algorithms and canonicalizations of the key table. */
 enum dkim_alg { DKIM_ALG_RSA_SHA256, DKIM_ALG_ED25519_SHA256 };
 enum dkim_canon {
@@ -265,6 +268,11 @@ struct conf {
     size_t ntransport;
     char **trusted_users; /* may set any envelope sender through maildrop (src/pickup/) */
     size_t ntrusted_users;
+    char **non_smtpd_milters; /* milters asked about sendmail submissions (src/pickup/) */
+    size_t nnon_smtpd_milters;
+    uint64_t milter_connect_timeout; /* ms: connect and option negotiation */
+    uint64_t milter_command_timeout; /* ms: a reply to connect, HELO, MAIL, RCPT */
+    uint64_t milter_content_timeout; /* ms: a reply to a header, end of header, body, end */
     struct {
         char **listen; /* "addr:port" / "[v6]:port"; at least one */
         size_t nlisten;
@@ -318,6 +326,9 @@ struct conf {
         size_t npolicy_services_data;
         uint64_t policy_timeout;         /* ms */
         char *policy_default_action;     /* an action (proto/policyd.h) */
+        char **milters;                  /* milter targets (proto/milter.h), asked in order */
+        size_t nmilters;
+        unsigned milter_default_action;  /* enum conf_milter_action: a milter that fails */
         struct smtpd_tls_conf tls;       /* smtpd.tls: STARTTLS when cert_file is set */
         char **tls_listen;               /* implicit TLS listeners (RFC 8314, port 465) */
         size_t ntls_listen;

@@ -66,6 +66,7 @@ enum conf_kind {
     CONF_LOGTARGET, /* unsigned enum log_target, written "stderr"/"file"/"syslog" */
     CONF_DKIMALG,  /* unsigned DKIM_ALG_*, written "rsa-sha256"/"ed25519-sha256" */
     CONF_CANON,    /* unsigned DKIM_CANON_*, written "relaxed/relaxed", "simple/simple", ... */
+    CONF_MILTERACT, /* unsigned CONF_MILTER_*, written "accept"/"tempfail"/"reject" */
     CONF_OVERRIDE, /* bool, written "external" (auth.override) */
     CONF_RULE_AT,  /* unsigned enum rule_at, written "any"/"greeting"/"mail"/"rcpt"/"data" */
     CONF_RULE_ACTION, /* unsigned enum rule_action, written "suspend"/... */
@@ -85,6 +86,7 @@ enum conf_kind {
     CONF_POLICYDB,   /* char ** + size_t: policy database source files (paths) */
     CONF_DNSBL,      /* char ** + size_t: "zone[=pattern][*weight]" (proto/dnsbl.h) */
     CONF_SERVICES,   /* char ** + size_t: "inet:host:port" / "unix:path" [options] */
+    CONF_MILTERS,    /* char ** + size_t: "inet:IP:PORT" / "unix:/PATH" (milter_target_parse) */
     CONF_HELOPATS,   /* char ** + size_t: "glob maxload style|!text" (proto/helopat.h) */
     CONF_SELECTORS,  /* char ** + size_t: policy selectors (struct policy), lower-cased */
     CONF_PATHS,      /* char ** + size_t: absolute paths (aliases) */

@@ -19,6 +19,7 @@
 #include "core/xalloc.h"
 #include "proto/dnsbl.h"
 #include "proto/helopat.h"
+#include "proto/milter.h"
 #include "proto/policyd.h"
 
 /* ---- storage ---- */
@@ -153,6 +154,26 @@ static int conf_item_policy(struct conf_ctx *x, const config_setting_t *s, const
     return 0;
 }
 
+/* Collects a milter target after milter_target_parse() checked it. */
+static int conf_item_milter(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                            const struct conf_key *p, void *base, const char *item, size_t len)
+{
+    char q[96], why[160], text[MILTER_TARGET_MAX + 16];
+    struct milter_target t;
+    if (len >= sizeof text)
+        return conf_error(x, s, "bad milter in '%s': %s: too long", key,
+                          conf_quote(q, sizeof q, item, len));
+    memcpy(text, item, len);
+    text[len] = '\0';
+    if (milter_target_parse(text, &t, why, sizeof why) < 0)
+        return conf_error(x, s, "bad milter in '%s': %s: %s", key,
+                          conf_quote(q, sizeof q, item, len), why);
+    char **slot = conf_push((char *)base + p->off, (size_t *)((char *)base + p->cnt),
+                            sizeof(char *));
+    *slot = xstrndup(item, len);
+    return 0;
+}
+
 /* Collects a listen address, forwarder, domain, sender or pattern after checking it. */
 static int conf_item_string(struct conf_ctx *x, const config_setting_t *s, const char *key,
                             const struct conf_key *p, void *base, const char *item, size_t len)
@@ -169,6 +190,7 @@ static int conf_item_string(struct conf_ctx *x, const config_setting_t *s, const
     case CONF_DNSBL:
     case CONF_SERVICES:
     case CONF_HELOPATS: return conf_item_policy(x, s, key, p, base, item, len);
+    case CONF_MILTERS: return conf_item_milter(x, s, key, p, base, item, len);
     case CONF_SELECTORS:
         ok = conf_is_selector(item, len),
         what = "selector (want GLOB, smtp/GLOB, mx:GLOB or ip:CIDR)";

@@ -406,6 +406,7 @@ void conf_store_number(const struct conf_key *p, void *base, uint64_t v)
     case CONF_LOGTARGET:
     case CONF_DKIMALG:
     case CONF_CANON:
+    case CONF_MILTERACT:
     case CONF_RULE_AT:
     case CONF_RULE_ACTION: *(unsigned *)field = (unsigned)v; break;
     case CONF_RATE: *(double *)field = (double)v / 1000.0; break;
@@ -542,6 +543,9 @@ static const struct {
     {CONF_CANON, "relaxed/simple", DKIM_CANON_RELAXED_SIMPLE},
     {CONF_CANON, "simple/relaxed", DKIM_CANON_SIMPLE_RELAXED},
     {CONF_CANON, "simple/simple", DKIM_CANON_SIMPLE_SIMPLE},
+    {CONF_MILTERACT, "accept", CONF_MILTER_ACCEPT},
+    {CONF_MILTERACT, "tempfail", CONF_MILTER_TEMPFAIL},
+    {CONF_MILTERACT, "reject", CONF_MILTER_REJECT},
 };
 
 /* The word of value v of kind k, "" when none. */

@@ -34,7 +34,8 @@
  * the client's header block) stays in s->body, everything after it goes to the message's
  * body file in SPILL_CHUNK pieces as it arrives (queue_bodyfile_open/_write, page cache
  * only) and the message is queued with queue_put_file, which makes the file durable before
- * the commit. Not when the message is DKIM-signed on the way in (the signer needs it whole).
+ * the commit. Not when the message is DKIM-signed on the way in or passes milters (the
+ * signer and the milter chain take it whole and may change it).
  * A file that cannot be written refuses the message with 452 4.3.1 at its end.
  * The accepted message's log line names the user (", sasl_method=PLAIN, sasl_username=U"
  * after client=, as Postfix) and ends with tls=VERSION/CIPHER, or tls=none. */
@@ -97,7 +98,8 @@ void content_begin(struct session *s)
         log_panic("smtpd: Received header does not fit (%d bytes)", n);
     s->body_len = s->hdr_len = (size_t)n;
     content_spill_discard(s);
-    s->spill_off = s->sd->dkim && (s->trusted || s->authenticated); /* signed whole */
+    /* whole in memory: a message DKIM-signed on the way in, or given to milters */
+    s->spill_off = (s->sd->dkim && (s->trusted || s->authenticated)) || s->milters;
     s->content = 0;
     s->refusal = REFUSE_NONE;
     s->line_len = 0;
@@ -392,7 +394,7 @@ static void content_on_signed(void *arg, char *body, size_t len)
  * is configured and the client may send as our domains (trusted network or AUTH). */
 static void content_commit(struct session *s, char *body, size_t len)
 {
-    if (s->spill_path) { /* never DKIM-signed here: content_begin kept those in memory */
+    if (s->spill_path) { /* never DKIM-signed or milter-changed: content_begin kept those whole */
         queue_put_file(s->sd->q, &s->txn, body, len, s->spill_fd, s->spill_path,
                        content_on_queued, s);
         s->spill_path = NULL;
@@ -526,6 +528,8 @@ static bool content_refused(struct session *s, const struct conf *c)
     return false;
 }
 
+static void content_queue(struct session *s);
+
 /* The content is complete (final dot, or BDAT LAST): checks it, then queues it. */
 static void content_end(struct session *s)
 {
@@ -554,6 +558,14 @@ static void content_end(struct session *s)
     }
     if (s->submission)
         content_submission_fix(s);
+    if (milters_content(s))
+        return; /* content_milters_done() follows */
+    content_queue(s);
+}
+
+/* The message is final: stored, then the 250 (content_on_queued). */
+static void content_queue(struct session *s)
+{
     s->txn.arrival = clock_wall_ms();
     if (s->txn.flags & (MSG_F_BY_RETURN | MSG_F_BY_NOTIFY))
         s->txn.deliver_by = s->txn.arrival + s->by_seconds * 1000;
@@ -575,6 +587,26 @@ static void content_end(struct session *s)
         transcript_line(s->tr, '*', note, (size_t)n);
     }
     content_commit(s, body, len);
+}
+
+void content_milters_done(struct session *s, bool discard)
+{
+    char qid[QID_TEXT_LEN + 1], from[ADDR_MAX * 4 + 1];
+    const char *snd = s->txn.sender ? s->txn.sender : "";
+    qid_to_text(s->txn.id, qid);
+    log_sanitize(from, sizeof from, snd, strlen(snd));
+    if (discard || s->txn.nrcpt == 0) { /* acknowledged, not stored (as Postfix's DISCARD) */
+        log_mail("cleanup", "%s: milter-discard: END-OF-MESSAGE from %s[%s]: %s; from=<%s> "
+                 "proto=%s helo=<%s>", qid, s->rdns, s->ip,
+                 discard ? "milter triggers DISCARD action" : "milter removed every recipient",
+                 from, policy_protocol(s), s->helo);
+        session_reply(s, "250 2.0.0 Ok: queued as %s", qid);
+        session_txn_reset(s);
+        return;
+    }
+    if (s->milter_held)
+        s->txn.flags |= MSG_F_HELD;
+    content_queue(s);
 }
 
 void content_policy_resume(struct session *s)

@@ -62,21 +62,26 @@ static void verbs_bad_args(struct session *s, enum cmd_verb verb)
     }
 }
 
-/* HELO/EHLO: remembers the argument, resets the transaction, lists the extensions. */
+/* HELO/EHLO: remembers the argument, resets the transaction, asks the milters. */
 static void verbs_helo(struct session *s, const struct cmd *c)
 {
-    const struct conf *conf = s->sd->c;
     session_txn_reset(s);
     log_sanitize(s->helo, sizeof s->helo, c->arg, strlen(c->arg));
     policy_sloppy_helo(s);
     if (!policy_helo_check(s, c->verb == CMD_HELO ? "HELO" : "EHLO"))
         return;
-    if (c->verb == CMD_HELO) {
-        s->helo_kind = HELO_SMTP;
+    s->helo_kind = c->verb == CMD_HELO ? HELO_SMTP : HELO_ESMTP;
+    if (!milters_helo(s))
+        verbs_helo_reply(s);
+}
+
+void verbs_helo_reply(struct session *s)
+{
+    const struct conf *conf = s->sd->c;
+    if (s->helo_kind == HELO_SMTP) {
         session_reply(s, "250 %s", session_host(s));
         return;
     }
-    s->helo_kind = HELO_ESMTP;
     session_reply(s, "250-%s", session_host(s));
     session_reply(s, "250-PIPELINING");
     session_reply(s, "250-SIZE %llu", (unsigned long long)conf->smtpd.max_message_size);
@@ -186,7 +191,8 @@ static void verbs_mail(struct session *s, const struct cmd *c)
         return;
     verbs_mail_store(s, c, &m);
     policy_mail_begin(s);
-    session_reply(s, "250 2.1.0 Ok");
+    if (!milters_mail(s))
+        session_reply(s, "250 2.1.0 Ok");
 }
 
 /* Replies to a refused RCPT (logging the NOQUEUE line for rcpt when not NULL) and
@@ -202,6 +208,11 @@ __attribute__((format(printf, 3, 4))) static void verbs_rcpt_refused(struct sess
     va_end(ap);
     if (rcpt) /* NULL: not a reject line, or one logged already */
         session_log_reject(s, "RCPT", text, rcpt);
+    verbs_rcpt_refused_reply(s, text);
+}
+
+void verbs_rcpt_refused_reply(struct session *s, const char *text)
+{
     session_reply(s, "%s", text);
     if (++s->rcpt_errors > s->sd->c->smtpd.max_error_recipients) {
         log_info("client=[%s]: %u refused recipients, disconnecting", s->ip, s->rcpt_errors);
@@ -276,7 +287,8 @@ static void verbs_rcpt(struct session *s, const struct cmd *c)
     q->last_reply = xstrdup("");
     q->notify = r.notify;
     q->orcpt = xstrdup(r.orcpt);
-    session_reply(s, "250 2.1.5 Ok");
+    if (!milters_rcpt(s))
+        session_reply(s, "250 2.1.5 Ok");
 }
 
 /* True when a transaction with recipients is open; replies 503 otherwise. */
@@ -383,6 +395,11 @@ static void verbs_vrfy(struct session *s, enum cmd_verb v)
 /* Runs the handler of a parsed command. */
 static void verbs_dispatch(struct session *s, const struct cmd *c)
 {
+    if (s->milter_deny && (c->verb == CMD_HELO || c->verb == CMD_EHLO || c->verb == CMD_MAIL ||
+                           c->verb == CMD_ETRN)) { /* a milter refused the connection */
+        session_reply(s, "%s", s->milter_deny);
+        return;
+    }
     switch (c->verb) {
     case CMD_HELO:
     case CMD_EHLO: verbs_helo(s, c); break;

@@ -145,6 +145,7 @@ static void check_same_number(const char *key, const struct conf_key *p, const c
     case CONF_TLSPROTO:
     case CONF_DKIMALG:
     case CONF_CANON:
+    case CONF_MILTERACT:
     case CONF_RULE_AT:
     case CONF_RULE_ACTION:
     case CONF_MBOXKIND:
