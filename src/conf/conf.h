@@ -86,13 +86,31 @@ struct relay_auth {
     char *password;       /* `password`, or the first line of `password_file` */
 };
 
-/* A relay (seed 000 §4.5.4). host is a name, or an IP when literal ("[ip]:port"). */
-struct relay {
-    char *address; /* as configured, for logs */
+/* One host of a relay's address: a name, or an IP when literal ("[ip]:port"). */
+struct relay_host {
     char *host;
     uint16_t port; /* deliver.client.port unless the address names one */
     bool literal;
-    char **destdomains; /* lower-case domains */
+};
+
+#define RELAY_HOSTS_MAX 8 /* hosts in one relay's address list */
+/* How a relay with several hosts uses them (docs/routing.md): failover, one destination
+ * trying them in order; parallel, one destination per host, the recipients divided. */
+enum relay_spread { RELAY_SPREAD_FAILOVER, RELAY_SPREAD_PARALLEL };
+/* The order of a relay's hosts: as listed, or shuffled for every connection. */
+enum relay_order { RELAY_ORDER_LISTED, RELAY_ORDER_RANDOM };
+
+/* A relay (seed 000 §4.5.4). host/port/literal are hosts[0]'s (the first host). */
+struct relay {
+    char *address; /* as configured, for logs (several hosts: joined by ',') */
+    char *host;
+    uint16_t port; /* deliver.client.port unless the address names one */
+    bool literal;
+    struct relay_host *hosts; /* every host of the address, in order (at least one) */
+    size_t nhosts;
+    unsigned spread; /* enum relay_spread */
+    unsigned order;  /* enum relay_order */
+    char **destdomains; /* lower-case domain patterns (proto/domainpat.h), in order */
     size_t ndestdomains;
     char **senders; /* lower-case "domain" or "local@domain" */
     size_t nsenders;
@@ -286,6 +304,8 @@ struct conf {
         size_t nlocal_domains;
         char **relay_domains; /* ZMailer relaytarget: accepted from anyone */
         size_t nrelay_domains;
+        bool allow_source_routes; /* RCPT TO:<@relay:user@domain> from a trusted or
+                                     authenticated client goes via relay (else stripped) */
         char **sloppy_helo; /* glob patterns (seed "veR" without R): brackets optional */
         size_t nsloppy_helo;
         struct cidr *sloppy_networks;

@@ -70,6 +70,8 @@ enum conf_kind {
     CONF_OVERRIDE, /* bool, written "external" (auth.override) */
     CONF_RULE_AT,  /* unsigned enum rule_at, written "any"/"greeting"/"mail"/"rcpt"/"data" */
     CONF_RULE_ACTION, /* unsigned enum rule_action, written "suspend"/... */
+    CONF_SPREAD,   /* unsigned enum relay_spread, written "failover"/"parallel" */
+    CONF_ORDER,    /* unsigned enum relay_order, written "listed"/"random" */
     CONF_RATE,     /* double; bounds and default in thousandths */
     CONF_MBOXKIND, /* unsigned LOCAL_MAILDIR/LOCAL_MBOX, written "maildir"/"mbox" */
     CONF_ROT,      /* unsigned LOGROT_*, written "never"/"hourly"/"daily"/"monthly" */
@@ -79,6 +81,7 @@ enum conf_kind {
     CONF_CIDRS,      /* struct cidr * + size_t */
     CONF_FORWARDERS, /* char ** + size_t: "ip" / "ip@port" */
     CONF_DOMAINS,    /* char ** + size_t, lower-cased */
+    CONF_DOMAINPATS, /* char ** + size_t: proto/domainpat.h patterns, lower-cased */
     CONF_SENDERS,    /* char ** + size_t: "domain" / "local@domain", lower-cased */
     CONF_PATTERNS,   /* char ** + size_t: globs without blanks, lower-cased */
     CONF_RNET_IP,    /* struct remotenet nets + hosts */

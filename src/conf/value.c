@@ -408,7 +408,9 @@ void conf_store_number(const struct conf_key *p, void *base, uint64_t v)
     case CONF_CANON:
     case CONF_MILTERACT:
     case CONF_RULE_AT:
-    case CONF_RULE_ACTION: *(unsigned *)field = (unsigned)v; break;
+    case CONF_RULE_ACTION:
+    case CONF_SPREAD:
+    case CONF_ORDER: *(unsigned *)field = (unsigned)v; break;
     case CONF_RATE: *(double *)field = (double)v / 1000.0; break;
     case CONF_U64:
     case CONF_DURATION: *(uint64_t *)field = v; break;
@@ -536,6 +538,8 @@ static const struct {
     {CONF_RULE_ACTION, "reduce_concurrency", RULE_REDUCE_CONCURRENCY},
     {CONF_RULE_ACTION, "reduce_rate", RULE_REDUCE_RATE},
     {CONF_RULE_ACTION, "bounce", RULE_BOUNCE},
+    {CONF_SPREAD, "failover", RELAY_SPREAD_FAILOVER}, {CONF_SPREAD, "parallel", RELAY_SPREAD_PARALLEL},
+    {CONF_ORDER, "listed", RELAY_ORDER_LISTED}, {CONF_ORDER, "random", RELAY_ORDER_RANDOM},
     {CONF_MBOXKIND, "maildir", LOCAL_MAILDIR},  {CONF_MBOXKIND, "mbox", LOCAL_MBOX},
     {CONF_DKIMALG, "rsa-sha256", DKIM_ALG_RSA_SHA256},
     {CONF_DKIMALG, "ed25519-sha256", DKIM_ALG_ED25519_SHA256},

@@ -22,6 +22,7 @@
 #include "core/xalloc.h"
 #include "deliver/internal.h"
 #include "dsn/verp.h"
+#include "proto/addr.h"
 #include "proto/hdr.h"
 #include "queue/queue.h"
 #include "queue/record.h"
@@ -97,7 +98,8 @@ static void batch_verp(struct deliver *dl, struct batch *b, const struct deliver
 {
     char v[VERP_ADDR_MAX + 1];
     if (b->m->verp &&
-        verp_encode(b->m->sender, r->addr, dl->conf->deliver.verp_delimiters, v, sizeof v) == 0)
+        verp_encode(b->m->sender, addr_unrouted(r->addr), dl->conf->deliver.verp_delimiters, v,
+                    sizeof v) == 0)
         b->verp_sender = xstrdup(v);
 }
 
@@ -119,7 +121,7 @@ void batch_add(struct deliver *dl, struct deliver_msg *m, struct deliver_rcpt *r
     b->r[b->n] = r;
     b->orcpts[b->n] = r->orcpt;
     b->notify[b->n] = r->notify;
-    b->addrs[b->n++] = r->addr;
+    b->addrs[b->n++] = addr_unrouted(r->addr); /* a source route's relay gets local@domain */
 }
 
 /* Moves every open batch of m to its destination's ready FIFO and dispatches it. */

@@ -263,7 +263,7 @@ static void sched_finish(struct sched *s, struct srcpt *r, const struct outcome_
     } else {
         s->st.bounced++;
         if (s->bounced)
-            s->bounced(s->bounced_arg, r->d.addr, sched_rcpt_reply(r));
+            s->bounced(s->bounced_arg, addr_unrouted(r->d.addr), sched_rcpt_reply(r));
     }
     sched_log(s, r, res, ok ? "sent" : "bounced", ok ? OUTCOME_OK : OUTCOME_PERMFAIL,
               sched_rcpt_reply(r));

@@ -7,8 +7,10 @@
  * the message: SIZE (552 5.3.4 when over max_message_size), BODY, SMTPUTF8 (RFC 6531: a
  * non-ASCII address needs it, 553 5.6.7), DSN RET/ENVID/NOTIFY/ORCPT (RFC 3461), DELIVERBY
  * BY (RFC 2852: R mode needs at least smtpd.deliverby). MAIL checks min_free_space (452).
- * RCPT: relaying rules (policy.c), max_recipients (452 4.5.3), and a client whose refused
- * RCPTs exceed max_error_recipients is disconnected (421). On a submission listener MAIL
+ * RCPT: relaying rules (policy.c) on the address without its source route, max_recipients
+ * (452 4.5.3), and a client whose refused RCPTs exceed max_error_recipients is disconnected
+ * (421); a source route is kept ("@relay:local@domain") only with allow_source_routes for a
+ * trusted or authenticated client, else dropped (docs/routing.md). On a submission listener MAIL
  * needs a trusted or authenticated client (530 5.7.0, authn.c). AUTH is authn.c's; EHLO
  * lists "AUTH PLAIN LOGIN" with a backend, under TLS or with smtpd.auth.allow_cleartext. DATA and BDAT hand over to
  * content.c, once the client's reverse lookup is over (session_rdns_wait). ETRN (RFC 1985) for trusted clients or relay_domains calls the etrn callback.
@@ -255,6 +257,38 @@ static char *verbs_qualify(const struct conf *c, const char *addr)
     return q;
 }
 
+/* True when a source route's host is this host (hostname or a local domain): the route
+ * ends here (RFC 5321 Appendix C: a host removes itself from the route). */
+static bool verbs_route_is_us(const struct conf *c, const char *host)
+{
+    if (c->hostname && strcasecmp(host, c->hostname) == 0)
+        return true;
+    for (size_t i = 0; i < c->smtpd.nlocal_domains; i++)
+        if (strcasecmp(host, c->smtpd.local_domains[i]) == 0)
+            return true;
+    return false;
+}
+
+/* The recipient as stored: "@relay:local@domain" for a source route honoured (docs/
+ * routing.md: smtpd.allow_source_routes, a trusted or authenticated client, a relay that is
+ * not us), else the address without its route (RFC 5321 §4.1.1.3: servers may ignore
+ * it; relaying was checked on that address). NULL (replied) when the route does not fit. */
+static char *verbs_rcpt_stored(struct session *s, const struct cmd *c)
+{
+    const struct conf *cf = s->sd->c;
+    if (!c->route[0] || !cf->smtpd.allow_source_routes || !(s->trusted || s->authenticated) ||
+        verbs_route_is_us(cf, c->route))
+        return verbs_qualify(cf, c->addr);
+    size_t n = strlen(c->route) + strlen(c->addr) + 3;
+    if (n > ADDR_MAX + 1) {
+        session_reply(s, "553 5.1.3 Error: source route too long");
+        return NULL;
+    }
+    char *q = xmalloc(n);
+    snprintf(q, n, "@%s:%s", c->route, c->addr);
+    return q;
+}
+
 /* RCPT TO: adds a recipient when the client may relay and the limit allows. */
 static void verbs_rcpt(struct session *s, const struct cmd *c)
 {
@@ -279,10 +313,13 @@ static void verbs_rcpt(struct session *s, const struct cmd *c)
         session_reply(s, "452 4.5.3 Error: too many recipients");
         return;
     }
+    char *stored = verbs_rcpt_stored(s, c);
+    if (!stored)
+        return;
     xgrow(&s->txn.rcpts, &s->rcpt_cap, s->txn.nrcpt, sizeof *s->txn.rcpts);
     struct qrcpt *q = &s->txn.rcpts[s->txn.nrcpt++];
     memset(q, 0, sizeof *q);
-    q->addr = verbs_qualify(s->sd->c, c->addr);
+    q->addr = stored;
     q->state = RCPT_PENDING;
     q->last_reply = xstrdup("");
     q->notify = r.notify;
