@@ -5,6 +5,7 @@
  *   1. apply every op in one LMDB write transaction, not committed yet (a duplicate id fails
  *      only its put; any other error: the group goes the old way, each op alone, synced)
  *   2. write the group's records to the journal, one fdatasync          <- the one sync
+ *      (a large message's body file, bodyfile.c, is synced before it)
  *   3. hand the ops to the loop: done callbacks run (250 to the client, delivery starts);
  *      each put's content stays readable from q->pending (loop side) until step 4 shows
  *   4. store the group's last LSN in the "meta" database and commit the transaction; the
@@ -367,6 +368,7 @@ void queue_commit_group(struct queue *q, struct queue_op *ops)
 {
     if (q->behind && queue_catch_up(q, ops) < 0)
         return;
+    queue_bodyfile_sync(q, ops); /* body files durable before the journal names them */
     MDB_txn *txn = NULL;
     int rc = mdb_txn_begin(q->env, NULL, 0, &txn);
     if (rc == 0 && queue_journal_commit(q, txn, ops) == 0) {

@@ -7,6 +7,8 @@
  *          done callbacks in call order; LMDB helpers (keys, errno mapping, stats)
  * write.c  encoding writes into struct queue_op and applying them in a write transaction
  * read.c   read-only transactions, taking incoming mail, the incoming socket
+ * bodyfile.c  large contents in one file per message beside LMDB (written by smtpd as
+ *          they arrive, synced by the writer before the commit, sent from an mmap)
  *
  * Threads: see queue.c (the FIFO, the done list and `stopping` under `mu`; stats atomics;
  * the rest is loop-only). */
@@ -54,6 +56,8 @@ struct queue_op {
     const char *body; /* PUT: content */
     char *body_owned; /* PUT in daemon mode: freed with the op */
     size_t bodylen;
+    int body_fd;     /* PUT with a body file: its descriptor until the writer synced it */
+    char *body_path; /* PUT: that file; DELETE: the file to remove once committed (bodyfile.c) */
     int incoming;  /* PUT: also mark incoming (tool mode) */
     uint64_t parent;     /* PUT of an expansion: the parent message, with */
     char *parent_addr;   /* this recipient address (NULL: a plain put) set to */
@@ -105,6 +109,8 @@ struct queue {
     int behind;   /* writer: a group acknowledged through the journal missed LMDB */
     int powercut; /* SLUICE_TEST_POWERCUT=1 (docs/testing.md) */
     struct queue_pending *pending; /* loop only */
+    int body_dirfd;             /* daemon mode: <spool>/body, fsynced after new body files */
+    struct queue_bodyflush *bodyflush; /* daemon mode: bodyfile.c's flusher thread */
 };
 
 /* Writes v big-endian into 8 bytes. */
@@ -133,6 +139,15 @@ void queue_count_op(struct queue *q, const struct queue_op *op);
 
 /* Appends an op to the writer's FIFO; daemon-mode calls in tool mode are a bug. */
 void queue_enqueue(struct queue *q, struct queue_op *op);
+
+/* bodyfile.c: body files (the path of id's, malloc'ed; the writer's sync before a group's
+ * transaction and the removals after it; appending a file part in queue_body; recovery). */
+char *queue_bodyfile_path(const struct queue *q, uint64_t id);
+void queue_bodyfile_sync(struct queue *q, struct queue_op *ops);
+void queue_bodyfile_settle(struct queue *q, struct queue_op *ops);
+int queue_bodyfile_append(struct queue *q, MDB_txn *txn, uint64_t id, struct evbuffer *out);
+int queue_bodyfile_recover(struct queue *q, char *err, size_t errlen);
+void queue_bodyfile_close(struct queue *q);
 
 /* Path of the incoming socket; -1 when it does not fit a sockaddr_un. */
 int queue_sock_addr(const char *spool, struct sockaddr_un *sun);

@@ -120,6 +120,7 @@ void queue_op_free(struct queue_op *op)
     free(op->ids);
     free(op->parent_addr);
     free(op->parent_reply);
+    free(op->body_path);
     free(op);
 }
 
@@ -154,6 +155,7 @@ void queue_apply_alone(struct queue *q, struct queue_op *op)
  * (commit.c's way when the journal cannot be written). */
 void queue_apply_group(struct queue *q, struct queue_op *ops)
 {
+    queue_bodyfile_sync(q, ops); /* body files durable before the commit naming them */
     MDB_txn *txn;
     int rc = mdb_txn_begin(q->env, NULL, 0, &txn);
     if (rc == 0) {
@@ -186,6 +188,7 @@ void queue_apply_group(struct queue *q, struct queue_op *ops)
             msgs += op->type == QOP_PUT;
         }
         hist_observe(&q->per_commit, (double)msgs);
+        queue_bodyfile_settle(q, ops);
         return;
     }
     log_warn("queue: group commit failed (%s); retrying each write alone", mdb_strerror(rc));
@@ -194,6 +197,7 @@ void queue_apply_group(struct queue *q, struct queue_op *ops)
             op->err = 0;
         queue_apply_alone(q, op);
     }
+    queue_bodyfile_settle(q, ops);
 }
 
 /* Appends a finished group to the done list (the caller wakes the loop). */
@@ -393,15 +397,23 @@ struct queue *queue_open(const char *spool, struct event_base *base, char *err, 
     q->spool = xstrdup(spool);
     q->base = base;
     q->sock = -1;
+    q->body_dirfd = -1;
     if (queue_open_env(q, err, errlen) < 0)
         goto fail;
-    if (base && queue_journal_open(q, err, errlen) < 0) {
+    if (base && queue_journal_open(q, err, errlen) < 0) { /* replay: LMDB complete first */
         mdb_env_close(q->env);
+        goto fail;
+    }
+    if (base && queue_bodyfile_recover(q, err, errlen) < 0) { /* orphans: none in LMDB */
+        queue_journal_close(q);
+        mdb_env_close(q->env);
+        queue_bodyfile_close(q);
         goto fail;
     }
     if (base && queue_start_writer(q, err, errlen) < 0) {
         queue_journal_close(q);
         mdb_env_close(q->env);
+        queue_bodyfile_close(q);
         goto fail;
     }
     return q;
@@ -466,6 +478,7 @@ void queue_close(struct queue *q)
             unlink(sun.sun_path);
     }
     mdb_env_close(q->env);
+    queue_bodyfile_close(q);
     free(q->spool);
     free(q);
 }

@@ -59,6 +59,8 @@ int queue_body(struct queue *q, uint64_t id, struct evbuffer *out)
     } else if (evbuffer_add(out, val.mv_data, val.mv_size) < 0) {
         errno = ENOMEM;
         ret = -1;
+    } else {
+        ret = queue_bodyfile_append(q, txn, id, out); /* the rest, MSG_F_BODYFILE */
     }
     mdb_txn_abort(txn);
     return ret;

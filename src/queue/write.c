@@ -313,6 +313,8 @@ void queue_delete(struct queue *q, uint64_t id, uint32_t nrcpt)
     struct queue_op *op = xcalloc(1, sizeof *op);
     op->type = QOP_DELETE;
     op->id = id;
+    op->body_fd = -1;
+    op->body_path = queue_bodyfile_path(q, id); /* removed once committed, if there is one */
     queue_enqueue(q, op);
 }
 

@@ -15,7 +15,9 @@
  *     or ">";
  *     SIZE=, BODY=8BITMIME, SMTPUTF8, BY= (smtpc_ext.c) and the DSN parameters (RET, ENVID,
  *     NOTIFY, ORCPT) are sent only when the server's EHLO announced them; the body goes out
- *     dot-stuffed after DATA, or as one BDAT chunk with CHUNKING (smtpc_bdat.c). */
+ *     dot-stuffed after DATA, by reference to the body's own bytes (smtpc_body_stuff: a
+ *     large body is sent from its mapping), or as one BDAT chunk with CHUNKING
+ *     (smtpc_bdat.c). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +36,10 @@
 #include "proto/status.h"
 #include "queue/record.h"
 #include "smtpc/internal.h"
+
+/* Stretches of body shorter than this between two stuffed dots are copied, not referred to
+ * (a reference costs an evbuffer chain of about this size). */
+#define SMTPC_BODY_COPY_MAX 256
 
 /* Reports recipient i (once) to the owner. */
 void smtpc_rcpt_report_one(struct smtpc *c, size_t i, enum outcome o, const char *text)
@@ -249,32 +255,86 @@ static void smtpc_dot_expect(struct smtpc *c)
             smtpc_fifo_push(c, EXP_DOT, i);
 }
 
-/* Streams the body dot-stuffed, ending in CRLF, then the terminating ".". The body's
- * chains are moved, not copied, between the "\n." spots that need an extra dot. */
+/* The body's bytes while chains of the output refer to them (smtpc_body_stuff). */
+struct smtpc_bodyref {
+    struct evbuffer *keep; /* the body's chains (a mapped body file, queue/bodyfile.c) */
+    size_t refs;           /* output chains referring to them, + 1 while stuffing */
+};
+
+/* Drops a reference; the last one frees the body. */
+static void smtpc_bodyref_unref(const void *data, size_t len, void *arg)
+{
+    struct smtpc_bodyref *r = arg;
+    (void)data;
+    (void)len;
+    if (--r->refs == 0) {
+        evbuffer_free(r->keep);
+        free(r);
+    }
+}
+
+/* Appends n body bytes at p to out: by reference, or copied when that is cheaper. */
+static void smtpc_body_ref(struct evbuffer *out, struct smtpc_bodyref *r, const char *p, size_t n)
+{
+    if (n < SMTPC_BODY_COPY_MAX) {
+        evbuffer_add(out, p, n);
+        return;
+    }
+    r->refs++;
+    if (evbuffer_add_reference(out, p, n, smtpc_bodyref_unref, r) < 0) {
+        r->refs--;
+        evbuffer_add(out, p, n);
+    }
+}
+
+/* Dot-stuffs body into out (RFC 5321 §4.5.2: one more "." before each line that starts with
+ * one) without copying it: the stretches between those dots go by reference to the body's
+ * own chains, kept alive until the last of them is written (or the connection dropped), so
+ * a large body is sent straight from its mapping whatever its lines hold. Empties body;
+ * true when it ended in CRLF. */
+static bool smtpc_body_stuff(struct evbuffer *out, struct evbuffer *body)
+{
+    struct smtpc_bodyref *r = xcalloc(1, sizeof *r);
+    r->keep = evbuffer_new();
+    r->refs = 1;
+    evbuffer_add_buffer(r->keep, body);
+    int n = evbuffer_peek(r->keep, -1, NULL, NULL, 0);
+    struct evbuffer_iovec *v = xcalloc(n > 0 ? (size_t)n : 1, sizeof *v);
+    n = evbuffer_peek(r->keep, -1, NULL, v, n);
+    bool bol = true;
+    char tail[2] = {0, 0};
+    for (int i = 0; i < n; i++) {
+        const char *p = v[i].iov_base, *end = p + v[i].iov_len, *seg = p;
+        for (const char *q = p; q < end;) {
+            if (bol && *q == '.') {
+                smtpc_body_ref(out, r, seg, (size_t)(q - seg));
+                evbuffer_add(out, ".", 1);
+                seg = q;
+            }
+            const char *nl = memchr(q, '\n', (size_t)(end - q));
+            bol = nl != NULL;
+            if (!nl)
+                break;
+            q = nl + 1;
+        }
+        smtpc_body_ref(out, r, seg, (size_t)(end - seg));
+        if (v[i].iov_len > 0) {
+            tail[0] = v[i].iov_len >= 2 ? end[-2] : tail[1];
+            tail[1] = end[-1];
+        }
+    }
+    free(v);
+    smtpc_bodyref_unref(NULL, 0, r);
+    return tail[0] == '\r' && tail[1] == '\n';
+}
+
+/* Streams the body dot-stuffed, ending in CRLF, then the terminating ".". */
 static void smtpc_body_send(struct smtpc *c)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev), *body = c->t->body;
     size_t len = body ? evbuffer_get_length(body) : 0;
-    if (len > 0) {
-        char tail[2] = {0, 0}, first = 0;
-        struct evbuffer_ptr end;
-        evbuffer_ptr_set(body, &end, len >= 2 ? len - 2 : 0, EVBUFFER_PTR_SET);
-        evbuffer_copyout_from(body, &end, tail, len >= 2 ? 2 : 1);
-        bool crlf = len >= 2 && tail[0] == '\r' && tail[1] == '\n';
-        evbuffer_copyout(body, &first, 1);
-        if (first == '.')
-            evbuffer_add(out, ".", 1);
-        for (;;) {
-            struct evbuffer_ptr p = evbuffer_search(body, "\n.", 2, NULL);
-            if (p.pos < 0)
-                break;
-            evbuffer_remove_buffer(body, out, (size_t)p.pos + 1);
-            evbuffer_add(out, ".", 1);
-        }
-        evbuffer_add_buffer(out, body);
-        if (!crlf)
-            evbuffer_add(out, "\r\n", 2);
-    }
+    if (len > 0 && !smtpc_body_stuff(out, body))
+        evbuffer_add(out, "\r\n", 2);
     evbuffer_add(out, ".\r\n", 3);
     log_debug("smtpc %s >>> (%zu body bytes) .", c->relay, len);
     if (c->tr) {

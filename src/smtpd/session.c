@@ -154,6 +154,7 @@ void session_txn_reset(struct session *s)
     free(s->body);
     s->body = NULL;
     s->body_len = s->body_cap = s->hdr_len = 0;
+    content_spill_discard(s);
     s->content = 0;
     s->refusal = REFUSE_NONE;
     s->content_started = false;

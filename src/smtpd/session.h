@@ -50,7 +50,7 @@ enum session_state {
 enum session_helo { HELO_NONE, HELO_SMTP, HELO_ESMTP };
 
 /* Why a message will be refused at its end (the first reason found wins). */
-enum content_refusal { REFUSE_NONE, REFUSE_SIZE, REFUSE_NUL, REFUSE_LONG };
+enum content_refusal { REFUSE_NONE, REFUSE_SIZE, REFUSE_NUL, REFUSE_LONG, REFUSE_SPOOL };
 
 struct smtpd_listener {
     struct smtpd *sd;
@@ -88,8 +88,15 @@ struct session {
     /* content */
     bool content_started;  /* Received header written (DATA, or the first BDAT) */
     bool used_bdat;        /* this transaction sends BDAT chunks (DATA refused) */
-    char *body;            /* Received header + content so far (NULL once refused) */
+    char *body;            /* Received header + content so far (NULL once refused); once
+                              spilled, the head and the bytes not yet written to the file */
     size_t body_len, body_cap, hdr_len;
+    char *spill_path;      /* the body file the content goes to past SMTPD_SPILL_AT (content.c),
+                              NULL while it is all in body */
+    int spill_fd;          /* its descriptor (valid with spill_path) */
+    size_t spill_keep;     /* the head kept in body (our Received and the header block) */
+    uint64_t spill_len;    /* bytes written to the file */
+    bool spill_off;        /* not for this message (DKIM signing, or the file failed) */
     uint64_t content;      /* content bytes produced so far (also past the limit) */
     enum content_refusal refusal;
     size_t line_len;       /* octets of the current line so far */
@@ -254,6 +261,10 @@ void content_milters_done(struct session *s, bool discard);
 /* The end-of-data policy servers answered (policy_data_check parked the session): the end
  * of the content runs again with their verdict. */
 void content_policy_resume(struct session *s);
+/* The content's size so far, in memory and in its body file. */
+uint64_t content_size(const struct session *s);
+/* Drops the body file of a transaction that ends without being queued. */
+void content_spill_discard(struct session *s);
 
 /* Answers HELO/EHLO once the checks passed (the 250 and, for EHLO, the extensions). */
 void verbs_helo_reply(struct session *s);

@@ -1477,6 +1477,38 @@ static void test_long_data_lines(void **state)
     free(content.p);
 }
 
+/* A content past 64 KB goes to a body file as it arrives (queue/bodyfile.c) and reads back
+ * from the queue byte for byte: the header block in LMDB, the rest (dot lines unstuffed,
+ * arriving in pieces) from the file. */
+static void test_large_message_body_file(void **state)
+{
+    (void)state;
+    struct text in = {0}, content = {0};
+    text_str(&in, "Subject: big\r\n\r\n");
+    text_str(&content, "Subject: big\r\n\r\n");
+    for (int i = 0; i < 6000; i++) {
+        text_str(&in, i % 3 ? LINE50 : "..dot line\r\n");
+        text_str(&content, i % 3 ? LINE50 : ".dot line\r\n");
+    }
+    size_t half = in.len / 2;
+    text_str(&in, ".\r\n");
+    struct scenario sc = {
+        .name = "large_message_body_file",
+        .max_size = 1000000,
+        .steps = {{NULL, 0, 1, 0},
+                  {"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n", 0, 4,
+                   0},
+                  {in.p, half, 0, 0},
+                  {in.p + half, in.len - half, 1, 0},
+                  {"QUIT\r\n", 0, 1, 0}},
+        .want = GREET EHLO_CAPS("1000000") OK_MAIL OK_RCPT GO_DATA QUEUED BYE,
+        .nmsgs = 1, .sender = "a@b.test", .rcpts = "c@d.test", .helo = "c.test",
+        .with = "ESMTP", .content = content.p, .content_len = content.len};
+    run_scenario(&sc);
+    free(in.p);
+    free(content.p);
+}
+
 /* A huge message is refused with 552 without being buffered; the session goes on. */
 static void test_huge_message_refused(void **state)
 {
@@ -1791,7 +1823,8 @@ int main(void)
         cmocka_unit_test(test_long_command_lines),   cmocka_unit_test(test_too_many_recipients),
         cmocka_unit_test(test_too_many_errors),      cmocka_unit_test(test_many_pipelined_commands),
         cmocka_unit_test(test_output_backpressure),  cmocka_unit_test(test_long_data_lines),
-        cmocka_unit_test(test_huge_message_refused),  cmocka_unit_test(test_over_size_on_one_line_is_552),
+        cmocka_unit_test(test_huge_message_refused),
+        cmocka_unit_test(test_large_message_body_file),  cmocka_unit_test(test_over_size_on_one_line_is_552),
         cmocka_unit_test(test_bad_listen_addresses),
         cmocka_unit_test(test_stop_listening),       cmocka_unit_test(test_free_while_queueing),
         cmocka_unit_test(test_random_input),         cmocka_unit_test(test_long_auth_lines),
