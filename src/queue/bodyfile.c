@@ -259,6 +259,7 @@ void queue_put_file(struct queue *q, const struct qmsg *m, char *head, size_t he
     op->bodylen = headlen;
     op->body_fd = fd;
     op->body_path = path;
+    op->bodyfile = 1;
     if (queue_encode_put(op, &fm) < 0) {
         log_warn("queue: message %016llX breaks a record limit", (unsigned long long)m->id);
         op->type = QOP_INVALID;
@@ -336,7 +337,7 @@ static void queue_bodyfile_unmap(const void *data, size_t len, void *extra)
 }
 
 /* Appends the body file of message id to out (a read-only mapping, by reference). */
-static int queue_bodyfile_map(const struct queue *q, uint64_t id, struct evbuffer *out)
+int queue_bodyfile_map(const struct queue *q, uint64_t id, struct evbuffer *out)
 {
     char *path = queue_bodyfile_path(q, id);
     int fd = open(path, O_RDONLY | O_CLOEXEC);

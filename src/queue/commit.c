@@ -311,6 +311,7 @@ static int queue_catch_up(struct queue *q, struct queue_op *ops)
     for (struct queue_op *op = ops; op; op = op->next)
         if (op->type != QOP_BARRIER && op->type != QOP_INVALID)
             op->err = e == ENOSPC || e == EDQUOT ? ENOSPC : e;
+    queue_bodyfile_settle(q, ops);
     queue_post(q, ops);
     return -1;
 }
@@ -344,6 +345,7 @@ static int queue_journal_commit(struct queue *q, MDB_txn *txn, struct queue_op *
     }
     int late = queue_group_late(ops);
     queue_count_group(q, ops, t0);
+    queue_bodyfile_settle(q, ops); /* durable in the journal: a failed put's file goes */
     if (!late)
         queue_post(q, ops); /* acknowledged: the ops belong to the loop from here on */
     rc = last ? queue_meta_put(q, txn, last) : 0;
@@ -425,6 +427,7 @@ int queue_pending_on_done(struct queue *q, struct queue_op *op)
     p->lsn = op->lsn;
     p->body = op->body_owned;
     p->len = op->bodylen;
+    p->bodyfile = op->bodyfile;
     op->body_owned = NULL;
     p->next = q->pending;
     q->pending = p;
@@ -435,8 +438,11 @@ int queue_pending_on_done(struct queue *q, struct queue_op *op)
 int queue_pending_body(struct queue *q, uint64_t id, struct evbuffer *out)
 {
     for (struct queue_pending *p = q->pending; p; p = p->next)
-        if (p->id == id)
-            return evbuffer_add(out, p->body, p->len) == 0 ? 0 : -1;
+        if (p->id == id) {
+            if (evbuffer_add(out, p->body, p->len) < 0)
+                return -1;
+            return p->bodyfile ? queue_bodyfile_map(q, id, out) : 0; /* the head, then the file */
+        }
     return -1;
 }
 

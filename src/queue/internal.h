@@ -58,6 +58,7 @@ struct queue_op {
     size_t bodylen;
     int body_fd;     /* PUT with a body file: its descriptor until the writer synced it */
     char *body_path; /* PUT: that file; DELETE: the file to remove once committed (bodyfile.c) */
+    int bodyfile;    /* PUT: the content goes on in a body file (kept after body_path is gone) */
     int incoming;  /* PUT: also mark incoming (tool mode) */
     uint64_t parent;     /* PUT of an expansion: the parent message, with */
     char *parent_addr;   /* this recipient address (NULL: a plain put) set to */
@@ -77,6 +78,7 @@ struct queue_pending {
     uint64_t id, lsn;
     char *body;
     size_t len;
+    int bodyfile; /* the rest of the content is in its body file */
 };
 
 struct queue {
@@ -146,6 +148,7 @@ char *queue_bodyfile_path(const struct queue *q, uint64_t id);
 void queue_bodyfile_sync(struct queue *q, struct queue_op *ops);
 void queue_bodyfile_settle(struct queue *q, struct queue_op *ops);
 int queue_bodyfile_append(struct queue *q, MDB_txn *txn, uint64_t id, struct evbuffer *out);
+int queue_bodyfile_map(const struct queue *q, uint64_t id, struct evbuffer *out);
 int queue_bodyfile_recover(struct queue *q, char *err, size_t errlen);
 void queue_bodyfile_close(struct queue *q);
 
