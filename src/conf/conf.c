@@ -308,7 +308,8 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_DURATION: return conf_read_duration(x, s, key, p, base);
     case CONF_BOOL: return conf_read_bool(x, s, key, p, base);
     case CONF_TLSMODE ... CONF_RULE_ACTION:
-    case CONF_MBOXKIND: return conf_read_word(x, s, key, p, base);
+    case CONF_MBOXKIND:
+    case CONF_MAILQUSERS: return conf_read_word(x, s, key, p, base);
     case CONF_RATE: return conf_read_rate(x, s, key, p, base);
     case CONF_SECRET: return conf_read_secret(x, s, key, p, base);
     case CONF_SECRET_FILE: return conf_read_secret_file(x, s, key, p, base);

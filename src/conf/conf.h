@@ -185,6 +185,7 @@ struct transport_rule {
 };
 
 enum { LOCAL_MAILDIR, LOCAL_MBOX }; /* local.mailbox */
+enum { MAILQ_USERS_ROOT, MAILQ_USERS_ALL }; /* mailq_users */
 
 /* smtpd.tls (docs/tls.md "Inbound"): the server's certificates and TLS policy. cert_file
  * NULL: no STARTTLS and no smtpd.tls_listen. The files are read by src/tls/tls.c (startup,
@@ -265,6 +266,7 @@ struct conf {
     size_t ntransport;
     char **trusted_users; /* may set any envelope sender through maildrop (src/pickup/) */
     size_t ntrusted_users;
+    unsigned mailq_users; /* MAILQ_USERS_ROOT, or _ALL: others list through the showq socket */
     struct {
         char **listen; /* "addr:port" / "[v6]:port"; at least one */
         size_t nlisten;

@@ -113,6 +113,9 @@ const struct conf_key conf_keys[] = {
      "Transport map: recipient domains and their next hop; the first match wins."},
     {TOP(trusted_users), LIST(CONF_PATTERNS, CNT(ntrusted_users), CONF_MAX_LIST, 0, NULL),
      "Logins whose non-root sendmail keeps its -f sender (others get their login@hostname)."},
+    {TOP(mailq_users), CONF_MAILQUSERS, 0, 0, MAILQ_USERS_ROOT, MAILQ_USERS_ALL, 0,
+     MAILQ_USERS_ROOT, NULL,
+     "Who may list the queue with mailq: root (and the daemon's user) or all (through the daemon)."},
     {CONF_G_TOP, "smtpd", 0, SUB(CONF_GROUP, CONF_G_SMTPD), "The inbound ESMTP server."},
     {CONF_G_TOP, "resolver", 0, SUB(CONF_GROUP, CONF_G_RESOLVER), "DNS lookups (libunbound)."},
     {CONF_G_TOP, "deliver", 0, SUB(CONF_GROUP, CONF_G_DELIVER), "Outbound delivery: scheduler, client, relays, reports."},
@@ -543,6 +546,7 @@ static const struct {
     [CONF_REGEX] = {"regex", "1..512 bytes, ERE: no back-reference, stacked quantifier, {n} over 100", NULL},
     [CONF_SELECTORS] = {"selector list", NULL, ", \t"},
     [CONF_MBOXKIND] = {"word", "maildir, mbox", NULL},
+    [CONF_MAILQUSERS] = {"word", "root, all", NULL},
     [CONF_NEXTHOP] = {"next hop", "see docs/local.md", NULL},
     [CONF_PATHS] = {"path list", NULL, ", \t"},
     [CONF_ALLOWS] = {"word list", "alias, forward, include", ", \t"},
@@ -685,7 +689,7 @@ static void conf_dump_default(FILE *out, const struct conf_key *p)
         fprintf(out, "\"%s\"", logpath_rot_name((unsigned)p->defv));
     } else if (p->kind == CONF_RATE) {
         fprintf(out, "%g", (double)p->defv / 1000.0);
-    } else if (p->kind >= CONF_TLSMODE && p->kind <= CONF_MBOXKIND) { /* words (RATE above) */
+    } else if (p->kind >= CONF_TLSMODE && p->kind <= CONF_MAILQUSERS) { /* words (RATE above) */
         const char *w = conf_word_name(p->kind, p->defv);
         if (*w)
             fprintf(out, "\"%s\"", w);

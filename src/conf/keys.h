@@ -71,6 +71,7 @@ enum conf_kind {
     CONF_RULE_ACTION, /* unsigned enum rule_action, written "suspend"/... */
     CONF_RATE,     /* double; bounds and default in thousandths */
     CONF_MBOXKIND, /* unsigned LOCAL_MAILDIR/LOCAL_MBOX, written "maildir"/"mbox" */
+    CONF_MAILQUSERS, /* unsigned MAILQ_USERS_*, written "root"/"all" */
     CONF_ROT,      /* unsigned LOGROT_*, written "never"/"hourly"/"daily"/"monthly" */
     CONF_RETRIES,  /* unsigned * + size_t: a ZMailer retries string */
     /* lists: an array/list of strings, or one string split on the kind's separators */
@@ -221,7 +222,8 @@ int conf_read_bool(struct conf_ctx *x, const config_setting_t *s, const char *ke
                    const struct conf_key *p, void *base);
 int conf_read_rot(struct conf_ctx *x, const config_setting_t *s, const char *key,
                   const struct conf_key *p, void *base);
-/* CONF_TLSMODE, CONF_TLSPROTO, CONF_OVERRIDE, CONF_MBOXKIND: one of the kind's words. */
+/* CONF_TLSMODE, CONF_TLSPROTO, CONF_OVERRIDE, CONF_MBOXKIND, CONF_MAILQUSERS: one of the kind's
+ * words. */
 int conf_read_word(struct conf_ctx *x, const config_setting_t *s, const char *key,
                    const struct conf_key *p, void *base);
 /* The word of value v of such a kind ("" when none). */

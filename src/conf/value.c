@@ -397,7 +397,8 @@ void conf_store_number(const struct conf_key *p, void *base, uint64_t v)
         *(unsigned *)field = (v == 0 && (p->flags & CONF_F_ZERO_IS_ONE)) ? 1 : (unsigned)v;
         break;
     case CONF_ROT:
-    case CONF_MBOXKIND: *(unsigned *)field = (unsigned)v; break;
+    case CONF_MBOXKIND:
+    case CONF_MAILQUSERS: *(unsigned *)field = (unsigned)v; break;
     case CONF_PORT: *(uint16_t *)field = (uint16_t)v; break;
     case CONF_BOOL:
     case CONF_OVERRIDE: *(bool *)field = v != 0; break;
@@ -536,6 +537,7 @@ static const struct {
     {CONF_RULE_ACTION, "reduce_rate", RULE_REDUCE_RATE},
     {CONF_RULE_ACTION, "bounce", RULE_BOUNCE},
     {CONF_MBOXKIND, "maildir", LOCAL_MAILDIR},  {CONF_MBOXKIND, "mbox", LOCAL_MBOX},
+    {CONF_MAILQUSERS, "root", MAILQ_USERS_ROOT}, {CONF_MAILQUSERS, "all", MAILQ_USERS_ALL},
     {CONF_DKIMALG, "rsa-sha256", DKIM_ALG_RSA_SHA256},
     {CONF_DKIMALG, "ed25519-sha256", DKIM_ALG_ED25519_SHA256},
     {CONF_CANON, "relaxed/relaxed", DKIM_CANON_RELAXED_RELAXED},
