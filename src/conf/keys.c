@@ -9,6 +9,7 @@
  * docs/config.md names every key. */
 #include "conf/keys.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -606,25 +607,28 @@ const char *const conf_group_names[CONF_NGROUPS] = {
     [CONF_G_CTL] = "ctl",
 };
 
-/* The index of the first row of a group at or after g (the table is sorted by group). */
-static size_t conf_keys_bound(unsigned g)
+/* The index of the first row of each group (the table is sorted by group), and one past the
+ * last row; made once (every load and free looks groups up). */
+static size_t conf_keys_bounds[CONF_NGROUPS + 1];
+static pthread_once_t conf_keys_bounds_once = PTHREAD_ONCE_INIT;
+
+/* pthread_once: fills conf_keys_bounds. */
+static void conf_keys_bounds_make(void)
 {
-    size_t lo = 0, hi = conf_nkeys;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if ((unsigned)conf_keys[mid].group < g)
-            lo = mid + 1;
-        else
-            hi = mid;
+    size_t i = 0;
+    for (unsigned g = 0; g <= CONF_NGROUPS; g++) {
+        while (i < conf_nkeys && (unsigned)conf_keys[i].group < g)
+            i++;
+        conf_keys_bounds[g] = i;
     }
-    return lo;
 }
 
 /* The rows of group g: [first, *end). */
 const struct conf_key *conf_keys_group(enum conf_gid g, const struct conf_key **end)
 {
-    *end = &conf_keys[conf_keys_bound((unsigned)g + 1)];
-    return &conf_keys[conf_keys_bound((unsigned)g)];
+    pthread_once(&conf_keys_bounds_once, conf_keys_bounds_make);
+    *end = &conf_keys[conf_keys_bounds[g + 1]];
+    return &conf_keys[conf_keys_bounds[g]];
 }
 
 /* The separators of a list of kind k given as one string. */

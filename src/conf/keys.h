@@ -3,7 +3,8 @@
  *
  * One row per key: its group, name, kind (the type), where the value lives, its bounds, its
  * default and a one-line description. Nothing else in the code states a default: conf_init()
- * applies the rows' defaults, conf_keys_dump() prints them (`sluice config-keys`).
+ * applies the rows' defaults (once per process; each configuration starts as a copy that
+ * shares their heap blocks, conf_shared()), conf_keys_dump() prints them (`sluice config-keys`).
  *
  * Groups: each row carries the id of its group (CONF_G_*); conf_group_names[] spells it:
  * "" is the top level, a nested group has its dotted name ("deliver.client"), the entries of
@@ -188,6 +189,11 @@ int conf_group(struct conf_ctx *x, const config_setting_t *g, enum conf_gid grou
 void conf_init_group(struct conf_ctx *x, enum conf_gid group, void *base);
 /* Frees what the rows of group own at base, recursively. */
 void conf_free_group(enum conf_gid group, void *base);
+/* True when ptr is a heap block of the defaults, which every configuration made by
+ * conf_init() shares (strings, lists, retries): it is never freed nor changed; a value is
+ * replaced by a new block instead. conf_release() frees ptr unless it is shared. */
+bool conf_shared(const void *ptr);
+void conf_release(void *ptr);
 
 /* value.c: messages */
 int conf_error(struct conf_ctx *x, const config_setting_t *s, const char *fmt, ...)

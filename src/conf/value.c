@@ -367,10 +367,10 @@ int conf_set_text(struct conf_ctx *x, const config_setting_t *s, const char *key
                                                     "%SYSNAME% %%)"
                                                   : "");
     char **dst = (char **)((char *)base + p->off);
-    free(*dst);
+    conf_release(*dst);
     *dst = xstrdup(str);
     if (p->flags & CONF_F_HOSTNAME) {
-        free(x->c->deliver.client.announcehost);
+        conf_release(x->c->deliver.client.announcehost);
         x->c->deliver.client.announcehost = xstrdup(str);
     }
     return 0;
@@ -592,7 +592,7 @@ int conf_set_retries(struct conf_ctx *x, const config_setting_t *s, const char *
                           "separated by blanks)",
                           key, conf_quote(q, sizeof q, str, strlen(str)));
     unsigned **dst = (unsigned **)((char *)base + p->off);
-    free(*dst);
+    conf_release(*dst);
     *dst = arr;
     *(size_t *)((char *)base + p->cnt) = n;
     return 0;
