@@ -453,12 +453,12 @@ static void conf_free_row(const struct conf_key *p, void *base)
     }
 }
 
-/* Frees what the rows of group own at base, recursively. */
+/* Frees what the rows of group own at base, recursively (numbers own nothing). */
 void conf_free_group(enum conf_gid group, void *base)
 {
-    const struct conf_key *end, *p = conf_keys_group(group, &end);
+    const struct conf_key *const *end, *const *p = conf_keys_owning(group, &end);
     for (; p < end; p++)
-        conf_free_row(p, base);
+        conf_free_row(*p, base);
 }
 
 /* ---- the defaults, applied once ---- */

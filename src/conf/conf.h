@@ -428,7 +428,9 @@ bool conf_allows(char *const *arr, size_t n, const char *what);
  * name `host` (may be NULL), else the base deliver.client. Never NULL. */
 const struct client_conf *conf_client_for(const struct conf *c, const struct sockaddr *sa,
                                           const char *host);
+#define CONF_RETRIES_TEXT_MAX 1024 /* bytes of a retries string; a longer one is refused */
 /* Parses a ZMailer retries string ("1 1 2 3 5 8 13 21 34": 1..64 positive factors, each
- * <= 100000, separated by blanks; at most 1024 bytes). Returns 0 and a malloc'ed array, or -1. */
+ * <= 100000, separated by blanks; at most CONF_RETRIES_TEXT_MAX bytes, checked before
+ * anything else). Returns 0 and a malloc'ed array, or -1. */
 int conf_retries_parse(const char *s, unsigned **out, size_t *n);
 #endif

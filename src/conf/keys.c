@@ -2,7 +2,8 @@
  * Public (conf.h):
  *   conf_keys_dump()  every key, one line each: "KEY\tTYPE\tDEFAULT\tBOUNDS\tDESCRIPTION"
  *                     (`sluice config-keys`; format in docs/config.md).
- * Internal (keys.h): conf_keys[], conf_group_names[], conf_keys_group(), conf_keys_seps().
+ * Internal (keys.h): conf_keys[], conf_group_names[], conf_keys_group(), conf_keys_owning(),
+ * conf_keys_seps().
  * A default here is the only statement of that default in the code: conf_init() applies
  * it (and panics when it does not pass the row's own checks), the dump shows it. Tests check
  * every number's default against its bounds, etc/sluice.conf against conf_init(), and that
@@ -608,18 +609,22 @@ const char *const conf_group_names[CONF_NGROUPS] = {
 };
 
 /* The index of the first row of each group (the table is sorted by group), and one past the
- * last row; made once (every load and free looks groups up). */
-static size_t conf_keys_bounds[CONF_NGROUPS + 1];
+ * last row; and the same for the rows that may own memory (all but numbers), in table order.
+ * Made once: every load and free looks groups up. */
+static size_t conf_keys_bounds[CONF_NGROUPS + 1], conf_owning_bounds[CONF_NGROUPS + 1];
+static const struct conf_key *conf_owning[sizeof conf_keys / sizeof conf_keys[0]];
 static pthread_once_t conf_keys_bounds_once = PTHREAD_ONCE_INIT;
 
-/* pthread_once: fills conf_keys_bounds. */
+/* pthread_once: fills conf_keys_bounds, conf_owning and conf_owning_bounds. */
 static void conf_keys_bounds_make(void)
 {
-    size_t i = 0;
+    size_t i = 0, n = 0;
     for (unsigned g = 0; g <= CONF_NGROUPS; g++) {
-        while (i < conf_nkeys && (unsigned)conf_keys[i].group < g)
-            i++;
         conf_keys_bounds[g] = i;
+        conf_owning_bounds[g] = n;
+        for (; i < conf_nkeys && (unsigned)conf_keys[i].group == g; i++)
+            if (conf_keys[i].kind < CONF_UINT || conf_keys[i].kind > CONF_ROT)
+                conf_owning[n++] = &conf_keys[i];
     }
 }
 
@@ -629,6 +634,14 @@ const struct conf_key *conf_keys_group(enum conf_gid g, const struct conf_key **
     pthread_once(&conf_keys_bounds_once, conf_keys_bounds_make);
     *end = &conf_keys[conf_keys_bounds[g + 1]];
     return &conf_keys[conf_keys_bounds[g]];
+}
+
+/* The rows of group g that may own memory: [first, *end). */
+const struct conf_key *const *conf_keys_owning(enum conf_gid g, const struct conf_key *const **end)
+{
+    pthread_once(&conf_keys_bounds_once, conf_keys_bounds_make);
+    *end = &conf_owning[conf_owning_bounds[g + 1]];
+    return &conf_owning[conf_owning_bounds[g]];
 }
 
 /* The separators of a list of kind k given as one string. */

@@ -176,6 +176,8 @@ struct conf_ctx {
 /* keys.c */
 /* The rows of group g: the first, and in *end one past the last. */
 const struct conf_key *conf_keys_group(enum conf_gid g, const struct conf_key **end);
+/* The rows of group g that may own memory (all but numbers), in table order. */
+const struct conf_key *const *conf_keys_owning(enum conf_gid g, const struct conf_key *const **end);
 /* The separators of a list of kind k given as one string (for defaults: lines split on
  * '\n'). */
 const char *conf_keys_seps(enum conf_kind k);

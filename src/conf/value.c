@@ -26,8 +26,6 @@
 #include "proto/logpath.h"
 #include "proto/nexthop.h"
 
-#define CONF_MAX_RETRIES_TEXT 1024 /* bytes of a retries string */
-
 /* ---- messages ---- */
 
 /* Writes "FILE:LINE: message" for setting s (line 0 when s is NULL) and returns -1. */
@@ -613,7 +611,7 @@ int conf_retries_parse(const char *s, unsigned **out, size_t *n)
 {
     unsigned v[64];
     size_t count = 0;
-    if (s == NULL || strnlen(s, CONF_MAX_RETRIES_TEXT + 1) > CONF_MAX_RETRIES_TEXT)
+    if (s == NULL || strnlen(s, CONF_RETRIES_TEXT_MAX + 1) > CONF_RETRIES_TEXT_MAX)
         return -1;
     for (const char *p = s; *p;) {
         if (*p == ' ' || *p == '\t') {
