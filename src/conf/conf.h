@@ -402,7 +402,10 @@ struct conf {
     } ctl;
 };
 
-/* Fills c with every default of the key table (hostname: gethostname(), else "localhost"). */
+/* Fills c with every default of the key table (hostname: gethostname(), else "localhost").
+ * The defaults' strings and lists are applied once per process and shared by every c: never
+ * free or edit a value in place; to change one, assign a new malloc'ed value (conf_free()
+ * frees what is not shared). */
 void conf_init(struct conf *c);
 /* Loads file path over c (which conf_init() filled). Returns 0, or -1 with
  * "FILE:LINE: message" in err (err may be NULL); after -1, c is partly loaded but

@@ -17,7 +17,8 @@
  * of a log spec (its rows' group is the log spec's key), the element (struct remotenet,
  * struct relay) of a list of groups.
  *
- * Files: keys.c the table and its dump; conf.c loading (file, pre-scan, libconfig, the
+ * Files: keys.c the table and its dump; defaults.c the defaults applied once, conf_init()
+ * and conf_free(); conf.c loading (file, pre-scan, libconfig, the
  * walkers that apply, default and free the rows); value.c typed scalar values, the syntax
  * of addresses and names, and error messages; list.c lists of values, log specs and the
  * lists of groups (remotenets, relays); secret.c credentials and the checks of a relay's
@@ -187,6 +188,8 @@ const char *conf_keys_seps(enum conf_kind k);
  * prefix is g's name in messages ("deliver.relays[1]"). */
 int conf_group(struct conf_ctx *x, const config_setting_t *g, enum conf_gid group,
                const char *prefix, void *base);
+/* Applies the default of row p to base (hostname: gethostname()). */
+int conf_init_row(struct conf_ctx *x, const struct conf_key *p, void *base);
 /* Applies the defaults of the rows of group to base, recursively. */
 void conf_init_group(struct conf_ctx *x, enum conf_gid group, void *base);
 /* Frees what the rows of group own at base, recursively. */
