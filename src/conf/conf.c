@@ -46,6 +46,8 @@ struct conf_scan {
     unsigned include; /* an "@include" */
     unsigned stop;    /* a string where libconfig has none, or nesting too deep */
     bool deep;        /* stop is nesting */
+    bool halt;        /* the text's end, an include or a stop: the scan is over (one test
+                       * per token: each comparison costs a call in the fuzzer's build) */
     size_t stop_off;
     unsigned bigint; /* an integer libconfig would truncate (the scan goes on) */
 };
@@ -127,6 +129,7 @@ static void conf_scan_quote(struct conf_scan *sc)
     if (sc->prev != TOK_EQUALS && sc->prev != TOK_OPEN_LIST && sc->prev != TOK_STRING &&
         !(sc->prev == TOK_COMMA && in_list)) {
         sc->stop = sc->line;
+        sc->halt = true;
         sc->stop_off = (size_t)(sc->p - sc->text);
         return;
     }
@@ -145,6 +148,7 @@ static void conf_scan_punct(struct conf_scan *sc, char ch)
     case '{':
         if (sc->depth == CONF_MAX_DEPTH) {
             sc->stop = sc->line, sc->deep = true, sc->stop_off = (size_t)(sc->p - sc->text);
+            sc->halt = true;
             return;
         }
         sc->open[sc->depth++] = ch;
@@ -200,7 +204,8 @@ static void conf_scan_token(struct conf_scan *sc)
     case '#': sc->p = conf_eol(sc, sc->p); break;
     case '/': conf_scan_slash(sc); break;
     case '"': conf_scan_quote(sc); break;
-    case '@': sc->include = sc->line; break;
+    case '@': sc->include = sc->line, sc->halt = true; break;
+    case '\0': sc->halt = true; break;
     case '0' ... '9': conf_scan_number(sc); break;
     case 'a' ... 'z':
     case 'A' ... 'Z':
@@ -216,7 +221,7 @@ static void conf_scan_token(struct conf_scan *sc)
 static void conf_scan(struct conf_scan *sc, const char *text, size_t len)
 {
     *sc = (struct conf_scan){.text = text, .p = text, .end = text + len, .line = 1};
-    while (*sc->p != '\0' && sc->include == 0 && sc->stop == 0)
+    while (!sc->halt)
         conf_scan_token(sc);
 }
 
