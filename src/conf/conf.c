@@ -236,16 +236,24 @@ static int conf_parse_error(struct conf_ctx *x, const config_t *cfg)
     return -1;
 }
 
-/* Pre-scans NUL-terminated text[0..len) and parses it into cfg; 0/-1. */
-static int conf_parse(struct conf_ctx *x, config_t *cfg, const char *text, size_t len)
+/* -1 with the message when text[0..len) has a NUL byte (libconfig 1.5 leaks on one in a
+ * string; no text has one), checked before anything is copied or parsed; else 0. */
+static int conf_check_nul(struct conf_ctx *x, const char *text, size_t len)
+{
+    const char *nul = memchr(text, '\0', len);
+    if (nul == NULL)
+        return 0;
+    snprintf(x->err, x->errlen, "%s:%u: NUL byte in file", x->path,
+             1 + conf_lines_in(text, (size_t)(nul - text)));
+    return -1;
+}
+
+/* Pre-scans NUL-terminated text[0..len) (no other NUL: conf_check_nul()) and parses it into
+ * cfg; 0/-1. text is the caller's own copy: a stray string ends it early (a NUL written
+ * there). */
+static int conf_parse(struct conf_ctx *x, config_t *cfg, char *text, size_t len)
 {
     struct conf_scan sc;
-    const char *nul = memchr(text, '\0', len);
-    if (nul != NULL) { /* libconfig 1.5 leaks on a NUL byte in a string; no text has one */
-        snprintf(x->err, x->errlen, "%s:%u: NUL byte in file", x->path,
-                 1 + conf_lines_in(text, (size_t)(nul - text)));
-        return -1;
-    }
     conf_scan(&sc, text, len);
     if (sc.include != 0) {
         snprintf(x->err, x->errlen, "%s:%u: @include is not supported", x->path, sc.include);
@@ -257,10 +265,8 @@ static int conf_parse(struct conf_ctx *x, config_t *cfg, const char *text, size_
         return -1;
     }
     if (sc.stop != 0) { /* a stray string: libconfig sees only the text before it */
-        char *head = xstrndup(text, sc.stop_off);
-        int ok = config_read_string(cfg, head);
-        free(head);
-        if (!ok)
+        text[sc.stop_off] = '\0';
+        if (!config_read_string(cfg, text))
             return conf_parse_error(x, cfg);
         snprintf(x->err, x->errlen, "%s:%u: syntax error", x->path, sc.stop);
         return -1;
@@ -556,8 +562,9 @@ static int conf_check_dkim(struct conf_ctx *x, const config_t *cfg)
     return conf_error(x, config_lookup(cfg, "dkim.headers"), "'dkim.headers' must name from");
 }
 
-/* Parses NUL-terminated text[0..len) over c, naming it x->path in messages. */
-static int conf_load_buf(struct conf_ctx *x, const char *text, size_t len)
+/* Parses NUL-terminated text[0..len) (the caller's copy, which the pre-scan may cut) over
+ * c, naming it x->path in messages. */
+static int conf_load_buf(struct conf_ctx *x, char *text, size_t len)
 {
     config_t cfg;
     config_init(&cfg);
@@ -587,6 +594,8 @@ int conf_load_text(const char *name, const char *text, size_t len, struct conf *
     x.err[0] = '\0';
     free(c->path);
     c->path = xstrdup(name);
+    if (conf_check_nul(&x, text, len) < 0)
+        return -1;
     char *buf = xmalloc(len + 1);
     memcpy(buf, text, len);
     buf[len] = '\0';
@@ -637,7 +646,7 @@ int conf_load(const char *path, struct conf *c, char *err, size_t errlen)
     char *text = conf_slurp(&x, &len);
     if (text == NULL)
         return -1;
-    int rc = conf_load_buf(&x, text, len);
+    int rc = conf_check_nul(&x, text, len) < 0 ? -1 : conf_load_buf(&x, text, len);
     free(text);
     return rc;
 }
