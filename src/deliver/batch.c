@@ -21,6 +21,7 @@
 #include "core/xalloc.h"
 #include "deliver/internal.h"
 #include "dsn/verp.h"
+#include "proto/addr.h"
 #include "proto/hdr.h"
 #include "queue/queue.h"
 #include "queue/record.h"
@@ -31,15 +32,10 @@
 /* A new empty batch of m for dd, on m's open list. */
 static struct batch *batch_new(struct deliver *dl, struct deliver_msg *m, struct ddest *dd)
 {
-    unsigned max = dd->pol.maxrecips;
     (void)dl;
     struct batch *b = xcalloc(1, sizeof *b);
     b->m = m;
     b->dd = dd;
-    b->r = xcalloc(max, sizeof *b->r);
-    b->addrs = xcalloc(max, sizeof *b->addrs);
-    b->orcpts = xcalloc(max, sizeof *b->orcpts);
-    b->notify = xcalloc(max, sizeof *b->notify);
     b->mnext = m->open;
     m->open = b;
     m->nbatches++;
@@ -81,12 +77,28 @@ void batch_fail(struct deliver *dl, struct batch *b, const struct deliver_result
     batch_free(dl, b);
 }
 
+/* Room for more recipients: the arrays double up to maxrecips (a batch is allocated at the
+ * size it needs: with queuecache 20,000 one-recipient batches, maxrecips-sized arrays cost
+ * ~30 MB). */
+static void batch_grow(struct batch *b)
+{
+    size_t cap = b->cap ? b->cap * 2 : 1;
+    if (cap > b->dd->pol.maxrecips)
+        cap = b->dd->pol.maxrecips;
+    b->r = xrealloc(b->r, cap * sizeof *b->r);
+    b->addrs = xrealloc(b->addrs, cap * sizeof *b->addrs);
+    b->orcpts = xrealloc(b->orcpts, cap * sizeof *b->orcpts);
+    b->notify = xrealloc(b->notify, cap * sizeof *b->notify);
+    b->cap = cap;
+}
+
 /* VERP: a batch of one recipient gets the sender local+rcpt=domain@domain (when encodable). */
 static void batch_verp(struct deliver *dl, struct batch *b, const struct deliver_rcpt *r)
 {
     char v[VERP_ADDR_MAX + 1];
     if (b->m->verp &&
-        verp_encode(b->m->sender, r->addr, dl->conf->deliver.verp_delimiters, v, sizeof v) == 0)
+        verp_encode(b->m->sender, addr_unrouted(r->addr), dl->conf->deliver.verp_delimiters, v,
+                    sizeof v) == 0)
         b->verp_sender = xstrdup(v);
 }
 
@@ -103,10 +115,12 @@ void batch_add(struct deliver *dl, struct deliver_msg *m, struct deliver_rcpt *r
         b = batch_new(dl, m, dest_get(dl, d, dmask));
         batch_verp(dl, b, r);
     }
+    if (b->n == b->cap)
+        batch_grow(b);
     b->r[b->n] = r;
     b->orcpts[b->n] = r->orcpt;
     b->notify[b->n] = r->notify;
-    b->addrs[b->n++] = r->addr;
+    b->addrs[b->n++] = addr_unrouted(r->addr); /* a source route's relay gets local@domain */
 }
 
 /* Moves every open batch of m to its destination's ready FIFO and dispatches it. */

@@ -402,6 +402,8 @@ static bool content_refused(struct session *s, const struct conf *c)
     return false;
 }
 
+static void content_queue(struct session *s);
+
 /* The content is complete (final dot, or BDAT LAST): checks it, then queues it. */
 static void content_end(struct session *s)
 {
@@ -428,6 +430,14 @@ static void content_end(struct session *s)
     }
     if (s->submission)
         content_submission_fix(s);
+    if (milters_content(s))
+        return; /* content_milters_done() follows */
+    content_queue(s);
+}
+
+/* The message is final: stored, then the 250 (content_on_queued). */
+static void content_queue(struct session *s)
+{
     s->txn.arrival = clock_wall_ms();
     if (s->txn.flags & (MSG_F_BY_RETURN | MSG_F_BY_NOTIFY))
         s->txn.deliver_by = s->txn.arrival + s->by_seconds * 1000;
@@ -448,6 +458,26 @@ static void content_end(struct session *s)
         transcript_line(s->tr, '*', note, (size_t)n);
     }
     content_commit(s, body, len);
+}
+
+void content_milters_done(struct session *s, bool discard)
+{
+    char qid[QID_TEXT_LEN + 1], from[ADDR_MAX * 4 + 1];
+    const char *snd = s->txn.sender ? s->txn.sender : "";
+    qid_to_text(s->txn.id, qid);
+    log_sanitize(from, sizeof from, snd, strlen(snd));
+    if (discard || s->txn.nrcpt == 0) { /* acknowledged, not stored (as Postfix's DISCARD) */
+        log_mail("cleanup", "%s: milter-discard: END-OF-MESSAGE from %s[%s]: %s; from=<%s> "
+                 "proto=%s helo=<%s>", qid, s->rdns, s->ip,
+                 discard ? "milter triggers DISCARD action" : "milter removed every recipient",
+                 from, policy_protocol(s), s->helo);
+        session_reply(s, "250 2.0.0 Ok: queued as %s", qid);
+        session_txn_reset(s);
+        return;
+    }
+    if (s->milter_held)
+        s->txn.flags |= MSG_F_HELD;
+    content_queue(s);
 }
 
 void content_policy_resume(struct session *s)

@@ -40,6 +40,10 @@ one session with "421 4.7.0 too many messages in this session" and closes;
 --max-msgs-per-second N answers MAIL with "451 4.7.1 rate limited" when N messages were
 already accepted in the current second (fixed windows of the wall clock). conn records count
 them in "rate_limited" and "session_limited"; msg records carry their time "t".
+Death (--die-after N, a host that dies mid-run): once N messages were accepted in all, the
+server stops listening (later connects are refused) and closes every session after the
+replies already written; nothing more is read or answered, so every message logged got its
+250 and none that was cut off is logged. A record {"type":"died", "messages":N} marks it.
 """
 import argparse
 import asyncio
@@ -96,6 +100,19 @@ class Server:
                 self.ssl.load_verify_locations(opts.tls_client_ca)
         self.users = dict(u.split(":", 1) for u in (opts.auth_user or []))
         self.mechs = [m.upper() for m in (opts.auth_mechs or "").split(",") if m]
+        self.messages = 0                # accepted, over every session (--die-after)
+        self.dead = False
+        self.conns = set()
+        self.servers = []
+
+    def die(self):
+        """--die-after: stop listening, close every session (written replies still go)."""
+        self.dead = True
+        self.write({"type": "died", "messages": self.messages})
+        for sv in self.servers:
+            sv.close()
+        for c in list(self.conns):
+            c.t.close()
 
     def write(self, rec):
         self.log.write(json.dumps(rec, sort_keys=True) + "\n")
@@ -138,6 +155,11 @@ class Conn(asyncio.Protocol):
     def connection_made(self, transport):
         srv = self.srv
         self.t = transport
+        if srv.dead:  # accepted from the backlog before the listener closed
+            transport.close()
+            self.rec = None
+            return
+        srv.conns.add(self)
         srv.next_id += 1
         peer = transport.get_extra_info("peername")
         refused = srv.o.max_connections > 0 and srv.active >= srv.o.max_connections
@@ -170,6 +192,9 @@ class Conn(asyncio.Protocol):
 
     def connection_lost(self, exc):
         self.closed = True
+        if self.rec is None:
+            return
+        self.srv.conns.discard(self)
         if self.worker:
             self.worker.cancel()
         if not self.rec["refused"]:
@@ -203,6 +228,8 @@ class Conn(asyncio.Protocol):
         return None
 
     def data_received(self, data):
+        if self.srv.dead:
+            return
         self.buf += data
         while True:
             i = self.buf.find(b"\n")
@@ -243,6 +270,8 @@ class Conn(asyncio.Protocol):
             kind, arg = await self.queue.get()
             if delay:
                 await asyncio.sleep(delay)
+            if self.srv.dead:
+                return
             if kind == "GREETING":
                 if not self.greet():
                     return
@@ -469,6 +498,9 @@ class Conn(asyncio.Protocol):
                         "t": time.time()})
         self.end_txn()
         self.reply("250 2.0.0 Ok: queued")
+        self.srv.messages += 1
+        if self.srv.o.die_after and self.srv.messages >= self.srv.o.die_after:
+            self.srv.die()
 
     def do_rset(self, arg):
         self.end_txn()
@@ -492,7 +524,7 @@ async def serve(opts):
         await asyncio.Event().wait()
     srv = Server(opts)
     loop = asyncio.get_running_loop()
-    servers = []
+    servers = srv.servers
     for addr in opts.listen:
         host, _, port = addr.rpartition(":")
         servers.append(await loop.create_server(lambda: Conn(srv), host.strip("[]"), int(port),
@@ -500,7 +532,10 @@ async def serve(opts):
                                                 ssl=srv.ssl if opts.tls_implicit else None))
     if opts.ready:
         open(opts.ready, "w").close()
-    await asyncio.gather(*(sv.serve_forever() for sv in servers))
+    try:
+        await asyncio.gather(*(sv.serve_forever() for sv in servers))
+    except asyncio.CancelledError:  # --die-after closed them: stay up without listening
+        await asyncio.Event().wait()
 
 
 def tls_info(transport):
@@ -530,6 +565,8 @@ def report(path):
                 max_out = max(max_out, r["max_outstanding"])
                 peak = max(peak, r["peak"])
                 msg_errors[r["conn"]] = r["errors"]
+                continue
+            if r["type"] == "died":
                 continue
             if r["refused"]:
                 refused += 1
@@ -579,6 +616,8 @@ def main():
     s.add_argument("--max-msgs-per-second", type=int, default=0,
                    help="451 4.7.1 to MAIL past N messages in the current second")
     s.add_argument("--size", type=int, default=10240000)
+    s.add_argument("--die-after", type=int, default=0,
+                   help="after N messages in all: stop listening and close every session")
     s.add_argument("--tls-cert", help="PEM certificate (chain): offer STARTTLS")
     s.add_argument("--tls-key", help="PEM key (default: in --tls-cert)")
     s.add_argument("--tls-implicit", action="store_true", help="TLS from the first byte")
