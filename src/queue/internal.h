@@ -34,7 +34,8 @@ enum queue_op_type {
     QOP_CLEAR,
     QOP_FLAGS,
     QOP_BARRIER,
-    QOP_INVALID
+    QOP_INVALID,
+    QOP_APPLIED /* writer -> loop only: everything up to lsn is in LMDB (commit.c) */
 };
 
 /* One queued write. Immutable once enqueued except `next` and `err` (writer side). */
@@ -63,11 +64,20 @@ struct queue_op {
     queue_done_fn done;
     void *arg;
     int err;
+    uint64_t lsn; /* journaled: the LSN of its record; QOP_APPLIED: the LSN now in LMDB */
+};
+
+/* A journaled message not yet committed to LMDB: its content for queue_body (loop only). */
+struct queue_pending {
+    struct queue_pending *next;
+    uint64_t id, lsn;
+    char *body;
+    size_t len;
 };
 
 struct queue {
     MDB_env *env;
-    MDB_dbi db_msg, db_rcpt, db_body, db_incoming;
+    MDB_dbi db_msg, db_rcpt, db_body, db_incoming, db_meta;
     char *spool;
     struct event_base *base;
     struct event *done_ev;
@@ -89,6 +99,12 @@ struct queue {
     void *req_arg;
     struct hist fsync_seconds;  /* commit (fdatasync) time of each group */
     struct hist per_commit;     /* messages stored by each group */
+    /* daemon mode (commit.c): the journal and its LSNs (writer thread), what LMDB holds */
+    struct journal *jn;
+    uint64_t next_lsn, applied_lsn;
+    int behind;   /* writer: a group acknowledged through the journal missed LMDB */
+    int powercut; /* SLUICE_TEST_POWERCUT=1 (docs/testing.md) */
+    struct queue_pending *pending; /* loop only */
 };
 
 /* Writes v big-endian into 8 bytes. */
@@ -120,6 +136,23 @@ void queue_enqueue(struct queue *q, struct queue_op *op);
 
 /* Path of the incoming socket; -1 when it does not fit a sockaddr_un. */
 int queue_sock_addr(const char *spool, struct sockaddr_un *sun);
+
+/* queue.c: a group in one transaction without the journal (each op alone on failure);
+ * one op alone (synced); the done list hand-over to the loop; freeing an op. */
+void queue_apply_group(struct queue *q, struct queue_op *ops);
+void queue_apply_alone(struct queue *q, struct queue_op *op);
+void queue_finish_group(struct queue *q, struct queue_op *ops);
+void queue_op_free(struct queue_op *op);
+
+/* commit.c (daemon mode): opens the journal and replays what LMDB lacks (0, or -1 with a
+ * message in err); commits a group (journal, acknowledgement, LMDB, see commit.c); the
+ * checkpoint and journal close at shutdown; the loop side of journaled contents. */
+int queue_journal_open(struct queue *q, char *err, size_t errlen);
+void queue_commit_group(struct queue *q, struct queue_op *ops);
+void queue_journal_close(struct queue *q);
+int queue_pending_on_done(struct queue *q, struct queue_op *op);
+int queue_pending_body(struct queue *q, uint64_t id, struct evbuffer *out);
+void queue_pending_free(struct queue *q);
 
 
 #endif

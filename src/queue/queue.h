@@ -5,10 +5,13 @@
  * the daemon has not loaded yet). Keys are ids big-endian so iteration is arrival order.
  *
  * Daemon mode (queue_open with an event_base): every write is queued to one writer thread
- * that applies everything waiting in ONE write transaction and commits it (LMDB commit =
- * fdatasync), then reports completions back on the event loop. So one fsync covers every
+ * that takes everything waiting as ONE group: written to the journal <spool>/queue.journal
+ * with one fdatasync, reported back on the event loop (done: durable), then committed to
+ * LMDB in one write transaction (src/queue/commit.c). So one device sync covers every
  * session waiting at that moment (group commit) and the loop never blocks on disk.
- * Operations are applied in call order. Tool mode (event_base NULL): only the *_sync calls,
+ * Operations are applied in call order. Readers (queue_scan, other processes) see a write
+ * at most one LMDB commit after its done; queue_body sees it at once; a barrier's done runs
+ * once everything before it is visible too. queue_open replays the journal into LMDB. Tool mode (event_base NULL): only the *_sync calls,
  * queue_scan and queue_body may be used.
  *
  * Errors: functions returning int return 0 or -1 with errno (ENOSPC/EDQUOT/MDB_MAP_FULL are

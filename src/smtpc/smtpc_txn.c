@@ -13,8 +13,9 @@
  *     smtpc_txn_release(c) hands the transaction back (ops->txn_done).
  * Command formatting: addresses must fit SMTPC_ADDR_MAX and hold no control character, "<"
  *     or ">";
- *     SIZE=, BODY=8BITMIME and the DSN parameters (RET, ENVID, NOTIFY, ORCPT) are sent only
- *     when the server's EHLO announced them; the body goes out dot-stuffed. */
+ *     SIZE=, BODY=8BITMIME, SMTPUTF8, BY= (smtpc_ext.c) and the DSN parameters (RET, ENVID,
+ *     NOTIFY, ORCPT) are sent only when the server's EHLO announced them; the body goes out
+ *     dot-stuffed after DATA, or as one BDAT chunk with CHUNKING (smtpc_bdat.c). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,7 @@
 #include "smtpc/internal.h"
 
 /* Reports recipient i (once) to the owner. */
-static void smtpc_rcpt_report(struct smtpc *c, size_t i, enum outcome o, const char *text)
+void smtpc_rcpt_report_one(struct smtpc *c, size_t i, enum outcome o, const char *text)
 {
     if (c->rst[i] == RST_DONE)
         return;
@@ -51,7 +52,7 @@ static void smtpc_rcpt_report(struct smtpc *c, size_t i, enum outcome o, const c
 void smtpc_rcpt_report_rest(struct smtpc *c, enum outcome o, const char *text)
 {
     for (size_t i = 0; c->t && i < c->t->nrcpt; i++)
-        smtpc_rcpt_report(c, i, o, text);
+        smtpc_rcpt_report_one(c, i, o, text);
 }
 
 /* Hands the current transaction back to its owner. */
@@ -74,27 +75,6 @@ static bool smtpc_addr_ok(const char *s)
             return false;
     }
     return true;
-}
-
-/* True when the body holds a byte with the high bit set. */
-static bool smtpc_body_8bit(struct evbuffer *body)
-{
-    int n = evbuffer_peek(body, -1, NULL, NULL, 0);
-    if (n <= 0)
-        return false;
-    struct evbuffer_iovec *v = xcalloc((size_t)n, sizeof *v);
-    evbuffer_peek(body, -1, NULL, v, n);
-    bool found = false;
-    for (int i = 0; i < n && !found; i++) {
-        const unsigned char *p = v[i].iov_base;
-        for (size_t k = 0; k < v[i].iov_len; k++)
-            if (p[k] & 0x80) {
-                found = true;
-                break;
-            }
-    }
-    free(v);
-    return found;
 }
 
 /* Logs that a DSN parameter received with the message is not passed on, and why. */
@@ -156,17 +136,16 @@ static const char *smtpc_rcpt_dsn(const struct smtpc *c, size_t i, char *buf, si
     return buf;
 }
 
-/* Sends MAIL FROM with SIZE=, BODY=8BITMIME and the DSN parameters as the server's
- * extensions allow. */
+/* Sends MAIL FROM with SIZE=, BODY=8BITMIME, SMTPUTF8, BY= and the DSN parameters as the
+ * server's extensions allow. */
 static void smtpc_send_mail(struct smtpc *c)
 {
-    char params[256] = "";
+    char params[512] = "";
     size_t off = 0;
     if (c->caps.size)
         off +=
             (size_t)snprintf(params, sizeof params, " SIZE=%llu", (unsigned long long)c->t->size);
-    if (c->caps.eightbitmime && c->t->body && smtpc_body_8bit(c->t->body))
-        off += (size_t)snprintf(params + off, sizeof params - off, " BODY=8BITMIME");
+    off = smtpc_ext_params(c, params, sizeof params, off);
     smtpc_mail_dsn(c, params, sizeof params, off);
     smtpc_send(c, EXP_MAIL, 0, "MAIL FROM:<%s>%s", c->t->sender ? c->t->sender : "", params);
     c->mail_sent = true;
@@ -197,7 +176,10 @@ static void smtpc_txn_pump(struct smtpc *c)
         }
         if (c->naccepted == 0 && c->rcpt_outstanding == 0)
             return;
-        smtpc_send(c, EXP_DATA, 0, "DATA");
+        if (smtpc_bdat_use(c))
+            smtpc_bdat_send(c);
+        else
+            smtpc_send(c, EXP_DATA, 0, "DATA");
         c->data_sent = true;
     }
 }
@@ -220,7 +202,9 @@ static int smtpc_txn_start(struct smtpc *c, struct smtpc_txn *t)
         smtpc_rcpt_report_rest(c, OUTCOME_PERMFAIL, "552 5.3.4 message size exceeds remote limit");
     for (size_t i = 0; i < t->nrcpt; i++)
         if (!t->rcpts[i] || !smtpc_addr_ok(t->rcpts[i]))
-            smtpc_rcpt_report(c, i, OUTCOME_PERMFAIL, "501 5.1.3 invalid recipient address");
+            smtpc_rcpt_report_one(c, i, OUTCOME_PERMFAIL, "501 5.1.3 invalid recipient address");
+    if (c->nleft > 0)
+        smtpc_ext_check(c);
     if (c->nleft == 0) {
         smtpc_txn_release(c);
         return -1;
@@ -329,7 +313,7 @@ static void smtpc_on_rcpt(struct smtpc *c, size_t i, const struct reply *r, cons
         c->rst[i] = RST_ACCEPTED;
         c->naccepted++;
     } else {
-        smtpc_rcpt_report(c, i, r->code >= 500 ? OUTCOME_PERMFAIL : OUTCOME_TEMPFAIL, text);
+        smtpc_rcpt_report_one(c, i, r->code >= 500 ? OUTCOME_PERMFAIL : OUTCOME_TEMPFAIL, text);
     }
 }
 
@@ -361,7 +345,7 @@ static void smtpc_on_dot(struct smtpc *c, size_t idx, const struct reply *r, con
 {
     enum outcome o = smtpc_reply_outcome(r->code);
     if (c->peers[c->cur].lmtp) { /* this reply is recipient idx's alone */
-        smtpc_rcpt_report(c, idx, o, text);
+        smtpc_rcpt_report_one(c, idx, o, text);
         c->dirty = false; /* the transaction is over whatever each recipient got */
         return;
     }
@@ -376,7 +360,8 @@ void smtpc_on_session_reply(struct smtpc *c, const struct reply *r, const char *
     static const unsigned stage_of[] = {[EXP_RSET] = SMTPC_STAGE_MAIL, [EXP_MAIL] = SMTPC_STAGE_MAIL,
                                         [EXP_RCPT] = SMTPC_STAGE_RCPT, [EXP_DATA] = SMTPC_STAGE_DATA,
                                         [EXP_DOT] = SMTPC_STAGE_DATA,
-                                        [EXP_DOT_IGNORE] = SMTPC_STAGE_DATA};
+                                        [EXP_DOT_IGNORE] = SMTPC_STAGE_DATA,
+                                        [EXP_BDAT] = SMTPC_STAGE_DATA};
     if (c->t) /* what the reply answers, for the rules of deliver/ (a 421 too) */
         c->t->stage = smtpc_fifo_len(c) ? stage_of[c->fifo[c->fhead].kind] : SMTPC_STAGE_NONE;
     if (r->code == 421 || smtpc_fifo_len(c) == 0 || !c->t) {
@@ -401,6 +386,7 @@ void smtpc_on_session_reply(struct smtpc *c, const struct reply *r, const char *
         smtpc_on_data(c, r, text);
         break;
     case EXP_DOT:
+    case EXP_BDAT: /* the last chunk's reply: as the end of data (never LMTP) */
         smtpc_on_dot(c, e.idx, r, text);
         break;
     case EXP_DOT_IGNORE:
@@ -426,6 +412,6 @@ void smtpc_session_progress(struct smtpc *c)
         log_panic("smtpc %s: transaction stalled with %zu recipients open", c->relay, c->nleft);
     {
         enum smtpc_exp k = c->fifo[c->fhead].kind;
-        smtpc_timer_arm(c, k == EXP_DOT ? smtpc_data_timeout(c) : c->cc->timeout);
+        smtpc_timer_arm(c, k == EXP_DOT || k == EXP_BDAT ? smtpc_data_timeout(c) : c->cc->timeout);
     }
 }

@@ -33,6 +33,10 @@ succeeds with a client certificate, --tls-client-ca, whose CN is the user): AUTH
 (after TLS only with --auth-tls-only) and checked; conn records list "auth" attempts as
 {"mech", "user", "initrsp", "ok", "tls"} (the password is never logged), and with
 --auth-required MAIL is refused (530) before a successful AUTH. msg records carry "auth_user".
+--ehlo-keyword KW (repeatable) adds an EHLO line (e.g. "DELIVERBY 60", "DSN", "SMTPUTF8"):
+what the keyword promises is not checked, but msg records carry "mail_args" (the MAIL
+parameters as received), "rcpt_args" (each accepted recipient's), "body_8bit" and "headers"
+(the header section, latin-1, at most 8 KB).
 Receiver limits (the etiquette test, docs/shaping.md): --max-connections-per-ip N answers
 "421 4.7.0 too many connections" to a client address with N sessions open (a session stops
 counting once QUIT is answered); --max-messages-per-conn N answers MAIL after N messages of
@@ -67,6 +71,12 @@ def parse_rules(specs):
             sys.exit(f"peer.py: bad rule {spec!r}, want 'regex=NNN text'")
         rules.append((re.compile(rx, re.I), reply))
     return rules
+
+
+def args_of(arg):
+    """'FROM:<a@b> X=Y Z' -> 'X=Y Z' (the ESMTP parameters as sent)."""
+    m = re.match(r"^(?:FROM|TO):\s*<[^>]*>\s*(.*)$", arg, re.I)
+    return m.group(1) if m else ""
 
 
 def addr_of(arg):
@@ -337,6 +347,7 @@ class Conn(asyncio.Protocol):
             caps.append("STARTTLS")
         if self.srv.mechs and (self.rec["tls"] is not None or not self.srv.o.auth_tls_only):
             caps.append("AUTH " + " ".join(self.srv.mechs))
+        caps += self.srv.o.ehlo_keyword or []
         return "\r\n".join(("250-" if i < len(caps) - 1 else "250 ") + c
                            for i, c in enumerate(caps))
 
@@ -449,7 +460,8 @@ class Conn(asyncio.Protocol):
             self.reply(lim)
             return not lim.startswith("421")
         else:
-            self.txn = {"mail": addr_of(arg), "rcpts": [], "rejected": [], "delivered": False}
+            self.txn = {"mail": addr_of(arg), "rcpts": [], "rejected": [], "delivered": False,
+                        "mail_args": args_of(arg), "rcpt_args": []}
             self.rec["transactions"].append(self.txn)
             self.reply("250 2.1.0 Ok")
         return True
@@ -466,6 +478,7 @@ class Conn(asyncio.Protocol):
             reply = self.srv.rcpt_reply(rcpt)
             if reply.startswith("2"):
                 self.txn["rcpts"].append(rcpt)
+                self.txn["rcpt_args"].append(args_of(arg))
                 self.srv.rcpts_change(1)
             else:
                 self.txn["rejected"].append([rcpt, reply])
@@ -481,10 +494,11 @@ class Conn(asyncio.Protocol):
         return True
 
     def end_of_data(self):
-        txn, subject = self.txn, ""
+        txn, subject, headers = self.txn, "", []
         for b in self.body:
             if not b:
                 break
+            headers.append(b.decode("latin-1"))
             if b.lower().startswith(b"subject:"):
                 subject = b[8:].strip().decode("latin-1")
         txn["delivered"] = True
@@ -495,6 +509,9 @@ class Conn(asyncio.Protocol):
                         "max_outstanding": self.rec["max_outstanding"], "peak": self.srv.peak,
                         "peak_rcpts": self.srv.peak_rcpts, "errors": len(self.rec["errors"]),
                         "tls": self.rec["tls"], "auth_user": self.auth_user,
+                        "mail_args": txn["mail_args"], "rcpt_args": txn["rcpt_args"],
+                        "body_8bit": any(c >= 0x80 for b in self.body for c in b),
+                        "headers": "\n".join(headers)[:8192],
                         "t": time.time()})
         self.end_txn()
         self.reply("250 2.0.0 Ok: queued")
@@ -618,6 +635,8 @@ def main():
     s.add_argument("--size", type=int, default=10240000)
     s.add_argument("--die-after", type=int, default=0,
                    help="after N messages in all: stop listening and close every session")
+    s.add_argument("--ehlo-keyword", action="append",
+                   help="one more EHLO line, e.g. 'DELIVERBY 60', DSN, SMTPUTF8 (repeatable)")
     s.add_argument("--tls-cert", help="PEM certificate (chain): offer STARTTLS")
     s.add_argument("--tls-key", help="PEM key (default: in --tls-cert)")
     s.add_argument("--tls-implicit", action="store_true", help="TLS from the first byte")

@@ -416,9 +416,22 @@ static int scan_one(void *arg, const struct qmsg *m)
     return 0;
 }
 
+/* Barrier callback of harness_read_queue. */
+static void on_visible(void *arg, int err)
+{
+    (void)err;
+    *(int *)arg = 1;
+}
+
 /* Reads every message and its content back from the queue. */
 static void harness_read_queue(struct harness *h)
 {
+    int seen = 0; /* a 250 means durable; a barrier waits until queue_scan sees it too */
+    if (h->tick)
+        event_del(h->tick); /* the run is over: only the queue's completion may run now */
+    queue_barrier(h->q, on_visible, &seen);
+    while (!seen)
+        event_base_loop(h->base, EVLOOP_ONCE);
     assert_int_equal(queue_scan(h->q, scan_one, h), 0);
     for (int i = 0; i < h->nmsgs && i < 4; i++) {
         struct evbuffer *b = evbuffer_new();
