@@ -1,8 +1,10 @@
 /* fuzz_conf: conf_init(), conf_load_text() on arbitrary file contents (the pre-scan,
  * libconfig's parser and the key table's readers), then conf_client_for() and conf_free();
- * the same bytes also go to conf_retries_parse(). Any accepted configuration must keep its
- * documented invariants; every rejected one must carry "FILE:LINE: message". The text goes in
- * directly, not through a file: conf_load() only adds reading the file to conf_load_text(). */
+ * the same bytes also go to conf_retries_parse() (at most CONF_RETRIES_TEXT_MAX + 1 of them:
+ * it refuses a longer string before reading it, so the rest cannot change its outcome). Any
+ * accepted configuration must keep its documented invariants; every rejected one must carry
+ * "FILE:LINE: message". The text goes in directly, not through a file: conf_load() only adds
+ * reading the file to conf_load_text(). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,11 +56,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* every error is "FILE:LINE: message" */
     }
     conf_free(&c);
-    char *s = malloc(size + 1);
+    size_t len = size > CONF_RETRIES_TEXT_MAX + 1 ? CONF_RETRIES_TEXT_MAX + 1 : size;
+    char *s = malloc(len + 1);
     unsigned *arr = NULL;
     size_t n = 0;
-    memcpy(s, data, size);
-    s[size] = '\0';
+    memcpy(s, data, len);
+    s[len] = '\0';
     if (conf_retries_parse(s, &arr, &n) == 0 && (n < 1 || n > 64))
         abort();
     free(arr);

@@ -7,6 +7,7 @@
  * tool_bad_option(who, ch, argv, usage)  a '?' or ':' from getopt_long (the option string
  *     starts with ':'): "WHO: option -c needs an argument", "WHO: option --help takes no
  *     argument" or "WHO: unsupported option -x", then the usage text, all on stderr; exit status 64 (EX_USAGE).
+ * tool_helper_path(out, cap)       sluice-postdrop beside the running binary.
  * TOOL_LONGOPTS                    --config FILE and --help, for getopt_long. */
 #include <getopt.h>
 #include <stdbool.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "tools/tools.h"
 
@@ -65,4 +67,16 @@ int tool_bad_option(const char *who, int ch, char **argv, const char *usage)
         fprintf(stderr, "%s: unsupported option %s\n", who, opt);
     fputs(usage, stderr);
     return EX_USAGE;
+}
+
+/* The helper beside the binary that runs (/usr/sbin/sluice -> /usr/sbin/sluice-postdrop). */
+void tool_helper_path(char *out, size_t cap)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[n > 0 ? n : 0] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(out, cap, "%s/sluice-postdrop", slash ? self : "/usr/sbin");
 }

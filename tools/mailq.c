@@ -5,9 +5,13 @@
  * --tsv: sluice's table, one TAB-separated line per queued recipient: QID ARRIVAL SENDER
  * RECIPIENT STATE ATTEMPTS NEXT LAST (times UTC ISO 8601, "-" when none; the null sender
  * "<>"; LAST the last reply, "-" when none; sanitized).
- * It reads the queue directly (LMDB readers never block the daemon), so only those who may
- * read the spool can list it: root and the daemon's user. Anyone else gets a clear refusal
- * and exit 77 (EX_NOPERM); there is no per-user listing (docs/sendmail.md). */
+ * Root and the daemon's user read the queue directly (LMDB readers never block the daemon),
+ * whether the daemon runs or not. Anyone else: with mailq_users = "all", mailq becomes the
+ * set-group-id helper `sluice-postdrop -p [-j]`, which asks the running daemon for the
+ * listing over its showq socket (ctl/showq.c; Postfix's postqueue and showq): the same
+ * Postfix text or JSON, never content; the daemon down is "mail system is down", exit 75
+ * (EX_TEMPFAIL). --tsv stays root's. With mailq_users = "root" (the default) they get a
+ * clear refusal and exit 77 (EX_NOPERM) (docs/sendmail.md). */
 #include <getopt.h>
 #include <inttypes.h>
 #include <errno.h>
@@ -92,6 +96,29 @@ static int mailq_list(struct queue *q, int format)
     return 0;
 }
 
+/* A user who may not read the spool: the daemon's listing through the helper (it replaces
+ * this process), or the refusal; the exit code. */
+static int mailq_via_daemon(const struct conf *c, const char *who, int format)
+{
+    if (c->mailq_users != MAILQ_USERS_ALL || format == MAILQ_OPT_TSV) {
+        fprintf(stderr, "%s: only root and the user %s may %s (spool %s is theirs)%s\n", who,
+                c->user, format == MAILQ_OPT_TSV ? "use --tsv" : "list the queue", c->spool,
+                c->mailq_users == MAILQ_USERS_ALL ? "; mailq and mailq --json work for everyone"
+                : "; other users can send mail but not read the queue");
+        return EX_NOPERM;
+    }
+    char helper[4200];
+    const char *json = format == MAILQ_OPT_JSON ? "-j" : NULL;
+    tool_helper_path(helper, sizeof helper);
+    fflush(NULL);
+    if (c->path)
+        execl(helper, who, "-c", c->path, "-p", json, (char *)NULL);
+    else
+        execl(helper, who, "-p", json, (char *)NULL);
+    fprintf(stderr, "%s: cannot run %s: %s\n", who, helper, strerror(errno));
+    return EX_UNAVAILABLE;
+}
+
 /* Lists the queue. */
 int tool_mailq(int argc, char **argv, int as_mailq)
 {
@@ -116,10 +143,9 @@ int tool_mailq(int argc, char **argv, int as_mailq)
         return EX_CONFIG;
     char err[512];
     if (getuid() != 0 && access(c.spool, R_OK | X_OK) < 0 && errno == EACCES) {
-        fprintf(stderr, "%s: only root and the user %s may list the queue (spool %s is theirs); "
-                        "other users can send mail but not read the queue\n", who, c.user, c.spool);
+        int rc = mailq_via_daemon(&c, who, format);
         conf_free(&c);
-        return EX_NOPERM;
+        return rc;
     }
     struct queue *q = queue_open(c.spool, NULL, err, sizeof err);
     if (!q) {

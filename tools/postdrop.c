@@ -11,21 +11,34 @@
  * Configuration: -c FILE or $SLUICE_CONF only when FILE belongs to root and no one else may
  * write it (a user cannot point the helper at a spool of their choosing); else the default.
  * Exit codes (sysexits.h): 0, 64 usage, 65 bad drop file, 75 cannot write (try later),
- * 78 configuration. */
+ * 78 configuration.
+ *
+ * `sluice-postdrop -p [-j]` is Postfix's postqueue for users who may not read the spool:
+ * `mailq` runs it when mailq_users = "all". The group lets it reach SPOOL/showq.sock
+ * (ctl/showq.c), where it asks the daemon for "showq" (-j: "showq --json") and copies the
+ * listing to stdout; it sends nothing else, and the socket answers nothing else. Messages
+ * are prefixed with argv[0] (mailq passes its own name). Exit 0; 75 when the daemon is not
+ * running ("mail system is down", as Postfix's postqueue) or the reply is cut short; 77
+ * when mailq_users is "root". */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/time.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
 #include "core/xalloc.h"
+#include "ctl/ctl.h"
 #include "pickup/pickup.h"
+#include "proto/ctlproto.h"
 #include "proto/maildrop.h"
 #include "tools/tools.h"
 
@@ -148,16 +161,100 @@ static int postdrop_run(const struct conf *c)
     return rc;
 }
 
+/* ---- -p: the queue listing through the daemon's showq socket ---- */
+
+/* Connects to the showq socket; the fd, or -1 with the message printed. */
+static int postdrop_showq_connect(const struct conf *c, const char *who)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    ctl_showq_path(c, sun.sun_path, sizeof sun.sun_path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
+        return fd;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    if (e == ENOENT || e == ECONNREFUSED)
+        fprintf(stderr, "%s: Queue report unavailable - mail system is down (nothing answers "
+                        "at %s)\n", who, sun.sun_path);
+    else
+        fprintf(stderr, "%s: cannot reach %s: %s (is sluice-postdrop setgid %s?)\n", who,
+                sun.sun_path, strerror(e), PICKUP_GROUP);
+    return -1;
+}
+
+/* Copies the reply's body (dot-stuffed, ending in ".") to stdout; the exit code. */
+static int postdrop_showq_copy(FILE *in, const char *who)
+{
+    char *line = NULL, text[CTL_ERR_MAX] = "malformed reply";
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, in);
+    bool ok = false, end = false;
+    if (n > 0 && line[n - 1] == '\n')
+        line[--n] = '\0';
+    if (n < 0 || ctlproto_status(line, (size_t)n, &ok, text, sizeof text) < 0 || !ok) {
+        fprintf(stderr, "%s: the daemon refused the listing: %s\n", who,
+                n < 0 ? "no reply" : text);
+        free(line);
+        return EX_TEMPFAIL;
+    }
+    while (!end && (n = getline(&line, &cap, in)) > 0) {
+        end = strcmp(line, ".\n") == 0;
+        if (!end)
+            fputs(line[0] == '.' ? line + 1 : line, stdout);
+    }
+    free(line);
+    if (!end)
+        fprintf(stderr, "%s: the listing was cut short (the daemon went away)\n", who);
+    return end && fflush(stdout) == 0 ? 0 : EX_TEMPFAIL;
+}
+
+/* -p [-j]: asks the daemon for the listing; the exit code. */
+static int postdrop_showq(const struct conf *c, const char *who, bool json)
+{
+    if (c->mailq_users != MAILQ_USERS_ALL) {
+        fprintf(stderr, "%s: only root and the user %s may list the queue (mailq_users is "
+                        "\"root\")\n", who, c->user);
+        return EX_NOPERM;
+    }
+    int fd = postdrop_showq_connect(c, who);
+    if (fd < 0)
+        return EX_TEMPFAIL;
+    const char *req = json ? "showq --json\n" : "showq\n";
+    FILE *in = fdopen(fd, "r");
+    if (!in || write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+        fprintf(stderr, "%s: Queue report unavailable - mail system is down (%s)\n", who,
+                strerror(errno));
+        if (in)
+            fclose(in);
+        else
+            close(fd);
+        return EX_TEMPFAIL;
+    }
+    int rc = postdrop_showq_copy(in, who);
+    fclose(in);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
-    const char *given = NULL;
+    const char *given = NULL, *who = argv[0] && *argv[0] ? argv[0] : "sluice-postdrop";
     int ch;
+    bool list = false, json = false;
     umask(022);
-    while ((ch = getopt(argc, argv, "c:")) != -1) {
+    while ((ch = getopt(argc, argv, "c:pj")) != -1) {
+        if (ch == 'p' || ch == 'j') {
+            list = list || ch == 'p';
+            json = json || ch == 'j';
+            continue;
+        }
         if (ch != 'c')
-            return fprintf(stderr, "usage: sluice-postdrop [-c FILE] <dropfile\n"), EX_USAGE;
+            return fprintf(stderr, "usage: sluice-postdrop [-c FILE] <dropfile\n"
+                                   "       sluice-postdrop [-c FILE] -p [-j]\n"), EX_USAGE;
         given = optarg;
     }
+    if (json && !list)
+        return fprintf(stderr, "sluice-postdrop: -j goes with -p\n"), EX_USAGE;
     char err[1024];
     struct conf c;
     conf_init(&c);
@@ -166,7 +263,7 @@ int main(int argc, char **argv)
         conf_free(&c);
         return EX_CONFIG;
     }
-    int rc = postdrop_run(&c);
+    int rc = list ? postdrop_showq(&c, who, json) : postdrop_run(&c);
     conf_free(&c);
     return rc;
 }

@@ -322,18 +322,6 @@ static bool submit_via_drop(const struct conf *c)
     return getuid() != 0 && access(c->spool, W_OK | X_OK) < 0 && errno == EACCES;
 }
 
-/* The helper beside the binary that runs (/usr/sbin/sluice -> /usr/sbin/sluice-postdrop). */
-static void submit_helper_path(char *out, size_t cap)
-{
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    self[n > 0 ? n : 0] = '\0';
-    char *slash = strrchr(self, '/');
-    if (slash)
-        *slash = '\0';
-    snprintf(out, cap, "%s/sluice-postdrop", slash ? self : "/usr/sbin");
-}
-
 /* Writes all of buf to fd; false on error. */
 static bool submit_write_all(int fd, const char *buf, size_t len)
 {
@@ -354,7 +342,7 @@ static int submit_postdrop(const struct conf *c, const char *head, size_t hlen, 
 {
     char helper[4200];
     int fds[2];
-    submit_helper_path(helper, sizeof helper);
+    tool_helper_path(helper, sizeof helper);
     if (pipe2(fds, O_CLOEXEC) < 0)
         return EX_OSERR;
     pid_t pid = fork();

@@ -6,6 +6,7 @@
 #ifndef SLUICE_TOOLS_H
 #define SLUICE_TOOLS_H
 #include <stdbool.h>
+#include <stddef.h>
 
 struct conf;
 struct option;
@@ -39,6 +40,8 @@ int tool_load_conf(const char *path, struct conf *c);
 const char *tool_conf_path(const char *given, bool *builtin);
 /* --help: prints usage on stdout; returns 0. */
 int tool_help(const char *usage);
+/* The setgid helper sluice-postdrop beside the running binary (its path into out). */
+void tool_helper_path(char *out, size_t cap);
 /* After getopt_long returned '?' or ':' (option string starting with ':'): prints "WHO:
  * option -c needs an argument" or "WHO: unsupported option -x" and usage on stderr; 64. */
 int tool_bad_option(const char *who, int ch, char **argv, const char *usage);

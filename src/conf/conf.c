@@ -1,8 +1,8 @@
 /* conf: loads sluice's configuration, one libconfig file, into struct conf (conf.h).
  * Owns the loading: the file, a pre-scan of its text, libconfig's parse, and the walkers
  * that apply the key table (keys.c) to the parsed file, fill in its defaults and free what
- * it allocated. Public functions (contracts in conf.h): conf_init(), conf_load(),
- * conf_load_text(), conf_free(), conf_client_for().
+ * it allocated (defaults.c applies the defaults once and has conf_init(), conf_free()).
+ * Public functions (contracts in conf.h): conf_load(), conf_load_text(), conf_client_for().
  * What counts as an error: a file that cannot be read or is over CONF_MAX_FILE bytes, a NUL
  * byte, "@include" (one file, one pre-scan), a libconfig syntax error, an integer literal
  * that libconfig 1.5 would silently truncate (it keeps 32 bits of integers written without
@@ -46,6 +46,8 @@ struct conf_scan {
     unsigned include; /* an "@include" */
     unsigned stop;    /* a string where libconfig has none, or nesting too deep */
     bool deep;        /* stop is nesting */
+    bool halt;        /* the text's end, an include or a stop: the scan is over (one test
+                       * per token: each comparison costs a call in the fuzzer's build) */
     size_t stop_off;
     unsigned bigint; /* an integer libconfig would truncate (the scan goes on) */
 };
@@ -127,6 +129,7 @@ static void conf_scan_quote(struct conf_scan *sc)
     if (sc->prev != TOK_EQUALS && sc->prev != TOK_OPEN_LIST && sc->prev != TOK_STRING &&
         !(sc->prev == TOK_COMMA && in_list)) {
         sc->stop = sc->line;
+        sc->halt = true;
         sc->stop_off = (size_t)(sc->p - sc->text);
         return;
     }
@@ -145,6 +148,7 @@ static void conf_scan_punct(struct conf_scan *sc, char ch)
     case '{':
         if (sc->depth == CONF_MAX_DEPTH) {
             sc->stop = sc->line, sc->deep = true, sc->stop_off = (size_t)(sc->p - sc->text);
+            sc->halt = true;
             return;
         }
         sc->open[sc->depth++] = ch;
@@ -200,7 +204,8 @@ static void conf_scan_token(struct conf_scan *sc)
     case '#': sc->p = conf_eol(sc, sc->p); break;
     case '/': conf_scan_slash(sc); break;
     case '"': conf_scan_quote(sc); break;
-    case '@': sc->include = sc->line; break;
+    case '@': sc->include = sc->line, sc->halt = true; break;
+    case '\0': sc->halt = true; break;
     case '0' ... '9': conf_scan_number(sc); break;
     case 'a' ... 'z':
     case 'A' ... 'Z':
@@ -216,7 +221,7 @@ static void conf_scan_token(struct conf_scan *sc)
 static void conf_scan(struct conf_scan *sc, const char *text, size_t len)
 {
     *sc = (struct conf_scan){.text = text, .p = text, .end = text + len, .line = 1};
-    while (*sc->p != '\0' && sc->include == 0 && sc->stop == 0)
+    while (!sc->halt)
         conf_scan_token(sc);
 }
 
@@ -231,16 +236,24 @@ static int conf_parse_error(struct conf_ctx *x, const config_t *cfg)
     return -1;
 }
 
-/* Pre-scans NUL-terminated text[0..len) and parses it into cfg; 0/-1. */
-static int conf_parse(struct conf_ctx *x, config_t *cfg, const char *text, size_t len)
+/* -1 with the message when text[0..len) has a NUL byte (libconfig 1.5 leaks on one in a
+ * string; no text has one), checked before anything is copied or parsed; else 0. */
+static int conf_check_nul(struct conf_ctx *x, const char *text, size_t len)
+{
+    const char *nul = memchr(text, '\0', len);
+    if (nul == NULL)
+        return 0;
+    snprintf(x->err, x->errlen, "%s:%u: NUL byte in file", x->path,
+             1 + conf_lines_in(text, (size_t)(nul - text)));
+    return -1;
+}
+
+/* Pre-scans NUL-terminated text[0..len) (no other NUL: conf_check_nul()) and parses it into
+ * cfg; 0/-1. text is the caller's own copy: a stray string ends it early (a NUL written
+ * there). */
+static int conf_parse(struct conf_ctx *x, config_t *cfg, char *text, size_t len)
 {
     struct conf_scan sc;
-    const char *nul = memchr(text, '\0', len);
-    if (nul != NULL) { /* libconfig 1.5 leaks on a NUL byte in a string; no text has one */
-        snprintf(x->err, x->errlen, "%s:%u: NUL byte in file", x->path,
-                 1 + conf_lines_in(text, (size_t)(nul - text)));
-        return -1;
-    }
     conf_scan(&sc, text, len);
     if (sc.include != 0) {
         snprintf(x->err, x->errlen, "%s:%u: @include is not supported", x->path, sc.include);
@@ -252,10 +265,8 @@ static int conf_parse(struct conf_ctx *x, config_t *cfg, const char *text, size_
         return -1;
     }
     if (sc.stop != 0) { /* a stray string: libconfig sees only the text before it */
-        char *head = xstrndup(text, sc.stop_off);
-        int ok = config_read_string(cfg, head);
-        free(head);
-        if (!ok)
+        text[sc.stop_off] = '\0';
+        if (!config_read_string(cfg, text))
             return conf_parse_error(x, cfg);
         snprintf(x->err, x->errlen, "%s:%u: syntax error", x->path, sc.stop);
         return -1;
@@ -308,7 +319,8 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_DURATION: return conf_read_duration(x, s, key, p, base);
     case CONF_BOOL: return conf_read_bool(x, s, key, p, base);
     case CONF_TLSMODE ... CONF_ORDER:
-    case CONF_MBOXKIND: return conf_read_word(x, s, key, p, base);
+    case CONF_MBOXKIND:
+    case CONF_MAILQUSERS: return conf_read_word(x, s, key, p, base);
     case CONF_RATE: return conf_read_rate(x, s, key, p, base);
     case CONF_SECRET: return conf_read_secret(x, s, key, p, base);
     case CONF_SECRET_FILE: return conf_read_secret_file(x, s, key, p, base);
@@ -386,7 +398,7 @@ static int conf_init_hostname(struct conf_ctx *x, const struct conf_key *p, void
 }
 
 /* Applies the default of row p to base. */
-static int conf_init_row(struct conf_ctx *x, const struct conf_key *p, void *base)
+int conf_init_row(struct conf_ctx *x, const struct conf_key *p, void *base)
 {
     if (p->flags & (CONF_F_HOSTNAME | CONF_F_COMPUTED | CONF_F_INHERIT))
         return (p->flags & CONF_F_HOSTNAME) ? conf_init_hostname(x, p, base) : 0;
@@ -426,11 +438,11 @@ static void conf_free_row(const struct conf_key *p, void *base)
     char *field = (char *)base + p->off;
     switch (p->kind) {
     case CONF_PATH ... CONF_LOGPATH:
-        free(*(char **)field);
+        conf_release(*(char **)field);
         *(char **)field = NULL;
         break;
     case CONF_RETRIES:
-        free(*(unsigned **)field);
+        conf_release(*(unsigned **)field);
         *(unsigned **)field = NULL;
         *(size_t *)((char *)base + p->cnt) = 0;
         break;
@@ -456,24 +468,15 @@ static void conf_free_row(const struct conf_key *p, void *base)
     }
 }
 
-/* Frees what the rows of group own at base, recursively. */
+/* Frees what the rows of group own at base, recursively (numbers own nothing). */
 void conf_free_group(enum conf_gid group, void *base)
 {
-    const struct conf_key *end, *p = conf_keys_group(group, &end);
+    const struct conf_key *const *end, *const *p = conf_keys_owning(group, &end);
     for (; p < end; p++)
-        conf_free_row(p, base);
+        conf_free_row(*p, base);
 }
 
 /* ---- public ---- */
-
-/* Fills c with every default of the key table. */
-void conf_init(struct conf *c)
-{
-    char err[512];
-    struct conf_ctx x = {c, "(defaults)", err, sizeof err};
-    memset(c, 0, sizeof *c);
-    conf_init_group(&x, CONF_G_TOP, c);
-}
 
 /* Reports key (a dotted path) as needing `needs`, at the key's line. */
 static int conf_needs(struct conf_ctx *x, const config_t *cfg, const char *key, const char *needs)
@@ -564,8 +567,9 @@ static int conf_check_dkim(struct conf_ctx *x, const config_t *cfg)
     return conf_error(x, config_lookup(cfg, "dkim.headers"), "'dkim.headers' must name from");
 }
 
-/* Parses NUL-terminated text[0..len) over c, naming it x->path in messages. */
-static int conf_load_buf(struct conf_ctx *x, const char *text, size_t len)
+/* Parses NUL-terminated text[0..len) (the caller's copy, which the pre-scan may cut) over
+ * c, naming it x->path in messages. */
+static int conf_load_buf(struct conf_ctx *x, char *text, size_t len)
 {
     config_t cfg;
     config_init(&cfg);
@@ -595,6 +599,8 @@ int conf_load_text(const char *name, const char *text, size_t len, struct conf *
     x.err[0] = '\0';
     free(c->path);
     c->path = xstrdup(name);
+    if (conf_check_nul(&x, text, len) < 0)
+        return -1;
     char *buf = xmalloc(len + 1);
     memcpy(buf, text, len);
     buf[len] = '\0';
@@ -645,17 +651,9 @@ int conf_load(const char *path, struct conf *c, char *err, size_t errlen)
     char *text = conf_slurp(&x, &len);
     if (text == NULL)
         return -1;
-    int rc = conf_load_buf(&x, text, len);
+    int rc = conf_check_nul(&x, text, len) < 0 ? -1 : conf_load_buf(&x, text, len);
     free(text);
     return rc;
-}
-
-/* Frees everything and zeroes c. */
-void conf_free(struct conf *c)
-{
-    free(c->path);
-    conf_free_group(CONF_G_TOP, c);
-    memset(c, 0, sizeof *c);
 }
 
 /* True when peer host name `host` equals h, ignoring case and one trailing dot. */

@@ -203,6 +203,7 @@ struct transport_rule {
 };
 
 enum { LOCAL_MAILDIR, LOCAL_MBOX }; /* local.mailbox */
+enum { MAILQ_USERS_ROOT, MAILQ_USERS_ALL }; /* mailq_users */
 
 /* smtpd.tls (docs/tls.md "Inbound"): the server's certificates and TLS policy. cert_file
  * NULL: no STARTTLS and no smtpd.tls_listen. The files are read by src/tls/tls.c (startup,
@@ -286,6 +287,7 @@ struct conf {
     size_t ntransport;
     char **trusted_users; /* may set any envelope sender through maildrop (src/pickup/) */
     size_t ntrusted_users;
+    unsigned mailq_users; /* MAILQ_USERS_ROOT, or _ALL: others list through the showq socket */
     char **non_smtpd_milters; /* milters asked about sendmail submissions (src/pickup/) */
     size_t nnon_smtpd_milters;
     uint64_t milter_connect_timeout; /* ms: connect and option negotiation */
@@ -431,7 +433,10 @@ struct conf {
     } ctl;
 };
 
-/* Fills c with every default of the key table (hostname: gethostname(), else "localhost"). */
+/* Fills c with every default of the key table (hostname: gethostname(), else "localhost").
+ * The defaults' strings and lists are applied once per process and shared by every c: never
+ * free or edit a value in place; to change one, assign a new malloc'ed value (conf_free()
+ * frees what is not shared). */
 void conf_init(struct conf *c);
 /* Loads file path over c (which conf_init() filled). Returns 0, or -1 with
  * "FILE:LINE: message" in err (err may be NULL); after -1, c is partly loaded but
@@ -457,7 +462,9 @@ bool conf_allows(char *const *arr, size_t n, const char *what);
  * name `host` (may be NULL), else the base deliver.client. Never NULL. */
 const struct client_conf *conf_client_for(const struct conf *c, const struct sockaddr *sa,
                                           const char *host);
+#define CONF_RETRIES_TEXT_MAX 1024 /* bytes of a retries string; a longer one is refused */
 /* Parses a ZMailer retries string ("1 1 2 3 5 8 13 21 34": 1..64 positive factors, each
- * <= 100000, separated by blanks; at most 1024 bytes). Returns 0 and a malloc'ed array, or -1. */
+ * <= 100000, separated by blanks; at most CONF_RETRIES_TEXT_MAX bytes, checked before
+ * anything else). Returns 0 and a malloc'ed array, or -1. */
 int conf_retries_parse(const char *s, unsigned **out, size_t *n);
 #endif

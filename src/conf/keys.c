@@ -2,13 +2,15 @@
  * Public (conf.h):
  *   conf_keys_dump()  every key, one line each: "KEY\tTYPE\tDEFAULT\tBOUNDS\tDESCRIPTION"
  *                     (`sluice config-keys`; format in docs/config.md).
- * Internal (keys.h): conf_keys[], conf_group_names[], conf_keys_group(), conf_keys_seps().
+ * Internal (keys.h): conf_keys[], conf_group_names[], conf_keys_group(), conf_keys_owning(),
+ * conf_keys_seps().
  * A default here is the only statement of that default in the code: conf_init() applies
  * it (and panics when it does not pass the row's own checks), the dump shows it. Tests check
  * every number's default against its bounds, etc/sluice.conf against conf_init(), and that
  * docs/config.md names every key. */
 #include "conf/keys.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -113,6 +115,9 @@ const struct conf_key conf_keys[] = {
      "Transport map: recipient domains and their next hop; the first match wins."},
     {TOP(trusted_users), LIST(CONF_PATTERNS, CNT(ntrusted_users), CONF_MAX_LIST, 0, NULL),
      "Logins whose non-root sendmail keeps its -f sender (others get their login@hostname)."},
+    {TOP(mailq_users), CONF_MAILQUSERS, 0, 0, MAILQ_USERS_ROOT, MAILQ_USERS_ALL, 0,
+     MAILQ_USERS_ROOT, NULL,
+     "Who may list the queue with mailq: root (and the daemon's user) or all (through the daemon)."},
     {TOP(non_smtpd_milters), LIST(CONF_MILTERS, CNT(nnon_smtpd_milters), 16, 0, NULL),
      "Milters asked about sendmail submissions (picked up from the maildrop; docs/milter.md)."},
     {TOP(milter_connect_timeout), DUR(100, 10 * CONF_M, 30 * CONF_S),
@@ -567,6 +572,7 @@ static const struct {
     [CONF_REGEX] = {"regex", "1..512 bytes, ERE: no back-reference, stacked quantifier, {n} over 100", NULL},
     [CONF_SELECTORS] = {"selector list", NULL, ", \t"},
     [CONF_MBOXKIND] = {"word", "maildir, mbox", NULL},
+    [CONF_MAILQUSERS] = {"word", "root, all", NULL},
     [CONF_NEXTHOP] = {"next hop", "see docs/local.md", NULL},
     [CONF_PATHS] = {"path list", NULL, ", \t"},
     [CONF_ALLOWS] = {"word list", "alias, forward, include", ", \t"},
@@ -628,25 +634,40 @@ const char *const conf_group_names[CONF_NGROUPS] = {
     [CONF_G_CTL] = "ctl",
 };
 
-/* The index of the first row of a group at or after g (the table is sorted by group). */
-static size_t conf_keys_bound(unsigned g)
+/* The index of the first row of each group (the table is sorted by group), and one past the
+ * last row; and the same for the rows that may own memory (all but numbers), in table order.
+ * Made once: every load and free looks groups up. */
+static size_t conf_keys_bounds[CONF_NGROUPS + 1], conf_owning_bounds[CONF_NGROUPS + 1];
+static const struct conf_key *conf_owning[sizeof conf_keys / sizeof conf_keys[0]];
+static pthread_once_t conf_keys_bounds_once = PTHREAD_ONCE_INIT;
+
+/* pthread_once: fills conf_keys_bounds, conf_owning and conf_owning_bounds. */
+static void conf_keys_bounds_make(void)
 {
-    size_t lo = 0, hi = conf_nkeys;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if ((unsigned)conf_keys[mid].group < g)
-            lo = mid + 1;
-        else
-            hi = mid;
+    size_t i = 0, n = 0;
+    for (unsigned g = 0; g <= CONF_NGROUPS; g++) {
+        conf_keys_bounds[g] = i;
+        conf_owning_bounds[g] = n;
+        for (; i < conf_nkeys && (unsigned)conf_keys[i].group == g; i++)
+            if (conf_keys[i].kind < CONF_UINT || conf_keys[i].kind > CONF_ROT)
+                conf_owning[n++] = &conf_keys[i];
     }
-    return lo;
 }
 
 /* The rows of group g: [first, *end). */
 const struct conf_key *conf_keys_group(enum conf_gid g, const struct conf_key **end)
 {
-    *end = &conf_keys[conf_keys_bound((unsigned)g + 1)];
-    return &conf_keys[conf_keys_bound((unsigned)g)];
+    pthread_once(&conf_keys_bounds_once, conf_keys_bounds_make);
+    *end = &conf_keys[conf_keys_bounds[g + 1]];
+    return &conf_keys[conf_keys_bounds[g]];
+}
+
+/* The rows of group g that may own memory: [first, *end). */
+const struct conf_key *const *conf_keys_owning(enum conf_gid g, const struct conf_key *const **end)
+{
+    pthread_once(&conf_keys_bounds_once, conf_keys_bounds_make);
+    *end = &conf_owning[conf_owning_bounds[g + 1]];
+    return &conf_owning[conf_owning_bounds[g]];
 }
 
 /* The separators of a list of kind k given as one string. */
@@ -711,7 +732,7 @@ static void conf_dump_default(FILE *out, const struct conf_key *p)
         fprintf(out, "\"%s\"", logpath_rot_name((unsigned)p->defv));
     } else if (p->kind == CONF_RATE) {
         fprintf(out, "%g", (double)p->defv / 1000.0);
-    } else if (p->kind >= CONF_TLSMODE && p->kind <= CONF_MBOXKIND) { /* words (RATE above) */
+    } else if (p->kind >= CONF_TLSMODE && p->kind <= CONF_MAILQUSERS) { /* words (RATE above) */
         const char *w = conf_word_name(p->kind, p->defv);
         if (*w)
             fprintf(out, "\"%s\"", w);

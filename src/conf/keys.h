@@ -3,7 +3,8 @@
  *
  * One row per key: its group, name, kind (the type), where the value lives, its bounds, its
  * default and a one-line description. Nothing else in the code states a default: conf_init()
- * applies the rows' defaults, conf_keys_dump() prints them (`sluice config-keys`).
+ * applies the rows' defaults (once per process; each configuration starts as a copy that
+ * shares their heap blocks, conf_shared()), conf_keys_dump() prints them (`sluice config-keys`).
  *
  * Groups: each row carries the id of its group (CONF_G_*); conf_group_names[] spells it:
  * "" is the top level, a nested group has its dotted name ("deliver.client"), the entries of
@@ -16,7 +17,8 @@
  * of a log spec (its rows' group is the log spec's key), the element (struct remotenet,
  * struct relay) of a list of groups.
  *
- * Files: keys.c the table and its dump; conf.c loading (file, pre-scan, libconfig, the
+ * Files: keys.c the table and its dump; defaults.c the defaults applied once, conf_init()
+ * and conf_free(); conf.c loading (file, pre-scan, libconfig, the
  * walkers that apply, default and free the rows); value.c typed scalar values, the syntax
  * of addresses and names, and error messages; list.c lists of values, log specs and the
  * lists of groups (remotenets, relays); secret.c credentials and the checks of a relay's
@@ -74,6 +76,7 @@ enum conf_kind {
     CONF_ORDER,    /* unsigned enum relay_order, written "listed"/"random" */
     CONF_RATE,     /* double; bounds and default in thousandths */
     CONF_MBOXKIND, /* unsigned LOCAL_MAILDIR/LOCAL_MBOX, written "maildir"/"mbox" */
+    CONF_MAILQUSERS, /* unsigned MAILQ_USERS_*, written "root"/"all" */
     CONF_ROT,      /* unsigned LOGROT_*, written "never"/"hourly"/"daily"/"monthly" */
     CONF_RETRIES,  /* unsigned * + size_t: a ZMailer retries string */
     /* lists: an array/list of strings, or one string split on the kind's separators */
@@ -179,6 +182,8 @@ struct conf_ctx {
 /* keys.c */
 /* The rows of group g: the first, and in *end one past the last. */
 const struct conf_key *conf_keys_group(enum conf_gid g, const struct conf_key **end);
+/* The rows of group g that may own memory (all but numbers), in table order. */
+const struct conf_key *const *conf_keys_owning(enum conf_gid g, const struct conf_key *const **end);
 /* The separators of a list of kind k given as one string (for defaults: lines split on
  * '\n'). */
 const char *conf_keys_seps(enum conf_kind k);
@@ -188,10 +193,17 @@ const char *conf_keys_seps(enum conf_kind k);
  * prefix is g's name in messages ("deliver.relays[1]"). */
 int conf_group(struct conf_ctx *x, const config_setting_t *g, enum conf_gid group,
                const char *prefix, void *base);
+/* Applies the default of row p to base (hostname: gethostname()). */
+int conf_init_row(struct conf_ctx *x, const struct conf_key *p, void *base);
 /* Applies the defaults of the rows of group to base, recursively. */
 void conf_init_group(struct conf_ctx *x, enum conf_gid group, void *base);
 /* Frees what the rows of group own at base, recursively. */
 void conf_free_group(enum conf_gid group, void *base);
+/* True when ptr is a heap block of the defaults, which every configuration made by
+ * conf_init() shares (strings, lists, retries): it is never freed nor changed; a value is
+ * replaced by a new block instead. conf_release() frees ptr unless it is shared. */
+bool conf_shared(const void *ptr);
+void conf_release(void *ptr);
 
 /* value.c: messages */
 int conf_error(struct conf_ctx *x, const config_setting_t *s, const char *fmt, ...)
@@ -226,7 +238,8 @@ int conf_read_bool(struct conf_ctx *x, const config_setting_t *s, const char *ke
                    const struct conf_key *p, void *base);
 int conf_read_rot(struct conf_ctx *x, const config_setting_t *s, const char *key,
                   const struct conf_key *p, void *base);
-/* CONF_TLSMODE, CONF_TLSPROTO, CONF_OVERRIDE, CONF_MBOXKIND: one of the kind's words. */
+/* CONF_TLSMODE, CONF_TLSPROTO, CONF_OVERRIDE, CONF_MBOXKIND, CONF_MAILQUSERS: one of the kind's
+ * words. */
 int conf_read_word(struct conf_ctx *x, const config_setting_t *s, const char *key,
                    const struct conf_key *p, void *base);
 /* The word of value v of such a kind ("" when none). */

@@ -42,9 +42,10 @@ void *conf_push(void *arrp, size_t *n, size_t elsz)
 /* Frees a string array and zeroes it. */
 void conf_free_strings(char ***arr, size_t *n)
 {
-    for (size_t i = 0; i < *n; i++)
-        free((*arr)[i]);
-    free(*arr);
+    if (!conf_shared(*arr)) /* a list of the defaults keeps its strings */
+        for (size_t i = 0; i < *n; i++)
+            free((*arr)[i]);
+    conf_release(*arr);
     *arr = NULL;
     *n = 0;
 }
@@ -52,7 +53,7 @@ void conf_free_strings(char ***arr, size_t *n)
 /* Frees a CIDR array and zeroes it. */
 static void conf_free_cidrs(struct cidr **arr, size_t *n)
 {
-    free(*arr);
+    conf_release(*arr);
     *arr = NULL;
     *n = 0;
 }

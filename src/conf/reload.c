@@ -58,6 +58,8 @@ void conf_keep_fixed(struct conf *nc, struct conf *old, bool quiet)
         CONF_SWAP(nc->user, old->user);
     if (conf_keep_note("ctl.socket", conf_str_differ(nc->ctl.socket, old->ctl.socket), quiet))
         CONF_SWAP(nc->ctl.socket, old->ctl.socket);
+    if (conf_keep_note("mailq_users", nc->mailq_users != old->mailq_users, quiet))
+        CONF_SWAP(nc->mailq_users, old->mailq_users);
 #define CONF_KEEP_LIST(f, cnt, key)                                                            \
     if (conf_keep_note(key, conf_list_differ(nc->f, nc->cnt, old->f, old->cnt), quiet)) {      \
         CONF_SWAP(nc->f, old->f);                                                              \

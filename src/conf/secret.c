@@ -43,11 +43,11 @@ static bool conf_is_secret(const char *s, size_t len)
 void conf_free_secret(const struct conf_key *p, void *base)
 {
     char **f = (char **)((char *)base + p->off);
-    if (*f) {
+    if (*f && !conf_shared(*f)) {
         explicit_bzero(*f, strlen(*f));
         free(*f);
-        *f = NULL;
     }
+    *f = NULL;
 }
 
 /* Replaces the secret of row p at base with str[0..len). */

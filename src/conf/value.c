@@ -26,8 +26,6 @@
 #include "proto/logpath.h"
 #include "proto/nexthop.h"
 
-#define CONF_MAX_RETRIES_TEXT 1024 /* bytes of a retries string */
-
 /* ---- messages ---- */
 
 /* Writes "FILE:LINE: message" for setting s (line 0 when s is NULL) and returns -1. */
@@ -367,10 +365,10 @@ int conf_set_text(struct conf_ctx *x, const config_setting_t *s, const char *key
                                                     "%SYSNAME% %%)"
                                                   : "");
     char **dst = (char **)((char *)base + p->off);
-    free(*dst);
+    conf_release(*dst);
     *dst = xstrdup(str);
     if (p->flags & CONF_F_HOSTNAME) {
-        free(x->c->deliver.client.announcehost);
+        conf_release(x->c->deliver.client.announcehost);
         x->c->deliver.client.announcehost = xstrdup(str);
     }
     return 0;
@@ -397,7 +395,8 @@ void conf_store_number(const struct conf_key *p, void *base, uint64_t v)
         *(unsigned *)field = (v == 0 && (p->flags & CONF_F_ZERO_IS_ONE)) ? 1 : (unsigned)v;
         break;
     case CONF_ROT:
-    case CONF_MBOXKIND: *(unsigned *)field = (unsigned)v; break;
+    case CONF_MBOXKIND:
+    case CONF_MAILQUSERS: *(unsigned *)field = (unsigned)v; break;
     case CONF_PORT: *(uint16_t *)field = (uint16_t)v; break;
     case CONF_BOOL:
     case CONF_OVERRIDE: *(bool *)field = v != 0; break;
@@ -541,6 +540,7 @@ static const struct {
     {CONF_SPREAD, "failover", RELAY_SPREAD_FAILOVER}, {CONF_SPREAD, "parallel", RELAY_SPREAD_PARALLEL},
     {CONF_ORDER, "listed", RELAY_ORDER_LISTED}, {CONF_ORDER, "random", RELAY_ORDER_RANDOM},
     {CONF_MBOXKIND, "maildir", LOCAL_MAILDIR},  {CONF_MBOXKIND, "mbox", LOCAL_MBOX},
+    {CONF_MAILQUSERS, "root", MAILQ_USERS_ROOT}, {CONF_MAILQUSERS, "all", MAILQ_USERS_ALL},
     {CONF_DKIMALG, "rsa-sha256", DKIM_ALG_RSA_SHA256},
     {CONF_DKIMALG, "ed25519-sha256", DKIM_ALG_ED25519_SHA256},
     {CONF_CANON, "relaxed/relaxed", DKIM_CANON_RELAXED_RELAXED},
@@ -598,7 +598,7 @@ int conf_set_retries(struct conf_ctx *x, const config_setting_t *s, const char *
                           "separated by blanks)",
                           key, conf_quote(q, sizeof q, str, strlen(str)));
     unsigned **dst = (unsigned **)((char *)base + p->off);
-    free(*dst);
+    conf_release(*dst);
     *dst = arr;
     *(size_t *)((char *)base + p->cnt) = n;
     return 0;
@@ -619,7 +619,7 @@ int conf_retries_parse(const char *s, unsigned **out, size_t *n)
 {
     unsigned v[64];
     size_t count = 0;
-    if (s == NULL || strnlen(s, CONF_MAX_RETRIES_TEXT + 1) > CONF_MAX_RETRIES_TEXT)
+    if (s == NULL || strnlen(s, CONF_RETRIES_TEXT_MAX + 1) > CONF_RETRIES_TEXT_MAX)
         return -1;
     for (const char *p = s; *p;) {
         if (*p == ' ' || *p == '\t') {

@@ -50,6 +50,7 @@ struct ctl {
     struct ctl_authuser *users;    /* TCP: the authfile's users */
     size_t nusers;
     struct ctl_sess *sessions;
+    struct ctl_showq *showq; /* mailq_users = "all": the read-only listing socket */
 };
 
 struct ctl_sess {
@@ -644,7 +645,9 @@ struct ctl *ctl_create(const struct ctl_env *env, char *err, size_t errlen)
 {
     struct ctl *c = xcalloc(1, sizeof *c);
     c->env = *env;
-    if (ctl_listen_unix(c, err, errlen) < 0 || ctl_listen_tcp(c, err, errlen) < 0) {
+    if (ctl_listen_unix(c, err, errlen) < 0 || ctl_listen_tcp(c, err, errlen) < 0 ||
+        (env->conf->mailq_users == MAILQ_USERS_ALL &&
+         !(c->showq = ctl_showq_create(&c->env, err, errlen)))) {
         ctl_free(c);
         return NULL;
     }
@@ -660,6 +663,7 @@ void ctl_free(struct ctl *c)
         return;
     while (c->sessions)
         ctl_sess_free(c->sessions);
+    ctl_showq_free(c->showq);
     if (c->unix_lev)
         evconnlistener_free(c->unix_lev);
     for (size_t i = 0; i < c->ntcp; i++)

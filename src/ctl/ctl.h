@@ -10,6 +10,9 @@
  *    networks and give the password of its crypt hash (verified by src/auth's file backend
  *    on its worker threads: the loop never blocks); then it may run the commands its
  *    attributes allow (read / queue-ops / admin).
+ *  - the showq socket SPOOL/showq.sock, only when mailq_users = "all" (mode 0666 inside
+ *    the spool, which only the group sluicedrop may enter): one request, "showq [--json]",
+ *    answered with the queue listing of Postfix's mailq; no other command exists there.
  * Anything refused (credentials, network, password, attribute, malformed or oversized
  * request) gets "ERR reason" and a warning in the log; a line over the limit, or three bad
  * passwords, also ends the connection. A connection runs one request at a time; replies
@@ -50,4 +53,6 @@ struct ctl *ctl_create(const struct ctl_env *env, char *err, size_t errlen);
 void ctl_free(struct ctl *c);
 /* The control socket's path for c: ctl.socket, else SPOOL/ctl.sock; buf is returned. */
 const char *ctl_socket_path(const struct conf *c, char *buf, size_t len);
+/* The showq socket's path for c: SPOOL/showq.sock; buf is returned. */
+const char *ctl_showq_path(const struct conf *c, char *buf, size_t len);
 #endif

@@ -3,7 +3,8 @@
  * Postfix's qshape age histogram, one message (`show`), the connections (`conns`, ZMailer
  * SHOW THREADS) and the statistics (`stats`: counters apart from gauges). A destination
  * here is a recipient domain; its connections and dead state are those of the route
- * destination that domain resolved to (deliver_dest_view). `suppress list|export` prints the
+ * destination that domain resolved to (deliver_dest_view). `showq` (the showq socket) is
+ * Postfix's mailq or postqueue -j (queue/showq.h) built from the scheduler's messages. `suppress list|export` prints the
  * suppression list (suppress.h) in `sluice suppress`'s columns, or JSON. */
 #include <event2/buffer.h>
 #include <inttypes.h>
@@ -20,6 +21,7 @@
 #include "ctl/internal.h"
 #include "deliver/deliver.h"
 #include "queue/queue.h"
+#include "queue/showq.h"
 #include "conf/conf.h"
 #include "proto/ctlproto.h"
 #include "sched/sched.h"
@@ -373,6 +375,42 @@ int view_show(const struct ctl_env *e, const char *qid, struct evbuffer *out, bo
 {
     struct view_out o = {out, json};
     return sched_view(e->sched, qid, view_on_show, &o);
+}
+
+/* ---- showq: Postfix's mailq from the scheduler's memory -------------------------------- */
+
+/* sched_walk: one message as a struct qmsg for queue/showq (which only reads it; the
+ * strings stay the scheduler's). */
+static void view_on_showq_msg(void *arg, const struct sched_msg_view *m)
+{
+    struct qrcpt *r = xcalloc(m->nrcpt ? m->nrcpt : 1, sizeof *r);
+    struct qmsg q = {.arrival = m->arrival, .sender = (char *)m->sender, .size = m->size,
+                     .flags = m->held ? MSG_F_HELD : 0, .nrcpt = m->nrcpt, .rcpts = r};
+    for (uint32_t i = 0; i < m->nrcpt; i++) {
+        const struct sched_rcpt_view *v = &m->rcpts[i];
+        r[i].addr = (char *)v->addr;
+        r[i].state = v->state;
+        r[i].next_attempt = v->where == SCHED_ACTIVE ? 0 : v->next; /* active: due */
+        r[i].last_reply = (char *)(v->last_reply ? v->last_reply : "");
+    }
+    if (qid_from_text(m->qid, &q.id) == 0)
+        showq_msg(arg, &q);
+    free(r);
+}
+
+void view_showq(const struct ctl_env *e, struct evbuffer *out, bool json)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return;
+    struct showq sq = {.out = f, .now = clock_wall_ms(), .json = json};
+    sched_walk(e->sched, view_on_showq_msg, &sq);
+    showq_end(&sq);
+    fclose(f);
+    evbuffer_add(out, buf, len);
+    free(buf);
 }
 
 /* ---- conns, stats ---------------------------------------------------------------------- */

@@ -151,6 +151,7 @@ static void check_same_number(const char *key, const struct conf_key *p, const c
     case CONF_SPREAD:
     case CONF_ORDER:
     case CONF_MBOXKIND:
+    case CONF_MAILQUSERS:
     case CONF_ROT: va = *(const unsigned *)a, vb = *(const unsigned *)b; break;
     case CONF_RATE: va = (uint64_t)(*(const double *)a * 1000), vb = (uint64_t)(*(const double *)b * 1000); break;
     case CONF_PORT: va = *(const uint16_t *)a, vb = *(const uint16_t *)b; break;
@@ -665,6 +666,10 @@ static const struct err_case err_cases[] = {
      "'deliver.relays[0].address': \"ab:0\" (want host, host:port, [ip] or [ip]:port)"},
     {"a = ((((((((((((((((\n( 1 )))))))))))))))));\n",
      "2: lists and groups nested deeper than 16 levels"},
+    {"mailq_users = \"everyone\";\n",
+     "1: bad value for 'mailq_users': \"everyone\" (want root, all)"},
+    {"mailq_users = \"group:staff\";\n",
+     "1: bad value for 'mailq_users': \"group:staff\" (want root, all)"},
     {"smtpd = { tls = {\n min_protocol = \"TLSv1.1\"; }; };\n",
      "2: bad value for 'smtpd.tls.min_protocol': \"TLSv1.1\" (want TLSv1.2, TLSv1.3)"},
     {"smtpd = { tls = { min_protocol = 3; }; };\n",
