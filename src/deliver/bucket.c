@@ -5,13 +5,13 @@
 
 #include <math.h>
 
-/* Adds what was earned since b->last. */
+/* Adds what was earned since b->last, up to size + BUCKET_LATE. */
 static void bucket_refill(struct bucket *b, int64_t now)
 {
     if (now > b->last) {
         b->tokens += (double)(now - b->last) * b->rate;
-        if (b->tokens > b->size)
-            b->tokens = b->size;
+        if (b->tokens > b->size + BUCKET_LATE)
+            b->tokens = b->size + BUCKET_LATE;
     }
     if (now > b->last || b->last - now > 1000)
         b->last = now; /* a clock set back by more than a second: start again from it */

@@ -16,6 +16,7 @@
 #include "conf/conf.h"
 #include "deliver/bucket.h"
 #include "deliver/policy.h"
+#include "deliver/ratelearn.h"
 #include "deliver/rules.h"
 #include "deliver/slowstart.h"
 #include "dns/mx.h"
@@ -144,17 +145,18 @@ static void test_rules(void **state)
 }
 
 /* The window state machine, step by step on a fake clock: slow start from initial, one
- * more per established session until a refusal sets the ceiling; above it one more per
- * `cap` sessions (the probe); a reduction by a factor; a suspension gives no connection
- * until its time and then begins again at initial, climbing fast back to the ceiling. */
+ * more per established session until a refusal sets the ceiling; there it holds, one more
+ * after max(cap, SLOWSTART_PROBE_MIN) sessions (the probe); a reduction by a factor; a
+ * suspension gives no connection until its time and then begins again at initial, climbing
+ * fast back to the ceiling. OKN: arg sessions at once. */
 static void test_slowstart(void **state)
 {
     (void)state;
-    enum { OK, LOWER, REDUCE, SUSPEND, RESTART, TICK };
+    enum { OK, OKN, LOWER, REDUCE, SUSPEND, RESTART, TICK };
     struct {
         int ev;
         int64_t now;
-        unsigned arg; /* LOWER: sessions that worked; REDUCE: current; SUSPEND: ms */
+        unsigned arg; /* OKN: sessions; LOWER: sessions that worked; REDUCE: current; SUSPEND: ms */
         unsigned want;
         bool want_recovered;
     } rows[] = {
@@ -162,19 +164,20 @@ static void test_slowstart(void **state)
         {OK, 10, 0, 3, false},  /* slow start: +1 per session */
         {OK, 20, 0, 4, false},
         {OK, 30, 0, 5, false},
-        {LOWER, 40, 4, 4, false}, /* refused with 4 in session: ceiling 4 */
-        {OK, 50, 0, 4, false},    /* at the ceiling: +1 after 4 sessions */
-        {OK, 60, 0, 4, false},
-        {OK, 70, 0, 4, false},
-        {OK, 80, 0, 5, false},      /* the probe */
-        {LOWER, 90, 4, 4, false},   /* refused again */
-        {REDUCE, 100, 4, 2, false}, /* a rule: times 0.5, ceiling 2 */
-        {OK, 110, 0, 2, false},
+        {LOWER, 40, 4, 4, false},   /* refused with 4 in session: ceiling 4 */
+        {OKN, 50, 255, 4, false},   /* held at the ceiling for 255 sessions */
+        {OK, 60, 0, 5, false},      /* the probe, after 256 */
+        {LOWER, 70, 4, 4, false},   /* refused again: the next probe waits twice as long */
+        {OKN, 80, 511, 4, false},
+        {OK, 90, 0, 5, false},      /* after 512 */
+        {LOWER, 95, 4, 4, false},
+        {REDUCE, 100, 4, 2, false}, /* a rule: times 0.5, ceiling 2, backoff 0 */
+        {OKN, 110, 255, 2, false},
         {OK, 120, 0, 3, false},
         {SUSPEND, 130, 1000, 0, false}, /* nothing until 1130 */
         {TICK, 1129, 0, 0, false},
-        {TICK, 1130, 0, 2, true}, /* over: begins again at initial */
-        {OK, 1140, 0, 2, false},  /* at the ceiling (2): the probe after 2 */
+        {TICK, 1130, 0, 2, true},  /* over: begins again at initial (the ceiling, 2) */
+        {OKN, 1140, 255, 2, false}, /* at the ceiling: the probe after 256 */
         {OK, 1150, 0, 3, false},
         {RESTART, 1160, 0, 2, false},
     };
@@ -185,6 +188,10 @@ static void test_slowstart(void **state)
         switch (rows[i].ev) {
         case OK:
             slowstart_ok(&ss);
+            break;
+        case OKN:
+            for (unsigned k = 0; k < rows[i].arg; k++)
+                slowstart_ok(&ss);
             break;
         case LOWER:
             slowstart_lower(&ss, rows[i].arg);
@@ -213,9 +220,12 @@ static void test_slowstart(void **state)
     assert_false(slowstart_ok(&ss));
     assert_true(slowstart_lower(&ss, 1));
     assert_false(slowstart_lower(&ss, 2)); /* never up by a refusal */
-    assert_true(slowstart_ok(&ss));        /* 1 session at cap 1: probe to 2 */
+    for (unsigned k = 1; k < SLOWSTART_PROBE_MIN; k++)
+        assert_false(slowstart_ok(&ss));
+    assert_true(slowstart_ok(&ss)); /* 256 sessions at cap 1: probe to 2 */
     assert_int_equal(slowstart_limit(&ss, 0, &r), 2);
-    assert_false(slowstart_ok(&ss));
+    for (unsigned k = 1; k < SLOWSTART_PROBE_MIN; k++)
+        assert_false(slowstart_ok(&ss));
     assert_true(slowstart_ok(&ss)); /* 3 = max: no window */
     assert_int_equal(ss.cap, 0);
     assert_int_equal(slowstart_limit(&ss, 0, &r), 3);
@@ -230,16 +240,17 @@ static unsigned oks_until_probe(struct slowstart *ss)
     return n;
 }
 
-/* The probe backs off: each probe refused at the same ceiling doubles the sessions before
- * the next (up to cap << SLOWSTART_BACKOFF_MAX); a probe that held, a refusal at another
- * level or a reduction starts over. */
+/* The probe backs off: the first comes after SLOWSTART_PROBE_MIN sessions at the ceiling
+ * (a refused probe is a wasted connection: at most 1 in 256), each probe refused at the
+ * same ceiling doubles the sessions before the next (up to 256 << SLOWSTART_BACKOFF_MAX); a
+ * probe that held, a refusal at another level or a reduction starts over. */
 static void test_probe_backoff(void **state)
 {
     (void)state;
     struct slowstart ss;
     slowstart_init(&ss, 0, 10);
     assert_true(slowstart_lower(&ss, 2)); /* the limit is 2 */
-    unsigned want[] = {2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 2048, 2048};
+    unsigned want[] = {256, 512, 1024, 2048, 4096, 8192, 16384, 16384, 16384};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         unsigned got = oks_until_probe(&ss);
         if (got != want[i] || ss.cap != 3)
@@ -247,20 +258,97 @@ static void test_probe_backoff(void **state)
                      got, ss.cap, want[i]);
         assert_true(slowstart_lower(&ss, 2)); /* refused: back to 2 */
     }
-    /* the receiver allows 3 now: the probe holds for 3 << 10 sessions, 3 is the ceiling and
-     * the next probe (4) comes after 3 sessions */
-    assert_int_equal(oks_until_probe(&ss), 2048);
-    assert_int_equal(oks_until_probe(&ss), 3 << SLOWSTART_BACKOFF_MAX);
+    /* the receiver allows 3 now: the probe holds for 256 << 6 sessions, 3 is the ceiling and
+     * the next probe (4) comes after 256 sessions */
+    assert_int_equal(oks_until_probe(&ss), 16384);
+    assert_int_equal(oks_until_probe(&ss), SLOWSTART_PROBE_MIN << SLOWSTART_BACKOFF_MAX);
     assert_int_equal(ss.ceiling, 3);
     assert_int_equal(ss.cap, 4);
     assert_true(slowstart_lower(&ss, 3));
-    assert_int_equal(oks_until_probe(&ss), 6); /* one refusal at 3: backoff 1 */
-    assert_true(slowstart_lower(&ss, 1));      /* another level: starts over */
-    assert_int_equal(oks_until_probe(&ss), 1);
+    assert_int_equal(oks_until_probe(&ss), 512); /* one refusal at 3: backoff 1 */
+    assert_true(slowstart_lower(&ss, 1));        /* another level: starts over */
+    assert_int_equal(oks_until_probe(&ss), 256);
     assert_true(slowstart_lower(&ss, 1));
-    assert_int_equal(oks_until_probe(&ss), 2);
+    assert_int_equal(oks_until_probe(&ss), 512);
     assert_true(slowstart_reduce(&ss, 2, 0.5)); /* a rule: starts over */
-    assert_int_equal(oks_until_probe(&ss), 1);
+    assert_int_equal(oks_until_probe(&ss), 256);
+    slowstart_init(&ss, 0, 1000); /* a window above 256: the probe after `cap` sessions */
+    assert_true(slowstart_lower(&ss, 300));
+    assert_int_equal(oks_until_probe(&ss), 300);
+}
+
+/* Sends n messages accepted evenly over the 900 ms before `at` (the last one at at - 1). */
+static void rl_send(struct ratelearn *rl, int64_t at, unsigned n)
+{
+    for (unsigned k = n; k-- > 0;)
+        ratelearn_sent(rl, at - 1 - (int64_t)k * 900 / n);
+}
+
+/* The learned rate, event by event on a fake clock (ratelearn.h): the first refusal sets
+ * the ceiling to what was accepted in the second before it (not to the rate attempted), the
+ * rate drops to ceiling x factor and climbs back linearly to just under the ceiling, holds,
+ * then probes above it; a refusal at the same level confirms the ceiling and doubles the
+ * hold; refusals right after a decrease are the same event; a clearly lower count is a new
+ * ceiling; no refusal up to twice the ceiling forgets it; the policy's rate caps it. */
+static void test_ratelearn(void **state)
+{
+    (void)state;
+    enum { SEND, REFUSE, RATE };
+    struct {
+        int ev;
+        int64_t now;
+        double arg;       /* SEND: messages in the second before; REFUSE: 1 acted, 0 not;
+                             RATE: the policy's rate (0: none) */
+        double want_rate; /* REFUSE and RATE: the rate in force after */
+        double want_ceiling;
+        unsigned want_refused;
+    } rows[] = {
+        {RATE, 0, 0, 0, 0, 0},              /* nothing learned: no limit */
+        {SEND, 1000, 50, 0, 0, 0},          /* 50 accepted (the receiver's 50/s) ... */
+        {REFUSE, 1000, 1, 25, 50, 0},       /* ... then 451: ceiling 50, rate 50 x 0.5 */
+        {REFUSE, 2500, 0, 42.25, 50, 0},   /* the same event: nothing changes */
+        {RATE, 2000, 0, 36.5, 50, 0},       /* halfway back */
+        {RATE, 3000, 0, 48, 50, 0},         /* just under the ceiling (96 %) */
+        {RATE, 63000, 0, 48, 50, 0}  ,      /* held for the rule's duration (60 s) */
+        {RATE, 64000, 0, 49, 50, 0},        /* then probing: + 1/s (2 % of 50) */
+        {RATE, 64000, 30, 30, 50, 0},       /* a policy's lower rate wins */
+        {SEND, 65000, 49, 0, 50, 0},
+        {REFUSE, 65000, 1, 25, 50, 1}   ,   /* the same ceiling again: refused 1 */
+        {RATE, 67000, 0, 48, 50, 1},
+        {RATE, 186999, 0, 48, 50, 1},     /* the hold doubled: 120 s */
+        {RATE, 188000, 0, 49, 50, 1},
+        {SEND, 190000, 20, 0, 50, 1},
+        {REFUSE, 190000, 1, 10, 20, 0},     /* the receiver lowered its limit: ceiling 20 */
+        {RATE, 192000, 0, 19.2, 20, 0},
+        {RATE, 253000, 0, 19.6, 20, 0},     /* probing after 60 s: + 0.4/s */
+        {RATE, 303999, 0, 39.9996, 20, 0},
+        {RATE, 304000, 0, 0, 0, 0},         /* twice the ceiling, no refusal: forgotten */
+    };
+    struct ratelearn rl;
+    ratelearn_init(&rl);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        int64_t now = rows[i].now;
+        if (rows[i].ev == SEND) {
+            rl_send(&rl, now, (unsigned)rows[i].arg);
+            continue;
+        }
+        double policy = 0;
+        if (rows[i].ev == REFUSE) {
+            bool acted = ratelearn_refused(&rl, now, 0.5, 60000);
+            if (acted != (rows[i].arg != 0))
+                fail_msg("row %zu: got acted %d, want %d", i, acted, rows[i].arg != 0);
+        } else {
+            policy = rows[i].arg;
+        }
+        double got = ratelearn_rate(&rl, now, policy);
+        if (got < rows[i].want_rate - 0.01 || got > rows[i].want_rate + 0.01 ||
+            rl.ceiling != rows[i].want_ceiling || rl.refused != rows[i].want_refused)
+            fail_msg("row %zu: got rate %g, ceiling %g, refused %u; want %g, %g, %u", i, got,
+                     rl.ceiling, rl.refused, rows[i].want_rate, rows[i].want_ceiling,
+                     rows[i].want_refused);
+    }
+    assert_int_equal(ratelearn_accepted(&rl, 190500), 11); /* 11 of them in the last 980 ms */
+    assert_int_equal(ratelearn_accepted(&rl, 500000), 0);
 }
 
 /* A destination of MX hosts (name, address) for policy_resolve(). */
@@ -461,7 +549,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bucket),        cmocka_unit_test(test_rules),
-        cmocka_unit_test(test_slowstart),     cmocka_unit_test(test_probe_backoff),     cmocka_unit_test(test_policy),
+        cmocka_unit_test(test_slowstart),     cmocka_unit_test(test_probe_backoff), cmocka_unit_test(test_ratelearn),     cmocka_unit_test(test_policy),
         cmocka_unit_test(test_policy_retry_plan), cmocka_unit_test(test_config_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
