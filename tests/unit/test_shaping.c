@@ -32,41 +32,67 @@ static void load(struct conf *c, const char *text)
         fail_msg("config: %s", err);
 }
 
-/* Takes as fast as asked every `step` ms for `span` ms: the count taken. */
-static unsigned take_for(struct bucket *b, int64_t start, int64_t span, int64_t step)
+/* Takes as fast as asked at the times step(k) gives for `span` ms from start; the count
+ * taken, and in *most the largest count in any 1000 ms (t - 1000, t]. */
+static unsigned take_times(struct bucket *b, int64_t start, int64_t span,
+                           int64_t (*step)(unsigned k), unsigned *most)
 {
-    unsigned n = 0;
-    for (int64_t t = start; t < start + span; t += step)
-        while (bucket_take(b, t))
-            n++;
+    static int64_t at[70000];
+    unsigned n = 0, first = 0;
+    *most = 0;
+    int64_t t = start;
+    for (unsigned k = 0; t < start + span; t += step(k++))
+        while (n < sizeof at / sizeof at[0] && bucket_take(b, t)) {
+            at[n++] = t;
+            while (at[first] <= t - 1000)
+                first++;
+            if (n - first > *most)
+                *most = n - first;
+        }
     return n;
 }
 
-/* Buckets: never more than burst + rate * T over T, never 1 % below the rate over a long
- * run when asked at least as often as a burst lasts (a bucket of one asked late loses the
- * lateness: that is the price of never bursting); rate 0 is unlimited; lowering the rate keeps what
- * was earned; a clock set back earns nothing. */
+static int64_t step_1(unsigned k) { return (void)k, 1; }
+static int64_t step_3(unsigned k) { return (void)k, 3; }
+static int64_t step_7(unsigned k) { return (void)k, 7; }
+static int64_t step_1000(unsigned k) { return (void)k, 1000; }
+static int64_t step_10(unsigned k) { return (void)k, 10; }
+/* A loaded machine: wake-ups due every 20 ms, each 0..12 ms late (pseudo-random). */
+static int64_t late(unsigned k) { return (int64_t)(k * 7919u % 13u); }
+static int64_t step_late(unsigned k) { return 20 + late(k + 1) - late(k); }
+
+/* Buckets: in any second never more than an exact bucket takes (rate + burst - 1, from
+ * rates of one a second on), over T never more than burst + 1 + rate * T, and within 1 %
+ * of the rate over a long run when asked at least once per token interval, even when
+ * wake-ups come late (the extra token keeps the lateness: a bucket of one without it lost
+ * every late millisecond); rate 0 is unlimited; lowering the rate keeps what was earned; a
+ * clock set back earns nothing. */
 static void test_bucket(void **state)
 {
     (void)state;
     struct {
         double rate, burst;
-        int64_t span, step;
-        unsigned lo, hi;
+        int64_t span;
+        int64_t (*step)(unsigned k);
+        unsigned lo, hi, most;
     } rows[] = {
-        {50, 1, 600000, 1, 30000, 30001},  /* 10 minutes at 50/s, polled every ms */
-        {50, 10, 600000, 7, 29700, 30010}, /* polled late (7 ms): a burst absorbs it */
-        {50, 10, 600000, 3, 30000, 30010}, /* one burst above at most */
-        {0.5, 1, 60000, 10, 30, 31},       /* 30 a minute */
-        {1000, 5, 1000, 1, 1000, 1005},    /* one per ms */
-        {3, 1, 1000, 1000, 1, 4},          /* polled once: the full bucket, then 3 */
+        {50, 1, 600000, step_1, 29700, 30001, 50},     /* 10 minutes at 50/s, polled every ms */
+        {50, 1, 600000, step_late, 29400, 30001, 50},  /* late wake-ups (0..12 ms): 2 % at most */
+        {50, 1, 600000, step_10, 29700, 30001, 50},    /* every 10 ms: within 1 % */
+        {50, 10, 600000, step_7, 29700, 30010, 59},    /* polled late (7 ms) */
+        {50, 10, 600000, step_3, 29700, 30010, 59},    /* one burst above at most */
+        {0.5, 1, 60000, step_10, 30, 32, 2},           /* 30 a minute */
+        {1000, 5, 1000, step_1, 995, 1006, 1004},      /* one per ms */
+        {3, 1, 1000, step_1000, 1, 4, 1},              /* polled once: the full bucket */
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         struct bucket b;
+        unsigned most;
         bucket_init(&b, rows[i].rate, rows[i].burst, 1000);
-        unsigned n = take_for(&b, 1000, rows[i].span, rows[i].step);
-        if (n < rows[i].lo || n > rows[i].hi)
-            fail_msg("row %zu: got %u tokens, want %u..%u", i, n, rows[i].lo, rows[i].hi);
+        unsigned n = take_times(&b, 1000, rows[i].span, rows[i].step, &most);
+        if (n < rows[i].lo || n > rows[i].hi || most > rows[i].most)
+            fail_msg("row %zu: got %u tokens, %u in one second; want %u..%u, at most %u", i, n,
+                     most, rows[i].lo, rows[i].hi, rows[i].most);
     }
     struct bucket b;
     bucket_init(&b, 0, 1, 0);
@@ -79,9 +105,12 @@ static void test_bucket(void **state)
     assert_int_equal(bucket_wait(&b, 50), 50);
     bucket_set_rate(&b, 1, 50); /* half a token earned is kept: the rest at 1/s */
     assert_int_equal(bucket_wait(&b, 50), 500);
-    assert_true(bucket_take(&b, 550));
+    assert_false(bucket_take(&b, 550)); /* the token is there, but 1/s allows one a second */
+    assert_int_equal(bucket_wait(&b, 550), 5);  /* (its slots pass in steps of 5 ms) */
+    assert_false(bucket_take(&b, 1005)); /* a second and 5 ms at least */
+    assert_true(bucket_take(&b, 1010));
     assert_false(bucket_take(&b, 0)); /* clock set back: nothing earned */
-    assert_false(bucket_take(&b, 560));
+    assert_false(bucket_take(&b, 1020));
 }
 
 /* The matcher: configured rules first, then the built-in ones; a rule fits its stage;
