@@ -43,6 +43,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -437,8 +438,28 @@ static void main_drop_privileges(const struct conf *c)
 
 /* Builds every module; fatal on failure. */
 /* The event loop, with the epoll changelist. */
+/* One descriptor per SMTP session in and out, plus the spool, logs, resolver and listeners:
+ * the soft RLIMIT_NOFILE is raised towards what the limits need (up to the hard limit), and
+ * a warning says when even that is short (docs/service.md: LimitNOFILE). */
+static void main_raise_nofile(const struct conf *c)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)c->smtpd.max_connections + c->deliver.maxconnections + 256;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+        return;
+    rlim_t old = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        rl.rlim_cur = old;
+    if (rl.rlim_cur < want)
+        log_warn("open files limit %llu is below the %llu that smtpd.max_connections and "
+                 "deliver.maxconnections need: raise LimitNOFILE (docs/service.md)",
+                 (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+}
+
 static void main_setup_loop(struct daemon *d)
 {
+    main_raise_nofile(d->conf);
     evthread_use_pthreads();
     /* The changelist merges the many enable/disable calls of one loop pass into one
      * epoll_ctl per descriptor (we never dup descriptors, the changelist's one caveat). */

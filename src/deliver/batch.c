@@ -31,15 +31,10 @@
 /* A new empty batch of m for dd, on m's open list. */
 static struct batch *batch_new(struct deliver *dl, struct deliver_msg *m, struct ddest *dd)
 {
-    unsigned max = dd->pol.maxrecips;
     (void)dl;
     struct batch *b = xcalloc(1, sizeof *b);
     b->m = m;
     b->dd = dd;
-    b->r = xcalloc(max, sizeof *b->r);
-    b->addrs = xcalloc(max, sizeof *b->addrs);
-    b->orcpts = xcalloc(max, sizeof *b->orcpts);
-    b->notify = xcalloc(max, sizeof *b->notify);
     b->mnext = m->open;
     m->open = b;
     m->nbatches++;
@@ -81,6 +76,21 @@ void batch_fail(struct deliver *dl, struct batch *b, const struct deliver_result
     batch_free(dl, b);
 }
 
+/* Room for more recipients: the arrays double up to maxrecips (a batch is allocated at the
+ * size it needs: with queuecache 20,000 one-recipient batches, maxrecips-sized arrays cost
+ * ~30 MB). */
+static void batch_grow(struct batch *b)
+{
+    size_t cap = b->cap ? b->cap * 2 : 1;
+    if (cap > b->dd->pol.maxrecips)
+        cap = b->dd->pol.maxrecips;
+    b->r = xrealloc(b->r, cap * sizeof *b->r);
+    b->addrs = xrealloc(b->addrs, cap * sizeof *b->addrs);
+    b->orcpts = xrealloc(b->orcpts, cap * sizeof *b->orcpts);
+    b->notify = xrealloc(b->notify, cap * sizeof *b->notify);
+    b->cap = cap;
+}
+
 /* VERP: a batch of one recipient gets the sender local+rcpt=domain@domain (when encodable). */
 static void batch_verp(struct deliver *dl, struct batch *b, const struct deliver_rcpt *r)
 {
@@ -103,6 +113,8 @@ void batch_add(struct deliver *dl, struct deliver_msg *m, struct deliver_rcpt *r
         b = batch_new(dl, m, dest_get(dl, d, dmask));
         batch_verp(dl, b, r);
     }
+    if (b->n == b->cap)
+        batch_grow(b);
     b->r[b->n] = r;
     b->orcpts[b->n] = r->orcpt;
     b->notify[b->n] = r->notify;

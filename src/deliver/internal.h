@@ -30,7 +30,7 @@ struct batch {
     struct ddest *dd;
     struct batch *next;  /* destination's ready FIFO */
     struct batch *mnext; /* message's open list */
-    size_t n;
+    size_t n, cap; /* recipients, room (grows up to maxrecips) */
     struct deliver_rcpt **r;
     const char **addrs;
     const char **orcpts;

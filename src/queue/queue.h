@@ -76,6 +76,11 @@ void queue_barrier(struct queue *q, queue_done_fn done, void *arg);
 int queue_body(struct queue *q, uint64_t id, struct evbuffer *out);
 /* Both modes. Calls fn for every message with its recipients, in id order. Returns 0, or -1. */
 int queue_scan(struct queue *q, queue_msg_fn fn, void *arg);
+/* Both modes. As queue_scan, for at most max messages with ids above after (0: from the
+ * first), in one read transaction of its own; *last gets the id of the last message
+ * visited (damaged ones count). Returns how many were visited (0: none left), or -1. */
+long queue_scan_batch(struct queue *q, uint64_t after, long max, queue_msg_fn fn, void *arg,
+                      uint64_t *last);
 /* Daemon mode. Calls fn for every message marked incoming and then clears those marks
  * (grouped write). Returns the number of messages passed to fn, or -1. */
 int queue_take_incoming(struct queue *q, queue_msg_fn fn, void *arg);

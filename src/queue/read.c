@@ -1,8 +1,9 @@
 /* queue reads: the read side of the store, on the loop thread (or the tool's), in LMDB
  * read-only transactions, and the incoming socket.
  *
- * queue_body, queue_scan (recovery at start: every message in id order with its recipients,
- * damaged ones skipped), queue_take_incoming (messages other processes stored:
+ * queue_body, queue_scan (every message in id order with its recipients, damaged ones
+ * skipped), queue_scan_batch (the same in batches, each its own read transaction: the
+ * scheduler's recovery at start), queue_take_incoming (messages other processes stored:
  * handed over, then their marks cleared through the writer, tracked in q->inflight until
  * committed so a second take does not hand them over twice). Records that do not decode
  * are logged and skipped, never fatal.
@@ -147,6 +148,47 @@ int queue_scan(struct queue *q, queue_msg_fn fn, void *arg)
         return -1;
     }
     return 0;
+}
+
+/* One batch of a scan: at most max messages with ids above after, in id order. */
+long queue_scan_batch(struct queue *q, uint64_t after, long max, queue_msg_fn fn, void *arg,
+                      uint64_t *last)
+{
+    MDB_txn *txn;
+    MDB_cursor *c;
+    if (queue_read_begin(q, &txn) < 0)
+        return -1;
+    int rc = mdb_cursor_open(txn, q->db_msg, &c);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        errno = queue_errno(rc);
+        return -1;
+    }
+    uint8_t k[8];
+    queue_be64(k, after + 1);
+    MDB_val key = {8, k}, val;
+    long n = 0;
+    for (rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE); rc == 0 && n < max;
+         rc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
+        struct qmsg m;
+        if (key.mv_size != 8)
+            continue; /* sorts before or after every id: never the same one twice */
+        *last = queue_get_be64(key.mv_data);
+        n++;
+        if (queue_load(q, txn, *last, &val, &m) < 0)
+            continue;
+        int stop = fn(arg, &m) < 0;
+        record_msg_clear(&m);
+        if (stop)
+            break;
+    }
+    mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        errno = queue_errno(rc);
+        return -1;
+    }
+    return n;
 }
 
 /* Whether id's incoming mark is already being cleared (taken, clear not yet committed). */

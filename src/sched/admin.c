@@ -216,11 +216,11 @@ size_t sched_apply(struct sched *s, enum sched_op op, const struct sched_select 
 {
     struct admin_pick p = {.sel = sel};
     if (sel->qid) {
-        struct smsg *m = dict_find(s->msgs, sel->qid);
+        struct smsg *m = sched_msgs_find(s, sel->qid);
         if (m)
             admin_on_pick(&p, sel->qid, m);
     } else {
-        dict_foreach(s->msgs, admin_on_pick, &p);
+        sched_msgs_foreach(s, admin_on_pick, &p);
     }
     size_t changed = 0;
     int64_t now = s->now();
@@ -270,7 +270,7 @@ bool sched_pause(struct sched *s, const char *domain, bool on)
     else
         dict_remove(s->paused, dom);
     struct admin_dom a = {s, dom};
-    dict_foreach(s->msgs, admin_on_dom, &a);
+    sched_msgs_foreach(s, admin_on_dom, &a);
     log_info("destination %s %s by administrator", dom, on ? "paused" : "resumed");
     sched_pump(s);
     return true;
@@ -328,9 +328,9 @@ static void admin_view_one(struct admin_view *a, const struct smsg *m)
                                          .state = r->state,
                                          .where = admin_where(m, r),
                                          .attempts = r->attempts,
-                                         .last_attempt = r->last_attempt,
-                                         .last_reply = r->last_reply,
-                                         .relay = r->relay};
+                                         .last_attempt = sched_rcpt_last_at(r),
+                                         .last_reply = sched_rcpt_reply(r),
+                                         .relay = sched_rcpt_relay(r)};
         if (r->where == S_WAIT || r->where == S_PARK)
             rv[i].next = r->hn.key;
     }
@@ -358,13 +358,13 @@ static void admin_on_view(void *arg, const char *key, void *value)
 void sched_walk(struct sched *s, sched_view_fn fn, void *arg)
 {
     struct admin_view a = {s, fn, arg};
-    dict_foreach(s->msgs, admin_on_view, &a);
+    sched_msgs_foreach(s, admin_on_view, &a);
 }
 
 int sched_view(struct sched *s, const char *qid, sched_view_fn fn, void *arg)
 {
     struct admin_view a = {s, fn, arg};
-    const struct smsg *m = dict_find(s->msgs, qid);
+    const struct smsg *m = sched_msgs_find(s, qid);
     if (!m || m->deleted)
         return -1;
     if (fn)

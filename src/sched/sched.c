@@ -39,7 +39,7 @@
 static void sched_report(struct sched *s, struct smsg *m);
 
 /* Deletes a message from the queue and logs it as Postfix's qmgr does ("QID: removed"). */
-static void sched_remove(struct sched *s, uint64_t id, uint32_t nrcpt)
+void sched_remove(struct sched *s, uint64_t id, uint32_t nrcpt)
 {
     char qid[QID_TEXT_LEN + 1];
     queue_delete(s->q, id, nrcpt);
@@ -47,24 +47,6 @@ static void sched_remove(struct sched *s, uint64_t id, uint32_t nrcpt)
 }
 
 /* ---- messages ---------------------------------------------------------------------- */
-
-/* Frees a message's memory (not its queue records); the caller unlinks it. */
-static void sched_msg_destroy(struct smsg *m)
-{
-    for (uint32_t i = 0; i < m->nrcpt; i++) {
-        free(m->rcpts[i].d.addr);
-        free(m->rcpts[i].d.orcpt);
-        free(m->rcpts[i].last_reply);
-        free(m->rcpts[i].relay);
-    }
-    deliver_msg_clear(&m->d);
-    free(m->rcpts);
-    free(m->d.sender);
-    free(m->d.client_ip);
-    free(m->d.envid);
-    free(m->helo);
-    free(m);
-}
 
 /* Once delivery holds nothing of m, sends the reports it has pending; frees m once nothing
  * refers to it any more. */
@@ -74,8 +56,8 @@ void sched_msg_release(struct sched *s, struct smsg *m)
     if (!busy && m->npending > 0 && !m->reporting)
         sched_report(s, m);
     if (m->unfinished == 0 && !busy && !m->reporting && m->npending == 0) {
-        dict_remove(s->msgs, m->d.qid);
-        sched_msg_destroy(m);
+        sched_msgs_remove(s, m);
+        sched_msg_free(s, m);
     }
 }
 
@@ -87,25 +69,16 @@ static void sched_set_report(struct smsg *m, struct srcpt *r, uint8_t report)
     r->report = report;
 }
 
-/* A new in-memory copy of a durable message's envelope (recipients not filled yet). */
-static struct smsg *sched_msg_new(struct sched *s, const struct qmsg *qm, const char *qid)
+/* A new in-memory copy of a durable message's envelope (store.c; recipients not placed). */
+static struct smsg *sched_msg_new(struct sched *s, const struct qmsg *qm)
 {
-    struct smsg *m = xcalloc(1, sizeof *m);
-    m->s = s;
-    m->d.id = qm->id;
-    memcpy(m->d.qid, qid, sizeof m->d.qid);
-    m->d.sender = xstrdup(qm->sender);
-    m->d.client_ip = xstrdup(qm->client_ip);
-    m->d.envid = xstrdup(qm->envid ? qm->envid : "");
+    struct smsg *m = sched_msg_alloc(s, qm);
     m->d.flags = qm->flags;
     deliver_msg_init(s->dl, &m->d);
     m->arrival = qm->arrival;
     m->deliver_by = qm->deliver_by;
-    m->helo = xstrdup(qm->helo ? qm->helo : "");
     m->held = (qm->flags & MSG_F_HELD) != 0;
     m->size = qm->size;
-    m->nrcpt = qm->nrcpt;
-    m->rcpts = xcalloc(qm->nrcpt, sizeof *m->rcpts);
     return m;
 }
 
@@ -115,13 +88,8 @@ static void sched_rcpt_init(struct sched *s, struct smsg *m, uint32_t i, const s
                             int64_t not_before)
 {
     struct srcpt *r = &m->rcpts[i];
-    r->d.msg = &m->d;
-    r->d.addr = xstrdup(q->addr);
-    r->d.orcpt = xstrdup(q->orcpt ? q->orcpt : "");
-    r->d.notify = q->notify;
-    r->idx = i;
-    r->last_reply = xstrdup(q->last_reply ? q->last_reply : "");
-    r->relay = xstrdup("");
+    if (q->last_reply && *q->last_reply)
+        sched_rcpt_set_last(r, 0, "", q->last_reply);
     r->attempts = q->attempts;
     r->state = q->state;
     r->flags = q->flags;
@@ -138,26 +106,33 @@ static void sched_rcpt_init(struct sched *s, struct smsg *m, uint32_t i, const s
     sched_place(s, r, q->next_attempt > not_before ? q->next_attempt : not_before);
 }
 
-/* Copies a durable message into memory and schedules its unfinished recipients. */
+/* Copies a durable message from any path but the recovery scan (recover.c notes it). */
 void sched_add(struct sched *s, const struct qmsg *qm, int64_t not_before)
+{
+    sched_recover_note(s, qm->id);
+    sched_add_msg(s, qm, not_before);
+}
+
+/* Copies a durable message into memory and schedules its unfinished recipients. */
+void sched_add_msg(struct sched *s, const struct qmsg *qm, int64_t not_before)
 {
     char qid[QID_TEXT_LEN + 1];
     qid_to_text(qm->id, qid);
-    if (dict_find(s->msgs, qid))
+    if (sched_msgs_find_id(s, qm->id))
         return;
     char from[LOG_SANITIZED_SIZE(ADDR_MAX)];
     log_mail("qmgr", "%s: from=<%s>, size=%llu, nrcpt=%u (queue active)", qid,
              log_sanitize(from, sizeof from, qm->sender, strlen(qm->sender)),
              (unsigned long long)qm->size, (unsigned)qm->nrcpt);
-    struct smsg *m = sched_msg_new(s, qm, qid);
+    struct smsg *m = sched_msg_new(s, qm);
     for (uint32_t i = 0; i < qm->nrcpt; i++)
         sched_rcpt_init(s, m, i, &qm->rcpts[i], not_before);
     if (m->unfinished == 0 && m->npending == 0) {
         sched_remove(s, m->d.id, m->nrcpt);
-        sched_msg_destroy(m);
+        sched_msg_free(s, m);
         return;
     }
-    dict_put(s->msgs, qid, m);
+    sched_msgs_put(s, m);
     s->st.messages++;
     if (m->unfinished == 0)
         sched_msg_release(s, m); /* only reports left to send */
@@ -182,8 +157,8 @@ static void sched_log(struct sched *s, const struct srcpt *r, const struct deliv
     char dsn[STATUS_MAX], to[LOG_SANITIZED_SIZE(ADDR_MAX)], rl[1024], rp[2048]; /* peer text */
     int64_t now = s->now();
     double delay = (double)(now - m->arrival) / 1000.0;
-    double waited = (double)(r->handed - m->arrival) / 1000.0;
-    double took = (double)(now - r->handed) / 1000.0;
+    double waited = (double)(r->hn.key - m->arrival) / 1000.0; /* handed at hn.key */
+    double took = (double)(now - r->hn.key) / 1000.0;
     status_of(reply, o, dsn); /* the reply's code, or the one our reason starts with */
     log_mail("smtp",
              "%s: to=<%s>, relay=%s, delay=%.2f, delays=0/%.2f/0/%.2f, dsn=%s, status=%s (%s), "
@@ -206,11 +181,12 @@ void sched_write_rcpt(struct sched *s, struct srcpt *r, int64_t next)
                       .state = r->state,
                       .attempts = r->attempts,
                       .next_attempt = next,
-                      .last_reply = r->last_reply,
+                      .last_reply = (char *)sched_rcpt_reply(r),
                       .notify = r->d.notify,
                       .flags = r->flags,
                       .orcpt = r->d.orcpt};
-    queue_set_rcpt(s->q, sched_msg_of(r)->d.id, r->idx, &q);
+    struct smsg *m = sched_msg_of(r);
+    queue_set_rcpt(s->q, m->d.id, (uint32_t)(r - m->rcpts), &q);
 }
 
 /* Writes a recipient's state to the queue, or deletes the message once every recipient is
@@ -248,11 +224,7 @@ static void sched_note_attempt(struct srcpt *r, enum outcome_verdict v, const ch
                                const char *relay, int64_t now)
 {
     char why[OUTCOME_REASON_MAX];
-    free(r->last_reply);
-    r->last_reply = xstrdup(outcome_reason(v, reply, why, sizeof why));
-    free(r->relay);
-    r->relay = xstrdup(relay);
-    r->last_attempt = now;
+    sched_rcpt_set_last(r, now, relay, outcome_reason(v, reply, why, sizeof why));
 }
 
 /* A recipient back in the waiting heap: log its deferral (a postponement only at debug level:
@@ -262,16 +234,16 @@ static void sched_requeue(struct sched *s, struct srcpt *r, const struct outcome
 {
     const char *reply = res->reply;
     r->state = RCPT_DEFERRED;
-    sched_place(s, r, d->next);
     if (d->verdict == OUTCOME_POSTPONED) {
         char to[LOG_SANITIZED_SIZE(ADDR_MAX)], rp[2048];
         log_debug("%s: to=<%s>, postponed: %s", sched_msg_of(r)->d.qid,
                   log_sanitize(to, sizeof to, r->d.addr, strlen(r->d.addr)),
                   log_sanitize(rp, sizeof rp, reply, strlen(reply)));
-        return;
+    } else {
+        s->st.deferred++;
+        sched_log(s, r, res, "deferred", OUTCOME_TEMPFAIL, sched_rcpt_reply(r));
     }
-    s->st.deferred++;
-    sched_log(s, r, res, "deferred", OUTCOME_TEMPFAIL, r->last_reply);
+    sched_place(s, r, d->next); /* after the log line: hn.key held the time it was handed */
 }
 
 /* A recipient became final: count, audit and log it. */
@@ -287,14 +259,14 @@ static void sched_finish(struct sched *s, struct srcpt *r, const struct outcome_
         event_expiry(s->logs.events, now, m->d.qid, r->d.addr, r->attempts, now - m->arrival);
     if (ok) {
         s->st.delivered++;
-        sched_audit(s, r, res->relay, r->last_reply, now);
+        sched_audit(s, r, res->relay, sched_rcpt_reply(r), now);
     } else {
         s->st.bounced++;
         if (s->bounced)
-            s->bounced(s->bounced_arg, r->d.addr, r->last_reply);
+            s->bounced(s->bounced_arg, r->d.addr, sched_rcpt_reply(r));
     }
     sched_log(s, r, res, ok ? "sent" : "bounced", ok ? OUTCOME_OK : OUTCOME_PERMFAIL,
-              r->last_reply);
+              sched_rcpt_reply(r));
 }
 
 /* The outcome an administrator's bounce gives (RFC 3463 X.0.0: other or undefined). */
@@ -381,13 +353,21 @@ static const struct deliver_ops sched_deliver_ops = {
 
 /* ---- delivery reports (dsn/report.h does the rest) --------------------------------- */
 
+/* The context of a report being stored (a message record does not point to its sched). */
+struct sched_reporting {
+    struct sched *s;
+    struct smsg *m;
+};
+
 /* The report is durable (or failed): mark the recipients it covers, schedule it, and delete
  * the original when nothing is left to do. On error they stay unreported on disk and the
  * next recovery tries again. */
 static void sched_on_reported(void *arg, const struct report_done *d)
 {
-    struct smsg *m = arg;
-    struct sched *s = m->s;
+    struct sched_reporting *rc = arg;
+    struct smsg *m = rc->m;
+    struct sched *s = rc->s;
+    free(rc);
     m->reporting = false;
     if (!d->err) {
         for (size_t i = 0; i < d->n; i++)
@@ -426,9 +406,9 @@ static void sched_report(struct sched *s, struct smsg *m)
                                        .action = (uint8_t)(r->report - 1),
                                        .addr = r->d.addr,
                                        .orcpt = r->d.orcpt,
-                                       .relay = r->relay,
-                                       .diag = r->last_reply,
-                                       .last_attempt = r->last_attempt};
+                                       .relay = sched_rcpt_relay(r),
+                                       .diag = sched_rcpt_reply(r),
+                                       .last_attempt = sched_rcpt_last_at(r)};
         r->report = 0;
         m->npending--;
     }
@@ -440,17 +420,22 @@ static void sched_report(struct sched *s, struct smsg *m)
                             .arrival = m->arrival,
                             .size = m->size,
                             .flags = m->d.flags};
-    size_t sent = report_send(&s->rep, &rm, rr, n, s->now(), sched_on_reported, m);
+    struct sched_reporting *rc = xmalloc(sizeof *rc);
+    *rc = (struct sched_reporting){s, m};
+    size_t sent = report_send(&s->rep, &rm, rr, n, s->now(), sched_on_reported, rc);
     for (size_t k = 0; k < n; k++) {
         if (rr[k].dropped)
             sched_report_settle(s, &m->rcpts[rr[k].idx], rr[k].action);
         else if (rr[k].action == DSN_DELAYED)
             m->delay_done = true;
     }
-    if (sent > 0)
+    if (sent > 0) {
         m->reporting = true;
-    else if (m->unfinished == 0)
-        sched_remove(s, m->d.id, m->nrcpt);
+    } else {
+        free(rc); /* done is never called */
+        if (m->unfinished == 0)
+            sched_remove(s, m->d.id, m->nrcpt);
+    }
     free(rr);
 }
 
@@ -469,7 +454,7 @@ void sched_pump(struct sched *s)
         heap_pop(&s->wait);
         struct srcpt *r = (struct srcpt *)top;
         r->where = S_ACTIVE;
-        r->handed = now;
+        r->hn.key = now; /* handed: the log line's delays= */
         s->active++;
         deliver_submit(s->dl, r->d.msg, &r->d);
     }
@@ -517,7 +502,7 @@ struct sched *sched_create(struct event_base *base, const struct conf *c, struct
     s->now = now;
     s->rep = (struct report_env){.c = c, .q = q};
     heap_init(&s->wait);
-    s->msgs = dict_create();
+    sched_msgs_init(s);
     static const double latency_le[] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600,
                                         14400, 86400};
     hist_init(&s->latency, latency_le, sizeof latency_le / sizeof latency_le[0]);
@@ -527,66 +512,19 @@ struct sched *sched_create(struct event_base *base, const struct conf *c, struct
     return s;
 }
 
-/* dict_free callback: frees a message with what delivery kept of it. */
-static void sched_on_free_msg(void *p)
-{
-    sched_msg_destroy(p);
-}
-
 /* Frees everything (after shutdown: no connection left). */
 void sched_free(struct sched *s)
 {
     if (!s)
         return;
     event_free(s->due_ev);
+    sched_recover_free(s);
     if (s->poll_ev)
         event_free(s->poll_ev);
     heap_clear(&s->wait);
-    dict_free(s->msgs, sched_on_free_msg);
+    sched_msgs_free(s);
     dict_free(s->paused, NULL);
     free(s);
-}
-
-struct sched_scan {
-    struct sched *s;
-    int64_t not_before;
-    long loaded;
-    uint64_t removed;
-};
-
-/* Recovery: schedule a message, or remove it when nothing is left to do. */
-static int sched_on_recover(void *arg, const struct qmsg *m)
-{
-    struct sched_scan *sc = arg;
-    uint32_t open = 0;
-    for (uint32_t i = 0; i < m->nrcpt; i++) {
-        const struct qrcpt *r = &m->rcpts[i];
-        open += r->state == RCPT_PENDING || r->state == RCPT_DEFERRED;
-        /* a final recipient that still owes its sender a report keeps the message */
-        open += report_owed_final(r->state, r->notify, r->flags,
-                                  report_is_report(m->sender, m->flags)) != 0;
-    }
-    if (open == 0) {
-        sched_remove(sc->s, m->id, m->nrcpt);
-        sc->removed++;
-        return 0;
-    }
-    sched_add(sc->s, m, sc->not_before);
-    sc->loaded++;
-    return 0;
-}
-
-/* Loads the queue at start. */
-long sched_recover(struct sched *s)
-{
-    struct sched_scan sc = {s, s->now() + (int64_t)s->conf->deliver.delay_start, 0, 0};
-    int64_t t0 = clock_mono_ms();
-    if (queue_scan(s->q, sched_on_recover, &sc) < 0)
-        return -1;
-    log_info("recovery: %ld messages scheduled, %" PRIu64 " finished messages removed, %" PRId64
-             " ms",
-             sc.loaded, sc.removed, clock_mono_ms() - t0);
-    return sc.loaded;
 }
 
 /* Incoming callback: a message written by another process (sluice submit): its reception
@@ -630,6 +568,8 @@ void sched_shutdown(struct sched *s, int64_t grace_ms, void (*done)(void *arg), 
 {
     s->stopping = true;
     event_del(s->due_ev);
+    if (s->rec.ev)
+        event_del(s->rec.ev);
     if (s->poll_ev)
         event_del(s->poll_ev);
     deliver_shutdown(s->dl, grace_ms, done, arg);
@@ -643,7 +583,7 @@ void sched_get_stats(const struct sched *s, struct sched_stats *st)
     *st = s->st;
     st->connections = ds.connections;
     st->transactions = ds.transactions;
-    st->messages = dict_count(s->msgs);
+    st->messages = s->msgs_n;
     st->waiting = s->wait.n;
     st->active = s->active;
 }
@@ -690,7 +630,7 @@ static void sched_on_flush_msg(void *arg, const char *key, void *value)
 /* sendmail -qI: the waiting recipients of one message become due now. */
 size_t sched_flush_message(struct sched *s, const char *qid)
 {
-    struct smsg *m = dict_find(s->msgs, qid);
+    struct smsg *m = sched_msgs_find(s, qid);
     struct sched_flush f = {s, NULL, false, s->now(), 0};
     if (!m) {
         log_info("flush: message %s is not in the queue", qid);
@@ -725,7 +665,7 @@ size_t sched_flush_domain(struct sched *s, const char *domain, bool subdomains)
 {
     struct sched_flush f = {s, domain, subdomains, s->now(), 0};
     deliver_revive(s->dl, domain);
-    dict_foreach(s->msgs, sched_on_flush_msg, &f);
+    sched_msgs_foreach(s, sched_on_flush_msg, &f);
     log_info("flush: %zu recipients for %s%s made due", f.moved, domain && subdomains ? "*." : "",
              domain ? domain : "every domain");
     sched_pump(s);
@@ -737,7 +677,7 @@ size_t sched_flush_domain_local(struct sched *s, const char *domain)
 {
     struct sched_flush f = {s, domain, false, s->now(), 0};
     deliver_revive_now(s->dl, domain);
-    dict_foreach(s->msgs, sched_on_flush_msg, &f);
+    sched_msgs_foreach(s, sched_on_flush_msg, &f);
     log_info("flush: %zu recipients for %s made due", f.moved, domain);
     sched_pump(s);
     return f.moved;

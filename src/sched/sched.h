@@ -64,9 +64,15 @@ void sched_set_bounced(struct sched *s, sched_bounced_fn fn, void *arg);
  * are ignored; the others become due at max(their next_attempt, not_before). A message
  * already known (same id) is ignored. */
 void sched_add(struct sched *s, const struct qmsg *m, int64_t not_before);
-/* Loads the whole queue at start: pending/deferred recipients are scheduled no earlier than
- * now + delay_start; fully final messages are removed. Returns messages loaded, or -1. */
-long sched_recover(struct sched *s);
+/* Recovers the queue at start, in batches of SCHED_RECOVER_BATCH (recover.c): the first now, the others
+ * from the loop, so delivery begins before a large queue is all in memory; every message
+ * is recovered once (one that another path adds first is skipped by the scan).
+ * Pending/deferred recipients are scheduled no earlier than (start) + delay_start; fully
+ * final messages are removed. Returns 0, or -1 when the queue cannot be read at all. */
+#define SCHED_RECOVER_BATCH 256 /* messages per batch */
+int sched_recover(struct sched *s);
+/* True while recovery has not reached the end of the queue. */
+bool sched_recovering(const struct sched *s);
 /* Loads messages written by other processes (sluice submit) and arms the polling timer
  * (interval_low / interval_high / interval_error). */
 void sched_poll_incoming(struct sched *s);

@@ -92,7 +92,7 @@ struct smtpc {
     size_t line_start; /* input offset where the last (partial) line starts */
     int connect_errno; /* errno left by bufferevent_socket_connect() */
     enum outcome fail_o;
-    char fail_why[SMTPC_WHY_MAX];
+    char *fail_why; /* the last failure's reason (malloc'ed; set from the start) */
     char relay[SMTPC_RELAY_MAX];
     struct smtpc_expect *fifo;
     size_t fhead, ftail, fcap;

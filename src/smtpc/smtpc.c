@@ -73,7 +73,16 @@ static void smtpc_free(struct smtpc *c)
     free(c->peers);
     free(c->fifo);
     free(c->rst);
+    free(c->fail_why);
     free(c);
+}
+
+/* Keeps why (a copy) as the reason of the last failure: allocated only when there is one,
+ * so a connection in session does not carry a reply-sized buffer (10,000 connections). */
+static void smtpc_fail_set(struct smtpc *c, const char *why)
+{
+    free(c->fail_why);
+    c->fail_why = xstrdup(why);
 }
 
 /* Ends an entry point; the outermost one frees a finished connection. */
@@ -262,7 +271,7 @@ static void smtpc_peer_close(struct smtpc *c, enum outcome o, const char *why)
 {
     smtpc_log_why(c, ": ", why);
     c->fail_o = o;
-    snprintf(c->fail_why, sizeof c->fail_why, "%s", why);
+    smtpc_fail_set(c, why);
     transcript_close(c->tr, why);
     c->tr = NULL;
     evtimer_del(c->timer);
@@ -337,16 +346,18 @@ static int smtpc_peer_connect(struct smtpc *c)
     c->tls_peer = "";
     smtpc_tls_policy(c);
     c->fail_o = OUTCOME_TEMPFAIL;
+    char why[SMTPC_WHY_MAX];
     if (p->sa.ss_family != AF_INET && p->sa.ss_family != AF_INET6 &&
         !(p->lmtp && p->sa.ss_family == AF_UNIX)) {
-        smtpc_why(c->fail_why, sizeof c->fail_why, STATUS_LOCAL,
-                  "connect to %s: unsupported address family", c->relay);
+        smtpc_why(why, sizeof why, STATUS_LOCAL, "connect to %s: unsupported address family",
+                  c->relay);
+        smtpc_fail_set(c, why);
         return -1;
     }
     c->bev = bufferevent_socket_new(c->base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (!c->bev) {
-        smtpc_why(c->fail_why, sizeof c->fail_why, STATUS_LOCAL, "connect to %s: cannot create socket",
-                  c->relay);
+        smtpc_why(why, sizeof why, STATUS_LOCAL, "connect to %s: cannot create socket", c->relay);
+        smtpc_fail_set(c, why);
         return -1;
     }
     smtpc_bev_setcb(c, c->bev);
@@ -354,8 +365,9 @@ static int smtpc_peer_connect(struct smtpc *c)
     errno = 0;
     if (bufferevent_socket_connect(c->bev, (const struct sockaddr *)&p->sa, (int)p->salen) < 0) {
         int err = errno;
-        smtpc_why(c->fail_why, sizeof c->fail_why, STATUS_CONNECT, "connect to %s: %s", c->relay,
+        smtpc_why(why, sizeof why, STATUS_CONNECT, "connect to %s: %s", c->relay,
                   err ? strerror(err) : "cannot connect");
+        smtpc_fail_set(c, why);
         smtpc_bev_free(c);
         return -1;
     }
@@ -696,7 +708,9 @@ struct smtpc *smtpc_start(struct event_base *base, const struct conf *conf,
         c->peers[i].name = xstrdup(peers[i].name ? peers[i].name : "");
     }
     c->fail_o = OUTCOME_TEMPFAIL;
-    smtpc_why(c->fail_why, sizeof c->fail_why, STATUS_CONNECT, "no peer could be tried");
+    char why[64];
+    smtpc_why(why, sizeof why, STATUS_CONNECT, "no peer could be tried");
+    smtpc_fail_set(c, why);
     smtpc_relay_format(c, &c->peers[0]);
     c->timer = evtimer_new(base, smtpc_on_timer, c);
     if (!c->timer)

@@ -211,9 +211,13 @@ sink_start() {
     wait_until "port_open $ip 25" 10 "smtp-sink $name on $ip:25"
 }
 
-# Number of transactions (dump files) sink NAME received.
+# Number of transactions (dump files) sink NAME received. smtp-sink creates a dump file at
+# MAIL and writes it as the transaction goes on, so a file still open in any process (the
+# scenario has its own pid namespace) is a transaction in progress and is not counted.
 sink_msgs() {
-    find "$T/sinks/$1" -type f -name 't.*' | wc -l
+    local open
+    open=$(find /proc/[0-9]*/fd -lname "$T/sinks/$1/t.*" -printf '%l\n' 2>/dev/null | sort -u)
+    find "$T/sinks/$1" -type f -name 't.*' | sort | comm -23 - <(printf '%s\n' "$open" | sed '/^$/d') | wc -l
 }
 
 # Number of recipients over all transactions of sink NAME.

@@ -1,6 +1,6 @@
 /* test_queue: the LMDB queue in daemon mode (real event_base, writer thread, group commit)
  * and tool mode (put_sync from another process, take_incoming, the wake-up socket), plus
- * durability across close/open and damaged records being skipped. Each test works in its
+ * durability across close/open, scans in batches and damaged records being skipped. Each test works in its
  * own mkdtemp directory under /tmp, removed afterwards. */
 #include <errno.h>
 #include <ftw.h>
@@ -459,6 +459,43 @@ static void test_group_commit(void **state)
     assert_int_equal(s.n, 1);
 }
 
+/* queue_scan_batch: batches of at most max messages in id order, each after the last id
+ * of the one before; 0 once none is left; a message deleted ahead of the scan is not seen. */
+static void test_scan_batch(void **state)
+{
+    struct fixture *f = *state;
+    open_daemon(f);
+    for (int i = 0; i < 5; i++)
+        put(f, 0x5000 + (uint64_t)i, 1, i);
+    wait_until(&f->t, 5);
+    queue_delete(f->q, 0x5003, 1);
+    barrier(f, 5);
+    wait_until(&f->t, 6);
+    struct {
+        uint64_t after;
+        long max;
+        long want_n;
+        uint64_t want_first, want_last;
+    } rows[] = {
+        {0, 2, 2, 0x5000, 0x5001},
+        {0x5001, 2, 2, 0x5002, 0x5004}, /* 0x5003 deleted */
+        {0x5004, 2, 0, 0, 0x5004},
+        {0x4fff, 10, 4, 0x5000, 0x5004},
+        {0x5002, 1, 1, 0x5004, 0x5004},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct seen s = {0};
+        uint64_t last = rows[i].after;
+        long n = queue_scan_batch(f->q, rows[i].after, rows[i].max, on_msg, &s, &last);
+        if (n != rows[i].want_n || (n > 0 && s.ids[0] != rows[i].want_first) ||
+            last != rows[i].want_last)
+            fail_msg("row %zu: got %ld messages, first %llx, last %llx; want %ld, %llx, %llx", i,
+                     n, n > 0 ? (unsigned long long)s.ids[0] : 0ULL, (unsigned long long)last,
+                     rows[i].want_n, (unsigned long long)rows[i].want_first,
+                     (unsigned long long)rows[i].want_last);
+    }
+}
+
 /* A duplicate id fails only that put, with EEXIST; an invalid message gets EINVAL. */
 static void test_duplicate_and_invalid(void **state)
 {
@@ -696,6 +733,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_put_expansion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_and_invalid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_barrier_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tool_put_take_incoming, setup, teardown),
