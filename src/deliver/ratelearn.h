@@ -2,7 +2,8 @@
  * times come in as arguments (ms). AIMD with a remembered ceiling (TCP's ssthresh, for a
  * receiver's rate limit):
  *  - ratelearn_sent() counts every message the receiver accepted, in slots covering the last
- *    second (RATELEARN_SLOTS x RATELEARN_SLOT_MS);
+ *    second (RATELEARN_SLOTS x RATELEARN_SLOT_MS: 1000..1020 ms, so a sender paced at the
+ *    receiver's rate counts all of it, not 49 of 50);
  *  - the first rate refusal (ratelearn_refused: a reply rule's reduce_rate) sets the
  *    ceiling: the messages accepted in the second before it, which is what the receiver
  *    allows. The rate drops to ceiling x factor (multiplicative decrease) and climbs back
@@ -24,9 +25,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define RATELEARN_SLOTS 50       /* the accepted count: 50 slots ... */
-#define RATELEARN_SLOT_MS 20     /* ... of 20 ms = the last second */
-#define RATELEARN_MARGIN 0.04    /* the target is 4 % under the ceiling */
+#define RATELEARN_SLOTS 51       /* the accepted count: 51 slots ... */
+#define RATELEARN_SLOT_MS 20     /* ... of 20 ms = the last 1000..1020 ms */
+#define RATELEARN_MARGIN 0.03    /* the target is 3 % under the ceiling */
 #define RATELEARN_CLIMB_MS 2000  /* from ceiling x factor back to the target */
 #define RATELEARN_QUIET_MS 2000  /* refusals this soon after a decrease are the same event */
 #define RATELEARN_PROBE 0.02     /* probe: + 2 % of the ceiling per second above the target */

@@ -335,23 +335,23 @@ static void test_ratelearn(void **state)
         {RATE, 0, 0, 0, 0, 0},              /* nothing learned: no limit */
         {SEND, 1000, 50, 0, 0, 0},          /* 50 accepted (the receiver's 50/s) ... */
         {REFUSE, 1000, 1, 25, 50, 0},       /* ... then 451: ceiling 50, rate 50 x 0.5 */
-        {REFUSE, 2500, 0, 42.25, 50, 0},   /* the same event: nothing changes */
-        {RATE, 2000, 0, 36.5, 50, 0},       /* halfway back */
-        {RATE, 3000, 0, 48, 50, 0},         /* just under the ceiling (96 %) */
-        {RATE, 63000, 0, 48, 50, 0}  ,      /* held for the rule's duration (60 s) */
-        {RATE, 64000, 0, 49, 50, 0},        /* then probing: + 1/s (2 % of 50) */
+        {REFUSE, 2500, 0, 42.625, 50, 0},   /* the same event: nothing changes */
+        {RATE, 2000, 0, 36.75, 50, 0},      /* halfway back */
+        {RATE, 3000, 0, 48.5, 50, 0},       /* just under the ceiling (97 %) */
+        {RATE, 63000, 0, 48.5, 50, 0}  ,      /* held for the rule's duration (60 s) */
+        {RATE, 64000, 0, 49.5, 50, 0},      /* then probing: + 1/s (2 % of 50) */
         {RATE, 64000, 30, 30, 50, 0},       /* a policy's lower rate wins */
         {SEND, 65000, 49, 0, 50, 0},
         {REFUSE, 65000, 1, 25, 50, 1}   ,   /* the same ceiling again: refused 1 */
-        {RATE, 67000, 0, 48, 50, 1},
-        {RATE, 186999, 0, 48, 50, 1},     /* the hold doubled: 120 s */
-        {RATE, 188000, 0, 49, 50, 1},
+        {RATE, 67000, 0, 48.5, 50, 1},
+        {RATE, 186999, 0, 48.5, 50, 1},     /* the hold doubled: 120 s */
+        {RATE, 188000, 0, 49.5, 50, 1},
         {SEND, 190000, 20, 0, 50, 1},
         {REFUSE, 190000, 1, 10, 20, 0},     /* the receiver lowered its limit: ceiling 20 */
-        {RATE, 192000, 0, 19.2, 20, 0},
-        {RATE, 253000, 0, 19.6, 20, 0},     /* probing after 60 s: + 0.4/s */
-        {RATE, 303999, 0, 39.9996, 20, 0},
-        {RATE, 304000, 0, 0, 0, 0},         /* twice the ceiling, no refusal: forgotten */
+        {RATE, 192000, 0, 19.4, 20, 0},
+        {RATE, 253000, 0, 19.8, 20, 0},     /* probing after 60 s: + 0.4/s */
+        {RATE, 303499, 0, 39.9996, 20, 0},
+        {RATE, 303500, 0, 0, 0, 0},         /* twice the ceiling, no refusal: forgotten */
     };
     struct ratelearn rl;
     ratelearn_init(&rl);
@@ -376,7 +376,7 @@ static void test_ratelearn(void **state)
                      rl.ceiling, rl.refused, rows[i].want_rate, rows[i].want_ceiling,
                      rows[i].want_refused);
     }
-    assert_int_equal(ratelearn_accepted(&rl, 190500), 11); /* 11 of them in the last 980 ms */
+    assert_int_equal(ratelearn_accepted(&rl, 190500), 12); /* 12 of them in the last 1000 ms */
     assert_int_equal(ratelearn_accepted(&rl, 500000), 0);
 }
 
