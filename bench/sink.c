@@ -1,16 +1,18 @@
 /* bench/sink.c: the benchmark's SMTP sink (one process, many listening addresses).
  *
  * Usage: sink [-d delay_ms] [-m maxconn] [-c maxperclient] [-n maxmsgs] [-R msgs_per_s]
- *             [-i interval_ms] [-r record_file] [-t cert.pem -k key.pem]
+ *             [-i interval_ms] [-r record_file] [-t cert.pem -k key.pem] [-C]
  *             -o series_file ADDR:PORT...
  *
  * Speaks enough ESMTP for an MTA's client: greeting, EHLO/HELO (PIPELINING, SIZE, 8BITMIME,
- * ENHANCEDSTATUSCODES), MAIL, RCPT, DATA, RSET, NOOP, QUIT; everything else gets 502. It
+ * ENHANCEDSTATUSCODES; CHUNKING with -C), MAIL, RCPT, DATA, BDAT (-C: RFC 3030 chunks, a
+ * message ends with the LAST one; a chunk without recipients is read and answered 503),
+ * RSET, NOOP, QUIT; everything else gets 502. It
  * throws every message away and counts:
  *   conns    connections accepted and served
  *   refused  connections answered "421" because maxconn (per listening address) or
  *            maxperclient (per client address, over every listening address) were open
- *   mesg     messages received (the "." of a DATA with at least one recipient)
+ *   mesg     messages received (the "." of a DATA, or BDAT LAST, with a recipient)
  *   rcpt     recipients of those messages
  *   peak     most connections open at once on one listening address
  * -d delays every reply (greeting included) by delay_ms after the command it answers was
@@ -93,6 +95,9 @@ struct sink_conn {
     int tls_next;       /* -t: start the handshake once the 220 is written */
     int handshaking;    /* -t: handshake in progress */
     int want_write;     /* -t: OpenSSL needs the socket writable to go on */
+    uint64_t bdat_left; /* -C: chunk bytes still to read */
+    int bdat_last;      /* -C: the chunk being read is the LAST one */
+    int bdat_inmsg;     /* -C: a chunk of the current message has been read */
 };
 
 static struct {
@@ -106,6 +111,7 @@ static int sink_maxmsgs;            /* -n: messages per connection, 0 = unlimite
 static int sink_rate;               /* -R: messages per second, 0 = unlimited */
 static int64_t *sink_rate_ring;     /* -R: monotonic ms of the last sink_rate acceptances */
 static int sink_rate_pos;
+static int sink_chunking; /* -C: offer CHUNKING */
 
 #define SINK_MAXCLIENTS 256
 /* -c: open connections per client IPv4 address (the bench has a handful of clients). */
@@ -294,15 +300,50 @@ static int sink_rate_take(void)
     return 1;
 }
 
+static void sink_msg_done(struct sink_conn *c);
+static void sink_bdat_end(struct sink_conn *c);
+
+/* -C: "BDAT n [LAST]": the next n bytes are a chunk (read by sink_bdat()). */
+static void sink_bdat_start(struct sink_conn *c, const char *line, size_t len)
+{
+    char buf[64];
+    unsigned long long n;
+    char last[8] = "";
+    size_t k = len < sizeof buf - 1 ? len : sizeof buf - 1;
+    memcpy(buf, line, k);
+    buf[k] = 0;
+    if (sscanf(buf + 4, " %llu %7s", &n, last) < 1 || (last[0] && strcasecmp(last, "LAST") != 0)) {
+        sink_reply(c, "501 5.5.4 Syntax: BDAT count [LAST]\r\n");
+        return;
+    }
+    c->bdat_left = n;
+    c->bdat_last = last[0] != 0;
+    if (!c->bdat_inmsg) { /* the message's first chunk: its header starts here */
+        c->bdat_inmsg = 1;
+        c->inhdr = sink_rec != NULL;
+        c->hlen = 0;
+        c->id[0] = 0;
+    }
+    if (n == 0)
+        sink_bdat_end(c);
+}
+
 /* Answers one command line (without CRLF). */
 static void sink_command(struct sink_conn *c, const char *line, size_t len)
 {
     if (sink_is(line, len, "EHLO") && sink_tls && !c->ssl)
-        sink_reply(c, "250-sink\r\n250-PIPELINING\r\n250-SIZE 1073741824\r\n"
-                      "250-8BITMIME\r\n250-STARTTLS\r\n250 ENHANCEDSTATUSCODES\r\n");
+        sink_reply(c, sink_chunking ? "250-sink\r\n250-PIPELINING\r\n250-SIZE 1073741824\r\n"
+                                      "250-8BITMIME\r\n250-CHUNKING\r\n250-STARTTLS\r\n"
+                                      "250 ENHANCEDSTATUSCODES\r\n"
+                                    : "250-sink\r\n250-PIPELINING\r\n250-SIZE 1073741824\r\n"
+                                      "250-8BITMIME\r\n250-STARTTLS\r\n250 ENHANCEDSTATUSCODES\r\n");
     else if (sink_is(line, len, "EHLO"))
-        sink_reply(c, "250-sink\r\n250-PIPELINING\r\n250-SIZE 1073741824\r\n"
-                      "250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n");
+        sink_reply(c, sink_chunking ? "250-sink\r\n250-PIPELINING\r\n250-SIZE 1073741824\r\n"
+                                      "250-8BITMIME\r\n250-CHUNKING\r\n250 ENHANCEDSTATUSCODES\r\n"
+                                    : "250-sink\r\n250-PIPELINING\r\n250-SIZE 1073741824\r\n"
+                                      "250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n");
+    else if (sink_is(line, len, "BDAT") && sink_chunking)
+        sink_bdat_start(c, line, len);
     else if (sink_is(line, len, "STARTTLS") && sink_tls && !c->ssl && len == 8) {
         sink_reply(c, "220 2.0.0 Ready to start TLS\r\n");
         c->tls_next = 1;
@@ -337,6 +378,7 @@ static void sink_command(struct sink_conn *c, const char *line, size_t len)
         sink_reply(c, "354 End data with <CR><LF>.<CR><LF>\r\n");
     } else if (sink_is(line, len, "RSET") || sink_is(line, len, "NOOP")) {
         c->nrcpt = 0;
+        c->bdat_inmsg = 0;
         sink_reply(c, "250 2.0.0 Ok\r\n");
     } else if (sink_is(line, len, "QUIT")) {
         sink_reply(c, "221 2.0.0 Bye\r\n");
@@ -392,6 +434,21 @@ static void sink_record(struct sink_conn *c)
     c->inhdr = 0;
 }
 
+/* A message has been received (the final "." or BDAT LAST): count it and answer. */
+static void sink_msg_done(struct sink_conn *c)
+{
+    if (sink_rec)
+        sink_record(c);
+    sink_st.mesg++;
+    c->nmsg++;
+    sink_st.rcpt += (uint64_t)c->nrcpt;
+    sink_st.last_ms = sink_wall_ms();
+    if (sink_st.first_ms == 0)
+        sink_st.first_ms = sink_st.last_ms;
+    c->nrcpt = 0;
+    sink_reply(c, "250 2.0.0 Ok: queued\r\n");
+}
+
 /* Consumes message bytes; returns bytes used, sets indata=0 after the final ".". The state
  * datast: 0 mid-line, 1 saw CR, 2 at line start, 3 saw "." at line start, 4 saw ".\r". */
 static size_t sink_data(struct sink_conn *c, const char *p, size_t n)
@@ -418,22 +475,38 @@ static size_t sink_data(struct sink_conn *c, const char *p, size_t n)
         else if (c->datast == 3)
             c->datast = ch == '\r' ? 4 : 0;
         else if (ch == '\n') {
-            if (sink_rec)
-                sink_record(c);
             c->indata = 0;
-            sink_st.mesg++;
-            c->nmsg++;
-            sink_st.rcpt += (uint64_t)c->nrcpt;
-            sink_st.last_ms = sink_wall_ms();
-            if (sink_st.first_ms == 0)
-                sink_st.first_ms = sink_st.last_ms;
-            c->nrcpt = 0;
-            sink_reply(c, "250 2.0.0 Ok: queued\r\n");
+            sink_msg_done(c);
             return i;
         } else
             c->datast = ch == '\r' ? 1 : 0;
     }
     return n;
+}
+
+/* -C: a chunk has been read: the message ends with the LAST one. */
+static void sink_bdat_end(struct sink_conn *c)
+{
+    if (c->bdat_last)
+        c->bdat_inmsg = 0;
+    if (c->nrcpt == 0)
+        sink_reply(c, SINK_NORCPT);
+    else if (c->bdat_last)
+        sink_msg_done(c);
+    else
+        sink_reply(c, "250 2.0.0 Ok: chunk\r\n");
+}
+
+/* -C: consumes chunk bytes; returns bytes used. */
+static size_t sink_bdat(struct sink_conn *c, const char *p, size_t n)
+{
+    size_t k = n < c->bdat_left ? n : (size_t)c->bdat_left;
+    if (c->inhdr && c->nrcpt > 0)
+        sink_hdr_scan(c, p, k);
+    c->bdat_left -= k;
+    if (c->bdat_left == 0)
+        sink_bdat_end(c);
+    return k;
 }
 
 /* Processes whatever complete input the buffer holds. */
@@ -443,6 +516,10 @@ static void sink_input(struct sink_conn *c)
     while (off < c->inlen && !c->closing && !c->tls_next) {
         if (c->indata) {
             off += sink_data(c, c->in + off, c->inlen - off);
+            continue;
+        }
+        if (c->bdat_left > 0) {
+            off += sink_bdat(c, c->in + off, c->inlen - off);
             continue;
         }
         char *nl = memchr(c->in + off, '\n', c->inlen - off);
@@ -670,8 +747,10 @@ int main(int argc, char **argv)
 {
     const char *series = NULL, *record = NULL, *cert = NULL, *key = NULL;
     int interval = 100, ch, lfd[SINK_MAXLISTEN], nl = 0;
-    while ((ch = getopt(argc, argv, "d:m:c:n:R:i:o:r:t:k:")) != -1) {
-        if (ch == 'c')
+    while ((ch = getopt(argc, argv, "d:m:c:n:R:i:o:r:t:k:C")) != -1) {
+        if (ch == 'C')
+            sink_chunking = 1;
+        else if (ch == 'c')
             sink_maxclient = atoi(optarg);
         else if (ch == 'n')
             sink_maxmsgs = atoi(optarg);
@@ -698,7 +777,7 @@ int main(int argc, char **argv)
         sink_maxclient < 1 || sink_maxmsgs < 0 || sink_rate < 0 || sink_rate > 1000000 ||
         !cert != !key) {
         fprintf(stderr, "usage: sink [-d delay_ms] [-m maxconn] [-c maxperclient] [-n maxmsgs] "
-                        "[-R msgs_per_s] [-i ms] [-r record] [-t cert -k key] "
+                        "[-R msgs_per_s] [-i ms] [-r record] [-t cert -k key] [-C] "
                         "-o series ADDR:PORT...\n");
         return 64;
     }

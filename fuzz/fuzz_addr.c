@@ -1,6 +1,9 @@
 /* fuzz_addr: addr_parse_path under every option combination (chosen by the first byte) on
- * the remaining bytes; checks the output invariants, then addr_domain/addr_domain_valid. */
+ * the remaining bytes; checks the output invariants, then addr_domain/addr_domain_valid, and
+ * that a source route found by addr_parse_path_route() survives addr_unrouted() and
+ * addr_route_host() in the stored form "@route:addr". */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +53,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *dom = addr_domain(out);
         if (dom[0] != '\0' && dom[0] != '[' && !o.utf8 && !addr_domain_valid(dom, strlen(dom)))
             abort();
+        /* the route variant agrees, and a stored "@route:addr" gives both back */
+        char route[ADDR_MAX + 1], routed[2 * ADDR_MAX + 4], host[ADDR_MAX + 1];
+        if (addr_parse_path_route(buf, size, &o, again, route) != n || strcmp(again, out) != 0)
+            abort();
+        if (route[0]) {
+            snprintf(routed, sizeof routed, "@%s:%s", route, out);
+            if (strcmp(addr_unrouted(routed), out) != 0 ||
+                addr_route_host(routed, host, sizeof host) != strlen(route) ||
+                strcmp(host, route) != 0)
+                abort();
+        }
     }
     addr_domain_valid(buf, size);
     free(buf);

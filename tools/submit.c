@@ -312,9 +312,13 @@ static struct qrcpt *submit_rcpts(const struct submit *s)
 /* ---- non-root submission: the drop file through sluice-postdrop ---- */
 
 /* True when this user cannot write the queue itself (the spool is the daemon's): then the
- * message goes through the setgid helper. Root and the daemon's user write the queue. */
+ * message goes through the setgid helper. Root and the daemon's user write the queue,
+ * except with non_smtpd_milters: then every message goes through the maildrop, so that the
+ * daemon's pickup asks the milters (docs/milter.md). */
 static bool submit_via_drop(const struct conf *c)
 {
+    if (c->nnon_smtpd_milters > 0)
+        return true; /* every submission passes the daemon's pickup and its milters */
     return getuid() != 0 && access(c->spool, W_OK | X_OK) < 0 && errno == EACCES;
 }
 

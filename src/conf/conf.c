@@ -307,7 +307,7 @@ static int conf_apply(struct conf_ctx *x, const config_setting_t *s, const char 
     case CONF_PORT: return conf_read_number(x, s, key, p, base);
     case CONF_DURATION: return conf_read_duration(x, s, key, p, base);
     case CONF_BOOL: return conf_read_bool(x, s, key, p, base);
-    case CONF_TLSMODE ... CONF_RULE_ACTION:
+    case CONF_TLSMODE ... CONF_ORDER:
     case CONF_MBOXKIND: return conf_read_word(x, s, key, p, base);
     case CONF_RATE: return conf_read_rate(x, s, key, p, base);
     case CONF_SECRET: return conf_read_secret(x, s, key, p, base);
@@ -440,6 +440,11 @@ static void conf_free_row(const struct conf_key *p, void *base)
         free(r->address);
         free(r->host);
         r->address = r->host = NULL;
+        for (size_t i = 0; i < r->nhosts; i++)
+            free(r->hosts[i].host);
+        free(r->hosts);
+        r->hosts = NULL;
+        r->nhosts = 0;
         break;
     }
     case CONF_SECRET:

@@ -86,13 +86,31 @@ struct relay_auth {
     char *password;       /* `password`, or the first line of `password_file` */
 };
 
-/* A relay (seed 000 §4.5.4). host is a name, or an IP when literal ("[ip]:port"). */
-struct relay {
-    char *address; /* as configured, for logs */
+/* One host of a relay's address: a name, or an IP when literal ("[ip]:port"). */
+struct relay_host {
     char *host;
     uint16_t port; /* deliver.client.port unless the address names one */
     bool literal;
-    char **destdomains; /* lower-case domains */
+};
+
+#define RELAY_HOSTS_MAX 8 /* hosts in one relay's address list */
+/* How a relay with several hosts uses them (docs/routing.md): failover, one destination
+ * trying them in order; parallel, one destination per host, the recipients divided. */
+enum relay_spread { RELAY_SPREAD_FAILOVER, RELAY_SPREAD_PARALLEL };
+/* The order of a relay's hosts: as listed, or shuffled for every connection. */
+enum relay_order { RELAY_ORDER_LISTED, RELAY_ORDER_RANDOM };
+
+/* A relay (seed 000 §4.5.4). host/port/literal are hosts[0]'s (the first host). */
+struct relay {
+    char *address; /* as configured, for logs (several hosts: joined by ',') */
+    char *host;
+    uint16_t port; /* deliver.client.port unless the address names one */
+    bool literal;
+    struct relay_host *hosts; /* every host of the address, in order (at least one) */
+    size_t nhosts;
+    unsigned spread; /* enum relay_spread */
+    unsigned order;  /* enum relay_order */
+    char **destdomains; /* lower-case domain patterns (proto/domainpat.h), in order */
     size_t ndestdomains;
     char **senders; /* lower-case "domain" or "local@domain" */
     size_t nsenders;
@@ -219,6 +237,9 @@ struct smtpd_auth_conf {
     bool sender_must_match;       /* MAIL FROM must be the login (or login@local domain) */
 };
 
+/* What a milter that fails (unreachable, timed out, broken protocol) answers (docs/milter.md). */
+enum conf_milter_action { CONF_MILTER_ACCEPT, CONF_MILTER_TEMPFAIL, CONF_MILTER_REJECT };
+
 /* DKIM signing (docs/dkim.md): the algorithms and canonicalizations of the key table. */
 enum dkim_alg { DKIM_ALG_RSA_SHA256, DKIM_ALG_ED25519_SHA256 };
 enum dkim_canon {
@@ -265,6 +286,11 @@ struct conf {
     size_t ntransport;
     char **trusted_users; /* may set any envelope sender through maildrop (src/pickup/) */
     size_t ntrusted_users;
+    char **non_smtpd_milters; /* milters asked about sendmail submissions (src/pickup/) */
+    size_t nnon_smtpd_milters;
+    uint64_t milter_connect_timeout; /* ms: connect and option negotiation */
+    uint64_t milter_command_timeout; /* ms: a reply to connect, HELO, MAIL, RCPT */
+    uint64_t milter_content_timeout; /* ms: a reply to a header, end of header, body, end */
     struct {
         char **listen; /* "addr:port" / "[v6]:port"; at least one */
         size_t nlisten;
@@ -278,6 +304,8 @@ struct conf {
         size_t nlocal_domains;
         char **relay_domains; /* ZMailer relaytarget: accepted from anyone */
         size_t nrelay_domains;
+        bool allow_source_routes; /* RCPT TO:<@relay:user@domain> from a trusted or
+                                     authenticated client goes via relay (else stripped) */
         char **sloppy_helo; /* glob patterns (seed "veR" without R): brackets optional */
         size_t nsloppy_helo;
         struct cidr *sloppy_networks;
@@ -318,6 +346,9 @@ struct conf {
         size_t npolicy_services_data;
         uint64_t policy_timeout;         /* ms */
         char *policy_default_action;     /* an action (proto/policyd.h) */
+        char **milters;                  /* milter targets (proto/milter.h), asked in order */
+        size_t nmilters;
+        unsigned milter_default_action;  /* enum conf_milter_action: a milter that fails */
         struct smtpd_tls_conf tls;       /* smtpd.tls: STARTTLS when cert_file is set */
         char **tls_listen;               /* implicit TLS listeners (RFC 8314, port 465) */
         size_t ntls_listen;

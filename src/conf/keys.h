@@ -66,9 +66,12 @@ enum conf_kind {
     CONF_LOGTARGET, /* unsigned enum log_target, written "stderr"/"file"/"syslog" */
     CONF_DKIMALG,  /* unsigned DKIM_ALG_*, written "rsa-sha256"/"ed25519-sha256" */
     CONF_CANON,    /* unsigned DKIM_CANON_*, written "relaxed/relaxed", "simple/simple", ... */
+    CONF_MILTERACT, /* unsigned CONF_MILTER_*, written "accept"/"tempfail"/"reject" */
     CONF_OVERRIDE, /* bool, written "external" (auth.override) */
     CONF_RULE_AT,  /* unsigned enum rule_at, written "any"/"greeting"/"mail"/"rcpt"/"data" */
     CONF_RULE_ACTION, /* unsigned enum rule_action, written "suspend"/... */
+    CONF_SPREAD,   /* unsigned enum relay_spread, written "failover"/"parallel" */
+    CONF_ORDER,    /* unsigned enum relay_order, written "listed"/"random" */
     CONF_RATE,     /* double; bounds and default in thousandths */
     CONF_MBOXKIND, /* unsigned LOCAL_MAILDIR/LOCAL_MBOX, written "maildir"/"mbox" */
     CONF_ROT,      /* unsigned LOGROT_*, written "never"/"hourly"/"daily"/"monthly" */
@@ -78,6 +81,7 @@ enum conf_kind {
     CONF_CIDRS,      /* struct cidr * + size_t */
     CONF_FORWARDERS, /* char ** + size_t: "ip" / "ip@port" */
     CONF_DOMAINS,    /* char ** + size_t, lower-cased */
+    CONF_DOMAINPATS, /* char ** + size_t: proto/domainpat.h patterns, lower-cased */
     CONF_SENDERS,    /* char ** + size_t: "domain" / "local@domain", lower-cased */
     CONF_PATTERNS,   /* char ** + size_t: globs without blanks, lower-cased */
     CONF_RNET_IP,    /* struct remotenet nets + hosts */
@@ -85,6 +89,7 @@ enum conf_kind {
     CONF_POLICYDB,   /* char ** + size_t: policy database source files (paths) */
     CONF_DNSBL,      /* char ** + size_t: "zone[=pattern][*weight]" (proto/dnsbl.h) */
     CONF_SERVICES,   /* char ** + size_t: "inet:host:port" / "unix:path" [options] */
+    CONF_MILTERS,    /* char ** + size_t: "inet:IP:PORT" / "unix:/PATH" (milter_target_parse) */
     CONF_HELOPATS,   /* char ** + size_t: "glob maxload style|!text" (proto/helopat.h) */
     CONF_SELECTORS,  /* char ** + size_t: policy selectors (struct policy), lower-cased */
     CONF_PATHS,      /* char ** + size_t: absolute paths (aliases) */

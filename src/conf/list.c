@@ -17,8 +17,10 @@
 #include <strings.h>
 
 #include "core/xalloc.h"
+#include "proto/domainpat.h"
 #include "proto/dnsbl.h"
 #include "proto/helopat.h"
+#include "proto/milter.h"
 #include "proto/policyd.h"
 
 /* ---- storage ---- */
@@ -153,6 +155,26 @@ static int conf_item_policy(struct conf_ctx *x, const config_setting_t *s, const
     return 0;
 }
 
+/* Collects a milter target after milter_target_parse() checked it. */
+static int conf_item_milter(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                            const struct conf_key *p, void *base, const char *item, size_t len)
+{
+    char q[96], why[160], text[MILTER_TARGET_MAX + 16];
+    struct milter_target t;
+    if (len >= sizeof text)
+        return conf_error(x, s, "bad milter in '%s': %s: too long", key,
+                          conf_quote(q, sizeof q, item, len));
+    memcpy(text, item, len);
+    text[len] = '\0';
+    if (milter_target_parse(text, &t, why, sizeof why) < 0)
+        return conf_error(x, s, "bad milter in '%s': %s: %s", key,
+                          conf_quote(q, sizeof q, item, len), why);
+    char **slot = conf_push((char *)base + p->off, (size_t *)((char *)base + p->cnt),
+                            sizeof(char *));
+    *slot = xstrndup(item, len);
+    return 0;
+}
+
 /* Collects a listen address, forwarder, domain, sender or pattern after checking it. */
 static int conf_item_string(struct conf_ctx *x, const config_setting_t *s, const char *key,
                             const struct conf_key *p, void *base, const char *item, size_t len)
@@ -164,11 +186,19 @@ static int conf_item_string(struct conf_ctx *x, const config_setting_t *s, const
     case CONF_LISTEN: ok = conf_is_listen(item, len), what = "listen address", lower = false; break;
     case CONF_FORWARDERS: ok = conf_is_forwarder(item, len), what = "forwarder", lower = false; break;
     case CONF_DOMAINS: ok = conf_is_hostname(item, len), what = "domain"; break;
+    case CONF_DOMAINPATS: {
+        struct domainpat dp;
+        const char *why;
+        ok = domainpat_parse(item, len, &dp, &why) == 0;
+        what = "domain pattern (domain, .domain, *.domain or *, optionally after !)";
+        break;
+    }
     case CONF_PATTERNS: ok = conf_is_pattern(item, len), what = "pattern"; break;
     case CONF_POLICYDB: ok = conf_is_pattern(item, len), what = "path", lower = false; break;
     case CONF_DNSBL:
     case CONF_SERVICES:
     case CONF_HELOPATS: return conf_item_policy(x, s, key, p, base, item, len);
+    case CONF_MILTERS: return conf_item_milter(x, s, key, p, base, item, len);
     case CONF_SELECTORS:
         ok = conf_is_selector(item, len),
         what = "selector (want GLOB, smtp/GLOB, mx:GLOB or ip:CIDR)";
@@ -341,8 +371,8 @@ int conf_read_logspec(struct conf_ctx *x, const config_setting_t *s, const char 
 
 /* ---- relays and remotenets ---- */
 
-/* Parses "host", "host:port", "[ip]", "[ip]:port" (or a bare IP) into r. */
-static int conf_relay_parse(struct relay *r, const char *s, uint16_t defport)
+/* Parses "host", "host:port", "[ip]", "[ip]:port" (or a bare IP) into h. */
+static int conf_relay_parse(struct relay_host *h, const char *s, uint16_t defport)
 {
     size_t len = strlen(s), hlen = len;
     const char *host = s, *port = NULL;
@@ -362,29 +392,62 @@ static int conf_relay_parse(struct relay *r, const char *s, uint16_t defport)
     }
     if (literal ? conf_ip_family(host, hlen) == 0 : !conf_is_hostname(host, hlen))
         return -1;
-    r->port = defport;
-    if (port != NULL && conf_port_parse(port, strlen(port), &r->port) < 0)
+    h->port = defport;
+    if (port != NULL && conf_port_parse(port, strlen(port), &h->port) < 0)
         return -1;
-    r->literal = literal || conf_ip_family(host, hlen) == AF_INET;
-    r->host = xstrndup(host, hlen);
-    r->address = xstrdup(s);
+    h->literal = literal || conf_ip_family(host, hlen) == AF_INET;
+    h->host = xstrndup(host, hlen);
     return 0;
 }
 
-/* Reads a relay's "address" key (the port defaults to deliver.client.port). */
-int conf_read_relay_addr(struct conf_ctx *x, const config_setting_t *s, const char *key,
-                         const struct conf_key *p, void *base)
+/* Appends one host of a relay's address (text s) to r; the first also sets r's host, port
+ * and literal. Returns 0, or -1 with the error set. */
+static int conf_relay_host(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                           struct relay *r, const char *str)
 {
-    const char *str = NULL;
     char q[96];
-    (void)p;
-    if (conf_string(x, s, key, &str) < 0)
-        return -1;
-    if (conf_relay_parse(base, str, x->c->deliver.port) < 0)
+    struct relay_host h;
+    if (conf_relay_parse(&h, str, x->c->deliver.port) < 0)
         return conf_error(x, s,
                           "bad relay address for '%s': %s (want host, host:port, [ip] or "
                           "[ip]:port)",
                           key, conf_quote(q, sizeof q, str, strlen(str)));
+    if (r->nhosts == 0) {
+        r->host = xstrdup(h.host);
+        r->port = h.port;
+        r->literal = h.literal;
+    }
+    *(struct relay_host *)conf_push(&r->hosts, &r->nhosts, sizeof h) = h;
+    size_t al = r->address ? strlen(r->address) : 0, sl = strlen(str);
+    r->address = xrealloc(r->address, al + sl + 2);
+    if (al)
+        r->address[al++] = ',';
+    memcpy(r->address + al, str, sl + 1);
+    return 0;
+}
+
+/* Reads a relay's "address" key: one host, or a list of 1..RELAY_HOSTS_MAX hosts (the port
+ * defaults to deliver.client.port). */
+int conf_read_relay_addr(struct conf_ctx *x, const config_setting_t *s, const char *key,
+                         const struct conf_key *p, void *base)
+{
+    const char *str = NULL;
+    (void)p;
+    if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+        if (conf_string(x, s, key, &str) < 0)
+            return -1;
+        return conf_relay_host(x, s, key, base, str);
+    }
+    if (!config_setting_is_aggregate(s) || config_setting_is_group(s))
+        return conf_wrong_type(x, s, key, "string or list of strings");
+    int n = config_setting_length(s);
+    if (n < 1 || n > RELAY_HOSTS_MAX)
+        return conf_error(x, s, "'%s' needs 1 to %d hosts, not %d", key, RELAY_HOSTS_MAX, n);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        if (conf_string(x, e, key, &str) < 0 || conf_relay_host(x, e, key, base, str) < 0)
+            return -1;
+    }
     return 0;
 }
 

@@ -406,8 +406,11 @@ void conf_store_number(const struct conf_key *p, void *base, uint64_t v)
     case CONF_LOGTARGET:
     case CONF_DKIMALG:
     case CONF_CANON:
+    case CONF_MILTERACT:
     case CONF_RULE_AT:
-    case CONF_RULE_ACTION: *(unsigned *)field = (unsigned)v; break;
+    case CONF_RULE_ACTION:
+    case CONF_SPREAD:
+    case CONF_ORDER: *(unsigned *)field = (unsigned)v; break;
     case CONF_RATE: *(double *)field = (double)v / 1000.0; break;
     case CONF_U64:
     case CONF_DURATION: *(uint64_t *)field = v; break;
@@ -535,6 +538,8 @@ static const struct {
     {CONF_RULE_ACTION, "reduce_concurrency", RULE_REDUCE_CONCURRENCY},
     {CONF_RULE_ACTION, "reduce_rate", RULE_REDUCE_RATE},
     {CONF_RULE_ACTION, "bounce", RULE_BOUNCE},
+    {CONF_SPREAD, "failover", RELAY_SPREAD_FAILOVER}, {CONF_SPREAD, "parallel", RELAY_SPREAD_PARALLEL},
+    {CONF_ORDER, "listed", RELAY_ORDER_LISTED}, {CONF_ORDER, "random", RELAY_ORDER_RANDOM},
     {CONF_MBOXKIND, "maildir", LOCAL_MAILDIR},  {CONF_MBOXKIND, "mbox", LOCAL_MBOX},
     {CONF_DKIMALG, "rsa-sha256", DKIM_ALG_RSA_SHA256},
     {CONF_DKIMALG, "ed25519-sha256", DKIM_ALG_ED25519_SHA256},
@@ -542,6 +547,9 @@ static const struct {
     {CONF_CANON, "relaxed/simple", DKIM_CANON_RELAXED_SIMPLE},
     {CONF_CANON, "simple/relaxed", DKIM_CANON_SIMPLE_RELAXED},
     {CONF_CANON, "simple/simple", DKIM_CANON_SIMPLE_SIMPLE},
+    {CONF_MILTERACT, "accept", CONF_MILTER_ACCEPT},
+    {CONF_MILTERACT, "tempfail", CONF_MILTER_TEMPFAIL},
+    {CONF_MILTERACT, "reject", CONF_MILTER_REJECT},
 };
 
 /* The word of value v of kind k, "" when none. */

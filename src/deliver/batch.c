@@ -12,6 +12,7 @@
  *  - batch_fail() reports one outcome for each of its recipients, then frees it;
  *  - batch_destroy() frees memory only (shutdown): no outcome, no reference dropped.
  * The arrays of a batch are sized maxrecips once: adding a recipient allocates nothing. */
+#include <errno.h>
 #include <event2/buffer.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "core/xalloc.h"
 #include "deliver/internal.h"
 #include "dsn/verp.h"
+#include "proto/addr.h"
 #include "proto/hdr.h"
 #include "queue/queue.h"
 #include "queue/record.h"
@@ -96,7 +98,8 @@ static void batch_verp(struct deliver *dl, struct batch *b, const struct deliver
 {
     char v[VERP_ADDR_MAX + 1];
     if (b->m->verp &&
-        verp_encode(b->m->sender, r->addr, dl->conf->deliver.verp_delimiters, v, sizeof v) == 0)
+        verp_encode(b->m->sender, addr_unrouted(r->addr), dl->conf->deliver.verp_delimiters, v,
+                    sizeof v) == 0)
         b->verp_sender = xstrdup(v);
 }
 
@@ -118,7 +121,7 @@ void batch_add(struct deliver *dl, struct deliver_msg *m, struct deliver_rcpt *r
     b->r[b->n] = r;
     b->orcpts[b->n] = r->orcpt;
     b->notify[b->n] = r->notify;
-    b->addrs[b->n++] = r->addr;
+    b->addrs[b->n++] = addr_unrouted(r->addr); /* a source route's relay gets local@domain */
 }
 
 /* Moves every open batch of m to its destination's ready FIFO and dispatches it. */
@@ -136,13 +139,16 @@ void batch_release(struct deliver *dl, struct deliver_msg *m)
 }
 
 /* The Message-ID header of a message's content (looked for in its first BATCH_HDR_SCAN
- * bytes): its first word, at most BATCH_MSGID_MAX bytes; "" when it has none. malloc'ed. */
+ * bytes of its first extent, which queue_body makes the whole head: nothing is copied or
+ * linearised, the rest may be a mapped body file): its first word, at most
+ * BATCH_MSGID_MAX bytes; "" when it has none. malloc'ed. */
 static char *batch_msgid(struct evbuffer *body)
 {
-    size_t len = evbuffer_get_length(body);
-    if (len > BATCH_HDR_SCAN)
-        len = BATCH_HDR_SCAN;
-    const char *p = (const char *)evbuffer_pullup(body, (ssize_t)len);
+    struct evbuffer_iovec v;
+    if (evbuffer_peek(body, -1, NULL, &v, 1) < 1)
+        return xstrdup("");
+    size_t len = v.iov_len > BATCH_HDR_SCAN ? BATCH_HDR_SCAN : v.iov_len;
+    const char *p = v.iov_base;
     char val[BATCH_MSGID_MAX + 2];
     if (!p || hdr_find(p, len, "Message-ID", val, sizeof val) < 0)
         return xstrdup("");
@@ -157,10 +163,17 @@ struct smtpc_txn *batch_txn(struct deliver *dl, struct batch *b)
     struct deliver_msg *m = b->m;
     b->txn.body = evbuffer_new();
     if (queue_body(dl->q, m->id, b->txn.body) < 0) {
-        log_warn("%s: cannot read message content from the queue", m->qid);
+        /* ENODATA: its body file is gone (queue/bodyfile.c); no retry can bring it back,
+         * so the sender is told now rather than at expiry. */
+        bool lost = errno == ENODATA;
+        log_warn("%s: cannot read message content from the queue%s", m->qid,
+                 lost ? ": its body file is missing" : "");
         batch_fail(dl, b,
                    &(struct deliver_result){
-                       .o = OUTCOME_TEMPFAIL, .reply = "4.3.0 queue read error", .relay = "none"});
+                       .o = lost ? OUTCOME_PERMFAIL : OUTCOME_TEMPFAIL,
+                       .reply = lost ? "5.3.0 message content lost from the queue"
+                                     : "4.3.0 queue read error",
+                       .relay = "none"});
         return NULL;
     }
     if (!m->msgid)
@@ -173,6 +186,8 @@ struct smtpc_txn *batch_txn(struct deliver *dl, struct batch *b)
     b->txn.notify = b->notify;
     b->txn.envid = m->envid;
     b->txn.ret = m->flags & (MSG_F_RET_FULL | MSG_F_RET_HDRS);
+    b->txn.flags = m->flags & (MSG_F_SMTPUTF8 | MSG_F_BY_RETURN | MSG_F_BY_NOTIFY | MSG_F_BY_TRACE);
+    b->txn.deliver_by = m->deliver_by;
     b->txn.size = evbuffer_get_length(b->txn.body);
     b->txn.owner = b;
     dl->st.transactions++;

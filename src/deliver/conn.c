@@ -146,6 +146,7 @@ static void conn_on_rcpt(void *arg, struct smtpc_txn *t, size_t i, enum outcome 
     struct dconn *cn = arg;
     struct batch *b = t->owner;
     struct deliver_result res = {.o = o, .reply = reply, .relay = relay, .passed_on = t->dsn,
+                                 .by_relayed = t->by_relayed != 0,
                                  .ok_action = t->ok == SMTPC_OK_DELIVERED   ? DSN_DELIVERED + 1
                                               : t->ok == SMTPC_OK_EXPANDED ? DSN_EXPANDED + 1
                                                                            : 0,

@@ -166,9 +166,12 @@ void deliver_get_stats(const struct deliver *dl, struct deliver_stats *st)
 /* Counts an outcome under its destination's class. */
 void deliver_count(struct deliver *dl, const struct ddest *dd, enum outcome o)
 {
-    enum deliver_class c = !dd                                     ? DELIVER_CLASS_NONE
-                           : strncmp(dd->dest->key, "relay:", 6) == 0 ? DELIVER_CLASS_RELAY
-                                                                      : DELIVER_CLASS_MX;
+    /* a source route's relay host ("route:") counts as a relay */
+    enum deliver_class c = !dd ? DELIVER_CLASS_NONE
+                           : strncmp(dd->dest->key, "relay:", 6) == 0 ||
+                                   strncmp(dd->dest->key, "route:", 6) == 0
+                               ? DELIVER_CLASS_RELAY
+                               : DELIVER_CLASS_MX;
     if ((unsigned)o < 3)
         dl->st.outcomes[c][o]++;
 }

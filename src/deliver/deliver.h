@@ -80,6 +80,7 @@ struct deliver_msg {
     char *sender;    /* "" = null sender */
     char *client_ip; /* "" = local */
     char *envid;     /* DSN ENVID, "" = none */
+    int64_t deliver_by; /* DELIVERBY time, wall ms, 0 = none (passed on as BY=) */
     /* delivery's own */
     struct deliver *dl;
     char *msgid;        /* Message-ID header of the content once read ("" none), else NULL */
@@ -101,6 +102,7 @@ struct deliver_result {
     const char *reply;  /* the server's reply as one line, or our reason */
     const char *relay;  /* "name[ip]:port", or "none" without a session */
     bool passed_on;     /* the next hop announced DSN (the request went on with the mail) */
+    bool by_relayed;    /* BY=...;N relayed to a hop without DELIVERBY: "relayed" owed */
     uint8_t ok_action;  /* a success report's action: enum dsn_action + 1; 0 = relayed */
     int64_t dead_until; /* != 0: nothing was tried, the destination is dead until then */
     const struct retry_plan *plan; /* the destination's retry schedule (its policy: retries,

@@ -41,7 +41,7 @@
 #include "core/xalloc.h"
 #include "deliver/internal.h"
 
-#define DEST_PEERS_MAX 10
+#define DEST_PEERS_MAX 16 /* peers of one connection: hosts x addresses */
 #define DEST_WHY_LOG 1024 /* bytes of a refusal's reason logged with a new cap */
 #define DEST_KEY_BUF 512  /* a destination key with its policy mask, on the stack */
 

@@ -90,6 +90,8 @@ static bool policy_dest_matches(const char *s, const struct dest *d)
         return false;
     for (size_t h = 0; h < d->nhosts; h++) {
         const struct mx_host *mh = &d->hosts[h];
+        if (d->lane && mh->pref != 0)
+            continue; /* a parallel relay's lane is its own host; the others are backups */
         if (k == SEL_MX && mh->name && policy_glob(arg, mh->name))
             return true;
         for (size_t a = 0; k == SEL_IP && a < mh->naddrs; a++)
@@ -111,12 +113,14 @@ static bool policy_applies(const struct conf *c, size_t i, uint64_t dmask, const
     return false;
 }
 
-/* True when d is the default relay of a smarthost setup (the only relay, without rules). */
+/* True when d is the default relay of a smarthost setup (the only relay, without rules).
+ * A relay spreading over several hosts in parallel is not: each host is a destination with
+ * its own maxserverconnections (docs/routing.md). */
 static bool policy_smarthost(const struct conf *c, const struct dest *d)
 {
     const struct relay *r = c->deliver.nrelays == 1 ? &c->deliver.relays[0] : NULL;
     return d && r && d->relay == r && r->ndestdomains == 0 && r->nsenders == 0 &&
-           r->nsendernets == 0;
+           r->nsendernets == 0 && !d->lane;
 }
 
 /* Copies the keys block i gives. */

@@ -15,6 +15,7 @@ struct mx_host {
     uint16_t pref;
     struct sockaddr_storage *addrs; /* port 0; AAAA before A is NOT implied: as resolved */
     size_t naddrs;
+    uint16_t port; /* a relay host's own port; 0: the destination's (every MX host) */
 };
 
 /* Sorts hosts by ascending preference; hosts of equal preference are shuffled using

@@ -114,7 +114,7 @@ static void report_entry(const struct report_env *env, const struct report_msg *
               : a == DSN_DELAYED ? OUTCOME_TEMPFAIL
                                  : OUTCOME_OK,
               status);
-    *d = (struct dsn_rcpt){.addr = r->addr,
+    *d = (struct dsn_rcpt){.addr = addr_unrouted(r->addr), /* the route is ours, not its name */
                            .orcpt = r->orcpt,
                            .action = a,
                            .status = status,

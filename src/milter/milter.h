@@ -1,5 +1,5 @@
 /* milter: the asynchronous client of one milter for one SMTP session (docs/milter.md),
- * over proto/milter.h. Not yet called by smtpd (docs/milter.md, "Status").
+ * over proto/milter.h; used by chain.h (smtpd.milters, non_smtpd_milters).
  *
  * milter_conn_open(base, target, opts, cb, arg)  connects (inet: or unix:), sends the option
  *     negotiation (version 6, the actions and protocol steps the MTA offers) and calls cb

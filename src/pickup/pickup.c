@@ -25,6 +25,7 @@
 #include "core/qid.h"
 #include "core/xalloc.h"
 #include "dkim/dkim.h"
+#include "milter/chain.h"
 #include "proto/hdr.h"
 #include "proto/maildrop.h"
 #include "queue/queue.h"
@@ -34,6 +35,7 @@
 #define PICKUP_FLAGS (MSG_F_SMTPUTF8 | MSG_F_8BITMIME | MSG_F_RET_FULL | MSG_F_RET_HDRS)
 
 struct pickup {
+    struct event_base *base;
     const struct conf *conf;
     struct queue *q;
     int dirfd, ino;
@@ -50,6 +52,11 @@ struct pickup_job {
     char name[NAME_MAX + 1];
     struct qmsg m;
     struct maildrop d;
+    char *content; /* the message to store (while the milters have it: NULL) */
+    size_t clen;
+    struct milter_chain *mil; /* non_smtpd_milters, while they are asked */
+    struct milter_msg *mmsg;
+    uint32_t mstep; /* 0 connect, 1 HELO, 2 MAIL, 3.. RCPT, then the content */
 };
 
 /* Spool 0710 group PICKUP_GROUP (the helper may pass through it), maildrop 1730. */
@@ -150,6 +157,20 @@ static char *pickup_content(struct pickup *p, struct pickup_job *j, const char *
     return out;
 }
 
+/* The job is over: its name may be picked up again (when the file is still there). */
+static void pickup_job_free(struct pickup_job *j)
+{
+    dict_remove(j->p->busy, j->name);
+    milter_chain_free(j->mil);
+    if (j->mmsg)
+        free(j->mmsg->text);
+    free(j->mmsg);
+    free(j->content);
+    record_msg_clear(&j->m);
+    maildrop_clear(&j->d);
+    free(j);
+}
+
 /* The put is durable (or failed): remove the file and hand the message on, or retry later. */
 static void pickup_on_stored(void *arg, int err)
 {
@@ -168,13 +189,7 @@ static void pickup_on_stored(void *arg, int err)
                  log_sanitize(from, sizeof from, j->m.sender, strlen(j->m.sender)));
         p->stored(p->arg, &j->m);
     }
-    dict_remove(p->busy, j->name);
-    for (uint32_t i = 0; i < j->m.nrcpt; i++)
-        free(j->m.rcpts[i].addr);
-    free(j->m.rcpts);
-    free(j->m.sender);
-    maildrop_clear(&j->d);
-    free(j);
+    pickup_job_free(j);
 }
 
 /* Moves a drop file that does not parse aside (never deleted: it is someone's mail). */
@@ -193,13 +208,15 @@ static void pickup_envelope(struct pickup *p, struct pickup_job *j, uid_t uid)
     char sender[ADDR_MAX + 80];
     pickup_sender(p, j, uid, sender, sizeof sender);
     j->m = (struct qmsg){.id = qid_next(), .arrival = clock_wall_ms(), .sender = xstrdup(sender),
-                         .client_ip = "", .helo = "", .flags = j->d.flags & PICKUP_FLAGS,
-                         .envid = j->d.envid, .nrcpt = (uint32_t)j->d.nrcpt};
-    j->m.rcpts = xcalloc(j->d.nrcpt, sizeof *j->m.rcpts);
+                         .client_ip = xstrdup(""), .helo = xstrdup(""),
+                         .flags = j->d.flags & PICKUP_FLAGS,
+                         .envid = xstrdup(j->d.envid),
+                         .nrcpt = (uint32_t)j->d.nrcpt};
+    j->m.rcpts = xcalloc(j->d.nrcpt ? j->d.nrcpt : 1, sizeof *j->m.rcpts);
     for (size_t i = 0; i < j->d.nrcpt; i++)
         j->m.rcpts[i] = (struct qrcpt){.addr = xstrdup(j->d.rcpts[i].addr), .state = RCPT_PENDING,
-                                       .last_reply = "", .notify = j->d.rcpts[i].notify,
-                                       .orcpt = j->d.rcpts[i].orcpt};
+                                       .last_reply = xstrdup(""), .notify = j->d.rcpts[i].notify,
+                                       .orcpt = xstrdup(j->d.rcpts[i].orcpt)};
 }
 
 /* dkim_signer_submit() finished: the message (signed or not) goes to the queue. */
@@ -210,10 +227,164 @@ static void pickup_on_signed(void *arg, char *content, size_t len)
     queue_put(j->p->q, &j->m, content, len, pickup_on_stored, j);
 }
 
+/* Stores the job's message: DKIM-signed first (off the loop) when dkim.sign is set. */
+static void pickup_store(struct pickup *p, struct pickup_job *j)
+{
+    char *content = j->content;
+    size_t clen = j->clen;
+    j->content = NULL;
+    j->m.size = clen;
+    if (p->dkim) { /* off the loop, then queue_put */
+        char qid[QID_TEXT_LEN + 1];
+        qid_to_text(j->m.id, qid);
+        dkim_signer_submit(p->dkim, qid, content, clen, pickup_on_signed, j);
+        return;
+    }
+    queue_put(p->q, &j->m, content, clen, pickup_on_stored, j);
+}
+
+/* ---- non_smtpd_milters (docs/milter.md) ---------------------------------------------------- */
+
+static void pickup_milter_next(struct pickup_job *j);
+
+/* A refusal by the milters: reject bounces (every recipient failed with the milter's reply,
+ * the DSN goes to the sender), tempfail keeps the file for a later scan, discard removes it. */
+static void pickup_milter_refused(struct pickup_job *j, const struct milter_chain_result *r)
+{
+    char qid[QID_TEXT_LEN + 1], reply[600];
+    qid_to_text(j->m.id, qid);
+    snprintf(reply, sizeof reply, "%s", r->reply[0] ? r->reply
+                                        : r->verdict == MILTER_REJECT ? "550 5.7.1 Command rejected"
+                                        : "451 4.7.1 Service unavailable - try again later");
+    log_mail("pickup", "%s: milter-%s: %s: %s; from=<%s> milter=<%s>%s%s", qid,
+             r->verdict == MILTER_DISCARD ? "discard" : "reject", j->name,
+             r->verdict == MILTER_DISCARD ? "milter triggers DISCARD action" : reply,
+             j->m.sender, r->name, r->failed ? " failed: " : "", r->failed ? r->why : "");
+    if (r->verdict == MILTER_TEMPFAIL) {
+        log_info("pickup: %s: kept for the next scan (milter tempfail)", j->name);
+        pickup_job_free(j);
+        return;
+    }
+    if (r->verdict == MILTER_DISCARD || j->m.nrcpt == 0) {
+        if (unlinkat(j->p->dirfd, j->name, 0) < 0)
+            log_warn("pickup: %s: cannot remove: %s", j->name, strerror(errno));
+        pickup_job_free(j);
+        return;
+    }
+    for (uint32_t i = 0; i < j->m.nrcpt; i++) { /* the scheduler bounces them at once */
+        j->m.rcpts[i].state = RCPT_FAILED;
+        free(j->m.rcpts[i].last_reply);
+        j->m.rcpts[i].last_reply = xstrdup(reply);
+    }
+    pickup_store(j->p, j);
+}
+
+/* The milters answered a step (or the content). */
+static void pickup_on_milter(void *arg, const struct milter_chain_result *r)
+{
+    struct pickup_job *j = arg;
+    char qid[QID_TEXT_LEN + 1];
+    if (j->mmsg) { /* the content: take the (changed) message back */
+        j->content = j->mmsg->text, j->clen = j->mmsg->len;
+        if (j->mmsg->held) {
+            j->m.flags |= MSG_F_HELD;
+            log_mail("pickup", "%s: milter-hold: %s: %s", qid_to_text(j->m.id, qid), j->name,
+                     j->mmsg->held_reason);
+        }
+        free(j->mmsg);
+        j->mmsg = NULL;
+        j->mstep = UINT32_MAX;
+    }
+    if (r->verdict != MILTER_CONTINUE || j->m.nrcpt == 0) {
+        pickup_milter_refused(j, r);
+        return;
+    }
+    if (j->mstep == UINT32_MAX) {
+        pickup_store(j->p, j);
+        return;
+    }
+    pickup_milter_next(j);
+}
+
+
 /* Local submissions are signed as the daemon signs its trusted clients' mail (dkim.h). */
 void pickup_set_dkim(struct pickup *p, struct dkim_signer *d)
 {
     p->dkim = d;
+}
+
+/* The options of a submission's milters (smtpd.milter_default_action applies). */
+static void pickup_milter_opts(const struct conf *c, struct milter_conn_opts *o)
+{
+    *o = (struct milter_conn_opts){
+        .actions = SMFIF_ADDHDRS | SMFIF_CHGBODY | SMFIF_ADDRCPT | SMFIF_DELRCPT | SMFIF_CHGHDRS |
+                   SMFIF_QUARANTINE | SMFIF_CHGFROM | SMFIF_SETSYMLIST,
+        .protocol = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL | SMFIP_NORCPT | SMFIP_NOBODY |
+                    SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NR_HDR | SMFIP_NOUNKNOWN | SMFIP_NODATA |
+                    SMFIP_SKIP | SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
+                    SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_EOH | SMFIP_NR_BODY,
+        .connect_timeout_ms = c->milter_connect_timeout,
+        .command_timeout_ms = c->milter_command_timeout,
+        .content_timeout_ms = c->milter_content_timeout,
+        .default_action = c->smtpd.milter_default_action == CONF_MILTER_ACCEPT   ? MILTER_ACCEPT
+                          : c->smtpd.milter_default_action == CONF_MILTER_REJECT ? MILTER_REJECT
+                                                                                 : MILTER_TEMPFAIL,
+    };
+}
+
+/* Sends the next step of a submission to the milters: a connect from localhost
+ * [127.0.0.1], HELO localhost, MAIL, each RCPT (as Postfix does for non-SMTP mail), then
+ * the content. */
+static void pickup_milter_next(struct pickup_job *j)
+{
+    const struct conf *c = j->p->conf;
+    char qid[QID_TEXT_LEN + 1], path[ADDR_MAX + 3];
+    uint8_t buf[1024];
+    struct milter_out o = {buf, sizeof buf, 0, 0, false};
+    const char *names[6], *values[6], *argv[1] = {path};
+    size_t n = 0, len;
+    char step;
+    uint32_t k = j->mstep++;
+    qid_to_text(j->m.id, qid);
+    if (k == 0) {
+        names[0] = "j", values[0] = c->hostname, names[1] = "{daemon_name}", values[1] = c->hostname;
+        names[2] = "{client_addr}", values[2] = "127.0.0.1", names[3] = "{client_name}";
+        values[3] = "localhost", names[4] = "_", values[4] = "localhost [127.0.0.1]", n = 5;
+        step = SMFIC_CONNECT, len = milter_fmt_connect(&o, "localhost", '4', 0, "127.0.0.1");
+    } else if (k == 1) {
+        argv[0] = "localhost";
+        step = SMFIC_HELO, len = milter_fmt_strings(&o, SMFIC_HELO, argv, 1);
+    } else if (k == 2) {
+        snprintf(path, sizeof path, "<%s>", j->m.sender);
+        names[0] = "{mail_addr}", values[0] = j->m.sender, names[1] = "i", values[1] = qid, n = 2;
+        step = SMFIC_MAIL, len = milter_fmt_strings(&o, SMFIC_MAIL, argv, 1);
+    } else if (k - 3 < j->m.nrcpt) {
+        snprintf(path, sizeof path, "<%s>", j->m.rcpts[k - 3].addr);
+        names[0] = "{rcpt_addr}", values[0] = j->m.rcpts[k - 3].addr, n = 1;
+        step = SMFIC_RCPT, len = milter_fmt_strings(&o, SMFIC_RCPT, argv, 1);
+    } else {
+        names[0] = "i", values[0] = qid, n = 1;
+        struct milter_macros m = {names, values, n};
+        j->mmsg = xcalloc(1, sizeof *j->mmsg);
+        *j->mmsg = (struct milter_msg){.text = j->content, .len = j->clen, .env = &j->m};
+        j->content = NULL;
+        milter_chain_message(j->mil, j->mmsg, j->clen + c->smtpd.max_message_size + 65536, &m,
+                             pickup_on_milter, j);
+        return;
+    }
+    struct milter_macros m = {names, values, n};
+    if (len == 0 || milter_chain_step(j->mil, step, &m, buf, len, pickup_on_milter, j) < 0)
+        log_panic("pickup: %s: milter step %u cannot be sent", j->name, (unsigned)k);
+}
+
+/* non_smtpd_milters: the submission passes the milters before it is stored. */
+static void pickup_milter_start(struct pickup *p, struct pickup_job *j)
+{
+    struct milter_conn_opts o;
+    pickup_milter_opts(p->conf, &o);
+    j->mil = milter_chain_create(p->base, p->conf->non_smtpd_milters, p->conf->nnon_smtpd_milters,
+                                 &o);
+    pickup_milter_next(j);
 }
 
 /* Picks up one drop file. */
@@ -240,18 +411,14 @@ static void pickup_one(struct pickup *p, const char *name)
         return;
     }
     pickup_envelope(p, j, st.st_uid);
-    size_t clen;
-    char *content = pickup_content(p, j, buf, st.st_uid, &clen);
+    j->content = pickup_content(p, j, buf, st.st_uid, &j->clen);
     free(buf);
-    j->m.size = clen;
     dict_put(p->busy, j->name, j);
-    if (p->dkim) { /* off the loop, then queue_put */
-        char qid[QID_TEXT_LEN + 1];
-        qid_to_text(j->m.id, qid);
-        dkim_signer_submit(p->dkim, qid, content, clen, pickup_on_signed, j);
+    if (p->conf->nnon_smtpd_milters > 0) {
+        pickup_milter_start(p, j);
         return;
     }
-    queue_put(p->q, &j->m, content, clen, pickup_on_stored, j);
+    pickup_store(p, j);
 }
 
 /* Picks up every drop file present ("." names are the helper's temporary files). */
@@ -302,7 +469,7 @@ struct pickup *pickup_create(struct event_base *base, const struct conf *c, stru
         return NULL;
     }
     struct pickup *p = xcalloc(1, sizeof *p);
-    *p = (struct pickup){.conf = c, .q = q, .dirfd = dirfd, .busy = dict_create(),
+    *p = (struct pickup){.base = base, .conf = c, .q = q, .dirfd = dirfd, .busy = dict_create(),
                          .stored = stored, .arg = arg};
     p->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (p->ino >= 0 && inotify_add_watch(p->ino, path, IN_MOVED_TO | IN_CLOSE_WRITE) >= 0) {

@@ -34,6 +34,7 @@ struct addr_cur {
     size_t len;
     size_t pos;
     const struct addr_opts *o;
+    size_t route_at, route_len; /* the source route's first host (route_len 0: none) */
 };
 
 /* ASCII-only lower-casing, independent of the locale. */
@@ -235,6 +236,10 @@ static int addr_skip_adl(struct addr_cur *c)
             d = addr_scan_literal(c->s + c->pos, c->len - c->pos);
         if (d < 0)
             return -1;
+        if (c->route_len == 0) {
+            c->route_at = c->pos;
+            c->route_len = (size_t)d;
+        }
         c->pos += (size_t)d;
         if (c->pos < c->len && c->s[c->pos] == ':') {
             c->pos++;
@@ -293,8 +298,16 @@ static int addr_parse_body(struct addr_cur *c, bool bracket, char *out)
 
 ssize_t addr_parse_path(const char *s, size_t len, const struct addr_opts *o, char *out)
 {
+    char route[ADDR_MAX + 1];
+    return addr_parse_path_route(s, len, o, out, route);
+}
+
+ssize_t addr_parse_path_route(const char *s, size_t len, const struct addr_opts *o, char *out,
+                              char *route)
+{
     struct addr_cur c = {.s = (const unsigned char *)s, .len = len, .pos = 0, .o = o};
     bool bracket = false;
+    route[0] = '\0';
 
     out[0] = '\0';
     addr_skip_sp(&c);
@@ -311,7 +324,36 @@ ssize_t addr_parse_path(const char *s, size_t len, const struct addr_opts *o, ch
         out[0] = '\0';
         return -1;
     }
+    if (c.route_len > 0 && c.route_len <= ADDR_MAX) {
+        for (size_t i = 0; i < c.route_len; i++)
+            route[i] = addr_lower((char)c.s[c.route_at + i]);
+        route[c.route_len] = '\0';
+    }
     return (ssize_t)c.pos;
+}
+
+const char *addr_unrouted(const char *addr)
+{
+    const char *colon = addr[0] == '@' ? strchr(addr, ':') : NULL;
+    /* a literal "[IPv6:...]" in the route holds colons: the route ends after its ']' */
+    if (colon && addr[1] == '[') {
+        const char *close = strchr(addr, ']');
+        colon = close && close[1] == ':' ? close + 1 : NULL;
+    }
+    return colon ? colon + 1 : addr;
+}
+
+size_t addr_route_host(const char *addr, char *host, size_t cap)
+{
+    const char *rest = addr_unrouted(addr);
+    if (rest == addr)
+        return 0;
+    size_t n = (size_t)(rest - addr) - 2; /* between '@' and ':' */
+    if (n == 0 || n >= cap)
+        return 0;
+    memcpy(host, addr + 1, n);
+    host[n] = '\0';
+    return n;
 }
 
 const char *addr_domain(const char *addr)

@@ -222,7 +222,7 @@ static int cmd_path_args(struct cmd *c, char *p, size_t n, const struct addr_opt
     if (pm > 0) {
         memcpy(c->addr, "postmaster", sizeof "postmaster");
         used = (ssize_t)pm;
-    } else if ((used = addr_parse_path(p + i, n - i, &ao, c->addr)) < 0) {
+    } else if ((used = addr_parse_path_route(p + i, n - i, &ao, c->addr, c->route)) < 0) {
         return CMD_ERR_ARGS;
     }
     return cmd_params(c, p + i + (size_t)used, p + n, o);
@@ -232,6 +232,7 @@ int cmd_parse(const char *line, size_t len, const struct addr_opts *o, struct cm
 {
     c->verb = CMD_UNKNOWN;
     c->addr[0] = '\0';
+    c->route[0] = '\0';
     c->nparams = 0;
     c->buf[0] = '\0';
     c->arg = c->buf;

@@ -1,7 +1,8 @@
 /* cmd: parses one SMTP command line received by the server. Pure.
  * Input: one line without its CRLF, at most CMD_LINE_MAX (1000 incl. CRLF, RFC 5321
  * §4.5.3.1.4) bytes. Verbs are case-insensitive. For MAIL and RCPT the path is parsed with
- * addr_parse_path() and the ESMTP parameters after it are split into name[=value] pairs
+ * addr_parse_path_route() (the first host of a source route in route) and the ESMTP
+ * parameters after it are split into name[=value] pairs
  * (at most CMD_PARAMS_MAX). The opts' sloppy/utf8 apply; null_ok is implied by the verb
  * ("<>" for MAIL only). "RCPT TO:<Postmaster>" gives addr "postmaster" (no domain).
  * Arguments holding control bytes other than HTAB are CMD_ERR_ARGS. */
@@ -28,6 +29,7 @@ struct cmd_param {
 struct cmd {
     enum cmd_verb verb;
     char addr[ADDR_MAX + 1];   /* MAIL/RCPT: parsed path ("" for <>) */
+    char route[ADDR_MAX + 1];  /* MAIL/RCPT: the first host of its source route, or "" */
     const char *arg;           /* HELO/EHLO/VRFY/...: argument text (into buf), "" if none */
     size_t nparams;
     struct cmd_param params[CMD_PARAMS_MAX];

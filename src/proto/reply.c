@@ -298,6 +298,10 @@ static void reply_ehlo_line(const char *p, size_t n, struct ehlo_caps *caps)
         caps->dsn = true;
     else if (reply_kw_eq(p, k, "CHUNKING"))
         caps->chunking = true;
+    else if (reply_kw_eq(p, k, "DELIVERBY")) {
+        caps->deliverby = true;
+        caps->deliverby_min = reply_size_arg(p + k, n - k);
+    }
     else if (reply_kw_eq(p, k, "AUTH") && k < n)
         caps->auth |= reply_auth_mechs(p + k + 1, n - k - 1);
 }

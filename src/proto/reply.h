@@ -45,6 +45,8 @@ struct ehlo_caps {
     bool pipelining, size, eightbitmime, enhancedstatuscodes, starttls, smtputf8, dsn, chunking;
     unsigned long long size_max; /* SIZE parameter; 0 = none announced */
     unsigned auth;               /* EHLO_AUTH_* announced; 0 = no AUTH (or none we know) */
+    bool deliverby;              /* DELIVERBY (RFC 2852) */
+    unsigned long long deliverby_min; /* its min-by-time in seconds; 0 = none announced */
 };
 /* Fills *caps from the lines of a 250 EHLO reply (first line is the greeting name). */
 void reply_ehlo_caps(const struct reply *r, struct ehlo_caps *caps);

@@ -7,6 +7,8 @@
  *          done callbacks in call order; LMDB helpers (keys, errno mapping, stats)
  * write.c  encoding writes into struct queue_op and applying them in a write transaction
  * read.c   read-only transactions, taking incoming mail, the incoming socket
+ * bodyfile.c  large contents in one file per message beside LMDB (written by smtpd as
+ *          they arrive, synced by the writer before the commit, sent from an mmap)
  *
  * Threads: see queue.c (the FIFO, the done list and `stopping` under `mu`; stats atomics;
  * the rest is loop-only). */
@@ -34,7 +36,8 @@ enum queue_op_type {
     QOP_CLEAR,
     QOP_FLAGS,
     QOP_BARRIER,
-    QOP_INVALID
+    QOP_INVALID,
+    QOP_APPLIED /* writer -> loop only: everything up to lsn is in LMDB (commit.c) */
 };
 
 /* One queued write. Immutable once enqueued except `next` and `err` (writer side). */
@@ -53,6 +56,8 @@ struct queue_op {
     const char *body; /* PUT: content */
     char *body_owned; /* PUT in daemon mode: freed with the op */
     size_t bodylen;
+    int body_fd;     /* PUT with a body file: its descriptor until the writer synced it */
+    char *body_path; /* PUT: that file; DELETE: the file to remove once committed (bodyfile.c) */
     int incoming;  /* PUT: also mark incoming (tool mode) */
     uint64_t parent;     /* PUT of an expansion: the parent message, with */
     char *parent_addr;   /* this recipient address (NULL: a plain put) set to */
@@ -63,11 +68,20 @@ struct queue_op {
     queue_done_fn done;
     void *arg;
     int err;
+    uint64_t lsn; /* journaled: the LSN of its record; QOP_APPLIED: the LSN now in LMDB */
+};
+
+/* A journaled message not yet committed to LMDB: its content for queue_body (loop only). */
+struct queue_pending {
+    struct queue_pending *next;
+    uint64_t id, lsn;
+    char *body;
+    size_t len;
 };
 
 struct queue {
     MDB_env *env;
-    MDB_dbi db_msg, db_rcpt, db_body, db_incoming;
+    MDB_dbi db_msg, db_rcpt, db_body, db_incoming, db_meta;
     char *spool;
     struct event_base *base;
     struct event *done_ev;
@@ -89,6 +103,14 @@ struct queue {
     void *req_arg;
     struct hist fsync_seconds;  /* commit (fdatasync) time of each group */
     struct hist per_commit;     /* messages stored by each group */
+    /* daemon mode (commit.c): the journal and its LSNs (writer thread), what LMDB holds */
+    struct journal *jn;
+    uint64_t next_lsn, applied_lsn;
+    int behind;   /* writer: a group acknowledged through the journal missed LMDB */
+    int powercut; /* SLUICE_TEST_POWERCUT=1 (docs/testing.md) */
+    struct queue_pending *pending; /* loop only */
+    int body_dirfd;             /* daemon mode: <spool>/body, fsynced after new body files */
+    struct queue_bodyflush *bodyflush; /* daemon mode: bodyfile.c's flusher thread */
 };
 
 /* Writes v big-endian into 8 bytes. */
@@ -118,8 +140,34 @@ void queue_count_op(struct queue *q, const struct queue_op *op);
 /* Appends an op to the writer's FIFO; daemon-mode calls in tool mode are a bug. */
 void queue_enqueue(struct queue *q, struct queue_op *op);
 
+/* bodyfile.c: body files (the path of id's, malloc'ed; the writer's sync before a group's
+ * transaction and the removals after it; appending a file part in queue_body; recovery). */
+char *queue_bodyfile_path(const struct queue *q, uint64_t id);
+void queue_bodyfile_sync(struct queue *q, struct queue_op *ops);
+void queue_bodyfile_settle(struct queue *q, struct queue_op *ops);
+int queue_bodyfile_append(struct queue *q, MDB_txn *txn, uint64_t id, struct evbuffer *out);
+int queue_bodyfile_recover(struct queue *q, char *err, size_t errlen);
+void queue_bodyfile_close(struct queue *q);
+
 /* Path of the incoming socket; -1 when it does not fit a sockaddr_un. */
 int queue_sock_addr(const char *spool, struct sockaddr_un *sun);
+
+/* queue.c: a group in one transaction without the journal (each op alone on failure);
+ * one op alone (synced); the done list hand-over to the loop; freeing an op. */
+void queue_apply_group(struct queue *q, struct queue_op *ops);
+void queue_apply_alone(struct queue *q, struct queue_op *op);
+void queue_finish_group(struct queue *q, struct queue_op *ops);
+void queue_op_free(struct queue_op *op);
+
+/* commit.c (daemon mode): opens the journal and replays what LMDB lacks (0, or -1 with a
+ * message in err); commits a group (journal, acknowledgement, LMDB, see commit.c); the
+ * checkpoint and journal close at shutdown; the loop side of journaled contents. */
+int queue_journal_open(struct queue *q, char *err, size_t errlen);
+void queue_commit_group(struct queue *q, struct queue_op *ops);
+void queue_journal_close(struct queue *q);
+int queue_pending_on_done(struct queue *q, struct queue_op *op);
+int queue_pending_body(struct queue *q, uint64_t id, struct evbuffer *out);
+void queue_pending_free(struct queue *q);
 
 
 #endif

@@ -2,27 +2,33 @@
  *
  * Environment: <spool>/queue.mdb, one file (MDB_NOSUBDIR), 64 GiB sparse map, MDB_NOTLS
  * because read transactions run on the event-loop thread while writes run on the writer
- * thread. No MDB_NOSYNC/MDB_NOMETASYNC: every commit is on disk before it is reported.
- * Several processes (the daemon, `sluice submit`) share the environment through LMDB's lock
- * file. Keys: msg/body/incoming = id (8 bytes big-endian); rcpt = id + index (4 bytes BE).
+ * thread. Tool mode commits with LMDB's default syncs; daemon mode opens it MDB_NOMETASYNC
+ * and makes writes durable through the journal first (commit.c, docs/design.md
+ * "Durability"), so nothing is reported before it is on disk either way. Several processes
+ * (the daemon, `sluice submit`) share the environment through LMDB's lock file. Keys:
+ * msg/body/incoming = id (8 bytes big-endian); rcpt = id + index (4 bytes BE); meta =
+ * "journal-lsn" (the last journal record LMDB holds).
  *
  * Daemon mode: queue_put/set_rcpt/delete/barrier and the clears of queue_take_incoming are
  * encoded on the caller's thread and appended to a FIFO (mutex + condvar). The writer thread
- * takes everything waiting, applies it in one write transaction and commits (one fsync for
- * the whole group), moves the ops to a done list and activates an event on the loop, where
- * queue_on_done runs the done callbacks in call order. If a group fails as a whole (disk
- * full, I/O error) each op is re-run in its own transaction so one bad op does not fail its
- * neighbours; each put then gets its own result. A duplicate id fails only that put (EEXIST);
- * the transaction stays usable since nothing of that put was written.
+ * takes everything waiting and commits it as one group (queue_commit_group, commit.c: one
+ * journal fdatasync for the whole group, then one LMDB commit), moves the ops to a done list
+ * and activates an event on the loop, where queue_on_done runs the done callbacks in call
+ * order. If a group fails as a whole (disk full, I/O error) each op is re-run in its own
+ * transaction (queue_apply_group here) so one bad op does not fail its neighbours; each put
+ * then gets its own result. A duplicate id fails only that put (EEXIST); the transaction
+ * stays usable since nothing of that put was written.
  *
  * Threads: the FIFO, the done list and `stopping` are shared under `mu`; stats are atomics;
  * everything else on the loop side (inflight clears, the incoming socket) is loop-only.
  * Tool mode (base NULL): no thread; writes happen in queue_put_sync on the caller's thread.
  *
  * The module is three files around queue/internal.h (the structures they share):
- *   queue.c  (this file) opening and closing the store, the writer thread and group commit
- *            (queue_enqueue, queue_on_done), tool-mode writes (queue_put_sync), the stats
- *            and the spool lock
+ *   queue.c  (this file) opening and closing the store, the writer thread (queue_enqueue,
+ *            queue_on_done), the group commit without the journal, tool-mode writes
+ *            (queue_put_sync), the stats and the spool lock
+ *   commit.c the daemon's group commit through the journal, replay at start, checkpoints
+ *   journal.c the journal's records and file
  *   write.c  the record-level writes: encoding them on the caller's thread (put,
  *            expansion, recipient state, delete, hold flags, admin groups, barrier) and
  *            applying them in the writer's transaction
@@ -105,7 +111,7 @@ void queue_stat_add(uint64_t *c, uint64_t n)
 }
 
 /* Frees an op and everything it owns. */
-static void queue_op_free(struct queue_op *op)
+void queue_op_free(struct queue_op *op)
 {
     free(op->rec);
     free(op->rcpts);
@@ -114,11 +120,13 @@ static void queue_op_free(struct queue_op *op)
     free(op->ids);
     free(op->parent_addr);
     free(op->parent_reply);
+    free(op->body_path);
     free(op);
 }
 
-/* Runs one op in its own transaction and records its result in op->err. */
-static void queue_apply_alone(struct queue *q, struct queue_op *op)
+/* Runs one op in its own transaction and records its result in op->err. In daemon mode
+ * the environment does not sync its meta page (commit.c), so this syncs it. */
+void queue_apply_alone(struct queue *q, struct queue_op *op)
 {
     if (op->type == QOP_BARRIER || op->type == QOP_INVALID)
         return;
@@ -131,6 +139,8 @@ static void queue_apply_alone(struct queue *q, struct queue_op *op)
         else
             mdb_txn_abort(txn);
     }
+    if (rc == 0 && q->base)
+        rc = mdb_env_sync(q->env, 1);
     op->err = rc ? queue_errno(rc) : 0;
     if (rc == 0) {
         queue_stat_add(&q->stats.commits, 1);
@@ -141,9 +151,11 @@ static void queue_apply_alone(struct queue *q, struct queue_op *op)
     }
 }
 
-/* Applies a group in one transaction; on failure, re-runs each op on its own. */
-static void queue_apply_group(struct queue *q, struct queue_op *ops)
+/* Applies a group in one transaction, synced; on failure, re-runs each op on its own
+ * (commit.c's way when the journal cannot be written). */
+void queue_apply_group(struct queue *q, struct queue_op *ops)
 {
+    queue_bodyfile_sync(q, ops); /* body files durable before the commit naming them */
     MDB_txn *txn;
     int rc = mdb_txn_begin(q->env, NULL, 0, &txn);
     if (rc == 0) {
@@ -159,6 +171,12 @@ static void queue_apply_group(struct queue *q, struct queue_op *ops)
             rc = mdb_txn_commit(txn);
         else
             mdb_txn_abort(txn);
+        if (rc == 0 && q->base && mdb_env_sync(q->env, 1) != 0) {
+            log_warn("queue: sync after a group commit failed; the group is reported failed");
+            for (struct queue_op *op = ops; op; op = op->next)
+                op->err = op->type == QOP_BARRIER ? 0 : EIO;
+            return;
+        }
         if (rc == 0)
             hist_observe(&q->fsync_seconds, (double)(clock_mono_us() - t0) / 1e6);
     }
@@ -170,6 +188,7 @@ static void queue_apply_group(struct queue *q, struct queue_op *ops)
             msgs += op->type == QOP_PUT;
         }
         hist_observe(&q->per_commit, (double)msgs);
+        queue_bodyfile_settle(q, ops);
         return;
     }
     log_warn("queue: group commit failed (%s); retrying each write alone", mdb_strerror(rc));
@@ -178,10 +197,11 @@ static void queue_apply_group(struct queue *q, struct queue_op *ops)
             op->err = 0;
         queue_apply_alone(q, op);
     }
+    queue_bodyfile_settle(q, ops);
 }
 
 /* Appends a finished group to the done list (the caller wakes the loop). */
-static void queue_finish_group(struct queue *q, struct queue_op *ops)
+void queue_finish_group(struct queue *q, struct queue_op *ops)
 {
     struct queue_op *last = ops;
     while (last->next)
@@ -208,9 +228,7 @@ static void *queue_writer_main(void *arg)
         struct queue_op *ops = q->head;
         q->head = q->tail = NULL;
         pthread_mutex_unlock(&q->mu);
-        queue_apply_group(q, ops);
-        queue_finish_group(q, ops);
-        event_active(q->done_ev, EV_READ, 0);
+        queue_commit_group(q, ops); /* hands the ops back to the loop itself */
         pthread_mutex_lock(&q->mu);
     }
     pthread_mutex_unlock(&q->mu);
@@ -241,11 +259,13 @@ static void queue_on_done(evutil_socket_t fd, short what, void *arg)
     while (list) {
         struct queue_op *op = list;
         list = op->next;
-        if (op->type == QOP_CLEAR)
+        int keep = queue_pending_on_done(q, op); /* a journaled clear stays in flight */
+        if (op->type == QOP_CLEAR && !keep)
             queue_inflight_remove(q, op);
         if (op->done)
             op->done(op->arg, op->err);
-        queue_op_free(op);
+        if (!keep)
+            queue_op_free(op);
     }
 }
 
@@ -292,7 +312,7 @@ static int queue_mkspool(const char *spool, char *err, size_t errlen)
     return 0;
 }
 
-/* Opens (creating) the four databases in one write transaction. */
+/* Opens (creating) the five databases in one write transaction. */
 static int queue_open_dbs(struct queue *q)
 {
     MDB_txn *txn;
@@ -302,7 +322,8 @@ static int queue_open_dbs(struct queue *q)
     if ((rc = mdb_dbi_open(txn, "msg", MDB_CREATE, &q->db_msg)) != 0 ||
         (rc = mdb_dbi_open(txn, "rcpt", MDB_CREATE, &q->db_rcpt)) != 0 ||
         (rc = mdb_dbi_open(txn, "body", MDB_CREATE, &q->db_body)) != 0 ||
-        (rc = mdb_dbi_open(txn, "incoming", MDB_CREATE, &q->db_incoming)) != 0) {
+        (rc = mdb_dbi_open(txn, "incoming", MDB_CREATE, &q->db_incoming)) != 0 ||
+        (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &q->db_meta)) != 0) {
         mdb_txn_abort(txn);
         return rc;
     }
@@ -323,7 +344,8 @@ static int queue_open_env(struct queue *q, char *err, size_t errlen)
     if (rc == 0)
         rc = mdb_env_set_maxdbs(q->env, QUEUE_MAXDBS);
     if (rc == 0)
-        rc = mdb_env_open(q->env, path, MDB_NOSUBDIR | MDB_NOTLS, 0600);
+        rc = mdb_env_open(q->env, path,
+                          MDB_NOSUBDIR | MDB_NOTLS | (q->base ? MDB_NOMETASYNC : 0), 0600);
     if (rc == 0) {
         int dead = 0;
         mdb_reader_check(q->env, &dead); /* slots of crashed readers */
@@ -375,10 +397,23 @@ struct queue *queue_open(const char *spool, struct event_base *base, char *err, 
     q->spool = xstrdup(spool);
     q->base = base;
     q->sock = -1;
+    q->body_dirfd = -1;
     if (queue_open_env(q, err, errlen) < 0)
         goto fail;
-    if (base && queue_start_writer(q, err, errlen) < 0) {
+    if (base && queue_journal_open(q, err, errlen) < 0) { /* replay: LMDB complete first */
         mdb_env_close(q->env);
+        goto fail;
+    }
+    if (base && queue_bodyfile_recover(q, err, errlen) < 0) { /* orphans: none in LMDB */
+        queue_journal_close(q);
+        mdb_env_close(q->env);
+        queue_bodyfile_close(q);
+        goto fail;
+    }
+    if (base && queue_start_writer(q, err, errlen) < 0) {
+        queue_journal_close(q);
+        mdb_env_close(q->env);
+        queue_bodyfile_close(q);
         goto fail;
     }
     return q;
@@ -418,8 +453,7 @@ static void queue_stop_writer(struct queue *q)
         pthread_mutex_unlock(&q->mu);
         if (ops == NULL)
             break;
-        queue_apply_group(q, ops);
-        queue_finish_group(q, ops);
+        queue_commit_group(q, ops);
         queue_on_done(-1, 0, q);
     }
 }
@@ -431,6 +465,7 @@ void queue_close(struct queue *q)
         return;
     if (q->base) {
         queue_stop_writer(q);
+        queue_journal_close(q);
         event_free(q->done_ev);
         pthread_mutex_destroy(&q->mu);
         pthread_cond_destroy(&q->cv);
@@ -443,6 +478,7 @@ void queue_close(struct queue *q)
             unlink(sun.sun_path);
     }
     mdb_env_close(q->env);
+    queue_bodyfile_close(q);
     free(q->spool);
     free(q);
 }

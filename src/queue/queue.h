@@ -1,14 +1,18 @@
 /* queue: the durable store, one LMDB environment under `spool` (file spool/queue.mdb).
  * Databases: "msg" (id -> envelope record), "rcpt" (id+index -> recipient record),
- * "body" (id -> content bytes as they go on the wire, CRLF, not dot-stuffed),
+ * "body" (id -> content bytes as they go on the wire, CRLF, not dot-stuffed; with
+ * MSG_F_BODYFILE only their head, the rest in <spool>/body/ID, see queue_put_file),
  * "incoming" (id -> empty: messages written by other processes, e.g. `sluice submit`, that
  * the daemon has not loaded yet). Keys are ids big-endian so iteration is arrival order.
  *
  * Daemon mode (queue_open with an event_base): every write is queued to one writer thread
- * that applies everything waiting in ONE write transaction and commits it (LMDB commit =
- * fdatasync), then reports completions back on the event loop. So one fsync covers every
+ * that takes everything waiting as ONE group: written to the journal <spool>/queue.journal
+ * with one fdatasync, reported back on the event loop (done: durable), then committed to
+ * LMDB in one write transaction (src/queue/commit.c). So one device sync covers every
  * session waiting at that moment (group commit) and the loop never blocks on disk.
- * Operations are applied in call order. Tool mode (event_base NULL): only the *_sync calls,
+ * Operations are applied in call order. Readers (queue_scan, other processes) see a write
+ * at most one LMDB commit after its done; queue_body sees it at once; a barrier's done runs
+ * once everything before it is visible too. queue_open replays the journal into LMDB. Tool mode (event_base NULL): only the *_sync calls,
  * queue_scan and queue_body may be used.
  *
  * Errors: functions returning int return 0 or -1 with errno (ENOSPC/EDQUOT/MDB_MAP_FULL are
@@ -72,7 +76,25 @@ void queue_group_end(struct queue *q, queue_done_fn done, void *arg);
  * committed. */
 void queue_barrier(struct queue *q, queue_done_fn done, void *arg);
 
-/* Both modes. Appends the content of message id to out. 0, or -1 (ENOENT when absent). */
+/* Body files (queue/bodyfile.c): a large content goes into <spool>/body/ID as it arrives,
+ * beside LMDB, and is sent from a read-only mapping of it. Daemon mode.
+ * queue_bodyfile_open creates message id's file (fd, or -1 with errno; *path malloc'ed);
+ * queue_bodyfile_write writes to it (page cache; its writeback is started off the loop,
+ * the sync comes with the put; 0 or -1 with errno);
+ * queue_bodyfile_discard closes and removes one that will not be queued (frees path);
+ * queue_put_file is queue_put for a content = head (taken over, stored in LMDB) + the
+ * file's bytes: fd and path are taken over; the writer fdatasyncs the file before the
+ * commit that references it, removes it when the put fails and after the message's
+ * queue_delete commits. */
+int queue_bodyfile_open(struct queue *q, uint64_t id, char **path);
+int queue_bodyfile_write(struct queue *q, int fd, const char *p, size_t n);
+void queue_bodyfile_discard(int fd, char *path);
+void queue_put_file(struct queue *q, const struct qmsg *m, char *head, size_t headlen, int fd,
+                    char *path, queue_done_fn done, void *arg);
+
+/* Both modes. Appends the content of message id to out: a body file's part by reference to
+ * a read-only mapping (freed with the last chain that refers to it). 0, or -1 (ENOENT when
+ * absent; ENODATA when its envelope names a body file that is missing). */
 int queue_body(struct queue *q, uint64_t id, struct evbuffer *out);
 /* Both modes. Calls fn for every message with its recipients, in id order. Returns 0, or -1. */
 int queue_scan(struct queue *q, queue_msg_fn fn, void *arg);

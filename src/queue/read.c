@@ -43,6 +43,8 @@ static int queue_read_begin(struct queue *q, MDB_txn **txn)
 /* Appends the content of message id to out. */
 int queue_body(struct queue *q, uint64_t id, struct evbuffer *out)
 {
+    if (q->pending && queue_pending_body(q, id, out) == 0)
+        return 0; /* acknowledged through the journal, not in LMDB yet (commit.c) */
     MDB_txn *txn;
     if (queue_read_begin(q, &txn) < 0)
         return -1;
@@ -57,6 +59,8 @@ int queue_body(struct queue *q, uint64_t id, struct evbuffer *out)
     } else if (evbuffer_add(out, val.mv_data, val.mv_size) < 0) {
         errno = ENOMEM;
         ret = -1;
+    } else {
+        ret = queue_bodyfile_append(q, txn, id, out); /* the rest, MSG_F_BODYFILE */
     }
     mdb_txn_abort(txn);
     return ret;

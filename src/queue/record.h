@@ -29,6 +29,7 @@ enum {
     MSG_F_BY_NOTIFY = 64,  /* DELIVERBY mode N (notify when deliver_by passes) */
     MSG_F_BY_TRACE = 128,  /* DELIVERBY trace modifier */
     MSG_F_HELD = 256,      /* on hold (sluice ctl hold): never scheduled until released */
+    MSG_F_BODYFILE = 512,  /* content = the "body" value + the file spool/body/ID */
 };
 
 struct qrcpt {

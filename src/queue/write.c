@@ -229,6 +229,7 @@ int queue_apply_op(struct queue *q, MDB_txn *txn, struct queue_op *op)
         return queue_apply_flags(q, txn, op);
     case QOP_BARRIER:
     case QOP_INVALID:
+    case QOP_APPLIED:
         return 0;
     }
     return 0;
@@ -237,7 +238,8 @@ int queue_apply_op(struct queue *q, MDB_txn *txn, struct queue_op *op)
 /* Counts a committed op in the statistics. */
 void queue_count_op(struct queue *q, const struct queue_op *op)
 {
-    if (op->err != 0 || op->type == QOP_BARRIER || op->type == QOP_INVALID)
+    if (op->err != 0 || op->type == QOP_BARRIER || op->type == QOP_INVALID ||
+        op->type == QOP_APPLIED)
         return;
     queue_stat_add(&q->stats.ops_committed, 1);
     if (op->type == QOP_PUT)
@@ -311,6 +313,8 @@ void queue_delete(struct queue *q, uint64_t id, uint32_t nrcpt)
     struct queue_op *op = xcalloc(1, sizeof *op);
     op->type = QOP_DELETE;
     op->id = id;
+    op->body_fd = -1;
+    op->body_path = queue_bodyfile_path(q, id); /* removed once committed, if there is one */
     queue_enqueue(q, op);
 }
 

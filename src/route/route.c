@@ -7,7 +7,6 @@
 
 #include <arpa/inet.h>
 #include <event2/event.h>
-#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <sys/un.h>
@@ -24,9 +23,12 @@
 #include "dns/dns.h"
 #include "proto/addr.h"
 #include "proto/cidr.h"
+#include "proto/domainpat.h"
 #include "proto/nexthop.h"
 #include "proto/peer.h"
 #include "proto/status.h"
+#include "route/self.h"
+#include "route/spread.h"
 
 #define ROUTE_WHY_MAX 640
 #define ROUTE_TTL_MIN 60
@@ -47,9 +49,12 @@ struct route_entry {
     bool detached;           /* dropped by a reload while resolving: freed once answered */
     char *name;  /* domain, or relay host */
     int relay;   /* relay index or -1 */
+    bool srcroute; /* a source-routed recipient's relay host (name: the host) */
     const char *nexthop; /* transport map next hop (lmtp:, smtp:; the conf's), or NULL */
     enum route_state state;
-    struct dest *dest;   /* READY and OK */
+    struct dest *dest;   /* READY and OK: the destination, or the first of the lanes */
+    struct dest *lanes[RELAY_HOSTS_MAX]; /* a parallel relay: one per host (spread.h) */
+    size_t nlanes, next_lane;            /* recipients go to the lanes in turn */
     enum outcome o;      /* READY: OK or PERMFAIL */
     char why[ROUTE_WHY_MAX];
     int64_t expires;     /* mono ms */
@@ -74,15 +79,7 @@ struct route {
     struct event *flush_ev;
     struct route_note *notes, **notes_tail;
     struct dest local; /* "local" (route_set_local) */
-    struct route_self *self; /* this host's addresses at its listening ports (loop check) */
-    size_t nself;
-};
-
-/* One of this host's SMTP endpoints: an address block (a listener's address, or for a
- * wildcard listener every interface address and 127/8) at a port. */
-struct route_self {
-    struct cidr net;
-    uint16_t port;
+    struct route_selfset self; /* this host's endpoints (loop check, self.h) */
 };
 
 /* Runs every queued answer (new ones queued meanwhile wait for the next round). */
@@ -119,79 +116,6 @@ static void route_note(struct route *r, route_fn cb, void *arg, struct dest *d, 
     event_active(r->flush_ev, 0, 0);
 }
 
-/* Adds "ADDR/PREFIX" at port to this host's endpoints (ignored when it does not parse). */
-static void route_self_add(struct route *r, const char *addr, unsigned prefix, uint16_t port)
-{
-    char text[INET6_ADDRSTRLEN + 8];
-    struct cidr net;
-    int n = snprintf(text, sizeof text, "%s/%u", addr, prefix);
-    if (n < 0 || (size_t)n >= sizeof text || cidr_parse(text, (size_t)n, &net) < 0)
-        return;
-    r->self = xrealloc(r->self, (r->nself + 1) * sizeof *r->self);
-    r->self[r->nself++] = (struct route_self){.net = net, .port = port};
-}
-
-/* A wildcard listener at port: every interface address, and all of 127/8 and ::1. */
-static void route_self_wildcard(struct route *r, uint16_t port)
-{
-    struct ifaddrs *ifa = NULL;
-    route_self_add(r, "127.0.0.0", 8, port);
-    route_self_add(r, "::1", 128, port);
-    if (getifaddrs(&ifa) < 0)
-        return;
-    for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
-        char text[INET6_ADDRSTRLEN];
-        if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6))
-            continue;
-        int v6 = i->ifa_addr->sa_family == AF_INET6;
-        const void *a = v6 ? (const void *)&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr
-                           : (const void *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr;
-        if (inet_ntop(i->ifa_addr->sa_family, a, text, sizeof text))
-            route_self_add(r, text, v6 ? 128 : 32, port);
-    }
-    freeifaddrs(ifa);
-}
-
-/* One smtpd.listen entry ("a.b.c.d:port" or "[v6]:port", checked by conf) as endpoints. */
-static void route_self_listen(struct route *r, const char *l)
-{
-    char host[INET6_ADDRSTRLEN];
-    const char *colon = strrchr(l, ':');
-    size_t off = l[0] == '[' ? 1 : 0, hl = colon ? (size_t)(colon - l) : 0;
-    if (!colon || hl <= 2 * off || hl - 2 * off >= sizeof host)
-        return;
-    memcpy(host, l + off, hl - 2 * off);
-    host[hl - 2 * off] = '\0';
-    uint16_t port = (uint16_t)strtoul(colon + 1, NULL, 10);
-    if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
-        route_self_wildcard(r, port);
-    else
-        route_self_add(r, host, strchr(host, ':') ? 128 : 32, port);
-}
-
-/* True when address a (port 0) at port is one of this host's endpoints. */
-static bool route_self_match(const struct route *r, const struct sockaddr_storage *a, uint16_t port)
-{
-    for (size_t i = 0; i < r->nself; i++)
-        if (r->self[i].port == port && cidr_match(&r->self[i].net, (const struct sockaddr *)a))
-            return true;
-    return false;
-}
-
-/* True when host h (at port) is this host: our hostname or one of our endpoints. */
-static bool route_host_is_self(const struct route *r, const struct mx_host *h, uint16_t port)
-{
-    bool port_ours = false;
-    for (size_t i = 0; i < r->nself; i++)
-        port_ours |= r->self[i].port == port;
-    if (port_ours && h->name && r->conf->hostname && strcasecmp(h->name, r->conf->hostname) == 0)
-        return true;
-    for (size_t j = 0; j < h->naddrs; j++)
-        if (route_self_match(r, &h->addrs[j], port))
-            return true;
-    return false;
-}
-
 /* Creates the router. */
 struct route *route_create(struct event_base *base, const struct conf *c, struct dns *dns)
 {
@@ -203,8 +127,7 @@ struct route *route_create(struct event_base *base, const struct conf *c, struct
     r->dests = dict_create();
     r->notes_tail = &r->notes;
     r->flush_ev = event_new(base, -1, 0, route_on_flush, r);
-    for (size_t i = 0; i < c->smtpd.nlisten; i++)
-        route_self_listen(r, c->smtpd.listen[i]);
+    route_self_init(&r->self, c);
     return r;
 }
 
@@ -271,7 +194,7 @@ void route_free(struct route *r)
         free(n);
     }
     event_free(r->flush_ev);
-    free(r->self);
+    route_self_free(&r->self);
     dict_free(r->entries, route_entry_free);
     dict_free(r->dests, route_dest_free);
     free(r);
@@ -313,9 +236,8 @@ int route_relay_select(const struct conf *c, const char *sender, const char *cli
     }
     for (size_t i = 0; i < c->deliver.nrelays; i++) {
         const struct relay *rl = &c->deliver.relays[i];
-        for (size_t j = 0; j < rl->ndestdomains; j++)
-            if (strcasecmp(rl->destdomains[j], domain) == 0)
-                return (int)i;
+        if (domainpat_match(rl->destdomains, rl->ndestdomains, domain) == 1)
+            return (int)i; /* a negated pattern that matches first excludes the domain */
         if (dflt < 0 && rl->ndestdomains == 0 && rl->nsenders == 0 && rl->nsendernets == 0)
             dflt = (int)i;
     }
@@ -352,6 +274,17 @@ static struct dest *route_dest_set(struct route *r, const struct conf *c, const 
     return d;
 }
 
+/* The destination for the next recipient of a READY entry: its one destination, or the
+ * lanes of a parallel relay in turn (so one message's recipients are divided evenly). */
+static struct dest *route_entry_pick(struct route_entry *e)
+{
+    if (e->o != OUTCOME_OK)
+        return NULL;
+    if (e->nlanes == 0)
+        return e->dest;
+    return e->lanes[e->next_lane++ % e->nlanes];
+}
+
 /* Answers every waiter of e with its current result. */
 static void route_entry_answer(struct route_entry *e)
 {
@@ -359,7 +292,7 @@ static void route_entry_answer(struct route_entry *e)
     e->waiters = NULL;
     while (w) {
         struct route_waiter *next = w->next;
-        route_note(e->r, w->cb, w->arg, e->o == OUTCOME_OK ? e->dest : NULL, e->o, e->why);
+        route_note(e->r, w->cb, w->arg, route_entry_pick(e), e->o, e->why);
         free(w);
         w = next;
     }
@@ -380,7 +313,7 @@ static int64_t route_expiry(uint32_t ttl, uint32_t lo, uint32_t hi)
  * address 5.4.4, null MX 5.1.10, any temporary DNS failure 4.4.3. */
 static void route_entry_fail(struct route_entry *e, const struct mx_result *res)
 {
-    const char *what = e->relay >= 0 ? "relay host" : "domain";
+    const char *what = e->relay >= 0 || e->srcroute ? "relay host" : "domain";
     switch (res->status) {
     case DNS_NXDOMAIN:
         e->o = OUTCOME_PERMFAIL;
@@ -419,37 +352,6 @@ static uint16_t route_entry_port(const struct route_entry *e)
     return e->conf->deliver.port;
 }
 
-/* The loop check of a resolved host list (see route.h): hosts that are this host, and
- * every host not more preferred than one, are dropped. -1 (hosts untouched) when that
- * leaves none: the mail would loop back to us. */
-static int route_self_drop(const struct route *r, struct mx_host *h, size_t *n, uint16_t port)
-{
-    bool found = false;
-    uint16_t cut = 0;
-    for (size_t i = 0; i < *n; i++)
-        if (route_host_is_self(r, &h[i], port) && (!found || h[i].pref < cut)) {
-            found = true;
-            cut = h[i].pref;
-        }
-    if (!found)
-        return 0;
-    size_t keep = 0;
-    for (size_t i = 0; i < *n; i++)
-        keep += h[i].pref < cut;
-    if (keep == 0)
-        return -1;
-    for (size_t i = 0, k = 0; i < *n; i++) {
-        if (h[i].pref < cut) {
-            h[k++] = h[i];
-        } else {
-            free(h[i].name);
-            free(h[i].addrs);
-        }
-    }
-    *n = keep;
-    return 0;
-}
-
 /* A destination resolved to hosts: the loop check (not for LMTP), then the shared
  * destination; the entry becomes READY either way. */
 static void route_entry_ready(struct route *r, struct route_entry *e, const char *key,
@@ -458,7 +360,7 @@ static void route_entry_ready(struct route *r, struct route_entry *e, const char
     const struct relay *rl = e->relay >= 0 ? &e->conf->deliver.relays[e->relay] : NULL;
     uint16_t port = route_entry_port(e);
     e->state = ROUTE_READY;
-    if (!lmtp && route_self_drop(r, hosts, &nhosts, port) < 0) {
+    if (!lmtp && route_self_drop(&r->self, r->conf->hostname, hosts, &nhosts, port) < 0) {
         route_hosts_free(hosts, nhosts);
         e->o = OUTCOME_PERMFAIL;
         snprintf(e->why, sizeof e->why, "5.4.6 mail for %s loops back to myself",
@@ -473,12 +375,54 @@ static void route_entry_ready(struct route *r, struct route_entry *e, const char
     e->why[0] = '\0';
 }
 
+/* A relay with several hosts resolved (spread.h): hosts that are this host are dropped
+ * one by one (each is a peer of its own, not a backup MX), then its destinations are made:
+ * one for failover, one per host (the lanes) for parallel. Takes over hosts. */
+static void route_entry_spread(struct route *r, struct route_entry *e, const char *key,
+                               struct mx_host *hosts, size_t n)
+{
+    const struct relay *rl = &e->conf->deliver.relays[e->relay];
+    struct spread_dest sd[RELAY_HOSTS_MAX];
+    size_t keep = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (route_self_host(&r->self, r->conf->hostname, &hosts[i], rl->port)) {
+            free(hosts[i].name);
+            free(hosts[i].addrs);
+        } else {
+            hosts[keep++] = hosts[i];
+        }
+    }
+    size_t nd = spread_plan(rl, hosts, keep, key, sd);
+    route_hosts_free(hosts, keep);
+    e->state = ROUTE_READY;
+    if (nd == 0) {
+        e->o = OUTCOME_PERMFAIL;
+        snprintf(e->why, sizeof e->why, "5.4.6 mail for relay %s loops back to myself",
+                 rl->address);
+        log_warn("route: %s", e->why);
+        return;
+    }
+    for (size_t i = 0; i < nd; i++) {
+        e->lanes[i] = route_dest_set(r, e->conf, sd[i].key, sd[i].hosts, sd[i].nhosts,
+                                     rl->port, rl);
+        free(sd[i].key);
+    }
+    e->nlanes = nd > 1 ? nd : 0;
+    for (size_t i = 0; i < nd; i++)
+        e->lanes[i]->lane = nd > 1;
+    e->dest = e->lanes[0];
+    e->o = OUTCOME_OK;
+    e->why[0] = '\0';
+}
+
 /* The key of an entry's shared destination: its relay, its next hop, or its MX set. */
 static void route_entry_key(const struct route_entry *e, const struct mx_result *res,
                             char *key, size_t cap)
 {
     if (e->relay >= 0)
         snprintf(key, cap, "relay:%s", e->conf->deliver.relays[e->relay].address);
+    else if (e->srcroute)
+        snprintf(key, cap, "route:%s", e->name);
     else if (e->nexthop)
         snprintf(key, cap, "transport:%s", e->nexthop);
     else if (mx_key(res->hosts, res->nhosts, key, cap) < 0)
@@ -493,8 +437,11 @@ static void route_on_dns(void *arg, struct mx_result *res)
     if (res->status == DNS_OK) {
         char key[4096];
         route_entry_key(e, res, key, sizeof key);
-        route_entry_ready(r, e, key, res->hosts, res->nhosts,
-                          e->nexthop && strncmp(e->nexthop, "lmtp:", 5) == 0);
+        if (e->relay >= 0 && e->conf->deliver.relays[e->relay].nhosts > 1)
+            route_entry_spread(r, e, key, res->hosts, res->nhosts);
+        else
+            route_entry_ready(r, e, key, res->hosts, res->nhosts,
+                              e->nexthop && strncmp(e->nexthop, "lmtp:", 5) == 0);
         res->hosts = NULL;
         res->nhosts = 0;
         e->expires = route_expiry(res->ttl, ROUTE_TTL_MIN,
@@ -575,10 +522,31 @@ static void route_nexthop_resolve(struct route *r, struct route_entry *e)
     }
 }
 
+/* Starts resolving a source route's relay host: an address literal ("[192.0.2.1]",
+ * "[ipv6:...]") without a lookup, a name by its A/AAAA records. */
+static void route_srcroute_resolve(struct route *r, struct route_entry *e)
+{
+    const char *h = e->name;
+    size_t n = strlen(h);
+    if (h[0] != '[' || n < 3) {
+        dns_host(r->dns, h, route_on_dns, e);
+        return;
+    }
+    char ip[ADDR_MAX + 1];
+    size_t off = strncmp(h + 1, "ipv6:", 5) == 0 ? 6 : 1;
+    snprintf(ip, sizeof ip, "%.*s", (int)(n - off - 1), h + off);
+    route_literal(r, e, ip, 0, 0);
+    route_entry_answer(e);
+}
+
 /* Starts resolving an entry (which has at least one waiter). */
 static void route_entry_resolve(struct route *r, struct route_entry *e)
 {
     e->state = ROUTE_RESOLVING;
+    if (e->srcroute) {
+        route_srcroute_resolve(r, e);
+        return;
+    }
     if (e->nexthop) {
         route_nexthop_resolve(r, e);
         return;
@@ -588,7 +556,9 @@ static void route_entry_resolve(struct route *r, struct route_entry *e)
         return;
     }
     const struct relay *rl = &e->conf->deliver.relays[e->relay];
-    if (rl->literal) {
+    if (rl->nhosts > 1) {
+        spread_resolve(r->dns, rl, route_on_dns, e);
+    } else if (rl->literal) {
         route_literal(r, e, rl->host, 0, 0);
         route_entry_answer(e);
     } else {
@@ -654,33 +624,51 @@ static int route_lookup_local(struct route *r, const char *domain, route_fn cb, 
     return 1;
 }
 
+/* The cache entry named name, made on first use for its relay, next hop or source route
+ * host (srchost), else the domain. */
+static struct route_entry *route_entry_get(struct route *r, const char *name, int relay,
+                                           const char *nh, const char *srchost,
+                                           const char *domain)
+{
+    struct route_entry *e = dict_find(r->entries, name);
+    if (e)
+        return e;
+    e = xcalloc(1, sizeof *e);
+    e->r = r;
+    e->conf = r->conf;
+    e->relay = relay;
+    e->nexthop = nh;
+    e->srcroute = srchost != NULL;
+    e->name = xstrdup(srchost  ? srchost
+                      : nh     ? nh
+                      : relay >= 0 ? r->conf->deliver.relays[relay].host
+                                   : domain);
+    dict_put(r->entries, name, e);
+    return e;
+}
+
 void route_lookup(struct route *r, const char *sender, const char *client_ip, const char *rcpt,
                   route_fn cb, void *arg)
 {
+    char host[ADDR_MAX + 1];
     const char *domain = addr_domain(rcpt);
-    if (route_lookup_local(r, domain, cb, arg))
+    bool routed = addr_route_host(rcpt, host, sizeof host) > 0; /* "@relay:local@domain" */
+    if (!routed && route_lookup_local(r, domain, cb, arg))
         return; /* mail for a local domain never goes out by MX */
-    const char *nh = route_transport_find(r->conf, domain); /* lmtp: or smtp: here */
-    int relay = nh ? -1 : route_relay_select(r->conf, sender, client_ip, domain);
-    char name[NEXTHOP_MAX + 16];
-    if (nh)
+    const char *nh = routed ? NULL : route_transport_find(r->conf, domain); /* lmtp:, smtp: */
+    int relay = routed || nh ? -1 : route_relay_select(r->conf, sender, client_ip, domain);
+    char name[NEXTHOP_MAX + ADDR_MAX + 16];
+    if (routed)
+        snprintf(name, sizeof name, "route#%s", host);
+    else if (nh)
         snprintf(name, sizeof name, "transport#%s", nh);
     else if (relay >= 0)
         snprintf(name, sizeof name, "relay#%d", relay);
     else
         snprintf(name, sizeof name, "%s", domain);
-    struct route_entry *e = dict_find(r->entries, name);
-    if (!e) {
-        e = xcalloc(1, sizeof *e);
-        e->r = r;
-        e->conf = r->conf;
-        e->relay = relay;
-        e->nexthop = nh;
-        e->name = xstrdup(nh ? nh : relay >= 0 ? r->conf->deliver.relays[relay].host : domain);
-        dict_put(r->entries, name, e);
-    }
+    struct route_entry *e = route_entry_get(r, name, relay, nh, routed ? host : NULL, domain);
     if (e->state == ROUTE_READY && e->expires > clock_mono_ms()) {
-        route_note(r, cb, arg, e->o == OUTCOME_OK ? e->dest : NULL, e->o, e->why);
+        route_note(r, cb, arg, route_entry_pick(e), e->o, e->why);
         return;
     }
     struct route_waiter *w = xmalloc(sizeof *w);
@@ -712,6 +700,7 @@ size_t route_peers(const struct dest *d, struct peer *peers, size_t max)
     memcpy(tmp, d->hosts, nh * sizeof *tmp);
     mx_order(tmp, nh, route_rand, NULL);
     for (size_t i = 0; i < nh && n < max; i++) {
+        uint16_t port = tmp[i].port ? tmp[i].port : d->port;
         for (size_t j = 0; j < tmp[i].naddrs && n < max; j++) {
             struct peer *p = &peers[n++];
             memset(p, 0, sizeof *p);
@@ -719,10 +708,10 @@ size_t route_peers(const struct dest *d, struct peer *peers, size_t max)
             if (p->sa.ss_family == AF_UNIX) {
                 /* set below */
             } else if (p->sa.ss_family == AF_INET6) {
-                ((struct sockaddr_in6 *)&p->sa)->sin6_port = htons(d->port);
+                ((struct sockaddr_in6 *)&p->sa)->sin6_port = htons(port);
                 p->salen = sizeof(struct sockaddr_in6);
             } else {
-                ((struct sockaddr_in *)&p->sa)->sin_port = htons(d->port);
+                ((struct sockaddr_in *)&p->sa)->sin_port = htons(port);
                 p->salen = sizeof(struct sockaddr_in);
             }
             p->name = tmp[i].name;

@@ -3,11 +3,15 @@
  * route_relay_select() (pure) applies the relays block exactly as seed 000 §4.5.4: sender
  * rules (senders: "domain" matches the sender's domain, "local@domain" the whole address;
  * sendernets: the client's IP) take precedence over destdomains; otherwise the first relay
- * whose destdomains hold the recipient's domain; otherwise the default relay (a relay with
+ * whose destdomains patterns admit the recipient's domain (proto/domainpat.h: in order, the
+ * first matching pattern decides, a negated one excludes); otherwise the default relay (a relay with
  * neither destdomains nor sender rules), if any. -1 means: look up the MX records.
  *
  * route_lookup() resolves asynchronously to a struct dest: for a relay, its literal IP or the
- * addresses of its host name; otherwise the domain's MX set. Destinations are shared by key:
+ * addresses of its host name (several hosts: spread.h); for a source-routed recipient
+ * ("@relay:local@domain", stored by smtpd with allow_source_routes, proto/addr.h), the
+ * relay host's literal IP or A/AAAA at deliver.client.port (key "route:HOST"), before
+ * local delivery, the transport map and the relays; otherwise the domain's MX set. Destinations are shared by key:
  * every domain whose MX set is identical (same names and preferences, mx_key()) maps to the
  * same struct dest, so their recipients ride the same transactions and connections and
  * maxserverconnections counts per destination (seed 001 §3.4). Results are cached per
@@ -41,6 +45,8 @@ struct dest {
     void *transport_arg;
     int lmtp; /* transport map "lmtp:" next hop: peers speak LMTP (hosts may hold one
                  AF_UNIX address) */
+    int lane; /* one host of a relay spreading in parallel (spread.h): its host is the one
+                 of preference 0, the others are its backups */
 };
 
 /* o == OUTCOME_OK: d is the destination. Otherwise d is NULL and why says what failed,

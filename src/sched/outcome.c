@@ -60,8 +60,9 @@ static enum outcome_verdict outcome_verdict_of(const struct outcome_rcpt *r,
 
 /* Step 2: counters and the due time. Postponements walk the retry list on in memory as
  * attempts would, and never end before the dead destination is tried again. */
-static void outcome_schedule(struct outcome_decision *d, const struct outcome_event *e, int64_t now,
-                             uint32_t rnd, const struct conf *c)
+static void outcome_schedule(struct outcome_decision *d, const struct outcome_rcpt *r,
+                             const struct outcome_event *e, int64_t now, uint32_t rnd,
+                             const struct conf *c)
 {
     if (d->verdict == OUTCOME_POSTPONED) {
         d->postponed++;
@@ -76,6 +77,9 @@ static void outcome_schedule(struct outcome_decision *d, const struct outcome_ev
                          now, rnd);
     if (d->verdict == OUTCOME_POSTPONED && d->next < e->dead_until)
         d->next = e->dead_until;
+    if (r->deliver_by > now && d->next > r->deliver_by &&
+        (r->msg_flags & (MSG_F_BY_RETURN | MSG_F_BY_NOTIFY)))
+        d->next = r->deliver_by; /* the return or the notice is due at the by-time */
 }
 
 /* True when a deferred recipient owes its message's one delay notice now. */
@@ -99,6 +103,8 @@ static void outcome_report(struct outcome_decision *d, const struct outcome_rcpt
             d->report = 0;
         if (report_wanted(r->notify, NOTIFY_SUCCESS) && !e->passed_on)
             d->report = e->ok_action ? e->ok_action : DSN_RELAYED + 1;
+        else if (e->by_relayed && !(r->notify & NOTIFY_NEVER))
+            d->report = DSN_RELAYED + 1;
         else if (report_wanted(r->notify, NOTIFY_SUCCESS))
             d->flags |= RCPT_F_REPORTED;
         break;
@@ -125,7 +131,7 @@ struct outcome_decision outcome_decide(const struct outcome_rcpt *r, const struc
     struct outcome_decision d = {
         .attempts = r->attempts, .postponed = r->postponed, .flags = r->flags, .report = r->report};
     d.verdict = outcome_verdict_of(r, e, now, c);
-    outcome_schedule(&d, e, now, rnd, c);
+    outcome_schedule(&d, r, e, now, rnd, c);
     outcome_report(&d, r, e, now, c);
     return d;
 }

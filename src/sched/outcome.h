@@ -11,6 +11,9 @@
  *    deliver.policies block may set them), else deliver's;
  *  - TEMPFAIL at or after the DELIVERBY time of a BY=...;R message -> LATE (a failure,
  *    RFC 2852 §4.1.4.1: status 5.4.7);
+ *  - a DEFERRED or POSTPONED recipient of a BY= message is due no later than its DELIVERBY
+ *    time while that is ahead, so the return (R) or the delay notice (N) comes at that time,
+ *    not at the next retry;
  *  - TEMPFAIL without an attempt because the destination is known dead (event.dead_until
  *    != 0), for a recipient already tried before and neither expired nor late ->
  *    POSTPONED: the attempt count stays, the postponement count grows and the recipient
@@ -25,7 +28,9 @@
  *  - DELIVERED owes "relayed" (or event.ok_action: "delivered" for a final delivery, local or
  *    LMTP, "expanded" for an alias expansion) with NOTIFY=SUCCESS when the next hop did not take the DSN
  *    request on (event.passed_on); when it did, the recipient is marked reported; a delay
- *    notice still pending for it is moot and dropped;
+ *    notice still pending for it is moot and dropped; a BY=...;N message relayed to a hop
+ *    without DELIVERBY (event.by_relayed) owes "relayed" unless NOTIFY=NEVER (RFC 2852
+ *    §4.1.4.2, as sendmail's "Deliver-By notify: relayed");
  *  - DEFERRED and POSTPONED owe "delayed" once per message (msg_delay_done, and
  *    RCPT_F_DELAY_REPORTED of the recipient) when NOTIFY asks for DELAY (or none was
  *    given) and either the message is older than deliver.delay_warning (0 = never) or a
@@ -75,6 +80,7 @@ struct outcome_rcpt {
 struct outcome_event {
     enum outcome o;     /* OK, TEMPFAIL, PERMFAIL */
     bool passed_on;     /* the next hop announced DSN and took the request on */
+    bool by_relayed;    /* a BY=...;N message relayed to a hop without DELIVERBY */
     uint8_t ok_action;  /* a success report's action (enum dsn_action + 1), 0 = relayed */
     int64_t dead_until; /* != 0: no attempt was made, the destination is dead until then */
     const struct retry_plan *plan; /* the destination's retries, interval, skew, expiry

@@ -77,6 +77,7 @@ static struct smsg *sched_msg_new(struct sched *s, const struct qmsg *qm)
     deliver_msg_init(s->dl, &m->d);
     m->arrival = qm->arrival;
     m->deliver_by = qm->deliver_by;
+    m->d.deliver_by = qm->deliver_by;
     m->held = (qm->flags & MSG_F_HELD) != 0;
     m->size = qm->size;
     return m;
@@ -263,7 +264,7 @@ static void sched_finish(struct sched *s, struct srcpt *r, const struct outcome_
     } else {
         s->st.bounced++;
         if (s->bounced)
-            s->bounced(s->bounced_arg, r->d.addr, sched_rcpt_reply(r));
+            s->bounced(s->bounced_arg, addr_unrouted(r->d.addr), sched_rcpt_reply(r));
     }
     sched_log(s, r, res, ok ? "sent" : "bounced", ok ? OUTCOME_OK : OUTCOME_PERMFAIL,
               sched_rcpt_reply(r));
@@ -317,7 +318,8 @@ void sched_on_outcome(void *arg, struct deliver_rcpt *dr, const struct deliver_r
                               .msg_delay_done = m->delay_done,
                               .msg_is_report = report_is_report(m->d.sender, m->d.flags)};
     struct outcome_event ev = {
-        .o = res->o, .passed_on = res->passed_on, .ok_action = res->ok_action,
+        .o = res->o, .passed_on = res->passed_on, .by_relayed = res->by_relayed,
+        .ok_action = res->ok_action,
         .dead_until = res->dead_until, .plan = res->plan};
     struct outcome_decision d = outcome_decide(&in, &ev, now, (uint32_t)random(), s->conf);
     if (r->where == S_ACTIVE)
@@ -441,6 +443,45 @@ static void sched_report(struct sched *s, struct smsg *m)
 
 /* ---- the waiting heap and the active window ---------------------------------------- */
 
+/* Returns one waiting recipient of a late BY=...;R message: a temporary failure past the
+ * by-time, which outcome_decide() makes LATE (5.4.7), its last reply kept as the reason. */
+static void sched_late_one(struct sched *s, struct srcpt *r, int64_t now)
+{
+    const char *last = r->last ? r->last->reply : "", *from = r->last ? r->last->text : "";
+    char *reply = xstrdup(*last ? last : "4.4.7 not delivered before the DELIVERBY time");
+    char *relay = xstrdup(*from ? from : "none");
+    struct deliver_result res = {.o = OUTCOME_TEMPFAIL, .reply = reply, .relay = relay};
+    r->where = S_ACTIVE;
+    r->hn.key = now; /* handed: the log line's delays= */
+    s->active++;
+    sched_on_outcome(s, &r->d, &res);
+    free(reply);
+    free(relay);
+}
+
+/* A due recipient of a BY=...;R message whose by-time has passed: it and every other waiting
+ * recipient of the message are returned now, without an attempt (RFC 2852 §4.1.4.1), in one
+ * report (the message counts as reporting until all are settled). */
+static bool sched_late_now(struct sched *s, struct srcpt *r, int64_t now)
+{
+    struct smsg *m = sched_msg_of(r);
+    if (!m->deliver_by || !(m->d.flags & MSG_F_BY_RETURN) || now < m->deliver_by)
+        return false;
+    bool was = m->reporting;
+    m->reporting = true;
+    sched_late_one(s, r, now);
+    for (uint32_t i = 0; i < m->nrcpt; i++)
+        if (m->rcpts[i].where == S_WAIT) {
+            heap_remove(&s->wait, &m->rcpts[i].hn);
+            sched_late_one(s, &m->rcpts[i], now);
+        }
+    m->reporting = was;
+    if (m->unfinished == 0 && m->npending == 0 && !m->reporting && !deliver_msg_busy(&m->d))
+        sched_remove(s, m->d.id, m->nrcpt); /* nothing to report: gone (sched_persist waited) */
+    sched_msg_release(s, m);
+    return true;
+}
+
 /* Moves due recipients into the active window (up to queuecache), handing each to delivery,
  * and arms the timer for the next one due. */
 void sched_pump(struct sched *s)
@@ -453,6 +494,8 @@ void sched_pump(struct sched *s)
            top->key <= now) {
         heap_pop(&s->wait);
         struct srcpt *r = (struct srcpt *)top;
+        if (sched_late_now(s, r, now))
+            continue;
         r->where = S_ACTIVE;
         r->hn.key = now; /* handed: the log line's delays= */
         s->active++;

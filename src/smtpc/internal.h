@@ -8,6 +8,9 @@
  * smtpc_tls.c  TLS: the policy for a peer, STARTTLS and implicit TLS over a libevent
  *              OpenSSL bufferevent, the handshake's outcome, the cleartext fallback
  * smtpc_auth.c SASL client authentication to relays (RFC 4954: PLAIN, LOGIN, EXTERNAL)
+ * smtpc_ext.c  what a transaction needs of the server's extensions: SMTPUTF8, 8BITMIME
+ *              (with the 7-bit downgrade), DELIVERBY; the MAIL parameters they add
+ * smtpc_bdat.c CHUNKING: the content as one pipelined BDAT LAST chunk
  *
  * After EHLO (or HELO) succeeds, smtpc.c calls smtpc_tls_after_ehlo(), which starts TLS or
  * goes on to smtpc_auth_start(), which authenticates or goes on to smtpc_session_start().
@@ -52,7 +55,7 @@ enum smtpc_state {
 };
 
 /* What an expected reply answers. */
-enum smtpc_exp { EXP_RSET, EXP_MAIL, EXP_RCPT, EXP_DATA, EXP_DOT, EXP_DOT_IGNORE };
+enum smtpc_exp { EXP_RSET, EXP_MAIL, EXP_RCPT, EXP_DATA, EXP_DOT, EXP_DOT_IGNORE, EXP_BDAT };
 
 /* Per-recipient progress within the current transaction. */
 enum smtpc_rst { RST_PENDING, RST_ACCEPTED, RST_DONE };
@@ -101,6 +104,11 @@ struct smtpc {
     unsigned char *rst;
     size_t rcpt_sent, rcpt_outstanding, naccepted, nleft;
     bool mail_sent, mail_failed, data_sent;
+    /* extensions for the transaction in progress (smtpc_ext.c) */
+    bool body8;      /* the content holds 8-bit octets (after any downgrade) */
+    bool smtputf8;   /* MAIL carries SMTPUTF8 */
+    bool by_send;    /* MAIL carries BY= */
+    int64_t by_left; /* seconds left before the DELIVERBY time */
     /* transcripts (smtpc_set_transcript) */
     struct audit_log *tlog;
     const struct logspec *tspec;
@@ -155,6 +163,8 @@ void smtpc_conn_fail(struct smtpc *c, const char *why);
 void smtpc_session_quit(struct smtpc *c);
 
 /* smtpc_txn.c */
+/* Reports recipient i (once). */
+void smtpc_rcpt_report_one(struct smtpc *c, size_t i, enum outcome o, const char *text);
 /* Reports every recipient not yet reported. */
 void smtpc_rcpt_report_rest(struct smtpc *c, enum outcome o, const char *text);
 /* Hands the current transaction back to its owner. */
@@ -166,6 +176,20 @@ void smtpc_on_session_reply(struct smtpc *c, const struct reply *r, const char *
 /* After a session reply: send what the window now allows, end a settled transaction,
  * and re-arm the reply timer for the reply now awaited. */
 void smtpc_session_progress(struct smtpc *c);
+
+/* smtpc_ext.c */
+/* Checks a new transaction against the server's extensions (SMTPUTF8, 8BITMIME with the
+ * 7-bit downgrade, DELIVERBY); may settle recipients. */
+void smtpc_ext_check(struct smtpc *c);
+/* Appends SMTPUTF8, BODY=8BITMIME and BY= as decided to the MAIL parameters (params + off,
+ * cap bytes in all); returns the new length. */
+size_t smtpc_ext_params(const struct smtpc *c, char *params, size_t cap, size_t off);
+
+/* smtpc_bdat.c */
+/* True when the current session sends the content with BDAT (CHUNKING, not LMTP). */
+bool smtpc_bdat_use(const struct smtpc *c);
+/* Writes "BDAT n LAST" and the content, expecting its reply. */
+void smtpc_bdat_send(struct smtpc *c);
 
 /* smtpc_tls.c */
 /* Resolves c->pol for the current peer (relay ssl block, else anonssl; the fallback memory). */

@@ -107,6 +107,8 @@ static const char *smtpc_exp_name(enum smtpc_exp k)
     case EXP_DOT:
     case EXP_DOT_IGNORE:
         return "end of data";
+    case EXP_BDAT:
+        return "BDAT";
     }
     return "?";
 }

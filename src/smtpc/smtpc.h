@@ -13,8 +13,13 @@
  * form by esmtp_envid_encode()/esmtp_orcpt_encode(); one that cannot be represented is left
  * out with a warning that says why; a message larger than the announced SIZE fails
  * 5.3.4 without being sent), RCPT TO per recipient, DATA only when at least one RCPT got 2xx;
- * body dot-stuffed; `timeout` per reply, during DATA extended to size*8/mindatarate seconds
- * when that is longer.
+ * body dot-stuffed; with CHUNKING (SMTP, not LMTP) the content instead goes as one
+ * "BDAT n LAST" chunk pipelined behind the RCPTs; `timeout` per reply, for the end of data
+ * extended to size*8/mindatarate seconds when that is longer. What the message needs of
+ * the server (docs/outbound.md, smtpc_ext.c): SMTPUTF8 on MAIL when offered, else 5.6.7 for
+ * what cannot go without it; BODY=8BITMIME when offered, else an 8-bit MIME content
+ * converted to 7 bits (t->body and t->size replaced) or 5.6.3; BY= with the seconds left
+ * when DELIVERBY is offered, else 5.4.7 for mode R and t->by_relayed for mode N.
  *
  * LMTP (RFC 2033), for peers marked lmtp (transport map "lmtp:" next hops): LHLO instead of
  * EHLO (no HELO fallback), over TCP or a UNIX socket (no TLS there); after the end of data
@@ -77,6 +82,10 @@ struct smtpc_txn {
     uint32_t ret;          /* MSG_F_RET_FULL, MSG_F_RET_HDRS or 0 */
     int dsn;               /* out: set by the client when the server announced DSN (the
                               parameters above went out; read it in rcpt_done) */
+    uint32_t flags;        /* the message's MSG_F_SMTPUTF8 and MSG_F_BY_* (queue/record.h) */
+    int64_t deliver_by;    /* DELIVERBY time (wall ms) of a BY= message, 0 = none */
+    int by_relayed;        /* out: a BY=...;N message went to a hop without DELIVERBY (RFC
+                              2852 §4.1.4.2: a "relayed" notice is owed; read in rcpt_done) */
     const char *tls;       /* out, valid in rcpt_done: "TLSv1.3/CIPHER" when the session
                               ran over TLS, else "none" */
     const char *tls_peer;  /* out, valid in rcpt_done: what the server's certificate proved,

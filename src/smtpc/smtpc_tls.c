@@ -58,7 +58,10 @@ void smtpc_tls_policy(struct smtpc *c)
         pol->implicit = r->ssl.mode == RELAY_TLS_IMPLICIT;
         pol->verify = r->ssl.verify;
         pol->min_tls = r->ssl.min_tls;
-        pol->name = r->ssl.verify_name ? r->ssl.verify_name : r->host;
+        /* a relay with several hosts: the host this peer is (route names each one) */
+        pol->name = r->ssl.verify_name ? r->ssl.verify_name
+                    : r->nhosts > 1 && p->name && *p->name ? p->name
+                                                           : r->host;
         return;
     }
     const struct anonssl *a = &c->cc->anonssl;

@@ -13,8 +13,11 @@
  *     smtpc_txn_release(c) hands the transaction back (ops->txn_done).
  * Command formatting: addresses must fit SMTPC_ADDR_MAX and hold no control character, "<"
  *     or ">";
- *     SIZE=, BODY=8BITMIME and the DSN parameters (RET, ENVID, NOTIFY, ORCPT) are sent only
- *     when the server's EHLO announced them; the body goes out dot-stuffed. */
+ *     SIZE=, BODY=8BITMIME, SMTPUTF8, BY= (smtpc_ext.c) and the DSN parameters (RET, ENVID,
+ *     NOTIFY, ORCPT) are sent only when the server's EHLO announced them; the body goes out
+ *     dot-stuffed after DATA, by reference to the body's own bytes (smtpc_body_stuff: a
+ *     large body is sent from its mapping), or as one BDAT chunk with CHUNKING
+ *     (smtpc_bdat.c). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,8 +37,12 @@
 #include "queue/record.h"
 #include "smtpc/internal.h"
 
+/* Stretches of body shorter than this between two stuffed dots are copied, not referred to
+ * (a reference costs an evbuffer chain of about this size). */
+#define SMTPC_BODY_COPY_MAX 256
+
 /* Reports recipient i (once) to the owner. */
-static void smtpc_rcpt_report(struct smtpc *c, size_t i, enum outcome o, const char *text)
+void smtpc_rcpt_report_one(struct smtpc *c, size_t i, enum outcome o, const char *text)
 {
     if (c->rst[i] == RST_DONE)
         return;
@@ -51,7 +58,7 @@ static void smtpc_rcpt_report(struct smtpc *c, size_t i, enum outcome o, const c
 void smtpc_rcpt_report_rest(struct smtpc *c, enum outcome o, const char *text)
 {
     for (size_t i = 0; c->t && i < c->t->nrcpt; i++)
-        smtpc_rcpt_report(c, i, o, text);
+        smtpc_rcpt_report_one(c, i, o, text);
 }
 
 /* Hands the current transaction back to its owner. */
@@ -74,27 +81,6 @@ static bool smtpc_addr_ok(const char *s)
             return false;
     }
     return true;
-}
-
-/* True when the body holds a byte with the high bit set. */
-static bool smtpc_body_8bit(struct evbuffer *body)
-{
-    int n = evbuffer_peek(body, -1, NULL, NULL, 0);
-    if (n <= 0)
-        return false;
-    struct evbuffer_iovec *v = xcalloc((size_t)n, sizeof *v);
-    evbuffer_peek(body, -1, NULL, v, n);
-    bool found = false;
-    for (int i = 0; i < n && !found; i++) {
-        const unsigned char *p = v[i].iov_base;
-        for (size_t k = 0; k < v[i].iov_len; k++)
-            if (p[k] & 0x80) {
-                found = true;
-                break;
-            }
-    }
-    free(v);
-    return found;
 }
 
 /* Logs that a DSN parameter received with the message is not passed on, and why. */
@@ -156,17 +142,16 @@ static const char *smtpc_rcpt_dsn(const struct smtpc *c, size_t i, char *buf, si
     return buf;
 }
 
-/* Sends MAIL FROM with SIZE=, BODY=8BITMIME and the DSN parameters as the server's
- * extensions allow. */
+/* Sends MAIL FROM with SIZE=, BODY=8BITMIME, SMTPUTF8, BY= and the DSN parameters as the
+ * server's extensions allow. */
 static void smtpc_send_mail(struct smtpc *c)
 {
-    char params[256] = "";
+    char params[512] = "";
     size_t off = 0;
     if (c->caps.size)
         off +=
             (size_t)snprintf(params, sizeof params, " SIZE=%llu", (unsigned long long)c->t->size);
-    if (c->caps.eightbitmime && c->t->body && smtpc_body_8bit(c->t->body))
-        off += (size_t)snprintf(params + off, sizeof params - off, " BODY=8BITMIME");
+    off = smtpc_ext_params(c, params, sizeof params, off);
     smtpc_mail_dsn(c, params, sizeof params, off);
     smtpc_send(c, EXP_MAIL, 0, "MAIL FROM:<%s>%s", c->t->sender ? c->t->sender : "", params);
     c->mail_sent = true;
@@ -197,7 +182,10 @@ static void smtpc_txn_pump(struct smtpc *c)
         }
         if (c->naccepted == 0 && c->rcpt_outstanding == 0)
             return;
-        smtpc_send(c, EXP_DATA, 0, "DATA");
+        if (smtpc_bdat_use(c))
+            smtpc_bdat_send(c);
+        else
+            smtpc_send(c, EXP_DATA, 0, "DATA");
         c->data_sent = true;
     }
 }
@@ -220,7 +208,9 @@ static int smtpc_txn_start(struct smtpc *c, struct smtpc_txn *t)
         smtpc_rcpt_report_rest(c, OUTCOME_PERMFAIL, "552 5.3.4 message size exceeds remote limit");
     for (size_t i = 0; i < t->nrcpt; i++)
         if (!t->rcpts[i] || !smtpc_addr_ok(t->rcpts[i]))
-            smtpc_rcpt_report(c, i, OUTCOME_PERMFAIL, "501 5.1.3 invalid recipient address");
+            smtpc_rcpt_report_one(c, i, OUTCOME_PERMFAIL, "501 5.1.3 invalid recipient address");
+    if (c->nleft > 0)
+        smtpc_ext_check(c);
     if (c->nleft == 0) {
         smtpc_txn_release(c);
         return -1;
@@ -265,32 +255,86 @@ static void smtpc_dot_expect(struct smtpc *c)
             smtpc_fifo_push(c, EXP_DOT, i);
 }
 
-/* Streams the body dot-stuffed, ending in CRLF, then the terminating ".". The body's
- * chains are moved, not copied, between the "\n." spots that need an extra dot. */
+/* The body's bytes while chains of the output refer to them (smtpc_body_stuff). */
+struct smtpc_bodyref {
+    struct evbuffer *keep; /* the body's chains (a mapped body file, queue/bodyfile.c) */
+    size_t refs;           /* output chains referring to them, + 1 while stuffing */
+};
+
+/* Drops a reference; the last one frees the body. */
+static void smtpc_bodyref_unref(const void *data, size_t len, void *arg)
+{
+    struct smtpc_bodyref *r = arg;
+    (void)data;
+    (void)len;
+    if (--r->refs == 0) {
+        evbuffer_free(r->keep);
+        free(r);
+    }
+}
+
+/* Appends n body bytes at p to out: by reference, or copied when that is cheaper. */
+static void smtpc_body_ref(struct evbuffer *out, struct smtpc_bodyref *r, const char *p, size_t n)
+{
+    if (n < SMTPC_BODY_COPY_MAX) {
+        evbuffer_add(out, p, n);
+        return;
+    }
+    r->refs++;
+    if (evbuffer_add_reference(out, p, n, smtpc_bodyref_unref, r) < 0) {
+        r->refs--;
+        evbuffer_add(out, p, n);
+    }
+}
+
+/* Dot-stuffs body into out (RFC 5321 §4.5.2: one more "." before each line that starts with
+ * one) without copying it: the stretches between those dots go by reference to the body's
+ * own chains, kept alive until the last of them is written (or the connection dropped), so
+ * a large body is sent straight from its mapping whatever its lines hold. Empties body;
+ * true when it ended in CRLF. */
+static bool smtpc_body_stuff(struct evbuffer *out, struct evbuffer *body)
+{
+    struct smtpc_bodyref *r = xcalloc(1, sizeof *r);
+    r->keep = evbuffer_new();
+    r->refs = 1;
+    evbuffer_add_buffer(r->keep, body);
+    int n = evbuffer_peek(r->keep, -1, NULL, NULL, 0);
+    struct evbuffer_iovec *v = xcalloc(n > 0 ? (size_t)n : 1, sizeof *v);
+    n = evbuffer_peek(r->keep, -1, NULL, v, n);
+    bool bol = true;
+    char tail[2] = {0, 0};
+    for (int i = 0; i < n; i++) {
+        const char *p = v[i].iov_base, *end = p + v[i].iov_len, *seg = p;
+        for (const char *q = p; q < end;) {
+            if (bol && *q == '.') {
+                smtpc_body_ref(out, r, seg, (size_t)(q - seg));
+                evbuffer_add(out, ".", 1);
+                seg = q;
+            }
+            const char *nl = memchr(q, '\n', (size_t)(end - q));
+            bol = nl != NULL;
+            if (!nl)
+                break;
+            q = nl + 1;
+        }
+        smtpc_body_ref(out, r, seg, (size_t)(end - seg));
+        if (v[i].iov_len > 0) {
+            tail[0] = v[i].iov_len >= 2 ? end[-2] : tail[1];
+            tail[1] = end[-1];
+        }
+    }
+    free(v);
+    smtpc_bodyref_unref(NULL, 0, r);
+    return tail[0] == '\r' && tail[1] == '\n';
+}
+
+/* Streams the body dot-stuffed, ending in CRLF, then the terminating ".". */
 static void smtpc_body_send(struct smtpc *c)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev), *body = c->t->body;
     size_t len = body ? evbuffer_get_length(body) : 0;
-    if (len > 0) {
-        char tail[2] = {0, 0}, first = 0;
-        struct evbuffer_ptr end;
-        evbuffer_ptr_set(body, &end, len >= 2 ? len - 2 : 0, EVBUFFER_PTR_SET);
-        evbuffer_copyout_from(body, &end, tail, len >= 2 ? 2 : 1);
-        bool crlf = len >= 2 && tail[0] == '\r' && tail[1] == '\n';
-        evbuffer_copyout(body, &first, 1);
-        if (first == '.')
-            evbuffer_add(out, ".", 1);
-        for (;;) {
-            struct evbuffer_ptr p = evbuffer_search(body, "\n.", 2, NULL);
-            if (p.pos < 0)
-                break;
-            evbuffer_remove_buffer(body, out, (size_t)p.pos + 1);
-            evbuffer_add(out, ".", 1);
-        }
-        evbuffer_add_buffer(out, body);
-        if (!crlf)
-            evbuffer_add(out, "\r\n", 2);
-    }
+    if (len > 0 && !smtpc_body_stuff(out, body))
+        evbuffer_add(out, "\r\n", 2);
     evbuffer_add(out, ".\r\n", 3);
     log_debug("smtpc %s >>> (%zu body bytes) .", c->relay, len);
     if (c->tr) {
@@ -329,7 +373,7 @@ static void smtpc_on_rcpt(struct smtpc *c, size_t i, const struct reply *r, cons
         c->rst[i] = RST_ACCEPTED;
         c->naccepted++;
     } else {
-        smtpc_rcpt_report(c, i, r->code >= 500 ? OUTCOME_PERMFAIL : OUTCOME_TEMPFAIL, text);
+        smtpc_rcpt_report_one(c, i, r->code >= 500 ? OUTCOME_PERMFAIL : OUTCOME_TEMPFAIL, text);
     }
 }
 
@@ -361,7 +405,7 @@ static void smtpc_on_dot(struct smtpc *c, size_t idx, const struct reply *r, con
 {
     enum outcome o = smtpc_reply_outcome(r->code);
     if (c->peers[c->cur].lmtp) { /* this reply is recipient idx's alone */
-        smtpc_rcpt_report(c, idx, o, text);
+        smtpc_rcpt_report_one(c, idx, o, text);
         c->dirty = false; /* the transaction is over whatever each recipient got */
         return;
     }
@@ -376,7 +420,8 @@ void smtpc_on_session_reply(struct smtpc *c, const struct reply *r, const char *
     static const unsigned stage_of[] = {[EXP_RSET] = SMTPC_STAGE_MAIL, [EXP_MAIL] = SMTPC_STAGE_MAIL,
                                         [EXP_RCPT] = SMTPC_STAGE_RCPT, [EXP_DATA] = SMTPC_STAGE_DATA,
                                         [EXP_DOT] = SMTPC_STAGE_DATA,
-                                        [EXP_DOT_IGNORE] = SMTPC_STAGE_DATA};
+                                        [EXP_DOT_IGNORE] = SMTPC_STAGE_DATA,
+                                        [EXP_BDAT] = SMTPC_STAGE_DATA};
     if (c->t) /* what the reply answers, for the rules of deliver/ (a 421 too) */
         c->t->stage = smtpc_fifo_len(c) ? stage_of[c->fifo[c->fhead].kind] : SMTPC_STAGE_NONE;
     if (r->code == 421 || smtpc_fifo_len(c) == 0 || !c->t) {
@@ -401,6 +446,7 @@ void smtpc_on_session_reply(struct smtpc *c, const struct reply *r, const char *
         smtpc_on_data(c, r, text);
         break;
     case EXP_DOT:
+    case EXP_BDAT: /* the last chunk's reply: as the end of data (never LMTP) */
         smtpc_on_dot(c, e.idx, r, text);
         break;
     case EXP_DOT_IGNORE:
@@ -426,6 +472,6 @@ void smtpc_session_progress(struct smtpc *c)
         log_panic("smtpc %s: transaction stalled with %zu recipients open", c->relay, c->nleft);
     {
         enum smtpc_exp k = c->fifo[c->fhead].kind;
-        smtpc_timer_arm(c, k == EXP_DOT ? smtpc_data_timeout(c) : c->cc->timeout);
+        smtpc_timer_arm(c, k == EXP_DOT || k == EXP_BDAT ? smtpc_data_timeout(c) : c->cc->timeout);
     }
 }

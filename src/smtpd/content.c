@@ -30,6 +30,13 @@
  *           by HOST (sluice) with ESMTPS id QID for <rcpt>; date
  * After AUTH (smtpd.auth.rcvd_auth_user) a comment "(authenticated as USER)" follows them
  * and the protocol gains its "A" (ESMTPA, ESMTPSA: RFC 3848).
+ * Large contents (past SPILL_AT octets) are not held in memory: the head (our Received and
+ * the client's header block) stays in s->body, everything after it goes to the message's
+ * body file in SPILL_CHUNK pieces as it arrives (queue_bodyfile_open/_write, page cache
+ * only) and the message is queued with queue_put_file, which makes the file durable before
+ * the commit. Not when the message is DKIM-signed on the way in or passes milters (the
+ * signer and the milter chain take it whole and may change it).
+ * A file that cannot be written refuses the message with 452 4.3.1 at its end.
  * The accepted message's log line names the user (", sasl_method=PLAIN, sasl_username=U"
  * after client=, as Postfix) and ends with tls=VERSION/CIPHER, or tls=none. */
 #include <errno.h>
@@ -53,6 +60,10 @@
 #include "smtpd/session.h"
 
 enum { CONTENT_CHUNK = 8192, CONTENT_BODY_INITIAL = 4096 };
+/* Body files (queue/bodyfile.c): past SPILL_AT octets of content, what follows the header
+ * block goes to the message's body file as it arrives, SPILL_CHUNK at a time; a header
+ * block that has not ended after SPILL_HDR_MAX octets is cut there. */
+enum { SPILL_AT = 65536, SPILL_CHUNK = 65536, SPILL_HDR_MAX = 1048576 };
 
 /* RFC 5322 date of ms in the local zone (hdr_date() formats it). */
 void content_date(int64_t ms, char *buf, size_t len)
@@ -86,6 +97,9 @@ void content_begin(struct session *s)
     if (n < 0 || (size_t)n >= s->body_cap)
         log_panic("smtpd: Received header does not fit (%d bytes)", n);
     s->body_len = s->hdr_len = (size_t)n;
+    content_spill_discard(s);
+    /* whole in memory: a message DKIM-signed on the way in, or given to milters */
+    s->spill_off = (s->sd->dkim && (s->trusted || s->authenticated)) || s->milters;
     s->content = 0;
     s->refusal = REFUSE_NONE;
     s->line_len = 0;
@@ -117,6 +131,92 @@ static void content_refuse(struct session *s, enum content_refusal why)
     free(s->body);
     s->body = NULL;
     s->body_len = s->body_cap = 0;
+    content_spill_discard(s);
+}
+
+uint64_t content_size(const struct session *s)
+{
+    return s->body_len + s->spill_len;
+}
+
+void content_spill_discard(struct session *s)
+{
+    if (s->spill_path)
+        queue_bodyfile_discard(s->spill_fd, s->spill_path);
+    s->spill_path = NULL;
+    s->spill_fd = -1;
+    s->spill_len = 0;
+    s->spill_keep = 0;
+}
+
+/* Writes what follows the head to the body file; false (the content refused) when the
+ * file does not take it. */
+static bool content_spill_flush(struct session *s)
+{
+    size_t n = s->body_len - s->spill_keep;
+    if (n == 0)
+        return true;
+    if (queue_bodyfile_write(s->sd->q, s->spill_fd, s->body + s->spill_keep, n) < 0) {
+        log_warn("client=[%s]: cannot write %s: %s", s->ip, s->spill_path, strerror(errno));
+        content_refuse(s, REFUSE_SPOOL);
+        return false;
+    }
+    s->spill_len += n;
+    s->body_len = s->spill_keep;
+    return true;
+}
+
+/* Where the head ends: after the client's header block (its empty line); body_len when
+ * that block passed SPILL_HDR_MAX; 0 while it goes on. spill_keep remembers how far the
+ * search went, so a long header block is not searched again from its start. */
+static size_t content_head_end(struct session *s)
+{
+    const char *h = s->body + s->hdr_len;
+    size_t n = s->body_len - s->hdr_len;
+    if (n >= 2 && h[0] == '\r' && h[1] == '\n')
+        return s->hdr_len + 2;
+    size_t from = s->spill_keep > s->hdr_len + 3 ? s->spill_keep - 3 : s->hdr_len;
+    const char *e = memmem(s->body + from, s->body_len - from, "\r\n\r\n", 4);
+    if (e)
+        return (size_t)(e - s->body) + 4;
+    s->spill_keep = s->body_len;
+    return n >= SPILL_HDR_MAX ? s->body_len : 0;
+}
+
+/* Past SPILL_AT octets of content, moves what follows the head to the body file (opened
+ * then), and from then on every SPILL_CHUNK octets (see the file comment). */
+static void content_spill(struct session *s)
+{
+    if (s->spill_path) {
+        if (s->body_len - s->spill_keep >= SPILL_CHUNK)
+            content_spill_flush(s);
+        return;
+    }
+    if (s->spill_off || s->body_len - s->hdr_len < SPILL_AT)
+        return;
+    size_t end = content_head_end(s);
+    if (end == 0)
+        return;
+    s->spill_fd = queue_bodyfile_open(s->sd->q, s->txn.id, &s->spill_path);
+    if (s->spill_fd < 0) {
+        log_warn("client=[%s]: cannot create a body file: %s; the content stays in memory",
+                 s->ip, strerror(errno));
+        s->spill_off = true;
+        return;
+    }
+    s->spill_keep = end;
+    content_spill_flush(s);
+}
+
+/* Counts the content produced so far: past max_message_size it is refused (and dropped
+ * from then on), else a large one goes on to its body file (content_spill). */
+static void content_account(struct session *s)
+{
+    s->content = s->body_len - s->hdr_len + s->spill_len;
+    if (s->content > s->sd->c->smtpd.max_message_size)
+        content_refuse(s, REFUSE_SIZE);
+    else
+        content_spill(s);
 }
 
 /* Makes room for n more bytes in the body (never past hdr_len + max + slack). */
@@ -191,9 +291,25 @@ static void content_feed(struct session *s, const char *p, size_t n)
         s->content += n;
         return;
     }
-    s->content = s->body_len - s->hdr_len;
-    if (s->content > s->sd->c->smtpd.max_message_size)
-        content_refuse(s, REFUSE_SIZE);
+    content_account(s);
+}
+
+/* Feeds one content line (n octets at p, without its line end) and the CRLF that ends it.
+ * The usual line (no CR, no NUL, at most 998 octets, at a line start) is copied as it is;
+ * anything else goes through content_feed's rules octet by octet. */
+static void content_line(struct session *s, const char *p, size_t n)
+{
+    if (s->body && s->line_len == 0 && !s->cr_pending && n <= SMTPD_LINE_OCTETS &&
+        !memchr(p, '\r', n) && !memchr(p, '\0', n)) {
+        content_room(s, n + 2);
+        memcpy(s->body + s->body_len, p, n);
+        memcpy(s->body + s->body_len + n, "\r\n", 2);
+        s->body_len += n + 2;
+        content_account(s);
+        return;
+    }
+    content_feed(s, p, n);
+    content_feed(s, "\n", 1); /* the line end, CRLF whatever the client sent */
 }
 
 /* Moves n input bytes through content_feed (or drops them when discarding). */
@@ -278,6 +394,13 @@ static void content_on_signed(void *arg, char *body, size_t len)
  * is configured and the client may send as our domains (trusted network or AUTH). */
 static void content_commit(struct session *s, char *body, size_t len)
 {
+    if (s->spill_path) { /* never DKIM-signed or milter-changed: content_begin kept those whole */
+        queue_put_file(s->sd->q, &s->txn, body, len, s->spill_fd, s->spill_path,
+                       content_on_queued, s);
+        s->spill_path = NULL;
+        s->spill_fd = -1;
+        return;
+    }
     if (s->sd->dkim && (s->trusted || s->authenticated)) {
         char qid[QID_TEXT_LEN + 1];
         qid_to_text(s->txn.id, qid);
@@ -392,6 +515,9 @@ static bool content_refused(struct session *s, const struct conf *c)
         content_fail(s, "554 5.6.0 Error: message has lines longer than 998 octets",
                      "line over 998 octets");
         return true;
+    case REFUSE_SPOOL:
+        content_fail(s, "452 4.3.1 Insufficient system storage", "body file not written");
+        return true;
     case REFUSE_SIZE: /* content_over_size() */
     case REFUSE_NONE: break;
     }
@@ -402,6 +528,8 @@ static bool content_refused(struct session *s, const struct conf *c)
     return false;
 }
 
+static void content_queue(struct session *s);
+
 /* The content is complete (final dot, or BDAT LAST): checks it, then queues it. */
 static void content_end(struct session *s)
 {
@@ -410,6 +538,8 @@ static void content_end(struct session *s)
         s->cr_pending = false;
         content_feed(s, "\n", 1);
     }
+    if (s->spill_path && s->body)
+        content_spill_flush(s);
     if (content_refused(s, c))
         return;
     char pre[1024];
@@ -422,18 +552,26 @@ static void content_end(struct session *s)
     }
     if (content_policy_actions(s))
         return;
-    if (!policy_space_ok(s->sd, s->body_len)) {
+    if (!policy_space_ok(s->sd, content_size(s))) {
         content_fail(s, "452 4.3.1 Insufficient system storage", "spool below min_free_space");
         return;
     }
     if (s->submission)
         content_submission_fix(s);
+    if (milters_content(s))
+        return; /* content_milters_done() follows */
+    content_queue(s);
+}
+
+/* The message is final: stored, then the 250 (content_on_queued). */
+static void content_queue(struct session *s)
+{
     s->txn.arrival = clock_wall_ms();
     if (s->txn.flags & (MSG_F_BY_RETURN | MSG_F_BY_NOTIFY))
         s->txn.deliver_by = s->txn.arrival + s->by_seconds * 1000;
     s->txn.client_ip = xstrdup(s->ip);
     s->txn.helo = xstrdup(s->helo);
-    s->txn.size = s->body_len;
+    s->txn.size = content_size(s);
     char *body = s->body;
     size_t len = s->body_len;
     if (hdr_find(body, len, "Message-ID", s->msgid, sizeof s->msgid) < 0)
@@ -444,10 +582,31 @@ static void content_end(struct session *s)
     s->state = SESSION_WAIT;
     if (s->tr) {
         char note[64];
-        int n = snprintf(note, sizeof note, "(%zu body bytes)", len);
+        int n = snprintf(note, sizeof note, "(%llu body bytes)",
+                         (unsigned long long)s->txn.size);
         transcript_line(s->tr, '*', note, (size_t)n);
     }
     content_commit(s, body, len);
+}
+
+void content_milters_done(struct session *s, bool discard)
+{
+    char qid[QID_TEXT_LEN + 1], from[ADDR_MAX * 4 + 1];
+    const char *snd = s->txn.sender ? s->txn.sender : "";
+    qid_to_text(s->txn.id, qid);
+    log_sanitize(from, sizeof from, snd, strlen(snd));
+    if (discard || s->txn.nrcpt == 0) { /* acknowledged, not stored (as Postfix's DISCARD) */
+        log_mail("cleanup", "%s: milter-discard: END-OF-MESSAGE from %s[%s]: %s; from=<%s> "
+                 "proto=%s helo=<%s>", qid, s->rdns, s->ip,
+                 discard ? "milter triggers DISCARD action" : "milter removed every recipient",
+                 from, policy_protocol(s), s->helo);
+        session_reply(s, "250 2.0.0 Ok: queued as %s", qid);
+        session_txn_reset(s);
+        return;
+    }
+    if (s->milter_held)
+        s->txn.flags |= MSG_F_HELD;
+    content_queue(s);
 }
 
 void content_policy_resume(struct session *s)
@@ -481,8 +640,40 @@ static int content_data_partial(struct session *s, struct evbuffer *in)
     return 1;
 }
 
+/* Takes every complete line of in's first extent in one pass (no evbuffer call per line),
+ * with the rules of content_read_data; 0 when that extent holds no complete line. */
+static int content_read_lines(struct session *s, struct evbuffer *in)
+{
+    struct evbuffer_iovec v;
+    if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+        return 0;
+    const char *start = v.iov_base, *q = start, *end = start + v.iov_len, *nl;
+    while ((nl = memchr(q, '\n', (size_t)(end - q))) != NULL) {
+        size_t eol = nl > q && nl[-1] == '\r' ? 2 : 1;
+        size_t n = (size_t)(nl - q) + 1 - eol;
+        if (s->bol && s->bol_crlf && n == 1 && *q == '.' && eol == 2) {
+            evbuffer_drain(in, (size_t)(nl + 1 - start));
+            content_end(s);
+            return 1;
+        }
+        if (s->bol && n > 1 && *q == '.') /* unstuffing, as below */
+            content_line(s, q + 1, n - 1);
+        else
+            content_line(s, q, n);
+        s->bol = true;
+        s->bol_crlf = eol == 2;
+        q = nl + 1;
+    }
+    if (q == start)
+        return 0;
+    evbuffer_drain(in, (size_t)(q - start));
+    return 1;
+}
+
 int content_read_data(struct session *s, struct evbuffer *in)
 {
+    if (content_read_lines(s, in))
+        return 1;
     size_t eol = 0;
     struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol, EVBUFFER_EOL_CRLF);
     if (p.pos < 0)

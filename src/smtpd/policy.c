@@ -326,7 +326,7 @@ int policy_data_check(struct session *s, char *prepend, size_t plen)
         .rcpt = s->txn.nrcpt == 1 ? s->txn.rcpts[0].addr : "", /* as Postfix: one only */
         .instance = s->instance, .tls_proto = ti && ti->active ? ti->version : "",
         .tls_cipher = ti && ti->active ? ti->cipher : "", .nrcpt = (unsigned)s->txn.nrcpt,
-        .size = s->body_len, .state = "END-OF-MESSAGE", .queue_id = qid};
+        .size = content_size(s), .state = "END-OF-MESSAGE", .queue_id = qid};
     if (policy_async_data(s->pol, &r, policy_on_data_checked, s, &v) == 0) {
         s->state = SESSION_POLICY; /* input is not read until the servers answered */
         return 0;

@@ -150,9 +150,11 @@ void session_txn_reset(struct session *s)
     s->pol_hold = s->pol_discard = false;
     free(s->pol_redirect);
     s->pol_redirect = NULL;
+    milters_txn_end(s);
     free(s->body);
     s->body = NULL;
     s->body_len = s->body_cap = s->hdr_len = 0;
+    content_spill_discard(s);
     s->content = 0;
     s->refusal = REFUSE_NONE;
     s->content_started = false;
@@ -203,6 +205,8 @@ void session_free(struct session *s)
     }
     policy_client_free(s->pol); /* its lookups and requests end without callbacks */
     s->pol = NULL;
+    if (s->state != SESSION_WAIT)
+        milters_free(s); /* no callback after it */
     free(s->park);
     s->park = NULL;
     if (s->state == SESSION_WAIT)
@@ -316,6 +320,7 @@ static int session_read(struct session *s, struct evbuffer *in)
     case SESSION_RDNS:
     case SESSION_POLICY:
     case SESSION_AUTH:
+    case SESSION_MILTER:
     case SESSION_TLS: break;
     }
     return 0;
@@ -344,7 +349,7 @@ static void session_process(struct session *s)
     s->in_process = false;
     if (s->closing || s->eof || s->state == SESSION_WAIT || s->state == SESSION_RDNS ||
         s->state == SESSION_TLS || s->state == SESSION_AUTH || s->state == SESSION_POLICY ||
-        s->out_blocked || s->tarpit_wait)
+        s->state == SESSION_MILTER || s->out_blocked || s->tarpit_wait)
         bufferevent_disable(s->bev, EV_READ);
     else
         bufferevent_enable(s->bev, EV_READ);
@@ -354,7 +359,7 @@ void session_run(struct session *s)
 {
     session_process(s);
     if (s->eof && s->state != SESSION_WAIT && s->state != SESSION_RDNS &&
-        s->state != SESSION_POLICY && !s->tarpit_wait)
+        s->state != SESSION_POLICY && s->state != SESSION_MILTER && !s->tarpit_wait)
         s->closing = true;
     if (s->closing && !s->tarpit_wait && starttls_flushed(s))
         session_free(s);
@@ -405,7 +410,7 @@ static void session_on_event(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_EOF) {
         s->eof = true;
         if (s->state == SESSION_WAIT || s->state == SESSION_RDNS || s->state == SESSION_POLICY ||
-            s->tarpit_wait)
+            s->state == SESSION_MILTER || s->tarpit_wait)
             /* their callbacks go on from here */
             bufferevent_disable(bev, EV_READ);
         else
@@ -567,6 +572,8 @@ void session_greet(struct session *s)
         bufferevent_disable(s->bev, EV_READ);
         return;
     }
+    if (milters_connect(s))
+        return; /* greeted once the milters answered */
     char greeting[512];
     policy_greeting(s->sd, greeting, sizeof greeting);
     log_debug("connect from [%s]%s%s%s", s->ip, s->trusted ? " (trusted)" : "",
@@ -612,6 +619,8 @@ void session_start(struct smtpd_listener *l, struct bufferevent *bev, const stru
         session_rdns_start(s, sa);
     if (sd->policy && !s->refused)
         s->pol = policy_client_create(sd->policy, sa, s->trusted);
+    if (!s->refused)
+        milters_start(s);
     if (s->tls_implicit)
         starttls_accept(s);
     else

@@ -4,7 +4,8 @@
  * content (DATA, BDAT, hygiene, Received, queue_put), policy.c the decisions that depend
  * on configuration (relaying, sloppy syntax, greeting, disk space, protocol name),
  * starttls.c TLS on a session (STARTTLS, implicit TLS listeners, the handshake, the TLS
- * state that Received, the log and AUTH read).
+ * state that Received, the log and AUTH read), milters.c the session's milters
+ * (smtpd.milters: the steps, their replies, the content's changes).
  * All of it runs on the one event loop thread. */
 #ifndef SLUICE_SMTPD_SESSION_H
 #define SLUICE_SMTPD_SESSION_H
@@ -43,12 +44,13 @@ enum session_state {
     SESSION_POLICY, /* a command waits for policy checks (policy/): input not read */
     SESSION_TLS,  /* a TLS handshake is in progress (starttls.c): input not read */
     SESSION_AUTH, /* AUTH credentials are being verified (authn.c): input not read */
+    SESSION_MILTER, /* the milters are asked (milters.c): input not read */
 };
 
 enum session_helo { HELO_NONE, HELO_SMTP, HELO_ESMTP };
 
 /* Why a message will be refused at its end (the first reason found wins). */
-enum content_refusal { REFUSE_NONE, REFUSE_SIZE, REFUSE_NUL, REFUSE_LONG };
+enum content_refusal { REFUSE_NONE, REFUSE_SIZE, REFUSE_NUL, REFUSE_LONG, REFUSE_SPOOL };
 
 struct smtpd_listener {
     struct smtpd *sd;
@@ -86,8 +88,15 @@ struct session {
     /* content */
     bool content_started;  /* Received header written (DATA, or the first BDAT) */
     bool used_bdat;        /* this transaction sends BDAT chunks (DATA refused) */
-    char *body;            /* Received header + content so far (NULL once refused) */
+    char *body;            /* Received header + content so far (NULL once refused); once
+                              spilled, the head and the bytes not yet written to the file */
     size_t body_len, body_cap, hdr_len;
+    char *spill_path;      /* the body file the content goes to past SMTPD_SPILL_AT (content.c),
+                              NULL while it is all in body */
+    int spill_fd;          /* its descriptor (valid with spill_path) */
+    size_t spill_keep;     /* the head kept in body (our Received and the header block) */
+    uint64_t spill_len;    /* bytes written to the file */
+    bool spill_off;        /* not for this message (DKIM signing, or the file failed) */
     uint64_t content;      /* content bytes produced so far (also past the limit) */
     enum content_refusal refusal;
     size_t line_len;       /* octets of the current line so far */
@@ -150,6 +159,13 @@ struct session {
     enum sasl_mech auth_mech;       /* the mechanism used (pending or succeeded) */
     char auth_user[SASL_FIELD_MAX * 4 + 1]; /* the identity (sanitized for logs/headers) */
     unsigned auth_failures;         /* failed AUTHs in this session */
+    /* milters (milters.c) */
+    struct milter_chain *milters;   /* smtpd.milters of the session, or NULL */
+    bool milter_connected;          /* the connect step was answered (the greeting may go) */
+    char *milter_deny;              /* connect/HELO refused: the reply to HELO, MAIL, ETRN */
+    bool milter_discard;            /* a milter said discard at MAIL or RCPT */
+    bool milter_held;               /* a milter quarantined the message: MSG_F_HELD */
+    struct milter_msg *milter_msg;  /* the content while the milters have it, or NULL */
 };
 
 /* Failed AUTHs per client address (smtpd.auth.max_failures_per_ip within failure_window),
@@ -239,9 +255,43 @@ int content_read_data(struct session *s, struct evbuffer *in);
 int content_read_bdat(struct session *s, struct evbuffer *in);
 /* Formats an RFC 5322 date-time of wall ms in local time, locale-independent. */
 void content_date(int64_t ms, char *buf, size_t len);
+/* The milters accepted the content (changed in s->body, s->txn; s->milter_held): discard
+ * (250, not stored) or go on to the queue. */
+void content_milters_done(struct session *s, bool discard);
 /* The end-of-data policy servers answered (policy_data_check parked the session): the end
  * of the content runs again with their verdict. */
 void content_policy_resume(struct session *s);
+/* The content's size so far, in memory and in its body file. */
+uint64_t content_size(const struct session *s);
+/* Drops the body file of a transaction that ends without being queued. */
+void content_spill_discard(struct session *s);
+
+/* Answers HELO/EHLO once the checks passed (the 250 and, for EHLO, the extensions). */
+void verbs_helo_reply(struct session *s);
+/* Replies to a refused RCPT (reply: one line) and disconnects a client past
+ * max_error_recipients. */
+void verbs_rcpt_refused_reply(struct session *s, const char *reply);
+
+/* milters.c: each step returns true when the session waits in SESSION_MILTER (the step's
+ * reply is then sent when the milters answered), false when there are no milters. */
+/* Creates the session's milter chain (smtpd.milters); none: nothing. */
+void milters_start(struct session *s);
+/* Before the greeting: the connect step (session_greet runs again once answered). */
+bool milters_connect(struct session *s);
+/* HELO/EHLO accepted by the checks: verbs_helo_reply() or the refusal follows. */
+bool milters_helo(struct session *s);
+/* MAIL stored in s->txn: "250 2.1.0 Ok", or the refusal (the transaction is reset). */
+bool milters_mail(struct session *s);
+/* The last recipient of s->txn was just added: "250 2.1.5 Ok", or it is removed again and
+ * refused. */
+bool milters_rcpt(struct session *s);
+/* The content passed its checks: the milters see it and change it; then
+ * content_milters_done() (or the refusal: replied, logged, transaction reset). */
+bool milters_content(struct session *s);
+/* The transaction is over (reset, refused or queued): the milters hear SMFIC_ABORT. */
+void milters_txn_end(struct session *s);
+/* Closes the milters (session_free). */
+void milters_free(struct session *s);
 
 /* policy.c */
 /* True when a client that is not trusted may send to addr (local or relay domain). */

@@ -12,7 +12,9 @@
  * connection is closed, except for clients in bare_newline_networks. Every read is bounded (command line 1000 bytes, message content
  * max_message_size counted while reading, recipients max_recipients). The 250 after the
  * content is sent only once queue_put() reports the message durable (452 4.3.1 on a queue
- * failure); then accepted() hands the message to the scheduler. ETRN calls etrn(). */
+ * failure); then accepted() hands the message to the scheduler. ETRN calls etrn().
+ * With smtpd.milters each session's milters are asked at connect, HELO, MAIL, RCPT and
+ * after the content, and their changes are applied before the queue (docs/milter.md). */
 #ifndef SLUICE_SMTPD_H
 #define SLUICE_SMTPD_H
 #include <stdbool.h>

@@ -7,8 +7,10 @@
  * the message: SIZE (552 5.3.4 when over max_message_size), BODY, SMTPUTF8 (RFC 6531: a
  * non-ASCII address needs it, 553 5.6.7), DSN RET/ENVID/NOTIFY/ORCPT (RFC 3461), DELIVERBY
  * BY (RFC 2852: R mode needs at least smtpd.deliverby). MAIL checks min_free_space (452).
- * RCPT: relaying rules (policy.c), max_recipients (452 4.5.3), and a client whose refused
- * RCPTs exceed max_error_recipients is disconnected (421). On a submission listener MAIL
+ * RCPT: relaying rules (policy.c) on the address without its source route, max_recipients
+ * (452 4.5.3), and a client whose refused RCPTs exceed max_error_recipients is disconnected
+ * (421); a source route is kept ("@relay:local@domain") only with allow_source_routes for a
+ * trusted or authenticated client, else dropped (docs/routing.md). On a submission listener MAIL
  * needs a trusted or authenticated client (530 5.7.0, authn.c). AUTH is authn.c's; EHLO
  * lists "AUTH PLAIN LOGIN" with a backend, under TLS or with smtpd.auth.allow_cleartext. DATA and BDAT hand over to
  * content.c, once the client's reverse lookup is over (session_rdns_wait). ETRN (RFC 1985) for trusted clients or relay_domains calls the etrn callback.
@@ -62,21 +64,26 @@ static void verbs_bad_args(struct session *s, enum cmd_verb verb)
     }
 }
 
-/* HELO/EHLO: remembers the argument, resets the transaction, lists the extensions. */
+/* HELO/EHLO: remembers the argument, resets the transaction, asks the milters. */
 static void verbs_helo(struct session *s, const struct cmd *c)
 {
-    const struct conf *conf = s->sd->c;
     session_txn_reset(s);
     log_sanitize(s->helo, sizeof s->helo, c->arg, strlen(c->arg));
     policy_sloppy_helo(s);
     if (!policy_helo_check(s, c->verb == CMD_HELO ? "HELO" : "EHLO"))
         return;
-    if (c->verb == CMD_HELO) {
-        s->helo_kind = HELO_SMTP;
+    s->helo_kind = c->verb == CMD_HELO ? HELO_SMTP : HELO_ESMTP;
+    if (!milters_helo(s))
+        verbs_helo_reply(s);
+}
+
+void verbs_helo_reply(struct session *s)
+{
+    const struct conf *conf = s->sd->c;
+    if (s->helo_kind == HELO_SMTP) {
         session_reply(s, "250 %s", session_host(s));
         return;
     }
-    s->helo_kind = HELO_ESMTP;
     session_reply(s, "250-%s", session_host(s));
     session_reply(s, "250-PIPELINING");
     session_reply(s, "250-SIZE %llu", (unsigned long long)conf->smtpd.max_message_size);
@@ -186,7 +193,8 @@ static void verbs_mail(struct session *s, const struct cmd *c)
         return;
     verbs_mail_store(s, c, &m);
     policy_mail_begin(s);
-    session_reply(s, "250 2.1.0 Ok");
+    if (!milters_mail(s))
+        session_reply(s, "250 2.1.0 Ok");
 }
 
 /* Replies to a refused RCPT (logging the NOQUEUE line for rcpt when not NULL) and
@@ -202,6 +210,11 @@ __attribute__((format(printf, 3, 4))) static void verbs_rcpt_refused(struct sess
     va_end(ap);
     if (rcpt) /* NULL: not a reject line, or one logged already */
         session_log_reject(s, "RCPT", text, rcpt);
+    verbs_rcpt_refused_reply(s, text);
+}
+
+void verbs_rcpt_refused_reply(struct session *s, const char *text)
+{
     session_reply(s, "%s", text);
     if (++s->rcpt_errors > s->sd->c->smtpd.max_error_recipients) {
         log_info("client=[%s]: %u refused recipients, disconnecting", s->ip, s->rcpt_errors);
@@ -244,6 +257,38 @@ static char *verbs_qualify(const struct conf *c, const char *addr)
     return q;
 }
 
+/* True when a source route's host is this host (hostname or a local domain): the route
+ * ends here (RFC 5321 Appendix C: a host removes itself from the route). */
+static bool verbs_route_is_us(const struct conf *c, const char *host)
+{
+    if (c->hostname && strcasecmp(host, c->hostname) == 0)
+        return true;
+    for (size_t i = 0; i < c->smtpd.nlocal_domains; i++)
+        if (strcasecmp(host, c->smtpd.local_domains[i]) == 0)
+            return true;
+    return false;
+}
+
+/* The recipient as stored: "@relay:local@domain" for a source route honoured (docs/
+ * routing.md: smtpd.allow_source_routes, a trusted or authenticated client, a relay that is
+ * not us), else the address without its route (RFC 5321 §4.1.1.3: servers may ignore
+ * it; relaying was checked on that address). NULL (replied) when the route does not fit. */
+static char *verbs_rcpt_stored(struct session *s, const struct cmd *c)
+{
+    const struct conf *cf = s->sd->c;
+    if (!c->route[0] || !cf->smtpd.allow_source_routes || !(s->trusted || s->authenticated) ||
+        verbs_route_is_us(cf, c->route))
+        return verbs_qualify(cf, c->addr);
+    size_t n = strlen(c->route) + strlen(c->addr) + 3;
+    if (n > ADDR_MAX + 1) {
+        session_reply(s, "553 5.1.3 Error: source route too long");
+        return NULL;
+    }
+    char *q = xmalloc(n);
+    snprintf(q, n, "@%s:%s", c->route, c->addr);
+    return q;
+}
+
 /* RCPT TO: adds a recipient when the client may relay and the limit allows. */
 static void verbs_rcpt(struct session *s, const struct cmd *c)
 {
@@ -268,15 +313,19 @@ static void verbs_rcpt(struct session *s, const struct cmd *c)
         session_reply(s, "452 4.5.3 Error: too many recipients");
         return;
     }
+    char *stored = verbs_rcpt_stored(s, c);
+    if (!stored)
+        return;
     xgrow(&s->txn.rcpts, &s->rcpt_cap, s->txn.nrcpt, sizeof *s->txn.rcpts);
     struct qrcpt *q = &s->txn.rcpts[s->txn.nrcpt++];
     memset(q, 0, sizeof *q);
-    q->addr = verbs_qualify(s->sd->c, c->addr);
+    q->addr = stored;
     q->state = RCPT_PENDING;
     q->last_reply = xstrdup("");
     q->notify = r.notify;
     q->orcpt = xstrdup(r.orcpt);
-    session_reply(s, "250 2.1.5 Ok");
+    if (!milters_rcpt(s))
+        session_reply(s, "250 2.1.5 Ok");
 }
 
 /* True when a transaction with recipients is open; replies 503 otherwise. */
@@ -383,6 +432,11 @@ static void verbs_vrfy(struct session *s, enum cmd_verb v)
 /* Runs the handler of a parsed command. */
 static void verbs_dispatch(struct session *s, const struct cmd *c)
 {
+    if (s->milter_deny && (c->verb == CMD_HELO || c->verb == CMD_EHLO || c->verb == CMD_MAIL ||
+                           c->verb == CMD_ETRN)) { /* a milter refused the connection */
+        session_reply(s, "%s", s->milter_deny);
+        return;
+    }
     switch (c->verb) {
     case CMD_HELO:
     case CMD_EHLO: verbs_helo(s, c); break;

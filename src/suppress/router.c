@@ -19,6 +19,7 @@
 #include "conf/conf.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "proto/addr.h"
 #include "suppress/suppress.h"
 
 struct suppress_router {
@@ -63,7 +64,7 @@ static void suppress_router_lookup(void *rarg, const char *sender, const char *c
     struct suppress_entry e;
     int64_t now = r->now();
     if (!r->c->suppression.enabled ||
-        suppress_find(r->sp, rcpt, now, r->c->suppression.duration, &e) != 1) {
+        suppress_find(r->sp, addr_unrouted(rcpt), now, r->c->suppression.duration, &e) != 1) {
         r->inner->lookup(r->inner_arg, sender, client_ip, rcpt, cb, arg);
         return;
     }

@@ -2,7 +2,8 @@
 # Part A, the file system really full (a ballast file takes every free block; LMDB fails
 # its commit with ENOSPC or MDB_MAP_FULL): new messages get 452 4.3.1 (never 5xx; a few 250s
 # are allowed only while LMDB still has free pages inside its file), `sluice submit` exits 75
-# (EX_TEMPFAIL), the daemon stays up and answers, nothing accepted before is lost, and once
+# (EX_TEMPFAIL), a large message (a body file) gets 452 4.3.1 and leaves no file behind, the
+# daemon stays up and answers, nothing accepted before is lost, and once
 # the ballast is removed new mail is accepted again and everything accepted is delivered.
 # Part B, smtpd.min_free_space (SKIP when check-config does not know the key): with less
 # free space than the limit, MAIL gets 452 4.3.1 before any content is sent; with space
@@ -58,6 +59,12 @@ rc=0
 printf 'Subject: submit while full\n\n%s\n' "$(head -c 20000 /dev/zero | tr '\0' 'q' | fold -w 70)" |
     "$SLUICE" submit -c "$CONF" -f s@src.example sub@full.example >"$T/submit-full.out" 2>&1 || rc=$?
 expect_eq "$rc" 75 "sluice submit exit status while the disk is full ($(cat "$T/submit-full.out"))"
+# A large message goes to a body file as it arrives (queue/bodyfile.c): the file cannot be
+# written, the message gets 452 4.3.1 at its end and no body file is left behind.
+python3 "$SCN/smtptry.py" --count 2 --size 300000 --rcpt a@full.example --tag bigfull >"$T/bigfull.out"
+cat "$T/bigfull.out"
+expect_eq "$(grep -c ' refused [a-z]* 452 4\.3\.1' "$T/bigfull.out")" 2 "large messages refused with 452 4.3.1 while full"
+expect_eq "$(ls "$FS/spool/body" | wc -l)" 0 "body files left after the refusals"
 sluice_answers || fail "sluice does not answer while the disk is full"
 rm -f "$FS/ballast"
 python3 "$SCN/smtptry.py" --count 2 --size 20000 --rcpt a@full.example --tag after >"$T/after.out"

@@ -190,7 +190,7 @@ dns_start() {
     # shellcheck disable=SC2046
     bg_start dnsproxy python3 "$SCN/dns.py" proxy --listen 127.0.0.1:53 --upstream 127.0.0.1:5300 \
         $(cat "$T/dns/rules")
-    wait_until 'python3 "$SCN/dns.py" query ns.$ZONE A --timeout 0.2 | grep -q "^A 127.0.0.1$"' 10 \
+    wait_until 'python3 "$SCN/dns.py" query ns.$ZONE A --timeout 0.2 | grep -q "^A 127.0.0.1$"' 30 \
         "nsd answering through dns.py"
 }
 
@@ -594,12 +594,12 @@ conf_key_known() {
 # --- raw SMTP client (smtpd and submit scenarios) ------------------------------------------
 
 # smtp_talk FILE [IP] [PORT]: waits for the greeting, sends FILE in one write (the client
-# pipelines everything), prints every reply until the server closes (15 s at most).
+# pipelines everything), prints every reply until the server closes (15 s of silence at most, or $SMTP_TALK_TIMEOUT).
 smtp_talk() {
     python3 - "$1" "${2:-127.0.0.1}" "${3:-$SMTP_PORT}" <<'PY'
-import socket, sys
+import os, socket, sys
 s = socket.create_connection((sys.argv[2], int(sys.argv[3])))
-s.settimeout(15)
+s.settimeout(float(os.environ.get("SMTP_TALK_TIMEOUT", "15")))
 out = b""
 while b"\r\n" not in out:
     b = s.recv(65536)

@@ -10,7 +10,7 @@
 zone_mx esc "10 mx"
 zone_a mx 127.0.0.3
 dns_start
-peer_start mx 127.0.0.3 --reject-rcpt '^bad@=550 5.1.1 Jörg\ is gone'
+peer_start mx 127.0.0.3 --ehlo-keyword SMTPUTF8 --reject-rcpt '^bad@=550 5.1.1 Jörg\ is gone'
 conf_set deliver.audit '"%DIRLOG%audit-%DT%.log"'
 conf_set smtpd.transcript '"%DIRLOG%smtpd-%DT%.log"'
 sluice_start

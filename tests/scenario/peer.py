@@ -33,6 +33,10 @@ succeeds with a client certificate, --tls-client-ca, whose CN is the user): AUTH
 (after TLS only with --auth-tls-only) and checked; conn records list "auth" attempts as
 {"mech", "user", "initrsp", "ok", "tls"} (the password is never logged), and with
 --auth-required MAIL is refused (530) before a successful AUTH. msg records carry "auth_user".
+--ehlo-keyword KW (repeatable) adds an EHLO line (e.g. "DELIVERBY 60", "DSN", "SMTPUTF8"):
+what the keyword promises is not checked, but msg records carry "mail_args" (the MAIL
+parameters as received), "rcpt_args" (each accepted recipient's), "body_8bit" and "headers"
+(the header section, latin-1, at most 8 KB).
 Receiver limits (the etiquette test, docs/shaping.md): --max-connections-per-ip N answers
 "421 4.7.0 too many connections" to a client address with N sessions open (a session stops
 counting once QUIT is answered); --max-messages-per-conn N answers MAIL after N messages of
@@ -40,6 +44,10 @@ one session with "421 4.7.0 too many messages in this session" and closes;
 --max-msgs-per-second N answers MAIL with "451 4.7.1 rate limited" when N messages were
 already accepted in the current second (fixed windows of the wall clock). conn records count
 them in "rate_limited" and "session_limited"; msg records carry their time "t".
+Death (--die-after N, a host that dies mid-run): once N messages were accepted in all, the
+server stops listening (later connects are refused) and closes every session after the
+replies already written; nothing more is read or answered, so every message logged got its
+250 and none that was cut off is logged. A record {"type":"died", "messages":N} marks it.
 """
 import argparse
 import asyncio
@@ -63,6 +71,12 @@ def parse_rules(specs):
             sys.exit(f"peer.py: bad rule {spec!r}, want 'regex=NNN text'")
         rules.append((re.compile(rx, re.I), reply))
     return rules
+
+
+def args_of(arg):
+    """'FROM:<a@b> X=Y Z' -> 'X=Y Z' (the ESMTP parameters as sent)."""
+    m = re.match(r"^(?:FROM|TO):\s*<[^>]*>\s*(.*)$", arg, re.I)
+    return m.group(1) if m else ""
 
 
 def addr_of(arg):
@@ -96,6 +110,19 @@ class Server:
                 self.ssl.load_verify_locations(opts.tls_client_ca)
         self.users = dict(u.split(":", 1) for u in (opts.auth_user or []))
         self.mechs = [m.upper() for m in (opts.auth_mechs or "").split(",") if m]
+        self.messages = 0                # accepted, over every session (--die-after)
+        self.dead = False
+        self.conns = set()
+        self.servers = []
+
+    def die(self):
+        """--die-after: stop listening, close every session (written replies still go)."""
+        self.dead = True
+        self.write({"type": "died", "messages": self.messages})
+        for sv in self.servers:
+            sv.close()
+        for c in list(self.conns):
+            c.t.close()
 
     def write(self, rec):
         self.log.write(json.dumps(rec, sort_keys=True) + "\n")
@@ -138,6 +165,11 @@ class Conn(asyncio.Protocol):
     def connection_made(self, transport):
         srv = self.srv
         self.t = transport
+        if srv.dead:  # accepted from the backlog before the listener closed
+            transport.close()
+            self.rec = None
+            return
+        srv.conns.add(self)
         srv.next_id += 1
         peer = transport.get_extra_info("peername")
         refused = srv.o.max_connections > 0 and srv.active >= srv.o.max_connections
@@ -170,6 +202,9 @@ class Conn(asyncio.Protocol):
 
     def connection_lost(self, exc):
         self.closed = True
+        if self.rec is None:
+            return
+        self.srv.conns.discard(self)
         if self.worker:
             self.worker.cancel()
         if not self.rec["refused"]:
@@ -203,6 +238,8 @@ class Conn(asyncio.Protocol):
         return None
 
     def data_received(self, data):
+        if self.srv.dead:
+            return
         self.buf += data
         while True:
             i = self.buf.find(b"\n")
@@ -243,6 +280,8 @@ class Conn(asyncio.Protocol):
             kind, arg = await self.queue.get()
             if delay:
                 await asyncio.sleep(delay)
+            if self.srv.dead:
+                return
             if kind == "GREETING":
                 if not self.greet():
                     return
@@ -308,6 +347,7 @@ class Conn(asyncio.Protocol):
             caps.append("STARTTLS")
         if self.srv.mechs and (self.rec["tls"] is not None or not self.srv.o.auth_tls_only):
             caps.append("AUTH " + " ".join(self.srv.mechs))
+        caps += self.srv.o.ehlo_keyword or []
         return "\r\n".join(("250-" if i < len(caps) - 1 else "250 ") + c
                            for i, c in enumerate(caps))
 
@@ -420,7 +460,8 @@ class Conn(asyncio.Protocol):
             self.reply(lim)
             return not lim.startswith("421")
         else:
-            self.txn = {"mail": addr_of(arg), "rcpts": [], "rejected": [], "delivered": False}
+            self.txn = {"mail": addr_of(arg), "rcpts": [], "rejected": [], "delivered": False,
+                        "mail_args": args_of(arg), "rcpt_args": []}
             self.rec["transactions"].append(self.txn)
             self.reply("250 2.1.0 Ok")
         return True
@@ -437,6 +478,7 @@ class Conn(asyncio.Protocol):
             reply = self.srv.rcpt_reply(rcpt)
             if reply.startswith("2"):
                 self.txn["rcpts"].append(rcpt)
+                self.txn["rcpt_args"].append(args_of(arg))
                 self.srv.rcpts_change(1)
             else:
                 self.txn["rejected"].append([rcpt, reply])
@@ -452,10 +494,11 @@ class Conn(asyncio.Protocol):
         return True
 
     def end_of_data(self):
-        txn, subject = self.txn, ""
+        txn, subject, headers = self.txn, "", []
         for b in self.body:
             if not b:
                 break
+            headers.append(b.decode("latin-1"))
             if b.lower().startswith(b"subject:"):
                 subject = b[8:].strip().decode("latin-1")
         txn["delivered"] = True
@@ -466,9 +509,15 @@ class Conn(asyncio.Protocol):
                         "max_outstanding": self.rec["max_outstanding"], "peak": self.srv.peak,
                         "peak_rcpts": self.srv.peak_rcpts, "errors": len(self.rec["errors"]),
                         "tls": self.rec["tls"], "auth_user": self.auth_user,
+                        "mail_args": txn["mail_args"], "rcpt_args": txn["rcpt_args"],
+                        "body_8bit": any(c >= 0x80 for b in self.body for c in b),
+                        "headers": "\n".join(headers)[:8192],
                         "t": time.time()})
         self.end_txn()
         self.reply("250 2.0.0 Ok: queued")
+        self.srv.messages += 1
+        if self.srv.o.die_after and self.srv.messages >= self.srv.o.die_after:
+            self.srv.die()
 
     def do_rset(self, arg):
         self.end_txn()
@@ -492,7 +541,7 @@ async def serve(opts):
         await asyncio.Event().wait()
     srv = Server(opts)
     loop = asyncio.get_running_loop()
-    servers = []
+    servers = srv.servers
     for addr in opts.listen:
         host, _, port = addr.rpartition(":")
         servers.append(await loop.create_server(lambda: Conn(srv), host.strip("[]"), int(port),
@@ -500,7 +549,10 @@ async def serve(opts):
                                                 ssl=srv.ssl if opts.tls_implicit else None))
     if opts.ready:
         open(opts.ready, "w").close()
-    await asyncio.gather(*(sv.serve_forever() for sv in servers))
+    try:
+        await asyncio.gather(*(sv.serve_forever() for sv in servers))
+    except asyncio.CancelledError:  # --die-after closed them: stay up without listening
+        await asyncio.Event().wait()
 
 
 def tls_info(transport):
@@ -530,6 +582,8 @@ def report(path):
                 max_out = max(max_out, r["max_outstanding"])
                 peak = max(peak, r["peak"])
                 msg_errors[r["conn"]] = r["errors"]
+                continue
+            if r["type"] == "died":
                 continue
             if r["refused"]:
                 refused += 1
@@ -579,6 +633,10 @@ def main():
     s.add_argument("--max-msgs-per-second", type=int, default=0,
                    help="451 4.7.1 to MAIL past N messages in the current second")
     s.add_argument("--size", type=int, default=10240000)
+    s.add_argument("--die-after", type=int, default=0,
+                   help="after N messages in all: stop listening and close every session")
+    s.add_argument("--ehlo-keyword", action="append",
+                   help="one more EHLO line, e.g. 'DELIVERBY 60', DSN, SMTPUTF8 (repeatable)")
     s.add_argument("--tls-cert", help="PEM certificate (chain): offer STARTTLS")
     s.add_argument("--tls-key", help="PEM key (default: in --tls-cert)")
     s.add_argument("--tls-implicit", action="store_true", help="TLS from the first byte")

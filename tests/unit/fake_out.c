@@ -339,9 +339,10 @@ uint64_t fake_put_body(struct fake_out *f)
                      .size = sizeof body - 1,
                      .nrcpt = 1,
                      .rcpts = &r};
-    int done = 0;
+    int done = 0, seen = 0;
     queue_put(f->q, &m, xstrdup(body), sizeof body - 1, fake_on_put, &done);
-    while (done == 0)
+    queue_barrier(f->q, fake_on_put, &seen); /* visible to readers too, not only durable */
+    while (done == 0 || seen == 0)
         event_base_loop(f->base, EVLOOP_ONCE);
     if (done < 0)
         abort();

@@ -154,6 +154,70 @@ static struct addr_opts opts_of(int m)
     return o;
 }
 
+struct route_case {
+    const char *in;
+    ssize_t want;
+    const char *out, *route;
+};
+
+static const struct route_case route_cases[] = {
+    {"<user@example.com>", 18, "user@example.com", ""},
+    {"<@Relay.Example:user@example.com>", 33, "user@example.com", "relay.example"},
+    {"<@a.b,@c.d:u@e.f>", 17, "u@e.f", "a.b"}, /* the first hop */
+    {"<@[192.0.2.1]:u@b>", 18, "u@b", "[192.0.2.1]"},
+    {"<@[IPv6:2001:DB8::1]:u@b>", 25, "u@b", "[ipv6:2001:db8::1]"},
+    {"<@a,u@b>", -1, "", ""},
+    {"<>", -1, "", ""},
+};
+
+/* addr_parse_path_route() gives the first host of a source route, lower-cased. */
+static void test_path_route(void **state)
+{
+    (void)state;
+    struct addr_opts o = opts_of(O_STRICT);
+    for (size_t i = 0; i < sizeof route_cases / sizeof route_cases[0]; i++) {
+        const struct route_case *rc = &route_cases[i];
+        char out[ADDR_MAX + 1], route[ADDR_MAX + 1];
+        memset(route, 'Z', sizeof route);
+        ssize_t got = addr_parse_path_route(rc->in, strlen(rc->in), &o, out, route);
+        if (got != rc->want || (got >= 0 && strcmp(out, rc->out) != 0) ||
+            strcmp(route, rc->route) != 0)
+            fail_msg("\"%s\": got %zd \"%s\" route \"%s\", want %zd \"%s\" route \"%s\"", rc->in,
+                     got, got >= 0 ? out : "", route, rc->want, rc->out, rc->route);
+    }
+}
+
+struct unrouted_case {
+    const char *addr, *rest, *host;
+};
+
+static const struct unrouted_case unrouted_cases[] = {
+    {"user@example.com", "user@example.com", ""},
+    {"@relay.example:user@example.com", "user@example.com", "relay.example"},
+    {"@[192.0.2.1]:u@b", "u@b", "[192.0.2.1]"},
+    {"@[ipv6:2001:db8::1]:u@b", "u@b", "[ipv6:2001:db8::1]"},
+    {"\"a:b\"@example.com", "\"a:b\"@example.com", ""},
+    {"@:u@b", "u@b", ""},       /* an empty host: no route host */
+    {"@relay", "@relay", ""},   /* no colon: not routed */
+    {"", "", ""},
+};
+
+/* addr_unrouted() skips a stored route; addr_route_host() gives its host. */
+static void test_unrouted(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof unrouted_cases / sizeof unrouted_cases[0]; i++) {
+        const struct unrouted_case *uc = &unrouted_cases[i];
+        char host[64] = "";
+        size_t n = addr_route_host(uc->addr, host, sizeof host);
+        if (strcmp(addr_unrouted(uc->addr), uc->rest) != 0 || strcmp(n ? host : "", uc->host) != 0)
+            fail_msg("\"%s\": got \"%s\" host \"%s\", want \"%s\" host \"%s\"", uc->addr,
+                     addr_unrouted(uc->addr), n ? host : "", uc->rest, uc->host);
+    }
+    char tiny[4];
+    assert_int_equal(addr_route_host("@relay.example:u@b", tiny, sizeof tiny), 0); /* no fit */
+}
+
 static void test_path_table(void **state)
 {
     (void)state;
@@ -341,6 +405,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_path_table),
+        cmocka_unit_test(test_path_route),
+        cmocka_unit_test(test_unrouted),
         cmocka_unit_test(test_path_respects_len),
         cmocka_unit_test(test_path_limits),
         cmocka_unit_test(test_domain),

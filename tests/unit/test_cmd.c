@@ -211,6 +211,30 @@ static void test_cmd_table(void **state)
     free(c);
 }
 
+/* RCPT and MAIL keep the first host of a source route in route; other verbs leave it "". */
+static void test_cmd_route(void **state)
+{
+    (void)state;
+    struct { const char *in, *addr, *route; } cases[] = {
+        {"RCPT TO:<@Relay.Example:u@d.example> NOTIFY=NEVER", "u@d.example", "relay.example"},
+        {"RCPT TO:<@a,@b:u@d>", "u@d", "a"},
+        {"RCPT TO:<u@d>", "u@d", ""},
+        {"MAIL FROM:<@r:s@d>", "s@d", "r"},
+        {"NOOP", "", ""},
+    };
+    struct addr_opts o = opts_of(0);
+    struct cmd *c = malloc(sizeof *c);
+    assert_non_null(c);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memset(c, 0x5a, sizeof *c);
+        if (cmd_parse(cases[i].in, strlen(cases[i].in), &o, c) != CMD_OK ||
+            strcmp(c->addr, cases[i].addr) != 0 || strcmp(c->route, cases[i].route) != 0)
+            fail_msg("\"%s\": got addr \"%s\" route \"%s\", want \"%s\" \"%s\"", cases[i].in, c->addr,
+                     c->route, cases[i].addr, cases[i].route);
+    }
+    free(c);
+}
+
 struct len_case {
     const char *head;
     size_t total; /* line length, padded with 'a' */
@@ -307,6 +331,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cmd_table),
+        cmocka_unit_test(test_cmd_route),
         cmocka_unit_test(test_cmd_length),
         cmocka_unit_test(test_cmd_nul),
         cmocka_unit_test(test_cmd_param_count),

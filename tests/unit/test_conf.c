@@ -145,8 +145,11 @@ static void check_same_number(const char *key, const struct conf_key *p, const c
     case CONF_TLSPROTO:
     case CONF_DKIMALG:
     case CONF_CANON:
+    case CONF_MILTERACT:
     case CONF_RULE_AT:
     case CONF_RULE_ACTION:
+    case CONF_SPREAD:
+    case CONF_ORDER:
     case CONF_MBOXKIND:
     case CONF_ROT: va = *(const unsigned *)a, vb = *(const unsigned *)b; break;
     case CONF_RATE: va = (uint64_t)(*(const double *)a * 1000), vb = (uint64_t)(*(const double *)b * 1000); break;
@@ -432,6 +435,40 @@ static void test_relay_forms(void **state)
     }
 }
 
+/* A list of hosts (docs/routing.md): every host with its port, the first as host/port,
+ * the address joined; spread and order as words. */
+static void test_relay_host_list(void **state)
+{
+    (void)state;
+    char err[512];
+    struct conf c;
+    const char *text = "deliver = { relays = ( { address = [ \"h1.example\", \"[127.0.0.2]:2526\", "
+                       "\"h3.example:27\" ]; spread = \"parallel\"; order = \"random\"; },\n"
+                       "{ address = \"one.example\"; } ); };\n";
+    if (load_text(text, &c, err, sizeof err) != 0)
+        fail_msg("got error \"%s\", want success", err);
+    const struct relay *r = &c.deliver.relays[0];
+    struct { const char *host; unsigned port; bool literal; } want[] = {
+        {"h1.example", 25, false}, {"127.0.0.2", 2526, true}, {"h3.example", 27, false}};
+    assert_int_equal(r->nhosts, 3);
+    for (size_t i = 0; i < 3; i++)
+        if (strcmp(r->hosts[i].host, want[i].host) != 0 || r->hosts[i].port != want[i].port ||
+            r->hosts[i].literal != want[i].literal)
+            fail_msg("host %zu: got %s port %u literal %d, want %s port %u literal %d", i,
+                     r->hosts[i].host, r->hosts[i].port, r->hosts[i].literal, want[i].host,
+                     want[i].port, want[i].literal);
+    assert_string_equal(r->host, "h1.example");
+    assert_string_equal(r->address, "h1.example,[127.0.0.2]:2526,h3.example:27");
+    assert_int_equal(r->spread, RELAY_SPREAD_PARALLEL);
+    assert_int_equal(r->order, RELAY_ORDER_RANDOM);
+    const struct relay *one = &c.deliver.relays[1]; /* the single string form: one host */
+    assert_int_equal(one->nhosts, 1);
+    assert_string_equal(one->hosts[0].host, "one.example");
+    assert_int_equal(one->spread, RELAY_SPREAD_FAILOVER);
+    assert_int_equal(one->order, RELAY_ORDER_LISTED);
+    conf_free(&c);
+}
+
 struct bool_case {
     const char *value;
     int want; /* 1 true, 0 false, -1 error */
@@ -514,6 +551,25 @@ static const struct err_case err_cases[] = {
      " password_file = \"/nonexistent/pw\"; }; } ); };\n",
      "2: cannot read 'deliver.relays[0].auth.password_file' \"/nonexistent/pw\": No such file or "
      "directory"},
+    {"deliver = { relays = ( { address = [ ]; } ); };\n",
+     "1: 'deliver.relays[0].address' needs 1 to 8 hosts, not 0"},
+    {"deliver = { relays = ( { address = [ \"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\", "
+     "\"i\" ]; } ); };\n",
+     "1: 'deliver.relays[0].address' needs 1 to 8 hosts, not 9"},
+    {"deliver = { relays = ( { address = [ \"a\",\n \"b:x\" ]; } ); };\n",
+     "2: bad relay address for 'deliver.relays[0].address': \"b:x\" (want host, host:port, [ip] "
+     "or [ip]:port)"},
+    {"deliver = { relays = ( { address = ( \"a\", 3 ); } ); };\n",
+     "1: wrong type for 'deliver.relays[0].address': want string, got integer"},
+    {"deliver = { relays = ( { address = { x = 1; }; } ); };\n",
+     "1: wrong type for 'deliver.relays[0].address': want string or list of strings, got group"},
+    {"deliver = { relays = ( { address = [ \"a\", \"b\" ]; spread = \"roundrobin\"; } ); };\n",
+     "1: bad value for 'deliver.relays[0].spread': \"roundrobin\" (want failover, parallel)"},
+    {"deliver = { relays = ( { address = \"a\"; order = \"sorted\"; } ); };\n",
+     "1: bad value for 'deliver.relays[0].order': \"sorted\" (want listed, random)"},
+    {"deliver = { relays = ( { address = \"a\"; destdomains = [ \".ac.jp\", \"!*.x\", \"a..b\" ]; } ); };\n",
+     "1: bad domain pattern (domain, .domain, *.domain or *, optionally after !) in "
+     "'deliver.relays[0].destdomains': \"a..b\""},
     {"deliver = {\n maxconnections = \"10\"; };\n",
      "2: wrong type for 'deliver.maxconnections': want integer, got string"},
     {"smtpd = 1;\n", "1: wrong type for 'smtpd': want group, got integer"},
@@ -1104,7 +1160,8 @@ int main(void)
         cmocka_unit_test(test_logspecs),     cmocka_unit_test(test_dump_golden),
         cmocka_unit_test(test_defaults),      cmocka_unit_test(test_shipped_file),
         cmocka_unit_test(test_full),          cmocka_unit_test(test_client_for),
-        cmocka_unit_test(test_relay_forms),   cmocka_unit_test(test_bool_forms),
+        cmocka_unit_test(test_relay_forms),
+        cmocka_unit_test(test_relay_host_list),   cmocka_unit_test(test_bool_forms),
         cmocka_unit_test(test_errors),        cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_nul_byte),
         cmocka_unit_test(test_retries_table), cmocka_unit_test(test_tls_auth_keys),

@@ -146,7 +146,25 @@ static void note(char *got, size_t cap, const char *name, const struct milter_re
         snprintf(got + o, cap - o, "!");
 }
 
-/* Starts the peer; waits for its socket. */
+/* Whether a UNIX socket bound at PATH is listening: libmilter binds (the path appears)
+ * before it listens, so the path alone is not enough. /proc/net/unix marks a listening
+ * socket with the flag __SO_ACCEPTCON (00010000). */
+static bool unix_listening(const char *path)
+{
+    FILE *f = fopen("/proc/net/unix", "r");
+    char line[512];
+    bool found = false;
+    size_t n = strlen(path);
+    while (f && !found && fgets(line, sizeof line, f)) {
+        size_t len = strcspn(line, "\n");
+        found = len >= n && memcmp(line + len - n, path, n) == 0 && strstr(line, " 00010000 ");
+    }
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* Starts the peer; waits until its socket listens. */
 static pid_t peer_start(const char *sock, const char *mode)
 {
     pid_t pid = fork();
@@ -154,8 +172,7 @@ static pid_t peer_start(const char *sock, const char *mode)
         execl("/usr/bin/python3", "python3", "tests/scenario/milter_peer.py", sock, mode, (char *)NULL);
         _exit(127);
     }
-    struct stat st;
-    for (int i = 0; i < 1000 && stat(sock, &st) < 0; i++) /* up to 10 s for python to listen */
+    for (int i = 0; i < 3000 && !unix_listening(sock); i++) /* up to 30 s on a loaded box */
         nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     return pid;
 }

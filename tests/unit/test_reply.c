@@ -365,7 +365,7 @@ struct caps_case {
 static const struct caps_case caps_cases[] = {
     {"250-mx.example.com Hello\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n"
      "250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n250-SMTPUTF8\r\n250-DSN\r\n250 CHUNKING\r\n",
-     {true, true, true, true, true, true, true, true, 10240000, 0}},
+     {true, true, true, true, true, true, true, true, 10240000, 0, false, 0}},
     {"250 mx.example.com\r\n", {0}},
     {"250-PIPELINING\r\n250 mx\r\n", {0}}, /* first line is the name: not a keyword */
     {"250-mx\r\n250-pipelining\r\n250 starttls\r\n", {.pipelining = true, .starttls = true}},
@@ -385,6 +385,9 @@ static const struct caps_case caps_cases[] = {
     {"250-mx\r\n250-AUTH CRAM-MD5\r\n250 AUTH PLAIN\r\n", {.auth = EHLO_AUTH_PLAIN}},
     {"250-mx\r\n250 X-AUTH PLAIN\r\n", {0}},
     {"250-mx\r\n250-DSN extra\r\n250 CHUNKING\r\n", {.dsn = true, .chunking = true}},
+    {"250-mx\r\n250 DELIVERBY 60\r\n", {.deliverby = true, .deliverby_min = 60}},
+    {"250-mx\r\n250 deliverby\r\n", {.deliverby = true}},
+    {"250-mx\r\n250 DELIVERBYX\r\n", {0}},
     {"550 5.7.1 go away\r\n", {0}},
     {"421-mx\r\n421 PIPELINING\r\n", {0}},
     {"250-mx\n250-SMTPUTF8\n250 ENHANCEDSTATUSCODES\n", {.smtputf8 = true, .enhancedstatuscodes = true}},
@@ -411,6 +414,9 @@ static void test_ehlo_caps(void **state)
             fail_msg("case %zu: size_max got %llu, want %llu", i, got.size_max, w->size_max);
         if (got.auth != w->auth)
             fail_msg("case %zu: auth got %#x, want %#x", i, got.auth, w->auth);
+        if (got.deliverby != w->deliverby || got.deliverby_min != w->deliverby_min)
+            fail_msg("case %zu: deliverby got %d %llu, want %d %llu", i, got.deliverby,
+                     got.deliverby_min, w->deliverby, w->deliverby_min);
     }
 }
 

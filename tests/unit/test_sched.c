@@ -129,9 +129,10 @@ static void sw_store(struct sw *w, struct qmsg *m, const char *sender, const cha
         m->nrcpt++;
     }
     free(list);
-    int done = 0;
+    int done = 0, seen = 0;
     queue_put(w->f->q, m, xstrdup(body), sizeof body - 1, sw_on_barrier, &done);
-    while (!done)
+    queue_barrier(w->f->q, sw_on_barrier, &seen); /* visible to queue_scan, not only durable */
+    while (!done || !seen)
         event_base_loop(w->f->base, EVLOOP_ONCE);
 }
 
@@ -462,9 +463,37 @@ static void test_deliverby(void **state)
             assert_int_equal(v.flags[0], RCPT_F_DELAY_REPORTED);
         }
         struct sched_stats st = sw_stats(w);
-        assert_int_equal(st.bounced, rows[i].want_state == RCPT_FAILED);
+        /* R past its by-time: both returned at once, without an attempt (one report) */
+        assert_int_equal(st.bounced, rows[i].want_state == RCPT_FAILED ? 2 : 0);
         sw_free(w);
     }
+}
+
+/* DELIVERBY ahead: a deferred recipient of a BY=;R message is due at the by-time, not at its
+ * next retry; once that passes it is returned without another attempt (5.4.7). */
+static void test_deliverby_timer(void **state)
+{
+    (void)state;
+    struct sw *w = sw_new();
+    sw_start(w);
+    int64_t by = fake_clock + 30 * 1000; /* before the first retry (1 minute) */
+    sw_send(w, "temp@a.test", MSG_F_BY_RETURN, by);
+    struct qview v = sw_queue(w);
+    assert_int_equal(v.nmsgs, 1);
+    if (v.next[0] != by)
+        fail_msg("got next attempt now%+lld ms, want the by-time now%+lld ms",
+                 (long long)(v.next[0] - fake_clock), (long long)(by - fake_clock));
+    size_t n, before = (size_t)sw_txns(w, 0, &n) + (size_t)sw_txns(w, 1, &n);
+    fake_clock = by;
+    sched_flush_domain(w->s, "a.test", false); /* the timer's work, without waiting for it */
+    v = sw_queue(w);
+    assert_int_equal(v.nmsgs, 0);
+    assert_int_equal((size_t)sw_txns(w, 0, &n) + (size_t)sw_txns(w, 1, &n), before);
+    assert_int_equal(sw_txns(w, 2, &n), 1);
+    const char *body = w->f->txns[w->f->ntxns - 1].body;
+    if (!strstr(body, "Status: 5.4.7"))
+        fail_msg("the report has no \"Status: 5.4.7\":\n%s", body);
+    sw_free(w);
 }
 
 int main(void)
@@ -474,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_double_bounce),     cmocka_unit_test(test_dead_destination_postpones),
         cmocka_unit_test(test_recovery),
         cmocka_unit_test(test_recovery_batches),          cmocka_unit_test(test_deliverby),
+        cmocka_unit_test(test_deliverby_timer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,6 +27,7 @@
 
 #include "conf/conf.h"
 #include "core/log.h"
+#include "core/qid.h"
 #include "proto/cidr.h"
 #include "queue/record.h"
 #include "smtpc/smtpc.h"
@@ -392,7 +393,10 @@ static struct harness *h_new(void)
     return h;
 }
 
-/* Adds a transaction; body is copied into a fresh evbuffer. */
+/* Adds a transaction; body goes into a fresh evbuffer by reference in 3-byte chains (body
+ * outlives the transaction), so dot-stuffing is checked across chain boundaries: a "\n."
+ * split between two chains, a dot alone at a chain's start; bodies over 200 bytes in
+ * 100-byte chains (the 8-bit scan's word-wise loop). */
 static void h_txn(struct harness *h, const char *sender, const char **rcpts, size_t nrcpt,
                   const char *body, size_t bodylen)
 {
@@ -402,7 +406,10 @@ static void h_txn(struct harness *h, const char *sender, const char **rcpts, siz
     t->rcpts = rcpts;
     t->nrcpt = nrcpt;
     t->body = evbuffer_new();
-    evbuffer_add(t->body, body, bodylen);
+    size_t piece = bodylen > 200 ? 100 : 3;
+    for (size_t off = 0; off < bodylen; off += piece)
+        evbuffer_add_reference(t->body, body + off, bodylen - off < piece ? bodylen - off : piece,
+                               NULL, NULL);
     t->size = bodylen;
 }
 
@@ -572,6 +579,18 @@ static const struct tcase cases[] = {
      .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example> SIZE=7 BODY=8BITMIME|"
                   "RCPT TO:<a@x.example>|DATA|.|QUIT",
      .want_body = "caf\xc3\xa9\r\n",
+     .want_conns = 1},
+    {.name = "8BITMIME: an 8-bit octet after 280 ASCII ones (the word-wise scan)",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = EHLO_PIPE},
+     .ntxn = 1,
+     .rcpts = {R1},
+     .nrcpt = {1},
+     .body = {"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqr\r\n0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqr\r\n0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqr\r\ncaf\xc3\xa9\r\n"},
+     .want = {{OK}},
+     .want_closed = OK,
+     .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example> SIZE=283 BODY=8BITMIME|"
+                  "RCPT TO:<a@x.example>|DATA|.|QUIT",
+     .want_body = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqr\r\n0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqr\r\n0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqr\r\ncaf\xc3\xa9\r\n",
      .want_conns = 1},
     {.name = "PIPELINING announced, maxpipeline 1: lock-step, no DATA without a recipient",
      .srv = {.greeting = "220 mx\r\n",
@@ -1406,6 +1425,84 @@ static void test_dsn_parameters(void **state)
     }
 }
 
+/* Extensions a transaction needs (smtpc_ext.c): SMTPUTF8 passed on or 5.6.7, the 8-bit
+ * downgrade or 5.6.3 without 8BITMIME, BY= with the time left or the RFC 2852 rules. */
+static void test_extensions(void **state)
+{
+    (void)state;
+    static const char mime8[] = "MIME-Version: 1.0\r\n\r\ncaf\xc3\xa9\r\n";
+    static const struct {
+        const char *name, *ehlo, *sender, *body;
+        uint32_t flags;
+        int64_t by_s; /* by-time from now, seconds; 0 = none */
+        const char *want_cmds, *want_body; /* want_body: a substring of what the server got */
+        int want_out;
+        const char *want_text;
+    } x[] = {
+        {"utf-8 sender, SMTPUTF8 offered", "250-mx\r\n250 SMTPUTF8\r\n", "j\xc3\xb6rg@y.example",
+         "x\r\n", MSG_F_SMTPUTF8, 0,
+         "EHLO client.example|MAIL FROM:<j\xc3\xb6rg@y.example> SMTPUTF8|RCPT TO:<a@x.example>|DATA|.|QUIT",
+         NULL, OK, "250"},
+        {"utf-8 sender, not offered", "250 mx\r\n", "j\xc3\xb6rg@y.example", "x\r\n",
+         MSG_F_SMTPUTF8, 0, "EHLO client.example|QUIT", NULL, OUTCOME_PERMFAIL, "5.6.7 "},
+        {"utf-8 header, not offered", "250 mx\r\n", "s@y.example", "Subject: \xc3\xa9\r\n\r\nx\r\n",
+         MSG_F_SMTPUTF8, 0, "EHLO client.example|QUIT", NULL, OUTCOME_PERMFAIL, "5.6.7 "},
+        {"asked, all ASCII, not offered", "250 mx\r\n", "s@y.example", "x\r\n", MSG_F_SMTPUTF8, 0,
+         "EHLO client.example|MAIL FROM:<s@y.example>|RCPT TO:<a@x.example>|DATA|.|QUIT", NULL, OK,
+         "250"},
+        {"8-bit MIME, 8BITMIME offered", "250-mx\r\n250 8BITMIME\r\n", "s@y.example", mime8, 0, 0,
+         "EHLO client.example|MAIL FROM:<s@y.example> BODY=8BITMIME|RCPT TO:<a@x.example>|DATA|.|QUIT",
+         "caf\xc3\xa9", OK, "250"},
+        {"8-bit MIME downgraded", "250 mx\r\n", "s@y.example", mime8, 0, 0,
+         "EHLO client.example|MAIL FROM:<s@y.example>|RCPT TO:<a@x.example>|DATA|.|QUIT",
+         "Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9\r\n", OK, "250"},
+        {"8-bit, not MIME", "250 mx\r\n", "s@y.example", "caf\xc3\xa9\r\n", 0, 0,
+         "EHLO client.example|QUIT", NULL, OUTCOME_PERMFAIL, "5.6.3 "},
+        {"BY R, DELIVERBY offered", "250-mx\r\n250 DELIVERBY 60\r\n", "s@y.example", "x\r\n",
+         MSG_F_BY_RETURN, 600,
+         "EHLO client.example|MAIL FROM:<s@y.example> BY=599;R|RCPT TO:<a@x.example>|DATA|.|QUIT",
+         NULL, OK, "250"},
+        {"BY NT past, DELIVERBY offered", "250-mx\r\n250 DELIVERBY\r\n", "s@y.example", "x\r\n",
+         MSG_F_BY_NOTIFY | MSG_F_BY_TRACE, -30,
+         "EHLO client.example|MAIL FROM:<s@y.example> BY=-31;NT|RCPT TO:<a@x.example>|DATA|.|QUIT",
+         NULL, OK, "250"},
+        {"BY R, not offered", "250 mx\r\n", "s@y.example", "x\r\n", MSG_F_BY_RETURN, 600,
+         "EHLO client.example|QUIT", NULL, OUTCOME_PERMFAIL, "5.4.7 the next hop does not offer"},
+        {"BY R, under the minimum", "250-mx\r\n250 DELIVERBY 900\r\n", "s@y.example", "x\r\n",
+         MSG_F_BY_RETURN, 600, "EHLO client.example|QUIT", NULL, OUTCOME_PERMFAIL, "5.4.7 the message"},
+        {"BY R, time up", "250-mx\r\n250 DELIVERBY\r\n", "s@y.example", "x\r\n", MSG_F_BY_RETURN, -1,
+         "EHLO client.example|QUIT", NULL, OUTCOME_TEMPFAIL, "4.4.7 "},
+        {"BY N, not offered: relayed", "250 mx\r\n", "s@y.example", "x\r\n", MSG_F_BY_NOTIFY, 600,
+         "EHLO client.example|MAIL FROM:<s@y.example>|RCPT TO:<a@x.example>|DATA|.|QUIT", NULL, OK,
+         "250"},
+    };
+    static const char *rcpts[] = {"a@x.example"};
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) {
+        struct script sp = {.greeting = "220 mx\r\n", .ehlo = x[i].ehlo};
+        struct harness *h = h_new();
+        srv_start(h, 0, &sp);
+        h_txn(h, x[i].sender, rcpts, 1, x[i].body, strlen(x[i].body));
+        h->txns[0].flags = x[i].flags;
+        /* + 500 ms: the seconds left round down to by_s - 1 however long the test takes */
+        h->txns[0].deliver_by = x[i].by_s ? clock_wall_ms() + x[i].by_s * 1000 - 500 : 0;
+        struct peer p = h_peer(h, 0, NULL);
+        h_run(h, &p, 1);
+        if (strcmp(h->srv[0].cmds, x[i].want_cmds) != 0)
+            fail_msg("%s: commands got \"%s\", want \"%s\"", x[i].name, h->srv[0].cmds,
+                     x[i].want_cmds);
+        if (x[i].want_body && !memmem(h->srv[0].body, h->srv[0].bodylen, x[i].want_body,
+                                      strlen(x[i].want_body)))
+            fail_msg("%s: body got \"%.*s\", want it to hold \"%s\"", x[i].name,
+                     (int)h->srv[0].bodylen, h->srv[0].body, x[i].want_body);
+        if (h->out[0][0] != x[i].want_out || strncmp(h->text[0][0], x[i].want_text,
+                                                     strlen(x[i].want_text)) != 0)
+            fail_msg("%s: outcome got %d \"%s\", want %d \"%s...\"", x[i].name, h->out[0][0],
+                     h->text[0][0], x[i].want_out, x[i].want_text);
+        assert_int_equal(h->txns[0].by_relayed, strcmp(x[i].name, "BY N, not offered: relayed") == 0);
+        h_free(h);
+    }
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -1424,6 +1521,7 @@ int main(void)
         cmocka_unit_test(test_overlong_line),
         cmocka_unit_test(test_abort),
         cmocka_unit_test(test_dsn_parameters),
+        cmocka_unit_test(test_extensions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
