@@ -446,7 +446,8 @@ const struct conf_key conf_keys[] = {
     {RULE(action), CONF_RULE_ACTION, 0, 0, RULE_SUSPEND, RULE_BOUNCE, CONF_F_REQUIRED, 0, NULL,
      "suspend, reduce_concurrency, reduce_rate, or bounce (the destination's ready mail)."},
     {RULE(duration), DUR(CONF_S, CONF_D, CONF_M),
-     "How long suspend and reduce_rate last."},
+     "How long suspend lasts; for reduce_rate, how long the rate stays just under the learned "
+     "ceiling before probing above it."},
     {RULE(factor), CONF_RATE, 0, 0, 10, 990, 0, 500, NULL,
      "reduce_concurrency and reduce_rate multiply by this."},
 

@@ -153,6 +153,10 @@ static void conn_on_rcpt(void *arg, struct smtpc_txn *t, size_t i, enum outcome 
                                  .tls = t->tls, .tls_peer = t->tls_peer,
                                  .plan = &cn->dd->pol.plan};
     deliver_count(cn->dl, cn->dd, o);
+    if (o == OUTCOME_OK && !b->accepted) {
+        b->accepted = true;
+        shape_on_sent(cn->dl, cn->dd);
+    }
     cn->dl->ops->outcome(cn->dl->arg, b->r[i], &res);
     if (o != OUTCOME_OK && t->stage != SMTPC_STAGE_NONE && conn_is_reply(reply))
         shape_on_reply(cn->dl, cn->dd, conn_stage(t->stage), reply, false);

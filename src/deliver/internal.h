@@ -16,6 +16,7 @@
 #include "deliver/bucket.h"
 #include "deliver/deliver.h"
 #include "deliver/policy.h"
+#include "deliver/ratelearn.h"
 #include "deliver/rules.h"
 #include "deliver/slowstart.h"
 #include "smtpc/smtpc.h"
@@ -35,6 +36,7 @@ struct batch {
     const char **orcpts;
     uint8_t *notify;
     char *verp_sender; /* VERP envelope sender, or NULL */
+    bool accepted;     /* a recipient was accepted: counted once for the rate (shape.c) */
     struct smtpc_txn txn;
 };
 
@@ -57,10 +59,8 @@ struct ddest {
     /* shaping (shape.c) */
     struct bucket msgs, conns;  /* message and new-connection rates */
     double rate;                /* message rate in force, per second (0: none) */
-    int64_t rate_until;         /* a rate lowered by a rule returns to the policy's then */
+    struct ratelearn rl;        /* the rate its rate refusals taught */
     int64_t released_until;     /* queueonly: released by ETRN or a queue run until then */
-    int64_t obs_start;          /* messages started since obs_start (the observed rate) */
-    uint64_t obs_n;
     int64_t rule_time;          /* the last rule action and its rule (once a second) */
     int rule_index;
     struct event *shape_ev;     /* dispatches again when a token is due */
@@ -142,6 +142,7 @@ void shape_release(struct deliver *dl, struct ddest *dd);
 bool shape_may_connect(struct deliver *dl, struct ddest *dd);
 bool shape_may_send(struct deliver *dl, struct ddest *dd);
 bool shape_take_msg(struct deliver *dl, struct ddest *dd);
+void shape_on_sent(struct deliver *dl, struct ddest *dd);
 int64_t shape_msg_wait(struct deliver *dl, struct ddest *dd);
 void shape_on_reply(struct deliver *dl, struct ddest *dd, unsigned stage, const char *reply,
                     bool learned);

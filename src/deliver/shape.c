@@ -1,12 +1,14 @@
 /* shape: traffic shaping of one destination (docs/shaping.md): its message and connection
  * rates (token buckets, bucket.h), queue-only holding, and the actions of reply rules
- * (rules.h) on its window (slowstart.h), rate and ready mail. Every change of state is
- * logged at info level with the destination's key.
+ * (rules.h) on its window (slowstart.h), rate (ratelearn.h) and ready mail. Every change of
+ * state is logged at info level with the destination's key.
  *
- *  - Message rate: the lowest of the policy's msgs_per_second/minute/hour, a bucket of
- *    msgs_burst. A connection takes one token per transaction (conn.c); without one it is
- *    parked (throttled) and shape_ev dispatches the destination again when one is due; no
- *    new connection is opened while no token is there.
+ *  - Message rate: the lower of the policy's (the lowest of msgs_per_second/minute/hour)
+ *    and the learned one (ratelearn.h), a bucket of msgs_burst. A connection takes one token
+ *    per transaction (conn.c); without one it is parked (throttled) and shape_ev dispatches
+ *    the destination again when one is due; no new connection is opened while no token is
+ *    there. Every message the receiver accepted is counted (shape_on_sent): the ceiling a
+ *    rate refusal sets is what it accepted in the second before.
  *  - Connection rate: connections_per_minute, a bucket of one; one token per connect.
  *  - queueonly: ready mail is postponed ("held") until ETRN or a queue run releases the
  *    destination (shape_release) for SHAPE_RELEASE_MS, extended by every message started.
@@ -15,8 +17,9 @@
  *    transaction postponed until the time; connections end after their transaction; then
  *    the window begins again at initial_concurrency), reduce_concurrency (window times
  *    factor; skipped for a refusal that dest.c has just learned exactly), reduce_rate
- *    (message rate, or the rate observed over the last seconds, times factor for duration,
- *    then the policy's rate again), bounce (the ready transactions fail 5.0.0 with the
+ *    (ratelearn_refused: the ceiling is learned, the rate goes to ceiling times factor and
+ *    climbs back to just under it, probing above it after duration, more rarely each time
+ *    the same ceiling refuses again), bounce (the ready transactions fail 5.0.0 with the
  *    reply). */
 #include <event2/event.h>
 #include <stdio.h>
@@ -30,8 +33,6 @@
 
 #define SHAPE_RELEASE_MS 60000 /* a released queue-only destination stays open this long */
 #define SHAPE_RULE_MS 1000     /* one action per rule and destination this often */
-#define SHAPE_OBS_MS 10000     /* window of the observed message rate */
-#define SHAPE_RATE_MIN 0.01    /* messages per second: the lowest a rule lowers to */
 #define SHAPE_WHY_LOG 512
 
 /* shape_ev: a token is due. */
@@ -59,10 +60,10 @@ void shape_init(struct deliver *dl, struct ddest *dd)
 {
     int64_t now = dl->io.now();
     dd->dl = dl;
+    ratelearn_init(&dd->rl);
     dd->rate = policy_msg_rate(&dd->pol);
     bucket_init(&dd->msgs, dd->rate, dd->pol.msgs_burst, now);
     bucket_init(&dd->conns, dd->pol.connections_per_minute / 60.0, 1, now);
-    dd->obs_start = now;
     dd->rule_index = -1000;
 }
 
@@ -96,15 +97,28 @@ void shape_release(struct deliver *dl, struct ddest *dd)
     log_info("%s: queue-only destination released", dd->dest->key);
 }
 
-/* A rate lowered by a rule returns to the policy's when its time is over. */
+static const char *const shape_phase[] = {"policy's rate", "climbing back to",
+                                           "holding just under the ceiling at", "probing above the ceiling at"};
+
+/* The rate in force now: the learned one (ratelearn.h) or the policy's; a change of phase
+ * is logged. */
 static void shape_rate_check(struct ddest *dd, int64_t now)
 {
-    if (!dd->rate_until || now < dd->rate_until)
-        return;
-    dd->rate_until = 0;
-    dd->rate = policy_msg_rate(&dd->pol);
-    bucket_set_rate(&dd->msgs, dd->rate, now);
-    log_info("%s: message rate back to %g/s (0: no limit)", dd->dest->key, dd->rate);
+    enum ratelearn_phase was = dd->rl.phase;
+    double r = ratelearn_rate(&dd->rl, now, policy_msg_rate(&dd->pol));
+    if (r != dd->rate) {
+        dd->rate = r;
+        bucket_set_rate(&dd->msgs, r, now);
+    }
+    if (dd->rl.phase != was && dd->rl.phase != RATELEARN_CLIMB)
+        log_info("%s: message rate: %s %g/s (learned ceiling %g/s; 0: no limit)", dd->dest->key,
+                 shape_phase[dd->rl.phase], r, dd->rl.ceiling);
+}
+
+/* The receiver accepted a message of dd (counted for the ceiling a rate refusal learns). */
+void shape_on_sent(struct deliver *dl, struct ddest *dd)
+{
+    ratelearn_sent(&dd->rl, dl->io.now());
 }
 
 /* True when a message token is there now (none is taken); else dd is dispatched again
@@ -138,9 +152,6 @@ bool shape_take_msg(struct deliver *dl, struct ddest *dd)
         shape_arm(dl, dd, bucket_wait(&dd->msgs, now));
         return false;
     }
-    if (now - dd->obs_start > SHAPE_OBS_MS)
-        dd->obs_start = now, dd->obs_n = 0;
-    dd->obs_n++;
     if (dd->pol.queueonly && dd->released_until > now)
         dd->released_until = now + SHAPE_RELEASE_MS;
     return true;
@@ -176,19 +187,14 @@ static void shape_suspend(struct deliver *dl, struct ddest *dd, const struct rul
         conn_wake(dl, dd->idle, true);
 }
 
-/* reduce_rate: the rate in force (else the observed one) times factor, for duration. */
-static double shape_reduce_rate(struct ddest *dd, const struct rules_entry *e, int64_t now)
+/* reduce_rate: the ceiling is learned (or confirmed), the rate goes to ceiling times factor
+ * and climbs back (ratelearn.h); false when the refusal belongs to the last decrease. */
+static bool shape_reduce_rate(struct ddest *dd, const struct rules_entry *e, int64_t now)
 {
-    double base = dd->rate;
-    if (base <= 0) {
-        int64_t span = now - dd->obs_start < 1000 ? 1000 : now - dd->obs_start;
-        base = (double)dd->obs_n * 1000.0 / (double)span;
-    }
-    double r = base * e->r.factor;
-    dd->rate = r < SHAPE_RATE_MIN ? SHAPE_RATE_MIN : r;
-    dd->rate_until = now + (int64_t)e->r.duration;
-    bucket_set_rate(&dd->msgs, dd->rate, now);
-    return dd->rate;
+    if (!ratelearn_refused(&dd->rl, now, e->r.factor, (int64_t)e->r.duration))
+        return false;
+    shape_rate_check(dd, now);
+    return true;
 }
 
 /* A server reply at stage (enum rule_at) for dd: the first matching rule acts. learned:
@@ -219,8 +225,11 @@ void shape_on_reply(struct deliver *dl, struct ddest *dd, unsigned stage, const 
             log_info("%s: concurrency reduced to %u by %s: %s", dd->dest->key, dd->ss.cap, name, w);
         break;
     case RULE_REDUCE_RATE:
-        log_info("%s: message rate lowered to %g/s for %llu ms by %s: %s", dd->dest->key,
-                 shape_reduce_rate(dd, e, now), (unsigned long long)e->r.duration, name, w);
+        if (shape_reduce_rate(dd, e, now))
+            log_info("%s: message rate lowered to %g/s, back to %g/s over %d ms (ceiling %g/s, "
+                     "refused %u times there; probing above after %lld ms) by %s: %s",
+                     dd->dest->key, dd->rate, ratelearn_target(&dd->rl), RATELEARN_CLIMB_MS,
+                     dd->rl.ceiling, dd->rl.refused, (long long)dd->rl.hold, name, w);
         break;
     default:
         log_info("%s: %zu ready transactions bounced by %s: %s", dd->dest->key, dd->nready, name,

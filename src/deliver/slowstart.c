@@ -38,7 +38,8 @@ bool slowstart_ok(struct slowstart *ss)
         slowstart_set(ss, ss->cap + 1);
         return true;
     }
-    if (++ss->okcount < (ss->cap << ss->backoff))
+    unsigned every = ss->cap > SLOWSTART_PROBE_MIN ? ss->cap : SLOWSTART_PROBE_MIN;
+    if (++ss->okcount < (every << ss->backoff))
         return false;
     if (ss->cap > ss->ceiling) { /* the last probe held: that is the new ceiling */
         ss->ceiling = ss->cap;

@@ -4,13 +4,16 @@
  *  - a new destination begins at `initial` connections (0: at max at once);
  *  - each established session grows the window by one while it is below the ceiling (the
  *    window at the last refusal; none yet: up to max), above it by one after
- *    `cap << backoff` established sessions (the probe); at max the window disappears;
+ *    `max(cap, SLOWSTART_PROBE_MIN) << backoff` established sessions (the probe); at max the
+ *    window disappears;
  *  - a refusal lowers the window to what worked (slowstart_lower), and that is the ceiling;
- *    a probe refused at the same ceiling again doubles the sessions before the next probe
+ *    the window holds there, and since a refused probe is a wasted connection, the probe
+ *    waits at least SLOWSTART_PROBE_MIN sessions (refused probes are at most 1/256 of the
+ *    sessions); one refused at the same ceiling again doubles the sessions before the next
  *    (backoff + 1, at most SLOWSTART_BACKOFF_MAX: Postfix's feedback hysteresis), so a
- *    stable limit costs a handful of refused connections over a long run, never one in
- *    `cap + 1`; a refusal at another level, a reduction or a probe that held (the window
- *    grew again past it) starts over at backoff 0;
+ *    stable limit costs the refusal that found it and a few probes over a long run; a
+ *    refusal at another level, a reduction or a probe that held (the window grew again
+ *    past it) starts over at backoff 0;
  *  - a suspension (a reply rule) gives no window until its time; then, as after a dead
  *    period (slowstart_restart), the destination begins again at `initial` and climbs fast
  *    back to the ceiling.
@@ -20,7 +23,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SLOWSTART_BACKOFF_MAX 10 /* a probe at least every cap * 1024 sessions */
+#define SLOWSTART_PROBE_MIN 256 /* sessions at the ceiling before the first probe above it */
+#define SLOWSTART_BACKOFF_MAX 6  /* a probe at least every max(cap, 256) * 64 sessions */
 
 struct slowstart {
     unsigned cap;     /* current window; 0: max */
@@ -28,7 +32,7 @@ struct slowstart {
     unsigned ceiling; /* window at the last refusal; 0: none */
     unsigned initial; /* 0: no slow start */
     unsigned max;     /* maxserverconnections, >= 1 */
-    unsigned backoff; /* probes refused at the ceiling in a row: it waits cap << backoff */
+    unsigned backoff; /* probes refused at the ceiling in a row: it waits max(cap, 256) << backoff */
     int64_t until;    /* suspended until (ms); 0: not suspended */
 };
 

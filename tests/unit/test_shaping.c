@@ -16,6 +16,7 @@
 #include "conf/conf.h"
 #include "deliver/bucket.h"
 #include "deliver/policy.h"
+#include "deliver/ratelearn.h"
 #include "deliver/rules.h"
 #include "deliver/slowstart.h"
 #include "dns/mx.h"
@@ -31,41 +32,67 @@ static void load(struct conf *c, const char *text)
         fail_msg("config: %s", err);
 }
 
-/* Takes as fast as asked every `step` ms for `span` ms: the count taken. */
-static unsigned take_for(struct bucket *b, int64_t start, int64_t span, int64_t step)
+/* Takes as fast as asked at the times step(k) gives for `span` ms from start; the count
+ * taken, and in *most the largest count in any 1000 ms (t - 1000, t]. */
+static unsigned take_times(struct bucket *b, int64_t start, int64_t span,
+                           int64_t (*step)(unsigned k), unsigned *most)
 {
-    unsigned n = 0;
-    for (int64_t t = start; t < start + span; t += step)
-        while (bucket_take(b, t))
-            n++;
+    static int64_t at[70000];
+    unsigned n = 0, first = 0;
+    *most = 0;
+    int64_t t = start;
+    for (unsigned k = 0; t < start + span; t += step(k++))
+        while (n < sizeof at / sizeof at[0] && bucket_take(b, t)) {
+            at[n++] = t;
+            while (at[first] <= t - 1000)
+                first++;
+            if (n - first > *most)
+                *most = n - first;
+        }
     return n;
 }
 
-/* Buckets: never more than burst + rate * T over T, never 1 % below the rate over a long
- * run when asked at least as often as a burst lasts (a bucket of one asked late loses the
- * lateness: that is the price of never bursting); rate 0 is unlimited; lowering the rate keeps what
- * was earned; a clock set back earns nothing. */
+static int64_t step_1(unsigned k) { return (void)k, 1; }
+static int64_t step_3(unsigned k) { return (void)k, 3; }
+static int64_t step_7(unsigned k) { return (void)k, 7; }
+static int64_t step_1000(unsigned k) { return (void)k, 1000; }
+static int64_t step_10(unsigned k) { return (void)k, 10; }
+/* A loaded machine: wake-ups due every 20 ms, each 0..12 ms late (pseudo-random). */
+static int64_t late(unsigned k) { return (int64_t)(k * 7919u % 13u); }
+static int64_t step_late(unsigned k) { return 20 + late(k + 1) - late(k); }
+
+/* Buckets: in any second never more than an exact bucket takes (rate + burst - 1, from
+ * rates of one a second on), over T never more than burst + 1 + rate * T, and within 1 %
+ * of the rate over a long run when asked at least once per token interval, even when
+ * wake-ups come late (the extra token keeps the lateness: a bucket of one without it lost
+ * every late millisecond); rate 0 is unlimited; lowering the rate keeps what was earned; a
+ * clock set back earns nothing. */
 static void test_bucket(void **state)
 {
     (void)state;
     struct {
         double rate, burst;
-        int64_t span, step;
-        unsigned lo, hi;
+        int64_t span;
+        int64_t (*step)(unsigned k);
+        unsigned lo, hi, most;
     } rows[] = {
-        {50, 1, 600000, 1, 30000, 30001},  /* 10 minutes at 50/s, polled every ms */
-        {50, 10, 600000, 7, 29700, 30010}, /* polled late (7 ms): a burst absorbs it */
-        {50, 10, 600000, 3, 30000, 30010}, /* one burst above at most */
-        {0.5, 1, 60000, 10, 30, 31},       /* 30 a minute */
-        {1000, 5, 1000, 1, 1000, 1005},    /* one per ms */
-        {3, 1, 1000, 1000, 1, 4},          /* polled once: the full bucket, then 3 */
+        {50, 1, 600000, step_1, 29700, 30001, 50},     /* 10 minutes at 50/s, polled every ms */
+        {50, 1, 600000, step_late, 29400, 30001, 50},  /* late wake-ups (0..12 ms): 2 % at most */
+        {50, 1, 600000, step_10, 29700, 30001, 50},    /* every 10 ms: within 1 % */
+        {50, 10, 600000, step_7, 29700, 30010, 59},    /* polled late (7 ms) */
+        {50, 10, 600000, step_3, 29700, 30010, 59},    /* one burst above at most */
+        {0.5, 1, 60000, step_10, 30, 32, 2},           /* 30 a minute */
+        {1000, 5, 1000, step_1, 995, 1006, 1004},      /* one per ms */
+        {3, 1, 1000, step_1000, 1, 4, 1},              /* polled once: the full bucket */
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         struct bucket b;
+        unsigned most;
         bucket_init(&b, rows[i].rate, rows[i].burst, 1000);
-        unsigned n = take_for(&b, 1000, rows[i].span, rows[i].step);
-        if (n < rows[i].lo || n > rows[i].hi)
-            fail_msg("row %zu: got %u tokens, want %u..%u", i, n, rows[i].lo, rows[i].hi);
+        unsigned n = take_times(&b, 1000, rows[i].span, rows[i].step, &most);
+        if (n < rows[i].lo || n > rows[i].hi || most > rows[i].most)
+            fail_msg("row %zu: got %u tokens, %u in one second; want %u..%u, at most %u", i, n,
+                     most, rows[i].lo, rows[i].hi, rows[i].most);
     }
     struct bucket b;
     bucket_init(&b, 0, 1, 0);
@@ -78,9 +105,12 @@ static void test_bucket(void **state)
     assert_int_equal(bucket_wait(&b, 50), 50);
     bucket_set_rate(&b, 1, 50); /* half a token earned is kept: the rest at 1/s */
     assert_int_equal(bucket_wait(&b, 50), 500);
-    assert_true(bucket_take(&b, 550));
+    assert_false(bucket_take(&b, 550)); /* the token is there, but 1/s allows one a second */
+    assert_int_equal(bucket_wait(&b, 550), 5);  /* (its slots pass in steps of 5 ms) */
+    assert_false(bucket_take(&b, 1005)); /* a second and 5 ms at least */
+    assert_true(bucket_take(&b, 1010));
     assert_false(bucket_take(&b, 0)); /* clock set back: nothing earned */
-    assert_false(bucket_take(&b, 560));
+    assert_false(bucket_take(&b, 1020));
 }
 
 /* The matcher: configured rules first, then the built-in ones; a rule fits its stage;
@@ -144,17 +174,18 @@ static void test_rules(void **state)
 }
 
 /* The window state machine, step by step on a fake clock: slow start from initial, one
- * more per established session until a refusal sets the ceiling; above it one more per
- * `cap` sessions (the probe); a reduction by a factor; a suspension gives no connection
- * until its time and then begins again at initial, climbing fast back to the ceiling. */
+ * more per established session until a refusal sets the ceiling; there it holds, one more
+ * after max(cap, SLOWSTART_PROBE_MIN) sessions (the probe); a reduction by a factor; a
+ * suspension gives no connection until its time and then begins again at initial, climbing
+ * fast back to the ceiling. OKN: arg sessions at once. */
 static void test_slowstart(void **state)
 {
     (void)state;
-    enum { OK, LOWER, REDUCE, SUSPEND, RESTART, TICK };
+    enum { OK, OKN, LOWER, REDUCE, SUSPEND, RESTART, TICK };
     struct {
         int ev;
         int64_t now;
-        unsigned arg; /* LOWER: sessions that worked; REDUCE: current; SUSPEND: ms */
+        unsigned arg; /* OKN: sessions; LOWER: sessions that worked; REDUCE: current; SUSPEND: ms */
         unsigned want;
         bool want_recovered;
     } rows[] = {
@@ -162,19 +193,20 @@ static void test_slowstart(void **state)
         {OK, 10, 0, 3, false},  /* slow start: +1 per session */
         {OK, 20, 0, 4, false},
         {OK, 30, 0, 5, false},
-        {LOWER, 40, 4, 4, false}, /* refused with 4 in session: ceiling 4 */
-        {OK, 50, 0, 4, false},    /* at the ceiling: +1 after 4 sessions */
-        {OK, 60, 0, 4, false},
-        {OK, 70, 0, 4, false},
-        {OK, 80, 0, 5, false},      /* the probe */
-        {LOWER, 90, 4, 4, false},   /* refused again */
-        {REDUCE, 100, 4, 2, false}, /* a rule: times 0.5, ceiling 2 */
-        {OK, 110, 0, 2, false},
+        {LOWER, 40, 4, 4, false},   /* refused with 4 in session: ceiling 4 */
+        {OKN, 50, 255, 4, false},   /* held at the ceiling for 255 sessions */
+        {OK, 60, 0, 5, false},      /* the probe, after 256 */
+        {LOWER, 70, 4, 4, false},   /* refused again: the next probe waits twice as long */
+        {OKN, 80, 511, 4, false},
+        {OK, 90, 0, 5, false},      /* after 512 */
+        {LOWER, 95, 4, 4, false},
+        {REDUCE, 100, 4, 2, false}, /* a rule: times 0.5, ceiling 2, backoff 0 */
+        {OKN, 110, 255, 2, false},
         {OK, 120, 0, 3, false},
         {SUSPEND, 130, 1000, 0, false}, /* nothing until 1130 */
         {TICK, 1129, 0, 0, false},
-        {TICK, 1130, 0, 2, true}, /* over: begins again at initial */
-        {OK, 1140, 0, 2, false},  /* at the ceiling (2): the probe after 2 */
+        {TICK, 1130, 0, 2, true},  /* over: begins again at initial (the ceiling, 2) */
+        {OKN, 1140, 255, 2, false}, /* at the ceiling: the probe after 256 */
         {OK, 1150, 0, 3, false},
         {RESTART, 1160, 0, 2, false},
     };
@@ -185,6 +217,10 @@ static void test_slowstart(void **state)
         switch (rows[i].ev) {
         case OK:
             slowstart_ok(&ss);
+            break;
+        case OKN:
+            for (unsigned k = 0; k < rows[i].arg; k++)
+                slowstart_ok(&ss);
             break;
         case LOWER:
             slowstart_lower(&ss, rows[i].arg);
@@ -213,9 +249,12 @@ static void test_slowstart(void **state)
     assert_false(slowstart_ok(&ss));
     assert_true(slowstart_lower(&ss, 1));
     assert_false(slowstart_lower(&ss, 2)); /* never up by a refusal */
-    assert_true(slowstart_ok(&ss));        /* 1 session at cap 1: probe to 2 */
+    for (unsigned k = 1; k < SLOWSTART_PROBE_MIN; k++)
+        assert_false(slowstart_ok(&ss));
+    assert_true(slowstart_ok(&ss)); /* 256 sessions at cap 1: probe to 2 */
     assert_int_equal(slowstart_limit(&ss, 0, &r), 2);
-    assert_false(slowstart_ok(&ss));
+    for (unsigned k = 1; k < SLOWSTART_PROBE_MIN; k++)
+        assert_false(slowstart_ok(&ss));
     assert_true(slowstart_ok(&ss)); /* 3 = max: no window */
     assert_int_equal(ss.cap, 0);
     assert_int_equal(slowstart_limit(&ss, 0, &r), 3);
@@ -230,16 +269,17 @@ static unsigned oks_until_probe(struct slowstart *ss)
     return n;
 }
 
-/* The probe backs off: each probe refused at the same ceiling doubles the sessions before
- * the next (up to cap << SLOWSTART_BACKOFF_MAX); a probe that held, a refusal at another
- * level or a reduction starts over. */
+/* The probe backs off: the first comes after SLOWSTART_PROBE_MIN sessions at the ceiling
+ * (a refused probe is a wasted connection: at most 1 in 256), each probe refused at the
+ * same ceiling doubles the sessions before the next (up to 256 << SLOWSTART_BACKOFF_MAX); a
+ * probe that held, a refusal at another level or a reduction starts over. */
 static void test_probe_backoff(void **state)
 {
     (void)state;
     struct slowstart ss;
     slowstart_init(&ss, 0, 10);
     assert_true(slowstart_lower(&ss, 2)); /* the limit is 2 */
-    unsigned want[] = {2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 2048, 2048};
+    unsigned want[] = {256, 512, 1024, 2048, 4096, 8192, 16384, 16384, 16384};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         unsigned got = oks_until_probe(&ss);
         if (got != want[i] || ss.cap != 3)
@@ -247,20 +287,97 @@ static void test_probe_backoff(void **state)
                      got, ss.cap, want[i]);
         assert_true(slowstart_lower(&ss, 2)); /* refused: back to 2 */
     }
-    /* the receiver allows 3 now: the probe holds for 3 << 10 sessions, 3 is the ceiling and
-     * the next probe (4) comes after 3 sessions */
-    assert_int_equal(oks_until_probe(&ss), 2048);
-    assert_int_equal(oks_until_probe(&ss), 3 << SLOWSTART_BACKOFF_MAX);
+    /* the receiver allows 3 now: the probe holds for 256 << 6 sessions, 3 is the ceiling and
+     * the next probe (4) comes after 256 sessions */
+    assert_int_equal(oks_until_probe(&ss), 16384);
+    assert_int_equal(oks_until_probe(&ss), SLOWSTART_PROBE_MIN << SLOWSTART_BACKOFF_MAX);
     assert_int_equal(ss.ceiling, 3);
     assert_int_equal(ss.cap, 4);
     assert_true(slowstart_lower(&ss, 3));
-    assert_int_equal(oks_until_probe(&ss), 6); /* one refusal at 3: backoff 1 */
-    assert_true(slowstart_lower(&ss, 1));      /* another level: starts over */
-    assert_int_equal(oks_until_probe(&ss), 1);
+    assert_int_equal(oks_until_probe(&ss), 512); /* one refusal at 3: backoff 1 */
+    assert_true(slowstart_lower(&ss, 1));        /* another level: starts over */
+    assert_int_equal(oks_until_probe(&ss), 256);
     assert_true(slowstart_lower(&ss, 1));
-    assert_int_equal(oks_until_probe(&ss), 2);
+    assert_int_equal(oks_until_probe(&ss), 512);
     assert_true(slowstart_reduce(&ss, 2, 0.5)); /* a rule: starts over */
-    assert_int_equal(oks_until_probe(&ss), 1);
+    assert_int_equal(oks_until_probe(&ss), 256);
+    slowstart_init(&ss, 0, 1000); /* a window above 256: the probe after `cap` sessions */
+    assert_true(slowstart_lower(&ss, 300));
+    assert_int_equal(oks_until_probe(&ss), 300);
+}
+
+/* Sends n messages accepted evenly over the 900 ms before `at` (the last one at at - 1). */
+static void rl_send(struct ratelearn *rl, int64_t at, unsigned n)
+{
+    for (unsigned k = n; k-- > 0;)
+        ratelearn_sent(rl, at - 1 - (int64_t)k * 900 / n);
+}
+
+/* The learned rate, event by event on a fake clock (ratelearn.h): the first refusal sets
+ * the ceiling to what was accepted in the second before it (not to the rate attempted), the
+ * rate drops to ceiling x factor and climbs back linearly to just under the ceiling, holds,
+ * then probes above it; a refusal at the same level confirms the ceiling and doubles the
+ * hold; refusals right after a decrease are the same event; a clearly lower count is a new
+ * ceiling; no refusal up to twice the ceiling forgets it; the policy's rate caps it. */
+static void test_ratelearn(void **state)
+{
+    (void)state;
+    enum { SEND, REFUSE, RATE };
+    struct {
+        int ev;
+        int64_t now;
+        double arg;       /* SEND: messages in the second before; REFUSE: 1 acted, 0 not;
+                             RATE: the policy's rate (0: none) */
+        double want_rate; /* REFUSE and RATE: the rate in force after */
+        double want_ceiling;
+        unsigned want_refused;
+    } rows[] = {
+        {RATE, 0, 0, 0, 0, 0},              /* nothing learned: no limit */
+        {SEND, 1000, 50, 0, 0, 0},          /* 50 accepted (the receiver's 50/s) ... */
+        {REFUSE, 1000, 1, 25, 50, 0},       /* ... then 451: ceiling 50, rate 50 x 0.5 */
+        {REFUSE, 2500, 0, 42.625, 50, 0},   /* the same event: nothing changes */
+        {RATE, 2000, 0, 36.75, 50, 0},      /* halfway back */
+        {RATE, 3000, 0, 48.5, 50, 0},       /* just under the ceiling (97 %) */
+        {RATE, 63000, 0, 48.5, 50, 0}  ,      /* held for the rule's duration (60 s) */
+        {RATE, 64000, 0, 49.5, 50, 0},      /* then probing: + 1/s (2 % of 50) */
+        {RATE, 64000, 30, 30, 50, 0},       /* a policy's lower rate wins */
+        {SEND, 65000, 49, 0, 50, 0},
+        {REFUSE, 65000, 1, 25, 50, 1}   ,   /* the same ceiling again: refused 1 */
+        {RATE, 67000, 0, 48.5, 50, 1},
+        {RATE, 186999, 0, 48.5, 50, 1},     /* the hold doubled: 120 s */
+        {RATE, 188000, 0, 49.5, 50, 1},
+        {SEND, 190000, 20, 0, 50, 1},
+        {REFUSE, 190000, 1, 10, 20, 0},     /* the receiver lowered its limit: ceiling 20 */
+        {RATE, 192000, 0, 19.4, 20, 0},
+        {RATE, 253000, 0, 19.8, 20, 0},     /* probing after 60 s: + 0.4/s */
+        {RATE, 303499, 0, 39.9996, 20, 0},
+        {RATE, 303500, 0, 0, 0, 0},         /* twice the ceiling, no refusal: forgotten */
+    };
+    struct ratelearn rl;
+    ratelearn_init(&rl);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        int64_t now = rows[i].now;
+        if (rows[i].ev == SEND) {
+            rl_send(&rl, now, (unsigned)rows[i].arg);
+            continue;
+        }
+        double policy = 0;
+        if (rows[i].ev == REFUSE) {
+            bool acted = ratelearn_refused(&rl, now, 0.5, 60000);
+            if (acted != (rows[i].arg != 0))
+                fail_msg("row %zu: got acted %d, want %d", i, acted, rows[i].arg != 0);
+        } else {
+            policy = rows[i].arg;
+        }
+        double got = ratelearn_rate(&rl, now, policy);
+        if (got < rows[i].want_rate - 0.01 || got > rows[i].want_rate + 0.01 ||
+            rl.ceiling != rows[i].want_ceiling || rl.refused != rows[i].want_refused)
+            fail_msg("row %zu: got rate %g, ceiling %g, refused %u; want %g, %g, %u", i, got,
+                     rl.ceiling, rl.refused, rows[i].want_rate, rows[i].want_ceiling,
+                     rows[i].want_refused);
+    }
+    assert_int_equal(ratelearn_accepted(&rl, 190500), 12); /* 12 of them in the last 1000 ms */
+    assert_int_equal(ratelearn_accepted(&rl, 500000), 0);
 }
 
 /* A destination of MX hosts (name, address) for policy_resolve(). */
@@ -461,7 +578,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bucket),        cmocka_unit_test(test_rules),
-        cmocka_unit_test(test_slowstart),     cmocka_unit_test(test_probe_backoff),     cmocka_unit_test(test_policy),
+        cmocka_unit_test(test_slowstart),     cmocka_unit_test(test_probe_backoff), cmocka_unit_test(test_ratelearn),     cmocka_unit_test(test_policy),
         cmocka_unit_test(test_policy_retry_plan), cmocka_unit_test(test_config_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
