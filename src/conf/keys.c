@@ -315,7 +315,7 @@ const struct conf_key conf_keys[] = {
      "Reply rules: a reply matching one acts on its destination (first match wins)."},
     {DELIVER(builtin_rules), BOOL(1),
      "The built-in reply rules apply after deliver.rules (docs/shaping.md)."},
-    {DELIVER(initial_concurrency), UINT(0, 100000, 0),
+    {DELIVER(initial_concurrency), UINT(0, 100000, 1),
      "Slow start: connections a new or recovered destination begins with; 0: no slow start."},
     {DELIVER(audit), SUB(CONF_LOGSPEC, CONF_G_AUDIT),
      "Audit log, one record per delivered recipient: a path template, or a group."},
