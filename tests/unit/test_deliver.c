@@ -70,13 +70,15 @@ static void w_on_released(void *arg, struct deliver_msg *dm)
 
 static const struct deliver_ops w_ops = {.outcome = w_on_outcome, .released = w_on_released};
 
-/* A world with destinations a, b, c (a.test, b.test, c.test); test settings: idlemax 0. */
+/* A world with destinations a, b, c (a.test, b.test, c.test); test settings: idlemax 0,
+ * no slow start. */
 static struct world *w_new(void)
 {
     struct world *w = xcalloc(1, sizeof *w);
     w->f = fake_out_create();
     conf_init(&w->c);
     w->c.deliver.idlemax = 0;
+    w->c.deliver.initial_concurrency = 0; /* limits alone; slow start: test_shaping */
     fake_dest_add(w->f, "a");
     fake_dest_add(w->f, "b");
     fake_dest_add(w->f, "c");
