@@ -150,7 +150,7 @@ deps:
 
 # The layering check (include graph, under a second), unit and scenario tests on the plain
 # build, the same again under ASan+UBSan (LSan on), then every fuzz harness for FUZZ_SECONDS
-# (20 s each, 28 harnesses), then the bench harness at 1 % scale (sluice and Postfix; it checks only that every
+# (15 s each, 32 harnesses), then the bench harness at 1 % scale (sluice and Postfix; it checks only that every
 # message arrives), then installation and packaging (check-package).
 # `make check SANITIZE=...` runs the first half with those sanitizers too.
 check: deps
@@ -198,7 +198,7 @@ fuzz:
 	$(MAKE) -C fuzz run FUZZ_SECONDS=$(or $(FUZZ_SECONDS),600)
 
 fuzz-smoke:
-	$(MAKE) -C fuzz smoke FUZZ_SECONDS=$(or $(FUZZ_SECONDS),20)
+	$(MAKE) -C fuzz smoke FUZZ_SECONDS=$(or $(FUZZ_SECONDS),15)
 
 bench-smoke: $(BUILD)/sluice
 	@bench/smoke
