@@ -14,6 +14,7 @@
 
 #include <event2/event.h>
 
+#include "conf/conf.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "proto/hdr.h"
@@ -387,4 +388,24 @@ void milter_chain_free(struct milter_chain *ch)
     free(ch->pkt);
     free(ch->m);
     free(ch);
+}
+
+/* Every action and no-reply flag offered; the timeouts and smtpd.milter_default_action of c
+ * (the same for smtpd.milters and non_smtpd_milters). */
+void milter_opts_from_conf(const struct conf *c, struct milter_conn_opts *o)
+{
+    *o = (struct milter_conn_opts){
+        .actions = SMFIF_ADDHDRS | SMFIF_CHGBODY | SMFIF_ADDRCPT | SMFIF_DELRCPT | SMFIF_CHGHDRS |
+                   SMFIF_QUARANTINE | SMFIF_CHGFROM | SMFIF_SETSYMLIST,
+        .protocol = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL | SMFIP_NORCPT | SMFIP_NOBODY |
+                    SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NR_HDR | SMFIP_NOUNKNOWN | SMFIP_NODATA |
+                    SMFIP_SKIP | SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
+                    SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_EOH | SMFIP_NR_BODY,
+        .connect_timeout_ms = c->milter_connect_timeout,
+        .command_timeout_ms = c->milter_command_timeout,
+        .content_timeout_ms = c->milter_content_timeout,
+        .default_action = c->smtpd.milter_default_action == CONF_MILTER_ACCEPT   ? MILTER_ACCEPT
+                          : c->smtpd.milter_default_action == CONF_MILTER_REJECT ? MILTER_REJECT
+                                                                                 : MILTER_TEMPFAIL,
+    };
 }

@@ -34,6 +34,12 @@ struct milter_chain_result {
     char why[200];               /* failed or refused modification: the reason */
 };
 
+struct conf;
+
+/* The connection options every milter gets: every action and no-reply flag offered, the
+ * milter_*_timeout settings and smtpd.milter_default_action of c. */
+void milter_opts_from_conf(const struct conf *c, struct milter_conn_opts *o);
+
 typedef void (*milter_chain_fn)(void *arg, const struct milter_chain_result *res);
 
 struct milter_chain *milter_chain_create(struct event_base *base, char *const *targets,

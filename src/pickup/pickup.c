@@ -313,25 +313,6 @@ void pickup_set_dkim(struct pickup *p, struct dkim_signer *d)
     p->dkim = d;
 }
 
-/* The options of a submission's milters (smtpd.milter_default_action applies). */
-static void pickup_milter_opts(const struct conf *c, struct milter_conn_opts *o)
-{
-    *o = (struct milter_conn_opts){
-        .actions = SMFIF_ADDHDRS | SMFIF_CHGBODY | SMFIF_ADDRCPT | SMFIF_DELRCPT | SMFIF_CHGHDRS |
-                   SMFIF_QUARANTINE | SMFIF_CHGFROM | SMFIF_SETSYMLIST,
-        .protocol = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL | SMFIP_NORCPT | SMFIP_NOBODY |
-                    SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NR_HDR | SMFIP_NOUNKNOWN | SMFIP_NODATA |
-                    SMFIP_SKIP | SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
-                    SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_EOH | SMFIP_NR_BODY,
-        .connect_timeout_ms = c->milter_connect_timeout,
-        .command_timeout_ms = c->milter_command_timeout,
-        .content_timeout_ms = c->milter_content_timeout,
-        .default_action = c->smtpd.milter_default_action == CONF_MILTER_ACCEPT   ? MILTER_ACCEPT
-                          : c->smtpd.milter_default_action == CONF_MILTER_REJECT ? MILTER_REJECT
-                                                                                 : MILTER_TEMPFAIL,
-    };
-}
-
 /* Sends the next step of a submission to the milters: a connect from localhost
  * [127.0.0.1], HELO localhost, MAIL, each RCPT (as Postfix does for non-SMTP mail), then
  * the content. */
@@ -381,7 +362,7 @@ static void pickup_milter_next(struct pickup_job *j)
 static void pickup_milter_start(struct pickup *p, struct pickup_job *j)
 {
     struct milter_conn_opts o;
-    pickup_milter_opts(p->conf, &o);
+    milter_opts_from_conf(p->conf, &o);
     j->mil = milter_chain_create(p->base, p->conf->non_smtpd_milters, p->conf->nnon_smtpd_milters,
                                  &o);
     pickup_milter_next(j);

@@ -63,25 +63,6 @@ static struct milter_macros milters_view(const struct milters_mac *m)
     return (struct milter_macros){m->names, m->values, m->n};
 }
 
-/* The options every milter of the session gets. */
-static void milters_opts(const struct conf *c, struct milter_conn_opts *o)
-{
-    *o = (struct milter_conn_opts){
-        .actions = SMFIF_ADDHDRS | SMFIF_CHGBODY | SMFIF_ADDRCPT | SMFIF_DELRCPT | SMFIF_CHGHDRS |
-                   SMFIF_QUARANTINE | SMFIF_CHGFROM | SMFIF_SETSYMLIST,
-        .protocol = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL | SMFIP_NORCPT | SMFIP_NOBODY |
-                    SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NR_HDR | SMFIP_NOUNKNOWN | SMFIP_NODATA |
-                    SMFIP_SKIP | SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
-                    SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_EOH | SMFIP_NR_BODY,
-        .connect_timeout_ms = c->milter_connect_timeout,
-        .command_timeout_ms = c->milter_command_timeout,
-        .content_timeout_ms = c->milter_content_timeout,
-        .default_action = c->smtpd.milter_default_action == CONF_MILTER_ACCEPT   ? MILTER_ACCEPT
-                          : c->smtpd.milter_default_action == CONF_MILTER_REJECT ? MILTER_REJECT
-                                                                                 : MILTER_TEMPFAIL,
-    };
-}
-
 /* The SMTP reply of a refusing verdict. */
 static void milters_reply(const struct milter_chain_result *r, char *buf, size_t len)
 {
@@ -406,7 +387,7 @@ void milters_start(struct session *s)
     if (c->smtpd.nmilters == 0)
         return;
     struct milter_conn_opts o;
-    milters_opts(c, &o);
+    milter_opts_from_conf(c, &o);
     s->milters = milter_chain_create(s->sd->base, c->smtpd.milters, c->smtpd.nmilters, &o);
 }
 
