@@ -12,6 +12,7 @@
  * queue_notify_incoming/_flush/_request send them without blocking (best effort: the daemon
  * also polls). */
 #include <errno.h>
+#include <limits.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,8 +118,10 @@ static int queue_load(struct queue *q, MDB_txn *txn, uint64_t id, const MDB_val 
     return 0;
 }
 
-/* Calls fn for every message in id order, skipping damaged ones. */
-int queue_scan(struct queue *q, queue_msg_fn fn, void *arg)
+/* Calls fn for at most max messages in id order from the first key >= from (NULL: the
+ * first), skipping damaged ones; *last = the id of the last one seen. The count seen, or -1. */
+static long queue_scan_from(struct queue *q, const uint8_t *from, long max, queue_msg_fn fn,
+                            void *arg, uint64_t *last)
 {
     MDB_txn *txn;
     MDB_cursor *c;
@@ -130,53 +133,15 @@ int queue_scan(struct queue *q, queue_msg_fn fn, void *arg)
         errno = queue_errno(rc);
         return -1;
     }
-    MDB_val key, val;
-    for (rc = mdb_cursor_get(c, &key, &val, MDB_FIRST); rc == 0;
+    MDB_val key = {8, (void *)from}, val;
+    long n = 0;
+    for (rc = mdb_cursor_get(c, &key, &val, from ? MDB_SET_RANGE : MDB_FIRST); rc == 0 && n < max;
          rc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
         struct qmsg m;
-        if (key.mv_size != 8) {
+        if (key.mv_size != 8) { /* sorts before or after every id: never the same one twice */
             log_warn("queue: envelope with a %zu-byte key, skipped", key.mv_size);
             continue;
         }
-        if (queue_load(q, txn, queue_get_be64(key.mv_data), &val, &m) < 0)
-            continue;
-        int stop = fn(arg, &m) < 0;
-        record_msg_clear(&m);
-        if (stop)
-            break;
-    }
-    mdb_cursor_close(c);
-    mdb_txn_abort(txn);
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        errno = queue_errno(rc);
-        return -1;
-    }
-    return 0;
-}
-
-/* One batch of a scan: at most max messages with ids above after, in id order. */
-long queue_scan_batch(struct queue *q, uint64_t after, long max, queue_msg_fn fn, void *arg,
-                      uint64_t *last)
-{
-    MDB_txn *txn;
-    MDB_cursor *c;
-    if (queue_read_begin(q, &txn) < 0)
-        return -1;
-    int rc = mdb_cursor_open(txn, q->db_msg, &c);
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        errno = queue_errno(rc);
-        return -1;
-    }
-    uint8_t k[8];
-    queue_be64(k, after + 1);
-    MDB_val key = {8, k}, val;
-    long n = 0;
-    for (rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE); rc == 0 && n < max;
-         rc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
-        struct qmsg m;
-        if (key.mv_size != 8)
-            continue; /* sorts before or after every id: never the same one twice */
         *last = queue_get_be64(key.mv_data);
         n++;
         if (queue_load(q, txn, *last, &val, &m) < 0)
@@ -193,6 +158,22 @@ long queue_scan_batch(struct queue *q, uint64_t after, long max, queue_msg_fn fn
         return -1;
     }
     return n;
+}
+
+/* Calls fn for every message in id order, skipping damaged ones. */
+int queue_scan(struct queue *q, queue_msg_fn fn, void *arg)
+{
+    uint64_t last;
+    return queue_scan_from(q, NULL, LONG_MAX, fn, arg, &last) < 0 ? -1 : 0;
+}
+
+/* One batch of a scan: at most max messages with ids above after, in id order. */
+long queue_scan_batch(struct queue *q, uint64_t after, long max, queue_msg_fn fn, void *arg,
+                      uint64_t *last)
+{
+    uint8_t k[8];
+    queue_be64(k, after + 1);
+    return queue_scan_from(q, k, max, fn, arg, last);
 }
 
 /* Whether id's incoming mark is already being cleared (taken, clear not yet committed). */
