@@ -350,6 +350,10 @@ ssize_t sasl_mail_auth_format(const char *mailbox, char *out, size_t cap)
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)mailbox[i] < 0x20 || (unsigned char)mailbox[i] > 0x7e)
             return -1;
+    if (len == 2 && mailbox[0] == '<' && mailbox[1] == '>') {
+        /* A mailbox spelled "<>" would read back as the empty authority: encode the '<'. */
+        return cap >= 5 ? snprintf(out, cap, "+3C>") : -1;
+    }
     ssize_t n = esmtp_xtext_encode(mailbox, len, out, cap);
     return n < 0 ? -1 : n;
 }

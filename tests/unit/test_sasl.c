@@ -332,6 +332,7 @@ static const struct mailauth_case mailauth_cases[] = {
     {"a+2", -1, NULL},
     {"<", 1, "<"}, /* any xtext, as Postfix: some clients send a bare user name */
     {"a b", -1, NULL},
+    {"+3C>", 2, "<>"}, /* a mailbox spelled "<>" is not the unknown identity */
 };
 
 /* AUTH= values decode, "<>" is the unknown identity; encoding round-trips. */
@@ -363,6 +364,8 @@ static void test_mail_auth(void **state)
     assert_string_equal(enc, "<>");
     assert_int_equal(sasl_mail_auth_format("a\tb", enc, sizeof enc), -1);
     assert_int_equal(sasl_mail_auth_format("abcdefgh", enc, sizeof enc), -1);
+    assert_int_equal(sasl_mail_auth_format("<>", enc, sizeof enc), 4);
+    assert_string_equal(enc, "+3C>");
 }
 
 struct reply_case {
