@@ -2,16 +2,24 @@
  * an acknowledgement waits for one device sync instead of LMDB's two.
  *
  * Writer thread, per group (queue_commit_group):
- *   1. apply every op in one LMDB write transaction, not committed yet (a duplicate id fails
- *      only its put; any other error: the group goes the old way, each op alone, synced)
+ *   1. apply every op in the writer's open LMDB write transaction (q->wtxn, begun by the
+ *      first group after a commit; a duplicate id fails only its put; any other error: the
+ *      transaction is dropped, LMDB catches up from the journal, the group goes the old way,
+ *      each op alone, synced)
  *   2. write the group's records to the journal, one fdatasync          <- the one sync
  *      (a large message's body file, bodyfile.c, is synced before it)
  *   3. hand the ops to the loop: done callbacks run (250 to the client, delivery starts);
  *      each put's content stays readable from q->pending (loop side) until step 4 shows
- *   4. store the group's last LSN in the "meta" database and commit the transaction; the
- *      environment runs MDB_NOMETASYNC (one sync of the data pages, the meta page unsynced:
- *      after a power cut LMDB comes back consistent at this commit or the one before);
- *      then a QOP_APPLIED marker tells the loop to drop the pending contents
+ *   4. when the transaction is due, store its last LSN in the "meta" database and commit
+ *      it: acknowledgements come first, so while groups keep arriving they are journaled
+ *      and acknowledged one after another and several ride in one LMDB commit. Due = no
+ *      group came for COMMIT_IDLE_MS, or the oldest is COMMIT_MAX_MS old, or its puts hold
+ *      COMMIT_MAX_BYTES of content, or a barrier with a callback is in the group (handed
+ *      back after the commit: "committed and visible to readers"), or a checkpoint is due,
+ *      or the writer stops. The environment runs MDB_NOMETASYNC (one sync of the data
+ *      pages, the meta page unsynced: after a power cut LMDB comes back consistent at this
+ *      commit or the one before); then a QOP_APPLIED marker tells the loop to drop the
+ *      pending contents
  *   5. once the run is JOURNAL_CHECKPOINT bytes long: checkpoint = mdb_env_sync, then the
  *      journal starts again at offset 0 (every record in it is now durable in LMDB)
  * If step 4 fails (disk full), the group is acknowledged and in the journal but not in LMDB:
@@ -49,6 +57,12 @@
 
 static const char META_LSN[] = "journal-lsn";
 
+enum {
+    COMMIT_IDLE_MS = 10,            /* no group for this long: commit LMDB */
+    COMMIT_MAX_MS = 100,            /* the oldest acknowledged group waits no longer */
+    COMMIT_MAX_BYTES = 8 << 20,     /* put contents held in q->pending meanwhile */
+};
+
 /* Reads the LSN LMDB holds (0 when none). */
 static int queue_meta_get(struct queue *q, uint64_t *lsn)
 {
@@ -79,13 +93,18 @@ static void queue_post(struct queue *q, struct queue_op *ops)
     event_active(q->done_ev, EV_READ, 0);
 }
 
-/* Tells the loop that everything up to lsn is in LMDB. */
-static void queue_post_applied(struct queue *q, uint64_t lsn)
+/* Tells the loop that everything up to lsn is in LMDB, after ops (NULL: none) in the same
+ * hand-over, so that a callback of ops never runs before the marker is seen. */
+static void queue_post_applied(struct queue *q, struct queue_op *ops, uint64_t lsn)
 {
     struct queue_op *m = xcalloc(1, sizeof *m);
     m->type = QOP_APPLIED;
     m->lsn = lsn;
-    queue_post(q, m);
+    struct queue_op **tail = &ops;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = m;
+    queue_post(q, ops);
 }
 
 /* Applies one replayed group (journal_scan callback): one transaction, with its LSN. */
@@ -304,7 +323,7 @@ static int queue_catch_up(struct queue *q, struct queue_op *ops)
     if (queue_replay(q, &max) == 0) {
         q->behind = 0;
         log_info("queue: LMDB has caught up with the journal");
-        queue_post_applied(q, q->applied_lsn);
+        queue_post_applied(q, NULL, q->applied_lsn);
         return 0;
     }
     int e = errno ? errno : EIO;
@@ -326,58 +345,139 @@ static int queue_group_late(const struct queue_op *ops)
     return 0;
 }
 
-/* Journals and applies a group; the ops go back to the loop as soon as the journal is
- * synced (or with the marker, when late). 0, or -1 when nothing was journaled (the caller
- * takes the old way; the transaction is gone either way). */
-static int queue_journal_commit(struct queue *q, MDB_txn *txn, struct queue_op *ops)
+/* Commits the writer's open transaction (with its last LSN), hands back the ops of a late
+ * group (NULL: none), then tells the loop what LMDB now holds (the marker comes after the
+ * ops, so their pending contents are dropped with it); on failure LMDB is behind the
+ * journal until queue_catch_up. */
+static void queue_commit_txn(struct queue *q, struct queue_op *late)
+{
+    MDB_txn *txn = q->wtxn;
+    uint64_t last = q->wtxn_last;
+    q->wtxn = NULL;
+    q->wtxn_last = 0;
+    q->wtxn_since = 0;
+    q->wtxn_bytes = 0;
+    int rc = last ? queue_meta_put(q, txn, last) : 0;
+    rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
+    if (rc != 0) {
+        log_warn("queue: LMDB commit after the journal failed (%s); replaying the journal "
+                 "before the next write", mdb_strerror(rc));
+        q->behind = 1;
+        if (late)
+            queue_post(q, late);
+        return;
+    }
+    if (last) {
+        q->applied_lsn = last;
+        queue_post_applied(q, late, last);
+    } else if (late) {
+        queue_post(q, late);
+    }
+}
+
+/* Commits the writer's open transaction, if any (idle, due, stopping). */
+void queue_commit_flush(struct queue *q)
+{
+    if (q->wtxn)
+        queue_commit_txn(q, NULL);
+}
+
+/* When the open transaction must be committed even while groups keep coming (monotonic
+ * us; 0 = now), -1 when none is open. */
+static int64_t queue_commit_due(const struct queue *q)
+{
+    if (q->wtxn == NULL)
+        return -1;
+    if (q->wtxn_since == 0) /* nothing journaled in it: nothing to wait for */
+        return 0;
+    return q->wtxn_bytes >= COMMIT_MAX_BYTES ? 0 : q->wtxn_since + COMMIT_MAX_MS * 1000;
+}
+
+/* When the open transaction must be committed if no group comes (monotonic us): now +
+ * COMMIT_IDLE_MS, or earlier when due before; -1 when none is open. */
+int64_t queue_commit_idle_due(const struct queue *q)
+{
+    int64_t due = queue_commit_due(q), idle = clock_mono_us() + COMMIT_IDLE_MS * 1000;
+    return due < 0 ? -1 : due > idle ? idle : due;
+}
+
+/* Drops the open transaction after a failed step; LMDB is then behind the journal when it
+ * held acknowledged groups. */
+static void queue_commit_drop(struct queue *q)
+{
+    if (q->wtxn == NULL)
+        return;
+    mdb_txn_abort(q->wtxn);
+    if (q->wtxn_last)
+        q->behind = 1;
+    q->wtxn = NULL;
+    q->wtxn_last = 0;
+    q->wtxn_since = 0;
+    q->wtxn_bytes = 0;
+}
+
+/* Notes a journaled group in the open transaction. */
+static void queue_commit_note(struct queue *q, const struct queue_op *ops, uint64_t last)
+{
+    if (last == 0)
+        return;
+    q->wtxn_last = last;
+    if (q->wtxn_since == 0)
+        q->wtxn_since = clock_mono_us();
+    for (; ops; ops = ops->next)
+        if (ops->type == QOP_PUT && ops->err == 0)
+            q->wtxn_bytes += ops->bodylen;
+}
+
+/* Journals a group and applies it in the open transaction; the ops go back to the loop as
+ * soon as the journal is synced (a late group: after the LMDB commit). 0, or -1 when
+ * nothing was journaled (the transaction is dropped; the caller takes the old way). */
+static int queue_journal_commit(struct queue *q, struct queue_op *ops)
 {
     uint64_t last = 0;
     int64_t t0 = clock_mono_us();
-    int rc = queue_apply_ops(q, txn, ops);
+    int rc = queue_apply_ops(q, q->wtxn, ops);
     if (rc == 0 && queue_journal_group(q, ops, &last) < 0) {
         log_warn("queue: journal write failed (%s); committing each write alone",
                  strerror(errno));
         rc = EIO;
     }
     if (rc != 0) {
-        mdb_txn_abort(txn);
+        queue_commit_drop(q);
         return -1;
     }
-    int late = queue_group_late(ops);
     queue_count_group(q, ops, t0);
     queue_bodyfile_settle(q, ops); /* durable in the journal: a failed put's file goes */
-    if (!late)
+    queue_commit_note(q, ops, last);
+    if (queue_group_late(ops))
+        queue_commit_txn(q, ops); /* a barrier: handed back once committed */
+    else
         queue_post(q, ops); /* acknowledged: the ops belong to the loop from here on */
-    rc = last ? queue_meta_put(q, txn, last) : 0;
-    rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
-    if (late)
-        queue_post(q, ops);
-    if (rc != 0) {
-        log_warn("queue: LMDB commit after the journal failed (%s); replaying the journal "
-                 "before the next write", mdb_strerror(rc));
-        q->behind = 1;
-        return 0;
-    }
-    if (last) {
-        q->applied_lsn = last;
-        queue_post_applied(q, last);
-    }
     return 0;
 }
 
-/* Commits a group: journal, acknowledgement, LMDB (the steps at the top). */
+/* Commits a group: journal, acknowledgement, LMDB when due (the steps at the top). */
 void queue_commit_group(struct queue *q, struct queue_op *ops)
 {
     if (q->behind && queue_catch_up(q, ops) < 0)
         return;
     queue_bodyfile_sync(q, ops); /* body files durable before the journal names them */
-    MDB_txn *txn = NULL;
-    int rc = mdb_txn_begin(q->env, NULL, 0, &txn);
-    if (rc == 0 && queue_journal_commit(q, txn, ops) == 0) {
-        if (journal_used(q->jn) >= JOURNAL_CHECKPOINT)
+    int rc = q->wtxn ? 0 : mdb_txn_begin(q->env, NULL, 0, &q->wtxn);
+    if (rc == 0 && queue_journal_commit(q, ops) == 0) {
+        if (journal_used(q->jn) >= JOURNAL_CHECKPOINT) {
+            queue_commit_flush(q);
             queue_checkpoint(q);
+        } else {
+            int64_t due = queue_commit_due(q);
+            if (due >= 0 && due <= clock_mono_us())
+                queue_commit_flush(q);
+        }
         return;
     }
+    if (rc != 0)
+        q->wtxn = NULL;
+    if (q->behind && queue_catch_up(q, ops) < 0) /* acknowledged groups first */
+        return;
     for (struct queue_op *op = ops; op; op = op->next)
         op->lsn = 0;
     queue_apply_group(q, ops);

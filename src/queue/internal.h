@@ -109,6 +109,10 @@ struct queue {
     struct journal *jn;
     uint64_t next_lsn, applied_lsn;
     int behind;   /* writer: a group acknowledged through the journal missed LMDB */
+    MDB_txn *wtxn;       /* writer: the LMDB transaction holding acknowledged groups */
+    uint64_t wtxn_last;  /* writer: the last LSN applied in wtxn (0: nothing journaled) */
+    int64_t wtxn_since;  /* writer: when wtxn got its first journaled group (monotonic us) */
+    size_t wtxn_bytes;   /* writer: content of the puts in wtxn (held in q->pending) */
     int powercut; /* SLUICE_TEST_POWERCUT=1 (docs/testing.md) */
     struct queue_pending *pending; /* loop only */
     int body_dirfd;             /* daemon mode: <spool>/body, fsynced after new body files */
@@ -163,10 +167,13 @@ void queue_finish_group(struct queue *q, struct queue_op *ops);
 void queue_op_free(struct queue_op *op);
 
 /* commit.c (daemon mode): opens the journal and replays what LMDB lacks (0, or -1 with a
- * message in err); commits a group (journal, acknowledgement, LMDB, see commit.c); the
- * checkpoint and journal close at shutdown; the loop side of journaled contents. */
+ * message in err); commits a group (journal, acknowledgement, LMDB, see commit.c); when
+ * the open LMDB transaction is due (monotonic us, -1 when none is open) and its commit;
+ * the checkpoint and journal close at shutdown; the loop side of journaled contents. */
 int queue_journal_open(struct queue *q, char *err, size_t errlen);
 void queue_commit_group(struct queue *q, struct queue_op *ops);
+int64_t queue_commit_idle_due(const struct queue *q);
+void queue_commit_flush(struct queue *q);
 void queue_journal_close(struct queue *q);
 int queue_pending_on_done(struct queue *q, struct queue_op *op);
 int queue_pending_body(struct queue *q, uint64_t id, struct evbuffer *out);
