@@ -124,6 +124,44 @@ void batch_add(struct deliver *dl, struct deliver_msg *m, struct deliver_rcpt *r
     b->addrs[b->n++] = addr_unrouted(r->addr); /* a source route's relay gets local@domain */
 }
 
+/* A new batch of b's message for dd holding b's recipients [from, from + n): not on the
+ * message's open list (it is ready). */
+static struct batch *batch_piece(struct batch *b, size_t from, size_t n, struct ddest *dd)
+{
+    struct batch *p = xcalloc(1, sizeof *p);
+    p->m = b->m;
+    p->dd = dd;
+    p->m->nbatches++;
+    p->handovers = b->handovers;
+    p->n = p->cap = n;
+    p->r = xmalloc(n * sizeof *p->r);
+    p->addrs = xmalloc(n * sizeof *p->addrs);
+    p->orcpts = xmalloc(n * sizeof *p->orcpts);
+    p->notify = xmalloc(n * sizeof *p->notify);
+    memcpy(p->r, b->r + from, n * sizeof *p->r);
+    memcpy(p->addrs, b->addrs + from, n * sizeof *p->addrs);
+    memcpy(p->orcpts, b->orcpts + from, n * sizeof *p->orcpts);
+    memcpy(p->notify, b->notify + from, n * sizeof *p->notify);
+    if (b->verp_sender)
+        p->verp_sender = xstrdup(b->verp_sender);
+    return p;
+}
+
+/* Moves a ready batch (popped from its destination) to dd's ready FIFO, in transactions
+ * of at most dd's maxrecips (dd may allow fewer than the one it was made for). The caller
+ * dispatches dd. */
+void batch_move(struct deliver *dl, struct batch *b, struct ddest *dd)
+{
+    (void)dl;
+    size_t max = dd->pol.maxrecips, total = b->n;
+    if (b->n > max)
+        b->n = max; /* the arrays keep the rest for the pieces */
+    b->dd = dd;
+    dest_push(dd, b);
+    for (size_t from = max; from < total; from += max)
+        dest_push(dd, batch_piece(b, from, total - from < max ? total - from : max, dd));
+}
+
 /* Moves every open batch of m to its destination's ready FIFO and dispatches it. */
 void batch_release(struct deliver *dl, struct deliver_msg *m)
 {

@@ -7,7 +7,9 @@
  * dest_dispatch() is the one place that opens connections for a destination:
  *  1. a dead destination (dead_until in the future, no connection of it alive) postpones
  *     its ready transactions without connecting: every recipient gets TEMPFAIL with the
- *     dead reason and dead_until; once the time has passed the mark is forgotten;
+ *     dead reason and dead_until; once the time has passed the mark is forgotten. A lane
+ *     of a parallel relay (route.h) first hands them over to a backup that is not dead
+ *     (dest_handover), where they wait for that host's own connections;
  *  2. parked connections of the destination are woken for the ready work;
  *  3. while one connect has failed and siblings are still connecting (failing), nothing new
  *     is opened: a refusing destination is never hammered, even through freed slots;
@@ -21,7 +23,8 @@
  * limited to N"). After cap more successful sessions the cap grows by one (the probe; each
  * probe refused at the same cap doubles the sessions before the next, slowstart.h), and
  * disappears at maxserverconnections. A connect that fails with nothing else alive or
- * connecting fails the ready transactions (a 5xx greeting bounces them) and, for a
+ * connecting hands a lane's ready transactions to its backups (each at most once per
+ * backup), then fails the rest (a 5xx greeting bounces them) and, for a
  * temporary failure, marks the destination dead for the first retry step (retries[0] *
  * interval, the destination's own when its policy sets them) and forgets its cap (every connect failed: that says nothing about concurrency).
  *
@@ -136,6 +139,66 @@ static void dest_dead(struct deliver *dl, struct ddest *dd, const char *why)
     slowstart_init(&dd->ss, dd->pol.initial_concurrency, dd->pol.maxserverconnections);
 }
 
+/* True while dd's hosts are marked down (dest_dead) and nothing of it is alive. */
+static bool dest_down(struct deliver *dl, const struct ddest *dd)
+{
+    return dd->dead_until && dl->io.now() < dd->dead_until && dd->nconn == 0;
+}
+
+/* A backup of lane dd (route.h) that may take its mail now, one not marked down: the
+ * first in backup order, or any of them at random (order = "random"); NULL when none. */
+static struct ddest *dest_backup(struct deliver *dl, const struct ddest *dd)
+{
+    struct ddest *up[RELAY_HOSTS_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < dd->dest->nbackups && n < RELAY_HOSTS_MAX; i++) {
+        struct ddest *bd = dest_get(dl, dd->dest->backups[i], dd->dmask);
+        if (!dest_down(dl, bd)) {
+            if (!dd->dest->backups_random)
+                return bd;
+            up[n++] = bd;
+        }
+    }
+    return n ? up[(size_t)random() % n] : NULL;
+}
+
+/* Lane dd's host is down (nothing of it alive): its ready transactions go to its backups,
+ * which send them on their own connections within their own limits (so no host ever
+ * carries another's share on connections counted elsewhere). A transaction is handed on
+ * at most once per backup, so it cannot circle among hosts that are all down; what no
+ * backup takes stays in dd. The backups that took some are dispatched. */
+static void dest_handover(struct deliver *dl, struct ddest *dd)
+{
+    struct ddest *to[RELAY_HOSTS_MAX];
+    size_t nto = 0, nkeep = 0;
+    struct batch *keep = NULL, **tail = &keep, *b;
+    while (dd->dest->nbackups && !dl->stopping && (b = dest_pop(dd))) {
+        struct ddest *bd = b->handovers < dd->dest->nbackups ? dest_backup(dl, dd) : NULL;
+        if (!bd) {
+            *tail = b;
+            tail = &b->next;
+            nkeep++;
+            continue;
+        }
+        b->handovers++;
+        batch_move(dl, b, bd);
+        size_t k = 0;
+        while (k < nto && to[k] != bd)
+            k++;
+        if (k == nto && nto < RELAY_HOSTS_MAX)
+            to[nto++] = bd;
+    }
+    while ((b = keep)) {
+        keep = b->next;
+        dest_push(dd, b);
+    }
+    if (nto)
+        log_info("%s: host down, its mail goes to %zu backup host%s (%zu transactions stay)",
+                 dd->dest->key, nto, nto == 1 ? "" : "s", nkeep);
+    for (size_t k = 0; k < nto; k++)
+        dest_dispatch(dl, to[k]);
+}
+
 /* A session was established: the window grows (slow start, or the probe after `cap`
  * successes at the learned cap). */
 void dest_session_ok(struct deliver *dl, struct ddest *dd)
@@ -180,10 +243,12 @@ bool dest_connect_failed(struct deliver *dl, struct ddest *dd, enum outcome o, c
         return true;
     } else if (!dl->stopping) {
         dd->failing = false;
-        dest_fail(dl, dd, o, why, 0);
         if (o == OUTCOME_TEMPFAIL) /* a 5xx refusal bounces; only a 4xx or connect failure
-                                      makes the destination dead for a while */
+                                      makes the destination dead for a while (first: so its
+                                      backups never hand its mail back) */
             dest_dead(dl, dd, why);
+        dest_handover(dl, dd); /* a lane: its backups take what they can, as failover */
+        dest_fail(dl, dd, o, why, 0);
     }
     return false;
 }
@@ -197,6 +262,7 @@ static bool dest_postponed(struct deliver *dl, struct ddest *dd)
     if (!dd->dead_until || !dd->nready || dl->stopping)
         return false;
     if (dl->io.now() < dd->dead_until && dd->nconn == 0) {
+        dest_handover(dl, dd);
         dest_fail(dl, dd, OUTCOME_TEMPFAIL, dd->dead_why, dd->dead_until);
         return true;
     }

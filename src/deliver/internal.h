@@ -37,6 +37,7 @@ struct batch {
     uint8_t *notify;
     char *verp_sender; /* VERP envelope sender, or NULL */
     bool accepted;     /* a recipient was accepted: counted once for the rate (shape.c) */
+    uint8_t handovers; /* times handed from a lane whose host is down to a backup (dest.c) */
     struct smtpc_txn txn;
 };
 
@@ -117,6 +118,7 @@ void batch_add(struct deliver *dl, struct deliver_msg *m, struct deliver_rcpt *r
 void batch_release(struct deliver *dl, struct deliver_msg *m);
 struct smtpc_txn *batch_txn(struct deliver *dl, struct batch *b);
 void batch_fail(struct deliver *dl, struct batch *b, const struct deliver_result *res);
+void batch_move(struct deliver *dl, struct batch *b, struct ddest *dd);
 void batch_free(struct deliver *dl, struct batch *b);
 void batch_destroy(struct batch *b);
 

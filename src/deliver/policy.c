@@ -90,8 +90,6 @@ static bool policy_dest_matches(const char *s, const struct dest *d)
         return false;
     for (size_t h = 0; h < d->nhosts; h++) {
         const struct mx_host *mh = &d->hosts[h];
-        if (d->lane && mh->pref != 0)
-            continue; /* a parallel relay's lane is its own host; the others are backups */
         if (k == SEL_MX && mh->name && policy_glob(arg, mh->name))
             return true;
         for (size_t a = 0; k == SEL_IP && a < mh->naddrs; a++)

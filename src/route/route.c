@@ -146,6 +146,7 @@ static void route_dest_free(void *p)
 {
     struct dest *d = p;
     route_hosts_free(d->hosts, d->nhosts);
+    free(d->backups);
     free(d->key);
     free(d);
 }
@@ -375,6 +376,22 @@ static void route_entry_ready(struct route *r, struct route_entry *e, const char
     e->why[0] = '\0';
 }
 
+/* Marks d as a lane of a parallel relay (or not: sd has no backups) with the backups
+ * sd names among lanes. */
+static void route_lane_set(struct dest *d, struct dest *const *lanes,
+                           const struct spread_dest *sd, bool random)
+{
+    free(d->backups);
+    d->backups = NULL;
+    d->nbackups = sd->nbackups;
+    d->lane = sd->nbackups > 0;
+    d->backups_random = random;
+    if (sd->nbackups > 0)
+        d->backups = xcalloc(sd->nbackups, sizeof *d->backups);
+    for (size_t i = 0; i < sd->nbackups; i++)
+        d->backups[i] = lanes[sd->backup[i]];
+}
+
 /* A relay with several hosts resolved (spread.h): hosts that are this host are dropped
  * one by one (each is a peer of its own, not a backup MX), then its destinations are made:
  * one for failover, one per host (the lanes) for parallel. Takes over hosts. */
@@ -409,7 +426,7 @@ static void route_entry_spread(struct route *r, struct route_entry *e, const cha
     }
     e->nlanes = nd > 1 ? nd : 0;
     for (size_t i = 0; i < nd; i++)
-        e->lanes[i]->lane = nd > 1;
+        route_lane_set(e->lanes[i], e->lanes, &sd[i], rl->order == RELAY_ORDER_RANDOM);
     e->dest = e->lanes[0];
     e->o = OUTCOME_OK;
     e->why[0] = '\0';

@@ -45,8 +45,16 @@ struct dest {
     void *transport_arg;
     int lmtp; /* transport map "lmtp:" next hop: peers speak LMTP (hosts may hold one
                  AF_UNIX address) */
-    int lane; /* one host of a relay spreading in parallel (spread.h): its host is the one
-                 of preference 0, the others are its backups */
+    int lane; /* one host of a relay spreading in parallel (spread.h): hosts holds that
+                 host alone, so its connections and limits are that host's */
+    /* A lane's backups: the other lanes of its relay, in the order its mail goes to them
+     * while its host is down (deliver/ hands its waiting transactions over, so they are
+     * sent on the backup's own connections, within the backup's own limits); with
+     * backups_random any of them, picked at random. The array is d's; the lanes are
+     * shared destinations. NULL, 0 for any other destination. */
+    struct dest **backups;
+    size_t nbackups;
+    int backups_random;
 };
 
 /* o == OUTCOME_OK: d is the destination. Otherwise d is NULL and why says what failed,

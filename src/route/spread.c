@@ -122,6 +122,7 @@ size_t spread_plan(const struct relay *rl, const struct mx_host *hosts, size_t n
         out[0].key = xstrdup(key);
         out[0].hosts = spread_copy(hosts, n);
         out[0].nhosts = n;
+        out[0].nbackups = 0;
         for (size_t i = 0; i < n; i++)
             out[0].hosts[i].pref = random ? 0 : (uint16_t)i;
         return 1;
@@ -130,10 +131,12 @@ size_t spread_plan(const struct relay *rl, const struct mx_host *hosts, size_t n
         size_t kl = strlen(key) + strlen(hosts[k].name) + 2;
         out[k].key = xmalloc(kl);
         snprintf(out[k].key, kl, "%s#%s", key, hosts[k].name);
-        out[k].hosts = spread_copy(hosts, n);
-        out[k].nhosts = n;
-        for (size_t i = 0; i < n; i++) /* k first, then the others following it */
-            out[k].hosts[i].pref = i == k ? 0 : random ? 1 : (uint16_t)((i + n - k) % n);
+        out[k].hosts = spread_copy(&hosts[k], 1); /* its host alone: no backup in a session */
+        out[k].hosts[0].pref = 0;
+        out[k].nhosts = 1;
+        out[k].nbackups = n - 1;
+        for (size_t i = 1; i < n; i++) /* the others, following it */
+            out[k].backup[i - 1] = (k + i) % n;
     }
     return n;
 }

@@ -3,7 +3,8 @@
  * a fake clock drives the dead-destination timer, and the outcomes coming back through
  * deliver_ops are recorded. Covered: transactions of at most maxrecips and the VERP split,
  * maxserverconnections, the learned concurrency cap and its probe, dead destinations (and
- * their revival by a queue run or ETRN), idle connections (idlemax, and a parked one giving
+ * their revival by a queue run or ETRN), a parallel relay's lanes handing their mail to
+ * their backups while their host is down, idle connections (idlemax, and a parked one giving
  * its slot up), the maxconnections FIFO, routing failures and unreadable content. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -659,6 +660,79 @@ static void test_policy_per_destination(void **state)
     w_free(w);
 }
 
+/* Lanes of a parallel relay (route.h): a.test's destination is a lane with backups b, c
+ * (listed order). While a's host is down its transactions are handed to the first backup
+ * that is not, and sent on that backup's own connections (never more than its
+ * maxserverconnections, in transactions of its own maxrecips); a transaction is handed on
+ * at most once per backup, so with every host down each recipient gets exactly one
+ * TEMPFAIL (or, 5xx greetings, PERMFAIL) and nothing circles. */
+static void test_lane_handover(void **state)
+{
+    (void)state;
+    enum { UP, REFUSE, PERM };
+    struct {
+        int down[3];        /* a, b, c */
+        unsigned b_maxrecips; /* a policy block for b's host (mx:b); 0: none */
+        const char *want;   /* recipients sent at a, b, c; b's largest transaction; outcome */
+    } rows[] = {
+        {{UP, UP, UP}, 0, "a=30 b=0 c=0 bmax=0 OK"},
+        {{REFUSE, UP, UP}, 0, "a=0 b=30 c=0 bmax=5 OK"},
+        {{REFUSE, REFUSE, UP}, 0, "a=0 b=0 c=30 bmax=0 OK"},
+        {{REFUSE, REFUSE, REFUSE}, 0, "a=0 b=0 c=0 bmax=0 TEMPFAIL"},
+        {{PERM, UP, UP}, 0, "a=0 b=30 c=0 bmax=5 OK"},
+        {{PERM, PERM, PERM}, 0, "a=0 b=0 c=0 bmax=0 PERMFAIL"},
+        {{REFUSE, UP, UP}, 2, "a=0 b=30 c=0 bmax=2 OK"}, /* split to b's maxrecips */
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct world *w = w_new();
+        char conf[256];
+        snprintf(conf, sizeof conf,
+                 "deliver = { maxserverconnections = 2; maxrecips = 5; %s };",
+                 rows[i].b_maxrecips ? "policies = ( { match = [\"mx:b\"]; maxrecips = 2; } );"
+                                     : "");
+        w_conf(w, conf);
+        w->c.deliver.initial_concurrency = 0;
+        struct dest *bk[3][2];
+        for (int k = 0; k < 3; k++) {
+            struct fake_dest *fd = &w->f->dests[k];
+            bk[k][0] = &w->f->dests[(k + 1) % 3].d;
+            bk[k][1] = &w->f->dests[(k + 2) % 3].d;
+            fd->d.lane = 1;
+            fd->d.backups = bk[k];
+            fd->d.nbackups = 2;
+            fd->refuse = rows[i].down[k] != UP;
+            fd->refuse_perm = rows[i].down[k] == PERM;
+        }
+        w_start(w);
+        for (int k = 0; k < 3; k++)
+            w_send(w, "a.test", 10);
+        fake_run(w->f);
+        size_t sent[3] = {0}, bmax = 0;
+        for (int t = 0; t < w->f->ntxns; t++) {
+            sent[w->f->txns[t].dest] += w->f->txns[t].nrcpt;
+            if (w->f->txns[t].dest == 1 && w->f->txns[t].nrcpt > bmax)
+                bmax = w->f->txns[t].nrcpt;
+        }
+        int o = w->msgs[0]->o[0];
+        for (int m = 0; m < w->nmsgs; m++)
+            for (size_t r = 0; r < w->msgs[m]->n; r++)
+                if ((int)w->msgs[m]->o[r] != o)
+                    o = -1;
+        char got[128];
+        snprintf(got, sizeof got, "a=%zu b=%zu c=%zu bmax=%zu %s", sent[0], sent[1], sent[2],
+                 bmax, o == OUTCOME_OK ? "OK" : o == OUTCOME_TEMPFAIL ? "TEMPFAIL"
+                       : o == OUTCOME_PERMFAIL ? "PERMFAIL" : "mixed");
+        if (strcmp(got, rows[i].want) != 0)
+            fail_msg("row %zu: got %s, want %s", i, got, rows[i].want);
+        for (int k = 0; k < 3; k++)
+            if (w->f->dests[k].peak_open > 2)
+                fail_msg("row %zu: dest %d had %u connections at once, want <= 2", i, k,
+                         w->f->dests[k].peak_open);
+        w_all_settled(w);
+        w_free(w);
+    }
+}
+
 /* Reply rules act on the destination: "suspend" postpones its ready transactions without a
  * connect until the time (then it is tried again), "bounce" fails them (5.0.0). */
 static void test_rules_suspend_and_bounce(void **state)
@@ -765,6 +839,7 @@ int main(void)
         cmocka_unit_test(test_maxrecips_and_verp),
         cmocka_unit_test(test_maxserverconnections),
         cmocka_unit_test(test_policy_per_destination),
+        cmocka_unit_test(test_lane_handover),
         cmocka_unit_test(test_rules_suspend_and_bounce),
         cmocka_unit_test(test_queueonly),
         cmocka_unit_test(test_message_rate),

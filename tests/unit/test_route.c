@@ -151,21 +151,25 @@ struct spread_case {
     unsigned spread, order;
     size_t nhosts;      /* resolved hosts given (of h1 h2 h3 h4) */
     size_t want_n;      /* destinations */
-    const char *want;   /* per destination: its key suffix and the prefs of h1.., ";" between */
+    const char *want;   /* per destination: its key, its hosts with their prefs, then
+                           "> " and its backups (indices), ";" between */
 };
 
 static const struct spread_case spread_cases[] = {
-    {RELAY_SPREAD_FAILOVER, RELAY_ORDER_LISTED, 4, 1, "relay:R 0 1 2 3"},
-    {RELAY_SPREAD_FAILOVER, RELAY_ORDER_RANDOM, 4, 1, "relay:R 0 0 0 0"},
+    {RELAY_SPREAD_FAILOVER, RELAY_ORDER_LISTED, 4, 1, "relay:R h1=0 h2=1 h3=2 h4=3 >"},
+    {RELAY_SPREAD_FAILOVER, RELAY_ORDER_RANDOM, 4, 1, "relay:R h1=0 h2=0 h3=0 h4=0 >"},
+    /* parallel: each lane its own host alone, the others its backups, following it */
     {RELAY_SPREAD_PARALLEL, RELAY_ORDER_LISTED, 4, 4,
-     "relay:R#h1 0 1 2 3;relay:R#h2 3 0 1 2;relay:R#h3 2 3 0 1;relay:R#h4 1 2 3 0"},
+     "relay:R#h1 h1=0 > 1 2 3;relay:R#h2 h2=0 > 2 3 0;relay:R#h3 h3=0 > 3 0 1;"
+     "relay:R#h4 h4=0 > 0 1 2"},
     {RELAY_SPREAD_PARALLEL, RELAY_ORDER_RANDOM, 3, 3,
-     "relay:R#h1 0 1 1;relay:R#h2 1 0 1;relay:R#h3 1 1 0"},
-    {RELAY_SPREAD_PARALLEL, RELAY_ORDER_LISTED, 1, 1, "relay:R 0"}, /* one left: one dest */
+     "relay:R#h1 h1=0 > 1 2;relay:R#h2 h2=0 > 2 0;relay:R#h3 h3=0 > 0 1"},
+    {RELAY_SPREAD_PARALLEL, RELAY_ORDER_LISTED, 1, 1, "relay:R h1=0 >"}, /* one: one dest */
     {RELAY_SPREAD_PARALLEL, RELAY_ORDER_LISTED, 0, 0, ""},
 };
 
-/* Failover gives one destination with every host; parallel one per host, its own first. */
+/* Failover gives one destination with every host; parallel one per host with that host
+ * alone (its connections count against it only) and the others as backups. */
 static void test_spread_plan(void **state)
 {
     (void)state;
@@ -183,15 +187,23 @@ static void test_spread_plan(void **state)
             size_t l = strlen(got);
             snprintf(got + l, sizeof got - l, "%s%s", k ? ";" : "", out[k].key);
             for (size_t j = 0; j < out[k].nhosts; j++) {
+                const struct mx_host *src = &h[n > 1 && out[k].nhosts == 1 ? k : j];
                 l = strlen(got);
-                snprintf(got + l, sizeof got - l, " %u", out[k].hosts[j].pref);
-                if (strcmp(out[k].hosts[j].name, h[j].name) != 0 ||
-                    out[k].hosts[j].port != h[j].port || out[k].hosts[j].addrs == h[j].addrs)
+                snprintf(got + l, sizeof got - l, " %s=%u", out[k].hosts[j].name,
+                         out[k].hosts[j].pref);
+                if (strcmp(out[k].hosts[j].name, src->name) != 0 ||
+                    out[k].hosts[j].port != src->port || out[k].hosts[j].addrs == src->addrs)
                     fail_msg("case %zu dest %zu host %zu: got %s port %u (copy %d), want %s port %u",
                              i, k, j, out[k].hosts[j].name, out[k].hosts[j].port,
-                             out[k].hosts[j].addrs != h[j].addrs, h[j].name, h[j].port);
+                             out[k].hosts[j].addrs != src->addrs, src->name, src->port);
                 free(out[k].hosts[j].name);
                 free(out[k].hosts[j].addrs);
+            }
+            l = strlen(got);
+            snprintf(got + l, sizeof got - l, " >");
+            for (size_t j = 0; j < out[k].nbackups; j++) {
+                l = strlen(got);
+                snprintf(got + l, sizeof got - l, " %zu", out[k].backup[j]);
             }
             free(out[k].hosts);
             free(out[k].key);
