@@ -131,10 +131,15 @@ static void smtpc_down_put(struct smtpc_down *d, struct evbuffer *out, const cha
 static bool smtpc_down_step(struct smtpc_down *d, struct evbuffer *out)
 {
     char buf[SMTPC_DOWN_CHUNK];
-    struct evbuffer_iovec v = {.iov_base = "", .iov_len = 0};
+    struct evbuffer_iovec vs[4], v = {.iov_base = "", .iov_len = 0};
     size_t left = evbuffer_get_length(d->src), used;
-    if (left > 0)
-        evbuffer_peek(d->src, -1, NULL, &v, 1);
+    int n = left > 0 ? evbuffer_peek(d->src, -1, NULL, vs, 4) : 0;
+    for (int i = 0; i < n && i < 4 && v.iov_len == 0; i++)
+        v = vs[i]; /* the first chain that holds bytes */
+    if (v.iov_len == 0 && left > 0) { /* only empty chains ahead: a few bytes made whole */
+        v.iov_len = left < 4096 ? left : 4096;
+        v.iov_base = evbuffer_pullup(d->src, (ssize_t)v.iov_len);
+    }
     size_t k = mime8to7_step(&d->m, v.iov_base, v.iov_len, v.iov_len == left, &used, buf,
                              sizeof buf);
     evbuffer_drain(d->src, used);
