@@ -684,8 +684,12 @@ static void smtpc_on_timer(evutil_socket_t fd, short what, void *arg)
         smtpc_peer_fail(c, OUTCOME_TEMPFAIL, why);
         break;
     case SMTPC_SESSION:
-        smtpc_why(why, sizeof why, STATUS_SESSION, "timeout waiting for reply to %s from %s",
-                  smtpc_fifo_len(c) ? smtpc_exp_name(c->fifo[c->fhead].kind) : "nothing", c->relay);
+        if (smtpc_down_streaming(c)) /* the peer stopped reading the converted body */
+            smtpc_why(why, sizeof why, STATUS_SESSION, "timeout sending the body to %s", c->relay);
+        else
+            smtpc_why(why, sizeof why, STATUS_SESSION, "timeout waiting for reply to %s from %s",
+                      smtpc_fifo_len(c) ? smtpc_exp_name(c->fifo[c->fhead].kind) : "nothing",
+                      c->relay);
         smtpc_conn_fail(c, why);
         break;
     default:
