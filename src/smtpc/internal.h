@@ -11,6 +11,7 @@
  * smtpc_ext.c  what a transaction needs of the server's extensions: SMTPUTF8, 8BITMIME
  *              (with the 7-bit downgrade), DELIVERBY; the MAIL parameters they add
  * smtpc_bdat.c CHUNKING: the content as one pipelined BDAT LAST chunk
+ * smtpc_down.c the 7-bit downgrade (no 8BITMIME) converted and sent as the socket drains
  *
  * After EHLO (or HELO) succeeds, smtpc.c calls smtpc_tls_after_ehlo(), which starts TLS or
  * goes on to smtpc_auth_start(), which authenticates or goes on to smtpc_session_start().
@@ -109,6 +110,7 @@ struct smtpc {
     bool smtputf8;   /* MAIL carries SMTPUTF8 */
     bool by_send;    /* MAIL carries BY= */
     int64_t by_left; /* seconds left before the DELIVERBY time */
+    struct smtpc_down *down; /* the body goes out converted to 7 bits (smtpc_down.c) */
     /* transcripts (smtpc_set_transcript) */
     struct audit_log *tlog;
     const struct logspec *tspec;
@@ -184,6 +186,24 @@ void smtpc_ext_check(struct smtpc *c);
 /* Appends SMTPUTF8, BODY=8BITMIME and BY= as decided to the MAIL parameters (params + off,
  * cap bytes in all); returns the new length. */
 size_t smtpc_ext_params(const struct smtpc *c, char *params, size_t cap, size_t off);
+
+/* Expects the reply (or LMTP replies) to the end of data. */
+void smtpc_dot_expect(struct smtpc *c);
+
+/* smtpc_down.c */
+/* Decides and measures the 7-bit downgrade of the body (c->down, t->size); 0 or the
+ * MIME8TO7_* reason it cannot be converted. */
+int smtpc_down_prepare(struct smtpc *c);
+/* Sends the converted body as the output drains (after 354, or after BDAT when bdat). */
+void smtpc_down_start(struct smtpc *c, bool bdat);
+/* The output drained: more converted body, or its end and the reply awaited. */
+void smtpc_down_pump(struct smtpc *c);
+/* True while the converted body is still being written. */
+bool smtpc_down_streaming(const struct smtpc *c);
+/* The "BDAT n LAST" length of the converted content. */
+uint64_t smtpc_down_chunk_len(const struct smtpc *c);
+/* Drops the downgrade state, if any. */
+void smtpc_down_free(struct smtpc *c);
 
 /* smtpc_bdat.c */
 /* True when the current session sends the content with BDAT (CHUNKING, not LMTP). */

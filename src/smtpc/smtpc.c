@@ -72,6 +72,7 @@ static void smtpc_free(struct smtpc *c)
         free(c->peers[i].name);
     free(c->peers);
     free(c->fifo);
+    smtpc_down_free(c);
     free(c->rst);
     free(c->fail_why);
     free(c);
@@ -592,7 +593,8 @@ void smtpc_read_pending(struct smtpc *c)
         smtpc_on_read(c->bev, c);
 }
 
-/* Output drained: with waitQUIT off, the QUIT is out and we are done. */
+/* Output drained: with waitQUIT off, the QUIT is out and we are done; a body being
+ * converted (smtpc_down.c) gets its next piece. */
 static void smtpc_on_write(struct bufferevent *bev, void *arg)
 {
     struct smtpc *c = arg;
@@ -600,6 +602,8 @@ static void smtpc_on_write(struct bufferevent *bev, void *arg)
     smtpc_enter(c);
     if (c->state == SMTPC_QUIT_FLUSH)
         smtpc_finish(c, OUTCOME_OK, "");
+    else if (c->state == SMTPC_SESSION && smtpc_down_streaming(c))
+        smtpc_down_pump(c);
     smtpc_leave(c);
 }
 
@@ -680,8 +684,12 @@ static void smtpc_on_timer(evutil_socket_t fd, short what, void *arg)
         smtpc_peer_fail(c, OUTCOME_TEMPFAIL, why);
         break;
     case SMTPC_SESSION:
-        smtpc_why(why, sizeof why, STATUS_SESSION, "timeout waiting for reply to %s from %s",
-                  smtpc_fifo_len(c) ? smtpc_exp_name(c->fifo[c->fhead].kind) : "nothing", c->relay);
+        if (smtpc_down_streaming(c)) /* the peer stopped reading the converted body */
+            smtpc_why(why, sizeof why, STATUS_SESSION, "timeout sending the body to %s", c->relay);
+        else
+            smtpc_why(why, sizeof why, STATUS_SESSION, "timeout waiting for reply to %s from %s",
+                      smtpc_fifo_len(c) ? smtpc_exp_name(c->fifo[c->fhead].kind) : "nothing",
+                      c->relay);
         smtpc_conn_fail(c, why);
         break;
     default:

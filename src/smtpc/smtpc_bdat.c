@@ -40,6 +40,11 @@ static bool smtpc_bdat_ends_crlf(struct evbuffer *body, size_t len)
 /* Writes "BDAT n LAST" and the whole content as that one chunk (moved, not copied). */
 void smtpc_bdat_send(struct smtpc *c)
 {
+    if (c->down) { /* converted to 7 bits: the reply is expected once the chunk is out */
+        smtpc_send(c, -1, 0, "BDAT %llu LAST", (unsigned long long)smtpc_down_chunk_len(c));
+        smtpc_down_start(c, true);
+        return;
+    }
     struct evbuffer *out = bufferevent_get_output(c->bev), *body = c->t->body;
     size_t len = body ? evbuffer_get_length(body) : 0;
     bool add_crlf = len > 0 && !smtpc_bdat_ends_crlf(body, len);

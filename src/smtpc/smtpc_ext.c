@@ -8,8 +8,9 @@
  *   message that needs it for its sender or header fails whole, a recipient with a UTF-8
  *   address fails alone, both "5.6.7" (never sent as bare UTF-8; no downgrade is made).
  * 8BITMIME (RFC 6152): BODY=8BITMIME only when offered and the content holds an 8-bit
- *   octet. Not offered: an 8-bit MIME message is converted to 7 bits here (proto/mime8to7.h:
- *   each 8-bit part quoted-printable) and the converted content is what goes out (SIZE too);
+ *   octet. Not offered: an 8-bit MIME message is converted to 7 bits (proto/mime8to7.h:
+ *   each 8-bit part quoted-printable), streamed as it is sent (smtpc_down.c; SIZE= and BDAT
+ *   carry the converted length);
  *   one that is not MIME, or cannot be converted, fails "5.6.3". A DKIM signature made at
  *   ingress does not survive the conversion (Postfix has the same limit).
  * DELIVERBY (RFC 2852, as sendmail does it): for a BY= message to an SMTP next hop (not
@@ -92,32 +93,24 @@ static void smtpc_ext_smtputf8(struct smtpc *c)
             smtpc_rcpt_report_one(c, i, OUTCOME_PERMFAIL, why);
 }
 
-/* 8BITMIME not offered: converts an 8-bit MIME body to 7 bits, or fails it 5.6.3. */
+/* 8BITMIME not offered: an 8-bit MIME body will go out converted to 7 bits as it is sent
+ * (smtpc_down.c), or it fails 5.6.3. */
 static void smtpc_ext_downgrade(struct smtpc *c)
 {
     struct smtpc_txn *t = c->t;
-    size_t len = evbuffer_get_length(t->body);
+    uint64_t len = t->size;
     char why[200], qid[QID_TEXT_LEN + 1];
-    ssize_t n = MIME8TO7_LIMIT;
-    char *out = NULL;
-    if (len <= MIME8TO7_IN_MAX) {
-        const char *in = (const char *)evbuffer_pullup(t->body, -1);
-        out = xmalloc(MIME8TO7_OUT_MAX(len));
-        n = mime8to7(in, len, out, MIME8TO7_OUT_MAX(len));
-    }
+    int n = smtpc_down_prepare(c);
     if (n < 0) {
         snprintf(why, sizeof why, "5.6.3 the next hop does not offer 8BITMIME and the content "
                  "cannot be converted: %s", mime8to7_error_text(n));
         smtpc_rcpt_report_rest(c, OUTCOME_PERMFAIL, why);
-    } else {
-        evbuffer_drain(t->body, len);
-        evbuffer_add(t->body, out, (size_t)n);
-        t->size = (uint64_t)n;
-        c->body8 = false;
-        log_info("%s: 8-bit content converted to 7-bit MIME for %s (no 8BITMIME): %zu -> %zd bytes",
-                 qid_to_text(t->msgid, qid), c->relay, len, n);
+        return;
     }
-    free(out);
+    c->body8 = false;
+    log_info("%s: 8-bit content converted to 7-bit MIME for %s (no 8BITMIME): %llu -> %llu bytes",
+             qid_to_text(t->msgid, qid), c->relay, (unsigned long long)len,
+             (unsigned long long)t->size);
 }
 
 /* DELIVERBY: fails what cannot be relayed in time, notes an N relay without the extension,

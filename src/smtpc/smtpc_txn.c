@@ -17,7 +17,8 @@
  *     NOTIFY, ORCPT) are sent only when the server's EHLO announced them; the body goes out
  *     dot-stuffed after DATA, by reference to the body's own bytes (smtpc_body_stuff: a
  *     large body is sent from its mapping), or as one BDAT chunk with CHUNKING
- *     (smtpc_bdat.c). */
+ *     (smtpc_bdat.c); a body downgraded to 7 bits goes out converted as the socket drains
+ *     (smtpc_down.c), and its end-of-data reply is awaited only once it is all written. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,7 @@ void smtpc_rcpt_report_rest(struct smtpc *c, enum outcome o, const char *text)
 void smtpc_txn_release(struct smtpc *c)
 {
     struct smtpc_txn *t = c->t;
+    smtpc_down_free(c);
     c->t = NULL;
     free(c->rst);
     c->rst = NULL;
@@ -244,7 +246,7 @@ void smtpc_session_next(struct smtpc *c)
 
 /* Expects the replies to the end of data: one for SMTP; for LMTP one per accepted
  * recipient, in RCPT order (RFC 2033 §4.2), each settling that recipient only. */
-static void smtpc_dot_expect(struct smtpc *c)
+void smtpc_dot_expect(struct smtpc *c)
 {
     if (!c->peers[c->cur].lmtp) {
         smtpc_fifo_push(c, EXP_DOT, 0);
@@ -331,6 +333,10 @@ static bool smtpc_body_stuff(struct evbuffer *out, struct evbuffer *body)
 /* Streams the body dot-stuffed, ending in CRLF, then the terminating ".". */
 static void smtpc_body_send(struct smtpc *c)
 {
+    if (c->down) {
+        smtpc_down_start(c, false);
+        return;
+    }
     struct evbuffer *out = bufferevent_get_output(c->bev), *body = c->t->body;
     size_t len = body ? evbuffer_get_length(body) : 0;
     if (len > 0 && !smtpc_body_stuff(out, body))
@@ -460,6 +466,10 @@ void smtpc_session_progress(struct smtpc *c)
 {
     if (c->state != SMTPC_SESSION || !c->t)
         return;
+    if (smtpc_down_streaming(c)) { /* no reply to the body before it is all out */
+        smtpc_timer_arm(c, smtpc_data_timeout(c));
+        return;
+    }
     smtpc_txn_pump(c);
     if (c->nleft == 0 && smtpc_fifo_len(c) == 0) {
         smtpc_txn_release(c);

@@ -1,5 +1,8 @@
 /* Unit tests: the 8-bit to 7-bit MIME downgrade (proto/mime8to7.c), table-driven: input
- * message, expected output or reason; every success is 7-bit and converts to itself. */
+ * message, expected output or reason; every success is 7-bit and converts to itself; and
+ * streaming gives the same verdict and output for every split of the input in two (so at
+ * every octet around boundaries, CRLF, "=" and 8-bit octets), one octet at a time, and
+ * with the least output space per step. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -71,6 +74,43 @@ static const struct case_ cases[] = {
      MIME8TO7_INVALID},
     {"delimiter never seen", MV "Content-Type: multipart/mixed; boundary=zz\r\n\r\n--z\r\n\xe9\r\n",
      NULL, MIME8TO7_INVALID},
+    {"CR, blank+CR and blank at the end", MV "\r\n\xe9\r\na \r\nb\r", MV QPH "\r\n=E9\r\na=20\r\nb=0D",
+     0},
+    {"blank then CR at the end", MV "\r\n\xe9 \r", MV QPH "\r\n=E9 =0D", 0},
+    {"CR inside a line", MV "\r\n\xe9\rx \r \r\n", MV QPH "\r\n=E9=0Dx =0D=20\r\n", 0},
+    {"= at a soft break", MV "\r\n\xe9" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=b\r\n",
+     MV QPH "\r\n=E9aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=\r\n"
+            "=3Db\r\n",
+     0},
+    {"delimiter with padding, lone LF", MV "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+                                        "--b \t\n\n\xe9\n--b-- \n",
+     MV "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b \t\n" QPH "\r\n=E9\r\n--b-- \n", 0},
+    {"not a delimiter: --bx, --b-x, -b", MV "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+                                         "\r\n--bx\r\n--b-x\r\n-b\r\n\xe9\r\n--b--\r\n",
+     MV "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n" QPH "\r\n--bx\r\n--b-x\r\n"
+        "-b\r\n=E9\r\n--b--\r\n",
+     0},
+    {"outer delimiter ends the inner part", MV "Content-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\n"
+                                            "Content-Type: multipart/mixed; boundary=i\r\n\r\n--i\r\n"
+                                            "\r\n\xe9\r\n--o\r\nX: 1\r\n--o--\r\n",
+     MV "Content-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\n"
+        "Content-Type: multipart/mixed; boundary=i\r\n\r\n--i\r\n" QPH "\r\n=E9\r\n--o\r\nX: 1\r\n"
+        "--o--\r\n",
+     0},
+    {"delimiter at the end without line end", MV "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+                                              "--b\r\n\r\n\xe9\r\n--b--",
+     MV "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n" QPH "\r\n=E9\r\n--b--", 0},
+    {"rfc822 holding a multipart", MV "Content-Type: message/rfc822\r\n\r\nContent-Type: multipart/x;"
+                                   " boundary=q\r\n\r\n--q\r\n\r\n\xe9\r\n--q--\r\n",
+     MV "Content-Type: message/rfc822\r\nContent-Transfer-Encoding: 7bit\r\n\r\n"
+        "Content-Type: multipart/x; boundary=q\r\n\r\n--q\r\n" QPH "\r\n=E9\r\n--q--\r\n",
+     0},
+    {"8-bit header of a part", MV "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+                               "X: \xe9\r\n\r\nx\r\n--b--\r\n",
+     NULL, MIME8TO7_HEADER},
+    {"8-bit in a base64 part", MV "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+                               "Content-Transfer-Encoding: base64\r\n\r\n\xe9\r\n--b--\r\n",
+     NULL, MIME8TO7_INVALID},
 };
 
 /* Runs one case; on success checks 7-bit output and idempotence. */
@@ -101,6 +141,58 @@ static void test_cases(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_case(&cases[i]);
+}
+
+/* Both passes over in[0..len) fed as pieces [0, cut) and [cut, len) (cut 0: one octet at a
+ * time), out_cap output space per step, into out; returns the length or the verdict. */
+static ssize_t stream(const char *in, size_t len, size_t cut, size_t out_cap, char *out)
+{
+    static struct mime8to7 s;
+    struct mime8to7_plan plan;
+    char step[MIME8TO7_STEP_MIN + 64];
+    size_t used, at = 0, n = 0;
+    mime8to7_analyse(&s, &plan);
+    while (!mime8to7_done(&s)) {
+        size_t end = cut == 0 ? at + 1 : at < cut ? cut : len;
+        end = end < len ? end : len;
+        mime8to7_step(&s, in + at, end - at, end == len, &used, NULL, 0);
+        at += used;
+    }
+    if (mime8to7_verdict(&s))
+        return mime8to7_verdict(&s);
+    mime8to7_emit(&s, &plan);
+    for (at = 0; !mime8to7_done(&s);) {
+        size_t end = cut == 0 ? at + 1 : at < cut ? cut : len;
+        end = end < len ? end : len;
+        size_t k = mime8to7_step(&s, in + at, end - at, end == len, &used, step, out_cap);
+        memcpy(out + n, step, k);
+        n += k;
+        at += used;
+    }
+    return (ssize_t)n;
+}
+
+/* Streaming equals one-shot for every two-piece split, octet by octet, with the least and
+ * with ample output space. */
+static void test_splits(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct case_ *c = &cases[i];
+        size_t len = strlen(c->in), cap = MIME8TO7_OUT_MAX(len);
+        char *want = malloc(cap), *got = malloc(cap);
+        ssize_t wn = mime8to7(c->in, len, want, cap);
+        for (size_t cut = 0; cut <= len; cut++)
+            for (size_t oc = MIME8TO7_STEP_MIN; oc <= MIME8TO7_STEP_MIN + 64; oc += 64) {
+                ssize_t gn = stream(c->in, len, cut, oc, got);
+                if (gn != wn || (gn > 0 && memcmp(got, want, (size_t)gn) != 0))
+                    fail_msg("%s, split at %zu, out %zu: got %zd\n%.*s\nwant %zd\n%.*s", c->name,
+                             cut, oc, gn, gn > 0 ? (int)gn : 0, got, wn, wn > 0 ? (int)wn : 0,
+                             want);
+            }
+        free(want);
+        free(got);
+    }
 }
 
 /* Output space is checked, never overrun. */
@@ -136,12 +228,36 @@ static void test_limits(void **state)
     free(out);
 }
 
+/* A part header over MIME8TO7_HEAD_MAX is a limit; a 7-bit message is copied whatever its
+ * structure (too deep or too long a header included). */
+static void test_head_limit(void **state)
+{
+    (void)state;
+    size_t hmax = MIME8TO7_HEAD_MAX, len = 0;
+    char *in = malloc(hmax + 256), *out = malloc(MIME8TO7_OUT_MAX(hmax + 256));
+    len += (size_t)sprintf(in, MV);
+    while (len < hmax + 10)
+        len += (size_t)sprintf(in + len, "X-Filler: %060d\r\n", 0);
+    len += (size_t)sprintf(in + len, "\r\n\xe9\r\n");
+    ssize_t n = mime8to7(in, len, out, MIME8TO7_OUT_MAX(len));
+    if (n != MIME8TO7_LIMIT)
+        fail_msg("header of %zu bytes: got %zd, want MIME8TO7_LIMIT", len, n);
+    in[len - 3] = 'e';
+    n = mime8to7(in, len, out, MIME8TO7_OUT_MAX(len));
+    if (n != (ssize_t)len || memcmp(in, out, len) != 0)
+        fail_msg("7-bit message with a long header: got %zd, want a copy of %zu bytes", n, len);
+    free(in);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_space),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_splits),
+        cmocka_unit_test(test_head_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

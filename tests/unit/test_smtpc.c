@@ -29,6 +29,7 @@
 #include "core/log.h"
 #include "core/qid.h"
 #include "proto/cidr.h"
+#include "proto/mime8to7.h"
 #include "queue/record.h"
 #include "smtpc/smtpc.h"
 #include "tls/client.h"
@@ -1291,6 +1292,48 @@ static void test_big_body(void **state)
     h_free(h);
 }
 
+/* An 8-bit body to a server without 8BITMIME goes out converted piece by piece as the
+ * output drains (smtpc_down.c): got what the one-shot conversion gives, dot-stuffed, SIZE=
+ * its length, whatever lines start with "." or where the 64 KB pieces end. */
+static void test_big_body_downgraded(void **state)
+{
+    (void)state;
+    static const struct script sp = {.greeting = "220 mx\r\n",
+                                     .ehlo = "250-mx\r\n250-PIPELINING\r\n250 SIZE 2000000\r\n"};
+    static const char head[] = "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                               "Content-Transfer-Encoding: 8bit\r\n\r\n";
+    const char *unit = ".dot caf\xc3\xa9 = line \r\nplain line of text here\r\n";
+    size_t ulen = strlen(unit), n = (300 * 1024) / ulen, len = sizeof head - 1 + n * ulen;
+    char *body = malloc(len), *conv = malloc(MIME8TO7_OUT_MAX(len)), *want = malloc(2 * MIME8TO7_OUT_MAX(len));
+    memcpy(body, head, sizeof head - 1);
+    for (size_t i = 0; i < n; i++)
+        memcpy(body + sizeof head - 1 + i * ulen, unit, ulen);
+    ssize_t cn = mime8to7(body, len, conv, MIME8TO7_OUT_MAX(len));
+    assert_true(cn > 0);
+    size_t wn = 0;
+    for (ssize_t i = 0; i < cn; i++) { /* dot-stuffed */
+        if (conv[i] == '.' && (i == 0 || conv[i - 1] == '\n'))
+            want[wn++] = '.';
+        want[wn++] = conv[i];
+    }
+    struct harness *h = h_new();
+    srv_start(h, 0, &sp);
+    h_txn(h, "s@y.example", R1, 1, body, len);
+    struct peer p = h_peer(h, 0, NULL);
+    h_run(h, &p, 1);
+    char size[64];
+    snprintf(size, sizeof size, "SIZE=%zd|", cn);
+    if (h->out[0][0] != OK || !strstr(h->srv[0].cmds, size))
+        fail_msg("got %d \"%s\", commands %s; want OK and %s", h->out[0][0], h->text[0][0],
+                 h->srv[0].cmds, size);
+    assert_int_equal(h->srv[0].bodylen, wn);
+    assert_memory_equal(h->srv[0].body, want, wn);
+    free(body);
+    free(conv);
+    free(want);
+    h_free(h);
+}
+
 /* A reply line beyond REPLY_LINE_MAX is refused at once (not after the 60 s timeout). */
 static void test_overlong_line(void **state)
 {
@@ -1518,6 +1561,7 @@ int main(void)
         cmocka_unit_test(test_waitquit),
         cmocka_unit_test(test_remotenet),
         cmocka_unit_test(test_big_body),
+        cmocka_unit_test(test_big_body_downgraded),
         cmocka_unit_test(test_overlong_line),
         cmocka_unit_test(test_abort),
         cmocka_unit_test(test_dsn_parameters),
