@@ -1,5 +1,6 @@
-/* fuzz_cmd: cmd_parse on arbitrary lines under every option combination (first byte);
- * checks the returned status and the pointers into struct cmd. */
+/* fuzz_cmd: cmd_parse and cmd_parse_params (a milter's bare ESMTP arguments) on arbitrary
+ * lines under every option combination (first byte); checks the returned status and the
+ * pointers into struct cmd. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@ static void check_cmd(const struct cmd *c, int rc)
         abort();
     if (rc != CMD_OK)
         return;
-    if (c->verb == CMD_UNKNOWN || !in_buf(c, c->arg) || c->nparams > CMD_PARAMS_MAX)
+    if (!in_buf(c, c->arg) || c->nparams > CMD_PARAMS_MAX)
         abort();
     if (strnlen(c->addr, sizeof c->addr) > ADDR_MAX)
         abort();
@@ -31,7 +32,8 @@ static void check_cmd(const struct cmd *c, int rc)
         if (c->params[i].value != NULL && (!in_buf(c, c->params[i].value) || c->params[i].value[0] == '\0'))
             abort();
     }
-    if (c->verb != CMD_MAIL && c->verb != CMD_RCPT && (c->nparams != 0 || c->addr[0] != '\0'))
+    if (c->verb != CMD_MAIL && c->verb != CMD_RCPT && c->verb != CMD_UNKNOWN &&
+        (c->nparams != 0 || c->addr[0] != '\0'))
         abort();
 }
 
@@ -47,8 +49,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(line, data + 1, size);
     int rc = cmd_parse(line, size, &o, &c);
+    if (rc == CMD_OK && c.verb == CMD_UNKNOWN)
+        abort();
     check_cmd(&c, rc);
     if (size > CMD_LINE_MAX - 2 && rc != CMD_ERR_TOOLONG)
+        abort();
+    rc = cmd_parse_params(line, size, &o, &c);
+    check_cmd(&c, rc);
+    if (rc == CMD_OK && (c.verb != CMD_UNKNOWN || c.addr[0] != '\0'))
+        abort();
+    if (size > CMD_LINE_MAX - 3 && rc != CMD_ERR_TOOLONG)
         abort();
     free(line);
     return 0;

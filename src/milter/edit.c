@@ -11,6 +11,8 @@
 
 #include "core/xalloc.h"
 #include "proto/addr.h"
+#include "proto/cmd.h"
+#include "proto/esmtp.h"
 #include "proto/hdr.h"
 
 size_t milter_edit_header_end(const char *text, size_t len, size_t *body)
@@ -161,26 +163,96 @@ static bool edit_addr(const char *in, char *out, size_t cap, bool empty_ok)
     return true;
 }
 
-/* ADDRCPT, DELRCPT, CHGFROM. */
-static int edit_envelope(struct milter_msg *m, const struct milter_mod *d)
+/* A milter's ESMTP arguments split into c by the MAIL/RCPT parameter splitter; false (with
+ * why) when they are malformed. */
+static bool edit_args_split(const char *args, struct cmd *c, char *why, size_t wl)
+{
+    struct addr_opts o = {.sloppy = true, .utf8 = true};
+    if (cmd_parse_params(args ? args : "", args ? strlen(args) : 0, &o, c) == CMD_OK)
+        return true;
+    snprintf(why, wl, "malformed ESMTP arguments");
+    return false;
+}
+
+/* Why esmtp_*_parse() refused a milter's argument. */
+static void edit_args_refused(int rc, const char *bad, char *why, size_t wl)
+{
+    snprintf(why, wl, rc == ESMTP_ERR_UNKNOWN ? "ESMTP argument %.40s is not applied here"
+                                              : "bad ESMTP argument %.40s",
+             bad ? bad : "?");
+}
+
+/* CHGFROM: the sender, and its ESMTP arguments parsed as MAIL's (esmtp_mail_parse): RET and
+ * ENVID replace the message's, BODY and SMTPUTF8 set its flags, SIZE is only informative;
+ * any other (BY, AUTH, unknown) is refused. Nothing changes when something is refused. */
+static int edit_chgfrom(struct milter_msg *m, const struct milter_mod *d, char *why, size_t wl)
+{
+    char a[ADDR_MAX + 1];
+    struct cmd c;
+    struct esmtp_mail p;
+    const char *bad;
+    struct qmsg *e = m->env;
+    if (!edit_addr(d->addr, a, sizeof a, true) || !edit_args_split(d->args, &c, why, wl))
+        return -1;
+    int rc = esmtp_mail_parse(c.params, c.nparams,
+                              ESMTP_EXT_SIZE | ESMTP_EXT_8BITMIME | ESMTP_EXT_SMTPUTF8 | ESMTP_EXT_DSN,
+                              &p, &bad);
+    if (rc != ESMTP_OK) {
+        edit_args_refused(rc, bad, why, wl);
+        return -1;
+    }
+    free(e->sender);
+    e->sender = xstrdup(a);
+    if (p.ret != ESMTP_RET_NONE)
+        e->flags = (e->flags & ~(uint32_t)(MSG_F_RET_FULL | MSG_F_RET_HDRS)) |
+                   (p.ret == ESMTP_RET_FULL ? MSG_F_RET_FULL : MSG_F_RET_HDRS);
+    if (p.envid[0]) {
+        free(e->envid);
+        e->envid = xstrdup(p.envid);
+    }
+    if (p.body != ESMTP_BODY_NONE)
+        e->flags = (e->flags & ~(uint32_t)MSG_F_8BITMIME) |
+                   (p.body == ESMTP_BODY_8BITMIME ? MSG_F_8BITMIME : 0);
+    if (p.smtputf8)
+        e->flags |= MSG_F_SMTPUTF8;
+    return 0;
+}
+
+/* ADDRCPT, ADDRCPT_PAR: a new pending recipient; ADDRCPT_PAR's ESMTP arguments parsed as
+ * RCPT's (esmtp_rcpt_parse): NOTIFY and ORCPT are stored with it, any other is refused. */
+static int edit_addrcpt(struct milter_msg *m, const struct milter_mod *d, char *why, size_t wl)
+{
+    char a[ADDR_MAX + 1];
+    struct cmd c;
+    struct esmtp_rcpt r = {0};
+    const char *bad;
+    struct qmsg *e = m->env;
+    if (!edit_addr(d->addr, a, sizeof a, false))
+        return -1;
+    if (d->code == SMFIR_ADDRCPT_PAR) {
+        unsigned allowed = ESMTP_EXT_DSN | (e->flags & MSG_F_SMTPUTF8 ? ESMTP_EXT_SMTPUTF8 : 0);
+        if (!edit_args_split(d->args, &c, why, wl))
+            return -1;
+        int rc = esmtp_rcpt_parse(c.params, c.nparams, allowed, &r, &bad);
+        if (rc != ESMTP_OK) {
+            edit_args_refused(rc, bad, why, wl);
+            return -1;
+        }
+    }
+    e->rcpts = xrealloc(e->rcpts, (e->nrcpt + 1) * sizeof *e->rcpts);
+    e->rcpts[e->nrcpt++] = (struct qrcpt){.addr = xstrdup(a), .state = RCPT_PENDING,
+                                          .last_reply = xstrdup(""), .notify = r.notify,
+                                          .orcpt = xstrdup(r.orcpt)};
+    return 0;
+}
+
+/* DELRCPT: removes every recipient equal to the address (any case). */
+static int edit_delrcpt(struct milter_msg *m, const struct milter_mod *d)
 {
     char a[ADDR_MAX + 1];
     struct qmsg *e = m->env;
-    if (!edit_addr(d->addr, a, sizeof a, d->code == SMFIR_CHGFROM))
+    if (!edit_addr(d->addr, a, sizeof a, false))
         return -1;
-    if (d->code == SMFIR_CHGFROM) {
-        free(e->sender);
-        e->sender = xstrdup(a);
-        if (d->args && d->args[0])
-            snprintf(m->args_ignored, sizeof m->args_ignored, "%s", d->args);
-        return 0;
-    }
-    if (d->code == SMFIR_ADDRCPT) {
-        e->rcpts = xrealloc(e->rcpts, (e->nrcpt + 1) * sizeof *e->rcpts);
-        e->rcpts[e->nrcpt++] = (struct qrcpt){.addr = xstrdup(a), .state = RCPT_PENDING,
-                                              .last_reply = xstrdup(""), .orcpt = xstrdup("")};
-        return 0;
-    }
     uint32_t k = 0;
     for (uint32_t i = 0; i < e->nrcpt; i++) {
         if (strcasecmp(e->rcpts[i].addr, a) == 0)
@@ -196,22 +268,29 @@ int milter_edit_apply(struct milter_msg *m, const struct milter_mod *mods, size_
                       size_t max, char *err, size_t errlen)
 {
     bool first_body = true;
+    char why[128];
     for (size_t i = 0; i < n; i++) {
         const struct milter_mod *d = &mods[i];
         int rc = 0;
+        why[0] = '\0';
         switch (d->code) {
         case SMFIR_ADDHEADER:
         case SMFIR_INSHEADER:
         case SMFIR_CHGHEADER: rc = edit_header(m, d, max); break;
         case SMFIR_REPLBODY: rc = edit_body(m, d, first_body, max), first_body = false; break;
         case SMFIR_ADDRCPT:
-        case SMFIR_DELRCPT:
-        case SMFIR_CHGFROM: rc = edit_envelope(m, d); break;
+        case SMFIR_ADDRCPT_PAR: rc = edit_addrcpt(m, d, why, sizeof why); break;
+        case SMFIR_DELRCPT: rc = edit_delrcpt(m, d); break;
+        case SMFIR_CHGFROM: rc = edit_chgfrom(m, d, why, sizeof why); break;
         case SMFIR_QUARANTINE:
             m->held = true;
             snprintf(m->held_reason, sizeof m->held_reason, "%s", d->text ? d->text : "");
             break;
         default: rc = -1; break;
+        }
+        if (rc < 0 && why[0]) {
+            snprintf(err, errlen, "%s refused: %s", milter_reply_name(d->code), why);
+            return -1;
         }
         if (rc < 0) {
             snprintf(err, errlen, "%s refused (bad value, or the message would pass %zu bytes)",

@@ -11,15 +11,23 @@
  *   SMFIR_REPLBODY       the first one replaces the body, later ones append (the milter
  *                        sends a long body in pieces); a bare LF becomes CRLF;
  *   SMFIR_ADDRCPT        adds a recipient ("<a@b>" or "a@b");
+ *   SMFIR_ADDRCPT_PAR    the same with ESMTP arguments, parsed as RCPT's (cmd_parse_params,
+ *                        esmtp_rcpt_parse): NOTIFY and ORCPT are stored with the recipient
+ *                        (ORCPT of type utf-8 raw only in an SMTPUTF8 message); any other
+ *                        argument is refused;
  *   SMFIR_DELRCPT        removes every recipient equal to it (any case);
- *   SMFIR_CHGFROM        changes the envelope sender ("<>": the null sender); ESMTP
- *                        arguments are not applied: their text is reported in args_ignored;
+ *   SMFIR_CHGFROM        changes the envelope sender ("<>": the null sender); its ESMTP
+ *                        arguments, parsed as MAIL's (esmtp_mail_parse), apply over the
+ *                        message's: RET and ENVID replace them, BODY sets or clears
+ *                        MSG_F_8BITMIME, SMTPUTF8 sets MSG_F_SMTPUTF8, SIZE is informative
+ *                        (the size is known); any other (BY, AUTH, unknown) is refused;
  *   SMFIR_QUARANTINE     sets held and its reason (the caller stores MSG_F_HELD).
  * A header value's "\n" (libmilter's folding) becomes CRLF and a continuation line that
  * does not start with a blank gets a tab, so the header block stays well-formed; a field
  * name that is not printable ASCII without ':' is refused. Addresses must be 1..ADDR_MAX
  * printable octets without blanks.
- * milter_edit_apply(): 0, or -1 with err when a modification is refused or the message
+ * milter_edit_apply(): 0, or -1 with err (naming the reply and why: "chgfrom refused: ESMTP
+ * argument BY is not applied here") when a modification is refused or the message
  * would grow past max bytes (nothing is half-applied to the envelope: the message text
  * may hold the earlier modifications; the caller then refuses the message). */
 #ifndef SLUICE_MILTER_EDIT_H
@@ -36,7 +44,6 @@ struct milter_msg {
     struct qmsg *env;      /* sender and recipients are edited in place (malloc'ed strings) */
     bool held;             /* quarantined */
     char held_reason[256];
-    char args_ignored[256]; /* ESMTP arguments of a change of sender, not applied ("") */
 };
 
 int milter_edit_apply(struct milter_msg *m, const struct milter_mod *mods, size_t n,

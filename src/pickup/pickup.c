@@ -259,7 +259,7 @@ static void pickup_milter_refused(struct pickup_job *j, const struct milter_chai
     log_mail("pickup", "%s: milter-%s: %s: %s; from=<%s> milter=<%s>%s%s", qid,
              r->verdict == MILTER_DISCARD ? "discard" : "reject", j->name,
              r->verdict == MILTER_DISCARD ? "milter triggers DISCARD action" : reply,
-             j->m.sender, r->name, r->failed ? " failed: " : "", r->failed ? r->why : "");
+             j->m.sender, r->name, r->failed ? " failed: " : r->why[0] ? " " : "", r->why);
     if (r->verdict == MILTER_TEMPFAIL) {
         log_info("pickup: %s: kept for the next scan (milter tempfail)", j->name);
         pickup_job_free(j);
@@ -341,7 +341,8 @@ static void pickup_milter_next(struct pickup_job *j)
         step = SMFIC_MAIL, len = milter_fmt_strings(&o, SMFIC_MAIL, argv, 1);
     } else if (k - 3 < j->m.nrcpt) {
         snprintf(path, sizeof path, "<%s>", j->m.rcpts[k - 3].addr);
-        names[0] = "{rcpt_addr}", values[0] = j->m.rcpts[k - 3].addr, n = 1;
+        names[0] = "{rcpt_addr}", values[0] = j->m.rcpts[k - 3].addr, names[1] = "i";
+        values[1] = qid, n = 2;
         step = SMFIC_RCPT, len = milter_fmt_strings(&o, SMFIC_RCPT, argv, 1);
     } else {
         names[0] = "i", values[0] = qid, n = 1;

@@ -23,6 +23,9 @@
  *   value 1* of %d33-60 / %d62-126 (and octets >= 0x80 with o->utf8); at most CMD_PARAMS_MAX.
  *   c->params[].name/value point into c->buf, so a struct cmd must not be copied by value
  *   while they are in use.
+ * cmd_parse_params(s, len, o, c)
+ *   The parameter list alone (a milter's ESMTP arguments), split by the same code as the
+ *   parameters after a MAIL/RCPT path; the list is taken as if one space preceded it.
  */
 #include "proto/cmd.h"
 
@@ -255,4 +258,24 @@ int cmd_parse(const char *line, size_t len, const struct addr_opts *o, struct cm
     if (cmd_verbs[idx].rule == CMD_ARG_PATH)
         return cmd_path_args(c, c->buf + vn, len - vn, o);
     return cmd_plain_args(c, cmd_verbs[idx].rule, c->buf + vn, len - vn);
+}
+
+int cmd_parse_params(const char *s, size_t len, const struct addr_opts *o, struct cmd *c)
+{
+    c->verb = CMD_UNKNOWN;
+    c->addr[0] = c->route[0] = '\0';
+    c->nparams = 0;
+    c->buf[0] = '\0';
+    c->arg = c->buf;
+    if (len > CMD_LINE_MAX - 3)
+        return CMD_ERR_TOOLONG;
+    if (len > 0 && memchr(s, '\0', len) != NULL)
+        return CMD_ERR_SYNTAX;
+    if (len == 0)
+        return CMD_OK;
+    c->buf[0] = ' '; /* the separator cmd_params() wants before the first parameter */
+    memcpy(c->buf + 1, s, len);
+    c->buf[len + 1] = '\0';
+    c->arg = c->buf + len + 1;
+    return cmd_params(c, c->buf, c->buf + len + 1, o);
 }

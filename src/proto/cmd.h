@@ -46,4 +46,10 @@ enum cmd_status {
 /* Parses line (len bytes, no CRLF, may contain any bytes) into *c. Returns CMD_OK or one of
  * the errors; NUL bytes in the line are a syntax error. */
 int cmd_parse(const char *line, size_t len, const struct addr_opts *o, struct cmd *c);
+/* Parses a bare ESMTP parameter list ("RET=FULL ENVID=x", as a milter's SMFIR_CHGFROM or
+ * SMFIR_ADDRCPT_PAR carries it) into c->params with the rules of MAIL/RCPT parameters
+ * (o->sloppy: spaces before, between and after; o->utf8). c->verb is CMD_UNKNOWN, c->addr
+ * "". Returns CMD_OK (also for ""), CMD_ERR_TOOLONG past CMD_LINE_MAX - 3 bytes,
+ * CMD_ERR_SYNTAX for a NUL, CMD_ERR_ARGS for a malformed or 17th parameter. */
+int cmd_parse_params(const char *s, size_t len, const struct addr_opts *o, struct cmd *c);
 #endif

@@ -270,18 +270,22 @@ void authn_reset(struct session *s)
     s->auth_mech = SASL_MECH_NONE;
 }
 
-/* Takes AUTH= out of the MAIL parameters; false (with a reply) when its value is bad. */
+/* Takes AUTH= out of the MAIL parameters, keeping its mailbox in s->mail_auth (the milters'
+ * {auth_author}); false (with a reply) when its value is bad. */
 static bool authn_mail_param(struct session *s, struct cmd_param *p, size_t *n)
 {
     char mailbox[ADDR_MAX + 1];
     for (size_t i = 0; i < *n; i++) {
         if (strcasecmp(p[i].name, "AUTH") != 0)
             continue;
-        if (!p[i].value ||
-            sasl_mail_auth_parse(p[i].value, strlen(p[i].value), mailbox, sizeof mailbox) < 0) {
+        ssize_t ml = p[i].value ? sasl_mail_auth_parse(p[i].value, strlen(p[i].value), mailbox,
+                                                       sizeof mailbox)
+                                : -1;
+        if (ml < 0) {
             session_reply(s, "501 5.5.4 Bad AUTH parameter");
             return false;
         }
+        log_sanitize(s->mail_auth, sizeof s->mail_auth, mailbox, (size_t)ml);
         memmove(&p[i], &p[i + 1], (*n - i - 1) * sizeof *p);
         (*n)--;
         i--;
@@ -312,6 +316,7 @@ bool authn_mail(struct session *s, const char *sender, struct cmd_param *params,
 {
     const struct conf *c = s->sd->c;
     char shown[ADDR_MAX * 4 + 1];
+    s->mail_auth[0] = '\0';
     if (s->submission && !s->trusted && !s->authenticated) {
         session_reply(s, "%s", sasl_reply(SASL_REPLY_REQUIRED));
         return false;

@@ -78,7 +78,8 @@ void content_date(int64_t ms, char *buf, size_t len)
 void content_begin(struct session *s)
 {
     char qid[QID_TEXT_LEN + 1], date[64], forc[ADDR_MAX + 16], tls[512], au[320];
-    s->txn.id = qid_next();
+    if (s->txn.id == 0) /* given at MAIL (verbs.c) */
+        s->txn.id = qid_next();
     qid_to_text(s->txn.id, qid);
     content_date(clock_wall_ms(), date, sizeof date);
     forc[0] = '\0';

@@ -12,8 +12,11 @@
  * lists them): connect j _ v {daemon_name} {daemon_addr} {daemon_port} {if_name} {if_addr}
  * {client_addr} {client_port} {client_name} {client_ptr} {client_connections}; HELO
  * {tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer} (under TLS); MAIL
- * {auth_type} {auth_authen} (after AUTH) {mail_mailer} {mail_host} {mail_addr}; RCPT
- * {rcpt_mailer} {rcpt_host} {rcpt_addr}; DATA, EOH and EOM i (the queue id). */
+ * i {auth_type} {auth_authen} (after AUTH) {auth_author} (MAIL's AUTH=, decoded, unless
+ * <>) {mail_mailer} {mail_host} {mail_addr}; RCPT i {rcpt_mailer} {rcpt_host} {rcpt_addr};
+ * DATA, EOH and EOM i. i is the queue id, given to the transaction at MAIL (verbs.c) as
+ * Postfix does with smtpd_delay_open_until_valid_rcpt = no, so every step has it. A
+ * milter's refused modification is logged with its reason after the milter's name. */
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -83,7 +86,7 @@ static void milters_log(struct session *s, const char *id, const char *what, con
     log_sanitize(from, sizeof from, snd, strlen(snd));
     log_mail("smtpd", "%s: %s: %s from %s[%s]: %s; from=<%s> proto=%s helo=<%s> milter=<%s>%s%s",
              id, what, verb, s->rdns, s->ip, reply, from, policy_protocol(s), s->helo, r->name,
-             r->failed ? " failed: " : "", r->failed ? r->why : "");
+             r->failed ? " failed: " : r->why[0] ? " " : "", r->why);
 }
 
 /* Leaves SESSION_MILTER; false when the session is going away (nothing more to do). */
@@ -268,11 +271,15 @@ bool milters_mail(struct session *s)
     if (!s->milters)
         return false;
     struct milters_mac m = {0};
+    char qid[QID_TEXT_LEN + 1];
     const char *a = s->txn.sender ? s->txn.sender : "";
+    milters_put(&m, "i", "%s", qid_to_text(s->txn.id, qid));
     if (s->authenticated) {
         milters_put(&m, "{auth_type}", "%s", sasl_mech_name(s->auth_mech));
         milters_put(&m, "{auth_authen}", "%s", s->auth_user);
     }
+    if (s->mail_auth[0])
+        milters_put(&m, "{auth_author}", "%s", s->mail_auth);
     milters_put(&m, "{mail_mailer}", "%s", "smtp");
     milters_put(&m, "{mail_host}", "%s", milters_domain(a));
     milters_put(&m, "{mail_addr}", "%s", a);
@@ -304,12 +311,14 @@ bool milters_rcpt(struct session *s)
     if (!s->milters || s->txn.nrcpt == 0)
         return false;
     struct milters_mac m = {0};
+    char qid[QID_TEXT_LEN + 1];
     const char *a = s->txn.rcpts[s->txn.nrcpt - 1].addr;
     const struct conf *c = s->sd->c;
     const char *d = milters_domain(a);
     bool local = (c->hostname && strcasecmp(d, c->hostname) == 0);
     for (size_t i = 0; !local && i < c->smtpd.nlocal_domains; i++)
         local = strcasecmp(c->smtpd.local_domains[i], d) == 0;
+    milters_put(&m, "i", "%s", qid_to_text(s->txn.id, qid));
     milters_put(&m, "{rcpt_mailer}", "%s", local ? "local" : "smtp");
     milters_put(&m, "{rcpt_host}", "%s", d);
     milters_put(&m, "{rcpt_addr}", "%s", a);
@@ -328,9 +337,8 @@ static void milters_on_content(void *arg, const struct milter_chain_result *r)
     s->body = g->text, s->body_len = s->body_cap = g->len;
     qid_to_text(s->txn.id, qid);
     bool held = g->held;
-    char reason[256], ignored[256];
+    char reason[256];
     snprintf(reason, sizeof reason, "%s", g->held_reason);
-    snprintf(ignored, sizeof ignored, "%s", g->args_ignored);
     free(g);
     if (!milters_resume(s)) {
         session_txn_reset(s);
@@ -345,9 +353,6 @@ static void milters_on_content(void *arg, const struct milter_chain_result *r)
         milters_run(s);
         return;
     }
-    if (ignored[0])
-        log_mail("cleanup", "%s: milter change of sender: ESMTP arguments not applied: %s", qid,
-                 ignored);
     if (held)
         log_mail("cleanup", "%s: milter-hold: END-OF-MESSAGE from %s[%s]: %s; proto=%s helo=<%s>",
                  qid, s->rdns, s->ip, reason[0] ? reason : "quarantined", policy_protocol(s),

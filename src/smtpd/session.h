@@ -159,6 +159,8 @@ struct session {
     enum sasl_mech auth_mech;       /* the mechanism used (pending or succeeded) */
     char auth_user[SASL_FIELD_MAX * 4 + 1]; /* the identity (sanitized for logs/headers) */
     unsigned auth_failures;         /* failed AUTHs in this session */
+    char mail_auth[ADDR_MAX * 4 + 1]; /* MAIL's AUTH= mailbox (decoded, sanitized), "" when
+                                       * absent or <>: the milters' {auth_author} */
     /* milters (milters.c) */
     struct milter_chain *milters;   /* smtpd.milters of the session, or NULL */
     bool milter_connected;          /* the connect step was answered (the greeting may go) */

@@ -140,6 +140,7 @@ static bool verbs_mail_limits(struct session *s, const struct esmtp_mail *m)
 /* Stores the accepted MAIL parameters in the transaction. */
 static void verbs_mail_store(struct session *s, const struct cmd *c, const struct esmtp_mail *m)
 {
+    s->txn.id = qid_next(); /* the queue id from MAIL on: milters get it as i (milters.c) */
     s->txn.sender = xstrdup(c->addr);
     s->txn.envid = xstrdup(m->envid);
     s->smtputf8 = m->smtputf8;

@@ -16,8 +16,12 @@ protocol is spoken by the reference implementation):
               rcpt, header, eoh, body or eom; ACTION is continue, accept, discard,
               reject[:CODE:XCODE:TEXT], tempfail[:CODE:XCODE:TEXT] (with text: setreply),
               or at eom: edit (the changes of "modify" but quarantine; the recipient
-              deleted is del@..., the one added added@...), quarantine, and
-              bysubject (the action is the message's Subject). mail and rcpt actions
+              deleted is del@..., the one added added@...), quarantine, esmtp (change
+              of sender with "RET=HDRS ENVID=milter+2Benv", a recipient par@one.example
+              added with "NOTIFY=SUCCESS,DELAY ORCPT=rfc822;orig+2Bpar@one.example"),
+              badfromarg (change of sender with "XFOO=1"), badrcptarg (a recipient
+              added with "RET=FULL"), and bysubject (the action is the message's
+              Subject). mail and rcpt actions
               apply only to addresses starting with "no" (others continue).
               With MILTER_PEER_LOG set, each end of message appends one JSON line: the
               macros seen per step, the headers and the body as the milter got them.
@@ -37,8 +41,8 @@ MACROS = ["j", "{daemon_name}", "{client_addr}", "{client_name}", "_", "{mail_ad
 ALL_MACROS = MACROS + ["v", "{daemon_addr}", "{daemon_port}", "{if_name}", "{if_addr}",
                        "{client_port}", "{client_ptr}", "{client_connections}",
                        "{tls_version}", "{cipher}", "{cipher_bits}", "{cert_subject}",
-                       "{cert_issuer}", "{auth_type}", "{mail_mailer}", "{mail_host}",
-                       "{rcpt_mailer}", "{rcpt_host}"]
+                       "{cert_issuer}", "{auth_type}", "{auth_author}", "{mail_mailer}",
+                       "{mail_host}", "{rcpt_mailer}", "{rcpt_host}"]
 
 
 def raw(path, mode):
@@ -211,11 +215,22 @@ def scripted(path, script):
                 self.delrcpt("<del@one.example>")
                 self.chgfrom("<new-from@src.test>")
                 return Milter.ACCEPT
+            if a == "esmtp":
+                self.chgfrom("<new-from@src.test>", "RET=HDRS ENVID=milter+2Benv")
+                self.addrcpt("<par@one.example>",
+                             "NOTIFY=SUCCESS,DELAY ORCPT=rfc822;orig+2Bpar@one.example")
+                return Milter.ACCEPT
+            if a == "badfromarg":
+                self.chgfrom("<new-from@src.test>", "XFOO=1")
+                return Milter.ACCEPT
+            if a == "badrcptarg":
+                self.addrcpt("<par@one.example>", "RET=FULL")
+                return Milter.ACCEPT
             return self.act("eom")
 
     Milter.factory = Scripted
     Milter.set_flags(Milter.ADDHDRS | Milter.CHGHDRS | Milter.CHGBODY | Milter.ADDRCPT |
-                     Milter.DELRCPT | Milter.CHGFROM | Milter.QUARANTINE)
+                     Milter.DELRCPT | Milter.CHGFROM | Milter.QUARANTINE | Milter.ADDRCPT_PAR)
     Milter.runmilter("peer", "unix:" + path, 60)
 
 

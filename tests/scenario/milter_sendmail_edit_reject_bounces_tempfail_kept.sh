@@ -1,7 +1,7 @@
 # non_smtpd_milters (docs/milter.md): every sendmail submission (root's too: with milters set
 # it goes through the maildrop) passes the milters at the daemon's pickup, with a connect
 # from localhost [127.0.0.1], HELO localhost, MAIL, RCPT and the content, like Postfix's
-# non-SMTP mail. A python3-milter peer's changes (Subject, body, sender, a recipient added)
+# non-SMTP mail (the queue id i the same at MAIL, RCPT and end of message). A python3-milter peer's changes (Subject, body, sender, a recipient added)
 # are in the delivered message; a reject bounces the message to its sender (the DSN carries
 # the milter's reply) as Postfix does; a tempfail keeps the drop file for the next scan;
 # discard removes it (nothing delivered); quarantine stores it held. A non-root user's
@@ -45,6 +45,7 @@ assert s["host"] == "localhost" and s["helo_name"] == "localhost", s
 assert s["from"] == "<a@src.example>" and s["rcpts"] == ["<u@dest.example>"], s
 assert s["connect"]["{client_addr}"] == "127.0.0.1" and s["connect"]["j"] == "sluice.example", s
 assert len(s["eom"]["i"]) == 16, s["eom"]
+assert s["mail"]["i"] == s["rcpt"]["i"] == s["eom"]["i"], (s["mail"], s["rcpt"], s["eom"])
 PY
 
 note "reject: bounced to the sender with the milter's reply"

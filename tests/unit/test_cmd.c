@@ -327,6 +327,51 @@ static void test_cmd_param_count(void **state)
     free(c);
 }
 
+/* A bare parameter list (a milter's ESMTP arguments): the MAIL/RCPT parameter rules. */
+static void test_cmd_params_only(void **state)
+{
+    (void)state;
+    struct { const char *in; unsigned opts; int rc; const char *params; } cases[] = {
+        {"", 0, CMD_OK, ""},
+        {"RET=FULL", 0, CMD_OK, "RET=FULL"},
+        {"RET=HDRS ENVID=abc+2Bd", 0, CMD_OK, "RET=HDRS ENVID=abc+2Bd"},
+        {"NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a@b", 0, CMD_OK, "NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a@b"},
+        {"SMTPUTF8", 0, CMD_OK, "SMTPUTF8"},
+        {"  RET=FULL   ENVID=x  ", L, CMD_OK, "RET=FULL ENVID=x"},
+        {"  RET=FULL", 0, CMD_ERR_ARGS, ""},
+        {"RET=FULL  ENVID=x", 0, CMD_ERR_ARGS, ""},
+        {"RET=", 0, CMD_ERR_ARGS, ""},
+        {"=FULL", 0, CMD_ERR_ARGS, ""},
+        {"RET=A=B", 0, CMD_ERR_ARGS, ""},
+        {"X=\x01", 0, CMD_ERR_ARGS, ""},
+        {"ORCPT=utf-8;\xc3\xa9@b", 0, CMD_ERR_ARGS, ""},
+        {"ORCPT=utf-8;\xc3\xa9@b", U, CMD_OK, "ORCPT=utf-8;\xc3\xa9@b"},
+    };
+    struct cmd *c = malloc(sizeof *c);
+    char params[CMD_LINE_MAX * 2];
+    assert_non_null(c);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct addr_opts o = opts_of(cases[i].opts);
+        memset(c, 0x5a, sizeof *c);
+        int got = cmd_parse_params(cases[i].in, strlen(cases[i].in), &o, c);
+        if (got != cases[i].rc)
+            fail_msg("\"%s\": got %d, want %d", cases[i].in, got, cases[i].rc);
+        if (got != CMD_OK)
+            continue;
+        render_params(c, params, sizeof params);
+        if (strcmp(params, cases[i].params) != 0 || c->verb != CMD_UNKNOWN || c->addr[0])
+            fail_msg("\"%s\": params got \"%s\", want \"%s\"", cases[i].in, params,
+                     cases[i].params);
+    }
+    char big[CMD_LINE_MAX];
+    memset(big, 'a', sizeof big);
+    struct addr_opts strict = opts_of(S);
+    assert_int_equal(cmd_parse_params(big, CMD_LINE_MAX - 3, &strict, c), CMD_OK);
+    assert_int_equal(cmd_parse_params(big, CMD_LINE_MAX - 2, &strict, c), CMD_ERR_TOOLONG);
+    assert_int_equal(cmd_parse_params("A=1\0B", 5, &strict, c), CMD_ERR_SYNTAX);
+    free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_cmd_length),
         cmocka_unit_test(test_cmd_nul),
         cmocka_unit_test(test_cmd_param_count),
+        cmocka_unit_test(test_cmd_params_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -104,6 +104,84 @@ static void test_edit(void **state)
         run_case(&cases[i]);
 }
 
+/* ESMTP arguments of SMFIR_CHGFROM and SMFIR_ADDRCPT_PAR: applied to the envelope, or the
+ * modification refused with its reason (and the envelope untouched). */
+struct args_case {
+    const char *name;
+    char code;
+    const char *addr, *args;
+    uint32_t flags; /* the message's flags before */
+    const char *want_err; /* a part of the reason, or NULL when applied */
+    const char *want;     /* "sender flags envid|rcpt notify orcpt,..." */
+};
+
+static const struct args_case args_cases[] = {
+    {"chgfrom no args", SMFIR_CHGFROM, "<n@z>", NULL, MSG_F_RET_FULL, NULL, "n@z 4 old|r1@y 0 ,r2@y 0 "},
+    {"chgfrom empty args", SMFIR_CHGFROM, "<n@z>", "", 0, NULL, "n@z 0 old|r1@y 0 ,r2@y 0 "},
+    {"chgfrom RET ENVID", SMFIR_CHGFROM, "<n@z>", "RET=HDRS ENVID=env+2B1", MSG_F_RET_FULL, NULL,
+     "n@z 8 env+1|r1@y 0 ,r2@y 0 "},
+    {"chgfrom RET=FULL", SMFIR_CHGFROM, "<>", "  ret=full ", MSG_F_RET_HDRS, NULL, " 4 old|r1@y 0 ,r2@y 0 "},
+    {"chgfrom BODY SMTPUTF8 SIZE", SMFIR_CHGFROM, "<n@z>", "BODY=8BITMIME SMTPUTF8 SIZE=1000", 0, NULL,
+     "n@z 3 old|r1@y 0 ,r2@y 0 "},
+    {"chgfrom BODY=7BIT", SMFIR_CHGFROM, "<n@z>", "BODY=7BIT", MSG_F_8BITMIME, NULL, "n@z 0 old|r1@y 0 ,r2@y 0 "},
+    {"chgfrom BY refused", SMFIR_CHGFROM, "<n@z>", "BY=60;R", 0, "ESMTP argument BY is not applied here", NULL},
+    {"chgfrom AUTH refused", SMFIR_CHGFROM, "<n@z>", "AUTH=<>", 0, "ESMTP argument AUTH is not applied", NULL},
+    {"chgfrom unknown refused", SMFIR_CHGFROM, "<n@z>", "RET=FULL XFOO=1", 0, "argument XFOO is not applied", NULL},
+    {"chgfrom bad RET", SMFIR_CHGFROM, "<n@z>", "RET=ALL", 0, "bad ESMTP argument RET", NULL},
+    {"chgfrom repeated", SMFIR_CHGFROM, "<n@z>", "RET=FULL RET=HDRS", 0, "bad ESMTP argument RET", NULL},
+    {"chgfrom malformed", SMFIR_CHGFROM, "<n@z>", "RET=", 0, "malformed ESMTP arguments", NULL},
+    {"chgfrom control byte", SMFIR_CHGFROM, "<n@z>", "ENVID=a\r\nRSET", 0, "malformed", NULL},
+    {"addrcpt_par NOTIFY ORCPT", SMFIR_ADDRCPT_PAR, "<n@z>", "NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;o+2Bx@z", 0,
+     NULL, "s@x 0 old|r1@y 0 ,r2@y 0 ,n@z 3 rfc822;o+x@z"},
+    {"addrcpt_par NEVER", SMFIR_ADDRCPT_PAR, "n@z", "NOTIFY=NEVER", 0, NULL,
+     "s@x 0 old|r1@y 0 ,r2@y 0 ,n@z 8 "},
+    {"addrcpt_par no args", SMFIR_ADDRCPT_PAR, "<n@z>", NULL, 0, NULL, "s@x 0 old|r1@y 0 ,r2@y 0 ,n@z 0 "},
+    {"addrcpt_par utf-8 ORCPT raw in SMTPUTF8", SMFIR_ADDRCPT_PAR, "<n@z>", "ORCPT=utf-8;\xc3\xa9@z",
+     MSG_F_SMTPUTF8, NULL, "s@x 1 old|r1@y 0 ,r2@y 0 ,n@z 0 utf-8;\xc3\xa9@z"},
+    {"addrcpt_par utf-8 ORCPT raw refused", SMFIR_ADDRCPT_PAR, "<n@z>", "ORCPT=utf-8;\xc3\xa9@z", 0,
+     "bad ESMTP argument ORCPT", NULL},
+    {"addrcpt_par RET refused", SMFIR_ADDRCPT_PAR, "<n@z>", "RET=FULL", 0, "ESMTP argument RET is not applied", NULL},
+    {"addrcpt_par bad NOTIFY", SMFIR_ADDRCPT_PAR, "<n@z>", "NOTIFY=NEVER,SUCCESS", 0, "bad ESMTP argument NOTIFY", NULL},
+    {"addrcpt_par bad rcpt", SMFIR_ADDRCPT_PAR, "<>", "NOTIFY=NEVER", 0, "addrcpt_par refused", NULL},
+};
+
+/* The envelope with its ESMTP values: "sender flags envid|rcpt notify orcpt,...". */
+static void env_args_text(const struct qmsg *e, char *buf, size_t cap)
+{
+    size_t o = (size_t)snprintf(buf, cap, "%s %u %s|", e->sender, (unsigned)e->flags, e->envid);
+    for (uint32_t i = 0; i < e->nrcpt; i++)
+        o += (size_t)snprintf(buf + o, cap - o, "%s%s %u %s", i ? "," : "", e->rcpts[i].addr,
+                              (unsigned)e->rcpts[i].notify, e->rcpts[i].orcpt);
+}
+
+static void run_args_case(const struct args_case *c)
+{
+    struct qmsg env = {.sender = xstrdup("s@x"), .envid = xstrdup("old"), .flags = c->flags, .nrcpt = 2};
+    env.rcpts = xcalloc(2, sizeof *env.rcpts);
+    env.rcpts[0] = (struct qrcpt){.addr = xstrdup("r1@y"), .last_reply = xstrdup(""), .orcpt = xstrdup("")};
+    env.rcpts[1] = (struct qrcpt){.addr = xstrdup("r2@y"), .last_reply = xstrdup(""), .orcpt = xstrdup("")};
+    struct milter_msg m = {.text = xstrdup(MSG), .len = strlen(MSG), .env = &env};
+    struct milter_mod mod = {.code = c->code, .addr = (char *)c->addr, .args = (char *)c->args};
+    char err[200] = "", before[1024], got[1024];
+    env_args_text(&env, before, sizeof before);
+    int rc = milter_edit_apply(&m, &mod, 1, 4096, err, sizeof err);
+    env_args_text(&env, got, sizeof got);
+    if (c->want_err && (rc != -1 || !strstr(err, c->want_err) || strcmp(got, before) != 0))
+        fail_msg("%s: got %d '%s' env '%s', want -1 '%s' env unchanged", c->name, rc, err, got,
+                 c->want_err);
+    if (!c->want_err && (rc != 0 || strcmp(got, c->want) != 0))
+        fail_msg("%s: got %d '%s' env '%s', want '%s'", c->name, rc, err, got, c->want);
+    free(m.text);
+    record_msg_clear(&env);
+}
+
+static void test_edit_args(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof args_cases / sizeof args_cases[0]; i++)
+        run_args_case(&args_cases[i]);
+}
+
 static void test_header_end(void **state)
 {
     (void)state;
@@ -116,6 +194,7 @@ static void test_header_end(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_edit), cmocka_unit_test(test_header_end)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_edit), cmocka_unit_test(test_edit_args),
+                                       cmocka_unit_test(test_header_end)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
