@@ -221,6 +221,7 @@ static void audit_requeue(struct audit_log *l, struct audit_buf *g, size_t pos)
 static void *audit_thread(void *arg)
 {
     struct audit_log *l = arg;
+    pthread_setname_np(pthread_self(), "sluice-audit"); /* top -H, ps -L */
     int fails = 0;
     pthread_mutex_lock(&l->mu);
     for (;;) {

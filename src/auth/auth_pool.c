@@ -49,6 +49,7 @@ static void auth_pool_append(struct auth_job **head, struct auth_job **tail,
 static void *auth_pool_main(void *arg)
 {
     struct auth_pool *p = arg;
+    pthread_setname_np(pthread_self(), "sluice-auth"); /* top -H, ps -L */
     pthread_mutex_lock(&p->mu);
     for (;;) {
         while (p->head == NULL && !p->stopping)

@@ -87,6 +87,7 @@ static void dkim_job_run(struct dkim_job *job)
 static void *dkim_main(void *arg)
 {
     struct dkim_signer *d = arg;
+    pthread_setname_np(pthread_self(), "sluice-dkim"); /* top -H, ps -L */
     pthread_mutex_lock(&d->mu);
     for (;;) {
         while (!d->head && !d->stopping)

@@ -94,6 +94,7 @@ static void queue_bodyflush_run(struct bodyflush_job *j)
 static void *queue_bodyflush_main(void *arg)
 {
     struct queue_bodyflush *f = arg;
+    pthread_setname_np(pthread_self(), "sluice-flush"); /* top -H, ps -L */
     struct bodyflush_job *jobs = xcalloc(BODYFLUSH_MAX, sizeof *jobs);
     pthread_mutex_lock(&f->mu);
     for (;;) {

@@ -219,6 +219,7 @@ void queue_finish_group(struct queue *q, struct queue_op *ops)
 static void *queue_writer_main(void *arg)
 {
     struct queue *q = arg;
+    pthread_setname_np(pthread_self(), "sluice-writer"); /* top -H, ps -L */
     pthread_mutex_lock(&q->mu);
     for (;;) {
         while (q->head == NULL && !q->stopping)

@@ -170,6 +170,7 @@ static void suppress_on_done(evutil_socket_t fd, short what, void *arg)
 static void *suppress_main(void *arg)
 {
     struct suppress *s = arg;
+    pthread_setname_np(pthread_self(), "sluice-suppress"); /* top -H, ps -L */
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (!s->head && !s->edits && !s->stopping)
