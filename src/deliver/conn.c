@@ -4,11 +4,12 @@
  * is never touched again.
  *
  * The transport asks for work (next): the first ask means a session was established
- * (dest_session_ok: the cap probe); each ask takes the oldest ready transaction of the
- * destination while the connection has carried fewer than maxmessages; with none ready the
- * connection is parked (SMTPC_TXN_WAIT) for idlemax, unless idlemax is 0, maxmessages is
- * reached, it was told to end, the daemon stops, or a destination waits for a slot
- * (slots_wanted): then the session ends. A parked connection is woken by dest_dispatch()
+ * (dest_session_ok: the cap probe; when the window grew, the destination is dispatched
+ * again once this connection has its transaction); each ask takes the oldest ready
+ * transaction of the destination while the connection has carried fewer than maxmessages;
+ * with none ready the connection is parked (SMTPC_TXN_WAIT) for idlemax, unless idlemax is
+ * 0, maxmessages is reached, it was told to end, the daemon stops, or a destination waits
+ * for a slot (slots_wanted): then the session ends. A parked connection is woken by dest_dispatch()
  * for new work, by slots_take() to give its slot up (expire), or by its idle timer (expire).
  * Outcomes go straight to deliver_ops: rcpt_done -> outcome, txn_done -> the batch is freed.
  * closed(): the slot is given back; a connection that never reached a session is reported
@@ -96,11 +97,12 @@ static struct smtpc_txn *conn_on_next(void *arg, struct smtpc *c)
     struct deliver *dl = cn->dl;
     struct ddest *dd = cn->dd;
     unsigned maxmessages = dd->pol.maxmessages;
+    bool grew = false;
     (void)c;
     if (!cn->took) {
         cn->took = true;
         dd->nconnecting--;
-        dest_session_ok(dl, dd);
+        grew = dest_session_ok(dl, dd);
     }
     bool suspended = conn_suspended(dl, dd);
     while (!dl->stopping && !suspended && cn->nmsgs < maxmessages && dd->ready) {
@@ -113,6 +115,8 @@ static struct smtpc_txn *conn_on_next(void *arg, struct smtpc *c)
         if (!t)
             continue; /* unreadable content: that batch failed */
         cn->nmsgs++;
+        if (grew) /* the window grew: open what it allows now for the work still ready */
+            dest_dispatch(dl, dd);
         return t;
     }
     if (dl->stopping || suspended || cn->expire || cn->nmsgs >= maxmessages ||

@@ -200,13 +200,18 @@ static void dest_handover(struct deliver *dl, struct ddest *dd)
 }
 
 /* A session was established: the window grows (slow start, or the probe after `cap`
- * successes at the learned cap). */
-void dest_session_ok(struct deliver *dl, struct ddest *dd)
+ * successes at the learned cap). True when it grew: the caller dispatches again, since a
+ * queue released all at once (a resume, a flush, a restart) brings no other event that
+ * would open the connections the larger window allows. */
+bool dest_session_ok(struct deliver *dl, struct ddest *dd)
 {
     (void)dl;
     dd->failing = false;
-    if (slowstart_ok(&dd->ss) && dd->ss.cap)
+    if (!slowstart_ok(&dd->ss))
+        return false;
+    if (dd->ss.cap)
         log_info("%s: concurrency raised to %u", dd->dest->key, dd->ss.cap);
+    return true;
 }
 
 /* Lowers dd's window to n (a first cap, or a smaller one) and logs it; why is peer text. */

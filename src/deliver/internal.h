@@ -128,7 +128,7 @@ struct ddest *dest_find(struct deliver *dl, const struct dest *d, uint64_t dmask
 void dest_push(struct ddest *dd, struct batch *b);
 struct batch *dest_pop(struct ddest *dd);
 void dest_dispatch(struct deliver *dl, struct ddest *dd);
-void dest_session_ok(struct deliver *dl, struct ddest *dd);
+bool dest_session_ok(struct deliver *dl, struct ddest *dd);
 bool dest_connect_failed(struct deliver *dl, struct ddest *dd, enum outcome o, const char *why);
 void dest_revive(struct deliver *dl, struct ddest *dd, int64_t at_most);
 void dest_revive_all(struct deliver *dl);

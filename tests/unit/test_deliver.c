@@ -2,10 +2,11 @@
  * deliver_submit(), a fake router and a fake transport (fake_out.h) play the destinations,
  * a fake clock drives the dead-destination timer, and the outcomes coming back through
  * deliver_ops are recorded. Covered: transactions of at most maxrecips and the VERP split,
- * maxserverconnections, the learned concurrency cap and its probe, dead destinations (and
- * their revival by a queue run or ETRN), a parallel relay's lanes handing their mail to
- * their backups while their host is down, idle connections (idlemax, and a parked one giving
- * its slot up), the maxconnections FIFO, routing failures and unreadable content. */
+ * maxserverconnections, slow start with the queue ready at once, the learned concurrency cap
+ * and its probe, dead destinations (and their revival by a queue run or ETRN), a parallel
+ * relay's lanes handing their mail to their backups while their host is down, idle
+ * connections (idlemax, and a parked one giving its slot up), the maxconnections FIFO,
+ * routing failures and unreadable content. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -262,6 +263,40 @@ static void test_maxserverconnections(void **state)
         if (a->opened != rows[i].want_opened || a->peak_open > rows[i].max)
             fail_msg("row %zu: got %u opened, peak %u, want %u opened, peak <= %u", i, a->opened,
                      a->peak_open, rows[i].want_opened, rows[i].max);
+        assert_int_equal(w->f->ntxns, rows[i].msgs);
+        w_all_settled(w);
+        w_free(w);
+    }
+}
+
+/* Slow start with the whole queue ready at once (a resume, a flush, a restart: no new
+ * submission comes to dispatch the destination again): each established session grows
+ * the window and opens the connections it allows at once, up to maxserverconnections,
+ * instead of only when a connection ends. */
+static void test_slow_start_queue_ready(void **state)
+{
+    (void)state;
+    struct {
+        unsigned initial, max, maxmessages;
+        int msgs;
+        unsigned want_peak;
+    } rows[] = {
+        {1, 8, 100, 80, 8}, {1, 10, 1000, 200, 10}, {2, 5, 100, 40, 5}, {1, 4, 2, 40, 4},
+        {1, 3, 100, 2, 2}, /* no more connections than ready transactions */
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct world *w = w_new();
+        w->c.deliver.initial_concurrency = rows[i].initial;
+        w->c.deliver.maxserverconnections = rows[i].max;
+        w->c.deliver.maxmessages = rows[i].maxmessages;
+        w_start(w);
+        for (int k = 0; k < rows[i].msgs; k++)
+            w_send(w, "a.test", 1);
+        fake_run(w->f);
+        struct fake_dest *a = &w->f->dests[0];
+        if (a->peak_sessions != rows[i].want_peak)
+            fail_msg("row %zu: got a peak of %u sessions, want %u", i, a->peak_sessions,
+                     rows[i].want_peak);
         assert_int_equal(w->f->ntxns, rows[i].msgs);
         w_all_settled(w);
         w_free(w);
@@ -843,6 +878,7 @@ int main(void)
         cmocka_unit_test(test_rules_suspend_and_bounce),
         cmocka_unit_test(test_queueonly),
         cmocka_unit_test(test_message_rate),
+        cmocka_unit_test(test_slow_start_queue_ready),
         cmocka_unit_test(test_learned_cap_and_probe),
         cmocka_unit_test(test_learned_cap_long_run),
         cmocka_unit_test(test_dead_destination),

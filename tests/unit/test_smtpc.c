@@ -1,8 +1,9 @@
 /* test_smtpc: the outbound client against an in-process scripted SMTP server (a libevent
  * listener on 127.0.0.1:0 in the same event_base). Each case scripts the greeting, the
  * EHLO/HELO replies and one reply per later command ("" = never answer, "DROP" = close),
- * and checks what the server received (commands, raw body, grouping per read) and what the
- * client reported (per-recipient outcomes, txn_done, closed). Event-driven, no sleeps: a
+ * and checks what the server received (commands, raw body, grouping per read; a "BDAT n"
+ * chunk is read as n raw bytes and answered after them, RFC 3030) and what the client
+ * reported (per-recipient outcomes, txn_done, closed). Event-driven, no sleeps: a
  * run ends when the client has closed and the server has seen every connection end. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -79,6 +80,8 @@ struct sconn {
     bool delayed_quit;  /* ... and it answers QUIT */
     int cmdno;
     bool in_data;
+    size_t bdat_left;      /* "BDAT n": chunk bytes still to read */
+    const char *bdat_rep;  /* the reply once the chunk is read */
 };
 
 struct harness {
@@ -162,7 +165,7 @@ static const char *srv_default_reply(const char *line)
         return "250 2.0.0 ok\r\n";
     if (!strncasecmp(line, "DATA", 4))
         return "354 go ahead\r\n";
-    if (!strcmp(line, "."))
+    if (!strcmp(line, ".") || !strncasecmp(line, "BDAT", 4))
         return "250 2.0.0 queued as X\r\n";
     if (!strncasecmp(line, "QUIT", 4))
         return "221 2.0.0 bye\r\n";
@@ -204,6 +207,45 @@ static bool sconn_command(struct sconn *sc, const char *line)
     return true;
 }
 
+/* "BDAT n [LAST]" (RFC 3030): the next n bytes are a chunk, recorded raw in the body (no
+ * dot-unstuffing, nothing added); its reply (the script's for this command) goes out once
+ * the chunk is read, as a real server's does. */
+static void sconn_bdat(struct sconn *sc, const char *line)
+{
+    const struct script *sp = sc->s->sc;
+    srv_log_cmd(sc->s, line);
+    sc->cmdno++;
+    sc->bdat_rep = sc->cmdno <= MAXCMD && sp->replies[sc->cmdno - 1]
+                       ? sp->replies[sc->cmdno - 1]
+                       : srv_default_reply(line);
+    sc->bdat_left = strtoul(line + 4, NULL, 10);
+}
+
+/* Reads what it can of the current chunk into the body; once it is complete, answers.
+ * Returns false when the connection was closed ("DROP"). */
+static bool sconn_chunk(struct sconn *sc, struct evbuffer *in)
+{
+    struct srv *s = sc->s;
+    size_t n = evbuffer_get_length(in);
+    if (n > sc->bdat_left)
+        n = sc->bdat_left;
+    if (s->bodylen + n < sizeof s->body) {
+        evbuffer_copyout(in, s->body + s->bodylen, n);
+        s->bodylen += n;
+    }
+    evbuffer_drain(in, n);
+    sc->bdat_left -= n;
+    if (sc->bdat_left > 0)
+        return true;
+    if (!strcmp(sc->bdat_rep, "DROP")) {
+        sconn_free(sc);
+        return false;
+    }
+    sconn_reply(sc, sc->bdat_rep);
+    sc->bdat_rep = NULL;
+    return true;
+}
+
 /* Handles one body line; returns false when the connection was closed. */
 static bool sconn_body_line(struct sconn *sc, const char *line, size_t n)
 {
@@ -238,11 +280,22 @@ static void sconn_on_read(struct bufferevent *bev, void *arg)
     int ncmd = 0;
     char *line;
     size_t n;
-    while ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF)) != NULL) {
-        bool was_data = sc->in_data, alive;
+    for (;;) {
+        if (sc->bdat_rep) {
+            if (!sconn_chunk(sc, in))
+                break;
+            if (sc->bdat_rep)
+                break; /* the rest of the chunk comes with a later read */
+        }
+        if ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF)) == NULL)
+            break;
+        bool was_data = sc->in_data, alive = true;
         if (!was_data)
             ncmd++;
-        alive = was_data ? sconn_body_line(sc, line, n) : sconn_command(sc, line);
+        if (!was_data && !strncasecmp(line, "BDAT ", 5))
+            sconn_bdat(sc, line);
+        else
+            alive = was_data ? sconn_body_line(sc, line, n) : sconn_command(sc, line);
         free(line);
         if (!alive)
             break;
@@ -465,6 +518,8 @@ static void h_free(struct harness *h)
 #define TF OUTCOME_TEMPFAIL
 #define PF OUTCOME_PERMFAIL
 #define EHLO_PIPE "250-mx.example\r\n250-PIPELINING\r\n250-SIZE 100000\r\n250 8BITMIME\r\n"
+#define EHLO_CHUNK                                                                               \
+    "250-mx.example\r\n250-PIPELINING\r\n250-SIZE 100000\r\n250-8BITMIME\r\n250 CHUNKING\r\n"
 
 static const char *R1[] = {"a@x.example"};
 static const char *R3[] = {"a@x.example", "b@x.example", "c@x.example"};
@@ -1010,6 +1065,105 @@ static const struct tcase cases[] = {
      .want = {{PF}, {OK}}, .want_closed = OK, .want_conns = 1,
      .want_cmds = "LHLO client.example|MAIL FROM:<s@y.example> SIZE=3|RCPT TO:<a@x.example>|"
                   "DATA|.|RSET|MAIL FROM:<s@y.example> SIZE=3|RCPT TO:<a@x.example>|DATA|.|QUIT"},
+    /* CHUNKING (RFC 3030, smtpc_bdat.c): the content as one "BDAT n LAST" chunk */
+    {.name = "CHUNKING: BDAT n LAST pipelined, the content as stored (no dot-stuffing)",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = EHLO_CHUNK},
+     .ntxn = 1, .rcpts = {R1}, .nrcpt = {1},
+     .body = {".lead\r\nmid\r\n..two\r\n.\r\nend\r\n"},
+     .want = {{OK}}, .want_text = {{"250 2.0.0 queued"}}, .want_closed = OK, .want_conns = 1,
+     .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example> SIZE=27|RCPT TO:<a@x.example>|"
+                  "BDAT 27 LAST|QUIT",
+     .want_body = ".lead\r\nmid\r\n..two\r\n.\r\nend\r\n"},
+    {.name = "CHUNKING: a final CRLF added when the content lacks one, counted in n",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = EHLO_CHUNK},
+     .ntxn = 1, .rcpts = {R1}, .nrcpt = {1}, .body = {"a\r\n.end"},
+     .want = {{OK}}, .want_closed = OK, .want_conns = 1,
+     .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example> SIZE=7|RCPT TO:<a@x.example>|"
+                  "BDAT 9 LAST|QUIT",
+     .want_body = "a\r\n.end\r\n"},
+    {.name = "CHUNKING: 2000 bytes in one chunk, exact count",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = EHLO_CHUNK},
+     .ntxn = 1, .rcpts = {R1}, .nrcpt = {1}, .body = {NULL},
+     .want = {{OK}}, .want_closed = OK, .want_conns = 1,
+     .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example> SIZE=2000|"
+                  "RCPT TO:<a@x.example>|BDAT 2000 LAST|QUIT"},
+    {.name = "CHUNKING: two messages on one connection, no RSET after a clean end",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = EHLO_CHUNK},
+     .ntxn = 2, .rcpts = {R1, R1}, .nrcpt = {1, 1}, .body = {"x\r\n", "y\r\n"},
+     .want = {{OK}, {OK}}, .want_closed = OK, .want_conns = 1,
+     .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example> SIZE=3|RCPT TO:<a@x.example>|"
+                  "BDAT 3 LAST|MAIL FROM:<s@y.example> SIZE=3|RCPT TO:<a@x.example>|"
+                  "BDAT 3 LAST|QUIT",
+     .want_body = "x\r\ny\r\n"},
+    {.name = "CHUNKING: one RCPT of three refused: the chunk goes, the others get its reply",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = EHLO_CHUNK,
+             .replies = {NULL, NULL, "550 5.1.1 no such user\r\n"}},
+     .ntxn = 1, .rcpts = {R3}, .nrcpt = {3}, .body = {"x\r\n"},
+     .want = {{OK, PF, OK}},
+     .want_text = {{"250 2.0.0 queued", "550 5.1.1 no such user", "250 2.0.0 queued"}},
+     .want_closed = OK, .want_conns = 1,
+     .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example> SIZE=3|RCPT TO:<a@x.example>|"
+                  "RCPT TO:<b@x.example>|RCPT TO:<c@x.example>|BDAT 3 LAST|QUIT",
+     .want_body = "x\r\n"},
+    {.name = "CHUNKING: every RCPT refused after the chunk went: its reply is read, the "
+             "recipients keep their RCPT replies, RSET, the next transaction",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = EHLO_CHUNK,
+             .replies = {NULL, "550 5.1.1 no a\r\n", "450 4.2.1 not b now\r\n",
+                         "554 5.5.1 no valid recipients\r\n"}},
+     .ntxn = 2, .rcpts = {R2, R1}, .nrcpt = {2, 1}, .body = {"x\r\n", "y\r\n"},
+     .want = {{PF, TF}, {OK}},
+     .want_text = {{"550 5.1.1 no a", "450 4.2.1 not b now"}, {"250 2.0.0 queued"}},
+     .want_closed = OK, .want_conns = 1,
+     .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example> SIZE=3|RCPT TO:<a@x.example>|"
+                  "RCPT TO:<b@x.example>|BDAT 3 LAST|RSET|MAIL FROM:<s@y.example> SIZE=3|"
+                  "RCPT TO:<a@x.example>|BDAT 3 LAST|QUIT",
+     .want_body = "x\r\ny\r\n"},
+    {.name = "CHUNKING without PIPELINING: lock-step, no BDAT once every RCPT is refused",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = "250-mx.example\r\n250 CHUNKING\r\n",
+             .replies = {NULL, "550 5.1.1 no\r\n"}},
+     .ntxn = 2, .rcpts = {R1, R1}, .nrcpt = {1, 1}, .body = {"x\r\n", "y\r\n"},
+     .want = {{PF}, {OK}}, .want_closed = OK, .want_conns = 1,
+     .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example>|RCPT TO:<a@x.example>|RSET|"
+                  "MAIL FROM:<s@y.example>|RCPT TO:<a@x.example>|BDAT 3 LAST|QUIT",
+     .want_body = "y\r\n"},
+    {.name = "CHUNKING: 554 to BDAT fails the accepted recipients for good",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = EHLO_CHUNK,
+             .replies = {NULL, NULL, NULL, "554 5.6.0 content rejected\r\n"}},
+     .ntxn = 1, .rcpts = {R2}, .nrcpt = {2}, .body = {"x\r\n"},
+     .want = {{PF, PF}},
+     .want_text = {{"554 5.6.0 content rejected", "554 5.6.0 content rejected"}},
+     .want_closed = OK, .want_conns = 1,
+     .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example> SIZE=3|RCPT TO:<a@x.example>|"
+                  "RCPT TO:<b@x.example>|BDAT 3 LAST|QUIT"},
+    {.name = "CHUNKING: 451 to BDAT defers the accepted recipients, a refused one stays refused",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = EHLO_CHUNK,
+             .replies = {NULL, "550 5.1.1 no\r\n", NULL, "451 4.3.0 try later\r\n"}},
+     .ntxn = 1, .rcpts = {R2}, .nrcpt = {2}, .body = {"x\r\n"},
+     .want = {{PF, TF}}, .want_text = {{"550 5.1.1 no", "451 4.3.0 try later"}},
+     .want_closed = OK, .want_conns = 1,
+     .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example> SIZE=3|RCPT TO:<a@x.example>|"
+                  "RCPT TO:<b@x.example>|BDAT 3 LAST|QUIT"},
+    {.name = "CHUNKING: connection lost before the reply to BDAT: TEMPFAIL",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = EHLO_CHUNK, .replies = {NULL, NULL, "DROP"}},
+     .ntxn = 1, .rcpts = {R1}, .nrcpt = {1}, .body = {"x\r\n"},
+     .want = {{TF}}, .want_text = {{"4.4.2 lost connection"}}, .want_closed = OK,
+     .want_why = "4.4.2 lost connection", .want_conns = 1},
+    {.name = "no CHUNKING offered: DATA and a dot-stuffed body",
+     .srv = {.greeting = "220 mx\r\n", .ehlo = EHLO_PIPE},
+     .ntxn = 1, .rcpts = {R1}, .nrcpt = {1}, .body = {".lead\r\nend"},
+     .want = {{OK}}, .want_closed = OK, .want_conns = 1,
+     .want_cmds = "EHLO client.example|MAIL FROM:<s@y.example> SIZE=10|RCPT TO:<a@x.example>|"
+                  "DATA|.|QUIT",
+     .want_body = "..lead\r\nend\r\n"},
+    {.name = "LMTP offering CHUNKING: DATA all the same (a reply per recipient)",
+     .lmtp = true,
+     .srv = {.greeting = "220 lmtp\r\n", .ehlo = EHLO_CHUNK,
+             .replies = {NULL, NULL, NULL, NULL, "250 2.0.0 a ok\r\n250 2.0.0 b ok\r\n"}},
+     .ntxn = 1, .rcpts = {R2}, .nrcpt = {2}, .body = {".x\r\n"},
+     .want = {{OK, OK}}, .want_text = {{"a ok", "b ok"}}, .want_closed = OK, .want_conns = 1,
+     .want_cmds = "LHLO client.example|MAIL FROM:<s@y.example> SIZE=4|RCPT TO:<a@x.example>|"
+                  "RCPT TO:<b@x.example>|DATA|.|QUIT",
+     .want_body = "..x\r\n"},
 };
 
 /* Runs one table case. */
@@ -1109,6 +1263,46 @@ static void test_pipelining_one_group(void **state)
     for (int i = 0; i < 3; i++)
         assert_int_equal(h->out[0][i], OK);
     h_free(h);
+}
+
+/* CHUNKING: MAIL, the RCPTs, "BDAT n LAST" and the chunk leave in one write (one round trip
+ * per message); with maxpipeline 1 each command waits for the previous reply and the chunk
+ * follows its BDAT line. */
+static void test_bdat_one_group(void **state)
+{
+    (void)state;
+    static const struct script sp = {.greeting = "220 mx\r\n", .ehlo = EHLO_CHUNK};
+    static const struct {
+        unsigned maxpipeline;
+        const char *want_read; /* one read holding exactly this */
+        int want_max_cmds;
+    } rows[] = {
+        {25,
+         "MAIL FROM:<s@y.example> SIZE=5\r\nRCPT TO:<a@x.example>\r\nRCPT TO:<b@x.example>\r\n"
+         "BDAT 7 LAST\r\n.x\r\n.\r\n",
+         4},
+        {1, "BDAT 7 LAST\r\n.x\r\n.\r\n", 1},
+    };
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        struct harness *h = h_new();
+        h->conf.deliver.client.maxpipeline = rows[r].maxpipeline;
+        srv_start(h, 0, &sp);
+        h_txn(h, "s@y.example", R2, 2, ".x\r\n.", 5);
+        struct peer p = h_peer(h, 0, NULL);
+        h_run(h, &p, 1);
+        bool found = false;
+        for (int i = 0; i < h->srv[0].nreads; i++)
+            found |= !strcmp(h->srv[0].reads[i], rows[r].want_read);
+        if (!found || h->srv[0].max_cmds_per_read != rows[r].want_max_cmds)
+            fail_msg("maxpipeline %u: got %s the group in one read, at most %d commands per "
+                     "read; want it, %d", rows[r].maxpipeline, found ? "" : "no read holding",
+                     h->srv[0].max_cmds_per_read, rows[r].want_max_cmds);
+        for (int i = 0; i < 2; i++)
+            if (h->out[0][i] != OK)
+                fail_msg("maxpipeline %u: rcpt %d got %d (%s), want OK", rows[r].maxpipeline, i,
+                         h->out[0][i], h->text[0][i]);
+        h_free(h);
+    }
 }
 
 /* maxpipeline 1 (or 2) bounds the commands outstanding, even with PIPELINING. */
@@ -1555,6 +1749,7 @@ int main(void)
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_pipelining_one_group),
         cmocka_unit_test(test_pipelining_window),
+        cmocka_unit_test(test_bdat_one_group),
         cmocka_unit_test(test_greeting_421_next_peer),
         cmocka_unit_test(test_all_peers_fail),
         cmocka_unit_test(test_greeting_timeout),
