@@ -357,7 +357,7 @@ static void main_metrics(void *arg, struct metrics_writer *w)
 {
     struct daemon *d = arg;
     const struct gather_sources src = {.sched = d->sched, .deliver = d->deliver,
-                                       .smtpd = d->smtpd, .q = d->q};
+                                       .smtpd = d->smtpd, .q = d->q, .dns = d->dns};
     gather_metrics(&src, w);
 }
 

@@ -10,6 +10,7 @@
 #include "core/hist.h"
 #include "ctl/metrics.h"
 #include "deliver/deliver.h"
+#include "dns/dns.h"
 #include "queue/queue.h"
 #include "sched/sched.h"
 #include "smtpd/smtpd.h"
@@ -65,6 +66,13 @@ static void gather_counters(const struct gather_sources *d, struct metrics_write
             const char *l[] = {"class", deliver_class_name((enum deliver_class)c), "result", res[o]};
             metrics_sample(w, "sluice_delivery_attempts_total", l, 2, (double)ds.outcomes[c][o]);
         }
+    struct dns_stats ns;
+    dns_get_stats(d->dns, &ns);
+    metrics_family(w, "sluice_rdns_lookups_total", "counter",
+                   "Reverse lookups of clients; cached: answered from the one-minute cache.");
+    const char *lr[] = {"source", "dns"}, *lc[] = {"source", "cached"};
+    metrics_sample(w, "sluice_rdns_lookups_total", lr, 1, (double)(ns.ptr_lookups - ns.ptr_cached));
+    metrics_sample(w, "sluice_rdns_lookups_total", lc, 1, (double)ns.ptr_cached);
     metrics_family(w, "sluice_connections_opened_total", "counter", "Outbound connections opened.");
     metrics_sample(w, "sluice_connections_opened_total", NULL, 0, (double)ds.connections);
 }

@@ -2,6 +2,7 @@
 #ifndef SLUICE_CTL_GATHER_H
 #define SLUICE_CTL_GATHER_H
 struct deliver;
+struct dns;
 struct metrics_writer;
 struct queue;
 struct sched;
@@ -13,6 +14,7 @@ struct gather_sources {
     struct deliver *deliver;
     struct smtpd *smtpd;
     struct queue *q;
+    struct dns *dns;
 };
 /* Writes every counter, gauge and histogram of the daemon into w. */
 void gather_metrics(const struct gather_sources *src, struct metrics_writer *w);

@@ -40,6 +40,7 @@
 #include <unbound.h>
 
 #include "core/log.h"
+#include "core/qid.h"
 #include "core/xalloc.h"
 #include "dns/internal.h"
 
@@ -153,7 +154,31 @@ static void dns_req_unlink(struct dns_req *req)
     req->prev = req->next = NULL;
 }
 
-/* Hands a finished PTR request's answer over: the confirmed name or NULL. */
+/* The address bytes of a PTR request (the cache key): 4 or 16 of them, 0 when none. */
+static size_t dns_ptr_key(const struct sockaddr_storage *ss, const uint8_t **p)
+{
+    if (ss->ss_family == AF_INET) {
+        *p = (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
+        return 4;
+    }
+    if (ss->ss_family == AF_INET6) {
+        *p = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+        return 16;
+    }
+    return 0;
+}
+
+/* Whether the cache holds a fresh answer for the request's address (into ptr_cached). */
+static bool dns_ptr_cached(struct dns *d, struct dns_req *req)
+{
+    const uint8_t *key;
+    size_t klen = dns_ptr_key(&req->ptr_addr, &key);
+    return klen && ptrcache_get(&d->ptrc, key, klen, clock_mono_us() / 1000, req->ptr_cached,
+                                sizeof req->ptr_cached);
+}
+
+/* Hands a finished PTR request's answer over: the confirmed name or NULL. A definitive
+ * answer (not a failure) is kept in the cache for its TTL, at most a minute. */
 static void dns_ptr_done(struct dns_req *req)
 {
     char name[MX_NAME_MAX + 1];
@@ -161,6 +186,15 @@ static void dns_ptr_done(struct dns_req *req)
     bool ok = res->status == DNS_OK && req->ptr_match < res->nhosts;
     if (ok)
         snprintf(name, sizeof name, "%s", res->hosts[req->ptr_match].name);
+    const uint8_t *key;
+    size_t klen = dns_ptr_key(&req->ptr_addr, &key);
+    if (req->ptr_hit) {
+        ok = req->ptr_cached[0] != '\0';
+        snprintf(name, sizeof name, "%s", req->ptr_cached);
+    } else if (res->status != DNS_TEMPFAIL && klen) {
+        ptrcache_put(&req->d->ptrc, key, klen, ok ? name : NULL, res->ttl,
+                     clock_mono_us() / 1000);
+    }
     dns_ptr_fn cb = req->ptr_cb;
     void *cbarg = req->arg;
     dns_req_free(req);
@@ -353,11 +387,16 @@ uint64_t dns_ptr(struct dns *d, const struct sockaddr *sa, dns_ptr_fn cb, void *
     struct dns_req *req = dns_req_new(d, NULL, arg);
     req->ptr = true;
     req->ptr_cb = cb;
+    d->st.ptr_lookups++;
     req->id = ++d->next_id;
     req->mxq.type = DNS_T_PTR;
     if (dns_ptr_name(sa, &req->ptr_addr, req->name, sizeof req->name) < 0) {
         snprintf(req->name, sizeof req->name, "(address family %d)", sa ? sa->sa_family : -1);
         dns_finish(req, DNS_TEMPFAIL, "no reverse lookup for %s", req->name);
+    } else if (dns_ptr_cached(d, req)) {
+        req->ptr_hit = true;
+        d->st.ptr_cached++;
+        dns_finish(req, DNS_OK, "cached");
     } else if (dns_resolver_down(d)) {
         dns_finish(req, DNS_TEMPFAIL, "PTR lookup for %s failed: %s", req->name, d->down_why);
     } else if (dns_q_start(req, &req->mxq, req->name) < 0) {
@@ -379,4 +418,9 @@ void dns_cancel(struct dns *d, uint64_t id)
         dns_q_cancel(d, &req->aq[i]);
     dns_req_unlink(req);
     dns_req_free(req);
+}
+
+void dns_get_stats(const struct dns *d, struct dns_stats *st)
+{
+    *st = d ? d->st : (struct dns_stats){0};
 }

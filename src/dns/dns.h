@@ -32,6 +32,9 @@
  * addresses (at most DNS_ADDR_MAX) include addr is the answer. NULL when there is no PTR,
  * no name confirms, a name is not a host name, or any lookup fails or passes the deadline.
  * It returns a request id (never 0) for dns_cancel().
+ * A definitive dns_ptr() answer (a confirmed name, or none: not a failure) is kept for its
+ * smallest TTL, at most a minute (dns/ptrcache.h), so a client that connects again and again
+ * costs no lookup; dns_get_stats() counts the lookups and the cached answers.
  * dns_cancel(id) drops one pending dns_ptr() request: its callback is never called; an id
  * that already answered (or is unknown) is ignored.
  * dns_free() cancels every pending lookup; their callbacks are never called. The context
@@ -79,4 +82,10 @@ void mx_result_free(struct mx_result *res);
 uint64_t dns_ptr(struct dns *d, const struct sockaddr *sa, dns_ptr_fn cb, void *arg);
 /* Cancels a pending dns_ptr() request: its callback is never called. */
 void dns_cancel(struct dns *d, uint64_t id);
+
+struct dns_stats {
+    uint64_t ptr_lookups; /* dns_ptr() calls */
+    uint64_t ptr_cached;  /* of them answered from the cache */
+};
+void dns_get_stats(const struct dns *d, struct dns_stats *st);
 #endif

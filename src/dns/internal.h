@@ -24,6 +24,7 @@
 
 #include "dns/dns.h"
 #include "dns/mx.h"
+#include "dns/ptrcache.h"
 
 #define DNS_T_A 1
 #define DNS_T_PTR 12
@@ -59,6 +60,8 @@ struct dns_req {
     uint64_t id;
     struct sockaddr_storage ptr_addr;
     size_t ptr_match; /* index of the confirmed host (valid with DNS_OK) */
+    bool ptr_hit;     /* answered from d->ptrc: ptr_cached ("" = no confirmed name) */
+    char ptr_cached[PTRCACHE_NAME_MAX + 1];
     char name[MX_NAME_MAX + 1];
     bool fallback_a, implicit, host_only, finished;
     struct mx_result *res;
@@ -95,6 +98,8 @@ struct dns {
     bool down;           /* last round: every forwarder refused or unreachable */
     char down_why[160];  /* "resolver 127.0.0.1@53 refused (Connection refused)" */
     struct event *ev_probe_wait;
+    struct ptrcache ptrc; /* dns_ptr answers, kept up to a minute (dns/ptrcache.h) */
+    struct dns_stats st;
 };
 
 /* Uniform 32-bit random source for mx_order(). */

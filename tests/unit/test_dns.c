@@ -744,6 +744,36 @@ static void test_ptr_lookups(void **state)
     }
 }
 
+/* The reverse-lookup cache: a confirmed name and a definitive "none" are answered again
+ * from the cache (still on the loop, never inside dns_ptr), a failure is looked up again. */
+static void test_ptr_cache(void **state)
+{
+    struct fixture *f = test_need_nsd(state);
+    static const struct {
+        const char *ip, *want;
+        uint64_t cached; /* dns_stats.ptr_cached after the second lookup */
+    } cases[] = {
+        {"127.0.0.1", "loop.ok.test", 1},
+        {"127.0.0.2", NULL, 2},           /* no confirmed name: kept too */
+        {"127.0.1.1", NULL, 2},           /* REFUSED: a failure, not kept */
+        {"::ffff:127.0.0.1", "loop.ok.test", 4}, /* the IPv4 entry, twice */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int round = 0; round < 2; round++) {
+            struct ptr_waiter w;
+            const char *got = test_ptr(f, cases[i].ip, &w);
+            const char *want = cases[i].want;
+            if ((got == NULL) != (want == NULL) || (got && strcmp(got, want) != 0))
+                fail_msg("dns_ptr %s round %d: got %s, want %s", cases[i].ip, round,
+                         got ? got : "NULL", want ? want : "NULL");
+        }
+    struct dns_stats st;
+    dns_get_stats(f->dns, &st);
+    if (st.ptr_lookups != 8 || st.ptr_cached != 4)
+        fail_msg("got %llu lookups, %llu cached; want 8 and 4", (unsigned long long)st.ptr_lookups,
+                 (unsigned long long)st.ptr_cached);
+}
+
 /* Safety net of the cancel test: stops the loop after a while. */
 static void test_on_quiet(evutil_socket_t fd, short what, void *arg)
 {
@@ -820,6 +850,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_free_in_callback, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_ptr_lookups, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_ptr_cancel, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_ptr_cache, test_setup, test_teardown),
         cmocka_unit_test_teardown(test_free_pending, test_teardown),
         cmocka_unit_test(test_create_errors),
         cmocka_unit_test(test_create_resolvconf),
