@@ -11,7 +11,8 @@
  * smtpc_ext.c  what a transaction needs of the server's extensions: SMTPUTF8, 8BITMIME
  *              (with the 7-bit downgrade), DELIVERBY; the MAIL parameters they add
  * smtpc_bdat.c CHUNKING: the content as one pipelined BDAT LAST chunk
- * smtpc_down.c the 7-bit downgrade (no 8BITMIME) converted and sent as the socket drains
+ * smtpc_down.c the 7-bit downgrade (no 8BITMIME): prepared a slice per loop turn before
+ *              MAIL, converted and sent as the socket drains
  *
  * After EHLO (or HELO) succeeds, smtpc.c calls smtpc_tls_after_ehlo(), which starts TLS or
  * goes on to smtpc_auth_start(), which authenticates or goes on to smtpc_session_start().
@@ -159,6 +160,8 @@ uint64_t smtpc_data_timeout(const struct smtpc *c);
 size_t smtpc_fifo_len(const struct smtpc *c);
 /* Appends an expected reply. */
 void smtpc_fifo_push(struct smtpc *c, enum smtpc_exp kind, size_t idx);
+/* A new timer owned by the caller that runs smtpc_down_turn(c) as an entry point. */
+struct event *smtpc_turn_event(struct smtpc *c);
 /* Session-level failure: TEMPFAIL what is unconfirmed, close without QUIT. */
 void smtpc_conn_fail(struct smtpc *c, const char *why);
 /* Ends the session: QUIT per sendQUIT/waitQUIT, then closed(OK). */
@@ -171,6 +174,9 @@ void smtpc_rcpt_report_one(struct smtpc *c, size_t i, enum outcome o, const char
 void smtpc_rcpt_report_rest(struct smtpc *c, enum outcome o, const char *text);
 /* Hands the current transaction back to its owner. */
 void smtpc_txn_release(struct smtpc *c);
+/* The transaction's local checks are over (after a downgrade prepared over several loop
+ * turns): its first commands, or it is handed back and the next one taken. */
+void smtpc_txn_ready(struct smtpc *c);
 /* Asks the owner for the next transaction until one goes on the wire, or quits. */
 void smtpc_session_next(struct smtpc *c);
 /* Dispatches a session reply to the handler of the command it answers. */
@@ -183,6 +189,9 @@ void smtpc_session_progress(struct smtpc *c);
 /* Checks a new transaction against the server's extensions (SMTPUTF8, 8BITMIME with the
  * 7-bit downgrade, DELIVERBY); may settle recipients. */
 void smtpc_ext_check(struct smtpc *c);
+/* The downgrade's preparation ended (why: 0 or the MIME8TO7_* reason): 5.6.3 or the
+ * converted body, the rest of the checks, then smtpc_txn_ready(). */
+void smtpc_ext_prepared(struct smtpc *c, int why);
 /* Appends SMTPUTF8, BODY=8BITMIME and BY= as decided to the MAIL parameters (params + off,
  * cap bytes in all); returns the new length. */
 size_t smtpc_ext_params(const struct smtpc *c, char *params, size_t cap, size_t off);
@@ -191,9 +200,15 @@ size_t smtpc_ext_params(const struct smtpc *c, char *params, size_t cap, size_t 
 void smtpc_dot_expect(struct smtpc *c);
 
 /* smtpc_down.c */
-/* Decides and measures the 7-bit downgrade of the body (c->down, t->size); 0 or the
- * MIME8TO7_* reason it cannot be converted. */
+#define SMTPC_DOWN_PENDING 1 /* smtpc_down_prepare(): goes on over later loop turns */
+/* Starts deciding and measuring the 7-bit downgrade of the body (c->down, t->size): 0 ready,
+ * SMTPC_DOWN_PENDING (smtpc_ext_prepared() is called once decided), or the MIME8TO7_*
+ * reason it cannot be converted. */
 int smtpc_down_prepare(struct smtpc *c);
+/* The preparation's next slice (from the timer of smtpc_turn_event()). */
+void smtpc_down_turn(struct smtpc *c);
+/* True while the preparation is under way: nothing of the transaction is sent. */
+bool smtpc_down_preparing(const struct smtpc *c);
 /* Sends the converted body as the output drains (after 354, or after BDAT when bdat). */
 void smtpc_down_start(struct smtpc *c, bool bdat);
 /* The output drained: more converted body, or its end and the reply awaited. */

@@ -654,6 +654,24 @@ static void smtpc_on_event(struct bufferevent *bev, short what, void *arg)
     smtpc_leave(c);
 }
 
+/* A slice of the 7-bit downgrade's preparation is due (smtpc_down.c). */
+static void smtpc_on_turn(evutil_socket_t fd, short what, void *arg)
+{
+    struct smtpc *c = arg;
+    (void)fd;
+    (void)what;
+    smtpc_enter(c);
+    if (c->state == SMTPC_SESSION)
+        smtpc_down_turn(c);
+    smtpc_leave(c);
+}
+
+/* A new timer that runs smtpc_down_turn(c) as an entry point (freed by its owner). */
+struct event *smtpc_turn_event(struct smtpc *c)
+{
+    return evtimer_new(c->base, smtpc_on_turn, c);
+}
+
 /* Timer: deferred start, or a connect/reply timeout. */
 static void smtpc_on_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -686,6 +704,9 @@ static void smtpc_on_timer(evutil_socket_t fd, short what, void *arg)
     case SMTPC_SESSION:
         if (smtpc_down_streaming(c)) /* the peer stopped reading the converted body */
             smtpc_why(why, sizeof why, STATUS_SESSION, "timeout sending the body to %s", c->relay);
+        else if (smtpc_down_preparing(c))
+            smtpc_why(why, sizeof why, STATUS_SESSION,
+                      "timeout preparing the 7-bit body for %s", c->relay);
         else
             smtpc_why(why, sizeof why, STATUS_SESSION, "timeout waiting for reply to %s from %s",
                       smtpc_fifo_len(c) ? smtpc_exp_name(c->fifo[c->fhead].kind) : "nothing",
