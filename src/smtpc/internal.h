@@ -2,7 +2,8 @@
  * (only they include this header).
  *
  * smtpc.c      the state machine: connect, greeting, EHLO/HELO, QUIT, reading replies, and
- *              every entry point (bufferevent and timer callbacks, public calls)
+ *              every entry point (bufferevent and timer callbacks, public calls) but the
+ *              downgrade's slice timer (smtpc_down.c)
  * smtpc_txn.c  transactions: MAIL, RCPT, DATA and the body, their replies, the pipelining
  *              window
  * smtpc_tls.c  TLS: the policy for a peer, STARTTLS and implicit TLS over a libevent
@@ -130,6 +131,9 @@ struct smtpc {
 };
 
 /* smtpc.c */
+/* Opens and closes an entry point: the outermost close frees a finished connection. */
+void smtpc_enter(struct smtpc *c);
+void smtpc_leave(struct smtpc *c);
 void smtpc_timer_arm(struct smtpc *c, uint64_t ms);
 /* Our own failure reason: "x.y.z text" with class cl's temporary code. */
 void smtpc_why(char *buf, size_t cap, enum status_class cl, const char *fmt, ...)
@@ -160,8 +164,6 @@ uint64_t smtpc_data_timeout(const struct smtpc *c);
 size_t smtpc_fifo_len(const struct smtpc *c);
 /* Appends an expected reply. */
 void smtpc_fifo_push(struct smtpc *c, enum smtpc_exp kind, size_t idx);
-/* A new timer owned by the caller that runs smtpc_down_turn(c) as an entry point. */
-struct event *smtpc_turn_event(struct smtpc *c);
 /* Session-level failure: TEMPFAIL what is unconfirmed, close without QUIT. */
 void smtpc_conn_fail(struct smtpc *c, const char *why);
 /* Ends the session: QUIT per sendQUIT/waitQUIT, then closed(OK). */
@@ -205,8 +207,6 @@ void smtpc_dot_expect(struct smtpc *c);
  * SMTPC_DOWN_PENDING (smtpc_ext_prepared() is called once decided), or the MIME8TO7_*
  * reason it cannot be converted. */
 int smtpc_down_prepare(struct smtpc *c);
-/* The preparation's next slice (from the timer of smtpc_turn_event()). */
-void smtpc_down_turn(struct smtpc *c);
 /* True while the preparation is under way: nothing of the transaction is sent. */
 bool smtpc_down_preparing(const struct smtpc *c);
 /* Sends the converted body as the output drains (after 354, or after BDAT when bdat). */

@@ -20,7 +20,8 @@
  * lazily, before the next MAIL, only when the previous transaction did not end with a 2xx
  * to the end of data.
  *
- * Invariants: every entry point runs between smtpc_enter()/smtpc_leave(); closed() is
+ * Invariants: every entry point (also smtpc_down.c's slice timer) runs between
+ * smtpc_enter()/smtpc_leave(); closed() is
  * called once by smtpc_finish(), which sets DONE; the struct is freed by the outermost
  * smtpc_leave(), so code may test c->state after any call that can finish. ops callbacks
  * must not call smtpc_abort() on the same connection (checked: panic). */
@@ -57,7 +58,7 @@
 static void smtpc_peer_try(struct smtpc *c);
 
 /* Marks the start of an entry point (callback or public call). */
-static void smtpc_enter(struct smtpc *c)
+void smtpc_enter(struct smtpc *c)
 {
     c->depth++;
 }
@@ -87,7 +88,7 @@ static void smtpc_fail_set(struct smtpc *c, const char *why)
 }
 
 /* Ends an entry point; the outermost one frees a finished connection. */
-static void smtpc_leave(struct smtpc *c)
+void smtpc_leave(struct smtpc *c)
 {
     if (--c->depth == 0 && c->state == SMTPC_DONE)
         smtpc_free(c);
@@ -654,24 +655,6 @@ static void smtpc_on_event(struct bufferevent *bev, short what, void *arg)
     smtpc_leave(c);
 }
 
-/* A slice of the 7-bit downgrade's preparation is due (smtpc_down.c). */
-static void smtpc_on_turn(evutil_socket_t fd, short what, void *arg)
-{
-    struct smtpc *c = arg;
-    (void)fd;
-    (void)what;
-    smtpc_enter(c);
-    if (c->state == SMTPC_SESSION)
-        smtpc_down_turn(c);
-    smtpc_leave(c);
-}
-
-/* A new timer that runs smtpc_down_turn(c) as an entry point (freed by its owner). */
-struct event *smtpc_turn_event(struct smtpc *c)
-{
-    return evtimer_new(c->base, smtpc_on_turn, c);
-}
-
 /* Timer: deferred start, or a connect/reply timeout. */
 static void smtpc_on_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -705,8 +688,8 @@ static void smtpc_on_timer(evutil_socket_t fd, short what, void *arg)
         if (smtpc_down_streaming(c)) /* the peer stopped reading the converted body */
             smtpc_why(why, sizeof why, STATUS_SESSION, "timeout sending the body to %s", c->relay);
         else if (smtpc_down_preparing(c))
-            smtpc_why(why, sizeof why, STATUS_SESSION,
-                      "timeout preparing the 7-bit body for %s", c->relay);
+            smtpc_why(why, sizeof why, STATUS_SESSION, "timeout preparing the 7-bit body for %s",
+                      c->relay);
         else
             smtpc_why(why, sizeof why, STATUS_SESSION, "timeout waiting for reply to %s from %s",
                       smtpc_fifo_len(c) ? smtpc_exp_name(c->fifo[c->fhead].kind) : "nothing",

@@ -7,11 +7,11 @@
  *     (can it be converted? which parts) and a counting run of pass 2 (the exact converted
  *     size, for SIZE= and "BDAT n LAST"). The event loop never blocks on it: one loop turn
  *     reads at most SMTPC_DOWN_SLICE body bytes (pass 1 and the count together), and the
- *     rest runs on later turns from a zero-timeout timer the state owns (smtpc_turn_event),
+ *     rest runs on later turns from a zero-timeout timer the state owns (an entry point),
  *     so other connections are served in between. Returns 0 (ready: c->down set, t->size
- *     the converted size), SMTPC_DOWN_PENDING (c->down set, preparing: smtpc_down_turn(c)
- *     runs the next slice from that timer and, once decided, hands the result to
- *     smtpc_ext_prepared(), which sends MAIL or settles the recipients), or the MIME8TO7_*
+ *     the converted size), SMTPC_DOWN_PENDING (c->down set, preparing: the timer runs the
+ *     next slice and, once decided, hands the result to smtpc_ext_prepared(), which sends
+ *     MAIL or settles the recipients), or the MIME8TO7_*
  *     reason it cannot be converted (nothing kept). A connection that goes away meanwhile
  *     (timeout, peer close, shutdown) releases the transaction, whose smtpc_down_free()
  *     frees the timer with the state: no slice runs after it.
@@ -143,6 +143,8 @@ static int smtpc_down_slice(struct smtpc_down *d, struct evbuffer *body)
     return 0;
 }
 
+static void smtpc_down_on_turn(evutil_socket_t fd, short what, void *arg);
+
 /* After a slice: the next one on a later loop turn, or the outcome settled (0: the converted
  * size becomes t->size; a verdict: the state is dropped). Returns r. */
 static int smtpc_down_after(struct smtpc *c, int r)
@@ -150,7 +152,7 @@ static int smtpc_down_after(struct smtpc *c, int r)
     static const struct timeval zero = {0, 0};
     struct smtpc_down *d = c->down;
     if (r == SMTPC_DOWN_PENDING) {
-        if (!d->turn && !(d->turn = smtpc_turn_event(c)))
+        if (!d->turn && !(d->turn = evtimer_new(c->base, smtpc_down_on_turn, c)))
             log_panic("smtpc_down: evtimer_new failed");
         evtimer_add(d->turn, &zero); /* timers run after the loop polled every socket */
     } else if (r == 0) {
@@ -171,14 +173,20 @@ int smtpc_down_prepare(struct smtpc *c)
     return smtpc_down_after(c, smtpc_down_slice(d, c->t->body));
 }
 
-/* The preparation's timer: the next slice; once decided, the transaction goes on. */
-void smtpc_down_turn(struct smtpc *c)
+/* The preparation's timer (an entry point): the next slice; once decided, the transaction
+ * goes on. */
+static void smtpc_down_on_turn(evutil_socket_t fd, short what, void *arg)
 {
-    if (!smtpc_down_preparing(c))
-        return;
-    int r = smtpc_down_after(c, smtpc_down_slice(c->down, c->t->body));
-    if (r != SMTPC_DOWN_PENDING)
-        smtpc_ext_prepared(c, r);
+    struct smtpc *c = arg;
+    (void)fd;
+    (void)what;
+    smtpc_enter(c);
+    if (c->state == SMTPC_SESSION && smtpc_down_preparing(c)) {
+        int r = smtpc_down_after(c, smtpc_down_slice(c->down, c->t->body));
+        if (r != SMTPC_DOWN_PENDING)
+            smtpc_ext_prepared(c, r);
+    }
+    smtpc_leave(c);
 }
 
 /* True while the preparation is under way (nothing of the transaction is sent). */

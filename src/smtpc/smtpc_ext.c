@@ -107,8 +107,8 @@ static void smtpc_ext_downgraded(struct smtpc *c, int n)
     }
     c->body8 = false;
     log_info("%s: 8-bit content converted to 7-bit MIME for %s (no 8BITMIME): %llu -> %llu bytes",
-             qid_to_text(t->msgid, qid), c->relay,
-             (unsigned long long)evbuffer_get_length(t->body), (unsigned long long)t->size);
+             qid_to_text(t->msgid, qid), c->relay, (unsigned long long)evbuffer_get_length(t->body),
+             (unsigned long long)t->size);
 }
 
 /* DELIVERBY: fails what cannot be relayed in time, notes an N relay without the extension,

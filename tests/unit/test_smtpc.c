@@ -1609,7 +1609,7 @@ static void test_downgrade_yields(void **state)
     size_t len = 4u << 20;
     char *body = body8_new(len), *conv = malloc(MIME8TO7_OUT_MAX(len));
     ssize_t cn = mime8to7(body, len, conv, MIME8TO7_OUT_MAX(len));
-    assert_true(cn > 0 && (size_t)cn + 2 < sizeof ((struct srv *)0)->body);
+    assert_true(cn > 0 && (size_t)cn + 2 < sizeof((struct srv *)0)->body);
     memcpy(conv + cn, "\r\n", 2);
     struct harness *h = h_new();
     struct ticker k;
@@ -1617,8 +1617,10 @@ static void test_downgrade_yields(void **state)
     h_txn(h, "s@y.example", R1, 1, body, len);
     ticker_run(h, &k, 0, 0);
     char want[128];
-    snprintf(want, sizeof want, "MAIL FROM:<s@y.example> SIZE=%zd|RCPT TO:<a@x.example>|"
-             "BDAT %zd LAST|QUIT", cn, cn + 2);
+    snprintf(want, sizeof want,
+             "MAIL FROM:<s@y.example> SIZE=%zd|RCPT TO:<a@x.example>|"
+             "BDAT %zd LAST|QUIT",
+             cn, cn + 2);
     if (h->out[0][0] != OK || !strstr(h->srv[0].cmds, want) || k.ticks < 8)
         fail_msg("got %d \"%s\", commands %s, %d turns; want OK, %s, at least 8 turns",
                  h->out[0][0], h->text[0][0], h->srv[0].cmds, k.ticks, want);
@@ -1654,11 +1656,12 @@ static void test_downgrade_prepare_interrupted(void **state)
         srv_start(h, 0, &sp);
         h_txn(h, "s@y.example", R1, 1, body, len);
         ticker_run(h, &k, x[i].what, 4);
-        if (h->out[0][0] != TF || !strstr(h->text[0][0], x[i].why) ||
-            h->txn_done_calls != 1 || strstr(h->srv[0].cmds, "MAIL"))
+        if (h->out[0][0] != TF || !strstr(h->text[0][0], x[i].why) || h->txn_done_calls != 1 ||
+            strstr(h->srv[0].cmds, "MAIL"))
             fail_msg("case %c: got %d \"%s\", %d txn_done, commands %s; want TF \"%s\", 1, "
-                     "no MAIL", x[i].what, h->out[0][0], h->text[0][0], h->txn_done_calls,
-                     h->srv[0].cmds, x[i].why);
+                     "no MAIL",
+                     x[i].what, h->out[0][0], h->text[0][0], h->txn_done_calls, h->srv[0].cmds,
+                     x[i].why);
         h_free(h);
     }
     free(body);
