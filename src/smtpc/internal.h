@@ -2,7 +2,8 @@
  * (only they include this header).
  *
  * smtpc.c      the state machine: connect, greeting, EHLO/HELO, QUIT, reading replies, and
- *              every entry point (bufferevent and timer callbacks, public calls)
+ *              every entry point (bufferevent and timer callbacks, public calls) but the
+ *              downgrade's slice timer (smtpc_down.c)
  * smtpc_txn.c  transactions: MAIL, RCPT, DATA and the body, their replies, the pipelining
  *              window
  * smtpc_tls.c  TLS: the policy for a peer, STARTTLS and implicit TLS over a libevent
@@ -11,7 +12,8 @@
  * smtpc_ext.c  what a transaction needs of the server's extensions: SMTPUTF8, 8BITMIME
  *              (with the 7-bit downgrade), DELIVERBY; the MAIL parameters they add
  * smtpc_bdat.c CHUNKING: the content as one pipelined BDAT LAST chunk
- * smtpc_down.c the 7-bit downgrade (no 8BITMIME) converted and sent as the socket drains
+ * smtpc_down.c the 7-bit downgrade (no 8BITMIME): prepared a slice per loop turn before
+ *              MAIL, converted and sent as the socket drains
  *
  * After EHLO (or HELO) succeeds, smtpc.c calls smtpc_tls_after_ehlo(), which starts TLS or
  * goes on to smtpc_auth_start(), which authenticates or goes on to smtpc_session_start().
@@ -129,6 +131,9 @@ struct smtpc {
 };
 
 /* smtpc.c */
+/* Opens and closes an entry point: the outermost close frees a finished connection. */
+void smtpc_enter(struct smtpc *c);
+void smtpc_leave(struct smtpc *c);
 void smtpc_timer_arm(struct smtpc *c, uint64_t ms);
 /* Our own failure reason: "x.y.z text" with class cl's temporary code. */
 void smtpc_why(char *buf, size_t cap, enum status_class cl, const char *fmt, ...)
@@ -171,6 +176,9 @@ void smtpc_rcpt_report_one(struct smtpc *c, size_t i, enum outcome o, const char
 void smtpc_rcpt_report_rest(struct smtpc *c, enum outcome o, const char *text);
 /* Hands the current transaction back to its owner. */
 void smtpc_txn_release(struct smtpc *c);
+/* The transaction's local checks are over (after a downgrade prepared over several loop
+ * turns): its first commands, or it is handed back and the next one taken. */
+void smtpc_txn_ready(struct smtpc *c);
 /* Asks the owner for the next transaction until one goes on the wire, or quits. */
 void smtpc_session_next(struct smtpc *c);
 /* Dispatches a session reply to the handler of the command it answers. */
@@ -183,6 +191,9 @@ void smtpc_session_progress(struct smtpc *c);
 /* Checks a new transaction against the server's extensions (SMTPUTF8, 8BITMIME with the
  * 7-bit downgrade, DELIVERBY); may settle recipients. */
 void smtpc_ext_check(struct smtpc *c);
+/* The downgrade's preparation ended (why: 0 or the MIME8TO7_* reason): 5.6.3 or the
+ * converted body, the rest of the checks, then smtpc_txn_ready(). */
+void smtpc_ext_prepared(struct smtpc *c, int why);
 /* Appends SMTPUTF8, BODY=8BITMIME and BY= as decided to the MAIL parameters (params + off,
  * cap bytes in all); returns the new length. */
 size_t smtpc_ext_params(const struct smtpc *c, char *params, size_t cap, size_t off);
@@ -191,9 +202,13 @@ size_t smtpc_ext_params(const struct smtpc *c, char *params, size_t cap, size_t 
 void smtpc_dot_expect(struct smtpc *c);
 
 /* smtpc_down.c */
-/* Decides and measures the 7-bit downgrade of the body (c->down, t->size); 0 or the
- * MIME8TO7_* reason it cannot be converted. */
+#define SMTPC_DOWN_PENDING 1 /* smtpc_down_prepare(): goes on over later loop turns */
+/* Starts deciding and measuring the 7-bit downgrade of the body (c->down, t->size): 0 ready,
+ * SMTPC_DOWN_PENDING (smtpc_ext_prepared() is called once decided), or the MIME8TO7_*
+ * reason it cannot be converted. */
 int smtpc_down_prepare(struct smtpc *c);
+/* True while the preparation is under way: nothing of the transaction is sent. */
+bool smtpc_down_preparing(const struct smtpc *c);
 /* Sends the converted body as the output drains (after 354, or after BDAT when bdat). */
 void smtpc_down_start(struct smtpc *c, bool bdat);
 /* The output drained: more converted body, or its end and the reply awaited. */

@@ -20,7 +20,8 @@
  * lazily, before the next MAIL, only when the previous transaction did not end with a 2xx
  * to the end of data.
  *
- * Invariants: every entry point runs between smtpc_enter()/smtpc_leave(); closed() is
+ * Invariants: every entry point (also smtpc_down.c's slice timer) runs between
+ * smtpc_enter()/smtpc_leave(); closed() is
  * called once by smtpc_finish(), which sets DONE; the struct is freed by the outermost
  * smtpc_leave(), so code may test c->state after any call that can finish. ops callbacks
  * must not call smtpc_abort() on the same connection (checked: panic). */
@@ -57,7 +58,7 @@
 static void smtpc_peer_try(struct smtpc *c);
 
 /* Marks the start of an entry point (callback or public call). */
-static void smtpc_enter(struct smtpc *c)
+void smtpc_enter(struct smtpc *c)
 {
     c->depth++;
 }
@@ -87,7 +88,7 @@ static void smtpc_fail_set(struct smtpc *c, const char *why)
 }
 
 /* Ends an entry point; the outermost one frees a finished connection. */
-static void smtpc_leave(struct smtpc *c)
+void smtpc_leave(struct smtpc *c)
 {
     if (--c->depth == 0 && c->state == SMTPC_DONE)
         smtpc_free(c);
@@ -686,6 +687,9 @@ static void smtpc_on_timer(evutil_socket_t fd, short what, void *arg)
     case SMTPC_SESSION:
         if (smtpc_down_streaming(c)) /* the peer stopped reading the converted body */
             smtpc_why(why, sizeof why, STATUS_SESSION, "timeout sending the body to %s", c->relay);
+        else if (smtpc_down_preparing(c))
+            smtpc_why(why, sizeof why, STATUS_SESSION, "timeout preparing the 7-bit body for %s",
+                      c->relay);
         else
             smtpc_why(why, sizeof why, STATUS_SESSION, "timeout waiting for reply to %s from %s",
                       smtpc_fifo_len(c) ? smtpc_exp_name(c->fifo[c->fhead].kind) : "nothing",

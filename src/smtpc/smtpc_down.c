@@ -3,10 +3,19 @@
  * takes does not grow with the message: the body's own chains (a large body is a read-only
  * mapping of its body file, queue/bodyfile.c) are read in place, never copied whole.
  *
- * smtpc_down_prepare(c)  at the start of a transaction: pass 1 over the body (can it be
- *     converted? which parts) and a counting run of pass 2 (the converted size, for SIZE=
- *     and BDAT); returns 0, or the MIME8TO7_* reason it cannot be converted. Sets
- *     c->down and t->size.
+ * smtpc_down_prepare(c)  at the start of a transaction, before MAIL: pass 1 over the body
+ *     (can it be converted? which parts) and a counting run of pass 2 (the exact converted
+ *     size, for SIZE= and "BDAT n LAST"). The event loop never blocks on it: one loop turn
+ *     reads at most SMTPC_DOWN_SLICE body bytes (pass 1 and the count together), and the
+ *     rest runs on later turns from a zero-timeout timer the state owns (an entry point),
+ *     so other connections are served in between. Returns 0 (ready: c->down set, t->size
+ *     the converted size), SMTPC_DOWN_PENDING (c->down set, preparing: the timer runs the
+ *     next slice and, once decided, hands the result to smtpc_ext_prepared(), which sends
+ *     MAIL or settles the recipients), or the MIME8TO7_*
+ *     reason it cannot be converted (nothing kept). A connection that goes away meanwhile
+ *     (timeout, peer close, shutdown) releases the transaction, whose smtpc_down_free()
+ *     frees the timer with the state: no slice runs after it.
+ * smtpc_down_preparing(c)  true while the preparation is under way: nothing is sent.
  * smtpc_down_start(c, bdat)  instead of writing the body: takes the body, writes the first
  *     SMTPC_DOWN_HIGH bytes of converted output (dot-stuffed after DATA; after "BDAT n LAST"
  *     as they are); smtpc_down_pump(c) (from the write callback) writes more each time the
@@ -14,7 +23,7 @@
  *     the end the final CRLF and "." (DATA) and the expected reply.
  * smtpc_down_streaming(c)  true while the converted body is still going out: no reply is
  *     awaited for it yet (one that arrives is unexpected and fails the connection).
- * smtpc_down_free(c)  drops the state (transaction released, connection gone). */
+ * smtpc_down_free(c)  drops the state and its timer (transaction released, connection gone). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +31,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 
 #include "audit/transcript.h"
 #include "core/log.h"
@@ -29,79 +39,160 @@
 #include "proto/mime8to7.h"
 #include "smtpc/internal.h"
 
-#define SMTPC_DOWN_HIGH (64 * 1024) /* output buffered before waiting for the socket */
-#define SMTPC_DOWN_CHUNK (16 * 1024) /* converted bytes per step */
+#define SMTPC_DOWN_HIGH (64 * 1024)   /* output buffered before waiting for the socket */
+#define SMTPC_DOWN_CHUNK (16 * 1024)  /* converted bytes per step */
+#define SMTPC_DOWN_SLICE (256 * 1024) /* body bytes read per loop turn while preparing */
+#define SMTPC_DOWN_IOV 16             /* body chains looked at per peek */
 
 struct smtpc_down {
     struct mime8to7 m; /* the converter's fixed-size state */
     struct mime8to7_plan plan;
+    /* preparing (smtpc_down_prepare) */
+    struct event *turn; /* the next slice, on a later loop turn */
+    size_t off;         /* body bytes the pass under way has read */
+    bool counting;      /* pass 1 said yes: pass 2 is being counted */
+    bool ready;         /* the size is known */
+    char tail[2];       /* the last two converted bytes counted */
+    /* sending */
     struct evbuffer *src; /* the body while it is sent (its chains: the mapping) */
     uint64_t size;        /* converted length */
     bool crlf;            /* the converted content ends in CRLF */
     bool streaming, bdat, bol;
 };
 
-/* Pass 1 over the body's chains, read in place; 0 or the verdict. */
-static int smtpc_down_analyse(struct smtpc_down *d, struct evbuffer_iovec *v, int n)
+/* Counts k converted bytes at buf (thrown away but for the last two). */
+static void smtpc_down_tally(struct smtpc_down *d, const char *buf, size_t k)
 {
-    size_t used;
-    mime8to7_analyse(&d->m, &d->plan);
-    for (int i = 0; i < n; i++)
-        mime8to7_step(&d->m, v[i].iov_base, v[i].iov_len, i == n - 1, &used, NULL, 0);
-    if (n == 0)
-        mime8to7_step(&d->m, "", 0, true, &used, NULL, 0);
-    return mime8to7_verdict(&d->m);
-}
-
-/* Pass 2 counted, output thrown away: the converted size and whether it ends in CRLF. */
-static void smtpc_down_count(struct smtpc_down *d, struct evbuffer_iovec *v, int n)
-{
-    char buf[SMTPC_DOWN_CHUNK], tail[2] = {0, 0};
-    size_t used;
-    mime8to7_emit(&d->m, &d->plan);
-    d->size = 0;
-    for (int i = 0; i < n || !mime8to7_done(&d->m);) {
-        const char *p = i < n ? v[i].iov_base : "";
-        size_t len = i < n ? v[i].iov_len : 0;
-        size_t k = mime8to7_step(&d->m, p, len, i >= n - 1, &used, buf, sizeof buf);
-        if (k >= 2) {
-            tail[0] = buf[k - 2];
-        } else if (k == 1) {
-            tail[0] = tail[1];
-        }
-        if (k >= 1)
-            tail[1] = buf[k - 1];
-        d->size += k;
-        if (i < n && used == len)
-            i++;
-        else if (i < n) {
-            v[i].iov_base = (char *)v[i].iov_base + used;
-            v[i].iov_len -= used;
-        }
+    if (k >= 2) {
+        d->tail[0] = buf[k - 2];
+    } else if (k == 1) {
+        d->tail[0] = d->tail[1];
     }
-    d->crlf = tail[0] == '\r' && tail[1] == '\n';
+    if (k >= 1)
+        d->tail[1] = buf[k - 1];
+    d->size += k;
 }
 
-/* Decides and measures the downgrade of the current transaction's body (see above). */
+/* Feeds p[0..len) (last: the body's final bytes) to the pass under way. */
+static void smtpc_down_feed(struct smtpc_down *d, const char *p, size_t len, bool last)
+{
+    char buf[SMTPC_DOWN_CHUNK];
+    size_t used;
+    if (!d->counting) { /* pass 1 reads all it is given */
+        mime8to7_step(&d->m, p, len, last, &used, NULL, 0);
+        return;
+    }
+    while (!mime8to7_done(&d->m) && (len > 0 || last)) {
+        smtpc_down_tally(d, buf, mime8to7_step(&d->m, p, len, last, &used, buf, sizeof buf));
+        p += used;
+        len -= used;
+    }
+}
+
+/* Feeds the pass under way the body from d->off on, *budget bytes at most (spent from it);
+ * true once the pass has read the whole body. */
+static bool smtpc_down_read(struct smtpc_down *d, struct evbuffer *body, size_t *budget)
+{
+    size_t total = evbuffer_get_length(body);
+    struct evbuffer_ptr at;
+    struct evbuffer_iovec v[SMTPC_DOWN_IOV];
+    if (total == 0) {
+        smtpc_down_feed(d, "", 0, true);
+        return true;
+    }
+    if (d->off < total && *budget > 0 && evbuffer_ptr_set(body, &at, d->off, EVBUFFER_PTR_SET))
+        log_panic("smtpc_down: body shorter than what was read of it");
+    while (d->off < total && *budget > 0) {
+        int n = evbuffer_peek(body, (ssize_t)*budget, &at, v, SMTPC_DOWN_IOV);
+        size_t got = 0;
+        for (int i = 0; i < n && i < SMTPC_DOWN_IOV && got < *budget; i++) {
+            size_t len = v[i].iov_len < *budget - got ? v[i].iov_len : *budget - got;
+            got += len;
+            smtpc_down_feed(d, v[i].iov_base, len, d->off + got == total);
+        }
+        if (got == 0)
+            log_panic("smtpc_down: no body bytes at %zu of %zu", d->off, total);
+        d->off += got;
+        *budget -= got;
+        if (d->off < total)
+            evbuffer_ptr_set(body, &at, got, EVBUFFER_PTR_ADD);
+    }
+    return d->off == total;
+}
+
+/* Runs the preparation on for one loop turn (SMTPC_DOWN_SLICE body bytes at most):
+ * SMTPC_DOWN_PENDING while more is to come, 0 once the size is known, or the verdict. */
+static int smtpc_down_slice(struct smtpc_down *d, struct evbuffer *body)
+{
+    size_t budget = SMTPC_DOWN_SLICE;
+    for (;;) {
+        if (!smtpc_down_read(d, body, &budget))
+            return SMTPC_DOWN_PENDING;
+        if (d->counting)
+            break;
+        int why = mime8to7_verdict(&d->m);
+        if (why != 0)
+            return why;
+        d->counting = true; /* pass 2, counted, from the start of the body */
+        d->off = 0;
+        d->size = 0;
+        mime8to7_emit(&d->m, &d->plan);
+    }
+    d->crlf = d->tail[0] == '\r' && d->tail[1] == '\n';
+    d->ready = true;
+    return 0;
+}
+
+static void smtpc_down_on_turn(evutil_socket_t fd, short what, void *arg);
+
+/* After a slice: the next one on a later loop turn, or the outcome settled (0: the converted
+ * size becomes t->size; a verdict: the state is dropped). Returns r. */
+static int smtpc_down_after(struct smtpc *c, int r)
+{
+    static const struct timeval zero = {0, 0};
+    struct smtpc_down *d = c->down;
+    if (r == SMTPC_DOWN_PENDING) {
+        if (!d->turn && !(d->turn = evtimer_new(c->base, smtpc_down_on_turn, c)))
+            log_panic("smtpc_down: evtimer_new failed");
+        evtimer_add(d->turn, &zero); /* timers run after the loop polled every socket */
+    } else if (r == 0) {
+        c->t->size = d->size;
+    } else {
+        smtpc_down_free(c);
+    }
+    return r;
+}
+
+/* Starts deciding and measuring the downgrade of the current transaction's body (above). */
 int smtpc_down_prepare(struct smtpc *c)
 {
-    struct evbuffer *body = c->t->body;
-    int n = evbuffer_peek(body, -1, NULL, NULL, 0);
-    struct evbuffer_iovec *v = xcalloc(n > 0 ? (size_t)n : 1, sizeof *v);
-    n = n > 0 ? evbuffer_peek(body, -1, NULL, v, n) : 0;
-    struct smtpc_down *d = xcalloc(1, sizeof *d);
-    int why = smtpc_down_analyse(d, v, n);
-    if (why == 0)
-        smtpc_down_count(d, v, n);
-    free(v);
-    if (why != 0) {
-        free(d);
-        return why;
-    }
     smtpc_down_free(c);
+    struct smtpc_down *d = xcalloc(1, sizeof *d);
+    mime8to7_analyse(&d->m, &d->plan);
     c->down = d;
-    c->t->size = d->size;
-    return 0;
+    return smtpc_down_after(c, smtpc_down_slice(d, c->t->body));
+}
+
+/* The preparation's timer (an entry point): the next slice; once decided, the transaction
+ * goes on. */
+static void smtpc_down_on_turn(evutil_socket_t fd, short what, void *arg)
+{
+    struct smtpc *c = arg;
+    (void)fd;
+    (void)what;
+    smtpc_enter(c);
+    if (c->state == SMTPC_SESSION && smtpc_down_preparing(c)) {
+        int r = smtpc_down_after(c, smtpc_down_slice(c->down, c->t->body));
+        if (r != SMTPC_DOWN_PENDING)
+            smtpc_ext_prepared(c, r);
+    }
+    smtpc_leave(c);
+}
+
+/* True while the preparation is under way (nothing of the transaction is sent). */
+bool smtpc_down_preparing(const struct smtpc *c)
+{
+    return c->down && !c->down->ready;
 }
 
 /* Appends the converted bytes p[0..n) to out, dot-stuffed unless BDAT. */
@@ -218,6 +309,8 @@ void smtpc_down_free(struct smtpc *c)
 {
     if (!c->down)
         return;
+    if (c->down->turn)
+        event_free(c->down->turn);
     if (c->down->src)
         evbuffer_free(c->down->src);
     free(c->down);

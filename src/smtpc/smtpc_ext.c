@@ -93,14 +93,12 @@ static void smtpc_ext_smtputf8(struct smtpc *c)
             smtpc_rcpt_report_one(c, i, OUTCOME_PERMFAIL, why);
 }
 
-/* 8BITMIME not offered: an 8-bit MIME body will go out converted to 7 bits as it is sent
- * (smtpc_down.c), or it fails 5.6.3. */
-static void smtpc_ext_downgrade(struct smtpc *c)
+/* The 7-bit downgrade is decided (n: 0 or the MIME8TO7_* reason): the converted body goes,
+ * or the recipients fail 5.6.3. */
+static void smtpc_ext_downgraded(struct smtpc *c, int n)
 {
     struct smtpc_txn *t = c->t;
-    uint64_t len = t->size;
     char why[200], qid[QID_TEXT_LEN + 1];
-    int n = smtpc_down_prepare(c);
     if (n < 0) {
         snprintf(why, sizeof why, "5.6.3 the next hop does not offer 8BITMIME and the content "
                  "cannot be converted: %s", mime8to7_error_text(n));
@@ -109,7 +107,7 @@ static void smtpc_ext_downgrade(struct smtpc *c)
     }
     c->body8 = false;
     log_info("%s: 8-bit content converted to 7-bit MIME for %s (no 8BITMIME): %llu -> %llu bytes",
-             qid_to_text(t->msgid, qid), c->relay, (unsigned long long)len,
+             qid_to_text(t->msgid, qid), c->relay, (unsigned long long)evbuffer_get_length(t->body),
              (unsigned long long)t->size);
 }
 
@@ -145,8 +143,16 @@ static void smtpc_ext_by(struct smtpc *c)
         c->by_send = true;
 }
 
+/* The checks after the 8BITMIME one. */
+static void smtpc_ext_after_8bit(struct smtpc *c)
+{
+    if (c->nleft > 0 && !c->peers[c->cur].lmtp)
+        smtpc_ext_by(c);
+}
+
 /* Checks a new transaction's needs against the server's extensions (see above); may settle
- * recipients (the caller tests c->nleft). */
+ * recipients (the caller tests c->nleft), or leave a downgrade preparing over later loop
+ * turns (smtpc_down_preparing(c); smtpc_ext_prepared() goes on). */
 void smtpc_ext_check(struct smtpc *c)
 {
     struct smtpc_txn *t = c->t;
@@ -154,10 +160,21 @@ void smtpc_ext_check(struct smtpc *c)
     c->by_send = false;
     c->body8 = t->body && smtpc_ext_8bit_range(t->body, 0, evbuffer_get_length(t->body));
     smtpc_ext_smtputf8(c);
-    if (c->nleft > 0 && c->body8 && !c->caps.eightbitmime)
-        smtpc_ext_downgrade(c);
-    if (c->nleft > 0 && !c->peers[c->cur].lmtp)
-        smtpc_ext_by(c);
+    if (c->nleft > 0 && c->body8 && !c->caps.eightbitmime) {
+        int n = smtpc_down_prepare(c);
+        if (n == SMTPC_DOWN_PENDING)
+            return;
+        smtpc_ext_downgraded(c, n);
+    }
+    smtpc_ext_after_8bit(c);
+}
+
+/* The downgrade's preparation ended over later loop turns: the rest as smtpc_ext_check(). */
+void smtpc_ext_prepared(struct smtpc *c, int why)
+{
+    smtpc_ext_downgraded(c, why);
+    smtpc_ext_after_8bit(c);
+    smtpc_txn_ready(c);
 }
 
 /* Appends SMTPUTF8, BODY=8BITMIME and BY= to the MAIL parameters at params + off. */

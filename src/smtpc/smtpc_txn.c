@@ -18,7 +18,10 @@
  *     dot-stuffed after DATA, by reference to the body's own bytes (smtpc_body_stuff: a
  *     large body is sent from its mapping), or as one BDAT chunk with CHUNKING
  *     (smtpc_bdat.c); a body downgraded to 7 bits goes out converted as the socket drains
- *     (smtpc_down.c), and its end-of-data reply is awaited only once it is all written. */
+ *     (smtpc_down.c), and its end-of-data reply is awaited only once it is all written.
+ * A downgrade is prepared before MAIL over as many loop turns as the body needs
+ *     (smtpc_down.c): smtpc_txn_start() then sends nothing, and smtpc_txn_ready() sends the
+ *     first commands (or settles the transaction) once it is decided. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,6 +168,8 @@ static void smtpc_txn_pump(struct smtpc *c)
 {
     unsigned maxp = c->maxpipeline ? c->maxpipeline : c->cc->maxpipeline;
     size_t window = c->caps.pipelining && maxp > 1 ? maxp : 1;
+    if (smtpc_down_preparing(c))
+        return; /* MAIL goes once the verdict and the size are known */
     while (c->t && smtpc_fifo_len(c) < window) {
         if (!c->mail_sent) {
             smtpc_send_mail(c);
@@ -213,6 +218,8 @@ static int smtpc_txn_start(struct smtpc *c, struct smtpc_txn *t)
             smtpc_rcpt_report_one(c, i, OUTCOME_PERMFAIL, "501 5.1.3 invalid recipient address");
     if (c->nleft > 0)
         smtpc_ext_check(c);
+    if (smtpc_down_preparing(c))
+        return 0; /* the first commands once it is ready: smtpc_txn_ready() */
     if (c->nleft == 0) {
         smtpc_txn_release(c);
         return -1;
@@ -221,6 +228,22 @@ static int smtpc_txn_start(struct smtpc *c, struct smtpc_txn *t)
         smtpc_send(c, EXP_RSET, 0, "RSET");
     smtpc_txn_pump(c);
     return 0;
+}
+
+/* The transaction's local checks ended on a later loop turn (a downgrade prepared): its
+ * first commands and the reply timer, or, every recipient settled, the next transaction. */
+void smtpc_txn_ready(struct smtpc *c)
+{
+    if (c->nleft == 0) {
+        smtpc_txn_release(c);
+        if (c->state == SMTPC_SESSION)
+            smtpc_session_next(c);
+        return;
+    }
+    if (c->dirty)
+        smtpc_send(c, EXP_RSET, 0, "RSET");
+    smtpc_txn_pump(c);
+    smtpc_timer_arm(c, c->cc->timeout);
 }
 
 /* Asks the owner for the next transaction until one goes on the wire, or quits. */

@@ -61,11 +61,12 @@ struct srv {
     uint16_t port;
     int nconn, nopen;
     char cmds[8192];    /* every command line received, joined by '|' */
-    char body[1 << 21]; /* raw body bytes received (still dot-stuffed), all transactions */
+    char body[1 << 23]; /* raw body bytes received (still dot-stuffed), all transactions */
     size_t bodylen;
     char *reads[MAXREADS]; /* input seen at each read (command mode only) */
     int nreads;
     int max_cmds_per_read;
+    struct sconn *last;   /* the connection accepted last, while it is open */
     bool quit_answered;   /* the reply to QUIT was written */
     bool eof_before_reply; /* the client closed while a delayed reply was still held back */
 };
@@ -122,6 +123,8 @@ static void sconn_free(struct sconn *sc)
     if (sc->delay)
         event_free(sc->delay);
     free(sc->delayed);
+    if (s->last == sc)
+        s->last = NULL;
     free(sc);
     s->nopen--;
     srv_maybe_done(s->h);
@@ -340,6 +343,7 @@ static void srv_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct s
     bufferevent_enable(sc->bev, EV_READ | EV_WRITE);
     s->nconn++;
     s->nopen++;
+    s->last = sc;
     if (s->sc->greeting[0])
         sconn_reply(sc, s->sc->greeting);
 }
@@ -1528,6 +1532,141 @@ static void test_big_body_downgraded(void **state)
     h_free(h);
 }
 
+/* A len-byte 8-bit MIME message (mostly 7-bit lines, a UTF-8 word in each); malloc'ed. */
+static char *body8_new(size_t len)
+{
+    static const char head[] = "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                               "Content-Transfer-Encoding: 8bit\r\n\r\n";
+    static const char unit[] = "caf\xc3\xa9 and a line of plain text that is long enough\r\n"
+                               ".a dot line\r\n";
+    char *body = malloc(len);
+    size_t off = sizeof head - 1;
+    memcpy(body, head, off);
+    for (; off + sizeof unit - 1 <= len; off += sizeof unit - 1)
+        memcpy(body + off, unit, sizeof unit - 1);
+    memset(body + off, 'x', len - off); /* a last line without CRLF */
+    return body;
+}
+
+/* Counts loop turns once the server has read EHLO, until it reads MAIL or the client is
+ * closed; at turn `at` it does `what` to the connection (shutdown, peer close, timeout). */
+struct ticker {
+    struct harness *h;
+    struct event *ev;
+    struct smtpc *c;
+    int ticks, at;
+    char what; /* 0 nothing, 'a' smtpc_abort, 'c' the server closes, 't' a 1 ms timeout */
+};
+
+static void ticker_on_turn(evutil_socket_t fd, short what, void *arg)
+{
+    struct ticker *k = arg;
+    static const struct timeval zero = {0, 0};
+    (void)fd;
+    (void)what;
+    if (k->h->closed || strstr(k->h->srv[0].cmds, "MAIL"))
+        return;
+    if (strstr(k->h->srv[0].cmds, "EHLO"))
+        k->ticks++;
+    if (k->ticks == 1 && k->what == 't') /* before the client reads the EHLO reply */
+        k->h->conf.deliver.client.timeout = 1;
+    if (k->ticks == k->at && k->what == 'a') {
+        smtpc_abort(k->c);
+        return;
+    }
+    if (k->ticks == k->at && k->what == 'c' && k->h->srv[0].last)
+        sconn_free(k->h->srv[0].last);
+    evtimer_add(k->ev, &zero);
+}
+
+/* Starts the client on server 0 with a ticker doing what at turn at; runs to the end. */
+static void ticker_run(struct harness *h, struct ticker *k, char what, int at)
+{
+    static const struct timeval zero = {0, 0}, ten = {10, 0};
+    struct peer p = h_peer(h, 0, NULL);
+    *k = (struct ticker){.h = h, .what = what, .at = at};
+    k->ev = evtimer_new(h->base, ticker_on_turn, k);
+    evtimer_add(k->ev, &zero);
+    h->safety = evtimer_new(h->base, h_on_safety, h);
+    evtimer_add(h->safety, &ten);
+    k->c = smtpc_start(h->base, &h->conf, &p, 1, &h_ops, h);
+    event_base_dispatch(h->base);
+    event_free(k->ev);
+    assert_false(h->timed_out);
+    assert_true(h->closed);
+}
+
+/* The downgrade's preparation (pass 1 and the count of a 4 MB body) yields to the loop:
+ * other events run many times between EHLO and MAIL (256 KB per turn: 35 turns; done in
+ * one go it was 4), and the content is unchanged: one "BDAT n LAST" chunk of
+ * exactly the one-shot conversion (plus the final CRLF it lacked), SIZE= its length. */
+static void test_downgrade_yields(void **state)
+{
+    (void)state;
+    static const struct script sp = {
+        .greeting = "220 mx\r\n",
+        .ehlo = "250-mx\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 SIZE 20000000\r\n"};
+    size_t len = 4u << 20;
+    char *body = body8_new(len), *conv = malloc(MIME8TO7_OUT_MAX(len));
+    ssize_t cn = mime8to7(body, len, conv, MIME8TO7_OUT_MAX(len));
+    assert_true(cn > 0 && (size_t)cn + 2 < sizeof((struct srv *)0)->body);
+    memcpy(conv + cn, "\r\n", 2);
+    struct harness *h = h_new();
+    struct ticker k;
+    srv_start(h, 0, &sp);
+    h_txn(h, "s@y.example", R1, 1, body, len);
+    ticker_run(h, &k, 0, 0);
+    char want[128];
+    snprintf(want, sizeof want,
+             "MAIL FROM:<s@y.example> SIZE=%zd|RCPT TO:<a@x.example>|"
+             "BDAT %zd LAST|QUIT",
+             cn, cn + 2);
+    if (h->out[0][0] != OK || !strstr(h->srv[0].cmds, want) || k.ticks < 8)
+        fail_msg("got %d \"%s\", commands %s, %d turns; want OK, %s, at least 8 turns",
+                 h->out[0][0], h->text[0][0], h->srv[0].cmds, k.ticks, want);
+    assert_int_equal(h->srv[0].bodylen, (size_t)cn + 2);
+    assert_memory_equal(h->srv[0].body, conv, (size_t)cn + 2);
+    free(body);
+    free(conv);
+    h_free(h);
+}
+
+/* The connection goes away while the downgrade is being prepared (shutdown, the peer
+ * closes, the reply timeout): the recipient is deferred, the transaction handed back once,
+ * no MAIL was sent, and nothing of the preparation runs after (ASan: no leak, no use after
+ * free). */
+static void test_downgrade_prepare_interrupted(void **state)
+{
+    (void)state;
+    static const struct script sp = {.greeting = "220 mx\r\n",
+                                     .ehlo = "250-mx\r\n250 PIPELINING\r\n"};
+    static const struct {
+        char what;
+        const char *why; /* in closed()'s reason or the recipient's text */
+    } x[] = {
+        {'a', "connection aborted (shutdown)"},
+        {'c', "lost connection with"},
+        {'t', "timeout preparing the 7-bit body for"},
+    };
+    size_t len = 4u << 20;
+    char *body = body8_new(len);
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) {
+        struct harness *h = h_new();
+        struct ticker k;
+        srv_start(h, 0, &sp);
+        h_txn(h, "s@y.example", R1, 1, body, len);
+        ticker_run(h, &k, x[i].what, 4);
+        if (h->out[0][0] != TF || !strstr(h->text[0][0], x[i].why) || h->txn_done_calls != 1 ||
+            strstr(h->srv[0].cmds, "MAIL"))
+            fail_msg("case %c: got %d \"%s\", %d txn_done, commands %s; want TF \"%s\", 1, "
+                     "no MAIL",
+                     x[i].what, h->out[0][0], h->text[0][0], h->txn_done_calls, h->srv[0].cmds,
+                     x[i].why);
+        h_free(h);
+    }
+    free(body);
+}
+
 /* A reply line beyond REPLY_LINE_MAX is refused at once (not after the 60 s timeout). */
 static void test_overlong_line(void **state)
 {
@@ -1757,6 +1896,8 @@ int main(void)
         cmocka_unit_test(test_remotenet),
         cmocka_unit_test(test_big_body),
         cmocka_unit_test(test_big_body_downgraded),
+        cmocka_unit_test(test_downgrade_yields),
+        cmocka_unit_test(test_downgrade_prepare_interrupted),
         cmocka_unit_test(test_overlong_line),
         cmocka_unit_test(test_abort),
         cmocka_unit_test(test_dsn_parameters),
