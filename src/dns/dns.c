@@ -177,8 +177,10 @@ static bool dns_ptr_cached(struct dns *d, struct dns_req *req)
                                 sizeof req->ptr_cached);
 }
 
-/* Hands a finished PTR request's answer over: the confirmed name or NULL. A definitive
- * answer (not a failure) is kept in the cache for its TTL, at most a minute. */
+/* Hands a finished PTR request's answer over: the confirmed name or NULL. The answer is
+ * kept in the cache for its TTL, at most a minute; a failure (refused, SERVFAIL, deadline)
+ * for PTRCACHE_FAIL_TTL_S, so that a resolver outage does not cost every connection of a
+ * client its own lookup. */
 static void dns_ptr_done(struct dns_req *req)
 {
     char name[MX_NAME_MAX + 1];
@@ -191,9 +193,9 @@ static void dns_ptr_done(struct dns_req *req)
     if (req->ptr_hit) {
         ok = req->ptr_cached[0] != '\0';
         snprintf(name, sizeof name, "%s", req->ptr_cached);
-    } else if (res->status != DNS_TEMPFAIL && klen) {
-        ptrcache_put(&req->d->ptrc, key, klen, ok ? name : NULL, res->ttl,
-                     clock_mono_us() / 1000);
+    } else if (klen) {
+        uint32_t ttl = res->status == DNS_TEMPFAIL ? PTRCACHE_FAIL_TTL_S : res->ttl;
+        ptrcache_put(&req->d->ptrc, key, klen, ok ? name : NULL, ttl, clock_mono_us() / 1000);
     }
     dns_ptr_fn cb = req->ptr_cb;
     void *cbarg = req->arg;

@@ -32,9 +32,9 @@
  * addresses (at most DNS_ADDR_MAX) include addr is the answer. NULL when there is no PTR,
  * no name confirms, a name is not a host name, or any lookup fails or passes the deadline.
  * It returns a request id (never 0) for dns_cancel().
- * A definitive dns_ptr() answer (a confirmed name, or none: not a failure) is kept for its
- * smallest TTL, at most a minute (dns/ptrcache.h), so a client that connects again and again
- * costs no lookup; dns_get_stats() counts the lookups and the cached answers.
+ * A dns_ptr() answer (a confirmed name, or none) is kept for its smallest TTL, at most a
+ * minute, a failed lookup for 5 s (dns/ptrcache.h), so a client that connects again and
+ * again costs no lookup; dns_get_stats() counts the lookups and the cached answers.
  * dns_cancel(id) drops one pending dns_ptr() request: its callback is never called; an id
  * that already answered (or is unknown) is ignored.
  * dns_free() cancels every pending lookup; their callbacks are never called. The context

@@ -18,6 +18,7 @@
 
 #define PTRCACHE_SLOTS 256
 #define PTRCACHE_TTL_MAX_S 60
+#define PTRCACHE_FAIL_TTL_S 5 /* what dns.c keeps a failed lookup for */
 #define PTRCACHE_NAME_MAX 253
 
 struct ptrcache_entry {
