@@ -169,6 +169,10 @@ static int queue_bodyflush_start(struct queue *q)
  * body directory. */
 void queue_bodyfile_close(struct queue *q)
 {
+    queue_bodyfile_release(q); /* after the last commit: the deletes are durable */
+    free(q->unlinks);
+    q->unlinks = NULL;
+    q->capunlinks = 0;
     struct queue_bodyflush *f = q->bodyflush;
     if (f) {
         pthread_mutex_lock(&f->mu);
@@ -303,9 +307,21 @@ void queue_bodyfile_sync(struct queue *q, struct queue_op *ops)
     }
 }
 
+/* Writer thread: hands the files of deletes kept by queue_bodyfile_settle to the flusher
+ * (the deletes are durable now: a synced journal write or an LMDB commit). */
+void queue_bodyfile_release(struct queue *q)
+{
+    for (size_t i = 0; i < q->nunlinks; i++)
+        queue_bodyflush_post(q->bodyflush, (struct bodyflush_job){.fd = -1,
+                                                                  .path = q->unlinks[i]});
+    q->nunlinks = 0;
+}
+
 /* Writer thread, after a group's outcome is known: removes the files of failed puts and (on
- * the flusher) of committed deletes. */
-void queue_bodyfile_settle(struct queue *q, struct queue_op *ops)
+ * the flusher) of committed deletes; while the deletes are not durable yet (durable 0: their
+ * journal records ride with the next sync) their files are kept until queue_bodyfile_release,
+ * so a crash can never leave a message whose body file is gone. */
+void queue_bodyfile_settle(struct queue *q, struct queue_op *ops, int durable)
 {
     for (struct queue_op *op = ops; op; op = op->next) {
         if (!op->body_path)
@@ -315,8 +331,11 @@ void queue_bodyfile_settle(struct queue *q, struct queue_op *ops)
             op->body_fd = -1;
         }
         if (op->type == QOP_DELETE && op->err == 0) {
-            queue_bodyflush_post(q->bodyflush, (struct bodyflush_job){.fd = -1,
-                                                                      .path = op->body_path});
+            if (q->nunlinks == q->capunlinks) {
+                q->capunlinks = q->capunlinks ? 2 * q->capunlinks : 64;
+                q->unlinks = xrealloc(q->unlinks, q->capunlinks * sizeof *q->unlinks);
+            }
+            q->unlinks[q->nunlinks++] = op->body_path;
             op->body_path = NULL;
             continue;
         }
@@ -328,6 +347,8 @@ void queue_bodyfile_settle(struct queue *q, struct queue_op *ops)
         free(op->body_path);
         op->body_path = NULL;
     }
+    if (durable)
+        queue_bodyfile_release(q);
 }
 
 /* The mapping of a body file is dropped with the last evbuffer chain that refers to it. */

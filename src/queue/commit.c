@@ -261,9 +261,23 @@ static int queue_op_journaled(const struct queue_op *op)
            op->type != QOP_APPLIED;
 }
 
-/* Writes the group's records (LSNs assigned, the last one marked) with one sync;
- * *last = the last LSN, 0 when nothing was to be journaled. 0, or -1 with errno. */
-static int queue_journal_group(struct queue *q, struct queue_op *ops, uint64_t *last)
+/* Whether a group must be durable before its callbacks run: anything but delivery outcomes
+ * (a recipient's state, a delete). Those ride with the next sync (the next new message's,
+ * or the LMDB commit): a crash before it can only repeat a delivery, never lose mail, and a
+ * deleted message's body file stays until then (queue_bodyfile_settle). */
+static int queue_group_needs_sync(const struct queue_op *ops)
+{
+    for (; ops; ops = ops->next)
+        if (queue_op_journaled(ops) && ops->type != QOP_RCPT && ops->type != QOP_DELETE)
+            return 1;
+    return 0;
+}
+
+/* Writes the group's records (LSNs assigned, the last one marked), synced unless the group
+ * holds only delivery outcomes (*synced says); *last = the last LSN, 0 when nothing was to
+ * be journaled. 0, or -1 with errno. */
+static int queue_journal_group(struct queue *q, struct queue_op *ops, uint64_t *last,
+                               int *synced)
 {
     size_t total = 0, n = 0, done = 0;
     for (struct queue_op *op = ops; op; op = op->next)
@@ -272,6 +286,7 @@ static int queue_journal_group(struct queue *q, struct queue_op *ops, uint64_t *
             n++;
         }
     *last = 0;
+    *synced = 1;
     if (n == 0)
         return 0;
     uint8_t *buf = xmalloc(total), *p = buf;
@@ -283,10 +298,13 @@ static int queue_journal_group(struct queue *q, struct queue_op *ops, uint64_t *
         journal_rec_seal(p, op->lsn, ++done == n ? JOURNAL_F_END : 0, (uint8_t)op->type, len);
         p += JOURNAL_HDR + len;
     }
-    int rc = journal_write(q->jn, buf, total);
+    *synced = queue_group_needs_sync(ops);
+    int rc = journal_write(q->jn, buf, total, *synced);
     free(buf);
     if (rc == 0)
         *last = q->next_lsn - 1;
+    if (rc == 0 && *synced)
+        queue_stat_add(&q->stats.groups_synced, 1);
     return rc;
 }
 
@@ -330,7 +348,7 @@ static int queue_catch_up(struct queue *q, struct queue_op *ops)
     for (struct queue_op *op = ops; op; op = op->next)
         if (op->type != QOP_BARRIER && op->type != QOP_INVALID)
             op->err = e == ENOSPC || e == EDQUOT ? ENOSPC : e;
-    queue_bodyfile_settle(q, ops);
+    queue_bodyfile_settle(q, ops, 1);
     queue_post(q, ops);
     return -1;
 }
@@ -351,6 +369,8 @@ static int queue_group_late(const struct queue_op *ops)
  * journal until queue_catch_up. */
 static void queue_commit_txn(struct queue *q, struct queue_op *late)
 {
+    if (journal_sync(q->jn) == 0) /* outcomes that rode along: durable, files can go */
+        queue_bodyfile_release(q);
     MDB_txn *txn = q->wtxn;
     uint64_t last = q->wtxn_last;
     q->wtxn = NULL;
@@ -435,9 +455,10 @@ static void queue_commit_note(struct queue *q, const struct queue_op *ops, uint6
 static int queue_journal_commit(struct queue *q, struct queue_op *ops)
 {
     uint64_t last = 0;
+    int synced = 0;
     int64_t t0 = clock_mono_us();
     int rc = queue_apply_ops(q, q->wtxn, ops);
-    if (rc == 0 && queue_journal_group(q, ops, &last) < 0) {
+    if (rc == 0 && queue_journal_group(q, ops, &last, &synced) < 0) {
         log_warn("queue: journal write failed (%s); committing each write alone",
                  strerror(errno));
         rc = EIO;
@@ -447,7 +468,7 @@ static int queue_journal_commit(struct queue *q, struct queue_op *ops)
         return -1;
     }
     queue_count_group(q, ops, t0);
-    queue_bodyfile_settle(q, ops); /* durable in the journal: a failed put's file goes */
+    queue_bodyfile_settle(q, ops, synced); /* a failed put's file goes; deletes' when durable */
     queue_commit_note(q, ops, last);
     if (queue_group_late(ops))
         queue_commit_txn(q, ops); /* a barrier: handed back once committed */

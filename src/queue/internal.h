@@ -117,6 +117,8 @@ struct queue {
     struct queue_pending *pending; /* loop only */
     int body_dirfd;             /* daemon mode: <spool>/body, fsynced after new body files */
     struct queue_bodyflush *bodyflush; /* daemon mode: bodyfile.c's flusher thread */
+    char **unlinks;             /* writer: body files of deletes not durable yet */
+    size_t nunlinks, capunlinks;
 };
 
 /* Writes v big-endian into 8 bytes. */
@@ -150,7 +152,8 @@ void queue_enqueue(struct queue *q, struct queue_op *op);
  * transaction and the removals after it; appending a file part in queue_body; recovery). */
 char *queue_bodyfile_path(const struct queue *q, uint64_t id);
 void queue_bodyfile_sync(struct queue *q, struct queue_op *ops);
-void queue_bodyfile_settle(struct queue *q, struct queue_op *ops);
+void queue_bodyfile_settle(struct queue *q, struct queue_op *ops, int durable);
+void queue_bodyfile_release(struct queue *q);
 int queue_bodyfile_append(struct queue *q, MDB_txn *txn, uint64_t id, struct evbuffer *out);
 int queue_bodyfile_map(const struct queue *q, uint64_t id, struct evbuffer *out);
 int queue_bodyfile_recover(struct queue *q, char *err, size_t errlen);

@@ -30,6 +30,7 @@ struct journal {
     int fd;
     size_t end;  /* where the next write goes */
     size_t size; /* file size (at least JOURNAL_PREALLOC) */
+    int dirty;   /* written without a sync since the last one */
 };
 
 /* Little-endian stores and loads. */
@@ -453,7 +454,7 @@ int journal_load(struct journal *j, uint8_t **buf, size_t *len)
 /* Appends buf at the end of the current run and syncs it (one device flush). On failure
  * the first record's magic is overwritten (best effort), so that a group reported failed is
  * not replayed should its bytes reach the disk anyway. */
-int journal_write(struct journal *j, const uint8_t *buf, size_t len)
+int journal_write(struct journal *j, const uint8_t *buf, size_t len, int sync)
 {
     size_t done = 0;
     while (done < len) {
@@ -462,7 +463,7 @@ int journal_write(struct journal *j, const uint8_t *buf, size_t len)
             break;
         done += (size_t)w;
     }
-    if (done < len || fdatasync(j->fd) < 0) {
+    if (done < len || (sync && fdatasync(j->fd) < 0)) {
         int e = errno;
         static const uint8_t zero[4];
         if (pwrite(j->fd, zero, sizeof zero, (off_t)j->end) < 0)
@@ -473,6 +474,17 @@ int journal_write(struct journal *j, const uint8_t *buf, size_t len)
     j->end += len;
     if (j->end > j->size)
         j->size = j->end;
+    j->dirty = !sync;
+    return 0;
+}
+
+int journal_sync(struct journal *j)
+{
+    if (!j->dirty)
+        return 0;
+    if (fdatasync(j->fd) < 0)
+        return -1;
+    j->dirty = 0;
     return 0;
 }
 

@@ -26,7 +26,8 @@
  *   journal_rec_seal(out, lsn, flags, type, len)  writes the header of the record whose
  *                               payload is already at out + JOURNAL_HDR
  * File (writer thread only): journal_open (creating and preallocating), journal_load (the
- * whole file into memory), journal_write (at the end, then fdatasync: 0, or -1 with errno),
+ * whole file into memory), journal_write (at the end, then fdatasync unless sync is 0: the
+ * records then become durable with the next synced write; 0, or -1 with errno),
  * journal_reset (the next write goes to offset 0), journal_close. */
 #ifndef SLUICE_QUEUE_JOURNAL_H
 #define SLUICE_QUEUE_JOURNAL_H
@@ -72,7 +73,9 @@ void journal_rec_seal(uint8_t *out, uint64_t lsn, uint8_t flags, uint8_t type, s
 struct journal;
 struct journal *journal_open(const char *spool, char *err, size_t errlen);
 int journal_load(struct journal *j, uint8_t **buf, size_t *len);
-int journal_write(struct journal *j, const uint8_t *buf, size_t len);
+int journal_write(struct journal *j, const uint8_t *buf, size_t len, int sync);
+/* Syncs what unsynced writes left (nothing to do: 0); 0, or -1 with errno. */
+int journal_sync(struct journal *j);
 void journal_reset(struct journal *j);
 /* Bytes written since the last reset. */
 size_t journal_used(const struct journal *j);

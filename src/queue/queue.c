@@ -188,7 +188,7 @@ void queue_apply_group(struct queue *q, struct queue_op *ops)
             msgs += op->type == QOP_PUT;
         }
         hist_observe(&q->per_commit, (double)msgs);
-        queue_bodyfile_settle(q, ops);
+        queue_bodyfile_settle(q, ops, 1);
         return;
     }
     log_warn("queue: group commit failed (%s); retrying each write alone", mdb_strerror(rc));
@@ -197,7 +197,7 @@ void queue_apply_group(struct queue *q, struct queue_op *ops)
             op->err = 0;
         queue_apply_alone(q, op);
     }
-    queue_bodyfile_settle(q, ops);
+    queue_bodyfile_settle(q, ops, 1);
 }
 
 /* Appends a finished group to the done list (the caller wakes the loop). */
@@ -540,6 +540,7 @@ void queue_get_stats(const struct queue *q, struct queue_stats *st)
     st->commits = __atomic_load_n(&q->stats.commits, __ATOMIC_RELAXED);
     st->msgs_committed = __atomic_load_n(&q->stats.msgs_committed, __ATOMIC_RELAXED);
     st->ops_committed = __atomic_load_n(&q->stats.ops_committed, __ATOMIC_RELAXED);
+    st->groups_synced = __atomic_load_n(&q->stats.groups_synced, __ATOMIC_RELAXED);
 }
 
 /* The histograms of the group commits (fsync seconds, messages per commit). */

@@ -32,6 +32,7 @@ struct queue_stats {
     uint64_t commits;        /* write transactions committed */
     uint64_t msgs_committed; /* messages stored by those commits */
     uint64_t ops_committed;  /* all operations (puts, updates, deletes) */
+    uint64_t groups_synced;  /* groups journaled with a sync (outcomes alone ride along) */
 };
 
 /* Called on the event loop once the put is durable (err 0) or has failed (err = errno). */

@@ -426,6 +426,34 @@ static void test_put_expansion(void **state)
     assert_int_equal(s2.n, 2);
 }
 
+/* Delivery outcomes ride along: a group of deletes is journaled without a sync of its own
+ * (each put's group syncs once, whatever the deletes joined it), and the deletes still
+ * reach LMDB (at the stop's commit). */
+static void test_outcomes_ride_along(void **state)
+{
+    struct fixture *f = *state;
+    open_daemon(f);
+    struct queue_stats before, after;
+    queue_get_stats(f->q, &before);
+    for (int i = 0; i < 5; i++) {
+        put(f, 0x3100 + (uint64_t)i, 2, 2 * i + 1);
+        wait_until(&f->t, 2 * i + 1);
+        queue_delete(f->q, 0x3100 + (uint64_t)i, 2);
+        barrier(f, 2 * i + 2); /* the delete's group is written before the next put */
+        wait_until(&f->t, 2 * i + 2);
+    }
+    put(f, 0x3200, 1, 11);
+    wait_until(&f->t, 11);
+    queue_get_stats(f->q, &after);
+    if (after.groups_synced - before.groups_synced != 6)
+        fail_msg("got %llu synced groups for 6 puts and 5 deletes, want 6",
+                 (unsigned long long)(after.groups_synced - before.groups_synced));
+    queue_close(f->q);
+    f->q = NULL;
+    assert_int_equal(raw_count(f->spool, "msg"), 1);
+    assert_int_equal(raw_count(f->spool, "rcpt"), 1);
+}
+
 /* delete removes the envelope, every recipient record and the content. */
 static void test_delete(void **state)
 {
@@ -754,6 +782,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_set_rcpt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_expansion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outcomes_ride_along, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_and_invalid, setup, teardown),
