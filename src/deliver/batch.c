@@ -224,7 +224,8 @@ struct smtpc_txn *batch_txn(struct deliver *dl, struct batch *b)
     b->txn.notify = b->notify;
     b->txn.envid = m->envid;
     b->txn.ret = m->flags & (MSG_F_RET_FULL | MSG_F_RET_HDRS);
-    b->txn.flags = m->flags & (MSG_F_SMTPUTF8 | MSG_F_BY_RETURN | MSG_F_BY_NOTIFY | MSG_F_BY_TRACE);
+    b->txn.flags = m->flags & (MSG_F_SMTPUTF8 | MSG_F_BY_RETURN | MSG_F_BY_NOTIFY | MSG_F_BY_TRACE |
+                              MSG_F_7BIT);
     b->txn.deliver_by = m->deliver_by;
     b->txn.size = evbuffer_get_length(b->txn.body);
     b->txn.owner = b;

@@ -14,6 +14,7 @@
 #include "proto/cmd.h"
 #include "proto/esmtp.h"
 #include "proto/hdr.h"
+#include "proto/mime8to7.h"
 
 size_t milter_edit_header_end(const char *text, size_t len, size_t *body)
 {
@@ -39,6 +40,8 @@ static int edit_splice(struct milter_msg *m, size_t off, size_t cut, const char 
     memmove(m->text + off + n, m->text + off + cut, m->len - off - cut);
     memcpy(m->text + off, ins, n);
     m->len = nlen;
+    if (m->env && (m->env->flags & MSG_F_7BIT) && mime8to7_is_8bit(ins, n))
+        m->env->flags &= ~(uint32_t)MSG_F_7BIT; /* what was cut cannot add one */
     return 0;
 }
 

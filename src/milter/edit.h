@@ -22,6 +22,8 @@
  *                        MSG_F_8BITMIME, SMTPUTF8 sets MSG_F_SMTPUTF8, SIZE is informative
  *                        (the size is known); any other (BY, AUTH, unknown) is refused;
  *   SMFIR_QUARANTINE     sets held and its reason (the caller stores MSG_F_HELD).
+ * MSG_F_7BIT (queue/record.h) is cleared when a modification puts an octet >= 0x80 into the
+ * message (checked over the inserted bytes only; the rest was 7-bit already).
  * A header value's "\n" (libmilter's folding) becomes CRLF and a continuation line that
  * does not start with a blank gets a tab, so the header block stays well-formed; a field
  * name that is not printable ASCII without ':' is refused. Addresses must be 1..ADDR_MAX

@@ -28,6 +28,7 @@
 #include "milter/chain.h"
 #include "proto/hdr.h"
 #include "proto/maildrop.h"
+#include "proto/mime8to7.h"
 #include "queue/queue.h"
 
 #define PICKUP_RESCAN_S 60
@@ -137,7 +138,8 @@ static void pickup_sender(struct pickup *p, struct pickup_job *j, uid_t uid, cha
                  j->name, j->d.sender, out, (unsigned)uid);
 }
 
-/* The stored content: a Received line only the daemon writes, then the dropped content. */
+/* The stored content: a Received line only the daemon writes, then the dropped content;
+ * MSG_F_7BIT when neither holds an octet >= 0x80 (checked in the copy's own pass). */
 static char *pickup_content(struct pickup *p, struct pickup_job *j, const char *buf, uid_t uid,
                             size_t *len)
 {
@@ -152,7 +154,10 @@ static char *pickup_content(struct pickup *p, struct pickup_job *j, const char *
     char *out = xmalloc(cap);
     int n = snprintf(out, cap, "Received: by %s (sluice pickup, from userid %u)\r\n\tid %s; %s\r\n",
                      p->conf->hostname, (unsigned)uid, qid, date);
-    memcpy(out + n, buf + j->d.body_off, j->d.body_len);
+    bool saw8 = mime8to7_is_8bit(out, (size_t)n);
+    saw8 |= mime8to7_copy_8bit(out + n, buf + j->d.body_off, j->d.body_len);
+    if (!saw8)
+        j->m.flags |= MSG_F_7BIT;
     *len = (size_t)n + j->d.body_len;
     return out;
 }
@@ -223,6 +228,8 @@ static void pickup_envelope(struct pickup *p, struct pickup_job *j, uid_t uid)
 static void pickup_on_signed(void *arg, char *content, size_t len)
 {
     struct pickup_job *j = arg;
+    if (len > j->m.size && mime8to7_is_8bit(content, len - (size_t)j->m.size))
+        j->m.flags &= ~(uint32_t)MSG_F_7BIT; /* the signatures come first (dkim.h) */
     j->m.size = len;
     queue_put(j->p->q, &j->m, content, len, pickup_on_stored, j);
 }

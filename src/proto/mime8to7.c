@@ -93,6 +93,23 @@ int mime8to7_is_8bit(const char *p, size_t n)
     return (acc & high) != 0;
 }
 
+/* Copies and checks in one pass, eight bytes at a time. */
+bool mime8to7_copy_8bit(char *dst, const char *src, size_t n)
+{
+    uint64_t acc = 0, w;
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        memcpy(&w, src + k, 8);
+        memcpy(dst + k, &w, 8);
+        acc |= w;
+    }
+    for (; k < n; k++) {
+        dst[k] = src[k];
+        acc |= (unsigned char)src[k];
+    }
+    return (acc & 0x8080808080808080ULL) != 0;
+}
+
 /* The boundary parameter of a Content-Type value ("multipart/x; boundary=\"b\""). */
 static void m8_boundary(const char *v, char *out)
 {

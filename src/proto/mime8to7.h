@@ -43,6 +43,10 @@
  * always enough); input over MIME8TO7_IN_MAX is MIME8TO7_LIMIT (the streaming passes have
  * no such limit).
  *
+ * mime8to7_is_8bit(p, n) says whether p holds an octet >= 0x80; mime8to7_copy_8bit() says
+ * the same of the bytes it copies, in the copy's own pass (smtpd and pickup note 7-bit
+ * content as they store it, MSG_F_7BIT, so smtpc need not scan it again).
+ *
  * DKIM: converting changes the signed body, so a signature made before (at ingress) no
  * longer verifies after the downgrade (docs/outbound.md); Postfix has the same limit. */
 #ifndef SLUICE_MIME8TO7_H
@@ -120,6 +124,9 @@ int mime8to7_verdict(const struct mime8to7 *s);
 ssize_t mime8to7(const char *in, size_t len, char *out, size_t cap);
 /* True when p[0..n) holds an octet >= 0x80. */
 int mime8to7_is_8bit(const char *p, size_t n);
+/* Copies n bytes from src to dst (not overlapping) and, in the same pass, says whether one
+ * of them is >= 0x80 (receivers note 7-bit content as they store it: MSG_F_7BIT). */
+bool mime8to7_copy_8bit(char *dst, const char *src, size_t n);
 /* Text for a reason ("not MIME", ...). */
 const char *mime8to7_error_text(ssize_t why);
 #endif

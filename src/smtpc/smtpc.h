@@ -82,7 +82,7 @@ struct smtpc_txn {
     uint32_t ret;          /* MSG_F_RET_FULL, MSG_F_RET_HDRS or 0 */
     int dsn;               /* out: set by the client when the server announced DSN (the
                               parameters above went out; read it in rcpt_done) */
-    uint32_t flags;        /* the message's MSG_F_SMTPUTF8 and MSG_F_BY_* (queue/record.h) */
+    uint32_t flags;        /* the message's MSG_F_SMTPUTF8, MSG_F_BY_*, MSG_F_7BIT (record.h) */
     int64_t deliver_by;    /* DELIVERBY time (wall ms) of a BY= message, 0 = none */
     int by_relayed;        /* out: a BY=...;N message went to a hop without DELIVERBY (RFC
                               2852 §4.1.4.2: a "relayed" notice is owed; read in rcpt_done) */

@@ -11,7 +11,11 @@
  *   octet. Not offered: an 8-bit MIME message is converted to 7 bits (proto/mime8to7.h:
  *   each 8-bit part quoted-printable), streamed as it is sent (smtpc_down.c; SIZE= and BDAT
  *   carry the converted length);
- *   one that is not MIME, or cannot be converted, fails "5.6.3". A DKIM signature made at
+ *   one that is not MIME, or cannot be converted, fails "5.6.3".
+ *   Whether the content holds an 8-bit octet: a message stored with MSG_F_7BIT (its receiver
+ *   saw none, queue/record.h) is trusted as 7-bit and not scanned, its header neither (for
+ *   SMTPUTF8); one without the flag (stored before it existed, DSNs, `sluice submit`) is
+ *   scanned here, once per transaction, on the loop. A DKIM signature made at
  *   ingress does not survive the conversion (Postfix has the same limit).
  * DELIVERBY (RFC 2852, as sendmail does it): for a BY= message to an SMTP next hop (not
  *   LMTP: that is the final delivery) MAIL carries BY=<seconds left>;R|N[T] when DELIVERBY is
@@ -80,7 +84,7 @@ static void smtpc_ext_smtputf8(struct smtpc *c)
         return;
     }
     size_t hend = 0;
-    if (asked && t->body) {
+    if (asked && t->body && !(t->flags & MSG_F_7BIT)) {
         struct evbuffer_ptr p = evbuffer_search(t->body, "\r\n\r\n", 4, NULL);
         hend = p.pos < 0 ? evbuffer_get_length(t->body) : (size_t)p.pos;
     }
@@ -158,7 +162,8 @@ void smtpc_ext_check(struct smtpc *c)
     struct smtpc_txn *t = c->t;
     t->by_relayed = 0;
     c->by_send = false;
-    c->body8 = t->body && smtpc_ext_8bit_range(t->body, 0, evbuffer_get_length(t->body));
+    c->body8 = t->body && !(t->flags & MSG_F_7BIT) &&
+               smtpc_ext_8bit_range(t->body, 0, evbuffer_get_length(t->body));
     smtpc_ext_smtputf8(c);
     if (c->nleft > 0 && c->body8 && !c->caps.eightbitmime) {
         int n = smtpc_down_prepare(c);

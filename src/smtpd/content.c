@@ -37,6 +37,12 @@
  * the commit. Not when the message is DKIM-signed on the way in or passes milters (the
  * signer and the milter chain take it whole and may change it).
  * A file that cannot be written refuses the message with 452 4.3.1 at its end.
+ * Every byte that goes into body is checked for octets >= 0x80 in the pass that puts it
+ * there (the usual line in its copy, mime8to7_copy_8bit; the others octet by octet; our
+ * own header lines and insertions as they are written): content without one is stored with
+ * MSG_F_7BIT (queue/record.h), so smtpc need not scan it before each delivery attempt.
+ * Milter edits clear the flag when they add an 8-bit octet (milter/edit.c); a DKIM
+ * signature added on the way in is checked (content_on_signed).
  * The accepted message's log line names the user (", sasl_method=PLAIN, sasl_username=U"
  * after client=, as Postfix) and ends with tls=VERSION/CIPHER, or tls=none. */
 #include <errno.h>
@@ -56,6 +62,7 @@
 #include "core/xalloc.h"
 #include "dkim/dkim.h"
 #include "proto/hdr.h"
+#include "proto/mime8to7.h"
 #include "queue/queue.h"
 #include "smtpd/session.h"
 
@@ -98,6 +105,7 @@ void content_begin(struct session *s)
     if (n < 0 || (size_t)n >= s->body_cap)
         log_panic("smtpd: Received header does not fit (%d bytes)", n);
     s->body_len = s->hdr_len = (size_t)n;
+    s->saw8 = mime8to7_is_8bit(s->body, s->body_len); /* HELO, PREPEND: a few hundred bytes */
     content_spill_discard(s);
     /* whole in memory: a message DKIM-signed on the way in, or given to milters */
     s->spill_off = (s->sd->dkim && (s->trusted || s->authenticated)) || s->milters;
@@ -248,6 +256,7 @@ static void content_octet(struct session *s, char c)
     }
     s->body[s->body_len++] = c;
     s->line_len++;
+    s->saw8 |= (unsigned char)c >= 0x80;
 }
 
 /* Transforms n input octets into the body (see the file comment). */
@@ -303,7 +312,7 @@ static void content_line(struct session *s, const char *p, size_t n)
     if (s->body && s->line_len == 0 && !s->cr_pending && n <= SMTPD_LINE_OCTETS &&
         !memchr(p, '\r', n) && !memchr(p, '\0', n)) {
         content_room(s, n + 2);
-        memcpy(s->body + s->body_len, p, n);
+        s->saw8 |= mime8to7_copy_8bit(s->body + s->body_len, p, n);
         memcpy(s->body + s->body_len + n, "\r\n", 2);
         s->body_len += n + 2;
         content_account(s);
@@ -387,6 +396,9 @@ static void content_on_signed(void *arg, char *body, size_t len)
         session_free(s);
         return;
     }
+    /* the signatures come first (dkim.h): only they are new */
+    if (len > s->txn.size && mime8to7_is_8bit(body, len - (size_t)s->txn.size))
+        s->txn.flags &= ~(uint32_t)MSG_F_7BIT;
     s->txn.size = len;
     queue_put(s->sd->q, &s->txn, body, len, content_on_queued, s);
 }
@@ -431,6 +443,7 @@ static void content_insert(struct session *s, size_t off, const char *text, size
     memmove(s->body + off + n, s->body + off, s->body_len - off);
     memcpy(s->body + off, text, n);
     s->body_len += n;
+    s->saw8 |= mime8to7_is_8bit(text, n);
 }
 
 /* Submission (RFC 6409 §8.2, §8.3): adds Date and Message-ID at the end of the header block
@@ -559,6 +572,8 @@ static void content_end(struct session *s)
     }
     if (s->submission)
         content_submission_fix(s);
+    if (!s->saw8)
+        s->txn.flags |= MSG_F_7BIT; /* milter edits that add an 8-bit octet clear it */
     if (milters_content(s))
         return; /* content_milters_done() follows */
     content_queue(s);

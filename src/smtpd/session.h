@@ -101,6 +101,7 @@ struct session {
     enum content_refusal refusal;
     size_t line_len;       /* octets of the current line so far */
     bool cr_pending;       /* the last byte fed was a CR (its LF may follow) */
+    bool saw8;             /* an octet >= 0x80 went into body (else MSG_F_7BIT at the end) */
     bool bol;              /* DATA: at the beginning of a line */
     bool bol_crlf;         /* DATA: ... and the line before ended with CRLF */
     uint64_t bdat_left;    /* bytes of the current chunk still to read */

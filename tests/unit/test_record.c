@@ -207,6 +207,38 @@ static void test_msg_flag_bits(void **state)
     }
 }
 
+/* MSG_F_7BIT ("content known to be 7-bit"): a record written before the flag existed
+ * decodes without it (unknown: smtpc scans), one with it keeps it; it is its own bit, the
+ * third of the flags' second byte. */
+static void test_msg_7bit_flag(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t stored; /* the flags word in the record bytes */
+        int want_7bit;
+    } cases[] = {
+        {MSG_F_SMTPUTF8 | MSG_F_RET_HDRS | MSG_F_BY_NOTIFY, 0}, /* an old record */
+        {0, 0},
+        {MSG_F_8BITMIME | MSG_F_BODYFILE | MSG_F_HELD, 0},
+        {MSG_F_7BIT, 1},
+        {MSG_F_7BIT | MSG_F_SMTPUTF8 | MSG_F_BODYFILE, 1},
+    };
+    assert_int_equal(MSG_F_7BIT, 1024);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct rbuf r = rb_msg(RECORD_VERSION, 1);
+        for (unsigned b = 0; b < 4; b++)
+            r.b[MSG_OFF_FLAGS + b] = (uint8_t)(cases[i].stored >> (8 * b));
+        struct qmsg d = {.id = 1};
+        assert_int_equal(record_msg_decode(r.b, r.n, &d), 0);
+        if (((d.flags & MSG_F_7BIT) != 0) != cases[i].want_7bit || d.flags != cases[i].stored)
+            fail_msg("case %zu: got flags 0x%x, want 0x%x (7bit %d)", i, d.flags, cases[i].stored,
+                     cases[i].want_7bit);
+        assert_int_equal(r.b[MSG_OFF_FLAGS + 1] & 4, cases[i].want_7bit ? 4 : 0);
+        check_msg_roundtrip(&d);
+        record_msg_clear(&d);
+    }
+}
+
 /* Compares a decoded recipient with what was encoded. */
 static void check_rcpt_fields(const struct qrcpt *d, const struct qrcpt *r)
 {
@@ -603,6 +635,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_msg_roundtrip),    cmocka_unit_test(test_msg_flag_bits),
+        cmocka_unit_test(test_msg_7bit_flag),
         cmocka_unit_test(test_rcpt_roundtrip),   cmocka_unit_test(test_rcpt_notify_flag_bits),
         cmocka_unit_test(test_layout),           cmocka_unit_test(test_encode_small_cap),
         cmocka_unit_test(test_encode_limits),    cmocka_unit_test(test_msg_damaged),
