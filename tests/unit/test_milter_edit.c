@@ -182,6 +182,42 @@ static void test_edit_args(void **state)
         run_args_case(&args_cases[i]);
 }
 
+/* MSG_F_7BIT (content known to be 7-bit) after the modifications: kept while they add
+ * only ASCII (deletions included), cleared by the first that adds an octet >= 0x80. */
+static void test_edit_7bit_flag(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        struct milter_mod mods[3];
+        size_t nmods;
+        uint32_t flags, want; /* envelope flags before, after */
+    } x[] = {
+        {"ascii header", {M(SMFIR_ADDHEADER, 0, "X-A", "1")}, 1, MSG_F_7BIT, MSG_F_7BIT},
+        {"ascii body", {B("plain\n")}, 1, MSG_F_7BIT | MSG_F_SMTPUTF8, MSG_F_7BIT | MSG_F_SMTPUTF8},
+        {"delete", {M(SMFIR_CHGHEADER, 1, "Subject", "")}, 1, MSG_F_7BIT, MSG_F_7BIT},
+        {"8-bit body", {B("caf\xc3\xa9\n")}, 1, MSG_F_7BIT | MSG_F_SMTPUTF8, MSG_F_SMTPUTF8},
+        {"8-bit second body piece", {B("a\n"), B("\xe9\n")}, 2, MSG_F_7BIT, 0},
+        {"8-bit header added", {M(SMFIR_ADDHEADER, 0, "X-U", "\xc3\xa9")}, 1, MSG_F_7BIT, 0},
+        {"8-bit header changed", {M(SMFIR_CHGHEADER, 1, "Subject", "\xc3\xa9")}, 1, MSG_F_7BIT, 0},
+        {"8-bit header inserted, then ascii", {M(SMFIR_INSHEADER, 0, "X-U", "\xe9"), B("x\n")}, 2,
+         MSG_F_7BIT, 0},
+        {"8-bit body, no flag before", {B("\xe9\n")}, 1, MSG_F_8BITMIME, MSG_F_8BITMIME},
+        {"ascii body over 8-bit, no flag before: stays unknown", {B("x\n")}, 1, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) {
+        struct qmsg env = {.sender = xstrdup("s@x"), .flags = x[i].flags};
+        struct milter_msg m = {.text = xstrdup(MSG), .len = strlen(MSG), .env = &env};
+        char err[200] = "";
+        int rc = milter_edit_apply(&m, x[i].mods, x[i].nmods, 4096, err, sizeof err);
+        if (rc != 0 || env.flags != x[i].want)
+            fail_msg("%s: got %d '%s' flags 0x%x, want 0 flags 0x%x", x[i].name, rc, err,
+                     env.flags, x[i].want);
+        free(m.text);
+        record_msg_clear(&env);
+    }
+}
+
 static void test_header_end(void **state)
 {
     (void)state;
@@ -195,6 +231,7 @@ static void test_header_end(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_edit), cmocka_unit_test(test_edit_args),
+                                       cmocka_unit_test(test_edit_7bit_flag),
                                        cmocka_unit_test(test_header_end)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

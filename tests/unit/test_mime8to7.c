@@ -250,10 +250,32 @@ static void test_head_limit(void **state)
     free(out);
 }
 
+/* mime8to7_copy_8bit: the copy is exact and the answer is mime8to7_is_8bit's, for an 8-bit
+ * octet at every position of lengths 0..40 (the word loop and the tail) and for none. */
+static void test_copy_8bit(void **state)
+{
+    (void)state;
+    char src[41], dst[41];
+    for (size_t n = 0; n <= 40; n++)
+        for (size_t at = 0; at <= n; at++) { /* at == n: no 8-bit octet */
+            for (size_t k = 0; k < n; k++)
+                src[k] = (char)('a' + k % 26);
+            if (at < n)
+                src[at] = (char)(0x80 | at);
+            memset(dst, 0, sizeof dst);
+            bool got = mime8to7_copy_8bit(dst, src, n), want = at < n;
+            if (got != want || memcmp(dst, src, n) != 0 || dst[n] != 0)
+                fail_msg("n %zu, 8-bit at %zu: got %d, want %d (or the copy differs)", n, at, got,
+                         want);
+            assert_int_equal(mime8to7_is_8bit(src, n), want);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
+        cmocka_unit_test(test_copy_8bit),
         cmocka_unit_test(test_space),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_splits),
