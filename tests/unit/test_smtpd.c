@@ -866,7 +866,37 @@ static const struct scenario scenarios[] = {
      .want = GREET EHLO_R OK_MAIL OK_RCPT OK_RCPT GO_DATA QUEUED BYE,
      .nmsgs = 1, .sender = "a@b.test", .rcpts = "c@d.test,e@d.test", .helo = "c.test",
      .with = "ESMTP", .content = "x\r\n",
-     .dsn = "flags=170 envid=Q+x=1 by=120 rcpts=5:rfc822;C@d.test,8:"},
+     .dsn = "flags=1194 envid=Q+x=1 by=120 rcpts=5:rfc822;C@d.test,8:"}, /* 170 + MSG_F_7BIT */
+    /* MSG_F_7BIT (1024): set when no octet >= 0x80 went into the stored content, whichever
+     * way it came in (the usual DATA line, a line through the octet rules, BDAT) */
+    {.name = "content_8bit_data_line_is_not_flagged_7bit",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n"
+                "a\r\ncaf\xc3\xa9\r\nz\r\n.\r\nQUIT\r\n", 0, 6, 0}},
+     .want = GREET EHLO_R OK_MAIL OK_RCPT GO_DATA QUEUED BYE,
+     .nmsgs = 1, .sender = "a@b.test", .rcpts = "c@d.test", .helo = "c.test", .with = "ESMTP",
+     .content = "a\r\ncaf\xc3\xa9\r\nz\r\n", .dsn = "flags=0 envid= by=0 rcpts=0:"},
+    {.name = "content_8bit_after_bare_cr_is_not_flagged_7bit",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n"
+                "a\rb\xe9\r\n.\r\nQUIT\r\n", 0, 6, 0}},
+     .want = GREET EHLO_R OK_MAIL OK_RCPT GO_DATA QUEUED BYE,
+     .nmsgs = 1, .sender = "a@b.test", .rcpts = "c@d.test", .helo = "c.test", .with = "ESMTP",
+     .content = "a\rb\xe9\r\n", .dsn = "flags=0 envid= by=0 rcpts=0:"},
+    {.name = "content_7bit_bdat_is_flagged_7bit",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nBDAT 3\r\nx\ny"
+                "BDAT 0 LAST\r\nQUIT\r\n", 0, 6, 0}},
+     .want = GREET EHLO_R OK_MAIL OK_RCPT "250 2.0.0 Ok: 3 octets received\r\n" QUEUED BYE,
+     .nmsgs = 1, .sender = "a@b.test", .rcpts = "c@d.test", .helo = "c.test", .with = "ESMTP",
+     .content = "x\r\ny\r\n", .dsn = "flags=1024 envid= by=0 rcpts=0:"},
+    {.name = "content_8bit_bdat_is_not_flagged_7bit",
+     .steps = {{NULL, 0, 1, 0},
+               {"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nBDAT 4 LAST\r\n"
+                "x\xe9\r\nQUIT\r\n", 0, 5, 0}},
+     .want = GREET EHLO_R OK_MAIL OK_RCPT QUEUED BYE,
+     .nmsgs = 1, .sender = "a@b.test", .rcpts = "c@d.test", .helo = "c.test", .with = "ESMTP",
+     .content = "x\xe9\r\n", .dsn = "flags=0 envid= by=0 rcpts=0:"},
     {.name = "dsn_parameter_errors",
      .steps = {{NULL, 0, 1, 0},
                {"EHLO c.test\r\nMAIL FROM:<a@b.test> RET=ALL\r\nMAIL FROM:<a@b.test> ENVID=a+2\r\n"
