@@ -20,7 +20,8 @@ protocol is spoken by the reference implementation):
               of sender with "RET=HDRS ENVID=milter+2Benv", a recipient par@one.example
               added with "NOTIFY=SUCCESS,DELAY ORCPT=rfc822;orig+2Bpar@one.example"),
               badfromarg (change of sender with "XFOO=1"), badrcptarg (a recipient
-              added with "RET=FULL"), and bysubject (the action is the message's
+              added with "RET=FULL"), body8 (the body replaced with UTF-8 text
+              "Gr\u00fc\u00dfe vom Milter"), and bysubject (the action is the message's
               Subject). mail and rcpt actions
               apply only to addresses starting with "no" (others continue).
               With MILTER_PEER_LOG set, each end of message appends one JSON line: the
@@ -214,6 +215,9 @@ def scripted(path, script):
                 self.addrcpt("<added@one.example>")
                 self.delrcpt("<del@one.example>")
                 self.chgfrom("<new-from@src.test>")
+                return Milter.ACCEPT
+            if a == "body8":
+                self.replacebody("Gr\u00fc\u00dfe vom Milter\r\n".encode())
                 return Milter.ACCEPT
             if a == "esmtp":
                 self.chgfrom("<new-from@src.test>", "RET=HDRS ENVID=milter+2Benv")
