@@ -1,5 +1,6 @@
 /* cat: `sluice cat [-c FILE] [-e] [-b] QID`, Postfix's postcat -q: prints one queued
- * message's envelope (sender, arrival, size, flags, every recipient's state) and content
+ * message's envelope (sender, arrival, size, flags: held, report, 7bit (content known to be
+ * 7-bit, MSG_F_7BIT), every recipient's state) and content
  * (CR LF shown as LF), between postcat's "*** ... ***" markers. -e: the envelope only; -b:
  * the content only. It reads the queue read-only (an LMDB reader never blocks the daemon),
  * so it works with or without a running daemon. Exit 0; 1 with a reason for an unknown
@@ -56,9 +57,10 @@ static int cat_on_msg(void *arg, const struct qmsg *m)
     printf("*** ENVELOPE RECORDS %s ***\n", qid_to_text(m->id, qid));
     printf("message_size: %" PRIu64 "\narrival_time: %s\nsender: <%s>\n", m->size,
            cat_time(m->arrival, t, sizeof t), log_sanitize(s, sizeof s, m->sender, strlen(m->sender)));
-    printf("client: %s helo=%s\nflags: %s%s\n", *m->client_ip ? m->client_ip : "local",
-           log_sanitize(lr, sizeof lr, m->helo, strlen(m->helo)),
-           m->flags & MSG_F_HELD ? "held " : "", m->flags & MSG_F_BOUNCE ? "report" : "");
+    snprintf(t, sizeof t, "%s%s%s", m->flags & MSG_F_HELD ? " held" : "",
+             m->flags & MSG_F_BOUNCE ? " report" : "", m->flags & MSG_F_7BIT ? " 7bit" : "");
+    printf("client: %s helo=%s\nflags:%s\n", *m->client_ip ? m->client_ip : "local",
+           log_sanitize(lr, sizeof lr, m->helo, strlen(m->helo)), t);
     for (uint32_t i = 0; i < m->nrcpt; i++) {
         const struct qrcpt *r = &m->rcpts[i];
         const char *last = r->last_reply ? r->last_reply : "";

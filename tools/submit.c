@@ -55,6 +55,7 @@
 #include "proto/esmtp.h"
 #include "proto/hdr.h"
 #include "proto/maildrop.h"
+#include "proto/mime8to7.h"
 #include "queue/queue.h"
 #include "tools/submit.h"
 #include "tools/tools.h"
@@ -156,22 +157,24 @@ static int submit_read(struct submit *s, bool dot_ok, bool unstuff, uint64_t max
     return 0;
 }
 
-/* Appends bytes to a growing buffer. */
-static void submit_put(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
+/* Appends bytes to a growing buffer; true when one of them is >= 0x80 (checked in the copy:
+ * the stored content is built only here, so its MSG_F_7BIT costs no pass of its own). */
+static bool submit_put(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
 {
     if (n == 0)
-        return; /* p may be NULL (an empty message) */
+        return false; /* p may be NULL (an empty message) */
     if (*len + n + 1 > *cap) {
         *cap = (*len + n + 1) * 2;
         *buf = xrealloc(*buf, *cap);
     }
-    memcpy(*buf + *len, p, n);
+    bool saw8 = mime8to7_copy_8bit(*buf + *len, p, n);
     *len += n;
+    return saw8;
 }
 
 /* Adds "From: "Full Name" <sender>" (-F) or "From: <sender>"; the name is quoted, with
  * control characters dropped. */
-static void submit_from(struct submit *s, char **out, size_t *len, size_t *cap)
+static bool submit_from(struct submit *s, char **out, size_t *len, size_t *cap)
 {
     char line[ADDR_MAX + 600], name[520];
     size_t o = 0;
@@ -185,12 +188,13 @@ static void submit_from(struct submit *s, char **out, size_t *len, size_t *cap)
     name[o] = '\0';
     int n = o ? snprintf(line, sizeof line, "From: \"%s\" <%s>\r\n", name, s->sender)
               : snprintf(line, sizeof line, "From: <%s>\r\n", s->sender);
-    submit_put(out, len, cap, line, (size_t)n);
+    return submit_put(out, len, cap, line, (size_t)n);
 }
 
 /* Builds the stored content: trace and missing headers, the headers without Bcc (collecting
- * recipients with -t), then the body. */
-static char *submit_content(struct submit *s, bool from_headers, uint64_t id, size_t *outlen)
+ * recipients with -t), then the body; *saw8: whether it holds an octet >= 0x80. */
+static char *submit_content(struct submit *s, bool from_headers, uint64_t id, size_t *outlen,
+                            bool *saw8)
 {
     char *out = NULL, qid[QID_TEXT_LEN + 1], date[64], line[1024];
     size_t len = 0, cap = 0, off = 0, used;
@@ -203,7 +207,7 @@ static char *submit_content(struct submit *s, bool from_headers, uint64_t id, si
     qid_to_text(id, qid);
     int n = snprintf(line, sizeof line, "Received: by %s (sluice, from uid %d)\r\n\tid %s; %s\r\n",
                      s->conf->hostname, (int)getuid(), qid, date);
-    submit_put(&out, &len, &cap, line, (size_t)n);
+    bool high = submit_put(&out, &len, &cap, line, (size_t)n);
     char *value = xmalloc(HDR_FIELD_MAX);
     while ((used = hdr_next(s->msg, s->len, off, &f)) > 0) {
         bool bcc = f.namelen == 3 && strncasecmp(f.name, "Bcc", 3) == 0;
@@ -213,7 +217,7 @@ static char *submit_content(struct submit *s, bool from_headers, uint64_t id, si
             hdr_addrlist(value, submit_add_rcpt, s);
         }
         if (!bcc)
-            submit_put(&out, &len, &cap, f.raw, f.rawlen);
+            high |= submit_put(&out, &len, &cap, f.raw, f.rawlen);
         off += used;
     }
     free(value);
@@ -221,16 +225,18 @@ static char *submit_content(struct submit *s, bool from_headers, uint64_t id, si
     bool has_msgid = hdr_find(s->msg, off, "Message-ID", NULL, 0) >= 0;
     bool has_from = hdr_find(s->msg, off, "From", NULL, 0) >= 0;
     if (!has_date)
-        n = snprintf(line, sizeof line, "Date: %s\r\n", date), submit_put(&out, &len, &cap, line, (size_t)n);
+        n = snprintf(line, sizeof line, "Date: %s\r\n", date),
+        high |= submit_put(&out, &len, &cap, line, (size_t)n);
     if (!has_msgid)
         n = snprintf(line, sizeof line, "Message-ID: <%s@%s>\r\n", qid, s->conf->hostname),
-        submit_put(&out, &len, &cap, line, (size_t)n);
+        high |= submit_put(&out, &len, &cap, line, (size_t)n);
     if (!has_from && *s->sender)
-        submit_from(s, &out, &len, &cap);
+        high |= submit_from(s, &out, &len, &cap);
     if (off < s->len && !(s->len - off >= 2 && s->msg[off] == '\r' && s->msg[off + 1] == '\n'))
         submit_put(&out, &len, &cap, "\r\n", 2); /* body without separating empty line */
-    submit_put(&out, &len, &cap, s->msg + off, s->len - off);
+    high |= submit_put(&out, &len, &cap, s->msg + off, s->len - off);
     *outlen = len;
+    *saw8 = high;
     return out;
 }
 
@@ -271,8 +277,9 @@ static bool submit_space_ok(const struct conf *c)
 }
 
 /* dkim.sign: signs the message as the daemon signs what trusted clients send; a key this
- * user cannot read, or a signing error, leaves it unsigned with a warning (never lost). */
-static void submit_dkim(const struct conf *c, char **body, size_t *len)
+ * user cannot read, or a signing error, leaves it unsigned with a warning (never lost).
+ * *saw8 also says whether the signatures (first in the new message) hold an 8-bit octet. */
+static void submit_dkim(const struct conf *c, char **body, size_t *len, bool *saw8)
 {
     char err[512], *out = NULL;
     size_t outlen = 0;
@@ -289,6 +296,7 @@ static void submit_dkim(const struct conf *c, char **body, size_t *len)
         fprintf(stderr, "%s: dkim: %s: message not signed\n", submit_who, err);
     if (n <= 0)
         return;
+    *saw8 |= outlen > *len && mime8to7_is_8bit(out, outlen - *len);
     free(*body);
     *body = out;
     *len = outlen;
@@ -371,7 +379,8 @@ static int submit_postdrop(const struct conf *c, const char *head, size_t hlen, 
 static int submit_drop(struct submit *s, bool from_headers)
 {
     size_t len, hlen;
-    char *body = submit_content(s, from_headers, qid_next(), &len);
+    bool saw8; /* the pickup notes MSG_F_7BIT itself */
+    char *body = submit_content(s, from_headers, qid_next(), &len, &saw8);
     int rc = 0;
     if (s->nrcpt == 0 || s->bad || s->nfailed) {
         fprintf(stderr, "%s: %s\n", submit_who,
@@ -412,8 +421,10 @@ static int submit_store(struct submit *s, bool from_headers)
         struct qmsg m = {.id = qid_next(), .arrival = clock_wall_ms(), .sender = s->sender,
                          .client_ip = "", .helo = "", .flags = s->flags, .envid = s->envid};
         size_t len;
-        char *body = submit_content(s, from_headers && tries == 0, m.id, &len);
-        submit_dkim(s->conf, &body, &len);
+        bool saw8;
+        char *body = submit_content(s, from_headers && tries == 0, m.id, &len, &saw8);
+        submit_dkim(s->conf, &body, &len, &saw8);
+        m.flags |= saw8 ? 0 : MSG_F_7BIT;
         if (s->nrcpt + s->nfailed == 0 || s->bad) {
             fprintf(stderr, "%s: %s\n", submit_who, s->bad ? "bad recipient" : "no recipients");
             free(body);
