@@ -27,8 +27,10 @@ char *bounce_build(struct bounce *b, struct dsn_report *r, const char *to, int64
     b->m.helo = xstrdup("");
     b->m.envid = xstrdup("");
     b->m.size = *len;
+    /* the one scan of the report, at its making: 8BITMIME, or 7BIT (smtpc then skips its
+     * scan at every attempt) */
     b->m.flags = MSG_F_BOUNCE | (r->utf8 ? MSG_F_SMTPUTF8 : 0) |
-                 (dsn_has_8bit(body, *len) ? MSG_F_8BITMIME : 0);
+                 (dsn_has_8bit(body, *len) ? MSG_F_8BITMIME : MSG_F_7BIT);
     b->m.nrcpt = 1;
     b->m.rcpts = &b->r;
     b->r.addr = xstrdup(to);

@@ -212,6 +212,40 @@ static void test_bounce_envelope(void **state)
     bounce_clear(&b);
 }
 
+/* The report's content flag, from its one scan at bounce_build(): 7-bit text is stored
+ * MSG_F_7BIT (smtpc does not scan it again), 8-bit text MSG_F_8BITMIME and never 7BIT. */
+static void test_bounce_7bit_flag(void **state)
+{
+    (void)state;
+    static const char orig8[] = "Subject: x\r\n\r\ncaf\xc3\xa9\r\n";
+    static const struct {
+        const char *name, *addr, *msg;
+        enum dsn_ret ret;
+        uint32_t want; /* MSG_F_7BIT | MSG_F_8BITMIME | MSG_F_SMTPUTF8 part of the flags */
+    } x[] = {
+        {"ascii report, full", "bad@d.example", NULL, DSN_RET_FULL, MSG_F_7BIT},
+        {"8-bit original returned in full", "bad@d.example", orig8, DSN_RET_FULL, MSG_F_8BITMIME},
+        {"8-bit original, headers only", "bad@d.example", orig8, DSN_RET_HDRS, MSG_F_7BIT},
+        {"utf-8 recipient", "b\xc3\xa4" "d@d.example", NULL, DSN_RET_HDRS,
+         MSG_F_8BITMIME | MSG_F_SMTPUTF8},
+    };
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) {
+        struct dsn_rcpt rc = {.addr = x[i].addr, .action = DSN_FAILED, .status = "5.1.1"};
+        struct dsn_report r = base_report(&rc, 1);
+        r.ret = x[i].ret;
+        if (x[i].msg)
+            r.msg = x[i].msg, r.msglen = strlen(x[i].msg);
+        struct bounce b;
+        size_t len;
+        char *body = bounce_build(&b, &r, "sender@src.example", T0, &len);
+        uint32_t got = b.m.flags & (MSG_F_7BIT | MSG_F_8BITMIME | MSG_F_SMTPUTF8);
+        if (got != x[i].want || ((got & MSG_F_7BIT) != 0) == (dsn_has_8bit(body, len) != 0))
+            fail_msg("%s: got flags 0x%x, want 0x%x", x[i].name, got, x[i].want);
+        free(body);
+        bounce_clear(&b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_golden_mixed),   cmocka_unit_test(test_golden_utf8),
         cmocka_unit_test(test_boundary_collision),
         cmocka_unit_test(test_bounce_helpers), cmocka_unit_test(test_bounce_envelope),
+        cmocka_unit_test(test_bounce_7bit_flag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
