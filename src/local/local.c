@@ -30,6 +30,7 @@
 #include "local/internal.h"
 #include "proto/addr.h"
 #include "proto/aliases.h"
+#include "proto/mime8to7.h"
 #include "queue/queue.h"
 #include "route/aliasdb.h"
 #include "route/route.h"
@@ -287,7 +288,6 @@ static void lconn_expansion_msg(struct lconn *lc, size_t i, struct qmsg *m)
     struct smtpc_txn *t = lc->t;
     struct lrcpt *r = &lc->r[i];
     size_t blen = evbuffer_get_length(t->body);
-    const unsigned char *b = evbuffer_pullup(t->body, -1);
     memset(m, 0, sizeof *m);
     m->id = qid_next();
     m->arrival = clock_wall_ms();
@@ -295,12 +295,12 @@ static void lconn_expansion_msg(struct lconn *lc, size_t i, struct qmsg *m)
     m->client_ip = xstrdup("");
     m->helo = xstrdup("");
     m->size = blen;
-    m->flags = t->ret;
-    for (size_t k = 0; k < blen; k++)
-        if (b[k] & 0x80) {
-            m->flags |= MSG_F_8BITMIME;
-            break;
-        }
+    m->flags = t->ret; /* the same content: known 7-bit stays so, else one scan says */
+    if (t->flags & MSG_F_7BIT)
+        m->flags |= MSG_F_7BIT;
+    else
+        m->flags |= mime8to7_is_8bit((const char *)evbuffer_pullup(t->body, -1), blen)
+                        ? MSG_F_8BITMIME : MSG_F_7BIT;
     m->envid = xstrdup(t->envid ? t->envid : "");
     m->nrcpt = (uint32_t)r->nremote;
     m->rcpts = xcalloc(r->nremote, sizeof *m->rcpts);

@@ -10,7 +10,8 @@
 # user (a drop file, through the pickup): 7-bit without BODY=, 8-bit with BODY=8BITMIME.
 # The flag itself is on disk: the same seven kinds of message to a domain whose MX does not
 # answer stay queued, and `sluice cat -e` shows "7bit" for exactly the 7-bit ones (and for
-# neither the one a milter made 8-bit).
+# neither the one a milter made 8-bit); so does the new message of an alias expansion
+# (fwd7, fwd8 in local.example, each to an address there).
 . "$SCN/lib.sh"
 . "$SCN/maildrop.inc"
 
@@ -27,6 +28,11 @@ MILTER_PEER_LOG="$T/edit.jsonl" bg_start milter-edit sh -c \
 wait_until "[ -S '$M/edit.sock' ]" 10 "milter edit"
 conf_set smtpd.relay_domains '[ "one.example" ]'
 conf_set smtpd.milters "[ \"unix:$M/edit.sock\" ]"
+printf 'fwd7: f7@later.example\nfwd8: f8@later.example\n' >"$T/aliases"
+conf_set aliases "[ \"$T/aliases\" ]"
+conf_set smtpd.local_domains '[ "local.example" ]'
+sluice_conf
+"$SLUICE" newaliases -c "$CONF" >"$T/na.out" 2>&1 || fail "newaliases: $(cat "$T/na.out")"
 maildrop_bin
 sluice_start
 
@@ -37,6 +43,8 @@ for d in ("one", "later"):
     msgs += [("plain7@%s.example" % d, "continue", b"plain ascii body\r\n", []),
              ("data8@%s.example" % d, "continue", "K\u00f6ln\r\n".encode(), ["BODY=8BITMIME"]),
              ("milter8@%s.example" % d, "body8", b"ascii until the milter\r\n", [])]
+msgs += [("fwd7@local.example", "continue", b"ascii\r\n", []),
+         ("fwd8@local.example", "continue", "K\u00f6ln\r\n".encode(), ["BODY=8BITMIME"])]
 for rcpt, subj, body, opts in msgs:
     s = smtplib.SMTP("127.0.0.1", 2525)
     s.ehlo("client.example")
@@ -88,10 +96,10 @@ LC_ALL=C grep -q $'[\x80-\xff]' "$f_plain7" && fail "8-bit octets in the 7-bit m
 grep -q 'Gr..*e vom Milter' "$f_milter8" || fail "the milter's 8-bit body did not arrive: $(cat "$f_milter8")"
 grep -q 'ascii until the milter' "$f_milter8" && fail "the replaced body arrived"
 LC_ALL=C grep -q $'\xc3\xbc' "$f_milter8" || fail "the milter's body lost its 8-bit octets"
-wait_until '[ "$(log_count "to=<[a-z0-9]*@later\.example>.*status=deferred")" -ge 7 ]' 30 \
-    "the seven messages to later.example deferred"
-expect_eq "$(mailq_count)" 7 "queued recipients (only later.example's)"
-for r in plain7 data8 milter8 root7 root8 user7 user8; do
+wait_until '[ "$(log_count "to=<[a-z0-9]*@later\.example>.*status=deferred")" -ge 9 ]' 30 \
+    "the nine messages to later.example deferred"
+expect_eq "$(mailq_count)" 9 "queued recipients (only later.example's)"
+for r in plain7 data8 milter8 root7 root8 user7 user8 f7 f8; do
     q=$(mailq_field "$r@later.example" 1)
     [ -n "$q" ] || fail "$r@later.example is not queued: $(mailq)"
     flags=$("$SLUICE" cat -c "$CONF" -e "$q" | sed -n 's/^flags://p')
