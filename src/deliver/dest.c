@@ -23,8 +23,8 @@
  * limited to N"). After cap more successful sessions the cap grows by one (the probe; each
  * probe refused at the same cap doubles the sessions before the next, slowstart.h), and
  * disappears at maxserverconnections. A connect that fails with nothing else alive or
- * connecting hands a lane's ready transactions to its backups (each at most once per
- * backup), then fails the rest (a 5xx greeting bounces them) and, for a
+ * connecting hands a lane's ready transactions to its backups (each handed on at most as
+ * many times as the lane has backups), then fails the rest (a 5xx greeting bounces them) and, for a
  * temporary failure, marks the destination dead for the first retry step (retries[0] *
  * interval, the destination's own when its policy sets them) and forgets its cap (every connect failed: that says nothing about concurrency).
  *
@@ -165,7 +165,7 @@ static struct ddest *dest_backup(struct deliver *dl, const struct ddest *dd)
 /* Lane dd's host is down (nothing of it alive): its ready transactions go to its backups,
  * which send them on their own connections within their own limits (so no host ever
  * carries another's share on connections counted elsewhere). A transaction is handed on
- * at most once per backup, so it cannot circle among hosts that are all down; what no
+ * at most as many times as the lane has backups, so it cannot circle among hosts that are all down; what no
  * backup takes stays in dd. The backups that took some are dispatched. */
 static void dest_handover(struct deliver *dl, struct ddest *dd)
 {

@@ -231,18 +231,26 @@ static int cmd_path_args(struct cmd *c, char *p, size_t n, const struct addr_opt
     return cmd_params(c, p + i + (size_t)used, p + n, o);
 }
 
-int cmd_parse(const char *line, size_t len, const struct addr_opts *o, struct cmd *c)
+/* Empties c and checks the input: at most max octets, no NUL. CMD_OK, or the error. */
+static int cmd_begin(struct cmd *c, const char *s, size_t len, size_t max)
 {
     c->verb = CMD_UNKNOWN;
-    c->addr[0] = '\0';
-    c->route[0] = '\0';
+    c->addr[0] = c->route[0] = '\0';
     c->nparams = 0;
     c->buf[0] = '\0';
     c->arg = c->buf;
-    if (len > CMD_LINE_MAX - 2)
+    if (len > max)
         return CMD_ERR_TOOLONG;
-    if (len > 0 && memchr(line, '\0', len) != NULL)
+    if (len > 0 && memchr(s, '\0', len) != NULL)
         return CMD_ERR_SYNTAX;
+    return CMD_OK;
+}
+
+int cmd_parse(const char *line, size_t len, const struct addr_opts *o, struct cmd *c)
+{
+    int rc = cmd_begin(c, line, len, CMD_LINE_MAX - 2);
+    if (rc != CMD_OK)
+        return rc;
     if (len > 0)
         memcpy(c->buf, line, len);
     c->buf[len] = '\0';
@@ -262,17 +270,9 @@ int cmd_parse(const char *line, size_t len, const struct addr_opts *o, struct cm
 
 int cmd_parse_params(const char *s, size_t len, const struct addr_opts *o, struct cmd *c)
 {
-    c->verb = CMD_UNKNOWN;
-    c->addr[0] = c->route[0] = '\0';
-    c->nparams = 0;
-    c->buf[0] = '\0';
-    c->arg = c->buf;
-    if (len > CMD_LINE_MAX - 3)
-        return CMD_ERR_TOOLONG;
-    if (len > 0 && memchr(s, '\0', len) != NULL)
-        return CMD_ERR_SYNTAX;
-    if (len == 0)
-        return CMD_OK;
+    int rc = cmd_begin(c, s, len, CMD_LINE_MAX - 3);
+    if (rc != CMD_OK || len == 0)
+        return rc;
     c->buf[0] = ' '; /* the separator cmd_params() wants before the first parameter */
     memcpy(c->buf + 1, s, len);
     c->buf[len + 1] = '\0';

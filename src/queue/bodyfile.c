@@ -17,7 +17,9 @@
  * all of them) and fsyncs the body directory once (the new names). Only then is the
  * transaction that references them committed. A file whose sync fails fails its put (EIO
  * or ENOSPC to the done callback) and is removed; so is the file of any put that fails.
- * After a committed delete the file is removed (a crash in between leaves an orphan).
+ * After a delete is durable (its group's journal sync, the sync before an LMDB commit, or a
+ * checkpoint: queue_bodyfile_release) the file is removed (a crash in between leaves an
+ * orphan); a delete that rode along unsynced keeps its file until then.
  *
  * Recovery (queue_open in daemon mode): a file in body/ whose message is not in LMDB is an
  * orphan (the put never committed, or the delete did and the unlink did not happen) and
@@ -169,7 +171,9 @@ static int queue_bodyflush_start(struct queue *q)
  * body directory. */
 void queue_bodyfile_close(struct queue *q)
 {
-    queue_bodyfile_release(q); /* after the last commit: the deletes are durable */
+    for (size_t i = 0; i < q->nunlinks; i++) /* not durable: left as orphans for the start */
+        free(q->unlinks[i]);
+    q->nunlinks = 0;
     free(q->unlinks);
     q->unlinks = NULL;
     q->capunlinks = 0;

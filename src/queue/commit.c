@@ -7,7 +7,10 @@
  *      transaction is dropped, LMDB catches up from the journal, the group goes the old way,
  *      each op alone, synced)
  *   2. write the group's records to the journal, one fdatasync          <- the one sync
- *      (a large message's body file, bodyfile.c, is synced before it)
+ *      (a large message's body file, bodyfile.c, is synced before it); a group of delivery
+ *      outcomes alone (recipient states, deletes) is written without it and made durable
+ *      by the next sync (a crash can repeat a delivery, never lose mail; a deleted body
+ *      file is removed only once its delete is durable)
  *   3. hand the ops to the loop: done callbacks run (250 to the client, delivery starts);
  *      each put's content stays readable from q->pending (loop side) until step 4 shows
  *   4. when the transaction is due, store its last LSN in the "meta" database and commit
@@ -22,10 +25,13 @@
  *      pending contents
  *   5. once the run is JOURNAL_CHECKPOINT bytes long: checkpoint = mdb_env_sync, then the
  *      journal starts again at offset 0 (every record in it is now durable in LMDB)
- * If step 4 fails (disk full), the group is acknowledged and in the journal but not in LMDB:
- * `behind` is set, and before the next group the journal is replayed into LMDB; while that
- * fails, every new write fails (a put gets ENOSPC and the client 452) and nothing is
- * checkpointed, so nothing acknowledged can be lost.
+ * If step 4 fails (disk full), or step 1 fails with acknowledged groups in the transaction
+ * (it is then dropped), those groups are in the journal but not in LMDB: `behind` is set,
+ * and before the next group the journal is replayed into LMDB; while that fails, every new
+ * write fails (a put gets ENOSPC and the client 452) and nothing is checkpointed, so
+ * nothing acknowledged can be lost. If a journal write or sync fails, the LSNs it took are
+ * a hole in the run, and replay stops at a hole: `new_run` is set, and groups go the old
+ * way (each op alone, synced) until a checkpoint has started a new run.
  *
  * Start (queue_journal_open): the LSN in "meta" is what LMDB holds; every complete group of
  * the journal with a higher LSN is applied again in its own transaction (a put already
@@ -213,6 +219,7 @@ static int queue_checkpoint(struct queue *q)
         return -1;
     }
     journal_reset(q->jn);
+    queue_bodyfile_release(q); /* every delete is durable in LMDB now */
     if (q->powercut)
         queue_powercut_snapshot(q);
     return 0;
@@ -286,7 +293,7 @@ static int queue_journal_group(struct queue *q, struct queue_op *ops, uint64_t *
             n++;
         }
     *last = 0;
-    *synced = 1;
+    *synced = 0; /* nothing written: nothing made durable */
     if (n == 0)
         return 0;
     uint8_t *buf = xmalloc(total), *p = buf;
@@ -322,7 +329,7 @@ static int queue_apply_ops(struct queue *q, MDB_txn *txn, struct queue_op *ops)
 }
 
 /* Counts a group that is durable (the statistics and the histograms). */
-static void queue_count_group(struct queue *q, struct queue_op *ops, int64_t t0)
+static void queue_count_group(struct queue *q, struct queue_op *ops, int64_t t0, int synced)
 {
     uint64_t msgs = 0;
     queue_stat_add(&q->stats.commits, 1);
@@ -330,7 +337,8 @@ static void queue_count_group(struct queue *q, struct queue_op *ops, int64_t t0)
         queue_count_op(q, op);
         msgs += op->type == QOP_PUT && op->err == 0;
     }
-    hist_observe(&q->fsync_seconds, (double)(clock_mono_us() - t0) / 1e6);
+    if (synced)
+        hist_observe(&q->fsync_seconds, (double)(clock_mono_us() - t0) / 1e6);
     hist_observe(&q->per_commit, (double)msgs);
 }
 
@@ -348,7 +356,7 @@ static int queue_catch_up(struct queue *q, struct queue_op *ops)
     for (struct queue_op *op = ops; op; op = op->next)
         if (op->type != QOP_BARRIER && op->type != QOP_INVALID)
             op->err = e == ENOSPC || e == EDQUOT ? ENOSPC : e;
-    queue_bodyfile_settle(q, ops, 1);
+    queue_bodyfile_settle(q, ops, 0); /* earlier deletes may still be unsynced */
     queue_post(q, ops);
     return -1;
 }
@@ -369,8 +377,13 @@ static int queue_group_late(const struct queue_op *ops)
  * journal until queue_catch_up. */
 static void queue_commit_txn(struct queue *q, struct queue_op *late)
 {
-    if (journal_sync(q->jn) == 0) /* outcomes that rode along: durable, files can go */
+    if (journal_sync(q->jn) == 0) { /* outcomes that rode along: durable, files can go */
         queue_bodyfile_release(q);
+    } else {
+        log_warn("queue: journal sync failed (%s); starting a new run after this commit",
+                 strerror(errno));
+        q->new_run = 1;
+    }
     MDB_txn *txn = q->wtxn;
     uint64_t last = q->wtxn_last;
     q->wtxn = NULL;
@@ -387,6 +400,8 @@ static void queue_commit_txn(struct queue *q, struct queue_op *late)
             queue_post(q, late);
         return;
     }
+    if (q->new_run && queue_checkpoint(q) == 0) /* LMDB holds it all: durable, new run */
+        q->new_run = 0;
     if (last) {
         q->applied_lsn = last;
         queue_post_applied(q, late, last);
@@ -467,7 +482,7 @@ static int queue_journal_commit(struct queue *q, struct queue_op *ops)
         queue_commit_drop(q);
         return -1;
     }
-    queue_count_group(q, ops, t0);
+    queue_count_group(q, ops, t0, synced);
     queue_bodyfile_settle(q, ops, synced); /* a failed put's file goes; deletes' when durable */
     queue_commit_note(q, ops, last);
     if (queue_group_late(ops))
@@ -483,7 +498,9 @@ void queue_commit_group(struct queue *q, struct queue_op *ops)
     if (q->behind && queue_catch_up(q, ops) < 0)
         return;
     queue_bodyfile_sync(q, ops); /* body files durable before the journal names them */
-    int rc = q->wtxn ? 0 : mdb_txn_begin(q->env, NULL, 0, &q->wtxn);
+    if (q->new_run && queue_checkpoint(q) == 0)
+        q->new_run = 0;
+    int rc = q->new_run ? -1 : q->wtxn ? 0 : mdb_txn_begin(q->env, NULL, 0, &q->wtxn);
     if (rc == 0 && queue_journal_commit(q, ops) == 0) {
         if (journal_used(q->jn) >= JOURNAL_CHECKPOINT) {
             queue_commit_flush(q);
@@ -495,13 +512,19 @@ void queue_commit_group(struct queue *q, struct queue_op *ops)
         }
         return;
     }
-    if (rc != 0)
+    /* The old way: the group's LSNs (if any were taken) are a hole in this run, which replay
+     * would stop at, so no group is journaled again before a checkpoint starts a new run. */
+    if (rc == 0)
+        q->new_run = 1;
+    else if (!q->new_run)
         q->wtxn = NULL;
     if (q->behind && queue_catch_up(q, ops) < 0) /* acknowledged groups first */
         return;
     for (struct queue_op *op = ops; op; op = op->next)
         op->lsn = 0;
     queue_apply_group(q, ops);
+    if (q->new_run && queue_checkpoint(q) == 0)
+        q->new_run = 0;
     queue_post(q, ops);
 }
 

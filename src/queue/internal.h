@@ -109,6 +109,8 @@ struct queue {
     struct journal *jn;
     uint64_t next_lsn, applied_lsn;
     int behind;   /* writer: a group acknowledged through the journal missed LMDB */
+    int new_run;  /* writer: a journal write or sync failed, so the run may have a hole:
+                     groups go the old way until a checkpoint starts a new run */
     MDB_txn *wtxn;       /* writer: the LMDB transaction holding acknowledged groups */
     uint64_t wtxn_last;  /* writer: the last LSN applied in wtxn (0: nothing journaled) */
     int64_t wtxn_since;  /* writer: when wtxn got its first journaled group (monotonic us) */

@@ -451,7 +451,8 @@ int journal_load(struct journal *j, uint8_t **buf, size_t *len)
     return 0;
 }
 
-/* Appends buf at the end of the current run and syncs it (one device flush). On failure
+/* Appends buf at the end of the current run and syncs it (one device flush) unless sync is
+ * 0 (then the next synced write or journal_sync makes it durable). On failure
  * the first record's magic is overwritten (best effort), so that a group reported failed is
  * not replayed should its bytes reach the disk anyway. */
 int journal_write(struct journal *j, const uint8_t *buf, size_t len, int sync)

@@ -12,7 +12,8 @@
  * Daemon mode: queue_put/set_rcpt/delete/barrier and the clears of queue_take_incoming are
  * encoded on the caller's thread and appended to a FIFO (mutex + condvar). The writer thread
  * takes everything waiting and commits it as one group (queue_commit_group, commit.c: one
- * journal fdatasync for the whole group, then one LMDB commit), moves the ops to a done list
+ * journal fdatasync for the whole group, none for a group of delivery outcomes alone; the
+ * LMDB transaction is committed when due, holding several groups), moves the ops to a done list
  * and activates an event on the loop, where queue_on_done runs the done callbacks in call
  * order. If a group fails as a whole (disk full, I/O error) each op is re-run in its own
  * transaction (queue_apply_group here) so one bad op does not fail its neighbours; each put

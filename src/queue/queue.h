@@ -29,7 +29,7 @@ struct evbuffer;
 struct queue;
 
 struct queue_stats {
-    uint64_t commits;        /* write transactions committed */
+    uint64_t commits;        /* groups committed (journaled, or each op alone) */
     uint64_t msgs_committed; /* messages stored by those commits */
     uint64_t ops_committed;  /* all operations (puts, updates, deletes) */
     uint64_t groups_synced;  /* groups journaled with a sync (outcomes alone ride along) */

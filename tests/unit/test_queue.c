@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -454,6 +456,51 @@ static void test_outcomes_ride_along(void **state)
     assert_int_equal(raw_count(f->spool, "rcpt"), 1);
 }
 
+/* Child of test_failed_journal_write_starts_new_run: A committed; B's journal write fails
+ * (RLIMIT_FSIZE) and B is refused; C is acknowledged, and the process ends at once, before
+ * any LMDB commit of C (as kill -9 would). */
+static void failed_write_child(struct fixture *f)
+{
+    f->base = event_base_new();
+    f->t.base = f->base;
+    open_daemon(f);
+    put(f, 0xA, 1, 1);
+    barrier(f, 2); /* A committed to LMDB */
+    wait_until(&f->t, 2);
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit lim = {1, RLIM_INFINITY};
+    setrlimit(RLIMIT_FSIZE, &lim); /* the journal write fails (EFBIG), and LMDB's too */
+    put(f, 0xB, 1, 3);
+    wait_until(&f->t, 3);
+    lim.rlim_cur = RLIM_INFINITY;
+    setrlimit(RLIMIT_FSIZE, &lim);
+    put(f, 0xC, 1, 4);
+    wait_until(&f->t, 4);
+    _exit(f->t.errs[2] != 0 && f->t.errs[3] == 0 ? 0 : 3);
+}
+
+/* A failed journal write takes LSNs that never reach the file; replay stops at such a hole,
+ * so no group may be journaled after it before a checkpoint starts a new run: C, acknowledged
+ * after B failed, is there after the crash. */
+static void test_failed_journal_write_starts_new_run(void **state)
+{
+    struct fixture *f = *state;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0)
+        failed_write_child(f);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail_msg("child: got status %d, want 0 (B refused, C acknowledged)", st);
+    open_daemon(f);
+    struct seen s = {0};
+    assert_int_equal(queue_scan(f->q, on_msg, &s), 0);
+    if (s.n != 2 || s.ids[0] != 0xA || s.ids[1] != 0xC)
+        fail_msg("after the crash: got %d messages (first %llx), want A and C", s.n,
+                 s.n ? (unsigned long long)s.ids[0] : 0ULL);
+}
+
 /* delete removes the envelope, every recipient record and the content. */
 static void test_delete(void **state)
 {
@@ -783,6 +830,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_put_expansion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outcomes_ride_along, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_journal_write_starts_new_run, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_and_invalid, setup, teardown),
