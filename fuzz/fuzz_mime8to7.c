@@ -2,7 +2,8 @@
  * a success is 7-bit and converts to itself, a short cap only ever gives MIME8TO7_SPACE,
  * and streaming gives exactly the one-shot verdict and output whatever the split: input
  * pieces and output space drawn from a generator seeded by the input (and one octet at a
- * time for small inputs), which catches state carried wrongly across a piece boundary. */
+ * time for small inputs), which catches state carried wrongly across a piece boundary.
+ * mime8to7_copy_8bit() copies exactly and says what mime8to7_is_8bit() says. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -66,6 +67,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *out = malloc(cap), *again = malloc(MIME8TO7_OUT_MAX(cap));
     struct mime8to7 *s = malloc(sizeof *s);
     ssize_t n = mime8to7((const char *)data, size, out, cap);
+    char *copy = malloc(size ? size : 1); /* the copy-and-check of receivers (MSG_F_7BIT) */
+    if (mime8to7_copy_8bit(copy, (const char *)data, size) !=
+            (mime8to7_is_8bit((const char *)data, size) != 0) ||
+        memcmp(copy, data, size) != 0)
+        abort();
+    free(copy);
     if (n >= 0) {
         if (mime8to7_is_8bit(out, (size_t)n))
             abort();
