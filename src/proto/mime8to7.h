@@ -44,8 +44,8 @@
  * no such limit).
  *
  * mime8to7_is_8bit(p, n) says whether p holds an octet >= 0x80; mime8to7_copy_8bit() says
- * the same of the bytes it copies, in the copy's own pass (smtpd and pickup note 7-bit
- * content as they store it, MSG_F_7BIT, so smtpc need not scan it again).
+ * the same of the bytes it copies, in the copy's own pass (smtpd, pickup and sluice submit
+ * note 7-bit content as they store it, MSG_F_7BIT, so smtpc need not scan it again).
  *
  * DKIM: converting changes the signed body, so a signature made before (at ingress) no
  * longer verifies after the downgrade (docs/outbound.md); Postfix has the same limit. */

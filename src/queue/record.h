@@ -31,10 +31,10 @@ enum {
     MSG_F_HELD = 256,      /* on hold (sluice ctl hold): never scheduled until released */
     MSG_F_BODYFILE = 512,  /* content = the "body" value + the file spool/body/ID */
     /* The stored content (header block and body) holds no octet >= 0x80, as seen where it
-     * was received (smtpd, pickup); kept only while nothing adds an 8-bit octet (milter
-     * edits, DKIM signatures check what they add). Absent (every message stored before it
-     * existed, and whatever sluice did not check): unknown, smtpc scans the content. Trusted
-     * as it is: smtpc then sends without BODY=8BITMIME and no 7-bit downgrade. */
+     * was made (smtpd, pickup, sluice submit, a DSN, an alias expansion); kept only while
+     * nothing adds an 8-bit octet (milter edits, DKIM signatures check what they add).
+     * Absent (every message stored before it existed): unknown, smtpc scans the content.
+     * Trusted as it is: smtpc then sends without BODY=8BITMIME and no 7-bit downgrade. */
     MSG_F_7BIT = 1024,
 };
 

@@ -14,8 +14,8 @@
  *   one that is not MIME, or cannot be converted, fails "5.6.3".
  *   Whether the content holds an 8-bit octet: a message stored with MSG_F_7BIT (its receiver
  *   saw none, queue/record.h) is trusted as 7-bit and not scanned, its header neither (for
- *   SMTPUTF8); one without the flag (stored before it existed, DSNs, `sluice submit`) is
- *   scanned here, once per transaction, on the loop. A DKIM signature made at
+ *   SMTPUTF8); one without the flag (stored by a sluice before it existed) is scanned here,
+ *   once per transaction, on the loop (not sliced: a few ms for 50 MB). A DKIM signature made at
  *   ingress does not survive the conversion (Postfix has the same limit).
  * DELIVERBY (RFC 2852, as sendmail does it): for a BY= message to an SMTP next hop (not
  *   LMTP: that is the final delivery) MAIL carries BY=<seconds left>;R|N[T] when DELIVERBY is
