@@ -16,7 +16,7 @@
  *   4. when the transaction is due, store its last LSN in the "meta" database and commit
  *      it: acknowledgements come first, so while groups keep arriving they are journaled
  *      and acknowledged one after another and several ride in one LMDB commit. Due = no
- *      group came for COMMIT_IDLE_MS, or the oldest is COMMIT_MAX_MS old, or its puts hold
+ *      group is waiting (COMMIT_IDLE_MS), or the oldest is COMMIT_MAX_MS old, or its puts hold
  *      COMMIT_MAX_BYTES of content, or a barrier with a callback is in the group (handed
  *      back after the commit: "committed and visible to readers"), or a checkpoint is due,
  *      or the writer stops. The environment runs MDB_NOMETASYNC (one sync of the data
@@ -64,7 +64,8 @@
 static const char META_LSN[] = "journal-lsn";
 
 enum {
-    COMMIT_IDLE_MS = 10,            /* no group for this long: commit LMDB */
+    COMMIT_IDLE_MS = 0, /* no group waiting: commit LMDB at once (tools reading LMDB, e.g.
+                           mailq after a crash, then lag by one commit at most when idle) */
     COMMIT_MAX_MS = 100,            /* the oldest acknowledged group waits no longer */
     COMMIT_MAX_BYTES = 8 << 20,     /* put contents held in q->pending meanwhile */
 };

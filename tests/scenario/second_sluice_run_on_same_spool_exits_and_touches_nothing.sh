@@ -12,8 +12,8 @@ inject_swaks a@src.example u1@one.example
 wait_until '[ "$(sink_rcpts mx)" -ge 1 ]' 20 "u1 delivered by the first daemon"
 
 snapshot() { (cd "$T/spool" && find . -printf '%p %s %T@ %i\n' | sort); }
-# The first daemon's last writes (u1's delete, then the LMDB commit it makes once idle for
-# 10 ms) must be over before the spool is compared: its removal logged, then two snapshots
+# The first daemon's last writes (u1's delete, then the LMDB commit it makes once no write
+# is waiting) must be over before the spool is compared: its removal logged, then two snapshots
 # in a row equal.
 wait_until '[ "$(log_count ": removed$")" -ge 1 ]' 20 "u1 removed from the queue"
 spool_at_rest() {
