@@ -16,7 +16,9 @@
  *   4. when the transaction is due, store its last LSN in the "meta" database and commit
  *      it: acknowledgements come first, so while groups keep arriving they are journaled
  *      and acknowledged one after another and several ride in one LMDB commit. Due = no
- *      group is waiting (COMMIT_IDLE_MS), or the oldest is COMMIT_MAX_MS old, or its puts hold
+ *      group is waiting (the writer commits before it sleeps: a tool reading LMDB, e.g.
+ *      mailq right after a crash, lags by one commit at most when idle), or the oldest is
+ *      COMMIT_MAX_MS old, or its puts hold
  *      COMMIT_MAX_BYTES of content, or a barrier with a callback is in the group (handed
  *      back after the commit: "committed and visible to readers"), or a checkpoint is due,
  *      or the writer stops. The environment runs MDB_NOMETASYNC (one sync of the data
@@ -64,8 +66,6 @@
 static const char META_LSN[] = "journal-lsn";
 
 enum {
-    COMMIT_IDLE_MS = 0, /* no group waiting: commit LMDB at once (tools reading LMDB, e.g.
-                           mailq after a crash, then lag by one commit at most when idle) */
     COMMIT_MAX_MS = 100,            /* the oldest acknowledged group waits no longer */
     COMMIT_MAX_BYTES = 8 << 20,     /* put contents held in q->pending meanwhile */
 };
@@ -427,14 +427,6 @@ static int64_t queue_commit_due(const struct queue *q)
     if (q->wtxn_since == 0) /* nothing journaled in it: nothing to wait for */
         return 0;
     return q->wtxn_bytes >= COMMIT_MAX_BYTES ? 0 : q->wtxn_since + COMMIT_MAX_MS * 1000;
-}
-
-/* When the open transaction must be committed if no group comes (monotonic us): now +
- * COMMIT_IDLE_MS, or earlier when due before; -1 when none is open. */
-int64_t queue_commit_idle_due(const struct queue *q)
-{
-    int64_t due = queue_commit_due(q), idle = clock_mono_us() + COMMIT_IDLE_MS * 1000;
-    return due < 0 ? -1 : due > idle ? idle : due;
 }
 
 /* Drops the open transaction after a failed step; LMDB is then behind the journal when it

@@ -172,12 +172,10 @@ void queue_finish_group(struct queue *q, struct queue_op *ops);
 void queue_op_free(struct queue_op *op);
 
 /* commit.c (daemon mode): opens the journal and replays what LMDB lacks (0, or -1 with a
- * message in err); commits a group (journal, acknowledgement, LMDB, see commit.c); when
- * the open LMDB transaction is due (monotonic us, -1 when none is open) and its commit;
- * the checkpoint and journal close at shutdown; the loop side of journaled contents. */
+ * message in err); commits a group (journal, acknowledgement, LMDB when due, see
+ * commit.c); commits the writer's open LMDB transaction (idle, stopping); the checkpoint and journal close at shutdown; the loop side of journaled contents. */
 int queue_journal_open(struct queue *q, char *err, size_t errlen);
 void queue_commit_group(struct queue *q, struct queue_op *ops);
-int64_t queue_commit_idle_due(const struct queue *q);
 void queue_commit_flush(struct queue *q);
 void queue_journal_close(struct queue *q);
 int queue_pending_on_done(struct queue *q, struct queue_op *op);

@@ -216,36 +216,24 @@ void queue_finish_group(struct queue *q, struct queue_op *ops)
     pthread_mutex_unlock(&q->mu);
 }
 
-/* Waits on the writer's condition until a monotonic time in us: 0, or ETIMEDOUT. */
-static int queue_cond_wait_until(struct queue *q, int64_t due_us)
-{
-    struct timespec ts = {(time_t)(due_us / 1000000), (long)(due_us % 1000000) * 1000};
-    int rc = pthread_cond_timedwait(&q->cv, &q->mu, &ts);
-    return rc == ETIMEDOUT || clock_mono_us() >= due_us ? ETIMEDOUT : 0;
-}
-
-/* Writer thread: waits for ops, takes them all, commits them as one group, reports; commits
- * the LMDB transaction when no group comes (commit.c). */
+/* Writer thread: waits for ops, takes them all, commits them as one group, reports; before
+ * it sleeps, commits the LMDB transaction the groups left open (commit.c). */
 static void *queue_writer_main(void *arg)
 {
     struct queue *q = arg;
     pthread_setname_np(pthread_self(), "sluice-writer"); /* top -H, ps -L */
     pthread_mutex_lock(&q->mu);
     for (;;) {
-        int64_t due = queue_commit_idle_due(q); /* -1: no LMDB transaction open */
-        while (q->head == NULL && !q->stopping)
-            if (due < 0)
-                pthread_cond_wait(&q->cv, &q->mu);
-            else if (queue_cond_wait_until(q, due) == ETIMEDOUT)
-                break;
-        if (q->head == NULL) { /* idle or stopping: commit what was acknowledged */
+        if (q->head == NULL && q->wtxn) { /* nothing waiting: commit what was acknowledged */
             pthread_mutex_unlock(&q->mu);
             queue_commit_flush(q);
             pthread_mutex_lock(&q->mu);
-            if (q->stopping && q->head == NULL)
-                break;
             continue;
         }
+        while (q->head == NULL && !q->stopping)
+            pthread_cond_wait(&q->cv, &q->mu);
+        if (q->head == NULL)
+            break;
         struct queue_op *ops = q->head;
         q->head = q->tail = NULL;
         pthread_mutex_unlock(&q->mu);
@@ -387,12 +375,8 @@ static int queue_start_writer(struct queue *q, char *err, size_t errlen)
 {
     sigset_t all, old;
     sigfillset(&all);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* queue_cond_wait_until */
     pthread_mutex_init(&q->mu, NULL);
-    pthread_cond_init(&q->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    pthread_cond_init(&q->cv, NULL);
     q->done_ev = event_new(q->base, -1, 0, queue_on_done, q);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     int rc = q->done_ev ? pthread_create(&q->writer, NULL, queue_writer_main, q) : ENOMEM;
